@@ -1,0 +1,148 @@
+//! Typed errors with stable codes (spec chapter 6, `spec/06-errors.md`).
+//!
+//! Every failure the spec names is exactly one variant of [`Error`], and every
+//! variant has exactly one stable code string ([`Error::code`]) that the spec's
+//! error registry and the negative test vectors share. A port matches its own
+//! errors to ours by that string.
+//!
+//! Following rustls, errors are also classified by who is at fault
+//! ([`Fault`]): malformed input, a misbehaving server or peer, or misuse of the
+//! API by the caller. Errors never carry secret material.
+
+use core::fmt;
+
+/// Who caused an error. [ERR-2]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// Bytes or text that do not follow the spec's formats (a typo in a
+    /// recovery code, a truncated wrap, trailing bytes).
+    Input,
+    /// Well-formed data that fails an authenticity, freshness or policy check:
+    /// what a malicious server or peer produces (a tampered wrap, weak KDF
+    /// parameters offered by the server).
+    Peer,
+    /// The caller used the API in a way the spec forbids (an empty AAD).
+    Misuse,
+}
+
+macro_rules! errors {
+    ($( $(#[$doc:meta])* $variant:ident => $code:literal, $fault:ident, $msg:literal; )*) => {
+        /// Every failure BlindSync names, one variant each. [ERR-1]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Error {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Error {
+            /// Every variant, in registry order.
+            pub const ALL: &'static [Error] = &[ $( Error::$variant, )* ];
+
+            /// The stable code shared with the spec and the vectors. [ERR-1]
+            pub const fn code(self) -> &'static str {
+                match self { $( Error::$variant => $code, )* }
+            }
+
+            /// Who is at fault. [ERR-2]
+            pub const fn fault(self) -> Fault {
+                match self { $( Error::$variant => Fault::$fault, )* }
+            }
+
+            /// A short human description (no secret material, ever).
+            pub const fn message(self) -> &'static str {
+                match self { $( Error::$variant => $msg, )* }
+            }
+
+            /// Looks a variant up by its stable code.
+            pub fn from_code(code: &str) -> Option<Error> {
+                match code { $( $code => Some(Error::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+errors! {
+    // --- encoding (spec 2) ---
+    /// The input ended before the structure was complete.
+    DecodeTruncated => "E_DECODE_TRUNCATED", Input, "input ended before the structure was complete";
+    /// Bytes remain after a complete structure.
+    DecodeTrailing => "E_DECODE_TRAILING", Input, "bytes remain after a complete structure";
+    /// A length prefix exceeds the limit of its field.
+    DecodeLength => "E_DECODE_LENGTH", Input, "length prefix exceeds the field's limit";
+    /// The structure does not start with the label its position requires.
+    DecodeLabel => "E_DECODE_LABEL", Input, "structure does not start with the expected label";
+    /// A field holds a value the spec does not define (an unknown kind or flag).
+    DecodeValue => "E_DECODE_VALUE", Input, "field holds a value the spec does not define";
+
+    // --- primitives (spec 4) ---
+    /// An AEAD was asked to seal or open with an empty associated data.
+    EmptyAad => "E_EMPTY_AAD", Misuse, "AEAD used with an empty associated data";
+    /// A derivation was asked for an output length the primitive cannot give.
+    KdfOutputLength => "E_KDF_OUTPUT_LENGTH", Misuse, "derivation output length out of range";
+
+    // --- key schedule (spec 5.2) ---
+    /// A collection name that is empty or longer than 255 bytes.
+    CollectionName => "E_COLLECTION_NAME", Misuse, "collection name must be 1 to 255 bytes";
+
+    // --- recovery code (spec 5.3) ---
+    /// The recovery code has the wrong length or a character outside the alphabet.
+    RecoveryFormat => "E_RECOVERY_FORMAT", Input, "recovery code is malformed";
+    /// The recovery code's check symbols do not match: a typo.
+    RecoveryChecksum => "E_RECOVERY_CHECKSUM", Input, "recovery code checksum mismatch (typo?)";
+
+    // --- password (spec 5.4) ---
+    /// Argon2id parameters below the client-side floor, whatever the server offers.
+    KdfParamsTooWeak => "E_KDF_PARAMS_TOO_WEAK", Peer, "password KDF parameters are below the client floor";
+    /// Argon2id parameters above the client-side ceiling (a resource-exhaustion attempt).
+    KdfParamsTooLarge => "E_KDF_PARAMS_TOO_LARGE", Peer, "password KDF parameters are above the client ceiling";
+    /// An Argon2 version other than 0x13.
+    KdfVersion => "E_KDF_VERSION", Peer, "unsupported Argon2 version";
+    /// A password salt that is not exactly 16 bytes.
+    KdfSaltLength => "E_KDF_SALT_LENGTH", Input, "password salt is not 16 bytes";
+
+    // --- key wraps (spec 5.5) ---
+    /// A key wrap whose length is not the fixed wrap length.
+    WrapLength => "E_WRAP_LENGTH", Input, "key wrap has the wrong length";
+    /// A key wrap that does not authenticate under the key and AAD given:
+    /// wrong key (e.g. wrong password), tampered nonce, ciphertext, tag or
+    /// context (account, epoch, kind, KDF parameters). Deliberately uniform.
+    WrapOpen => "E_WRAP_OPEN", Peer, "key wrap does not authenticate";
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result type of the crate.
+pub type Result<T> = core::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // [ERR-1] codes are unique and round-trip through from_code.
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for e in Error::ALL {
+            assert!(e.code().starts_with("E_"), "{}", e.code());
+            assert!(seen.insert(e.code()), "duplicate code {}", e.code());
+            assert_eq!(Error::from_code(e.code()), Some(*e));
+        }
+        assert_eq!(Error::from_code("E_NOPE"), None);
+    }
+
+    // [ERR-3] Display starts with the code and names the failure.
+    #[test]
+    fn display_starts_with_code() {
+        for e in Error::ALL {
+            let s = e.to_string();
+            assert!(s.starts_with(e.code()));
+            assert!(s.len() > e.code().len() + 4);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The label registry (spec chapter 3, `spec/03-labels.md`).
+//!
+//! Every domain-separation string BlindSync uses is a constant here and a row
+//! in the spec's registry table; `tests/traceability.rs` checks that the two
+//! lists are identical. [LBL-1] [LBL-2]
+
+/// How a label is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Use {
+    /// The HKDF-Extract salt is the canonical encoding starting with the label.
+    HkdfSalt,
+    /// The HKDF-Expand `info` is the canonical encoding starting with the label.
+    HkdfInfo,
+    /// An AEAD associated data starts with the label.
+    Aad,
+    /// An HMAC message starts with the label.
+    Hmac,
+    /// A SHA-256 input starts with the label.
+    Hash,
+}
+
+macro_rules! labels {
+    ($( $(#[$doc:meta])* $name:ident = $value:literal, $use:ident; )*) => {
+        $( $(#[$doc])* pub const $name: &str = $value; )*
+        /// Every label with its use, in registry order. [LBL-1]
+        pub const ALL: &[(&str, Use)] = &[ $( ($value, Use::$use), )* ];
+    };
+}
+
+labels! {
+    /// HKDF-Extract salt of the recovery-code PRK. [KEY-4]
+    RECOVERY_EXTRACT = "blindsync/v1/recovery/extract", HkdfSalt;
+    /// HKDF info of the recovery KEK that wraps the UMK. [KEY-4]
+    RECOVERY_KEK = "blindsync/v1/recovery/kek", HkdfInfo;
+    /// HKDF info of the recovery path's Ed25519 authority seed. [KEY-4]
+    RECOVERY_AUTHORITY = "blindsync/v1/recovery/authority", HkdfInfo;
+    /// HKDF-Extract salt of the password PRK (over the Argon2id output). [KEY-7]
+    PASSWORD_EXTRACT = "blindsync/v1/password/extract", HkdfSalt;
+    /// HKDF info of the password `auth` value sent to the server. [KEY-7]
+    PASSWORD_AUTH = "blindsync/v1/password/auth", HkdfInfo;
+    /// HKDF info of the password KEK that wraps the UMK. [KEY-7]
+    PASSWORD_KEK = "blindsync/v1/password/kek", HkdfInfo;
+    /// HKDF info of the password path's Ed25519 authority seed. [KEY-7]
+    PASSWORD_AUTHORITY = "blindsync/v1/password/authority", HkdfInfo;
+    /// SHA-256 input of the auth hash the server stores. [KEY-8]
+    PASSWORD_AUTH_HASH = "blindsync/v1/password/auth-hash", Hash;
+    /// HKDF-Extract salt of an epoch's PRK (binds account id and epoch). [KEY-10]
+    EPOCH_EXTRACT = "blindsync/v1/epoch/extract", HkdfSalt;
+    /// HKDF info of the account routing key (from epoch 0). [KEY-11]
+    ROUTING_KEY = "blindsync/v1/key/routing", HkdfInfo;
+    /// HKDF info of a per-collection, per-epoch key. [KEY-12]
+    COLLECTION_KEY = "blindsync/v1/key/collection", HkdfInfo;
+    /// HMAC message of an opaque collection bucket. [KEY-13]
+    BUCKET = "blindsync/v1/bucket", Hmac;
+    /// AAD of a UMK wrap under the recovery or the password KEK. [WRAP-2]
+    AAD_UMK_WRAP = "blindsync/v1/aad/umk-wrap", Aad;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // [LBL-2] every label is versioned, unique and short enough for the encoding.
+    #[test]
+    fn labels_are_versioned_unique_and_short() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (l, _) in ALL {
+            assert!(l.starts_with("blindsync/v1/"), "{l}");
+            assert!(l.len() <= crate::encoding::MAX_LABEL_LEN, "{l}");
+            assert!(l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/-".contains(&b)), "{l}");
+            assert!(seen.insert(*l), "duplicate {l}");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! # BlindSync
+//!
+//! An end-to-end-encrypted sync protocol: a server stores only opaque,
+//! signed, padded ciphertext and cannot read, forge, swap, silently roll back
+//! or silently withhold data without a device noticing.
+//!
+//! This crate is the reference implementation. It is sans-IO and
+//! deterministic: randomness and time are parameters, so the same seed gives
+//! the same bytes. Modules follow the spec's chapters (`spec/`):
+//!
+//! | module | spec chapter |
+//! |---|---|
+//! | [`encoding`] | 2, canonical encoding |
+//! | [`labels`] | 3, label registry |
+//! | [`primitives`], [`secret`] | 4, primitives |
+//! | [`keys`], [`unlock`] | 5, keys and unlock paths |
+//! | [`error`] | 6, error registry |
+//! | [`vectors`] | test-vector generator and verifier |
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod encoding;
+pub mod error;
+pub mod keys;
+pub mod labels;
+pub mod primitives;
+pub mod secret;
+pub mod unlock;
+pub mod vectors;
+
+pub use error::{Error, Fault, Result};

@@ -1,0 +1,209 @@
+//! Primitives (spec chapter 4, `spec/04-primitives.md`): thin, typed wrappers
+//! over the RustCrypto crates. Nothing here is hand-rolled cryptography; the
+//! wrappers fix parameters, enforce the spec's rules (non-empty AAD, output
+//! lengths) and map every failure to a typed [`Error`].
+//!
+//! Randomness is always a parameter ([PRIM-7]): functions that need it take
+//! `&mut R` where `R: CryptoRng`, and [`SeededRng`] gives the deterministic
+//! generator the vectors and the model checker use.
+
+use chacha20poly1305::XChaCha20Poly1305;
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret32;
+
+pub use rand_core::CryptoRng;
+
+/// Length of a SHA-256 digest, an HKDF-SHA256 PRK and every 256-bit key.
+pub const KEY_LEN: usize = 32;
+/// XChaCha20-Poly1305 nonce length. [PRIM-4]
+pub const XNONCE_LEN: usize = 24;
+/// Poly1305 / GCM tag length. [PRIM-4]
+pub const TAG_LEN: usize = 16;
+
+/// SHA-256 over the concatenation of `parts`. [PRIM-1]
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// HMAC-SHA256(key, msg). [PRIM-3]
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail; fall back to an
+    // all-zero tag rather than panic if a future crate version disagreed.
+    match <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(msg);
+            mac.finalize().into_bytes().into()
+        }
+        Err(_) => [0u8; 32],
+    }
+}
+
+/// HKDF-SHA256 Extract (RFC 5869 section 2.2): `PRK = HMAC(salt, IKM)`. [PRIM-2]
+pub fn hkdf_extract(salt: &[u8], ikm: &[u8]) -> Secret32 {
+    let (prk, _) = Hkdf::<Sha256>::extract(Some(salt), ikm);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&prk);
+    Secret32::from_bytes(out)
+}
+
+/// HKDF-SHA256 Expand (RFC 5869 section 2.3) into `out` (1..=8160 bytes). [PRIM-2]
+pub fn hkdf_expand(prk: &Secret32, info: &[u8], out: &mut [u8]) -> Result<()> {
+    let hk = Hkdf::<Sha256>::from_prk(prk.expose()).map_err(|_| Error::KdfOutputLength)?;
+    hk.expand(info, out).map_err(|_| Error::KdfOutputLength)
+}
+
+/// HKDF-SHA256 Expand to one 32-byte key. [PRIM-2]
+pub fn hkdf_expand32(prk: &Secret32, info: &[u8]) -> Secret32 {
+    let mut out = [0u8; 32];
+    // 32 bytes is always a valid HKDF-SHA256 output length.
+    let _ = hkdf_expand(prk, info, &mut out);
+    let s = Secret32::from_bytes(out);
+    out.zeroize();
+    s
+}
+
+/// Constant-time equality of two byte strings (lengths are public). [PRIM-8]
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// XChaCha20-Poly1305 seal: returns `ciphertext ‖ tag(16)`. [PRIM-4] [PRIM-6]
+///
+/// An empty `aad` is API misuse: every BlindSync AEAD binds a context.
+pub fn xchacha_seal(key: &Secret32, nonce: &[u8; XNONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    if aad.is_empty() {
+        return Err(Error::EmptyAad);
+    }
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    let mut buf = plaintext.to_vec();
+    let tag = cipher
+        .encrypt_inout_detached(nonce.into(), aad, buf.as_mut_slice().into())
+        .map_err(|_| Error::KdfOutputLength)?;
+    buf.extend_from_slice(&tag);
+    Ok(buf)
+}
+
+/// XChaCha20-Poly1305 open of `ciphertext ‖ tag(16)`. Any failure is the one
+/// error `on_fail` (uniform errors, [PRIM-6]).
+pub fn xchacha_open(
+    key: &Secret32,
+    nonce: &[u8; XNONCE_LEN],
+    aad: &[u8],
+    ct_and_tag: &[u8],
+    on_fail: Error,
+) -> Result<Vec<u8>> {
+    if aad.is_empty() {
+        return Err(Error::EmptyAad);
+    }
+    let split = ct_and_tag.len().checked_sub(TAG_LEN).ok_or(on_fail)?;
+    let (ct, tag) = ct_and_tag.split_at(split);
+    let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| on_fail)?;
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    let mut buf = ct.to_vec();
+    match cipher.decrypt_inout_detached(nonce.into(), aad, buf.as_mut_slice().into(), (&tag).into()) {
+        Ok(()) => Ok(buf),
+        Err(_) => {
+            buf.zeroize();
+            Err(on_fail)
+        }
+    }
+}
+
+/// Argon2id v1.3 (RFC 9106) raw 32-byte output. Parameters are NOT checked
+/// against the floor here; callers go through [`crate::unlock::password`]. [PRIM-5]
+pub fn argon2id_raw(password: &[u8], salt: &[u8], m_kib: u32, t: u32, p: u32) -> Result<Secret32> {
+    argon2id_full(password, salt, &[], &[], m_kib, t, p)
+}
+
+/// Argon2id v1.3 with the optional secret and associated data of RFC 9106
+/// (used only for the RFC's own known-answer test).
+pub fn argon2id_full(
+    password: &[u8],
+    salt: &[u8],
+    secret: &[u8],
+    ad: &[u8],
+    m_kib: u32,
+    t: u32,
+    p: u32,
+) -> Result<Secret32> {
+    use argon2::{Algorithm, Argon2, ParamsBuilder, Version};
+    let params = ParamsBuilder::new()
+        .m_cost(m_kib)
+        .t_cost(t)
+        .p_cost(p)
+        .data(ad.try_into().map_err(|_| Error::KdfParamsTooLarge)?)
+        .output_len(32)
+        .build()
+        .map_err(|_| Error::KdfParamsTooWeak)?;
+    let a = if secret.is_empty() {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    } else {
+        Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, params).map_err(|_| Error::KdfParamsTooLarge)?
+    };
+    let mut out = [0u8; 32];
+    a.hash_password_into(password, salt, &mut out).map_err(|_| Error::KdfSaltLength)?;
+    let s = Secret32::from_bytes(out);
+    out.zeroize();
+    Ok(s)
+}
+
+/// Fills `out` from `rng`. [PRIM-7]
+pub fn random_bytes<R: CryptoRng + ?Sized>(rng: &mut R, out: &mut [u8]) {
+    rng.fill_bytes(out);
+}
+
+/// The deterministic generator of the vectors and the model checker:
+/// ChaCha20 keyed with `SHA-256(label)` (or a raw 32-byte seed). [PRIM-7]
+///
+/// ```
+/// use blindsync::primitives::SeededRng;
+/// use rand_core::Rng;
+/// let mut a = SeededRng::from_label("demo");
+/// let mut b = SeededRng::from_label("demo");
+/// assert_eq!(a.next_u64(), b.next_u64());
+/// ```
+pub struct SeededRng(chacha20::ChaCha20Rng);
+
+impl SeededRng {
+    /// A generator keyed with the 32-byte `seed`.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        use rand_core::SeedableRng;
+        SeededRng(chacha20::ChaCha20Rng::from_seed(seed))
+    }
+
+    /// A generator keyed with `SHA-256(label)`.
+    pub fn from_label(label: &str) -> Self {
+        Self::from_seed(sha256(&[label.as_bytes()]))
+    }
+}
+
+impl rand_core::TryRng for SeededRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
+        self.0.try_next_u32()
+    }
+    fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
+        self.0.try_next_u64()
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> core::result::Result<(), Self::Error> {
+        self.0.try_fill_bytes(dst)
+    }
+}
+
+impl rand_core::TryCryptoRng for SeededRng {}
+
+/// The operating system's generator, for the CLI and real deployments.
+pub fn os_rng() -> impl CryptoRng {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}

@@ -1,0 +1,96 @@
+//! `primitives.json` (spec 4).
+
+use serde_json::{Value, json};
+
+use super::{Gen, outcome};
+use crate::error::Error;
+use crate::primitives::{SeededRng, argon2id_raw, hkdf_expand, hkdf_extract, hmac_sha256, sha256, xchacha_seal};
+use crate::secret::Secret32;
+use crate::vectors::Outcome;
+use crate::vectors::json::{Fail, Obj, h, obj};
+
+pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
+    let i = Obj(input);
+    Some(match kind {
+        "sha256" => (|| outcome(json!({}), obj([("digest", h(&sha256(&[&i.hex("message")?])))])))(),
+        "hmac_sha256" => (|| outcome(json!({}), obj([("tag", h(&hmac_sha256(&i.hex("key")?, &i.hex("message")?)))])))(),
+        "hkdf_sha256" => (|| {
+            let prk = hkdf_extract(&i.hex("salt")?, &i.hex("ikm")?);
+            let mut okm = vec![0u8; usize::try_from(i.u64("length")?).unwrap_or(usize::MAX).min(1 << 16)];
+            hkdf_expand(&prk, &i.hex("info")?, &mut okm)?;
+            outcome(obj([("prk", h(prk.expose()))]), obj([("okm", h(&okm))]))
+        })(),
+        "xchacha20poly1305_seal" => (|| {
+            let key = Secret32::from_bytes(i.hex_n("key")?);
+            let ct = xchacha_seal(&key, &i.hex_n("nonce")?, &i.hex("aad")?, &i.hex("plaintext")?)?;
+            outcome(json!({}), obj([("ciphertext_and_tag", h(&ct))]))
+        })(),
+        "argon2id" => (|| {
+            let out = argon2id_raw(&i.hex("password")?, &i.hex("salt")?, i.u32("m_kib")?, i.u32("t")?, i.u32("p")?)?;
+            outcome(json!({}), obj([("output", h(out.expose()))]))
+        })(),
+        _ => return None,
+    })
+}
+
+pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
+    let mut rng = SeededRng::from_label("blindsync/vectors/v1/primitives");
+    let mut bytes = |n: usize| {
+        let mut b = vec![0u8; n];
+        rand_core::Rng::fill_bytes(&mut rng, &mut b);
+        b
+    };
+    let r1 = ["PRIM-1"];
+    g.ok("sha256", "SHA-256 of the empty string", &r1, obj([("message", h(b""))]))?;
+    g.ok("sha256", "SHA-256 of 100 seeded bytes", &r1, obj([("message", h(&bytes(100)))]))?;
+    let r3 = ["PRIM-3"];
+    g.ok("hmac_sha256", "HMAC-SHA256 with a 32-byte key", &r3, obj([("key", h(&bytes(32))), ("message", h(&bytes(50)))]))?;
+    g.ok("hmac_sha256", "HMAC-SHA256 with a key longer than the block", &r3, obj([("key", h(&bytes(80))), ("message", h(b"abc"))]))?;
+    let r2 = ["PRIM-2"];
+    g.ok(
+        "hkdf_sha256",
+        "HKDF-SHA256 with a labelled salt and info, 32-byte output",
+        &r2,
+        obj([("salt", h(&bytes(40))), ("ikm", h(&bytes(32))), ("info", h(&bytes(30))), ("length", json!(32))]),
+    )?;
+    g.ok(
+        "hkdf_sha256",
+        "HKDF-SHA256 at its longest output, 8160 bytes",
+        &r2,
+        obj([("salt", h(b"")), ("ikm", h(&bytes(16))), ("info", h(b"")), ("length", json!(8160))]),
+    )?;
+    g.err(
+        "hkdf_sha256",
+        "HKDF-SHA256 asked for 8161 bytes (255 * 32 + 1)",
+        &r2,
+        obj([("salt", h(b"")), ("ikm", h(&bytes(16))), ("info", h(b"")), ("length", json!(8161))]),
+        Error::KdfOutputLength,
+    )?;
+    let r4 = ["PRIM-4", "PRIM-6"];
+    g.ok(
+        "xchacha20poly1305_seal",
+        "XChaCha20-Poly1305 of 64 bytes",
+        &r4,
+        obj([("key", h(&bytes(32))), ("nonce", h(&bytes(24))), ("aad", h(&bytes(20))), ("plaintext", h(&bytes(64)))]),
+    )?;
+    g.ok(
+        "xchacha20poly1305_seal",
+        "XChaCha20-Poly1305 of the empty plaintext (tag only)",
+        &r4,
+        obj([("key", h(&bytes(32))), ("nonce", h(&bytes(24))), ("aad", h(b"x")), ("plaintext", h(b""))]),
+    )?;
+    g.err(
+        "xchacha20poly1305_seal",
+        "an empty AAD is refused: every BlindSync AEAD binds a context",
+        &r4,
+        obj([("key", h(&bytes(32))), ("nonce", h(&bytes(24))), ("aad", h(b"")), ("plaintext", h(&bytes(8)))]),
+        Error::EmptyAad,
+    )?;
+    g.ok(
+        "argon2id",
+        "raw Argon2id v1.3 with small parameters (the primitive alone; the password path applies the floor)",
+        &["PRIM-5"],
+        obj([("password", h(b"password")), ("salt", h(&bytes(16))), ("m_kib", json!(256)), ("t", json!(2)), ("p", json!(2))]),
+    )?;
+    Ok(())
+}
