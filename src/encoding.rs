@@ -161,20 +161,12 @@ impl<'a> Reader<'a> {
             Error::DecodeLength => Error::DecodeLabel,
             other => other,
         })?;
-        if got == label.as_bytes() {
-            Ok(())
-        } else {
-            Err(Error::DecodeLabel)
-        }
+        if got == label.as_bytes() { Ok(()) } else { Err(Error::DecodeLabel) }
     }
 
     /// Ends the structure: trailing bytes are an error. [ENC-5]
     pub fn finish(self) -> Result<()> {
-        if self.remaining() == 0 {
-            Ok(())
-        } else {
-            Err(Error::DecodeTrailing)
-        }
+        if self.remaining() == 0 { Ok(()) } else { Err(Error::DecodeTrailing) }
     }
 }
 
@@ -189,7 +181,7 @@ mod tests {
         let got = Encoder::new("ab").u8(1).u16(0x0203).u32(4).u64(5).fixed(&[9, 9]).bytes(b"xyz").finish();
         let want: Vec<u8> = vec![
             0, 0, 0, 2, b'a', b'b', // label
-            1, // u8
+            1,    // u8
             2, 3, // u16
             0, 0, 0, 4, // u32
             0, 0, 0, 0, 0, 0, 0, 5, // u64
@@ -237,13 +229,15 @@ mod tests {
     }
 
     fn encode(label: &str, fields: &[Field]) -> Vec<u8> {
-        fields.iter().fold(Encoder::new(label), |e, f| match f {
-            Field::U8(v) => e.u8(*v),
-            Field::U32(v) => e.u32(*v),
-            Field::U64(v) => e.u64(*v),
-            Field::Bytes(v) => e.bytes(v),
-        })
-        .finish()
+        fields
+            .iter()
+            .fold(Encoder::new(label), |e, f| match f {
+                Field::U8(v) => e.u8(*v),
+                Field::U32(v) => e.u32(*v),
+                Field::U64(v) => e.u64(*v),
+                Field::Bytes(v) => e.bytes(v),
+            })
+            .finish()
     }
 
     fn field() -> impl Strategy<Value = Field> {

@@ -113,11 +113,7 @@ impl RoutingKey {
 
 /// [KEY-12] names are 1..=255 bytes of UTF-8 (a `&str` is always UTF-8).
 fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > MAX_COLLECTION_NAME {
-        Err(Error::CollectionName)
-    } else {
-        Ok(())
-    }
+    if name.is_empty() || name.len() > MAX_COLLECTION_NAME { Err(Error::CollectionName) } else { Ok(()) }
 }
 
 #[cfg(test)]

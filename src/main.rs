@@ -106,7 +106,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Vectors { command: VectorsCommand::Verify { dir } } => verify(&dir.unwrap_or_else(default_vectors_dir)),
+        Command::Vectors { command: VectorsCommand::Verify { dir } } => {
+            verify(&dir.unwrap_or_else(default_vectors_dir))
+        }
     };
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -149,7 +149,8 @@ pub fn argon2id_full(
     let a = if secret.is_empty() {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
     } else {
-        Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, params).map_err(|_| Error::KdfParamsTooLarge)?
+        Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, params)
+            .map_err(|_| Error::KdfParamsTooLarge)?
     };
     let mut out = [0u8; 32];
     a.hash_password_into(password, salt, &mut out).map_err(|_| Error::KdfSaltLength)?;

@@ -182,8 +182,9 @@ impl RecoveryCode {
     pub fn derive(&self) -> RecoveryKeys {
         let prk = hkdf_extract(&Encoder::new(labels::RECOVERY_EXTRACT).finish(), self.expose());
         let kek = Kek::from_bytes(*hkdf_expand32(&prk, &Encoder::new(labels::RECOVERY_KEK).finish()).expose());
-        let authority =
-            AuthoritySeed::from_bytes(*hkdf_expand32(&prk, &Encoder::new(labels::RECOVERY_AUTHORITY).finish()).expose());
+        let authority = AuthoritySeed::from_bytes(
+            *hkdf_expand32(&prk, &Encoder::new(labels::RECOVERY_AUTHORITY).finish()).expose(),
+        );
         RecoveryKeys { prk, kek, authority }
     }
 }

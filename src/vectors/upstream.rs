@@ -112,7 +112,9 @@ fn ed25519_case(c: &Value) -> Result<(), Fail> {
     let sig = sk.sign(&msg);
     expect_eq("signature", &sig.to_bytes(), &o.hex("signature")?)?;
     let parsed = Signature::from_bytes(&o.hex_n("signature")?);
-    sk.verifying_key().verify_strict(&msg, &parsed).map_err(|_| Fail::harness("verify_strict refused the RFC signature"))
+    sk.verifying_key()
+        .verify_strict(&msg, &parsed)
+        .map_err(|_| Fail::harness("verify_strict refused the RFC signature"))
 }
 
 /// An RNG that returns fixed bytes: replays `ikmE` so the sender's ephemeral
@@ -168,8 +170,8 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
     let info = o.hex("info")?;
     // DeriveKeyPair(ikmE) is what the sender's Encap does with 32 random bytes.
     let mut rng = Replay(o.hex("ikmE")?, 0);
-    let (enc, mut tx) =
-        hpke::setup_sender_with_rng::<A, HkdfSha256, K>(&OpModeS::Base, &pk_r, &info, &mut rng).map_err(|_| bad("setup"))?;
+    let (enc, mut tx) = hpke::setup_sender_with_rng::<A, HkdfSha256, K>(&OpModeS::Base, &pk_r, &info, &mut rng)
+        .map_err(|_| bad("setup"))?;
     expect_eq("enc", &enc.to_bytes(), &o.hex("enc")?)?;
     let ss = K::decap(&sk_r, None, &enc).map_err(|_| bad("decap"))?;
     expect_eq("shared_secret", &ss.0, &o.hex("shared_secret")?)?;
@@ -186,7 +188,8 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
         seq += 1;
     }
     // The receiver opens sequence 0.
-    let mut rx = hpke::setup_receiver::<A, HkdfSha256, K>(&OpModeR::Base, &sk_r, &enc, &info).map_err(|_| bad("receiver"))?;
+    let mut rx =
+        hpke::setup_receiver::<A, HkdfSha256, K>(&OpModeR::Base, &sk_r, &enc, &info).map_err(|_| bad("receiver"))?;
     let first = Obj(o.arr("encryptions")?.first().ok_or_else(|| Fail::harness("no encryptions"))?);
     let pt = rx.open(&first.hex("ct")?, &first.hex("aad")?).map_err(|_| bad("open"))?;
     expect_eq("pt[0]", &pt, &first.hex("pt")?)

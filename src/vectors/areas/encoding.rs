@@ -64,16 +64,46 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     g.ok("canonical_decode", "zero values and an empty variable-length field", &r, input(&empty))?;
     let r5 = ["ENC-5"];
     g.err("canonical_decode", "truncated by one byte", &r5, input(&good[..good.len() - 1]), Error::DecodeTruncated)?;
-    g.err("canonical_decode", "truncated inside the label's length prefix", &r5, input(&good[..2]), Error::DecodeTruncated)?;
+    g.err(
+        "canonical_decode",
+        "truncated inside the label's length prefix",
+        &r5,
+        input(&good[..2]),
+        Error::DecodeTruncated,
+    )?;
     let mut trailing = good.clone();
     trailing.push(0);
-    g.err("canonical_decode", "one trailing byte after a complete structure", &r5, input(&trailing), Error::DecodeTrailing)?;
+    g.err(
+        "canonical_decode",
+        "one trailing byte after a complete structure",
+        &r5,
+        input(&trailing),
+        Error::DecodeTrailing,
+    )?;
     let long = Encoder::new(label).u8(0).u16(0).u32(0).u64(0).fixed(&[0; 4]).bytes(&[7; 17]).finish();
-    g.err("canonical_decode", "a variable-length field one byte over its limit", &r5, input(&long), Error::DecodeLength)?;
+    g.err(
+        "canonical_decode",
+        "a variable-length field one byte over its limit",
+        &r5,
+        input(&long),
+        Error::DecodeLength,
+    )?;
     let other = Encoder::new("blindsync/v1/exampl").u8(0).finish();
-    g.err("canonical_decode", "a different label (a prefix of the expected one)", &r5, input(&other), Error::DecodeLabel)?;
+    g.err(
+        "canonical_decode",
+        "a different label (a prefix of the expected one)",
+        &r5,
+        input(&other),
+        Error::DecodeLabel,
+    )?;
     let mut huge = vec![0xff, 0xff, 0xff, 0xff];
     huge.extend_from_slice(label.as_bytes());
-    g.err("canonical_decode", "a label length prefix far over the 64-byte label limit", &r5, input(&huge), Error::DecodeLabel)?;
+    g.err(
+        "canonical_decode",
+        "a label length prefix far over the 64-byte label limit",
+        &r5,
+        input(&huge),
+        Error::DecodeLabel,
+    )?;
     Ok(())
 }

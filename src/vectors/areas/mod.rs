@@ -18,12 +18,21 @@ type Generator = fn(&mut Gen) -> Result<(), String>;
 
 /// Every generated file: name, description, generator.
 pub(crate) const FILES: &[(&str, &str)] = &[
-    ("primitives.json", "SHA-256, HMAC-SHA256, HKDF-SHA256, XChaCha20-Poly1305 and Argon2id as BlindSync calls them (spec 4)"),
+    (
+        "primitives.json",
+        "SHA-256, HMAC-SHA256, HKDF-SHA256, XChaCha20-Poly1305 and Argon2id as BlindSync calls them (spec 4)",
+    ),
     ("encoding.json", "canonical label-first encoding: decoding of known structures and every decoding error (spec 2)"),
     ("keys.json", "epoch PRK, per-collection keys, routing key and opaque buckets (spec 5.2, 5.6)"),
     ("recovery.json", "recovery code: human format, checksum, parsing errors and key derivation (spec 5.3)"),
-    ("password.json", "password path: Argon2id floor and ceiling, HKDF split into auth, KEK and authority, server hash (spec 5.4)"),
-    ("wrap.json", "UMK wraps under recovery and password KEKs: AAD, wrap bytes, unlock paths and every tampering (spec 5.5)"),
+    (
+        "password.json",
+        "password path: Argon2id floor and ceiling, HKDF split into auth, KEK and authority, server hash (spec 5.4)",
+    ),
+    (
+        "wrap.json",
+        "UMK wraps under recovery and password KEKs: AAD, wrap bytes, unlock paths and every tampering (spec 5.5)",
+    ),
 ];
 
 const GENERATORS: &[Generator] =
@@ -79,7 +88,14 @@ impl Gen {
     }
 
     /// A negative vector: the procedure must fail with exactly `err`.
-    pub(crate) fn err(&mut self, kind: &str, description: &str, reqs: &[&str], input: Value, err: Error) -> Result<(), String> {
+    pub(crate) fn err(
+        &mut self,
+        kind: &str,
+        description: &str,
+        reqs: &[&str],
+        input: Value,
+        err: Error,
+    ) -> Result<(), String> {
         let id = self.next_id();
         match run(kind, &input) {
             Err(Fail::Protocol(e)) if e == err => {}

@@ -73,22 +73,66 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
 pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let mut rng = SeededRng::from_label("blindsync/vectors/v1/password");
     let kdf = PasswordKdf::generate(&mut rng);
-    let with = |m_kib: u32, t: u32, p: u32| PasswordKdf { salt: kdf.salt, params: KdfParams { version: ARGON2_VERSION, m_kib, t, p } };
+    let with = |m_kib: u32, t: u32, p: u32| PasswordKdf {
+        salt: kdf.salt,
+        params: KdfParams { version: ARGON2_VERSION, m_kib, t, p },
+    };
     let input = |pw: &str, k: &PasswordKdf| obj([("password", json!(pw)), ("kdf", kdf_json(k))]);
     let derive = ["KEY-5", "KEY-6", "KEY-7", "KEY-8"];
-    g.ok("password_derive", "default parameters (t=3, m=64 MiB, p=4)", &derive, input("correct horse battery staple", &kdf))?;
+    g.ok(
+        "password_derive",
+        "default parameters (t=3, m=64 MiB, p=4)",
+        &derive,
+        input("correct horse battery staple", &kdf),
+    )?;
     g.ok("password_derive", "a non-ASCII password (UTF-8 of the NFC form)", &derive, input("pässwörd-密码", &kdf))?;
     g.ok("password_derive", "exactly the floor: t=3, m=64 MiB, p=1", &derive, input("floor", &with(65536, 3, 1)))?;
     let policy = ["KEY-6"];
-    g.err("password_derive", "a server offering m=8 MiB is refused before any hashing", &policy, input("pw", &with(8192, 3, 4)), Error::KdfParamsTooWeak)?;
-    g.err("password_derive", "m one KiB below the floor", &policy, input("pw", &with(65535, 3, 4)), Error::KdfParamsTooWeak)?;
-    g.err("password_derive", "t=2, below the floor", &policy, input("pw", &with(65536, 2, 4)), Error::KdfParamsTooWeak)?;
+    g.err(
+        "password_derive",
+        "a server offering m=8 MiB is refused before any hashing",
+        &policy,
+        input("pw", &with(8192, 3, 4)),
+        Error::KdfParamsTooWeak,
+    )?;
+    g.err(
+        "password_derive",
+        "m one KiB below the floor",
+        &policy,
+        input("pw", &with(65535, 3, 4)),
+        Error::KdfParamsTooWeak,
+    )?;
+    g.err(
+        "password_derive",
+        "t=2, below the floor",
+        &policy,
+        input("pw", &with(65536, 2, 4)),
+        Error::KdfParamsTooWeak,
+    )?;
     g.err("password_derive", "p=0", &policy, input("pw", &with(65536, 3, 0)), Error::KdfParamsTooWeak)?;
-    g.err("password_derive", "m above the 2 GiB ceiling", &policy, input("pw", &with(2 * 1024 * 1024 + 1, 3, 4)), Error::KdfParamsTooLarge)?;
-    g.err("password_derive", "t above the ceiling of 16", &policy, input("pw", &with(65536, 17, 4)), Error::KdfParamsTooLarge)?;
+    g.err(
+        "password_derive",
+        "m above the 2 GiB ceiling",
+        &policy,
+        input("pw", &with(2 * 1024 * 1024 + 1, 3, 4)),
+        Error::KdfParamsTooLarge,
+    )?;
+    g.err(
+        "password_derive",
+        "t above the ceiling of 16",
+        &policy,
+        input("pw", &with(65536, 17, 4)),
+        Error::KdfParamsTooLarge,
+    )?;
     let mut v10 = kdf;
     v10.params.version = 0x10;
-    g.err("password_derive", "Argon2 version 0x10 (a version downgrade)", &policy, input("pw", &v10), Error::KdfVersion)?;
+    g.err(
+        "password_derive",
+        "Argon2 version 0x10 (a version downgrade)",
+        &policy,
+        input("pw", &v10),
+        Error::KdfVersion,
+    )?;
     let mut short = kdf_json(&kdf);
     if let Value::Object(m) = &mut short {
         m.insert("salt".into(), h(&kdf.salt[..15]));
@@ -102,10 +146,22 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
     let dec = ["KEY-6"];
     g.ok("password_kdf_decode", "the wire form of salt and parameters", &dec, obj([("bytes", h(&kdf.encode()))]))?;
-    g.err("password_kdf_decode", "one byte short", &dec, obj([("bytes", h(&kdf.encode()[..31]))]), Error::DecodeTruncated)?;
+    g.err(
+        "password_kdf_decode",
+        "one byte short",
+        &dec,
+        obj([("bytes", h(&kdf.encode()[..31]))]),
+        Error::DecodeTruncated,
+    )?;
     let mut long = kdf.encode();
     long.push(0);
     g.err("password_kdf_decode", "one trailing byte", &dec, obj([("bytes", h(&long))]), Error::DecodeTrailing)?;
-    g.err("password_kdf_decode", "well-formed but m=8 MiB", &dec, obj([("bytes", h(&with(8192, 3, 4).encode()))]), Error::KdfParamsTooWeak)?;
+    g.err(
+        "password_kdf_decode",
+        "well-formed but m=8 MiB",
+        &dec,
+        obj([("bytes", h(&with(8192, 3, 4).encode()))]),
+        Error::KdfParamsTooWeak,
+    )?;
     Ok(())
 }

@@ -44,8 +44,18 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     g.ok("sha256", "SHA-256 of the empty string", &r1, obj([("message", h(b""))]))?;
     g.ok("sha256", "SHA-256 of 100 seeded bytes", &r1, obj([("message", h(&bytes(100)))]))?;
     let r3 = ["PRIM-3"];
-    g.ok("hmac_sha256", "HMAC-SHA256 with a 32-byte key", &r3, obj([("key", h(&bytes(32))), ("message", h(&bytes(50)))]))?;
-    g.ok("hmac_sha256", "HMAC-SHA256 with a key longer than the block", &r3, obj([("key", h(&bytes(80))), ("message", h(b"abc"))]))?;
+    g.ok(
+        "hmac_sha256",
+        "HMAC-SHA256 with a 32-byte key",
+        &r3,
+        obj([("key", h(&bytes(32))), ("message", h(&bytes(50)))]),
+    )?;
+    g.ok(
+        "hmac_sha256",
+        "HMAC-SHA256 with a key longer than the block",
+        &r3,
+        obj([("key", h(&bytes(80))), ("message", h(b"abc"))]),
+    )?;
     let r2 = ["PRIM-2"];
     g.ok(
         "hkdf_sha256",
@@ -90,7 +100,13 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "argon2id",
         "raw Argon2id v1.3 with small parameters (the primitive alone; the password path applies the floor)",
         &["PRIM-5"],
-        obj([("password", h(b"password")), ("salt", h(&bytes(16))), ("m_kib", json!(256)), ("t", json!(2)), ("p", json!(2))]),
+        obj([
+            ("password", h(b"password")),
+            ("salt", h(&bytes(16))),
+            ("m_kib", json!(256)),
+            ("t", json!(2)),
+            ("p", json!(2)),
+        ]),
     )?;
     Ok(())
 }

@@ -54,22 +54,48 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let fmt = ["KEY-3"];
     let both = ["KEY-3", "KEY-4"];
     g.ok("recovery_code_format", "the all-zero code", &fmt, obj([("code", h(&[0; 16]))]))?;
-    g.ok("recovery_code_format", "the all-ones code (last data symbol carries two zero padding bits)", &fmt, obj([("code", h(&[0xff; 16]))]))?;
+    g.ok(
+        "recovery_code_format",
+        "the all-ones code (last data symbol carries two zero padding bits)",
+        &fmt,
+        obj([("code", h(&[0xff; 16]))]),
+    )?;
     let code = RecoveryCode::generate(&mut rng);
     g.ok("recovery_code_format", "a seeded random code", &fmt, obj([("code", h(code.expose()))]))?;
     let text = code.to_text().as_str().to_owned();
-    g.ok("recovery_code_derive", "parse the canonical text, then derive KEK and authority key", &both, obj([("text", json!(text))]))?;
+    g.ok(
+        "recovery_code_derive",
+        "parse the canonical text, then derive KEK and authority key",
+        &both,
+        obj([("text", json!(text))]),
+    )?;
     let loose = text.to_lowercase().replace('-', " ").replace('0', "o").replace('1', "l");
-    g.ok("recovery_code_derive", "lowercase, spaces, O for 0 and L for 1 read as the same code", &both, obj([("text", json!(loose))]))?;
+    g.ok(
+        "recovery_code_derive",
+        "lowercase, spaces, O for 0 and L for 1 read as the same code",
+        &both,
+        obj([("text", json!(loose))]),
+    )?;
     let other = RecoveryCode::generate(&mut rng);
-    g.ok("recovery_code_derive", "a second code derives unrelated keys", &both, obj([("text", json!(other.to_text().as_str()))]))?;
+    g.ok(
+        "recovery_code_derive",
+        "a second code derives unrelated keys",
+        &both,
+        obj([("text", json!(other.to_text().as_str()))]),
+    )?;
 
     // One wrong character: the first data symbol moved by one.
     let mut typo: Vec<u8> = text.clone().into_bytes();
     let pos = ALPHABET.iter().position(|c| *c == typo[0]).unwrap_or(0);
     typo[0] = ALPHABET[(pos + 1) % 32];
     let typo = String::from_utf8(typo).map_err(|e| e.to_string())?;
-    g.err("recovery_code_derive", "one wrong character is caught by the check symbols", &fmt, obj([("text", json!(typo))]), Error::RecoveryChecksum)?;
+    g.err(
+        "recovery_code_derive",
+        "one wrong character is caught by the check symbols",
+        &fmt,
+        obj([("text", json!(typo))]),
+        Error::RecoveryChecksum,
+    )?;
     let bytes = text.as_bytes();
     let mut swapped = bytes.to_vec();
     let (a, b) = (0..bytes.len() - 1)
@@ -78,13 +104,37 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         .unwrap_or((0, 1));
     swapped.swap(a, b);
     let swapped = String::from_utf8(swapped).map_err(|e| e.to_string())?;
-    g.err("recovery_code_derive", "two adjacent data symbols swapped", &fmt, obj([("text", json!(swapped))]), Error::RecoveryChecksum)?;
-    g.err("recovery_code_derive", "one symbol missing", &fmt, obj([("text", json!(&text[1..]))]), Error::RecoveryFormat)?;
-    g.err("recovery_code_derive", "one symbol too many", &fmt, obj([("text", json!(format!("{text}0")))]), Error::RecoveryFormat)?;
+    g.err(
+        "recovery_code_derive",
+        "two adjacent data symbols swapped",
+        &fmt,
+        obj([("text", json!(swapped))]),
+        Error::RecoveryChecksum,
+    )?;
+    g.err(
+        "recovery_code_derive",
+        "one symbol missing",
+        &fmt,
+        obj([("text", json!(&text[1..]))]),
+        Error::RecoveryFormat,
+    )?;
+    g.err(
+        "recovery_code_derive",
+        "one symbol too many",
+        &fmt,
+        obj([("text", json!(format!("{text}0")))]),
+        Error::RecoveryFormat,
+    )?;
     let mut bad_char = text.clone().into_bytes();
     bad_char[0] = b'U';
     let bad_char = String::from_utf8(bad_char).map_err(|e| e.to_string())?;
-    g.err("recovery_code_derive", "a character outside the alphabet (U)", &fmt, obj([("text", json!(bad_char))]), Error::RecoveryFormat)?;
+    g.err(
+        "recovery_code_derive",
+        "a character outside the alphabet (U)",
+        &fmt,
+        obj([("text", json!(bad_char))]),
+        Error::RecoveryFormat,
+    )?;
     g.err("recovery_code_derive", "the empty string", &fmt, obj([("text", json!(""))]), Error::RecoveryFormat)?;
     // 26 data symbols whose last one sets a padding bit, with matching checks.
     g.err(

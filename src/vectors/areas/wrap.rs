@@ -26,7 +26,12 @@ fn ctx_from(i: &Obj<'_>) -> Result<UmkWrapContext, Fail> {
 fn umk_wrap(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let ctx = ctx_from(&i)?;
-    let wrap = wrap_umk_with_nonce(&Kek::from_bytes(i.hex_n("kek")?), &Umk::from_bytes(i.hex_n("umk")?), &ctx, &i.hex_n("nonce")?)?;
+    let wrap = wrap_umk_with_nonce(
+        &Kek::from_bytes(i.hex_n("kek")?),
+        &Umk::from_bytes(i.hex_n("umk")?),
+        &ctx,
+        &i.hex_n("nonce")?,
+    )?;
     outcome(obj([("aad", h(&ctx.aad()))]), obj([("wrap", h(&wrap))]))
 }
 
@@ -118,7 +123,11 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     ]);
     let reqs = ["WRAP-1", "WRAP-2", "WRAP-3"];
     g.ok("umk_wrap", "recovery-path wrap of the epoch-0 UMK", &reqs, wrap_in.clone())?;
-    let pw_in = set(&set(&set(&wrap_in, "kind", json!(WrapKind::Password as u8)), "kdf_binding", h(&kdf_binding)), "epoch", json!(7));
+    let pw_in = set(
+        &set(&set(&wrap_in, "kind", json!(WrapKind::Password as u8)), "kdf_binding", h(&kdf_binding)),
+        "epoch",
+        json!(7),
+    );
     g.ok("umk_wrap", "password-path wrap of an epoch-7 UMK, binding salt and parameters", &reqs, pw_in.clone())?;
 
     let wrap = super::run("umk_wrap", &pw_in).map_err(|e| e.to_string())?.output["wrap"]
@@ -137,11 +146,35 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let open = ["WRAP-1", "WRAP-4"];
     g.ok("umk_unwrap", "opens with the same KEK and context", &open, un(&wrap))?;
     g.err("umk_unwrap", "tampered nonce (first byte)", &open, un(&flip(&wrap, 0)), Error::WrapOpen)?;
-    g.err("umk_unwrap", "tampered ciphertext (first byte of the UMK ciphertext)", &open, un(&flip(&wrap, 24)), Error::WrapOpen)?;
+    g.err(
+        "umk_unwrap",
+        "tampered ciphertext (first byte of the UMK ciphertext)",
+        &open,
+        un(&flip(&wrap, 24)),
+        Error::WrapOpen,
+    )?;
     g.err("umk_unwrap", "tampered tag (last byte)", &open, un(&flip(&wrap, 71)), Error::WrapOpen)?;
-    g.err("umk_unwrap", "wrong epoch in the context (6 instead of 7)", &open, set(&un(&wrap), "epoch", json!(6)), Error::WrapOpen)?;
-    g.err("umk_unwrap", "wrong account in the context", &open, set(&un(&wrap), "account_id", h(&other_account)), Error::WrapOpen)?;
-    g.err("umk_unwrap", "wrong wrap kind (recovery instead of password)", &open, set(&un(&wrap), "kind", json!(1)), Error::WrapOpen)?;
+    g.err(
+        "umk_unwrap",
+        "wrong epoch in the context (6 instead of 7)",
+        &open,
+        set(&un(&wrap), "epoch", json!(6)),
+        Error::WrapOpen,
+    )?;
+    g.err(
+        "umk_unwrap",
+        "wrong account in the context",
+        &open,
+        set(&un(&wrap), "account_id", h(&other_account)),
+        Error::WrapOpen,
+    )?;
+    g.err(
+        "umk_unwrap",
+        "wrong wrap kind (recovery instead of password)",
+        &open,
+        set(&un(&wrap), "kind", json!(1)),
+        Error::WrapOpen,
+    )?;
     g.err(
         "umk_unwrap",
         "tampered AAD: other KDF parameters than those the wrap was made with",
@@ -179,10 +212,22 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     ]);
     let pr = ["KEY-6", "KEY-7", "WRAP-4"];
     g.ok("password_unlock", "the right password opens the UMK", &pr, pin.clone())?;
-    g.err("password_unlock", "a wrong password", &pr, set(&pin, "password", json!("correct horse battery stapler")), Error::WrapOpen)?;
+    g.err(
+        "password_unlock",
+        "a wrong password",
+        &pr,
+        set(&pin, "password", json!("correct horse battery stapler")),
+        Error::WrapOpen,
+    )?;
     let mut weaker = kdf;
     weaker.params.m_kib = 8 * 1024;
-    g.err("password_unlock", "the server serves m=8 MiB: refused before any hashing", &pr, set(&pin, "kdf", kdf_json(&weaker)), Error::KdfParamsTooWeak)?;
+    g.err(
+        "password_unlock",
+        "the server serves m=8 MiB: refused before any hashing",
+        &pr,
+        set(&pin, "kdf", kdf_json(&weaker)),
+        Error::KdfParamsTooWeak,
+    )?;
     let mut stronger = kdf;
     stronger.params.t = 4;
     g.err(
@@ -206,7 +251,19 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let mut typo = text.into_bytes();
     typo[5] = if typo[5] == b'A' { b'B' } else { b'A' };
     let typo = String::from_utf8(typo).map_err(|e| e.to_string())?;
-    g.err("recovery_unlock", "one wrong character: caught before any key is derived", &rr, set(&rin, "text", json!(typo)), Error::RecoveryChecksum)?;
-    g.err("recovery_unlock", "the right code against another account's context", &rr, set(&rin, "account_id", h(&other_account)), Error::WrapOpen)?;
+    g.err(
+        "recovery_unlock",
+        "one wrong character: caught before any key is derived",
+        &rr,
+        set(&rin, "text", json!(typo)),
+        Error::RecoveryChecksum,
+    )?;
+    g.err(
+        "recovery_unlock",
+        "the right code against another account's context",
+        &rr,
+        set(&rin, "account_id", h(&other_account)),
+        Error::WrapOpen,
+    )?;
     Ok(())
 }
