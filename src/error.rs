@@ -107,6 +107,38 @@ errors! {
     /// wrong key (e.g. wrong password), tampered nonce, ciphertext, tag or
     /// context (account, epoch, kind, KDF parameters). Deliberately uniform.
     WrapOpen => "E_WRAP_OPEN", Peer, "key wrap does not authenticate";
+
+    // --- record envelopes (spec 7) ---
+    /// An envelope or stub whose version byte is not 1.
+    EnvVersion => "E_ENV_VERSION", Input, "unknown envelope version";
+    /// An envelope or stub whose suite byte names no known AEAD suite.
+    EnvSuite => "E_ENV_SUITE", Input, "unknown envelope suite";
+    /// The header's padded length is not a padding bucket, or the body length does not match it.
+    EnvLength => "E_ENV_LENGTH", Input, "padded length is not a bucket or does not match the ciphertext";
+    /// A payload or padded length above the envelope limit.
+    EnvTooLarge => "E_ENV_TOO_LARGE", Input, "envelope exceeds the size limit";
+    /// The envelope's bucket or record id is not the one the caller asked for.
+    EnvContext => "E_ENV_CONTEXT", Peer, "envelope belongs to another bucket or record";
+    /// The reader has no keys or device list for the envelope's epoch.
+    EnvEpoch => "E_ENV_EPOCH", Peer, "envelope epoch is not one the reader can open";
+    /// The writer device is not authorized to write in the envelope's epoch.
+    EnvSignerUnknown => "E_ENV_SIGNER_UNKNOWN", Peer, "writer is not authorized in the envelope's epoch";
+    /// A revoked writer's sequence number is above the bound its revocation names.
+    EnvWriterRevoked => "E_ENV_WRITER_REVOKED", Peer, "writer sequence number above the revoked device's bound";
+    /// The authorized writer key is not a valid point or has small order.
+    EnvSignerKey => "E_ENV_SIGNER_KEY", Peer, "writer key is invalid or of small order";
+    /// The Ed25519 signature does not verify strictly.
+    EnvSignature => "E_ENV_SIGNATURE", Peer, "envelope signature does not verify";
+    /// The key commitment does not match the key derived for the envelope.
+    EnvCommitment => "E_ENV_COMMITMENT", Peer, "envelope key commitment mismatch";
+    /// The AEAD does not authenticate (after the signature and commitment did).
+    EnvDecrypt => "E_ENV_DECRYPT", Peer, "envelope ciphertext does not authenticate";
+    /// The decrypted padded plaintext is malformed.
+    EnvPadding => "E_ENV_PADDING", Peer, "envelope padding is malformed";
+    /// The envelope's schema version is unknown.
+    EnvSchema => "E_ENV_SCHEMA", Peer, "unknown payload schema";
+    /// A schema-1 payload that is not canonical JSON.
+    EnvJson => "E_ENV_JSON", Peer, "payload is not canonical JSON";
 }
 
 impl fmt::Display for Error {

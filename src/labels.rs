@@ -54,6 +54,16 @@ labels! {
     BUCKET = "blindsync/v1/bucket", Hmac;
     /// AAD of a UMK wrap under the recovery or the password KEK. [WRAP-2]
     AAD_UMK_WRAP = "blindsync/v1/aad/umk-wrap", Aad;
+    /// HKDF info of an envelope's AEAD key. [ENV-6]
+    ENVELOPE_KEY = "blindsync/v1/envelope/key", HkdfInfo;
+    /// HKDF info of an envelope's key commitment. [ENV-6]
+    ENVELOPE_COMMIT = "blindsync/v1/envelope/commit", HkdfInfo;
+    /// AAD of a record envelope. [ENV-5]
+    AAD_RECORD = "blindsync/v1/aad/record", Aad;
+    /// SHA-256 input of an envelope body digest. [ENV-8]
+    HASH_ENVELOPE_BODY = "blindsync/v1/hash/envelope-body", Hash;
+    /// SHA-256 input of the digest a writer signs for an envelope. [ENV-9]
+    SIG_RECORD = "blindsync/v1/sig/record", Hash;
 }
 
 #[cfg(test)]

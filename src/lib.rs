@@ -15,12 +15,14 @@
 //! | [`primitives`], [`secret`] | 4, primitives |
 //! | [`keys`], [`unlock`] | 5, keys and unlock paths |
 //! | [`error`] | 6, error registry |
+//! | [`envelope`] | 7, record envelopes |
 //! | [`vectors`] | test-vector generator and verifier |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod encoding;
+pub mod envelope;
 pub mod error;
 pub mod keys;
 pub mod labels;

@@ -2,6 +2,7 @@
 //! and the procedures (`kind`s) its vectors name.
 
 mod encoding;
+mod envelope;
 mod keys;
 mod password;
 mod primitives;
@@ -33,10 +34,21 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         "wrap.json",
         "UMK wraps under recovery and password KEKs: AAD, wrap bytes, unlock paths and every tampering (spec 5.5)",
     ),
+    (
+        "envelope.json",
+        "record envelopes: seal at every padding edge in both suites, open, stubs, canonical JSON and every refusal (spec 7)",
+    ),
 ];
 
-const GENERATORS: &[Generator] =
-    &[primitives::generate, encoding::generate, keys::generate, recovery::generate, password::generate, wrap::generate];
+const GENERATORS: &[Generator] = &[
+    primitives::generate,
+    encoding::generate,
+    keys::generate,
+    recovery::generate,
+    password::generate,
+    wrap::generate,
+    envelope::generate,
+];
 
 /// Runs a vector's procedure.
 pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
@@ -46,6 +58,7 @@ pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
         .or_else(|| recovery::run(kind, input))
         .or_else(|| password::run(kind, input))
         .or_else(|| wrap::run(kind, input))
+        .or_else(|| envelope::run(kind, input))
         .unwrap_or_else(|| Err(Fail::harness(format!("unknown kind {kind}"))))
 }
 

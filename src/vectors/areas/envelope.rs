@@ -1,0 +1,792 @@
+//! `envelope.json` (spec 7): sealing, opening, stubs, canonical JSON payloads
+//! and every way an envelope can be refused.
+//!
+//! Large plaintexts are given as `{"pattern": "sha256-counter", "length": N}`:
+//! the concatenation of `SHA-256(u64be(0)) ‖ SHA-256(u64be(1)) ‖ ...` cut to
+//! N bytes (spec 7.14), and their envelopes by SHA-256 and length.
+
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{Map, Value, json};
+
+use super::{Gen, outcome};
+use crate::encoding::Encoder;
+use crate::envelope::payload::{Schema, canonicalize};
+use crate::envelope::{
+    self, AuthorizedWriter, DeviceId, EnvelopeRef, EpochAccess, HEADER_LEN, Header, NONCE_LEN, OpenContext, RecordId,
+    RecordMeta, SIG_LEN, Stub, Suite, body_digest, key_schedule, verify_stub,
+};
+use crate::error::Error;
+use crate::keys::{AccountId, Bucket, CollectionKey};
+use crate::labels;
+use crate::primitives::{SeededRng, sha256};
+use crate::vectors::Outcome;
+use crate::vectors::hex;
+use crate::vectors::json::{Fail, Obj, h, obj};
+
+/// The `sha256-counter` pattern: `SHA-256(u64be(i))` blocks, cut to `len`.
+pub(crate) fn pattern(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut i = 0u64;
+    while out.len() < len {
+        out.extend_from_slice(&sha256(&[&i.to_be_bytes()]));
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+fn plaintext(v: &Value) -> Result<Vec<u8>, Fail> {
+    match v {
+        Value::String(s) => hex::decode(s).ok_or_else(|| Fail::harness("plaintext is not hex")),
+        Value::Object(_) => {
+            let o = Obj(v);
+            if o.str("pattern")? != "sha256-counter" {
+                return Err(Fail::harness("unknown pattern"));
+            }
+            let len = usize::try_from(o.u64("length")?).map_err(|_| Fail::harness("length"))?;
+            Ok(pattern(len))
+        }
+        _ => Err(Fail::harness("plaintext is neither hex nor a pattern")),
+    }
+}
+
+fn u8_of(i: &Obj<'_>, k: &str) -> Result<u8, Fail> {
+    u8::try_from(i.u64(k)?).map_err(|_| Fail::harness(format!("{k} exceeds u8")))
+}
+
+fn u16_of(i: &Obj<'_>, k: &str) -> Result<u16, Fail> {
+    u16::try_from(i.u64(k)?).map_err(|_| Fail::harness(format!("{k} exceeds u16")))
+}
+
+fn header_json(hd: &Header) -> Value {
+    obj([
+        ("version", json!(hd.version)),
+        ("suite", json!(hd.suite as u8)),
+        ("bucket", h(&hd.bucket.0)),
+        ("record_id", h(&hd.record_id.0)),
+        ("revision", json!(hd.revision)),
+        ("writer", h(&hd.writer.0)),
+        ("writer_seq", json!(hd.writer_seq)),
+        ("epoch", json!(hd.epoch)),
+        ("schema", json!(hd.schema)),
+        ("padded_len", json!(hd.padded_len)),
+        ("chain_head", h(&hd.chain_head)),
+        ("salt", h(&hd.salt)),
+        ("commitment", h(&hd.commitment)),
+    ])
+}
+
+/// Intermediates of an envelope under `ck`: everything a porter recomputes.
+fn intermediates(account: &AccountId, ck: &CollectionKey, env: &EnvelopeRef<'_>) -> Value {
+    let hd = &env.header;
+    let ks = key_schedule(ck, &hd.salt, hd.suite);
+    let bd = body_digest(env.body);
+    obj([
+        ("header", h(&hd.encode())),
+        ("key_info", h(&Encoder::new(labels::ENVELOPE_KEY).u8(hd.version).u8(hd.suite as u8).finish())),
+        ("commit_info", h(&Encoder::new(labels::ENVELOPE_COMMIT).u8(hd.version).u8(hd.suite as u8).finish())),
+        ("prk", h(ks.prk.expose())),
+        ("key", h(ks.key.expose())),
+        ("commitment", h(&ks.commitment)),
+        ("aad", h(&hd.aad(account))),
+        ("body_digest", h(&bd)),
+        ("sig_digest", h(&hd.sig_digest(account, &bd))),
+    ])
+}
+
+fn envelope_seal(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let account = AccountId(i.hex_n("account_id")?);
+    let ck = CollectionKey::from_bytes(i.hex_n("collection_key")?);
+    let sk = SigningKey::from_bytes(&i.hex_n("signing_seed")?);
+    let schema = Schema::from_u16(u16_of(&i, "schema")?)?;
+    let meta = RecordMeta {
+        suite: Suite::from_u8(u8_of(&i, "suite")?)?,
+        bucket: Bucket(i.hex_n("bucket")?),
+        record_id: RecordId(i.hex_n("record_id")?),
+        revision: i.u64("revision")?,
+        writer: DeviceId(i.hex_n("writer")?),
+        writer_seq: i.u64("writer_seq")?,
+        epoch: i.u32("epoch")?,
+        schema,
+        chain_head: i.hex_n("chain_head")?,
+    };
+    let pt = plaintext(i.get("plaintext")?)?;
+    let env = envelope::seal_with(&account, &meta, &ck, &sk, &pt, &i.hex_n("salt")?, &i.hex_n("nonce")?)?;
+    let parsed = EnvelopeRef::decode(&env)?;
+    // The sealed envelope must open again with the writer's key.
+    let writers =
+        [AuthorizedWriter { device: meta.writer, verifying_key: sk.verifying_key().to_bytes(), max_seq: None }];
+    let epochs = [EpochAccess { epoch: meta.epoch, collection_key: &ck, writers: &writers }];
+    let ctx = OpenContext { account, epochs: &epochs, bucket: Some(meta.bucket), record_id: Some(meta.record_id) };
+    if envelope::open(&env, &ctx)?.payload() != pt.as_slice() {
+        return Err(Fail::harness("sealed envelope does not open to the plaintext"));
+    }
+    let mut inter = intermediates(&account, &ck, &parsed);
+    if let Value::Object(m) = &mut inter {
+        m.insert("verifying_key".into(), h(&sk.verifying_key().to_bytes()));
+        m.insert("padded_len".into(), json!(parsed.header.padded_len));
+    }
+    let output = if i.get("plaintext")?.is_string() {
+        obj([("envelope", h(&env))])
+    } else {
+        obj([
+            ("envelope_len", json!(env.len())),
+            ("envelope_sha256", h(&sha256(&[&env]))),
+            ("signature", h(&parsed.signature)),
+        ])
+    };
+    outcome(inter, output)
+}
+
+fn writers_from(v: &Value) -> Result<Vec<AuthorizedWriter>, Fail> {
+    v.as_array()
+        .ok_or_else(|| Fail::harness("writers is not an array"))?
+        .iter()
+        .map(|w| {
+            let o = Obj(w);
+            Ok(AuthorizedWriter {
+                device: DeviceId(o.hex_n("device")?),
+                verifying_key: o.hex_n("verifying_key")?,
+                max_seq: match w.get("max_seq") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(o.u64("max_seq")?),
+                },
+            })
+        })
+        .collect()
+}
+
+/// Builds the reader's context from the input and runs `f` with it.
+fn with_ctx<T>(i: &Obj<'_>, f: impl FnOnce(&OpenContext<'_>) -> Result<T, Fail>) -> Result<T, Fail> {
+    let account = AccountId(i.hex_n("account_id")?);
+    let mut keys = Vec::new();
+    let mut lists = Vec::new();
+    for e in i.arr("epochs")? {
+        let o = Obj(e);
+        keys.push((o.u32("epoch")?, CollectionKey::from_bytes(o.hex_n("collection_key")?)));
+        lists.push(writers_from(o.get("writers")?)?);
+    }
+    let epochs: Vec<EpochAccess<'_>> = keys
+        .iter()
+        .zip(&lists)
+        .map(|((epoch, ck), w)| EpochAccess { epoch: *epoch, collection_key: ck, writers: w })
+        .collect();
+    let opt = |k: &str| -> Result<Option<Vec<u8>>, Fail> {
+        match i.0.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => i.hex(k).map(Some),
+        }
+    };
+    let bucket = opt("bucket")?.map(|b| b.try_into().map(Bucket)).transpose().map_err(|_| Fail::harness("bucket"))?;
+    let record_id =
+        opt("record_id")?.map(|b| b.try_into().map(RecordId)).transpose().map_err(|_| Fail::harness("record_id"))?;
+    f(&OpenContext { account, epochs: &epochs, bucket, record_id })
+}
+
+fn envelope_open(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let env = i.hex("envelope")?;
+    with_ctx(&i, |ctx| {
+        let opened = envelope::open(&env, ctx)?;
+        let parsed = EnvelopeRef::decode(&env)?;
+        let ck = ctx
+            .epochs
+            .iter()
+            .find(|e| e.epoch == parsed.header.epoch)
+            .map(|e| e.collection_key)
+            .ok_or_else(|| Fail::harness("no key"))?;
+        outcome(
+            intermediates(&ctx.account, ck, &parsed),
+            obj([("header", header_json(&opened.header)), ("payload", h(opened.payload()))]),
+        )
+    })
+}
+
+fn envelope_stub(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let stub = Stub::decode(&i.hex("stub")?)?;
+    with_ctx(&i, |ctx| {
+        verify_stub(&stub, ctx)?;
+        let sd = stub.header.sig_digest(&ctx.account, &stub.body_digest);
+        outcome(obj([("sig_digest", h(&sd))]), obj([("header", header_json(&stub.header))]))
+    })
+}
+
+fn canonical_json(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let p = i.hex("payload")?;
+    let c = canonicalize(&p)?;
+    Schema::Json.check(&p)?;
+    outcome(obj([]), obj([("canonical", h(&c))]))
+}
+
+pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
+    Some(match kind {
+        "envelope_seal" => envelope_seal(input),
+        "envelope_open" => envelope_open(input),
+        "envelope_verify_stub" => envelope_stub(input),
+        "payload_canonical_json" => canonical_json(input),
+        _ => return None,
+    })
+}
+
+fn set(v: &Value, key: &str, val: Value) -> Value {
+    let mut v = v.clone();
+    if let Value::Object(m) = &mut v {
+        m.insert(key.to_owned(), val);
+    }
+    v
+}
+
+fn flip(bytes: &[u8], at: usize, mask: u8) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    if let Some(x) = b.get_mut(at) {
+        *x ^= mask;
+    }
+    b
+}
+
+fn put(bytes: &[u8], at: usize, new: &[u8]) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    if let Some(s) = b.get_mut(at..at + new.len()) {
+        s.copy_from_slice(new);
+    }
+    b
+}
+
+/// Replaces the signature by the writer's signature over the (changed) envelope.
+fn resign(account: &AccountId, sk: &SigningKey, env: &[u8]) -> Result<Vec<u8>, String> {
+    let mut r = crate::encoding::Reader::new(env);
+    let hd = Header::read(&mut r).map_err(|e| e.to_string())?;
+    let body = env.get(HEADER_LEN + 4..env.len().saturating_sub(SIG_LEN)).ok_or("short")?;
+    let sig = sk.sign(&hd.sig_digest(account, &body_digest(body))).to_bytes();
+    Ok(put(env, env.len() - SIG_LEN, &sig))
+}
+
+fn writer_json(device: &[u8; 32], vk: &[u8; 32], max_seq: Option<u64>) -> Value {
+    let mut m = Map::new();
+    m.insert("device".into(), h(device));
+    m.insert("verifying_key".into(), h(vk));
+    m.insert("max_seq".into(), max_seq.map_or(Value::Null, |s| json!(s)));
+    Value::Object(m)
+}
+
+/// Field offsets in the header (spec 7.2).
+mod off {
+    pub const VERSION: usize = 0;
+    pub const SUITE: usize = 1;
+    pub const BUCKET: usize = 2;
+    pub const RECORD_ID: usize = 34;
+    pub const REVISION: usize = 50;
+    pub const WRITER: usize = 58;
+    pub const WRITER_SEQ: usize = 90;
+    pub const EPOCH: usize = 98;
+    pub const SCHEMA: usize = 102;
+    pub const PADDED_LEN: usize = 104;
+    pub const CHAIN_HEAD: usize = 108;
+    pub const SALT: usize = 140;
+    pub const COMMITMENT: usize = 172;
+}
+
+pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
+    let mut rng = SeededRng::from_label("blindsync/vectors/v1/envelope");
+    let mut b32 = || {
+        let mut b = [0u8; 32];
+        rand_core::Rng::fill_bytes(&mut rng, &mut b);
+        b
+    };
+    let account = AccountId(b32());
+    let other_account = b32();
+    let ck4 = b32();
+    let ck5 = b32();
+    let seed_a = b32();
+    let seed_b = b32();
+    let seed_c = b32();
+    let dev_a = b32();
+    let dev_b = b32();
+    let dev_c = b32();
+    let dev_z = b32();
+    let bucket = b32();
+    let chain_head = b32();
+    let rid_full = b32();
+    let rid: [u8; 16] = rid_full[..16].try_into().map_err(|_| "rid")?;
+    let mut salts = (0..64).map(|_| b32()).collect::<Vec<_>>().into_iter();
+    let mut next_salt = move || salts.next().ok_or("out of salts");
+    let sk_a = SigningKey::from_bytes(&seed_a);
+    let sk_b = SigningKey::from_bytes(&seed_b);
+    let vk_a = sk_a.verifying_key().to_bytes();
+    let vk_b = sk_b.verifying_key().to_bytes();
+    let vk_c = SigningKey::from_bytes(&seed_c).verifying_key().to_bytes();
+
+    // ---- seal: both suites, every size of the issue, and the prefix edge ----
+    let seal_in = |suite: Suite, pt: Value, salt: [u8; 32], schema: u16| {
+        let nonce = &salt[..NONCE_LEN];
+        obj([
+            ("account_id", h(&account.0)),
+            ("collection_key", h(&ck5)),
+            ("signing_seed", h(&seed_a)),
+            ("suite", json!(suite as u8)),
+            ("bucket", h(&bucket)),
+            ("record_id", h(&rid)),
+            ("revision", json!(3)),
+            ("writer", h(&dev_a)),
+            ("writer_seq", json!(41)),
+            ("epoch", json!(5)),
+            ("schema", json!(schema)),
+            ("chain_head", h(&chain_head)),
+            // salt and nonce as a writer would draw them from its RNG
+            ("salt", h(&sha256(&[b"salt", &salt]))),
+            ("nonce", h(nonce)),
+            ("plaintext", pt),
+        ])
+    };
+    let seal_reqs = ["ENV-1", "ENV-2", "ENV-3", "ENV-4", "ENV-5", "ENV-6", "ENV-7", "ENV-8", "ENV-9", "PAD-1", "PAD-2"];
+    for suite in [Suite::Aes256Gcm, Suite::ChaCha20Poly1305] {
+        let name = if suite == Suite::Aes256Gcm { "AES-256-GCM" } else { "ChaCha20-Poly1305" };
+        for n in [0usize, 252, 253, 255, 256, 257, 65535, 65536, 65537, 200000] {
+            let pt = if n <= 257 {
+                h(&pattern(n))
+            } else {
+                obj([("pattern", json!("sha256-counter")), ("length", json!(n))])
+            };
+            let padded = crate::envelope::padding::padded_len(n).map_err(|e| e.to_string())?;
+            g.ok(
+                "envelope_seal",
+                &format!("{name}, {n}-byte raw payload, padded to {padded}"),
+                &seal_reqs,
+                seal_in(suite, pt, next_salt()?, 0),
+            )?;
+        }
+    }
+    let record = br#"{"done":false,"due":1767225600000,"tags":["home","urgent"],"title":"Buy milk \"2%\""}"#;
+    g.ok(
+        "envelope_seal",
+        "AES-256-GCM, schema 1: a record as canonical JSON",
+        &["ENV-1", "PAY-1", "PAY-2"],
+        seal_in(Suite::Aes256Gcm, h(record), next_salt()?, 1),
+    )?;
+    let bad_json = seal_in(Suite::Aes256Gcm, h(br#"{"title":"x", "done":true}"#), next_salt()?, 1);
+    g.err("envelope_seal", "schema 1 refuses non-canonical JSON on seal", &["PAY-2"], bad_json, Error::EnvJson)?;
+
+    // ---- the base envelope of the open vectors ----
+    let meta = RecordMeta {
+        suite: Suite::Aes256Gcm,
+        bucket: Bucket(bucket),
+        record_id: RecordId(rid),
+        revision: 3,
+        writer: DeviceId(dev_a),
+        writer_seq: 41,
+        epoch: 5,
+        schema: Schema::Raw,
+        chain_head,
+    };
+    let ck5k = CollectionKey::from_bytes(ck5);
+    let salt_n = |s: [u8; 32]| -> ([u8; 32], [u8; 12]) {
+        let mut n = [0u8; 12];
+        n.copy_from_slice(&s[..12]);
+        (sha256(&[b"salt", &s]), n)
+    };
+    let seal_m = |m: &RecordMeta, sk: &SigningKey, pt: &[u8], s: [u8; 32]| -> Result<Vec<u8>, String> {
+        let (salt, nonce) = salt_n(s);
+        envelope::seal_with(&account, m, &ck5k, sk, pt, &salt, &nonce).map_err(|e| e.to_string())
+    };
+    let text = b"Remember the milk";
+    let base = seal_m(&meta, &sk_a, text, next_salt()?)?;
+    let writers =
+        vec![writer_json(&dev_a, &vk_a, None), writer_json(&dev_b, &vk_b, None), writer_json(&dev_c, &vk_c, Some(9))];
+    let epochs = json!([
+        {"epoch": 4, "collection_key": hex::encode(&ck4), "writers": writers.clone()},
+        {"epoch": 5, "collection_key": hex::encode(&ck5), "writers": writers.clone()},
+    ]);
+    let open_in = |env: &[u8]| {
+        obj([
+            ("envelope", h(env)),
+            ("account_id", h(&account.0)),
+            ("epochs", epochs.clone()),
+            ("bucket", Value::Null),
+            ("record_id", Value::Null),
+        ])
+    };
+    let open_reqs = ["ENV-4", "ENV-10", "ENV-12"];
+    g.ok("envelope_open", "AES-256-GCM envelope opens for an authorized reader", &open_reqs, open_in(&base))?;
+    g.ok(
+        "envelope_open",
+        "with the caller's expected bucket and record id",
+        &["ENV-11", "ENV-12"],
+        set(&set(&open_in(&base), "bucket", h(&bucket)), "record_id", h(&rid)),
+    )?;
+    let cha = seal_m(&RecordMeta { suite: Suite::ChaCha20Poly1305, ..meta }, &sk_a, text, next_salt()?)?;
+    g.ok("envelope_open", "ChaCha20-Poly1305 envelope opens", &open_reqs, open_in(&cha))?;
+    let empty = seal_m(&meta, &sk_a, b"", next_salt()?)?;
+    g.ok("envelope_open", "empty payload", &open_reqs, open_in(&empty))?;
+    let big = seal_m(&RecordMeta { suite: Suite::ChaCha20Poly1305, ..meta }, &sk_a, &pattern(257), next_salt()?)?;
+    g.ok("envelope_open", "257-byte payload in the 1024 bucket", &open_reqs, open_in(&big))?;
+    let json_env = seal_m(&RecordMeta { schema: Schema::Json, ..meta }, &sk_a, record, next_salt()?)?;
+    g.ok("envelope_open", "schema 1 canonical JSON record", &["ENV-12", "PAY-1", "PAY-2"], open_in(&json_env))?;
+    let bound = seal_m(
+        &RecordMeta { writer: DeviceId(dev_c), writer_seq: 9, ..meta },
+        &SigningKey::from_bytes(&seed_c),
+        text,
+        next_salt()?,
+    )?;
+    g.ok("envelope_open", "revoked writer at exactly its sequence bound", &["ENV-10"], open_in(&bound))?;
+
+    // ---- every header field changed alone (the signature no longer verifies) ----
+    let sig_reqs = ["ENV-9", "ENV-12"];
+    let e = Error::EnvSignature;
+    let alt32 = b32();
+    let cases: Vec<(&str, usize, Vec<u8>, Error)> = vec![
+        ("version 1 -> 2", off::VERSION, vec![2], Error::EnvVersion),
+        ("suite AES-256-GCM -> ChaCha20-Poly1305", off::SUITE, vec![2], e),
+        ("bucket changed", off::BUCKET, alt32.to_vec(), e),
+        ("record id changed", off::RECORD_ID, alt32[..16].to_vec(), e),
+        ("revision 3 -> 4", off::REVISION, 4u64.to_be_bytes().to_vec(), e),
+        ("writer changed to another authorized device", off::WRITER, dev_b.to_vec(), e),
+        ("writer sequence number 41 -> 40", off::WRITER_SEQ, 40u64.to_be_bytes().to_vec(), e),
+        ("epoch 5 -> 4 (an epoch the reader has)", off::EPOCH, 4u32.to_be_bytes().to_vec(), e),
+        ("schema 0 -> 1", off::SCHEMA, 1u16.to_be_bytes().to_vec(), e),
+        (
+            "padded length 256 -> 1024 (no longer the ciphertext's)",
+            off::PADDED_LEN,
+            1024u32.to_be_bytes().to_vec(),
+            Error::EnvLength,
+        ),
+        ("chain head changed", off::CHAIN_HEAD, alt32.to_vec(), e),
+        ("salt changed", off::SALT, alt32.to_vec(), e),
+        ("key commitment changed", off::COMMITMENT, alt32.to_vec(), e),
+    ];
+    for (what, at, new, err) in cases {
+        let reqs: &[&str] = match err {
+            Error::EnvVersion => &["ENV-2", "ENV-13"],
+            Error::EnvLength => &["ENV-4", "ENV-13"],
+            _ => &sig_reqs,
+        };
+        g.err("envelope_open", &format!("header: {what}"), reqs, open_in(&put(&base, at, &new)), err)?;
+    }
+    let body = HEADER_LEN + 4;
+    let tag_at = body + NONCE_LEN + 256;
+    g.err("envelope_open", "one nonce bit flipped", &sig_reqs, open_in(&flip(&base, body, 0x01)), e)?;
+    g.err(
+        "envelope_open",
+        "one ciphertext bit flipped",
+        &sig_reqs,
+        open_in(&flip(&base, body + NONCE_LEN + 3, 0x10)),
+        e,
+    )?;
+    g.err("envelope_open", "one tag bit flipped", &sig_reqs, open_in(&flip(&base, tag_at + 15, 0x80)), e)?;
+    g.err("envelope_open", "one signature bit flipped", &sig_reqs, open_in(&flip(&base, base.len() - 1, 0x01)), e)?;
+
+    // ---- authorization ----
+    g.err(
+        "envelope_open",
+        "wrong epoch: the reader has no keys or device list for epoch 5",
+        &["ENV-10"],
+        set(
+            &open_in(&base),
+            "epochs",
+            json!([{"epoch": 4, "collection_key": hex::encode(&ck4), "writers": writers.clone()}]),
+        ),
+        Error::EnvEpoch,
+    )?;
+    g.err(
+        "envelope_open",
+        "signer not authorized in the epoch",
+        &["ENV-10"],
+        set(
+            &open_in(&base),
+            "epochs",
+            json!([{"epoch": 5, "collection_key": hex::encode(&ck5), "writers": [writers[1].clone(), writers[2].clone()]}]),
+        ),
+        Error::EnvSignerUnknown,
+    )?;
+    let past = seal_m(
+        &RecordMeta { writer: DeviceId(dev_c), writer_seq: 10, ..meta },
+        &SigningKey::from_bytes(&seed_c),
+        text,
+        next_salt()?,
+    )?;
+    g.err(
+        "envelope_open",
+        "revoked writer above its sequence bound 9",
+        &["ENV-10"],
+        open_in(&past),
+        Error::EnvWriterRevoked,
+    )?;
+    g.err(
+        "envelope_open",
+        "served for another record than the one asked for",
+        &["ENV-11"],
+        set(&open_in(&base), "record_id", h(&alt32[..16])),
+        Error::EnvContext,
+    )?;
+    g.err(
+        "envelope_open",
+        "served for another bucket than the one asked for",
+        &["ENV-11"],
+        set(&open_in(&base), "bucket", h(&alt32)),
+        Error::EnvContext,
+    )?;
+    g.err(
+        "envelope_open",
+        "moved to another account (account id is bound, not on the wire)",
+        &["ENV-5", "ENV-9"],
+        set(&open_in(&base), "account_id", h(&other_account)),
+        Error::EnvSignature,
+    )?;
+
+    // ---- signature malleability and key checks ----
+    let mut s_plus_l = base.clone();
+    let n = s_plus_l.len();
+    add_l(s_plus_l.get_mut(n - 32..).ok_or("sig")?);
+    g.err(
+        "envelope_open",
+        "signature with S + L (S not reduced)",
+        &["ENV-9"],
+        open_in(&s_plus_l),
+        Error::EnvSignature,
+    )?;
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut weak = put(&base, off::WRITER, &dev_z);
+    let mut forged = [0u8; 64];
+    forged[0] = 1; // R = identity, S = 0: valid for any message under a small-order key, unless strict
+    let wn = weak.len();
+    weak = put(&weak, wn - 64, &forged);
+    let with_weak = {
+        let mut w = writers.clone();
+        w.push(writer_json(&dev_z, &identity, None));
+        json!([{"epoch": 5, "collection_key": hex::encode(&ck5), "writers": w}])
+    };
+    g.err(
+        "envelope_open",
+        "signer key of small order (the identity point) with R = identity, S = 0",
+        &["ENV-9"],
+        set(&open_in(&weak), "epochs", with_weak),
+        Error::EnvSignerKey,
+    )?;
+    let other_env = seal_m(&RecordMeta { revision: 4, ..meta }, &sk_a, text, next_salt()?)?;
+    let swapped = put(&base, base.len() - 64, other_env.get(other_env.len() - 64..).ok_or("sig")?);
+    g.err(
+        "envelope_open",
+        "valid signature of the writer taken from another envelope (swap)",
+        &["ENV-9"],
+        open_in(&swapped),
+        Error::EnvSignature,
+    )?;
+
+    // ---- structure ----
+    g.err(
+        "envelope_open",
+        "truncated by one byte",
+        &["ENV-4"],
+        open_in(&base[..base.len() - 1]),
+        Error::DecodeTruncated,
+    )?;
+    g.err("envelope_open", "truncated inside the header", &["ENV-4"], open_in(&base[..100]), Error::DecodeTruncated)?;
+    let mut trailing = base.clone();
+    trailing.push(0);
+    g.err("envelope_open", "one trailing byte", &["ENV-4"], open_in(&trailing), Error::DecodeTrailing)?;
+    g.err(
+        "envelope_open",
+        "body length prefix does not match the padded length",
+        &["ENV-4", "ENV-13"],
+        open_in(&put(&base, HEADER_LEN, &300u32.to_be_bytes())),
+        Error::EnvLength,
+    )?;
+    g.err(
+        "envelope_open",
+        "padded length 1024 in a header the writer signed, over a 256-byte ciphertext",
+        &["ENV-13"],
+        open_in(&resign(&account, &sk_a, &put(&base, off::PADDED_LEN, &1024u32.to_be_bytes()))?),
+        Error::EnvLength,
+    )?;
+    g.err(
+        "envelope_open",
+        "padded length 300 is not a bucket",
+        &["ENV-13", "PAD-1"],
+        open_in(&put(&base, off::PADDED_LEN, &300u32.to_be_bytes())),
+        Error::EnvLength,
+    )?;
+    g.err(
+        "envelope_open",
+        "padded length above the 16 MiB limit",
+        &["ENV-14"],
+        open_in(&put(&base, off::PADDED_LEN, &(16_842_752u32).to_be_bytes())),
+        Error::EnvTooLarge,
+    )?;
+    g.err(
+        "envelope_open",
+        "unknown version 0",
+        &["ENV-2", "ENV-13"],
+        open_in(&put(&base, 0, &[0])),
+        Error::EnvVersion,
+    )?;
+    g.err("envelope_open", "unknown suite 3", &["ENV-3", "ENV-13"], open_in(&put(&base, 1, &[3])), Error::EnvSuite)?;
+
+    // ---- behind a valid signature: a misbehaving authorized writer, or a wrong key ----
+    g.err(
+        "envelope_open",
+        "wrong key commitment, signed by the writer",
+        &["ENV-6", "ENV-12"],
+        open_in(&resign(&account, &sk_a, &put(&base, off::COMMITMENT, &alt32))?),
+        Error::EnvCommitment,
+    )?;
+    g.err(
+        "envelope_open",
+        "reader holds another collection key for epoch 5: the commitment does not match",
+        &["ENV-6"],
+        set(
+            &open_in(&base),
+            "epochs",
+            json!([{"epoch": 5, "collection_key": hex::encode(&ck4), "writers": writers.clone()}]),
+        ),
+        Error::EnvCommitment,
+    )?;
+    g.err(
+        "envelope_open",
+        "one ciphertext bit flipped and re-signed by the writer",
+        &["ENV-7", "ENV-12"],
+        open_in(&resign(&account, &sk_a, &flip(&base, body + NONCE_LEN + 3, 0x10))?),
+        Error::EnvDecrypt,
+    )?;
+    let template = EnvelopeRef::decode(&base).map_err(|e| e.to_string())?.header;
+    let raw = |hd: &Header, padded: &[u8]| {
+        envelope::seal_padded_unchecked(&account, hd, &ck5k, &sk_a, padded, &[7; 12]).map_err(|e| e.to_string())
+    };
+    let mut nonzero = crate::envelope::padding::pad(text).map_err(|e| e.to_string())?;
+    if let Some(x) = nonzero.last_mut() {
+        *x = 1;
+    }
+    g.err(
+        "envelope_open",
+        "a non-zero padding byte",
+        &["PAD-3"],
+        open_in(&raw(&template, &nonzero)?),
+        Error::EnvPadding,
+    )?;
+    let mut over = crate::envelope::padding::pad(text).map_err(|e| e.to_string())?;
+    over.resize(1024, 0);
+    g.err(
+        "envelope_open",
+        "over-padded: 17 bytes in the 1024 bucket",
+        &["PAD-3"],
+        open_in(&raw(&template, &over)?),
+        Error::EnvPadding,
+    )?;
+    let mut long_prefix = crate::envelope::padding::pad(text).map_err(|e| e.to_string())?;
+    long_prefix.splice(0..4, 253u32.to_be_bytes());
+    g.err(
+        "envelope_open",
+        "length prefix 253 does not fit the 256 bucket",
+        &["PAD-3"],
+        open_in(&raw(&template, &long_prefix)?),
+        Error::EnvPadding,
+    )?;
+    let pad_s = |p: &[u8]| crate::envelope::padding::pad(p).map_err(|e| e.to_string());
+    g.err(
+        "envelope_open",
+        "unknown schema 9",
+        &["PAY-1"],
+        open_in(&raw(&Header { schema: 9, ..template }, &pad_s(b"{}")?)?),
+        Error::EnvSchema,
+    )?;
+    g.err(
+        "envelope_open",
+        "schema 1 payload with unsorted keys",
+        &["PAY-2"],
+        open_in(&raw(&Header { schema: 1, ..template }, &pad_s(br#"{"b":1,"a":2}"#)?)?),
+        Error::EnvJson,
+    )?;
+
+    // ---- stubs ----
+    let stub = EnvelopeRef::decode(&base).map_err(|e| e.to_string())?.stub();
+    let stub_in = |s: &Stub| set(&open_in(&base), "stub", h(&s.encode()));
+    let strip = |v: Value| {
+        let mut v = v;
+        if let Value::Object(m) = &mut v {
+            m.remove("envelope");
+        }
+        v
+    };
+    g.ok("envelope_verify_stub", "stub of the base envelope verifies", &["ENV-15"], strip(stub_in(&stub)))?;
+    let mut bad = stub;
+    bad.body_digest[0] ^= 1;
+    g.err(
+        "envelope_verify_stub",
+        "stub with another body digest",
+        &["ENV-15"],
+        strip(stub_in(&bad)),
+        Error::EnvSignature,
+    )?;
+    let mut late = stub_in(&stub);
+    late = set(
+        &late,
+        "epochs",
+        json!([{"epoch": 5, "collection_key": hex::encode(&ck5), "writers": [writers[1].clone()]}]),
+    );
+    g.err(
+        "envelope_verify_stub",
+        "stub by a writer not authorized",
+        &["ENV-15", "ENV-10"],
+        strip(late),
+        Error::EnvSignerUnknown,
+    )?;
+
+    // ---- canonical JSON ----
+    let cj = |p: &[u8]| obj([("payload", h(p))]);
+    let pj = ["PAY-2", "PAY-3", "PAY-4", "PAY-5"];
+    g.ok("payload_canonical_json", "a canonical record", &pj, cj(record))?;
+    g.ok(
+        "payload_canonical_json",
+        "escapes: only quote, backslash and controls",
+        &pj,
+        cj("{\"s\":\"\\u0001\\t/é\"}".as_bytes()),
+    )?;
+    for (what, p) in [
+        ("whitespace", &br#"{"a": 1}"#[..]),
+        ("unsorted keys", br#"{"b":1,"a":2}"#),
+        ("duplicate keys", br#"{"a":1,"a":1}"#),
+        ("a fraction", br#"{"a":1.5}"#),
+        ("an exponent", br#"{"a":1e3}"#),
+        ("-0", br#"{"a":-0}"#),
+        ("integer 2^53", br#"{"a":9007199254740992}"#),
+        ("non-minimal escape \\u0041", br#"{"a":"\u0041"}"#),
+        ("escaped solidus", br#"{"a":"\/"}"#),
+        ("top level is an array", br#"[1]"#),
+        ("invalid UTF-8", b"{\"a\":\"\xc3\"}"),
+    ] {
+        g.err("payload_canonical_json", &format!("refused: {what}"), &pj, cj(p), Error::EnvJson)?;
+    }
+    Ok(())
+}
+
+/// Adds the group order L to a little-endian 32-byte scalar (no overflow for S < L).
+fn add_l(s: &mut [u8]) {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for (x, l) in s.iter_mut().zip(L) {
+        let v = u16::from(*x) + u16::from(l) + carry;
+        *x = v as u8;
+        carry = v >> 8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // [ENV-1] [ENV-12] [PAY-2] the checked-in envelope.json is exactly what the generator writes, and passes.
+    #[test]
+    fn checked_in_vectors_match_and_pass() {
+        let files = crate::vectors::generate().unwrap();
+        let f = files.iter().find(|f| f.name == "envelope.json").unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/envelope.json");
+        let on_disk = std::fs::read(path).unwrap();
+        assert!(on_disk == f.to_bytes(), "vectors/envelope.json is stale: run `blindsync vectors generate`");
+        let rep = crate::vectors::verify_generated("envelope.json", &serde_json::from_slice(&on_disk).unwrap());
+        assert!(rep.ok(), "{:?}", rep.failures);
+        assert!(rep.negative.1 >= 40);
+    }
+}
