@@ -1,5 +1,5 @@
 //! Envelope throughput next to the raw AEAD and the raw AEAD plus SHA-256
-//! on the same sizes in the same run (spec 7.15).
+//! on the same sizes in the same run (spec 7.16).
 //!
 //! Goal at 64 KiB and up: envelope throughput >= 80% of AEAD + SHA-256.
 //! `cargo bench --bench envelope -- --quick`

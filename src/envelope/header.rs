@@ -1,5 +1,5 @@
 //! The envelope header, its wire encoding, the AAD and the signed digest
-//! (spec 7.2 to 7.4 and 7.8, `spec/07-envelope.md`).
+//! (spec 7.2, 7.5 and 7.9, `spec/07-envelope.md`).
 //!
 //! ```text
 //! header = u8 version ‖ u8 suite ‖ bucket(32) ‖ record_id(16) ‖ u64 revision

@@ -3,7 +3,7 @@
 //!
 //! Large plaintexts are given as `{"pattern": "sha256-counter", "length": N}`:
 //! the concatenation of `SHA-256(u64be(0)) ‖ SHA-256(u64be(1)) ‖ ...` cut to
-//! N bytes (spec 7.14), and their envelopes by SHA-256 and length.
+//! N bytes (spec 7.15), and their envelopes by SHA-256 and length.
 
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Map, Value, json};
