@@ -36,10 +36,11 @@ pub struct RecordId(pub [u8; 16]);
 pub struct DeviceId(pub [u8; 32]);
 
 /// The content AEAD of an envelope. [ENV-3]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Suite {
     /// AES-256-GCM, the default.
+    #[default]
     Aes256Gcm = 1,
     /// ChaCha20-Poly1305 (RFC 8439), the alternative.
     ChaCha20Poly1305 = 2,
