@@ -125,11 +125,11 @@ mod tests {
     // [PRIM-8] key types cannot be printed.
     #[test]
     fn key_types_have_no_debug() {
-        assert!(!IsDebug::<Umk>::VALUE);
-        assert!(!IsDebug::<Kek>::VALUE);
-        assert!(!IsDebug::<RoutingKey>::VALUE);
-        assert!(!IsDebug::<CollectionKey>::VALUE);
-        assert!(!IsDebug::<EpochKeys>::VALUE);
+        const { assert!(!IsDebug::<Umk>::VALUE) };
+        const { assert!(!IsDebug::<Kek>::VALUE) };
+        const { assert!(!IsDebug::<RoutingKey>::VALUE) };
+        const { assert!(!IsDebug::<CollectionKey>::VALUE) };
+        const { assert!(!IsDebug::<EpochKeys>::VALUE) };
     }
 
     // [KEY-10] [KEY-12] epochs, accounts and names separate keys.

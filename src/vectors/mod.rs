@@ -276,7 +276,7 @@ fn read_json(path: &Path) -> Result<Value, String> {
 /// A readable table of reports.
 pub fn render_table(reports: &[FileReport]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{:<40} {:>10} {:>10}  {}", "vector file", "positive", "negative", "result");
+    let _ = writeln!(s, "{:<40} {:>10} {:>10}  result", "vector file", "positive", "negative");
     for r in reports {
         let _ = writeln!(
             s,

@@ -144,7 +144,9 @@ impl rand_core::TryRng for Replay {
 impl rand_core::TryCryptoRng for Replay {}
 
 /// RFC 9180 A.1.1 / A.2.1, base mode: key derivation, encapsulation with the
-/// RFC's ephemeral key, every listed encryption, and decapsulation. [PRIM-10]
+/// RFC's ephemeral key, every listed encryption, decapsulation, and our own
+/// key-schedule computation (`crate::hpke::key_schedule_base`, parametrised
+/// on `aead_id`). [PRIM-10] [HPKE-4]
 fn hpke_case(c: &Value) -> Result<(), Fail> {
     let o = Obj(c);
     match o.u64("aead_id")? {
@@ -175,6 +177,14 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
     expect_eq("enc", &enc.to_bytes(), &o.hex("enc")?)?;
     let ss = K::decap(&sk_r, None, &enc).map_err(|_| bad("decap"))?;
     expect_eq("shared_secret", &ss.0, &o.hex("shared_secret")?)?;
+    // Our own RFC 9180 section 5.1 key schedule, the one chain vectors print. [HPKE-4]
+    let aead_id = u16::try_from(o.u64("aead_id")?).map_err(|_| Fail::harness("aead_id"))?;
+    let ks = crate::hpke::key_schedule_base(aead_id, &ss.0, &info)?;
+    expect_eq("key_schedule_context", &ks.key_schedule_context, &o.hex("key_schedule_context")?)?;
+    expect_eq("secret", &ks.secret, &o.hex("secret")?)?;
+    expect_eq("key", &ks.key, &o.hex("key")?)?;
+    expect_eq("base_nonce", &ks.base_nonce, &o.hex("base_nonce")?)?;
+    expect_eq("exporter_secret", &ks.exporter_secret, &o.hex("exporter_secret")?)?;
     let mut seq = 0u64;
     for e in o.arr("encryptions")? {
         let e = Obj(e);
