@@ -119,7 +119,7 @@ fn ed25519_case(c: &Value) -> Result<(), Fail> {
 
 /// An RNG that returns fixed bytes: replays `ikmE` so the sender's ephemeral
 /// key is the RFC's.
-struct Replay(Vec<u8>, usize);
+pub(crate) struct Replay(pub(crate) Vec<u8>, pub(crate) usize);
 
 impl rand_core::TryRng for Replay {
     type Error = core::convert::Infallible;

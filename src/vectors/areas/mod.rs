@@ -1,6 +1,7 @@
 //! The vector areas: one module per generated file, each with a generator
 //! and the procedures (`kind`s) its vectors name.
 
+mod chain;
 mod encoding;
 mod keys;
 mod password;
@@ -33,10 +34,26 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         "wrap.json",
         "UMK wraps under recovery and password KEKs: AAD, wrap bytes, unlock paths and every tampering (spec 5.5)",
     ),
+    (
+        "device.json",
+        "device ids, pairing payloads and codes, the HPKE identity-bundle wrap with its RFC 9180 intermediates (spec 8.4 to 8.6)",
+    ),
+    (
+        "chain.json",
+        "account chain: every statement kind, a nine-statement chain, fingerprint, every refusal, epoch wraps (spec 8.1 to 8.3)",
+    ),
 ];
 
-const GENERATORS: &[Generator] =
-    &[primitives::generate, encoding::generate, keys::generate, recovery::generate, password::generate, wrap::generate];
+const GENERATORS: &[Generator] = &[
+    primitives::generate,
+    encoding::generate,
+    keys::generate,
+    recovery::generate,
+    password::generate,
+    wrap::generate,
+    chain::generate_device,
+    chain::generate_chain,
+];
 
 /// Runs a vector's procedure.
 pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
@@ -46,6 +63,7 @@ pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
         .or_else(|| recovery::run(kind, input))
         .or_else(|| password::run(kind, input))
         .or_else(|| wrap::run(kind, input))
+        .or_else(|| chain::run(kind, input))
         .unwrap_or_else(|| Err(Fail::harness(format!("unknown kind {kind}"))))
 }
 
