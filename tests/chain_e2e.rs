@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use blindsync::Error;
 use blindsync::chain::{
     Body, ChainState, UnlockPath, UnlockPathKeys, accept_pairing, approve_device, create_account, enroll, extend,
-    replace_authority, revoke_and_rotate, rotate,
+    pairing_code_for_new_device, replace_authority, revoke_and_rotate, rotate,
 };
 use blindsync::device::{DeviceKeys, PairingPayload, pairing_code};
 use blindsync::keys::{Epoch, EpochKeys, Umk};
@@ -48,7 +48,12 @@ fn pair_three_revoke_rotate_lock_out() {
     let c = DeviceKeys::generate(&mut rng);
     let pending = c.public();
     let on_a = pairing_code(&account, &a.public(), &pending);
-    let on_c = pairing_code(&account, &a.public(), &c.public());
+    // C verifies the served chain first (its fingerprint is compared with A's), then shows the code.
+    let c_view = ChainState::verify(&a_state.encoded()).unwrap();
+    assert_eq!(c_view.fingerprint(), a_state.fingerprint());
+    let on_c = pairing_code_for_new_device(&c_view, &a.id(), &c.public()).unwrap();
+    assert_eq!(on_c, pairing_code(&account, &a.public(), &c.public()));
+    assert_eq!(pairing_code_for_new_device(&c_view, &c.id(), &c.public()), Err(Error::ChainSignerUnknown));
     assert_eq!(on_a, on_c);
     // A substituted key shows a different code.
     let evil = DeviceKeys::generate(&mut rng).public();

@@ -218,6 +218,17 @@ pub fn accept_pairing(
     Ok((state, umks))
 }
 
+/// The pairing code as the new device shows it. [DEV-4]
+///
+/// The new device first verifies the served chain from genesis and shows its
+/// account fingerprint; the approver must be an active device of that chain
+/// (else [`Error::ChainSignerUnknown`]), so the server cannot vary the
+/// approver's keys to search for a colliding code on both sides.
+pub fn pairing_code_for_new_device(state: &ChainState, approver: &DeviceId, me: &DevicePublic) -> Result<String> {
+    let a = state.devices().get(approver).ok_or(Error::ChainSignerUnknown)?;
+    Ok(crate::device::pairing_code(&state.account(), a, me))
+}
+
 /// [CHAIN-10] a chain a device accepts must contain the head it was given.
 pub fn check_extends(state: &ChainState, head: &ChainHead) -> Result<()> {
     if state.head().len < head.len {

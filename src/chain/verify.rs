@@ -254,10 +254,10 @@ impl ChainState {
                 }
                 self.epoch = *epoch;
             }
-            Body::PinPartner { key, .. } | Body::UnpinPartner { key } if hpke::is_low_order(key) => {
-                return Err(Error::HpkeLowOrder);
-            }
             Body::PinPartner { key, label } => {
+                if hpke::is_low_order(key) {
+                    return Err(Error::HpkeLowOrder);
+                }
                 if self.partners.insert(*key, label.clone()).is_some() {
                     return Err(Error::ChainState);
                 }
