@@ -305,6 +305,19 @@ mod tests {
     use super::*;
     use crate::primitives::SeededRng;
 
+    // [DEV-1] [HPKE-1] key material cannot be printed.
+    #[test]
+    fn secrets_have_no_debug() {
+        use crate::secret::tests::IsDebug;
+        use crate::secret::tests::NotDebug as _;
+        const { assert!(!IsDebug::<DeviceKeys>::VALUE) };
+        const { assert!(!IsDebug::<DeviceSigningSeed>::VALUE) };
+        const { assert!(!IsDebug::<HpkeSecretKey>::VALUE) };
+        const { assert!(!IsDebug::<IdentityBundle>::VALUE) };
+        const { assert!(!IsDebug::<crate::hpke::KeySchedule>::VALUE) };
+        const { assert!(!IsDebug::<crate::chain::UnlockPathKeys>::VALUE) };
+    }
+
     // [DEV-3] round trip; version, checksum and length are checked.
     #[test]
     fn pairing_payload() {

@@ -87,6 +87,18 @@ pub fn seal<R: CryptoRng + ?Sized>(
     pt: &[u8],
     rng: &mut R,
 ) -> Result<([u8; ENC_LEN], Vec<u8>)> {
+    seal_suite::<AesGcm256, R>(pk_r, info, aad, pt, rng)
+}
+
+/// [`seal`] over another AEAD of the same KEM and KDF: only for checking our
+/// code path against the RFC 9180 A.1 and A.2 vectors. [HPKE-4]
+pub(crate) fn seal_suite<A: hpke::aead::Aead, R: CryptoRng + ?Sized>(
+    pk_r: &[u8; 32],
+    info: &[u8],
+    aad: &[u8],
+    pt: &[u8],
+    rng: &mut R,
+) -> Result<([u8; ENC_LEN], Vec<u8>)> {
     if aad.is_empty() {
         return Err(Error::EmptyAad);
     }
@@ -95,7 +107,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
     }
     let pk = <X25519HkdfSha256 as Kem>::PublicKey::from_bytes(pk_r).map_err(|_| Error::HpkeLowOrder)?;
     let mut rng = SizedRng(rng);
-    let (enc, ct) = hpke::single_shot_seal_with_rng::<AesGcm256, HkdfSha256, X25519HkdfSha256>(
+    let (enc, ct) = hpke::single_shot_seal_with_rng::<A, HkdfSha256, X25519HkdfSha256>(
         &OpModeS::Base,
         &pk,
         info,
@@ -113,6 +125,17 @@ pub fn seal<R: CryptoRng + ?Sized>(
 /// low-order point; [`Error::HpkeOpen`] for every other failure (wrong
 /// length, wrong key, wrong `info` or `aad`, tampered ciphertext).
 pub fn open(sk_r: &HpkeSecretKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    open_suite::<AesGcm256>(sk_r, enc, info, aad, ct)
+}
+
+/// [`open`] over another AEAD of the same KEM and KDF (RFC 9180 vectors only). [HPKE-4]
+pub(crate) fn open_suite<A: hpke::aead::Aead>(
+    sk_r: &HpkeSecretKey,
+    enc: &[u8],
+    info: &[u8],
+    aad: &[u8],
+    ct: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
     if aad.is_empty() {
         return Err(Error::EmptyAad);
     }
@@ -122,7 +145,7 @@ pub fn open(sk_r: &HpkeSecretKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]
     }
     let sk = <X25519HkdfSha256 as Kem>::PrivateKey::from_bytes(sk_r.expose()).map_err(|_| Error::HpkeOpen)?;
     let enc = <X25519HkdfSha256 as Kem>::EncappedKey::from_bytes(&enc_arr).map_err(|_| Error::HpkeOpen)?;
-    hpke::single_shot_open::<AesGcm256, HkdfSha256, X25519HkdfSha256>(&OpModeR::Base, &sk, &enc, info, ct, aad)
+    hpke::single_shot_open::<A, HkdfSha256, X25519HkdfSha256>(&OpModeR::Base, &sk, &enc, info, ct, aad)
         .map(Zeroizing::new)
         .map_err(|_| Error::HpkeOpen)
 }

@@ -380,3 +380,119 @@ pub fn authorize(role: Role, body: &Body) -> Result<()> {
     };
     if ok { Ok(()) } else { Err(Error::ChainNotAuthorized) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{UnlockPathKeys, approve_device, extend, replace_authority, revoke_and_rotate, rotate};
+    use crate::device::DeviceKeys;
+    use crate::keys::Kek;
+    use crate::primitives::SeededRng;
+    use crate::unlock::AuthoritySeed;
+    use proptest::prelude::*;
+
+    fn path(rng: &mut SeededRng, path: UnlockPath) -> UnlockPathKeys {
+        UnlockPathKeys {
+            path,
+            authority: AuthoritySeed::random(rng),
+            sealing: HpkeSecretKey::random(rng),
+            kek: Kek::random(rng),
+            kdf_binding: Vec::new(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        // [CHAIN-7] [CHAIN-8] [CHAIN-10] [CHAIN-11] [CHAIN-12] random operation sequences:
+        // re-verification from genesis gives the same state, every prefix updates to it,
+        // any shorter chain is a rollback, and every device holds exactly the epochs it was
+        // active for (a revoked device never gets a later epoch).
+        #[test]
+        fn random_histories(seed in any::<[u8; 32]>(), ops in proptest::collection::vec(0u8..6, 1..10)) {
+            let mut rng = SeededRng::from_seed(seed);
+            let a = DeviceKeys::generate(&mut rng);
+            let rec = path(&mut rng, UnlockPath::Recovery);
+            let mut pw = path(&mut rng, UnlockPath::Password);
+            let g = Statement::sign(0, [0; 32], Body::Genesis {
+                device: a.public(), recovery: rec.public(), password: pw.public(), epoch: 0 }, &a).encode();
+            let mut st = ChainState::from_genesis(&g).unwrap();
+            let mut umks = BTreeMap::from([(0, Umk::random(&mut rng))]);
+            // (keys, first epoch held, revoked at epoch)
+            let mut devs: Vec<(DeviceKeys, Epoch, Option<Epoch>)> = vec![(a.clone(), 0, None)];
+            let mut partner: Option<[u8; 32]> = None;
+            for op in ops {
+                match op {
+                    0 => {
+                        let n = DeviceKeys::generate(&mut rng);
+                        st = approve_device(&st, &a, &n.public(), &umks, &mut rng).unwrap().state;
+                        devs.push((n, st.epoch(), None));
+                    }
+                    1 => {
+                        if let Some(d) = devs.iter_mut().skip(1).find(|d| d.2.is_none()) {
+                            let r = revoke_and_rotate(&st, &a, &d.0.id(), 5, &mut rng).unwrap();
+                            d.2 = Some(r.state.epoch());
+                            umks.insert(r.state.epoch(), r.umk);
+                            st = r.state;
+                        }
+                    }
+                    2 => {
+                        let r = rotate(&st, &a, &mut rng).unwrap();
+                        umks.insert(r.state.epoch(), r.umk);
+                        st = r.state;
+                    }
+                    3 => {
+                        let key = HpkeSecretKey::random(&mut rng).public_key();
+                        if let Some(p) = partner.take() {
+                            st = extend(&st, Body::UnpinPartner { key: p }, &a).unwrap().1;
+                        }
+                        st = extend(&st, Body::PinPartner { key, label: "p".into() }, &a).unwrap().1;
+                        partner = Some(key);
+                    }
+                    4 => {
+                        let new = path(&mut rng, UnlockPath::Password);
+                        st = replace_authority(&st, &rec.authority, &new, &umks, &mut rng).unwrap().1;
+                        pw = new;
+                    }
+                    _ => {
+                        // A refused statement changes nothing.
+                        let before = st.clone();
+                        let bad = next_unsigned_by_stranger(&st, &mut rng);
+                        prop_assert_eq!(st.append(&bad), Err(Error::ChainSignerUnknown));
+                        prop_assert_eq!(&st, &before);
+                    }
+                }
+            }
+            let enc = st.encoded();
+            prop_assert_eq!(&ChainState::verify(&enc).unwrap(), &st);
+            for cut in 1..enc.len() {
+                let mut s = ChainState::verify(&enc[..cut]).unwrap();
+                s.update(&enc).unwrap();
+                prop_assert_eq!(&s, &st);
+                let mut full = st.clone();
+                prop_assert_eq!(full.update(&enc[..cut]), Err(Error::ChainRollback));
+            }
+            prop_assert_eq!(partner.map(|p| st.is_pinned(&p)), partner.map(|_| true));
+            // Epoch wraps: devices hold every epoch after they joined, until revoked.
+            for (keys, joined, revoked_at) in &devs {
+                let got = st.open_epoch_umks(keys.hpke_key()).unwrap();
+                for e in 1..=st.epoch() {
+                    let should = e > *joined && revoked_at.is_none_or(|r| e < r);
+                    prop_assert_eq!(got.contains_key(&e), should, "epoch {}", e);
+                    if let Some(u) = got.get(&e) {
+                        prop_assert!(*u == umks[&e]);
+                    }
+                }
+            }
+            let pw_umks = st.open_epoch_umks(&pw.sealing).unwrap();
+            for e in 1..=st.epoch() {
+                prop_assert!(pw_umks.get(&e).is_some_and(|u| *u == umks[&e]));
+            }
+        }
+    }
+
+    fn next_unsigned_by_stranger(st: &ChainState, rng: &mut SeededRng) -> Vec<u8> {
+        let s = DeviceKeys::generate(rng);
+        crate::chain::next_statement(st, Body::AddDevice { device: s.public() }, &s).encode()
+    }
+}

@@ -197,6 +197,22 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
         expect_eq(&format!("ct[{want_seq}]"), &ct, &e.hex("ct")?)?;
         seq += 1;
     }
+    // Our own seal and open (src/hpke.rs, with its low-order checks) give the
+    // RFC's sequence-0 ciphertext and open it. [HPKE-1] [HPKE-3]
+    let first = Obj(o.arr("encryptions")?.first().ok_or_else(|| Fail::harness("no encryptions"))?);
+    let pk_rm: [u8; 32] = o.hex_n("pkRm")?;
+    let (our_enc, our_ct) = crate::hpke::seal_suite::<A, _>(
+        &pk_rm,
+        &info,
+        &first.hex("aad")?,
+        &first.hex("pt")?,
+        &mut Replay(o.hex("ikmE")?, 0),
+    )?;
+    expect_eq("our enc", &our_enc, &o.hex("enc")?)?;
+    expect_eq("our ct[0]", &our_ct, &first.hex("ct")?)?;
+    let sk_rm = crate::hpke::HpkeSecretKey::from_bytes(o.hex_n("skRm")?);
+    let our_pt = crate::hpke::open_suite::<A>(&sk_rm, &our_enc, &info, &first.hex("aad")?, &our_ct)?;
+    expect_eq("our pt[0]", &our_pt, &first.hex("pt")?)?;
     // The receiver opens sequence 0.
     let mut rx =
         hpke::setup_receiver::<A, HkdfSha256, K>(&OpModeR::Base, &sk_r, &enc, &info).map_err(|_| bad("receiver"))?;
