@@ -74,6 +74,9 @@ fn pair_three_revoke_rotate_lock_out() {
     a_state = rot.state;
     assert_eq!(a_state.epoch(), 1);
     assert_eq!(a_state.revoked()[&c.id()].max_seq, 41);
+    assert!(a_state.may_write(&c.id(), 41) && !a_state.may_write(&c.id(), 42));
+    assert!(a_state.may_write(&b.id(), u64::MAX) && !a_state.may_write(&evil.id(), 0));
+    assert_eq!(a_state.device_key(&c.id()), Some(&c.public()));
 
     // B follows and opens epoch 1; old epoch still readable.
     b_state.update(&a_state.encoded()).unwrap();

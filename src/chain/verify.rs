@@ -329,6 +329,18 @@ impl ChainState {
         self.devices.contains_key(id)
     }
 
+    /// The keys of an active or revoked device (what a reader verifies a writer's signature with).
+    pub fn device_key(&self, id: &DeviceId) -> Option<&DevicePublic> {
+        self.devices.get(id).or_else(|| self.revoked.get(id).map(|r| &r.public))
+    }
+
+    /// Whether a write by `id` with writer sequence number `seq` may be
+    /// accepted: any number from an active device, at most `max_seq` from a
+    /// revoked one, nothing from a device the chain never added. [CHAIN-9]
+    pub fn may_write(&self, id: &DeviceId, seq: u64) -> bool {
+        self.devices.contains_key(id) || self.revoked.get(id).is_some_and(|r| seq <= r.max_seq)
+    }
+
     /// The revoked devices with their sequence bounds. [CHAIN-9]
     pub fn revoked(&self) -> &BTreeMap<DeviceId, Revoked> {
         &self.revoked
