@@ -125,11 +125,24 @@ mod tests {
     // [PRIM-8] key types cannot be printed.
     #[test]
     fn key_types_have_no_debug() {
-        assert!(!IsDebug::<Umk>::VALUE);
-        assert!(!IsDebug::<Kek>::VALUE);
-        assert!(!IsDebug::<RoutingKey>::VALUE);
-        assert!(!IsDebug::<CollectionKey>::VALUE);
-        assert!(!IsDebug::<EpochKeys>::VALUE);
+        const { assert!(!IsDebug::<Umk>::VALUE) };
+        const { assert!(!IsDebug::<Kek>::VALUE) };
+        const { assert!(!IsDebug::<RoutingKey>::VALUE) };
+        const { assert!(!IsDebug::<CollectionKey>::VALUE) };
+        const { assert!(!IsDebug::<EpochKeys>::VALUE) };
+    }
+
+    // [KEY-9] [PRIM-8] every key type overwrites itself on drop.
+    #[test]
+    fn key_types_zeroize_on_drop() {
+        fn zod<T: zeroize::ZeroizeOnDrop>() {}
+        zod::<Umk>();
+        zod::<Kek>();
+        zod::<RoutingKey>();
+        zod::<CollectionKey>();
+        zod::<crate::unlock::AuthoritySeed>();
+        zod::<crate::unlock::recovery::RecoveryCode>();
+        zod::<crate::unlock::password::AuthValue>();
     }
 
     // [KEY-10] [KEY-12] epochs, accounts and names separate keys.

@@ -60,7 +60,7 @@ labels! {
 mod tests {
     use super::*;
 
-    // [LBL-2] every label is versioned, unique and short enough for the encoding.
+    // [LBL-1] [LBL-2] every label is registered once, versioned, unique and short enough for the encoding.
     #[test]
     fn labels_are_versioned_unique_and_short() {
         let mut seen = std::collections::BTreeSet::new();

@@ -80,8 +80,8 @@ pub(crate) mod tests {
     // [PRIM-8] the probe works, and secrets have no Debug.
     #[test]
     fn secrets_do_not_implement_debug() {
-        assert!(IsDebug::<[u8; 32]>::VALUE);
-        assert!(!IsDebug::<Secret32>::VALUE);
+        const { assert!(IsDebug::<[u8; 32]>::VALUE) };
+        const { assert!(!IsDebug::<Secret32>::VALUE) };
     }
 
     // [PRIM-8] equality is by value, zeroize clears.

@@ -124,6 +124,7 @@ pub fn unwrap_umk(kek: &Kek, wrap: &[u8], ctx: &UmkWrapContext) -> Result<Umk> {
     let key = crate::secret::Secret32::from_bytes(*kek.expose());
     let mut pt = xchacha_open(&key, &nonce, &ctx.aad(), ct, Error::WrapOpen)?;
     let umk = Umk::from_slice(&pt).ok_or(Error::WrapOpen);
+    // [KEY-9] the plaintext buffer is overwritten; `Umk` and `Kek` zeroize on drop.
     pt.zeroize();
     umk
 }
