@@ -17,6 +17,8 @@ pub enum Use {
     Hmac,
     /// A SHA-256 input starts with the label.
     Hash,
+    /// Only in examples and encoding vectors.
+    Example,
 }
 
 macro_rules! labels {
@@ -54,6 +56,8 @@ labels! {
     BUCKET = "blindsync/v1/bucket", Hmac;
     /// AAD of a UMK wrap under the recovery or the password KEK. [WRAP-2]
     AAD_UMK_WRAP = "blindsync/v1/aad/umk-wrap", Aad;
+    /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
+    EXAMPLE = "blindsync/v1/example", Example;
 }
 
 #[cfg(test)]

@@ -184,6 +184,7 @@ fn label_registry_matches_code_and_every_label_has_a_vector() {
                 Use::Aad => "aad",
                 Use::Hmac => "hmac",
                 Use::Hash => "hash",
+                Use::Example => "example",
             };
             ((*l).to_owned(), u.to_owned())
         })
