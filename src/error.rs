@@ -155,6 +155,7 @@ errors! {
     ChainRecipients => "E_CHAIN_RECIPIENTS", Peer, "epoch key wraps do not match the required recipients";
 }
 
+/// `CODE: description`, with no secret material and no detail. [ERR-3]
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code(), self.message())
@@ -180,6 +181,16 @@ mod tests {
             assert_eq!(Error::from_code(e.code()), Some(*e));
         }
         assert_eq!(Error::from_code("E_NOPE"), None);
+    }
+
+    // [ERR-2] fault classes follow who is at fault.
+    #[test]
+    fn fault_classes() {
+        assert_eq!(Error::DecodeTruncated.fault(), Fault::Input);
+        assert_eq!(Error::RecoveryChecksum.fault(), Fault::Input);
+        assert_eq!(Error::KdfParamsTooWeak.fault(), Fault::Peer);
+        assert_eq!(Error::WrapOpen.fault(), Fault::Peer);
+        assert_eq!(Error::EmptyAad.fault(), Fault::Misuse);
     }
 
     // [ERR-3] Display starts with the code and names the failure.

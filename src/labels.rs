@@ -23,6 +23,8 @@ pub enum Use {
     HpkeInfo,
     /// A wire structure (or encrypted plaintext) starts with the label.
     Wire,
+    /// Only in examples and encoding vectors.
+    Example,
 }
 
 macro_rules! labels {
@@ -92,13 +94,15 @@ labels! {
     ACCOUNT_FINGERPRINT = "blindsync/v1/chain/fingerprint", Hash;
     /// SHA-256 input of a partner key's fingerprint. [CHAIN-5]
     PARTNER_FINGERPRINT = "blindsync/v1/chain/partner-fingerprint", Hash;
+    /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
+    EXAMPLE = "blindsync/v1/example", Example;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // [LBL-2] every label is versioned, unique and short enough for the encoding.
+    // [LBL-1] [LBL-2] every label is registered once, versioned, unique and short enough for the encoding.
     #[test]
     fn labels_are_versioned_unique_and_short() {
         let mut seen = std::collections::BTreeSet::new();

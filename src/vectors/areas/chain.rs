@@ -247,16 +247,48 @@ fn fingerprint(input: &Value) -> Result<Outcome, Fail> {
     )
 }
 
+fn partner_fp(input: &Value) -> Result<Outcome, Fail> {
+    let key: [u8; 32] = Obj(input).hex_n("key")?;
+    let hash_input = Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&key).finish();
+    outcome(
+        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
+        obj([("fingerprint", json!(crate::chain::partner_fingerprint(&key)))]),
+    )
+}
+
+/// An unlock path's chain keys from its secret. [CHAIN-13]
+fn unlock_path_keys(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let (keys, label) = match i.str("path")? {
+        "recovery" => (
+            UnlockPathKeys::from_recovery(&crate::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive()),
+            labels::RECOVERY_SEALING,
+        ),
+        "password" => {
+            let kdf = super::password::kdf_from(i.get("kdf")?)?;
+            (UnlockPathKeys::from_password(&kdf.derive(i.str("text")?.as_bytes())?, &kdf), labels::PASSWORD_SEALING)
+        }
+        _ => return Err(Fail::harness("path is recovery or password")),
+    };
+    let a = keys.public();
+    outcome(
+        obj([("sealing_info", h(&Encoder::new(label).finish())), ("sealing_secret", h(keys.sealing.expose()))]),
+        obj([("authority", h(&a.signing)), ("sealing", h(&a.sealing))]),
+    )
+}
+
 fn statement_decode(input: &Value) -> Result<Outcome, Fail> {
     let bytes = Obj(input).hex("statement")?;
     let s = Statement::decode(&bytes)?;
     let mut inter = obj([
         ("signed_message", h(&s.signed_message())),
+        ("hash_input", h(&Encoder::new(labels::CHAIN_LINK).bytes(&bytes).finish())),
         ("hash", h(&crate::chain::statement::statement_hash(&bytes))),
     ]);
     if matches!(s.body, Body::Genesis { .. })
         && let Value::Object(m) = &mut inter
     {
+        m.insert("account_id_input".into(), h(&Encoder::new(labels::ACCOUNT_ID).bytes(&bytes).finish()));
         m.insert("account_id".into(), h(&crate::chain::account_id(&bytes).0));
     }
     outcome(inter, statement_json(&s))
@@ -327,6 +359,8 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         "device_bundle_wrap" => device_bundle_wrap(input),
         "device_bundle_open" => device_bundle_open(input),
         "account_fingerprint" => fingerprint(input),
+        "partner_fingerprint" => partner_fp(input),
+        "unlock_path_keys" => unlock_path_keys(input),
         "chain_statement_decode" => statement_decode(input),
         "chain_verify" => chain_verify(input),
         "chain_update" => chain_update(input),
@@ -606,6 +640,37 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         "fingerprint of the vector account",
         &["CHAIN-5"],
         obj([("account_id", h(&st(0)?.account().0))]),
+    )?;
+
+    let mut pk = [0u8; 32];
+    rand_core::Rng::fill_bytes(&mut rng, &mut pk);
+    let pk = HpkeSecretKey::from_bytes(pk).public_key();
+    g.ok(
+        "partner_fingerprint",
+        "fingerprint of a partner key, compared before pinning",
+        &["CHAIN-5", "CHAIN-15"],
+        obj([("key", h(&pk))]),
+    )?;
+    let code = crate::unlock::recovery::RecoveryCode::generate(&mut rng);
+    g.ok(
+        "unlock_path_keys",
+        "recovery path: authority and sealing public keys from the recovery code",
+        &["CHAIN-13"],
+        obj([("path", json!("recovery")), ("text", json!(code.to_text().as_str()))]),
+    )?;
+    let kdf = crate::unlock::password::PasswordKdf {
+        params: crate::unlock::password::KdfParams::FLOOR,
+        ..crate::unlock::password::PasswordKdf::generate(&mut rng)
+    };
+    g.ok(
+        "unlock_path_keys",
+        "password path: authority and sealing public keys from the password (floor parameters)",
+        &["CHAIN-13"],
+        obj([
+            ("path", json!("password")),
+            ("text", json!("correct horse battery staple")),
+            ("kdf", super::password::kdf_json(&kdf)),
+        ]),
     )?;
 
     // One statement of every kind.
