@@ -67,6 +67,16 @@ fn pair_three_revoke_rotate_lock_out() {
     assert_eq!(a_state.devices().len(), 3);
     assert_eq!(ck(&c_umks, &c_state, 0), ck(&a_umks, &a_state, 0));
 
+    // G pairs by QR too, approved by B this time: three devices paired besides A.
+    let gdev = DeviceKeys::generate(&mut rng);
+    let scanned = PairingPayload::decode(&PairingPayload(gdev.public()).encode()).unwrap().0;
+    let ap = approve_device(&b_state, &b, &scanned, &b_umks, &mut rng).unwrap();
+    b_state = ap.state.clone();
+    let (mut g_state, mut g_umks) = accept_pairing(&gdev, &account, &ap.bundle_wrap, &b_state.encoded()).unwrap();
+    a_state.update(&b_state.encoded()).unwrap();
+    c_state.update(&b_state.encoded()).unwrap();
+    assert_eq!(a_state.devices().len(), 4);
+
     // A revokes C (its writes up to sequence 41 stay valid) and rotates.
     let rot = revoke_and_rotate(&a_state, &a, &c.id(), 41, &mut rng).unwrap();
     let mut a_umks = a_umks;
@@ -83,6 +93,11 @@ fn pair_three_revoke_rotate_lock_out() {
     b_umks.extend(b_state.open_epoch_umks(b.hpke_key()).unwrap());
     assert_eq!(ck(&b_umks, &b_state, 1), ck(&a_umks, &a_state, 1));
     assert_eq!(ck(&b_umks, &b_state, 0), ck(&a_umks, &a_state, 0));
+
+    g_state.update(&a_state.encoded()).unwrap();
+    g_umks.extend(g_state.open_epoch_umks(gdev.hpke_key()).unwrap());
+    assert_eq!(ck(&g_umks, &g_state, 1), ck(&a_umks, &a_state, 1));
+    assert_eq!(ck(&g_umks, &g_state, 0), ck(&a_umks, &a_state, 0));
 
     // C sees the chain but has no wrap for epoch 1, and cannot open anyone else's.
     c_state.update(&a_state.encoded()).unwrap();
