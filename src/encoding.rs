@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 pub const MAX_LABEL_LEN: usize = 64;
 
 /// Builds a canonical, label-first byte string. [ENC-1] [ENC-2] [ENC-3] [ENC-4]
+///
+/// For one label the encoding is injective ([ENC-6]): [`Reader`] recovers the
+/// unique field tuple from the bytes.
 #[derive(Clone, Debug, Default)]
 pub struct Encoder {
     buf: Vec<u8>,

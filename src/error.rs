@@ -139,8 +139,55 @@ errors! {
     EnvSchema => "E_ENV_SCHEMA", Peer, "unknown payload schema";
     /// A schema-1 payload that is not canonical JSON.
     EnvJson => "E_ENV_JSON", Peer, "payload is not canonical JSON";
+
+    // --- HPKE (spec 8.6) ---
+    /// An HPKE wrap that does not open: wrong recipient key (a wrap to another
+    /// device), wrong `info` or `aad`, tampered `enc` or ciphertext. Deliberately uniform.
+    HpkeOpen => "E_HPKE_OPEN", Peer, "HPKE wrap does not open";
+    /// An X25519 public key or encapsulated key of small order (all-zero shared secret).
+    HpkeLowOrder => "E_HPKE_LOW_ORDER", Peer, "X25519 key of small order";
+
+    // --- devices and pairing (spec 8.4, 8.5) ---
+    /// A pairing payload with a version this client does not know.
+    PairingVersion => "E_PAIRING_VERSION", Input, "unknown pairing payload version";
+    /// A pairing payload whose checksum does not match (misread or altered QR code).
+    PairingChecksum => "E_PAIRING_CHECKSUM", Input, "pairing payload checksum mismatch";
+    /// A device id that is not the hash of the keys presented with it, or a
+    /// chain that does not hold this device's own keys (a substituted key).
+    DeviceKeyMismatch => "E_DEVICE_KEY_MISMATCH", Peer, "device id does not match the device keys";
+    /// A device Ed25519 key that is not a valid point or is of small order.
+    DeviceKeyInvalid => "E_DEVICE_KEY_INVALID", Peer, "device signing key is invalid or weak";
+
+    // --- account chain (spec 8.2, 8.3) ---
+    /// A chain shorter than one this device already verified.
+    ChainRollback => "E_CHAIN_ROLLBACK", Peer, "account chain is shorter than one already verified";
+    /// Two different statements at one position.
+    ChainFork => "E_CHAIN_FORK", Peer, "two different account chain statements at one position";
+    /// A statement signed by a key the chain never authorized.
+    ChainSignerUnknown => "E_CHAIN_SIGNER_UNKNOWN", Peer, "chain statement signed by an unknown key";
+    /// A statement signed by a revoked device or a replaced unlock-path authority.
+    ChainSignerRevoked => "E_CHAIN_SIGNER_REVOKED", Peer, "chain statement signed by a revoked key";
+    /// A statement whose `prev` is not the hash of the statement before it.
+    ChainLink => "E_CHAIN_LINK", Peer, "chain statement does not link to the previous one";
+    /// A statement whose position is not the next one (reordered, duplicated or skipped).
+    ChainPosition => "E_CHAIN_POSITION", Peer, "chain statement at the wrong position";
+    /// A rotate-epoch statement whose epoch is not the current epoch plus one.
+    ChainEpoch => "E_CHAIN_EPOCH", Peer, "epoch does not advance by exactly one";
+    /// A statement whose Ed25519 signature does not verify (strict).
+    ChainSignature => "E_CHAIN_SIGNATURE", Peer, "chain statement signature does not verify";
+    /// A malformed genesis, a genesis after position 0, or a chain that does not start with one.
+    ChainGenesis => "E_CHAIN_GENESIS", Peer, "invalid or misplaced genesis statement";
+    /// A statement kind the signer's role may not sign.
+    ChainNotAuthorized => "E_CHAIN_NOT_AUTHORIZED", Peer, "signer may not sign this statement kind";
+    /// A statement inconsistent with the chain state (adding a present or revoked
+    /// device, revoking a device that is not active, unpinning an unpinned partner).
+    ChainState => "E_CHAIN_STATE", Peer, "statement does not apply to the current chain state";
+    /// UMK wraps in a rotate or replace statement that do not go to exactly the
+    /// recipients the spec requires (a revoked device included, a device left out).
+    ChainRecipients => "E_CHAIN_RECIPIENTS", Peer, "epoch key wraps do not match the required recipients";
 }
 
+/// `CODE: description`, with no secret material and no detail. [ERR-3]
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code(), self.message())
@@ -166,6 +213,16 @@ mod tests {
             assert_eq!(Error::from_code(e.code()), Some(*e));
         }
         assert_eq!(Error::from_code("E_NOPE"), None);
+    }
+
+    // [ERR-2] fault classes follow who is at fault.
+    #[test]
+    fn fault_classes() {
+        assert_eq!(Error::DecodeTruncated.fault(), Fault::Input);
+        assert_eq!(Error::RecoveryChecksum.fault(), Fault::Input);
+        assert_eq!(Error::KdfParamsTooWeak.fault(), Fault::Peer);
+        assert_eq!(Error::WrapOpen.fault(), Fault::Peer);
+        assert_eq!(Error::EmptyAad.fault(), Fault::Misuse);
     }
 
     // [ERR-3] Display starts with the code and names the failure.

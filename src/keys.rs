@@ -132,6 +132,19 @@ mod tests {
         const { assert!(!IsDebug::<EpochKeys>::VALUE) };
     }
 
+    // [KEY-9] [PRIM-8] every key type overwrites itself on drop.
+    #[test]
+    fn key_types_zeroize_on_drop() {
+        fn zod<T: zeroize::ZeroizeOnDrop>() {}
+        zod::<Umk>();
+        zod::<Kek>();
+        zod::<RoutingKey>();
+        zod::<CollectionKey>();
+        zod::<crate::unlock::AuthoritySeed>();
+        zod::<crate::unlock::recovery::RecoveryCode>();
+        zod::<crate::unlock::password::AuthValue>();
+    }
+
     // [KEY-10] [KEY-12] epochs, accounts and names separate keys.
     #[test]
     fn separation() {

@@ -17,6 +17,14 @@ pub enum Use {
     Hmac,
     /// A SHA-256 input starts with the label.
     Hash,
+    /// An Ed25519 signed message starts with the label.
+    Signature,
+    /// An HPKE `info` is the canonical encoding starting with the label.
+    HpkeInfo,
+    /// A wire structure (or encrypted plaintext) starts with the label.
+    Wire,
+    /// Only in examples and encoding vectors.
+    Example,
 }
 
 macro_rules! labels {
@@ -64,13 +72,47 @@ labels! {
     HASH_ENVELOPE_BODY = "blindsync/v1/hash/envelope-body", Hash;
     /// SHA-256 input of the digest a writer signs for an envelope. [ENV-9]
     SIG_RECORD = "blindsync/v1/sig/record", Hash;
+    /// HKDF info of the recovery path's X25519 sealing key (from the recovery PRK). [CHAIN-13]
+    RECOVERY_SEALING = "blindsync/v1/recovery/sealing", HkdfInfo;
+    /// HKDF info of the password path's X25519 sealing key (from the password PRK). [CHAIN-13]
+    PASSWORD_SEALING = "blindsync/v1/password/sealing", HkdfInfo;
+    /// SHA-256 input of a device id. [DEV-1]
+    DEVICE_ID = "blindsync/v1/device/id", Hash;
+    /// SHA-256 input of the pairing payload checksum. [DEV-3]
+    PAIRING_PAYLOAD = "blindsync/v1/pairing/payload", Hash;
+    /// SHA-256 input of the 16-character pairing code. [DEV-4]
+    PAIRING_CODE = "blindsync/v1/pairing/code", Hash;
+    /// Plaintext of the identity bundle wrapped to a new device. [DEV-5]
+    IDENTITY_BUNDLE = "blindsync/v1/device/bundle", Wire;
+    /// HPKE info of the identity bundle wrap. [DEV-5]
+    HPKE_DEVICE_BUNDLE = "blindsync/v1/hpke/device-bundle", HpkeInfo;
+    /// HPKE AAD of the identity bundle wrap (binds account id and target device id). [DEV-5]
+    AAD_DEVICE_BUNDLE = "blindsync/v1/aad/device-bundle", Aad;
+    /// HPKE info of an epoch UMK wrap inside a chain statement. [CHAIN-12]
+    HPKE_EPOCH_UMK = "blindsync/v1/hpke/epoch-umk", HpkeInfo;
+    /// HPKE AAD of an epoch UMK wrap (binds account id, epoch and recipient key). [CHAIN-12]
+    AAD_EPOCH_UMK = "blindsync/v1/aad/epoch-umk", Aad;
+    /// Wire encoding of an account chain statement. [CHAIN-1]
+    CHAIN_STATEMENT = "blindsync/v1/chain/statement", Wire;
+    /// Ed25519 signed message of an account chain statement. [CHAIN-2]
+    CHAIN_SIGNED = "blindsync/v1/chain/signed", Signature;
+    /// SHA-256 input of a statement hash (the link and the chain head). [CHAIN-3]
+    CHAIN_LINK = "blindsync/v1/chain/link", Hash;
+    /// SHA-256 input of the account id (over the genesis statement). [CHAIN-4]
+    ACCOUNT_ID = "blindsync/v1/chain/account-id", Hash;
+    /// SHA-256 input of the account fingerprint. [CHAIN-5]
+    ACCOUNT_FINGERPRINT = "blindsync/v1/chain/fingerprint", Hash;
+    /// SHA-256 input of a partner key's fingerprint. [CHAIN-5]
+    PARTNER_FINGERPRINT = "blindsync/v1/chain/partner-fingerprint", Hash;
+    /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
+    EXAMPLE = "blindsync/v1/example", Example;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // [LBL-2] every label is versioned, unique and short enough for the encoding.
+    // [LBL-1] [LBL-2] every label is registered once, versioned, unique and short enough for the encoding.
     #[test]
     fn labels_are_versioned_unique_and_short() {
         let mut seen = std::collections::BTreeSet::new();

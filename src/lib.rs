@@ -16,14 +16,18 @@
 //! | [`keys`], [`unlock`] | 5, keys and unlock paths |
 //! | [`error`] | 6, error registry |
 //! | [`envelope`] | 7, record envelopes |
+//! | [`chain`], [`device`], [`hpke`] | 8, account chain, devices, pairing, HPKE wraps |
 //! | [`vectors`] | test-vector generator and verifier |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod chain;
+pub mod device;
 pub mod encoding;
 pub mod envelope;
 pub mod error;
+pub mod hpke;
 pub mod keys;
 pub mod labels;
 pub mod primitives;

@@ -31,9 +31,8 @@ pub const HEADER_LEN: usize = 1 + 1 + 32 + 16 + 8 + 32 + 8 + 4 + 2 + 4 + 32 + 32
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordId(pub [u8; 16]);
 
-/// A device id: SHA-256 over the device's public keys (spec chapter 8). [ENV-2]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DeviceId(pub [u8; 32]);
+/// The writer's device id (spec 8.4), as the chain defines it. [ENV-2]
+pub use crate::device::DeviceId;
 
 /// The content AEAD of an envelope. [ENV-3]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

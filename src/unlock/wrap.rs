@@ -34,6 +34,9 @@ use crate::keys::{AccountId, Epoch, Kek, Umk};
 use crate::labels;
 use crate::primitives::{CryptoRng, TAG_LEN, XNONCE_LEN, xchacha_open, xchacha_seal};
 
+/// Longest `kdf_binding` in a wrap context. [WRAP-2]
+pub const MAX_KDF_BINDING: usize = 64;
+
 /// Length of a UMK wrap: nonce, UMK ciphertext, tag. [WRAP-1]
 pub const UMK_WRAP_LEN: usize = XNONCE_LEN + 32 + TAG_LEN;
 
@@ -72,6 +75,11 @@ pub struct UmkWrapContext {
 }
 
 impl UmkWrapContext {
+    /// Checks the context's own limits: `kdf_binding` of at most 64 bytes. [WRAP-2]
+    pub fn check(&self) -> Result<()> {
+        if self.kdf_binding.len() > MAX_KDF_BINDING { Err(Error::DecodeLength) } else { Ok(()) }
+    }
+
     /// The AAD: `enc(AAD_UMK_WRAP, account_id, u32 epoch, u8 kind, bytes kdf_binding)`. [WRAP-2]
     pub fn aad(&self) -> Vec<u8> {
         Encoder::new(labels::AAD_UMK_WRAP)
@@ -102,6 +110,7 @@ pub fn wrap_umk_with_nonce(
     ctx: &UmkWrapContext,
     nonce: &[u8; XNONCE_LEN],
 ) -> Result<[u8; UMK_WRAP_LEN]> {
+    ctx.check()?;
     let key = crate::secret::Secret32::from_bytes(*kek.expose());
     let mut ct = xchacha_seal(&key, nonce, &ctx.aad(), umk.expose())?;
     let mut out = [0u8; UMK_WRAP_LEN];
@@ -113,9 +122,11 @@ pub fn wrap_umk_with_nonce(
 
 /// Opens a UMK wrap. [WRAP-1] [WRAP-4]
 ///
-/// Errors: [`Error::WrapLength`] unless `wrap` is exactly 72 bytes;
+/// Errors, in this order: [`Error::DecodeLength`] for a `kdf_binding` over 64
+/// bytes; [`Error::WrapLength`] unless `wrap` is exactly 72 bytes;
 /// [`Error::WrapOpen`] for every authentication failure, whatever its cause.
 pub fn unwrap_umk(kek: &Kek, wrap: &[u8], ctx: &UmkWrapContext) -> Result<Umk> {
+    ctx.check()?;
     if wrap.len() != UMK_WRAP_LEN {
         return Err(Error::WrapLength);
     }
@@ -124,6 +135,7 @@ pub fn unwrap_umk(kek: &Kek, wrap: &[u8], ctx: &UmkWrapContext) -> Result<Umk> {
     let key = crate::secret::Secret32::from_bytes(*kek.expose());
     let mut pt = xchacha_open(&key, &nonce, &ctx.aad(), ct, Error::WrapOpen)?;
     let umk = Umk::from_slice(&pt).ok_or(Error::WrapOpen);
+    // [KEY-9] the plaintext buffer is overwritten; `Umk` and `Kek` zeroize on drop.
     pt.zeroize();
     umk
 }
@@ -162,6 +174,8 @@ mod tests {
         assert_eq!(unwrap_umk(&Kek::from_bytes([5; 32]), &wrap, &ctx()).err(), Some(Error::WrapOpen));
         assert_eq!(unwrap_umk(&kek, &wrap[..71], &ctx()).err(), Some(Error::WrapLength));
         assert_eq!(unwrap_umk(&kek, &[], &ctx()).err(), Some(Error::WrapLength));
+        let long = UmkWrapContext { kdf_binding: vec![0; 65], ..ctx() };
+        assert_eq!(unwrap_umk(&kek, &wrap, &long).err(), Some(Error::DecodeLength));
         assert_eq!(WrapKind::from_u8(0), Err(Error::DecodeValue));
         assert_eq!(WrapKind::from_u8(2), Ok(WrapKind::Password));
     }

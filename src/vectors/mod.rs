@@ -258,14 +258,18 @@ pub fn verify_dir(dir: &Path) -> Vec<FileReport> {
         out.push(rep);
     }
     for name in upstream::FILES {
-        let rel = format!("upstream/{name}");
-        let rep = match read_json(&dir.join(&rel)) {
-            Ok(json) => upstream::verify(&rel, name, &json),
-            Err(e) => FileReport { name: rel, failures: vec![e], ..Default::default() },
-        };
-        out.push(rep);
+        out.push(verify_upstream_file(dir, name));
     }
     out
+}
+
+/// Verifies one file of `upstream/` (a name from the upstream list).
+pub fn verify_upstream_file(dir: &Path, name: &str) -> FileReport {
+    let rel = format!("upstream/{name}");
+    match read_json(&dir.join(&rel)) {
+        Ok(json) => upstream::verify(&rel, name, &json),
+        Err(e) => FileReport { name: rel, failures: vec![e], ..Default::default() },
+    }
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {

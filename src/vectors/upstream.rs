@@ -119,7 +119,7 @@ fn ed25519_case(c: &Value) -> Result<(), Fail> {
 
 /// An RNG that returns fixed bytes: replays `ikmE` so the sender's ephemeral
 /// key is the RFC's.
-struct Replay(Vec<u8>, usize);
+pub(crate) struct Replay(pub(crate) Vec<u8>, pub(crate) usize);
 
 impl rand_core::TryRng for Replay {
     type Error = core::convert::Infallible;
@@ -144,7 +144,9 @@ impl rand_core::TryRng for Replay {
 impl rand_core::TryCryptoRng for Replay {}
 
 /// RFC 9180 A.1.1 / A.2.1, base mode: key derivation, encapsulation with the
-/// RFC's ephemeral key, every listed encryption, and decapsulation. [PRIM-10]
+/// RFC's ephemeral key, every listed encryption, decapsulation, and our own
+/// key-schedule computation (`crate::hpke::key_schedule_base`, parametrised
+/// on `aead_id`). [PRIM-10] [HPKE-4]
 fn hpke_case(c: &Value) -> Result<(), Fail> {
     let o = Obj(c);
     match o.u64("aead_id")? {
@@ -175,6 +177,14 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
     expect_eq("enc", &enc.to_bytes(), &o.hex("enc")?)?;
     let ss = K::decap(&sk_r, None, &enc).map_err(|_| bad("decap"))?;
     expect_eq("shared_secret", &ss.0, &o.hex("shared_secret")?)?;
+    // Our own RFC 9180 section 5.1 key schedule, the one chain vectors print. [HPKE-4]
+    let aead_id = u16::try_from(o.u64("aead_id")?).map_err(|_| Fail::harness("aead_id"))?;
+    let ks = crate::hpke::key_schedule_base(aead_id, &ss.0, &info)?;
+    expect_eq("key_schedule_context", &ks.key_schedule_context, &o.hex("key_schedule_context")?)?;
+    expect_eq("secret", &ks.secret, &o.hex("secret")?)?;
+    expect_eq("key", &ks.key, &o.hex("key")?)?;
+    expect_eq("base_nonce", &ks.base_nonce, &o.hex("base_nonce")?)?;
+    expect_eq("exporter_secret", &ks.exporter_secret, &o.hex("exporter_secret")?)?;
     let mut seq = 0u64;
     for e in o.arr("encryptions")? {
         let e = Obj(e);
@@ -187,6 +197,22 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
         expect_eq(&format!("ct[{want_seq}]"), &ct, &e.hex("ct")?)?;
         seq += 1;
     }
+    // Our own seal and open (src/hpke.rs, with its low-order checks) give the
+    // RFC's sequence-0 ciphertext and open it. [HPKE-1] [HPKE-3]
+    let first = Obj(o.arr("encryptions")?.first().ok_or_else(|| Fail::harness("no encryptions"))?);
+    let pk_rm: [u8; 32] = o.hex_n("pkRm")?;
+    let (our_enc, our_ct) = crate::hpke::seal_suite::<A, _>(
+        &pk_rm,
+        &info,
+        &first.hex("aad")?,
+        &first.hex("pt")?,
+        &mut Replay(o.hex("ikmE")?, 0),
+    )?;
+    expect_eq("our enc", &our_enc, &o.hex("enc")?)?;
+    expect_eq("our ct[0]", &our_ct, &first.hex("ct")?)?;
+    let sk_rm = crate::hpke::HpkeSecretKey::from_bytes(o.hex_n("skRm")?);
+    let our_pt = crate::hpke::open_suite::<A>(&sk_rm, &our_enc, &info, &first.hex("aad")?, &our_ct)?;
+    expect_eq("our pt[0]", &our_pt, &first.hex("pt")?)?;
     // The receiver opens sequence 0.
     let mut rx =
         hpke::setup_receiver::<A, HkdfSha256, K>(&OpModeR::Base, &sk_r, &enc, &info).map_err(|_| bad("receiver"))?;

@@ -47,7 +47,7 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
 }
 
 pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
-    let label = "blindsync/v1/example";
+    let label = crate::labels::EXAMPLE;
     let shape = json!(["u8", "u16", "u32", "u64", "fixed:4", "bytes:16"]);
     let good = Encoder::new(label)
         .u8(0xab)
@@ -88,7 +88,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&long),
         Error::DecodeLength,
     )?;
-    let other = Encoder::new("blindsync/v1/exampl").u8(0).finish();
+    let other = Encoder::new(&label[..label.len() - 1]).u8(0).finish();
     g.err(
         "canonical_decode",
         "a different label (a prefix of the expected one)",

@@ -81,6 +81,7 @@ fn intermediates(account: &AccountId, ck: &CollectionKey, env: &EnvelopeRef<'_>)
     let hd = &env.header;
     let ks = key_schedule(ck, &hd.salt, hd.suite);
     let bd = body_digest(env.body);
+    let body_len = u32::try_from(env.body.len()).unwrap_or(u32::MAX);
     obj([
         ("header", h(&hd.encode())),
         ("key_info", h(&Encoder::new(labels::ENVELOPE_KEY).u8(hd.version).u8(hd.suite as u8).finish())),
@@ -89,7 +90,9 @@ fn intermediates(account: &AccountId, ck: &CollectionKey, env: &EnvelopeRef<'_>)
         ("key", h(ks.key.expose())),
         ("commitment", h(&ks.commitment)),
         ("aad", h(&hd.aad(account))),
+        ("body_digest_prefix", h(&Encoder::new(labels::HASH_ENVELOPE_BODY).u32(body_len).finish())),
         ("body_digest", h(&bd)),
+        ("sig_message", h(&Encoder::new(labels::SIG_RECORD).fixed(&account.0).fixed(&hd.encode()).fixed(&bd).finish())),
         ("sig_digest", h(&hd.sig_digest(account, &bd))),
     ])
 }
@@ -209,7 +212,12 @@ fn envelope_stub(input: &Value) -> Result<Outcome, Fail> {
     with_ctx(&i, |ctx| {
         verify_stub(&stub, ctx)?;
         let sd = stub.header.sig_digest(&ctx.account, &stub.body_digest);
-        outcome(obj([("sig_digest", h(&sd))]), obj([("header", header_json(&stub.header))]))
+        let msg = Encoder::new(labels::SIG_RECORD)
+            .fixed(&ctx.account.0)
+            .fixed(&stub.header.encode())
+            .fixed(&stub.body_digest)
+            .finish();
+        outcome(obj([("sig_message", h(&msg)), ("sig_digest", h(&sd))]), obj([("header", header_json(&stub.header))]))
     })
 }
 

@@ -30,9 +30,17 @@ fn epoch_keys(input: &Value) -> Result<Outcome, Fail> {
         cks.push(h(ck.expose()));
         buckets.push(h(&routing.bucket(name)?.0));
     }
+    let salt = h(&Encoder::new(labels::EPOCH_EXTRACT).fixed(&account.0).u32(epoch).finish());
+    if epoch != 0 {
+        // [KEY-11] only epoch 0 has a routing key: later epochs give collection keys only.
+        return outcome(
+            obj([("extract_salt", salt), ("prk", h(keys.prk().expose())), ("collection_infos", Value::Array(infos))]),
+            obj([("collection_keys", Value::Array(cks))]),
+        );
+    }
     outcome(
         obj([
-            ("extract_salt", h(&Encoder::new(labels::EPOCH_EXTRACT).fixed(&account.0).u32(epoch).finish())),
+            ("extract_salt", salt),
             ("prk", h(keys.prk().expose())),
             ("routing_info", h(&Encoder::new(labels::ROUTING_KEY).finish())),
             ("collection_infos", Value::Array(infos)),
@@ -75,7 +83,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
     g.ok(
         "epoch_keys",
-        "epoch 1 after a rotation: new collection keys (its routing key is not the account's)",
+        "epoch 1 after a rotation: collection keys only (the routing key and buckets come from epoch 0)",
         &reqs,
         input(&umk1, 1, json!(["notes", "ünïcödé/名前"])),
     )?;

@@ -1,6 +1,7 @@
 //! The vector areas: one module per generated file, each with a generator
 //! and the procedures (`kind`s) its vectors name.
 
+mod chain;
 mod encoding;
 mod envelope;
 mod keys;
@@ -38,6 +39,14 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         "envelope.json",
         "record envelopes: seal at every padding edge in both suites, open, stubs, canonical JSON and every refusal (spec 7)",
     ),
+    (
+        "device.json",
+        "device ids, pairing payloads and codes, the HPKE identity-bundle wrap with its RFC 9180 intermediates (spec 8.4 to 8.6)",
+    ),
+    (
+        "chain.json",
+        "account chain: every statement kind, a nine-statement chain, fingerprint, every refusal, epoch wraps (spec 8.1 to 8.3)",
+    ),
 ];
 
 const GENERATORS: &[Generator] = &[
@@ -48,6 +57,8 @@ const GENERATORS: &[Generator] = &[
     password::generate,
     wrap::generate,
     envelope::generate,
+    chain::generate_device,
+    chain::generate_chain,
 ];
 
 /// Runs a vector's procedure.
@@ -59,6 +70,7 @@ pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
         .or_else(|| password::run(kind, input))
         .or_else(|| wrap::run(kind, input))
         .or_else(|| envelope::run(kind, input))
+        .or_else(|| chain::run(kind, input))
         .unwrap_or_else(|| Err(Fail::harness(format!("unknown kind {kind}"))))
 }
 

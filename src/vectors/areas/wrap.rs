@@ -188,6 +188,13 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     long.push(0);
     g.err("umk_unwrap", "wrap with one trailing byte (73 bytes)", &open, un(&long), Error::WrapLength)?;
     g.err("umk_unwrap", "unknown wrap kind 3", &["WRAP-2"], set(&un(&wrap), "kind", json!(3)), Error::DecodeValue)?;
+    g.err(
+        "umk_unwrap",
+        "a kdf_binding of 65 bytes, over its 64-byte limit",
+        &["WRAP-2"],
+        set(&un(&wrap), "kdf_binding", h(&[0u8; 65])),
+        Error::DecodeLength,
+    )?;
 
     // --- password unlock end to end ---
     let kdf = PasswordKdf::generate(&mut rng);

@@ -1,0 +1,420 @@
+//! Chain statements: kinds, canonical encoding, signing (spec 8.2).
+//!
+//! ```text
+//! fields    = u64 position ‖ prev(32) ‖ u8 kind ‖ body ‖ signer(32)
+//! statement = enc(CHAIN_STATEMENT, fields) ‖ signature(64)
+//! signed    = enc(CHAIN_SIGNED, fields)              -- what the Ed25519 signature covers
+//! hash      = SHA-256(enc(CHAIN_LINK, bytes statement))
+//! ```
+
+use zeroize::Zeroize;
+
+use crate::device::{DeviceId, DevicePublic};
+use crate::encoding::{Encoder, Reader};
+use crate::error::{Error, Result};
+use crate::hpke::{ENC_LEN, TAG_LEN};
+use crate::keys::Epoch;
+use crate::labels;
+use crate::primitives::sha256;
+
+/// Most UMK wraps one statement may carry. [CHAIN-1]
+pub const MAX_WRAPS: usize = 1024;
+/// Longest partner label in bytes (UTF-8). [CHAIN-1]
+pub const MAX_PARTNER_LABEL: usize = 64;
+/// Length of the HPKE ciphertext of one wrapped UMK. [CHAIN-12]
+pub const EPOCH_WRAP_CT_LEN: usize = 32 + TAG_LEN;
+/// The `prev` of a genesis statement. [CHAIN-3]
+pub const GENESIS_PREV: [u8; 32] = [0u8; 32];
+
+/// The two unlock paths that carry an authority. [CHAIN-13]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum UnlockPath {
+    /// The recovery code.
+    Recovery = 1,
+    /// The password.
+    Password = 2,
+}
+
+impl UnlockPath {
+    /// The path with wire value `v`. [CHAIN-1]
+    pub fn from_u8(v: u8) -> Result<Self> {
+        match v {
+            1 => Ok(UnlockPath::Recovery),
+            2 => Ok(UnlockPath::Password),
+            _ => Err(Error::DecodeValue),
+        }
+    }
+}
+
+/// An unlock path's public keys: Ed25519 authority key and X25519 sealing key. [CHAIN-13]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Authority {
+    /// Ed25519 key that may sign add-device and replace-authority statements.
+    pub signing: [u8; 32],
+    /// X25519 key that new epochs' UMKs are wrapped to.
+    pub sealing: [u8; 32],
+}
+
+/// One epoch's UMK, HPKE-wrapped to one recipient key. [CHAIN-12]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EpochWrap {
+    /// The recipient's X25519 public key.
+    pub recipient: [u8; 32],
+    /// The epoch of the wrapped UMK.
+    pub epoch: Epoch,
+    /// HPKE encapsulated key.
+    pub enc: [u8; ENC_LEN],
+    /// HPKE ciphertext of the 32-byte UMK.
+    pub ct: [u8; EPOCH_WRAP_CT_LEN],
+}
+
+/// The kind-specific part of a statement. [CHAIN-1]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Body {
+    /// 1: creates the account.
+    Genesis {
+        /// The first device, which signs the genesis.
+        device: DevicePublic,
+        /// The recovery path's keys.
+        recovery: Authority,
+        /// The password path's keys.
+        password: Authority,
+        /// Always 0.
+        epoch: Epoch,
+    },
+    /// 2: a device becomes active.
+    AddDevice {
+        /// Its public keys.
+        device: DevicePublic,
+    },
+    /// 3: an active device is revoked.
+    RevokeDevice {
+        /// The revoked device.
+        device: DeviceId,
+        /// The highest writer sequence number accepted from it.
+        max_seq: u64,
+    },
+    /// 4: a new key epoch begins.
+    RotateEpoch {
+        /// The new epoch (the current one plus one).
+        epoch: Epoch,
+        /// The new UMK wrapped to every active device and both unlock paths.
+        wraps: Vec<EpochWrap>,
+    },
+    /// 5: a partner key is pinned after an out-of-band fingerprint check.
+    PinPartner {
+        /// The partner's X25519 public key.
+        key: [u8; 32],
+        /// A human label (UTF-8, at most 64 bytes).
+        label: String,
+    },
+    /// 6: a pinned partner key is removed.
+    UnpinPartner {
+        /// The partner's X25519 public key.
+        key: [u8; 32],
+    },
+    /// 7: an unlock path's keys are replaced (new password or recovery code).
+    ReplaceAuthority {
+        /// Which path.
+        path: UnlockPath,
+        /// The new keys.
+        authority: Authority,
+        /// Every live epoch's UMK wrapped to the new sealing key.
+        wraps: Vec<EpochWrap>,
+    },
+}
+
+impl Body {
+    /// The kind byte. [CHAIN-1]
+    pub fn kind(&self) -> u8 {
+        match self {
+            Body::Genesis { .. } => 1,
+            Body::AddDevice { .. } => 2,
+            Body::RevokeDevice { .. } => 3,
+            Body::RotateEpoch { .. } => 4,
+            Body::PinPartner { .. } => 5,
+            Body::UnpinPartner { .. } => 6,
+            Body::ReplaceAuthority { .. } => 7,
+        }
+    }
+
+    /// A short name of the kind (vectors, logs).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Body::Genesis { .. } => "genesis",
+            Body::AddDevice { .. } => "add_device",
+            Body::RevokeDevice { .. } => "revoke_device",
+            Body::RotateEpoch { .. } => "rotate_epoch",
+            Body::PinPartner { .. } => "pin_partner",
+            Body::UnpinPartner { .. } => "unpin_partner",
+            Body::ReplaceAuthority { .. } => "replace_authority",
+        }
+    }
+
+    fn encode(&self, e: Encoder) -> Encoder {
+        let device = |e: Encoder, d: &DevicePublic| e.fixed(&d.ed25519).fixed(&d.x25519);
+        let authority = |e: Encoder, a: &Authority| e.fixed(&a.signing).fixed(&a.sealing);
+        let e = e.u8(self.kind());
+        match self {
+            Body::Genesis { device: d, recovery, password, epoch } => {
+                authority(authority(device(e, d), recovery), password).u32(*epoch)
+            }
+            Body::AddDevice { device: d } => device(e, d),
+            Body::RevokeDevice { device, max_seq } => e.fixed(&device.0).u64(*max_seq),
+            Body::RotateEpoch { epoch, wraps } => encode_wraps(e.u32(*epoch), wraps),
+            Body::PinPartner { key, label } => e.fixed(key).bytes(label.as_bytes()),
+            Body::UnpinPartner { key } => e.fixed(key),
+            Body::ReplaceAuthority { path, authority: a, wraps } => {
+                encode_wraps(authority(e.u8(*path as u8), a), wraps)
+            }
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self> {
+        let device = |r: &mut Reader<'_>| -> Result<DevicePublic> {
+            Ok(DevicePublic { ed25519: r.array()?, x25519: r.array()? })
+        };
+        let authority =
+            |r: &mut Reader<'_>| -> Result<Authority> { Ok(Authority { signing: r.array()?, sealing: r.array()? }) };
+        Ok(match r.u8()? {
+            1 => {
+                Body::Genesis { device: device(r)?, recovery: authority(r)?, password: authority(r)?, epoch: r.u32()? }
+            }
+            2 => Body::AddDevice { device: device(r)? },
+            3 => Body::RevokeDevice { device: DeviceId(r.array()?), max_seq: r.u64()? },
+            4 => Body::RotateEpoch { epoch: r.u32()?, wraps: decode_wraps(r)? },
+            5 => {
+                let key = r.array()?;
+                let label = r.bytes(MAX_PARTNER_LABEL)?;
+                let label = core::str::from_utf8(label).map_err(|_| Error::DecodeValue)?.to_owned();
+                Body::PinPartner { key, label }
+            }
+            6 => Body::UnpinPartner { key: r.array()? },
+            7 => {
+                let path = UnlockPath::from_u8(r.u8()?)?;
+                Body::ReplaceAuthority { path, authority: authority(r)?, wraps: decode_wraps(r)? }
+            }
+            _ => return Err(Error::DecodeValue),
+        })
+    }
+}
+
+/// `u32 n ‖ n × (recipient(32) ‖ u32 epoch ‖ enc(32) ‖ ct(48))`, strictly
+/// ascending by (recipient, epoch). [CHAIN-1] [CHAIN-12]
+fn encode_wraps(mut e: Encoder, wraps: &[EpochWrap]) -> Encoder {
+    e = e.u32(u32::try_from(wraps.len()).unwrap_or(u32::MAX));
+    for w in wraps {
+        e = e.fixed(&w.recipient).u32(w.epoch).fixed(&w.enc).fixed(&w.ct);
+    }
+    e
+}
+
+fn decode_wraps(r: &mut Reader<'_>) -> Result<Vec<EpochWrap>> {
+    let n = r.u32()? as usize;
+    if n > MAX_WRAPS {
+        return Err(Error::DecodeLength);
+    }
+    let mut out: Vec<EpochWrap> = Vec::with_capacity(n.min(r.remaining() / 116 + 1));
+    for _ in 0..n {
+        let w = EpochWrap { recipient: r.array()?, epoch: r.u32()?, enc: r.array()?, ct: r.array()? };
+        if out.last().is_some_and(|l| (l.recipient, l.epoch) >= (w.recipient, w.epoch)) {
+            return Err(Error::DecodeValue);
+        }
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// Sorts wraps into their canonical order. [CHAIN-1]
+pub fn sort_wraps(wraps: &mut [EpochWrap]) {
+    wraps.sort_by_key(|w| (w.recipient, w.epoch));
+}
+
+/// A signed chain statement. [CHAIN-1]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Statement {
+    /// Position in the chain, from 0 (genesis).
+    pub position: u64,
+    /// Hash of the previous statement; [`GENESIS_PREV`] for the genesis.
+    pub prev: [u8; 32],
+    /// Kind and kind-specific fields.
+    pub body: Body,
+    /// The signer's Ed25519 public key (a device's or an unlock-path authority's).
+    pub signer: [u8; 32],
+    /// Ed25519 signature over [`Statement::signed_message`].
+    pub signature: [u8; 64],
+}
+
+/// Something that can sign chain statements: a device or an unlock-path authority.
+pub trait ChainSigner {
+    /// The Ed25519 public key.
+    fn public_key(&self) -> [u8; 32];
+    /// An Ed25519 signature over `msg`.
+    fn sign_message(&self, msg: &[u8]) -> [u8; 64];
+}
+
+impl ChainSigner for crate::device::DeviceKeys {
+    fn public_key(&self) -> [u8; 32] {
+        self.public().ed25519
+    }
+    fn sign_message(&self, msg: &[u8]) -> [u8; 64] {
+        self.sign(msg)
+    }
+}
+
+impl ChainSigner for crate::unlock::AuthoritySeed {
+    fn public_key(&self) -> [u8; 32] {
+        crate::unlock::AuthoritySeed::public_key(self)
+    }
+    fn sign_message(&self, msg: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        let sk = self.signing_key();
+        let sig = sk.sign(msg).to_bytes();
+        let mut seed = sk.to_bytes();
+        seed.zeroize();
+        sig
+    }
+}
+
+impl Statement {
+    fn fields(&self, e: Encoder) -> Encoder {
+        self.body.encode(e.u64(self.position).fixed(&self.prev)).fixed(&self.signer)
+    }
+
+    /// `enc(CHAIN_SIGNED, fields)`: the bytes the signature covers. [CHAIN-2]
+    pub fn signed_message(&self) -> Vec<u8> {
+        self.fields(Encoder::new(labels::CHAIN_SIGNED)).finish()
+    }
+
+    /// `enc(CHAIN_STATEMENT, fields) ‖ signature`. [CHAIN-1]
+    pub fn encode(&self) -> Vec<u8> {
+        self.fields(Encoder::new(labels::CHAIN_STATEMENT)).fixed(&self.signature).finish()
+    }
+
+    /// Decodes a statement; total, never panics. Signatures are not checked
+    /// here (see [`super::ChainState`]). [CHAIN-1]
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        r.expect_label(labels::CHAIN_STATEMENT)?;
+        let position = r.u64()?;
+        let prev = r.array()?;
+        let body = Body::decode(&mut r)?;
+        let signer = r.array()?;
+        let signature = r.array()?;
+        r.finish()?;
+        Ok(Statement { position, prev, body, signer, signature })
+    }
+
+    /// Builds and signs a statement. [CHAIN-2]
+    pub fn sign(position: u64, prev: [u8; 32], body: Body, signer: &dyn ChainSigner) -> Self {
+        let mut s = Statement { position, prev, body, signer: signer.public_key(), signature: [0u8; 64] };
+        s.signature = signer.sign_message(&s.signed_message());
+        s
+    }
+
+    /// Strict Ed25519 verification of the signature under `signer`. [CHAIN-2]
+    pub fn verify_signature(&self) -> Result<()> {
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&self.signer).map_err(|_| Error::ChainSignature)?;
+        let sig = ed25519_dalek::Signature::from_bytes(&self.signature);
+        vk.verify_strict(&self.signed_message(), &sig).map_err(|_| Error::ChainSignature)
+    }
+}
+
+/// `SHA-256(enc(CHAIN_LINK, bytes statement))`. [CHAIN-3]
+pub fn statement_hash(bytes: &[u8]) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::CHAIN_LINK).bytes(bytes).finish()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arr32() -> impl Strategy<Value = [u8; 32]> + Clone {
+        any::<[u8; 32]>()
+    }
+
+    fn wraps() -> impl Strategy<Value = Vec<EpochWrap>> {
+        proptest::collection::vec((arr32(), any::<u32>(), arr32(), any::<[u8; 16]>()), 0..4).prop_map(|v| {
+            let mut w: Vec<EpochWrap> = v
+                .into_iter()
+                .map(|(recipient, epoch, enc, t)| {
+                    let mut ct = [0u8; EPOCH_WRAP_CT_LEN];
+                    ct[..16].copy_from_slice(&t);
+                    EpochWrap { recipient, epoch, enc, ct }
+                })
+                .collect();
+            sort_wraps(&mut w);
+            w.dedup_by(|a, b| (a.recipient, a.epoch) == (b.recipient, b.epoch));
+            w
+        })
+    }
+
+    fn body() -> impl Strategy<Value = Body> {
+        let dev = || (arr32(), arr32()).prop_map(|(ed25519, x25519)| DevicePublic { ed25519, x25519 });
+        let auth = || (arr32(), arr32()).prop_map(|(signing, sealing)| Authority { signing, sealing });
+        prop_oneof![
+            (dev(), auth(), auth(), any::<u32>()).prop_map(|(device, recovery, password, epoch)| Body::Genesis {
+                device,
+                recovery,
+                password,
+                epoch
+            }),
+            dev().prop_map(|device| Body::AddDevice { device }),
+            (arr32(), any::<u64>()).prop_map(|(d, max_seq)| Body::RevokeDevice { device: DeviceId(d), max_seq }),
+            (any::<u32>(), wraps()).prop_map(|(epoch, wraps)| Body::RotateEpoch { epoch, wraps }),
+            (arr32(), "[a-zé ]{0,20}").prop_map(|(key, label)| Body::PinPartner { key, label }),
+            arr32().prop_map(|key| Body::UnpinPartner { key }),
+            (prop_oneof![Just(UnlockPath::Recovery), Just(UnlockPath::Password)], auth(), wraps())
+                .prop_map(|(path, authority, wraps)| Body::ReplaceAuthority { path, authority, wraps }),
+        ]
+    }
+
+    fn statement() -> impl Strategy<Value = Statement> {
+        (any::<u64>(), arr32(), body(), arr32(), any::<[u8; 64]>())
+            .prop_map(|(position, prev, body, signer, signature)| Statement { position, prev, body, signer, signature })
+    }
+
+    proptest! {
+        // [CHAIN-1] decode(encode(s)) == s, and the encoding is canonical.
+        #[test]
+        fn round_trip(s in statement()) {
+            let bytes = s.encode();
+            let d = Statement::decode(&bytes).unwrap();
+            prop_assert_eq!(&d, &s);
+            prop_assert_eq!(d.encode(), bytes);
+        }
+
+        // [CHAIN-1] [CHAIN-2] injectivity: different statements never share bytes or signed messages.
+        #[test]
+        fn injective(a in statement(), b in statement()) {
+            if a != b {
+                prop_assert_ne!(a.encode(), b.encode());
+            }
+            if (a.position, a.prev, &a.body, a.signer) != (b.position, b.prev, &b.body, b.signer) {
+                prop_assert_ne!(a.signed_message(), b.signed_message());
+            }
+        }
+
+        // [CHAIN-1] decoding arbitrary bytes never panics.
+        #[test]
+        fn decode_total(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Statement::decode(&bytes);
+        }
+    }
+
+    // [CHAIN-1] wraps out of canonical order are refused.
+    #[test]
+    fn wrap_order() {
+        let w = EpochWrap { recipient: [1; 32], epoch: 0, enc: [0; 32], ct: [0; 48] };
+        let s = Statement {
+            position: 1,
+            prev: [0; 32],
+            body: Body::RotateEpoch { epoch: 1, wraps: vec![w, w] },
+            signer: [0; 32],
+            signature: [0; 64],
+        };
+        assert_eq!(Statement::decode(&s.encode()), Err(Error::DecodeValue));
+    }
+}

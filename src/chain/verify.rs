@@ -1,0 +1,510 @@
+//! The chain verifier: a deterministic state machine devices keep (spec 8.3).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::statement::{Authority, Body, EpochWrap, GENESIS_PREV, Statement, UnlockPath, statement_hash};
+use crate::device::{ChainHead, DeviceId, DevicePublic, crockford16};
+use crate::encoding::Encoder;
+use crate::error::{Error, Result};
+use crate::hpke::{self, HpkeSecretKey};
+use crate::keys::{AccountId, Epoch, Umk};
+use crate::labels;
+use crate::primitives::sha256;
+
+/// What the chain says about a revoked device. [CHAIN-9]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Revoked {
+    /// Its keys.
+    pub public: DevicePublic,
+    /// The highest writer sequence number accepted from it.
+    pub max_seq: u64,
+    /// The position of the revoke statement.
+    pub at: u64,
+}
+
+/// Who signed a statement, as the chain state sees it. [CHAIN-6]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// An active device.
+    Device(DeviceId),
+    /// An unlock path's current authority.
+    Authority(UnlockPath),
+}
+
+/// A verified account chain and everything it establishes. Devices keep one
+/// and feed it every chain the server serves; a refused input changes nothing. [CHAIN-7]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChainState {
+    account: AccountId,
+    statements: Vec<Statement>,
+    hashes: Vec<[u8; 32]>,
+    devices: BTreeMap<DeviceId, DevicePublic>,
+    revoked: BTreeMap<DeviceId, Revoked>,
+    authorities: BTreeMap<UnlockPath, Authority>,
+    retired: BTreeSet<[u8; 32]>,
+    partners: BTreeMap<[u8; 32], String>,
+    epoch: Epoch,
+}
+
+/// `SHA-256(enc(ACCOUNT_ID, bytes genesis))`. [CHAIN-4]
+pub fn account_id(genesis: &[u8]) -> AccountId {
+    AccountId(sha256(&[&Encoder::new(labels::ACCOUNT_ID).bytes(genesis).finish()]))
+}
+
+/// The account fingerprint people compare: `XXXX-XXXX-XXXX-XXXX`. [CHAIN-5]
+pub fn account_fingerprint(account: &AccountId) -> String {
+    crockford16(&sha256(&[&Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish()]))
+}
+
+/// A partner key's fingerprint, compared out of band before pinning. [CHAIN-5]
+pub fn partner_fingerprint(key: &[u8; 32]) -> String {
+    crockford16(&sha256(&[&Encoder::new(labels::PARTNER_FINGERPRINT).fixed(key).finish()]))
+}
+
+/// `enc(HPKE_EPOCH_UMK)`: the HPKE info of an epoch wrap. [CHAIN-12]
+pub fn epoch_wrap_info() -> Vec<u8> {
+    Encoder::new(labels::HPKE_EPOCH_UMK).finish()
+}
+
+/// `enc(AAD_EPOCH_UMK, account_id, u32 epoch, recipient(32))`. [CHAIN-12]
+pub fn epoch_wrap_aad(account: &AccountId, epoch: Epoch, recipient: &[u8; 32]) -> Vec<u8> {
+    Encoder::new(labels::AAD_EPOCH_UMK).fixed(&account.0).u32(epoch).fixed(recipient).finish()
+}
+
+/// Opens one epoch wrap with the recipient's key. [CHAIN-12]
+pub fn open_epoch_wrap(account: &AccountId, wrap: &EpochWrap, key: &HpkeSecretKey) -> Result<Umk> {
+    let pt = hpke::open(
+        key,
+        &wrap.enc,
+        &epoch_wrap_info(),
+        &epoch_wrap_aad(account, wrap.epoch, &wrap.recipient),
+        &wrap.ct,
+    )?;
+    Umk::from_slice(&pt).ok_or(Error::HpkeOpen)
+}
+
+fn check_signing_key(pk: &[u8; 32]) -> Result<()> {
+    match ed25519_dalek::VerifyingKey::from_bytes(pk) {
+        Ok(vk) if !vk.is_weak() => Ok(()),
+        _ => Err(Error::DeviceKeyInvalid),
+    }
+}
+
+fn check_authority(a: &Authority) -> Result<()> {
+    check_signing_key(&a.signing)?;
+    if hpke::is_low_order(&a.sealing) {
+        return Err(Error::HpkeLowOrder);
+    }
+    Ok(())
+}
+
+impl ChainState {
+    /// Verifies a genesis statement and starts a state from it. [CHAIN-8]
+    pub fn from_genesis(bytes: &[u8]) -> Result<Self> {
+        let s = Statement::decode(bytes)?;
+        let Body::Genesis { device, recovery, password, epoch } = &s.body else {
+            return Err(Error::ChainGenesis);
+        };
+        if s.position != 0 || s.prev != GENESIS_PREV || *epoch != 0 || s.signer != device.ed25519 {
+            return Err(Error::ChainGenesis);
+        }
+        device.check()?;
+        check_authority(recovery)?;
+        check_authority(password)?;
+        let keys = [device.ed25519, recovery.signing, password.signing];
+        let xkeys = [device.x25519, recovery.sealing, password.sealing];
+        if keys[0] == keys[1]
+            || keys[0] == keys[2]
+            || keys[1] == keys[2]
+            || xkeys[0] == xkeys[1]
+            || xkeys[0] == xkeys[2]
+            || xkeys[1] == xkeys[2]
+        {
+            return Err(Error::ChainGenesis);
+        }
+        s.verify_signature()?;
+        let mut devices = BTreeMap::new();
+        devices.insert(device.id(), *device);
+        let mut authorities = BTreeMap::new();
+        authorities.insert(UnlockPath::Recovery, *recovery);
+        authorities.insert(UnlockPath::Password, *password);
+        Ok(ChainState {
+            account: account_id(bytes),
+            hashes: vec![statement_hash(bytes)],
+            statements: vec![s],
+            devices,
+            revoked: BTreeMap::new(),
+            authorities,
+            retired: BTreeSet::new(),
+            partners: BTreeMap::new(),
+            epoch: 0,
+        })
+    }
+
+    /// Verifies a whole chain from its genesis (a device with no state). [CHAIN-8]
+    pub fn verify(chain: &[Vec<u8>]) -> Result<Self> {
+        let (first, rest) = chain.split_first().ok_or(Error::ChainGenesis)?;
+        let mut st = ChainState::from_genesis(first)?;
+        for b in rest {
+            st.append(b)?;
+        }
+        Ok(st)
+    }
+
+    /// Takes the chain the server serves now: the prefix this state holds
+    /// must be unchanged (else [`Error::ChainFork`]), it must not be shorter
+    /// (else [`Error::ChainRollback`]), and every new statement must verify.
+    /// On error the state is unchanged. [CHAIN-10]
+    pub fn update(&mut self, chain: &[Vec<u8>]) -> Result<()> {
+        for (have, got) in self.hashes.iter().zip(chain) {
+            if *have != statement_hash(got) {
+                return Err(Error::ChainFork);
+            }
+        }
+        if chain.len() < self.hashes.len() {
+            return Err(Error::ChainRollback);
+        }
+        let mut next = self.clone();
+        for b in chain.get(self.hashes.len()..).unwrap_or(&[]) {
+            next.append(b)?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// Verifies one statement against this state and applies it. On error
+    /// the state is unchanged. [CHAIN-8] [CHAIN-9]
+    pub fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        let s = Statement::decode(bytes)?;
+        let len = self.hashes.len() as u64;
+        // [CHAIN-10] a second statement at a known position is a fork, the same one a duplicate.
+        if s.position < len {
+            let known = usize::try_from(s.position).ok().and_then(|p| self.hashes.get(p));
+            return Err(if known == Some(&statement_hash(bytes)) { Error::ChainPosition } else { Error::ChainFork });
+        }
+        if s.position > len {
+            return Err(Error::ChainPosition);
+        }
+        if s.prev != self.head().hash {
+            return Err(Error::ChainLink);
+        }
+        if matches!(s.body, Body::Genesis { .. }) {
+            return Err(Error::ChainGenesis);
+        }
+        let role = self.role_of(&s.signer)?;
+        s.verify_signature()?;
+        authorize(role, &s.body)?;
+        let mut next = self.clone();
+        next.apply(&s, role)?;
+        next.hashes.push(statement_hash(bytes));
+        next.statements.push(s);
+        *self = next;
+        Ok(())
+    }
+
+    /// The role of a signing key at the head. [CHAIN-6]
+    pub fn role_of(&self, pk: &[u8; 32]) -> Result<Role> {
+        if let Some((id, _)) = self.devices.iter().find(|(_, d)| d.ed25519 == *pk) {
+            return Ok(Role::Device(*id));
+        }
+        if let Some((path, _)) = self.authorities.iter().find(|(_, a)| a.signing == *pk) {
+            return Ok(Role::Authority(*path));
+        }
+        if self.retired.contains(pk) || self.revoked.values().any(|r| r.public.ed25519 == *pk) {
+            return Err(Error::ChainSignerRevoked);
+        }
+        Err(Error::ChainSignerUnknown)
+    }
+
+    fn key_in_use(&self, ed: &[u8; 32], x: &[u8; 32]) -> bool {
+        let known = self.devices.values().chain(self.revoked.values().map(|r| &r.public));
+        let mut ed_keys = known.clone().map(|d| d.ed25519).chain(self.authorities.values().map(|a| a.signing));
+        let mut x_keys = known.map(|d| d.x25519).chain(self.authorities.values().map(|a| a.sealing));
+        self.retired.contains(ed) || ed_keys.any(|k| k == *ed) || x_keys.any(|k| k == *x)
+    }
+
+    fn apply(&mut self, s: &Statement, _role: Role) -> Result<()> {
+        match &s.body {
+            Body::Genesis { .. } => return Err(Error::ChainGenesis),
+            Body::AddDevice { device } => {
+                device.check()?;
+                if self.key_in_use(&device.ed25519, &device.x25519) {
+                    return Err(Error::ChainState);
+                }
+                self.devices.insert(device.id(), *device);
+            }
+            Body::RevokeDevice { device, max_seq } => {
+                let public = self.devices.remove(device).ok_or(Error::ChainState)?;
+                self.revoked.insert(*device, Revoked { public, max_seq: *max_seq, at: s.position });
+            }
+            Body::RotateEpoch { epoch, wraps } => {
+                if Some(*epoch) != self.epoch.checked_add(1) {
+                    return Err(Error::ChainEpoch);
+                }
+                // [CHAIN-11] exactly the active devices and both unlock paths, for the new epoch.
+                let want: BTreeSet<[u8; 32]> = self
+                    .devices
+                    .values()
+                    .map(|d| d.x25519)
+                    .chain(self.authorities.values().map(|a| a.sealing))
+                    .collect();
+                let got: BTreeSet<[u8; 32]> = wraps.iter().map(|w| w.recipient).collect();
+                if got != want || got.len() != wraps.len() || wraps.iter().any(|w| w.epoch != *epoch) {
+                    return Err(Error::ChainRecipients);
+                }
+                self.epoch = *epoch;
+            }
+            Body::PinPartner { key, label } => {
+                if hpke::is_low_order(key) {
+                    return Err(Error::HpkeLowOrder);
+                }
+                if self.partners.insert(*key, label.clone()).is_some() {
+                    return Err(Error::ChainState);
+                }
+            }
+            Body::UnpinPartner { key } => {
+                self.partners.remove(key).ok_or(Error::ChainState)?;
+            }
+            Body::ReplaceAuthority { path, authority, wraps } => {
+                check_authority(authority)?;
+                if self.key_in_use(&authority.signing, &authority.sealing) {
+                    return Err(Error::ChainState);
+                }
+                // [CHAIN-14] every live epoch, once, to the new sealing key.
+                let epochs: Vec<Epoch> = wraps.iter().map(|w| w.epoch).collect();
+                let want: Vec<Epoch> = (0..=self.epoch).collect();
+                if epochs != want || wraps.iter().any(|w| w.recipient != authority.sealing) {
+                    return Err(Error::ChainRecipients);
+                }
+                if let Some(old) = self.authorities.insert(*path, *authority) {
+                    self.retired.insert(old.signing);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The account id. [CHAIN-4]
+    pub fn account(&self) -> AccountId {
+        self.account
+    }
+
+    /// The account fingerprint. [CHAIN-5]
+    pub fn fingerprint(&self) -> String {
+        account_fingerprint(&self.account)
+    }
+
+    /// Number of verified statements and the hash of the last. [CHAIN-3]
+    pub fn head(&self) -> ChainHead {
+        ChainHead { len: self.hashes.len() as u64, hash: self.hashes.last().copied().unwrap_or(GENESIS_PREV) }
+    }
+
+    /// The hash of the statement at `position`, if verified.
+    pub fn hash_at(&self, position: u64) -> Option<[u8; 32]> {
+        usize::try_from(position).ok().and_then(|p| self.hashes.get(p)).copied()
+    }
+
+    /// The verified statements, genesis first.
+    pub fn statements(&self) -> &[Statement] {
+        &self.statements
+    }
+
+    /// The verified statements' bytes, genesis first (what the server serves).
+    pub fn encoded(&self) -> Vec<Vec<u8>> {
+        self.statements.iter().map(Statement::encode).collect()
+    }
+
+    /// The current key epoch. [CHAIN-11]
+    pub fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+
+    /// The active devices.
+    pub fn devices(&self) -> &BTreeMap<DeviceId, DevicePublic> {
+        &self.devices
+    }
+
+    /// True when `id` is an active device.
+    pub fn is_active(&self, id: &DeviceId) -> bool {
+        self.devices.contains_key(id)
+    }
+
+    /// The keys of an active or revoked device (what a reader verifies a writer's signature with).
+    pub fn device_key(&self, id: &DeviceId) -> Option<&DevicePublic> {
+        self.devices.get(id).or_else(|| self.revoked.get(id).map(|r| &r.public))
+    }
+
+    /// Whether a write by `id` with writer sequence number `seq` may be
+    /// accepted: any number from an active device, at most `max_seq` from a
+    /// revoked one, nothing from a device the chain never added. [CHAIN-9]
+    pub fn may_write(&self, id: &DeviceId, seq: u64) -> bool {
+        self.devices.contains_key(id) || self.revoked.get(id).is_some_and(|r| seq <= r.max_seq)
+    }
+
+    /// The revoked devices with their sequence bounds. [CHAIN-9]
+    pub fn revoked(&self) -> &BTreeMap<DeviceId, Revoked> {
+        &self.revoked
+    }
+
+    /// The current keys of an unlock path. [CHAIN-13]
+    pub fn authority(&self, path: UnlockPath) -> Option<&Authority> {
+        self.authorities.get(&path)
+    }
+
+    /// The pinned partners with their labels. [CHAIN-15]
+    pub fn partners(&self) -> &BTreeMap<[u8; 32], String> {
+        &self.partners
+    }
+
+    /// True when `key` is a pinned partner key: the only keys (besides active
+    /// devices) a data key may be wrapped to. [CHAIN-15]
+    pub fn is_pinned(&self, key: &[u8; 32]) -> bool {
+        self.partners.contains_key(key)
+    }
+
+    /// Opens every epoch wrap in the chain addressed to `key`'s public key:
+    /// the UMKs this key may hold. [CHAIN-12]
+    pub fn open_epoch_umks(&self, key: &HpkeSecretKey) -> Result<BTreeMap<Epoch, Umk>> {
+        let pk = key.public_key();
+        let mut out = BTreeMap::new();
+        for s in &self.statements {
+            let wraps = match &s.body {
+                Body::RotateEpoch { wraps, .. } | Body::ReplaceAuthority { wraps, .. } => wraps,
+                _ => continue,
+            };
+            for w in wraps.iter().filter(|w| w.recipient == pk) {
+                out.insert(w.epoch, open_epoch_wrap(&self.account, w, key)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Who may sign what (the table of spec 8.3). [CHAIN-6]
+pub fn authorize(role: Role, body: &Body) -> Result<()> {
+    let ok = match (role, body) {
+        (_, Body::Genesis { .. }) => false,
+        (Role::Device(_), _) => true,
+        (Role::Authority(_), Body::AddDevice { .. }) => true,
+        (Role::Authority(UnlockPath::Recovery), Body::ReplaceAuthority { .. }) => true,
+        (Role::Authority(UnlockPath::Password), Body::ReplaceAuthority { path: UnlockPath::Password, .. }) => true,
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(Error::ChainNotAuthorized) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{UnlockPathKeys, approve_device, extend, replace_authority, revoke_and_rotate, rotate};
+    use crate::device::DeviceKeys;
+    use crate::keys::Kek;
+    use crate::primitives::SeededRng;
+    use crate::unlock::AuthoritySeed;
+    use proptest::prelude::*;
+
+    fn path(rng: &mut SeededRng, path: UnlockPath) -> UnlockPathKeys {
+        UnlockPathKeys {
+            path,
+            authority: AuthoritySeed::random(rng),
+            sealing: HpkeSecretKey::random(rng),
+            kek: Kek::random(rng),
+            kdf_binding: Vec::new(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        // [CHAIN-7] [CHAIN-8] [CHAIN-10] [CHAIN-11] [CHAIN-12] random operation sequences:
+        // re-verification from genesis gives the same state, every prefix updates to it,
+        // any shorter chain is a rollback, and every device holds exactly the epochs it was
+        // active for (a revoked device never gets a later epoch).
+        #[test]
+        fn random_histories(seed in any::<[u8; 32]>(), ops in proptest::collection::vec(0u8..6, 1..10)) {
+            let mut rng = SeededRng::from_seed(seed);
+            let a = DeviceKeys::generate(&mut rng);
+            let rec = path(&mut rng, UnlockPath::Recovery);
+            let mut pw = path(&mut rng, UnlockPath::Password);
+            let g = Statement::sign(0, [0; 32], Body::Genesis {
+                device: a.public(), recovery: rec.public(), password: pw.public(), epoch: 0 }, &a).encode();
+            let mut st = ChainState::from_genesis(&g).unwrap();
+            let mut umks = BTreeMap::from([(0, Umk::random(&mut rng))]);
+            // (keys, first epoch held, revoked at epoch)
+            let mut devs: Vec<(DeviceKeys, Epoch, Option<Epoch>)> = vec![(a.clone(), 0, None)];
+            let mut partner: Option<[u8; 32]> = None;
+            for op in ops {
+                match op {
+                    0 => {
+                        let n = DeviceKeys::generate(&mut rng);
+                        st = approve_device(&st, &a, &n.public(), &umks, &mut rng).unwrap().state;
+                        devs.push((n, st.epoch(), None));
+                    }
+                    1 => {
+                        if let Some(d) = devs.iter_mut().skip(1).find(|d| d.2.is_none()) {
+                            let r = revoke_and_rotate(&st, &a, &d.0.id(), 5, &mut rng).unwrap();
+                            d.2 = Some(r.state.epoch());
+                            umks.insert(r.state.epoch(), r.umk);
+                            st = r.state;
+                        }
+                    }
+                    2 => {
+                        let r = rotate(&st, &a, &mut rng).unwrap();
+                        umks.insert(r.state.epoch(), r.umk);
+                        st = r.state;
+                    }
+                    3 => {
+                        let key = HpkeSecretKey::random(&mut rng).public_key();
+                        if let Some(p) = partner.take() {
+                            st = extend(&st, Body::UnpinPartner { key: p }, &a).unwrap().1;
+                        }
+                        st = extend(&st, Body::PinPartner { key, label: "p".into() }, &a).unwrap().1;
+                        partner = Some(key);
+                    }
+                    4 => {
+                        let new = path(&mut rng, UnlockPath::Password);
+                        st = replace_authority(&st, &rec.authority, &new, &umks, &mut rng).unwrap().1;
+                        pw = new;
+                    }
+                    _ => {
+                        // A refused statement changes nothing.
+                        let before = st.clone();
+                        let bad = next_unsigned_by_stranger(&st, &mut rng);
+                        prop_assert_eq!(st.append(&bad), Err(Error::ChainSignerUnknown));
+                        prop_assert_eq!(&st, &before);
+                    }
+                }
+            }
+            let enc = st.encoded();
+            prop_assert_eq!(&ChainState::verify(&enc).unwrap(), &st);
+            for cut in 1..enc.len() {
+                let mut s = ChainState::verify(&enc[..cut]).unwrap();
+                s.update(&enc).unwrap();
+                prop_assert_eq!(&s, &st);
+                let mut full = st.clone();
+                prop_assert_eq!(full.update(&enc[..cut]), Err(Error::ChainRollback));
+            }
+            prop_assert_eq!(partner.map(|p| st.is_pinned(&p)), partner.map(|_| true));
+            // Epoch wraps: devices hold every epoch after they joined, until revoked.
+            for (keys, joined, revoked_at) in &devs {
+                let got = st.open_epoch_umks(keys.hpke_key()).unwrap();
+                for e in 1..=st.epoch() {
+                    let should = e > *joined && revoked_at.is_none_or(|r| e < r);
+                    prop_assert_eq!(got.contains_key(&e), should, "epoch {}", e);
+                    if let Some(u) = got.get(&e) {
+                        prop_assert!(*u == umks[&e]);
+                    }
+                }
+            }
+            let pw_umks = st.open_epoch_umks(&pw.sealing).unwrap();
+            for e in 1..=st.epoch() {
+                prop_assert!(pw_umks.get(&e).is_some_and(|u| *u == umks[&e]));
+            }
+        }
+    }
+
+    fn next_unsigned_by_stranger(st: &ChainState, rng: &mut SeededRng) -> Vec<u8> {
+        let s = DeviceKeys::generate(rng);
+        crate::chain::next_statement(st, Body::AddDevice { device: s.public() }, &s).encode()
+    }
+}

@@ -1,0 +1,373 @@
+//! Devices and pairing (spec 8.4 and 8.5, `spec/08-chain.md`).
+//!
+//! ```text
+//! device_id    = SHA-256(enc(DEVICE_ID, ed25519_pk(32), x25519_pk(32)))
+//! payload      = u8 version(1) ‖ ed25519_pk(32) ‖ x25519_pk(32) ‖ checksum(4)          -- 69 bytes
+//! checksum     = SHA-256(enc(PAIRING_PAYLOAD, u8 version, ed25519_pk, x25519_pk))[0..4]
+//! pairing code = crockford16(SHA-256(enc(PAIRING_CODE, account_id, approver ed, approver x,
+//!                                                     new ed, new x)))
+//! crockford16(d) = the first 80 bits of d as 16 Crockford base32 symbols, XXXX-XXXX-XXXX-XXXX
+//! ```
+//!
+//! ```
+//! use blindsync::device::{DeviceKeys, PairingPayload};
+//! use blindsync::primitives::SeededRng;
+//! let keys = DeviceKeys::generate(&mut SeededRng::from_label("doc"));
+//! let qr = PairingPayload(keys.public()).encode();
+//! assert_eq!(PairingPayload::decode(&qr)?.0, keys.public());
+//! # Ok::<(), blindsync::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+
+use ed25519_dalek::Signer;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::encoding::{Encoder, Reader};
+use crate::error::{Error, Result};
+use crate::hpke::{self, HpkeSecretKey};
+use crate::keys::{AccountId, Epoch, Umk};
+use crate::labels;
+use crate::primitives::{CryptoRng, sha256};
+use crate::secret_type;
+use crate::unlock::recovery::ALPHABET;
+
+/// The pairing payload version this client writes and reads. [DEV-3]
+pub const PAIRING_VERSION: u8 = 1;
+/// Length of a pairing payload. [DEV-3]
+pub const PAIRING_PAYLOAD_LEN: usize = 1 + 32 + 32 + 4;
+/// Most UMKs an identity bundle may carry (one per live epoch). [DEV-5]
+pub const MAX_BUNDLE_EPOCHS: usize = 1024;
+
+secret_type!(
+    /// A device's Ed25519 signing seed (RFC 8032 secret key). [DEV-1]
+    DeviceSigningSeed,
+    32
+);
+
+/// A device id: SHA-256 over the device's two public keys. [DEV-1]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceId(pub [u8; 32]);
+
+/// A device's public keys, as the chain records them. [DEV-1]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DevicePublic {
+    /// Ed25519 verifying key: signs chain statements and envelopes.
+    pub ed25519: [u8; 32],
+    /// X25519 public key: the HPKE recipient key of wraps to this device.
+    pub x25519: [u8; 32],
+}
+
+impl DevicePublic {
+    /// `SHA-256(enc(DEVICE_ID, ed25519, x25519))`. [DEV-1]
+    pub fn id(&self) -> DeviceId {
+        DeviceId(sha256(&[&Encoder::new(labels::DEVICE_ID).fixed(&self.ed25519).fixed(&self.x25519).finish()]))
+    }
+
+    /// Checks both keys: the Ed25519 key is a valid point of large order, the
+    /// X25519 key is not of small order. [DEV-2]
+    pub fn check(&self) -> Result<()> {
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&self.ed25519).map_err(|_| Error::DeviceKeyInvalid)?;
+        if vk.is_weak() {
+            return Err(Error::DeviceKeyInvalid);
+        }
+        if hpke::is_low_order(&self.x25519) {
+            return Err(Error::HpkeLowOrder);
+        }
+        Ok(())
+    }
+
+    /// Checks that `claimed` is this key pair's id: a pending registration
+    /// whose keys were substituted fails here. [DEV-1]
+    pub fn check_id(&self, claimed: &DeviceId) -> Result<()> {
+        if self.id() == *claimed { Ok(()) } else { Err(Error::DeviceKeyMismatch) }
+    }
+}
+
+/// A device's private keys, generated on the device and never sent anywhere. [DEV-1]
+#[derive(Clone)]
+pub struct DeviceKeys {
+    signing: DeviceSigningSeed,
+    hpke: HpkeSecretKey,
+}
+
+impl DeviceKeys {
+    /// Draws fresh keys. [DEV-1]
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        DeviceKeys { signing: DeviceSigningSeed::random(rng), hpke: HpkeSecretKey::random(rng) }
+    }
+
+    /// Keys from stored seeds.
+    pub fn from_seeds(signing: DeviceSigningSeed, hpke: HpkeSecretKey) -> Self {
+        DeviceKeys { signing, hpke }
+    }
+
+    /// The public keys.
+    pub fn public(&self) -> DevicePublic {
+        DevicePublic {
+            ed25519: ed25519_dalek::SigningKey::from_bytes(self.signing.expose()).verifying_key().to_bytes(),
+            x25519: self.hpke.public_key(),
+        }
+    }
+
+    /// The device id.
+    pub fn id(&self) -> DeviceId {
+        self.public().id()
+    }
+
+    /// Ed25519 signature over `msg`.
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        ed25519_dalek::SigningKey::from_bytes(self.signing.expose()).sign(msg).to_bytes()
+    }
+
+    /// The signing seed (for storage).
+    pub fn signing_seed(&self) -> &DeviceSigningSeed {
+        &self.signing
+    }
+
+    /// The HPKE recipient key.
+    pub fn hpke_key(&self) -> &HpkeSecretKey {
+        &self.hpke
+    }
+}
+
+/// The out-of-band pairing payload a new device shows as a QR code. [DEV-3]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PairingPayload(pub DevicePublic);
+
+impl PairingPayload {
+    fn checksum(version: u8, p: &DevicePublic) -> [u8; 4] {
+        let d =
+            sha256(&[&Encoder::new(labels::PAIRING_PAYLOAD).u8(version).fixed(&p.ed25519).fixed(&p.x25519).finish()]);
+        [d[0], d[1], d[2], d[3]]
+    }
+
+    /// `u8 version ‖ ed25519 ‖ x25519 ‖ checksum(4)`. [DEV-3]
+    pub fn encode(&self) -> Vec<u8> {
+        Encoder::raw()
+            .u8(PAIRING_VERSION)
+            .fixed(&self.0.ed25519)
+            .fixed(&self.0.x25519)
+            .fixed(&Self::checksum(PAIRING_VERSION, &self.0))
+            .finish()
+    }
+
+    /// Decodes and checks version, checksum and keys, in that order. [DEV-3]
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != PAIRING_VERSION {
+            return Err(Error::PairingVersion);
+        }
+        let p = DevicePublic { ed25519: r.array()?, x25519: r.array()? };
+        let sum: [u8; 4] = r.array()?;
+        r.finish()?;
+        if sum != Self::checksum(version, &p) {
+            return Err(Error::PairingChecksum);
+        }
+        p.check()?;
+        Ok(PairingPayload(p))
+    }
+}
+
+/// The first 80 bits of `digest` as 16 Crockford base32 symbols in four
+/// groups: `XXXX-XXXX-XXXX-XXXX`. [DEV-4] [CHAIN-5]
+pub fn crockford16(digest: &[u8; 32]) -> String {
+    let mut bits: u128 = 0;
+    for b in &digest[..10] {
+        bits = (bits << 8) | u128::from(*b);
+    }
+    let mut out = String::with_capacity(19);
+    for i in 0..16 {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        let v = ((bits >> (75 - 5 * i)) & 0x1f) as usize;
+        out.push(char::from(ALPHABET[v]));
+    }
+    out
+}
+
+/// The pairing code both screens show when no QR code is scanned. [DEV-4]
+pub fn pairing_code(account: &AccountId, approver: &DevicePublic, new: &DevicePublic) -> String {
+    let input = Encoder::new(labels::PAIRING_CODE)
+        .fixed(&account.0)
+        .fixed(&approver.ed25519)
+        .fixed(&approver.x25519)
+        .fixed(&new.ed25519)
+        .fixed(&new.x25519)
+        .finish();
+    crockford16(&sha256(&[&input]))
+}
+
+/// A chain head: how many statements, and the hash of the last one. [CHAIN-3]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChainHead {
+    /// Number of statements (the last one is at position `len - 1`).
+    pub len: u64,
+    /// Hash of the last statement.
+    pub hash: [u8; 32],
+}
+
+/// What an approving device gives a new one: the UMK of every live epoch and
+/// the chain head it approved at. [DEV-5]
+pub struct IdentityBundle {
+    /// The account.
+    pub account: AccountId,
+    /// The approver's chain head, including its add-device statement.
+    pub head: ChainHead,
+    /// Every live epoch's UMK.
+    pub umks: BTreeMap<Epoch, Umk>,
+}
+
+impl IdentityBundle {
+    /// `enc(IDENTITY_BUNDLE, account_id, u64 len, head_hash, u32 n, n × (u32 epoch, umk(32)))`,
+    /// epochs strictly ascending. [DEV-5]
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let mut e = Encoder::new(labels::IDENTITY_BUNDLE)
+            .fixed(&self.account.0)
+            .u64(self.head.len)
+            .fixed(&self.head.hash)
+            .u32(u32::try_from(self.umks.len()).unwrap_or(u32::MAX));
+        for (epoch, umk) in &self.umks {
+            e = e.u32(*epoch).fixed(umk.expose());
+        }
+        Zeroizing::new(e.finish())
+    }
+
+    /// Decodes [`IdentityBundle::encode`]'s bytes. [DEV-5]
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        r.expect_label(labels::IDENTITY_BUNDLE)?;
+        let account = AccountId(r.array()?);
+        let head = ChainHead { len: r.u64()?, hash: r.array()? };
+        let n = r.u32()? as usize;
+        if n == 0 || n > MAX_BUNDLE_EPOCHS {
+            return Err(Error::DecodeLength);
+        }
+        let mut umks = BTreeMap::new();
+        let mut last: Option<Epoch> = None;
+        for _ in 0..n {
+            let epoch = r.u32()?;
+            if last.is_some_and(|l| epoch <= l) {
+                return Err(Error::DecodeValue);
+            }
+            last = Some(epoch);
+            let mut k: [u8; 32] = r.array()?;
+            umks.insert(epoch, Umk::from_bytes(k));
+            k.zeroize();
+        }
+        r.finish()?;
+        Ok(IdentityBundle { account, head, umks })
+    }
+}
+
+/// The HPKE `aad` of a bundle wrap: `enc(AAD_DEVICE_BUNDLE, account_id, device_id)`. [DEV-5]
+pub fn bundle_aad(account: &AccountId, target: &DeviceId) -> Vec<u8> {
+    Encoder::new(labels::AAD_DEVICE_BUNDLE).fixed(&account.0).fixed(&target.0).finish()
+}
+
+/// The HPKE `info` of a bundle wrap: `enc(HPKE_DEVICE_BUNDLE)`. [DEV-5]
+pub fn bundle_info() -> Vec<u8> {
+    Encoder::new(labels::HPKE_DEVICE_BUNDLE).finish()
+}
+
+/// Wraps `bundle` to `target`: `enc(32) ‖ HPKE ciphertext`. [DEV-5]
+pub fn wrap_bundle<R: CryptoRng + ?Sized>(
+    bundle: &IdentityBundle,
+    target: &DevicePublic,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    target.check()?;
+    let pt = bundle.encode();
+    let (enc, ct) = hpke::seal(&target.x25519, &bundle_info(), &bundle_aad(&bundle.account, &target.id()), &pt, rng)?;
+    Ok([enc.as_slice(), &ct].concat())
+}
+
+/// Opens a bundle wrap addressed to `me` for `account`. [DEV-5]
+///
+/// Errors: [`Error::HpkeOpen`] for a wrap to another device or account or any
+/// tampering; [`Error::HpkeLowOrder`]; [`Error::DeviceKeyMismatch`] if the
+/// bundle names another account than the one it was bound to.
+pub fn open_bundle(me: &DeviceKeys, account: &AccountId, wrap: &[u8]) -> Result<IdentityBundle> {
+    let split = wrap.len().min(hpke::ENC_LEN);
+    let (enc, ct) = wrap.split_at(split);
+    let pt = hpke::open(me.hpke_key(), enc, &bundle_info(), &bundle_aad(account, &me.id()), ct)?;
+    let bundle = IdentityBundle::decode(&pt).map_err(|_| Error::HpkeOpen)?;
+    if bundle.account != *account {
+        return Err(Error::DeviceKeyMismatch);
+    }
+    Ok(bundle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::primitives::SeededRng;
+
+    // [DEV-1] [HPKE-1] key material cannot be printed.
+    #[test]
+    fn secrets_have_no_debug() {
+        use crate::secret::tests::IsDebug;
+        use crate::secret::tests::NotDebug as _;
+        const { assert!(!IsDebug::<DeviceKeys>::VALUE) };
+        const { assert!(!IsDebug::<DeviceSigningSeed>::VALUE) };
+        const { assert!(!IsDebug::<HpkeSecretKey>::VALUE) };
+        const { assert!(!IsDebug::<IdentityBundle>::VALUE) };
+        const { assert!(!IsDebug::<crate::hpke::KeySchedule>::VALUE) };
+        const { assert!(!IsDebug::<crate::chain::UnlockPathKeys>::VALUE) };
+    }
+
+    // [DEV-3] round trip; version, checksum and length are checked.
+    #[test]
+    fn pairing_payload() {
+        let keys = DeviceKeys::generate(&mut SeededRng::from_label("pp"));
+        let bytes = PairingPayload(keys.public()).encode();
+        assert_eq!(bytes.len(), PAIRING_PAYLOAD_LEN);
+        assert_eq!(PairingPayload::decode(&bytes).unwrap().0, keys.public());
+        let mut v = bytes.clone();
+        v[0] = 2;
+        assert_eq!(PairingPayload::decode(&v), Err(Error::PairingVersion));
+        for i in 1..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x10;
+            assert_eq!(PairingPayload::decode(&b), Err(Error::PairingChecksum), "byte {i}");
+        }
+        assert_eq!(PairingPayload::decode(&bytes[..68]), Err(Error::DecodeTruncated));
+    }
+
+    // [DEV-4] format and symmetry of the pairing code.
+    #[test]
+    fn code_format() {
+        let mut rng = SeededRng::from_label("pc");
+        let a = DeviceKeys::generate(&mut rng).public();
+        let b = DeviceKeys::generate(&mut rng).public();
+        let acc = AccountId([3; 32]);
+        let c = pairing_code(&acc, &a, &b);
+        assert_eq!(c.len(), 19);
+        assert!(c.split('-').all(|g| g.len() == 4 && g.bytes().all(|x| ALPHABET.contains(&x))));
+        assert_ne!(c, pairing_code(&acc, &b, &a));
+        assert_ne!(c, pairing_code(&AccountId([4; 32]), &a, &b));
+        assert_eq!(crockford16(&[0; 32]), "0000-0000-0000-0000");
+        assert_eq!(crockford16(&[0xff; 32]), "ZZZZ-ZZZZ-ZZZZ-ZZZZ");
+    }
+
+    // [DEV-5] bundle wraps open only for their device and account.
+    #[test]
+    fn bundle_binding() {
+        let mut rng = SeededRng::from_label("bundle");
+        let a = DeviceKeys::generate(&mut rng);
+        let b = DeviceKeys::generate(&mut rng);
+        let acc = AccountId([1; 32]);
+        let mut umks = BTreeMap::new();
+        umks.insert(0, Umk::from_bytes([5; 32]));
+        let bundle = IdentityBundle { account: acc, head: ChainHead { len: 2, hash: [9; 32] }, umks };
+        let w = wrap_bundle(&bundle, &a.public(), &mut rng).unwrap();
+        let got = open_bundle(&a, &acc, &w).unwrap();
+        assert_eq!(got.head, bundle.head);
+        assert!(got.umks[&0] == Umk::from_bytes([5; 32]));
+        assert_eq!(open_bundle(&b, &acc, &w).err(), Some(Error::HpkeOpen));
+        assert_eq!(open_bundle(&a, &AccountId([2; 32]), &w).err(), Some(Error::HpkeOpen));
+        assert_eq!(open_bundle(&a, &acc, &w[..10]).err(), Some(Error::HpkeOpen));
+    }
+}

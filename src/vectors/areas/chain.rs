@@ -1,0 +1,965 @@
+//! `device.json` and `chain.json` (spec 8): device ids, pairing payloads and
+//! codes, the HPKE device wrap with its RFC 9180 intermediates, statements of
+//! every kind, chain verification and every refusal, epoch wraps.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::{Gen, outcome};
+use crate::chain::verify::{epoch_wrap_aad, epoch_wrap_info, open_epoch_wrap};
+use crate::chain::{
+    Authority, Body, ChainState, EpochWrap, Statement, UnlockPath, UnlockPathKeys, account_fingerprint, approve_device,
+    extend, next_statement, revoke_and_rotate,
+};
+use crate::device::{
+    ChainHead, DeviceId, DeviceKeys, DevicePublic, DeviceSigningSeed, IdentityBundle, PairingPayload, bundle_aad,
+    bundle_info, open_bundle, pairing_code, wrap_bundle,
+};
+use crate::encoding::Encoder;
+use crate::error::Error;
+use crate::hpke::{self, HpkeSecretKey};
+use crate::keys::{AccountId, Kek, Umk};
+use crate::labels;
+use crate::primitives::{SeededRng, sha256};
+use crate::unlock::AuthoritySeed;
+use crate::vectors::Outcome;
+use crate::vectors::hex;
+use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::vectors::upstream::Replay;
+
+// ---------- helpers ----------
+
+fn dev_json(d: &DevicePublic) -> Value {
+    obj([("ed25519", h(&d.ed25519)), ("x25519", h(&d.x25519))])
+}
+
+fn dev_from(v: &Value) -> Result<DevicePublic, Fail> {
+    let o = Obj(v);
+    Ok(DevicePublic { ed25519: o.hex_n("ed25519")?, x25519: o.hex_n("x25519")? })
+}
+
+fn auth_json(a: &Authority) -> Value {
+    obj([("signing", h(&a.signing)), ("sealing", h(&a.sealing))])
+}
+
+fn wraps_json(ws: &[EpochWrap]) -> Value {
+    Value::Array(
+        ws.iter()
+            .map(|w| {
+                obj([("recipient", h(&w.recipient)), ("epoch", json!(w.epoch)), ("enc", h(&w.enc)), ("ct", h(&w.ct))])
+            })
+            .collect(),
+    )
+}
+
+fn body_json(b: &Body) -> Value {
+    match b {
+        Body::Genesis { device, recovery, password, epoch } => obj([
+            ("device", dev_json(device)),
+            ("recovery", auth_json(recovery)),
+            ("password", auth_json(password)),
+            ("epoch", json!(epoch)),
+        ]),
+        Body::AddDevice { device } => obj([("device", dev_json(device)), ("device_id", h(&device.id().0))]),
+        Body::RevokeDevice { device, max_seq } => obj([("device_id", h(&device.0)), ("max_seq", json!(max_seq))]),
+        Body::RotateEpoch { epoch, wraps } => obj([("epoch", json!(epoch)), ("wraps", wraps_json(wraps))]),
+        Body::PinPartner { key, label } => obj([("key", h(key)), ("label", json!(label))]),
+        Body::UnpinPartner { key } => obj([("key", h(key))]),
+        Body::ReplaceAuthority { path, authority, wraps } => {
+            obj([("path", json!(*path as u8)), ("authority", auth_json(authority)), ("wraps", wraps_json(wraps))])
+        }
+    }
+}
+
+fn statement_json(s: &Statement) -> Value {
+    obj([
+        ("position", json!(s.position)),
+        ("prev", h(&s.prev)),
+        ("kind", json!(s.body.kind())),
+        ("kind_name", json!(s.body.kind_name())),
+        ("body", body_json(&s.body)),
+        ("signer", h(&s.signer)),
+        ("signature", h(&s.signature)),
+    ])
+}
+
+fn hex_list(v: &Value) -> Result<Vec<Vec<u8>>, Fail> {
+    v.as_array()
+        .ok_or_else(|| Fail::harness("not an array"))?
+        .iter()
+        .map(|x| x.as_str().and_then(hex::decode).ok_or_else(|| Fail::harness("not hex")))
+        .collect()
+}
+
+fn list_json(chain: &[Vec<u8>]) -> Value {
+    Value::Array(chain.iter().map(|b| h(b)).collect())
+}
+
+fn state_json(st: &ChainState) -> Value {
+    let head = st.head();
+    let auth = |p| st.authority(p).map(auth_json).unwrap_or(Value::Null);
+    obj([
+        ("account_id", h(&st.account().0)),
+        ("fingerprint", json!(st.fingerprint())),
+        ("head_len", json!(head.len)),
+        ("head_hash", h(&head.hash)),
+        ("epoch", json!(st.epoch())),
+        ("devices", Value::Array(st.devices().keys().map(|d| h(&d.0)).collect())),
+        (
+            "revoked",
+            Value::Array(
+                st.revoked()
+                    .iter()
+                    .map(|(id, r)| obj([("device_id", h(&id.0)), ("max_seq", json!(r.max_seq))]))
+                    .collect(),
+            ),
+        ),
+        (
+            "partners",
+            Value::Array(st.partners().iter().map(|(k, l)| obj([("key", h(k)), ("label", json!(l))])).collect()),
+        ),
+        ("recovery", auth(UnlockPath::Recovery)),
+        ("password", auth(UnlockPath::Password)),
+    ])
+}
+
+fn umks_json(umks: &BTreeMap<u32, Umk>) -> Value {
+    let mut m = Map::new();
+    for (e, u) in umks {
+        m.insert(e.to_string(), h(u.expose()));
+    }
+    Value::Object(m)
+}
+
+fn device_keys_from(i: &Obj<'_>) -> Result<DeviceKeys, Fail> {
+    Ok(DeviceKeys::from_seeds(
+        DeviceSigningSeed::from_bytes(i.hex_n("ed25519_seed")?),
+        HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?),
+    ))
+}
+
+// ---------- device.json procedures ----------
+
+fn device_id(input: &Value) -> Result<Outcome, Fail> {
+    let d = dev_from(input)?;
+    let hash_input = Encoder::new(labels::DEVICE_ID).fixed(&d.ed25519).fixed(&d.x25519).finish();
+    outcome(obj([("hash_input", h(&hash_input))]), obj([("device_id", h(&d.id().0))]))
+}
+
+fn device_id_check(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let d = dev_from(input)?;
+    d.check_id(&DeviceId(i.hex_n("device_id")?))?;
+    outcome(obj([]), obj([("device_id", h(&d.id().0))]))
+}
+
+fn pairing_payload_encode(input: &Value) -> Result<Outcome, Fail> {
+    let d = dev_from(input)?;
+    let sum_input = Encoder::new(labels::PAIRING_PAYLOAD).u8(1).fixed(&d.ed25519).fixed(&d.x25519).finish();
+    outcome(
+        obj([("checksum_input", h(&sum_input)), ("checksum_digest", h(&sha256(&[&sum_input])))]),
+        obj([("payload", h(&PairingPayload(d).encode()))]),
+    )
+}
+
+fn pairing_payload_decode(input: &Value) -> Result<Outcome, Fail> {
+    let p = PairingPayload::decode(&Obj(input).hex("payload")?)?;
+    outcome(obj([]), obj([("device", dev_json(&p.0)), ("device_id", h(&p.0.id().0))]))
+}
+
+fn pairing_code_kind(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let account = AccountId(i.hex_n("account_id")?);
+    let a = dev_from(i.get("approver")?)?;
+    let n = dev_from(i.get("new_device")?)?;
+    let hash_input = Encoder::new(labels::PAIRING_CODE)
+        .fixed(&account.0)
+        .fixed(&a.ed25519)
+        .fixed(&a.x25519)
+        .fixed(&n.ed25519)
+        .fixed(&n.x25519)
+        .finish();
+    outcome(
+        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
+        obj([("code", json!(pairing_code(&account, &a, &n)))]),
+    )
+}
+
+fn bundle_from(i: &Obj<'_>) -> Result<IdentityBundle, Fail> {
+    let mut umks = BTreeMap::new();
+    for u in i.arr("umks")? {
+        let u = Obj(u);
+        umks.insert(u.u32("epoch")?, Umk::from_bytes(u.hex_n("umk")?));
+    }
+    Ok(IdentityBundle {
+        account: AccountId(i.hex_n("account_id")?),
+        head: ChainHead { len: i.u64("head_len")?, hash: i.hex_n("head_hash")? },
+        umks,
+    })
+}
+
+/// The HPKE device wrap, with the RFC 9180 intermediates. [DEV-5] [HPKE-4]
+fn device_bundle_wrap(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let bundle = bundle_from(&i)?;
+    let target_sk = HpkeSecretKey::from_bytes(i.hex_n("target_x25519_secret")?);
+    let target = DevicePublic { ed25519: i.hex_n("target_ed25519")?, x25519: target_sk.public_key() };
+    let wrap = wrap_bundle(&bundle, &target, &mut Replay(i.hex("ikm_e")?, 0))?;
+    let (ss, ks) = hpke::intermediates(&target_sk, wrap.get(..32).unwrap_or(&[]), &bundle_info())?;
+    outcome(
+        obj([
+            ("target_x25519", h(&target.x25519)),
+            ("target_device_id", h(&target.id().0)),
+            ("plaintext", h(&bundle.encode())),
+            ("info", h(&bundle_info())),
+            ("aad", h(&bundle_aad(&bundle.account, &target.id()))),
+            ("enc", h(wrap.get(..32).unwrap_or(&[]))),
+            ("shared_secret", h(ss.expose())),
+            ("key_schedule_context", h(&ks.key_schedule_context)),
+            ("secret", h(&ks.secret)),
+            ("key", h(&ks.key)),
+            ("base_nonce", h(&ks.base_nonce)),
+            ("exporter_secret", h(&ks.exporter_secret)),
+        ]),
+        obj([("wrap", h(&wrap))]),
+    )
+}
+
+fn device_bundle_open(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let me = device_keys_from(&i)?;
+    let b = open_bundle(&me, &AccountId(i.hex_n("account_id")?), &i.hex("wrap")?)?;
+    outcome(
+        obj([("aad", h(&bundle_aad(&b.account, &me.id())))]),
+        obj([("head_len", json!(b.head.len)), ("head_hash", h(&b.head.hash)), ("umks", umks_json(&b.umks))]),
+    )
+}
+
+// ---------- chain.json procedures ----------
+
+fn fingerprint(input: &Value) -> Result<Outcome, Fail> {
+    let account = AccountId(Obj(input).hex_n("account_id")?);
+    let hash_input = Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish();
+    outcome(
+        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
+        obj([("fingerprint", json!(account_fingerprint(&account)))]),
+    )
+}
+
+fn partner_fp(input: &Value) -> Result<Outcome, Fail> {
+    let key: [u8; 32] = Obj(input).hex_n("key")?;
+    let hash_input = Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&key).finish();
+    outcome(
+        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
+        obj([("fingerprint", json!(crate::chain::partner_fingerprint(&key)))]),
+    )
+}
+
+/// An unlock path's chain keys from its secret. [CHAIN-13]
+fn unlock_path_keys(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let (keys, label) = match i.str("path")? {
+        "recovery" => (
+            UnlockPathKeys::from_recovery(&crate::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive()),
+            labels::RECOVERY_SEALING,
+        ),
+        "password" => {
+            let kdf = super::password::kdf_from(i.get("kdf")?)?;
+            (UnlockPathKeys::from_password(&kdf.derive(i.str("text")?.as_bytes())?, &kdf), labels::PASSWORD_SEALING)
+        }
+        _ => return Err(Fail::harness("path is recovery or password")),
+    };
+    let a = keys.public();
+    outcome(
+        obj([("sealing_info", h(&Encoder::new(label).finish())), ("sealing_secret", h(keys.sealing.expose()))]),
+        obj([("authority", h(&a.signing)), ("sealing", h(&a.sealing))]),
+    )
+}
+
+fn statement_decode(input: &Value) -> Result<Outcome, Fail> {
+    let bytes = Obj(input).hex("statement")?;
+    let s = Statement::decode(&bytes)?;
+    let mut inter = obj([
+        ("signed_message", h(&s.signed_message())),
+        ("hash_input", h(&Encoder::new(labels::CHAIN_LINK).bytes(&bytes).finish())),
+        ("hash", h(&crate::chain::statement::statement_hash(&bytes))),
+    ]);
+    if matches!(s.body, Body::Genesis { .. })
+        && let Value::Object(m) = &mut inter
+    {
+        m.insert("account_id_input".into(), h(&Encoder::new(labels::ACCOUNT_ID).bytes(&bytes).finish()));
+        m.insert("account_id".into(), h(&crate::chain::account_id(&bytes).0));
+    }
+    outcome(inter, statement_json(&s))
+}
+
+fn chain_verify(input: &Value) -> Result<Outcome, Fail> {
+    let chain = hex_list(Obj(input).get("chain")?)?;
+    let st = ChainState::verify(&chain)?;
+    let hashes = (0..st.head().len).filter_map(|p| st.hash_at(p)).map(|x| h(&x)).collect();
+    outcome(obj([("hashes", Value::Array(hashes))]), state_json(&st))
+}
+
+fn chain_update(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let mut st = ChainState::verify(&hex_list(i.get("known")?)?)?;
+    st.update(&hex_list(i.get("served")?)?)?;
+    outcome(obj([]), state_json(&st))
+}
+
+fn chain_open_epochs(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let st = ChainState::verify(&hex_list(i.get("chain")?)?)?;
+    let key = HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?);
+    let umks = st.open_epoch_umks(&key)?;
+    let aads = umks.keys().map(|e| h(&epoch_wrap_aad(&st.account(), *e, &key.public_key()))).collect();
+    outcome(obj([("info", h(&epoch_wrap_info())), ("aads", Value::Array(aads))]), obj([("umks", umks_json(&umks))]))
+}
+
+fn epoch_wrap_open(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let account = AccountId(i.hex_n("account_id")?);
+    let w = EpochWrap {
+        recipient: i.hex_n("recipient")?,
+        epoch: i.u32("epoch")?,
+        enc: i.hex_n("enc")?,
+        ct: i.hex_n("ct")?,
+    };
+    let key = HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?);
+    let umk = open_epoch_wrap(&account, &w, &key)?;
+    let (ss, ks) = hpke::intermediates(&key, &w.enc, &epoch_wrap_info())?;
+    outcome(
+        obj([
+            ("aad", h(&epoch_wrap_aad(&account, w.epoch, &w.recipient))),
+            ("shared_secret", h(ss.expose())),
+            ("key", h(&ks.key)),
+            ("base_nonce", h(&ks.base_nonce)),
+        ]),
+        obj([("umk", h(umk.expose()))]),
+    )
+}
+
+fn pairing_accept(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let me = device_keys_from(&i)?;
+    let chain = hex_list(i.get("chain")?)?;
+    let (st, umks) =
+        crate::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &i.hex("bundle_wrap")?, &chain)?;
+    outcome(obj([]), obj([("fingerprint", json!(st.fingerprint())), ("umks", umks_json(&umks))]))
+}
+
+pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
+    Some(match kind {
+        "device_id" => device_id(input),
+        "device_id_check" => device_id_check(input),
+        "pairing_payload_encode" => pairing_payload_encode(input),
+        "pairing_payload_decode" => pairing_payload_decode(input),
+        "pairing_code" => pairing_code_kind(input),
+        "device_bundle_wrap" => device_bundle_wrap(input),
+        "device_bundle_open" => device_bundle_open(input),
+        "account_fingerprint" => fingerprint(input),
+        "partner_fingerprint" => partner_fp(input),
+        "unlock_path_keys" => unlock_path_keys(input),
+        "chain_statement_decode" => statement_decode(input),
+        "chain_verify" => chain_verify(input),
+        "chain_update" => chain_update(input),
+        "chain_open_epochs" => chain_open_epochs(input),
+        "epoch_wrap_open" => epoch_wrap_open(input),
+        "pairing_accept" => pairing_accept(input),
+        _ => return None,
+    })
+}
+
+// ---------- generators ----------
+
+fn s(e: impl ToString) -> String {
+    e.to_string()
+}
+
+fn set(v: &Value, key: &str, val: Value) -> Value {
+    let mut v = v.clone();
+    if let Value::Object(m) = &mut v {
+        m.insert(key.to_owned(), val);
+    }
+    v
+}
+
+/// A device whose keys the vectors publish (seeds included, so porters can re-run).
+struct Dev {
+    keys: DeviceKeys,
+}
+
+impl Dev {
+    fn new(rng: &mut SeededRng) -> Self {
+        Dev { keys: DeviceKeys::generate(rng) }
+    }
+    fn public(&self) -> DevicePublic {
+        self.keys.public()
+    }
+    fn seeds(&self) -> [(&'static str, Value); 2] {
+        [("ed25519_seed", h(self.keys.signing_seed().expose())), ("x25519_secret", h(self.keys.hpke_key().expose()))]
+    }
+}
+
+fn path_keys(rng: &mut SeededRng, path: UnlockPath) -> UnlockPathKeys {
+    UnlockPathKeys {
+        path,
+        authority: AuthoritySeed::random(rng),
+        sealing: HpkeSecretKey::random(rng),
+        kek: Kek::random(rng),
+        kdf_binding: Vec::new(),
+    }
+}
+
+/// The low-order point of order 8 with u = 1 is the simplest; u = 0 is the identity.
+const LOW_ORDER: [u8; 32] = {
+    let mut k = [0u8; 32];
+    k[0] = 1;
+    k
+};
+
+/// The Ed25519 identity point (small order, refused by strict verification).
+const WEAK_ED25519: [u8; 32] = {
+    let mut k = [0u8; 32];
+    k[0] = 1;
+    k
+};
+
+pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
+    let mut rng = SeededRng::from_label("blindsync/vectors/v1/device");
+    let a = Dev::new(&mut rng);
+    let b = Dev::new(&mut rng);
+    let mut account = [0u8; 32];
+    rand_core::Rng::fill_bytes(&mut rng, &mut account);
+
+    g.ok("device_id", "device id over both public keys", &["DEV-1"], dev_json(&a.public()))?;
+    g.ok(
+        "device_id_check",
+        "a registration whose id matches its keys",
+        &["DEV-1"],
+        set(&dev_json(&b.public()), "device_id", h(&b.public().id().0)),
+    )?;
+    let evil = Dev::new(&mut rng);
+    let substituted = DevicePublic { ed25519: b.public().ed25519, x25519: evil.public().x25519 };
+    g.err(
+        "device_id_check",
+        "substituted device key: the server serves another X25519 key under the new device's id",
+        &["DEV-1", "DEV-6"],
+        set(&dev_json(&substituted), "device_id", h(&b.public().id().0)),
+        Error::DeviceKeyMismatch,
+    )?;
+
+    g.ok("pairing_payload_encode", "QR pairing payload of a new device", &["DEV-3"], dev_json(&b.public()))?;
+    let payload = PairingPayload(b.public()).encode();
+    let pin = obj([("payload", h(&payload))]);
+    g.ok("pairing_payload_decode", "scanned payload decodes to the device keys", &["DEV-3"], pin)?;
+    let mut v2 = payload.clone();
+    v2[0] = 2;
+    g.err(
+        "pairing_payload_decode",
+        "unknown version 2",
+        &["DEV-3"],
+        obj([("payload", h(&v2))]),
+        Error::PairingVersion,
+    )?;
+    let mut bad = payload.clone();
+    bad[40] ^= 0x04;
+    g.err(
+        "pairing_payload_decode",
+        "one bit of the X25519 key misread",
+        &["DEV-3"],
+        obj([("payload", h(&bad))]),
+        Error::PairingChecksum,
+    )?;
+    let raw = |ed: [u8; 32], x: [u8; 32]| {
+        let sum = sha256(&[&Encoder::new(labels::PAIRING_PAYLOAD).u8(1).fixed(&ed).fixed(&x).finish()]);
+        Encoder::raw().u8(1).fixed(&ed).fixed(&x).fixed(&sum[..4]).finish()
+    };
+    g.err(
+        "pairing_payload_decode",
+        "a well-formed payload carrying a low-order X25519 public key (u = 1)",
+        &["DEV-2", "HPKE-3"],
+        obj([("payload", h(&raw(b.public().ed25519, LOW_ORDER)))]),
+        Error::HpkeLowOrder,
+    )?;
+    g.err(
+        "pairing_payload_decode",
+        "a well-formed payload carrying the small-order Ed25519 identity point",
+        &["DEV-2"],
+        obj([("payload", h(&raw(WEAK_ED25519, b.public().x25519)))]),
+        Error::DeviceKeyInvalid,
+    )?;
+    g.err(
+        "pairing_payload_decode",
+        "a payload cut to 68 bytes",
+        &["DEV-3"],
+        obj([("payload", h(&payload[..68]))]),
+        Error::DecodeTruncated,
+    )?;
+
+    g.ok(
+        "pairing_code",
+        "the 16-character code both screens show",
+        &["DEV-4"],
+        obj([("account_id", h(&account)), ("approver", dev_json(&a.public())), ("new_device", dev_json(&b.public()))]),
+    )?;
+
+    // HPKE device wrap.
+    let mut umk0 = [0u8; 32];
+    let mut umk1 = [0u8; 32];
+    let mut head = [0u8; 32];
+    let mut ikm_e = [0u8; 32];
+    for x in [&mut umk0, &mut umk1, &mut head, &mut ikm_e] {
+        rand_core::Rng::fill_bytes(&mut rng, x);
+    }
+    let win = obj([
+        ("account_id", h(&account)),
+        ("head_len", json!(5)),
+        ("head_hash", h(&head)),
+        ("umks", json!([{"epoch": 0, "umk": hex::encode(&umk0)}, {"epoch": 1, "umk": hex::encode(&umk1)}])),
+        ("target_ed25519", h(&b.public().ed25519)),
+        ("target_x25519_secret", h(b.keys.hpke_key().expose())),
+        ("ikm_e", h(&ikm_e)),
+    ]);
+    let reqs = ["DEV-5", "HPKE-1", "HPKE-2", "HPKE-4"];
+    g.ok("device_bundle_wrap", "identity bundle (two epochs) HPKE-wrapped to a new device", &reqs, win.clone())?;
+    let wrap = super::run("device_bundle_wrap", &win).map_err(s)?.output["wrap"]
+        .as_str()
+        .and_then(hex::decode)
+        .ok_or("no wrap")?;
+    let open_in = |who: &Dev, w: &[u8], acc: &[u8]| {
+        let [s1, s2] = who.seeds();
+        obj([s1, s2, ("account_id", h(acc)), ("wrap", h(w))])
+    };
+    g.ok("device_bundle_open", "the new device opens its bundle", &reqs, open_in(&b, &wrap, &account))?;
+    g.err(
+        "device_bundle_open",
+        "a wrap to the wrong device: another device tries to open it",
+        &reqs,
+        open_in(&a, &wrap, &account),
+        Error::HpkeOpen,
+    )?;
+    g.err(
+        "device_bundle_open",
+        "the bundle moved to another account",
+        &reqs,
+        open_in(&b, &wrap, &[7u8; 32]),
+        Error::HpkeOpen,
+    )?;
+    let mut low = wrap.clone();
+    low[..32].copy_from_slice(&LOW_ORDER);
+    g.err(
+        "device_bundle_open",
+        "encapsulated key replaced by a low-order point",
+        &["HPKE-3"],
+        open_in(&b, &low, &account),
+        Error::HpkeLowOrder,
+    )?;
+    let mut t = wrap.clone();
+    if let Some(x) = t.last_mut() {
+        *x ^= 1;
+    }
+    g.err("device_bundle_open", "tampered tag", &reqs, open_in(&b, &t, &account), Error::HpkeOpen)?;
+    Ok(())
+}
+
+/// The vector chain and the keys behind it.
+struct World {
+    a: Dev,
+    b: Dev,
+    c: Dev,
+    rec: UnlockPathKeys,
+    pw: UnlockPathKeys,
+    new_pw: UnlockPathKeys,
+    chain: Vec<Vec<u8>>,
+    states: Vec<ChainState>,
+    umks: BTreeMap<u32, Umk>,
+}
+
+fn build(rng: &mut SeededRng) -> Result<World, String> {
+    let a = Dev::new(rng);
+    let b = Dev::new(rng);
+    let c = Dev::new(rng);
+    let d = Dev::new(rng);
+    let rec = path_keys(rng, UnlockPath::Recovery);
+    let pw = path_keys(rng, UnlockPath::Password);
+    let new_pw = path_keys(rng, UnlockPath::Password);
+    let mut partner = [0u8; 32];
+    rand_core::Rng::fill_bytes(rng, &mut partner);
+    let partner = HpkeSecretKey::from_bytes(partner).public_key();
+    let umk0 = Umk::random(rng);
+
+    let genesis = Statement::sign(
+        0,
+        [0; 32],
+        Body::Genesis { device: a.public(), recovery: rec.public(), password: pw.public(), epoch: 0 },
+        &a.keys,
+    )
+    .encode();
+    let st0 = ChainState::from_genesis(&genesis).map_err(s)?;
+    let mut chain = vec![genesis];
+    let mut states = vec![st0.clone()];
+    let mut push = |bytes: Vec<u8>, st: ChainState, chain: &mut Vec<Vec<u8>>| {
+        chain.push(bytes);
+        states.push(st);
+    };
+    let umks0 = BTreeMap::from([(0, umk0.clone())]);
+    let ap = approve_device(&st0, &a.keys, &b.public(), &umks0, rng).map_err(s)?;
+    push(ap.statement, ap.state.clone(), &mut chain);
+    let (s2, st2) = extend(&ap.state, Body::AddDevice { device: c.public() }, &rec.authority).map_err(s)?;
+    push(s2, st2.clone(), &mut chain);
+    let (s3, st3) =
+        extend(&st2, Body::PinPartner { key: partner, label: "Alex (partner)".into() }, &b.keys).map_err(s)?;
+    push(s3, st3.clone(), &mut chain);
+    let rot = revoke_and_rotate(&st3, &a.keys, &c.public().id(), 17, rng).map_err(s)?;
+    let mid = ChainState::verify(&[chain.clone(), vec![rot.statements[0].clone()]].concat()).map_err(s)?;
+    push(rot.statements[0].clone(), mid, &mut chain);
+    push(rot.statements[1].clone(), rot.state.clone(), &mut chain);
+    let (s6, st6) = extend(&rot.state, Body::UnpinPartner { key: partner }, &b.keys).map_err(s)?;
+    push(s6, st6.clone(), &mut chain);
+    let mut umks = umks0;
+    umks.insert(1, rot.umk.clone());
+    let (s7, st7) = crate::chain::replace_authority(&st6, &rec.authority, &new_pw, &umks, rng).map_err(s)?;
+    push(s7, st7.clone(), &mut chain);
+    let (s8, st8) = extend(&st7, Body::AddDevice { device: d.public() }, &new_pw.authority).map_err(s)?;
+    push(s8, st8, &mut chain);
+    Ok(World { a, b, c, rec, pw, new_pw, chain, states, umks })
+}
+
+pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
+    let mut rng = SeededRng::from_label("blindsync/vectors/v1/chain");
+    let w = build(&mut rng)?;
+    let chain = &w.chain;
+    let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
+    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+
+    // Fingerprint.
+    g.ok(
+        "account_fingerprint",
+        "fingerprint of the vector account",
+        &["CHAIN-5"],
+        obj([("account_id", h(&st(0)?.account().0))]),
+    )?;
+
+    let mut pk = [0u8; 32];
+    rand_core::Rng::fill_bytes(&mut rng, &mut pk);
+    let pk = HpkeSecretKey::from_bytes(pk).public_key();
+    g.ok(
+        "partner_fingerprint",
+        "fingerprint of a partner key, compared before pinning",
+        &["CHAIN-5", "CHAIN-15"],
+        obj([("key", h(&pk))]),
+    )?;
+    let code = crate::unlock::recovery::RecoveryCode::generate(&mut rng);
+    g.ok(
+        "unlock_path_keys",
+        "recovery path: authority and sealing public keys from the recovery code",
+        &["CHAIN-13"],
+        obj([("path", json!("recovery")), ("text", json!(code.to_text().as_str()))]),
+    )?;
+    let kdf = crate::unlock::password::PasswordKdf {
+        params: crate::unlock::password::KdfParams::FLOOR,
+        ..crate::unlock::password::PasswordKdf::generate(&mut rng)
+    };
+    g.ok(
+        "unlock_path_keys",
+        "password path: authority and sealing public keys from the password (floor parameters)",
+        &["CHAIN-13"],
+        obj([
+            ("path", json!("password")),
+            ("text", json!("correct horse battery staple")),
+            ("kdf", super::password::kdf_json(&kdf)),
+        ]),
+    )?;
+
+    // One statement of every kind.
+    let names = [
+        (0, "genesis: first device, recovery and password authorities, epoch 0", vec!["CHAIN-1", "CHAIN-2", "CHAIN-4"]),
+        (1, "add device signed by an active device (pairing)", vec!["CHAIN-1", "CHAIN-2"]),
+        (2, "add device signed by the recovery authority (enrollment)", vec!["CHAIN-1", "CHAIN-13"]),
+        (3, "pin partner with a label", vec!["CHAIN-1", "CHAIN-15"]),
+        (4, "revoke device with its sequence bound", vec!["CHAIN-1", "CHAIN-9"]),
+        (
+            5,
+            "rotate epoch: the new UMK wrapped to the remaining devices and both unlock paths",
+            vec!["CHAIN-1", "CHAIN-11"],
+        ),
+        (6, "unpin partner", vec!["CHAIN-1", "CHAIN-15"]),
+        (
+            7,
+            "replace the password authority, signed by the recovery authority (password reset)",
+            vec!["CHAIN-1", "CHAIN-14"],
+        ),
+    ];
+    for (i, d, reqs) in &names {
+        let bytes = chain.get(*i).ok_or("chain too short")?;
+        g.ok("chain_statement_decode", d, reqs, obj([("statement", h(bytes))]))?;
+    }
+    let mut cut = chain[1].clone();
+    cut.pop();
+    g.err(
+        "chain_statement_decode",
+        "statement without its last signature byte",
+        &["CHAIN-1"],
+        obj([("statement", h(&cut))]),
+        Error::DecodeTruncated,
+    )?;
+    let mut kind = chain[1].clone();
+    // kind byte: label (4 + 28) + position (8) + prev (32)
+    let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
+    if let Some(k) = kind.get_mut(kind_at) {
+        *k = 9;
+    }
+    g.err(
+        "chain_statement_decode",
+        "unknown statement kind 9",
+        &["CHAIN-1"],
+        obj([("statement", h(&kind))]),
+        Error::DecodeValue,
+    )?;
+
+    // The whole chain.
+    let all = ["CHAIN-3", "CHAIN-6", "CHAIN-7", "CHAIN-8", "CHAIN-9", "CHAIN-11", "CHAIN-13", "CHAIN-14", "CHAIN-15"];
+    g.ok("chain_verify", "nine statements of all seven kinds, verified from genesis", &all, cin(chain))?;
+
+    // Refusals, one per failure class.
+    let verify_err =
+        |g: &mut Gen, d: &str, reqs: &[&str], c: Vec<Vec<u8>>, e: Error| g.err("chain_verify", d, reqs, cin(&c), e);
+    let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
+
+    verify_err(
+        g,
+        "a chain that starts with an add-device statement",
+        &["CHAIN-8"],
+        chain[1..].to_vec(),
+        Error::ChainGenesis,
+    )?;
+    let g2 = Statement::sign(
+        1,
+        st(0)?.head().hash,
+        Body::Genesis { device: w.b.public(), recovery: w.rec.public(), password: w.pw.public(), epoch: 0 },
+        &w.b.keys,
+    )
+    .encode();
+    verify_err(g, "a second genesis at position 1", &["CHAIN-8"], with(1, g2), Error::ChainGenesis)?;
+    let wrong_prev = Statement::sign(2, [0x55; 32], Body::AddDevice { device: w.c.public() }, &w.a.keys).encode();
+    verify_err(
+        g,
+        "broken hash link: prev is not the hash of statement 1",
+        &["CHAIN-3"],
+        with(2, wrong_prev),
+        Error::ChainLink,
+    )?;
+    let mut reordered = chain[..4].to_vec();
+    reordered.swap(2, 3);
+    verify_err(g, "statements 2 and 3 swapped", &["CHAIN-10"], reordered, Error::ChainPosition)?;
+    verify_err(g, "statement 1 duplicated", &["CHAIN-10"], with(2, chain[1].clone()), Error::ChainPosition)?;
+    let mut badsig = chain[..3].to_vec();
+    if let Some(x) = badsig[2].last_mut() {
+        *x ^= 0x01;
+    }
+    verify_err(g, "flipped bit in the signature of statement 2", &["CHAIN-2"], badsig, Error::ChainSignature)?;
+    let stranger = Dev::new(&mut rng);
+    let unknown = next_statement(&st(1)?, Body::AddDevice { device: stranger.public() }, &stranger.keys).encode();
+    verify_err(
+        g,
+        "device injection: add-device signed by a key the chain never authorized",
+        &["CHAIN-6"],
+        with(2, unknown),
+        Error::ChainSignerUnknown,
+    )?;
+    let by_revoked = next_statement(&st(5)?, Body::AddDevice { device: stranger.public() }, &w.c.keys).encode();
+    verify_err(
+        g,
+        "add-device signed by the revoked device after its revocation",
+        &["CHAIN-9"],
+        with(6, by_revoked),
+        Error::ChainSignerRevoked,
+    )?;
+    let by_old_pw = next_statement(&st(7)?, Body::AddDevice { device: stranger.public() }, &w.pw.authority).encode();
+    verify_err(
+        g,
+        "add-device signed by the replaced (old) password authority",
+        &["CHAIN-14"],
+        with(8, by_old_pw),
+        Error::ChainSignerRevoked,
+    )?;
+    let pw_revokes =
+        next_statement(&st(3)?, Body::RevokeDevice { device: w.b.public().id(), max_seq: 0 }, &w.pw.authority).encode();
+    verify_err(
+        g,
+        "the password authority may not revoke a device",
+        &["CHAIN-6"],
+        with(4, pw_revokes),
+        Error::ChainNotAuthorized,
+    )?;
+    let pw_replaces_rec = next_statement(
+        &st(3)?,
+        Body::ReplaceAuthority { path: UnlockPath::Recovery, authority: w.new_pw.public(), wraps: vec![] },
+        &w.pw.authority,
+    )
+    .encode();
+    verify_err(
+        g,
+        "the password authority may not replace the recovery authority",
+        &["CHAIN-6", "CHAIN-14"],
+        with(4, pw_replaces_rec),
+        Error::ChainNotAuthorized,
+    )?;
+    // Epoch going backwards: after epoch 1, a rotate to epoch 0 with otherwise valid wraps.
+    let st6 = st(6)?;
+    let mut back = Vec::new();
+    for d in st6.devices().values() {
+        back.push(crate::chain::epoch_wrap(&st6.account(), 0, &d.x25519, &w.umks[&0], &mut rng).map_err(s)?);
+    }
+    for p in [UnlockPath::Recovery, UnlockPath::Password] {
+        let a = st6.authority(p).ok_or("authority")?;
+        back.push(crate::chain::epoch_wrap(&st6.account(), 0, &a.sealing, &w.umks[&0], &mut rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut back);
+    let backwards = next_statement(&st6, Body::RotateEpoch { epoch: 0, wraps: back }, &w.a.keys).encode();
+    verify_err(
+        g,
+        "rotate-epoch whose epoch goes backwards (0 after 1)",
+        &["CHAIN-11"],
+        with(7, backwards),
+        Error::ChainEpoch,
+    )?;
+    // A rotation that also wraps to the revoked device.
+    let st5 = st(4)?; // after revoke, before rotate
+    let mut leak = Vec::new();
+    for x in
+        st5.devices().values().map(|d| d.x25519).chain([w.c.public().x25519]).chain(
+            [UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| st5.authority(*p).map(|a| a.sealing)),
+        )
+    {
+        leak.push(crate::chain::epoch_wrap(&st5.account(), 1, &x, &w.umks[&1], &mut rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut leak);
+    let leaky = next_statement(&st5, Body::RotateEpoch { epoch: 1, wraps: leak }, &w.a.keys).encode();
+    verify_err(
+        g,
+        "rotate-epoch that also wraps the new UMK to the revoked device",
+        &["CHAIN-11"],
+        with(5, leaky),
+        Error::ChainRecipients,
+    )?;
+    let again =
+        next_statement(&st(5)?, Body::RevokeDevice { device: w.c.public().id(), max_seq: 99 }, &w.a.keys).encode();
+    verify_err(g, "revoking a device that is already revoked", &["CHAIN-9"], with(6, again), Error::ChainState)?;
+    let low = next_statement(
+        &st(1)?,
+        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: LOW_ORDER } },
+        &w.a.keys,
+    )
+    .encode();
+    verify_err(
+        g,
+        "add-device with a low-order X25519 public key",
+        &["DEV-2", "HPKE-3"],
+        with(2, low),
+        Error::HpkeLowOrder,
+    )?;
+    let weak = next_statement(
+        &st(1)?,
+        Body::AddDevice { device: DevicePublic { ed25519: WEAK_ED25519, x25519: stranger.public().x25519 } },
+        &w.a.keys,
+    )
+    .encode();
+    verify_err(g, "add-device with a small-order Ed25519 key", &["DEV-2"], with(2, weak), Error::DeviceKeyInvalid)?;
+
+    // Update: rollback and fork.
+    let upd = |known: &[Vec<u8>], served: &[Vec<u8>]| obj([("known", list_json(known)), ("served", list_json(served))]);
+    g.ok("chain_update", "a device at length 4 takes the full chain", &["CHAIN-10"], upd(&chain[..4], chain))?;
+    g.err(
+        "chain_update",
+        "rollback: the server serves 6 statements to a device that verified 8",
+        &["CHAIN-10"],
+        upd(&chain[..8], &chain[..6]),
+        Error::ChainRollback,
+    )?;
+    let alt = next_statement(&st(3)?, Body::AddDevice { device: stranger.public() }, &w.b.keys).encode();
+    g.err(
+        "chain_update",
+        "fork: another valid statement at position 4",
+        &["CHAIN-10"],
+        upd(&chain[..6], &with(4, alt)),
+        Error::ChainFork,
+    )?;
+
+    // Epoch wraps: the remaining device opens epoch 1, the revoked one gets nothing new.
+    let [_, a2] = w.a.seeds();
+    g.ok(
+        "chain_open_epochs",
+        "device A opens epoch 1 from the rotate statement",
+        &["CHAIN-12", "CHAIN-11"],
+        obj([("chain", list_json(chain)), a2]),
+    )?;
+    let [_, c2] = w.c.seeds();
+    g.ok(
+        "chain_open_epochs",
+        "the revoked device C finds no wrap: it is locked out of epoch 1",
+        &["CHAIN-11", "CHAIN-12"],
+        obj([("chain", list_json(chain)), c2]),
+    )?;
+    g.ok(
+        "chain_open_epochs",
+        "the new password path's sealing key opens epochs 0 and 1 from the replace statement",
+        &["CHAIN-13", "CHAIN-14"],
+        obj([("chain", list_json(chain)), ("x25519_secret", h(w.new_pw.sealing.expose()))]),
+    )?;
+    let rot = Statement::decode(&chain[5]).map_err(s)?;
+    let Body::RotateEpoch { wraps, .. } = &rot.body else { return Err("not a rotate".into()) };
+    let to_a = wraps.iter().find(|x| x.recipient == w.a.public().x25519).ok_or("no wrap to A")?;
+    let ew = |key: &[u8]| {
+        obj([
+            ("account_id", h(&st(0).map(|x| x.account().0).unwrap_or_default())),
+            ("recipient", h(&to_a.recipient)),
+            ("epoch", json!(to_a.epoch)),
+            ("enc", h(&to_a.enc)),
+            ("ct", h(&to_a.ct)),
+            ("x25519_secret", h(key)),
+        ])
+    };
+    g.ok(
+        "epoch_wrap_open",
+        "A's wrap of the epoch-1 UMK, with HPKE intermediates",
+        &["CHAIN-12", "HPKE-4"],
+        ew(w.a.keys.hpke_key().expose()),
+    )?;
+    g.err(
+        "epoch_wrap_open",
+        "the revoked device tries A's wrap",
+        &["CHAIN-11", "CHAIN-12"],
+        ew(w.c.keys.hpke_key().expose()),
+        Error::HpkeOpen,
+    )?;
+
+    // Pairing accept: D's view (added by the new password authority has no bundle); B instead.
+    let st0 = st(0)?;
+    let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
+    let ap = approve_device(&st0, &w.a.keys, &w.b.public(), &umks0, &mut rng).map_err(s)?;
+    let [b1, b2] = w.b.seeds();
+    let pin = obj([
+        b1,
+        b2,
+        ("account_id", h(&st0.account().0)),
+        ("bundle_wrap", h(&ap.bundle_wrap)),
+        ("chain", list_json(chain)),
+    ]);
+    g.ok(
+        "pairing_accept",
+        "B opens its bundle, verifies the chain and collects epochs 0 and 1",
+        &["DEV-5", "DEV-6"],
+        pin.clone(),
+    )?;
+    g.err(
+        "pairing_accept",
+        "the server serves only the genesis, older than the head in the bundle",
+        &["DEV-6", "CHAIN-10"],
+        set(&pin, "chain", list_json(&chain[..1])),
+        Error::ChainRollback,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,1330 @@
+#!/usr/bin/env python3
+"""Independent Python port of the BlindSync v1 specification (chapters 2-6 and 8).
+
+Written from spec/*.md and vectors/README.md alone, without reading the Rust
+reference implementation, to check that the specification is sufficient to
+reproduce the published test vectors. See README.md beside this file.
+
+Usage: python3 tests/independent/port.py [VECTORS_DIR]
+Exit status: 0 when every vector file validates against schema.json and every
+implemented vector passes; 1 otherwise. Unknown kinds are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import sys
+from pathlib import Path
+
+import jsonschema
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+
+class SpecError(Exception):
+    """A failure the spec names; `code` is its chapter-6 code [ERR-1]."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# --------------------------------------------------------------------------
+# Chapter 2: notation and canonical encoding
+# --------------------------------------------------------------------------
+
+MAX_LABEL = 64  # [ENC-4], [LBL-2]
+
+
+def u8(v: int) -> bytes:  # [ENC-1]
+    return v.to_bytes(1, "big")
+
+
+def u16(v: int) -> bytes:  # [ENC-1]
+    return v.to_bytes(2, "big")
+
+
+def u32(v: int) -> bytes:  # [ENC-1]
+    return v.to_bytes(4, "big")
+
+
+def u64(v: int) -> bytes:  # [ENC-1]
+    return v.to_bytes(8, "big")
+
+
+def fixed(b: bytes) -> bytes:  # [ENC-2]: no length prefix
+    return b
+
+
+def var(b: bytes) -> bytes:  # [ENC-3]: `bytes(b)` = u32(len(b)) || b
+    return u32(len(b)) + b
+
+
+def enc(label: str, *fields: bytes) -> bytes:
+    """`enc(L, f1, ...)` = bytes(L) || f1 || ... [ENC-4]; fields pre-encoded."""
+    lb = label.encode("ascii")
+    assert len(lb) <= MAX_LABEL
+    return var(lb) + b"".join(fields)
+
+
+class Reader:
+    """A total decoder over a byte string [ENC-5]."""
+
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if len(self.data) - self.pos < n:
+            raise SpecError("E_DECODE_TRUNCATED")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def uint(self, width: int) -> int:
+        return int.from_bytes(self.take(width), "big")
+
+    def var(self, maximum: int) -> bytes:
+        n = self.uint(4)
+        if n > maximum:  # checked before the bytes are read
+            raise SpecError("E_DECODE_LENGTH")
+        return self.take(n)
+
+    def label(self, expected: str) -> None:
+        # 2.6: a label longer than 64 or not the expected one is E_DECODE_LABEL.
+        # [ENC-5] a label length <= 64 whose bytes are cut
+        # short is E_DECODE_TRUNCATED (we read, then compare).
+        n = self.uint(4)
+        if n > MAX_LABEL:
+            raise SpecError("E_DECODE_LABEL")
+        if self.take(n) != expected.encode("ascii"):
+            raise SpecError("E_DECODE_LABEL")
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise SpecError("E_DECODE_TRAILING")
+
+
+def canonical_decode(label: str, shape: list[str], data: bytes) -> list:
+    """Decode `data` as enc(label, fields...) of the given shape (2.6)."""
+    r = Reader(data)
+    r.label(label)
+    fields: list = []
+    for t in shape:
+        if t in ("u8", "u16", "u32", "u64"):
+            fields.append(r.uint(int(t[1:]) // 8))
+        elif t.startswith("fixed:"):
+            fields.append(r.take(int(t[6:])).hex())
+        elif t.startswith("bytes:"):
+            fields.append(r.var(int(t[6:])).hex())
+        else:
+            raise ValueError(f"unknown shape element {t!r}")
+    r.end()
+    return fields
+
+
+# --------------------------------------------------------------------------
+# Chapter 4: primitives
+# --------------------------------------------------------------------------
+
+def sha256(m: bytes) -> bytes:  # [PRIM-1]
+    return hashlib.sha256(m).digest()
+
+
+def hmac_sha256(key: bytes, m: bytes) -> bytes:  # [PRIM-3]
+    return hmac.new(key, m, hashlib.sha256).digest()
+
+
+def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
+    """RFC 5869 2.2; an empty salt means 32 zero bytes [PRIM-2]."""
+    return hmac_sha256(salt or bytes(32), ikm)
+
+
+def hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
+    """RFC 5869 2.3; L above 255*32 is E_KDF_OUTPUT_LENGTH [PRIM-2]."""
+    if not 0 <= length <= 255 * 32:
+        raise SpecError("E_KDF_OUTPUT_LENGTH")
+    okm, t = b"", b""
+    for i in range(1, -(-length // 32) + 1):
+        t = hmac_sha256(prk, t + info + bytes([i]))
+        okm += t
+    return okm[:length]
+
+
+def xchacha_seal(key: bytes, nonce: bytes, aad: bytes, pt: bytes) -> bytes:
+    """XChaCha20-Poly1305 (draft-03), tag appended [PRIM-4]; non-empty AAD [PRIM-6]."""
+    if not aad:
+        raise SpecError("E_EMPTY_AAD")
+    return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(pt, aad, nonce, key)
+
+
+def xchacha_open(key: bytes, nonce: bytes, aad: bytes, ct: bytes, fail: str) -> bytes:
+    """Open; any authentication failure is the caller's single code `fail` [PRIM-6]."""
+    if not aad:
+        raise SpecError("E_EMPTY_AAD")
+    try:
+        return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(ct, aad, nonce, key)
+    except nacl.exceptions.CryptoError:
+        raise SpecError(fail) from None
+
+
+def argon2id(password: bytes, salt: bytes, m_kib: int, t: int, p: int) -> bytes:
+    """Argon2id v1.3, 32-byte output, no secret, no AD [PRIM-5]."""
+    return hash_secret_raw(password, salt, time_cost=t, memory_cost=m_kib,
+                           parallelism=p, hash_len=32, type=Type.ID, version=0x13)
+
+
+def ed25519_public(seed: bytes) -> bytes:
+    """RFC 8032 5.1.5 public key of a 32-byte secret key (seed) [PRIM-9]."""
+    return nacl.signing.SigningKey(seed).verify_key.encode()
+
+
+# --------------------------------------------------------------------------
+# Chapter 5: keys and unlock paths
+# --------------------------------------------------------------------------
+
+def check_collection_name(name: str) -> bytes:
+    """UTF-8, 1 to 255 bytes, else E_COLLECTION_NAME [KEY-12]."""
+    b = name.encode("utf-8")
+    if not 1 <= len(b) <= 255:
+        raise SpecError("E_COLLECTION_NAME")
+    return b
+
+
+def epoch_keys(umk: bytes, account_id: bytes, epoch: int, names: list[str]):
+    """Epoch PRK [KEY-10], collection keys [KEY-12], routing key [KEY-11], buckets [KEY-13]."""
+    encoded = [check_collection_name(n) for n in names]  # all checks before any output
+    salt = enc("blindsync/v1/epoch/extract", fixed(account_id), u32(epoch))
+    prk = hkdf_extract(salt, umk)
+    infos = [enc("blindsync/v1/key/collection", var(n)) for n in encoded]
+    if epoch != 0:
+        # [KEY-11] only epoch 0 has a routing key (and buckets).
+        return ({"extract_salt": salt.hex(), "prk": prk.hex(), "collection_infos": [i.hex() for i in infos]},
+                {"collection_keys": [hkdf_expand(prk, i, 32).hex() for i in infos]})
+    routing_info = enc("blindsync/v1/key/routing")
+    routing_key = hkdf_expand(prk, routing_info, 32)
+    infos = [enc("blindsync/v1/key/collection", var(n)) for n in encoded]
+    msgs = [enc("blindsync/v1/bucket", var(n)) for n in encoded]
+    inter = {"extract_salt": salt.hex(), "prk": prk.hex(), "routing_info": routing_info.hex(),
+             "collection_infos": [i.hex() for i in infos],
+             "bucket_messages": [m.hex() for m in msgs]}
+    out = {"routing_key": routing_key.hex(),
+           "collection_keys": [hkdf_expand(prk, i, 32).hex() for i in infos],
+           "buckets": [hmac_sha256(routing_key, m).hex() for m in msgs]}
+    return inter, out
+
+
+# 5.3 the recovery code [KEY-3]
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+ALIASES = {"O": "0", "I": "1", "L": "1"}
+
+
+def check_symbols(v: list[int]) -> tuple[int, int]:
+    # "for i in 0..25" is inclusive here (all 26 data symbols): README ambiguity 3.
+    c1 = sum(v) % 32
+    c2 = sum((i + 1) * x for i, x in enumerate(v)) % 32
+    return c1, c2
+
+
+def recovery_format(code: bytes) -> str:
+    """16 bytes -> 26 data symbols (two zero pad bits) + c1, c2, groups of 4 [KEY-3]."""
+    assert len(code) == 16
+    n = int.from_bytes(code, "big") << 2  # 130 bits
+    v = [(n >> (5 * (25 - i))) & 31 for i in range(26)]
+    syms = "".join(ALPHABET[x] for x in v + list(check_symbols(v)))
+    return "-".join(syms[i:i + 4] for i in range(0, 28, 4))
+
+
+def recovery_parse(text: str) -> bytes:
+    """Parse the human text back to 16 bytes; all checks before derivation [KEY-3]."""
+    s = text.replace("-", "").replace(" ", "").upper()
+    s = "".join(ALIASES.get(ch, ch) for ch in s)
+    if len(s) != 28 or any(ch not in ALPHABET for ch in s):
+        raise SpecError("E_RECOVERY_FORMAT")
+    vals = [ALPHABET.index(ch) for ch in s]
+    v, check = vals[:26], tuple(vals[26:])
+    # [KEY-3] checksum is checked before the padding bits.
+    if check_symbols(v) != check:
+        raise SpecError("E_RECOVERY_CHECKSUM")
+    if v[25] & 0b11:
+        raise SpecError("E_RECOVERY_FORMAT")
+    n = 0
+    for x in v:
+        n = (n << 5) | x
+    return (n >> 2).to_bytes(16, "big")
+
+
+def recovery_derive(text: str):
+    """[KEY-4]: KEK and authority seed from the code by HKDF alone."""
+    code = recovery_parse(text)
+    salt = enc("blindsync/v1/recovery/extract")
+    prk = hkdf_extract(salt, code)
+    kek_info = enc("blindsync/v1/recovery/kek")
+    auth_info = enc("blindsync/v1/recovery/authority")
+    seed = hkdf_expand(prk, auth_info, 32)
+    inter = {"extract_salt": salt.hex(), "prk": prk.hex(), "kek_info": kek_info.hex(),
+             "authority_info": auth_info.hex(), "code": code.hex()}
+    out = {"kek": hkdf_expand(prk, kek_info, 32).hex(), "authority_seed": seed.hex(),
+           "authority_public_key": ed25519_public(seed).hex()}
+    return inter, out
+
+
+# 5.4 the password [KEY-5..KEY-8]
+ARGON2_VERSION = 0x13
+FLOOR = {"m": 65536, "t": 3, "p": 1}      # client constants [KEY-6]
+CEILING = {"m": 2097152, "t": 16, "p": 16}
+
+
+def check_kdf(kdf: dict) -> None:
+    """Check served salt and parameters before any hashing [KEY-5], [KEY-6]."""
+    # [KEY-6] the salt length is checked first.
+    if len(bytes.fromhex(kdf["salt"])) != 16:
+        raise SpecError("E_KDF_SALT_LENGTH")
+    m, t, p = kdf["m_kib"], kdf["t"], kdf["p"]
+    if kdf["version"] != ARGON2_VERSION:
+        raise SpecError("E_KDF_VERSION")
+    if m < FLOOR["m"] or t < FLOOR["t"] or p < FLOOR["p"]:
+        raise SpecError("E_KDF_PARAMS_TOO_WEAK")
+    if m > CEILING["m"] or t > CEILING["t"] or p > CEILING["p"]:
+        raise SpecError("E_KDF_PARAMS_TOO_LARGE")
+
+
+def kdf_encoding(kdf: dict) -> bytes:
+    """u32(version) || u32(m) || u32(t) || u32(p) || fixed(salt): 32 bytes, no label [KEY-6]."""
+    return (u32(kdf["version"]) + u32(kdf["m_kib"]) + u32(kdf["t"]) + u32(kdf["p"])
+            + fixed(bytes.fromhex(kdf["salt"])))
+
+
+def kdf_decode(data: bytes) -> dict:
+    """Decode the wire form with the 2.6 rules (no label), then apply [KEY-6]."""
+    r = Reader(data)
+    version, m, t, p = (r.uint(4) for _ in range(4))
+    salt = r.take(16)
+    r.end()
+    kdf = {"salt": salt.hex(), "version": version, "m_kib": m, "t": t, "p": p}
+    check_kdf(kdf)  # README says "apply the floor"; we apply all of KEY-6 (ambiguity 6)
+    return kdf
+
+
+def password_derive(password: str, kdf: dict):
+    """[KEY-7] Argon2id then HKDF split; [KEY-8] the server's auth_hash."""
+    check_kdf(kdf)
+    # [KEY-5] UTF-8 of the NFC form; normalising is the caller's job (vectors are NFC).
+    s = argon2id(password.encode("utf-8"), bytes.fromhex(kdf["salt"]),
+                 kdf["m_kib"], kdf["t"], kdf["p"])
+    salt = enc("blindsync/v1/password/extract")
+    prk = hkdf_extract(salt, s)
+    infos = {k: enc(f"blindsync/v1/password/{k}") for k in ("auth", "kek", "authority")}
+    auth, kek, seed = (hkdf_expand(prk, infos[k], 32) for k in ("auth", "kek", "authority"))
+    prefix = enc("blindsync/v1/password/auth-hash")
+    inter = {"kdf_encoding": kdf_encoding(kdf).hex(), "argon2id_output": s.hex(),
+             "extract_salt": salt.hex(), "prk": prk.hex(),
+             "auth_info": infos["auth"].hex(), "kek_info": infos["kek"].hex(),
+             "authority_info": infos["authority"].hex(), "auth_hash_prefix": prefix.hex()}
+    out = {"auth": auth.hex(), "auth_hash": sha256(prefix + auth).hex(), "kek": kek.hex(),
+           "authority_seed": seed.hex(), "authority_public_key": ed25519_public(seed).hex()}
+    return inter, out
+
+
+# 5.5 UMK wraps [WRAP-1..WRAP-4]
+WRAP_LEN, NONCE_LEN = 72, 24
+WRAP_KINDS = {1: "recovery", 2: "password"}
+
+
+def wrap_aad(account_id: bytes, epoch: int, kind: int, kdf_binding: bytes) -> bytes:
+    """[WRAP-2]; an unknown kind is E_DECODE_VALUE."""
+    if kind not in WRAP_KINDS:
+        raise SpecError("E_DECODE_VALUE")
+    # [WRAP-2] the reader rebuilds the AAD from its expectations; the binding is at most 64 bytes.
+    if len(kdf_binding) > 64:
+        raise SpecError("E_DECODE_LENGTH")
+    return enc("blindsync/v1/aad/umk-wrap", fixed(account_id), u32(epoch), u8(kind),
+               var(kdf_binding))
+
+
+def umk_wrap(kek: bytes, umk: bytes, aad: bytes, nonce: bytes) -> bytes:
+    """[WRAP-1] nonce(24) || Seal(KEK, nonce, aad, UMK); [WRAP-3] nonce from the caller."""
+    return nonce + xchacha_seal(kek, nonce, aad, umk)
+
+
+def umk_unwrap(kek: bytes, aad: bytes, wrap: bytes) -> bytes:
+    """[WRAP-1] length check, [WRAP-4] every open failure is E_WRAP_OPEN."""
+    if len(wrap) != WRAP_LEN:
+        raise SpecError("E_WRAP_LENGTH")
+    return xchacha_open(kek, wrap[:NONCE_LEN], aad, wrap[NONCE_LEN:], "E_WRAP_OPEN")
+
+
+# --------------------------------------------------------------------------
+# Chapter 8: HPKE (8.6), devices and pairing (8.4, 8.5), the account chain
+# (8.1-8.3, 8.7). Written from spec/08-chain.md and RFC 9180 alone.
+# --------------------------------------------------------------------------
+
+# 8.6 / RFC 9180: base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, and an
+# AEAD chosen by aead_id (2 = AES-256-GCM for BlindSync [PRIM-10]; 1 and 3 only
+# to check this code against RFC 9180 A.1.1 and A.2.1).
+KEM_X25519, KDF_SHA256 = 0x0020, 0x0001
+AEADS = {1: (AESGCM, 16), 2: (AESGCM, 32), 3: (ChaCha20Poly1305, 32)}
+AEAD_AES256GCM = 2
+X25519_BASE = (9).to_bytes(32, "little")
+
+
+def x25519(scalar: bytes, u: bytes) -> bytes:
+    """RFC 7748 X25519; raises ValueError on an all-zero result (low order)."""
+    sk = X25519PrivateKey.from_private_bytes(scalar)
+    return sk.exchange(X25519PublicKey.from_public_bytes(u))
+
+
+def x25519_public(secret: bytes) -> bytes:
+    """Public key of a 32-byte X25519 secret (clamped by X25519) [DEV-1]."""
+    return X25519PrivateKey.from_private_bytes(secret).public_key().public_bytes_raw()
+
+
+# [HPKE-3] "one fixed scalar decides it": any clamped scalar is a multiple of
+# the cofactor 8, so X25519(k, u) = 0 iff u is of small order.
+_LOW_ORDER_PROBE = bytes([0x48] + [0x11] * 30 + [0x41])
+
+
+def x25519_is_low_order(u: bytes) -> bool:
+    try:
+        out = x25519(_LOW_ORDER_PROBE, u)
+    except ValueError:  # `cryptography` refuses the all-zero shared secret
+        return True
+    return out == bytes(32)
+
+
+def check_x25519_key(u: bytes) -> None:
+    """[DEV-2], [HPKE-3]: an X25519 key of small order is E_HPKE_LOW_ORDER."""
+    if x25519_is_low_order(u):
+        raise SpecError("E_HPKE_LOW_ORDER")
+
+
+class Hpke:
+    """RFC 9180 base mode, single shot, for one aead_id."""
+
+    def __init__(self, aead_id: int = AEAD_AES256GCM):
+        self.aead, self.nk = AEADS[aead_id]
+        self.kem_suite = b"KEM" + u16(KEM_X25519)
+        self.suite = b"HPKE" + u16(KEM_X25519) + u16(KDF_SHA256) + u16(aead_id)
+
+    @staticmethod
+    def _lextract(suite, salt, label, ikm):  # RFC 9180 4, LabeledExtract
+        return hkdf_extract(salt, b"HPKE-v1" + suite + label + ikm)
+
+    @staticmethod
+    def _lexpand(suite, prk, label, info, n):  # RFC 9180 4, LabeledExpand
+        return hkdf_expand(prk, u16(n) + b"HPKE-v1" + suite + label + info, n)
+
+    def derive_keypair(self, ikm: bytes) -> tuple[bytes, bytes]:  # RFC 9180 7.1.3
+        prk = self._lextract(self.kem_suite, b"", b"dkp_prk", ikm)
+        sk = self._lexpand(self.kem_suite, prk, b"sk", b"", 32)
+        return sk, x25519_public(sk)
+
+    def _shared_secret(self, dh: bytes, enc_: bytes, pk_r: bytes) -> bytes:  # 4.1 ExtractAndExpand
+        prk = self._lextract(self.kem_suite, b"", b"eae_prk", dh)
+        return self._lexpand(self.kem_suite, prk, b"shared_secret", enc_ + pk_r, 32)
+
+    def key_schedule(self, shared_secret: bytes, info: bytes) -> dict:  # 5.1, base mode [HPKE-4]
+        s = self.suite
+        psk_id_hash = self._lextract(s, b"", b"psk_id_hash", b"")
+        info_hash = self._lextract(s, b"", b"info_hash", info)
+        context = b"\x00" + psk_id_hash + info_hash
+        secret = self._lextract(s, shared_secret, b"secret", b"")
+        return {"shared_secret": shared_secret, "key_schedule_context": context,
+                "secret": secret,
+                "key": self._lexpand(s, secret, b"key", context, self.nk),
+                "base_nonce": self._lexpand(s, secret, b"base_nonce", context, 12),
+                "exporter_secret": self._lexpand(s, secret, b"exp", context, 32)}
+
+    def seal(self, pk_r: bytes, info: bytes, aad: bytes, pt: bytes, ikm_e: bytes):
+        """Single-shot seal; Encap's ephemeral key is DeriveKeyPair(ikm_e). Returns (enc, ct, ks)."""
+        if not aad:  # [HPKE-2]
+            raise SpecError("E_EMPTY_AAD")
+        check_x25519_key(pk_r)  # [HPKE-3] sender refuses a low-order recipient
+        sk_e, enc_ = self.derive_keypair(ikm_e)
+        ks = self.key_schedule(self._shared_secret(x25519(sk_e, pk_r), enc_, pk_r), info)
+        ct = self.aead(ks["key"]).encrypt(ks["base_nonce"], pt, aad)  # seq 0
+        return enc_, ct, ks
+
+    def open(self, sk_r: bytes, enc_: bytes, info: bytes, aad: bytes, ct: bytes):
+        """Single-shot open; every failure is E_HPKE_OPEN except a low-order enc [HPKE-2,3]."""
+        if not aad:
+            raise SpecError("E_EMPTY_AAD")
+        if len(enc_) != 32:
+            raise SpecError("E_HPKE_OPEN")
+        check_x25519_key(enc_)  # before any key schedule runs [HPKE-3]; README ch. 8 item 10
+        pk_r = x25519_public(sk_r)
+        ks = self.key_schedule(self._shared_secret(x25519(sk_r, enc_), enc_, pk_r), info)
+        try:
+            return self.aead(ks["key"]).decrypt(ks["base_nonce"], ct, aad), ks
+        except InvalidTag:
+            raise SpecError("E_HPKE_OPEN") from None
+
+
+def hpke_upstream_check(path: Path) -> list[str]:
+    """Check Hpke against RFC 9180 A.1.1 / A.2.1 (vectors/upstream/rfc9180_hpke.json)."""
+    problems = []
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for v in doc["vectors"]:
+        name = v["section"]
+        hp = Hpke(v["aead_id"])
+        sk_e, pk_e = hp.derive_keypair(h(v["ikmE"]))
+        sk_r, pk_r = hp.derive_keypair(h(v["ikmR"]))
+        got = {"skEm": sk_e, "pkEm": pk_e, "skRm": sk_r, "pkRm": pk_r, "enc": pk_e}
+        ks = hp.key_schedule(hp._shared_secret(x25519(sk_e, pk_r), pk_e, pk_r), h(v["info"]))
+        got.update(ks)
+        ks_r = hp.key_schedule(hp._shared_secret(x25519(sk_r, pk_e), pk_e, pk_r), h(v["info"]))
+        if ks_r != ks:
+            problems.append(f"{name}: receiver key schedule differs from sender's")
+        for k, val in got.items():
+            if val.hex() != v[k]:
+                problems.append(f"{name}: {k} differs")
+        aead = hp.aead(ks["key"])
+        base = int.from_bytes(ks["base_nonce"], "big")
+        for e in v["encryptions"]:
+            nonce = (base ^ e["seq"]).to_bytes(12, "big")
+            if nonce.hex() != e["nonce"]:
+                problems.append(f"{name}: nonce at seq {e['seq']} differs")
+            if aead.encrypt(nonce, h(e["pt"]), h(e["aad"])).hex() != e["ct"]:
+                problems.append(f"{name}: ct at seq {e['seq']} differs")
+        # the single-shot API (seq 0) round trip through open
+        e0 = v["encryptions"][0]
+        pt, _ = hp.open(sk_r, pk_e, h(v["info"]), h(e0["aad"]), h(e0["ct"]))
+        if pt.hex() != e0["pt"]:
+            problems.append(f"{name}: single-shot open differs")
+        enc_, ct, _ = hp.seal(pk_r, h(v["info"]), h(e0["aad"]), h(e0["pt"]), h(v["ikmE"]))
+        if (enc_.hex(), ct.hex()) != (v["enc"], e0["ct"]):
+            problems.append(f"{name}: single-shot seal differs")
+    return problems
+
+
+# [PRIM-9] Ed25519 point checks, written out (RFC 8032 5.1.3 decoding), for
+# [DEV-2] / [CHAIN-8] key validity. Verification itself is libsodium's strict
+# crypto_sign_verify_detached (through PyNaCl).
+_P = 2**255 - 19
+_D = (-121665 * pow(121666, _P - 2, _P)) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _ed_decode(b: bytes):
+    """RFC 8032 5.1.3: a point (x, y) or None. Non-canonical y (>= p) is refused."""
+    if len(b) != 32:
+        return None
+    n = int.from_bytes(b, "little")
+    sign, y = n >> 255, n & ((1 << 255) - 1)
+    if y >= _P:
+        return None  # GUESS (README ch. 8 item 9): non-canonical encodings are invalid keys
+    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+    x = (u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P)) % _P
+    if (v * x * x - u) % _P != 0:
+        x = (x * _SQRT_M1) % _P
+        if (v * x * x - u) % _P != 0:
+            return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x, y
+
+
+def _ed_add(p1, p2):
+    (x1, y1), (x2, y2) = p1, p2
+    t = _D * x1 * x2 * y1 * y2 % _P
+    x3 = (x1 * y2 + x2 * y1) * pow(1 + t, _P - 2, _P) % _P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P
+    return x3, y3
+
+
+def ed25519_key_valid(pk: bytes) -> bool:
+    """Decodes to a curve point that is not of small order ([DEV-2]): [8]P != identity."""
+    pt = _ed_decode(pk)
+    if pt is None:
+        return False
+    for _ in range(3):
+        pt = _ed_add(pt, pt)
+    return pt != (0, 1)
+
+
+def check_ed25519_key(pk: bytes) -> None:
+    if not ed25519_key_valid(pk):
+        raise SpecError("E_DEVICE_KEY_INVALID")
+
+
+def ed25519_verify_strict(pk: bytes, msg: bytes, sig: bytes) -> bool:
+    """[PRIM-9], [CHAIN-2]: libsodium's verify refuses S >= L, small-order or
+    non-canonical R and A (it is built without ED25519_COMPAT)."""
+    try:
+        nacl.signing.VerifyKey(pk).verify(msg, sig)
+        return True
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError):
+        return False
+
+
+# 8.4 devices, fingerprints [DEV-1], [CHAIN-5]
+def crockford16(d: bytes) -> str:
+    """First 80 bits of d, big-endian, as 16 Crockford symbols, XXXX-XXXX-XXXX-XXXX."""
+    n = int.from_bytes(d[:10], "big")
+    s = "".join(ALPHABET[(n >> (5 * (15 - i))) & 31] for i in range(16))
+    return "-".join(s[i:i + 4] for i in range(0, 16, 4))
+
+
+def device_id(ed: bytes, x: bytes) -> bytes:  # [DEV-1]
+    return sha256(enc("blindsync/v1/device/id", fixed(ed), fixed(x)))
+
+
+def account_fingerprint(account_id: bytes) -> str:  # [CHAIN-5]
+    return crockford16(sha256(enc("blindsync/v1/chain/fingerprint", fixed(account_id))))
+
+
+def check_device_keys(ed: bytes, x: bytes) -> None:
+    """[DEV-2]. GUESS (README ch. 8 item 5): the Ed25519 key is checked before the X25519 key."""
+    check_ed25519_key(ed)
+    check_x25519_key(x)
+
+
+# 8.5 pairing [DEV-3], [DEV-4]
+PAIRING_VERSION = 1
+PAIRING_LEN = 69
+
+
+def pairing_checksum_input(version: int, ed: bytes, x: bytes) -> bytes:
+    return enc("blindsync/v1/pairing/payload", u8(version), fixed(ed), fixed(x))
+
+
+def pairing_payload_decode(payload: bytes) -> tuple[bytes, bytes]:
+    """Checks in order: version, length, checksum, [DEV-2] ([DEV-3])."""
+    r = Reader(payload)
+    version = r.uint(1)  # an empty payload is E_DECODE_TRUNCATED (GUESS, README ch. 8 item 4)
+    if version != PAIRING_VERSION:
+        raise SpecError("E_PAIRING_VERSION")
+    ed, x, checksum = r.take(32), r.take(32), r.take(4)
+    r.end()
+    if sha256(pairing_checksum_input(version, ed, x))[:4] != checksum:
+        raise SpecError("E_PAIRING_CHECKSUM")
+    check_device_keys(ed, x)
+    return ed, x
+
+
+# 8.1 statements [CHAIN-1]
+CHAIN_STATEMENT = "blindsync/v1/chain/statement"
+KIND_NAMES = {1: "genesis", 2: "add_device", 3: "revoke_device", 4: "rotate_epoch",
+              5: "pin_partner", 6: "unpin_partner", 7: "replace_authority"}
+GENESIS, ADD, REVOKE, ROTATE, PIN, UNPIN, REPLACE = range(1, 8)
+PATHS = {1: "recovery", 2: "password"}
+MAX_WRAPS = 1024
+MAX_PARTNER_LABEL = 64
+
+
+def decode_wraps(r: Reader) -> list[dict]:
+    """wraps = u32 n || n x (recipient(32) || u32 epoch || enc(32) || ct(48)), ascending."""
+    n = r.uint(4)
+    if n > MAX_WRAPS:
+        # GUESS (README ch. 8 item 2): a count above 1024 is E_DECODE_LENGTH like a
+        # length prefix, checked before the entries are read.
+        raise SpecError("E_DECODE_LENGTH")
+    wraps, last = [], None
+    for _ in range(n):
+        recipient, epoch, enc_, ct = r.take(32), r.uint(4), r.take(32), r.take(48)
+        if last is not None and (recipient, epoch) <= last:
+            raise SpecError("E_DECODE_VALUE")  # strictly ascending [CHAIN-1]
+        last = (recipient, epoch)
+        wraps.append({"recipient": recipient, "epoch": epoch, "enc": enc_, "ct": ct})
+    return wraps
+
+
+def decode_statement(data: bytes) -> dict:
+    """Total decoder of [CHAIN-1]; keeps the raw bytes for signing and hashing."""
+    r = Reader(data)
+    r.label(CHAIN_STATEMENT)
+    fields_start = r.pos
+    position, prev, kind = r.uint(8), r.take(32), r.uint(1)
+    if kind not in KIND_NAMES:
+        raise SpecError("E_DECODE_VALUE")
+    body: dict = {}
+    if kind == GENESIS:
+        body["device"] = {"ed25519": r.take(32), "x25519": r.take(32)}
+        body["recovery"] = {"signing": r.take(32), "sealing": r.take(32)}
+        body["password"] = {"signing": r.take(32), "sealing": r.take(32)}
+        body["epoch"] = r.uint(4)
+    elif kind == ADD:
+        body["device"] = {"ed25519": r.take(32), "x25519": r.take(32)}
+    elif kind == REVOKE:
+        body["device_id"], body["max_seq"] = r.take(32), r.uint(8)
+    elif kind == ROTATE:
+        body["epoch"] = r.uint(4)
+        body["wraps"] = decode_wraps(r)
+    elif kind == PIN:
+        body["key"] = r.take(32)
+        # GUESS (README ch. 8 item 3): > 64 bytes is E_DECODE_LENGTH, not UTF-8 is
+        # E_DECODE_VALUE, an empty label is allowed.
+        label = r.var(MAX_PARTNER_LABEL)
+        try:
+            body["label"] = label.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError("E_DECODE_VALUE") from None
+    elif kind == UNPIN:
+        body["key"] = r.take(32)
+    elif kind == REPLACE:
+        path = r.uint(1)
+        if path not in PATHS:
+            raise SpecError("E_DECODE_VALUE")
+        body["path"] = path
+        body["authority"] = {"signing": r.take(32), "sealing": r.take(32)}
+        body["wraps"] = decode_wraps(r)
+    signer = r.take(32)
+    fields_end = r.pos
+    signature = r.take(64)
+    r.end()
+    fields = data[fields_start:fields_end]
+    return {"bytes": data, "position": position, "prev": prev, "kind": kind, "body": body,
+            "signer": signer, "signature": signature,
+            "signed": enc("blindsync/v1/chain/signed", fields),  # [CHAIN-2]
+            "hash_input": enc("blindsync/v1/chain/link", var(data)),  # [CHAIN-3]
+            "hash": sha256(enc("blindsync/v1/chain/link", var(data)))}
+
+
+def account_id_of(genesis: bytes) -> tuple[bytes, bytes]:  # [CHAIN-4]
+    m = enc("blindsync/v1/chain/account-id", var(genesis))
+    return m, sha256(m)
+
+
+def jsonify(o):
+    """bytes -> hex, recursively (the vectors' JSON form)."""
+    if isinstance(o, bytes):
+        return o.hex()
+    if isinstance(o, dict):
+        return {k: jsonify(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [jsonify(v) for v in o]
+    return o
+
+
+def statement_body_json(st: dict) -> dict:
+    body = jsonify(st["body"])
+    if st["kind"] == ADD:  # the vectors add the id of the added device
+        d = st["body"]["device"]
+        body["device_id"] = device_id(d["ed25519"], d["x25519"]).hex()
+    return body
+
+
+# 8.3 verification [CHAIN-6..CHAIN-11, CHAIN-14, CHAIN-15]
+AUTHORIZED = {  # [CHAIN-6]: kind -> roles; replace authority by path below
+    ADD: {"device", "recovery", "password"},
+    REVOKE: {"device"}, ROTATE: {"device"}, PIN: {"device"}, UNPIN: {"device"},
+}
+AUTHORIZED_REPLACE = {1: {"device", "recovery"}, 2: {"device", "recovery", "password"}}
+
+
+class ChainState:
+    """The state of [CHAIN-7]; a deterministic function of the statements."""
+
+    def __init__(self):
+        self.statements: list[dict] = []
+        self.account_id = b""
+        self.epoch = 0
+        self.devices: dict[bytes, dict] = {}   # device id -> {ed25519, x25519, position}
+        self.revoked: dict[bytes, dict] = {}   # device id -> {ed25519, x25519, max_seq, position}
+        self.paths: dict[str, dict] = {}       # "recovery"/"password" -> {signing, sealing}
+        self.retired: list[bytes] = []         # retired authority signing keys
+        self.partners: dict[bytes, str] = {}   # key -> label
+
+    @property
+    def head_hash(self) -> bytes:
+        return self.statements[-1]["hash"]
+
+    def copy(self) -> "ChainState":
+        import copy
+        return copy.deepcopy(self)
+
+    # -- roles ------------------------------------------------------------
+    def role_of(self, signer: bytes) -> str:
+        """[CHAIN-8] step 5."""
+        for d in self.devices.values():
+            if d["ed25519"] == signer:
+                return "device"
+        for name, keys in self.paths.items():
+            if keys["signing"] == signer:
+                return name
+        if any(d["ed25519"] == signer for d in self.revoked.values()) or signer in self.retired:
+            raise SpecError("E_CHAIN_SIGNER_REVOKED")
+        raise SpecError("E_CHAIN_SIGNER_UNKNOWN")
+
+    def keys_in_use(self) -> set[bytes]:
+        """[CHAIN-9]: keys of active and revoked devices, current authorities, retired signing keys.
+        GUESS (README ch. 8 item 12): one set for both key types."""
+        used = set(self.retired)
+        for d in list(self.devices.values()) + list(self.revoked.values()):
+            used |= {d["ed25519"], d["x25519"]}
+        for k in self.paths.values():
+            used |= {k["signing"], k["sealing"]}
+        return used
+
+    # -- genesis ----------------------------------------------------------
+    def apply_genesis(self, raw: bytes) -> None:
+        # GUESS (README ch. 8 item 8): a genesis that fails a check with its own code
+        # (decode, keys, signature) gets that code, not E_CHAIN_GENESIS.
+        st = decode_statement(raw)
+        b = st["body"]
+        if (st["kind"] != GENESIS or st["position"] != 0 or st["prev"] != bytes(32)
+                or b["epoch"] != 0 or st["signer"] != b["device"]["ed25519"]):
+            raise SpecError("E_CHAIN_GENESIS")
+        check_device_keys(b["device"]["ed25519"], b["device"]["x25519"])
+        for p in ("recovery", "password"):
+            check_ed25519_key(b[p]["signing"])
+        for p in ("recovery", "password"):
+            check_x25519_key(b[p]["sealing"])
+        eds = {b["device"]["ed25519"], b["recovery"]["signing"], b["password"]["signing"]}
+        xs = {b["device"]["x25519"], b["recovery"]["sealing"], b["password"]["sealing"]}
+        if len(eds) != 3 or len(xs) != 3:
+            raise SpecError("E_CHAIN_GENESIS")
+        if not ed25519_verify_strict(st["signer"], st["signed"], st["signature"]):
+            raise SpecError("E_CHAIN_SIGNATURE")
+        d = b["device"]
+        self.statements = [st]
+        self.account_id = account_id_of(raw)[1]
+        self.devices = {device_id(d["ed25519"], d["x25519"]): {**d, "position": 0}}
+        self.paths = {"recovery": dict(b["recovery"]), "password": dict(b["password"])}
+        self.epoch = 0
+
+    # -- further statements ----------------------------------------------
+    def apply(self, raw: bytes) -> None:
+        """[CHAIN-8] steps 1-8 for one statement; the state changes only on success."""
+        st = decode_statement(raw)                                   # 1
+        n = len(self.statements)
+        if st["position"] < n:                                       # 2
+            same = self.statements[st["position"]]["hash"] == st["hash"]
+            raise SpecError("E_CHAIN_POSITION" if same else "E_CHAIN_FORK")
+        if st["position"] > n:
+            raise SpecError("E_CHAIN_POSITION")
+        if st["prev"] != self.head_hash:                             # 3
+            raise SpecError("E_CHAIN_LINK")
+        if st["kind"] == GENESIS:                                    # 4
+            raise SpecError("E_CHAIN_GENESIS")
+        role = self.role_of(st["signer"])                            # 5
+        if not ed25519_verify_strict(st["signer"], st["signed"], st["signature"]):  # 6
+            raise SpecError("E_CHAIN_SIGNATURE")
+        allowed = (AUTHORIZED_REPLACE[st["body"]["path"]] if st["kind"] == REPLACE
+                   else AUTHORIZED[st["kind"]])
+        if role not in allowed:                                      # 7
+            raise SpecError("E_CHAIN_NOT_AUTHORIZED")
+        new = self.copy()                                            # 8
+        getattr(new, "_" + KIND_NAMES[st["kind"]])(st)
+        new.statements.append(st)
+        self.__dict__.update(new.__dict__)
+
+    def _add_device(self, st):  # [CHAIN-9]
+        d = st["body"]["device"]
+        check_device_keys(d["ed25519"], d["x25519"])
+        used = self.keys_in_use()
+        if d["ed25519"] in used or d["x25519"] in used:
+            raise SpecError("E_CHAIN_STATE")
+        self.devices[device_id(d["ed25519"], d["x25519"])] = {**d, "position": st["position"]}
+
+    def _revoke_device(self, st):  # [CHAIN-9]
+        did = st["body"]["device_id"]
+        if did not in self.devices:
+            raise SpecError("E_CHAIN_STATE")
+        d = self.devices.pop(did)
+        self.revoked[did] = {"ed25519": d["ed25519"], "x25519": d["x25519"],
+                             "max_seq": st["body"]["max_seq"], "position": st["position"]}
+
+    def _rotate_epoch(self, st):  # [CHAIN-11]
+        e = st["body"]["epoch"]  # GUESS (README ch. 8 item 14): epoch, then recipients
+        if e != self.epoch + 1:
+            raise SpecError("E_CHAIN_EPOCH")
+        want = sorted([(d["x25519"], e) for d in self.devices.values()]
+                      + [(k["sealing"], e) for k in self.paths.values()])
+        got = [(w["recipient"], w["epoch"]) for w in st["body"]["wraps"]]  # already ascending
+        if got != want:
+            raise SpecError("E_CHAIN_RECIPIENTS")
+        self.epoch = e
+
+    def _replace_authority(self, st):  # [CHAIN-14]
+        b = st["body"]
+        keys = b["authority"]
+        # GUESS (README ch. 8 item 13): key checks, then in-use, then wraps.
+        check_ed25519_key(keys["signing"])
+        check_x25519_key(keys["sealing"])
+        used = self.keys_in_use()
+        if keys["signing"] in used or keys["sealing"] in used:
+            raise SpecError("E_CHAIN_STATE")
+        want = [(keys["sealing"], e) for e in range(self.epoch + 1)]
+        if [(w["recipient"], w["epoch"]) for w in b["wraps"]] != want:
+            raise SpecError("E_CHAIN_RECIPIENTS")
+        path = PATHS[b["path"]]
+        self.retired.append(self.paths[path]["signing"])
+        self.paths[path] = dict(keys)
+
+    def _pin_partner(self, st):  # [CHAIN-15]
+        key = st["body"]["key"]
+        check_x25519_key(key)
+        if key in self.partners:
+            raise SpecError("E_CHAIN_STATE")
+        self.partners[key] = st["body"]["label"]
+
+    def _unpin_partner(self, st):  # [CHAIN-15]
+        if self.partners.pop(st["body"]["key"], None) is None:
+            raise SpecError("E_CHAIN_STATE")
+
+    # -- output -------------------------------------------------------------
+    def to_json(self) -> dict:
+        """The chain_verify output. GUESS (README ch. 8 item 1): devices sorted by id (pinned by chain-015),
+        revoked and partners sorted too (not exercised); partners as {key, label}."""
+        return {
+            "account_id": self.account_id.hex(),
+            "fingerprint": account_fingerprint(self.account_id),
+            "head_len": len(self.statements),
+            "head_hash": self.head_hash.hex(),
+            "epoch": self.epoch,
+            "devices": sorted(d.hex() for d in self.devices),
+            "revoked": [{"device_id": d.hex(), "max_seq": r["max_seq"]}
+                        for d, r in sorted(self.revoked.items())],
+            "partners": [{"key": k.hex(), "label": lbl} for k, lbl in sorted(self.partners.items())],
+            "recovery": jsonify(self.paths["recovery"]),
+            "password": jsonify(self.paths["password"]),
+        }
+
+
+def chain_verify(chain: list[bytes]) -> ChainState:
+    """Verify from genesis [CHAIN-8]."""
+    if not chain:
+        raise SpecError("E_CHAIN_GENESIS")
+    state = ChainState()
+    state.apply_genesis(chain[0])
+    for raw in chain[1:]:
+        state.apply(raw)
+    return state
+
+
+def chain_update(state: ChainState, served: list[bytes]) -> ChainState:
+    """[CHAIN-10]: fork check first, then rollback, then each new statement."""
+    known = [s["bytes"] for s in state.statements]
+    for i in range(min(len(known), len(served))):
+        if known[i] != served[i]:
+            raise SpecError("E_CHAIN_FORK")
+    if len(served) < len(known):
+        raise SpecError("E_CHAIN_ROLLBACK")
+    new = state.copy()
+    for raw in served[len(known):]:
+        new.apply(raw)
+    return new
+
+
+def check_contains_head(state: ChainState, head_len: int, head_hash: bytes) -> None:
+    """[CHAIN-10], second half: the chain must contain a given head."""
+    if len(state.statements) < head_len:
+        raise SpecError("E_CHAIN_ROLLBACK")
+    # GUESS (README ch. 8 item 15): head_len = 0 names no statement; refuse it as a fork.
+    if head_len == 0 or state.statements[head_len - 1]["hash"] != head_hash:
+        raise SpecError("E_CHAIN_FORK")
+
+
+# 8.7 epoch wraps [CHAIN-12] and unlock-path keys [CHAIN-13]
+HPKE_EPOCH_INFO = enc("blindsync/v1/hpke/epoch-umk")
+
+
+def epoch_wrap_aad(account_id: bytes, epoch: int, recipient: bytes) -> bytes:
+    return enc("blindsync/v1/aad/epoch-umk", fixed(account_id), u32(epoch), fixed(recipient))
+
+
+def open_chain_epochs(state: ChainState, secret: bytes):
+    """Every epoch wrap of the chain addressed to this X25519 key, in chain order."""
+    pk = x25519_public(secret)
+    aads, umks = [], {}
+    for st in state.statements:
+        for w in st["body"].get("wraps", []):
+            if w["recipient"] != pk:
+                continue
+            aad = epoch_wrap_aad(state.account_id, w["epoch"], w["recipient"])
+            umk, _ = Hpke().open(secret, w["enc"], HPKE_EPOCH_INFO, aad, w["ct"])
+            aads.append(aad)
+            umks[w["epoch"]] = umk
+    return aads, umks
+
+
+def umks_json(umks: dict[int, bytes]) -> dict:
+    """{epoch: umk} as a JSON object: keys are decimal strings (README ch. 8 item 1)."""
+    return {str(e): umks[e].hex() for e in sorted(umks)}
+
+
+# 8.5 the identity bundle [DEV-5]
+IDENTITY_BUNDLE = "blindsync/v1/device/bundle"
+HPKE_BUNDLE_INFO = enc("blindsync/v1/hpke/device-bundle")
+
+
+def bundle_aad(account_id: bytes, target_id: bytes) -> bytes:
+    return enc("blindsync/v1/aad/device-bundle", fixed(account_id), fixed(target_id))
+
+
+def bundle_encode(account_id: bytes, head_len: int, head_hash: bytes,
+                  umks: list[tuple[int, bytes]]) -> bytes:
+    return enc(IDENTITY_BUNDLE, fixed(account_id), u64(head_len), fixed(head_hash),
+               u32(len(umks)), *[u32(e) + fixed(k) for e, k in umks])
+
+
+def bundle_decode(data: bytes, expected_account: bytes):
+    r = Reader(data)
+    r.label(IDENTITY_BUNDLE)
+    account_id, head_len, head_hash = r.take(32), r.uint(8), r.take(32)
+    n = r.uint(4)
+    if n > MAX_WRAPS:
+        raise SpecError("E_DECODE_LENGTH")  # GUESS (README ch. 8 item 2)
+    if n == 0:
+        raise SpecError("E_DECODE_VALUE")   # GUESS (README ch. 8 item 2)
+    umks, last = {}, -1
+    for _ in range(n):
+        e, k = r.uint(4), r.take(32)
+        if e <= last:
+            raise SpecError("E_DECODE_VALUE")
+        umks[e], last = k, e
+    r.end()
+    if account_id != expected_account:
+        # GUESS (README ch. 8 item 16): unreachable through the AAD binding.
+        raise SpecError("E_HPKE_OPEN")
+    return head_len, head_hash, umks
+
+
+def device_bundle_open(ed_seed: bytes, x_secret: bytes, account_id: bytes, wrap: bytes):
+    target_id = device_id(ed25519_public(ed_seed), x25519_public(x_secret))
+    aad = bundle_aad(account_id, target_id)
+    # wrap = enc(32) || ct; a wrap shorter than 32 bytes cannot be split: E_HPKE_OPEN [HPKE-2]
+    if len(wrap) < 32:
+        raise SpecError("E_HPKE_OPEN")
+    pt, _ = Hpke().open(x_secret, wrap[:32], HPKE_BUNDLE_INFO, aad, wrap[32:])
+    return aad, bundle_decode(pt, account_id)
+
+
+def unlock_path_keys(path: str, text: str, kdf: dict | None):
+    """[CHAIN-13]: the authority key of chapter 5 and the X25519 sealing key."""
+    if path == "recovery":
+        code = recovery_parse(text)
+        prk = hkdf_extract(enc("blindsync/v1/recovery/extract"), code)
+    elif path == "password":
+        check_kdf(kdf)
+        s = argon2id(text.encode("utf-8"), bytes.fromhex(kdf["salt"]),
+                     kdf["m_kib"], kdf["t"], kdf["p"])
+        prk = hkdf_extract(enc("blindsync/v1/password/extract"), s)
+    else:
+        raise ValueError(f"unknown path {path!r}")
+    seed = hkdf_expand(prk, enc(f"blindsync/v1/{path}/authority"), 32)
+    info = enc(f"blindsync/v1/{path}/sealing")
+    sealing_secret = hkdf_expand(prk, info, 32)
+    return ({"sealing_info": info.hex(), "sealing_secret": sealing_secret.hex()},
+            {"authority": ed25519_public(seed).hex(),
+             "sealing": x25519_public(sealing_secret).hex()})
+
+
+# --------------------------------------------------------------------------
+# Vector kinds (vectors/README.md): each returns (intermediate, output)
+# --------------------------------------------------------------------------
+
+def h(x: str) -> bytes:
+    return bytes.fromhex(x)
+
+
+def k_hkdf(i):
+    prk = hkdf_extract(h(i["salt"]), h(i["ikm"]))
+    return {"prk": prk.hex()}, {"okm": hkdf_expand(prk, h(i["info"]), i["length"]).hex()}
+
+
+def k_umk_wrap(i):
+    aad = wrap_aad(h(i["account_id"]), i["epoch"], i["kind"], h(i["kdf_binding"]))
+    return {"aad": aad.hex()}, {"wrap": umk_wrap(h(i["kek"]), h(i["umk"]), aad, h(i["nonce"])).hex()}
+
+
+def k_umk_unwrap(i):
+    # [WRAP-4] order: kind, binding length (both in wrap_aad), wrap length, AEAD.
+    aad = wrap_aad(h(i["account_id"]), i["epoch"], i["kind"], h(i["kdf_binding"]))
+    return {"aad": aad.hex()}, {"umk": umk_unwrap(h(i["kek"]), aad, h(i["wrap"])).hex()}
+
+
+def k_password_unlock(i):
+    _, derived = password_derive(i["password"], i["kdf"])
+    kek = h(derived["kek"])
+    aad = wrap_aad(h(i["account_id"]), i["epoch"], 2, kdf_encoding(i["kdf"]))
+    umk = umk_unwrap(kek, aad, h(i["wrap"]))
+    return {"kek": kek.hex(), "aad": aad.hex()}, {"umk": umk.hex()}
+
+
+def k_recovery_unlock(i):
+    _, derived = recovery_derive(i["text"])
+    kek = h(derived["kek"])
+    aad = wrap_aad(h(i["account_id"]), i["epoch"], 1, b"")
+    umk = umk_unwrap(kek, aad, h(i["wrap"]))
+    return {"kek": kek.hex(), "aad": aad.hex()}, {"umk": umk.hex()}
+
+
+KINDS = {
+    "sha256": lambda i: ({}, {"digest": sha256(h(i["message"])).hex()}),
+    "hmac_sha256": lambda i: ({}, {"tag": hmac_sha256(h(i["key"]), h(i["message"])).hex()}),
+    "hkdf_sha256": k_hkdf,
+    "xchacha20poly1305_seal": lambda i: ({}, {"ciphertext_and_tag": xchacha_seal(
+        h(i["key"]), h(i["nonce"]), h(i["aad"]), h(i["plaintext"])).hex()}),
+    "argon2id": lambda i: ({}, {"output": argon2id(
+        h(i["password"]), h(i["salt"]), i["m_kib"], i["t"], i["p"]).hex()}),
+    "canonical_decode": lambda i: ({}, {"fields": canonical_decode(
+        i["label"], i["shape"], h(i["bytes"]))}),
+    "epoch_keys": lambda i: epoch_keys(h(i["umk"]), h(i["account_id"]), i["epoch"],
+                                       i["collections"]),
+    "recovery_code_format": lambda i: ({}, {"text": recovery_format(h(i["code"]))}),
+    "recovery_code_derive": lambda i: recovery_derive(i["text"]),
+    "password_derive": lambda i: password_derive(i["password"], i["kdf"]),
+    "password_kdf_decode": lambda i: ({}, {"kdf": kdf_decode(h(i["bytes"]))}),
+    "umk_wrap": k_umk_wrap,
+    "umk_unwrap": k_umk_unwrap,
+    "password_unlock": k_password_unlock,
+    "recovery_unlock": k_recovery_unlock,
+}
+
+
+# Chapter 8 kinds
+
+def k_device_id_check(i):
+    got = device_id(h(i["ed25519"]), h(i["x25519"]))
+    # [DEV-1] recompute and compare; GUESS (README ch. 8 item 6): no [DEV-2] key check here.
+    if not hmac.compare_digest(got, h(i["device_id"])):
+        raise SpecError("E_DEVICE_KEY_MISMATCH")
+    return {}, {"device_id": got.hex()}
+
+
+def k_pairing_payload_encode(i):
+    ed, x = h(i["ed25519"]), h(i["x25519"])
+    m = pairing_checksum_input(PAIRING_VERSION, ed, x)
+    d = sha256(m)
+    return ({"checksum_input": m.hex(), "checksum_digest": d.hex()},
+            {"payload": (u8(PAIRING_VERSION) + ed + x + d[:4]).hex()})
+
+
+def k_pairing_payload_decode(i):
+    ed, x = pairing_payload_decode(h(i["payload"]))
+    return {}, {"device": {"ed25519": ed.hex(), "x25519": x.hex()},
+                "device_id": device_id(ed, x).hex()}
+
+
+def k_pairing_code(i):
+    a, n = i["approver"], i["new_device"]
+    m = enc("blindsync/v1/pairing/code", fixed(h(i["account_id"])),
+            fixed(h(a["ed25519"])), fixed(h(a["x25519"])),
+            fixed(h(n["ed25519"])), fixed(h(n["x25519"])))
+    d = sha256(m)
+    return {"hash_input": m.hex(), "digest": d.hex()}, {"code": crockford16(d)}
+
+
+def k_fingerprint(label):
+    def run(i):
+        m = enc(label, fixed(h(i["account_id"] if "account_id" in i else i["key"])))
+        d = sha256(m)
+        return {"hash_input": m.hex(), "digest": d.hex()}, {"fingerprint": crockford16(d)}
+    return run
+
+
+def k_device_bundle_wrap(i):
+    account_id = h(i["account_id"])
+    target_x = x25519_public(h(i["target_x25519_secret"]))
+    target_id = device_id(h(i["target_ed25519"]), target_x)
+    pt = bundle_encode(account_id, i["head_len"], h(i["head_hash"]),
+                       [(u["epoch"], h(u["umk"])) for u in i["umks"]])
+    aad = bundle_aad(account_id, target_id)
+    enc_, ct, ks = Hpke().seal(target_x, HPKE_BUNDLE_INFO, aad, pt, h(i["ikm_e"]))
+    inter = {"target_x25519": target_x.hex(), "target_device_id": target_id.hex(),
+             "plaintext": pt.hex(), "info": HPKE_BUNDLE_INFO.hex(), "aad": aad.hex(),
+             "enc": enc_.hex(), **{k: v.hex() for k, v in ks.items()}}
+    return inter, {"wrap": (enc_ + ct).hex()}
+
+
+def k_device_bundle_open(i):
+    aad, (head_len, head_hash, umks) = device_bundle_open(
+        h(i["ed25519_seed"]), h(i["x25519_secret"]), h(i["account_id"]), h(i["wrap"]))
+    return {"aad": aad.hex()}, {"head_len": head_len, "head_hash": head_hash.hex(),
+                                "umks": umks_json(umks)}
+
+
+def k_chain_statement_decode(i):
+    raw = h(i["statement"])
+    st = decode_statement(raw)
+    inter = {"signed_message": st["signed"].hex(), "hash_input": st["hash_input"].hex(),
+             "hash": st["hash"].hex()}
+    if st["kind"] == GENESIS:
+        # GUESS (README ch. 8 item 7): "genesis" means kind 1, whatever its position.
+        m, aid = account_id_of(raw)
+        inter.update({"account_id_input": m.hex(), "account_id": aid.hex()})
+    out = {"position": st["position"], "prev": st["prev"].hex(), "kind": st["kind"],
+           "kind_name": KIND_NAMES[st["kind"]], "body": statement_body_json(st),
+           "signer": st["signer"].hex(), "signature": st["signature"].hex()}
+    return inter, out
+
+
+def chain_of(hexes):
+    return [h(s) for s in hexes]
+
+
+def k_chain_verify(i):
+    state = chain_verify(chain_of(i["chain"]))
+    return {"hashes": [s["hash"].hex() for s in state.statements]}, state.to_json()
+
+
+def k_chain_update(i):
+    # GUESS (README ch. 8 item 17): `known` is verified from genesis first.
+    state = chain_update(chain_verify(chain_of(i["known"])), chain_of(i["served"]))
+    return {}, state.to_json()
+
+
+def k_chain_open_epochs(i):
+    # GUESS (README ch. 8 item 18): the chain is verified first (it gives the account id).
+    state = chain_verify(chain_of(i["chain"]))
+    aads, umks = open_chain_epochs(state, h(i["x25519_secret"]))
+    return ({"info": HPKE_EPOCH_INFO.hex(), "aads": [a.hex() for a in aads]},
+            {"umks": umks_json(umks)})
+
+
+def k_epoch_wrap_open(i):
+    secret, recipient = h(i["x25519_secret"]), h(i["recipient"])
+    aad = epoch_wrap_aad(h(i["account_id"]), i["epoch"], recipient)
+    # GUESS (README ch. 8 item 19): the RFC's kem_context uses pk(sk), not `recipient`;
+    # both give E_HPKE_OPEN when they differ.
+    umk, ks = Hpke().open(secret, h(i["enc"]), HPKE_EPOCH_INFO, aad, h(i["ct"]))
+    return ({"aad": aad.hex(), **{k: ks[k].hex() for k in ("shared_secret", "key", "base_nonce")}},
+            {"umk": umk.hex()})
+
+
+def k_pairing_accept(i):
+    """[DEV-6] in the order it lists."""
+    ed_seed, x_secret, account_id = h(i["ed25519_seed"]), h(i["x25519_secret"]), h(i["account_id"])
+    _, (head_len, head_hash, umks) = device_bundle_open(ed_seed, x_secret, account_id,
+                                                        h(i["bundle_wrap"]))
+    state = chain_verify(chain_of(i["chain"]))
+    if state.account_id != account_id:
+        raise SpecError("E_CHAIN_GENESIS")
+    check_contains_head(state, head_len, head_hash)
+    if device_id(ed25519_public(ed_seed), x25519_public(x_secret)) not in state.devices:
+        raise SpecError("E_DEVICE_KEY_MISMATCH")
+    _, more = open_chain_epochs(state, x_secret)
+    # GUESS (README ch. 8 item 20): a chain wrap of an epoch the bundle has is not compared.
+    return {}, {"fingerprint": account_fingerprint(state.account_id),
+                "umks": umks_json({**more, **umks})}
+
+
+CH8_KINDS = {
+    "device_id": lambda i: (lambda m: ({"hash_input": m.hex()}, {"device_id": sha256(m).hex()}))(
+        enc("blindsync/v1/device/id", fixed(h(i["ed25519"])), fixed(h(i["x25519"])))),
+    "device_id_check": k_device_id_check,
+    "pairing_payload_encode": k_pairing_payload_encode,
+    "pairing_payload_decode": k_pairing_payload_decode,
+    "pairing_code": k_pairing_code,
+    "account_fingerprint": k_fingerprint("blindsync/v1/chain/fingerprint"),
+    "partner_fingerprint": k_fingerprint("blindsync/v1/chain/partner-fingerprint"),
+    "unlock_path_keys": lambda i: unlock_path_keys(i["path"], i["text"], i.get("kdf")),
+    "device_bundle_wrap": k_device_bundle_wrap,
+    "device_bundle_open": k_device_bundle_open,
+    "chain_statement_decode": k_chain_statement_decode,
+    "chain_verify": k_chain_verify,
+    "chain_update": k_chain_update,
+    "chain_open_epochs": k_chain_open_epochs,
+    "epoch_wrap_open": k_epoch_wrap_open,
+    "pairing_accept": k_pairing_accept,
+}
+KINDS.update(CH8_KINDS)
+
+
+# --------------------------------------------------------------------------
+# Runner
+# --------------------------------------------------------------------------
+
+def run_vector(v: dict) -> str | None:
+    """Run one vector; None on success, else a one-line reason."""
+    try:
+        inter, out = KINDS[v["kind"]](v["input"])
+    except SpecError as e:
+        if "error" in v:
+            return None if e.code == v["error"] else f"failed with {e.code}, expected {v['error']}"
+        return f"failed with {e.code}, expected success"
+    except Exception as e:  # a bug in the port or a malformed input: never a pass
+        return f"crashed: {type(e).__name__}: {e}"
+    if "error" in v:
+        return f"succeeded, expected {v['error']}"
+    problems = []
+    for name, got, want in (("intermediate", inter, v["intermediate"]),
+                            ("output", out, v["output"])):
+        if got != want:
+            keys = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+            problems.append(f"{name} differs in {keys}")
+    return "; ".join(problems) or None
+
+
+def main(argv: list[str]) -> int:
+    default = Path(__file__).resolve().parent.parent.parent / "vectors"
+    vdir = Path(argv[1]) if len(argv) > 1 else default
+    schema = json.loads((vdir / "schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    files = sorted(p for p in vdir.glob("*.json") if p.name != "schema.json")
+    if not files:
+        print(f"no vector files in {vdir}")
+        return 1
+
+    failures: list[str] = []
+    skipped_kinds: dict[str, int] = {}
+    seen_ids: dict[str, str] = {}
+    rows = []
+    totals = [0, 0, 0, 0, 0]  # pos ok, pos total, neg ok, neg total, skipped
+    for path in files:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+        for e in errors:
+            failures.append(f"{path.name}: schema: /{'/'.join(map(str, e.path))}: {e.message}")
+        if isinstance(doc, dict) and doc.get("file") != path.name:
+            failures.append(f"{path.name}: field 'file' is {doc.get('file')!r}")
+        counts = [0, 0, 0, 0, 0]
+        vectors = doc.get("vectors", []) if not errors else []
+        for v in vectors:
+            if v["id"] in seen_ids:  # README: ids are unique across all files
+                failures.append(f"{path.name}: {v['id']}: duplicate id (also in {seen_ids[v['id']]})")
+            seen_ids[v["id"]] = path.name
+            if v["kind"] not in KINDS:
+                counts[4] += 1
+                skipped_kinds[v["kind"]] = skipped_kinds.get(v["kind"], 0) + 1
+                continue
+            col = 2 if "error" in v else 0
+            counts[col + 1] += 1
+            reason = run_vector(v)
+            if reason is None:
+                counts[col] += 1
+            else:
+                failures.append(f"{path.name}: {v['id']} ({v['kind']}): {reason}")
+        rows.append((path.name, "FAIL" if errors else "ok", counts))
+        totals = [a + b for a, b in zip(totals, counts)]
+
+    # RFC 9180 A.1.1 / A.2.1 known answers for the HPKE code of 8.6, one vector each.
+    hpke_path = vdir / "upstream" / "rfc9180_hpke.json"
+    if hpke_path.exists():
+        n = len(json.loads(hpke_path.read_text(encoding="utf-8"))["vectors"])
+        try:
+            problems = hpke_upstream_check(hpke_path)
+        except Exception as e:  # a crash is never a pass
+            problems = [f"crashed: {type(e).__name__}: {e}"]
+        bad = {p.split(":")[0] for p in problems}
+        c = [n - len(bad) if not any(p.startswith("crashed") for p in problems) else 0, n, 0, 0, 0]
+        failures += [f"upstream/rfc9180_hpke.json: {p}" for p in problems]
+        rows.append(("upstream/rfc9180", "-", c))
+        totals = [a + b for a, b in zip(totals, c)]
+    else:
+        failures.append(f"{hpke_path}: missing")
+
+    print(f"{'file':<18} {'schema':<6} {'positive':>9} {'negative':>9} {'skipped':>8}")
+    for name, schema_ok, c in rows + [("total", "", totals)]:
+        print(f"{name:<18} {schema_ok:<6} {c[0]:>4}/{c[1]:<4} {c[2]:>4}/{c[3]:<4} {c[4]:>8}")
+    if skipped_kinds:
+        print("skipped kinds: " + ", ".join(f"{k} ({n})" for k, n in sorted(skipped_kinds.items())))
+    for f in failures:
+        print("FAIL " + f)
+    # One closing line: vector passes, then every failure (vectors, schema, ids).
+    print(f"port: {totals[0] + totals[2]} passed, {len(failures)} failed, {totals[4]} skipped")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
