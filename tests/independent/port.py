@@ -1232,6 +1232,244 @@ KINDS.update(CH8_KINDS)
 
 
 # --------------------------------------------------------------------------
+# Chapter 7: record envelopes (written from spec/07-envelope.md)
+# --------------------------------------------------------------------------
+
+ENV_HEADER_LEN = 204                                    # [ENV-2]
+ENV_MAX_PADDED = 16 * 1024 * 1024                       # [ENV-14]
+ENV_FIXED_BUCKETS = (256, 1024, 4096, 16384, 65536)     # [PAD-1]
+
+
+def env_bucket(m: int) -> int:  # [PAD-1]
+    for b in ENV_FIXED_BUCKETS:
+        if m <= b:
+            return b
+    return -(-m // 65536) * 65536
+
+
+def env_is_bucket(n: int) -> bool:  # [PAD-1]
+    return 0 < n <= ENV_MAX_PADDED and env_bucket(n) == n
+
+
+def env_pad(p: bytes) -> bytes:  # [PAD-2]
+    if len(p) > ENV_MAX_PADDED - 4:
+        raise SpecError("E_ENV_TOO_LARGE")
+    f = u32(len(p)) + p
+    return f + bytes(env_bucket(len(f)) - len(f))
+
+
+def env_unpad(padded: bytes) -> bytes:  # [PAD-3]
+    if len(padded) < 4:
+        raise SpecError("E_ENV_PADDING")
+    n = int.from_bytes(padded[:4], "big")
+    if 4 + n > len(padded) or env_bucket(4 + n) != len(padded) or any(padded[4 + n:]):
+        raise SpecError("E_ENV_PADDING")
+    return padded[4:4 + n]
+
+
+def canonical_json(v, depth: int = 0) -> bytes:  # [PAY-2] .. [PAY-5]
+    if v is None:
+        return b"null"
+    if v is True:
+        return b"true"
+    if v is False:
+        return b"false"
+    if isinstance(v, int):
+        if abs(v) > 2**53 - 1:
+            raise SpecError("E_ENV_JSON")
+        return str(v).encode()
+    if isinstance(v, str):
+        out = bytearray(b'"')
+        for ch in v.encode("utf-8"):  # a lone surrogate raises: not canonical
+            if ch == 0x22:
+                out += b'\\"'
+            elif ch == 0x5C:
+                out += b"\\\\"
+            elif ch < 0x20:
+                short = {8: b"\\b", 12: b"\\f", 10: b"\\n", 13: b"\\r", 9: b"\\t"}
+                out += short.get(ch, b"\\u00%02x" % ch)
+            else:
+                out.append(ch)
+        return bytes(out + b'"')
+    if depth >= 64:  # [PAY-3]
+        raise SpecError("E_ENV_JSON")
+    if isinstance(v, list):
+        return b"[" + b",".join(canonical_json(x, depth + 1) for x in v) + b"]"
+    if isinstance(v, dict):
+        items = sorted(v.items(), key=lambda kv: kv[0].encode("utf-8"))
+        return b"{" + b",".join(canonical_json(k) + b":" + canonical_json(x, depth + 1)
+                                for k, x in items) + b"}"
+    raise SpecError("E_ENV_JSON")  # floats, NaN, ...
+
+
+def check_canonical_json(p: bytes) -> bytes:  # [PAY-2]: canonical(parse(p)) == p
+    try:
+        v = json.loads(p.decode("utf-8"))
+        c = canonical_json(v) if isinstance(v, dict) else None
+    except (ValueError, UnicodeError, RecursionError):
+        raise SpecError("E_ENV_JSON")
+    if c != p:
+        raise SpecError("E_ENV_JSON")
+    return c
+
+
+def env_check_schema(schema: int, payload: bytes) -> None:  # [PAY-1]
+    if schema == 1:
+        check_canonical_json(payload)
+    elif schema != 0:
+        raise SpecError("E_ENV_SCHEMA")
+
+
+HEADER_FIELDS = (("version", 1), ("suite", 1), ("bucket", -32), ("record_id", -16),
+                 ("revision", 8), ("writer", -32), ("writer_seq", 8), ("epoch", 4),
+                 ("schema", 2), ("padded_len", 4), ("chain_head", -32), ("salt", -32),
+                 ("commitment", -32))
+
+
+def env_header_encode(hd: dict) -> bytes:  # [ENV-2]
+    return b"".join(hd[k].to_bytes(w, "big") if w > 0 else hd[k] for k, w in HEADER_FIELDS)
+
+
+def env_header_read(r: Reader) -> dict:  # [ENV-2], [ENV-13]
+    hd = {}
+    for k, w in HEADER_FIELDS:
+        hd[k] = r.uint(w) if w > 0 else r.take(-w)
+        if k == "version" and hd[k] != 1:
+            raise SpecError("E_ENV_VERSION")
+        if k == "suite" and hd[k] not in (1, 2):
+            raise SpecError("E_ENV_SUITE")
+    if hd["padded_len"] > ENV_MAX_PADDED:
+        raise SpecError("E_ENV_TOO_LARGE")
+    if not env_is_bucket(hd["padded_len"]):
+        raise SpecError("E_ENV_LENGTH")
+    return hd
+
+
+def env_header_json(hd: dict) -> dict:
+    return {k: (hd[k] if w > 0 else hd[k].hex()) for k, w in HEADER_FIELDS}
+
+
+def env_keys(ck: bytes, salt: bytes, suite: int):  # [ENV-6]
+    prk = hkdf_extract(salt, ck)
+    ki = enc("blindsync/v1/envelope/key", u8(1), u8(suite))
+    ci = enc("blindsync/v1/envelope/commit", u8(1), u8(suite))
+    return prk, ki, ci, hkdf_expand(prk, ki, 32), hkdf_expand(prk, ci, 32)
+
+
+def env_aead(suite: int, key: bytes):  # [ENV-3]
+    return AESGCM(key) if suite == 1 else ChaCha20Poly1305(key)
+
+
+def env_intermediates(account: bytes, ck: bytes, hd: dict, body: bytes) -> dict:
+    hb = env_header_encode(hd)
+    prk, ki, ci, key, com = env_keys(ck, hd["salt"], hd["suite"])
+    prefix = enc("blindsync/v1/hash/envelope-body") + u32(len(body))          # [ENV-8]
+    bd = sha256(prefix + body)
+    msg = enc("blindsync/v1/sig/record", fixed(account), fixed(hb), fixed(bd))  # [ENV-9]
+    return {"header": hb.hex(), "key_info": ki.hex(), "commit_info": ci.hex(), "prk": prk.hex(),
+            "key": key.hex(), "commitment": com.hex(),
+            "aad": enc("blindsync/v1/aad/record", fixed(account), fixed(hb)).hex(),
+            "body_digest_prefix": prefix.hex(), "body_digest": bd.hex(),
+            "sig_message": msg.hex(), "sig_digest": sha256(msg).hex()}
+
+
+def env_pattern(n: int) -> bytes:  # 7.15
+    return b"".join(sha256(u64(i)) for i in range(n // 32 + 1))[:n]
+
+
+def k_envelope_seal(i):  # 7.12
+    pt = h(i["plaintext"]) if isinstance(i["plaintext"], str) else env_pattern(i["plaintext"]["length"])
+    if i["suite"] not in (1, 2):
+        raise SpecError("E_ENV_SUITE")
+    env_check_schema(i["schema"], pt)
+    padded = env_pad(pt)
+    account, ck = h(i["account_id"]), h(i["collection_key"])
+    hd = {k: (i[k] if w > 0 else h(i[k])) for k, w in HEADER_FIELDS
+          if k not in ("version", "padded_len", "commitment")}
+    hd.update(version=1, padded_len=len(padded))
+    hd["commitment"] = env_keys(ck, hd["salt"], hd["suite"])[4]
+    key = env_keys(ck, hd["salt"], hd["suite"])[3]
+    hb = env_header_encode(hd)
+    aad = enc("blindsync/v1/aad/record", fixed(account), fixed(hb))
+    body = h(i["nonce"]) + env_aead(hd["suite"], key).encrypt(h(i["nonce"]), padded, aad)
+    inter = env_intermediates(account, ck, hd, body)
+    sk = nacl.signing.SigningKey(h(i["signing_seed"]))
+    sig = sk.sign(h(inter["sig_digest"])).signature
+    env = hb + u32(len(body)) + body + sig
+    inter.update(verifying_key=bytes(sk.verify_key).hex(), padded_len=len(padded))
+    if isinstance(i["plaintext"], str):
+        return inter, {"envelope": env.hex()}
+    return inter, {"envelope_len": len(env), "envelope_sha256": sha256(env).hex(),
+                   "signature": sig.hex()}
+
+
+def env_check_signed(i, hd: dict, bd: bytes, sig: bytes) -> bytes:
+    """Steps 2 to 4 of [ENV-12]; returns the epoch's collection key."""
+    if (i.get("bucket") is not None and h(i["bucket"]) != hd["bucket"]) or \
+            (i.get("record_id") is not None and h(i["record_id"]) != hd["record_id"]):
+        raise SpecError("E_ENV_CONTEXT")                                     # [ENV-11]
+    ep = next((e for e in i["epochs"] if e["epoch"] == hd["epoch"]), None)
+    if ep is None:
+        raise SpecError("E_ENV_EPOCH")                                       # [ENV-10]
+    w = next((w for w in ep["writers"] if h(w["device"]) == hd["writer"]), None)
+    if w is None:
+        raise SpecError("E_ENV_SIGNER_UNKNOWN")
+    if w.get("max_seq") is not None and hd["writer_seq"] > w["max_seq"]:
+        raise SpecError("E_ENV_WRITER_REVOKED")
+    pk = h(w["verifying_key"])
+    if not ed25519_key_valid(pk):
+        raise SpecError("E_ENV_SIGNER_KEY")                                  # [ENV-9]
+    msg = enc("blindsync/v1/sig/record", fixed(h(i["account_id"])), fixed(env_header_encode(hd)), fixed(bd))
+    if not ed25519_verify_strict(pk, sha256(msg), sig):
+        raise SpecError("E_ENV_SIGNATURE")
+    return h(ep["collection_key"])
+
+
+def k_envelope_open(i):  # [ENV-12]
+    r = Reader(h(i["envelope"]))
+    hd = env_header_read(r)                                                  # 1. [ENV-13]
+    body_len = r.uint(4)
+    if body_len != hd["padded_len"] + 28:
+        raise SpecError("E_ENV_LENGTH")
+    body, sig = r.take(body_len), r.take(64)
+    r.end()
+    bd = sha256(enc("blindsync/v1/hash/envelope-body") + u32(len(body)) + body)
+    ck = env_check_signed(i, hd, bd, sig)                                    # 2. - 4.
+    account = h(i["account_id"])
+    _, _, _, key, com = env_keys(ck, hd["salt"], hd["suite"])
+    if not hmac.compare_digest(com, hd["commitment"]):
+        raise SpecError("E_ENV_COMMITMENT")                                  # 5.
+    aad = enc("blindsync/v1/aad/record", fixed(account), fixed(env_header_encode(hd)))
+    try:
+        padded = env_aead(hd["suite"], key).decrypt(body[:12], body[12:], aad)  # 6.
+    except InvalidTag:
+        raise SpecError("E_ENV_DECRYPT")
+    payload = env_unpad(padded)                                              # 7.
+    env_check_schema(hd["schema"], payload)                                  # 8.
+    return (env_intermediates(account, ck, hd, body),
+            {"header": env_header_json(hd), "payload": payload.hex()})
+
+
+def k_envelope_verify_stub(i):  # [ENV-15]
+    r = Reader(h(i["stub"]))
+    hd = env_header_read(r)
+    bd, sig = r.take(32), r.take(64)
+    r.end()
+    env_check_signed(i, hd, bd, sig)
+    msg = enc("blindsync/v1/sig/record", fixed(h(i["account_id"])), fixed(env_header_encode(hd)), fixed(bd))
+    return {"sig_message": msg.hex(), "sig_digest": sha256(msg).hex()}, {"header": env_header_json(hd)}
+
+
+CH7_KINDS = {
+    "envelope_seal": k_envelope_seal,
+    "envelope_open": k_envelope_open,
+    "envelope_verify_stub": k_envelope_verify_stub,
+    "payload_canonical_json": lambda i: ({}, {"canonical": check_canonical_json(h(i["payload"])).hex()}),
+}
+KINDS.update(CH7_KINDS)
+
+
+# --------------------------------------------------------------------------
 # Runner
 # --------------------------------------------------------------------------
 
