@@ -1286,11 +1286,22 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(7, replace(Authority { signing: WEAK_ED25519, sealing: fresh.sealing }, ws.clone())),
         Error::DeviceKeyInvalid,
     )?;
+    // HPKE cannot seal to a low-order key, so these wraps carry random bytes: only their
+    // recipients and epochs are checked by the verifier, and the key check comes first.
+    let low_wraps: Vec<EpochWrap> = (0..=1u32)
+        .map(|epoch| {
+            let mut enc = [0u8; 32];
+            let mut ct = [0u8; crate::chain::statement::EPOCH_WRAP_CT_LEN];
+            rand_core::Rng::fill_bytes(rng, &mut enc);
+            rand_core::Rng::fill_bytes(rng, &mut ct);
+            EpochWrap { recipient: LOW_ORDER, epoch, enc, ct }
+        })
+        .collect();
     verify_err(
         g,
         "replace authority with a small-order sealing key",
         &["CHAIN-14", "HPKE-3"],
-        with(7, replace(Authority { signing: fresh.signing, sealing: LOW_ORDER }, vec![])),
+        with(7, replace(Authority { signing: fresh.signing, sealing: LOW_ORDER }, low_wraps)),
         Error::HpkeLowOrder,
     )?;
     let cur = w.pw.public();
