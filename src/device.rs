@@ -58,6 +58,21 @@ pub struct DevicePublic {
     pub x25519: [u8; 32],
 }
 
+/// Ed25519 public-key validity ([PRIM-9], [DEV-2]): the 32 bytes must be the
+/// canonical RFC 8032 encoding of a curve point (`y < p`, and not `x = 0` with
+/// the sign bit set: decoding then re-encoding gives the same bytes), and the
+/// point must not be of small order (`[8]P` is not the identity). Mixed-order
+/// points (a prime-order point plus a torsion component) are accepted, as by
+/// `verify_strict`. Anything else is [`Error::DeviceKeyInvalid`].
+pub fn check_ed25519_key(pk: &[u8; 32]) -> Result<()> {
+    // [PRIM-9] [DEV-2] decode, canonical re-encoding, not small order.
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).map_err(|_| Error::DeviceKeyInvalid)?;
+    if vk.to_edwards().compress().to_bytes() != *pk || vk.is_weak() {
+        return Err(Error::DeviceKeyInvalid);
+    }
+    Ok(())
+}
+
 impl DevicePublic {
     /// `SHA-256(enc(DEVICE_ID, ed25519, x25519))`. [DEV-1]
     pub fn id(&self) -> DeviceId {
@@ -67,10 +82,7 @@ impl DevicePublic {
     /// Checks both keys: the Ed25519 key is a valid point of large order, the
     /// X25519 key is not of small order. [DEV-2]
     pub fn check(&self) -> Result<()> {
-        let vk = ed25519_dalek::VerifyingKey::from_bytes(&self.ed25519).map_err(|_| Error::DeviceKeyInvalid)?;
-        if vk.is_weak() {
-            return Err(Error::DeviceKeyInvalid);
-        }
+        check_ed25519_key(&self.ed25519)?;
         if hpke::is_low_order(&self.x25519) {
             return Err(Error::HpkeLowOrder);
         }
@@ -293,9 +305,10 @@ pub fn open_bundle(me: &DeviceKeys, account: &AccountId, wrap: &[u8]) -> Result<
     let split = wrap.len().min(hpke::ENC_LEN);
     let (enc, ct) = wrap.split_at(split);
     let pt = hpke::open(me.hpke_key(), enc, &bundle_info(), &bundle_aad(account, &me.id()), ct)?;
+    // [DEV-5] a plaintext that is not a bundle of this account is a wrap that does not open.
     let bundle = IdentityBundle::decode(&pt).map_err(|_| Error::HpkeOpen)?;
     if bundle.account != *account {
-        return Err(Error::DeviceKeyMismatch);
+        return Err(Error::HpkeOpen);
     }
     Ok(bundle)
 }
@@ -334,6 +347,52 @@ mod tests {
             assert_eq!(PairingPayload::decode(&b), Err(Error::PairingChecksum), "byte {i}");
         }
         assert_eq!(PairingPayload::decode(&bytes[..68]), Err(Error::DecodeTruncated));
+    }
+
+    // [PRIM-9] [DEV-2] Ed25519 key validity: canonical encodings of points not of small order;
+    // non-canonical encodings and the 8 small-order points are refused, mixed-order points accepted.
+    #[test]
+    fn ed25519_key_validity() {
+        use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+        let good = DeviceKeys::generate(&mut SeededRng::from_label("ed-valid")).public().ed25519;
+        assert_eq!(check_ed25519_key(&good), Ok(()));
+        for t in EIGHT_TORSION {
+            assert_eq!(check_ed25519_key(&t.compress().to_bytes()), Err(Error::DeviceKeyInvalid));
+            let mixed = (ED25519_BASEPOINT_POINT + t).compress().to_bytes();
+            assert_eq!(check_ed25519_key(&mixed), Ok(()));
+        }
+        // y + p for small y: every such encoding that decodes at all is refused.
+        for y in 0u8..=18 {
+            let mut k = [0xffu8; 32];
+            k[0] = 0xed + y;
+            k[31] = 0x7f;
+            assert_eq!(check_ed25519_key(&k), Err(Error::DeviceKeyInvalid), "y = {y}");
+            k[31] = 0xff; // with the sign bit set as well
+            assert_eq!(check_ed25519_key(&k), Err(Error::DeviceKeyInvalid), "y = {y}, sign");
+        }
+        // x = 0 with the sign bit set (the identity, y = 1, and y = -1).
+        let mut neg_zero = [0u8; 32];
+        neg_zero[0] = 1;
+        neg_zero[31] = 0x80;
+        assert_eq!(check_ed25519_key(&neg_zero), Err(Error::DeviceKeyInvalid));
+    }
+
+    // [DEV-5] a wrap that opens but holds a bundle of another account is E_HPKE_OPEN, as is a
+    // plaintext that is not a bundle.
+    #[test]
+    fn bundle_inner_account_and_garbage() {
+        let mut rng = SeededRng::from_label("bundle-inner");
+        let a = DeviceKeys::generate(&mut rng);
+        let acc = AccountId([1; 32]);
+        let mut umks = BTreeMap::new();
+        umks.insert(0, Umk::from_bytes([5; 32]));
+        let other = IdentityBundle { account: AccountId([2; 32]), head: ChainHead { len: 1, hash: [9; 32] }, umks };
+        let aad = bundle_aad(&acc, &a.id());
+        for pt in [other.encode().to_vec(), b"not a bundle".to_vec()] {
+            let (enc, ct) = hpke::seal(&a.public().x25519, &bundle_info(), &aad, &pt, &mut rng).unwrap();
+            let w = [enc.as_slice(), &ct].concat();
+            assert_eq!(open_bundle(&a, &acc, &w).err(), Some(Error::HpkeOpen));
+        }
     }
 
     // [DEV-4] format and symmetry of the pairing code.

@@ -42,6 +42,7 @@ pub struct ChainState {
     revoked: BTreeMap<DeviceId, Revoked>,
     authorities: BTreeMap<UnlockPath, Authority>,
     retired: BTreeSet<[u8; 32]>,
+    retired_sealing: BTreeSet<[u8; 32]>,
     partners: BTreeMap<[u8; 32], String>,
     epoch: Epoch,
 }
@@ -84,10 +85,7 @@ pub fn open_epoch_wrap(account: &AccountId, wrap: &EpochWrap, key: &HpkeSecretKe
 }
 
 fn check_signing_key(pk: &[u8; 32]) -> Result<()> {
-    match ed25519_dalek::VerifyingKey::from_bytes(pk) {
-        Ok(vk) if !vk.is_weak() => Ok(()),
-        _ => Err(Error::DeviceKeyInvalid),
-    }
+    crate::device::check_ed25519_key(pk)
 }
 
 fn check_authority(a: &Authority) -> Result<()> {
@@ -136,6 +134,7 @@ impl ChainState {
             revoked: BTreeMap::new(),
             authorities,
             retired: BTreeSet::new(),
+            retired_sealing: BTreeSet::new(),
             partners: BTreeMap::new(),
             epoch: 0,
         })
@@ -220,7 +219,12 @@ impl ChainState {
         let known = self.devices.values().chain(self.revoked.values().map(|r| &r.public));
         let mut ed_keys = known.clone().map(|d| d.ed25519).chain(self.authorities.values().map(|a| a.signing));
         let mut x_keys = known.map(|d| d.x25519).chain(self.authorities.values().map(|a| a.sealing));
-        self.retired.contains(ed) || ed_keys.any(|k| k == *ed) || x_keys.any(|k| k == *x)
+        // [CHAIN-9] two typed pools: Ed25519 keys against Ed25519 keys (retired signing keys
+        // included), X25519 keys against X25519 keys (retired sealing keys included).
+        self.retired.contains(ed)
+            || self.retired_sealing.contains(x)
+            || ed_keys.any(|k| k == *ed)
+            || x_keys.any(|k| k == *x)
     }
 
     fn apply(&mut self, s: &Statement, _role: Role) -> Result<()> {
@@ -278,6 +282,7 @@ impl ChainState {
                 }
                 if let Some(old) = self.authorities.insert(*path, *authority) {
                     self.retired.insert(old.signing);
+                    self.retired_sealing.insert(old.sealing);
                 }
             }
         }

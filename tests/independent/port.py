@@ -731,6 +731,7 @@ class ChainState:
         self.revoked: dict[bytes, dict] = {}   # device id -> {ed25519, x25519, max_seq, position}
         self.paths: dict[str, dict] = {}       # "recovery"/"password" -> {signing, sealing}
         self.retired: list[bytes] = []         # retired authority signing keys
+        self.retired_sealing: list[bytes] = [] # retired sealing keys ([CHAIN-9], [CHAIN-14])
         self.partners: dict[bytes, str] = {}   # key -> label
 
     @property
@@ -754,15 +755,18 @@ class ChainState:
             raise SpecError("E_CHAIN_SIGNER_REVOKED")
         raise SpecError("E_CHAIN_SIGNER_UNKNOWN")
 
-    def keys_in_use(self) -> set[bytes]:
-        """[CHAIN-9]: keys of active and revoked devices, current authorities, retired signing keys.
-        GUESS (README ch. 8 item 12): one set for both key types."""
-        used = set(self.retired)
+    def keys_in_use(self) -> tuple[set[bytes], set[bytes]]:
+        """[CHAIN-9]: two typed pools (was GUESS README ch. 8 item 12, now stated by [CHAIN-9]):
+        Ed25519 keys of active/revoked devices, current and retired authority signing keys;
+        X25519 keys of active/revoked devices, current and retired sealing keys."""
+        eds, xs = set(self.retired), set(self.retired_sealing)
         for d in list(self.devices.values()) + list(self.revoked.values()):
-            used |= {d["ed25519"], d["x25519"]}
+            eds.add(d["ed25519"])
+            xs.add(d["x25519"])
         for k in self.paths.values():
-            used |= {k["signing"], k["sealing"]}
-        return used
+            eds.add(k["signing"])
+            xs.add(k["sealing"])
+        return eds, xs
 
     # -- genesis ----------------------------------------------------------
     def apply_genesis(self, raw: bytes) -> None:
@@ -774,9 +778,9 @@ class ChainState:
                 or b["epoch"] != 0 or st["signer"] != b["device"]["ed25519"]):
             raise SpecError("E_CHAIN_GENESIS")
         check_device_keys(b["device"]["ed25519"], b["device"]["x25519"])
+        # [CHAIN-8] step 4: body order, each authority in turn (was GUESS item 5: signing keys first).
         for p in ("recovery", "password"):
             check_ed25519_key(b[p]["signing"])
-        for p in ("recovery", "password"):
             check_x25519_key(b[p]["sealing"])
         eds = {b["device"]["ed25519"], b["recovery"]["signing"], b["password"]["signing"]}
         xs = {b["device"]["x25519"], b["recovery"]["sealing"], b["password"]["sealing"]}
@@ -820,8 +824,8 @@ class ChainState:
     def _add_device(self, st):  # [CHAIN-9]
         d = st["body"]["device"]
         check_device_keys(d["ed25519"], d["x25519"])
-        used = self.keys_in_use()
-        if d["ed25519"] in used or d["x25519"] in used:
+        eds, xs = self.keys_in_use()  # [CHAIN-9] typed pools
+        if d["ed25519"] in eds or d["x25519"] in xs:
             raise SpecError("E_CHAIN_STATE")
         self.devices[device_id(d["ed25519"], d["x25519"])] = {**d, "position": st["position"]}
 
@@ -850,14 +854,15 @@ class ChainState:
         # GUESS (README ch. 8 item 13): key checks, then in-use, then wraps.
         check_ed25519_key(keys["signing"])
         check_x25519_key(keys["sealing"])
-        used = self.keys_in_use()
-        if keys["signing"] in used or keys["sealing"] in used:
+        eds, xs = self.keys_in_use()  # [CHAIN-14] the pools of [CHAIN-9]
+        if keys["signing"] in eds or keys["sealing"] in xs:
             raise SpecError("E_CHAIN_STATE")
         want = [(keys["sealing"], e) for e in range(self.epoch + 1)]
         if [(w["recipient"], w["epoch"]) for w in b["wraps"]] != want:
             raise SpecError("E_CHAIN_RECIPIENTS")
         path = PATHS[b["path"]]
         self.retired.append(self.paths[path]["signing"])
+        self.retired_sealing.append(self.paths[path]["sealing"])  # [CHAIN-14] sealing key retired too
         self.paths[path] = dict(keys)
 
     def _pin_partner(self, st):  # [CHAIN-15]
@@ -975,7 +980,7 @@ def bundle_decode(data: bytes, expected_account: bytes):
     if n > MAX_WRAPS:
         raise SpecError("E_DECODE_LENGTH")  # GUESS (README ch. 8 item 2)
     if n == 0:
-        raise SpecError("E_DECODE_VALUE")   # GUESS (README ch. 8 item 2)
+        raise SpecError("E_DECODE_LENGTH")  # [DEV-5]: n = 0 is E_DECODE_LENGTH (was GUESS item 2)
     umks, last = {}, -1
     for _ in range(n):
         e, k = r.uint(4), r.take(32)
@@ -996,7 +1001,11 @@ def device_bundle_open(ed_seed: bytes, x_secret: bytes, account_id: bytes, wrap:
     if len(wrap) < 32:
         raise SpecError("E_HPKE_OPEN")
     pt, _ = Hpke().open(x_secret, wrap[:32], HPKE_BUNDLE_INFO, aad, wrap[32:])
-    return aad, bundle_decode(pt, account_id)
+    try:
+        return aad, bundle_decode(pt, account_id)
+    except SpecError:
+        # [DEV-5]: after a successful open, a plaintext that is not a bundle of this account is E_HPKE_OPEN.
+        raise SpecError("E_HPKE_OPEN")
 
 
 def unlock_path_keys(path: str, text: str, kdf: dict | None):
@@ -1204,9 +1213,9 @@ def k_pairing_accept(i):
     if device_id(ed25519_public(ed_seed), x25519_public(x_secret)) not in state.devices:
         raise SpecError("E_DEVICE_KEY_MISMATCH")
     _, more = open_chain_epochs(state, x_secret)
-    # GUESS (README ch. 8 item 20): a chain wrap of an epoch the bundle has is not compared.
+    # [DEV-6]: the chain wrap's UMK replaces the bundle's for an epoch both give (was GUESS item 20).
     return {}, {"fingerprint": account_fingerprint(state.account_id),
-                "umks": umks_json({**more, **umks})}
+                "umks": umks_json({**umks, **more})}
 
 
 CH8_KINDS = {

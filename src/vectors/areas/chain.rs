@@ -561,6 +561,40 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         *x ^= 1;
     }
     g.err("device_bundle_open", "tampered tag", &reqs, open_in(&b, &t, &account), Error::HpkeOpen)?;
+    g.err(
+        "device_bundle_open",
+        "a wrap of 31 bytes (shorter than enc): wrong enc length",
+        &["HPKE-2"],
+        open_in(&b, &wrap[..31], &account),
+        Error::HpkeOpen,
+    )?;
+    g.err(
+        "pairing_payload_decode",
+        "a well-formed payload whose Ed25519 key is a non-canonical encoding (y + p) of a large-order point",
+        &["DEV-2", "PRIM-9"],
+        obj([("payload", h(&raw(non_canonical_ed25519()?, b.public().x25519)))]),
+        Error::DeviceKeyInvalid,
+    )?;
+    g.err(
+        "pairing_payload_decode",
+        "both keys bad (order-8 Ed25519 key, low-order X25519 key): the Ed25519 check comes first",
+        &["DEV-2", "DEV-3"],
+        obj([("payload", h(&raw(order8_ed25519(), LOW_ORDER)))]),
+        Error::DeviceKeyInvalid,
+    )?;
+    g.ok(
+        "pairing_payload_decode",
+        "a mixed-order Ed25519 key (base point plus an order-8 point) is accepted",
+        &["DEV-2", "PRIM-9"],
+        obj([("payload", h(&raw(mixed_order_ed25519(), b.public().x25519)))]),
+    )?;
+    g.err(
+        "pairing_payload_decode",
+        "an empty payload",
+        &["DEV-3"],
+        obj([("payload", h(&[]))]),
+        Error::DecodeTruncated,
+    )?;
     Ok(())
 }
 
@@ -960,6 +994,466 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         &["DEV-6", "CHAIN-10"],
         set(&pin, "chain", list_json(&chain[..1])),
         Error::ChainRollback,
+    )?;
+    generate_chain_checks(g, &w, &pin, &mut rng)
+}
+
+/// A non-canonical encoding of a point of large order: `y + p` for the
+/// smallest `y` in 2..=18 that is on the curve and not of small order. [PRIM-9]
+fn non_canonical_ed25519() -> Result<[u8; 32], String> {
+    for y in 2u8..=18 {
+        let mut k = [0xffu8; 32];
+        k[0] = 0xed + y;
+        k[31] = 0x7f;
+        if let Some(p) = curve25519_dalek::edwards::CompressedEdwardsY(k).decompress()
+            && !p.is_small_order()
+        {
+            return Ok(k);
+        }
+    }
+    Err("no non-canonical large-order encoding".into())
+}
+
+/// The base point plus a torsion point of order 8: not of small order, not in
+/// the prime-order subgroup (mixed order), canonically encoded. Accepted. [PRIM-9]
+fn mixed_order_ed25519() -> [u8; 32] {
+    (curve25519_dalek::constants::ED25519_BASEPOINT_POINT + curve25519_dalek::constants::EIGHT_TORSION[1])
+        .compress()
+        .to_bytes()
+}
+
+/// A torsion point of order 8 (small order, not the identity).
+fn order8_ed25519() -> [u8; 32] {
+    curve25519_dalek::constants::EIGHT_TORSION[1].compress().to_bytes()
+}
+
+/// A signature with `R` = the identity and `S = k·a mod L`: it satisfies the
+/// cofactorless equation `[S]B = R + [k]A`, so only the small-order `R` rule
+/// of strict verification refuses it. [PRIM-9] [CHAIN-2]
+fn small_order_r_signature(s: &Statement, seed: &DeviceSigningSeed) -> [u8; 64] {
+    use sha2::Digest;
+    let sk = ed25519_dalek::SigningKey::from_bytes(seed.expose());
+    let mut r = [0u8; 32];
+    r[0] = 1;
+    let kh: [u8; 64] = sha2::Sha512::new()
+        .chain_update(r)
+        .chain_update(sk.verifying_key().to_bytes())
+        .chain_update(s.signed_message())
+        .finalize()
+        .into();
+    let k = curve25519_dalek::Scalar::from_bytes_mod_order_wide(&kh);
+    let sc = k * sk.to_scalar();
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&r);
+    sig[32..].copy_from_slice(&sc.to_bytes());
+    sig
+}
+
+/// `S + L` (little-endian), the non-canonical twin of a valid `S`. [PRIM-9]
+fn s_plus_l(sig: &[u8; 64]) -> [u8; 64] {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut out = *sig;
+    let mut carry = 0u16;
+    for (i, l) in L.iter().enumerate() {
+        let v = u16::from(sig[32 + i]) + u16::from(*l) + carry;
+        out[32 + i] = (v & 0xff) as u8;
+        carry = v >> 8;
+    }
+    out
+}
+
+/// The checks no earlier vector reaches: genesis rules, key reuse, partner
+/// and replace-authority state rules, decode errors, pairing mismatches and
+/// strict signature verification. One failure each.
+fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRng) -> Result<(), String> {
+    let chain = &w.chain;
+    let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
+    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
+    let verify_err =
+        |g: &mut Gen, d: &str, reqs: &[&str], c: Vec<Vec<u8>>, e: Error| g.err("chain_verify", d, reqs, cin(&c), e);
+
+    // --- genesis ([CHAIN-8]) ---
+    let gbody = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| Body::Genesis {
+        device,
+        recovery,
+        password,
+        epoch,
+    };
+    let (a, rec, pw) = (w.a.public(), w.rec.public(), w.pw.public());
+    let mkgen = |pos: u64, prev: [u8; 32], body: Body, signer: &DeviceKeys| Statement::sign(pos, prev, body, signer);
+    verify_err(g, "an empty chain", &["CHAIN-8"], vec![], Error::ChainGenesis)?;
+    let bad = mkgen(1, [0; 32], gbody(a, rec, pw, 0), &w.a.keys).encode();
+    verify_err(g, "genesis at position 1", &["CHAIN-8"], vec![bad], Error::ChainGenesis)?;
+    let bad = mkgen(0, [0x11; 32], gbody(a, rec, pw, 0), &w.a.keys).encode();
+    verify_err(g, "genesis whose prev is not 32 zero bytes", &["CHAIN-8"], vec![bad], Error::ChainGenesis)?;
+    let bad = mkgen(0, [0; 32], gbody(a, rec, pw, 1), &w.a.keys).encode();
+    verify_err(g, "genesis with epoch 1", &["CHAIN-8"], vec![bad], Error::ChainGenesis)?;
+    let bad = mkgen(0, [0; 32], gbody(a, rec, pw, 0), &w.b.keys).encode();
+    verify_err(
+        g,
+        "genesis signed by another device than the one it names",
+        &["CHAIN-8"],
+        vec![bad],
+        Error::ChainGenesis,
+    )?;
+    let weak_rec = Authority { signing: WEAK_ED25519, sealing: rec.sealing };
+    let bad = mkgen(0, [0; 32], gbody(a, weak_rec, pw, 0), &w.a.keys).encode();
+    verify_err(
+        g,
+        "genesis whose recovery signing key is the small-order identity point",
+        &["CHAIN-8", "PRIM-9"],
+        vec![bad],
+        Error::DeviceKeyInvalid,
+    )?;
+    let low_pw = Authority { signing: pw.signing, sealing: LOW_ORDER };
+    let bad = mkgen(0, [0; 32], gbody(a, rec, low_pw, 0), &w.a.keys).encode();
+    verify_err(
+        g,
+        "genesis whose password sealing key is of small order",
+        &["CHAIN-8", "HPKE-3"],
+        vec![bad],
+        Error::HpkeLowOrder,
+    )?;
+    let same_ed = Authority { signing: a.ed25519, sealing: rec.sealing };
+    let bad = mkgen(0, [0; 32], gbody(a, same_ed, pw, 0), &w.a.keys).encode();
+    verify_err(
+        g,
+        "genesis whose recovery signing key equals the device's Ed25519 key",
+        &["CHAIN-8"],
+        vec![bad],
+        Error::ChainGenesis,
+    )?;
+    let same_x = Authority { signing: pw.signing, sealing: rec.sealing };
+    let bad = mkgen(0, [0; 32], gbody(a, rec, same_x, 0), &w.a.keys).encode();
+    verify_err(
+        g,
+        "genesis whose password sealing key equals the recovery sealing key",
+        &["CHAIN-8"],
+        vec![bad],
+        Error::ChainGenesis,
+    )?;
+    let mut bad = chain[0].clone();
+    if let Some(x) = bad.last_mut() {
+        *x ^= 0x01;
+    }
+    verify_err(g, "genesis with a flipped signature bit", &["CHAIN-8", "CHAIN-2"], vec![bad], Error::ChainSignature)?;
+    // A small-order signer with R = identity and S = 0: every message "verifies" under a
+    // lax (cofactorless, no small-order check) verifier. The key check refuses it first.
+    let small = DevicePublic { ed25519: order8_ed25519(), x25519: a.x25519 };
+    let mut s0 = Statement {
+        position: 0,
+        prev: [0; 32],
+        body: gbody(small, rec, pw, 0),
+        signer: small.ed25519,
+        signature: [0; 64],
+    };
+    s0.signature[0] = 1;
+    verify_err(
+        g,
+        "genesis signed by a small-order (order 8) device key with R = identity, S = 0",
+        &["CHAIN-8", "DEV-2", "PRIM-9"],
+        vec![s0.encode()],
+        Error::DeviceKeyInvalid,
+    )?;
+    let nc = DevicePublic { ed25519: non_canonical_ed25519()?, x25519: a.x25519 };
+    let s0 =
+        Statement { position: 0, prev: [0; 32], body: gbody(nc, rec, pw, 0), signer: nc.ed25519, signature: [0; 64] };
+    verify_err(
+        g,
+        "genesis whose device Ed25519 key is a non-canonical encoding (y + p) of a large-order point",
+        &["CHAIN-8", "DEV-2", "PRIM-9"],
+        vec![s0.encode()],
+        Error::DeviceKeyInvalid,
+    )?;
+
+    // --- strict signatures on a later statement ([CHAIN-2], [PRIM-9]) ---
+    let stranger = Dev::new(rng);
+    let mut s2 = next_statement(&st(1)?, Body::AddDevice { device: stranger.public() }, &w.a.keys);
+    let good = s2.signature;
+    s2.signature = small_order_r_signature(&s2, w.a.keys.signing_seed());
+    verify_err(
+        g,
+        "add-device whose signature has R = identity and S = k·a (passes a cofactorless lax check)",
+        &["CHAIN-2", "PRIM-9"],
+        with(2, s2.encode()),
+        Error::ChainSignature,
+    )?;
+    s2.signature = s_plus_l(&good);
+    verify_err(
+        g,
+        "add-device whose valid signature has S replaced by S + L (non-canonical)",
+        &["CHAIN-2", "PRIM-9"],
+        with(2, s2.encode()),
+        Error::ChainSignature,
+    )?;
+
+    // --- fork inside one served chain ([CHAIN-8] step 2) ---
+    let alt = next_statement(&st(0)?, Body::AddDevice { device: stranger.public() }, &w.a.keys).encode();
+    verify_err(
+        g,
+        "a different valid statement at position 1 after statement 2",
+        &["CHAIN-8", "CHAIN-10"],
+        with(3, alt),
+        Error::ChainFork,
+    )?;
+
+    // --- add device: key reuse ([CHAIN-9]) ---
+    let reuse = next_statement(
+        &st(1)?,
+        Body::AddDevice { device: DevicePublic { ed25519: w.b.public().ed25519, x25519: stranger.public().x25519 } },
+        &w.a.keys,
+    )
+    .encode();
+    verify_err(
+        g,
+        "add-device whose Ed25519 key is an active device's",
+        &["CHAIN-9"],
+        with(2, reuse),
+        Error::ChainState,
+    )?;
+    let reuse = next_statement(
+        &st(5)?,
+        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: w.c.public().x25519 } },
+        &w.a.keys,
+    )
+    .encode();
+    verify_err(
+        g,
+        "add-device whose X25519 key is the revoked device's",
+        &["CHAIN-9"],
+        with(6, reuse),
+        Error::ChainState,
+    )?;
+    let reuse = next_statement(
+        &st(7)?,
+        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: w.pw.public().sealing } },
+        &w.a.keys,
+    )
+    .encode();
+    verify_err(
+        g,
+        "add-device whose X25519 key is the replaced (retired) password sealing key",
+        &["CHAIN-9", "CHAIN-14"],
+        with(8, reuse),
+        Error::ChainState,
+    )?;
+    let cross = DevicePublic { ed25519: stranger.public().ed25519, x25519: w.b.public().ed25519 };
+    if !hpke::is_low_order(&cross.x25519) {
+        let (bytes, _) = extend(&st(1)?, Body::AddDevice { device: cross }, &w.a.keys).map_err(s)?;
+        g.ok(
+            "chain_verify",
+            "add-device whose X25519 key equals an active device's Ed25519 key: the pools are typed, accepted",
+            &["CHAIN-9"],
+            cin(&with(2, bytes)),
+        )?;
+    }
+
+    // --- partners ([CHAIN-15]) ---
+    let partner = match Statement::decode(&chain[3]).map_err(s)?.body {
+        Body::PinPartner { key, .. } => key,
+        _ => return Err("statement 3 is not a pin".into()),
+    };
+    let pin_low = next_statement(&st(3)?, Body::PinPartner { key: LOW_ORDER, label: "x".into() }, &w.a.keys).encode();
+    verify_err(g, "pin a partner key of small order", &["CHAIN-15", "HPKE-3"], with(4, pin_low), Error::HpkeLowOrder)?;
+    let pin_again =
+        next_statement(&st(3)?, Body::PinPartner { key: partner, label: "again".into() }, &w.a.keys).encode();
+    verify_err(g, "pin a partner key that is already pinned", &["CHAIN-15"], with(4, pin_again), Error::ChainState)?;
+    let unpin = next_statement(&st(6)?, Body::UnpinPartner { key: partner }, &w.a.keys).encode();
+    verify_err(g, "unpin a key that is not pinned (any more)", &["CHAIN-15"], with(7, unpin), Error::ChainState)?;
+
+    // --- replace authority ([CHAIN-14]) at epoch 1, signed by the recovery authority ---
+    let st6 = st(6)?;
+    let wraps_to = |sealing: &[u8; 32], epochs: &[u32], rng: &mut SeededRng| -> Result<Vec<EpochWrap>, String> {
+        epochs
+            .iter()
+            .map(|e| crate::chain::epoch_wrap(&st6.account(), *e, sealing, &w.umks[e], rng).map_err(s))
+            .collect()
+    };
+    let fresh = path_keys(rng, UnlockPath::Password).public();
+    let replace = |authority: Authority, wraps: Vec<EpochWrap>| {
+        next_statement(&st6, Body::ReplaceAuthority { path: UnlockPath::Password, authority, wraps }, &w.rec.authority)
+            .encode()
+    };
+    let ws = wraps_to(&fresh.sealing, &[0, 1], rng)?;
+    verify_err(
+        g,
+        "replace authority with a small-order signing key",
+        &["CHAIN-14", "PRIM-9"],
+        with(7, replace(Authority { signing: WEAK_ED25519, sealing: fresh.sealing }, ws.clone())),
+        Error::DeviceKeyInvalid,
+    )?;
+    // HPKE cannot seal to a low-order key, so these wraps carry random bytes: only their
+    // recipients and epochs are checked by the verifier, and the key check comes first.
+    let low_wraps: Vec<EpochWrap> = (0..=1u32)
+        .map(|epoch| {
+            let mut enc = [0u8; 32];
+            let mut ct = [0u8; crate::chain::statement::EPOCH_WRAP_CT_LEN];
+            rand_core::Rng::fill_bytes(rng, &mut enc);
+            rand_core::Rng::fill_bytes(rng, &mut ct);
+            EpochWrap { recipient: LOW_ORDER, epoch, enc, ct }
+        })
+        .collect();
+    verify_err(
+        g,
+        "replace authority with a small-order sealing key",
+        &["CHAIN-14", "HPKE-3"],
+        with(7, replace(Authority { signing: fresh.signing, sealing: LOW_ORDER }, low_wraps)),
+        Error::HpkeLowOrder,
+    )?;
+    let cur = w.pw.public();
+    let wc = wraps_to(&cur.sealing, &[0, 1], rng)?;
+    verify_err(
+        g,
+        "replace authority that keeps the path's current keys (already in use)",
+        &["CHAIN-14", "CHAIN-9"],
+        with(7, replace(cur, wc)),
+        Error::ChainState,
+    )?;
+    let reused = Authority { signing: fresh.signing, sealing: w.a.public().x25519 };
+    let wr = wraps_to(&reused.sealing, &[0, 1], rng)?;
+    verify_err(
+        g,
+        "replace authority whose new sealing key is an active device's X25519 key",
+        &["CHAIN-14", "CHAIN-9"],
+        with(7, replace(reused, wr)),
+        Error::ChainState,
+    )?;
+    let w1 = wraps_to(&fresh.sealing, &[1], rng)?;
+    verify_err(
+        g,
+        "replace authority whose wraps miss epoch 0",
+        &["CHAIN-14"],
+        with(7, replace(fresh, w1)),
+        Error::ChainRecipients,
+    )?;
+
+    // --- rotate: a wrap entry for the wrong epoch ([CHAIN-11]) ---
+    let st4 = st(4)?;
+    let mut ws = Vec::new();
+    let recips: Vec<[u8; 32]> = st4
+        .devices()
+        .values()
+        .map(|d| d.x25519)
+        .chain([UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| st4.authority(*p).map(|a| a.sealing)))
+        .collect();
+    for (i, x) in recips.iter().enumerate() {
+        let e = if i == 0 { 0 } else { 1 };
+        ws.push(crate::chain::epoch_wrap(&st4.account(), e, x, &w.umks[&e], rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut ws);
+    let rot = next_statement(&st4, Body::RotateEpoch { epoch: 1, wraps: ws }, &w.a.keys).encode();
+    verify_err(
+        g,
+        "rotate to epoch 1 with one wrap entry labelled epoch 0",
+        &["CHAIN-11"],
+        with(5, rot),
+        Error::ChainRecipients,
+    )?;
+
+    // --- statement decoding ([CHAIN-1]) ---
+    let dec_err = |g: &mut Gen, d: &str, bytes: &[u8], e: Error| {
+        g.err("chain_statement_decode", d, &["CHAIN-1"], obj([("statement", h(bytes))]), e)
+    };
+    let mut lab = chain[1].clone();
+    if let Some(x) = lab.get_mut(4) {
+        *x ^= 0x20;
+    }
+    dec_err(g, "wrong label (first label byte changed)", &lab, Error::DecodeLabel)?;
+    let mut tr = chain[1].clone();
+    tr.push(0);
+    dec_err(g, "one trailing zero byte after the signature", &tr, Error::DecodeTrailing)?;
+    let long = Statement {
+        position: 4,
+        prev: [0; 32],
+        body: Body::PinPartner { key: partner, label: "x".repeat(65) },
+        signer: w.a.public().ed25519,
+        signature: [0; 64],
+    };
+    dec_err(g, "pin-partner label of 65 bytes", &long.encode(), Error::DecodeLength)?;
+    let mut utf = Statement { body: Body::PinPartner { key: partner, label: "ab".into() }, ..long.clone() }.encode();
+    let at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32 + 1 + 32 + 4;
+    if let Some(x) = utf.get_mut(at..at + 2) {
+        x.copy_from_slice(&[0xff, 0xfe]);
+    }
+    dec_err(g, "pin-partner label that is not UTF-8", &utf, Error::DecodeValue)?;
+    let empty = Statement { body: Body::PinPartner { key: partner, label: String::new() }, ..long.clone() };
+    g.ok(
+        "chain_statement_decode",
+        "pin-partner with an empty label decodes (signature not checked by decoding)",
+        &["CHAIN-1"],
+        obj([("statement", h(&empty.encode()))]),
+    )?;
+    let mut rot5 = Statement::decode(&chain[5]).map_err(s)?;
+    if let Body::RotateEpoch { wraps, .. } = &mut rot5.body {
+        wraps.reverse();
+    }
+    dec_err(g, "rotate-epoch wraps in descending order", &rot5.encode(), Error::DecodeValue)?;
+    let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
+    let mut n = chain[5].clone();
+    if let Some(x) = n.get_mut(kind_at + 5..kind_at + 9) {
+        x.copy_from_slice(&1025u32.to_be_bytes());
+    }
+    dec_err(g, "rotate-epoch declaring 1025 wraps", &n, Error::DecodeLength)?;
+    let mut p = chain[7].clone();
+    if let Some(x) = p.get_mut(kind_at + 1) {
+        *x = 3;
+    }
+    dec_err(g, "replace-authority with unknown path 3", &p, Error::DecodeValue)?;
+
+    // --- pairing_accept ([DEV-6]) ---
+    let st0 = st(0)?;
+    let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
+    let head2 = st(1)?.head();
+    let bundle = |account: AccountId, head: ChainHead| IdentityBundle { account, head, umks: umks0.clone() };
+    let [x1, x2] = stranger.seeds();
+    let wx = wrap_bundle(&bundle(st0.account(), head2), &stranger.public(), rng).map_err(s)?;
+    g.err(
+        "pairing_accept",
+        "a valid bundle to a device the chain never added: the approver added other keys",
+        &["DEV-6"],
+        obj([x1, x2, ("account_id", h(&st0.account().0)), ("bundle_wrap", h(&wx)), ("chain", list_json(chain))]),
+        Error::DeviceKeyMismatch,
+    )?;
+    let other = AccountId([0x42; 32]);
+    let wo = wrap_bundle(&bundle(other, head2), &w.b.public(), rng).map_err(s)?;
+    g.err(
+        "pairing_accept",
+        "a bundle for another account, with this account's chain",
+        &["DEV-6", "CHAIN-4"],
+        set(&set(pin, "account_id", h(&other.0)), "bundle_wrap", h(&wo)),
+        Error::ChainGenesis,
+    )?;
+    let wf =
+        wrap_bundle(&bundle(st0.account(), ChainHead { len: 2, hash: [0x66; 32] }), &w.b.public(), rng).map_err(s)?;
+    g.err(
+        "pairing_accept",
+        "the bundle's head hash differs from the chain's statement 1",
+        &["DEV-6", "CHAIN-10"],
+        set(pin, "bundle_wrap", h(&wf)),
+        Error::ChainFork,
+    )?;
+    let wz = wrap_bundle(&bundle(st0.account(), ChainHead { len: 0, hash: [0; 32] }), &w.b.public(), rng).map_err(s)?;
+    g.err(
+        "pairing_accept",
+        "the bundle's head has length 0 (names no statement)",
+        &["DEV-6", "CHAIN-10"],
+        set(pin, "bundle_wrap", h(&wz)),
+        Error::ChainFork,
+    )?;
+    let mut t = Obj(pin).hex("bundle_wrap").map_err(s)?;
+    if let Some(x) = t.get_mut(40) {
+        *x ^= 0x01;
+    }
+    g.err(
+        "pairing_accept",
+        "bundle ciphertext tampered (byte 40)",
+        &["DEV-5", "DEV-6", "HPKE-2"],
+        set(pin, "bundle_wrap", h(&t)),
+        Error::HpkeOpen,
     )?;
     Ok(())
 }
