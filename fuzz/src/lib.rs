@@ -18,6 +18,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// `cargo bolero test NAME` builds this library's unit-test binary too (a
+// test-name filter overrides `test = false`), with libFuzzer instrumentation:
+// linking bolero gives it the libFuzzer runtime it then needs.
+#[cfg(all(test, fuzzing_libfuzzer))]
+use bolero as _;
+
 pub mod input;
 pub mod seeds;
 pub mod targets;
