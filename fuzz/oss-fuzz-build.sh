@@ -26,7 +26,7 @@ if ! rustc --version | grep -q nightly; then
 fi
 cd fuzz/cargo-fuzz
 cargo fuzz build -O --fuzz-dir . -s "$sanitizer"
-bin_dir="target/x86_64-unknown-linux-gnu/release"
+bin_dir="${CARGO_TARGET_DIR:-$PWD/target}/x86_64-unknown-linux-gnu/release"
 for t in "${targets[@]}"; do
   cp "$bin_dir/$t" "$OUT/$t"
   (cd "$corpus/$t" && zip -q -r "$OUT/${t}_seed_corpus.zip" .) || true
