@@ -26,6 +26,11 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
             outcome(json!({}), obj([("ciphertext_and_tag", h(&ct))]))
         })(),
         "argon2id" => (|| {
+            // Vectors may come from untrusted files: the client ceiling bounds the work. [KEY-6]
+            let c = crate::unlock::password::KdfParams::CEILING;
+            if i.u32("m_kib")? > c.m_kib || i.u32("t")? > c.t || i.u32("p")? > c.p {
+                return Err(Error::KdfParamsTooLarge.into());
+            }
             let out = argon2id_raw(&i.hex("password")?, &i.hex("salt")?, i.u32("m_kib")?, i.u32("t")?, i.u32("p")?)?;
             outcome(json!({}), obj([("output", h(out.expose()))]))
         })(),
