@@ -56,6 +56,10 @@ macro_rules! for_each_target {
             umk_unwrap,
             vector_json,
             hex_decode,
+            envelope_open,
+            envelope_mutate,
+            chain_statement,
+            chain_verify,
         }
     };
 }
