@@ -599,3 +599,28 @@ fn setup_other(s: &mut Setup) -> Client {
     c.login(&mut s.w).unwrap();
     c
 }
+
+// [SRV-1] [SRV-4] [SRV-12] one account's session reaches only its own data; a bogus token nothing.
+#[test]
+fn accounts_are_isolated() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    a.write(&mut s.w, "notes", rid(1), b"alice only", &mut s.rng).unwrap();
+    let other = setup_other(&mut s);
+    let Response::Items { items } =
+        s.w.call(Request::ListSince { token: other.token().unwrap(), cursor: 0, limit: 100 })
+    else {
+        panic!()
+    };
+    assert!(items.is_empty());
+    let Response::Chain { statements } = s.w.call(Request::GetChain { token: other.token().unwrap() }) else {
+        panic!()
+    };
+    assert_eq!(statements, s.w.server.store_chain(&other.account()));
+    assert_eq!(s.w.call(Request::GetChain { token: [0xaa; 32] }), Response::Error(Error::SrvAuth));
+    // the other account's device cannot store an envelope of this account's device
+    let env = s.w.server.store_items(&a.account())[0].bytes.clone();
+    let r = s.w.call(Request::PutRecord { token: other.token().unwrap(), envelope: env });
+    assert_eq!(r, Response::Error(Error::SrvWriter));
+    assert_eq!(s.w.server.store_items(&other.account()).len(), 0);
+}
