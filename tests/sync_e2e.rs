@@ -282,8 +282,12 @@ fn password_change_and_recovery_reset() {
     let pw2 = kdf2.derive(b"second password").unwrap();
     let new = UnlockPathKeys::from_password(&pw2, &kdf2);
     let old_keys = UnlockPathKeys::from_password(&s.kdf.derive(s.password).unwrap(), &s.kdf);
+    let (_, old_session) = password_login(&mut s.w, s.password).unwrap();
+    assert!(matches!(s.w.call(Request::GetChain { token: old_session }), Response::Chain { .. }));
     let (st, _) = replace_authority(a.chain(), a.device(), &new, a.umks(), &mut s.rng).unwrap();
     a.append_chain(&mut s.w, vec![st]).unwrap();
+    // the old password's session ends as soon as its authority is replaced
+    assert_eq!(s.w.call(Request::GetChain { token: old_session }), Response::Error(Error::SrvAuth));
     let umk0: &Umk = &a.umks()[&0];
     let wrap =
         blindsync::unlock::wrap::wrap_umk(&new.kek, umk0, &new.wrap_context(a.account(), 0), &mut s.rng).unwrap();

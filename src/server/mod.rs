@@ -123,6 +123,9 @@ pub struct Session {
     pub actor: Actor,
     /// The key or auth hash it logged in with (revalidated on each use).
     pub credential: [u8; 32],
+    /// For the password path: its authority key at login (a replaced
+    /// authority ends the session even before the new auth value is set).
+    pub path_key: [u8; 32],
     /// Expiry.
     pub expires_ms: u64,
 }
@@ -272,8 +275,8 @@ impl<S: Storage> Server<S> {
             Actor::Device(d) => a.chain.devices().get(&DeviceId(d)).is_some_and(|k| k.ed25519 == s.credential),
             Actor::Recovery => a.chain.authority(UnlockPath::Recovery).is_some_and(|k| k.signing == s.credential),
             Actor::Password => {
-                a.auth_hash == s.credential
-                    || a.chain.authority(UnlockPath::Password).is_some_and(|k| k.signing == s.credential)
+                (a.auth_hash == s.credential || s.credential == s.path_key)
+                    && a.chain.authority(UnlockPath::Password).is_some_and(|k| k.signing == s.path_key)
             }
             Actor::Anonymous => false,
         };
@@ -309,7 +312,14 @@ impl<S: Storage> Server<S> {
         let mut token = [0u8; 32];
         rng.fill_bytes(&mut token);
         let expires_ms = now_ms.saturating_add(self.config.token_ttl_ms);
-        self.store.sessions().insert(token, Session { account, actor, credential, expires_ms });
+        let path_key = match actor {
+            Actor::Password => {
+                self.store.account(&account).and_then(|a| a.chain.authority(UnlockPath::Password)).map(|k| k.signing)
+            }
+            _ => None,
+        }
+        .unwrap_or(credential);
+        self.store.sessions().insert(token, Session { account, actor, credential, path_key, expires_ms });
         self.log(&account, now_ms, actor, Action::Login);
         Response::Token { token, expires_ms }
     }
