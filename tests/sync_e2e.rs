@@ -144,6 +144,12 @@ fn three_devices_converge() {
     assert_eq!(b.records(), c.records());
     assert_eq!(a.get("notes", &rid(1)), Some(&b"c1"[..]));
     assert_eq!(a.get("notes", &rid(2)), Some(&b"b2"[..]));
+    // [SRV-11] device names travel encrypted and every device reads them
+    b.set_device_info(&mut s.w, "phone", "Android 15", &mut s.rng).unwrap();
+    a.sync(&mut s.w).unwrap();
+    assert_eq!(a.device_info(&b.id()), Some(("phone".to_owned(), "Android 15".to_owned())));
+    let stored = s.w.server.store_items(&a.account());
+    assert!(stored.iter().all(|i| !i.bytes.windows(5).any(|w| w == b"phone")));
 }
 
 // [SYNC-13] [SYNC-9] any delivery order of the same items gives the same state.

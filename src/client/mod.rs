@@ -59,6 +59,15 @@ use crate::primitives::CryptoRng;
 use crate::server::login_message;
 use crate::server::wire::{Item, ItemKind, MAX_ITEMS, Request, Response, Token};
 
+/// The reserved collection of device metadata (name, operating system). [SRV-11]
+pub const DEVICES_COLLECTION: &str = "blindsync/devices";
+
+fn device_record(id: &DeviceId) -> RecordId {
+    let mut r = [0u8; 16];
+    r.copy_from_slice(id.0.get(..16).unwrap_or(&[0; 16]));
+    RecordId(r)
+}
+
 /// Anything that answers requests: the in-process server, a network client,
 /// or a misbehaving server in a test or the model.
 pub trait Transport {
@@ -256,7 +265,7 @@ impl Client {
         Client {
             keys: Keys { device, umks },
             chain,
-            collections: BTreeSet::new(),
+            collections: BTreeSet::from([DEVICES_COLLECTION.to_owned()]),
             records: BTreeMap::new(),
             accepted: BTreeMap::new(),
             writer_seq: BTreeMap::new(),
@@ -402,6 +411,27 @@ impl Client {
         self.accepted.insert((bucket, record_id), (revision, me));
         self.records.insert((collection.to_owned(), record_id), Record { revision, writer: me, value: value.to_vec() });
         Ok(revision)
+    }
+
+    /// Stores this device's name and operating system encrypted: an ordinary
+    /// record of the reserved collection [`DEVICES_COLLECTION`] whose record id
+    /// is the first 16 bytes of the device id, so the server sees only a
+    /// bucket and every device of the account reads the list. [SRV-11]
+    pub fn set_device_info<R: CryptoRng + ?Sized>(
+        &mut self,
+        t: &mut dyn Transport,
+        name: &str,
+        os: &str,
+        rng: &mut R,
+    ) -> Result<u64> {
+        let value = serde_json::json!({ "name": name, "os": os }).to_string();
+        self.write(t, DEVICES_COLLECTION, device_record(&self.id()), value.as_bytes(), rng)
+    }
+
+    /// The name and operating system another device stored, once verified. [SRV-11]
+    pub fn device_info(&self, id: &DeviceId) -> Option<(String, String)> {
+        let v: serde_json::Value = serde_json::from_slice(self.get(DEVICES_COLLECTION, &device_record(id))?).ok()?;
+        Some((v.get("name")?.as_str()?.to_owned(), v.get("os")?.as_str()?.to_owned()))
     }
 
     /// Takes a served chain: [CHAIN-10] no rollback, no fork, every new
