@@ -185,6 +185,22 @@ errors! {
     /// UMK wraps in a rotate or replace statement that do not go to exactly the
     /// recipients the spec requires (a revoked device included, a device left out).
     ChainRecipients => "E_CHAIN_RECIPIENTS", Peer, "epoch key wraps do not match the required recipients";
+    /// Authentication failed: unknown email, wrong auth value, bad or expired token or nonce (one uniform answer). [SRV-4]
+    SrvAuth => "E_SRV_AUTH", Peer, "authentication failed";
+    /// The email, batch id or pending device is already registered. [SRV-2]
+    SrvExists => "E_SRV_EXISTS", Peer, "already exists";
+    /// A chain append does not extend the stored head. [SRV-5]
+    SrvChainHead => "E_SRV_CHAIN_HEAD", Peer, "chain append does not extend the head";
+    /// A record put does not raise the record's revision. [SRV-6]
+    SrvRevision => "E_SRV_REVISION", Peer, "record revision does not increase";
+    /// The envelope's writer is not the authenticated device. [SRV-6]
+    SrvWriter => "E_SRV_WRITER", Peer, "envelope writer is not the authenticated device";
+    /// No such batch or bundle (or it expired). [SRV-9]
+    SrvNotFound => "E_SRV_NOT_FOUND", Peer, "not found";
+    /// Alert: a writer sequence number was skipped, so a write was withheld. [SYNC-9]
+    SyncWithheld => "E_SYNC_WITHHELD", Peer, "a write of this device was withheld";
+    /// Alert: the server served an older state of a record than one already accepted. [SYNC-10]
+    SyncRollback => "E_SYNC_ROLLBACK", Peer, "record rolled back to an older revision";
 }
 
 /// `CODE: description`, with no secret material and no detail. [ERR-3]

@@ -104,6 +104,16 @@ labels! {
     ACCOUNT_FINGERPRINT = "blindsync/v1/chain/fingerprint", Hash;
     /// SHA-256 input of a partner key's fingerprint. [CHAIN-5]
     PARTNER_FINGERPRINT = "blindsync/v1/chain/partner-fingerprint", Hash;
+    /// Wire encoding of a sync request (client to server). [SYNC-1]
+    SYNC_REQUEST = "blindsync/v1/sync/request", Wire;
+    /// Wire encoding of a sync response (server to client). [SYNC-1]
+    SYNC_RESPONSE = "blindsync/v1/sync/response", Wire;
+    /// Ed25519 signed message of a challenge-response login. [SYNC-4]
+    SYNC_LOGIN = "blindsync/v1/sync/login", Signature;
+    /// HMAC message of the decoy KDF salt of an unknown email. [SRV-3]
+    SERVER_DECOY_SALT = "blindsync/v1/server/decoy-salt", Hmac;
+    /// SHA-256 input of a batch's running verification hash. [SRV-9]
+    SERVER_BATCH_EVENT = "blindsync/v1/server/batch-event", Hash;
     /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
     EXAMPLE = "blindsync/v1/example", Example;
 }

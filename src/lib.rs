@@ -17,12 +17,16 @@
 //! | [`error`] | 6, error registry |
 //! | [`envelope`] | 7, record envelopes |
 //! | [`chain`], [`device`], [`hpke`] | 8, account chain, devices, pairing, HPKE wraps |
+//! | [`server`] (with [`server::wire`]), [`client`] | 11, sync: requests, the reference server, the device's sync engine |
+//! | [`demo`] | the narrated `blindsync demo` scenario |
 //! | [`vectors`] | test-vector generator and verifier |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod chain;
+pub mod client;
+pub mod demo;
 pub mod device;
 pub mod encoding;
 pub mod envelope;
@@ -32,6 +36,7 @@ pub mod keys;
 pub mod labels;
 pub mod primitives;
 pub mod secret;
+pub mod server;
 pub mod unlock;
 pub mod vectors;
 

@@ -25,6 +25,8 @@ enum Command {
         #[arg(long)]
         vectors: Option<PathBuf>,
     },
+    /// Play a narrated scenario: what the server stores and what each device sees. [CLI-1]
+    Demo,
     /// Generate or verify the JSON test vectors.
     Vectors {
         #[command(subcommand)]
@@ -91,6 +93,16 @@ fn main() -> ExitCode {
             println!("\nresult: {}", if ok { "PASS" } else { "FAIL" });
             ok
         }
+        Command::Demo => match blindsync::demo::run() {
+            Ok(text) => {
+                print!("{text}");
+                true
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                false
+            }
+        },
         Command::Vectors { command: VectorsCommand::Generate { out } } => {
             let dir = out.unwrap_or_else(default_vectors_dir);
             match blindsync::vectors::write_all(&dir) {

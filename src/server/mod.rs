@@ -1,0 +1,573 @@
+//! The honest reference server (spec chapter 11, `spec/11-sync.md`).
+//!
+//! Sans-IO: [`Server::handle`] takes one request (typed or as bytes), the
+//! current time and an RNG, and returns one response. Storage is behind the
+//! [`Storage`] trait; [`MemoryStorage`] keeps everything in `BTreeMap`s.
+//!
+//! The server checks what it can check (authentication, sizes, that a chain
+//! append extends the head and verifies, that a record's revision increases,
+//! that an envelope's writer is the authenticated device) and nothing else:
+//! every guarantee of chapter 1 is a device check (chapter 11.9), so the
+//! model checker may replace this server by an adversary.
+//!
+//! ```
+//! use blindsync::server::{Server, ServerConfig, MemoryStorage, wire::{Request, Response}};
+//! use blindsync::primitives::SeededRng;
+//! let mut server = Server::new(MemoryStorage::default(), ServerConfig::new([9; 32]));
+//! let mut rng = SeededRng::from_label("doc");
+//! // An unknown email gets a stable decoy: no account enumeration. [SRV-3]
+//! let a = server.handle(Request::GetKdf { email: b"nobody@example.org".to_vec() }, 0, &mut rng);
+//! let b = server.handle(Request::GetKdf { email: b"nobody@example.org".to_vec() }, 5, &mut rng);
+//! assert!(matches!(a, Response::Kdf { .. }));
+//! assert_eq!(a, b);
+//! ```
+
+pub mod wire;
+
+use std::collections::BTreeMap;
+
+use crate::chain::{ChainState, UnlockPath};
+use crate::device::{DeviceId, DevicePublic};
+use crate::encoding::Encoder;
+use crate::envelope::{EnvelopeRef, RecordId};
+use crate::error::{Error, Result};
+use crate::keys::{AccountId, Bucket};
+use crate::labels;
+use crate::primitives::{CryptoRng, hmac_sha256, sha256};
+use crate::unlock::password::{KdfParams, PasswordKdf};
+use wire::{Action, Actor, AuditEntry, Item, ItemKind, Request, Response, Token};
+
+/// Server configuration. The secret only derives decoys. [SRV-3]
+#[derive(Clone)]
+pub struct ServerConfig {
+    decoy_secret: [u8; 32],
+    /// Session lifetime, ms. [SYNC-4]
+    pub token_ttl_ms: u64,
+    /// Login nonce lifetime, ms. [SYNC-4]
+    pub nonce_ttl_ms: u64,
+    /// Batch retention, ms. [SRV-9]
+    pub retention_ms: u64,
+    /// Most pending devices per account. [SRV-8]
+    pub max_pending: usize,
+}
+
+impl ServerConfig {
+    /// Defaults: one-hour sessions, one-minute nonces, 30-day retention.
+    pub fn new(decoy_secret: [u8; 32]) -> Self {
+        ServerConfig {
+            decoy_secret,
+            token_ttl_ms: 3_600_000,
+            nonce_ttl_ms: 60_000,
+            retention_ms: 30 * 86_400_000,
+            max_pending: 16,
+        }
+    }
+}
+
+/// A stored batch (opaque until chapter 10). [SRV-9]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StoredBatch {
+    /// The signed batch blob.
+    pub blob: Vec<u8>,
+    /// Key slots.
+    pub slots: Vec<Vec<u8>>,
+    /// Running verification hash.
+    pub event_hash: [u8; 32],
+    /// Events reported.
+    pub events: u64,
+    /// When it was stored (retention starts here).
+    pub created_ms: u64,
+}
+
+/// Everything the server keeps for one account. [SRV-1]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// Login email.
+    pub email: Vec<u8>,
+    /// `PasswordKdf::encode`.
+    pub kdf: Vec<u8>,
+    /// `SHA-256(enc(PASSWORD_AUTH_HASH) ‖ auth)`. [KEY-8]
+    pub auth_hash: [u8; 32],
+    /// UMK_0 under the recovery KEK.
+    pub recovery_wrap: Vec<u8>,
+    /// UMK_0 under the password KEK.
+    pub password_wrap: Vec<u8>,
+    /// The verified chain (the server verifies it too: it is public).
+    pub chain: ChainState,
+    /// Pending devices.
+    pub pending: BTreeMap<DeviceId, DevicePublic>,
+    /// Identity bundles for new devices.
+    pub bundles: BTreeMap<DeviceId, Vec<u8>>,
+    /// Current server sequence number of each record.
+    pub records: BTreeMap<(Bucket, RecordId), (u64, u64)>,
+    /// Envelopes and stubs by server sequence number.
+    pub items: BTreeMap<u64, Item>,
+    /// Last sequence number issued.
+    pub last_seq: u64,
+    /// Batches by id.
+    pub batches: BTreeMap<[u8; 32], StoredBatch>,
+    /// Append-only audit log.
+    pub audit: Vec<AuditEntry>,
+    /// Encrypted device metadata. [SRV-11]
+    pub device_meta: BTreeMap<DeviceId, Vec<u8>>,
+    /// Last sync time per device: the only device metadata in clear. [SRV-11]
+    pub last_sync_ms: BTreeMap<DeviceId, u64>,
+}
+
+/// A logged-in session. [SYNC-4]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Session {
+    /// Its account.
+    pub account: AccountId,
+    /// Who.
+    pub actor: Actor,
+    /// The key or auth hash it logged in with (revalidated on each use).
+    pub credential: [u8; 32],
+    /// For the password path: its authority key at login (a replaced
+    /// authority ends the session even before the new auth value is set).
+    pub path_key: [u8; 32],
+    /// Expiry.
+    pub expires_ms: u64,
+}
+
+/// Where the server keeps its state. [SRV-1]
+pub trait Storage {
+    /// An account.
+    fn account(&self, id: &AccountId) -> Option<&Account>;
+    /// An account, mutable.
+    fn account_mut(&mut self, id: &AccountId) -> Option<&mut Account>;
+    /// Stores a new account.
+    fn insert_account(&mut self, id: AccountId, account: Account);
+    /// The account of an email.
+    fn account_by_email(&self, email: &[u8]) -> Option<AccountId>;
+    /// Every account id (for retention sweeps).
+    fn account_ids(&self) -> Vec<AccountId>;
+    /// Sessions by token.
+    fn sessions(&mut self) -> &mut BTreeMap<Token, Session>;
+    /// Outstanding login nonces: nonce -> (account, key, expiry).
+    fn nonces(&mut self) -> &mut BTreeMap<[u8; 32], (AccountId, [u8; 32], u64)>;
+}
+
+/// In-memory [`Storage`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemoryStorage {
+    accounts: BTreeMap<AccountId, Account>,
+    emails: BTreeMap<Vec<u8>, AccountId>,
+    sessions: BTreeMap<Token, Session>,
+    nonces: BTreeMap<[u8; 32], (AccountId, [u8; 32], u64)>,
+}
+
+impl Storage for MemoryStorage {
+    fn account(&self, id: &AccountId) -> Option<&Account> {
+        self.accounts.get(id)
+    }
+    fn account_mut(&mut self, id: &AccountId) -> Option<&mut Account> {
+        self.accounts.get_mut(id)
+    }
+    fn insert_account(&mut self, id: AccountId, account: Account) {
+        self.emails.insert(account.email.clone(), id);
+        self.accounts.insert(id, account);
+    }
+    fn account_by_email(&self, email: &[u8]) -> Option<AccountId> {
+        self.emails.get(email).copied()
+    }
+    fn account_ids(&self) -> Vec<AccountId> {
+        self.accounts.keys().copied().collect()
+    }
+    fn sessions(&mut self) -> &mut BTreeMap<Token, Session> {
+        &mut self.sessions
+    }
+    fn nonces(&mut self) -> &mut BTreeMap<[u8; 32], (AccountId, [u8; 32], u64)> {
+        &mut self.nonces
+    }
+}
+
+/// `enc(SYNC_LOGIN, account, key, nonce)`: what a challenge login signs. [SYNC-4]
+pub fn login_message(account: &AccountId, key: &[u8; 32], nonce: &[u8; 32]) -> Vec<u8> {
+    Encoder::new(labels::SYNC_LOGIN).fixed(&account.0).fixed(key).fixed(nonce).finish()
+}
+
+/// `enc(SERVER_DECOY_SALT, email)`: the HMAC message of a decoy salt. [SRV-3]
+pub fn decoy_message(email: &[u8]) -> Vec<u8> {
+    Encoder::new(labels::SERVER_DECOY_SALT).bytes(email).finish()
+}
+
+/// The decoy salt and parameters of an unknown email:
+/// `salt = HMAC-SHA256(secret, enc(SERVER_DECOY_SALT, email))[0..16]`, default parameters. [SRV-3]
+pub fn decoy_kdf(secret: &[u8; 32], email: &[u8]) -> PasswordKdf {
+    let tag = hmac_sha256(secret, &decoy_message(email));
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(tag.get(..16).unwrap_or(&[0; 16]));
+    PasswordKdf { salt, params: KdfParams::DEFAULT }
+}
+
+/// `SHA-256(enc(SERVER_BATCH_EVENT, batch_id, prev, event_hash))`. [SRV-9]
+pub fn next_event_hash(batch_id: &[u8; 32], prev: &[u8; 32], event_hash: &[u8; 32]) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::SERVER_BATCH_EVENT).fixed(batch_id).fixed(prev).fixed(event_hash).finish()])
+}
+
+fn auth_hash(auth: &[u8; 32]) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::PASSWORD_AUTH_HASH).finish(), auth])
+}
+
+/// The reference server over a [`Storage`].
+#[derive(Clone)]
+pub struct Server<S: Storage> {
+    /// Its storage (public so tests and the demo can show what it holds).
+    pub store: S,
+    config: ServerConfig,
+}
+
+impl<S: Storage> Server<S> {
+    /// A server.
+    pub fn new(store: S, config: ServerConfig) -> Self {
+        Server { store, config }
+    }
+
+    /// The stored chain of an account (empty if unknown): tests and the demo.
+    pub fn store_chain(&self, account: &AccountId) -> Vec<Vec<u8>> {
+        self.store.account(account).map(|a| a.chain.encoded()).unwrap_or_default()
+    }
+
+    /// The stored items of an account, ascending (empty if unknown): tests and the demo.
+    pub fn store_items(&self, account: &AccountId) -> Vec<Item> {
+        self.store.account(account).map(|a| a.items.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Handles request bytes; undecodable input gets its decoding error. [SYNC-2] [SRV-12]
+    pub fn handle_bytes<R: CryptoRng + ?Sized>(&mut self, request: &[u8], now_ms: u64, rng: &mut R) -> Vec<u8> {
+        match Request::decode(request) {
+            Ok(req) => self.handle(req, now_ms, rng).encode(),
+            Err(e) => Response::Error(e).encode(),
+        }
+    }
+
+    /// Handles one request. Never panics; a refused request changes nothing. [SRV-12]
+    pub fn handle<R: CryptoRng + ?Sized>(&mut self, request: Request, now_ms: u64, rng: &mut R) -> Response {
+        self.sweep(now_ms);
+        match self.dispatch(request, now_ms, rng) {
+            Ok(r) => r,
+            Err(e) => Response::Error(e),
+        }
+    }
+
+    /// [SRV-9] deletes batches past retention, expired sessions and nonces.
+    fn sweep(&mut self, now_ms: u64) {
+        let retention = self.config.retention_ms;
+        for id in self.store.account_ids() {
+            if let Some(a) = self.store.account_mut(&id) {
+                let before = a.batches.len();
+                a.batches.retain(|_, b| now_ms < b.created_ms.saturating_add(retention));
+                for _ in a.batches.len()..before {
+                    a.audit.push(AuditEntry { at_ms: now_ms, actor: Actor::Anonymous, action: Action::Expire });
+                }
+            }
+        }
+        self.store.sessions().retain(|_, s| now_ms < s.expires_ms);
+        self.store.nonces().retain(|_, n| now_ms < n.2);
+    }
+
+    /// [SYNC-4] a session is valid while unexpired and while its credential is still current.
+    fn session(&mut self, token: &Token) -> Result<Session> {
+        let s = self.store.sessions().get(token).cloned().ok_or(Error::SrvAuth)?;
+        let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
+        let current = match s.actor {
+            Actor::Device(d) => a.chain.devices().get(&DeviceId(d)).is_some_and(|k| k.ed25519 == s.credential),
+            Actor::Recovery => a.chain.authority(UnlockPath::Recovery).is_some_and(|k| k.signing == s.credential),
+            Actor::Password => {
+                (a.auth_hash == s.credential || s.credential == s.path_key)
+                    && a.chain.authority(UnlockPath::Password).is_some_and(|k| k.signing == s.path_key)
+            }
+            Actor::Anonymous => false,
+        };
+        if !current {
+            self.store.sessions().remove(token);
+            return Err(Error::SrvAuth);
+        }
+        Ok(s)
+    }
+
+    fn device_session(&mut self, token: &Token) -> Result<(Session, DeviceId)> {
+        let s = self.session(token)?;
+        match s.actor {
+            Actor::Device(d) => Ok((s, DeviceId(d))),
+            _ => Err(Error::SrvAuth),
+        }
+    }
+
+    fn log(&mut self, account: &AccountId, at_ms: u64, actor: Actor, action: Action) {
+        if let Some(a) = self.store.account_mut(account) {
+            a.audit.push(AuditEntry { at_ms, actor, action });
+        }
+    }
+
+    fn issue<R: CryptoRng + ?Sized>(
+        &mut self,
+        account: AccountId,
+        actor: Actor,
+        credential: [u8; 32],
+        now_ms: u64,
+        rng: &mut R,
+    ) -> Response {
+        let mut token = [0u8; 32];
+        rng.fill_bytes(&mut token);
+        let expires_ms = now_ms.saturating_add(self.config.token_ttl_ms);
+        let path_key = match actor {
+            Actor::Password => {
+                self.store.account(&account).and_then(|a| a.chain.authority(UnlockPath::Password)).map(|k| k.signing)
+            }
+            _ => None,
+        }
+        .unwrap_or(credential);
+        self.store.sessions().insert(token, Session { account, actor, credential, path_key, expires_ms });
+        self.log(&account, now_ms, actor, Action::Login);
+        Response::Token { token, expires_ms }
+    }
+
+    fn dispatch<R: CryptoRng + ?Sized>(&mut self, request: Request, now: u64, rng: &mut R) -> Result<Response> {
+        match request {
+            // [SRV-2] register: the genesis verifies, the KDF is within the client bounds, the email is new.
+            Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } => {
+                PasswordKdf::decode(&kdf)?.check()?;
+                let chain = ChainState::from_genesis(&genesis)?;
+                let id = chain.account();
+                if self.store.account_by_email(&email).is_some() || self.store.account(&id).is_some() {
+                    return Err(Error::SrvExists);
+                }
+                let account = Account {
+                    email,
+                    kdf,
+                    auth_hash: auth_hash(&auth),
+                    recovery_wrap,
+                    password_wrap,
+                    chain,
+                    pending: BTreeMap::new(),
+                    bundles: BTreeMap::new(),
+                    records: BTreeMap::new(),
+                    items: BTreeMap::new(),
+                    last_seq: 0,
+                    batches: BTreeMap::new(),
+                    audit: Vec::new(),
+                    device_meta: BTreeMap::new(),
+                    last_sync_ms: BTreeMap::new(),
+                };
+                self.store.insert_account(id, account);
+                self.log(&id, now, Actor::Anonymous, Action::Register);
+                Ok(Response::Ok)
+            }
+            // [SRV-3] an unknown email gets a stable decoy.
+            Request::GetKdf { email } => {
+                match self.store.account_by_email(&email).and_then(|id| self.store.account(&id)) {
+                    Some(a) => Ok(Response::Kdf { kdf: a.kdf.clone() }),
+                    None => Ok(Response::Kdf { kdf: decoy_kdf(&self.config.decoy_secret, &email).encode() }),
+                }
+            }
+            // [SRV-4] one answer for unknown email and wrong auth value.
+            Request::LoginPassword { email, auth } => {
+                let h = auth_hash(&auth);
+                let id = self.store.account_by_email(&email);
+                let ok = id
+                    .and_then(|id| self.store.account(&id))
+                    .is_some_and(|a| crate::primitives::ct_eq(&a.auth_hash, &h));
+                match (ok, id) {
+                    (true, Some(id)) => Ok(self.issue(id, Actor::Password, h, now, rng)),
+                    _ => Err(Error::SrvAuth),
+                }
+            }
+            // [SYNC-4] a fresh nonce for any (account, key); unknown ones fail only at login.
+            Request::Challenge { account, key } => {
+                let mut nonce = [0u8; 32];
+                rng.fill_bytes(&mut nonce);
+                let expires = now.saturating_add(self.config.nonce_ttl_ms);
+                self.store.nonces().insert(nonce, (AccountId(account), key, expires));
+                Ok(Response::Nonce { nonce })
+            }
+            Request::LoginKey { account, key, nonce, signature } => {
+                let account = AccountId(account);
+                // [SYNC-4] the nonce is single use and bound to the account and key.
+                let n = self.store.nonces().remove(&nonce).ok_or(Error::SrvAuth)?;
+                if n.0 != account || n.1 != key {
+                    return Err(Error::SrvAuth);
+                }
+                let a = self.store.account(&account).ok_or(Error::SrvAuth)?;
+                let actor = if let Some((id, _)) = a.chain.devices().iter().find(|(_, d)| d.ed25519 == key) {
+                    Actor::Device(id.0)
+                } else if a.chain.authority(UnlockPath::Recovery).is_some_and(|k| k.signing == key) {
+                    Actor::Recovery
+                } else if a.chain.authority(UnlockPath::Password).is_some_and(|k| k.signing == key) {
+                    Actor::Password
+                } else {
+                    return Err(Error::SrvAuth);
+                };
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| Error::SrvAuth)?;
+                let sig = ed25519_dalek::Signature::from_bytes(&signature);
+                vk.verify_strict(&login_message(&account, &key, &nonce), &sig).map_err(|_| Error::SrvAuth)?;
+                Ok(self.issue(account, actor, key, now, rng))
+            }
+            // [SRV-5] append only what extends the head, and verifies.
+            Request::AppendChain { token, statements } => {
+                let s = self.session(&token)?;
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                let mut next = a.chain.clone();
+                for st in &statements {
+                    let parsed = crate::chain::Statement::decode(st)?;
+                    let head = next.head();
+                    if parsed.position != head.len || parsed.prev != head.hash {
+                        return Err(Error::SrvChainHead);
+                    }
+                    next.append(st)?;
+                }
+                a.chain = next;
+                // devices the chain now lists are no longer pending
+                let active: Vec<DeviceId> = a.pending.keys().filter(|d| a.chain.is_active(d)).copied().collect();
+                for d in active {
+                    a.pending.remove(&d);
+                }
+                self.log(&s.account, now, s.actor, Action::AppendChain);
+                Ok(Response::Ok)
+            }
+            Request::GetChain { token } => {
+                let s = self.session(&token)?;
+                let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
+                Ok(Response::Chain { statements: a.chain.encoded() })
+            }
+            Request::GetWraps { token } => {
+                let s = self.session(&token)?;
+                let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
+                Ok(Response::Wraps { recovery_wrap: a.recovery_wrap.clone(), password_wrap: a.password_wrap.clone() })
+            }
+            // [SRV-6] structure, writer, revision; the superseded envelope becomes a stub.
+            Request::PutRecord { token, envelope } => {
+                let (s, device) = self.device_session(&token)?;
+                let env = EnvelopeRef::decode(&envelope)?;
+                if env.header.writer != device {
+                    return Err(Error::SrvWriter);
+                }
+                let key = (env.header.bucket, env.header.record_id);
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                if let Some(&(old_seq, old_rev)) = a.records.get(&key) {
+                    if env.header.revision <= old_rev {
+                        return Err(Error::SrvRevision);
+                    }
+                    if let Some(old) = a.items.get_mut(&old_seq)
+                        && let Ok(o) = EnvelopeRef::decode(&old.bytes)
+                    {
+                        *old = Item { seq: old_seq, kind: ItemKind::Stub, bytes: o.stub().encode() };
+                    }
+                }
+                let seq = a.last_seq.saturating_add(1);
+                a.last_seq = seq;
+                a.records.insert(key, (seq, env.header.revision));
+                a.items.insert(seq, Item { seq, kind: ItemKind::Envelope, bytes: envelope });
+                self.log(&s.account, now, s.actor, Action::PutRecord);
+                Ok(Response::Stored { seq })
+            }
+            // [SRV-7] items after the cursor, ascending; records the device's last sync time.
+            Request::ListSince { token, cursor, limit } => {
+                let s = self.session(&token)?;
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                let limit = (limit as usize).min(wire::MAX_ITEMS);
+                let items: Vec<Item> =
+                    a.items.range(cursor.saturating_add(1)..).take(limit).map(|(_, i)| i.clone()).collect();
+                if let Actor::Device(d) = s.actor {
+                    a.last_sync_ms.insert(DeviceId(d), now);
+                }
+                Ok(Response::Items { items })
+            }
+            // [SRV-9] batches: opaque blob and key slots; the seam for chapter 10.
+            Request::PutBatch { token, batch_id, blob, slots } => {
+                let (s, _) = self.device_session(&token)?;
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                if a.batches.contains_key(&batch_id) {
+                    return Err(Error::SrvExists);
+                }
+                a.batches
+                    .insert(batch_id, StoredBatch { blob, slots, event_hash: [0; 32], events: 0, created_ms: now });
+                self.log(&s.account, now, s.actor, Action::PutBatch);
+                Ok(Response::Ok)
+            }
+            Request::GetBatch { token, batch_id } => {
+                let s = self.session(&token)?;
+                let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
+                let b = a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?;
+                Ok(Response::Batch {
+                    blob: b.blob.clone(),
+                    slots: b.slots.clone(),
+                    event_hash: b.event_hash,
+                    events: b.events,
+                })
+            }
+            Request::ReportEvent { token, batch_id, event_hash } => {
+                let (s, _) = self.device_session(&token)?;
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                let b = a.batches.get_mut(&batch_id).ok_or(Error::SrvNotFound)?;
+                b.event_hash = next_event_hash(&batch_id, &b.event_hash, &event_hash);
+                b.events = b.events.saturating_add(1);
+                let hash = b.event_hash;
+                self.log(&s.account, now, s.actor, Action::ReportEvent);
+                Ok(Response::EventHash { hash })
+            }
+            // [SRV-4] a new password: only a device or the recovery path; old sessions of the old password end.
+            Request::SetPassword { token, kdf, auth, password_wrap } => {
+                let s = self.session(&token)?;
+                if !matches!(s.actor, Actor::Device(_) | Actor::Recovery) {
+                    return Err(Error::SrvAuth);
+                }
+                PasswordKdf::decode(&kdf)?.check()?;
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                a.kdf = kdf;
+                a.auth_hash = auth_hash(&auth);
+                a.password_wrap = password_wrap;
+                self.log(&s.account, now, s.actor, Action::SetPassword);
+                Ok(Response::Ok)
+            }
+            Request::GetAudit { token } => {
+                let (s, _) = self.device_session(&token)?;
+                let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
+                Ok(Response::Audit { entries: a.audit.clone() })
+            }
+            // [SRV-8] pending devices: unauthenticated but bounded; only the keys are stored.
+            Request::PostPending { account, ed25519, x25519 } => {
+                let account = AccountId(account);
+                let max = self.config.max_pending;
+                let public = DevicePublic { ed25519, x25519 };
+                public.check()?;
+                let a = self.store.account_mut(&account).ok_or(Error::SrvNotFound)?;
+                let id = public.id();
+                if a.pending.contains_key(&id) || a.chain.is_active(&id) {
+                    return Err(Error::SrvExists);
+                }
+                if a.pending.len() >= max {
+                    return Err(Error::SrvExists);
+                }
+                a.pending.insert(id, public);
+                self.log(&account, now, Actor::Anonymous, Action::PostPending);
+                Ok(Response::Ok)
+            }
+            Request::ListPending { token } => {
+                let (s, _) = self.device_session(&token)?;
+                let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
+                Ok(Response::Pending { devices: a.pending.values().map(|d| (d.ed25519, d.x25519)).collect() })
+            }
+            Request::PutBundle { token, device, bundle } => {
+                let s = self.session(&token)?;
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                a.bundles.insert(DeviceId(device), bundle);
+                self.log(&s.account, now, s.actor, Action::PutBundle);
+                Ok(Response::Ok)
+            }
+            Request::GetBundle { account, device } => {
+                let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
+                let b = a.bundles.get(&DeviceId(device)).ok_or(Error::SrvNotFound)?;
+                Ok(Response::Bundle { bundle: b.clone() })
+            }
+            // [SRV-11] device metadata is an opaque, device-encrypted blob.
+            Request::PutDeviceMeta { token, meta } => {
+                let (s, d) = self.device_session(&token)?;
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                a.device_meta.insert(d, meta);
+                Ok(Response::Ok)
+            }
+        }
+    }
+}

@@ -1,0 +1,640 @@
+//! Sync requests and responses and their canonical encoding (spec 11.2). [SYNC-1] [SYNC-2]
+//!
+//! ```text
+//! request  = enc(SYNC_REQUEST,  u8 tag, fields of the tag...)
+//! response = enc(SYNC_RESPONSE, u8 tag, fields of the tag...)
+//! ```
+//!
+//! Fields follow chapter 2: integers big-endian, fixed-size fields raw,
+//! variable fields `u32 length ‖ bytes` with a per-field maximum, lists
+//! `u32 count ‖ items` with a maximum count. Decoding is total: any input
+//! gives a value or an `E_DECODE_*` error, never a panic.
+
+use crate::encoding::{Encoder, Reader};
+use crate::envelope::MAX_ENVELOPE_LEN;
+use crate::error::{Error, Result};
+use crate::labels;
+
+/// Longest email, in bytes. [SYNC-2]
+pub const MAX_EMAIL: usize = 254;
+/// Longest chain statement on the wire. [SYNC-2]
+pub const MAX_STATEMENT: usize = 1 << 20;
+/// Most statements in one append or chain response. [SYNC-2]
+pub const MAX_STATEMENTS: usize = 1 << 16;
+/// Longest UMK wrap, bundle wrap or opaque small blob. [SYNC-2]
+pub const MAX_SMALL: usize = 1 << 16;
+/// Longest batch blob (opaque until the batch layer of chapter 10 lands). [SYNC-2]
+pub const MAX_BATCH: usize = 64 << 20;
+/// Most key slots per batch. [SYNC-2]
+pub const MAX_SLOTS: usize = 256;
+/// Most items in one list response, and the largest `limit` a client may ask. [SYNC-2]
+pub const MAX_ITEMS: usize = 1024;
+/// Most audit entries or pending devices in one response. [SYNC-2]
+pub const MAX_LIST: usize = 1 << 16;
+/// Length of a bearer token. [SYNC-4]
+pub const TOKEN_LEN: usize = 32;
+
+/// A bearer token the server issued at login. [SYNC-4]
+pub type Token = [u8; TOKEN_LEN];
+
+/// Kind of a listed item. [SYNC-7]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemKind {
+    /// A full record envelope (chapter 7).
+    Envelope = 1,
+    /// A superseded envelope's stub ([ENV-15]).
+    Stub = 2,
+}
+
+/// One entry of a list response. [SYNC-7]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Item {
+    /// The server sequence number (the cursor).
+    pub seq: u64,
+    /// Envelope or stub.
+    pub kind: ItemKind,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Who did something, as the audit log records it. [SRV-10]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Actor {
+    /// Nobody authenticated (registration, pending devices).
+    Anonymous,
+    /// A device, by id.
+    Device([u8; 32]),
+    /// The password path (password login or its authority key).
+    Password,
+    /// The recovery path (its authority key).
+    Recovery,
+}
+
+/// What was done, as the audit log records it. [SRV-10]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Account registered.
+    Register = 1,
+    /// Logged in.
+    Login = 2,
+    /// Chain statements appended.
+    AppendChain = 3,
+    /// Record envelope stored.
+    PutRecord = 4,
+    /// Batch stored.
+    PutBatch = 5,
+    /// Event hash reported.
+    ReportEvent = 6,
+    /// Password auth value and wrap replaced.
+    SetPassword = 7,
+    /// Pending device posted.
+    PostPending = 8,
+    /// Identity bundle stored.
+    PutBundle = 9,
+    /// Batch deleted after retention.
+    Expire = 10,
+}
+
+impl Action {
+    fn from_u8(v: u8) -> Result<Self> {
+        Ok(match v {
+            1 => Action::Register,
+            2 => Action::Login,
+            3 => Action::AppendChain,
+            4 => Action::PutRecord,
+            5 => Action::PutBatch,
+            6 => Action::ReportEvent,
+            7 => Action::SetPassword,
+            8 => Action::PostPending,
+            9 => Action::PutBundle,
+            10 => Action::Expire,
+            _ => return Err(Error::DecodeValue),
+        })
+    }
+}
+
+/// One audit-log entry. [SRV-10]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AuditEntry {
+    /// Server time, ms.
+    pub at_ms: u64,
+    /// Who.
+    pub actor: Actor,
+    /// What.
+    pub action: Action,
+}
+
+/// A client-to-server request. [SYNC-3]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Request {
+    /// 1: create an account.
+    Register {
+        /// Login email.
+        email: Vec<u8>,
+        /// `PasswordKdf::encode` (salt and parameters).
+        kdf: Vec<u8>,
+        /// The password path's `auth` value (the server stores only its hash).
+        auth: [u8; 32],
+        /// The genesis statement.
+        genesis: Vec<u8>,
+        /// UMK_0 under the recovery KEK.
+        recovery_wrap: Vec<u8>,
+        /// UMK_0 under the password KEK.
+        password_wrap: Vec<u8>,
+    },
+    /// 2: salt and parameters for an email.
+    GetKdf {
+        /// Login email.
+        email: Vec<u8>,
+    },
+    /// 3: password login.
+    LoginPassword {
+        /// Login email.
+        email: Vec<u8>,
+        /// The `auth` value.
+        auth: [u8; 32],
+    },
+    /// 4: ask for a login nonce for an Ed25519 key of the account.
+    Challenge {
+        /// Account id.
+        account: [u8; 32],
+        /// Device key or unlock-path authority key.
+        key: [u8; 32],
+    },
+    /// 5: answer the challenge.
+    LoginKey {
+        /// Account id.
+        account: [u8; 32],
+        /// The key.
+        key: [u8; 32],
+        /// The nonce the server sent.
+        nonce: [u8; 32],
+        /// Ed25519 over `enc(SYNC_LOGIN, account, key, nonce)`.
+        signature: [u8; 64],
+    },
+    /// 6: append statements; only if they extend the head.
+    AppendChain {
+        /// Session token.
+        token: Token,
+        /// Statements, in order.
+        statements: Vec<Vec<u8>>,
+    },
+    /// 7: the whole chain.
+    GetChain {
+        /// Session token.
+        token: Token,
+    },
+    /// 8: the chapter 5 UMK_0 wraps.
+    GetWraps {
+        /// Session token.
+        token: Token,
+    },
+    /// 9: store a record envelope.
+    PutRecord {
+        /// Session token.
+        token: Token,
+        /// The envelope.
+        envelope: Vec<u8>,
+    },
+    /// 10: envelopes and stubs after a cursor.
+    ListSince {
+        /// Session token.
+        token: Token,
+        /// Last server sequence number seen.
+        cursor: u64,
+        /// At most this many items.
+        limit: u32,
+    },
+    /// 11: store a batch (opaque until chapter 10).
+    PutBatch {
+        /// Session token.
+        token: Token,
+        /// Unguessable batch id.
+        batch_id: [u8; 32],
+        /// The signed batch.
+        blob: Vec<u8>,
+        /// Key slots (HPKE wraps of the batch key).
+        slots: Vec<Vec<u8>>,
+    },
+    /// 12: fetch a batch.
+    GetBatch {
+        /// Session token.
+        token: Token,
+        /// Batch id.
+        batch_id: [u8; 32],
+    },
+    /// 13: report one event hash of a batch as it happens.
+    ReportEvent {
+        /// Session token.
+        token: Token,
+        /// Batch id.
+        batch_id: [u8; 32],
+        /// The event's hash.
+        event_hash: [u8; 32],
+    },
+    /// 14: replace the password's salt, parameters, auth value and wrap.
+    SetPassword {
+        /// Session token (a device or the recovery path).
+        token: Token,
+        /// New `PasswordKdf::encode`.
+        kdf: Vec<u8>,
+        /// New auth value.
+        auth: [u8; 32],
+        /// UMK_0 under the new password KEK.
+        password_wrap: Vec<u8>,
+    },
+    /// 15: the account's audit log.
+    GetAudit {
+        /// Session token.
+        token: Token,
+    },
+    /// 16: a new device announces its public keys (unauthenticated).
+    PostPending {
+        /// Account id (from the out-of-band pairing).
+        account: [u8; 32],
+        /// Ed25519 public key.
+        ed25519: [u8; 32],
+        /// X25519 public key.
+        x25519: [u8; 32],
+    },
+    /// 17: pending devices.
+    ListPending {
+        /// Session token.
+        token: Token,
+    },
+    /// 18: store an identity bundle for a new device.
+    PutBundle {
+        /// Session token.
+        token: Token,
+        /// The new device.
+        device: [u8; 32],
+        /// HPKE-wrapped bundle.
+        bundle: Vec<u8>,
+    },
+    /// 19: a new device fetches its bundle (unauthenticated; it is wrapped to it).
+    GetBundle {
+        /// Account id.
+        account: [u8; 32],
+        /// Device id.
+        device: [u8; 32],
+    },
+    /// 20: encrypted device metadata (name, OS) as an opaque blob.
+    PutDeviceMeta {
+        /// Session token (a device).
+        token: Token,
+        /// Opaque, encrypted by the device.
+        meta: Vec<u8>,
+    },
+}
+
+/// A server-to-client response. [SYNC-3]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Response {
+    /// 0: done.
+    Ok,
+    /// 1: refused, with the error code.
+    Error(Error),
+    /// 2: salt and parameters.
+    Kdf {
+        /// `PasswordKdf::encode`.
+        kdf: Vec<u8>,
+    },
+    /// 3: a session.
+    Token {
+        /// Bearer token.
+        token: Token,
+        /// Expiry, server ms.
+        expires_ms: u64,
+    },
+    /// 4: a login nonce.
+    Nonce {
+        /// Fresh random nonce.
+        nonce: [u8; 32],
+    },
+    /// 5: the chain.
+    Chain {
+        /// Statements from genesis.
+        statements: Vec<Vec<u8>>,
+    },
+    /// 6: UMK_0 wraps.
+    Wraps {
+        /// Under the recovery KEK.
+        recovery_wrap: Vec<u8>,
+        /// Under the password KEK.
+        password_wrap: Vec<u8>,
+    },
+    /// 7: stored at this server sequence number.
+    Stored {
+        /// Sequence number.
+        seq: u64,
+    },
+    /// 8: listed items.
+    Items {
+        /// Items, ascending by `seq`.
+        items: Vec<Item>,
+    },
+    /// 9: a batch.
+    Batch {
+        /// The signed batch.
+        blob: Vec<u8>,
+        /// Key slots.
+        slots: Vec<Vec<u8>>,
+        /// The running verification hash of the reported events.
+        event_hash: [u8; 32],
+        /// How many events were reported.
+        events: u64,
+    },
+    /// 10: the running verification hash after a report.
+    EventHash {
+        /// Hash.
+        hash: [u8; 32],
+    },
+    /// 11: the audit log.
+    Audit {
+        /// Entries, oldest first.
+        entries: Vec<AuditEntry>,
+    },
+    /// 12: pending devices `(ed25519, x25519)`.
+    Pending {
+        /// Devices.
+        devices: Vec<([u8; 32], [u8; 32])>,
+    },
+    /// 13: an identity bundle.
+    Bundle {
+        /// HPKE-wrapped bundle.
+        bundle: Vec<u8>,
+    },
+}
+
+fn list(mut e: Encoder, items: &[Vec<u8>]) -> Encoder {
+    e = e.u32(items.len() as u32);
+    for i in items {
+        e = e.bytes(i);
+    }
+    e
+}
+
+fn read_list(r: &mut Reader<'_>, max_count: usize, max_len: usize) -> Result<Vec<Vec<u8>>> {
+    let n = r.u32()? as usize;
+    if n > max_count {
+        return Err(Error::DecodeLength);
+    }
+    let mut out = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        out.push(r.bytes(max_len)?.to_vec());
+    }
+    Ok(out)
+}
+
+fn count(r: &mut Reader<'_>, max: usize) -> Result<usize> {
+    let n = r.u32()? as usize;
+    if n > max { Err(Error::DecodeLength) } else { Ok(n) }
+}
+
+impl Request {
+    /// Canonical encoding. [SYNC-2]
+    pub fn encode(&self) -> Vec<u8> {
+        let e = Encoder::new(labels::SYNC_REQUEST);
+        match self {
+            Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } => {
+                e.u8(1).bytes(email).bytes(kdf).fixed(auth).bytes(genesis).bytes(recovery_wrap).bytes(password_wrap)
+            }
+            Request::GetKdf { email } => e.u8(2).bytes(email),
+            Request::LoginPassword { email, auth } => e.u8(3).bytes(email).fixed(auth),
+            Request::Challenge { account, key } => e.u8(4).fixed(account).fixed(key),
+            Request::LoginKey { account, key, nonce, signature } => {
+                e.u8(5).fixed(account).fixed(key).fixed(nonce).fixed(signature)
+            }
+            Request::AppendChain { token, statements } => list(e.u8(6).fixed(token), statements),
+            Request::GetChain { token } => e.u8(7).fixed(token),
+            Request::GetWraps { token } => e.u8(8).fixed(token),
+            Request::PutRecord { token, envelope } => e.u8(9).fixed(token).bytes(envelope),
+            Request::ListSince { token, cursor, limit } => e.u8(10).fixed(token).u64(*cursor).u32(*limit),
+            Request::PutBatch { token, batch_id, blob, slots } => {
+                list(e.u8(11).fixed(token).fixed(batch_id).bytes(blob), slots)
+            }
+            Request::GetBatch { token, batch_id } => e.u8(12).fixed(token).fixed(batch_id),
+            Request::ReportEvent { token, batch_id, event_hash } => {
+                e.u8(13).fixed(token).fixed(batch_id).fixed(event_hash)
+            }
+            Request::SetPassword { token, kdf, auth, password_wrap } => {
+                e.u8(14).fixed(token).bytes(kdf).fixed(auth).bytes(password_wrap)
+            }
+            Request::GetAudit { token } => e.u8(15).fixed(token),
+            Request::PostPending { account, ed25519, x25519 } => e.u8(16).fixed(account).fixed(ed25519).fixed(x25519),
+            Request::ListPending { token } => e.u8(17).fixed(token),
+            Request::PutBundle { token, device, bundle } => e.u8(18).fixed(token).fixed(device).bytes(bundle),
+            Request::GetBundle { account, device } => e.u8(19).fixed(account).fixed(device),
+            Request::PutDeviceMeta { token, meta } => e.u8(20).fixed(token).bytes(meta),
+        }
+        .finish()
+    }
+
+    /// Total decoder. [SYNC-2]
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        r.expect_label(labels::SYNC_REQUEST)?;
+        let req = match r.u8()? {
+            1 => Request::Register {
+                email: r.bytes(MAX_EMAIL)?.to_vec(),
+                kdf: r.bytes(MAX_SMALL)?.to_vec(),
+                auth: r.array()?,
+                genesis: r.bytes(MAX_STATEMENT)?.to_vec(),
+                recovery_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+            },
+            2 => Request::GetKdf { email: r.bytes(MAX_EMAIL)?.to_vec() },
+            3 => Request::LoginPassword { email: r.bytes(MAX_EMAIL)?.to_vec(), auth: r.array()? },
+            4 => Request::Challenge { account: r.array()?, key: r.array()? },
+            5 => Request::LoginKey { account: r.array()?, key: r.array()?, nonce: r.array()?, signature: r.array()? },
+            6 => Request::AppendChain {
+                token: r.array()?,
+                statements: read_list(&mut r, MAX_STATEMENTS, MAX_STATEMENT)?,
+            },
+            7 => Request::GetChain { token: r.array()? },
+            8 => Request::GetWraps { token: r.array()? },
+            9 => Request::PutRecord { token: r.array()?, envelope: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() },
+            10 => Request::ListSince { token: r.array()?, cursor: r.u64()?, limit: r.u32()? },
+            11 => Request::PutBatch {
+                token: r.array()?,
+                batch_id: r.array()?,
+                blob: r.bytes(MAX_BATCH)?.to_vec(),
+                slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
+            },
+            12 => Request::GetBatch { token: r.array()?, batch_id: r.array()? },
+            13 => Request::ReportEvent { token: r.array()?, batch_id: r.array()?, event_hash: r.array()? },
+            14 => Request::SetPassword {
+                token: r.array()?,
+                kdf: r.bytes(MAX_SMALL)?.to_vec(),
+                auth: r.array()?,
+                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+            },
+            15 => Request::GetAudit { token: r.array()? },
+            16 => Request::PostPending { account: r.array()?, ed25519: r.array()?, x25519: r.array()? },
+            17 => Request::ListPending { token: r.array()? },
+            18 => Request::PutBundle { token: r.array()?, device: r.array()?, bundle: r.bytes(MAX_SMALL)?.to_vec() },
+            19 => Request::GetBundle { account: r.array()?, device: r.array()? },
+            20 => Request::PutDeviceMeta { token: r.array()?, meta: r.bytes(MAX_SMALL)?.to_vec() },
+            _ => return Err(Error::DecodeValue),
+        };
+        r.finish()?;
+        Ok(req)
+    }
+
+    /// The request's name (vectors, narration).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Register { .. } => "register",
+            Request::GetKdf { .. } => "get_kdf",
+            Request::LoginPassword { .. } => "login_password",
+            Request::Challenge { .. } => "challenge",
+            Request::LoginKey { .. } => "login_key",
+            Request::AppendChain { .. } => "append_chain",
+            Request::GetChain { .. } => "get_chain",
+            Request::GetWraps { .. } => "get_wraps",
+            Request::PutRecord { .. } => "put_record",
+            Request::ListSince { .. } => "list_since",
+            Request::PutBatch { .. } => "put_batch",
+            Request::GetBatch { .. } => "get_batch",
+            Request::ReportEvent { .. } => "report_event",
+            Request::SetPassword { .. } => "set_password",
+            Request::GetAudit { .. } => "get_audit",
+            Request::PostPending { .. } => "post_pending",
+            Request::ListPending { .. } => "list_pending",
+            Request::PutBundle { .. } => "put_bundle",
+            Request::GetBundle { .. } => "get_bundle",
+            Request::PutDeviceMeta { .. } => "put_device_meta",
+        }
+    }
+}
+
+fn actor_encode(e: Encoder, a: &Actor) -> Encoder {
+    match a {
+        Actor::Anonymous => e.u8(0).fixed(&[0; 32]),
+        Actor::Device(d) => e.u8(1).fixed(d),
+        Actor::Password => e.u8(2).fixed(&[0; 32]),
+        Actor::Recovery => e.u8(3).fixed(&[0; 32]),
+    }
+}
+
+fn actor_decode(r: &mut Reader<'_>) -> Result<Actor> {
+    let tag = r.u8()?;
+    let id: [u8; 32] = r.array()?;
+    let zero = id == [0; 32];
+    Ok(match tag {
+        0 if zero => Actor::Anonymous,
+        1 => Actor::Device(id),
+        2 if zero => Actor::Password,
+        3 if zero => Actor::Recovery,
+        _ => return Err(Error::DecodeValue),
+    })
+}
+
+impl Response {
+    /// Canonical encoding. [SYNC-2]
+    pub fn encode(&self) -> Vec<u8> {
+        let e = Encoder::new(labels::SYNC_RESPONSE);
+        match self {
+            Response::Ok => e.u8(0),
+            Response::Error(err) => e.u8(1).bytes(err.code().as_bytes()),
+            Response::Kdf { kdf } => e.u8(2).bytes(kdf),
+            Response::Token { token, expires_ms } => e.u8(3).fixed(token).u64(*expires_ms),
+            Response::Nonce { nonce } => e.u8(4).fixed(nonce),
+            Response::Chain { statements } => list(e.u8(5), statements),
+            Response::Wraps { recovery_wrap, password_wrap } => e.u8(6).bytes(recovery_wrap).bytes(password_wrap),
+            Response::Stored { seq } => e.u8(7).u64(*seq),
+            Response::Items { items } => {
+                let mut e = e.u8(8).u32(items.len() as u32);
+                for i in items {
+                    e = e.u64(i.seq).u8(i.kind as u8).bytes(&i.bytes);
+                }
+                e
+            }
+            Response::Batch { blob, slots, event_hash, events } => {
+                list(e.u8(9).bytes(blob), slots).fixed(event_hash).u64(*events)
+            }
+            Response::EventHash { hash } => e.u8(10).fixed(hash),
+            Response::Audit { entries } => {
+                let mut e = e.u8(11).u32(entries.len() as u32);
+                for a in entries {
+                    e = actor_encode(e.u64(a.at_ms), &a.actor).u8(a.action as u8);
+                }
+                e
+            }
+            Response::Pending { devices } => {
+                let mut e = e.u8(12).u32(devices.len() as u32);
+                for (ed, x) in devices {
+                    e = e.fixed(ed).fixed(x);
+                }
+                e
+            }
+            Response::Bundle { bundle } => e.u8(13).bytes(bundle),
+        }
+        .finish()
+    }
+
+    /// Total decoder. [SYNC-2]
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        r.expect_label(labels::SYNC_RESPONSE)?;
+        let resp = match r.u8()? {
+            0 => Response::Ok,
+            1 => {
+                let code = core::str::from_utf8(r.bytes(64)?).map_err(|_| Error::DecodeValue)?;
+                Response::Error(Error::from_code(code).ok_or(Error::DecodeValue)?)
+            }
+            2 => Response::Kdf { kdf: r.bytes(MAX_SMALL)?.to_vec() },
+            3 => Response::Token { token: r.array()?, expires_ms: r.u64()? },
+            4 => Response::Nonce { nonce: r.array()? },
+            5 => Response::Chain { statements: read_list(&mut r, MAX_STATEMENTS, MAX_STATEMENT)? },
+            6 => Response::Wraps {
+                recovery_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+            },
+            7 => Response::Stored { seq: r.u64()? },
+            8 => {
+                let n = count(&mut r, MAX_ITEMS)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let seq = r.u64()?;
+                    let kind = match r.u8()? {
+                        1 => ItemKind::Envelope,
+                        2 => ItemKind::Stub,
+                        _ => return Err(Error::DecodeValue),
+                    };
+                    items.push(Item { seq, kind, bytes: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() });
+                }
+                Response::Items { items }
+            }
+            9 => Response::Batch {
+                blob: r.bytes(MAX_BATCH)?.to_vec(),
+                slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
+                event_hash: r.array()?,
+                events: r.u64()?,
+            },
+            10 => Response::EventHash { hash: r.array()? },
+            11 => {
+                let n = count(&mut r, MAX_LIST)?;
+                let mut entries = Vec::with_capacity(n.min(1024));
+                for _ in 0..n {
+                    let at_ms = r.u64()?;
+                    let actor = actor_decode(&mut r)?;
+                    entries.push(AuditEntry { at_ms, actor, action: Action::from_u8(r.u8()?)? });
+                }
+                Response::Audit { entries }
+            }
+            12 => {
+                let n = count(&mut r, MAX_LIST)?;
+                let mut devices = Vec::with_capacity(n.min(1024));
+                for _ in 0..n {
+                    devices.push((r.array()?, r.array()?));
+                }
+                Response::Pending { devices }
+            }
+            13 => Response::Bundle { bundle: r.bytes(MAX_SMALL)?.to_vec() },
+            _ => return Err(Error::DecodeValue),
+        };
+        r.finish()?;
+        Ok(resp)
+    }
+}

@@ -1,0 +1,346 @@
+//! `sync.json` (spec 11): request and response decoding, server scripts
+//! (every server check), the writer-sequence rule of the device.
+
+use serde_json::{Value, json};
+
+use super::{Gen, outcome};
+use crate::chain::{approve_device, create_account};
+use crate::client::writer_sequence;
+use crate::device::DeviceKeys;
+use crate::envelope::payload::Schema;
+use crate::envelope::{self, RecordId, RecordMeta, Suite};
+use crate::error::Error;
+use crate::keys::{AccountId, Bucket, CollectionKey};
+use crate::primitives::{SeededRng, hmac_sha256};
+use crate::server::wire::{Request, Response};
+use crate::server::{MemoryStorage, Server, ServerConfig, decoy_kdf, decoy_message, login_message, next_event_hash};
+use crate::unlock::password::{KdfParams, PasswordKdf};
+use crate::unlock::recovery::RecoveryCode;
+use crate::vectors::Outcome;
+use crate::vectors::json::{Fail, Obj, h, obj};
+
+fn request_decode(input: &Value) -> Result<Outcome, Fail> {
+    let bytes = Obj(input).hex("bytes")?;
+    let r = Request::decode(&bytes)?;
+    outcome(json!({}), obj([("name", Value::from(r.name())), ("reencoded", h(&r.encode()))]))
+}
+
+fn response_decode(input: &Value) -> Result<Outcome, Fail> {
+    let bytes = Obj(input).hex("bytes")?;
+    let r = Response::decode(&bytes)?;
+    outcome(json!({}), obj([("reencoded", h(&r.encode()))]))
+}
+
+/// Runs requests through a fresh reference server; the last response's
+/// error, if any, is the vector's error.
+fn server_script(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let mut server = Server::new(MemoryStorage::default(), ServerConfig::new(i.hex_n("decoy_secret")?));
+    let mut rng = SeededRng::from_label(i.str("rng_label")?);
+    let mut out = Vec::new();
+    let mut last = None;
+    for step in i.arr("steps")? {
+        let s = Obj(step);
+        let resp = server.handle_bytes(&s.hex("request")?, s.u64("now_ms")?, &mut rng);
+        last = Some(Response::decode(&resp)?);
+        out.push(h(&resp));
+    }
+    if let Some(Response::Error(e)) = last {
+        return Err(Fail::Protocol(e));
+    }
+    outcome(json!({}), obj([("responses", Value::Array(out))]))
+}
+
+fn decoy(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let secret = i.hex_n("decoy_secret")?;
+    let email = i.hex("email")?;
+    let msg = decoy_message(&email);
+    outcome(
+        obj([("hmac_message", h(&msg)), ("hmac", h(&hmac_sha256(&secret, &msg)))]),
+        obj([("kdf", h(&decoy_kdf(&secret, &email).encode()))]),
+    )
+}
+
+fn event_hash(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let id = i.hex_n("batch_id")?;
+    let mut prev = [0u8; 32];
+    let mut out = Vec::new();
+    for e in i.arr("events")? {
+        let ev: [u8; 32] = crate::vectors::hex::decode(e.as_str().unwrap_or_default())
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| Fail::harness("event"))?;
+        let input = crate::encoding::Encoder::new(crate::labels::SERVER_BATCH_EVENT)
+            .fixed(&id)
+            .fixed(&prev)
+            .fixed(&ev)
+            .finish();
+        prev = next_event_hash(&id, &prev, &ev);
+        out.push(obj([("hash_input", h(&input)), ("hash", h(&prev))]));
+    }
+    outcome(obj([("steps", Value::Array(out))]), obj([("event_hash", h(&prev))]))
+}
+
+fn login_msg(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let m = login_message(&AccountId(i.hex_n("account")?), &i.hex_n("key")?, &i.hex_n("nonce")?);
+    outcome(json!({}), obj([("message", h(&m))]))
+}
+
+fn writer_seq(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let mut items = Vec::new();
+    for it in i.arr("items")? {
+        let o = Obj(it);
+        let b = |k: &str| o.get(k).map(|v| v.as_bool().unwrap_or(false));
+        items.push((o.u64("seq")?, b("stub")?, b("superseded")?, b("older")?));
+    }
+    let last = writer_sequence(i.u64("last")?, &items)?;
+    outcome(json!({}), obj([("last", Value::from(last))]))
+}
+
+pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
+    Some(match kind {
+        "sync_request_decode" => request_decode(input),
+        "sync_response_decode" => response_decode(input),
+        "sync_server_script" => server_script(input),
+        "sync_decoy_kdf" => decoy(input),
+        "sync_event_hash" => event_hash(input),
+        "sync_login_message" => login_msg(input),
+        "sync_writer_sequence" => writer_seq(input),
+        _ => return None,
+    })
+}
+
+fn steps(reqs: &[(u64, &Request)]) -> Value {
+    Value::Array(reqs.iter().map(|(t, r)| obj([("now_ms", Value::from(*t)), ("request", h(&r.encode()))])).collect())
+}
+
+fn script(label: &str, secret: &[u8; 32], reqs: &[(u64, &Request)]) -> Value {
+    obj([("decoy_secret", h(secret)), ("rng_label", Value::from(label)), ("steps", steps(reqs))])
+}
+
+pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
+    let mut rng = SeededRng::from_label("blindsync/vectors/v1/sync");
+    let secret = [0x42u8; 32];
+    let dev = DeviceKeys::generate(&mut rng);
+    let code = RecoveryCode::generate(&mut rng);
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
+    let pw = kdf.derive(b"vector password").map_err(|e| e.to_string())?;
+    let acct = create_account(&dev, &code.derive(), &pw, &kdf, &mut rng).map_err(|e| e.to_string())?;
+    let account = acct.state.account();
+    let email = b"vector@example.org".to_vec();
+    let register = Request::Register {
+        email: email.clone(),
+        kdf: kdf.encode(),
+        auth: *pw.auth.expose(),
+        genesis: acct.genesis.clone(),
+        recovery_wrap: acct.recovery_wrap.to_vec(),
+        password_wrap: acct.password_wrap.to_vec(),
+    };
+    let get_kdf = Request::GetKdf { email: email.clone() };
+
+    // --- decoding ---
+    let samples = [
+        Request::GetKdf { email: email.clone() },
+        Request::ListSince { token: [3; 32], cursor: 7, limit: 100 },
+        Request::AppendChain { token: [3; 32], statements: vec![vec![1, 2], vec![]] },
+        Request::PutBatch { token: [3; 32], batch_id: [4; 32], blob: vec![5; 3], slots: vec![vec![6; 2]] },
+    ];
+    for r in &samples {
+        g.ok(
+            "sync_request_decode",
+            &format!("request {}", r.name()),
+            &["SYNC-1", "SYNC-2", "SYNC-3"],
+            obj([("bytes", h(&r.encode()))]),
+        )?;
+    }
+    let mut bad = Request::GetKdf { email: email.clone() }.encode();
+    let tag_at = 4 + crate::labels::SYNC_REQUEST.len();
+    bad[tag_at] = 99;
+    g.err("sync_request_decode", "unknown request tag", &["SYNC-2"], obj([("bytes", h(&bad))]), Error::DecodeValue)?;
+    let responses = [
+        Response::Error(Error::SrvAuth),
+        Response::Items {
+            items: vec![crate::server::wire::Item {
+                seq: 1,
+                kind: crate::server::wire::ItemKind::Stub,
+                bytes: vec![7; 4],
+            }],
+        },
+        Response::Token { token: [8; 32], expires_ms: 3_600_000 },
+    ];
+    for r in &responses {
+        g.ok("sync_response_decode", "response", &["SYNC-1", "SYNC-3"], obj([("bytes", h(&r.encode()))]))?;
+    }
+
+    // --- derivations ---
+    g.ok(
+        "sync_decoy_kdf",
+        "decoy salt of an unknown email",
+        &["SRV-3"],
+        obj([("decoy_secret", h(&secret)), ("email", h(b"nobody@example.org"))]),
+    )?;
+    g.ok(
+        "sync_event_hash",
+        "running verification hash over three events",
+        &["SRV-9"],
+        obj([("batch_id", h(&[9; 32])), ("events", json!([h(&[1; 32]), h(&[2; 32]), h(&[3; 32])]))]),
+    )?;
+    g.ok(
+        "sync_login_message",
+        "challenge login signed message",
+        &["SYNC-4"],
+        obj([("account", h(&account.0)), ("key", h(&dev.public().ed25519)), ("nonce", h(&[5; 32]))]),
+    )?;
+
+    // --- server scripts ---
+    let label = "blindsync/vectors/v1/sync/server";
+    g.ok(
+        "sync_server_script",
+        "register, then the real salt and parameters",
+        &["SRV-1", "SRV-2"],
+        script(label, &secret, &[(1, &register), (2, &get_kdf)]),
+    )?;
+    g.err(
+        "sync_server_script",
+        "register the same email twice",
+        &["SRV-2"],
+        script(label, &secret, &[(1, &register), (2, &register)]),
+        Error::SrvExists,
+    )?;
+    let wrong = Request::LoginPassword { email: email.clone(), auth: [0; 32] };
+    g.err(
+        "sync_server_script",
+        "password login with a wrong auth value",
+        &["SRV-4"],
+        script(label, &secret, &[(1, &register), (2, &wrong)]),
+        Error::SrvAuth,
+    )?;
+
+    // challenge login: simulate the server to learn the nonce and the token
+    let mut sim = Server::new(MemoryStorage::default(), ServerConfig::new(secret));
+    let mut srng = SeededRng::from_label(label);
+    sim.handle(register.clone(), 1, &mut srng);
+    let key = dev.public().ed25519;
+    let challenge = Request::Challenge { account: account.0, key };
+    let Response::Nonce { nonce } = sim.handle(challenge.clone(), 2, &mut srng) else { return Err("nonce".into()) };
+    let login = Request::LoginKey {
+        account: account.0,
+        key,
+        nonce,
+        signature: dev.sign(&login_message(&account, &key, &nonce)),
+    };
+    let Response::Token { token, .. } = sim.handle(login.clone(), 3, &mut srng) else { return Err("token".into()) };
+    let base: Vec<(u64, &Request)> = vec![(1, &register), (2, &challenge), (3, &login)];
+    let with = |extra: &[(u64, &Request)]| {
+        let mut v = base.clone();
+        v.extend_from_slice(extra);
+        script(label, &secret, &v)
+    };
+    g.ok("sync_server_script", "challenge-response login", &["SYNC-4", "SRV-4"], with(&[]))?;
+
+    // chain: an append that does not extend the head
+    let other = DeviceKeys::generate(&mut rng);
+    let approval =
+        approve_device(&acct.state, &dev, &other.public(), &acct.umks(), &mut rng).map_err(|e| e.to_string())?;
+    let append = Request::AppendChain { token, statements: vec![approval.statement.clone()] };
+    g.ok("sync_server_script", "append add-device at the head", &["SRV-5"], with(&[(4, &append)]))?;
+    g.err(
+        "sync_server_script",
+        "append the same position twice",
+        &["SRV-5"],
+        with(&[(4, &append), (5, &append)]),
+        Error::SrvChainHead,
+    )?;
+
+    // records
+    let ck = CollectionKey::from_bytes([1; 32]);
+    let sk = ed25519_dalek::SigningKey::from_bytes(dev.signing_seed().expose());
+    let mut meta = RecordMeta {
+        suite: Suite::Aes256Gcm,
+        bucket: Bucket([2; 32]),
+        record_id: RecordId([3; 16]),
+        revision: 1,
+        writer: dev.id(),
+        writer_seq: 1,
+        epoch: 0,
+        schema: Schema::Raw,
+        chain_head: acct.state.head().hash,
+    };
+    let env1 = envelope::seal(&account, &meta, &ck, &sk, b"v1", &mut rng).map_err(|e| e.to_string())?;
+    let put1 = Request::PutRecord { token, envelope: env1 };
+    let list = Request::ListSince { token, cursor: 0, limit: 10 };
+    meta.revision = 2;
+    meta.writer_seq = 2;
+    let env2 = envelope::seal(&account, &meta, &ck, &sk, b"v2", &mut rng).map_err(|e| e.to_string())?;
+    let put2 = Request::PutRecord { token, envelope: env2 };
+    g.ok(
+        "sync_server_script",
+        "two revisions; the first becomes a stub",
+        &["SRV-6", "SRV-7"],
+        with(&[(4, &put1), (5, &put2), (6, &list)]),
+    )?;
+    g.err(
+        "sync_server_script",
+        "a revision that does not increase",
+        &["SRV-6"],
+        with(&[(4, &put2), (5, &put1)]),
+        Error::SrvRevision,
+    )?;
+    meta.writer = other.id();
+    let foreign = envelope::seal(&account, &meta, &ck, &sk, b"v", &mut rng).map_err(|e| e.to_string())?;
+    let put_foreign = Request::PutRecord { token, envelope: foreign };
+    g.err(
+        "sync_server_script",
+        "an envelope whose writer is another device",
+        &["SRV-6"],
+        with(&[(4, &put_foreign)]),
+        Error::SrvWriter,
+    )?;
+
+    // batches
+    let put_batch =
+        Request::PutBatch { token, batch_id: [9; 32], blob: b"signed batch".to_vec(), slots: vec![vec![1; 64]] };
+    let report = Request::ReportEvent { token, batch_id: [9; 32], event_hash: [1; 32] };
+    let get_batch = Request::GetBatch { token, batch_id: [9; 32] };
+    g.ok(
+        "sync_server_script",
+        "batch, one event, fetch",
+        &["SRV-9"],
+        with(&[(4, &put_batch), (5, &report), (6, &get_batch)]),
+    )?;
+    g.err("sync_server_script", "unknown batch", &["SRV-9"], with(&[(4, &get_batch)]), Error::SrvNotFound)?;
+    let audit = Request::GetAudit { token };
+    g.ok(
+        "sync_server_script",
+        "audit log after a record put",
+        &["SRV-10", "SRV-11", "SRV-12"],
+        with(&[(4, &put1), (5, &audit)]),
+    )?;
+
+    // --- the device's writer-sequence rule ---
+    let seqv = |last: u64, items: &[(u64, bool, bool, bool)]| {
+        let items: Vec<Value> = items
+            .iter()
+            .map(|(s, st, sup, old)| json!({"seq": s, "stub": st, "superseded": sup, "older": old}))
+            .collect();
+        obj([("last", Value::from(last)), ("items", Value::Array(items))])
+    };
+    g.ok(
+        "sync_writer_sequence",
+        "consecutive, with a superseded stub and a replay",
+        &["SYNC-9", "SYNC-10"],
+        seqv(2, &[(2, false, false, false), (3, true, true, false), (4, false, false, false)]),
+    )?;
+    g.err("sync_writer_sequence", "a gap", &["SYNC-9"], seqv(2, &[(4, false, false, false)]), Error::SyncWithheld)?;
+    g.err(
+        "sync_writer_sequence",
+        "an older envelope served again as current",
+        &["SYNC-10"],
+        seqv(5, &[(3, false, false, true)]),
+        Error::SyncRollback,
+    )?;
+    Ok(())
+}

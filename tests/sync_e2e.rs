@@ -1,0 +1,636 @@
+//! End to end through the in-process reference server (spec chapter 11).
+
+use std::collections::BTreeMap;
+
+use blindsync::chain::{
+    ChainState, UnlockPathKeys, accept_pairing, approve_device, create_account, enroll, replace_authority,
+    revoke_and_rotate,
+};
+use blindsync::client::{Alert, Client, Transport};
+use blindsync::device::{DeviceKeys, DevicePublic};
+use blindsync::envelope::RecordId;
+use blindsync::error::Error;
+use blindsync::keys::{Epoch, Umk};
+use blindsync::primitives::SeededRng;
+use blindsync::server::wire::{Item, ItemKind, Request, Response};
+use blindsync::server::{MemoryStorage, Server, ServerConfig, login_message};
+use blindsync::unlock::password::{KdfParams, PasswordKdf};
+use blindsync::unlock::recovery::RecoveryCode;
+
+const EMAIL: &[u8] = b"alice@example.org";
+
+struct World {
+    server: Server<MemoryStorage>,
+    srng: SeededRng,
+    now: u64,
+}
+
+impl Transport for World {
+    fn call(&mut self, r: Request) -> Response {
+        self.now += 1;
+        // every request also goes through the byte encoding
+        let bytes = self.server.handle_bytes(&r.encode(), self.now, &mut self.srng);
+        Response::decode(&bytes).unwrap()
+    }
+}
+
+struct Setup {
+    w: World,
+    rng: SeededRng,
+    a: Client,
+    code: RecoveryCode,
+    kdf: PasswordKdf,
+    password: &'static [u8],
+}
+
+fn setup() -> Setup {
+    let mut rng = SeededRng::from_label("sync-e2e");
+    let dev = DeviceKeys::generate(&mut rng);
+    let code = RecoveryCode::generate(&mut rng);
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
+    let password: &'static [u8] = b"correct horse battery staple";
+    let pw = kdf.derive(password).unwrap();
+    let acct = create_account(&dev, &code.derive(), &pw, &kdf, &mut rng).unwrap();
+    let mut w = World {
+        server: Server::new(MemoryStorage::default(), ServerConfig::new([7; 32])),
+        srng: SeededRng::from_label("sync-e2e/server"),
+        now: 1_000,
+    };
+    let r = w.call(Request::Register {
+        email: EMAIL.to_vec(),
+        kdf: kdf.encode(),
+        auth: *pw.auth.expose(),
+        genesis: acct.genesis.clone(),
+        recovery_wrap: acct.recovery_wrap.to_vec(),
+        password_wrap: acct.password_wrap.to_vec(),
+    });
+    assert_eq!(r, Response::Ok);
+    let mut a = Client::new(dev, acct.state.clone(), acct.umks());
+    a.login(&mut w).unwrap();
+    Setup { w, rng, a, code, kdf, password }
+}
+
+/// Pairing through the server: the new device posts its keys, the approver
+/// approves, stores the bundle, the new device fetches it and the chain.
+fn pair(s: &mut Setup, approver: &mut Client) -> Client {
+    let new = DeviceKeys::generate(&mut s.rng);
+    let p = new.public();
+    let account = approver.account();
+    assert_eq!(
+        s.w.call(Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519 }),
+        Response::Ok
+    );
+    approver.sync(&mut s.w).unwrap();
+    let Response::Pending { devices } = s.w.call(Request::ListPending { token: approver.token().unwrap() }) else {
+        panic!()
+    };
+    let (ed, x) = devices[0];
+    let approval = approve_device(
+        approver.chain(),
+        approver.device(),
+        &DevicePublic { ed25519: ed, x25519: x },
+        approver.umks(),
+        &mut s.rng,
+    )
+    .unwrap();
+    approver.append_chain(&mut s.w, vec![approval.statement.clone()]).unwrap();
+    let r = s.w.call(Request::PutBundle {
+        token: approver.token().unwrap(),
+        device: new.id().0,
+        bundle: approval.bundle_wrap.clone(),
+    });
+    assert_eq!(r, Response::Ok);
+    let Response::Bundle { bundle } = s.w.call(Request::GetBundle { account: account.0, device: new.id().0 }) else {
+        panic!()
+    };
+    // the new device logs in with its key, then fetches the chain
+    let mut c = Client::new(new.clone(), approver.chain().clone(), BTreeMap::new());
+    c.login(&mut s.w).unwrap();
+    let Response::Chain { statements } = s.w.call(Request::GetChain { token: c.token().unwrap() }) else { panic!() };
+    let (state, umks) = accept_pairing(&new, &account, &bundle, &statements).unwrap();
+    let token = c.token();
+    let mut c = Client::new(new, state, umks);
+    c.login(&mut s.w).unwrap();
+    assert_ne!(token, None);
+    c
+}
+
+fn rid(n: u8) -> RecordId {
+    RecordId([n; 16])
+}
+
+// [SYNC-3] [SYNC-6] [SYNC-8] [SYNC-13] [SRV-6] [SRV-7] [SRV-8] three devices write concurrently and converge.
+#[test]
+fn three_devices_converge() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    let mut b = pair(&mut s, &mut a);
+    let mut c = pair(&mut s, &mut a);
+    for cl in [&mut a, &mut b, &mut c] {
+        cl.subscribe("notes").unwrap();
+        cl.sync(&mut s.w).unwrap();
+    }
+    a.write(&mut s.w, "notes", rid(1), b"a1", &mut s.rng).unwrap();
+    b.write(&mut s.w, "notes", rid(2), b"b2", &mut s.rng).unwrap();
+    // c has not seen a's record 1: the server refuses a revision that does not increase. [SRV-6]
+    assert_eq!(c.write(&mut s.w, "notes", rid(1), b"c1", &mut s.rng), Err(Error::SrvRevision));
+    c.sync(&mut s.w).unwrap();
+    c.write(&mut s.w, "notes", rid(1), b"c1", &mut s.rng).unwrap();
+    for cl in [&mut c, &mut b, &mut a] {
+        let r = cl.sync(&mut s.w).unwrap();
+        assert!(r.alerts.is_empty(), "{:?}", r.alerts);
+    }
+    assert_eq!(a.records(), b.records());
+    assert_eq!(b.records(), c.records());
+    assert_eq!(a.get("notes", &rid(1)), Some(&b"c1"[..]));
+    assert_eq!(a.get("notes", &rid(2)), Some(&b"b2"[..]));
+    // [SRV-11] device names travel encrypted and every device reads them
+    b.set_device_info(&mut s.w, "phone", "Android 15", &mut s.rng).unwrap();
+    a.sync(&mut s.w).unwrap();
+    assert_eq!(a.device_info(&b.id()), Some(("phone".to_owned(), "Android 15".to_owned())));
+    let stored = s.w.server.store_items(&a.account());
+    assert!(stored.iter().all(|i| !i.bytes.windows(5).any(|w| w == b"phone")));
+}
+
+// [SYNC-13] [SYNC-9] any delivery order of the same items gives the same state.
+#[test]
+fn any_delivery_order_converges() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    let mut b = pair(&mut s, &mut a);
+    let fresh = pair(&mut s, &mut a);
+    a.subscribe("notes").unwrap();
+    b.subscribe("notes").unwrap();
+    a.sync(&mut s.w).unwrap();
+    b.sync(&mut s.w).unwrap();
+    a.write(&mut s.w, "notes", rid(1), b"a", &mut s.rng).unwrap();
+    b.write(&mut s.w, "notes", rid(2), b"b", &mut s.rng).unwrap();
+    b.write(&mut s.w, "notes", rid(3), b"b3", &mut s.rng).unwrap();
+    a.write(&mut s.w, "notes", rid(4), b"a4", &mut s.rng).unwrap();
+    let Response::Items { items } = s.w.call(Request::ListSince { token: a.token().unwrap(), cursor: 0, limit: 100 })
+    else {
+        panic!()
+    };
+    let mut states = Vec::new();
+    let n = items.len();
+    for rot in 0..n {
+        for rev in [false, true] {
+            let mut order: Vec<Item> = items.iter().cycle().skip(rot).take(n).cloned().collect();
+            if rev {
+                order.reverse();
+            }
+            let mut f = fresh.clone();
+            f.subscribe("notes").unwrap();
+            let r = f.apply_items(&order);
+            assert!(r.alerts.is_empty());
+            states.push(f);
+        }
+    }
+    assert!(states.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(states[0].get("notes", &rid(3)), Some(&b"b3"[..]));
+}
+
+// [SRV-4] [SYNC-5] [SYNC-11] [CHAIN-11] a revoked device is locked out and cannot read writes of the new epoch.
+#[test]
+fn revoked_device_cannot_read_new_writes() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    let mut b = pair(&mut s, &mut a);
+    a.subscribe("notes").unwrap();
+    b.subscribe("notes").unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &b.id(), 0, &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
+    a.add_umk(rot.state.epoch(), rot.umk.clone());
+    a.write(&mut s.w, "notes", rid(9), b"secret after revocation", &mut s.rng).unwrap();
+    // the server refuses the revoked device's session
+    assert_eq!(b.sync(&mut s.w), Err(Error::SrvAuth));
+    assert_eq!(b.login(&mut s.w), Err(Error::SrvAuth));
+    // even a server that serves it everything: it cannot open the new epoch
+    let chain = s.w.server.store_chain(&a.account());
+    assert_eq!(b.apply_chain(&chain), None);
+    let items = s.w.server.store_items(&a.account());
+    let r = b.apply_items(&items);
+    assert_eq!(r.alerts, vec![Alert::Forged { item_seq: 1, error: Error::EnvEpoch }]);
+    assert_eq!(b.get("notes", &rid(9)), None);
+}
+
+fn password_login(w: &mut World, kdf_password: &[u8]) -> Result<(PasswordKdf, [u8; 32]), Error> {
+    let Response::Kdf { kdf } = w.call(Request::GetKdf { email: EMAIL.to_vec() }) else { panic!() };
+    let kdf = PasswordKdf::decode(&kdf).unwrap();
+    let keys = kdf.derive(kdf_password).unwrap();
+    match w.call(Request::LoginPassword { email: EMAIL.to_vec(), auth: *keys.auth.expose() }) {
+        Response::Token { token, .. } => Ok((kdf, token)),
+        Response::Error(e) => Err(e),
+        r => panic!("{r:?}"),
+    }
+}
+
+fn key_login(w: &mut World, account: [u8; 32], sk: &ed25519_dalek::SigningKey) -> Result<[u8; 32], Error> {
+    let key = sk.verifying_key().to_bytes();
+    let Response::Nonce { nonce } = w.call(Request::Challenge { account, key }) else { panic!() };
+    use ed25519_dalek::Signer;
+    let signature = sk.sign(&login_message(&blindsync::keys::AccountId(account), &key, &nonce)).to_bytes();
+    match w.call(Request::LoginKey { account, key, nonce, signature }) {
+        Response::Token { token, .. } => Ok(token),
+        Response::Error(e) => Err(e),
+        r => panic!("{r:?}"),
+    }
+}
+
+fn enroll_with(w: &mut World, token: [u8; 32], keys: &UnlockPathKeys, rng: &mut SeededRng) -> Result<Client, Error> {
+    let Response::Chain { statements } = w.call(Request::GetChain { token }) else { panic!() };
+    let state = ChainState::verify(&statements).unwrap();
+    let Response::Wraps { recovery_wrap, password_wrap } = w.call(Request::GetWraps { token }) else { panic!() };
+    let wrap = if keys.kdf_binding.is_empty() { recovery_wrap } else { password_wrap };
+    let dev = DeviceKeys::generate(rng);
+    let (st, next, umks) = enroll(&state, keys, &wrap, &dev.public())?;
+    match w.call(Request::AppendChain { token, statements: vec![st] }) {
+        Response::Ok => {}
+        Response::Error(e) => return Err(e),
+        r => panic!("{r:?}"),
+    }
+    let mut c = Client::new(dev, next, umks);
+    c.login(w)?;
+    Ok(c)
+}
+
+// [SYNC-4] [SRV-4] [CHAIN-13] enrollment by password and by recovery code.
+#[test]
+fn enroll_by_password_and_by_recovery() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    a.write(&mut s.w, "notes", rid(1), b"hello", &mut s.rng).unwrap();
+    let (kdf, token) = password_login(&mut s.w, s.password).unwrap();
+    let pkeys = UnlockPathKeys::from_password(&kdf.derive(s.password).unwrap(), &kdf);
+    let mut p = enroll_with(&mut s.w, token, &pkeys, &mut s.rng).unwrap();
+    p.subscribe("notes").unwrap();
+    assert!(p.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(p.get("notes", &rid(1)), Some(&b"hello"[..]));
+
+    let rkeys = UnlockPathKeys::from_recovery(&s.code.derive());
+    let token = key_login(&mut s.w, a.account().0, &rkeys.authority.signing_key()).unwrap();
+    let mut r = enroll_with(&mut s.w, token, &rkeys, &mut s.rng).unwrap();
+    r.subscribe("notes").unwrap();
+    assert!(r.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(r.get("notes", &rid(1)), Some(&b"hello"[..]));
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(a.chain().devices().len(), 3);
+}
+
+// [SRV-4] [SRV-3] [CHAIN-14] change the password from a device, then reset it with the recovery code:
+// the old password can neither log in nor enroll; login failures look alike.
+#[test]
+fn password_change_and_recovery_reset() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    // change from a device
+    let kdf2 = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut s.rng) };
+    let pw2 = kdf2.derive(b"second password").unwrap();
+    let new = UnlockPathKeys::from_password(&pw2, &kdf2);
+    let old_keys = UnlockPathKeys::from_password(&s.kdf.derive(s.password).unwrap(), &s.kdf);
+    let (_, old_session) = password_login(&mut s.w, s.password).unwrap();
+    assert!(matches!(s.w.call(Request::GetChain { token: old_session }), Response::Chain { .. }));
+    let (st, _) = replace_authority(a.chain(), a.device(), &new, a.umks(), &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, vec![st]).unwrap();
+    // the old password's session ends as soon as its authority is replaced
+    assert_eq!(s.w.call(Request::GetChain { token: old_session }), Response::Error(Error::SrvAuth));
+    let umk0: &Umk = &a.umks()[&0];
+    let wrap =
+        blindsync::unlock::wrap::wrap_umk(&new.kek, umk0, &new.wrap_context(a.account(), 0), &mut s.rng).unwrap();
+    let r = s.w.call(Request::SetPassword {
+        token: a.token().unwrap(),
+        kdf: kdf2.encode(),
+        auth: *pw2.auth.expose(),
+        password_wrap: wrap.to_vec(),
+    });
+    assert_eq!(r, Response::Ok);
+    // the old password: login refused, exactly like an unknown email
+    let Response::Kdf { kdf } = s.w.call(Request::GetKdf { email: EMAIL.to_vec() }) else { panic!() };
+    assert_eq!(PasswordKdf::decode(&kdf).unwrap(), kdf2);
+    let old = s
+        .w
+        .call(Request::LoginPassword { email: EMAIL.to_vec(), auth: *s.kdf.derive(s.password).unwrap().auth.expose() });
+    let unknown = s.w.call(Request::LoginPassword { email: b"nobody@example.org".to_vec(), auth: [0; 32] });
+    assert_eq!(old, Response::Error(Error::SrvAuth));
+    assert_eq!(old, unknown);
+    // the old password's authority cannot enroll (even with a token from elsewhere)
+    let token = key_login(&mut s.w, a.account().0, &old_keys.authority.signing_key());
+    assert_eq!(token, Err(Error::SrvAuth));
+    assert_eq!(enroll_with(&mut s.w, a.token().unwrap(), &old_keys, &mut s.rng).err(), Some(Error::ChainSignerRevoked));
+    // the new password enrolls
+    let (kdf, token) = password_login(&mut s.w, b"second password").unwrap();
+    assert_eq!(kdf, kdf2);
+    enroll_with(&mut s.w, token, &new, &mut s.rng).unwrap();
+
+    // reset with the recovery code
+    let rkeys = UnlockPathKeys::from_recovery(&s.code.derive());
+    let rtoken = key_login(&mut s.w, a.account().0, &rkeys.authority.signing_key()).unwrap();
+    a.sync(&mut s.w).unwrap();
+    let kdf3 = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut s.rng) };
+    let pw3 = kdf3.derive(b"third password").unwrap();
+    let third = UnlockPathKeys::from_password(&pw3, &kdf3);
+    let recovered = enroll_with(&mut s.w, rtoken, &rkeys, &mut s.rng).unwrap();
+    let (st, _) = replace_authority(recovered.chain(), &rkeys.authority, &third, recovered.umks(), &mut s.rng).unwrap();
+    assert_eq!(s.w.call(Request::AppendChain { token: rtoken, statements: vec![st] }), Response::Ok);
+    let wrap = blindsync::unlock::wrap::wrap_umk(
+        &third.kek,
+        &recovered.umks()[&0],
+        &third.wrap_context(a.account(), 0),
+        &mut s.rng,
+    )
+    .unwrap();
+    let r = s.w.call(Request::SetPassword {
+        token: rtoken,
+        kdf: kdf3.encode(),
+        auth: *pw3.auth.expose(),
+        password_wrap: wrap.to_vec(),
+    });
+    assert_eq!(r, Response::Ok);
+    assert_eq!(password_login(&mut s.w, b"second password").err(), Some(Error::SrvAuth));
+    let (_, t3) = password_login(&mut s.w, b"third password").unwrap();
+    enroll_with(&mut s.w, t3, &third, &mut s.rng).unwrap();
+    assert_eq!(enroll_with(&mut s.w, t3, &new, &mut s.rng).err(), Some(Error::ChainSignerRevoked));
+}
+
+// [SRV-3] decoys are stable per email and look like real answers.
+#[test]
+fn unknown_email_gets_stable_decoy() {
+    let mut s = setup();
+    let a1 = s.w.call(Request::GetKdf { email: b"x@example.org".to_vec() });
+    let a2 = s.w.call(Request::GetKdf { email: b"x@example.org".to_vec() });
+    let b = s.w.call(Request::GetKdf { email: b"y@example.org".to_vec() });
+    assert_eq!(a1, a2);
+    assert_ne!(a1, b);
+    let Response::Kdf { kdf } = a1 else { panic!() };
+    PasswordKdf::decode(&kdf).unwrap().check().unwrap();
+}
+
+// [SRV-9] [SRV-10] [SRV-11] batches, event hashes, retention, audit log.
+#[test]
+fn batches_retention_and_audit() {
+    let mut s = setup();
+    let a = s.a.clone();
+    let t = a.token().unwrap();
+    let id = [5; 32];
+    let r = s.w.call(Request::PutBatch { token: t, batch_id: id, blob: b"opaque".to_vec(), slots: vec![vec![1; 80]] });
+    assert_eq!(r, Response::Ok);
+    assert_eq!(
+        s.w.call(Request::PutBatch { token: t, batch_id: id, blob: vec![], slots: vec![] }),
+        Response::Error(Error::SrvExists)
+    );
+    let Response::EventHash { hash: h1 } =
+        s.w.call(Request::ReportEvent { token: t, batch_id: id, event_hash: [1; 32] })
+    else {
+        panic!()
+    };
+    assert_eq!(h1, blindsync::server::next_event_hash(&id, &[0; 32], &[1; 32]));
+    let Response::Batch { events, event_hash, slots, .. } = s.w.call(Request::GetBatch { token: t, batch_id: id })
+    else {
+        panic!()
+    };
+    assert_eq!((events, event_hash, slots.len()), (1, h1, 1));
+    assert_eq!(s.w.call(Request::PutDeviceMeta { token: t, meta: vec![9; 48] }), Response::Ok);
+    let Response::Audit { entries } = s.w.call(Request::GetAudit { token: t }) else { panic!() };
+    assert!(entries.iter().any(|e| e.actor == blindsync::server::wire::Actor::Device(a.id().0)));
+    // retention: 30 days later the batch is gone (the session expired too)
+    s.w.now += 31 * 86_400_000;
+    let mut a = a;
+    a.login(&mut s.w).unwrap();
+    let r = s.w.call(Request::GetBatch { token: a.token().unwrap(), batch_id: id });
+    assert_eq!(r, Response::Error(Error::SrvNotFound));
+}
+
+/// A misbehaving server: the honest one, with a hook that rewrites responses.
+struct Evil<'a, F: FnMut(&Request, Response) -> Response> {
+    w: &'a mut World,
+    f: F,
+}
+
+impl<F: FnMut(&Request, Response) -> Response> Transport for Evil<'_, F> {
+    fn call(&mut self, r: Request) -> Response {
+        let resp = self.w.call(r.clone());
+        (self.f)(&r, resp)
+    }
+}
+
+fn two_devices() -> (Setup, Client, Client) {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    let mut b = pair(&mut s, &mut a);
+    a.subscribe("notes").unwrap();
+    b.subscribe("notes").unwrap();
+    a.sync(&mut s.w).unwrap();
+    b.sync(&mut s.w).unwrap();
+    (s, a, b)
+}
+
+fn drop_items(keep: impl Fn(&Item) -> bool) -> impl FnMut(&Request, Response) -> Response {
+    move |_, r| match r {
+        Response::Items { items } => Response::Items { items: items.into_iter().filter(|i| keep(i)).collect() },
+        r => r,
+    }
+}
+
+// [SYNC-9] [SYNC-7] [G-WITHHOLDING-DETECTED] a withheld write is reported once a later one arrives;
+// the cursor stays put, so an honest sync afterwards repairs it.
+#[test]
+fn alert_withheld() {
+    let (mut s, mut a, mut b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    a.write(&mut s.w, "notes", rid(2), b"two", &mut s.rng).unwrap();
+    let first = s.w.server.store_items(&a.account())[0].seq;
+    let r = b.sync(&mut Evil { w: &mut s.w, f: drop_items(move |i| i.seq != first) }).unwrap();
+    assert_eq!(r.alerts, vec![Alert::Withheld { writer: a.id(), missing_seq: 1 }]);
+    assert_eq!(b.get("notes", &rid(2)), None);
+    // an honest server afterwards: everything arrives, no alert
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(b.get("notes", &rid(2)), Some(&b"two"[..]));
+}
+
+// [SYNC-9] a verified stub superseded by a newer verified revision is no gap; an unsuperseded stub is.
+#[test]
+fn superseded_stub_is_not_a_gap() {
+    let (mut s, mut a, mut b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"v1", &mut s.rng).unwrap();
+    a.write(&mut s.w, "notes", rid(1), b"v2", &mut s.rng).unwrap();
+    let items = s.w.server.store_items(&a.account());
+    assert_eq!(items[0].kind, ItemKind::Stub);
+    let r = b.sync(&mut s.w).unwrap();
+    assert!(r.alerts.is_empty());
+    assert_eq!(b.get("notes", &rid(1)), Some(&b"v2"[..]));
+    // an unsuperseded stub (the server dropped the newest body) is withholding
+    let (mut s, mut a, mut b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"v1", &mut s.rng).unwrap();
+    let mut items = s.w.server.store_items(&a.account());
+    let env = blindsync::envelope::EnvelopeRef::decode(&items[0].bytes).unwrap();
+    items[0] = Item { seq: items[0].seq, kind: ItemKind::Stub, bytes: env.stub().encode() };
+    let r = b.apply_items(&items);
+    assert_eq!(r.alerts, vec![Alert::Withheld { writer: a.id(), missing_seq: 1 }]);
+}
+
+// [SYNC-10] [G-NO-ROLLBACK] an old revision served again as current is a rollback.
+#[test]
+fn alert_rollback() {
+    let (mut s, mut a, mut b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"v1", &mut s.rng).unwrap();
+    let old = s.w.server.store_items(&a.account())[0].clone();
+    a.write(&mut s.w, "notes", rid(1), b"v2", &mut s.rng).unwrap();
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    let mut once = Some(old);
+    let r = b
+        .sync(&mut Evil {
+            w: &mut s.w,
+            f: move |_, r| match r {
+                Response::Items { mut items } => {
+                    if let Some(o) = once.take() {
+                        items.push(Item { seq: 99, ..o });
+                    }
+                    Response::Items { items }
+                }
+                r => r,
+            },
+        })
+        .unwrap();
+    assert_eq!(r.alerts, vec![Alert::Rollback { writer: a.id(), seq: 1 }]);
+    assert_eq!(b.get("notes", &rid(1)), Some(&b"v2"[..]));
+}
+
+// [SYNC-11] [G-FORK-DETECTED] a served chain that differs from the verified one is a fork; a shorter one a rollback.
+#[test]
+fn alert_fork_and_chain_rollback() {
+    let (mut s, mut a, mut b) = two_devices();
+    // a forked chain: a's view gets a different statement at position 2
+    let c = DeviceKeys::generate(&mut s.rng);
+    let forked = approve_device(b.chain(), b.device(), &c.public(), b.umks(), &mut s.rng).unwrap();
+    let real_c = DeviceKeys::generate(&mut s.rng);
+    let real = approve_device(a.chain(), a.device(), &real_c.public(), a.umks(), &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, vec![real.statement]).unwrap();
+    let fork_chain = forked.state.encoded();
+    let r = a
+        .sync(&mut Evil {
+            w: &mut s.w,
+            f: move |_, r| match r {
+                Response::Chain { .. } => Response::Chain { statements: fork_chain.clone() },
+                r => r,
+            },
+        })
+        .unwrap();
+    assert_eq!(r.alerts, vec![Alert::Fork]);
+    // an envelope naming a chain head from the other branch is a fork too
+    let mut bf = b.clone();
+    bf.apply_chain(&forked.state.encoded());
+    let mut quiet = World { server: s.w.server.clone(), srng: SeededRng::from_label("x"), now: s.w.now };
+    bf.write(&mut quiet, "notes", rid(3), b"on the fork", &mut s.rng).unwrap();
+    let items = quiet.server.store_items(&a.account());
+    let r = a.apply_items(&items[items.len() - 1..]);
+    assert_eq!(r.alerts, vec![Alert::Fork]);
+    // a shorter chain
+    let short = a.chain().encoded()[..1].to_vec();
+    let r = a
+        .sync(&mut Evil {
+            w: &mut s.w,
+            f: move |_, r| match r {
+                Response::Chain { .. } => Response::Chain { statements: short.clone() },
+                r => r,
+            },
+        })
+        .unwrap();
+    assert_eq!(r.alerts, vec![Alert::Chain(Error::ChainRollback)]);
+    let _ = &mut b;
+}
+
+// [SYNC-12] [G-INTEGRITY] a tampered envelope, and one swapped in from another account, are refused.
+#[test]
+fn alert_forged_and_swapped() {
+    let (mut s, mut a, mut b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"v1", &mut s.rng).unwrap();
+    let r = b.sync(&mut Evil { w: &mut s.w, f: drop_items(|_| true) }).unwrap();
+    assert!(r.alerts.is_empty());
+    a.write(&mut s.w, "notes", rid(2), b"v2", &mut s.rng).unwrap();
+    let r = b
+        .sync(&mut Evil {
+            w: &mut s.w,
+            f: |_, r| match r {
+                Response::Items { mut items } => {
+                    if let Some(last) = items.last_mut() {
+                        let n = last.bytes.len();
+                        last.bytes[n - 70] ^= 1; // inside the body
+                    }
+                    Response::Items { items }
+                }
+                r => r,
+            },
+        })
+        .unwrap();
+    assert_eq!(r.alerts.len(), 1);
+    assert!(matches!(r.alerts[0], Alert::Forged { error: Error::EnvSignature, .. }));
+    assert_eq!(b.get("notes", &rid(2)), None);
+
+    // swapped in from another account of the same server
+    let mut other = setup_other(&mut s);
+    other.write(&mut s.w, "notes", rid(2), b"foreign", &mut s.rng).unwrap();
+    let foreign = s.w.server.store_items(&other.account())[0].clone();
+    let r = b
+        .sync(&mut Evil {
+            w: &mut s.w,
+            f: move |_, r| match r {
+                Response::Items { mut items } => {
+                    if let Some(last) = items.last_mut() {
+                        last.bytes = foreign.bytes.clone();
+                    }
+                    Response::Items { items }
+                }
+                r => r,
+            },
+        })
+        .unwrap();
+    assert_eq!(r.alerts.len(), 1);
+    assert!(matches!(r.alerts[0], Alert::Forged { error: Error::EnvSignerUnknown, .. }));
+    assert_eq!(b.get("notes", &rid(2)), None);
+}
+
+fn setup_other(s: &mut Setup) -> Client {
+    let dev = DeviceKeys::generate(&mut s.rng);
+    let code = RecoveryCode::generate(&mut s.rng);
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut s.rng) };
+    let pw = kdf.derive(b"other password").unwrap();
+    let acct = create_account(&dev, &code.derive(), &pw, &kdf, &mut s.rng).unwrap();
+    let r = s.w.call(Request::Register {
+        email: b"bob@example.org".to_vec(),
+        kdf: kdf.encode(),
+        auth: *pw.auth.expose(),
+        genesis: acct.genesis.clone(),
+        recovery_wrap: acct.recovery_wrap.to_vec(),
+        password_wrap: acct.password_wrap.to_vec(),
+    });
+    assert_eq!(r, Response::Ok);
+    let umks: BTreeMap<Epoch, Umk> = acct.umks();
+    let mut c = Client::new(dev, acct.state.clone(), umks);
+    c.login(&mut s.w).unwrap();
+    c
+}
+
+// [SRV-1] [SRV-4] [SRV-12] one account's session reaches only its own data; a bogus token nothing.
+#[test]
+fn accounts_are_isolated() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    a.write(&mut s.w, "notes", rid(1), b"alice only", &mut s.rng).unwrap();
+    let other = setup_other(&mut s);
+    let Response::Items { items } =
+        s.w.call(Request::ListSince { token: other.token().unwrap(), cursor: 0, limit: 100 })
+    else {
+        panic!()
+    };
+    assert!(items.is_empty());
+    let Response::Chain { statements } = s.w.call(Request::GetChain { token: other.token().unwrap() }) else {
+        panic!()
+    };
+    assert_eq!(statements, s.w.server.store_chain(&other.account()));
+    assert_eq!(s.w.call(Request::GetChain { token: [0xaa; 32] }), Response::Error(Error::SrvAuth));
+    // the other account's device cannot store an envelope of this account's device
+    let env = s.w.server.store_items(&a.account())[0].bytes.clone();
+    let r = s.w.call(Request::PutRecord { token: other.token().unwrap(), envelope: env });
+    assert_eq!(r, Response::Error(Error::SrvWriter));
+    assert_eq!(s.w.server.store_items(&other.account()).len(), 0);
+}
