@@ -185,6 +185,30 @@ errors! {
     /// UMK wraps in a rotate or replace statement that do not go to exactly the
     /// recipients the spec requires (a revoked device included, a device left out).
     ChainRecipients => "E_CHAIN_RECIPIENTS", Peer, "epoch key wraps do not match the required recipients";
+
+    // --- streams (spec 9) ---
+    /// A manifest with no chunk or a last-chunk length above 64 KiB.
+    StreamLength => "E_STREAM_LENGTH", Input, "stream manifest chunk count or last-chunk length out of range";
+    /// A stream above the chunk-count limit.
+    StreamTooLarge => "E_STREAM_TOO_LARGE", Input, "stream exceeds the chunk-count limit";
+    /// A manifest whose last chunk is empty in a stream of more than one chunk.
+    StreamEmptyChunk => "E_STREAM_EMPTY_CHUNK", Peer, "stream ends with an empty chunk";
+    /// A manifest for another stream, context or suite than the reader expects (a swapped manifest).
+    StreamContext => "E_STREAM_CONTEXT", Peer, "stream manifest belongs to another stream";
+    /// The manifest signature does not verify strictly (or the writer key is invalid).
+    StreamSignature => "E_STREAM_SIGNATURE", Peer, "stream manifest signature does not verify";
+    /// The key commitment does not match the key derived for the stream.
+    StreamCommitment => "E_STREAM_COMMITMENT", Peer, "stream key commitment mismatch";
+    /// The body ended before the last chunk.
+    StreamTruncated => "E_STREAM_TRUNCATED", Peer, "stream body ends before its last chunk";
+    /// A chunk arrived again at a later position.
+    StreamDuplicate => "E_STREAM_DUPLICATE", Peer, "stream chunk duplicated";
+    /// A chunk arrived before its position.
+    StreamReordered => "E_STREAM_REORDERED", Peer, "stream chunk out of order";
+    /// A chunk whose digest is not in the manifest.
+    StreamForeign => "E_STREAM_FOREIGN", Peer, "stream chunk is not one of the manifest's";
+    /// A chunk whose digest matched but whose AEAD does not authenticate (a misbehaving writer).
+    StreamDecrypt => "E_STREAM_DECRYPT", Peer, "stream chunk does not authenticate";
 }
 
 /// `CODE: description`, with no secret material and no detail. [ERR-3]

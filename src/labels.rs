@@ -104,6 +104,16 @@ labels! {
     ACCOUNT_FINGERPRINT = "blindsync/v1/chain/fingerprint", Hash;
     /// SHA-256 input of a partner key's fingerprint. [CHAIN-5]
     PARTNER_FINGERPRINT = "blindsync/v1/chain/partner-fingerprint", Hash;
+    /// HKDF info of a stream's AEAD key. [STR-3]
+    STREAM_KEY = "blindsync/v1/stream/key", HkdfInfo;
+    /// HKDF info of a stream's key commitment. [STR-3]
+    STREAM_COMMIT = "blindsync/v1/stream/commit", HkdfInfo;
+    /// AAD of one stream chunk. [STR-5]
+    AAD_STREAM_CHUNK = "blindsync/v1/aad/stream-chunk", Aad;
+    /// SHA-256 input of a stream chunk digest. [STR-6]
+    HASH_STREAM_CHUNK = "blindsync/v1/hash/stream-chunk", Hash;
+    /// SHA-256 input of the digest a writer signs for a stream manifest. [STR-7]
+    SIG_STREAM = "blindsync/v1/sig/stream", Hash;
     /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
     EXAMPLE = "blindsync/v1/example", Example;
 }

@@ -17,6 +17,7 @@
 //! | [`error`] | 6, error registry |
 //! | [`envelope`] | 7, record envelopes |
 //! | [`chain`], [`device`], [`hpke`] | 8, account chain, devices, pairing, HPKE wraps |
+//! | [`stream`] | 9, chunked streams |
 //! | [`vectors`] | test-vector generator and verifier |
 
 #![forbid(unsafe_code)]
@@ -32,6 +33,7 @@ pub mod keys;
 pub mod labels;
 pub mod primitives;
 pub mod secret;
+pub mod stream;
 pub mod unlock;
 pub mod vectors;
 

@@ -8,6 +8,7 @@ mod keys;
 mod password;
 mod primitives;
 mod recovery;
+mod stream;
 mod wrap;
 
 use serde_json::Value;
@@ -47,6 +48,10 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         "chain.json",
         "account chain: every statement kind, a nine-statement chain, fingerprint, every refusal, epoch wraps (spec 8.1 to 8.3)",
     ),
+    (
+        "stream.json",
+        "chunked streams: seal at every chunk edge in both suites, manifests, open and every refusal (spec 9)",
+    ),
 ];
 
 const GENERATORS: &[Generator] = &[
@@ -59,6 +64,7 @@ const GENERATORS: &[Generator] = &[
     envelope::generate,
     chain::generate_device,
     chain::generate_chain,
+    stream::generate,
 ];
 
 /// Runs a vector's procedure.
@@ -71,6 +77,7 @@ pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
         .or_else(|| wrap::run(kind, input))
         .or_else(|| envelope::run(kind, input))
         .or_else(|| chain::run(kind, input))
+        .or_else(|| stream::run(kind, input))
         .unwrap_or_else(|| Err(Fail::harness(format!("unknown kind {kind}"))))
 }
 
