@@ -209,6 +209,20 @@ errors! {
     StreamForeign => "E_STREAM_FOREIGN", Peer, "stream chunk is not one of the manifest's";
     /// A chunk whose digest matched but whose AEAD does not authenticate (a misbehaving writer).
     StreamDecrypt => "E_STREAM_DECRYPT", Peer, "stream chunk does not authenticate";
+
+    // --- batches and the verification hash chain (spec 10) ---
+    /// Batch events whose timestamps decrease.
+    BatchEventOrder => "E_BATCH_EVENT_ORDER", Peer, "batch event timestamps decrease";
+    /// The server's reported hashes do not fold to the running value it serves.
+    HchRecord => "E_HCH_RECORD", Peer, "server hash-chain record is inconsistent";
+    /// The batch lacks events the device reported.
+    HchDropped => "E_HCH_DROPPED", Peer, "batch is missing reported events";
+    /// The batch holds events the device never reported.
+    HchInserted => "E_HCH_INSERTED", Peer, "batch holds events that were never reported";
+    /// The batch holds the reported events in another order.
+    HchReordered => "E_HCH_REORDERED", Peer, "batch events are out of the reported order";
+    /// The batch's events differ from the reported ones.
+    HchAltered => "E_HCH_ALTERED", Peer, "batch events differ from the reported ones";
 }
 
 /// `CODE: description`, with no secret material and no detail. [ERR-3]

@@ -114,6 +114,14 @@ labels! {
     HASH_STREAM_CHUNK = "blindsync/v1/hash/stream-chunk", Hash;
     /// SHA-256 input of the digest a writer signs for a stream manifest. [STR-7]
     SIG_STREAM = "blindsync/v1/sig/stream", Hash;
+    /// Plaintext framing of a batch's events. [BAT-2]
+    BATCH_EVENTS = "blindsync/v1/batch/events", Wire;
+    /// SHA-256 input of an event hash in the verification hash chain. [HCH-2]
+    HCH_EVENT = "blindsync/v1/hch/event", Hash;
+    /// SHA-256 input of the start value of a batch's verification hash chain. [HCH-3]
+    HCH_START = "blindsync/v1/hch/start", Hash;
+    /// SHA-256 input of one link of the verification hash chain. [HCH-3]
+    HCH_LINK = "blindsync/v1/hch/link", Hash;
     /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
     EXAMPLE = "blindsync/v1/example", Example;
 }

@@ -18,11 +18,13 @@
 //! | [`envelope`] | 7, record envelopes |
 //! | [`chain`], [`device`], [`hpke`] | 8, account chain, devices, pairing, HPKE wraps |
 //! | [`stream`] | 9, chunked streams |
+//! | [`batch`] | 10, batches and the verification hash chain |
 //! | [`vectors`] | test-vector generator and verifier |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod chain;
 pub mod device;
 pub mod encoding;

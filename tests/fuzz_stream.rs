@@ -43,3 +43,15 @@ fn body_reading_never_panics() {
         assert!(r.is_err() || input.iter().all(|x| *x == 0));
     });
 }
+
+// [BAT-2] [HCH-5] arbitrary bytes as a batch's event framing, then through the hash-chain check.
+#[test]
+fn batch_event_decoding_never_panics() {
+    use blindsync::batch::{BatchId, decode_events, hchain};
+    bolero::check!().for_each(|input: &[u8]| {
+        if let Ok(events) = decode_events(input) {
+            let record = hchain::ServerRecord::new(&AccountId([1; 32]), &BatchId([2; 16]));
+            let _ = hchain::verify(&AccountId([1; 32]), &BatchId([2; 16]), &events, &record);
+        }
+    });
+}
