@@ -211,6 +211,10 @@ errors! {
     StreamDecrypt => "E_STREAM_DECRYPT", Peer, "stream chunk does not authenticate";
 
     // --- batches and the verification hash chain (spec 10) ---
+    /// A key slot to, or from, a recipient the account chain neither pins nor lists as an active device.
+    BatchUnpinned => "E_BATCH_UNPINNED", Peer, "batch key slot recipient is not pinned in the account chain";
+    /// The batch has no key slot for the reader's key.
+    BatchNoSlot => "E_BATCH_NO_SLOT", Peer, "batch has no key slot for this reader";
     /// Batch events whose timestamps decrease.
     BatchEventOrder => "E_BATCH_EVENT_ORDER", Peer, "batch event timestamps decrease";
     /// The server's reported hashes do not fold to the running value it serves.

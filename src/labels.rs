@@ -122,6 +122,10 @@ labels! {
     HCH_START = "blindsync/v1/hch/start", Hash;
     /// SHA-256 input of one link of the verification hash chain. [HCH-3]
     HCH_LINK = "blindsync/v1/hch/link", Hash;
+    /// HPKE info of a batch key slot. [BAT-3]
+    HPKE_BATCH_KEY = "blindsync/v1/hpke/batch-key", HpkeInfo;
+    /// HPKE AAD of a batch key slot (binds account id, batch id and recipient key). [BAT-3]
+    AAD_BATCH_SLOT = "blindsync/v1/aad/batch-slot", Aad;
     /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
     EXAMPLE = "blindsync/v1/example", Example;
 }

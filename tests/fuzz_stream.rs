@@ -55,3 +55,14 @@ fn batch_event_decoding_never_panics() {
         }
     });
 }
+
+// [BAT-3] [BAT-4] arbitrary bytes as a batch's key slots.
+#[test]
+fn slot_decoding_never_panics() {
+    use blindsync::batch::{BatchId, slots};
+    use blindsync::hpke::HpkeSecretKey;
+    let me = HpkeSecretKey::from_bytes([7; 32]);
+    bolero::check!().for_each(|input: &[u8]| {
+        let _ = slots::open_slot(&AccountId([1; 32]), &BatchId([2; 16]), input, &|_| true, &me);
+    });
+}

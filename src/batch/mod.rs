@@ -27,6 +27,7 @@
 //! ```
 
 pub mod hchain;
+pub mod slots;
 
 use crate::encoding::{Encoder, Reader};
 use crate::error::{Error, Result};

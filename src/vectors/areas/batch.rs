@@ -4,12 +4,15 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::batch::hchain::{self, ServerRecord};
+use crate::batch::slots;
 use crate::batch::{BatchId, Event, EventKind, decode_events, encode_events};
 use crate::encoding::Encoder;
 use crate::error::Error;
+use crate::hpke::HpkeSecretKey;
 use crate::keys::AccountId;
 use crate::labels;
 use crate::primitives::SeededRng;
+use crate::stream::StreamKeySource;
 use crate::vectors::Outcome;
 use crate::vectors::hex;
 use crate::vectors::json::{Fail, Obj, h, obj};
@@ -76,8 +79,22 @@ fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
     outcome(inter, obj([("value", h(&v))]))
 }
 
+fn batch_slot_open(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let account = AccountId(i.hex_n("account_id")?);
+    let batch = BatchId(i.hex_n("batch_id")?);
+    let allowed = hashes_from(i.get("allowed")?)?;
+    let me = HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?);
+    let key = slots::open_slot(&account, &batch, &i.hex("slots")?, &|k| allowed.contains(k), &me)?;
+    outcome(
+        obj([("info", h(&slots::slot_info())), ("aad", h(&slots::slot_aad(&account, &batch, &me.public_key())))]),
+        obj([("data_key", h(key.expose()))]),
+    )
+}
+
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     Some(match kind {
+        "batch_slot_open" => batch_slot_open(input),
         "batch_events_decode" => batch_events_decode(input),
         "hash_chain_verify" => hash_chain_verify(input),
         _ => return None,
@@ -160,6 +177,72 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
             "value": hex::encode(&r.value),
         })
     };
+    // ---- key slots ----
+    let sks: Vec<HpkeSecretKey> = (0..4).map(|_| HpkeSecretKey::from_bytes(b32())).collect();
+    let pks: Vec<[u8; 32]> = sks.iter().map(HpkeSecretKey::public_key).collect();
+    let data_key = StreamKeySource::from_bytes(b32());
+    let mut srng = SeededRng::from_label("blindsync/vectors/v1/batch/slots");
+    let allowed3 = pks[..3].to_vec();
+    let yes = |k: &[u8; 32]| allowed3.contains(k);
+    let one = slots::seal_slots(&account, &batch, &pks[..1], &yes, &data_key, &mut srng).map_err(f)?;
+    let three = slots::seal_slots(&account, &batch, &pks[..3], &yes, &data_key, &mut srng).map_err(f)?;
+    if slots::seal_slots(&account, &batch, &pks, &yes, &data_key, &mut srng) != Err(Error::BatchUnpinned) {
+        return Err("sealing to an unpinned key was not refused".into());
+    }
+    let slot_in = |s: &[u8], allowed: &[[u8; 32]], me: &HpkeSecretKey| {
+        json!({
+            "account_id": hex::encode(&account.0), "batch_id": hex::encode(&batch.0), "slots": hex::encode(s),
+            "allowed": allowed.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
+            "x25519_secret": hex::encode(me.expose()),
+        })
+    };
+    let sreqs = &["BAT-3", "BAT-4"];
+    g.ok("batch_slot_open", "one recipient", sreqs, slot_in(&one, &allowed3, &sks[0]))?;
+    for (k, sk) in sks[..3].iter().enumerate() {
+        g.ok("batch_slot_open", &format!("three recipients, recipient {k}"), sreqs, slot_in(&three, &allowed3, sk))?;
+    }
+    g.err("batch_slot_open", "no slot for this reader", sreqs, slot_in(&one, &allowed3, &sks[1]), Error::BatchNoSlot)?;
+    g.err(
+        "batch_slot_open",
+        "reader's chain does not pin the slot's recipient",
+        sreqs,
+        slot_in(&three, &pks[1..3], &sks[0]),
+        Error::BatchUnpinned,
+    )?;
+    let mut bad = three.clone();
+    if let Some(b) = bad.last_mut() {
+        *b ^= 1;
+    }
+    let last_sk = sks.iter().take(3).max_by_key(|s| s.public_key()).ok_or("sk")?;
+    g.err(
+        "batch_slot_open",
+        "last slot's ciphertext altered",
+        sreqs,
+        slot_in(&bad, &allowed3, last_sk),
+        Error::HpkeOpen,
+    )?;
+    let other_batch = BatchId([0x33; 16]);
+    let moved = slots::seal_slots(&account, &other_batch, &pks[..1], &yes, &data_key, &mut srng).map_err(f)?;
+    g.err("batch_slot_open", "slot of another batch", sreqs, slot_in(&moved, &allowed3, &sks[0]), Error::HpkeOpen)?;
+    let mut unsorted = three.clone();
+    let (a, b) = (2..2 + slots::SLOT_LEN, 2 + slots::SLOT_LEN..2 + 2 * slots::SLOT_LEN);
+    unsorted[a.clone()].copy_from_slice(&three[b.clone()]);
+    unsorted[b].copy_from_slice(&three[a]);
+    g.err(
+        "batch_slot_open",
+        "slots not in ascending recipient order",
+        sreqs,
+        slot_in(&unsorted, &allowed3, &sks[0]),
+        Error::DecodeValue,
+    )?;
+    g.err(
+        "batch_slot_open",
+        "a byte after the last slot",
+        sreqs,
+        slot_in(&[&one[..], &[0]].concat(), &allowed3, &sks[0]),
+        Error::DecodeTrailing,
+    )?;
+
     let hreqs = &["BAT-1", "HCH-1", "HCH-2", "HCH-3", "HCH-4", "HCH-5"];
     g.ok("hash_chain_verify", "four events, as reported", hreqs, input(&evs, &rec))?;
     let empty = ServerRecord::new(&account, &batch);
