@@ -201,6 +201,48 @@ errors! {
     SyncWithheld => "E_SYNC_WITHHELD", Peer, "a write of this device was withheld";
     /// Alert: the server served an older state of a record than one already accepted. [SYNC-10]
     SyncRollback => "E_SYNC_ROLLBACK", Peer, "record rolled back to an older revision";
+
+    // --- streams (spec 9) ---
+    /// A manifest with no chunk or a last-chunk length above 64 KiB.
+    StreamLength => "E_STREAM_LENGTH", Input, "stream manifest chunk count or last-chunk length out of range";
+    /// A stream above the chunk-count limit.
+    StreamTooLarge => "E_STREAM_TOO_LARGE", Input, "stream exceeds the chunk-count limit";
+    /// A manifest whose last chunk is empty in a stream of more than one chunk.
+    StreamEmptyChunk => "E_STREAM_EMPTY_CHUNK", Peer, "stream ends with an empty chunk";
+    /// A manifest for another stream, context or suite than the reader expects (a swapped manifest).
+    StreamContext => "E_STREAM_CONTEXT", Peer, "stream manifest belongs to another stream";
+    /// The manifest signature does not verify strictly (or the writer key is invalid).
+    StreamSignature => "E_STREAM_SIGNATURE", Peer, "stream manifest signature does not verify";
+    /// The key commitment does not match the key derived for the stream.
+    StreamCommitment => "E_STREAM_COMMITMENT", Peer, "stream key commitment mismatch";
+    /// The body ended before the last chunk.
+    StreamTruncated => "E_STREAM_TRUNCATED", Peer, "stream body ends before its last chunk";
+    /// A chunk arrived again at a later position.
+    StreamDuplicate => "E_STREAM_DUPLICATE", Peer, "stream chunk duplicated";
+    /// A chunk arrived before its position.
+    StreamReordered => "E_STREAM_REORDERED", Peer, "stream chunk out of order";
+    /// A chunk whose digest is not in the manifest.
+    StreamForeign => "E_STREAM_FOREIGN", Peer, "stream chunk is not one of the manifest's";
+    /// A chunk whose digest matched but whose AEAD does not authenticate (a misbehaving writer).
+    StreamDecrypt => "E_STREAM_DECRYPT", Peer, "stream chunk does not authenticate";
+
+    // --- batches and the verification hash chain (spec 10) ---
+    /// A key slot to, or from, a recipient the account chain neither pins nor lists as an active device.
+    BatchUnpinned => "E_BATCH_UNPINNED", Peer, "batch key slot recipient is not pinned in the account chain";
+    /// The batch has no key slot for the reader's key.
+    BatchNoSlot => "E_BATCH_NO_SLOT", Peer, "batch has no key slot for this reader";
+    /// Batch events whose timestamps decrease.
+    BatchEventOrder => "E_BATCH_EVENT_ORDER", Peer, "batch event timestamps decrease";
+    /// The server's reported hashes do not fold to the running value it serves.
+    HchRecord => "E_HCH_RECORD", Peer, "server hash-chain record is inconsistent";
+    /// The batch lacks events the device reported.
+    HchDropped => "E_HCH_DROPPED", Peer, "batch is missing reported events";
+    /// The batch holds events the device never reported.
+    HchInserted => "E_HCH_INSERTED", Peer, "batch holds events that were never reported";
+    /// The batch holds the reported events in another order.
+    HchReordered => "E_HCH_REORDERED", Peer, "batch events are out of the reported order";
+    /// The batch's events differ from the reported ones.
+    HchAltered => "E_HCH_ALTERED", Peer, "batch events differ from the reported ones";
 }
 
 /// `CODE: description`, with no secret material and no detail. [ERR-3]

@@ -114,6 +114,28 @@ labels! {
     SERVER_DECOY_SALT = "blindsync/v1/server/decoy-salt", Hmac;
     /// SHA-256 input of a batch's running verification hash. [SRV-9]
     SERVER_BATCH_EVENT = "blindsync/v1/server/batch-event", Hash;
+    /// HKDF info of a stream's AEAD key. [STR-3]
+    STREAM_KEY = "blindsync/v1/stream/key", HkdfInfo;
+    /// HKDF info of a stream's key commitment. [STR-3]
+    STREAM_COMMIT = "blindsync/v1/stream/commit", HkdfInfo;
+    /// AAD of one stream chunk. [STR-5]
+    AAD_STREAM_CHUNK = "blindsync/v1/aad/stream-chunk", Aad;
+    /// SHA-256 input of a stream chunk digest. [STR-6]
+    HASH_STREAM_CHUNK = "blindsync/v1/hash/stream-chunk", Hash;
+    /// SHA-256 input of the digest a writer signs for a stream manifest. [STR-7]
+    SIG_STREAM = "blindsync/v1/sig/stream", Hash;
+    /// Plaintext framing of a batch's events. [BAT-2]
+    BATCH_EVENTS = "blindsync/v1/batch/events", Wire;
+    /// SHA-256 input of an event hash in the verification hash chain. [HCH-2]
+    HCH_EVENT = "blindsync/v1/hch/event", Hash;
+    /// SHA-256 input of the start value of a batch's verification hash chain. [HCH-3]
+    HCH_START = "blindsync/v1/hch/start", Hash;
+    /// SHA-256 input of one link of the verification hash chain. [HCH-3]
+    HCH_LINK = "blindsync/v1/hch/link", Hash;
+    /// HPKE info of a batch key slot. [BAT-3]
+    HPKE_BATCH_KEY = "blindsync/v1/hpke/batch-key", HpkeInfo;
+    /// HPKE AAD of a batch key slot (binds account id, batch id and recipient key). [BAT-3]
+    AAD_BATCH_SLOT = "blindsync/v1/aad/batch-slot", Aad;
     /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
     EXAMPLE = "blindsync/v1/example", Example;
 }

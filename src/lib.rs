@@ -19,11 +19,14 @@
 //! | [`chain`], [`device`], [`hpke`] | 8, account chain, devices, pairing, HPKE wraps |
 //! | [`server`] (with [`server::wire`]), [`client`] | 11, sync: requests, the reference server, the device's sync engine |
 //! | [`demo`] | the narrated `blindsync demo` scenario |
+//! | [`stream`] | 9, chunked streams |
+//! | [`batch`] | 10, batches and the verification hash chain |
 //! | [`vectors`] | test-vector generator and verifier |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod chain;
 pub mod client;
 pub mod demo;
@@ -37,6 +40,7 @@ pub mod labels;
 pub mod primitives;
 pub mod secret;
 pub mod server;
+pub mod stream;
 pub mod unlock;
 pub mod vectors;
 

@@ -1,6 +1,7 @@
 //! The vector areas: one module per generated file, each with a generator
 //! and the procedures (`kind`s) its vectors name.
 
+mod batch;
 mod chain;
 mod encoding;
 mod envelope;
@@ -8,6 +9,7 @@ mod keys;
 mod password;
 mod primitives;
 mod recovery;
+mod stream;
 mod sync;
 mod wrap;
 
@@ -52,6 +54,11 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         "sync.json",
         "sync requests and responses, server scripts for every server check, decoys, event hashes, the writer-sequence rule (spec 11)",
     ),
+    (
+        "stream.json",
+        "chunked streams: seal at every chunk edge in both suites, manifests, open and every refusal (spec 9)",
+    ),
+    ("batch.json", "batch event framing and the verification hash chain with every detected tampering (spec 10)"),
 ];
 
 const GENERATORS: &[Generator] = &[
@@ -65,6 +72,8 @@ const GENERATORS: &[Generator] = &[
     chain::generate_device,
     chain::generate_chain,
     sync::generate,
+    stream::generate,
+    batch::generate,
 ];
 
 /// Runs a vector's procedure.
@@ -78,6 +87,8 @@ pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
         .or_else(|| envelope::run(kind, input))
         .or_else(|| chain::run(kind, input))
         .or_else(|| sync::run(kind, input))
+        .or_else(|| stream::run(kind, input))
+        .or_else(|| batch::run(kind, input))
         .unwrap_or_else(|| Err(Fail::harness(format!("unknown kind {kind}"))))
 }
 

@@ -1,0 +1,138 @@
+//! Batches of monitoring events and the verification hash chain (spec
+//! chapter 10, `spec/10-batches.md`).
+//!
+//! This module has the event framing ([`encode_events`], [`decode_events`])
+//! and the verification hash chain ([`hchain`]). The batch body is a stream
+//! (chapter 9) of the framed events.
+//!
+//! ```
+//! use blindsync::batch::{BatchId, Event, EventKind, decode_events, encode_events, hchain};
+//! use blindsync::keys::AccountId;
+//!
+//! let (account, batch) = (AccountId([1; 32]), BatchId([2; 16]));
+//! let events = vec![
+//!     Event { t_ms: 1_000, kind: EventKind::Screenshot, data: vec![0xff; 10] },
+//!     Event { t_ms: 2_000, kind: EventKind::Log, data: b"opened app".to_vec() },
+//! ];
+//! // The device reports each event's hash as it happens; the server folds them.
+//! let mut record = hchain::ServerRecord::new(&account, &batch);
+//! for e in &events {
+//!     record.report(hchain::event_hash(e));
+//! }
+//! // A partner decrypts the batch body and checks it against the server's record.
+//! let decoded = decode_events(&encode_events(&events)?)?;
+//! hchain::verify(&account, &batch, &decoded, &record)?;
+//! assert!(hchain::verify(&account, &batch, &decoded[..1], &record).is_err());
+//! # Ok::<(), blindsync::Error>(())
+//! ```
+
+pub mod hchain;
+pub mod slots;
+
+use crate::encoding::{Encoder, Reader};
+use crate::error::{Error, Result};
+use crate::labels;
+
+/// Largest event payload: 16 MiB. [BAT-2]
+pub const MAX_EVENT_LEN: usize = 16 * 1024 * 1024;
+/// Bytes of an event's framing: `u64 t_ms ‖ u8 kind ‖ u32 len`. [BAT-2]
+pub const EVENT_OVERHEAD: usize = 8 + 1 + 4;
+
+/// A batch id: 128 random bits, also the stream id of the batch body. [BAT-1]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchId(pub [u8; 16]);
+
+/// What an event records. [BAT-2]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum EventKind {
+    /// A (low-quality) screenshot image.
+    Screenshot = 1,
+    /// A log line.
+    Log = 2,
+}
+
+impl EventKind {
+    /// Parses the kind byte; anything else is `E_DECODE_VALUE`. [BAT-2]
+    pub fn from_u8(v: u8) -> Result<Self> {
+        match v {
+            1 => Ok(EventKind::Screenshot),
+            2 => Ok(EventKind::Log),
+            _ => Err(Error::DecodeValue),
+        }
+    }
+}
+
+/// One event of a batch. [BAT-2]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// When it happened, in ms since the Unix epoch.
+    pub t_ms: u64,
+    /// What it is.
+    pub kind: EventKind,
+    /// Its bytes (an image, a log line).
+    pub data: Vec<u8>,
+}
+
+/// The batch body's plaintext. [BAT-2]
+///
+/// ```text
+/// events = enc(BATCH_EVENTS, u32 count) ‖ (u64 t_ms ‖ u8 kind ‖ u32 len(data) ‖ data) × count
+/// ```
+///
+/// Timestamps MUST NOT decrease; an event larger than 16 MiB is `E_DECODE_LENGTH`.
+pub fn encode_events(events: &[Event]) -> Result<Vec<u8>> {
+    let count = u32::try_from(events.len()).map_err(|_| Error::DecodeLength)?;
+    let mut out = Encoder::new(labels::BATCH_EVENTS).u32(count).finish();
+    let mut prev = 0u64;
+    for e in events {
+        if e.data.len() > MAX_EVENT_LEN {
+            return Err(Error::DecodeLength);
+        }
+        if e.t_ms < prev {
+            return Err(Error::BatchEventOrder);
+        }
+        prev = e.t_ms;
+        out.extend_from_slice(&e.t_ms.to_be_bytes());
+        out.push(e.kind as u8);
+        out.extend_from_slice(&(e.data.len() as u32).to_be_bytes());
+        out.extend_from_slice(&e.data);
+    }
+    Ok(out)
+}
+
+/// Decodes [`encode_events`]'s framing. [BAT-2]
+///
+/// ```text
+/// decode(bytes):
+///   label BATCH_EVENTS                                else E_DECODE_LABEL
+///   count; count * 13 <= bytes left                   else E_DECODE_TRUNCATED
+///   per event: t_ms, kind in {1, 2} (E_DECODE_VALUE), len <= 16 MiB (E_DECODE_LENGTH), data
+///              t_ms >= previous t_ms                  else E_BATCH_EVENT_ORDER
+///   nothing follows                                   else E_DECODE_TRAILING
+/// ```
+pub fn decode_events(bytes: &[u8]) -> Result<Vec<Event>> {
+    let mut r = Reader::new(bytes);
+    r.expect_label(labels::BATCH_EVENTS)?;
+    let count = r.u32()? as usize;
+    if count.saturating_mul(EVENT_OVERHEAD) > r.remaining() {
+        return Err(Error::DecodeTruncated);
+    }
+    let mut events = Vec::with_capacity(count);
+    let mut prev = 0u64;
+    for _ in 0..count {
+        let t_ms = r.u64()?;
+        let kind = EventKind::from_u8(r.u8()?)?;
+        let data = r.bytes(MAX_EVENT_LEN)?.to_vec();
+        if t_ms < prev {
+            return Err(Error::BatchEventOrder);
+        }
+        prev = t_ms;
+        events.push(Event { t_ms, kind, data });
+    }
+    r.finish()?;
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests;

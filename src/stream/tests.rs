@@ -1,0 +1,112 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::primitives::SeededRng;
+
+pub(crate) fn params(suite: Suite) -> StreamParams {
+    StreamParams { account: AccountId([1; 32]), suite, stream_id: [2; 16], context: [3; 32] }
+}
+
+fn sk() -> SigningKey {
+    SigningKey::from_bytes(&[5; 32])
+}
+
+fn ctx(suite: Suite) -> StreamOpenContext {
+    StreamOpenContext { params: params(suite), verifying_key: sk().verifying_key().to_bytes() }
+}
+
+fn source() -> StreamKeySource {
+    StreamKeySource::from_bytes([4; 32])
+}
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+// [STR-1] [STR-9] the streaming sealer and the in-memory sealer give the same bytes,
+// whatever the write sizes; [STR-10] and so does every thread count.
+#[test]
+fn streaming_and_parallel_agree() {
+    for n in [0, 1, CHUNK_LEN - 1, CHUNK_LEN, CHUNK_LEN + 1, 3 * CHUNK_LEN + 17] {
+        let pt = data(n);
+        let salt = [9u8; 32];
+        let (m1, b1) = seal_parallel(&params(Suite::Aes256Gcm), &source(), &sk(), &salt, &pt, 1).unwrap();
+        for threads in [2, 3, 8] {
+            let (m2, b2) = seal_parallel(&params(Suite::Aes256Gcm), &source(), &sk(), &salt, &pt, threads).unwrap();
+            assert_eq!((&m1, &b1), (&m2, &b2));
+        }
+        let key = sk();
+        let mut w = StreamSealer::with_salt(params(Suite::Aes256Gcm), &source(), &key, salt, Vec::new());
+        for part in pt.chunks(1000) {
+            w.write_all(part).unwrap();
+        }
+        let (m3, b3) = w.finish().unwrap();
+        assert_eq!((&m1, &b1), (&m3, &b3), "n = {n}");
+        assert_eq!(open(&m1, &b1, &ctx(Suite::Aes256Gcm), &source()).unwrap(), pt);
+        let m = Manifest::decode(&m1).unwrap();
+        assert_eq!(m.chunk_count() as usize, n.div_ceil(CHUNK_LEN).max(1));
+        assert_eq!(m.body_len() as usize, b1.len());
+    }
+}
+
+fn three_chunks() -> (Vec<u8>, Vec<u8>) {
+    seal_parallel(&params(Suite::Aes256Gcm), &source(), &sk(), &[9; 32], &data(2 * CHUNK_LEN + 5), 1).unwrap()
+}
+
+fn open_err(m: &[u8], b: &[u8]) -> Error {
+    open(m, b, &ctx(Suite::Aes256Gcm), &source()).unwrap_err()
+}
+
+// [STR-11] truncation, duplication, reordering, foreign chunks and trailing bytes.
+#[test]
+fn chunk_errors() {
+    let (m, b) = three_chunks();
+    assert_eq!(open_err(&m, &b[..2 * FRAME_LEN]), Error::StreamTruncated);
+    assert_eq!(open_err(&m, &b[..b.len() - 1]), Error::StreamTruncated);
+    let mut dup = b.clone();
+    dup.copy_within(0..FRAME_LEN, FRAME_LEN);
+    assert_eq!(open_err(&m, &dup), Error::StreamDuplicate);
+    let mut swapped = b.clone();
+    swapped[..FRAME_LEN].copy_from_slice(&b[FRAME_LEN..2 * FRAME_LEN]);
+    swapped[FRAME_LEN..2 * FRAME_LEN].copy_from_slice(&b[..FRAME_LEN]);
+    assert_eq!(open_err(&m, &swapped), Error::StreamReordered);
+    let mut foreign = b.clone();
+    foreign[10] ^= 1;
+    assert_eq!(open_err(&m, &foreign), Error::StreamForeign);
+    let mut trailing = b.clone();
+    trailing.push(0);
+    assert_eq!(open_err(&m, &trailing), Error::DecodeTrailing);
+}
+
+// [STR-7] [STR-8] manifest checks, in order.
+#[test]
+fn manifest_errors() {
+    let (m, b) = three_chunks();
+    let mut wrong_ctx = ctx(Suite::Aes256Gcm);
+    wrong_ctx.params.stream_id = [0; 16];
+    assert_eq!(open(&m, &b, &wrong_ctx, &source()).unwrap_err(), Error::StreamContext);
+    let mut bad_sig = m.clone();
+    let l = bad_sig.len();
+    bad_sig[l - 1] ^= 1;
+    assert_eq!(open_err(&bad_sig, &b), Error::StreamSignature);
+    assert_eq!(
+        open(&m, &b, &ctx(Suite::Aes256Gcm), &StreamKeySource::from_bytes([0; 32])).unwrap_err(),
+        Error::StreamCommitment
+    );
+    let mut v = m.clone();
+    v[0] = 2;
+    assert_eq!(Manifest::decode(&v).unwrap_err(), Error::EnvVersion);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    // [STR-1] [STR-11] round trip at arbitrary lengths, both suites.
+    #[test]
+    fn round_trip(len in 0usize..200_000, chacha in any::<bool>(), seed in any::<u64>()) {
+        let suite = if chacha { Suite::ChaCha20Poly1305 } else { Suite::Aes256Gcm };
+        let pt = data(len);
+        let mut rng = SeededRng::from_seed([seed as u8; 32]);
+        let (m, b) = seal(&params(suite), &source(), &sk(), &pt, &mut rng).unwrap();
+        prop_assert_eq!(open(&m, &b, &ctx(suite), &source()).unwrap(), pt);
+    }
+}

@@ -1,0 +1,319 @@
+//! `stream.json` (spec 9): chunked streams, their manifests and every refusal.
+//!
+//! Large plaintexts use the `sha256-counter` pattern of `envelope.json`.
+
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+
+use super::envelope::pattern;
+use super::{Gen, outcome};
+use crate::encoding::Encoder;
+use crate::envelope::Suite;
+use crate::error::Error;
+use crate::keys::AccountId;
+use crate::labels;
+use crate::primitives::{SeededRng, sha256};
+use crate::stream::{
+    self, CHUNK_LEN, FRAME_LEN, Manifest, StreamKeySource, StreamOpenContext, StreamParams, chunk_aad, chunk_nonce,
+};
+use crate::vectors::Outcome;
+use crate::vectors::hex;
+use crate::vectors::json::{Fail, Obj, h, obj};
+
+fn plaintext(v: &Value) -> Result<Vec<u8>, Fail> {
+    match v {
+        Value::String(s) => hex::decode(s).ok_or_else(|| Fail::harness("plaintext is not hex")),
+        Value::Object(_) => {
+            let o = Obj(v);
+            if o.str("pattern")? != "sha256-counter" {
+                return Err(Fail::harness("unknown pattern"));
+            }
+            Ok(pattern(usize::try_from(o.u64("length")?).map_err(|_| Fail::harness("length"))?))
+        }
+        _ => Err(Fail::harness("plaintext is neither hex nor a pattern")),
+    }
+}
+
+fn params_from(i: &Obj<'_>) -> Result<StreamParams, Fail> {
+    let suite = u8::try_from(i.u64("suite")?).map_err(|_| Fail::harness("suite"))?;
+    Ok(StreamParams {
+        account: AccountId(i.hex_n("account_id")?),
+        suite: Suite::from_u8(suite)?,
+        stream_id: i.hex_n("stream_id")?,
+        context: i.hex_n("context")?,
+    })
+}
+
+fn stream_seal(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let p = params_from(&i)?;
+    let source = StreamKeySource::from_bytes(i.hex_n("key_source")?);
+    let sk = SigningKey::from_bytes(&i.hex_n("signing_seed")?);
+    let pt = plaintext(i.get("plaintext")?)?;
+    let salt = i.hex_n("salt")?;
+    let (m, body) = stream::seal_parallel(&p, &source, &sk, &salt, &pt, 2)?;
+    let ctx = StreamOpenContext { params: p, verifying_key: sk.verifying_key().to_bytes() };
+    if stream::open(&m, &body, &ctx, &source)? != pt {
+        return Err(Fail::harness("sealed stream does not open to the plaintext"));
+    }
+    let man = Manifest::decode(&m)?;
+    let ks = stream::key_schedule(&source, &salt, p.suite);
+    let n = man.chunk_count() as u64;
+    let first_frame_len = u32::try_from(body.len().min(FRAME_LEN)).map_err(|_| Fail::harness("len"))?;
+    let unsigned_len = u32::try_from(man.unsigned().len()).map_err(|_| Fail::harness("len"))?;
+    let inter = obj([
+        ("key_info", h(&stream::key_info(p.suite))),
+        ("commit_info", h(&stream::commit_info(p.suite))),
+        ("prk", h(ks.prk.expose())),
+        ("key", h(ks.key.expose())),
+        ("commitment", h(&ks.commitment)),
+        ("first_nonce", h(&chunk_nonce(0, n == 1))),
+        ("first_aad", h(&chunk_aad(&p, 0, n == 1))),
+        ("last_nonce", h(&chunk_nonce(n - 1, true))),
+        ("chunk_digests", Value::Array(man.digests.iter().map(|d| h(d)).collect())),
+        ("chunk_digest_prefix_0", h(&Encoder::new(labels::HASH_STREAM_CHUNK).u32(first_frame_len).finish())),
+        ("sig_message_prefix", h(&Encoder::new(labels::SIG_STREAM).fixed(&p.account.0).u32(unsigned_len).finish())),
+        ("sig_digest", h(&man.sig_digest(&p.account))),
+        ("verifying_key", h(&sk.verifying_key().to_bytes())),
+    ]);
+    let output = if i.get("plaintext")?.is_string() {
+        obj([("manifest", h(&m)), ("body", h(&body))])
+    } else {
+        obj([("manifest", h(&m)), ("body_len", json!(body.len())), ("body_sha256", h(&sha256(&[&body])))])
+    };
+    outcome(inter, output)
+}
+
+fn stream_open(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let ctx = StreamOpenContext { params: params_from(&i)?, verifying_key: i.hex_n("verifying_key")? };
+    let source = StreamKeySource::from_bytes(i.hex_n("key_source")?);
+    let pt = stream::open(&i.hex("manifest")?, &i.hex("body")?, &ctx, &source)?;
+    outcome(obj([]), obj([("plaintext_len", json!(pt.len())), ("plaintext_sha256", h(&sha256(&[&pt])))]))
+}
+
+fn stream_manifest_decode(input: &Value) -> Result<Outcome, Fail> {
+    let m = Manifest::decode(&Obj(input).hex("manifest")?)?;
+    outcome(
+        obj([]),
+        obj([
+            ("chunk_count", json!(m.chunk_count())),
+            ("last_len", json!(m.last_len)),
+            ("plaintext_len", json!(m.plaintext_len())),
+        ]),
+    )
+}
+
+pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
+    Some(match kind {
+        "stream_seal" => stream_seal(input),
+        "stream_open" => stream_open(input),
+        "stream_manifest_decode" => stream_manifest_decode(input),
+        _ => return None,
+    })
+}
+
+fn set(v: &Value, key: &str, val: Value) -> Value {
+    let mut v = v.clone();
+    if let Value::Object(m) = &mut v {
+        m.insert(key.to_owned(), val);
+    }
+    v
+}
+
+/// Re-signs an edited unsigned manifest with the writer's key (a misbehaving writer).
+fn resign(account: &AccountId, sk: &SigningKey, m: &Manifest) -> Vec<u8> {
+    let mut m = m.clone();
+    m.signature = ed25519_dalek::Signer::sign(sk, &m.sig_digest(account)).to_bytes();
+    m.encode()
+}
+
+pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
+    let mut rng = SeededRng::from_label("blindsync/vectors/v1/stream");
+    let mut b32 = || {
+        let mut b = [0u8; 32];
+        rand_core::Rng::fill_bytes(&mut rng, &mut b);
+        b
+    };
+    let account = b32();
+    let id_full = b32();
+    let stream_id: [u8; 16] = id_full[..16].try_into().map_err(|_| "id")?;
+    let context = b32();
+    let source = b32();
+    let seed = b32();
+    let other_seed = b32();
+    let sk = SigningKey::from_bytes(&seed);
+    let vk = sk.verifying_key().to_bytes();
+    let p = StreamParams { account: AccountId(account), suite: Suite::Aes256Gcm, stream_id, context };
+    let base = json!({
+        "account_id": hex::encode(&account), "suite": 1, "stream_id": hex::encode(&stream_id),
+        "context": hex::encode(&context), "key_source": hex::encode(&source),
+    });
+    let f = |e: Error| e.to_string();
+
+    // ---- seal: the sizes of [STR-1], both suites ----
+    let sizes = [0usize, 1, CHUNK_LEN, CHUNK_LEN + 1, 3 * CHUNK_LEN + 1000];
+    for (k, n) in sizes.iter().enumerate() {
+        for suite in [1u8, 2] {
+            let salt = b32();
+            let pt = if *n <= 1 { h(&pattern(*n)) } else { json!({"pattern": "sha256-counter", "length": n}) };
+            let input = set(
+                &set(&set(&set(&base, "suite", json!(suite)), "salt", h(&salt)), "signing_seed", h(&seed)),
+                "plaintext",
+                pt,
+            );
+            g.ok(
+                "stream_seal",
+                &format!("{n}-byte stream, suite {suite} (size {k})"),
+                &["STR-1", "STR-2", "STR-3", "STR-4", "STR-5", "STR-6", "STR-7", "STR-10"],
+                input,
+            )?;
+        }
+    }
+
+    // ---- open: a two-full-chunk stream and every refusal ----
+    let pt = pattern(2 * CHUNK_LEN);
+    let salt = b32();
+    let (m, body) = stream::seal_parallel(&p, &StreamKeySource::from_bytes(source), &sk, &salt, &pt, 1).map_err(f)?;
+    let open_in = |m: &[u8], b: &[u8]| set(&set(&set(&base, "manifest", h(m)), "body", h(b)), "verifying_key", h(&vk));
+    let reqs = &["STR-8", "STR-11"];
+    g.ok("stream_open", "two full chunks", reqs, open_in(&m, &body))?;
+    let c0 = body.get(..FRAME_LEN).ok_or("c0")?;
+    let c1 = body.get(FRAME_LEN..).ok_or("c1")?;
+    g.err("stream_open", "last chunk missing", reqs, open_in(&m, c0), Error::StreamTruncated)?;
+    g.err(
+        "stream_open",
+        "last chunk cut by one byte",
+        reqs,
+        open_in(&m, body.get(..body.len() - 1).ok_or("cut")?),
+        Error::StreamTruncated,
+    )?;
+    g.err(
+        "stream_open",
+        "chunk 0 again in place of chunk 1",
+        reqs,
+        open_in(&m, &[c0, c0].concat()),
+        Error::StreamDuplicate,
+    )?;
+    g.err("stream_open", "chunks 0 and 1 swapped", reqs, open_in(&m, &[c1, c0].concat()), Error::StreamReordered)?;
+    let mut foreign = body.clone();
+    if let Some(b) = foreign.get_mut(FRAME_LEN + 5) {
+        *b ^= 1;
+    }
+    g.err("stream_open", "chunk 1 altered (a foreign chunk)", reqs, open_in(&m, &foreign), Error::StreamForeign)?;
+    g.err(
+        "stream_open",
+        "a byte after the last chunk",
+        reqs,
+        open_in(&m, &[&body[..], &[0]].concat()),
+        Error::DecodeTrailing,
+    )?;
+    // A swapped manifest: the same writer's manifest of another stream.
+    let other = StreamParams { stream_id: [0x55; 16], ..p };
+    let (m2, _) = stream::seal_parallel(&other, &StreamKeySource::from_bytes(source), &sk, &salt, &pt, 1).map_err(f)?;
+    g.err(
+        "stream_open",
+        "manifest of another stream id (swapped manifest)",
+        &["STR-8"],
+        open_in(&m2, &body),
+        Error::StreamContext,
+    )?;
+    let mut bad_sig = m.clone();
+    if let Some(b) = bad_sig.last_mut() {
+        *b ^= 1;
+    }
+    g.err(
+        "stream_open",
+        "manifest signature altered",
+        &["STR-7", "STR-8"],
+        open_in(&bad_sig, &body),
+        Error::StreamSignature,
+    )?;
+    let other_vk = SigningKey::from_bytes(&other_seed).verifying_key().to_bytes();
+    g.err(
+        "stream_open",
+        "verified with another writer's key",
+        &["STR-7", "STR-8"],
+        set(&open_in(&m, &body), "verifying_key", h(&other_vk)),
+        Error::StreamSignature,
+    )?;
+    g.err(
+        "stream_open",
+        "reader with another key source",
+        &["STR-3", "STR-8"],
+        set(&open_in(&m, &body), "key_source", h(&b32())),
+        Error::StreamCommitment,
+    )?;
+    // A writer that signs a manifest whose chunk digest matches but whose chunk it altered.
+    let mut man = Manifest::decode(&m).map_err(f)?;
+    let mut bad_chunk = body.clone();
+    if let Some(b) = bad_chunk.get_mut(FRAME_LEN + 5) {
+        *b ^= 1;
+    }
+    if let Some(d) = man.digests.get_mut(1) {
+        *d = stream::chunk_digest(bad_chunk.get(FRAME_LEN..).ok_or("c1")?);
+    }
+    g.err(
+        "stream_open",
+        "chunk altered and its digest re-signed by the writer",
+        &["STR-4", "STR-11"],
+        open_in(&resign(&AccountId(account), &sk, &man), &bad_chunk),
+        Error::StreamDecrypt,
+    )?;
+    // An empty final chunk: a writer that seals 64 KiB as two chunks, the second empty.
+    let mut empty_last = Manifest::decode(&m).map_err(f)?;
+    empty_last.last_len = 0;
+    g.err(
+        "stream_manifest_decode",
+        "empty last chunk in a stream of two chunks",
+        &["STR-1", "STR-8"],
+        json!({"manifest": hex::encode(&resign(&AccountId(account), &sk, &empty_last))}),
+        Error::StreamEmptyChunk,
+    )?;
+    let mdec = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = m.clone();
+        edit(&mut v);
+        json!({"manifest": hex::encode(&v)})
+    };
+    let dec_reqs = &["STR-2", "STR-8"];
+    g.ok("stream_manifest_decode", "the two-chunk manifest", dec_reqs, mdec(&|_| {}))?;
+    g.err("stream_manifest_decode", "version 2", dec_reqs, mdec(&|v| v[0] = 2), Error::EnvVersion)?;
+    g.err("stream_manifest_decode", "suite 3", dec_reqs, mdec(&|v| v[1] = 3), Error::EnvSuite)?;
+    let count_at = 2 + 16 + 32 + 32 + 32;
+    g.err(
+        "stream_manifest_decode",
+        "chunk count 0",
+        dec_reqs,
+        mdec(&|v| v[count_at..count_at + 4].copy_from_slice(&0u32.to_be_bytes())),
+        Error::StreamLength,
+    )?;
+    g.err(
+        "stream_manifest_decode",
+        "last chunk length 65537",
+        dec_reqs,
+        mdec(&|v| v[count_at + 4..count_at + 8].copy_from_slice(&65537u32.to_be_bytes())),
+        Error::StreamLength,
+    )?;
+    g.err(
+        "stream_manifest_decode",
+        "chunk count 2^20 + 1",
+        &["STR-8", "STR-9"],
+        mdec(&|v| v[count_at..count_at + 4].copy_from_slice(&((1u32 << 20) + 1).to_be_bytes())),
+        Error::StreamTooLarge,
+    )?;
+    g.err(
+        "stream_manifest_decode",
+        "chunk count 3 with two digests",
+        dec_reqs,
+        mdec(&|v| v[count_at..count_at + 4].copy_from_slice(&3u32.to_be_bytes())),
+        Error::DecodeTruncated,
+    )?;
+    g.err(
+        "stream_manifest_decode",
+        "a byte after the signature",
+        dec_reqs,
+        mdec(&|v| v.push(0)),
+        Error::DecodeTrailing,
+    )?;
+    Ok(())
+}
