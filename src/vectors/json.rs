@@ -79,3 +79,12 @@ pub(crate) fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Value {
 pub(crate) fn h(bytes: &[u8]) -> Value {
     Value::String(hex::encode(bytes))
 }
+
+/// A copy of the object `v` with `key` set to `val` (negative vectors change one field).
+pub(crate) fn set(v: &Value, key: &str, val: Value) -> Value {
+    let mut v = v.clone();
+    if let Value::Object(m) = &mut v {
+        m.insert(key.to_owned(), val);
+    }
+    v
+}

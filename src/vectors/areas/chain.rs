@@ -25,7 +25,7 @@ use crate::primitives::{SeededRng, sha256};
 use crate::unlock::AuthoritySeed;
 use crate::vectors::Outcome;
 use crate::vectors::hex;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::vectors::json::{Fail, Obj, h, obj, set};
 use crate::vectors::upstream::Replay;
 
 // ---------- helpers ----------
@@ -375,14 +375,6 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
 
 fn s(e: impl ToString) -> String {
     e.to_string()
-}
-
-fn set(v: &Value, key: &str, val: Value) -> Value {
-    let mut v = v.clone();
-    if let Value::Object(m) = &mut v {
-        m.insert(key.to_owned(), val);
-    }
-    v
 }
 
 /// A device whose keys the vectors publish (seeds included, so porters can re-run).

@@ -21,7 +21,7 @@ use crate::labels;
 use crate::primitives::{SeededRng, sha256};
 use crate::vectors::Outcome;
 use crate::vectors::hex;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::vectors::json::{Fail, Obj, h, obj, set};
 
 /// The `sha256-counter` pattern: `SHA-256(u64be(i))` blocks, cut to `len`.
 pub(crate) fn pattern(len: usize) -> Vec<u8> {
@@ -237,14 +237,6 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         "payload_canonical_json" => canonical_json(input),
         _ => return None,
     })
-}
-
-fn set(v: &Value, key: &str, val: Value) -> Value {
-    let mut v = v.clone();
-    if let Value::Object(m) = &mut v {
-        m.insert(key.to_owned(), val);
-    }
-    v
 }
 
 fn flip(bytes: &[u8], at: usize, mask: u8) -> Vec<u8> {

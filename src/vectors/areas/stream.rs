@@ -18,7 +18,7 @@ use crate::stream::{
 };
 use crate::vectors::Outcome;
 use crate::vectors::hex;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::vectors::json::{Fail, Obj, h, obj, set};
 
 fn plaintext(v: &Value) -> Result<Vec<u8>, Fail> {
     match v {
@@ -111,14 +111,6 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         "stream_manifest_decode" => stream_manifest_decode(input),
         _ => return None,
     })
-}
-
-fn set(v: &Value, key: &str, val: Value) -> Value {
-    let mut v = v.clone();
-    if let Value::Object(m) = &mut v {
-        m.insert(key.to_owned(), val);
-    }
-    v
 }
 
 /// Re-signs an edited unsigned manifest with the writer's key (a misbehaving writer).

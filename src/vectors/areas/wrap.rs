@@ -11,7 +11,7 @@ use crate::unlock::password::PasswordKdf;
 use crate::unlock::recovery::RecoveryCode;
 use crate::unlock::wrap::{UmkWrapContext, WrapKind, unwrap_umk, wrap_umk_with_nonce};
 use crate::vectors::Outcome;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::vectors::json::{Fail, Obj, h, obj, set};
 
 fn ctx_from(i: &Obj<'_>) -> Result<UmkWrapContext, Fail> {
     let kind = u8::try_from(i.u64("kind")?).map_err(|_| Fail::Protocol(Error::DecodeValue))?;
@@ -79,14 +79,6 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         "recovery_unlock" => recovery_unlock(input),
         _ => return None,
     })
-}
-
-fn set(v: &Value, key: &str, val: Value) -> Value {
-    let mut v = v.clone();
-    if let Value::Object(m) = &mut v {
-        m.insert(key.to_owned(), val);
-    }
-    v
 }
 
 fn flip(bytes: &[u8], at: usize) -> Vec<u8> {
