@@ -201,6 +201,8 @@ errors! {
     SyncWithheld => "E_SYNC_WITHHELD", Peer, "a write of this device was withheld";
     /// Alert: the server served an older state of a record than one already accepted. [SYNC-10]
     SyncRollback => "E_SYNC_ROLLBACK", Peer, "record rolled back to an older revision";
+    /// Alert: two different envelopes carry one `(writer, writer_seq)`. [SYNC-14]
+    SyncEquivocation => "E_SYNC_EQUIVOCATION", Peer, "two different envelopes signed with one writer sequence number";
 
     // --- streams (spec 9) ---
     /// A manifest with no chunk or a last-chunk length above 64 KiB.

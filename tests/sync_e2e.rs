@@ -132,10 +132,21 @@ fn three_devices_converge() {
     }
     a.write(&mut s.w, "notes", rid(1), b"a1", &mut s.rng).unwrap();
     b.write(&mut s.w, "notes", rid(2), b"b2", &mut s.rng).unwrap();
-    // c has not seen a's record 1: the server refuses a revision that does not increase. [SRV-6]
-    assert_eq!(c.write(&mut s.w, "notes", rid(1), b"c1", &mut s.rng), Err(Error::SrvRevision));
-    c.sync(&mut s.w).unwrap();
-    c.write(&mut s.w, "notes", rid(1), b"c1", &mut s.rng).unwrap();
+    // c has not seen a's record 1: both wrote revision 1 concurrently. The server stores
+    // both; the smaller (revision, writer) as a stub, so no writer's sequence has a gap. [SRV-6]
+    assert_eq!(c.write(&mut s.w, "notes", rid(1), b"c1", &mut s.rng), Ok(1));
+    assert_eq!(c.pending_write(), None);
+    for cl in [&mut c, &mut b, &mut a] {
+        let r = cl.sync(&mut s.w).unwrap();
+        assert!(r.alerts.is_empty(), "{:?}", r.alerts);
+    }
+    assert_eq!(a.records(), b.records());
+    assert_eq!(b.records(), c.records());
+    // [SYNC-13] the greater (revision, writer) id wins everywhere
+    let winner: &[u8] = if c.id() > a.id() { b"c1" } else { b"a1" };
+    assert_eq!(a.get("notes", &rid(1)), Some(winner));
+    // a later write of c, made after it saw everything, wins outright
+    assert_eq!(c.write(&mut s.w, "notes", rid(1), b"c1", &mut s.rng), Ok(2));
     for cl in [&mut c, &mut b, &mut a] {
         let r = cl.sync(&mut s.w).unwrap();
         assert!(r.alerts.is_empty(), "{:?}", r.alerts);
@@ -633,4 +644,112 @@ fn accounts_are_isolated() {
     let r = s.w.call(Request::PutRecord { token: other.token().unwrap(), envelope: env });
     assert_eq!(r, Response::Error(Error::SrvWriter));
     assert_eq!(s.w.server.store_items(&other.account()).len(), 0);
+}
+
+// [SYNC-6] [SRV-6] a refused write stays in the outbox and is resubmitted byte for byte: the
+// device never signs two envelopes with one sequence number, even against a server that
+// keeps what it refused.
+#[test]
+fn refused_write_is_resubmitted_unchanged() {
+    let (mut s, mut a, mut b) = two_devices();
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    let mut refuse = 1;
+    let mut evil = Evil {
+        w: &mut s.w,
+        f: |r: &Request, resp| match r {
+            Request::PutRecord { envelope, .. } => {
+                seen.push(envelope.clone());
+                if refuse > 0 {
+                    refuse -= 1;
+                    return Response::Error(Error::SrvAuth); // the server stored it anyway
+                }
+                resp
+            }
+            _ => resp,
+        },
+    };
+    assert_eq!(a.write(&mut evil, "notes", rid(1), b"first", &mut s.rng), Err(Error::SrvAuth));
+    assert_eq!(a.pending_write(), Some(1));
+    assert_eq!(a.get("notes", &rid(1)), None, "applied locally only once stored");
+    a.write(&mut evil, "notes", rid(2), b"second", &mut s.rng).unwrap();
+    assert_eq!(a.pending_write(), None);
+    // the first write went out twice, byte for byte; the second has the next sequence number
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0], seen[1]);
+    let seqs: Vec<u64> =
+        seen.iter().map(|e| blindsync::envelope::EnvelopeRef::decode(e).unwrap().header.writer_seq).collect();
+    assert_eq!(seqs, vec![1, 1, 2]);
+    let r = b.sync(&mut s.w).unwrap();
+    assert!(r.alerts.is_empty(), "{:?}", r.alerts);
+    assert_eq!(b.get("notes", &rid(1)), Some(&b"first"[..]));
+    assert_eq!(b.get("notes", &rid(2)), Some(&b"second"[..]));
+    assert_eq!(a.records(), b.records());
+}
+
+// [SYNC-6] a write whose answer was lost is confirmed by the next sync that lists it.
+#[test]
+fn lost_answer_is_confirmed_by_sync() {
+    let (mut s, mut a, _b) = two_devices();
+    let mut lose = Evil {
+        w: &mut s.w,
+        f: |r: &Request, resp| {
+            if matches!(r, Request::PutRecord { .. }) { Response::Error(Error::SrvAuth) } else { resp }
+        },
+    };
+    assert!(a.write(&mut lose, "notes", rid(1), b"v1", &mut s.rng).is_err());
+    assert_eq!(a.pending_write(), Some(1));
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(a.pending_write(), None);
+    assert_eq!(a.get("notes", &rid(1)), Some(&b"v1"[..]));
+    a.write(&mut s.w, "notes", rid(1), b"v2", &mut s.rng).unwrap();
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(a.get("notes", &rid(1)), Some(&b"v2"[..]));
+}
+
+// [SYNC-14] [G-FORK-DETECTED] two different envelopes signed with one (writer, seq) are an
+// equivocation alert, and neither is applied.
+#[test]
+fn alert_equivocation() {
+    use blindsync::envelope::{self, EnvelopeRef, RecordMeta};
+    use blindsync::keys::EpochKeys;
+    let (mut s, mut a, mut b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"shown to b", &mut s.rng).unwrap();
+    let items = s.w.server.store_items(&a.account());
+    let h = EnvelopeRef::decode(&items[0].bytes).unwrap().header;
+    // a buggy or compromised writer signs a second envelope with the same sequence number
+    let umk0 = &a.umks()[&0];
+    let ck = EpochKeys::derive(umk0, &a.account(), 0).collection_key("notes").unwrap();
+    let meta = RecordMeta {
+        suite: h.suite,
+        bucket: h.bucket,
+        record_id: h.record_id,
+        revision: h.revision,
+        writer: h.writer,
+        writer_seq: h.writer_seq,
+        epoch: h.epoch,
+        schema: blindsync::envelope::payload::Schema::Raw,
+        chain_head: h.chain_head,
+    };
+    let sk = ed25519_dalek::SigningKey::from_bytes(a.device().signing_seed().expose());
+    let twin = envelope::seal(&a.account(), &meta, &ck, &sk, b"shown to c", &mut s.rng).unwrap();
+    let extra = Item { seq: items[0].seq + 100, kind: ItemKind::Envelope, bytes: twin };
+    let r = b
+        .sync(&mut Evil {
+            w: &mut s.w,
+            f: move |_, r| match r {
+                Response::Items { mut items } if !items.is_empty() => {
+                    items.push(extra.clone());
+                    Response::Items { items }
+                }
+                r => r,
+            },
+        })
+        .unwrap();
+    assert_eq!(r.alerts, vec![Alert::Equivocation { writer: a.id(), seq: 1 }]);
+    assert_eq!(b.get("notes", &rid(1)), None);
+    // the same envelope listed twice is no equivocation
+    let mut twice = items.clone();
+    twice.push(Item { seq: items[0].seq + 1, ..items[0].clone() });
+    assert!(b.apply_items(&twice).alerts.is_empty());
+    assert_eq!(b.get("notes", &rid(1)), Some(&b"shown to b"[..]));
 }

@@ -55,7 +55,7 @@ use crate::envelope::{
 };
 use crate::error::{Error, Result};
 use crate::keys::{AccountId, Bucket, CollectionKey, Epoch, EpochKeys, Umk};
-use crate::primitives::CryptoRng;
+use crate::primitives::{CryptoRng, sha256};
 use crate::server::login_message;
 use crate::server::wire::{Item, ItemKind, MAX_ITEMS, Request, Response, Token};
 
@@ -105,6 +105,16 @@ pub enum Alert {
     Fork,
     /// The served chain was refused for another reason (shorter: rollback). [SYNC-11]
     Chain(Error),
+    /// Two different verified envelopes carry the same `(writer, writer_seq)`:
+    /// the writer signed twice with one sequence number, which an honest
+    /// device never does ([SYNC-6]), so the server may be showing different
+    /// histories to different devices. Neither is applied. [SYNC-14]
+    Equivocation {
+        /// The writer.
+        writer: DeviceId,
+        /// The sequence number used twice.
+        seq: u64,
+    },
     /// An item failed verification (signature, writer, epoch, commitment,
     /// decryption, structure): forged, tampered or swapped. [SYNC-12]
     Forged {
@@ -122,6 +132,7 @@ impl Alert {
             Alert::Withheld { .. } => Error::SyncWithheld,
             Alert::Rollback { .. } => Error::SyncRollback,
             Alert::Fork => Error::ChainFork,
+            Alert::Equivocation { .. } => Error::SyncEquivocation,
             Alert::Chain(e) | Alert::Forged { error: e, .. } => *e,
         }
     }
@@ -174,6 +185,20 @@ impl Hash for Keys {
     }
 }
 
+/// A write that is sealed and signed but not yet confirmed stored. Its bytes
+/// are resubmitted unchanged until the server stores them: a sequence number
+/// is never signed twice. [SYNC-6]
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Outbox {
+    collection: String,
+    record_id: RecordId,
+    bucket: Bucket,
+    revision: u64,
+    seq: u64,
+    value: Vec<u8>,
+    envelope: Vec<u8>,
+}
+
 /// A verified item, before the sequence checks.
 struct Verified {
     header: Header,
@@ -181,6 +206,16 @@ struct Verified {
     payload: Option<(String, Vec<u8>)>,
     /// A stub: it counts for the sequence only if superseded.
     stub: bool,
+    /// `SHA-256(header ‖ body_digest)`, the same for an envelope and its
+    /// stub: two different envelopes with one `(writer, writer_seq)` differ
+    /// here. [SYNC-14]
+    digest: [u8; 32],
+}
+
+/// An item's identity: `SHA-256(header ‖ body_digest)`, equal for an
+/// envelope and its stub. [SYNC-14]
+fn identity(stub: &Stub) -> [u8; 32] {
+    sha256(&[&stub.header.encode(), &stub.body_digest])
 }
 
 /// What to do with one verified item of a writer. [SYNC-9] [SYNC-10]
@@ -213,12 +248,37 @@ pub fn classify(last: u64, seq: u64, stub: bool, superseded: bool, older: bool) 
     Ok(Step::Accept)
 }
 
-/// Runs [`classify`] over a writer's items in order; returns the new last
-/// sequence number or the first alert's code (the vectors' procedure). [SYNC-9] [SYNC-10]
-pub fn writer_sequence(mut last: u64, items: &[(u64, bool, bool, bool)]) -> Result<u64> {
-    for &(seq, stub, superseded, older) in items {
-        if classify(last, seq, stub, superseded, older)? == Step::Accept {
-            last = seq;
+/// One verified item of a writer, as [`writer_sequence`] sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeqItem {
+    /// Its writer sequence number.
+    pub seq: u64,
+    /// It is a stub.
+    pub stub: bool,
+    /// A verified greater `(revision, writer)` of its record exists.
+    pub superseded: bool,
+    /// A full envelope below the record's accepted `(revision, writer)`.
+    pub older: bool,
+    /// Its identity, `SHA-256(header ‖ body_digest)`.
+    pub digest: [u8; 32],
+}
+
+/// Runs [`classify`] over a writer's items ascending by sequence number;
+/// returns the new last sequence number or the first alert's code (the
+/// vectors' procedure). Two items with one sequence number and different
+/// identities are `E_SYNC_EQUIVOCATION`. [SYNC-9] [SYNC-10] [SYNC-14]
+pub fn writer_sequence(mut last: u64, items: &[SeqItem]) -> Result<u64> {
+    let mut by_seq: BTreeMap<u64, SeqItem> = BTreeMap::new();
+    for i in items {
+        if let Some(prev) = by_seq.insert(i.seq, *i)
+            && prev.digest != i.digest
+        {
+            return Err(Error::SyncEquivocation);
+        }
+    }
+    for i in by_seq.values() {
+        if classify(last, i.seq, i.stub, i.superseded, i.older)? == Step::Accept {
+            last = i.seq;
         }
     }
     Ok(last)
@@ -235,6 +295,7 @@ pub struct Client {
     writer_seq: BTreeMap<DeviceId, u64>,
     cursor: u64,
     token: Option<Token>,
+    outbox: Option<Outbox>,
 }
 
 impl core::fmt::Debug for Client {
@@ -245,6 +306,7 @@ impl core::fmt::Debug for Client {
             .field("records", &self.records)
             .field("writer_seq", &self.writer_seq)
             .field("cursor", &self.cursor)
+            .field("outbox_seq", &self.outbox.as_ref().map(|o| o.seq))
             .finish_non_exhaustive()
     }
 }
@@ -271,6 +333,7 @@ impl Client {
             writer_seq: BTreeMap::new(),
             cursor: 0,
             token: None,
+            outbox: None,
         }
     }
 
@@ -369,8 +432,21 @@ impl Client {
 
     /// Seals `value` as the next revision of a record and stores it: writer
     /// sequence number one above this device's last stored write, chain head
-    /// in the header, current epoch. Applied locally only once the server
-    /// stored it, so a refused write leaves no gap. [SYNC-6]
+    /// in the header, current epoch. A write still waiting in the outbox is
+    /// resubmitted first, byte for byte; a refused write stays in the outbox
+    /// (and this call returns the refusal), so no sequence number is ever
+    /// signed twice and the device's own sequence stays gap-free. Applied
+    /// locally once the server stored it. [SYNC-6]
+    ///
+    /// ```text
+    /// write(c, id, v):
+    ///   flush()?                                      -- resubmit the outbox's exact bytes
+    ///   rev = accepted[c, id].revision + 1 (or 1); seq = last[me] + 1
+    ///   outbox = seal(rev, seq, epoch, head, v); flush()
+    /// flush():
+    ///   PutRecord(outbox.bytes) = Stored -> last[me] = seq; merge (rev, me); outbox = none
+    ///   otherwise                        -> keep the outbox, return the error
+    /// ```
     pub fn write<R: CryptoRng + ?Sized>(
         &mut self,
         t: &mut dyn Transport,
@@ -379,6 +455,7 @@ impl Client {
         value: &[u8],
         rng: &mut R,
     ) -> Result<u64> {
+        self.flush(t)?;
         let bucket = self.bucket(collection)?;
         let me = self.id();
         let revision = self
@@ -400,17 +477,52 @@ impl Client {
             chain_head: self.chain.head().hash,
         };
         let sk = ed25519_dalek::SigningKey::from_bytes(self.keys.device.signing_seed().expose());
-        let env = envelope::seal(&self.chain.account(), &meta, &ck, &sk, value, rng)?;
-        match t.call(Request::PutRecord { token: self.tok()?, envelope: env }) {
-            Response::Stored { .. } => {}
-            Response::Error(e) => return Err(e),
-            _ => return Err(Error::DecodeValue),
-        }
-        self.collections.insert(collection.to_owned());
-        self.writer_seq.insert(me, seq);
-        self.accepted.insert((bucket, record_id), (revision, me));
-        self.records.insert((collection.to_owned(), record_id), Record { revision, writer: me, value: value.to_vec() });
+        let envelope = envelope::seal(&self.chain.account(), &meta, &ck, &sk, value, rng)?;
+        self.outbox = Some(Outbox {
+            collection: collection.to_owned(),
+            record_id,
+            bucket,
+            revision,
+            seq,
+            value: value.to_vec(),
+            envelope,
+        });
+        self.flush(t)?;
         Ok(revision)
+    }
+
+    /// The sequence number of a signed write not yet confirmed stored. [SYNC-6]
+    pub fn pending_write(&self) -> Option<u64> {
+        self.outbox.as_ref().map(|o| o.seq)
+    }
+
+    /// Resubmits the outbox's exact bytes, if any; on `Stored` applies the
+    /// write locally. [SYNC-6]
+    pub fn flush(&mut self, t: &mut dyn Transport) -> Result<()> {
+        let Some(o) = self.outbox.as_ref() else { return Ok(()) };
+        match t.call(Request::PutRecord { token: self.tok()?, envelope: o.envelope.clone() }) {
+            Response::Stored { .. } => {
+                self.confirm();
+                Ok(())
+            }
+            Response::Error(e) => Err(e),
+            _ => Err(Error::DecodeValue),
+        }
+    }
+
+    /// The outbox's write is stored: apply it by the merge rule. [SYNC-6] [SYNC-13]
+    fn confirm(&mut self) {
+        let Some(o) = self.outbox.take() else { return };
+        let me = self.id();
+        self.collections.insert(o.collection.clone());
+        let last = self.writer_seq.entry(me).or_insert(0);
+        *last = (*last).max(o.seq);
+        let key = (o.bucket, o.record_id);
+        if self.accepted.get(&key).is_none_or(|a| (o.revision, me) > *a) {
+            self.accepted.insert(key, (o.revision, me));
+            self.records
+                .insert((o.collection, o.record_id), Record { revision: o.revision, writer: me, value: o.value });
+        }
     }
 
     /// Stores this device's name and operating system encrypted: an ordinary
@@ -526,7 +638,8 @@ impl Client {
             ItemKind::Stub => {
                 let stub = Stub::decode(&item.bytes)?;
                 envelope::verify_stub(&stub, &sig_ctx)?;
-                Verified { header: stub.header, payload: None, stub: true }
+                let digest = identity(&stub);
+                Verified { header: stub.header, payload: None, stub: true, digest }
             }
             ItemKind::Envelope => {
                 let env = EnvelopeRef::decode(&item.bytes)?;
@@ -544,15 +657,18 @@ impl Client {
                             .collect();
                         let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None };
                         let opened = envelope::open(&item.bytes, &ctx)?;
+                        let digest = identity(&env.stub());
                         Verified {
                             header: opened.header,
                             payload: Some((name.clone(), opened.into_payload())),
                             stub: false,
+                            digest,
                         }
                     }
                     None => {
                         envelope::verify_stub(&env.stub(), &sig_ctx)?;
-                        Verified { header: env.header, payload: None, stub: false }
+                        let digest = identity(&env.stub());
+                        Verified { header: env.header, payload: None, stub: false, digest }
                     }
                 }
             }
@@ -587,15 +703,28 @@ impl Client {
         }
         let mut report = SyncReport::default();
         let mut by_writer: BTreeMap<DeviceId, BTreeMap<u64, Verified>> = BTreeMap::new();
-        let mut newest: BTreeMap<(Bucket, RecordId), u64> = self.accepted.iter().map(|(k, (r, _))| (*k, *r)).collect();
+        let mut equivocated: BTreeSet<(DeviceId, u64)> = BTreeSet::new();
+        // the greatest verified (revision, writer) per record: a stub below it is superseded
+        let mut newest: BTreeMap<(Bucket, RecordId), (u64, DeviceId)> = self.accepted.clone();
         for item in items {
             match self.verify(item, &writers, &buckets) {
                 Ok(v) => {
                     if !v.stub {
-                        let n = newest.entry((v.header.bucket, v.header.record_id)).or_insert(0);
-                        *n = (*n).max(v.header.revision);
+                        let n = newest.entry((v.header.bucket, v.header.record_id)).or_insert((0, v.header.writer));
+                        *n = (*n).max((v.header.revision, v.header.writer));
                     }
-                    by_writer.entry(v.header.writer).or_default().entry(v.header.writer_seq).or_insert(v);
+                    let (writer, seq) = (v.header.writer, v.header.writer_seq);
+                    match by_writer.entry(writer).or_default().entry(seq) {
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(v);
+                        }
+                        // [SYNC-14] one sequence number, two different signed envelopes
+                        std::collections::btree_map::Entry::Occupied(e) => {
+                            if e.get().digest != v.digest {
+                                equivocated.insert((writer, seq));
+                            }
+                        }
+                    }
                 }
                 Err(Error::ChainFork) => report.alerts.push(Alert::Fork),
                 Err(error) => report.alerts.push(Alert::Forged { item_seq: item.seq, error }),
@@ -604,10 +733,14 @@ impl Client {
         for (writer, seqs) in by_writer {
             let mut last = self.writer_seq.get(&writer).copied().unwrap_or(0);
             for (seq, v) in seqs {
+                if equivocated.contains(&(writer, seq)) {
+                    report.alerts.push(Alert::Equivocation { writer, seq });
+                    break;
+                }
                 let key = (v.header.bucket, v.header.record_id);
                 let acc = self.accepted.get(&key).copied();
                 let older = !v.stub && acc.is_some_and(|a| a > (v.header.revision, writer));
-                let superseded = newest.get(&key).is_some_and(|n| *n > v.header.revision);
+                let superseded = newest.get(&key).is_some_and(|n| *n > (v.header.revision, writer));
                 match classify(last, seq, v.stub, superseded, older) {
                     Ok(Step::Ignore) => continue,
                     Ok(Step::Accept) => {}
@@ -635,6 +768,10 @@ impl Client {
                 }
             }
             self.writer_seq.insert(writer, last);
+        }
+        // [SYNC-6] our own outbox write, listed: it was stored (its answer was lost)
+        if self.outbox.as_ref().is_some_and(|o| self.writer_seq.get(&self.id()).is_some_and(|l| *l >= o.seq)) {
+            self.confirm();
         }
         let mut unique = Vec::new();
         for a in report.alerts {

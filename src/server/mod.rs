@@ -99,7 +99,7 @@ pub struct Account {
     /// Identity bundles for new devices.
     pub bundles: BTreeMap<DeviceId, Vec<u8>>,
     /// Current server sequence number of each record.
-    pub records: BTreeMap<(Bucket, RecordId), (u64, u64)>,
+    pub records: BTreeMap<(Bucket, RecordId), (u64, u64, DeviceId)>,
     /// Envelopes and stubs by server sequence number.
     pub items: BTreeMap<u64, Item>,
     /// Last sequence number issued.
@@ -445,20 +445,37 @@ impl<S: Storage> Server<S> {
                 }
                 let key = (env.header.bucket, env.header.record_id);
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
-                if let Some(&(old_seq, old_rev)) = a.records.get(&key) {
-                    if env.header.revision <= old_rev {
-                        return Err(Error::SrvRevision);
+                let new_order = (env.header.revision, env.header.writer);
+                // [SRV-6] the record's current envelope is the greatest (revision, writer);
+                // a write below it is stored already superseded, as its stub.
+                let mut kind = ItemKind::Envelope;
+                let mut bytes = envelope.clone();
+                if let Some(&(old_seq, old_rev, old_writer)) = a.records.get(&key) {
+                    let current = a.items.get(&old_seq);
+                    if current.is_some_and(|c| c.bytes == envelope) {
+                        return Ok(Response::Stored { seq: old_seq }); // a resubmission ([SYNC-6])
                     }
-                    if let Some(old) = a.items.get_mut(&old_seq)
-                        && let Ok(o) = EnvelopeRef::decode(&old.bytes)
-                    {
-                        *old = Item { seq: old_seq, kind: ItemKind::Stub, bytes: o.stub().encode() };
+                    match new_order.cmp(&(old_rev, old_writer)) {
+                        core::cmp::Ordering::Equal => return Err(Error::SrvRevision),
+                        core::cmp::Ordering::Less => {
+                            kind = ItemKind::Stub;
+                            bytes = env.stub().encode();
+                        }
+                        core::cmp::Ordering::Greater => {
+                            if let Some(old) = a.items.get_mut(&old_seq)
+                                && let Ok(o) = EnvelopeRef::decode(&old.bytes)
+                            {
+                                *old = Item { seq: old_seq, kind: ItemKind::Stub, bytes: o.stub().encode() };
+                            }
+                        }
                     }
                 }
                 let seq = a.last_seq.saturating_add(1);
                 a.last_seq = seq;
-                a.records.insert(key, (seq, env.header.revision));
-                a.items.insert(seq, Item { seq, kind: ItemKind::Envelope, bytes: envelope });
+                if kind == ItemKind::Envelope {
+                    a.records.insert(key, (seq, env.header.revision, env.header.writer));
+                }
+                a.items.insert(seq, Item { seq, kind, bytes });
                 self.log(&s.account, now, s.actor, Action::PutRecord);
                 Ok(Response::Stored { seq })
             }

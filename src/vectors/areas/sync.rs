@@ -5,13 +5,13 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::chain::{approve_device, create_account};
-use crate::client::writer_sequence;
+use crate::client::{SeqItem, writer_sequence};
 use crate::device::DeviceKeys;
 use crate::envelope::payload::Schema;
 use crate::envelope::{self, RecordId, RecordMeta, Suite};
 use crate::error::Error;
 use crate::keys::{AccountId, Bucket, CollectionKey};
-use crate::primitives::{SeededRng, hmac_sha256};
+use crate::primitives::{SeededRng, hmac_sha256, sha256};
 use crate::server::wire::{Request, Response};
 use crate::server::{MemoryStorage, Server, ServerConfig, decoy_kdf, decoy_message, login_message, next_event_hash};
 use crate::unlock::password::{KdfParams, PasswordKdf};
@@ -93,8 +93,14 @@ fn writer_seq(input: &Value) -> Result<Outcome, Fail> {
     let mut items = Vec::new();
     for it in i.arr("items")? {
         let o = Obj(it);
-        let b = |k: &str| o.get(k).map(|v| v.as_bool().unwrap_or(false));
-        items.push((o.u64("seq")?, b("stub")?, b("superseded")?, b("older")?));
+        let b = |k: &str| o.get(k)?.as_bool().ok_or_else(|| Fail::harness(format!("{k}: not a boolean")));
+        items.push(SeqItem {
+            seq: o.u64("seq")?,
+            stub: b("stub")?,
+            superseded: b("superseded")?,
+            older: b("older")?,
+            digest: o.hex_n("identity")?,
+        });
     }
     let last = writer_sequence(i.u64("last")?, &items)?;
     outcome(json!({}), obj([("last", Value::from(last))]))
@@ -282,11 +288,25 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         &["SRV-6", "SRV-7"],
         with(&[(4, &put1), (5, &put2), (6, &list)]),
     )?;
+    g.ok(
+        "sync_server_script",
+        "a write below the current (revision, writer) is stored as its stub",
+        &["SRV-6"],
+        with(&[(4, &put2), (5, &put1), (6, &list)]),
+    )?;
+    g.ok(
+        "sync_server_script",
+        "resubmitting the current envelope's exact bytes returns its sequence number",
+        &["SRV-6", "SYNC-6"],
+        with(&[(4, &put1), (5, &put1)]),
+    )?;
+    let env2b = envelope::seal(&account, &meta, &ck, &sk, b"v2 again", &mut rng).map_err(|e| e.to_string())?;
+    let put2b = Request::PutRecord { token, envelope: env2b };
     g.err(
         "sync_server_script",
-        "a revision that does not increase",
+        "a different envelope with the current (revision, writer)",
         &["SRV-6"],
-        with(&[(4, &put2), (5, &put1)]),
+        with(&[(4, &put2), (5, &put2b)]),
         Error::SrvRevision,
     )?;
     meta.writer = other.id();
@@ -321,10 +341,15 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
 
     // --- the device's writer-sequence rule ---
-    let seqv = |last: u64, items: &[(u64, bool, bool, bool)]| {
+    // items: (seq, stub, superseded, older, header digest); the digest is that of
+    // a distinct header per sequence number unless a test reuses one on purpose
+    let d = |n: u64| sha256(&[&n.to_be_bytes()]);
+    let seqv = |last: u64, items: &[(u64, bool, bool, bool, [u8; 32])]| {
         let items: Vec<Value> = items
             .iter()
-            .map(|(s, st, sup, old)| json!({"seq": s, "stub": st, "superseded": sup, "older": old}))
+            .map(|(s, st, sup, old, dg)| {
+                json!({"seq": s, "stub": st, "superseded": sup, "older": old, "identity": h(dg)})
+            })
             .collect();
         obj([("last", Value::from(last)), ("items", Value::Array(items))])
     };
@@ -332,15 +357,34 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "sync_writer_sequence",
         "consecutive, with a superseded stub and a replay",
         &["SYNC-9", "SYNC-10"],
-        seqv(2, &[(2, false, false, false), (3, true, true, false), (4, false, false, false)]),
+        seqv(2, &[(2, false, false, false, d(2)), (3, true, true, false, d(3)), (4, false, false, false, d(4))]),
     )?;
-    g.err("sync_writer_sequence", "a gap", &["SYNC-9"], seqv(2, &[(4, false, false, false)]), Error::SyncWithheld)?;
+    g.ok(
+        "sync_writer_sequence",
+        "one envelope listed twice (its stub and a resubmission) is not an equivocation",
+        &["SYNC-6", "SYNC-14"],
+        seqv(0, &[(1, true, true, false, d(1)), (1, true, true, false, d(1)), (2, false, false, false, d(2))]),
+    )?;
+    g.err(
+        "sync_writer_sequence",
+        "a gap",
+        &["SYNC-9"],
+        seqv(2, &[(4, false, false, false, d(4))]),
+        Error::SyncWithheld,
+    )?;
     g.err(
         "sync_writer_sequence",
         "an older envelope served again as current",
         &["SYNC-10"],
-        seqv(5, &[(3, false, false, true)]),
+        seqv(5, &[(3, false, false, true, d(3))]),
         Error::SyncRollback,
+    )?;
+    g.err(
+        "sync_writer_sequence",
+        "two different envelopes with one sequence number",
+        &["SYNC-14"],
+        seqv(0, &[(1, false, false, false, d(1)), (1, false, false, false, d(100))]),
+        Error::SyncEquivocation,
     )?;
     Ok(())
 }
