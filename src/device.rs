@@ -101,25 +101,30 @@ impl DevicePublic {
 pub struct DeviceKeys {
     signing: DeviceSigningSeed,
     hpke: HpkeSecretKey,
+    /// Derived once: the public keys are needed on every operation.
+    public: DevicePublic,
 }
 
 impl DeviceKeys {
     /// Draws fresh keys. [DEV-1]
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        DeviceKeys { signing: DeviceSigningSeed::random(rng), hpke: HpkeSecretKey::random(rng) }
+        let signing = DeviceSigningSeed::random(rng);
+        let hpke = HpkeSecretKey::random(rng);
+        DeviceKeys::from_seeds(signing, hpke)
     }
 
     /// Keys from stored seeds.
     pub fn from_seeds(signing: DeviceSigningSeed, hpke: HpkeSecretKey) -> Self {
-        DeviceKeys { signing, hpke }
+        let public = DevicePublic {
+            ed25519: ed25519_dalek::SigningKey::from_bytes(signing.expose()).verifying_key().to_bytes(),
+            x25519: hpke.public_key(),
+        };
+        DeviceKeys { signing, hpke, public }
     }
 
     /// The public keys.
     pub fn public(&self) -> DevicePublic {
-        DevicePublic {
-            ed25519: ed25519_dalek::SigningKey::from_bytes(self.signing.expose()).verifying_key().to_bytes(),
-            x25519: self.hpke.public_key(),
-        }
+        self.public
     }
 
     /// The device id.

@@ -18,6 +18,7 @@
 //! | [`envelope`] | 7, record envelopes |
 //! | [`chain`], [`device`], [`hpke`] | 8, account chain, devices, pairing, HPKE wraps |
 //! | [`server`] (with [`server::wire`]), [`client`] | 11, sync: requests, the reference server, the device's sync engine |
+//! | [`defences`] | 12, the model checker's defence switches |
 //! | [`demo`] | the narrated `blindsync demo` scenario |
 //! | [`stream`] | 9, chunked streams |
 //! | [`batch`] | 10, batches and the verification hash chain |
@@ -29,6 +30,7 @@
 pub mod batch;
 pub mod chain;
 pub mod client;
+pub mod defences;
 pub mod demo;
 pub mod device;
 pub mod encoding;

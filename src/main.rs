@@ -6,7 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+// The model checker's source (the `blindsync-model` workspace crate), compiled
+// into this binary too: the library cannot depend on it (it depends on the library).
+#[allow(dead_code, missing_docs, unused_imports)]
+#[path = "../model/src/lib.rs"]
+mod model;
+
+use blindsync::defences::{Defences, Weakening};
+use model::{Capability, Config};
 
 /// BlindSync: end-to-end-encrypted sync, and the tools that prove it.
 #[derive(Parser)]
@@ -18,12 +27,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Verify every test vector (and, as later layers land, run the model
-    /// checker), printing a readable report. Exits non-zero on any failure.
+    /// Verify every test vector and exhaust the model checker's default
+    /// configuration, printing a readable report. Exits non-zero on any failure.
     Check {
         /// The vectors folder (default: ./vectors, else the crate's own).
         #[arg(long)]
         vectors: Option<PathBuf>,
+        /// Skip the model checker.
+        #[arg(long)]
+        no_model: bool,
+    },
+    /// The model checker: honest devices against a malicious server (spec chapter 12).
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
     },
     /// Play a narrated scenario: what the server stores and what each device sees. [CLI-1]
     Demo,
@@ -32,6 +49,120 @@ enum Command {
         #[command(subcommand)]
         command: VectorsCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Exhaust a configuration breadth-first; print each property's verdict and counterexamples.
+    Check {
+        #[command(flatten)]
+        config: ModelArgs,
+        /// Worker threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// Serve stateright's web explorer for a configuration.
+    Explore {
+        #[command(flatten)]
+        config: ModelArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "localhost:3000")]
+        address: String,
+    },
+    /// Random walks, for configurations too large to exhaust.
+    Simulate {
+        #[command(flatten)]
+        config: ModelArgs,
+        /// The seed of the walks.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The length of each walk.
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Stop after this many states.
+        #[arg(long, default_value_t = 20_000)]
+        max_states: usize,
+    },
+}
+
+/// A model configuration on the command line.
+#[derive(Args)]
+struct ModelArgs {
+    /// Honest devices besides the one that is revoked (2 or 3).
+    #[arg(long, default_value_t = 2)]
+    devices: usize,
+    /// Records written (1 or 2).
+    #[arg(long, default_value_t = 1)]
+    records: u8,
+    /// Writes per run.
+    #[arg(long, default_value_t = 2)]
+    writes: u8,
+    /// Adversary deviations per run (the depth of malice).
+    #[arg(long, default_value_t = 1)]
+    malice: u8,
+    /// Adversary capabilities, comma-separated ("all", "none", or names such as withhold,replay).
+    #[arg(long, default_value = "all")]
+    capabilities: String,
+    /// Defences to switch off, comma-separated (no-signature-check, no-aad-binding, no-key-commitment,
+    /// no-rollback-check, no-sequence-gap-check, no-fork-check, unpinned-keys-accepted, any-kdf-params).
+    #[arg(long, default_value = "")]
+    weaken: String,
+}
+
+impl ModelArgs {
+    fn config(&self) -> Result<Config, String> {
+        let capabilities = match self.capabilities.as_str() {
+            "all" => Capability::ALL.into_iter().collect(),
+            "none" | "" => Default::default(),
+            list => list
+                .split(',')
+                .map(|n| Capability::parse(n.trim()).ok_or_else(|| format!("unknown capability {n:?}")))
+                .collect::<Result<_, _>>()?,
+        };
+        let mut defences = Defences::ALL;
+        for n in self.weaken.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            defences = defences.without(Weakening::parse(n).ok_or_else(|| format!("unknown weakening {n:?}"))?);
+        }
+        if !(2..=3).contains(&self.devices) || !(1..=2).contains(&self.records) {
+            return Err("--devices must be 2 or 3 and --records 1 or 2".into());
+        }
+        Ok(Config {
+            devices: self.devices,
+            records: self.records,
+            writes: self.writes,
+            malice: self.malice,
+            capabilities,
+            defences,
+        })
+    }
+}
+
+fn describe(c: &Config) -> String {
+    let weak: Vec<&str> = c.defences.weakenings().iter().map(|w| w.name()).collect();
+    format!(
+        "{} honest devices + 1 revoked, {} records, {} writes, malice {}, {} of {} capabilities, weakened: {}",
+        c.devices,
+        c.records,
+        c.writes,
+        c.malice,
+        c.capabilities.len(),
+        Capability::ALL.len(),
+        if weak.is_empty() { "none".to_owned() } else { weak.join(",") }
+    )
+}
+
+fn model_check(c: &Config, threads: usize) -> bool {
+    println!("Model checker (spec chapter 12): {}", describe(c));
+    match model::run_check(c, threads, true) {
+        Ok(out) => {
+            print!("{}", out.report());
+            out.all_hold()
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            false
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -85,13 +216,42 @@ fn verify(dir: &Path) -> bool {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let ok = match cli.command {
-        Command::Check { vectors } => {
+        Command::Check { vectors, no_model } => {
             let dir = vectors.unwrap_or_else(default_vectors_dir);
             println!("== BlindSync check ==\n");
-            let ok = verify(&dir);
-            println!("\nmodel checker: not yet part of this build (spec chapter 12)");
+            let mut ok = verify(&dir);
+            println!();
+            if no_model {
+                println!("model checker: skipped (--no-model)");
+            } else {
+                // [MODEL-4] the default configuration, exhaustively, on both cores
+                ok &= model_check(&Config::default(), 2);
+            }
             println!("\nresult: {}", if ok { "PASS" } else { "FAIL" });
             ok
+        }
+        Command::Model { command } => {
+            let run = |a: &ModelArgs| a.config().map_err(|e| eprintln!("error: {e}")).ok();
+            match command {
+                ModelCommand::Check { config, threads } => run(&config).is_some_and(|c| model_check(&c, threads)),
+                ModelCommand::Explore { config, address } => run(&config).is_some_and(|c| {
+                    println!("Serving the explorer for {} on http://{address}", describe(&c));
+                    model::explore(&c, &address).map_err(|e| eprintln!("error: {e}")).is_ok()
+                }),
+                ModelCommand::Simulate { config, seed, steps, max_states } => run(&config).is_some_and(|c| {
+                    println!("Simulation (seed {seed}, walks of {steps} steps): {}", describe(&c));
+                    match model::run_simulation(&c, seed, steps, max_states, 2) {
+                        Ok(out) => {
+                            print!("{}", out.report());
+                            out.properties.iter().filter(|p| p.kind != "sometimes").all(|p| p.holds)
+                        }
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            false
+                        }
+                    }
+                }),
+            }
         }
         Command::Demo => match blindsync::demo::run() {
             Ok(text) => {

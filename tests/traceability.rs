@@ -87,6 +87,7 @@ fn trace() -> Trace {
     let (mut code, mut tests) = (BTreeSet::new(), BTreeSet::new());
     let mut rs = Vec::new();
     files(&r.join("src"), "rs", &mut rs);
+    files(&r.join("model").join("src"), "rs", &mut rs); // the model checker is code too
     for f in &rs {
         let text = fs::read_to_string(f).unwrap();
         let split = text.find("#[cfg(test)]").unwrap_or(text.len());
@@ -94,7 +95,7 @@ fn trace() -> Trace {
         tests.extend(ids(&text[split..]).into_iter().map(|(i, _)| i));
     }
     let mut test_files = Vec::new();
-    for d in ["tests", "fuzz", "model", "benches"] {
+    for d in ["tests", "fuzz", "model/tests", "benches"] {
         files(&r.join(d), "rs", &mut test_files);
     }
     for f in test_files.iter().filter(|f| !f.ends_with("tests/traceability.rs")) {

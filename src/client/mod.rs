@@ -48,6 +48,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use crate::chain::ChainState;
+use crate::defences::Defences;
 use crate::device::{DeviceId, DeviceKeys};
 use crate::envelope::payload::Schema;
 use crate::envelope::{
@@ -296,6 +297,7 @@ pub struct Client {
     cursor: u64,
     token: Option<Token>,
     outbox: Option<Outbox>,
+    defences: Defences,
 }
 
 impl core::fmt::Debug for Client {
@@ -334,7 +336,32 @@ impl Client {
             cursor: 0,
             token: None,
             outbox: None,
+            defences: Defences::ALL,
         }
+    }
+
+    /// Switches defences off, for the model checker only: it proves each
+    /// defence necessary by finding the attack it stops ([`crate::defences`]).
+    /// A deployment never calls this. [MODEL-5]
+    pub fn dangerous_set_defences(&mut self, defences: Defences) {
+        self.defences = defences;
+    }
+
+    /// The defences in effect ([`Defences::ALL`] unless the model checker
+    /// switched some off).
+    pub fn defences(&self) -> Defences {
+        self.defences
+    }
+
+    /// The last sequence number accepted from `writer` (0: none). [SYNC-8]
+    pub fn last_seq(&self, writer: &DeviceId) -> u64 {
+        self.writer_seq.get(writer).copied().unwrap_or(0)
+    }
+
+    /// The cursor: the server sequence number up to which this device has
+    /// listed without an alert. [SYNC-7]
+    pub fn cursor(&self) -> u64 {
+        self.cursor
     }
 
     /// This device's id.
@@ -477,7 +504,8 @@ impl Client {
             chain_head: self.chain.head().hash,
         };
         let sk = ed25519_dalek::SigningKey::from_bytes(self.keys.device.signing_seed().expose());
-        let envelope = envelope::seal(&self.chain.account(), &meta, &ck, &sk, value, rng)?;
+        let envelope =
+            envelope::dangerous_seal_with_defences(&self.chain.account(), &meta, &ck, &sk, value, &self.defences, rng)?;
         self.outbox = Some(Outbox {
             collection: collection.to_owned(),
             record_id,
@@ -552,7 +580,16 @@ impl Client {
     pub fn apply_chain(&mut self, statements: &[Vec<u8>]) -> Option<Alert> {
         let mut next = self.chain.clone();
         if let Err(e) = next.update(statements) {
-            return Some(if e == Error::ChainFork { Alert::Fork } else { Alert::Chain(e) });
+            // [MODEL-5] weakened: a served chain that forks or is shorter is taken if it verifies
+            let weakened = (e == Error::ChainFork && !self.defences.fork)
+                || (e == Error::ChainRollback && !self.defences.rollback);
+            match weakened.then(|| ChainState::verify(statements)) {
+                Some(Ok(served)) if served.account() == self.chain.account() => next = served,
+                _ => return Some(if e == Error::ChainFork { Alert::Fork } else { Alert::Chain(e) }),
+            }
+        }
+        if next.head() == self.chain.head() {
+            return None; // the same chain: nothing new to open
         }
         match next.open_epoch_umks(self.keys.device.hpke_key()) {
             Ok(umks) => {
@@ -637,7 +674,7 @@ impl Client {
         let v = match item.kind {
             ItemKind::Stub => {
                 let stub = Stub::decode(&item.bytes)?;
-                envelope::verify_stub(&stub, &sig_ctx)?;
+                envelope::dangerous_verify_stub_with_defences(&stub, &sig_ctx, &self.defences)?;
                 let digest = identity(&stub);
                 Verified { header: stub.header, payload: None, stub: true, digest }
             }
@@ -656,7 +693,7 @@ impl Client {
                             .map(|(epoch, ck)| EpochAccess { epoch: *epoch, collection_key: ck, writers })
                             .collect();
                         let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None };
-                        let opened = envelope::open(&item.bytes, &ctx)?;
+                        let opened = envelope::dangerous_open_with_defences(&item.bytes, &ctx, &self.defences)?;
                         let digest = identity(&env.stub());
                         Verified {
                             header: opened.header,
@@ -666,7 +703,7 @@ impl Client {
                         }
                     }
                     None => {
-                        envelope::verify_stub(&env.stub(), &sig_ctx)?;
+                        envelope::dangerous_verify_stub_with_defences(&env.stub(), &sig_ctx, &self.defences)?;
                         let digest = identity(&env.stub());
                         Verified { header: env.header, payload: None, stub: false, digest }
                     }
@@ -675,7 +712,7 @@ impl Client {
         };
         // [SYNC-11] the writer's chain head must be one this device verified.
         let len = self.chain.head().len;
-        if !(0..len).any(|p| self.chain.hash_at(p) == Some(v.header.chain_head)) {
+        if self.defences.fork && !(0..len).any(|p| self.chain.hash_at(p) == Some(v.header.chain_head)) {
             return Err(Error::ChainFork);
         }
         Ok(v)
@@ -739,10 +776,16 @@ impl Client {
                 }
                 let key = (v.header.bucket, v.header.record_id);
                 let acc = self.accepted.get(&key).copied();
-                let older = !v.stub && acc.is_some_and(|a| a > (v.header.revision, writer));
+                let d = self.defences;
+                let older = d.rollback && !v.stub && acc.is_some_and(|a| a > (v.header.revision, writer));
                 let superseded = newest.get(&key).is_some_and(|n| *n > (v.header.revision, writer));
-                match classify(last, seq, v.stub, superseded, older) {
-                    Ok(Step::Ignore) => continue,
+                // [MODEL-5] weakened: without the gap check, any later item is the next one
+                let expected = if d.sequence_gaps { last } else { last.max(seq.saturating_sub(1)) };
+                let step = classify(expected, seq, v.stub, superseded || !d.sequence_gaps, older);
+                match step {
+                    // [MODEL-5] weakened: without high-water marks, a replay is applied again
+                    Ok(Step::Ignore) if d.rollback => continue,
+                    Ok(Step::Ignore) => {}
                     Ok(Step::Accept) => {}
                     Err(Error::SyncRollback) => {
                         report.alerts.push(Alert::Rollback { writer, seq });
@@ -754,10 +797,10 @@ impl Client {
                         break;
                     }
                 }
-                last = seq;
+                last = last.max(seq);
                 // [SYNC-13] last writer wins on (revision, writer id).
                 if let Some((collection, value)) = v.payload
-                    && acc.is_none_or(|a| (v.header.revision, writer) > a)
+                    && (acc.is_none_or(|a| (v.header.revision, writer) > a) || !d.rollback)
                 {
                     self.accepted.insert(key, (v.header.revision, writer));
                     self.records.insert(

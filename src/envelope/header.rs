@@ -164,6 +164,19 @@ impl Header {
         Encoder::new(labels::AAD_RECORD).fixed(&account.0).fixed(&self.encode()).finish()
     }
 
+    /// The header as the AAD and the signature bind it: itself, or, with
+    /// the location binding switched off (model checking only), with
+    /// bucket, record id and revision zeroed. [MODEL-5]
+    pub fn bound(&self, d: &crate::defences::Defences) -> Header {
+        let mut h = *self;
+        if !d.location_binding {
+            h.bucket = Bucket([0; 32]);
+            h.record_id = RecordId([0; 16]);
+            h.revision = 0;
+        }
+        h
+    }
+
     /// `sig_digest = SHA-256(enc(SIG_RECORD, account_id(32), header(204), body_digest(32)))`. [ENV-9]
     pub fn sig_digest(&self, account: &AccountId, body_digest: &[u8; 32]) -> [u8; 32] {
         let msg = Encoder::new(labels::SIG_RECORD).fixed(&account.0).fixed(&self.encode()).fixed(body_digest).finish();

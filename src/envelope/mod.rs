@@ -56,6 +56,7 @@ pub mod header;
 pub mod padding;
 pub mod payload;
 
+use crate::defences::Defences;
 use aes_gcm::Aes256Gcm;
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
@@ -207,7 +208,32 @@ pub fn seal_with(
     meta.schema.check(payload)?;
     let padded = padding::padded_len(payload.len())?;
     let header = meta.header(u32::try_from(padded).map_err(|_| Error::EnvTooLarge)?, *salt, [0; 32]);
-    seal_inner(account, header, collection_key, signing_key, nonce, |out| padding::pad_into(out, payload).map(|_| ()))
+    seal_inner(account, header, collection_key, signing_key, nonce, &Defences::ALL, |out| {
+        padding::pad_into(out, payload).map(|_| ())
+    })
+}
+
+/// [`seal`] with defences switched off: for the model checker only, which
+/// proves each defence necessary ([`crate::defences`]). [MODEL-5]
+pub fn dangerous_seal_with_defences<R: CryptoRng + ?Sized>(
+    account: &AccountId,
+    meta: &RecordMeta,
+    collection_key: &CollectionKey,
+    signing_key: &SigningKey,
+    payload: &[u8],
+    defences: &Defences,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    let mut salt = [0u8; SALT_LEN];
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill_bytes(&mut salt);
+    rng.fill_bytes(&mut nonce);
+    meta.schema.check(payload)?;
+    let padded = padding::padded_len(payload.len())?;
+    let header = meta.header(u32::try_from(padded).map_err(|_| Error::EnvTooLarge)?, salt, [0; 32]);
+    seal_inner(account, header, collection_key, signing_key, &nonce, defences, |out| {
+        padding::pad_into(out, payload).map(|_| ())
+    })
 }
 
 /// Seals an already padded plaintext under `template` (its `padded_len` and
@@ -224,7 +250,7 @@ pub fn seal_padded_unchecked(
 ) -> Result<Vec<u8>> {
     let mut header = *template;
     header.padded_len = u32::try_from(padded.len()).map_err(|_| Error::EnvTooLarge)?;
-    seal_inner(account, header, collection_key, signing_key, nonce, |out| {
+    seal_inner(account, header, collection_key, signing_key, nonce, &Defences::ALL, |out| {
         out.extend_from_slice(padded);
         Ok(())
     })
@@ -236,6 +262,7 @@ fn seal_inner(
     collection_key: &CollectionKey,
     signing_key: &SigningKey,
     nonce: &[u8; NONCE_LEN],
+    defences: &Defences,
     write_plaintext: impl FnOnce(&mut Vec<u8>) -> Result<()>,
 ) -> Result<Vec<u8>> {
     let padded = header.padded_len as usize;
@@ -248,11 +275,11 @@ fn seal_inner(
     out.extend_from_slice(nonce); // [ENV-7]
     let ct_start = out.len();
     write_plaintext(&mut out)?; // the one copy of the payload [PAD-2]
-    let aad = header.aad(account); // [ENV-5]
+    let aad = header.bound(defences).aad(account); // [ENV-5]
     let tag = aead_seal_in_place(header.suite, &ks.key, nonce, &aad, out.get_mut(ct_start..).unwrap_or_default())?;
     out.extend_from_slice(&tag);
     let digest = body_digest(out.get(HEADER_LEN + 4..).unwrap_or_default()); // [ENV-8]
-    let sig = signing_key.sign(&header.sig_digest(account, &digest)); // [ENV-9]
+    let sig = signing_key.sign(&header.bound(defences).sig_digest(account, &digest)); // [ENV-9]
     out.extend_from_slice(&sig.to_bytes());
     Ok(out)
 }
@@ -390,6 +417,7 @@ fn check_signed<'c>(
     digest: &[u8; 32],
     signature: &[u8; SIG_LEN],
     ctx: &OpenContext<'c>,
+    defences: &Defences,
 ) -> Result<&'c EpochAccess<'c>> {
     // [ENV-11] the caller's expected bucket and record.
     if ctx.bucket.is_some_and(|b| b != header.bucket) || ctx.record_id.is_some_and(|r| r != header.record_id) {
@@ -407,13 +435,21 @@ fn check_signed<'c>(
         return Err(Error::EnvSignerKey);
     }
     let sig = Signature::from_bytes(signature);
-    vk.verify_strict(&header.sig_digest(&ctx.account, digest), &sig).map_err(|_| Error::EnvSignature)?;
+    if defences.signature {
+        vk.verify_strict(&header.bound(defences).sig_digest(&ctx.account, digest), &sig)
+            .map_err(|_| Error::EnvSignature)?;
+    }
     Ok(access)
 }
 
 /// Verifies a stub: everything [`open`] checks before decryption. [ENV-15]
 pub fn verify_stub(stub: &Stub, ctx: &OpenContext<'_>) -> Result<()> {
-    check_signed(&stub.header, &stub.body_digest, &stub.signature, ctx).map(|_| ())
+    dangerous_verify_stub_with_defences(stub, ctx, &Defences::ALL)
+}
+
+/// [`verify_stub`] with defences switched off: model checking only. [MODEL-5]
+pub fn dangerous_verify_stub_with_defences(stub: &Stub, ctx: &OpenContext<'_>, defences: &Defences) -> Result<()> {
+    check_signed(&stub.header, &stub.body_digest, &stub.signature, ctx, defences).map(|_| ())
 }
 
 /// Opens an envelope. Returns the payload only after every check. [ENV-12]
@@ -432,17 +468,22 @@ pub fn verify_stub(stub: &Stub, ctx: &OpenContext<'_>) -> Result<()> {
 ///   8. schema known and payload valid for it        else E_ENV_SCHEMA / E_ENV_JSON -- [PAY-1]
 /// ```
 pub fn open(envelope: &[u8], ctx: &OpenContext<'_>) -> Result<Opened> {
+    dangerous_open_with_defences(envelope, ctx, &Defences::ALL)
+}
+
+/// [`open`] with defences switched off: model checking only. [MODEL-5]
+pub fn dangerous_open_with_defences(envelope: &[u8], ctx: &OpenContext<'_>, defences: &Defences) -> Result<Opened> {
     let env = EnvelopeRef::decode(envelope)?;
     let h = env.header;
-    let access = check_signed(&h, &body_digest(env.body), &env.signature, ctx)?;
+    let access = check_signed(&h, &body_digest(env.body), &env.signature, ctx, defences)?;
     let ks = key_schedule(access.collection_key, &h.salt, h.suite);
-    if !ct_eq(&ks.commitment, &h.commitment) {
+    if defences.key_commitment && !ct_eq(&ks.commitment, &h.commitment) {
         return Err(Error::EnvCommitment);
     }
     let (nonce, rest) = env.body.split_first_chunk::<NONCE_LEN>().ok_or(Error::DecodeTruncated)?;
     let (ct, tag) = rest.split_last_chunk::<TAG_LEN>().ok_or(Error::DecodeTruncated)?;
     let mut buf = ct.to_vec(); // the one copy of the ciphertext
-    if aead_open_in_place(h.suite, &ks.key, nonce, &h.aad(&ctx.account), &mut buf, tag).is_err() {
+    if aead_open_in_place(h.suite, &ks.key, nonce, &h.bound(defences).aad(&ctx.account), &mut buf, tag).is_err() {
         buf.zeroize();
         return Err(Error::EnvDecrypt);
     }

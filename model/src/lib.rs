@@ -1,0 +1,30 @@
+//! The BlindSync model checker (spec chapter 12).
+//!
+//! Honest devices run the real client engine ([`blindsync::client::Client`])
+//! against the real reference server ([`blindsync::server::Server`])
+//! wrapped in an adversary that may deviate in every way the threat model
+//! names. [stateright] explores every interleaving of device operations and
+//! adversary choices up to the configured bounds and checks the properties
+//! named after the spec's security goals in every reachable state.
+//!
+//! The same source is compiled into the `blindsync` binary (`blindsync
+//! check`, `blindsync model ...`), so this file refers to its siblings with
+//! `super::` paths only.
+//!
+//! ```no_run
+//! use blindsync_model::{Config, run_check};
+//! let outcome = run_check(&Config::default(), 2, false)?;
+//! assert!(outcome.all_hold(), "{}", outcome.report());
+//! # Ok::<(), blindsync::error::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod fixture;
+pub mod properties;
+pub mod runner;
+pub mod system;
+
+pub use runner::{Outcome, PropertyOutcome, explore, find_violation, run_check, run_simulation};
+pub use system::{Action, Capability, Config, Model, Serve, State};

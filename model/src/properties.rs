@@ -1,0 +1,247 @@
+//! The properties, named after the security goals of spec 1.3 (spec 12.3).
+//!
+//! `always` properties are the safety goals; `sometimes` properties prove
+//! the model is not vacuous (every capability is used, every alert fires,
+//! honest runs converge); `eventually` is checked with an honest server.
+
+use stateright::Property;
+
+use blindsync::client::DEVICES_COLLECTION;
+use blindsync::defences::Weakening;
+
+use super::system::{Action, Broken, Capability, Model, Serve, State, StreamServe};
+
+/// G-INTEGRITY: every value a device holds was written by an honest device
+/// of the account, for exactly that record and revision. [MODEL-3]
+pub const INTEGRITY: &str = "integrity (G-INTEGRITY)";
+/// G-NO-ROLLBACK: records and the chain never go backwards on a device.
+pub const NO_ROLLBACK: &str = "no rollback (G-NO-ROLLBACK)";
+/// G-WITHHOLDING-DETECTED: a write accepted after a withheld one raises the alert.
+pub const WITHHOLDING: &str = "withholding detected (G-WITHHOLDING-DETECTED)";
+/// G-FORK-DETECTED: a device's verified chain only extends; another branch raises the alert.
+pub const FORKS: &str = "forks detected (G-FORK-DETECTED)";
+/// G-REVOCATION: the revoked device never holds a later epoch's key or data.
+pub const REVOCATION: &str = "revoked device locked out (G-REVOCATION)";
+/// G-KEYS-STAY-HOME: no secret key's bytes appear in anything the server receives.
+pub const KEYS_STAY_HOME: &str = "keys never reach the server (G-KEYS-STAY-HOME)";
+/// G-PINNED-KEYS-ONLY: data keys are wrapped only to pinned keys.
+pub const PINNED: &str = "data keys wrapped only to pinned keys (G-PINNED-KEYS-ONLY)";
+/// G-NO-DOWNGRADE: KDF parameters below the floor are never used.
+pub const NO_DOWNGRADE: &str = "no KDF downgrade (G-NO-DOWNGRADE)";
+/// G-CHUNK-INTEGRITY: a stream opens to exactly what was sealed, or not at all.
+pub const CHUNKS: &str = "stream chunks intact (G-CHUNK-INTEGRITY)";
+/// Honest runs reach identical state on all devices.
+pub const CONVERGE_SOMETIMES: &str = "honest sync reaches identical state";
+/// Under an honest server all devices eventually converge.
+pub const CONVERGE_EVENTUALLY: &str = "all devices converge (honest server)";
+
+/// The safety property each weakening exists to break, if the model can
+/// show it (`None`: see spec 12.5 for why not).
+pub fn broken_by(w: Weakening) -> Option<&'static str> {
+    match w {
+        Weakening::NoSignatureCheck => Some(INTEGRITY),
+        Weakening::NoAadBinding => Some(INTEGRITY),
+        Weakening::NoKeyCommitment => None,
+        Weakening::NoRollbackCheck => Some(NO_ROLLBACK),
+        Weakening::NoSequenceGapCheck => Some(WITHHOLDING),
+        Weakening::NoForkCheck => Some(FORKS),
+        Weakening::UnpinnedKeysAccepted => Some(PINNED),
+        Weakening::AnyKdfParams => Some(NO_DOWNGRADE),
+    }
+}
+
+fn integrity(_: &Model, s: &State) -> bool {
+    s.devices.iter().all(|d| {
+        d.records().iter().filter(|((c, _), _)| c != DEVICES_COLLECTION).all(|((_, id), r)| {
+            s.ghost
+                .written
+                .iter()
+                .any(|w| w.record == *id && w.revision == r.revision && w.writer == r.writer && w.value == r.value)
+        })
+    })
+}
+
+fn no_rollback(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::Rollback)
+}
+
+fn withholding(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::Withholding)
+}
+
+fn forks(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::Fork)
+}
+
+fn revocation(_: &Model, s: &State) -> bool {
+    let Some(e) = s.ghost.revoked_at else { return true };
+    s.revoked.umks().keys().all(|k| *k < e)
+        && s.revoked
+            .records()
+            .values()
+            .all(|r| !s.ghost.written.iter().any(|w| w.writer == r.writer && w.value == r.value && w.epoch >= e))
+}
+
+fn keys_stay_home(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::KeyLeak)
+}
+
+fn pinned(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::Unpinned)
+}
+
+fn no_downgrade(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::Downgrade)
+}
+
+fn chunks(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::Chunks)
+}
+
+fn converged(s: &State) -> bool {
+    s.devices.windows(2).all(|w| w[0].records() == w[1].records())
+}
+
+fn converge_sometimes(_: &Model, s: &State) -> bool {
+    s.ghost.alerts.is_empty()
+        && !s.ghost.written.is_empty()
+        && s.devices.iter().all(|d| !d.records().is_empty())
+        && converged(s)
+}
+
+fn converge_eventually(_: &Model, s: &State) -> bool {
+    converged(s)
+}
+
+macro_rules! sometimes_used {
+    ($($f:ident => $cap:ident, $name:literal;)*) => {
+        $(fn $f(_: &Model, s: &State) -> bool { s.ghost.used.contains(&Capability::$cap) })*
+        fn used_properties(m: &Model) -> Vec<Property<Model>> {
+            let mut v = Vec::new();
+            $(if m.config.capabilities.contains(&Capability::$cap) && m.config.malice > 0 {
+                v.push(Property::sometimes($name, $f));
+            })*
+            v
+        }
+    };
+}
+
+sometimes_used! {
+    used_withhold => Withhold, "adversary withholds an item";
+    used_replay => Replay, "adversary replays an older envelope";
+    used_reorder => Reorder, "adversary reorders a listing";
+    used_swap_record => SwapRecord, "adversary swaps an envelope to another record";
+    used_swap_bucket => SwapBucket, "adversary swaps an envelope to another bucket";
+    used_swap_account => SwapAccount, "adversary swaps in another account's envelope";
+    used_stale => StaleChain, "adversary serves a stale chain";
+    used_fork => ForkChain, "adversary serves a forked chain";
+    used_subst_device => SubstituteDeviceKey, "adversary substitutes a device key";
+    used_subst_partner => SubstitutePartnerKey, "adversary substitutes the partner key";
+    used_weak_kdf => WeakKdf, "adversary offers weaker KDF parameters";
+    used_chunks => TamperChunks, "adversary drops or reorders stream chunks";
+    used_collude => Collude, "adversary colludes with the revoked device";
+}
+
+macro_rules! sometimes_alert {
+    ($($f:ident => $code:literal, $name:literal;)*) => {
+        $(fn $f(_: &Model, s: &State) -> bool { s.ghost.alerts.contains($code) })*
+        fn alert_properties() -> Vec<Property<Model>> {
+            vec![$(Property::sometimes($name, $f)),*]
+        }
+    };
+}
+
+sometimes_alert! {
+    alert_withheld => "E_SYNC_WITHHELD", "alert fires: E_SYNC_WITHHELD";
+    alert_rollback => "E_SYNC_ROLLBACK", "alert fires: E_SYNC_ROLLBACK";
+    alert_equivocation => "E_SYNC_EQUIVOCATION", "alert fires: E_SYNC_EQUIVOCATION";
+    alert_fork => "E_CHAIN_FORK", "alert fires: E_CHAIN_FORK";
+    alert_chain_rollback => "E_CHAIN_ROLLBACK", "alert fires: E_CHAIN_ROLLBACK";
+    alert_signature => "E_ENV_SIGNATURE", "alert fires: E_ENV_SIGNATURE";
+    alert_signer => "E_ENV_SIGNER_UNKNOWN", "alert fires: E_ENV_SIGNER_UNKNOWN";
+    alert_revoked => "E_ENV_WRITER_REVOKED", "alert fires: E_ENV_WRITER_REVOKED";
+    alert_unpinned => "E_BATCH_UNPINNED", "alert fires: E_BATCH_UNPINNED";
+    alert_kdf => "E_KDF_PARAMS_TOO_WEAK", "alert fires: E_KDF_PARAMS_TOO_WEAK";
+}
+
+/// Every property of `m`'s configuration: the safety properties, then the
+/// reachability properties, then (honest server only) convergence. [MODEL-3]
+pub fn all(m: &Model) -> Vec<Property<Model>> {
+    let mut v = vec![
+        Property::always(INTEGRITY, integrity),
+        Property::always(NO_ROLLBACK, no_rollback),
+        Property::always(WITHHOLDING, withholding),
+        Property::always(FORKS, forks),
+        Property::always(REVOCATION, revocation),
+        Property::always(KEYS_STAY_HOME, keys_stay_home),
+        Property::always(PINNED, pinned),
+        Property::always(NO_DOWNGRADE, no_downgrade),
+        Property::always(CHUNKS, chunks),
+    ];
+    if m.config.capabilities.is_empty() {
+        v.push(Property::sometimes(CONVERGE_SOMETIMES, converge_sometimes));
+        v.push(Property::eventually(CONVERGE_EVENTUALLY, converge_eventually));
+    } else {
+        v.extend(used_properties(m));
+        if m.config.defences == blindsync::defences::Defences::ALL
+            && m.config.capabilities.len() == Capability::ALL.len()
+            && m.config.malice > 0
+        {
+            v.extend(alert_properties());
+        }
+    }
+    v
+}
+
+/// One action in words, for counterexamples. [MODEL-6]
+pub fn describe(m: &Model, a: &Action) -> String {
+    let dev = |d: &u8| if *d == 0 { "owner device A".to_owned() } else { format!("device {}", (b'A' + d) as char) };
+    match a {
+        Action::Write { device, record } => format!("{} writes record {record}", dev(device)),
+        Action::Sync { device, serve } => {
+            let what = match serve {
+                Serve::Honest => "the server answers honestly".to_owned(),
+                Serve::Withhold(k) => format!("the server drops listed item #{k}"),
+                Serve::Replay(j) => format!("the server adds envelope #{j} it received earlier"),
+                Serve::Reorder => "the server lists the items in reverse order".to_owned(),
+                Serve::SwapRecord(k) => format!("the server moves listed item #{k} to the other record"),
+                Serve::SwapBucket(k) => format!("the server moves listed item #{k} to another bucket"),
+                Serve::SwapAccount(k) => {
+                    format!("the server replaces listed item #{k} with another account's envelope")
+                }
+                Serve::StaleChain => "the server serves the chain without its last statement".to_owned(),
+                Serve::ForkChain => "the server serves its other chain branch".to_owned(),
+                Serve::SubstituteDeviceKey => {
+                    "the server puts its own key in place of a device's in the chain".to_owned()
+                }
+                Serve::Impersonate => "the server adds an envelope the revoked device signed as the owner".to_owned(),
+                Serve::Equivocate => {
+                    "the server adds two envelopes the revoked device signed with one sequence number".to_owned()
+                }
+            };
+            format!("{} syncs; {what}", dev(device))
+        }
+        Action::Revoke { device, fork: false } => format!("{} revokes device R and rotates the epoch", dev(device)),
+        Action::Revoke { device, fork: true } => {
+            format!("{} revokes device R; the server answers Ok but keeps it as a second chain branch", dev(device))
+        }
+        Action::RevokedReads => "revoked device R reads everything the server stores".to_owned(),
+        Action::Share { substitute } => format!(
+            "the owner wraps a batch key to the partner key the server names ({})",
+            if *substitute { "the server's own key" } else { "the pinned key" }
+        ),
+        Action::FetchKdf { weak } => format!(
+            "device B fetches KDF parameters ({})",
+            if *weak { "the server offers 1 MiB, t = 1" } else { "the account's real ones" }
+        ),
+        Action::OpenStream { serve } => format!(
+            "device B opens the owner's stream ({})",
+            match serve {
+                StreamServe::Honest => "as sealed",
+                StreamServe::DropChunk => "the server drops the middle chunk",
+                StreamServe::ReorderChunks => "the server swaps the first two chunks",
+            }
+        ),
+    }
+    .replace("device A", if m.config.devices > 0 { "device A" } else { "device" })
+}

@@ -1,0 +1,984 @@
+//! State, actions and transitions of the model (spec 12.2 to 12.4).
+//!
+//! A state is every honest device's real [`Client`], the colluding device's
+//! `Client`, the real reference server's stored data, what the adversary
+//! keeps (every envelope it received, a forked chain branch), and ghost
+//! variables that record what was really written and which checks a
+//! transition violated. An action is one whole device operation (write,
+//! sync, revoke, share, enroll, open a stream) together with the
+//! adversary's choice for the responses of that operation.
+
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+
+use blindsync::batch::BatchId;
+use blindsync::batch::slots::{chain_allows, seal_slots};
+use blindsync::chain::revoke_and_rotate;
+use blindsync::client::{Alert, Client, SyncReport, Transport};
+use blindsync::defences::Defences;
+use blindsync::device::DeviceId;
+use blindsync::envelope::payload::Schema;
+use blindsync::envelope::{self, Header, RecordId, RecordMeta, Suite, header::HEADER_LEN};
+use blindsync::keys::{Bucket, Epoch, EpochKeys};
+use blindsync::primitives::SeededRng;
+use blindsync::server::wire::{Item, ItemKind, Request, Response};
+use blindsync::server::{MemoryStorage, Server};
+use blindsync::stream::{self, Manifest, StreamKeySource};
+use blindsync::unlock::password::{KdfParams, PasswordKdf};
+
+use super::fixture::{COLLECTION, Fixture, NOW_MS, OTHER_COLLECTION, ed25519_signing, record};
+
+/// What the adversary can do; each can be switched on or off. [MODEL-2]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Capability {
+    /// Drop one item of a listing.
+    Withhold,
+    /// Serve an older envelope again.
+    Replay,
+    /// Serve a listing in another order.
+    Reorder,
+    /// Move an envelope to another record (rewrite its record id).
+    SwapRecord,
+    /// Move an envelope to another bucket (another collection).
+    SwapBucket,
+    /// Serve another account's envelope in this account.
+    SwapAccount,
+    /// Serve an older, shorter chain.
+    StaleChain,
+    /// Keep a second chain branch and serve it to some devices.
+    ForkChain,
+    /// Replace a device's public key in the served chain with the server's own.
+    SubstituteDeviceKey,
+    /// Name the server's own key as the partner's.
+    SubstitutePartnerKey,
+    /// Offer KDF parameters below the floor.
+    WeakKdf,
+    /// Drop or reorder the chunks of a stream.
+    TamperChunks,
+    /// Serve envelopes the revoked device made: one claiming another writer,
+    /// two with one sequence number.
+    Collude,
+}
+
+impl Capability {
+    /// Every capability.
+    pub const ALL: [Capability; 13] = [
+        Capability::Withhold,
+        Capability::Replay,
+        Capability::Reorder,
+        Capability::SwapRecord,
+        Capability::SwapBucket,
+        Capability::SwapAccount,
+        Capability::StaleChain,
+        Capability::ForkChain,
+        Capability::SubstituteDeviceKey,
+        Capability::SubstitutePartnerKey,
+        Capability::WeakKdf,
+        Capability::TamperChunks,
+        Capability::Collude,
+    ];
+
+    /// Its command-line name.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Capability::Withhold => "withhold",
+            Capability::Replay => "replay",
+            Capability::Reorder => "reorder",
+            Capability::SwapRecord => "swap-record",
+            Capability::SwapBucket => "swap-bucket",
+            Capability::SwapAccount => "swap-account",
+            Capability::StaleChain => "stale-chain",
+            Capability::ForkChain => "fork-chain",
+            Capability::SubstituteDeviceKey => "substitute-device-key",
+            Capability::SubstitutePartnerKey => "substitute-partner-key",
+            Capability::WeakKdf => "weak-kdf",
+            Capability::TamperChunks => "tamper-chunks",
+            Capability::Collude => "collude",
+        }
+    }
+
+    /// The capability with this command-line name.
+    pub fn parse(name: &str) -> Option<Capability> {
+        Capability::ALL.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+/// How many times the adversary may deviate, the bounds of the run, and
+/// which defences the devices run with. [MODEL-1]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Honest devices (2 or 3), besides the one that will be revoked.
+    pub devices: usize,
+    /// Records the devices write (1 or 2).
+    pub records: u8,
+    /// Writes in a run, over all devices.
+    pub writes: u8,
+    /// Adversary deviations in a run.
+    pub malice: u8,
+    /// The adversary's capabilities.
+    pub capabilities: BTreeSet<Capability>,
+    /// The defences every device runs with.
+    pub defences: Defences,
+}
+
+impl Default for Config {
+    /// The default configuration `blindsync check` exhausts.
+    fn default() -> Self {
+        Config {
+            devices: 2,
+            records: 1,
+            writes: 2,
+            malice: 1,
+            capabilities: Capability::ALL.into_iter().collect(),
+            defences: Defences::ALL,
+        }
+    }
+}
+
+impl Config {
+    /// The same configuration with an honest server (no capability).
+    pub fn honest(mut self) -> Self {
+        self.capabilities.clear();
+        self.malice = 0;
+        self
+    }
+
+    fn can(&self, c: Capability) -> bool {
+        self.capabilities.contains(&c)
+    }
+}
+
+/// What the adversary does to the responses of one sync. [MODEL-2]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Serve {
+    /// Exactly what the server stores.
+    Honest,
+    /// Drop the listed item at this index.
+    Withhold(u8),
+    /// Add this envelope of the archive to the listing.
+    Replay(u8),
+    /// List in reverse order.
+    Reorder,
+    /// Rewrite the record id of the listed item at this index.
+    SwapRecord(u8),
+    /// Rewrite the bucket of the listed item at this index.
+    SwapBucket(u8),
+    /// Replace the listed item at this index with another account's envelope.
+    SwapAccount(u8),
+    /// Serve the chain without its last statement.
+    StaleChain,
+    /// Serve the adversary's chain branch.
+    ForkChain,
+    /// Serve the chain with a device key replaced by the server's own.
+    SubstituteDeviceKey,
+    /// Add an envelope the revoked device signed, claiming the owner wrote it.
+    Impersonate,
+    /// Add two envelopes the revoked device signed with one sequence number.
+    Equivocate,
+}
+
+impl Serve {
+    fn capability(&self) -> Option<Capability> {
+        Some(match self {
+            Serve::Honest => return None,
+            Serve::Withhold(_) => Capability::Withhold,
+            Serve::Replay(_) => Capability::Replay,
+            Serve::Reorder => Capability::Reorder,
+            Serve::SwapRecord(_) => Capability::SwapRecord,
+            Serve::SwapBucket(_) => Capability::SwapBucket,
+            Serve::SwapAccount(_) => Capability::SwapAccount,
+            Serve::StaleChain => Capability::StaleChain,
+            Serve::ForkChain => Capability::ForkChain,
+            Serve::SubstituteDeviceKey => Capability::SubstituteDeviceKey,
+            Serve::Impersonate | Serve::Equivocate => Capability::Collude,
+        })
+    }
+}
+
+/// How a stream is served. [MODEL-2]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StreamServe {
+    /// As sealed.
+    Honest,
+    /// Without its middle chunk.
+    DropChunk,
+    /// With its first two chunks swapped.
+    ReorderChunks,
+}
+
+/// One step of the model. [MODEL-1]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// An honest device writes the next value of a record.
+    Write {
+        /// The device (index).
+        device: u8,
+        /// The record.
+        record: u8,
+    },
+    /// An honest device syncs; the adversary serves as `serve` says.
+    Sync {
+        /// The device (index).
+        device: u8,
+        /// The adversary's choice.
+        serve: Serve,
+    },
+    /// An honest device revokes the colluding device and rotates the epoch.
+    /// With `fork`, the adversary answers Ok without storing it and keeps
+    /// the result as a second chain branch.
+    Revoke {
+        /// The device (index).
+        device: u8,
+        /// Keep it as a fork instead of storing it.
+        fork: bool,
+    },
+    /// The colluding device reads everything the server stores.
+    RevokedReads,
+    /// The owner wraps a batch data key to itself and the partner whose key
+    /// the server names (the pinned one, or the server's own).
+    Share {
+        /// The server names its own key.
+        substitute: bool,
+    },
+    /// A device takes the KDF parameters the server offers before deriving.
+    FetchKdf {
+        /// The server offers parameters below the floor.
+        weak: bool,
+    },
+    /// A device opens the owner's stream as the server serves it.
+    OpenStream {
+        /// How the chunks are served.
+        serve: StreamServe,
+    },
+}
+
+/// A write an honest device signed: the ground truth of integrity. [MODEL-3]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Written {
+    /// The record.
+    pub record: RecordId,
+    /// Its revision.
+    pub revision: u64,
+    /// The writer.
+    pub writer: DeviceId,
+    /// The value.
+    pub value: Vec<u8>,
+    /// The epoch it was sealed in.
+    pub epoch: Epoch,
+}
+
+/// A goal a transition broke (set by the transition, read by the
+/// properties). [MODEL-3]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Broken {
+    /// A record's accepted (revision, writer) or a chain went backwards.
+    Rollback,
+    /// A device accepted a later write of a writer whose earlier write it was not served, with no alert.
+    Withholding,
+    /// A device's verified chain was replaced by one that does not extend it, with no alert.
+    Fork,
+    /// A secret key's bytes appeared in a request.
+    KeyLeak,
+    /// A data key was wrapped to a key the chain does not pin.
+    Unpinned,
+    /// KDF parameters below the floor were accepted.
+    Downgrade,
+    /// A stream opened to bytes other than those sealed.
+    Chunks,
+}
+
+/// Ghost variables: ground truth and sticky verdicts. [MODEL-3]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Ghost {
+    /// Every write honest devices signed.
+    pub written: BTreeSet<Written>,
+    /// Writes left in the run.
+    pub writes_left: u8,
+    /// Deviations left to the adversary.
+    pub malice_left: u8,
+    /// Capabilities the adversary used.
+    pub used: BTreeSet<Capability>,
+    /// Alert codes devices raised.
+    pub alerts: BTreeSet<&'static str>,
+    /// Goals a transition broke.
+    pub broken: BTreeSet<Broken>,
+    /// The epoch of the stored revocation, once there is one.
+    pub revoked_at: Option<Epoch>,
+    /// Some action has run (the one-shot checks run only first).
+    pub started: bool,
+    /// A one-shot check ran: the run ends.
+    pub done: bool,
+}
+
+/// The server's stored data, compared and hashed by what matters to the
+/// devices (chain, listed items), not by audit log or clocks. [MODEL-1]
+#[derive(Clone)]
+pub struct ServerView {
+    /// The real reference server.
+    pub server: Server<MemoryStorage>,
+    account: blindsync::keys::AccountId,
+}
+
+impl ServerView {
+    fn key(&self) -> Option<(&blindsync::chain::ChainState, &std::collections::BTreeMap<u64, Item>)> {
+        use blindsync::server::Storage;
+        self.server.store.account(&self.account).map(|a| (&a.chain, &a.items))
+    }
+}
+
+impl PartialEq for ServerView {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for ServerView {}
+impl Hash for ServerView {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+impl core::fmt::Debug for ServerView {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let (chain, items) = (self.server.store_chain(&self.account), self.server.store_items(&self.account));
+        f.debug_struct("Server").field("chain_len", &chain.len()).field("items", &items.len()).finish()
+    }
+}
+
+/// One state of the model. [MODEL-1]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct State {
+    /// The honest devices, `devices[0]` the owner.
+    pub devices: Vec<Client>,
+    /// The colluding device (revoked once a Revoke is stored).
+    pub revoked: Client,
+    /// The reference server.
+    pub server: ServerView,
+    /// A chain branch the adversary keeps.
+    pub fork: Option<Vec<Vec<u8>>>,
+    /// Every envelope the server received, in order.
+    pub archive: Vec<Vec<u8>>,
+    /// Ghost variables.
+    pub ghost: Ghost,
+}
+
+/// The model: its configuration and the fixture it starts from. [MODEL-1]
+#[derive(Clone)]
+pub struct Model {
+    /// The configuration.
+    pub config: Config,
+    /// The world at the start.
+    pub fixture: Fixture,
+    other_bucket: Bucket,
+}
+
+impl Model {
+    /// Builds the fixture (about a second: real Argon2id at the floor) and the model.
+    pub fn new(config: Config) -> blindsync::error::Result<Model> {
+        let fixture = Fixture::build(config.devices)?;
+        let owner = &fixture.devices[0];
+        let umk0 = owner.umks().get(&0).ok_or(blindsync::error::Error::EnvEpoch)?;
+        let other_bucket = EpochKeys::derive(umk0, &owner.account(), 0).routing_key().bucket(OTHER_COLLECTION)?;
+        Ok(Model { config, fixture, other_bucket })
+    }
+
+    /// The initial state.
+    pub fn init(&self) -> State {
+        let mut devices = self.fixture.devices.clone();
+        for d in &mut devices {
+            d.dangerous_set_defences(self.config.defences);
+        }
+        let mut revoked = self.fixture.revoked.clone();
+        revoked.dangerous_set_defences(self.config.defences);
+        State {
+            devices,
+            revoked,
+            server: ServerView { server: self.fixture.server.clone(), account: self.fixture.account },
+            fork: None,
+            archive: Vec::new(),
+            ghost: Ghost { writes_left: self.config.writes, malice_left: self.config.malice, ..Ghost::default() },
+        }
+    }
+
+    fn secrets(&self, s: &State) -> Vec<[u8; 32]> {
+        let mut v = self.fixture.secrets.clone();
+        for c in s.devices.iter().chain(std::iter::once(&s.revoked)) {
+            v.extend(c.umks().values().map(|u| *u.expose()));
+        }
+        v
+    }
+
+    /// The items a sync of `device` would be listed now (for the adversary's choices).
+    fn pending(&self, s: &State, device: usize) -> usize {
+        let cursor = s.devices.get(device).map_or(0, |c| c.cursor());
+        s.server.key().map_or(0, |(_, items)| items.range(cursor.saturating_add(1)..).count())
+    }
+
+    fn up_to_date(&self, s: &State, c: &Client) -> bool {
+        s.server.key().is_none_or(|(chain, items)| {
+            c.cursor() >= items.keys().next_back().copied().unwrap_or(0) && c.chain().head() == chain.head()
+        })
+    }
+
+    /// The actions enabled in `s`.
+    pub fn enabled(&self, s: &State, out: &mut Vec<Action>) {
+        if s.ghost.done {
+            return;
+        }
+        let cfg = &self.config;
+        let malice = s.ghost.malice_left > 0;
+        if !s.ghost.started {
+            // one-shot checks: they end the run, so they multiply nothing
+            out.push(Action::Share { substitute: false });
+            out.push(Action::FetchKdf { weak: false });
+            out.push(Action::OpenStream { serve: StreamServe::Honest });
+            if malice && cfg.can(Capability::SubstitutePartnerKey) {
+                out.push(Action::Share { substitute: true });
+            }
+            if malice && cfg.can(Capability::WeakKdf) {
+                out.push(Action::FetchKdf { weak: true });
+            }
+            if malice && cfg.can(Capability::TamperChunks) {
+                out.push(Action::OpenStream { serve: StreamServe::DropChunk });
+                out.push(Action::OpenStream { serve: StreamServe::ReorderChunks });
+            }
+        }
+        let honest_only = cfg.capabilities.is_empty();
+        for (i, c) in s.devices.iter().enumerate() {
+            let d = i as u8;
+            if s.ghost.writes_left > 0 {
+                for r in 0..cfg.records {
+                    out.push(Action::Write { device: d, record: r });
+                }
+            }
+            // an honest sync that can change nothing is left out: it leads back to
+            // the same state, and with an honest server runs then end (for "eventually")
+            if !self.up_to_date(s, c) {
+                out.push(Action::Sync { device: d, serve: Serve::Honest });
+            }
+            // the owner revokes R; device B's concurrent revocation is what a forking server keeps
+            if c.chain().is_active(&s.revoked.id()) {
+                if i == 0 {
+                    out.push(Action::Revoke { device: d, fork: false });
+                } else if i == 1 && malice && cfg.can(Capability::ForkChain) && s.fork.is_none() {
+                    out.push(Action::Revoke { device: d, fork: true });
+                }
+            }
+            if !malice {
+                continue;
+            }
+            let n = self.pending(s, i).min(2) as u8;
+            for k in 0..n {
+                if cfg.can(Capability::Withhold) {
+                    out.push(Action::Sync { device: d, serve: Serve::Withhold(k) });
+                }
+                if cfg.can(Capability::SwapRecord) {
+                    out.push(Action::Sync { device: d, serve: Serve::SwapRecord(k) });
+                }
+                if cfg.can(Capability::SwapBucket) {
+                    out.push(Action::Sync { device: d, serve: Serve::SwapBucket(k) });
+                }
+                if cfg.can(Capability::SwapAccount) {
+                    out.push(Action::Sync { device: d, serve: Serve::SwapAccount(k) });
+                }
+            }
+            if cfg.can(Capability::Reorder) && n > 1 {
+                out.push(Action::Sync { device: d, serve: Serve::Reorder });
+            }
+            if cfg.can(Capability::Replay) {
+                for j in 0..s.archive.len().min(3) as u8 {
+                    out.push(Action::Sync { device: d, serve: Serve::Replay(j) });
+                }
+            }
+            if cfg.can(Capability::StaleChain) {
+                out.push(Action::Sync { device: d, serve: Serve::StaleChain });
+            }
+            if cfg.can(Capability::ForkChain) && s.fork.as_ref().is_some_and(|f| *f != c.chain().encoded()) {
+                out.push(Action::Sync { device: d, serve: Serve::ForkChain });
+            }
+            if cfg.can(Capability::SubstituteDeviceKey) {
+                out.push(Action::Sync { device: d, serve: Serve::SubstituteDeviceKey });
+            }
+            if cfg.can(Capability::Collude) {
+                out.push(Action::Sync { device: d, serve: Serve::Impersonate });
+                out.push(Action::Sync { device: d, serve: Serve::Equivocate });
+            }
+        }
+        if s.ghost.revoked_at.is_some() && !honest_only {
+            out.push(Action::RevokedReads);
+        }
+    }
+
+    /// The state after `a`, or `None` if `a` changes nothing.
+    pub fn step(&self, s: &State, a: Action) -> Option<State> {
+        let mut n = s.clone();
+        n.ghost.started = true;
+        match a {
+            Action::Write { device, record: r } => self.write(&mut n, device as usize, r)?,
+            Action::Sync { device, serve } => {
+                if let Some(c) = serve.capability() {
+                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                    n.ghost.used.insert(c);
+                }
+                self.sync(&mut n, device as usize, serve)?;
+            }
+            Action::Revoke { device, fork } => {
+                if fork {
+                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                    n.ghost.used.insert(Capability::ForkChain);
+                }
+                self.revoke(&mut n, device as usize, fork)?;
+            }
+            Action::RevokedReads => {
+                let chain = n.server.server.store_chain(&self.fixture.account);
+                let items = n.server.server.store_items(&self.fixture.account);
+                let _ = n.revoked.apply_chain(&chain);
+                let _ = n.revoked.apply_items(&items);
+                n.ghost.used.insert(Capability::Collude);
+            }
+            Action::Share { substitute } => {
+                n.ghost.done = true;
+                self.share(&mut n, substitute)?;
+            }
+            Action::FetchKdf { weak } => {
+                n.ghost.done = true;
+                if weak {
+                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                    n.ghost.used.insert(Capability::WeakKdf);
+                }
+                let offered = if weak { &self.fixture.kdf_weak } else { &self.fixture.kdf_honest };
+                let d = n.devices.get(1)?.defences();
+                // [KEY-6] the device decodes what is offered and checks it before deriving
+                let accepted =
+                    PasswordKdf::decode(offered).and_then(|k| if d.kdf_floor { k.check().map(|_| k) } else { Ok(k) });
+                match accepted {
+                    Ok(k) => {
+                        let f = KdfParams::FLOOR;
+                        if k.params.m_kib < f.m_kib || k.params.t < f.t || k.params.p < f.p {
+                            n.ghost.broken.insert(Broken::Downgrade);
+                        }
+                    }
+                    Err(e) => {
+                        n.ghost.alerts.insert(e.code());
+                    }
+                }
+            }
+            Action::OpenStream { serve } => {
+                n.ghost.done = true;
+                if serve != StreamServe::Honest {
+                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                    n.ghost.used.insert(Capability::TamperChunks);
+                }
+                let (manifest, body, plaintext, ctx, source) = &self.fixture.stream;
+                let served = tamper_stream(manifest, body, serve)?;
+                match stream::open(manifest, &served, ctx, source) {
+                    Ok(pt) if pt != *plaintext => {
+                        n.ghost.broken.insert(Broken::Chunks);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        n.ghost.alerts.insert(e.code());
+                    }
+                }
+            }
+        }
+        Some(n)
+    }
+
+    fn write(&self, n: &mut State, device: usize, r: u8) -> Option<()> {
+        n.ghost.writes_left = n.ghost.writes_left.checked_sub(1)?;
+        let secrets = self.secrets(n);
+        let c = n.devices.get_mut(device)?;
+        let id = c.id();
+        let count = n.ghost.written.iter().filter(|w| w.writer == id).count();
+        let value = format!("d{device}.{count}").into_bytes();
+        let epoch = c.chain().epoch();
+        let mut rng = SeededRng::from_label(&format!("blindsync/model/write/{device}/{count}"));
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        let res = c.write(&mut t, COLLECTION, record(r), &value, &mut rng);
+        let leaked = t.leaked;
+        if leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
+        let revision = res.ok()?;
+        n.ghost.written.insert(Written { record: record(r), revision, writer: id, value, epoch });
+        Some(())
+    }
+
+    fn sync(&self, n: &mut State, device: usize, serve: Serve) -> Option<()> {
+        let secrets = self.secrets(n);
+        let before = n.devices.get(device)?.clone();
+        let mut t = Adversary::new(&mut n.server.server, serve, &secrets, &mut n.archive);
+        t.fork = n.fork.clone();
+        t.other_bucket = self.other_bucket;
+        t.foreign = self.fixture.foreign.clone();
+        t.server_ed25519 = self.fixture.server_ed25519;
+        t.colluder = Some((n.revoked.clone(), before.clone()));
+        let c = n.devices.get_mut(device)?;
+        let report = c.sync(&mut t).ok()?;
+        let (served, leaked, applied) = (t.served.clone(), t.leaked, t.applied);
+        if !applied && serve != Serve::Honest {
+            return None; // the deviation had nothing to act on
+        }
+        if leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
+        let after = n.devices.get(device)?.clone();
+        judge(&before, &after, &report, &served, &mut n.ghost);
+        Some(())
+    }
+
+    fn revoke(&self, n: &mut State, device: usize, fork: bool) -> Option<()> {
+        let secrets = self.secrets(n);
+        let target = n.revoked.id();
+        let c = n.devices.get_mut(device)?;
+        let max_seq = c.last_seq(&target);
+        let mut rng = SeededRng::from_label(&format!("blindsync/model/revoke/{device}/{fork}"));
+        let rot = revoke_and_rotate(c.chain(), c.device(), &target, max_seq, &mut rng).ok()?;
+        let epoch = rot.state.epoch();
+        if fork {
+            // [MODEL-2] the adversary answers Ok and keeps the statements as a branch
+            let mut branch = c.chain().encoded();
+            branch.extend(rot.statements.iter().cloned());
+            let mut ok = |_r: Request| Response::Ok;
+            c.append_chain(&mut ok, rot.statements.clone()).ok()?;
+            n.fork = Some(branch);
+        } else {
+            let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+            if c.append_chain(&mut t, rot.statements.clone()).is_err() {
+                return None; // the server refused a stale append: nothing changed
+            }
+            if t.leaked {
+                n.ghost.broken.insert(Broken::KeyLeak);
+            }
+            n.ghost.revoked_at = Some(epoch);
+        }
+        c.add_umk(epoch, rot.umk.clone());
+        Some(())
+    }
+
+    fn share(&self, n: &mut State, substitute: bool) -> Option<()> {
+        if substitute {
+            n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+            n.ghost.used.insert(Capability::SubstitutePartnerKey);
+        }
+        let owner = n.devices.first()?;
+        let named = if substitute { self.fixture.server_hpke } else { self.fixture.partner };
+        let recipients = [owner.device().public().x25519, named];
+        let chain = owner.chain().clone();
+        let pinned = owner.defences().pinned_keys;
+        let allowed = move |k: &[u8; 32]| !pinned || chain_allows(&chain, k);
+        let data_key = StreamKeySource::from_bytes([0x5a; 32]);
+        let mut rng = SeededRng::from_label("blindsync/model/share");
+        match seal_slots(&owner.account(), &BatchId([1; 16]), &recipients, &allowed, &data_key, &mut rng) {
+            Ok(slots) => {
+                if recipients.iter().any(|k| !chain_allows(owner.chain(), k)) {
+                    n.ghost.broken.insert(Broken::Unpinned);
+                }
+                if contains_secret(&slots, &[[0x5a; 32]]) {
+                    n.ghost.broken.insert(Broken::KeyLeak);
+                }
+            }
+            Err(e) => {
+                n.ghost.alerts.insert(e.code());
+            }
+        }
+        Some(())
+    }
+}
+
+/// Sets the ghost verdicts of one sync: what the device held before, what
+/// it holds after, what it reported, what it was served. [MODEL-3]
+fn judge(before: &Client, after: &Client, report: &SyncReport, served: &[Item], g: &mut Ghost) {
+    for a in &report.alerts {
+        g.alerts.insert(a.error().code());
+    }
+    // G-NO-ROLLBACK: no record's (revision, writer) and no chain goes backwards
+    for (k, r) in before.records() {
+        match after.records().get(k) {
+            Some(x) if (x.revision, x.writer) >= (r.revision, r.writer) => {}
+            _ => {
+                g.broken.insert(Broken::Rollback);
+            }
+        }
+    }
+    let (b, a) = (before.chain().head().len, after.chain().head().len);
+    if a < b {
+        g.broken.insert(Broken::Rollback);
+    }
+    // G-FORK-DETECTED: the verified chain only ever extends
+    if (0..b.min(a)).any(|p| before.chain().hash_at(p) != after.chain().hash_at(p)) {
+        g.broken.insert(Broken::Fork);
+    }
+    // G-WITHHOLDING-DETECTED: every sequence number newly accepted was served, or an alert fired
+    let served_seqs: BTreeSet<(DeviceId, u64)> = served
+        .iter()
+        .filter_map(|i| Header::decode(i.bytes.get(..HEADER_LEN)?).ok())
+        .map(|h| (h.writer, h.writer_seq))
+        .collect();
+    let writers: BTreeSet<DeviceId> = served_seqs.iter().map(|(w, _)| *w).collect();
+    for w in writers {
+        let alerted = report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if *writer == w));
+        let (l0, l1) = (before.last_seq(&w), after.last_seq(&w));
+        if !alerted && (l0 + 1..=l1).any(|s| !served_seqs.contains(&(w, s))) {
+            g.broken.insert(Broken::Withholding);
+        }
+    }
+}
+
+fn contains_secret(bytes: &[u8], secrets: &[[u8; 32]]) -> bool {
+    bytes.windows(32).any(|w| secrets.iter().any(|s| s.as_slice() == w))
+}
+
+/// The malicious server: the real server's answers, changed as `serve` says. [MODEL-2]
+struct Adversary<'a> {
+    server: &'a mut Server<MemoryStorage>,
+    serve: Serve,
+    secrets: &'a [[u8; 32]],
+    archive: &'a mut Vec<Vec<u8>>,
+    fork: Option<Vec<Vec<u8>>>,
+    other_bucket: Bucket,
+    foreign: Vec<u8>,
+    server_ed25519: [u8; 32],
+    /// The colluding device and the target's state (to pick sequence numbers).
+    colluder: Option<(Client, Client)>,
+    served: Vec<Item>,
+    leaked: bool,
+    /// The deviation found something to act on.
+    applied: bool,
+    listed: bool,
+}
+
+impl<'a> Adversary<'a> {
+    fn new(
+        server: &'a mut Server<MemoryStorage>,
+        serve: Serve,
+        secrets: &'a [[u8; 32]],
+        archive: &'a mut Vec<Vec<u8>>,
+    ) -> Self {
+        Adversary {
+            server,
+            serve,
+            secrets,
+            archive,
+            fork: None,
+            other_bucket: Bucket([0; 32]),
+            foreign: Vec::new(),
+            server_ed25519: [0; 32],
+            colluder: None,
+            served: Vec::new(),
+            leaked: false,
+            applied: false,
+            listed: false,
+        }
+    }
+
+    fn chain(&mut self, statements: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        match self.serve {
+            Serve::StaleChain if statements.len() > 1 => {
+                self.applied = true;
+                statements[..statements.len() - 1].to_vec()
+            }
+            Serve::ForkChain => match self.fork.clone() {
+                Some(f) if f != statements => {
+                    self.applied = true;
+                    f
+                }
+                _ => statements,
+            },
+            Serve::SubstituteDeviceKey => {
+                // replace the first paired device's key (second add-device) with the server's
+                let victim = self.colluder.as_ref().and_then(|(_, target)| {
+                    target
+                        .chain()
+                        .devices()
+                        .values()
+                        .map(|d| d.ed25519)
+                        .find(|k| *k != target.device().public().ed25519)
+                });
+                let Some(victim) = victim else { return statements };
+                let out: Vec<Vec<u8>> = statements.iter().map(|s| replace(s, &victim, &self.server_ed25519)).collect();
+                if out != statements {
+                    self.applied = true;
+                }
+                out
+            }
+            _ => statements,
+        }
+    }
+
+    fn items(&mut self, mut items: Vec<Item>, cursor: u64) -> Vec<Item> {
+        let next_seq = items.last().map_or(cursor + 1, |i| i.seq);
+        let header_of = |i: &Item| Header::decode(i.bytes.get(..HEADER_LEN).unwrap_or_default()).ok();
+        match self.serve {
+            Serve::Withhold(k) if (k as usize) < items.len() => {
+                items.remove(k as usize);
+                self.applied = true;
+            }
+            Serve::Replay(j) => {
+                if let Some(e) = self.archive.get(j as usize) {
+                    items.push(Item { seq: next_seq, kind: ItemKind::Envelope, bytes: e.clone() });
+                    self.applied = true;
+                }
+            }
+            Serve::Reorder if items.len() > 1 => {
+                items.reverse();
+                self.applied = true;
+            }
+            Serve::SwapRecord(k) | Serve::SwapBucket(k) => {
+                if let Some(i) = items.get_mut(k as usize)
+                    && let Some(mut h) = header_of(i)
+                {
+                    if let Serve::SwapRecord(_) = self.serve {
+                        h.record_id = if h.record_id == record(0) { record(1) } else { record(0) };
+                    } else {
+                        h.bucket = self.other_bucket;
+                    }
+                    i.bytes.splice(..HEADER_LEN, h.encode());
+                    self.applied = true;
+                }
+            }
+            Serve::SwapAccount(k) => {
+                if let Some(i) = items.get_mut(k as usize) {
+                    i.bytes = self.foreign.clone();
+                    i.kind = ItemKind::Envelope;
+                    self.applied = true;
+                }
+            }
+            Serve::Impersonate | Serve::Equivocate => {
+                if let Some((colluder, target)) = &self.colluder
+                    && let Some(forged) = forge(colluder, target, self.serve)
+                {
+                    for f in forged {
+                        items.push(Item { seq: next_seq, kind: ItemKind::Envelope, bytes: f });
+                    }
+                    self.applied = true;
+                }
+            }
+            _ => {}
+        }
+        items
+    }
+}
+
+impl Transport for Adversary<'_> {
+    fn call(&mut self, r: Request) -> Response {
+        if contains_secret(&r.encode(), self.secrets) {
+            self.leaked = true;
+        }
+        if let Request::PutRecord { envelope, .. } = &r
+            && !self.archive.contains(envelope)
+        {
+            self.archive.push(envelope.clone());
+        }
+        let cursor = if let Request::ListSince { cursor, .. } = &r { Some(*cursor) } else { None };
+        let resp = self.server.handle(r, NOW_MS, &mut SeededRng::from_label("blindsync/model/server"));
+        match resp {
+            Response::Chain { statements } => Response::Chain { statements: self.chain(statements) },
+            Response::Items { items } => {
+                let items = if self.listed { items } else { self.items(items, cursor.unwrap_or(0)) };
+                self.listed = true;
+                self.served.extend(items.iter().cloned());
+                Response::Items { items }
+            }
+            other => other,
+        }
+    }
+}
+
+fn replace(bytes: &[u8], from: &[u8; 32], to: &[u8; 32]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i + 32 <= out.len() {
+        if out.get(i..i + 32) == Some(from.as_slice()) {
+            out.splice(i..i + 32, to.iter().copied());
+            i += 32;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Envelopes the colluding device signs with its own key and epoch-0 keys:
+/// one claiming the owner wrote it (Impersonate), or two with one sequence
+/// number of its own (Equivocate). [MODEL-2]
+fn forge(colluder: &Client, target: &Client, serve: Serve) -> Option<Vec<Vec<u8>>> {
+    let account = colluder.account();
+    let umk0 = colluder.umks().get(&0)?;
+    let keys = EpochKeys::derive(umk0, &account, 0);
+    let ck = keys.collection_key(COLLECTION).ok()?;
+    let bucket = keys.routing_key().bucket(COLLECTION).ok()?;
+    let sk = ed25519_signing(colluder.device());
+    let owner = *target.chain().devices().keys().find(|d| **d != colluder.id())?;
+    let (writer, values): (DeviceId, Vec<&[u8]>) = match serve {
+        Serve::Impersonate => (owner, vec![b"forged"]),
+        _ => (colluder.id(), vec![b"to some", b"to others"]),
+    };
+    let mut meta = RecordMeta {
+        suite: Suite::Aes256Gcm,
+        bucket,
+        record_id: record(0),
+        revision: 99,
+        writer,
+        writer_seq: target.last_seq(&writer) + 1,
+        epoch: 0,
+        schema: Schema::Raw,
+        chain_head: colluder.chain().head().hash,
+    };
+    let mut rng = SeededRng::from_label("blindsync/model/forge");
+    let mut out = Vec::new();
+    for v in values {
+        out.push(
+            envelope::dangerous_seal_with_defences(&account, &meta, &ck, &sk, v, &target.defences(), &mut rng).ok()?,
+        );
+        meta.revision += 1;
+    }
+    Some(out)
+}
+
+fn tamper_stream(manifest: &[u8], body: &[u8], serve: StreamServe) -> Option<Vec<u8>> {
+    if serve == StreamServe::Honest {
+        return Some(body.to_vec());
+    }
+    let m = Manifest::decode(manifest).ok()?;
+    let n = m.chunk_count() as usize;
+    let last_len = m.plaintext_len() as usize - (n - 1) * stream::CHUNK_LEN;
+    let overhead = (body.len() - (n - 1) * stream::CHUNK_LEN - last_len) / n;
+    let f = stream::CHUNK_LEN + overhead;
+    let frames: Vec<&[u8]> =
+        (0..n).map(|i| body.get(i * f..((i + 1) * f).min(body.len())).unwrap_or_default()).collect();
+    let order: Vec<usize> = match serve {
+        StreamServe::DropChunk => (0..n).filter(|i| *i != 1).collect(),
+        _ => {
+            let mut o: Vec<usize> = (0..n).collect();
+            o.swap(0, 1);
+            o
+        }
+    };
+    Some(order.iter().flat_map(|i| frames.get(*i).copied().unwrap_or_default().iter().copied()).collect())
+}
+
+impl stateright::Model for Model {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![self.init()]
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        self.enabled(state, actions);
+    }
+
+    fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        self.step(last, action)
+    }
+
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        super::properties::all(self)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        super::properties::describe(self, action)
+    }
+}

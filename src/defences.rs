@@ -1,0 +1,169 @@
+//! Defence switches, for the model checker only (spec 12.5).
+//!
+//! Every check that stops an attack of the threat model (spec 1.4) is on
+//! by default and stays on in any real deployment. The model checker
+//! (`model/`) turns one off at a time to prove that the property the
+//! check exists for is then violated: the properties are not vacuous.
+//! Nothing in the library turns a defence off by itself; only
+//! [`crate::client::Client::dangerous_set_defences`] and the `_with`
+//! functions that take a [`Defences`] do, and their names say so.
+//!
+//! ```
+//! use blindsync::defences::{Defences, Weakening};
+//! assert!(Defences::ALL.signature);
+//! let weak = Defences::ALL.without(Weakening::NoSignatureCheck);
+//! assert!(!weak.signature && weak.rollback);
+//! assert_eq!(Weakening::parse("no-signature-check"), Some(Weakening::NoSignatureCheck));
+//! ```
+
+/// Which defences are on. [MODEL-5]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Defences {
+    /// Envelope and stub signatures are verified ([ENV-9]).
+    pub signature: bool,
+    /// Bucket, record id and revision are bound in the AAD and the
+    /// signature ([ENV-5], [ENV-9]).
+    pub location_binding: bool,
+    /// The key commitment is compared before decryption ([ENV-6]).
+    pub key_commitment: bool,
+    /// Devices keep high-water marks: no older revision replaces a newer
+    /// one, no shorter chain replaces a longer one ([SYNC-10], [CHAIN-10]).
+    pub rollback: bool,
+    /// Writer sequence numbers must be gap-free ([SYNC-9]).
+    pub sequence_gaps: bool,
+    /// A served chain must extend the verified one, and envelopes must name
+    /// a head of it ([SYNC-11], [CHAIN-10]).
+    pub fork: bool,
+    /// Data keys are wrapped only to keys the chain pins ([BAT-3]).
+    pub pinned_keys: bool,
+    /// KDF parameters below the floor are refused ([KEY-6]).
+    pub kdf_floor: bool,
+}
+
+impl Defences {
+    /// Every defence on: the protocol as specified.
+    pub const ALL: Defences = Defences {
+        signature: true,
+        location_binding: true,
+        key_commitment: true,
+        rollback: true,
+        sequence_gaps: true,
+        fork: true,
+        pinned_keys: true,
+        kdf_floor: true,
+    };
+
+    /// These defences with one switched off.
+    pub const fn without(self, w: Weakening) -> Defences {
+        let mut d = self;
+        match w {
+            Weakening::NoSignatureCheck => d.signature = false,
+            Weakening::NoAadBinding => d.location_binding = false,
+            Weakening::NoKeyCommitment => d.key_commitment = false,
+            Weakening::NoRollbackCheck => d.rollback = false,
+            Weakening::NoSequenceGapCheck => d.sequence_gaps = false,
+            Weakening::NoForkCheck => d.fork = false,
+            Weakening::UnpinnedKeysAccepted => d.pinned_keys = false,
+            Weakening::AnyKdfParams => d.kdf_floor = false,
+        }
+        d
+    }
+
+    /// The weakenings in effect, in [`Weakening::ALL`] order.
+    pub fn weakenings(&self) -> Vec<Weakening> {
+        Weakening::ALL.iter().copied().filter(|w| self.is_off(*w)).collect()
+    }
+
+    /// Whether the defence `w` switches off is off here.
+    pub const fn is_off(&self, w: Weakening) -> bool {
+        match w {
+            Weakening::NoSignatureCheck => !self.signature,
+            Weakening::NoAadBinding => !self.location_binding,
+            Weakening::NoKeyCommitment => !self.key_commitment,
+            Weakening::NoRollbackCheck => !self.rollback,
+            Weakening::NoSequenceGapCheck => !self.sequence_gaps,
+            Weakening::NoForkCheck => !self.fork,
+            Weakening::UnpinnedKeysAccepted => !self.pinned_keys,
+            Weakening::AnyKdfParams => !self.kdf_floor,
+        }
+    }
+}
+
+impl Default for Defences {
+    fn default() -> Self {
+        Defences::ALL
+    }
+}
+
+/// One defence switched off. [MODEL-5]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Weakening {
+    /// Signatures are not verified.
+    NoSignatureCheck,
+    /// Bucket, record id and revision are left out of the AAD and the signature.
+    NoAadBinding,
+    /// The key commitment is not compared.
+    NoKeyCommitment,
+    /// No high-water marks: older revisions and shorter chains are taken.
+    NoRollbackCheck,
+    /// Gaps in writer sequence numbers are not noticed.
+    NoSequenceGapCheck,
+    /// A served chain that differs from the verified one is taken if it verifies.
+    NoForkCheck,
+    /// Data keys are wrapped to any key the server names.
+    UnpinnedKeysAccepted,
+    /// KDF parameters below the floor are used.
+    AnyKdfParams,
+}
+
+impl Weakening {
+    /// Every weakening.
+    pub const ALL: [Weakening; 8] = [
+        Weakening::NoSignatureCheck,
+        Weakening::NoAadBinding,
+        Weakening::NoKeyCommitment,
+        Weakening::NoRollbackCheck,
+        Weakening::NoSequenceGapCheck,
+        Weakening::NoForkCheck,
+        Weakening::UnpinnedKeysAccepted,
+        Weakening::AnyKdfParams,
+    ];
+
+    /// Its command-line name.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Weakening::NoSignatureCheck => "no-signature-check",
+            Weakening::NoAadBinding => "no-aad-binding",
+            Weakening::NoKeyCommitment => "no-key-commitment",
+            Weakening::NoRollbackCheck => "no-rollback-check",
+            Weakening::NoSequenceGapCheck => "no-sequence-gap-check",
+            Weakening::NoForkCheck => "no-fork-check",
+            Weakening::UnpinnedKeysAccepted => "unpinned-keys-accepted",
+            Weakening::AnyKdfParams => "any-kdf-params",
+        }
+    }
+
+    /// The weakening with this command-line name.
+    pub fn parse(name: &str) -> Option<Weakening> {
+        Weakening::ALL.iter().copied().find(|w| w.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // [MODEL-5] each weakening switches off exactly one defence, and names round trip.
+    #[test]
+    fn one_switch_each() {
+        for w in Weakening::ALL {
+            let d = Defences::ALL.without(w);
+            assert!(d.is_off(w));
+            let off = Weakening::ALL.iter().filter(|v| d.is_off(**v)).count();
+            assert_eq!(off, 1, "{w:?}");
+            assert_eq!(Weakening::parse(w.name()), Some(w));
+            assert_eq!(d.weakenings(), vec![w]);
+        }
+        assert!(Defences::ALL.weakenings().is_empty());
+    }
+}
