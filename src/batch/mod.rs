@@ -27,6 +27,7 @@
 //! ```
 
 pub mod hchain;
+pub mod sealed;
 pub mod slots;
 
 use crate::encoding::{Encoder, Reader};

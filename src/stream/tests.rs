@@ -70,9 +70,19 @@ fn chunk_errors() {
     swapped[..FRAME_LEN].copy_from_slice(&b[FRAME_LEN..2 * FRAME_LEN]);
     swapped[FRAME_LEN..2 * FRAME_LEN].copy_from_slice(&b[..FRAME_LEN]);
     assert_eq!(open_err(&m, &swapped), Error::StreamReordered);
+    // [STR-6] a tag the manifest does not list: foreign; a matching tag over altered bytes: the AEAD refuses.
     let mut foreign = b.clone();
-    foreign[10] ^= 1;
+    foreign[FRAME_LEN - 1] ^= 1;
     assert_eq!(open_err(&m, &foreign), Error::StreamForeign);
+    let mut altered = b.clone();
+    altered[10] ^= 1;
+    assert_eq!(open_err(&m, &altered), Error::StreamDecrypt);
+    // a chunk of another stream (same key source, other salt) is foreign
+    let (_, other) =
+        seal_parallel(&params(Suite::Aes256Gcm), &source(), &sk(), &[8; 32], &data(2 * CHUNK_LEN + 5), 1).unwrap();
+    let mut spliced = b.clone();
+    spliced[..FRAME_LEN].copy_from_slice(&other[..FRAME_LEN]);
+    assert_eq!(open_err(&m, &spliced), Error::StreamForeign);
     let mut trailing = b.clone();
     trailing.push(0);
     assert_eq!(open_err(&m, &trailing), Error::DecodeTrailing);

@@ -52,14 +52,14 @@ fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
     let account = AccountId(i.hex_n("account_id")?);
     let batch = BatchId(i.hex_n("batch_id")?);
     let events = events_from(i.get("events")?)?;
-    let record = ServerRecord { reported: hashes_from(i.get("reported")?)?, value: i.hex_n("value")? };
+    let reference = hchain::reference(&account, &batch);
+    let record = ServerRecord { reference, reported: hashes_from(i.get("reported")?)?, value: i.hex_n("value")? };
     hchain::verify(&account, &batch, &events, &record)?;
     let hashes: Vec<[u8; 32]> = events.iter().map(hchain::event_hash).collect();
-    let start = hchain::start(&account, &batch);
     let mut chain = Vec::new();
-    let mut v = start;
+    let mut v = hchain::START;
     for e in &hashes {
-        v = hchain::link(&v, e);
+        v = hchain::link(&reference, &v, e);
         chain.push(h(&v));
     }
     let first_prefix = events
@@ -67,12 +67,14 @@ fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
         .map(|e| Encoder::new(labels::HCH_EVENT).u64(e.t_ms).u8(e.kind as u8).u32(e.data.len() as u32).finish());
     let inter = obj([
         ("event_hashes", Value::Array(hashes.iter().map(|x| h(x)).collect())),
-        ("start_input", h(&Encoder::new(labels::HCH_START).fixed(&account.0).fixed(&batch.0).finish())),
-        ("start", h(&start)),
+        ("reference_input", h(&Encoder::new(labels::BATCH_REF).fixed(&account.0).fixed(&batch.0).finish())),
+        ("reference", h(&reference)),
         ("first_event_prefix", first_prefix.map_or(Value::Null, |p| h(&p))),
         (
             "first_link_input",
-            hashes.first().map_or(Value::Null, |e| h(&Encoder::new(labels::HCH_LINK).fixed(&start).fixed(e).finish())),
+            hashes.first().map_or(Value::Null, |e| {
+                h(&Encoder::new(labels::HCH_LINK).fixed(&reference).fixed(&hchain::START).fixed(e).finish())
+            }),
         ),
         ("chain", Value::Array(chain)),
     ]);
