@@ -7,6 +7,10 @@
 //! blob           = stream(source, stream_id = id[0..16], context = id)
 //! ```
 //!
+//! The server deduplicates by id within an account but cannot confirm a
+//! guessed file; it still sees equality within the account, blob sizes and
+//! the access pattern. [ATT-5]
+//!
 //! ```
 //! use blindsync::attachment::{self, AttachmentKey};
 //! use blindsync::envelope::Suite;
@@ -153,7 +157,7 @@ mod tests {
         AttachmentKey::derive(&EpochKeys::derive(&Umk::from_bytes([b; 32]), &AccountId([1; 32]), 0))
     }
 
-    // [ATT-1] [ATT-2] ids are deterministic per account and unrelated across accounts;
+    // [ATT-1] [ATT-2] [ATT-5] ids are deterministic per account and unrelated across accounts;
     // the id is not the plain digest and the HMAC is over the labelled digest (checked with hmac directly).
     #[test]
     fn ids_are_keyed() {

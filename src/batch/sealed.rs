@@ -90,7 +90,7 @@ impl Window {
     }
 }
 
-/// Decoded batch metadata. [BAT-5]
+/// Decoded batch metadata. [BAT-5] It is in clear: the server reads it, cannot change it. [BAT-9]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchMeta {
     /// The batch id.
@@ -370,6 +370,32 @@ pub fn seal_threads<R: CryptoRng + ?Sized>(
     if input.events.iter().any(|e| !input.window.contains(e.t_ms)) {
         return Err(Error::BatchTime);
     }
+    seal_inner(input, device, policy, rng, threads, &|_| {})
+}
+
+/// A misbehaving writer, for test vectors and tests only: seals like [`seal`]
+/// without the writer-side window checks and signs metadata after `edit`
+/// changed it (before the body's stream context is derived). Readers must
+/// refuse what it produces ([BAT-8]).
+#[doc(hidden)]
+pub fn seal_misbehaving<R: CryptoRng + ?Sized>(
+    input: &BatchInput<'_>,
+    device: &DeviceKeys,
+    policy: &dyn BatchPolicy,
+    rng: &mut R,
+    edit: &dyn Fn(&mut BatchMeta),
+) -> Result<SealedBatch> {
+    seal_inner(input, device, policy, rng, 1, edit)
+}
+
+fn seal_inner<R: CryptoRng + ?Sized>(
+    input: &BatchInput<'_>,
+    device: &DeviceKeys,
+    policy: &dyn BatchPolicy,
+    rng: &mut R,
+    threads: usize,
+    edit: &dyn Fn(&mut BatchMeta),
+) -> Result<SealedBatch> {
     let framed = Zeroizing::new(encode_events(input.events)?);
     let event_count = u32::try_from(input.events.len()).map_err(|_| Error::DecodeLength)?;
     let mut key = Zeroizing::new([0u8; 32]);
@@ -392,6 +418,7 @@ pub fn seal_threads<R: CryptoRng + ?Sized>(
         manifest_digest: [0; 32],
         signature: [0; SIG_LEN],
     };
+    edit(&mut meta);
     let params = meta.stream_params(&input.account);
     let source = stream_source(&data_key, &input.account, &input.batch_id);
     let signing = ed25519_dalek::SigningKey::from_bytes(device.signing_seed().expose());

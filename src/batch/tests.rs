@@ -150,7 +150,7 @@ mod sealed_tests {
         sealed::seal(&input, &f.device, &f.policy, &mut SeededRng::from_label("seal")).unwrap()
     }
 
-    // [BAT-5] [BAT-6] [BAT-7] [BAT-8] seal, wire round trip, open by the partner and by the owner device.
+    // [BAT-5] [BAT-6] [BAT-7] [BAT-8] [BAT-9] seal, wire round trip, open by the partner and by the owner device.
     #[test]
     fn seal_and_open() {
         let f = fixture();
