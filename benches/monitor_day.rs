@@ -4,9 +4,11 @@
 //! (spec 9.11, 10.4; README performance section).
 //!
 //! One realistic batch (0.8e9 / 288 ≈ 2.78 MB: 30 screenshots and 30 log
-//! lines) is sealed and opened with criterion, next to raw AES-256-GCM over
-//! the same bytes in 64 KiB chunks in the same run; then a plain timing loop
-//! prints monitor-days per core-second for each.
+//! lines) is sealed and opened with criterion, in both suites, next to the raw
+//! AEAD over the same bytes in 64 KiB chunks in the same run; then a plain
+//! loop prints monitor-days per core-second for each, from the thread's CPU
+//! time (`/proc/self/stat`, so other processes on a shared machine do
+//! not count) and from wall time.
 //!
 //! `cargo bench --bench monitor_day`
 
@@ -76,12 +78,12 @@ fn window() -> Window {
     Window { start_ms: 1_767_225_600_000, end_ms: 1_767_225_900_000, expires_ms: 1_769_817_600_000 }
 }
 
-fn seal(s: &Setup, rng: &mut SeededRng) -> SealedBatch {
+fn seal(s: &Setup, suite: Suite, rng: &mut SeededRng) -> SealedBatch {
     let r = recipients(s);
     let input = BatchInput {
         account: s.account,
         batch_id: s.batch,
-        suite: Suite::Aes256Gcm,
+        suite,
         window: window(),
         events: &s.events,
         recipients: &r,
@@ -96,56 +98,89 @@ fn open(s: &Setup, b: &SealedBatch) -> usize {
         .len()
 }
 
-fn raw_aes(key: &EnvelopeKey, buf: &mut [u8]) {
+fn raw_aead(suite: Suite, key: &EnvelopeKey, buf: &mut [u8]) {
     for chunk in buf.chunks_mut(CHUNK_LEN) {
-        let t = aead_seal_in_place(Suite::Aes256Gcm, key, &[0; 12], &[0; 96], black_box(chunk));
+        let t = aead_seal_in_place(suite, key, &[0; 12], &[0; 96], black_box(chunk));
         let _ = black_box(t);
     }
+}
+
+/// This process's CPU time (user + system, all threads: the stream seal runs its chunks on a
+/// scoped thread) in seconds, 10 ms resolution; `None` off Linux.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let mut f = stat.get(stat.rfind(')')? + 2..)?.split_whitespace();
+    let utime: f64 = f.nth(11)?.parse().ok()?;
+    let stime: f64 = f.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 fn bench(c: &mut Criterion) {
     let s = setup();
     let mut rng = SeededRng::from_label("bench/monitor-day/seal");
-    let sealed = seal(&s, &mut rng);
-    let bytes = sealed.body.len();
+    let suites = [("aes256gcm", Suite::Aes256Gcm), ("chacha20poly1305", Suite::ChaCha20Poly1305)];
+    let sealed: Vec<SealedBatch> = suites.iter().map(|(_, suite)| seal(&s, *suite, &mut rng)).collect();
+    let bytes = sealed[0].body.len();
     let key = EnvelopeKey::from_bytes([9; 32]);
     let mut buf = vec![0x5au8; bytes];
     let mut g = c.benchmark_group("monitor-day-batch");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("seal-4-slots", |b| b.iter(|| seal(&s, &mut rng)));
-    g.bench_function("open", |b| b.iter(|| open(&s, black_box(&sealed))));
-    g.bench_function("raw-aes256gcm", |b| b.iter(|| raw_aes(&key, &mut buf)));
+    for ((name, suite), b) in suites.iter().zip(&sealed) {
+        g.bench_function(format!("seal-4-slots/{name}"), |x| x.iter(|| seal(&s, *suite, &mut rng)));
+        g.bench_function(format!("open/{name}"), |x| x.iter(|| open(&s, black_box(b))));
+        g.bench_function(format!("raw-aead/{name}"), |x| x.iter(|| raw_aead(*suite, &key, &mut buf)));
+    }
     g.finish();
 
     // The figure that matters: monitor-days per core-second, extrapolated from one batch.
+    // Skipped when criterion only profiles or lists.
+    if std::env::args().any(|a| a == "--profile-time" || a == "--list") {
+        return;
+    }
     let time = |f: &mut dyn FnMut()| {
         f();
-        let n = 30;
-        let t = Instant::now();
-        for _ in 0..n {
+        let (wall, cpu) = (Instant::now(), process_cpu_seconds());
+        let mut n = 0u32;
+        while wall.elapsed().as_secs_f64() < 3.0 || n < 10 {
             f();
+            n += 1;
         }
-        t.elapsed().as_secs_f64() / f64::from(n)
+        let w = wall.elapsed().as_secs_f64() / f64::from(n);
+        let c = cpu.zip(process_cpu_seconds()).map(|(a, b)| (b - a) / f64::from(n));
+        (w, c)
     };
-    let t_seal = time(&mut || {
-        let _ = black_box(seal(&s, &mut rng));
-    });
-    let t_open = time(&mut || {
-        let _ = black_box(open(&s, &sealed));
-    });
-    let t_raw = time(&mut || raw_aes(&key, &mut buf));
     let per_day = BATCHES_PER_DAY as f64;
     println!("\nmonitor-day: one batch = {bytes} body bytes, {} events, 4 key slots", s.events.len());
-    for (what, t) in [("seal", t_seal), ("open", t_open), ("raw AES-256-GCM", t_raw)] {
-        println!(
-            "  {what:>16}: {:8.3} ms/batch, {:7.0} MiB/s, {:5.2} monitor-days per core-second",
-            t * 1e3,
-            bytes as f64 / t / (1 << 20) as f64,
-            1.0 / (t * per_day)
-        );
+    println!("  {:>30}  {:>10} {:>10}  {:>9} {:>9}", "", "ms (cpu)", "ms (wall)", "days/cpu-s", "days/wall-s");
+    for ((name, suite), b) in suites.iter().zip(&sealed) {
+        let rows: [(&str, (f64, Option<f64>)); 3] = [
+            (
+                "seal",
+                time(&mut || {
+                    let _ = black_box(seal(&s, *suite, &mut rng));
+                }),
+            ),
+            (
+                "open",
+                time(&mut || {
+                    let _ = black_box(open(&s, b));
+                }),
+            ),
+            ("raw AEAD", time(&mut || raw_aead(*suite, &key, &mut buf))),
+        ];
+        for (what, (w, c)) in rows {
+            let c = c.unwrap_or(w);
+            println!(
+                "  {:>30}  {:10.3} {:10.3}  {:9.2} {:9.2}",
+                format!("{what} {name}"),
+                c * 1e3,
+                w * 1e3,
+                1.0 / (c * per_day),
+                1.0 / (w * per_day)
+            );
+        }
     }
-    println!("  seal costs {:.2}x raw AES-256-GCM over the same bytes", t_seal / t_raw);
 }
 
 criterion_group!(benches, bench);

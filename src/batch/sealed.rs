@@ -396,7 +396,9 @@ fn seal_inner<R: CryptoRng + ?Sized>(
     threads: usize,
     edit: &dyn Fn(&mut BatchMeta),
 ) -> Result<SealedBatch> {
-    let framed = Zeroizing::new(encode_events(input.events)?);
+    // The framed plaintext is not a key and the caller's events hold the same bytes, so it is
+    // not zeroized on drop: a volatile wipe of a 2.8 MB batch cost 10-15 % of sealing (README).
+    let framed = encode_events(input.events)?;
     let event_count = u32::try_from(input.events.len()).map_err(|_| Error::DecodeLength)?;
     let mut key = Zeroizing::new([0u8; 32]);
     rng.fill_bytes(&mut *key);
@@ -484,8 +486,7 @@ pub fn open(
     let data_key = slots::open_slot(account, batch, &sealed.slots, &allowed, me)?;
     let writer_key = policy.writer_key(&meta.writer).ok_or(Error::BatchWriter)?;
     let ctx = StreamOpenContext { params: meta.stream_params(account), verifying_key: writer_key };
-    let framed =
-        Zeroizing::new(stream::open(&sealed.manifest, &sealed.body, &ctx, &stream_source(&data_key, account, batch))?);
+    let framed = stream::open(&sealed.manifest, &sealed.body, &ctx, &stream_source(&data_key, account, batch))?;
     let events = decode_events(&framed)?;
     if events.len() != meta.event_count as usize {
         return Err(Error::BatchCount);
