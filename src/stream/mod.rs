@@ -444,43 +444,117 @@ pub fn seal_parallel(
     plaintext: &[u8],
     threads: usize,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
-    let count = plaintext.len().div_ceil(CHUNK_LEN).max(1);
+    if plaintext.len().div_ceil(CHUNK_LEN) > MAX_CHUNKS as usize {
+        return Err(Error::StreamTooLarge);
+    }
+    let mut body = BodyBuffer::with_plaintext_len(plaintext.len());
+    body.extend(plaintext);
+    seal_body(params, source, signing_key, salt, body, threads)
+}
+
+/// A body under construction: plaintext written to it lands at its place in
+/// the frame layout of [STR-1] (with a 16-byte gap for each chunk's tag), so
+/// [`seal_body`] seals it in place without another copy. [STR-1] [STR-10]
+pub struct BodyBuffer {
+    buf: Vec<u8>,
+    plaintext_len: usize,
+}
+
+impl BodyBuffer {
+    /// An empty body with room for `plaintext_len` bytes of plaintext and their tags.
+    pub fn with_plaintext_len(plaintext_len: usize) -> Self {
+        let tags = plaintext_len.div_ceil(CHUNK_LEN).max(1).saturating_mul(TAG_LEN);
+        BodyBuffer { buf: Vec::with_capacity(plaintext_len.saturating_add(tags)), plaintext_len: 0 }
+    }
+
+    /// Appends plaintext, leaving a tag gap after every full chunk that more plaintext follows.
+    pub fn extend(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if self.plaintext_len > 0 && self.plaintext_len.is_multiple_of(CHUNK_LEN) {
+                self.buf.extend_from_slice(&[0; TAG_LEN]);
+            }
+            let room = CHUNK_LEN - self.plaintext_len % CHUNK_LEN;
+            let (now, rest) = data.split_at(room.min(data.len()));
+            self.buf.extend_from_slice(now);
+            self.plaintext_len += now.len();
+            data = rest;
+        }
+    }
+
+    /// Plaintext bytes written so far.
+    pub fn plaintext_len(&self) -> usize {
+        self.plaintext_len
+    }
+}
+
+impl Write for BodyBuffer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.extend(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Seals the chunks of `frames` (plaintext, tag gap; the last one without its gap) in place. [STR-4] [STR-6]
+fn seal_frames(
+    params: &StreamParams,
+    key: &EnvelopeKey,
+    frames: &mut [u8],
+    tags: &mut [ChunkTag],
+    first: usize,
+    count: usize,
+) -> Result<()> {
+    for (k, (frame, t)) in frames.chunks_mut(FRAME_LEN).zip(tags.iter_mut()).enumerate() {
+        let i = first + k;
+        let pt_len = frame.len().checked_sub(TAG_LEN).ok_or(Error::StreamLength)?;
+        let (ct, tag_out) = frame.split_at_mut(pt_len);
+        let tag = seal_chunk(params, key, i as u64, i + 1 == count, ct)?;
+        tag_out.copy_from_slice(&tag);
+        *t = tag; // [STR-6]
+    }
+    Ok(())
+}
+
+/// Seals a [`BodyBuffer`] in place on `threads` threads: `(manifest, body)`,
+/// byte for byte what [`seal_parallel`] gives for the same plaintext. [STR-1] [STR-10]
+pub fn seal_body(
+    params: &StreamParams,
+    source: &StreamKeySource,
+    signing_key: &SigningKey,
+    salt: &[u8; SALT_LEN],
+    body: BodyBuffer,
+    threads: usize,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let len = body.plaintext_len;
+    let mut body = body.buf;
+    body.extend_from_slice(&[0; TAG_LEN]); // the last chunk's tag
+    let count = len.div_ceil(CHUNK_LEN).max(1);
     if count > MAX_CHUNKS as usize {
         return Err(Error::StreamTooLarge);
     }
-    let last_len = plaintext.len() - (count - 1) * CHUNK_LEN;
+    let last_len = len - (count - 1) * CHUNK_LEN;
     let ks = key_schedule(source, salt, params.suite);
-    let mut body = vec![0u8; plaintext.len() + count * TAG_LEN];
     let mut tags = vec![[0u8; TAG_LEN]; count];
     let threads = threads.clamp(1, count);
     let per = count.div_ceil(threads);
     let key = &ks.key;
-    let results: Vec<Result<()>> = std::thread::scope(|s| {
-        let handles: Vec<_> = body
-            .chunks_mut(per * FRAME_LEN)
-            .zip(tags.chunks_mut(per))
-            .enumerate()
-            .map(|(t, (out, dig))| {
-                s.spawn(move || -> Result<()> {
-                    let first = t * per;
-                    for (k, (frame, d)) in out.chunks_mut(FRAME_LEN).zip(dig.iter_mut()).enumerate() {
-                        let i = first + k;
-                        let last = i + 1 == count;
-                        let start = i * CHUNK_LEN;
-                        let pt_len = frame.len() - TAG_LEN;
-                        let (ct, tag_out) = frame.split_at_mut(pt_len);
-                        ct.copy_from_slice(plaintext.get(start..start + pt_len).ok_or(Error::StreamLength)?);
-                        let tag = seal_chunk(params, key, i as u64, last, ct)?;
-                        tag_out.copy_from_slice(&tag);
-                        *d = tag; // [STR-6]
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    });
-    results.into_iter().collect::<Result<()>>()?;
+    if threads == 1 {
+        seal_frames(params, key, &mut body, &mut tags, 0, count)?;
+    } else {
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = body
+                .chunks_mut(per * FRAME_LEN)
+                .zip(tags.chunks_mut(per))
+                .enumerate()
+                .map(|(t, (out, tg))| s.spawn(move || seal_frames(params, key, out, tg, t * per, count)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        });
+        results.into_iter().collect::<Result<()>>()?;
+    }
     let mut m = Manifest {
         suite: params.suite,
         stream_id: params.stream_id,
