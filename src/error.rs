@@ -245,6 +245,26 @@ errors! {
     HchReordered => "E_HCH_REORDERED", Peer, "batch events are out of the reported order";
     /// The batch's events differ from the reported ones.
     HchAltered => "E_HCH_ALTERED", Peer, "batch events differ from the reported ones";
+    /// The metadata names another batch than the one asked for (swapped metadata).
+    BatchId => "E_BATCH_ID", Peer, "batch metadata names another batch";
+    /// The metadata's writer is not an active device of the reader's chain.
+    BatchWriter => "E_BATCH_WRITER", Peer, "batch writer is not an active device of the account";
+    /// The metadata's signature does not verify under the writer's key.
+    BatchSignature => "E_BATCH_SIGNATURE", Peer, "batch metadata signature does not verify";
+    /// The batch is read at or after its signed retention expiry.
+    BatchExpired => "E_BATCH_EXPIRED", Peer, "batch is past its retention expiry";
+    /// The key slots differ from the ones the metadata signs.
+    BatchSlots => "E_BATCH_SLOTS", Peer, "batch key slots are not the ones the metadata signs";
+    /// The body's stream manifest differs from the one the metadata signs.
+    BatchManifest => "E_BATCH_MANIFEST", Peer, "batch stream manifest is not the one the metadata signs";
+    /// The body holds another number of events than the metadata states.
+    BatchCount => "E_BATCH_COUNT", Peer, "batch event count differs from the metadata";
+    /// An event's timestamp lies outside the metadata's recording window.
+    BatchTime => "E_BATCH_TIME", Peer, "batch event outside the batch's time range";
+    /// The metadata's start, end and expiry are not in order.
+    BatchRange => "E_BATCH_RANGE", Peer, "batch time range or expiry inconsistent";
+    /// An attachment whose plaintext does not hash to its id.
+    AttachmentId => "E_ATTACHMENT_ID", Peer, "attachment plaintext does not match its id";
 }
 
 /// `CODE: description`, with no secret material and no detail. [ERR-3]

@@ -112,30 +112,46 @@ labels! {
     SYNC_LOGIN = "blindsync/v1/sync/login", Signature;
     /// HMAC message of the decoy KDF salt of an unknown email. [SRV-3]
     SERVER_DECOY_SALT = "blindsync/v1/server/decoy-salt", Hmac;
-    /// SHA-256 input of a batch's running verification hash. [SRV-9]
-    SERVER_BATCH_EVENT = "blindsync/v1/server/batch-event", Hash;
     /// HKDF info of a stream's AEAD key. [STR-3]
     STREAM_KEY = "blindsync/v1/stream/key", HkdfInfo;
     /// HKDF info of a stream's key commitment. [STR-3]
     STREAM_COMMIT = "blindsync/v1/stream/commit", HkdfInfo;
     /// AAD of one stream chunk. [STR-5]
     AAD_STREAM_CHUNK = "blindsync/v1/aad/stream-chunk", Aad;
-    /// SHA-256 input of a stream chunk digest. [STR-6]
-    HASH_STREAM_CHUNK = "blindsync/v1/hash/stream-chunk", Hash;
     /// SHA-256 input of the digest a writer signs for a stream manifest. [STR-7]
     SIG_STREAM = "blindsync/v1/sig/stream", Hash;
     /// Plaintext framing of a batch's events. [BAT-2]
     BATCH_EVENTS = "blindsync/v1/batch/events", Wire;
     /// SHA-256 input of an event hash in the verification hash chain. [HCH-2]
     HCH_EVENT = "blindsync/v1/hch/event", Hash;
-    /// SHA-256 input of the start value of a batch's verification hash chain. [HCH-3]
-    HCH_START = "blindsync/v1/hch/start", Hash;
+    /// SHA-256 input of a batch's reference, the 32-byte key the server stores it under. [HCH-3]
+    BATCH_REF = "blindsync/v1/batch/ref", Hash;
     /// SHA-256 input of one link of the verification hash chain. [HCH-3]
     HCH_LINK = "blindsync/v1/hch/link", Hash;
     /// HPKE info of a batch key slot. [BAT-3]
     HPKE_BATCH_KEY = "blindsync/v1/hpke/batch-key", HpkeInfo;
     /// HPKE AAD of a batch key slot (binds account id, batch id and recipient key). [BAT-3]
     AAD_BATCH_SLOT = "blindsync/v1/aad/batch-slot", Aad;
+    /// Signed batch metadata. [BAT-5]
+    BATCH_META = "blindsync/v1/batch/meta", Wire;
+    /// SHA-256 input of the digest a writer signs for batch metadata. [BAT-5]
+    SIG_BATCH_META = "blindsync/v1/sig/batch-meta", Hash;
+    /// SHA-256 input of the digest of a batch's key slots. [BAT-5]
+    HASH_BATCH_SLOTS = "blindsync/v1/hash/batch-slots", Hash;
+    /// SHA-256 input of the digest of a batch body's stream manifest. [BAT-5]
+    HASH_BATCH_MANIFEST = "blindsync/v1/hash/batch-manifest", Hash;
+    /// SHA-256 input of a batch body's stream context. [BAT-6]
+    HASH_BATCH_CONTEXT = "blindsync/v1/hash/batch-context", Hash;
+    /// HKDF info of a batch body's stream key source (from the data key). [BAT-6]
+    BATCH_STREAM_KEY = "blindsync/v1/batch/stream-key", HkdfInfo;
+    /// A batch as the server stores it: metadata, manifest, body. [BAT-7]
+    BATCH_BLOB = "blindsync/v1/batch/blob", Wire;
+    /// HKDF info of the account's attachment key (from the epoch-0 PRK). [ATT-1]
+    ATTACHMENT_KEY = "blindsync/v1/key/attachment", HkdfInfo;
+    /// HMAC message of an attachment id. [ATT-2]
+    ATTACHMENT_ID = "blindsync/v1/attachment/id", Hmac;
+    /// HKDF info of an attachment blob's stream key source. [ATT-3]
+    ATTACHMENT_SOURCE = "blindsync/v1/attachment/source", HkdfInfo;
     /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
     EXAMPLE = "blindsync/v1/example", Example;
 }

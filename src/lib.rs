@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attachment;
 pub mod batch;
 pub mod chain;
 pub mod client;

@@ -60,6 +60,8 @@ macro_rules! for_each_target {
             envelope_mutate,
             chain_statement,
             chain_verify,
+            batch_meta_decode,
+            batch_open_mutate,
         }
     };
 }

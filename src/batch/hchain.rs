@@ -8,8 +8,9 @@
 //!
 //! ```text
 //! e_i = SHA-256(enc(HCH_EVENT, u64 t_ms, u8 kind, bytes data))
-//! v_0 = SHA-256(enc(HCH_START, account_id(32), batch_id(16)))
-//! v_i = SHA-256(enc(HCH_LINK, v_{i-1}(32), e_i(32)))
+//! ref = SHA-256(enc(BATCH_REF, account_id(32), batch_id(16)))      -- the batch's server key
+//! v_0 = 0^32
+//! v_i = SHA-256(enc(HCH_LINK, ref(32), v_{i-1}(32), e_i(32)))
 //! ```
 
 use super::{BatchId, Event};
@@ -26,25 +27,31 @@ pub fn event_hash(event: &Event) -> [u8; 32] {
     sha256(&[&prefix, &event.data])
 }
 
-/// `v_0 = SHA-256(enc(HCH_START, account_id(32), batch_id(16)))`. [HCH-3]
-pub fn start(account: &AccountId, batch: &BatchId) -> [u8; 32] {
-    sha256(&[&Encoder::new(labels::HCH_START).fixed(&account.0).fixed(&batch.0).finish()])
+/// `ref = SHA-256(enc(BATCH_REF, account_id(32), batch_id(16)))`: the 32-byte key the
+/// server stores a batch under, bound into every link. [BAT-1] [HCH-3]
+pub fn reference(account: &AccountId, batch: &BatchId) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::BATCH_REF).fixed(&account.0).fixed(&batch.0).finish()])
 }
 
-/// `v_i = SHA-256(enc(HCH_LINK, v_{i-1}(32), e_i(32)))`. [HCH-3]
-pub fn link(prev: &[u8; 32], event_hash: &[u8; 32]) -> [u8; 32] {
-    sha256(&[&Encoder::new(labels::HCH_LINK).fixed(prev).fixed(event_hash).finish()])
+/// `v_0`: 32 zero bytes (the batch is bound by `ref` in every link). [HCH-3]
+pub const START: [u8; 32] = [0; 32];
+
+/// `v_i = SHA-256(enc(HCH_LINK, ref(32), v_{i-1}(32), e_i(32)))`. [HCH-3]
+pub fn link(reference: &[u8; 32], prev: &[u8; 32], event_hash: &[u8; 32]) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::HCH_LINK).fixed(reference).fixed(prev).fixed(event_hash).finish()])
 }
 
 /// The fold of [HCH-3] over a list of event hashes.
-pub fn fold(account: &AccountId, batch: &BatchId, hashes: &[[u8; 32]]) -> [u8; 32] {
-    hashes.iter().fold(start(account, batch), |v, e| link(&v, e))
+pub fn fold(reference: &[u8; 32], hashes: &[[u8; 32]]) -> [u8; 32] {
+    hashes.iter().fold(START, |v, e| link(reference, &v, e))
 }
 
 /// What the server keeps for one batch: every reported hash, in the order
 /// it received them, and the running value. [HCH-4]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerRecord {
+    /// The batch reference the server keys the batch by.
+    pub reference: [u8; 32],
     /// The reported event hashes, in arrival order.
     pub reported: Vec<[u8; 32]>,
     /// The running value `v_n` over `reported`.
@@ -54,12 +61,12 @@ pub struct ServerRecord {
 impl ServerRecord {
     /// The empty record of a new batch: `v_0`. [HCH-4]
     pub fn new(account: &AccountId, batch: &BatchId) -> Self {
-        ServerRecord { reported: Vec::new(), value: start(account, batch) }
+        ServerRecord { reference: reference(account, batch), reported: Vec::new(), value: START }
     }
 
     /// Folds one reported event hash in, as the server does on each report. [HCH-4]
     pub fn report(&mut self, event_hash: [u8; 32]) {
-        self.value = link(&self.value, &event_hash);
+        self.value = link(&self.reference, &self.value, &event_hash);
         self.reported.push(event_hash);
     }
 }
@@ -73,7 +80,7 @@ fn is_subsequence(short: &[[u8; 32]], long: &[[u8; 32]]) -> bool {
 ///
 /// ```text
 /// verify(account, batch_id, events, record):
-///   fold(record.reported) == record.value                 else E_HCH_RECORD
+///   fold(ref(account, batch_id), record.reported) == record.value   else E_HCH_RECORD
 ///   c = [event_hash(e) for e in events]
 ///   c == record.reported                                  -> ok
 ///   len(c) < len(r) and c is a subsequence of r           -> E_HCH_DROPPED
@@ -82,7 +89,7 @@ fn is_subsequence(short: &[[u8; 32]], long: &[[u8; 32]]) -> bool {
 ///   otherwise                                             -> E_HCH_ALTERED
 /// ```
 pub fn verify(account: &AccountId, batch: &BatchId, events: &[Event], record: &ServerRecord) -> Result<()> {
-    if fold(account, batch, &record.reported) != record.value {
+    if fold(&reference(account, batch), &record.reported) != record.value {
         return Err(Error::HchRecord);
     }
     let c: Vec<[u8; 32]> = events.iter().map(event_hash).collect();

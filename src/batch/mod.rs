@@ -27,6 +27,7 @@
 //! ```
 
 pub mod hchain;
+pub mod sealed;
 pub mod slots;
 
 use crate::encoding::{Encoder, Reader};
@@ -82,8 +83,22 @@ pub struct Event {
 ///
 /// Timestamps MUST NOT decrease; an event larger than 16 MiB is `E_DECODE_LENGTH`.
 pub fn encode_events(events: &[Event]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(framed_len(events));
+    encode_events_to(events, &mut out)?;
+    Ok(out)
+}
+
+/// Length of [`encode_events`]'s output. [BAT-2]
+pub fn framed_len(events: &[Event]) -> usize {
+    let header = 4 + labels::BATCH_EVENTS.len() + 4;
+    events.iter().fold(header, |n, e| n.saturating_add(EVENT_OVERHEAD).saturating_add(e.data.len()))
+}
+
+/// [`encode_events`] into any writer (a stream body buffer: one copy of the events). [BAT-2]
+pub fn encode_events_to<W: std::io::Write>(events: &[Event], out: &mut W) -> Result<()> {
     let count = u32::try_from(events.len()).map_err(|_| Error::DecodeLength)?;
-    let mut out = Encoder::new(labels::BATCH_EVENTS).u32(count).finish();
+    let io = |_| Error::DecodeLength;
+    out.write_all(&Encoder::new(labels::BATCH_EVENTS).u32(count).finish()).map_err(io)?;
     let mut prev = 0u64;
     for e in events {
         if e.data.len() > MAX_EVENT_LEN {
@@ -93,12 +108,14 @@ pub fn encode_events(events: &[Event]) -> Result<Vec<u8>> {
             return Err(Error::BatchEventOrder);
         }
         prev = e.t_ms;
-        out.extend_from_slice(&e.t_ms.to_be_bytes());
-        out.push(e.kind as u8);
-        out.extend_from_slice(&(e.data.len() as u32).to_be_bytes());
-        out.extend_from_slice(&e.data);
+        let mut head = [0u8; EVENT_OVERHEAD];
+        head[..8].copy_from_slice(&e.t_ms.to_be_bytes());
+        head[8] = e.kind as u8;
+        head[9..].copy_from_slice(&(e.data.len() as u32).to_be_bytes());
+        out.write_all(&head).map_err(io)?;
+        out.write_all(&e.data).map_err(io)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Decodes [`encode_events`]'s framing. [BAT-2]

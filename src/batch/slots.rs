@@ -69,6 +69,36 @@ pub fn seal_slots<R: CryptoRng + ?Sized>(
     Ok(out)
 }
 
+/// One decoded slot: recipient, HPKE enc, ciphertext.
+type SlotRef<'a> = ([u8; 32], [u8; hpke::ENC_LEN], &'a [u8]);
+
+/// Decodes the slots encoding: count, `count * 112` bytes, nothing after,
+/// recipients strictly ascending (else `E_DECODE_VALUE`). [BAT-3] [BAT-4]
+fn parse(slots: &[u8]) -> Result<Vec<SlotRef<'_>>> {
+    let mut r = Reader::new(slots);
+    let count = r.u16()? as usize;
+    if r.remaining() < count.saturating_mul(SLOT_LEN) {
+        return Err(Error::DecodeTruncated);
+    }
+    let mut out: Vec<SlotRef<'_>> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let recipient: [u8; 32] = r.array()?;
+        let enc: [u8; hpke::ENC_LEN] = r.array()?;
+        let ct = r.fixed(32 + hpke::TAG_LEN)?;
+        if out.last().is_some_and(|p| p.0 >= recipient) {
+            return Err(Error::DecodeValue);
+        }
+        out.push((recipient, enc, ct));
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+/// The recipients of an encoded slot list, ascending. [BAT-3] [BAT-8]
+pub fn slot_recipients(slots: &[u8]) -> Result<Vec<[u8; 32]>> {
+    Ok(parse(slots)?.into_iter().map(|s| s.0).collect())
+}
+
 /// Opens the slot addressed to `me`. [BAT-3] [BAT-4]
 ///
 /// ```text
@@ -86,24 +116,8 @@ pub fn open_slot(
     allowed: &dyn Fn(&[u8; 32]) -> bool,
     me: &HpkeSecretKey,
 ) -> Result<StreamKeySource> {
-    let mut r = Reader::new(slots);
-    let count = r.u16()? as usize;
-    let mut prev: Option<[u8; 32]> = None;
-    let mut mine = None;
     let my_pk = me.public_key();
-    for _ in 0..count {
-        let recipient: [u8; 32] = r.array()?;
-        let enc: [u8; hpke::ENC_LEN] = r.array()?;
-        let ct = r.fixed(32 + hpke::TAG_LEN)?;
-        if prev.is_some_and(|p| p >= recipient) {
-            return Err(Error::DecodeValue);
-        }
-        prev = Some(recipient);
-        if recipient == my_pk {
-            mine = Some((recipient, enc, ct));
-        }
-    }
-    r.finish()?;
+    let mine = parse(slots)?.into_iter().find(|s| s.0 == my_pk);
     let (recipient, enc, ct) = mine.ok_or(Error::BatchNoSlot)?;
     if !allowed(&recipient) {
         return Err(Error::BatchUnpinned);

@@ -86,3 +86,191 @@ proptest! {
         prop_assert_eq!(check(&evs, &record(&evs)), Ok(()));
     }
 }
+
+mod sealed_tests {
+    use proptest::prelude::*;
+
+    use super::super::hchain::{self, ServerRecord};
+    use super::super::sealed::{self, BatchInput, BatchMeta, ListPolicy, SealedBatch, Window};
+    use super::super::*;
+    use crate::device::{DeviceId, DeviceKeys};
+    use crate::envelope::Suite;
+    use crate::hpke::HpkeSecretKey;
+    use crate::keys::AccountId;
+    use crate::primitives::SeededRng;
+
+    const ACC: AccountId = AccountId([1; 32]);
+    const BID: BatchId = BatchId([2; 16]);
+    const WIN: Window = Window { start_ms: 1_000, end_ms: 9_000, expires_ms: 100_000 };
+
+    struct Fixture {
+        device: DeviceKeys,
+        partner: HpkeSecretKey,
+        policy: ListPolicy,
+    }
+
+    fn fixture() -> Fixture {
+        let mut rng = SeededRng::from_label("batch-sealed-test");
+        let device = DeviceKeys::generate(&mut rng);
+        let partner = HpkeSecretKey::random(&mut rng);
+        let p = device.public();
+        let policy =
+            ListPolicy { writers: vec![(device.id(), p.ed25519)], allowed: vec![p.x25519, partner.public_key()] };
+        Fixture { device, partner, policy }
+    }
+
+    fn events(n: usize) -> Vec<Event> {
+        (0..n)
+            .map(|i| Event {
+                t_ms: 1_000 + i as u64 * 10,
+                kind: if i % 2 == 0 { EventKind::Screenshot } else { EventKind::Log },
+                data: vec![i as u8; 30_000],
+            })
+            .collect()
+    }
+
+    fn record(evs: &[Event]) -> ServerRecord {
+        let mut r = ServerRecord::new(&ACC, &BID);
+        for e in evs {
+            r.report(hchain::event_hash(e));
+        }
+        r
+    }
+
+    fn seal(f: &Fixture, evs: &[Event]) -> SealedBatch {
+        let recipients = [f.device.public().x25519, f.partner.public_key()];
+        let input = BatchInput {
+            account: ACC,
+            batch_id: BID,
+            suite: Suite::Aes256Gcm,
+            window: WIN,
+            events: evs,
+            recipients: &recipients,
+        };
+        sealed::seal(&input, &f.device, &f.policy, &mut SeededRng::from_label("seal")).unwrap()
+    }
+
+    // [BAT-5] [BAT-6] [BAT-7] [BAT-8] [BAT-9] seal, wire round trip, open by the partner and by the owner device.
+    #[test]
+    fn seal_and_open() {
+        let f = fixture();
+        let evs = events(5);
+        let s = seal(&f, &evs);
+        let wire = SealedBatch::from_wire(&s.blob(), &s.slot_list()).unwrap();
+        assert_eq!(wire, s);
+        let o = sealed::open(&ACC, &BID, &wire, &record(&evs), &f.policy, &f.partner, 5_000).unwrap();
+        assert_eq!(o.events, evs);
+        assert_eq!(o.meta.event_count, 5);
+        assert_eq!(o.meta.writer, f.device.id());
+        let o = sealed::open(&ACC, &BID, &wire, &record(&evs), &f.policy, f.device.hpke_key(), 5_000).unwrap();
+        assert_eq!(o.events, evs);
+    }
+
+    // [BAT-8] each metadata-level failure has its code.
+    #[test]
+    fn open_failures() {
+        let f = fixture();
+        let evs = events(3);
+        let s = seal(&f, &evs);
+        let r = record(&evs);
+        let open = |s: &SealedBatch, p: &ListPolicy, now| sealed::open(&ACC, &BID, s, &r, p, &f.partner, now);
+        assert_eq!(open(&s, &f.policy, 100_000), Err(Error::BatchExpired));
+        assert_eq!(sealed::open(&ACC, &BatchId([3; 16]), &s, &r, &f.policy, &f.partner, 5), Err(Error::BatchId));
+        let no_writer = ListPolicy { writers: vec![(DeviceId([9; 32]), [0; 32])], ..f.policy.clone() };
+        assert_eq!(open(&s, &no_writer, 5), Err(Error::BatchWriter));
+        let mut bad_sig = s.clone();
+        let l = bad_sig.meta.len();
+        bad_sig.meta[l - 1] ^= 1;
+        assert_eq!(open(&bad_sig, &f.policy, 5), Err(Error::BatchSignature));
+        let only_owner = ListPolicy { allowed: vec![f.device.public().x25519], ..f.policy.clone() };
+        assert_eq!(open(&s, &only_owner, 5), Err(Error::BatchUnpinned));
+        let mut slots = s.clone();
+        slots.slots[2 + 40] ^= 1;
+        assert_eq!(open(&slots, &f.policy, 5), Err(Error::BatchSlots));
+        let mut man = s.clone();
+        let l = man.manifest.len();
+        man.manifest[l - 1] ^= 1;
+        assert_eq!(open(&man, &f.policy, 5), Err(Error::BatchManifest));
+        let mut body = s.clone();
+        body.body.truncate(body.body.len() - 1);
+        assert_eq!(open(&body, &f.policy, 5), Err(Error::StreamTruncated));
+        assert_eq!(sealed::open(&ACC, &BID, &s, &record(&evs[..2]), &f.policy, &f.partner, 5), Err(Error::HchInserted));
+    }
+
+    // [BAT-5] [BAT-6] the writer refuses out-of-window events, a bad window and unpinned recipients.
+    #[test]
+    fn seal_refusals() {
+        let f = fixture();
+        let mut rng = SeededRng::from_label("refusals");
+        let evs = events(2);
+        let rec = [f.partner.public_key()];
+        let mk = |window, evs: &'static [Event], recipients: &'static [[u8; 32]]| BatchInput {
+            account: ACC,
+            batch_id: BID,
+            suite: Suite::Aes256Gcm,
+            window,
+            events: evs,
+            recipients,
+        };
+        let evs: &'static [Event] = Box::leak(evs.into_boxed_slice());
+        let rec: &'static [[u8; 32]] = Box::leak(Box::new(rec));
+        let late = Window { end_ms: 1_005, ..WIN };
+        assert_eq!(sealed::seal(&mk(late, evs, rec), &f.device, &f.policy, &mut rng), Err(Error::BatchTime));
+        let bad = Window { start_ms: 10_000, ..WIN };
+        assert_eq!(sealed::seal(&mk(bad, evs, rec), &f.device, &f.policy, &mut rng), Err(Error::BatchRange));
+        let stranger: &'static [[u8; 32]] = Box::leak(Box::new([[7u8; 32]]));
+        assert_eq!(sealed::seal(&mk(WIN, evs, stranger), &f.device, &f.policy, &mut rng), Err(Error::BatchUnpinned));
+    }
+
+    fn meta_strategy() -> impl Strategy<Value = BatchMeta> {
+        (
+            any::<[u8; 16]>(),
+            any::<[u8; 32]>(),
+            any::<bool>(),
+            (0u64..100, 0u64..100, 0u64..100),
+            any::<u32>(),
+            proptest::collection::btree_set(any::<[u8; 32]>(), 1..5),
+            any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
+        )
+            .prop_map(|(id, w, chacha, (a, b, c), count, rec, sd, md)| BatchMeta {
+                batch_id: BatchId(id),
+                writer: DeviceId(w),
+                suite: if chacha { Suite::ChaCha20Poly1305 } else { Suite::Aes256Gcm },
+                window: Window { start_ms: a, end_ms: a + b, expires_ms: a + b + c },
+                event_count: count,
+                recipients: rec.into_iter().collect(),
+                slots_digest: sd,
+                manifest_digest: md,
+                signature: [5; 64],
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        // [BAT-5] metadata encoding round-trips and is injective: two different metadata never encode alike.
+        #[test]
+        fn meta_encoding_injective(a in meta_strategy(), b in meta_strategy()) {
+            prop_assert_eq!(BatchMeta::decode(&a.encode()).unwrap(), a.clone());
+            prop_assert_eq!(a == b, a.encode() == b.encode());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+        // [BAT-6] [BAT-8] seal/open round trip at arbitrary event lists.
+        #[test]
+        fn seal_open_round_trip(sizes in proptest::collection::vec(0usize..90_000, 0..6), seed in any::<u8>()) {
+            let f = fixture();
+            let evs: Vec<Event> = sizes.iter().enumerate().map(|(i, n)| Event {
+                t_ms: 1_000 + i as u64, kind: EventKind::Screenshot, data: vec![seed; *n],
+            }).collect();
+            let recipients = [f.partner.public_key()];
+            let input = BatchInput { account: ACC, batch_id: BID, suite: Suite::ChaCha20Poly1305, window: WIN, events: &evs, recipients: &recipients };
+            let s = sealed::seal(&input, &f.device, &f.policy, &mut SeededRng::from_seed([seed; 32])).unwrap();
+            let w = SealedBatch::from_wire(&s.blob(), &s.slot_list()).unwrap();
+            let o = sealed::open(&ACC, &BID, &w, &record(&evs), &f.policy, &f.partner, 50).unwrap();
+            prop_assert_eq!(o.events, evs);
+        }
+    }
+}

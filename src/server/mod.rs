@@ -64,15 +64,19 @@ impl ServerConfig {
     }
 }
 
-/// A stored batch (opaque until chapter 10). [SRV-9]
+/// A stored batch: opaque blob and slots ([BAT-7]) and the hash-chain record ([HCH-4]). [SRV-9]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StoredBatch {
-    /// The signed batch blob.
+    /// True once PutBatch stored the blob (reports may come first).
+    pub uploaded: bool,
+    /// The batch blob.
     pub blob: Vec<u8>,
     /// Key slots.
     pub slots: Vec<Vec<u8>>,
-    /// Running verification hash.
+    /// Running verification hash `v_n` of [HCH-3].
     pub event_hash: [u8; 32],
+    /// The reported event hashes, in arrival order.
+    pub reported: Vec<[u8; 32]>,
     /// Events reported.
     pub events: u64,
     /// When it was stored (retention starts here).
@@ -104,7 +108,7 @@ pub struct Account {
     pub items: BTreeMap<u64, Item>,
     /// Last sequence number issued.
     pub last_seq: u64,
-    /// Batches by id.
+    /// Batches by reference ([HCH-3]).
     pub batches: BTreeMap<[u8; 32], StoredBatch>,
     /// Append-only audit log.
     pub audit: Vec<AuditEntry>,
@@ -201,9 +205,23 @@ pub fn decoy_kdf(secret: &[u8; 32], email: &[u8]) -> PasswordKdf {
     PasswordKdf { salt, params: KdfParams::DEFAULT }
 }
 
-/// `SHA-256(enc(SERVER_BATCH_EVENT, batch_id, prev, event_hash))`. [SRV-9]
-pub fn next_event_hash(batch_id: &[u8; 32], prev: &[u8; 32], event_hash: &[u8; 32]) -> [u8; 32] {
-    sha256(&[&Encoder::new(labels::SERVER_BATCH_EVENT).fixed(batch_id).fixed(prev).fixed(event_hash).finish()])
+/// `SHA-256(enc(HCH_LINK, ref, prev, event_hash))`: one link of the verification hash chain,
+/// keyed by the batch reference the server stores the batch under. [SRV-9] [HCH-3] [HCH-4]
+pub fn next_event_hash(batch_ref: &[u8; 32], prev: &[u8; 32], event_hash: &[u8; 32]) -> [u8; 32] {
+    crate::batch::hchain::link(batch_ref, prev, event_hash)
+}
+
+fn batch_response(b: &StoredBatch) -> Result<Response> {
+    if !b.uploaded {
+        return Err(Error::SrvNotFound);
+    }
+    Ok(Response::Batch {
+        blob: b.blob.clone(),
+        slots: b.slots.clone(),
+        event_hash: b.event_hash,
+        events: b.events,
+        reported: b.reported.clone(),
+    })
 }
 
 fn auth_hash(auth: &[u8; 32]) -> [u8; 32] {
@@ -491,34 +509,63 @@ impl<S: Storage> Server<S> {
                 }
                 Ok(Response::Items { items })
             }
-            // [SRV-9] batches: opaque blob and key slots; the seam for chapter 10.
+            // [SRV-9] batches: opaque blob and key slots ([BAT-7]) under the batch reference;
+            // the record of reported events may exist before the upload ([HCH-4]).
             Request::PutBatch { token, batch_id, blob, slots } => {
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
-                if a.batches.contains_key(&batch_id) {
-                    return Err(Error::SrvExists);
+                match a.batches.get_mut(&batch_id) {
+                    Some(b) if b.uploaded => return Err(Error::SrvExists),
+                    Some(b) => {
+                        b.uploaded = true;
+                        b.blob = blob;
+                        b.slots = slots;
+                    }
+                    None => {
+                        a.batches.insert(
+                            batch_id,
+                            StoredBatch {
+                                uploaded: true,
+                                blob,
+                                slots,
+                                event_hash: crate::batch::hchain::START,
+                                reported: Vec::new(),
+                                events: 0,
+                                created_ms: now,
+                            },
+                        );
+                    }
                 }
-                a.batches
-                    .insert(batch_id, StoredBatch { blob, slots, event_hash: [0; 32], events: 0, created_ms: now });
                 self.log(&s.account, now, s.actor, Action::PutBatch);
                 Ok(Response::Ok)
             }
             Request::GetBatch { token, batch_id } => {
                 let s = self.session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
-                let b = a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?;
-                Ok(Response::Batch {
-                    blob: b.blob.clone(),
-                    slots: b.slots.clone(),
-                    event_hash: b.event_hash,
-                    events: b.events,
-                })
+                batch_response(a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?)
+            }
+            // [SRV-9] partners hold no session: the unguessable reference is the capability.
+            Request::GetSharedBatch { account, batch_id } => {
+                let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
+                batch_response(a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?)
             }
             Request::ReportEvent { token, batch_id, event_hash } => {
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
-                let b = a.batches.get_mut(&batch_id).ok_or(Error::SrvNotFound)?;
+                let b = a.batches.entry(batch_id).or_insert_with(|| StoredBatch {
+                    uploaded: false,
+                    blob: Vec::new(),
+                    slots: Vec::new(),
+                    event_hash: crate::batch::hchain::START,
+                    reported: Vec::new(),
+                    events: 0,
+                    created_ms: now,
+                });
+                if b.reported.len() >= wire::MAX_EVENTS {
+                    return Err(Error::DecodeLength);
+                }
                 b.event_hash = next_event_hash(&batch_id, &b.event_hash, &event_hash);
+                b.reported.push(event_hash);
                 b.events = b.events.saturating_add(1);
                 let hash = b.event_hash;
                 self.log(&s.account, now, s.actor, Action::ReportEvent);

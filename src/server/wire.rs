@@ -23,8 +23,10 @@ pub const MAX_STATEMENT: usize = 1 << 20;
 pub const MAX_STATEMENTS: usize = 1 << 16;
 /// Longest UMK wrap, bundle wrap or opaque small blob. [SYNC-2]
 pub const MAX_SMALL: usize = 1 << 16;
-/// Longest batch blob (opaque until the batch layer of chapter 10 lands). [SYNC-2]
+/// Longest batch blob ([BAT-7]). [SYNC-2]
 pub const MAX_BATCH: usize = 64 << 20;
+/// Most event hashes the server records for one batch. [SRV-9]
+pub const MAX_EVENTS: usize = 1 << 20;
 /// Most key slots per batch. [SYNC-2]
 pub const MAX_SLOTS: usize = 256;
 /// Most items in one list response, and the largest `limit` a client may ask. [SYNC-2]
@@ -205,29 +207,29 @@ pub enum Request {
         /// At most this many items.
         limit: u32,
     },
-    /// 11: store a batch (opaque until chapter 10).
+    /// 11: store a batch ([BAT-7]; opaque to the server).
     PutBatch {
         /// Session token.
         token: Token,
-        /// Unguessable batch id.
+        /// The batch reference `ref` of [HCH-3] (a digest of account and 16-byte batch id).
         batch_id: [u8; 32],
-        /// The signed batch.
+        /// `enc(BATCH_BLOB, bytes meta, bytes manifest) ‖ body`.
         blob: Vec<u8>,
-        /// Key slots (HPKE wraps of the batch key).
+        /// Key slots (HPKE wraps of the batch key), 112 bytes each.
         slots: Vec<Vec<u8>>,
     },
     /// 12: fetch a batch.
     GetBatch {
         /// Session token.
         token: Token,
-        /// Batch id.
+        /// Batch reference.
         batch_id: [u8; 32],
     },
     /// 13: report one event hash of a batch as it happens.
     ReportEvent {
         /// Session token.
         token: Token,
-        /// Batch id.
+        /// Batch reference.
         batch_id: [u8; 32],
         /// The event's hash.
         event_hash: [u8; 32],
@@ -284,6 +286,13 @@ pub enum Request {
         token: Token,
         /// Opaque, encrypted by the device.
         meta: Vec<u8>,
+    },
+    /// 21: a partner fetches a batch by its unguessable reference (unauthenticated capability). [SRV-9]
+    GetSharedBatch {
+        /// Account id.
+        account: [u8; 32],
+        /// Batch reference.
+        batch_id: [u8; 32],
     },
 }
 
@@ -343,6 +352,8 @@ pub enum Response {
         event_hash: [u8; 32],
         /// How many events were reported.
         events: u64,
+        /// The reported event hashes, in arrival order ([HCH-4]).
+        reported: Vec<[u8; 32]>,
     },
     /// 10: the running verification hash after a report.
     EventHash {
@@ -426,6 +437,7 @@ impl Request {
             Request::PutBundle { token, device, bundle } => e.u8(18).fixed(token).fixed(device).bytes(bundle),
             Request::GetBundle { account, device } => e.u8(19).fixed(account).fixed(device),
             Request::PutDeviceMeta { token, meta } => e.u8(20).fixed(token).bytes(meta),
+            Request::GetSharedBatch { account, batch_id } => e.u8(21).fixed(account).fixed(batch_id),
         }
         .finish()
     }
@@ -475,6 +487,7 @@ impl Request {
             18 => Request::PutBundle { token: r.array()?, device: r.array()?, bundle: r.bytes(MAX_SMALL)?.to_vec() },
             19 => Request::GetBundle { account: r.array()?, device: r.array()? },
             20 => Request::PutDeviceMeta { token: r.array()?, meta: r.bytes(MAX_SMALL)?.to_vec() },
+            21 => Request::GetSharedBatch { account: r.array()?, batch_id: r.array()? },
             _ => return Err(Error::DecodeValue),
         };
         r.finish()?;
@@ -504,6 +517,7 @@ impl Request {
             Request::PutBundle { .. } => "put_bundle",
             Request::GetBundle { .. } => "get_bundle",
             Request::PutDeviceMeta { .. } => "put_device_meta",
+            Request::GetSharedBatch { .. } => "get_shared_batch",
         }
     }
 }
@@ -550,8 +564,12 @@ impl Response {
                 }
                 e
             }
-            Response::Batch { blob, slots, event_hash, events } => {
-                list(e.u8(9).bytes(blob), slots).fixed(event_hash).u64(*events)
+            Response::Batch { blob, slots, event_hash, events, reported } => {
+                let mut e = list(e.u8(9).bytes(blob), slots).fixed(event_hash).u64(*events).u32(reported.len() as u32);
+                for h in reported {
+                    e = e.fixed(h);
+                }
+                e
             }
             Response::EventHash { hash } => e.u8(10).fixed(hash),
             Response::Audit { entries } => {
@@ -611,6 +629,14 @@ impl Response {
                 slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
                 event_hash: r.array()?,
                 events: r.u64()?,
+                reported: {
+                    let n = count(&mut r, MAX_EVENTS)?;
+                    let mut v = Vec::with_capacity(n.min(r.remaining() / 32));
+                    for _ in 0..n {
+                        v.push(r.array()?);
+                    }
+                    v
+                },
             },
             10 => Response::EventHash { hash: r.array()? },
             11 => {

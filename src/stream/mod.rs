@@ -1,7 +1,7 @@
 //! Chunked streams for large payloads (spec chapter 9, `spec/09-stream.md`).
 //!
 //! A stream is two objects: a signed **manifest** (header, chunk count, the
-//! length of the last chunk, one digest per chunk, signature) and a **body**,
+//! length of the last chunk, each chunk's AEAD tag, signature) and a **body**,
 //! the concatenation of the sealed chunks. Every chunk holds 64 KiB of
 //! plaintext except the last, which holds 1 to 64 KiB (0 only in the empty
 //! stream, which has exactly one chunk). Each chunk is its own AEAD under the
@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! manifest = u8 version ‖ u8 suite ‖ stream_id(16) ‖ context(32) ‖ salt(32) ‖ commitment(32)
-//!            ‖ u32 chunk_count ‖ u32 last_len ‖ digest(32) × chunk_count ‖ signature(64)
+//!            ‖ u32 chunk_count ‖ u32 last_len ‖ tag(16) × chunk_count ‖ signature(64)
 //! body     = (ct_0 ‖ tag_0) ‖ (ct_1 ‖ tag_1) ‖ ... ‖ (ct_{n-1} ‖ tag_{n-1})
 //! ```
 //!
@@ -18,9 +18,9 @@
 //! [`std::io::Write`]) and produces the manifest at the end; the reader
 //! verifies the manifest completely first ([`Manifest::verify`]) and then
 //! reads the body through [`StreamOpener`] (any [`std::io::Read`]), checking
-//! each chunk's digest against the manifest before decrypting it. Memory is
-//! two chunk buffers plus the manifest (32 bytes per 64 KiB chunk: 512 KiB
-//! for 1 GiB), never the payload. [STR-9]
+//! each chunk's tag against the manifest (constant time) before decrypting it.
+//! Memory is two chunk buffers plus the manifest (16 bytes per 64 KiB chunk:
+//! 256 KiB for 1 GiB), never the payload. [STR-6] [STR-9]
 //!
 //! ```
 //! use blindsync::envelope::Suite;
@@ -49,6 +49,9 @@ use crate::error::{Error, Result};
 use crate::keys::AccountId;
 use crate::labels;
 use crate::primitives::{CryptoRng, TAG_LEN, ct_eq, hkdf_expand32, hkdf_extract, sha256};
+
+/// A chunk's AEAD tag as the manifest lists it. [STR-6]
+pub type ChunkTag = [u8; TAG_LEN];
 use crate::secret::Secret32;
 use crate::secret_type;
 
@@ -58,9 +61,9 @@ pub const VERSION: u8 = 1;
 pub const CHUNK_LEN: usize = 65536;
 /// A sealed chunk: ciphertext and tag. [STR-1]
 pub const FRAME_LEN: usize = CHUNK_LEN + TAG_LEN;
-/// Largest chunk count: 2^20 chunks = 64 GiB of plaintext, a 32 MiB manifest. [STR-9]
+/// Largest chunk count: 2^20 chunks = 64 GiB of plaintext, a 16 MiB manifest. [STR-9]
 pub const MAX_CHUNKS: u32 = 1 << 20;
-/// Length of the manifest's fixed part (before the digests). [STR-2]
+/// Length of the manifest's fixed part (before the tags). [STR-2]
 pub const MANIFEST_HEADER_LEN: usize = 2 + 16 + 32 + 32 + 32 + 4 + 4;
 /// Per-stream salt length. [STR-3]
 pub const SALT_LEN: usize = 32;
@@ -139,11 +142,9 @@ pub fn chunk_aad(params: &StreamParams, index: u64, last: bool) -> Vec<u8> {
         .finish()
 }
 
-/// `SHA-256(enc(HASH_STREAM_CHUNK, bytes(ct ‖ tag)))`. [STR-6]
-pub fn chunk_digest(frame: &[u8]) -> [u8; 32] {
-    let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-    let prefix = Encoder::new(labels::HASH_STREAM_CHUNK).u32(len).finish();
-    sha256(&[&prefix, frame])
+/// The manifest entry of a sealed frame `ct ‖ tag`: its last 16 bytes, the AEAD tag. [STR-6]
+pub fn frame_tag(frame: &[u8]) -> Option<ChunkTag> {
+    frame.len().checked_sub(TAG_LEN).and_then(|at| frame.get(at..)).and_then(|t| t.try_into().ok())
 }
 
 /// Seals one chunk in place: `buf` holds the plaintext, gets the ciphertext; returns the tag. [STR-4] [STR-5]
@@ -172,8 +173,8 @@ pub struct Manifest {
     pub commitment: [u8; 32],
     /// Plaintext length of the last chunk (0 only when there is one chunk).
     pub last_len: u32,
-    /// One digest per chunk, in order (never empty).
-    pub digests: Vec<[u8; 32]>,
+    /// Each chunk's AEAD tag, in order (never empty). [STR-6]
+    pub tags: Vec<ChunkTag>,
     /// The writer's Ed25519 signature.
     pub signature: [u8; SIG_LEN],
 }
@@ -181,7 +182,7 @@ pub struct Manifest {
 impl Manifest {
     /// Number of chunks.
     pub fn chunk_count(&self) -> u32 {
-        u32::try_from(self.digests.len()).unwrap_or(u32::MAX)
+        u32::try_from(self.tags.len()).unwrap_or(u32::MAX)
     }
 
     /// Plaintext length of the whole stream.
@@ -205,8 +206,8 @@ impl Manifest {
             .fixed(&self.commitment)
             .u32(self.chunk_count())
             .u32(self.last_len);
-        for d in &self.digests {
-            e = e.fixed(d);
+        for t in &self.tags {
+            e = e.fixed(t);
         }
         e.finish()
     }
@@ -236,7 +237,7 @@ impl Manifest {
     ///   chunk_count >= 1 and last_len <= 65536         else E_STREAM_LENGTH
     ///   chunk_count <= MAX_CHUNKS                      else E_STREAM_TOO_LARGE
     ///   last_len > 0 or chunk_count == 1               else E_STREAM_EMPTY_CHUNK
-    ///   digests, signature                             (E_DECODE_TRUNCATED)
+    ///   tags, signature                                (E_DECODE_TRUNCATED)
     ///   nothing may follow                             (E_DECODE_TRAILING)
     /// ```
     pub fn decode(bytes: &[u8]) -> Result<Self> {
@@ -260,17 +261,17 @@ impl Manifest {
         if last_len == 0 && count > 1 {
             return Err(Error::StreamEmptyChunk);
         }
-        // The count is bounded and the input must hold every digest: allocate what the input bounds.
-        if r.remaining() < count as usize * 32 {
+        // The count is bounded and the input must hold every tag: allocate what the input bounds.
+        if r.remaining() < count as usize * TAG_LEN {
             return Err(Error::DecodeTruncated);
         }
-        let mut digests = Vec::with_capacity(count as usize);
+        let mut tags = Vec::with_capacity(count as usize);
         for _ in 0..count {
-            digests.push(r.array()?);
+            tags.push(r.array()?);
         }
         let signature = r.array()?;
         r.finish()?;
-        Ok(Manifest { suite, stream_id, context, salt, commitment, last_len, digests, signature })
+        Ok(Manifest { suite, stream_id, context, salt, commitment, last_len, tags, signature })
     }
 
     /// Decodes and verifies a manifest before any chunk is read: decoding,
@@ -328,7 +329,7 @@ pub struct StreamSealer<'k, W: Write> {
     salt: [u8; SALT_LEN],
     out: W,
     buf: Zeroizing<Vec<u8>>,
-    digests: Vec<[u8; 32]>,
+    tags: Vec<ChunkTag>,
 }
 
 impl<'k, W: Write> StreamSealer<'k, W> {
@@ -361,19 +362,19 @@ impl<'k, W: Write> StreamSealer<'k, W> {
             salt,
             out,
             buf: Zeroizing::new(Vec::with_capacity(FRAME_LEN)),
-            digests: Vec::new(),
+            tags: Vec::new(),
         }
     }
 
     /// Seals the buffered chunk and writes it out. [STR-4]
     fn flush_chunk(&mut self, last: bool) -> io::Result<()> {
-        if !last && self.digests.len() + 1 >= MAX_CHUNKS as usize {
+        if !last && self.tags.len() + 1 >= MAX_CHUNKS as usize {
             return Err(io::Error::other(Error::StreamTooLarge));
         }
-        let index = self.digests.len() as u64;
+        let index = self.tags.len() as u64;
         let tag = seal_chunk(&self.params, &self.ks.key, index, last, &mut self.buf).map_err(io::Error::other)?;
         self.buf.extend_from_slice(&tag);
-        self.digests.push(chunk_digest(&self.buf)); // [STR-6]
+        self.tags.push(tag); // [STR-6]
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         Ok(())
@@ -392,7 +393,7 @@ impl<'k, W: Write> StreamSealer<'k, W> {
             salt: self.salt,
             commitment: self.ks.commitment,
             last_len,
-            digests: core::mem::take(&mut self.digests),
+            tags: core::mem::take(&mut self.tags),
             signature: [0; SIG_LEN],
         };
         m.signature = self.signing_key.sign(&m.sig_digest(&self.params.account)).to_bytes();
@@ -443,43 +444,117 @@ pub fn seal_parallel(
     plaintext: &[u8],
     threads: usize,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
-    let count = plaintext.len().div_ceil(CHUNK_LEN).max(1);
+    if plaintext.len().div_ceil(CHUNK_LEN) > MAX_CHUNKS as usize {
+        return Err(Error::StreamTooLarge);
+    }
+    let mut body = BodyBuffer::with_plaintext_len(plaintext.len());
+    body.extend(plaintext);
+    seal_body(params, source, signing_key, salt, body, threads)
+}
+
+/// A body under construction: plaintext written to it lands at its place in
+/// the frame layout of [STR-1] (with a 16-byte gap for each chunk's tag), so
+/// [`seal_body`] seals it in place without another copy. [STR-1] [STR-10]
+pub struct BodyBuffer {
+    buf: Vec<u8>,
+    plaintext_len: usize,
+}
+
+impl BodyBuffer {
+    /// An empty body with room for `plaintext_len` bytes of plaintext and their tags.
+    pub fn with_plaintext_len(plaintext_len: usize) -> Self {
+        let tags = plaintext_len.div_ceil(CHUNK_LEN).max(1).saturating_mul(TAG_LEN);
+        BodyBuffer { buf: Vec::with_capacity(plaintext_len.saturating_add(tags)), plaintext_len: 0 }
+    }
+
+    /// Appends plaintext, leaving a tag gap after every full chunk that more plaintext follows.
+    pub fn extend(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if self.plaintext_len > 0 && self.plaintext_len.is_multiple_of(CHUNK_LEN) {
+                self.buf.extend_from_slice(&[0; TAG_LEN]);
+            }
+            let room = CHUNK_LEN - self.plaintext_len % CHUNK_LEN;
+            let (now, rest) = data.split_at(room.min(data.len()));
+            self.buf.extend_from_slice(now);
+            self.plaintext_len += now.len();
+            data = rest;
+        }
+    }
+
+    /// Plaintext bytes written so far.
+    pub fn plaintext_len(&self) -> usize {
+        self.plaintext_len
+    }
+}
+
+impl Write for BodyBuffer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.extend(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Seals the chunks of `frames` (plaintext, tag gap; the last one without its gap) in place. [STR-4] [STR-6]
+fn seal_frames(
+    params: &StreamParams,
+    key: &EnvelopeKey,
+    frames: &mut [u8],
+    tags: &mut [ChunkTag],
+    first: usize,
+    count: usize,
+) -> Result<()> {
+    for (k, (frame, t)) in frames.chunks_mut(FRAME_LEN).zip(tags.iter_mut()).enumerate() {
+        let i = first + k;
+        let pt_len = frame.len().checked_sub(TAG_LEN).ok_or(Error::StreamLength)?;
+        let (ct, tag_out) = frame.split_at_mut(pt_len);
+        let tag = seal_chunk(params, key, i as u64, i + 1 == count, ct)?;
+        tag_out.copy_from_slice(&tag);
+        *t = tag; // [STR-6]
+    }
+    Ok(())
+}
+
+/// Seals a [`BodyBuffer`] in place on `threads` threads: `(manifest, body)`,
+/// byte for byte what [`seal_parallel`] gives for the same plaintext. [STR-1] [STR-10]
+pub fn seal_body(
+    params: &StreamParams,
+    source: &StreamKeySource,
+    signing_key: &SigningKey,
+    salt: &[u8; SALT_LEN],
+    body: BodyBuffer,
+    threads: usize,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let len = body.plaintext_len;
+    let mut body = body.buf;
+    body.extend_from_slice(&[0; TAG_LEN]); // the last chunk's tag
+    let count = len.div_ceil(CHUNK_LEN).max(1);
     if count > MAX_CHUNKS as usize {
         return Err(Error::StreamTooLarge);
     }
-    let last_len = plaintext.len() - (count - 1) * CHUNK_LEN;
+    let last_len = len - (count - 1) * CHUNK_LEN;
     let ks = key_schedule(source, salt, params.suite);
-    let mut body = vec![0u8; plaintext.len() + count * TAG_LEN];
-    let mut digests = vec![[0u8; 32]; count];
+    let mut tags = vec![[0u8; TAG_LEN]; count];
     let threads = threads.clamp(1, count);
     let per = count.div_ceil(threads);
     let key = &ks.key;
-    let results: Vec<Result<()>> = std::thread::scope(|s| {
-        let handles: Vec<_> = body
-            .chunks_mut(per * FRAME_LEN)
-            .zip(digests.chunks_mut(per))
-            .enumerate()
-            .map(|(t, (out, dig))| {
-                s.spawn(move || -> Result<()> {
-                    let first = t * per;
-                    for (k, (frame, d)) in out.chunks_mut(FRAME_LEN).zip(dig.iter_mut()).enumerate() {
-                        let i = first + k;
-                        let last = i + 1 == count;
-                        let start = i * CHUNK_LEN;
-                        let pt_len = frame.len() - TAG_LEN;
-                        let (ct, tag_out) = frame.split_at_mut(pt_len);
-                        ct.copy_from_slice(plaintext.get(start..start + pt_len).ok_or(Error::StreamLength)?);
-                        let tag = seal_chunk(params, key, i as u64, last, ct)?;
-                        tag_out.copy_from_slice(&tag);
-                        *d = chunk_digest(frame);
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    });
-    results.into_iter().collect::<Result<()>>()?;
+    if threads == 1 {
+        seal_frames(params, key, &mut body, &mut tags, 0, count)?;
+    } else {
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = body
+                .chunks_mut(per * FRAME_LEN)
+                .zip(tags.chunks_mut(per))
+                .enumerate()
+                .map(|(t, (out, tg))| s.spawn(move || seal_frames(params, key, out, tg, t * per, count)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        });
+        results.into_iter().collect::<Result<()>>()?;
+    }
     let mut m = Manifest {
         suite: params.suite,
         stream_id: params.stream_id,
@@ -487,7 +562,7 @@ pub fn seal_parallel(
         salt: *salt,
         commitment: ks.commitment,
         last_len: u32::try_from(last_len).map_err(|_| Error::StreamLength)?,
-        digests,
+        tags,
         signature: [0; SIG_LEN],
     };
     m.signature = signing_key.sign(&m.sig_digest(&params.account)).to_bytes();
@@ -495,7 +570,7 @@ pub fn seal_parallel(
 }
 
 /// Streaming opener over a verified manifest: reads the body from `input`,
-/// releases a chunk's plaintext only after its digest and its AEAD check
+/// releases a chunk's plaintext only after its tag matched the manifest and its AEAD check
 /// passed, and reports EOF only after the last chunk and the end of the input.
 /// [STR-8] [STR-9] [STR-11]
 ///
@@ -531,8 +606,8 @@ impl<R: Read> StreamOpener<R> {
     ///
     /// ```text
     /// chunk i of n:  frame = read len_i + 16 bytes           else E_STREAM_TRUNCATED
-    ///   d = chunk_digest(frame)
-    ///   d == digests[i]                           else, with j the index where digests[j] == d:
+    ///   t = the frame's last 16 bytes (its AEAD tag)
+    ///   t == tags[i] (constant time)              else, with j the index where tags[j] == t:
     ///        j < i -> E_STREAM_DUPLICATE;  j > i -> E_STREAM_REORDERED;  none -> E_STREAM_FOREIGN
     ///   AEAD open with nonce(i, i == n-1), aad(i, i == n-1)  else E_STREAM_DECRYPT
     ///   after chunk n-1: the input must end       else E_DECODE_TRAILING
@@ -545,10 +620,11 @@ impl<R: Read> StreamOpener<R> {
         self.frame.clear();
         self.frame.resize(pt_len + TAG_LEN, 0);
         read_full(&mut self.input, &mut self.frame)?;
-        let d = chunk_digest(&self.frame);
-        let expected = self.manifest.digests.get(i as usize).ok_or(io::Error::other(Error::StreamLength))?;
-        if !ct_eq(&d, expected) {
-            return Err(io::Error::other(match self.manifest.digests.iter().position(|x| *x == d) {
+        // [STR-6] [STR-11] the frame's tag must be the one the signed manifest lists at i.
+        let t = frame_tag(&self.frame).ok_or(io::Error::other(Error::StreamTruncated))?;
+        let expected = self.manifest.tags.get(i as usize).ok_or(io::Error::other(Error::StreamLength))?;
+        if !ct_eq(&t, expected) {
+            return Err(io::Error::other(match self.manifest.tags.iter().position(|x| *x == t) {
                 Some(j) if j < i as usize => Error::StreamDuplicate,
                 Some(_) => Error::StreamReordered,
                 None => Error::StreamForeign,

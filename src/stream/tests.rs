@@ -42,6 +42,14 @@ fn streaming_and_parallel_agree() {
         }
         let (m3, b3) = w.finish().unwrap();
         assert_eq!((&m1, &b1), (&m3, &b3), "n = {n}");
+        // a body buffer filled in odd pieces seals to the same bytes
+        let mut bb = BodyBuffer::with_plaintext_len(n);
+        for part in pt.chunks(777) {
+            bb.write_all(part).unwrap();
+        }
+        assert_eq!(bb.plaintext_len(), n);
+        let (m4, b4) = seal_body(&params(Suite::Aes256Gcm), &source(), &key, &salt, bb, 2).unwrap();
+        assert_eq!((&m1, &b1), (&m4, &b4), "n = {n}");
         assert_eq!(open(&m1, &b1, &ctx(Suite::Aes256Gcm), &source()).unwrap(), pt);
         let m = Manifest::decode(&m1).unwrap();
         assert_eq!(m.chunk_count() as usize, n.div_ceil(CHUNK_LEN).max(1));
@@ -70,9 +78,19 @@ fn chunk_errors() {
     swapped[..FRAME_LEN].copy_from_slice(&b[FRAME_LEN..2 * FRAME_LEN]);
     swapped[FRAME_LEN..2 * FRAME_LEN].copy_from_slice(&b[..FRAME_LEN]);
     assert_eq!(open_err(&m, &swapped), Error::StreamReordered);
+    // [STR-6] a tag the manifest does not list: foreign; a matching tag over altered bytes: the AEAD refuses.
     let mut foreign = b.clone();
-    foreign[10] ^= 1;
+    foreign[FRAME_LEN - 1] ^= 1;
     assert_eq!(open_err(&m, &foreign), Error::StreamForeign);
+    let mut altered = b.clone();
+    altered[10] ^= 1;
+    assert_eq!(open_err(&m, &altered), Error::StreamDecrypt);
+    // a chunk of another stream (same key source, other salt) is foreign
+    let (_, other) =
+        seal_parallel(&params(Suite::Aes256Gcm), &source(), &sk(), &[8; 32], &data(2 * CHUNK_LEN + 5), 1).unwrap();
+    let mut spliced = b.clone();
+    spliced[..FRAME_LEN].copy_from_slice(&other[..FRAME_LEN]);
+    assert_eq!(open_err(&m, &spliced), Error::StreamForeign);
     let mut trailing = b.clone();
     trailing.push(0);
     assert_eq!(open_err(&m, &trailing), Error::DecodeTrailing);

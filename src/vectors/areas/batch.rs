@@ -4,9 +4,12 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::batch::hchain::{self, ServerRecord};
+use crate::batch::sealed::{self, BatchInput, BatchMeta, ListPolicy, SealedBatch, Window};
 use crate::batch::slots;
 use crate::batch::{BatchId, Event, EventKind, decode_events, encode_events};
+use crate::device::{DeviceId, DeviceKeys, DeviceSigningSeed};
 use crate::encoding::Encoder;
+use crate::envelope::Suite;
 use crate::error::Error;
 use crate::hpke::HpkeSecretKey;
 use crate::keys::AccountId;
@@ -52,14 +55,14 @@ fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
     let account = AccountId(i.hex_n("account_id")?);
     let batch = BatchId(i.hex_n("batch_id")?);
     let events = events_from(i.get("events")?)?;
-    let record = ServerRecord { reported: hashes_from(i.get("reported")?)?, value: i.hex_n("value")? };
+    let reference = hchain::reference(&account, &batch);
+    let record = ServerRecord { reference, reported: hashes_from(i.get("reported")?)?, value: i.hex_n("value")? };
     hchain::verify(&account, &batch, &events, &record)?;
     let hashes: Vec<[u8; 32]> = events.iter().map(hchain::event_hash).collect();
-    let start = hchain::start(&account, &batch);
     let mut chain = Vec::new();
-    let mut v = start;
+    let mut v = hchain::START;
     for e in &hashes {
-        v = hchain::link(&v, e);
+        v = hchain::link(&reference, &v, e);
         chain.push(h(&v));
     }
     let first_prefix = events
@@ -67,12 +70,14 @@ fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
         .map(|e| Encoder::new(labels::HCH_EVENT).u64(e.t_ms).u8(e.kind as u8).u32(e.data.len() as u32).finish());
     let inter = obj([
         ("event_hashes", Value::Array(hashes.iter().map(|x| h(x)).collect())),
-        ("start_input", h(&Encoder::new(labels::HCH_START).fixed(&account.0).fixed(&batch.0).finish())),
-        ("start", h(&start)),
+        ("reference_input", h(&Encoder::new(labels::BATCH_REF).fixed(&account.0).fixed(&batch.0).finish())),
+        ("reference", h(&reference)),
         ("first_event_prefix", first_prefix.map_or(Value::Null, |p| h(&p))),
         (
             "first_link_input",
-            hashes.first().map_or(Value::Null, |e| h(&Encoder::new(labels::HCH_LINK).fixed(&start).fixed(e).finish())),
+            hashes.first().map_or(Value::Null, |e| {
+                h(&Encoder::new(labels::HCH_LINK).fixed(&reference).fixed(&hchain::START).fixed(e).finish())
+            }),
         ),
         ("chain", Value::Array(chain)),
     ]);
@@ -92,8 +97,89 @@ fn batch_slot_open(input: &Value) -> Result<Outcome, Fail> {
     )
 }
 
+fn meta_json(m: &BatchMeta) -> Value {
+    json!({
+        "batch_id": hex::encode(&m.batch_id.0), "writer": hex::encode(&m.writer.0), "suite": m.suite as u8,
+        "start_ms": m.window.start_ms, "end_ms": m.window.end_ms, "expires_ms": m.window.expires_ms,
+        "event_count": m.event_count,
+        "recipients": m.recipients.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
+        "slots_digest": hex::encode(&m.slots_digest), "manifest_digest": hex::encode(&m.manifest_digest),
+    })
+}
+
+fn batch_meta_decode(input: &Value) -> Result<Outcome, Fail> {
+    let m = BatchMeta::decode(&Obj(input).hex("meta")?)?;
+    outcome(obj([]), meta_json(&m))
+}
+
+fn batch_open(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let account = AccountId(i.hex_n("account_id")?);
+    let batch = BatchId(i.hex_n("batch_id")?);
+    let slot_list = i
+        .arr("slots")?
+        .iter()
+        .map(|x| hex::decode(x.as_str().unwrap_or_default()).ok_or_else(|| Fail::harness("slot")))
+        .collect::<Result<Vec<_>, Fail>>()?;
+    let sealed = SealedBatch::from_wire(&i.hex("blob")?, &slot_list)?;
+    let reference = hchain::reference(&account, &batch);
+    let record = ServerRecord { reference, reported: hashes_from(i.get("reported")?)?, value: i.hex_n("value")? };
+    let writers = i
+        .arr("writers")?
+        .iter()
+        .map(|w| {
+            let o = Obj(w);
+            Ok((DeviceId(o.hex_n("device_id")?), o.hex_n("ed25519")?))
+        })
+        .collect::<Result<Vec<_>, Fail>>()?;
+    let policy = ListPolicy { writers, allowed: hashes_from(i.get("allowed")?)? };
+    let me = HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?);
+    let opened = sealed::open(&account, &batch, &sealed, &record, &policy, &me, i.u64("now_ms")?)?;
+    // Intermediates, recomputed step by step for a porter.
+    let meta = &opened.meta;
+    let allowed = |k: &[u8; 32]| policy.allowed.contains(k);
+    let data_key = slots::open_slot(&account, &batch, &sealed.slots, &allowed, &me)?;
+    let source = sealed::stream_source(&data_key, &account, &batch);
+    let framed = encode_events(&opened.events)?;
+    let len32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let prefix = |label: &str, n: usize| Encoder::new(label).u32(len32(n)).finish();
+    let inter = obj([
+        ("meta", meta_json(meta)),
+        ("slots_digest_prefix", h(&prefix(labels::HASH_BATCH_SLOTS, sealed.slots.len()))),
+        ("manifest_digest_prefix", h(&prefix(labels::HASH_BATCH_MANIFEST, sealed.manifest.len()))),
+        (
+            "sig_message_prefix",
+            h(&Encoder::new(labels::SIG_BATCH_META).fixed(&account.0).u32(len32(meta.unsigned().len())).finish()),
+        ),
+        (
+            "context_prefix",
+            h(&Encoder::new(labels::HASH_BATCH_CONTEXT).fixed(&account.0).u32(len32(meta.core().len())).finish()),
+        ),
+        ("manifest", h(&sealed.manifest)),
+        ("slots_encoding", h(&sealed.slots)),
+        ("slots_digest", h(&sealed::slots_digest(&sealed.slots))),
+        ("manifest_digest", h(&sealed::manifest_digest(&sealed.manifest))),
+        ("sig_digest", h(&meta.sig_digest(&account))),
+        ("context", h(&meta.context(&account))),
+        ("stream_key_info", h(&sealed::stream_key_info(&account, &batch))),
+        ("data_key", h(data_key.expose())),
+        ("stream_source", h(source.expose())),
+        ("events_framed", h(&framed)),
+        ("reference", h(&reference)),
+    ]);
+    outcome(
+        inter,
+        obj([
+            ("events", Value::Array(opened.events.iter().map(event_json).collect())),
+            ("value", h(&hchain::fold(&reference, &opened.events.iter().map(hchain::event_hash).collect::<Vec<_>>()))),
+        ]),
+    )
+}
+
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     Some(match kind {
+        "batch_meta_decode" => batch_meta_decode(input),
+        "batch_open" => batch_open(input),
         "batch_slot_open" => batch_slot_open(input),
         "batch_events_decode" => batch_events_decode(input),
         "hash_chain_verify" => hash_chain_verify(input),
@@ -282,5 +368,193 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&altered, &rec),
         Error::HchAltered,
     )?;
+    generate_full(g, &account, &batch, &evs, &rec, &sks, &pks)
+}
+
+/// `batch_open` and `batch_meta_decode`: full batches with one and three recipients, every refusal of [BAT-8].
+fn generate_full(
+    g: &mut Gen,
+    account: &AccountId,
+    batch: &BatchId,
+    evs: &[Event],
+    rec: &ServerRecord,
+    sks: &[HpkeSecretKey],
+    pks: &[[u8; 32]],
+) -> Result<(), String> {
+    let f = |e: Error| e.to_string();
+    let mut rng = SeededRng::from_label("blindsync/vectors/v1/batch/full");
+    let device = DeviceKeys::from_seeds(DeviceSigningSeed::random(&mut rng), HpkeSecretKey::random(&mut rng));
+    let other_device = DeviceKeys::generate(&mut rng);
+    let dp = device.public();
+    // The reader's chain: the device is active; the device and three partners may read.
+    let mut allowed: Vec<[u8; 32]> = pks.iter().take(3).copied().collect();
+    allowed.push(dp.x25519);
+    let policy = ListPolicy { writers: vec![(device.id(), dp.ed25519)], allowed: allowed.clone() };
+    let window = Window { start_ms: 1_767_225_600_000, end_ms: 1_767_225_900_000, expires_ms: 1_769_817_600_000 };
+    let now = 1_767_226_000_000u64;
+    let p0 = pks.first().ok_or("pk")?;
+    let sk0 = sks.first().ok_or("sk")?;
+    let input_for = |recipients: &'static [[u8; 32]]| BatchInput {
+        account: *account,
+        batch_id: *batch,
+        suite: Suite::Aes256Gcm,
+        window,
+        events: evs,
+        recipients,
+    };
+    let one_r: &'static [[u8; 32]] = Box::leak(Box::new([*p0]));
+    let three_r: &'static [[u8; 32]] = Box::leak(pks.iter().take(3).copied().collect::<Vec<_>>().into_boxed_slice());
+    let one = sealed::seal(&input_for(one_r), &device, &policy, &mut rng).map_err(f)?;
+    let three = sealed::seal(&input_for(three_r), &device, &policy, &mut rng).map_err(f)?;
+    let open_in = |s: &SealedBatch,
+                   me: &HpkeSecretKey,
+                   r: &ServerRecord,
+                   writers: &[(DeviceId, [u8; 32])],
+                   allowed: &[[u8; 32]],
+                   now: u64| {
+        json!({
+            "account_id": hex::encode(&account.0), "batch_id": hex::encode(&batch.0),
+            "blob": hex::encode(&s.blob()),
+            "slots": s.slot_list().iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
+            "reported": r.reported.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
+            "value": hex::encode(&r.value),
+            "writers": writers.iter().map(|(d, k)| json!({"device_id": hex::encode(&d.0), "ed25519": hex::encode(k)})).collect::<Vec<_>>(),
+            "allowed": allowed.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
+            "x25519_secret": hex::encode(me.expose()),
+            "now_ms": now,
+        })
+    };
+    let w = &policy.writers;
+    let reqs = &["BAT-5", "BAT-6", "BAT-7", "BAT-8", "HCH-5"];
+    g.ok("batch_open", "one recipient", reqs, open_in(&one, sk0, rec, w, &allowed, now))?;
+    for (k, sk) in sks.iter().take(3).enumerate() {
+        g.ok(
+            "batch_open",
+            &format!("three recipients, recipient {k}"),
+            reqs,
+            open_in(&three, sk, rec, w, &allowed, now),
+        )?;
+    }
+    // ---- refusals of [BAT-8], in its order ----
+    let other_batch = BatchId([0x44; 16]);
+    let swapped = sealed::seal(&BatchInput { batch_id: other_batch, ..input_for(one_r) }, &device, &policy, &mut rng)
+        .map_err(f)?;
+    let swapped_meta = SealedBatch { meta: swapped.meta.clone(), ..one.clone() };
+    g.err(
+        "batch_open",
+        "metadata of another batch (swapped metadata)",
+        &["BAT-8"],
+        open_in(&swapped_meta, sk0, rec, w, &allowed, now),
+        Error::BatchId,
+    )?;
+    let op = other_device.public();
+    g.err(
+        "batch_open",
+        "writer not an active device of the reader's chain",
+        &["BAT-8"],
+        open_in(&one, sk0, rec, &[(other_device.id(), op.ed25519)], &allowed, now),
+        Error::BatchWriter,
+    )?;
+    let mut bad_sig = one.clone();
+    if let Some(b) = bad_sig.meta.last_mut() {
+        *b ^= 1;
+    }
+    g.err(
+        "batch_open",
+        "metadata signature altered",
+        &["BAT-5", "BAT-8"],
+        open_in(&bad_sig, sk0, rec, w, &allowed, now),
+        Error::BatchSignature,
+    )?;
+    g.err(
+        "batch_open",
+        "read at the retention expiry",
+        &["BAT-8"],
+        open_in(&one, sk0, rec, w, &allowed, window.expires_ms),
+        Error::BatchExpired,
+    )?;
+    let allowed_wo_2: Vec<[u8; 32]> = allowed.iter().filter(|k| Some(*k) != pks.get(2)).copied().collect();
+    g.err(
+        "batch_open",
+        "batch also shared with a key the reader's chain does not allow",
+        &["BAT-4", "BAT-8"],
+        open_in(&three, sk0, rec, w, &allowed_wo_2, now),
+        Error::BatchUnpinned,
+    )?;
+    let mut slot_swap = three.clone();
+    let alt = slots::seal_slots(account, batch, three_r, &|_| true, &StreamKeySource::from_bytes([9; 32]), &mut rng)
+        .map_err(f)?;
+    slot_swap.slots = alt;
+    g.err(
+        "batch_open",
+        "key slots replaced (a server-chosen data key)",
+        &["BAT-5", "BAT-8"],
+        open_in(&slot_swap, sk0, rec, w, &allowed, now),
+        Error::BatchSlots,
+    )?;
+    let mut man = one.clone();
+    man.manifest = swapped.manifest.clone();
+    g.err(
+        "batch_open",
+        "stream manifest of another batch",
+        &["BAT-5", "BAT-8"],
+        open_in(&man, sk0, rec, w, &allowed, now),
+        Error::BatchManifest,
+    )?;
+    let count =
+        sealed::seal_misbehaving(&input_for(one_r), &device, &policy, &mut rng, &|m| m.event_count += 1).map_err(f)?;
+    g.err(
+        "batch_open",
+        "metadata signed with one event too many",
+        &["BAT-8"],
+        open_in(&count, sk0, rec, w, &allowed, now),
+        Error::BatchCount,
+    )?;
+    let narrow = Window { end_ms: window.start_ms + 1_000, ..window };
+    let late =
+        sealed::seal_misbehaving(&input_for(one_r), &device, &policy, &mut rng, &|m| m.window = narrow).map_err(f)?;
+    g.err(
+        "batch_open",
+        "events after the signed end time",
+        &["BAT-6", "BAT-8"],
+        open_in(&late, sk0, rec, w, &allowed, now),
+        Error::BatchTime,
+    )?;
+    let mut short = rec.clone();
+    short.reported.pop();
+    short.value = hchain::fold(&short.reference, &short.reported);
+    g.err(
+        "batch_open",
+        "an event the device never reported",
+        &["BAT-8", "HCH-5"],
+        open_in(&one, sk0, &short, w, &allowed, now),
+        Error::HchInserted,
+    )?;
+
+    // ---- metadata decoding ----
+    let mdec = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = three.meta.clone();
+        edit(&mut v);
+        json!({"meta": hex::encode(&v)})
+    };
+    let dreqs = &["BAT-5"];
+    let base = 4 + labels::BATCH_META.len();
+    g.ok("batch_meta_decode", "three recipients", dreqs, mdec(&|_| {}))?;
+    g.err("batch_meta_decode", "version 2", dreqs, mdec(&|v| v[base] = 2), Error::EnvVersion)?;
+    let suite_at = base + 1 + 16 + 32;
+    g.err("batch_meta_decode", "suite 3", dreqs, mdec(&|v| v[suite_at] = 3), Error::EnvSuite)?;
+    g.err("batch_meta_decode", "start after end", dreqs, mdec(&|v| v[suite_at + 1] = 0xff), Error::BatchRange)?;
+    let n_at = suite_at + 1 + 24 + 4;
+    g.err(
+        "batch_meta_decode",
+        "no recipients",
+        dreqs,
+        mdec(&|v| {
+            v[n_at..n_at + 2].copy_from_slice(&0u16.to_be_bytes());
+            v.drain(n_at + 2..n_at + 2 + 3 * 32);
+        }),
+        Error::DecodeValue,
+    )?;
+    g.err("batch_meta_decode", "a byte after the signature", dreqs, mdec(&|v| v.push(0)), Error::DecodeTrailing)?;
     Ok(())
 }

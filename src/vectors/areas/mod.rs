@@ -1,6 +1,7 @@
 //! The vector areas: one module per generated file, each with a generator
 //! and the procedures (`kind`s) its vectors name.
 
+mod attachment;
 mod batch;
 mod chain;
 mod encoding;
@@ -58,7 +59,11 @@ pub(crate) const FILES: &[(&str, &str)] = &[
         "stream.json",
         "chunked streams: seal at every chunk edge in both suites, manifests, open and every refusal (spec 9)",
     ),
-    ("batch.json", "batch event framing and the verification hash chain with every detected tampering (spec 10)"),
+    (
+        "batch.json",
+        "batch event framing, the verification hash chain, key slots, signed metadata and full batches with every refusal (spec 10)",
+    ),
+    ("attachment.json", "attachment keys, keyed content ids and attachment blobs (spec 10.6)"),
 ];
 
 const GENERATORS: &[Generator] = &[
@@ -74,6 +79,7 @@ const GENERATORS: &[Generator] = &[
     sync::generate,
     stream::generate,
     batch::generate,
+    attachment::generate,
 ];
 
 /// Runs a vector's procedure.
@@ -89,6 +95,7 @@ pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
         .or_else(|| sync::run(kind, input))
         .or_else(|| stream::run(kind, input))
         .or_else(|| batch::run(kind, input))
+        .or_else(|| attachment::run(kind, input))
         .unwrap_or_else(|| Err(Fail::harness(format!("unknown kind {kind}"))))
 }
 

@@ -59,7 +59,6 @@ fn stream_seal(input: &Value) -> Result<Outcome, Fail> {
     let man = Manifest::decode(&m)?;
     let ks = stream::key_schedule(&source, &salt, p.suite);
     let n = man.chunk_count() as u64;
-    let first_frame_len = u32::try_from(body.len().min(FRAME_LEN)).map_err(|_| Fail::harness("len"))?;
     let unsigned_len = u32::try_from(man.unsigned().len()).map_err(|_| Fail::harness("len"))?;
     let inter = obj([
         ("key_info", h(&stream::key_info(p.suite))),
@@ -70,8 +69,7 @@ fn stream_seal(input: &Value) -> Result<Outcome, Fail> {
         ("first_nonce", h(&chunk_nonce(0, n == 1))),
         ("first_aad", h(&chunk_aad(&p, 0, n == 1))),
         ("last_nonce", h(&chunk_nonce(n - 1, true))),
-        ("chunk_digests", Value::Array(man.digests.iter().map(|d| h(d)).collect())),
-        ("chunk_digest_prefix_0", h(&Encoder::new(labels::HASH_STREAM_CHUNK).u32(first_frame_len).finish())),
+        ("chunk_tags", Value::Array(man.tags.iter().map(|t| h(t)).collect())),
         ("sig_message_prefix", h(&Encoder::new(labels::SIG_STREAM).fixed(&p.account.0).u32(unsigned_len).finish())),
         ("sig_digest", h(&man.sig_digest(&p.account))),
         ("verifying_key", h(&sk.verifying_key().to_bytes())),
@@ -189,10 +187,16 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
     g.err("stream_open", "chunks 0 and 1 swapped", reqs, open_in(&m, &[c1, c0].concat()), Error::StreamReordered)?;
     let mut foreign = body.clone();
-    if let Some(b) = foreign.get_mut(FRAME_LEN + 5) {
+    if let Some(b) = foreign.last_mut() {
         *b ^= 1;
     }
-    g.err("stream_open", "chunk 1 altered (a foreign chunk)", reqs, open_in(&m, &foreign), Error::StreamForeign)?;
+    g.err(
+        "stream_open",
+        "chunk 1's tag altered (a tag the manifest does not list)",
+        &["STR-6", "STR-11"],
+        open_in(&m, &foreign),
+        Error::StreamForeign,
+    )?;
     g.err(
         "stream_open",
         "a byte after the last chunk",
@@ -236,20 +240,16 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&m, &body), "key_source", h(&b32())),
         Error::StreamCommitment,
     )?;
-    // A writer that signs a manifest whose chunk digest matches but whose chunk it altered.
-    let mut man = Manifest::decode(&m).map_err(f)?;
+    // Altered ciphertext under the listed tag: the tag matches the manifest, the AEAD refuses.
     let mut bad_chunk = body.clone();
     if let Some(b) = bad_chunk.get_mut(FRAME_LEN + 5) {
         *b ^= 1;
     }
-    if let Some(d) = man.digests.get_mut(1) {
-        *d = stream::chunk_digest(bad_chunk.get(FRAME_LEN..).ok_or("c1")?);
-    }
     g.err(
         "stream_open",
-        "chunk altered and its digest re-signed by the writer",
-        &["STR-4", "STR-11"],
-        open_in(&resign(&AccountId(account), &sk, &man), &bad_chunk),
+        "chunk 1's ciphertext altered, its tag kept",
+        &["STR-4", "STR-6", "STR-11"],
+        open_in(&m, &bad_chunk),
         Error::StreamDecrypt,
     )?;
     // An empty final chunk: a writer that seals 64 KiB as two chunks, the second empty.
@@ -295,7 +295,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
     g.err(
         "stream_manifest_decode",
-        "chunk count 3 with two digests",
+        "chunk count 3 with two tags",
         dec_reqs,
         mdec(&|v| v[count_at..count_at + 4].copy_from_slice(&3u32.to_be_bytes())),
         Error::DecodeTruncated,

@@ -71,11 +71,7 @@ fn event_hash(input: &Value) -> Result<Outcome, Fail> {
         let ev: [u8; 32] = crate::vectors::hex::decode(e.as_str().unwrap_or_default())
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| Fail::harness("event"))?;
-        let input = crate::encoding::Encoder::new(crate::labels::SERVER_BATCH_EVENT)
-            .fixed(&id)
-            .fixed(&prev)
-            .fixed(&ev)
-            .finish();
+        let input = crate::encoding::Encoder::new(crate::labels::HCH_LINK).fixed(&id).fixed(&prev).fixed(&ev).finish();
         prev = next_event_hash(&id, &prev, &ev);
         out.push(obj([("hash_input", h(&input)), ("hash", h(&prev))]));
     }

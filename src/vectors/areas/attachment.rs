@@ -1,0 +1,119 @@
+//! `attachment.json` (spec 10.6): keyed attachment ids and attachment blobs.
+
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+
+use super::{Gen, outcome};
+use crate::attachment::{self, AttachmentKey};
+use crate::envelope::Suite;
+use crate::error::Error;
+use crate::keys::AccountId;
+use crate::primitives::{SeededRng, sha256};
+use crate::secret::Secret32;
+use crate::stream;
+use crate::vectors::Outcome;
+use crate::vectors::hex;
+use crate::vectors::json::{Fail, Obj, h, obj};
+
+fn key_from(i: &Obj<'_>) -> Result<AttachmentKey, Fail> {
+    Ok(AttachmentKey::from_prk(&Secret32::from_bytes(i.hex_n("prk0")?)))
+}
+
+fn attachment_id(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let key = key_from(&i)?;
+    let p = i.hex("plaintext")?;
+    let digest = sha256(&[&p]);
+    outcome(
+        obj([
+            ("key_info", h(&attachment::key_info())),
+            ("attachment_key", h(key.expose())),
+            ("digest", h(&digest)),
+            ("hmac_message", h(&attachment::id_message(&digest))),
+        ]),
+        obj([("attachment_id", h(&key.id(&p)))]),
+    )
+}
+
+fn attachment_open(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let key = key_from(&i)?;
+    let account = AccountId(i.hex_n("account_id")?);
+    let id = i.hex_n("attachment_id")?;
+    let p = attachment::open(
+        &account,
+        &key,
+        &id,
+        Suite::Aes256Gcm,
+        &i.hex("manifest")?,
+        &i.hex("body")?,
+        &i.hex_n("verifying_key")?,
+    )?;
+    let params = attachment::params(&account, Suite::Aes256Gcm, &id);
+    outcome(
+        obj([
+            ("attachment_key", h(key.expose())),
+            ("source_info", h(&attachment::source_info(&id))),
+            ("stream_source", h(key.source(&id).expose())),
+            ("stream_id", h(&params.stream_id)),
+        ]),
+        obj([("plaintext", h(&p))]),
+    )
+}
+
+pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
+    Some(match kind {
+        "attachment_id" => attachment_id(input),
+        "attachment_open" => attachment_open(input),
+        _ => return None,
+    })
+}
+
+pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
+    let mut rng = SeededRng::from_label("blindsync/vectors/v1/attachment");
+    let mut b32 = || {
+        let mut b = [0u8; 32];
+        rand_core::Rng::fill_bytes(&mut rng, &mut b);
+        b
+    };
+    let prk0 = b32();
+    let other_prk0 = b32();
+    let account = b32();
+    let seed = b32();
+    let photo = [b32(), b32(), b32()].concat();
+    let f = |e: Error| e.to_string();
+    let reqs = &["ATT-1", "ATT-2"];
+    for (what, p) in [("empty file", &[][..]), ("96-byte photo", &photo[..])] {
+        g.ok("attachment_id", what, reqs, json!({"prk0": hex::encode(&prk0), "plaintext": hex::encode(p)}))?;
+    }
+    g.ok(
+        "attachment_id",
+        "the same photo in another account (another id)",
+        reqs,
+        json!({"prk0": hex::encode(&other_prk0), "plaintext": hex::encode(&photo)}),
+    )?;
+    let key = AttachmentKey::from_prk(&Secret32::from_bytes(prk0));
+    let sk = SigningKey::from_bytes(&seed);
+    let vk = sk.verifying_key().to_bytes();
+    let mut srng = SeededRng::from_label("blindsync/vectors/v1/attachment/seal");
+    let s = attachment::seal(&AccountId(account), &key, Suite::Aes256Gcm, &sk, &photo, &mut srng).map_err(f)?;
+    let open_in = |id: &[u8; 32], m: &[u8], b: &[u8]| {
+        json!({
+            "prk0": hex::encode(&prk0), "account_id": hex::encode(&account), "attachment_id": hex::encode(id),
+            "manifest": hex::encode(m), "body": hex::encode(b), "verifying_key": hex::encode(&vk),
+        })
+    };
+    let oreqs = &["ATT-3", "ATT-4"];
+    g.ok("attachment_open", "the photo", oreqs, open_in(&s.id, &s.manifest, &s.body))?;
+    // A device of the account that seals another file under the photo's id.
+    let params = attachment::params(&AccountId(account), Suite::Aes256Gcm, &s.id);
+    let (m, b) = stream::seal(&params, &key.source(&s.id), &sk, b"not the photo", &mut srng).map_err(f)?;
+    g.err(
+        "attachment_open",
+        "another file sealed under the photo's id",
+        oreqs,
+        open_in(&s.id, &m, &b),
+        Error::AttachmentId,
+    )?;
+    Ok(())
+}
