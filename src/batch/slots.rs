@@ -88,6 +88,12 @@ pub fn open_slot(
 ) -> Result<StreamKeySource> {
     let mut r = Reader::new(slots);
     let count = r.u16()? as usize;
+    // [BAT-4] the structure first (count slots, nothing after), then the order of the recipients.
+    match r.remaining().cmp(&(count * SLOT_LEN)) {
+        core::cmp::Ordering::Less => return Err(Error::DecodeTruncated),
+        core::cmp::Ordering::Greater => return Err(Error::DecodeTrailing),
+        core::cmp::Ordering::Equal => {}
+    }
     let mut prev: Option<[u8; 32]> = None;
     let mut mine = None;
     let my_pk = me.public_key();
