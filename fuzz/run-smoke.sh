@@ -8,11 +8,13 @@
 #
 # auto: libFuzzer when cargo-bolero is installed, else the test engine.
 # The test engine runs BOLERO_RANDOM_ITERATIONS (default 200000) random
-# inputs per target, then the seeds, regressions/ and corpus/.
+# inputs per target (a tenth for the slow targets in $SLOW_TARGETS, or
+# FUZZ_SLOW_ITERATIONS), then the seeds, regressions/ and corpus/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 engine="${FUZZ_ENGINE:-auto}"
 seconds="${FUZZ_SECONDS:-5}"
+SLOW_TARGETS="stream_open stream_roundtrip sync_ops"
 if [ "$engine" = auto ]; then
   if command -v cargo-bolero >/dev/null 2>&1; then engine=libfuzzer; else engine=test; fi
 fi
@@ -26,11 +28,22 @@ targets=("$@")
 case "$engine" in
   test)
     export BOLERO_RANDOM_ITERATIONS="${BOLERO_RANDOM_ITERATIONS:-200000}"
-    echo "fuzz smoke: bolero test engine, $BOLERO_RANDOM_ITERATIONS random inputs per target"
-    filters=()
-    for t in "${targets[@]}"; do filters+=("$t"); done
+    # Targets that seal and open whole streams or run operation sequences cost
+    # milliseconds per input in the unoptimised test build: a tenth of the inputs.
+    slow_iterations="${FUZZ_SLOW_ITERATIONS:-$(( BOLERO_RANDOM_ITERATIONS / 10 ))}"
+    fast=() slow=()
+    for t in "${targets[@]}"; do
+      case " $SLOW_TARGETS " in
+        *" $t "*) slow+=("$t") ;;
+        *) fast+=("$t") ;;
+      esac
+    done
+    echo "fuzz smoke: bolero test engine, $BOLERO_RANDOM_ITERATIONS random inputs per target ($slow_iterations for ${slow[*]:-none})"
     # The bolero tests plus the seed, regression and corpus replays.
-    cargo test -p blindsync-fuzz --test targets -- "${filters[@]}" seeds_from_vectors regressions_and_corpus registry_matches_files
+    cargo test -p blindsync-fuzz --test targets -- --exact "${fast[@]}" seeds_from_vectors regressions_and_corpus registry_matches_files
+    if [ ${#slow[@]} -gt 0 ]; then
+      BOLERO_RANDOM_ITERATIONS="$slow_iterations" cargo test -p blindsync-fuzz --test targets -- --exact "${slow[@]}"
+    fi
     ;;
   libfuzzer)
     # cargo-bolero needs its own target dir (instrumented build).

@@ -27,6 +27,8 @@ use bolero as _;
 pub mod input;
 pub mod seeds;
 pub mod targets;
+pub mod wire;
+pub mod world;
 
 pub use seeds::Vectors;
 
@@ -60,6 +62,18 @@ macro_rules! for_each_target {
             envelope_mutate,
             chain_statement,
             chain_verify,
+            envelope_header,
+            envelope_roundtrip,
+            pairing_payload,
+            stream_manifest,
+            stream_open,
+            stream_roundtrip,
+            batch_framing,
+            key_slot,
+            sync_request,
+            sync_response,
+            server_handle,
+            sync_ops,
             batch_meta_decode,
             batch_open_mutate,
         }

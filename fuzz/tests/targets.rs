@@ -33,7 +33,8 @@ fn inputs(dir: &Path, t: &Target) -> Vec<(PathBuf, Vec<u8>)> {
     let Ok(rd) = fs::read_dir(dir.join(t.name)) else { return Vec::new() };
     let mut paths: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
     paths.sort();
-    paths.into_iter().map(|p| (p.clone(), fs::read(&p).unwrap())).collect()
+    // A running libFuzzer campaign replaces corpus files as it reduces them: skip one that vanished.
+    paths.into_iter().filter_map(|p| fs::read(&p).ok().map(|b| (p, b))).collect()
 }
 
 fn replay(t: &Target, what: &str, input: &[u8]) {

@@ -77,8 +77,11 @@ type SlotRef<'a> = ([u8; 32], [u8; hpke::ENC_LEN], &'a [u8]);
 fn parse(slots: &[u8]) -> Result<Vec<SlotRef<'_>>> {
     let mut r = Reader::new(slots);
     let count = r.u16()? as usize;
-    if r.remaining() < count.saturating_mul(SLOT_LEN) {
-        return Err(Error::DecodeTruncated);
+    // [BAT-4] the structure first (count slots, nothing after), then the order of the recipients.
+    match r.remaining().cmp(&count.saturating_mul(SLOT_LEN)) {
+        core::cmp::Ordering::Less => return Err(Error::DecodeTruncated),
+        core::cmp::Ordering::Greater => return Err(Error::DecodeTrailing),
+        core::cmp::Ordering::Equal => {}
     }
     let mut out: Vec<SlotRef<'_>> = Vec::with_capacity(count);
     for _ in 0..count {

@@ -274,3 +274,21 @@ mod sealed_tests {
         }
     }
 }
+
+// [BAT-4] the structure is checked before the order of the recipients (fuzz finding, key_slot).
+#[test]
+fn slot_structure_before_order() {
+    use crate::hpke::HpkeSecretKey;
+    let me = HpkeSecretKey::from_bytes([7; 32]);
+    let mut two = 2u16.to_be_bytes().to_vec();
+    for r in [5u8, 1] {
+        two.extend_from_slice(&[r; 32]);
+        two.extend_from_slice(&[0; slots::SLOT_LEN - 32]);
+    }
+    let open = |b: &[u8]| slots::open_slot(&AccountId([1; 32]), &BatchId([2; 16]), b, &|_| true, &me).err();
+    assert_eq!(open(&two), Some(Error::DecodeValue));
+    assert_eq!(open(&two[..two.len() - 1]), Some(Error::DecodeTruncated));
+    let mut trailing = two.clone();
+    trailing.push(0);
+    assert_eq!(open(&trailing), Some(Error::DecodeTrailing));
+}
