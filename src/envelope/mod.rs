@@ -175,11 +175,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
     payload: &[u8],
     rng: &mut R,
 ) -> Result<Vec<u8>> {
-    let mut salt = [0u8; SALT_LEN];
-    let mut nonce = [0u8; NONCE_LEN];
-    rng.fill_bytes(&mut salt);
-    rng.fill_bytes(&mut nonce);
-    seal_with(account, meta, collection_key, signing_key, payload, &salt, &nonce)
+    dangerous_seal_with_defences(account, meta, collection_key, signing_key, payload, &Defences::ALL, rng)
 }
 
 /// [`seal`] with an explicit salt and nonce (test vectors). Never reuse a salt. [ENV-6] [ENV-7]
@@ -205,10 +201,25 @@ pub fn seal_with(
     salt: &[u8; SALT_LEN],
     nonce: &[u8; NONCE_LEN],
 ) -> Result<Vec<u8>> {
+    seal_meta(account, meta, collection_key, signing_key, payload, salt, nonce, &Defences::ALL)
+}
+
+/// [PAY-1] schema check, [PAD-2] padding, header, then [`seal_inner`].
+#[allow(clippy::too_many_arguments)]
+fn seal_meta(
+    account: &AccountId,
+    meta: &RecordMeta,
+    collection_key: &CollectionKey,
+    signing_key: &SigningKey,
+    payload: &[u8],
+    salt: &[u8; SALT_LEN],
+    nonce: &[u8; NONCE_LEN],
+    defences: &Defences,
+) -> Result<Vec<u8>> {
     meta.schema.check(payload)?;
     let padded = padding::padded_len(payload.len())?;
     let header = meta.header(u32::try_from(padded).map_err(|_| Error::EnvTooLarge)?, *salt, [0; 32]);
-    seal_inner(account, header, collection_key, signing_key, nonce, &Defences::ALL, |out| {
+    seal_inner(account, header, collection_key, signing_key, nonce, defences, |out| {
         padding::pad_into(out, payload).map(|_| ())
     })
 }
@@ -228,12 +239,7 @@ pub fn dangerous_seal_with_defences<R: CryptoRng + ?Sized>(
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut salt);
     rng.fill_bytes(&mut nonce);
-    meta.schema.check(payload)?;
-    let padded = padding::padded_len(payload.len())?;
-    let header = meta.header(u32::try_from(padded).map_err(|_| Error::EnvTooLarge)?, salt, [0; 32]);
-    seal_inner(account, header, collection_key, signing_key, &nonce, defences, |out| {
-        padding::pad_into(out, payload).map(|_| ())
-    })
+    seal_meta(account, meta, collection_key, signing_key, payload, &salt, &nonce, defences)
 }
 
 /// Seals an already padded plaintext under `template` (its `padded_len` and
