@@ -16,14 +16,14 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use blindsync::batch::hchain::{self, ServerRecord};
-use blindsync::batch::sealed::{self, BatchInput, ListPolicy, SealedBatch, Window};
+use blindsync::batch::sealed::{self, BatchInput, BatchLink, ListPolicy, SealedBatch, Window};
 use blindsync::batch::{BatchId, Event, EventKind};
-use blindsync::device::DeviceKeys;
+use blindsync::device::{ChainHead, DeviceKeys};
 use blindsync::envelope::{EnvelopeKey, Suite, aead_seal_in_place};
 use blindsync::hpke::HpkeSecretKey;
 use blindsync::keys::AccountId;
 use blindsync::primitives::SeededRng;
-use blindsync::stream::CHUNK_LEN;
+use blindsync::stream::{CHUNK_LEN, StreamKeySource};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand_core::Rng;
 
@@ -40,7 +40,10 @@ struct Setup {
     policy: ListPolicy,
     events: Vec<Event>,
     record: ServerRecord,
+    data_key: StreamKeySource,
 }
+
+const HEAD: ChainHead = ChainHead { len: 1, hash: [3; 32] };
 
 fn setup() -> Setup {
     let mut rng = SeededRng::from_label("bench/monitor-day");
@@ -50,7 +53,7 @@ fn setup() -> Setup {
     let partners: Vec<HpkeSecretKey> = (0..3).map(|_| HpkeSecretKey::random(&mut rng)).collect();
     let mut allowed: Vec<[u8; 32]> = partners.iter().map(HpkeSecretKey::public_key).collect();
     allowed.push(device.public().x25519);
-    let policy = ListPolicy { writers: vec![(device.id(), device.public().ed25519)], allowed };
+    let policy = ListPolicy { writers: vec![(device.id(), device.public().ed25519)], allowed, chain: vec![HEAD.hash] };
     let target = (DAY_BYTES / BATCHES_PER_DAY as f64) as usize;
     let shots = 30;
     let log = b"2026-01-01T00:00:00Z focus changed to browser window 'example.org'".to_vec();
@@ -63,11 +66,14 @@ fn setup() -> Setup {
         events.push(Event { t_ms: t, kind: EventKind::Screenshot, data: img });
         events.push(Event { t_ms: t + 1, kind: EventKind::Log, data: log.clone() });
     }
+    let data_key = sealed::new_data_key(&mut rng);
+    let mut recorder = hchain::Recorder::new(&data_key, &account, &batch);
     let mut record = ServerRecord::new(&account, &batch);
     for e in &events {
-        record.report(hchain::event_hash(e));
+        let r = recorder.record(e, &device);
+        record.report(r.event_hash, r.signature);
     }
-    Setup { account, batch, device, partners, policy, events, record }
+    Setup { account, batch, device, partners, policy, events, record, data_key }
 }
 
 fn recipients(s: &Setup) -> Vec<[u8; 32]> {
@@ -87,6 +93,8 @@ fn seal(s: &Setup, suite: Suite, rng: &mut SeededRng) -> SealedBatch {
         window: window(),
         events: &s.events,
         recipients: &r,
+        data_key: &s.data_key,
+        link: BatchLink { seq: 0, prev_batch: BatchId([0; 16]), chain_head: HEAD },
     };
     sealed::seal(&input, &s.device, &s.policy, rng).expect("seal")
 }
@@ -132,6 +140,27 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("raw-aead/{name}"), |x| x.iter(|| raw_aead(*suite, &key, &mut buf)));
     }
     g.finish();
+
+    // [STR-6] the chunk digest the manifest lists: SHA-256 and BLAKE3 over the same frames, same run.
+    let mut h = c.benchmark_group("chunk-digest");
+    h.sample_size(20);
+    h.throughput(Throughput::Bytes(bytes as u64));
+    let frames = sealed[0].body.clone();
+    h.bench_function("sha256", |x| {
+        x.iter(|| {
+            for f in frames.chunks(CHUNK_LEN + 16) {
+                black_box(blindsync::primitives::sha256(&[f]));
+            }
+        })
+    });
+    h.bench_function("blake3", |x| {
+        x.iter(|| {
+            for f in frames.chunks(CHUNK_LEN + 16) {
+                black_box(blake3::hash(f));
+            }
+        })
+    });
+    h.finish();
 
     // The figure that matters: monitor-days per core-second, extrapolated from one batch.
     // Skipped when criterion only profiles or lists.

@@ -38,6 +38,49 @@ pub struct Defences {
     pub pinned_keys: bool,
     /// KDF parameters below the floor are refused ([KEY-6]).
     pub kdf_floor: bool,
+    /// Data-path defences (issue 14), one switch each ([`DataWeakening`]).
+    pub data: DataDefences,
+}
+
+/// The data-path defences: batches, streams and attachments. [MODEL-5]
+///
+/// Kept apart from [`Weakening`] so that adding them does not change the
+/// model checker's configurations; each has its own [`DataWeakening`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataDefences {
+    /// A partner verifies the writer's signature on the server's hash-chain record ([HCH-6]).
+    pub report_signature: bool,
+    /// Event hashes are keyed with the batch's event key ([HCH-2]).
+    pub keyed_events: bool,
+    /// A reader checks that a batch links to the writer's previous one ([BAT-11]).
+    pub batch_links: bool,
+    /// A reader refuses a batch naming a chain head its chain does not have ([BAT-10]).
+    pub chain_head: bool,
+    /// A reader compares each frame's BLAKE3 digest with the manifest ([STR-6], [STR-11]).
+    pub chunk_digests: bool,
+    /// Attachment keys come from the current epoch's PRK, not epoch 0 ([ATT-1]).
+    pub attachment_epoch_keys: bool,
+    /// Attachments are padded to the Padmé length ([ATT-6]).
+    pub attachment_padding: bool,
+}
+
+impl DataDefences {
+    /// Every data-path defence on.
+    pub const ALL: DataDefences = DataDefences {
+        report_signature: true,
+        keyed_events: true,
+        batch_links: true,
+        chain_head: true,
+        chunk_digests: true,
+        attachment_epoch_keys: true,
+        attachment_padding: true,
+    };
+}
+
+impl Default for DataDefences {
+    fn default() -> Self {
+        DataDefences::ALL
+    }
 }
 
 impl Defences {
@@ -51,6 +94,7 @@ impl Defences {
         fork: true,
         pinned_keys: true,
         kdf_floor: true,
+        data: DataDefences::ALL,
     };
 
     /// These defences with one switched off.
@@ -67,6 +111,34 @@ impl Defences {
             Weakening::AnyKdfParams => d.kdf_floor = false,
         }
         d
+    }
+
+    /// These defences with one data-path defence switched off.
+    pub const fn without_data(self, w: DataWeakening) -> Defences {
+        let mut d = self;
+        match w {
+            DataWeakening::UnsignedReports => d.data.report_signature = false,
+            DataWeakening::UnkeyedEventHashes => d.data.keyed_events = false,
+            DataWeakening::NoBatchLinks => d.data.batch_links = false,
+            DataWeakening::NoChainHeadCheck => d.data.chain_head = false,
+            DataWeakening::TagOnlyChunks => d.data.chunk_digests = false,
+            DataWeakening::EpochZeroAttachmentKey => d.data.attachment_epoch_keys = false,
+            DataWeakening::NoAttachmentPadding => d.data.attachment_padding = false,
+        }
+        d
+    }
+
+    /// Whether the data-path defence `w` switches off is off here.
+    pub const fn is_data_off(&self, w: DataWeakening) -> bool {
+        match w {
+            DataWeakening::UnsignedReports => !self.data.report_signature,
+            DataWeakening::UnkeyedEventHashes => !self.data.keyed_events,
+            DataWeakening::NoBatchLinks => !self.data.batch_links,
+            DataWeakening::NoChainHeadCheck => !self.data.chain_head,
+            DataWeakening::TagOnlyChunks => !self.data.chunk_digests,
+            DataWeakening::EpochZeroAttachmentKey => !self.data.attachment_epoch_keys,
+            DataWeakening::NoAttachmentPadding => !self.data.attachment_padding,
+        }
     }
 
     /// The weakenings in effect, in [`Weakening::ALL`] order.
@@ -149,6 +221,81 @@ impl Weakening {
     }
 }
 
+/// One data-path defence switched off (issue 14). [MODEL-5]
+///
+/// Each names the model capability that re-finds the attack it opens:
+///
+/// | weakening | capability | attack |
+/// |---|---|---|
+/// | `unsigned-reports` | `frame-user` | the server adds reports and a partner sees `E_HCH_DROPPED` |
+/// | `no-batch-links` | `delete-batch` | the server deletes a whole batch unnoticed |
+/// | `no-chain-head-check` | `stale-partner-chain` | a partner on a withheld chain reads a batch of a revoked writer |
+/// | `tag-only-chunks` | `insider-chunk-forgery` | a key holder swaps a frame for another with the same AEAD tag |
+/// | `epoch-zero-attachment-key` | `attachment-after-revocation` | a revoked device and the server read later attachments |
+/// | `unkeyed-event-hashes` | `event-guessing` | the server confirms guessed log lines from reported hashes |
+/// | `no-attachment-padding` | `attachment-length` | the exact blob length confirms a known file |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataWeakening {
+    /// A partner takes the server's hash-chain record without the writer's signature.
+    UnsignedReports,
+    /// Event hashes are unkeyed SHA-256, as before issue 14.
+    UnkeyedEventHashes,
+    /// A reader does not check the link to the writer's previous batch.
+    NoBatchLinks,
+    /// A reader ignores the chain head a batch names.
+    NoChainHeadCheck,
+    /// A reader does not compare frame digests with the manifest; it relies on the AEAD tag.
+    TagOnlyChunks,
+    /// Attachment keys come from epoch 0 for ever, as before issue 14.
+    EpochZeroAttachmentKey,
+    /// Attachments are sealed at their exact length.
+    NoAttachmentPadding,
+}
+
+impl DataWeakening {
+    /// Every data-path weakening.
+    pub const ALL: [DataWeakening; 7] = [
+        DataWeakening::UnsignedReports,
+        DataWeakening::UnkeyedEventHashes,
+        DataWeakening::NoBatchLinks,
+        DataWeakening::NoChainHeadCheck,
+        DataWeakening::TagOnlyChunks,
+        DataWeakening::EpochZeroAttachmentKey,
+        DataWeakening::NoAttachmentPadding,
+    ];
+
+    /// Its command-line name.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            DataWeakening::UnsignedReports => "unsigned-reports",
+            DataWeakening::UnkeyedEventHashes => "unkeyed-event-hashes",
+            DataWeakening::NoBatchLinks => "no-batch-links",
+            DataWeakening::NoChainHeadCheck => "no-chain-head-check",
+            DataWeakening::TagOnlyChunks => "tag-only-chunks",
+            DataWeakening::EpochZeroAttachmentKey => "epoch-zero-attachment-key",
+            DataWeakening::NoAttachmentPadding => "no-attachment-padding",
+        }
+    }
+
+    /// The model capability that re-finds the attack this weakening opens.
+    pub const fn capability(&self) -> &'static str {
+        match self {
+            DataWeakening::UnsignedReports => "frame-user",
+            DataWeakening::UnkeyedEventHashes => "event-guessing",
+            DataWeakening::NoBatchLinks => "delete-batch",
+            DataWeakening::NoChainHeadCheck => "stale-partner-chain",
+            DataWeakening::TagOnlyChunks => "insider-chunk-forgery",
+            DataWeakening::EpochZeroAttachmentKey => "attachment-after-revocation",
+            DataWeakening::NoAttachmentPadding => "attachment-length",
+        }
+    }
+
+    /// The weakening with this command-line name.
+    pub fn parse(name: &str) -> Option<DataWeakening> {
+        DataWeakening::ALL.iter().copied().find(|w| w.name() == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +312,17 @@ mod tests {
             assert_eq!(d.weakenings(), vec![w]);
         }
         assert!(Defences::ALL.weakenings().is_empty());
+    }
+
+    // [MODEL-5] each data-path weakening switches off exactly one data-path defence and nothing else.
+    #[test]
+    fn one_data_switch_each() {
+        for w in DataWeakening::ALL {
+            let d = Defences::ALL.without_data(w);
+            assert!(d.is_data_off(w));
+            assert_eq!(DataWeakening::ALL.iter().filter(|v| d.is_data_off(**v)).count(), 1, "{w:?}");
+            assert!(d.weakenings().is_empty());
+            assert_eq!(DataWeakening::parse(w.name()), Some(w));
+        }
     }
 }

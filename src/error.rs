@@ -197,6 +197,12 @@ errors! {
     SrvWriter => "E_SRV_WRITER", Peer, "envelope writer is not the authenticated device";
     /// No such batch or bundle (or it expired). [SRV-9]
     SrvNotFound => "E_SRV_NOT_FOUND", Peer, "not found";
+    /// An account's pending-device slots are full. [SRV-13]
+    SrvPendingFull => "E_SRV_PENDING_FULL", Peer, "too many pending devices for this account";
+    /// The server holds as many outstanding login nonces as it allows. [SRV-14]
+    SrvNonceLimit => "E_SRV_NONCE_LIMIT", Peer, "too many outstanding login challenges";
+    /// Too many failed password logins for this account in the current window. [SRV-15]
+    SrvRateLimit => "E_SRV_RATE_LIMIT", Peer, "too many failed logins; try later";
     /// Alert: a writer sequence number was skipped, so a write was withheld. [SYNC-9]
     SyncWithheld => "E_SYNC_WITHHELD", Peer, "a write of this device was withheld";
     /// Alert: the server served an older state of a record than one already accepted. [SYNC-10]
@@ -265,6 +271,14 @@ errors! {
     BatchRange => "E_BATCH_RANGE", Peer, "batch time range or expiry inconsistent";
     /// An attachment whose plaintext does not hash to its id.
     AttachmentId => "E_ATTACHMENT_ID", Peer, "attachment plaintext does not match its id";
+    /// A hash-chain record whose report signature does not verify under the batch writer's key. [HCH-6]
+    HchSignature => "E_HCH_SIGNATURE", Peer, "hash-chain record is not signed by the batch's writer";
+    /// Batch metadata names a chain head the reader's verified chain does not have. [BAT-10]
+    BatchChainHead => "E_BATCH_CHAIN_HEAD", Peer, "batch names an account chain head the reader does not know";
+    /// Batch metadata does not link to the writer's previous batch the reader saw. [BAT-11]
+    BatchGap => "E_BATCH_GAP", Peer, "a batch of this writer is missing";
+    /// An attachment whose padded plaintext is not in the padding format. [ATT-6]
+    AttachmentPadding => "E_ATTACHMENT_PADDING", Peer, "attachment padding is malformed";
 }
 
 /// `CODE: description`, with no secret material and no detail. [ERR-3]

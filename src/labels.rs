@@ -17,6 +17,8 @@ pub enum Use {
     Hmac,
     /// A SHA-256 input starts with the label.
     Hash,
+    /// A BLAKE3 input (hash or keyed hash) starts with the label.
+    Blake3,
     /// An Ed25519 signed message starts with the label.
     Signature,
     /// An HPKE `info` is the canonical encoding starting with the label.
@@ -120,10 +122,16 @@ labels! {
     AAD_STREAM_CHUNK = "blindsync/v1/aad/stream-chunk", Aad;
     /// SHA-256 input of the digest a writer signs for a stream manifest. [STR-7]
     SIG_STREAM = "blindsync/v1/sig/stream", Hash;
+    /// BLAKE3 input of a chunk digest in a stream manifest. [STR-6]
+    HASH_STREAM_CHUNK = "blindsync/v1/hash/stream-chunk", Blake3;
     /// Plaintext framing of a batch's events. [BAT-2]
     BATCH_EVENTS = "blindsync/v1/batch/events", Wire;
-    /// SHA-256 input of an event hash in the verification hash chain. [HCH-2]
-    HCH_EVENT = "blindsync/v1/hch/event", Hash;
+    /// Keyed BLAKE3 input of an event hash in the verification hash chain. [HCH-2]
+    HCH_EVENT = "blindsync/v1/hch/event", Blake3;
+    /// HKDF info of a batch's event key (from the data key). [HCH-2]
+    HCH_EVENT_KEY = "blindsync/v1/hch/event-key", HkdfInfo;
+    /// SHA-256 input of the digest a recording device signs for each report. [HCH-6]
+    SIG_HCH_REPORT = "blindsync/v1/sig/hch-report", Hash;
     /// SHA-256 input of a batch's reference, the 32-byte key the server stores it under. [HCH-3]
     BATCH_REF = "blindsync/v1/batch/ref", Hash;
     /// SHA-256 input of one link of the verification hash chain. [HCH-3]
@@ -146,12 +154,14 @@ labels! {
     BATCH_STREAM_KEY = "blindsync/v1/batch/stream-key", HkdfInfo;
     /// A batch as the server stores it: metadata, manifest, body. [BAT-7]
     BATCH_BLOB = "blindsync/v1/batch/blob", Wire;
-    /// HKDF info of the account's attachment key (from the epoch-0 PRK). [ATT-1]
+    /// HKDF info of an epoch's attachment key (from that epoch's PRK). [ATT-1]
     ATTACHMENT_KEY = "blindsync/v1/key/attachment", HkdfInfo;
     /// HMAC message of an attachment id. [ATT-2]
     ATTACHMENT_ID = "blindsync/v1/attachment/id", Hmac;
     /// HKDF info of an attachment blob's stream key source. [ATT-3]
     ATTACHMENT_SOURCE = "blindsync/v1/attachment/source", HkdfInfo;
+    /// Padded plaintext of an attachment blob. [ATT-6]
+    ATTACHMENT_PADDED = "blindsync/v1/attachment/padded", Wire;
     /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
     EXAMPLE = "blindsync/v1/example", Example;
 }

@@ -36,6 +36,24 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// BLAKE3 (unkeyed, 32-byte output) over the concatenation of `parts`. [PRIM-11]
+pub fn blake3_hash(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(p);
+    }
+    *h.finalize().as_bytes()
+}
+
+/// BLAKE3 in keyed mode (a PRF and MAC under a 32-byte key), over the concatenation of `parts`. [PRIM-11]
+pub fn blake3_keyed(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_keyed(key);
+    for p in parts {
+        h.update(p);
+    }
+    *h.finalize().as_bytes()
+}
+
 /// HMAC-SHA256(key, msg). [PRIM-3]
 pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail; fall back to an
@@ -238,5 +256,19 @@ mod tests {
         let ct = xchacha_seal(&k, &[0; 24], b"a", b"x").unwrap();
         assert_eq!(xchacha_open(&k, &[0; 24], b"a", &ct, Error::WrapOpen).unwrap(), b"x");
         assert!(ct_eq(b"ab", b"ab") && !ct_eq(b"ab", b"ac") && !ct_eq(b"ab", b"abc"));
+    }
+}
+
+#[cfg(test)]
+mod blake3_kat {
+    // [PRIM-11] the BLAKE3 reference values for "" and "abc" (BLAKE3 specification and test file).
+    #[test]
+    fn known_answers() {
+        let hex = |b: [u8; 32]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        assert_eq!(hex(super::blake3_hash(&[])), "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
+        assert_eq!(
+            hex(super::blake3_hash(&[b"a", b"bc"])),
+            "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+        );
     }
 }

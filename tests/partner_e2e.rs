@@ -3,7 +3,7 @@
 //! (spec 10.3, 10.4, 11.7).
 
 use blindsync::batch::hchain::{self, ServerRecord};
-use blindsync::batch::sealed::{self, BatchInput, ListPolicy, SealedBatch, Window};
+use blindsync::batch::sealed::{self, BatchInput, BatchLink, ListPolicy, SealedBatch, Window};
 use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::chain::{Body, ChainState, create_account, extend, partner_fingerprint};
 use blindsync::client::{Client, Transport};
@@ -45,6 +45,7 @@ enum Tamper {
     SwapMetadata,
     UnpinnedSlot,
     Expired,
+    ServerAddsReport,
 }
 
 const DAY: u64 = 86_400_000;
@@ -83,8 +84,11 @@ fn run(tamper: Tamper) -> Result<Vec<Event>, Error> {
     let (pin, _) =
         extend(owner.chain(), Body::PinPartner { key: partner_pk, label: "partner".into() }, owner.device()).unwrap();
     owner.append_chain(&mut w, vec![pin]).unwrap();
-    // The partner verifies the account chain from genesis and compares the account fingerprint.
-    let Response::Chain { statements } = w.call(Request::GetChain { token: owner.token().unwrap() }) else { panic!() };
+    // The partner fetches the account chain without a session ([BAT-10]), verifies it from
+    // genesis and compares the account fingerprint.
+    let Response::Chain { statements } = w.call(Request::GetSharedChain { account: owner.account().0 }) else {
+        panic!()
+    };
     let partner_chain = ChainState::verify(&statements).unwrap();
     assert_eq!(partner_chain.fingerprint(), owner.chain().fingerprint());
     assert!(partner_chain.is_pinned(&partner_pk));
@@ -92,6 +96,8 @@ fn run(tamper: Tamper) -> Result<Vec<Event>, Error> {
     // ---- the device records events and reports each hash as it happens ----
     let batch = BatchId([0xb1; 16]);
     let reference = hchain::reference(&account, &batch);
+    let data_key = sealed::new_data_key(&mut rng);
+    let mut recorder = hchain::Recorder::new(&data_key, &account, &batch);
     let start = w.now;
     let mut events = Vec::new();
     for i in 0..4u8 {
@@ -99,10 +105,12 @@ fn run(tamper: Tamper) -> Result<Vec<Event>, Error> {
         let shot = Event { t_ms: t, kind: EventKind::Screenshot, data: vec![i; 70_000] };
         let line = Event { t_ms: t, kind: EventKind::Log, data: format!("window {i} focused").into_bytes() };
         for e in [shot, line] {
+            let report = recorder.record(&e, owner.device());
             let Response::EventHash { hash } = w.call(Request::ReportEvent {
                 token: owner.token().unwrap(),
                 batch_id: reference,
-                event_hash: hchain::event_hash(&e),
+                event_hash: report.event_hash,
+                signature: report.signature,
             }) else {
                 panic!()
             };
@@ -116,8 +124,12 @@ fn run(tamper: Tamper) -> Result<Vec<Event>, Error> {
     // ---- a (possibly modified) device seals and uploads ----
     let mut sealed_events = events.clone();
     let mut recipients = vec![owner.device().public().x25519, partner_pk];
-    let mut writer_policy: ListPolicy =
-        ListPolicy { writers: vec![(owner.id(), owner.device().public().ed25519)], allowed: recipients.clone() };
+    let mut writer_policy: ListPolicy = ListPolicy {
+        writers: vec![(owner.id(), owner.device().public().ed25519)],
+        allowed: recipients.clone(),
+        chain: Vec::new(),
+    };
+    let link = BatchLink { seq: 0, prev_batch: BatchId([0; 16]), chain_head: owner.chain().head() };
     match tamper {
         Tamper::DropEvent => {
             sealed_events.remove(2);
@@ -135,8 +147,16 @@ fn run(tamper: Tamper) -> Result<Vec<Event>, Error> {
     }
     let window = Window { start_ms: start, end_ms: end, expires_ms: expires };
     let seal = |evs: &[Event], id: BatchId, rng: &mut SeededRng| {
-        let input =
-            BatchInput { account, batch_id: id, suite: Suite::Aes256Gcm, window, events: evs, recipients: &recipients };
+        let input = BatchInput {
+            account,
+            batch_id: id,
+            suite: Suite::Aes256Gcm,
+            window,
+            events: evs,
+            recipients: &recipients,
+            data_key: &data_key,
+            link,
+        };
         sealed::seal(&input, owner.device(), &writer_policy, rng).unwrap()
     };
     let sealed_batch = seal(&sealed_events, batch, &mut rng);
@@ -156,12 +176,14 @@ fn run(tamper: Tamper) -> Result<Vec<Event>, Error> {
             window,
             events: &sealed_events,
             recipients: &recipients,
+            data_key: &data_key,
+            link,
         };
         assert_eq!(sealed::seal(&input, owner.device(), owner.chain(), &mut rng), Err(Error::BatchUnpinned));
     }
 
     // ---- the partner downloads by reference, opens its slot, decrypts, verifies ----
-    let Response::Batch { mut blob, slots, event_hash, events: count, reported } =
+    let Response::Batch { mut blob, slots, mut event_hash, events: count, mut reported, signature } =
         w.call(Request::GetSharedBatch { account: account.0, batch_id: reference })
     else {
         panic!("batch not served")
@@ -188,7 +210,12 @@ fn run(tamper: Tamper) -> Result<Vec<Event>, Error> {
         }
         _ => {}
     }
-    let record = ServerRecord { reference, reported, value: event_hash };
+    if tamper == Tamper::ServerAddsReport {
+        // [HCH-6] the server appends a hash of its own to accuse the device of a drop.
+        reported.push([0x5e; 32]);
+        event_hash = hchain::fold(&reference, &reported);
+    }
+    let record = ServerRecord { reference, reported, value: event_hash, signature };
     let b = SealedBatch::from_wire(&blob, &slots)?;
     let read_at = if tamper == Tamper::Expired { w.now + 120_000 } else { w.now };
     let opened = sealed::open(&account, &batch, &b, &record, &partner_chain, &partner, read_at)?;
@@ -257,4 +284,12 @@ fn slot_for_unpinned_key() {
 #[test]
 fn expired_batch() {
     assert_eq!(run(Tamper::Expired), Err(Error::BatchExpired));
+}
+
+// [HCH-6] [SRV-9] the server appends a report of its own to the record to frame the device
+// (E_HCH_DROPPED): the device's report signature does not cover it, so the partner blames the
+// record, not the device.
+#[test]
+fn server_cannot_frame_the_device() {
+    assert_eq!(run(Tamper::ServerAddsReport), Err(Error::HchSignature));
 }

@@ -390,7 +390,7 @@ fn batches_retention_and_audit() {
         Response::Error(Error::SrvExists)
     );
     let Response::EventHash { hash: h1 } =
-        s.w.call(Request::ReportEvent { token: t, batch_id: id, event_hash: [1; 32] })
+        s.w.call(Request::ReportEvent { token: t, batch_id: id, event_hash: [1; 32], signature: [2; 64] })
     else {
         panic!()
     };

@@ -185,6 +185,7 @@ fn label_registry_matches_code_and_every_label_has_a_vector() {
                 Use::Aad => "aad",
                 Use::Hmac => "hmac",
                 Use::Hash => "hash",
+                Use::Blake3 => "blake3",
                 Use::Signature => "signature",
                 Use::HpkeInfo => "hpke-info",
                 Use::Wire => "wire",

@@ -35,7 +35,7 @@ fn list(b: &mut Bytes<'_>) -> Vec<Vec<u8>> {
 
 /// A request of any kind, its fields from `b` (ids preferably from `k`).
 pub fn request(b: &mut Bytes<'_>, k: &Known) -> Request {
-    match b.u8() % 21 {
+    match b.u8() % 22 {
         0 => Request::Register {
             email: small(b),
             kdf: small(b),
@@ -55,7 +55,7 @@ pub fn request(b: &mut Bytes<'_>, k: &Known) -> Request {
         9 => Request::ListSince { token: k.id(b), cursor: b.u8().into(), limit: b.u32() },
         10 => Request::PutBatch { token: k.id(b), batch_id: k.id(b), blob: small(b), slots: list(b) },
         11 => Request::GetBatch { token: k.id(b), batch_id: k.id(b) },
-        12 => Request::ReportEvent { token: k.id(b), batch_id: k.id(b), event_hash: b.array() },
+        12 => Request::ReportEvent { token: k.id(b), batch_id: k.id(b), event_hash: b.array(), signature: b.array() },
         13 => Request::SetPassword { token: k.id(b), kdf: small(b), auth: b.array(), password_wrap: small(b) },
         14 => Request::GetAudit { token: k.id(b) },
         15 => Request::PostPending { account: k.id(b), ed25519: k.id(b), x25519: k.id(b) },
@@ -63,6 +63,7 @@ pub fn request(b: &mut Bytes<'_>, k: &Known) -> Request {
         17 => Request::PutBundle { token: k.id(b), device: k.id(b), bundle: small(b) },
         18 => Request::GetBundle { account: k.id(b), device: k.id(b) },
         19 => Request::GetSharedBatch { account: k.id(b), batch_id: k.id(b) },
+        20 => Request::GetSharedChain { account: k.id(b) },
         _ => Request::PutDeviceMeta { token: k.id(b), meta: small(b) },
     }
 }
@@ -117,6 +118,7 @@ pub fn response(b: &mut Bytes<'_>) -> Response {
             event_hash: b.array(),
             events: b.u8().into(),
             reported: (0..b.u8() % 4).map(|_| b.array()).collect(),
+            signature: b.array(),
         },
         10 => Response::EventHash { hash: b.array() },
         11 => Response::Audit {

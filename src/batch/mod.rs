@@ -6,23 +6,32 @@
 //! (chapter 9) of the framed events.
 //!
 //! ```
-//! use blindsync::batch::{BatchId, Event, EventKind, decode_events, encode_events, hchain};
+//! use blindsync::batch::{BatchId, Event, EventKind, decode_events, encode_events, hchain, sealed};
+//! use blindsync::device::DeviceKeys;
 //! use blindsync::keys::AccountId;
+//! use blindsync::primitives::SeededRng;
 //!
-//! let (account, batch) = (AccountId([1; 32]), BatchId([2; 16]));
+//! let mut rng = SeededRng::from_label("doc");
+//! let (account, batch, device) = (AccountId([1; 32]), BatchId([2; 16]), DeviceKeys::generate(&mut rng));
 //! let events = vec![
 //!     Event { t_ms: 1_000, kind: EventKind::Screenshot, data: vec![0xff; 10] },
 //!     Event { t_ms: 2_000, kind: EventKind::Log, data: b"opened app".to_vec() },
 //! ];
-//! // The device reports each event's hash as it happens; the server folds them.
+//! // The device opens the batch (its data key keys the event hashes), then reports and signs
+//! // each event's hash as it happens; the server folds them and keeps the latest signature.
+//! let data_key = sealed::new_data_key(&mut rng);
+//! let mut recorder = hchain::Recorder::new(&data_key, &account, &batch);
 //! let mut record = hchain::ServerRecord::new(&account, &batch);
 //! for e in &events {
-//!     record.report(hchain::event_hash(e));
+//!     let r = recorder.record(e, &device);
+//!     record.report(r.event_hash, r.signature);
 //! }
 //! // A partner decrypts the batch body and checks it against the server's record.
+//! let key = hchain::event_key(&data_key, &account, &batch);
+//! let writer = device.public().ed25519;
 //! let decoded = decode_events(&encode_events(&events)?)?;
-//! hchain::verify(&account, &batch, &decoded, &record)?;
-//! assert!(hchain::verify(&account, &batch, &decoded[..1], &record).is_err());
+//! hchain::verify(&account, &batch, &key, &writer, &decoded, &record)?;
+//! assert!(hchain::verify(&account, &batch, &key, &writer, &decoded[..1], &record).is_err());
 //! # Ok::<(), blindsync::Error>(())
 //! ```
 

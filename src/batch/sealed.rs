@@ -3,19 +3,22 @@
 //!
 //! ```text
 //! meta_core = enc(BATCH_META, u8 version, batch_id(16), writer(32), u8 suite, u64 start_ms, u64 end_ms,
-//!                 u64 expires_ms, u32 event_count, u16 n, recipient(32) × n, slots_digest(32))
+//!                 u64 expires_ms, u32 event_count, u64 seq, prev_batch(16), u64 head_len, head_hash(32),
+//!                 u16 n, recipient(32) × n, slots_digest(32))
 //! meta      = meta_core ‖ manifest_digest(32) ‖ signature(64)
 //! blob      = enc(BATCH_BLOB, bytes meta, bytes manifest) ‖ body
 //! ```
 
+use std::collections::BTreeMap;
+
 use ed25519_dalek::{Signature, VerifyingKey};
-use zeroize::Zeroizing;
 
 use super::hchain::{self, ServerRecord};
 use super::slots::{self, SLOT_LEN};
 use super::{BatchId, Event, decode_events, encode_events_to};
 use crate::chain::ChainState;
-use crate::device::{DeviceId, DeviceKeys};
+use crate::defences::Defences;
+use crate::device::{ChainHead, DeviceId, DeviceKeys};
 use crate::encoding::{Encoder, Reader};
 use crate::envelope::{SIG_LEN, Suite};
 use crate::error::{Error, Result};
@@ -29,8 +32,9 @@ use crate::stream::{self, StreamKeySource, StreamOpenContext, StreamParams};
 pub const META_VERSION: u8 = 1;
 /// Longest metadata a blob may carry. [BAT-7]
 pub const MAX_META: usize = 4 << 20;
-/// Longest manifest a blob may carry: the 16 MiB manifest of [STR-9] and its fixed parts. [BAT-7]
-pub const MAX_MANIFEST: usize = stream::MANIFEST_HEADER_LEN + 16 * stream::MAX_CHUNKS as usize + SIG_LEN;
+/// Longest manifest a blob may carry: the 32 MiB manifest of [STR-9] and its fixed parts. [BAT-7]
+pub const MAX_MANIFEST: usize =
+    stream::MANIFEST_HEADER_LEN + stream::DIGEST_LEN * stream::MAX_CHUNKS as usize + SIG_LEN;
 
 /// What the reader's chain says about writers and recipients. [BAT-4] [BAT-8]
 pub trait BatchPolicy {
@@ -38,6 +42,10 @@ pub trait BatchPolicy {
     fn writer_key(&self, id: &DeviceId) -> Option<[u8; 32]>;
     /// True when a data key may be wrapped to `key` (an active device or a pinned partner).
     fn allows(&self, key: &[u8; 32]) -> bool;
+    /// True when `head` is a head of the reader's verified chain (a prefix of it). [BAT-10]
+    fn has_head(&self, head: &ChainHead) -> bool;
+    /// Length of the reader's verified chain. [BAT-10]
+    fn chain_len(&self) -> u64;
 }
 
 impl BatchPolicy for ChainState {
@@ -46,6 +54,12 @@ impl BatchPolicy for ChainState {
     }
     fn allows(&self, key: &[u8; 32]) -> bool {
         slots::chain_allows(self, key)
+    }
+    fn has_head(&self, head: &ChainHead) -> bool {
+        head.len.checked_sub(1).and_then(|p| self.hash_at(p)) == Some(head.hash)
+    }
+    fn chain_len(&self) -> u64 {
+        self.head().len
     }
 }
 
@@ -56,6 +70,8 @@ pub struct ListPolicy {
     pub writers: Vec<(DeviceId, [u8; 32])>,
     /// Allowed recipient keys.
     pub allowed: Vec<[u8; 32]>,
+    /// The chain's statement hashes in order (its heads are the prefixes). [BAT-10]
+    pub chain: Vec<[u8; 32]>,
 }
 
 impl BatchPolicy for ListPolicy {
@@ -65,6 +81,24 @@ impl BatchPolicy for ListPolicy {
     fn allows(&self, key: &[u8; 32]) -> bool {
         self.allowed.contains(key)
     }
+    fn has_head(&self, head: &ChainHead) -> bool {
+        head.len.checked_sub(1).and_then(|p| usize::try_from(p).ok()).and_then(|p| self.chain.get(p))
+            == Some(&head.hash)
+    }
+    fn chain_len(&self) -> u64 {
+        self.chain.len() as u64
+    }
+}
+
+/// Where a batch stands in its writer's sequence and in the account chain. [BAT-10] [BAT-11]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BatchLink {
+    /// The writer's batch counter: 0 for its first batch, then one more each batch.
+    pub seq: u64,
+    /// The id of the writer's previous batch (all zero when `seq` is 0).
+    pub prev_batch: BatchId,
+    /// The head of the account chain the writer sealed under.
+    pub chain_head: ChainHead,
 }
 
 /// The recording window and retention of a batch, ms since the Unix epoch. [BAT-5]
@@ -103,6 +137,8 @@ pub struct BatchMeta {
     pub window: Window,
     /// Number of events in the body.
     pub event_count: u32,
+    /// The writer's batch counter, previous batch and chain head. [BAT-10] [BAT-11]
+    pub link: BatchLink,
     /// The key slots' recipients, strictly ascending, at least one.
     pub recipients: Vec<[u8; 32]>,
     /// `SHA-256(enc(HASH_BATCH_SLOTS, bytes slots))`.
@@ -126,6 +162,10 @@ impl BatchMeta {
             .u64(self.window.end_ms)
             .u64(self.window.expires_ms)
             .u32(self.event_count)
+            .u64(self.link.seq)
+            .fixed(&self.link.prev_batch.0)
+            .u64(self.link.chain_head.len)
+            .fixed(&self.link.chain_head.hash)
             .u16(n);
         for r in self.recipients.iter().take(usize::from(n)) {
             e = e.fixed(r);
@@ -197,6 +237,9 @@ impl BatchMeta {
         let window = Window { start_ms: r.u64()?, end_ms: r.u64()?, expires_ms: r.u64()? };
         window.check()?;
         let event_count = r.u32()?;
+        let seq = r.u64()?;
+        let prev_batch = BatchId(r.array()?);
+        let chain_head = ChainHead { len: r.u64()?, hash: r.array()? };
         let n = usize::from(r.u16()?);
         if r.remaining() < n.saturating_mul(32) {
             return Err(Error::DecodeTruncated);
@@ -222,6 +265,7 @@ impl BatchMeta {
             suite,
             window,
             event_count,
+            link: BatchLink { seq, prev_batch, chain_head },
             recipients,
             slots_digest,
             manifest_digest,
@@ -335,6 +379,16 @@ pub struct BatchInput<'a> {
     pub events: &'a [Event],
     /// Who may read: the owner's devices and pinned partners.
     pub recipients: &'a [[u8; 32]],
+    /// The batch's data key, drawn when the batch was opened: the event key of the
+    /// reports made while recording derives from it ([HCH-2]).
+    pub data_key: &'a StreamKeySource,
+    /// Sequence, previous batch and chain head ([BAT-10], [BAT-11]).
+    pub link: BatchLink,
+}
+
+/// A fresh data key for a batch about to be recorded: 32 bytes from `rng`. [BAT-6] [HCH-2]
+pub fn new_data_key<R: CryptoRng + ?Sized>(rng: &mut R) -> StreamKeySource {
+    StreamKeySource::random(rng)
 }
 
 /// Seals a batch. [BAT-6]
@@ -402,11 +456,9 @@ fn seal_inner<R: CryptoRng + ?Sized>(
     let mut body = stream::BodyBuffer::with_plaintext_len(super::framed_len(input.events));
     encode_events_to(input.events, &mut body)?;
     let event_count = u32::try_from(input.events.len()).map_err(|_| Error::DecodeLength)?;
-    let mut key = Zeroizing::new([0u8; 32]);
-    rng.fill_bytes(&mut *key);
-    let data_key = StreamKeySource::from_bytes(*key);
+    let data_key = input.data_key;
     let allowed = |k: &[u8; 32]| policy.allows(k);
-    let slots = slots::seal_slots(&input.account, &input.batch_id, input.recipients, &allowed, &data_key, rng)?;
+    let slots = slots::seal_slots(&input.account, &input.batch_id, input.recipients, &allowed, data_key, rng)?;
     let recipients = slots::slot_recipients(&slots)?;
     if recipients.is_empty() {
         return Err(Error::DecodeValue);
@@ -417,6 +469,7 @@ fn seal_inner<R: CryptoRng + ?Sized>(
         suite: input.suite,
         window: input.window,
         event_count,
+        link: input.link,
         recipients,
         slots_digest: slots_digest(&slots),
         manifest_digest: [0; 32],
@@ -424,7 +477,7 @@ fn seal_inner<R: CryptoRng + ?Sized>(
     };
     edit(&mut meta);
     let params = meta.stream_params(&input.account);
-    let source = stream_source(&data_key, &input.account, &input.batch_id);
+    let source = stream_source(data_key, &input.account, &input.batch_id);
     let signing = ed25519_dalek::SigningKey::from_bytes(device.signing_seed().expose());
     let mut salt = [0u8; stream::SALT_LEN];
     rng.fill_bytes(&mut salt);
@@ -452,14 +505,15 @@ pub struct OpenedBatch {
 ///   3. meta.writer is an active device of my chain                   else E_BATCH_WRITER
 ///   4. strict Ed25519 verify of sig_digest with that device's key    else E_BATCH_SIGNATURE
 ///   5. now_ms < meta.expires_ms                                      else E_BATCH_EXPIRED
-///   6. every recipient of meta is allowed by my chain                else E_BATCH_UNPINNED
-///   7. slots digest and recipients match meta                        else E_BATCH_SLOTS
-///   8. manifest digest matches meta                                  else E_BATCH_MANIFEST
-///   9. data_key = open_slot(slots, me)                               -- [BAT-4]
-///  10. events = decode_events(stream open of the body)               -- chapter 9, [BAT-2]
-///  11. len(events) == meta.event_count                               else E_BATCH_COUNT
-///  12. every event: start_ms <= t_ms <= end_ms                       else E_BATCH_TIME
-///  13. hchain verify(account, batch_id, events, record)              -- [HCH-5]
+///   6. meta.chain_head is a head of my chain                         else E_BATCH_CHAIN_HEAD
+///   7. every recipient of meta is allowed by my chain                else E_BATCH_UNPINNED
+///   8. slots digest and recipients match meta                        else E_BATCH_SLOTS
+///   9. manifest digest matches meta                                  else E_BATCH_MANIFEST
+///  10. data_key = open_slot(slots, me)                               -- [BAT-4]
+///  11. events = decode_events(stream open of the body)               -- chapter 9, [BAT-2]
+///  12. len(events) == meta.event_count                               else E_BATCH_COUNT
+///  13. every event: start_ms <= t_ms <= end_ms                       else E_BATCH_TIME
+///  14. hchain verify(account, batch_id, event_key, writer, events, record)   -- [HCH-5], [HCH-6]
 /// ```
 pub fn open(
     account: &AccountId,
@@ -470,8 +524,55 @@ pub fn open(
     me: &HpkeSecretKey,
     now_ms: u64,
 ) -> Result<OpenedBatch> {
+    open_with(account, batch, sealed, record, policy, me, now_ms, &Defences::ALL)
+}
+
+/// [`open`] under the model's defence switches (`data.chain_head`, `data.chunk_digests`,
+/// `data.report_signature`, `data.keyed_events`). [MODEL-5]
+#[allow(clippy::too_many_arguments)]
+pub fn open_with(
+    account: &AccountId,
+    batch: &BatchId,
+    sealed: &SealedBatch,
+    record: &ServerRecord,
+    policy: &dyn BatchPolicy,
+    me: &HpkeSecretKey,
+    now_ms: u64,
+    defences: &Defences,
+) -> Result<OpenedBatch> {
+    let meta = verified_meta(account, batch, sealed, policy, now_ms, defences)?;
+    open_body(account, batch, sealed, record, policy, me, meta, defences)
+}
+
+/// Steps 1 to 6 of [BAT-8]: the metadata, verified, and its chain head known. [BAT-10]
+fn verified_meta(
+    account: &AccountId,
+    batch: &BatchId,
+    sealed: &SealedBatch,
+    policy: &dyn BatchPolicy,
+    now_ms: u64,
+    defences: &Defences,
+) -> Result<BatchMeta> {
     let meta = BatchMeta::decode(&sealed.meta)?;
     meta.verify(account, batch, policy, now_ms)?;
+    if defences.data.chain_head && !policy.has_head(&meta.link.chain_head) {
+        return Err(Error::BatchChainHead);
+    }
+    Ok(meta)
+}
+
+/// Steps 7 to 14 of [BAT-8].
+#[allow(clippy::too_many_arguments)]
+fn open_body(
+    account: &AccountId,
+    batch: &BatchId,
+    sealed: &SealedBatch,
+    record: &ServerRecord,
+    policy: &dyn BatchPolicy,
+    me: &HpkeSecretKey,
+    meta: BatchMeta,
+    defences: &Defences,
+) -> Result<OpenedBatch> {
     if meta.recipients.iter().any(|k| !policy.allows(k)) {
         return Err(Error::BatchUnpinned);
     }
@@ -488,7 +589,8 @@ pub fn open(
     let data_key = slots::open_slot(account, batch, &sealed.slots, &allowed, me)?;
     let writer_key = policy.writer_key(&meta.writer).ok_or(Error::BatchWriter)?;
     let ctx = StreamOpenContext { params: meta.stream_params(account), verifying_key: writer_key };
-    let framed = stream::open(&sealed.manifest, &sealed.body, &ctx, &stream_source(&data_key, account, batch))?;
+    let source = stream_source(&data_key, account, batch);
+    let framed = stream::open_with_defences(&sealed.manifest, &sealed.body, &ctx, &source, defences)?;
     let events = decode_events(&framed)?;
     if events.len() != meta.event_count as usize {
         return Err(Error::BatchCount);
@@ -496,6 +598,80 @@ pub fn open(
     if events.iter().any(|e| !meta.window.contains(e.t_ms)) {
         return Err(Error::BatchTime);
     }
-    hchain::verify(account, batch, &events, record)?;
+    let event_key = hchain::event_key(&data_key, account, batch);
+    hchain::verify_with(account, batch, &event_key, &writer_key, &events, record, defences)?;
     Ok(OpenedBatch { meta, events })
+}
+
+/// [BAT-11] the link of a batch to the last one its reader accepted from the same writer.
+///
+/// ```text
+/// check_link(last, meta):
+///   last is none (the first batch read from this writer)          -> ok
+///   meta.seq == last.seq + 1 and meta.prev_batch == last.batch_id  -> ok
+///   otherwise                                                     -> E_BATCH_GAP
+/// ```
+pub fn check_link(last: Option<(u64, BatchId)>, meta: &BatchMeta) -> Result<()> {
+    match last {
+        None => Ok(()),
+        Some((seq, id)) if seq.checked_add(1) == Some(meta.link.seq) && id == meta.link.prev_batch => Ok(()),
+        Some(_) => Err(Error::BatchGap),
+    }
+}
+
+/// What a reader (a partner, or the owner's device reading another device's
+/// batches) keeps between batches: the rollback state of [BAT-10] and [BAT-11].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReaderState {
+    /// The longest chain head a verified batch named: the reader refuses every batch
+    /// until its own verified chain is at least this long. [BAT-10]
+    pub required_chain_len: u64,
+    /// Per writer, the sequence number and id of the newest batch accepted. [BAT-11]
+    pub last: BTreeMap<DeviceId, (u64, BatchId)>,
+}
+
+impl ReaderState {
+    /// Opens the writer's next batch: [BAT-10], [BAT-8], then [BAT-11].
+    ///
+    /// ```text
+    /// next(state, batch, ...):
+    ///   len(my chain) >= state.required_chain_len                    else E_BATCH_CHAIN_HEAD
+    ///   steps 1-5 of [BAT-8]
+    ///   meta.chain_head is a head of my chain                        else required_chain_len =
+    ///                                                                   max(required, head.len); E_BATCH_CHAIN_HEAD
+    ///   steps 7-14 of [BAT-8]
+    ///   check_link(state.last[writer], meta)                         else E_BATCH_GAP
+    ///   state.last[writer] = (meta.seq, batch_id)
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_next(
+        &mut self,
+        account: &AccountId,
+        batch: &BatchId,
+        sealed: &SealedBatch,
+        record: &ServerRecord,
+        policy: &dyn BatchPolicy,
+        me: &HpkeSecretKey,
+        now_ms: u64,
+        defences: &Defences,
+    ) -> Result<OpenedBatch> {
+        if defences.data.chain_head && policy.chain_len() < self.required_chain_len {
+            return Err(Error::BatchChainHead);
+        }
+        let meta = BatchMeta::decode(&sealed.meta)?;
+        meta.verify(account, batch, policy, now_ms)?;
+        if defences.data.chain_head && !policy.has_head(&meta.link.chain_head) {
+            // [BAT-10] signed by an active writer: a chain at least this long exists.
+            self.required_chain_len = self.required_chain_len.max(meta.link.chain_head.len);
+            return Err(Error::BatchChainHead);
+        }
+        let writer = meta.writer;
+        let link = meta.link;
+        if defences.data.batch_links {
+            check_link(self.last.get(&writer).copied(), &meta)?;
+        }
+        let opened = open_body(account, batch, sealed, record, policy, me, meta, defences)?;
+        self.last.insert(writer, (link.seq, *batch));
+        Ok(opened)
+    }
 }

@@ -17,16 +17,33 @@ fn sample() -> Vec<Event> {
     ]
 }
 
+fn device() -> crate::device::DeviceKeys {
+    crate::device::DeviceKeys::generate(&mut crate::primitives::SeededRng::from_label("hchain-test"))
+}
+
+fn data_key() -> crate::stream::StreamKeySource {
+    crate::stream::StreamKeySource::from_bytes([4; 32])
+}
+
 fn record(events: &[Event]) -> ServerRecord {
-    let mut r = ServerRecord::new(&AccountId([1; 32]), &BatchId([2; 16]));
+    let (d, acc, bid) = (device(), AccountId([1; 32]), BatchId([2; 16]));
+    let mut rec = hchain::Recorder::new(&data_key(), &acc, &bid);
+    let mut r = ServerRecord::new(&acc, &bid);
     for e in events {
-        r.report(hchain::event_hash(e));
+        let rep = rec.record(e, &d);
+        r.report(rep.event_hash, rep.signature);
     }
     r
 }
 
+fn check_at(batch: BatchId, events: &[Event], r: &ServerRecord) -> crate::Result<()> {
+    let acc = AccountId([1; 32]);
+    let key = hchain::event_key(&data_key(), &acc, &batch);
+    hchain::verify(&acc, &batch, &key, &device().public().ed25519, events, r)
+}
+
 fn check(events: &[Event], r: &ServerRecord) -> crate::Result<()> {
-    hchain::verify(&AccountId([1; 32]), &BatchId([2; 16]), events, r)
+    check_at(BatchId([2; 16]), events, r)
 }
 
 // [BAT-1] [HCH-3] [HCH-4] [HCH-5] each tampering has its own code; the batch id binds the record.
@@ -51,7 +68,54 @@ fn hash_chain_names_each_failure() {
     bad.value[0] ^= 1;
     assert_eq!(check(&evs, &bad), Err(Error::HchRecord));
     // Another batch's record does not vouch for this batch.
-    assert_eq!(hchain::verify(&AccountId([1; 32]), &BatchId([3; 16]), &evs, &r), Err(Error::HchRecord));
+    assert_eq!(check_at(BatchId([3; 16]), &evs, &r), Err(Error::HchRecord));
+}
+
+// [HCH-6] [MODEL-5] frame-user: the server appends a report of its own so that an honest batch
+// looks as if the device dropped an event. With the report signature checked the record is
+// refused (E_HCH_SIGNATURE, the server's fault); without it the device is accused.
+#[test]
+fn server_cannot_frame_the_device() {
+    use crate::defences::{DataWeakening, Defences};
+    let evs = sample();
+    let r = record(&evs);
+    let mut framed = r.clone();
+    framed.report([0x42; 32], r.signature);
+    assert_eq!(check(&evs, &framed), Err(Error::HchSignature));
+    let (acc, bid) = (AccountId([1; 32]), BatchId([2; 16]));
+    let key = hchain::event_key(&data_key(), &acc, &bid);
+    let weak = Defences::ALL.without_data(DataWeakening::UnsignedReports);
+    let vk = device().public().ed25519;
+    assert_eq!(hchain::verify_with(&acc, &bid, &key, &vk, &evs, &framed, &weak), Err(Error::HchDropped));
+    // A record the device did sign still names a real drop.
+    assert_eq!(check(&evs[..3], &r), Err(Error::HchDropped));
+}
+
+// [HCH-2] [MODEL-5] event-guessing: the server holds a reported hash and a dictionary of likely
+// log lines and times. Unkeyed, one guess matches; keyed with the batch's event key (which the
+// server never sees), no guess does.
+#[test]
+fn server_cannot_test_guessed_events() {
+    use crate::defences::{DataWeakening, Defences};
+    let (acc, bid) = (AccountId([1; 32]), BatchId([2; 16]));
+    let key = hchain::event_key(&data_key(), &acc, &bid);
+    let secret = ev(1_767_225_601_500, EventKind::Log, b"visited clinic.example");
+    let lines: [&[u8]; 3] = [b"visited news.example", b"visited clinic.example", b"opened mail"];
+    let guesses = || {
+        lines
+            .iter()
+            .flat_map(|l| (1_767_225_601_000..1_767_225_602_000).step_by(100).map(move |t| ev(t, EventKind::Log, l)))
+    };
+    // What a server without the key can compute for a guess: the same bytes, unkeyed or keyed
+    // with any key it picks.
+    let server_view = |g: &Event| crate::primitives::blake3_hash(&[&hchain::event_prefix(g), &g.data]);
+    let weak = Defences::ALL.without_data(DataWeakening::UnkeyedEventHashes);
+    let unkeyed = hchain::event_hash_with(&key, &secret, &weak);
+    assert_eq!(guesses().filter(|g| server_view(g) == unkeyed).count(), 1);
+    let keyed = hchain::event_hash_with(&key, &secret, &Defences::ALL);
+    assert_eq!(guesses().filter(|g| server_view(g) == keyed).count(), 0);
+    let wrong = hchain::EventKey::from_bytes([0; 32]);
+    assert_eq!(guesses().filter(|g| hchain::event_hash(&wrong, g) == keyed).count(), 0);
 }
 
 // [BAT-2] framing: order, unknown kind, trailing bytes.
@@ -91,13 +155,14 @@ mod sealed_tests {
     use proptest::prelude::*;
 
     use super::super::hchain::{self, ServerRecord};
-    use super::super::sealed::{self, BatchInput, BatchMeta, ListPolicy, SealedBatch, Window};
+    use super::super::sealed::{self, BatchInput, BatchLink, BatchMeta, ListPolicy, ReaderState, SealedBatch, Window};
     use super::super::*;
-    use crate::device::{DeviceId, DeviceKeys};
+    use crate::device::{ChainHead, DeviceId, DeviceKeys};
     use crate::envelope::Suite;
     use crate::hpke::HpkeSecretKey;
     use crate::keys::AccountId;
     use crate::primitives::SeededRng;
+    use crate::stream::StreamKeySource;
 
     const ACC: AccountId = AccountId([1; 32]);
     const BID: BatchId = BatchId([2; 16]);
@@ -114,9 +179,20 @@ mod sealed_tests {
         let device = DeviceKeys::generate(&mut rng);
         let partner = HpkeSecretKey::random(&mut rng);
         let p = device.public();
-        let policy =
-            ListPolicy { writers: vec![(device.id(), p.ed25519)], allowed: vec![p.x25519, partner.public_key()] };
+        let policy = ListPolicy {
+            writers: vec![(device.id(), p.ed25519)],
+            allowed: vec![p.x25519, partner.public_key()],
+            chain: CHAIN.to_vec(),
+        };
         Fixture { device, partner, policy }
+    }
+
+    const CHAIN: [[u8; 32]; 2] = [[0xc0; 32], [0xc1; 32]];
+    const HEAD: ChainHead = ChainHead { len: 2, hash: [0xc1; 32] };
+    const LINK: BatchLink = BatchLink { seq: 0, prev_batch: BatchId([0; 16]), chain_head: HEAD };
+
+    fn data_key() -> StreamKeySource {
+        StreamKeySource::from_bytes([4; 32])
     }
 
     fn events(n: usize) -> Vec<Event> {
@@ -129,25 +205,38 @@ mod sealed_tests {
             .collect()
     }
 
-    fn record(evs: &[Event]) -> ServerRecord {
-        let mut r = ServerRecord::new(&ACC, &BID);
+    fn record_for(f: &Fixture, bid: &BatchId, evs: &[Event]) -> ServerRecord {
+        let mut rec = hchain::Recorder::new(&data_key(), &ACC, bid);
+        let mut r = ServerRecord::new(&ACC, bid);
         for e in evs {
-            r.report(hchain::event_hash(e));
+            let rep = rec.record(e, &f.device);
+            r.report(rep.event_hash, rep.signature);
         }
         r
     }
 
-    fn seal(f: &Fixture, evs: &[Event]) -> SealedBatch {
+    fn record(evs: &[Event]) -> ServerRecord {
+        record_for(&fixture(), &BID, evs)
+    }
+
+    fn seal_linked(f: &Fixture, bid: BatchId, link: BatchLink, evs: &[Event]) -> SealedBatch {
         let recipients = [f.device.public().x25519, f.partner.public_key()];
+        let dk = data_key();
         let input = BatchInput {
             account: ACC,
-            batch_id: BID,
+            batch_id: bid,
             suite: Suite::Aes256Gcm,
             window: WIN,
             events: evs,
             recipients: &recipients,
+            data_key: &dk,
+            link,
         };
         sealed::seal(&input, &f.device, &f.policy, &mut SeededRng::from_label("seal")).unwrap()
+    }
+
+    fn seal(f: &Fixture, evs: &[Event]) -> SealedBatch {
+        seal_linked(f, BID, LINK, evs)
     }
 
     // [BAT-5] [BAT-6] [BAT-7] [BAT-8] [BAT-9] seal, wire round trip, open by the partner and by the owner device.
@@ -195,6 +284,81 @@ mod sealed_tests {
         body.body.truncate(body.body.len() - 1);
         assert_eq!(open(&body, &f.policy, 5), Err(Error::StreamTruncated));
         assert_eq!(sealed::open(&ACC, &BID, &s, &record(&evs[..2]), &f.policy, &f.partner, 5), Err(Error::HchInserted));
+        let short_chain = ListPolicy { chain: CHAIN[..1].to_vec(), ..f.policy.clone() };
+        assert_eq!(open(&s, &short_chain, 5), Err(Error::BatchChainHead));
+        let forked = ListPolicy { chain: vec![CHAIN[0], [0xee; 32]], ..f.policy.clone() };
+        assert_eq!(open(&s, &forked, 5), Err(Error::BatchChainHead));
+    }
+
+    // [BAT-11] [MODEL-5] delete-batch: the writer seals batches 0, 1, 2, each naming the one
+    // before; the server deletes batch 1 whole. A reader that follows the links notices
+    // (E_BATCH_GAP); with the link check switched off it reads 0 then 2 and sees nothing.
+    #[test]
+    fn deleted_batch_is_noticed() {
+        use crate::defences::{DataWeakening, Defences};
+        let f = fixture();
+        let evs = events(1);
+        let ids = [BatchId([0x10; 16]), BatchId([0x11; 16]), BatchId([0x12; 16])];
+        let batches: Vec<SealedBatch> = (0..3)
+            .map(|k| {
+                let prev = if k == 0 { BatchId([0; 16]) } else { ids[k - 1] };
+                seal_linked(&f, ids[k], BatchLink { seq: k as u64, prev_batch: prev, chain_head: HEAD }, &evs)
+            })
+            .collect();
+        let read = |d: &Defences, order: &[usize]| -> core::result::Result<(), Error> {
+            let mut st = ReaderState::default();
+            for &k in order {
+                let r = record_for(&f, &ids[k], &evs);
+                st.open_next(&ACC, &ids[k], &batches[k], &r, &f.policy, &f.partner, 5, d)?;
+            }
+            Ok(())
+        };
+        assert_eq!(read(&Defences::ALL, &[0, 1, 2]), Ok(()));
+        assert_eq!(read(&Defences::ALL, &[0, 2]), Err(Error::BatchGap));
+        assert_eq!(read(&Defences::ALL.without_data(DataWeakening::NoBatchLinks), &[0, 2]), Ok(()));
+    }
+
+    // [BAT-10] [MODEL-5] stale-partner-chain: the server withholds the statement that revoked
+    // device W from a partner. An honest batch names the newer head: the partner refuses it and
+    // from then on every batch until its chain catches up, so W's later batch (naming the old
+    // head, on which W is still active) is refused too. With the head check off the partner
+    // stays on the stale chain and accepts W's batch.
+    #[test]
+    fn stale_partner_chain_is_noticed() {
+        use crate::defences::{DataWeakening, Defences};
+        let f = fixture();
+        let mut rng = SeededRng::from_label("stale-chain");
+        let w = DeviceKeys::generate(&mut rng);
+        let evs = events(1);
+        // The partner's stale view: CHAIN (2 statements), on which both devices are active.
+        let mut allowed = f.policy.allowed.clone();
+        allowed.push(w.public().x25519);
+        let stale = ListPolicy {
+            writers: vec![(f.device.id(), f.device.public().ed25519), (w.id(), w.public().ed25519)],
+            allowed,
+            ..f.policy.clone()
+        };
+        // The honest device sealed under the 3-statement chain that revokes W.
+        let new_head = ChainHead { len: 3, hash: [0xc2; 32] };
+        let honest_id = BatchId([0x20; 16]);
+        let honest =
+            seal_linked(&f, honest_id, BatchLink { seq: 0, prev_batch: BatchId([0; 16]), chain_head: new_head }, &evs);
+        // W, revoked, seals a batch naming the old head.
+        let w_id = BatchId([0x21; 16]);
+        let w_fixture = Fixture { device: w, partner: f.partner.clone(), policy: stale.clone() };
+        let forged = seal_linked(&w_fixture, w_id, LINK, &evs);
+        let run = |d: &Defences| -> (core::result::Result<(), Error>, core::result::Result<(), Error>) {
+            let mut st = ReaderState::default();
+            let a = st
+                .open_next(&ACC, &honest_id, &honest, &record_for(&f, &honest_id, &evs), &stale, &f.partner, 5, d)
+                .map(|_| ());
+            let b = st
+                .open_next(&ACC, &w_id, &forged, &record_for(&w_fixture, &w_id, &evs), &stale, &f.partner, 5, d)
+                .map(|_| ());
+            (a, b)
+        };
+        assert_eq!(run(&Defences::ALL), (Err(Error::BatchChainHead), Err(Error::BatchChainHead)));
+        assert_eq!(run(&Defences::ALL.without_data(DataWeakening::NoChainHeadCheck)), (Ok(()), Ok(())));
     }
 
     // [BAT-5] [BAT-6] the writer refuses out-of-window events, a bad window and unpinned recipients.
@@ -204,6 +368,7 @@ mod sealed_tests {
         let mut rng = SeededRng::from_label("refusals");
         let evs = events(2);
         let rec = [f.partner.public_key()];
+        let dk: &'static StreamKeySource = Box::leak(Box::new(data_key()));
         let mk = |window, evs: &'static [Event], recipients: &'static [[u8; 32]]| BatchInput {
             account: ACC,
             batch_id: BID,
@@ -211,6 +376,8 @@ mod sealed_tests {
             window,
             events: evs,
             recipients,
+            data_key: dk,
+            link: LINK,
         };
         let evs: &'static [Event] = Box::leak(evs.into_boxed_slice());
         let rec: &'static [[u8; 32]] = Box::leak(Box::new(rec));
@@ -232,13 +399,15 @@ mod sealed_tests {
             proptest::collection::btree_set(any::<[u8; 32]>(), 1..5),
             any::<[u8; 32]>(),
             any::<[u8; 32]>(),
+            (any::<u64>(), any::<[u8; 16]>(), any::<u64>(), any::<[u8; 32]>()),
         )
-            .prop_map(|(id, w, chacha, (a, b, c), count, rec, sd, md)| BatchMeta {
+            .prop_map(|(id, w, chacha, (a, b, c), count, rec, sd, md, (seq, prev, hl, hh))| BatchMeta {
                 batch_id: BatchId(id),
                 writer: DeviceId(w),
                 suite: if chacha { Suite::ChaCha20Poly1305 } else { Suite::Aes256Gcm },
                 window: Window { start_ms: a, end_ms: a + b, expires_ms: a + b + c },
                 event_count: count,
+                link: BatchLink { seq, prev_batch: BatchId(prev), chain_head: ChainHead { len: hl, hash: hh } },
                 recipients: rec.into_iter().collect(),
                 slots_digest: sd,
                 manifest_digest: md,
@@ -266,7 +435,8 @@ mod sealed_tests {
                 t_ms: 1_000 + i as u64, kind: EventKind::Screenshot, data: vec![seed; *n],
             }).collect();
             let recipients = [f.partner.public_key()];
-            let input = BatchInput { account: ACC, batch_id: BID, suite: Suite::ChaCha20Poly1305, window: WIN, events: &evs, recipients: &recipients };
+            let dk = data_key();
+            let input = BatchInput { account: ACC, batch_id: BID, suite: Suite::ChaCha20Poly1305, window: WIN, events: &evs, recipients: &recipients, data_key: &dk, link: LINK };
             let s = sealed::seal(&input, &f.device, &f.policy, &mut SeededRng::from_seed([seed; 32])).unwrap();
             let w = SealedBatch::from_wire(&s.blob(), &s.slot_list()).unwrap();
             let o = sealed::open(&ACC, &BID, &w, &record(&evs), &f.policy, &f.partner, 50).unwrap();

@@ -47,12 +47,24 @@ pub struct ServerConfig {
     pub nonce_ttl_ms: u64,
     /// Batch retention, ms. [SRV-9]
     pub retention_ms: u64,
-    /// Most pending devices per account. [SRV-8]
+    /// Most pending devices per account. [SRV-8] [SRV-13]
     pub max_pending: usize,
+    /// How long a pending device is kept, ms. [SRV-13]
+    pub pending_ttl_ms: u64,
+    /// Most outstanding login nonces, all accounts together. [SRV-14]
+    pub max_nonces: usize,
+    /// Most outstanding login nonces for one account. [SRV-14]
+    pub max_nonces_per_account: usize,
+    /// Most failed password logins of one account within `login_window_ms`. [SRV-15]
+    pub max_failed_logins: usize,
+    /// The window failed password logins are counted in, ms. [SRV-15]
+    pub login_window_ms: u64,
 }
 
 impl ServerConfig {
-    /// Defaults: one-hour sessions, one-minute nonces, 30-day retention.
+    /// Defaults: one-hour sessions, one-minute nonces, 30-day retention; 16 pending devices per
+    /// account for an hour each; 65 536 nonces, 8 per account; 10 failed password logins per
+    /// account per 15 minutes.
     pub fn new(decoy_secret: [u8; 32]) -> Self {
         ServerConfig {
             decoy_secret,
@@ -60,6 +72,11 @@ impl ServerConfig {
             nonce_ttl_ms: 60_000,
             retention_ms: 30 * 86_400_000,
             max_pending: 16,
+            pending_ttl_ms: 3_600_000,
+            max_nonces: 65_536,
+            max_nonces_per_account: 8,
+            max_failed_logins: 10,
+            login_window_ms: 900_000,
         }
     }
 }
@@ -77,6 +94,8 @@ pub struct StoredBatch {
     pub event_hash: [u8; 32],
     /// The reported event hashes, in arrival order.
     pub reported: Vec<[u8; 32]>,
+    /// The latest report's signature ([HCH-6]); all zero before the first.
+    pub signature: [u8; 64],
     /// Events reported.
     pub events: u64,
     /// When it was stored (retention starts here).
@@ -100,6 +119,10 @@ pub struct Account {
     pub chain: ChainState,
     /// Pending devices.
     pub pending: BTreeMap<DeviceId, DevicePublic>,
+    /// When each pending device expires (ms). [SRV-13]
+    pub pending_expiry: BTreeMap<DeviceId, u64>,
+    /// Times of the failed password logins in the current window. [SRV-15]
+    pub failed_logins: Vec<u64>,
     /// Identity bundles for new devices.
     pub bundles: BTreeMap<DeviceId, Vec<u8>>,
     /// Current server sequence number of each record.
@@ -221,6 +244,7 @@ fn batch_response(b: &StoredBatch) -> Result<Response> {
         event_hash: b.event_hash,
         events: b.events,
         reported: b.reported.clone(),
+        signature: b.signature,
     })
 }
 
@@ -269,11 +293,20 @@ impl<S: Storage> Server<S> {
         }
     }
 
-    /// [SRV-9] deletes batches past retention, expired sessions and nonces.
+    /// [SRV-9] deletes batches past retention, expired sessions and nonces;
+    /// [SRV-13] expired pending devices; [SRV-15] failed logins older than the window.
     fn sweep(&mut self, now_ms: u64) {
         let retention = self.config.retention_ms;
+        let window = self.config.login_window_ms;
         for id in self.store.account_ids() {
             if let Some(a) = self.store.account_mut(&id) {
+                let expired: Vec<DeviceId> =
+                    a.pending_expiry.iter().filter(|(_, t)| now_ms >= **t).map(|(d, _)| *d).collect();
+                for d in expired {
+                    a.pending.remove(&d);
+                    a.pending_expiry.remove(&d);
+                }
+                a.failed_logins.retain(|t| now_ms < t.saturating_add(window));
                 let before = a.batches.len();
                 a.batches.retain(|_, b| now_ms < b.created_ms.saturating_add(retention));
                 for _ in a.batches.len()..before {
@@ -360,6 +393,8 @@ impl<S: Storage> Server<S> {
                     password_wrap,
                     chain,
                     pending: BTreeMap::new(),
+                    pending_expiry: BTreeMap::new(),
+                    failed_logins: Vec::new(),
                     bundles: BTreeMap::new(),
                     records: BTreeMap::new(),
                     items: BTreeMap::new(),
@@ -380,20 +415,44 @@ impl<S: Storage> Server<S> {
                     None => Ok(Response::Kdf { kdf: decoy_kdf(&self.config.decoy_secret, &email).encode() }),
                 }
             }
-            // [SRV-4] one answer for unknown email and wrong auth value.
+            // [SRV-4] one answer for unknown email and wrong auth value;
+            // [SRV-15] at most max_failed_logins failures per account per window.
             Request::LoginPassword { email, auth } => {
                 let h = auth_hash(&auth);
                 let id = self.store.account_by_email(&email);
+                let max = self.config.max_failed_logins;
+                if let Some(a) = id.and_then(|id| self.store.account(&id))
+                    && a.failed_logins.len() >= max
+                {
+                    return Err(Error::SrvRateLimit);
+                }
                 let ok = id
                     .and_then(|id| self.store.account(&id))
                     .is_some_and(|a| crate::primitives::ct_eq(&a.auth_hash, &h));
                 match (ok, id) {
-                    (true, Some(id)) => Ok(self.issue(id, Actor::Password, h, now, rng)),
+                    (true, Some(id)) => {
+                        if let Some(a) = self.store.account_mut(&id) {
+                            a.failed_logins.clear();
+                        }
+                        Ok(self.issue(id, Actor::Password, h, now, rng))
+                    }
+                    (false, Some(id)) => {
+                        if let Some(a) = self.store.account_mut(&id) {
+                            a.failed_logins.push(now);
+                        }
+                        Err(Error::SrvAuth)
+                    }
                     _ => Err(Error::SrvAuth),
                 }
             }
             // [SYNC-4] a fresh nonce for any (account, key); unknown ones fail only at login.
+            // [SRV-14] bounded: in all and per account (expired ones were swept).
             Request::Challenge { account, key } => {
+                let (max, per) = (self.config.max_nonces, self.config.max_nonces_per_account);
+                let nonces = self.store.nonces();
+                if nonces.len() >= max || nonces.values().filter(|n| n.0.0 == account).count() >= per {
+                    return Err(Error::SrvNonceLimit);
+                }
                 let mut nonce = [0u8; 32];
                 rng.fill_bytes(&mut nonce);
                 let expires = now.saturating_add(self.config.nonce_ttl_ms);
@@ -440,6 +499,7 @@ impl<S: Storage> Server<S> {
                 let active: Vec<DeviceId> = a.pending.keys().filter(|d| a.chain.is_active(d)).copied().collect();
                 for d in active {
                     a.pending.remove(&d);
+                    a.pending_expiry.remove(&d);
                 }
                 self.log(&s.account, now, s.actor, Action::AppendChain);
                 Ok(Response::Ok)
@@ -530,6 +590,7 @@ impl<S: Storage> Server<S> {
                                 slots,
                                 event_hash: crate::batch::hchain::START,
                                 reported: Vec::new(),
+                                signature: [0; 64],
                                 events: 0,
                                 created_ms: now,
                             },
@@ -549,7 +610,14 @@ impl<S: Storage> Server<S> {
                 let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
                 batch_response(a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?)
             }
-            Request::ReportEvent { token, batch_id, event_hash } => {
+            // [BAT-10] the chain is public (the server verifies it too): partners refresh theirs.
+            Request::GetSharedChain { account } => {
+                let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
+                Ok(Response::Chain { statements: a.chain.encoded() })
+            }
+            // [HCH-4] [HCH-6] the server folds the hash in and keeps the latest signature; it
+            // cannot check it against a guess of the event (the hash is keyed) and needs not.
+            Request::ReportEvent { token, batch_id, event_hash, signature } => {
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 let b = a.batches.entry(batch_id).or_insert_with(|| StoredBatch {
@@ -558,6 +626,7 @@ impl<S: Storage> Server<S> {
                     slots: Vec::new(),
                     event_hash: crate::batch::hchain::START,
                     reported: Vec::new(),
+                    signature: [0; 64],
                     events: 0,
                     created_ms: now,
                 });
@@ -566,6 +635,7 @@ impl<S: Storage> Server<S> {
                 }
                 b.event_hash = next_event_hash(&batch_id, &b.event_hash, &event_hash);
                 b.reported.push(event_hash);
+                b.signature = signature;
                 b.events = b.events.saturating_add(1);
                 let hash = b.event_hash;
                 self.log(&s.account, now, s.actor, Action::ReportEvent);
@@ -591,9 +661,11 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Audit { entries: a.audit.clone() })
             }
             // [SRV-8] pending devices: unauthenticated but bounded; only the keys are stored.
+            // [SRV-13] at most max_pending per account, each for pending_ttl_ms.
             Request::PostPending { account, ed25519, x25519 } => {
                 let account = AccountId(account);
                 let max = self.config.max_pending;
+                let expires = now.saturating_add(self.config.pending_ttl_ms);
                 let public = DevicePublic { ed25519, x25519 };
                 public.check()?;
                 let a = self.store.account_mut(&account).ok_or(Error::SrvNotFound)?;
@@ -602,9 +674,10 @@ impl<S: Storage> Server<S> {
                     return Err(Error::SrvExists);
                 }
                 if a.pending.len() >= max {
-                    return Err(Error::SrvExists);
+                    return Err(Error::SrvPendingFull);
                 }
                 a.pending.insert(id, public);
+                a.pending_expiry.insert(id, expires);
                 self.log(&account, now, Actor::Anonymous, Action::PostPending);
                 Ok(Response::Ok)
             }

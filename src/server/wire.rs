@@ -231,8 +231,10 @@ pub enum Request {
         token: Token,
         /// Batch reference.
         batch_id: [u8; 32],
-        /// The event's hash.
+        /// The event's keyed hash ([HCH-2]).
         event_hash: [u8; 32],
+        /// The device's signature over the chain value after this event ([HCH-6]).
+        signature: [u8; 64],
     },
     /// 14: replace the password's salt, parameters, auth value and wrap.
     SetPassword {
@@ -294,6 +296,11 @@ pub enum Request {
         /// Batch reference.
         batch_id: [u8; 32],
     },
+    /// 22: a partner fetches the account chain (unauthenticated: the chain is public). [BAT-10] [SRV-9]
+    GetSharedChain {
+        /// Account id.
+        account: [u8; 32],
+    },
 }
 
 /// A server-to-client response. [SYNC-3]
@@ -354,6 +361,8 @@ pub enum Response {
         events: u64,
         /// The reported event hashes, in arrival order ([HCH-4]).
         reported: Vec<[u8; 32]>,
+        /// The latest report's signature, all zero before the first ([HCH-6]).
+        signature: [u8; 64],
     },
     /// 10: the running verification hash after a report.
     EventHash {
@@ -425,8 +434,8 @@ impl Request {
                 list(e.u8(11).fixed(token).fixed(batch_id).bytes(blob), slots)
             }
             Request::GetBatch { token, batch_id } => e.u8(12).fixed(token).fixed(batch_id),
-            Request::ReportEvent { token, batch_id, event_hash } => {
-                e.u8(13).fixed(token).fixed(batch_id).fixed(event_hash)
+            Request::ReportEvent { token, batch_id, event_hash, signature } => {
+                e.u8(13).fixed(token).fixed(batch_id).fixed(event_hash).fixed(signature)
             }
             Request::SetPassword { token, kdf, auth, password_wrap } => {
                 e.u8(14).fixed(token).bytes(kdf).fixed(auth).bytes(password_wrap)
@@ -438,6 +447,7 @@ impl Request {
             Request::GetBundle { account, device } => e.u8(19).fixed(account).fixed(device),
             Request::PutDeviceMeta { token, meta } => e.u8(20).fixed(token).bytes(meta),
             Request::GetSharedBatch { account, batch_id } => e.u8(21).fixed(account).fixed(batch_id),
+            Request::GetSharedChain { account } => e.u8(22).fixed(account),
         }
         .finish()
     }
@@ -474,7 +484,12 @@ impl Request {
                 slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
             },
             12 => Request::GetBatch { token: r.array()?, batch_id: r.array()? },
-            13 => Request::ReportEvent { token: r.array()?, batch_id: r.array()?, event_hash: r.array()? },
+            13 => Request::ReportEvent {
+                token: r.array()?,
+                batch_id: r.array()?,
+                event_hash: r.array()?,
+                signature: r.array()?,
+            },
             14 => Request::SetPassword {
                 token: r.array()?,
                 kdf: r.bytes(MAX_SMALL)?.to_vec(),
@@ -488,6 +503,7 @@ impl Request {
             19 => Request::GetBundle { account: r.array()?, device: r.array()? },
             20 => Request::PutDeviceMeta { token: r.array()?, meta: r.bytes(MAX_SMALL)?.to_vec() },
             21 => Request::GetSharedBatch { account: r.array()?, batch_id: r.array()? },
+            22 => Request::GetSharedChain { account: r.array()? },
             _ => return Err(Error::DecodeValue),
         };
         r.finish()?;
@@ -518,6 +534,7 @@ impl Request {
             Request::GetBundle { .. } => "get_bundle",
             Request::PutDeviceMeta { .. } => "put_device_meta",
             Request::GetSharedBatch { .. } => "get_shared_batch",
+            Request::GetSharedChain { .. } => "get_shared_chain",
         }
     }
 }
@@ -564,12 +581,12 @@ impl Response {
                 }
                 e
             }
-            Response::Batch { blob, slots, event_hash, events, reported } => {
+            Response::Batch { blob, slots, event_hash, events, reported, signature } => {
                 let mut e = list(e.u8(9).bytes(blob), slots).fixed(event_hash).u64(*events).u32(reported.len() as u32);
                 for h in reported {
                     e = e.fixed(h);
                 }
-                e
+                e.fixed(signature)
             }
             Response::EventHash { hash } => e.u8(10).fixed(hash),
             Response::Audit { entries } => {
@@ -637,6 +654,7 @@ impl Response {
                     }
                     v
                 },
+                signature: r.array()?,
             },
             10 => Response::EventHash { hash: r.array()? },
             11 => {

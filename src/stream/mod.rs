@@ -1,7 +1,7 @@
 //! Chunked streams for large payloads (spec chapter 9, `spec/09-stream.md`).
 //!
 //! A stream is two objects: a signed **manifest** (header, chunk count, the
-//! length of the last chunk, each chunk's AEAD tag, signature) and a **body**,
+//! length of the last chunk, each frame's BLAKE3 digest, signature) and a **body**,
 //! the concatenation of the sealed chunks. Every chunk holds 64 KiB of
 //! plaintext except the last, which holds 1 to 64 KiB (0 only in the empty
 //! stream, which has exactly one chunk). Each chunk is its own AEAD under the
@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! manifest = u8 version ‖ u8 suite ‖ stream_id(16) ‖ context(32) ‖ salt(32) ‖ commitment(32)
-//!            ‖ u32 chunk_count ‖ u32 last_len ‖ tag(16) × chunk_count ‖ signature(64)
+//!            ‖ u32 chunk_count ‖ u32 last_len ‖ digest(32) × chunk_count ‖ signature(64)
 //! body     = (ct_0 ‖ tag_0) ‖ (ct_1 ‖ tag_1) ‖ ... ‖ (ct_{n-1} ‖ tag_{n-1})
 //! ```
 //!
@@ -18,9 +18,9 @@
 //! [`std::io::Write`]) and produces the manifest at the end; the reader
 //! verifies the manifest completely first ([`Manifest::verify`]) and then
 //! reads the body through [`StreamOpener`] (any [`std::io::Read`]), checking
-//! each chunk's tag against the manifest (constant time) before decrypting it.
-//! Memory is two chunk buffers plus the manifest (16 bytes per 64 KiB chunk:
-//! 256 KiB for 1 GiB), never the payload. [STR-6] [STR-9]
+//! each frame's digest against the manifest (constant time) before decrypting it.
+//! Memory is two chunk buffers plus the manifest (32 bytes per 64 KiB chunk:
+//! 512 KiB for 1 GiB), never the payload. [STR-6] [STR-9]
 //!
 //! ```
 //! use blindsync::envelope::Suite;
@@ -43,15 +43,18 @@ use std::io::{self, Read, Write};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::defences::Defences;
 use crate::encoding::{Encoder, Reader};
 use crate::envelope::{EnvelopeKey, NONCE_LEN, SIG_LEN, Suite, aead_open_in_place, aead_seal_in_place};
 use crate::error::{Error, Result};
 use crate::keys::AccountId;
 use crate::labels;
-use crate::primitives::{CryptoRng, TAG_LEN, ct_eq, hkdf_expand32, hkdf_extract, sha256};
+use crate::primitives::{CryptoRng, TAG_LEN, blake3_hash, ct_eq, hkdf_expand32, hkdf_extract, sha256};
 
-/// A chunk's AEAD tag as the manifest lists it. [STR-6]
-pub type ChunkTag = [u8; TAG_LEN];
+/// A frame's digest as the manifest lists it. [STR-6]
+pub type ChunkDigest = [u8; DIGEST_LEN];
+/// Length of a manifest entry: a 32-byte BLAKE3 digest. [STR-6]
+pub const DIGEST_LEN: usize = 32;
 use crate::secret::Secret32;
 use crate::secret_type;
 
@@ -61,7 +64,7 @@ pub const VERSION: u8 = 1;
 pub const CHUNK_LEN: usize = 65536;
 /// A sealed chunk: ciphertext and tag. [STR-1]
 pub const FRAME_LEN: usize = CHUNK_LEN + TAG_LEN;
-/// Largest chunk count: 2^20 chunks = 64 GiB of plaintext, a 16 MiB manifest. [STR-9]
+/// Largest chunk count: 2^20 chunks = 64 GiB of plaintext, a 32 MiB manifest. [STR-9]
 pub const MAX_CHUNKS: u32 = 1 << 20;
 /// Length of the manifest's fixed part (before the tags). [STR-2]
 pub const MANIFEST_HEADER_LEN: usize = 2 + 16 + 32 + 32 + 32 + 4 + 4;
@@ -142,9 +145,11 @@ pub fn chunk_aad(params: &StreamParams, index: u64, last: bool) -> Vec<u8> {
         .finish()
 }
 
-/// The manifest entry of a sealed frame `ct ‖ tag`: its last 16 bytes, the AEAD tag. [STR-6]
-pub fn frame_tag(frame: &[u8]) -> Option<ChunkTag> {
-    frame.len().checked_sub(TAG_LEN).and_then(|at| frame.get(at..)).and_then(|t| t.try_into().ok())
+/// The manifest entry of a sealed frame `ct ‖ tag`:
+/// `BLAKE3(enc(HASH_STREAM_CHUNK, bytes frame))`. [STR-6]
+pub fn frame_digest(frame: &[u8]) -> ChunkDigest {
+    let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+    blake3_hash(&[&Encoder::new(labels::HASH_STREAM_CHUNK).u32(len).finish(), frame])
 }
 
 /// Seals one chunk in place: `buf` holds the plaintext, gets the ciphertext; returns the tag. [STR-4] [STR-5]
@@ -173,8 +178,8 @@ pub struct Manifest {
     pub commitment: [u8; 32],
     /// Plaintext length of the last chunk (0 only when there is one chunk).
     pub last_len: u32,
-    /// Each chunk's AEAD tag, in order (never empty). [STR-6]
-    pub tags: Vec<ChunkTag>,
+    /// Each frame's digest, in order (never empty). [STR-6]
+    pub digests: Vec<ChunkDigest>,
     /// The writer's Ed25519 signature.
     pub signature: [u8; SIG_LEN],
 }
@@ -182,7 +187,7 @@ pub struct Manifest {
 impl Manifest {
     /// Number of chunks.
     pub fn chunk_count(&self) -> u32 {
-        u32::try_from(self.tags.len()).unwrap_or(u32::MAX)
+        u32::try_from(self.digests.len()).unwrap_or(u32::MAX)
     }
 
     /// Plaintext length of the whole stream.
@@ -206,8 +211,8 @@ impl Manifest {
             .fixed(&self.commitment)
             .u32(self.chunk_count())
             .u32(self.last_len);
-        for t in &self.tags {
-            e = e.fixed(t);
+        for d in &self.digests {
+            e = e.fixed(d);
         }
         e.finish()
     }
@@ -237,7 +242,7 @@ impl Manifest {
     ///   chunk_count >= 1 and last_len <= 65536         else E_STREAM_LENGTH
     ///   chunk_count <= MAX_CHUNKS                      else E_STREAM_TOO_LARGE
     ///   last_len > 0 or chunk_count == 1               else E_STREAM_EMPTY_CHUNK
-    ///   tags, signature                                (E_DECODE_TRUNCATED)
+    ///   digests, signature                             (E_DECODE_TRUNCATED)
     ///   nothing may follow                             (E_DECODE_TRAILING)
     /// ```
     pub fn decode(bytes: &[u8]) -> Result<Self> {
@@ -261,17 +266,17 @@ impl Manifest {
         if last_len == 0 && count > 1 {
             return Err(Error::StreamEmptyChunk);
         }
-        // The count is bounded and the input must hold every tag: allocate what the input bounds.
-        if r.remaining() < count as usize * TAG_LEN {
+        // The count is bounded and the input must hold every digest: allocate what the input bounds.
+        if r.remaining() < count as usize * DIGEST_LEN {
             return Err(Error::DecodeTruncated);
         }
-        let mut tags = Vec::with_capacity(count as usize);
+        let mut digests = Vec::with_capacity(count as usize);
         for _ in 0..count {
-            tags.push(r.array()?);
+            digests.push(r.array()?);
         }
         let signature = r.array()?;
         r.finish()?;
-        Ok(Manifest { suite, stream_id, context, salt, commitment, last_len, tags, signature })
+        Ok(Manifest { suite, stream_id, context, salt, commitment, last_len, digests, signature })
     }
 
     /// Decodes and verifies a manifest before any chunk is read: decoding,
@@ -329,7 +334,7 @@ pub struct StreamSealer<'k, W: Write> {
     salt: [u8; SALT_LEN],
     out: W,
     buf: Zeroizing<Vec<u8>>,
-    tags: Vec<ChunkTag>,
+    digests: Vec<ChunkDigest>,
 }
 
 impl<'k, W: Write> StreamSealer<'k, W> {
@@ -362,19 +367,19 @@ impl<'k, W: Write> StreamSealer<'k, W> {
             salt,
             out,
             buf: Zeroizing::new(Vec::with_capacity(FRAME_LEN)),
-            tags: Vec::new(),
+            digests: Vec::new(),
         }
     }
 
     /// Seals the buffered chunk and writes it out. [STR-4]
     fn flush_chunk(&mut self, last: bool) -> io::Result<()> {
-        if !last && self.tags.len() + 1 >= MAX_CHUNKS as usize {
+        if !last && self.digests.len() + 1 >= MAX_CHUNKS as usize {
             return Err(io::Error::other(Error::StreamTooLarge));
         }
-        let index = self.tags.len() as u64;
+        let index = self.digests.len() as u64;
         let tag = seal_chunk(&self.params, &self.ks.key, index, last, &mut self.buf).map_err(io::Error::other)?;
         self.buf.extend_from_slice(&tag);
-        self.tags.push(tag); // [STR-6]
+        self.digests.push(frame_digest(&self.buf)); // [STR-6]
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         Ok(())
@@ -393,7 +398,7 @@ impl<'k, W: Write> StreamSealer<'k, W> {
             salt: self.salt,
             commitment: self.ks.commitment,
             last_len,
-            tags: core::mem::take(&mut self.tags),
+            digests: core::mem::take(&mut self.digests),
             signature: [0; SIG_LEN],
         };
         m.signature = self.signing_key.sign(&m.sig_digest(&self.params.account)).to_bytes();
@@ -503,17 +508,17 @@ fn seal_frames(
     params: &StreamParams,
     key: &EnvelopeKey,
     frames: &mut [u8],
-    tags: &mut [ChunkTag],
+    digests: &mut [ChunkDigest],
     first: usize,
     count: usize,
 ) -> Result<()> {
-    for (k, (frame, t)) in frames.chunks_mut(FRAME_LEN).zip(tags.iter_mut()).enumerate() {
+    for (k, (frame, d)) in frames.chunks_mut(FRAME_LEN).zip(digests.iter_mut()).enumerate() {
         let i = first + k;
         let pt_len = frame.len().checked_sub(TAG_LEN).ok_or(Error::StreamLength)?;
         let (ct, tag_out) = frame.split_at_mut(pt_len);
         let tag = seal_chunk(params, key, i as u64, i + 1 == count, ct)?;
         tag_out.copy_from_slice(&tag);
-        *t = tag; // [STR-6]
+        *d = frame_digest(frame); // [STR-6]
     }
     Ok(())
 }
@@ -537,17 +542,17 @@ pub fn seal_body(
     }
     let last_len = len - (count - 1) * CHUNK_LEN;
     let ks = key_schedule(source, salt, params.suite);
-    let mut tags = vec![[0u8; TAG_LEN]; count];
+    let mut digests = vec![[0u8; DIGEST_LEN]; count];
     let threads = threads.clamp(1, count);
     let per = count.div_ceil(threads);
     let key = &ks.key;
     if threads == 1 {
-        seal_frames(params, key, &mut body, &mut tags, 0, count)?;
+        seal_frames(params, key, &mut body, &mut digests, 0, count)?;
     } else {
         let results: Vec<Result<()>> = std::thread::scope(|s| {
             let handles: Vec<_> = body
                 .chunks_mut(per * FRAME_LEN)
-                .zip(tags.chunks_mut(per))
+                .zip(digests.chunks_mut(per))
                 .enumerate()
                 .map(|(t, (out, tg))| s.spawn(move || seal_frames(params, key, out, tg, t * per, count)))
                 .collect();
@@ -562,7 +567,7 @@ pub fn seal_body(
         salt: *salt,
         commitment: ks.commitment,
         last_len: u32::try_from(last_len).map_err(|_| Error::StreamLength)?,
-        tags,
+        digests,
         signature: [0; SIG_LEN],
     };
     m.signature = signing_key.sign(&m.sig_digest(&params.account)).to_bytes();
@@ -570,7 +575,7 @@ pub fn seal_body(
 }
 
 /// Streaming opener over a verified manifest: reads the body from `input`,
-/// releases a chunk's plaintext only after its tag matched the manifest and its AEAD check
+/// releases a chunk's plaintext only after its digest matched the manifest and its AEAD check
 /// passed, and reports EOF only after the last chunk and the end of the input.
 /// [STR-8] [STR-9] [STR-11]
 ///
@@ -584,11 +589,25 @@ pub struct StreamOpener<R: Read> {
     frame: Zeroizing<Vec<u8>>,
     pos: usize,
     done: bool,
+    check_digests: bool,
 }
 
 impl<R: Read> StreamOpener<R> {
     /// Checks the commitment (step 4 of [STR-8]) and prepares to read `input`. [STR-3]
     pub fn new(manifest: Manifest, ctx: &StreamOpenContext, source: &StreamKeySource, input: R) -> Result<Self> {
+        Self::new_with_defences(manifest, ctx, source, input, &Defences::ALL)
+    }
+
+    /// [`StreamOpener::new`] with the model's defence switches: with
+    /// `data.chunk_digests` off it does not compare frame digests and relies on
+    /// the AEAD tag alone (what a key holder can forge). [STR-11] [MODEL-5]
+    pub fn new_with_defences(
+        manifest: Manifest,
+        ctx: &StreamOpenContext,
+        source: &StreamKeySource,
+        input: R,
+        defences: &Defences,
+    ) -> Result<Self> {
         let ks = manifest.key(source)?;
         Ok(StreamOpener {
             params: ctx.params,
@@ -599,6 +618,7 @@ impl<R: Read> StreamOpener<R> {
             frame: Zeroizing::new(Vec::with_capacity(FRAME_LEN)),
             pos: 0,
             done: false,
+            check_digests: defences.data.chunk_digests,
         })
     }
 
@@ -606,8 +626,8 @@ impl<R: Read> StreamOpener<R> {
     ///
     /// ```text
     /// chunk i of n:  frame = read len_i + 16 bytes           else E_STREAM_TRUNCATED
-    ///   t = the frame's last 16 bytes (its AEAD tag)
-    ///   t == tags[i] (constant time)              else, with j the index where tags[j] == t:
+    ///   d = BLAKE3(enc(HASH_STREAM_CHUNK, bytes frame))
+    ///   d == digests[i] (constant time)           else, with j the index where digests[j] == d:
     ///        j < i -> E_STREAM_DUPLICATE;  j > i -> E_STREAM_REORDERED;  none -> E_STREAM_FOREIGN
     ///   AEAD open with nonce(i, i == n-1), aad(i, i == n-1)  else E_STREAM_DECRYPT
     ///   after chunk n-1: the input must end       else E_DECODE_TRAILING
@@ -620,11 +640,11 @@ impl<R: Read> StreamOpener<R> {
         self.frame.clear();
         self.frame.resize(pt_len + TAG_LEN, 0);
         read_full(&mut self.input, &mut self.frame)?;
-        // [STR-6] [STR-11] the frame's tag must be the one the signed manifest lists at i.
-        let t = frame_tag(&self.frame).ok_or(io::Error::other(Error::StreamTruncated))?;
-        let expected = self.manifest.tags.get(i as usize).ok_or(io::Error::other(Error::StreamLength))?;
-        if !ct_eq(&t, expected) {
-            return Err(io::Error::other(match self.manifest.tags.iter().position(|x| *x == t) {
+        // [STR-6] [STR-11] the frame's digest must be the one the signed manifest lists at i.
+        let d = frame_digest(&self.frame);
+        let expected = self.manifest.digests.get(i as usize).ok_or(io::Error::other(Error::StreamLength))?;
+        if self.check_digests && !ct_eq(&d, expected) {
+            return Err(io::Error::other(match self.manifest.digests.iter().position(|x| *x == d) {
                 Some(j) if j < i as usize => Error::StreamDuplicate,
                 Some(_) => Error::StreamReordered,
                 None => Error::StreamForeign,
@@ -704,9 +724,20 @@ pub fn error_of(e: &io::Error) -> Option<Error> {
 
 /// Verifies `manifest` and opens a body held in memory. [STR-8] [STR-11]
 pub fn open(manifest: &[u8], body: &[u8], ctx: &StreamOpenContext, source: &StreamKeySource) -> Result<Vec<u8>> {
+    open_with_defences(manifest, body, ctx, source, &Defences::ALL)
+}
+
+/// [`open`] with the model's defence switches ([`StreamOpener::new_with_defences`]). [MODEL-5]
+pub fn open_with_defences(
+    manifest: &[u8],
+    body: &[u8],
+    ctx: &StreamOpenContext,
+    source: &StreamKeySource,
+    defences: &Defences,
+) -> Result<Vec<u8>> {
     let m = Manifest::verify(manifest, ctx)?;
     let len = usize::try_from(m.plaintext_len()).map_err(|_| Error::StreamTooLarge)?;
-    let mut opener = StreamOpener::new(m, ctx, source, body)?;
+    let mut opener = StreamOpener::new_with_defences(m, ctx, source, body, defences)?;
     let mut out = Vec::with_capacity(len.min(body.len()));
     match opener.read_to_end(&mut out) {
         Ok(_) => Ok(out),
@@ -716,6 +747,9 @@ pub fn open(manifest: &[u8], body: &[u8], ctx: &StreamOpenContext, source: &Stre
         }
     }
 }
+
+#[doc(hidden)]
+pub mod forge;
 
 #[cfg(test)]
 mod tests;

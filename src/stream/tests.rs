@@ -78,13 +78,13 @@ fn chunk_errors() {
     swapped[..FRAME_LEN].copy_from_slice(&b[FRAME_LEN..2 * FRAME_LEN]);
     swapped[FRAME_LEN..2 * FRAME_LEN].copy_from_slice(&b[..FRAME_LEN]);
     assert_eq!(open_err(&m, &swapped), Error::StreamReordered);
-    // [STR-6] a tag the manifest does not list: foreign; a matching tag over altered bytes: the AEAD refuses.
+    // [STR-6] a frame whose digest the manifest does not list is foreign, whichever byte changed.
     let mut foreign = b.clone();
     foreign[FRAME_LEN - 1] ^= 1;
     assert_eq!(open_err(&m, &foreign), Error::StreamForeign);
     let mut altered = b.clone();
     altered[10] ^= 1;
-    assert_eq!(open_err(&m, &altered), Error::StreamDecrypt);
+    assert_eq!(open_err(&m, &altered), Error::StreamForeign);
     // a chunk of another stream (same key source, other salt) is foreign
     let (_, other) =
         seal_parallel(&params(Suite::Aes256Gcm), &source(), &sk(), &[8; 32], &data(2 * CHUNK_LEN + 5), 1).unwrap();
@@ -114,6 +114,27 @@ fn manifest_errors() {
     let mut v = m.clone();
     v[0] = 2;
     assert_eq!(Manifest::decode(&v).unwrap_err(), Error::EnvVersion);
+}
+
+// [STR-6] [STR-11] [MODEL-5] insider-chunk-forgery: a key holder rewrites chunk 0 so that its
+// AES-GCM tag still verifies. With the digest check the frame is foreign; with it switched off
+// (the tag-only manifest of before) the reader releases the forged plaintext.
+#[test]
+fn key_holder_same_tag_forgery() {
+    use crate::defences::{DataWeakening, Defences};
+    let (m, b) = three_chunks();
+    let pt = data(2 * CHUNK_LEN + 5);
+    let key = Manifest::decode(&m).unwrap().key(&source()).unwrap().key;
+    let mut forged = b.clone();
+    assert!(forge::gcm_same_tag(&key, &mut forged[..CHUNK_LEN], 0, 1, *b"forged screen!!!"));
+    assert_eq!(forged[CHUNK_LEN..FRAME_LEN], b[CHUNK_LEN..FRAME_LEN], "tag unchanged");
+    let c = ctx(Suite::Aes256Gcm);
+    assert_eq!(open_with_defences(&m, &forged, &c, &source(), &Defences::ALL), Err(Error::StreamForeign));
+    let weak = Defences::ALL.without_data(DataWeakening::TagOnlyChunks);
+    let out = open_with_defences(&m, &forged, &c, &source(), &weak).unwrap();
+    assert_ne!(out, pt);
+    let want: Vec<u8> = pt[..16].iter().zip(b"forged screen!!!").map(|(x, y)| x ^ y).collect();
+    assert_eq!(out[..16], want[..]);
 }
 
 proptest! {

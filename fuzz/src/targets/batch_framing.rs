@@ -69,6 +69,16 @@ fn model(data: &[u8]) -> Result<usize, Error> {
     if b.rest().is_empty() { Ok(count) } else { Err(Error::DecodeTrailing) }
 }
 
+/// The recording device and the batch's data key (fixed: the target fuzzes the framing).
+fn writer() -> &'static (blindsync::device::DeviceKeys, blindsync::stream::StreamKeySource) {
+    static W: std::sync::OnceLock<(blindsync::device::DeviceKeys, blindsync::stream::StreamKeySource)> =
+        std::sync::OnceLock::new();
+    W.get_or_init(|| {
+        let mut rng = blindsync::primitives::SeededRng::from_label("fuzz/batch_framing");
+        (blindsync::device::DeviceKeys::generate(&mut rng), blindsync::stream::StreamKeySource::from_bytes([3; 32]))
+    })
+}
+
 /// Runs one input.
 // [BAT-2] check order and round trips; [HCH-5] the chain of what decoded.
 pub fn run(data: &[u8]) {
@@ -78,17 +88,26 @@ pub fn run(data: &[u8]) {
     if let Ok(events) = &got {
         assert_eq!(encode_events(events).as_deref(), Ok(data), "decode then encode");
         // The old target: the chain of the events against an empty record.
+        let (device, data_key) = writer();
+        let key = hchain::event_key(data_key, &account, &batch);
+        let vk = device.public().ed25519;
         let empty = hchain::ServerRecord::new(&account, &batch);
-        let r = hchain::verify(&account, &batch, events, &empty);
+        let r = hchain::verify(&account, &batch, &key, &vk, events, &empty);
         assert_eq!(r, if events.is_empty() { Ok(()) } else { Err(Error::HchInserted) });
-        // As reported, everything verifies; without the last event, it was dropped.
+        // As reported and signed, everything verifies; without the last event, it was dropped;
+        // a report the device did not sign is refused before any accusation ([HCH-6]).
+        let mut recorder = hchain::Recorder::new(data_key, &account, &batch);
         let mut record = hchain::ServerRecord::new(&account, &batch);
         for e in events {
-            record.report(hchain::event_hash(e));
+            let rep = recorder.record(e, device);
+            record.report(rep.event_hash, rep.signature);
         }
-        assert_eq!(hchain::verify(&account, &batch, events, &record), Ok(()));
+        assert_eq!(hchain::verify(&account, &batch, &key, &vk, events, &record), Ok(()));
         if let Some((_, head)) = events.split_last() {
-            assert_eq!(hchain::verify(&account, &batch, head, &record), Err(Error::HchDropped));
+            assert_eq!(hchain::verify(&account, &batch, &key, &vk, head, &record), Err(Error::HchDropped));
+            let mut framed = record.clone();
+            framed.report([0; 32], record.signature);
+            assert_eq!(hchain::verify(&account, &batch, &key, &vk, events, &framed), Err(Error::HchSignature));
         }
     }
     // Events built from the input: encode then decode is the identity; decreasing times are refused.

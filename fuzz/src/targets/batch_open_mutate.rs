@@ -5,9 +5,9 @@
 use std::sync::OnceLock;
 
 use blindsync::batch::hchain::{self, ServerRecord};
-use blindsync::batch::sealed::{self, BatchInput, ListPolicy, SealedBatch, Window};
+use blindsync::batch::sealed::{self, BatchInput, BatchLink, ListPolicy, SealedBatch, Window};
 use blindsync::batch::{BatchId, Event, EventKind};
-use blindsync::device::DeviceKeys;
+use blindsync::device::{ChainHead, DeviceKeys};
 use blindsync::envelope::Suite;
 use blindsync::hpke::HpkeSecretKey;
 use blindsync::keys::AccountId;
@@ -36,14 +36,22 @@ fn fixture() -> &'static Fixture {
         let device = DeviceKeys::generate(&mut rng);
         let reader = HpkeSecretKey::random(&mut rng);
         let p = device.public();
-        let policy = ListPolicy { writers: vec![(device.id(), p.ed25519)], allowed: vec![p.x25519, reader.public_key()] };
+        let head = ChainHead { len: 1, hash: [5; 32] };
+        let policy = ListPolicy {
+            writers: vec![(device.id(), p.ed25519)],
+            allowed: vec![p.x25519, reader.public_key()],
+            chain: vec![head.hash],
+        };
+        let data_key = sealed::new_data_key(&mut rng);
+        let mut recorder = hchain::Recorder::new(&data_key, &ACCOUNT, &BATCH);
         let events = vec![
             Event { t_ms: 10, kind: EventKind::Screenshot, data: vec![7; 300] },
             Event { t_ms: 20, kind: EventKind::Log, data: b"line".to_vec() },
         ];
         let mut record = ServerRecord::new(&ACCOUNT, &BATCH);
         for e in &events {
-            record.report(hchain::event_hash(e));
+            let r = recorder.record(e, &device);
+            record.report(r.event_hash, r.signature);
         }
         let recipients = policy.allowed.clone();
         let input = BatchInput {
@@ -53,6 +61,8 @@ fn fixture() -> &'static Fixture {
             window: Window { start_ms: 0, end_ms: 100, expires_ms: 1_000 },
             events: &events,
             recipients: &recipients,
+            data_key: &data_key,
+            link: BatchLink { seq: 0, prev_batch: BatchId([0; 16]), chain_head: head },
         };
         let (blob, slots) = match sealed::seal(&input, &device, &policy, &mut rng) {
             Ok(s) => (s.blob(), s.slot_list()),

@@ -23,14 +23,26 @@ use crate::world::{Snapshot, snapshot};
 /// Longest input worth trying: a handful of requests.
 pub const MAX_LEN: usize = 2048;
 
+/// Every account, without the failed-login count a refused login adds ([SRV-15]).
 fn accounts(s: &impl Storage) -> Vec<(AccountId, Account)> {
-    s.account_ids().into_iter().filter_map(|id| s.account(&id).map(|a| (id, a.clone()))).collect()
+    s.account_ids()
+        .into_iter()
+        .filter_map(|id| {
+            s.account(&id).map(|a| {
+                let mut a = a.clone();
+                a.failed_logins.clear();
+                (id, a)
+            })
+        })
+        .collect()
 }
 
-/// B's account without what [SRV-8] lets anyone add.
+/// B's account without what [SRV-8] and [SRV-15] let anyone add.
 fn b_view(a: &Account) -> Account {
     let mut a = a.clone();
     a.pending.clear();
+    a.pending_expiry.clear();
+    a.failed_logins.clear();
     a.audit.clear();
     a
 }
@@ -90,7 +102,7 @@ pub fn run(data: &[u8]) {
         let Ok(resp) = resp else { panic!("undecodable response: {:?}", resp.err()) };
         match &resp {
             Response::Error(e) => {
-                // [SRV-12] a refused request changes no account and opens no session.
+                // [SRV-12] a refused request changes no account (but for [SRV-15]'s count) and opens no session.
                 assert!(before == accounts(&net.server.store), "refused ({e:?}) but an account changed");
                 let sessions = net.server.store.sessions();
                 assert!(sessions.keys().all(|t| sessions_before.contains_key(t)), "refused but a session opened");

@@ -16,7 +16,7 @@ use crate::vectors::hex;
 use crate::vectors::json::{Fail, Obj, h, obj};
 
 fn key_from(i: &Obj<'_>) -> Result<AttachmentKey, Fail> {
-    Ok(AttachmentKey::from_prk(&Secret32::from_bytes(i.hex_n("prk0")?)))
+    Ok(AttachmentKey::from_prk(&Secret32::from_bytes(i.hex_n("prk")?), i.u32("epoch")?))
 }
 
 fn attachment_id(input: &Value) -> Result<Outcome, Fail> {
@@ -26,7 +26,7 @@ fn attachment_id(input: &Value) -> Result<Outcome, Fail> {
     let digest = sha256(&[&p]);
     outcome(
         obj([
-            ("key_info", h(&attachment::key_info())),
+            ("key_info", h(&attachment::key_info(i.u32("epoch")?))),
             ("attachment_key", h(key.expose())),
             ("digest", h(&digest)),
             ("hmac_message", h(&attachment::id_message(&digest))),
@@ -50,9 +50,12 @@ fn attachment_open(input: &Value) -> Result<Outcome, Fail> {
         &i.hex_n("verifying_key")?,
     )?;
     let params = attachment::params(&account, Suite::Aes256Gcm, &id);
+    let padded = attachment::pad(&p);
     outcome(
         obj([
             ("attachment_key", h(key.expose())),
+            ("pad_header", h(padded.get(..attachment::pad_header_len()).unwrap_or_default())),
+            ("padded_len", json!(padded.len())),
             ("source_info", h(&attachment::source_info(&id))),
             ("stream_source", h(key.source(&id).expose())),
             ("stream_id", h(&params.stream_id)),
@@ -63,6 +66,10 @@ fn attachment_open(input: &Value) -> Result<Outcome, Fail> {
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     Some(match kind {
+        "attachment_padme" => (|| {
+            let n = Obj(input).u64("length")?;
+            outcome(obj([]), obj([("padded", json!(attachment::padme(n)))]))
+        })(),
         "attachment_id" => attachment_id(input),
         "attachment_open" => attachment_open(input),
         _ => return None,
@@ -84,30 +91,37 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let f = |e: Error| e.to_string();
     let reqs = &["ATT-1", "ATT-2"];
     for (what, p) in [("empty file", &[][..]), ("96-byte photo", &photo[..])] {
-        g.ok("attachment_id", what, reqs, json!({"prk0": hex::encode(&prk0), "plaintext": hex::encode(p)}))?;
+        g.ok("attachment_id", what, reqs, json!({"prk": hex::encode(&prk0), "epoch": 2, "plaintext": hex::encode(p)}))?;
     }
     g.ok(
         "attachment_id",
         "the same photo in another account (another id)",
         reqs,
-        json!({"prk0": hex::encode(&other_prk0), "plaintext": hex::encode(&photo)}),
+        json!({"prk": hex::encode(&other_prk0), "epoch": 2, "plaintext": hex::encode(&photo)}),
     )?;
-    let key = AttachmentKey::from_prk(&Secret32::from_bytes(prk0));
+    g.ok(
+        "attachment_id",
+        "the same photo in the next epoch of the same account (another id: deduplication restarts)",
+        reqs,
+        json!({"prk": hex::encode(&prk0), "epoch": 3, "plaintext": hex::encode(&photo)}),
+    )?;
+    let key = AttachmentKey::from_prk(&Secret32::from_bytes(prk0), 2);
     let sk = SigningKey::from_bytes(&seed);
     let vk = sk.verifying_key().to_bytes();
     let mut srng = SeededRng::from_label("blindsync/vectors/v1/attachment/seal");
     let s = attachment::seal(&AccountId(account), &key, Suite::Aes256Gcm, &sk, &photo, &mut srng).map_err(f)?;
     let open_in = |id: &[u8; 32], m: &[u8], b: &[u8]| {
         json!({
-            "prk0": hex::encode(&prk0), "account_id": hex::encode(&account), "attachment_id": hex::encode(id),
+            "prk": hex::encode(&prk0), "epoch": 2, "account_id": hex::encode(&account), "attachment_id": hex::encode(id),
             "manifest": hex::encode(m), "body": hex::encode(b), "verifying_key": hex::encode(&vk),
         })
     };
-    let oreqs = &["ATT-3", "ATT-4"];
+    let oreqs = &["ATT-3", "ATT-4", "ATT-6"];
     g.ok("attachment_open", "the photo", oreqs, open_in(&s.id, &s.manifest, &s.body))?;
     // A device of the account that seals another file under the photo's id.
     let params = attachment::params(&AccountId(account), Suite::Aes256Gcm, &s.id);
-    let (m, b) = stream::seal(&params, &key.source(&s.id), &sk, b"not the photo", &mut srng).map_err(f)?;
+    let (m, b) =
+        stream::seal(&params, &key.source(&s.id), &sk, &attachment::pad(b"not the photo"), &mut srng).map_err(f)?;
     g.err(
         "attachment_open",
         "another file sealed under the photo's id",
@@ -115,5 +129,25 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&s.id, &m, &b),
         Error::AttachmentId,
     )?;
+    // [ATT-6] a device of the account that leaves a byte in the padding (a covert channel).
+    let mut dirty = attachment::pad(&photo);
+    if let Some(b) = dirty.last_mut() {
+        *b = 1;
+    }
+    let (m, b) = stream::seal(&params, &key.source(&s.id), &sk, &dirty, &mut srng).map_err(f)?;
+    g.err("attachment_open", "a non-zero padding byte", &["ATT-6"], open_in(&s.id, &m, &b), Error::AttachmentPadding)?;
+    // [ATT-1] a reader with the attachment key of another epoch (a device revoked at the rotation).
+    let mut other_epoch = open_in(&s.id, &s.manifest, &s.body);
+    other_epoch["epoch"] = json!(1);
+    g.err(
+        "attachment_open",
+        "the key of epoch 1 for a file of epoch 2",
+        &["ATT-1"],
+        other_epoch,
+        Error::StreamCommitment,
+    )?;
+    for n in [0u64, 1, 2, 9, 100, 4_096, 65_536, 1_000_000, 123_456_789] {
+        g.ok("attachment_padme", &format!("Padmé length of {n}"), &["ATT-6"], json!({"length": n}))?;
+    }
     Ok(())
 }

@@ -4,10 +4,10 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::batch::hchain::{self, ServerRecord};
-use crate::batch::sealed::{self, BatchInput, BatchMeta, ListPolicy, SealedBatch, Window};
+use crate::batch::sealed::{self, BatchInput, BatchLink, BatchMeta, ListPolicy, SealedBatch, Window};
 use crate::batch::slots;
 use crate::batch::{BatchId, Event, EventKind, decode_events, encode_events};
-use crate::device::{DeviceId, DeviceKeys, DeviceSigningSeed};
+use crate::device::{ChainHead, DeviceId, DeviceKeys, DeviceSigningSeed};
 use crate::encoding::Encoder;
 use crate::envelope::Suite;
 use crate::error::Error;
@@ -50,15 +50,25 @@ fn batch_events_decode(input: &Value) -> Result<Outcome, Fail> {
     outcome(obj([]), obj([("events", Value::Array(evs.iter().map(event_json).collect()))]))
 }
 
+fn record_from(i: &Obj<'_>, reference: [u8; 32]) -> Result<ServerRecord, Fail> {
+    Ok(ServerRecord {
+        reference,
+        reported: hashes_from(i.get("reported")?)?,
+        value: i.hex_n("value")?,
+        signature: i.hex_n("signature")?,
+    })
+}
+
 fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let account = AccountId(i.hex_n("account_id")?);
     let batch = BatchId(i.hex_n("batch_id")?);
     let events = events_from(i.get("events")?)?;
     let reference = hchain::reference(&account, &batch);
-    let record = ServerRecord { reference, reported: hashes_from(i.get("reported")?)?, value: i.hex_n("value")? };
-    hchain::verify(&account, &batch, &events, &record)?;
-    let hashes: Vec<[u8; 32]> = events.iter().map(hchain::event_hash).collect();
+    let record = record_from(&i, reference)?;
+    let key = hchain::event_key(&StreamKeySource::from_bytes(i.hex_n("data_key")?), &account, &batch);
+    hchain::verify(&account, &batch, &key, &i.hex_n("writer_ed25519")?, &events, &record)?;
+    let hashes: Vec<[u8; 32]> = events.iter().map(|e| hchain::event_hash(&key, e)).collect();
     let mut chain = Vec::new();
     let mut v = hchain::START;
     for e in &hashes {
@@ -69,6 +79,8 @@ fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
         .first()
         .map(|e| Encoder::new(labels::HCH_EVENT).u64(e.t_ms).u8(e.kind as u8).u32(e.data.len() as u32).finish());
     let inter = obj([
+        ("event_key_info", h(&hchain::event_key_info(&account, &batch))),
+        ("event_key", h(key.expose())),
         ("event_hashes", Value::Array(hashes.iter().map(|x| h(x)).collect())),
         ("reference_input", h(&Encoder::new(labels::BATCH_REF).fixed(&account.0).fixed(&batch.0).finish())),
         ("reference", h(&reference)),
@@ -80,6 +92,15 @@ fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
             }),
         ),
         ("chain", Value::Array(chain)),
+        (
+            "report_digest_input",
+            h(&Encoder::new(labels::SIG_HCH_REPORT)
+                .fixed(&reference)
+                .u64(record.reported.len() as u64)
+                .fixed(&record.value)
+                .finish()),
+        ),
+        ("report_digest", h(&hchain::report_digest(&reference, record.reported.len() as u64, &record.value))),
     ]);
     outcome(inter, obj([("value", h(&v))]))
 }
@@ -101,7 +122,8 @@ fn meta_json(m: &BatchMeta) -> Value {
     json!({
         "batch_id": hex::encode(&m.batch_id.0), "writer": hex::encode(&m.writer.0), "suite": m.suite as u8,
         "start_ms": m.window.start_ms, "end_ms": m.window.end_ms, "expires_ms": m.window.expires_ms,
-        "event_count": m.event_count,
+        "event_count": m.event_count, "seq": m.link.seq, "prev_batch": hex::encode(&m.link.prev_batch.0),
+        "chain_head_len": m.link.chain_head.len, "chain_head_hash": hex::encode(&m.link.chain_head.hash),
         "recipients": m.recipients.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
         "slots_digest": hex::encode(&m.slots_digest), "manifest_digest": hex::encode(&m.manifest_digest),
     })
@@ -123,7 +145,7 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
         .collect::<Result<Vec<_>, Fail>>()?;
     let sealed = SealedBatch::from_wire(&i.hex("blob")?, &slot_list)?;
     let reference = hchain::reference(&account, &batch);
-    let record = ServerRecord { reference, reported: hashes_from(i.get("reported")?)?, value: i.hex_n("value")? };
+    let record = record_from(&i, reference)?;
     let writers = i
         .arr("writers")?
         .iter()
@@ -132,7 +154,7 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
             Ok((DeviceId(o.hex_n("device_id")?), o.hex_n("ed25519")?))
         })
         .collect::<Result<Vec<_>, Fail>>()?;
-    let policy = ListPolicy { writers, allowed: hashes_from(i.get("allowed")?)? };
+    let policy = ListPolicy { writers, allowed: hashes_from(i.get("allowed")?)?, chain: hashes_from(i.get("chain")?)? };
     let me = HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?);
     let opened = sealed::open(&account, &batch, &sealed, &record, &policy, &me, i.u64("now_ms")?)?;
     // Intermediates, recomputed step by step for a porter.
@@ -140,6 +162,7 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
     let allowed = |k: &[u8; 32]| policy.allowed.contains(k);
     let data_key = slots::open_slot(&account, &batch, &sealed.slots, &allowed, &me)?;
     let source = sealed::stream_source(&data_key, &account, &batch);
+    let event_key = hchain::event_key(&data_key, &account, &batch);
     let framed = encode_events(&opened.events)?;
     let len32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let prefix = |label: &str, n: usize| Encoder::new(label).u32(len32(n)).finish();
@@ -166,18 +189,40 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
         ("stream_source", h(source.expose())),
         ("events_framed", h(&framed)),
         ("reference", h(&reference)),
+        ("event_key", h(event_key.expose())),
     ]);
     outcome(
         inter,
         obj([
             ("events", Value::Array(opened.events.iter().map(event_json).collect())),
-            ("value", h(&hchain::fold(&reference, &opened.events.iter().map(hchain::event_hash).collect::<Vec<_>>()))),
+            (
+                "value",
+                h(&hchain::fold(
+                    &reference,
+                    &opened.events.iter().map(|e| hchain::event_hash(&event_key, e)).collect::<Vec<_>>(),
+                )),
+            ),
         ]),
     )
 }
 
+fn batch_link_check(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let meta = BatchMeta::decode(&i.hex("meta")?)?;
+    let last = match i.get("last")? {
+        Value::Null => None,
+        v => {
+            let o = Obj(v);
+            Some((o.u64("seq")?, BatchId(o.hex_n("batch_id")?)))
+        }
+    };
+    sealed::check_link(last, &meta)?;
+    outcome(obj([]), obj([("seq", json!(meta.link.seq)), ("prev_batch", h(&meta.link.prev_batch.0))]))
+}
+
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     Some(match kind {
+        "batch_link_check" => batch_link_check(input),
         "batch_meta_decode" => batch_meta_decode(input),
         "batch_open" => batch_open(input),
         "batch_slot_open" => batch_slot_open(input),
@@ -250,23 +295,29 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         Error::DecodeTruncated,
     )?;
 
-    // ---- hash chain ----
-    let mut rec = ServerRecord::new(&account, &batch);
-    for e in &evs {
-        rec.report(hchain::event_hash(e));
-    }
-    let input = |events: &[Event], r: &ServerRecord| {
-        json!({
-            "account_id": hex::encode(&account.0), "batch_id": hex::encode(&batch.0),
-            "events": events.iter().map(event_json).collect::<Vec<_>>(),
-            "reported": r.reported.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
-            "value": hex::encode(&r.value),
-        })
-    };
     // ---- key slots ----
     let sks: Vec<HpkeSecretKey> = (0..4).map(|_| HpkeSecretKey::from_bytes(b32())).collect();
     let pks: Vec<[u8; 32]> = sks.iter().map(HpkeSecretKey::public_key).collect();
     let data_key = StreamKeySource::from_bytes(b32());
+    // ---- hash chain: the recording device reports and signs each event ([HCH-4], [HCH-6]) ----
+    let mut drng = SeededRng::from_label("blindsync/vectors/v1/batch/device");
+    let device = DeviceKeys::from_seeds(DeviceSigningSeed::random(&mut drng), HpkeSecretKey::random(&mut drng));
+    let writer = device.public().ed25519;
+    let mut recorder = hchain::Recorder::new(&data_key, &account, &batch);
+    let mut rec = ServerRecord::new(&account, &batch);
+    for e in &evs {
+        let r = recorder.record(e, &device);
+        rec.report(r.event_hash, r.signature);
+    }
+    let input = |events: &[Event], r: &ServerRecord| {
+        json!({
+            "account_id": hex::encode(&account.0), "batch_id": hex::encode(&batch.0),
+            "data_key": hex::encode(data_key.expose()), "writer_ed25519": hex::encode(&writer),
+            "events": events.iter().map(event_json).collect::<Vec<_>>(),
+            "reported": r.reported.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
+            "value": hex::encode(&r.value), "signature": hex::encode(&r.signature),
+        })
+    };
     let mut srng = SeededRng::from_label("blindsync/vectors/v1/batch/slots");
     let allowed3 = pks[..3].to_vec();
     let yes = |k: &[u8; 32]| allowed3.contains(k);
@@ -329,7 +380,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         Error::DecodeTrailing,
     )?;
 
-    let hreqs = &["BAT-1", "HCH-1", "HCH-2", "HCH-3", "HCH-4", "HCH-5"];
+    let hreqs = &["BAT-1", "HCH-1", "HCH-2", "HCH-3", "HCH-4", "HCH-5", "HCH-6"];
     g.ok("hash_chain_verify", "four events, as reported", hreqs, input(&evs, &rec))?;
     let empty = ServerRecord::new(&account, &batch);
     g.ok("hash_chain_verify", "an empty batch against an empty record", hreqs, input(&[], &empty))?;
@@ -341,6 +392,17 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         &["HCH-4", "HCH-5"],
         input(&evs, &bad),
         Error::HchRecord,
+    )?;
+    // [HCH-6] the server appends a report of its own (to frame the user with E_HCH_DROPPED):
+    // its list and value are consistent, the device's signature is for the shorter chain.
+    let mut framed_rec = rec.clone();
+    framed_rec.report([0x5a; 32], rec.signature);
+    g.err(
+        "hash_chain_verify",
+        "the server appended a report the device never signed",
+        &["HCH-5", "HCH-6"],
+        input(&evs, &framed_rec),
+        Error::HchSignature,
     )?;
     let mut dropped = evs.clone();
     dropped.remove(1);
@@ -368,28 +430,37 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&altered, &rec),
         Error::HchAltered,
     )?;
-    generate_full(g, &account, &batch, &evs, &rec, &sks, &pks)
+    generate_full(g, &Full { account, batch, evs: &evs, rec: &rec, sks: &sks, pks: &pks, device, data_key })
+}
+
+/// What the full-batch vectors share with the hash-chain ones.
+struct Full<'a> {
+    account: AccountId,
+    batch: BatchId,
+    evs: &'a [Event],
+    rec: &'a ServerRecord,
+    sks: &'a [HpkeSecretKey],
+    pks: &'a [[u8; 32]],
+    device: DeviceKeys,
+    data_key: StreamKeySource,
 }
 
 /// `batch_open` and `batch_meta_decode`: full batches with one and three recipients, every refusal of [BAT-8].
-fn generate_full(
-    g: &mut Gen,
-    account: &AccountId,
-    batch: &BatchId,
-    evs: &[Event],
-    rec: &ServerRecord,
-    sks: &[HpkeSecretKey],
-    pks: &[[u8; 32]],
-) -> Result<(), String> {
+fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
+    let Full { account, batch, evs, rec, sks, pks, device, data_key } = full;
+    let (account, batch, evs, rec, sks, pks) = (account, batch, *evs, *rec, *sks, *pks);
     let f = |e: Error| e.to_string();
     let mut rng = SeededRng::from_label("blindsync/vectors/v1/batch/full");
-    let device = DeviceKeys::from_seeds(DeviceSigningSeed::random(&mut rng), HpkeSecretKey::random(&mut rng));
     let other_device = DeviceKeys::generate(&mut rng);
     let dp = device.public();
-    // The reader's chain: the device is active; the device and three partners may read.
+    // The reader's chain: the device is active; the device and three partners may read; the
+    // chain has three statements and the writer sealed under its head.
     let mut allowed: Vec<[u8; 32]> = pks.iter().take(3).copied().collect();
     allowed.push(dp.x25519);
-    let policy = ListPolicy { writers: vec![(device.id(), dp.ed25519)], allowed: allowed.clone() };
+    let chain: Vec<[u8; 32]> = (0..3u8).map(|k| crate::primitives::sha256(&[b"statement", &[k]])).collect();
+    let head = ChainHead { len: 3, hash: chain[2] };
+    let policy =
+        ListPolicy { writers: vec![(device.id(), dp.ed25519)], allowed: allowed.clone(), chain: chain.clone() };
     let window = Window { start_ms: 1_767_225_600_000, end_ms: 1_767_225_900_000, expires_ms: 1_769_817_600_000 };
     let now = 1_767_226_000_000u64;
     let p0 = pks.first().ok_or("pk")?;
@@ -401,50 +472,54 @@ fn generate_full(
         window,
         events: evs,
         recipients,
+        data_key,
+        link: BatchLink { seq: 7, prev_batch: BatchId([0x77; 16]), chain_head: head },
     };
     let one_r: &'static [[u8; 32]] = Box::leak(Box::new([*p0]));
     let three_r: &'static [[u8; 32]] = Box::leak(pks.iter().take(3).copied().collect::<Vec<_>>().into_boxed_slice());
-    let one = sealed::seal(&input_for(one_r), &device, &policy, &mut rng).map_err(f)?;
-    let three = sealed::seal(&input_for(three_r), &device, &policy, &mut rng).map_err(f)?;
+    let one = sealed::seal(&input_for(one_r), device, &policy, &mut rng).map_err(f)?;
+    let three = sealed::seal(&input_for(three_r), device, &policy, &mut rng).map_err(f)?;
     let open_in = |s: &SealedBatch,
                    me: &HpkeSecretKey,
                    r: &ServerRecord,
                    writers: &[(DeviceId, [u8; 32])],
                    allowed: &[[u8; 32]],
+                   chain: &[[u8; 32]],
                    now: u64| {
         json!({
             "account_id": hex::encode(&account.0), "batch_id": hex::encode(&batch.0),
             "blob": hex::encode(&s.blob()),
             "slots": s.slot_list().iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
             "reported": r.reported.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
-            "value": hex::encode(&r.value),
+            "value": hex::encode(&r.value), "signature": hex::encode(&r.signature),
             "writers": writers.iter().map(|(d, k)| json!({"device_id": hex::encode(&d.0), "ed25519": hex::encode(k)})).collect::<Vec<_>>(),
             "allowed": allowed.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
+            "chain": chain.iter().map(|x| hex::encode(x)).collect::<Vec<_>>(),
             "x25519_secret": hex::encode(me.expose()),
             "now_ms": now,
         })
     };
     let w = &policy.writers;
-    let reqs = &["BAT-5", "BAT-6", "BAT-7", "BAT-8", "HCH-5"];
-    g.ok("batch_open", "one recipient", reqs, open_in(&one, sk0, rec, w, &allowed, now))?;
+    let reqs = &["BAT-5", "BAT-6", "BAT-7", "BAT-8", "BAT-10", "HCH-5", "HCH-6"];
+    g.ok("batch_open", "one recipient", reqs, open_in(&one, sk0, rec, w, &allowed, &chain, now))?;
     for (k, sk) in sks.iter().take(3).enumerate() {
         g.ok(
             "batch_open",
             &format!("three recipients, recipient {k}"),
             reqs,
-            open_in(&three, sk, rec, w, &allowed, now),
+            open_in(&three, sk, rec, w, &allowed, &chain, now),
         )?;
     }
     // ---- refusals of [BAT-8], in its order ----
     let other_batch = BatchId([0x44; 16]);
-    let swapped = sealed::seal(&BatchInput { batch_id: other_batch, ..input_for(one_r) }, &device, &policy, &mut rng)
+    let swapped = sealed::seal(&BatchInput { batch_id: other_batch, ..input_for(one_r) }, device, &policy, &mut rng)
         .map_err(f)?;
     let swapped_meta = SealedBatch { meta: swapped.meta.clone(), ..one.clone() };
     g.err(
         "batch_open",
         "metadata of another batch (swapped metadata)",
         &["BAT-8"],
-        open_in(&swapped_meta, sk0, rec, w, &allowed, now),
+        open_in(&swapped_meta, sk0, rec, w, &allowed, &chain, now),
         Error::BatchId,
     )?;
     let op = other_device.public();
@@ -452,7 +527,7 @@ fn generate_full(
         "batch_open",
         "writer not an active device of the reader's chain",
         &["BAT-8"],
-        open_in(&one, sk0, rec, &[(other_device.id(), op.ed25519)], &allowed, now),
+        open_in(&one, sk0, rec, &[(other_device.id(), op.ed25519)], &allowed, &chain, now),
         Error::BatchWriter,
     )?;
     let mut bad_sig = one.clone();
@@ -463,22 +538,29 @@ fn generate_full(
         "batch_open",
         "metadata signature altered",
         &["BAT-5", "BAT-8"],
-        open_in(&bad_sig, sk0, rec, w, &allowed, now),
+        open_in(&bad_sig, sk0, rec, w, &allowed, &chain, now),
         Error::BatchSignature,
     )?;
     g.err(
         "batch_open",
         "read at the retention expiry",
         &["BAT-8"],
-        open_in(&one, sk0, rec, w, &allowed, window.expires_ms),
+        open_in(&one, sk0, rec, w, &allowed, &chain, window.expires_ms),
         Error::BatchExpired,
+    )?;
+    g.err(
+        "batch_open",
+        "reader's chain is one statement short of the head the writer sealed under",
+        &["BAT-8", "BAT-10"],
+        open_in(&one, sk0, rec, w, &allowed, &chain[..2], now),
+        Error::BatchChainHead,
     )?;
     let allowed_wo_2: Vec<[u8; 32]> = allowed.iter().filter(|k| Some(*k) != pks.get(2)).copied().collect();
     g.err(
         "batch_open",
         "batch also shared with a key the reader's chain does not allow",
         &["BAT-4", "BAT-8"],
-        open_in(&three, sk0, rec, w, &allowed_wo_2, now),
+        open_in(&three, sk0, rec, w, &allowed_wo_2, &chain, now),
         Error::BatchUnpinned,
     )?;
     let mut slot_swap = three.clone();
@@ -489,7 +571,7 @@ fn generate_full(
         "batch_open",
         "key slots replaced (a server-chosen data key)",
         &["BAT-5", "BAT-8"],
-        open_in(&slot_swap, sk0, rec, w, &allowed, now),
+        open_in(&slot_swap, sk0, rec, w, &allowed, &chain, now),
         Error::BatchSlots,
     )?;
     let mut man = one.clone();
@@ -498,36 +580,38 @@ fn generate_full(
         "batch_open",
         "stream manifest of another batch",
         &["BAT-5", "BAT-8"],
-        open_in(&man, sk0, rec, w, &allowed, now),
+        open_in(&man, sk0, rec, w, &allowed, &chain, now),
         Error::BatchManifest,
     )?;
     let count =
-        sealed::seal_misbehaving(&input_for(one_r), &device, &policy, &mut rng, &|m| m.event_count += 1).map_err(f)?;
+        sealed::seal_misbehaving(&input_for(one_r), device, &policy, &mut rng, &|m| m.event_count += 1).map_err(f)?;
     g.err(
         "batch_open",
         "metadata signed with one event too many",
         &["BAT-8"],
-        open_in(&count, sk0, rec, w, &allowed, now),
+        open_in(&count, sk0, rec, w, &allowed, &chain, now),
         Error::BatchCount,
     )?;
     let narrow = Window { end_ms: window.start_ms + 1_000, ..window };
     let late =
-        sealed::seal_misbehaving(&input_for(one_r), &device, &policy, &mut rng, &|m| m.window = narrow).map_err(f)?;
+        sealed::seal_misbehaving(&input_for(one_r), device, &policy, &mut rng, &|m| m.window = narrow).map_err(f)?;
     g.err(
         "batch_open",
         "events after the signed end time",
         &["BAT-6", "BAT-8"],
-        open_in(&late, sk0, rec, w, &allowed, now),
+        open_in(&late, sk0, rec, w, &allowed, &chain, now),
         Error::BatchTime,
     )?;
     let mut short = rec.clone();
     short.reported.pop();
     short.value = hchain::fold(&short.reference, &short.reported);
+    let (v, n) = (short.value, short.reported.len() as u64);
+    short.signature = device.sign(&hchain::report_digest(&short.reference, n, &v));
     g.err(
         "batch_open",
         "an event the device never reported",
         &["BAT-8", "HCH-5"],
-        open_in(&one, sk0, &short, w, &allowed, now),
+        open_in(&one, sk0, &short, w, &allowed, &chain, now),
         Error::HchInserted,
     )?;
 
@@ -544,7 +628,7 @@ fn generate_full(
     let suite_at = base + 1 + 16 + 32;
     g.err("batch_meta_decode", "suite 3", dreqs, mdec(&|v| v[suite_at] = 3), Error::EnvSuite)?;
     g.err("batch_meta_decode", "start after end", dreqs, mdec(&|v| v[suite_at + 1] = 0xff), Error::BatchRange)?;
-    let n_at = suite_at + 1 + 24 + 4;
+    let n_at = suite_at + 1 + 24 + 4 + 8 + 16 + 8 + 32;
     g.err(
         "batch_meta_decode",
         "no recipients",
@@ -556,5 +640,33 @@ fn generate_full(
         Error::DecodeValue,
     )?;
     g.err("batch_meta_decode", "a byte after the signature", dreqs, mdec(&|v| v.push(0)), Error::DecodeTrailing)?;
+
+    // ---- links between a writer's batches ([BAT-11]) ----
+    let next_id = BatchId([0x78; 16]);
+    let next_in = BatchInput {
+        batch_id: next_id,
+        link: BatchLink { seq: 8, prev_batch: *batch, chain_head: head },
+        ..input_for(one_r)
+    };
+    let next = sealed::seal(&next_in, device, &policy, &mut rng).map_err(f)?;
+    let lreqs = &["BAT-11"];
+    let last = |seq: u64, id: &BatchId| json!({"seq": seq, "batch_id": hex::encode(&id.0)});
+    let link_in = |m: &[u8], l: Value| json!({"meta": hex::encode(m), "last": l});
+    g.ok("batch_link_check", "first batch read from this writer", lreqs, link_in(&one.meta, Value::Null))?;
+    g.ok("batch_link_check", "the batch after the last one read", lreqs, link_in(&next.meta, last(7, batch)))?;
+    g.err(
+        "batch_link_check",
+        "a batch between them was deleted (last read: seq 6)",
+        lreqs,
+        link_in(&next.meta, last(6, &BatchId([0x76; 16]))),
+        Error::BatchGap,
+    )?;
+    g.err(
+        "batch_link_check",
+        "seq follows but the previous batch is another one",
+        lreqs,
+        link_in(&next.meta, last(7, &BatchId([0x70; 16]))),
+        Error::BatchGap,
+    )?;
     Ok(())
 }

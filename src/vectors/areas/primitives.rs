@@ -4,7 +4,9 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::error::Error;
-use crate::primitives::{SeededRng, argon2id_raw, hkdf_expand, hkdf_extract, hmac_sha256, sha256, xchacha_seal};
+use crate::primitives::{
+    SeededRng, argon2id_raw, blake3_hash, blake3_keyed, hkdf_expand, hkdf_extract, hmac_sha256, sha256, xchacha_seal,
+};
 use crate::secret::Secret32;
 use crate::vectors::Outcome;
 use crate::vectors::json::{Fail, Obj, h, obj};
@@ -13,6 +15,10 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     let i = Obj(input);
     Some(match kind {
         "sha256" => (|| outcome(json!({}), obj([("digest", h(&sha256(&[&i.hex("message")?])))])))(),
+        "blake3" => (|| outcome(json!({}), obj([("digest", h(&blake3_hash(&[&i.hex("message")?])))])))(),
+        "blake3_keyed" => {
+            (|| outcome(json!({}), obj([("digest", h(&blake3_keyed(&i.hex_n("key")?, &[&i.hex("message")?])))])))()
+        }
         "hmac_sha256" => (|| outcome(json!({}), obj([("tag", h(&hmac_sha256(&i.hex("key")?, &i.hex("message")?)))])))(),
         "hkdf_sha256" => (|| {
             let prk = hkdf_extract(&i.hex("salt")?, &i.hex("ikm")?);
@@ -113,5 +119,21 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
             ("p", json!(2)),
         ]),
     )?;
+    // [PRIM-11] BLAKE3 over the reference test file's input pattern (byte i = i mod 251), across
+    // the 1024-byte chunk boundary where the tree starts, and keyed.
+    let r11 = ["PRIM-11"];
+    let pattern = |n: usize| (0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
+    for n in [0usize, 1, 1024, 1025, 65_552] {
+        g.ok("blake3", &format!("BLAKE3 of {n} pattern bytes"), &r11, obj([("message", h(&pattern(n)))]))?;
+    }
+    let key = bytes(32);
+    for n in [0usize, 1025] {
+        g.ok(
+            "blake3_keyed",
+            &format!("keyed BLAKE3 of {n} pattern bytes"),
+            &r11,
+            obj([("key", h(&key)), ("message", h(&pattern(n)))]),
+        )?;
+    }
     Ok(())
 }

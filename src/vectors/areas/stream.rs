@@ -60,6 +60,8 @@ fn stream_seal(input: &Value) -> Result<Outcome, Fail> {
     let ks = stream::key_schedule(&source, &salt, p.suite);
     let n = man.chunk_count() as u64;
     let unsigned_len = u32::try_from(man.unsigned().len()).map_err(|_| Fail::harness("len"))?;
+    let first_frame_len =
+        u32::try_from(if n == 1 { man.last_len as usize } else { CHUNK_LEN } + 16).map_err(|_| Fail::harness("len"))?;
     let inter = obj([
         ("key_info", h(&stream::key_info(p.suite))),
         ("commit_info", h(&stream::commit_info(p.suite))),
@@ -69,7 +71,8 @@ fn stream_seal(input: &Value) -> Result<Outcome, Fail> {
         ("first_nonce", h(&chunk_nonce(0, n == 1))),
         ("first_aad", h(&chunk_aad(&p, 0, n == 1))),
         ("last_nonce", h(&chunk_nonce(n - 1, true))),
-        ("chunk_tags", Value::Array(man.tags.iter().map(|t| h(t)).collect())),
+        ("first_digest_prefix", h(&Encoder::new(labels::HASH_STREAM_CHUNK).u32(first_frame_len).finish())),
+        ("chunk_digests", Value::Array(man.digests.iter().map(|t| h(t)).collect())),
         ("sig_message_prefix", h(&Encoder::new(labels::SIG_STREAM).fixed(&p.account.0).u32(unsigned_len).finish())),
         ("sig_digest", h(&man.sig_digest(&p.account))),
         ("verifying_key", h(&sk.verifying_key().to_bytes())),
@@ -192,7 +195,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     }
     g.err(
         "stream_open",
-        "chunk 1's tag altered (a tag the manifest does not list)",
+        "chunk 1's tag altered (its digest is not one the manifest lists)",
         &["STR-6", "STR-11"],
         open_in(&m, &foreign),
         Error::StreamForeign,
@@ -240,7 +243,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&m, &body), "key_source", h(&b32())),
         Error::StreamCommitment,
     )?;
-    // Altered ciphertext under the listed tag: the tag matches the manifest, the AEAD refuses.
+    // Altered ciphertext, tag kept: the frame's digest is not the listed one.
     let mut bad_chunk = body.clone();
     if let Some(b) = bad_chunk.get_mut(FRAME_LEN + 5) {
         *b ^= 1;
@@ -248,8 +251,36 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     g.err(
         "stream_open",
         "chunk 1's ciphertext altered, its tag kept",
-        &["STR-4", "STR-6", "STR-11"],
+        &["STR-6", "STR-11"],
         open_in(&m, &bad_chunk),
+        Error::StreamForeign,
+    )?;
+    // [STR-6] a key holder (a partner, another device of the owner) rewrites two blocks of chunk 0
+    // so that its AES-GCM tag stays valid: the AEAD would accept it, the BLAKE3 digest does not.
+    let ks = stream::key_schedule(&StreamKeySource::from_bytes(source), &salt, p.suite);
+    let mut same_tag = body.clone();
+    let mut delta = [0u8; 16];
+    delta.copy_from_slice(b"forged screen!!!");
+    if !stream::forge::gcm_same_tag(&ks.key, same_tag.get_mut(..CHUNK_LEN).ok_or("c0")?, 0, 1, delta) {
+        return Err("forge".into());
+    }
+    g.err(
+        "stream_open",
+        "chunk 0 replaced by a key holder's second ciphertext with the same AES-GCM tag",
+        &["STR-6", "STR-11"],
+        open_in(&m, &same_tag),
+        Error::StreamForeign,
+    )?;
+    // A writer that lists (and signs) the digest of a frame that does not authenticate.
+    let mut bad_writer = Manifest::decode(&m).map_err(f)?;
+    if let Some(d) = bad_writer.digests.get_mut(1) {
+        *d = stream::frame_digest(bad_chunk.get(FRAME_LEN..).ok_or("c1")?);
+    }
+    g.err(
+        "stream_open",
+        "the writer signed the digest of chunk 1 with its ciphertext altered",
+        &["STR-4", "STR-6", "STR-11"],
+        open_in(&resign(&AccountId(account), &sk, &bad_writer), &bad_chunk),
         Error::StreamDecrypt,
     )?;
     // An empty final chunk: a writer that seals 64 KiB as two chunks, the second empty.
@@ -295,7 +326,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
     g.err(
         "stream_manifest_decode",
-        "chunk count 3 with two tags",
+        "chunk count 3 with two digests",
         dec_reqs,
         mdec(&|v| v[count_at..count_at + 4].copy_from_slice(&3u32.to_be_bytes())),
         Error::DecodeTruncated,

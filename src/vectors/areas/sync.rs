@@ -213,6 +213,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         Error::SrvExists,
     )?;
     let wrong = Request::LoginPassword { email: email.clone(), auth: [0; 32] };
+    let login_pw = Request::LoginPassword { email: email.clone(), auth: *pw.auth.expose() };
     g.err(
         "sync_server_script",
         "password login with a wrong auth value",
@@ -220,6 +221,63 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         script(label, &secret, &[(1, &register), (2, &wrong)]),
         Error::SrvAuth,
     )?;
+
+    // --- resource bounds of unauthenticated requests ([SRV-13], [SRV-14], [SRV-15]) ---
+    let mut steps: Vec<(u64, &Request)> = vec![(1, &register)];
+    steps.extend((0..10u64).map(|k| (2 + k, &wrong)));
+    g.err(
+        "sync_server_script",
+        "an eleventh password login after ten failures in 15 minutes (even the right one)",
+        &["SRV-15"],
+        script(label, &secret, &[&steps[..], &[(20, &login_pw)]].concat()),
+        Error::SrvRateLimit,
+    )?;
+    steps.push((2 + 900_000, &login_pw));
+    g.ok(
+        "sync_server_script",
+        "the window has passed: the right password logs in",
+        &["SRV-15"],
+        script(label, &secret, &steps),
+    )?;
+    let challenge_any = Request::Challenge { account: account.0, key: [0x11; 32] };
+    let mut steps: Vec<(u64, &Request)> = vec![(1, &register)];
+    steps.extend((0..9u64).map(|k| (2 + k, &challenge_any)));
+    g.err(
+        "sync_server_script",
+        "a ninth outstanding challenge for one account",
+        &["SRV-14"],
+        script(label, &secret, &steps),
+        Error::SrvNonceLimit,
+    )?;
+    steps.pop();
+    steps.push((2 + 60_000, &challenge_any));
+    g.ok(
+        "sync_server_script",
+        "the first eight expired: a new challenge",
+        &["SRV-14"],
+        script(label, &secret, &steps),
+    )?;
+    let mut prng = SeededRng::from_label("blindsync/vectors/v1/sync/pending");
+    let posts: Vec<Request> = (0..17)
+        .map(|_| {
+            let p = DeviceKeys::generate(&mut prng).public();
+            Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519 }
+        })
+        .collect();
+    let mut steps: Vec<(u64, &Request)> = vec![(1, &register)];
+    steps.extend(posts.iter().enumerate().map(|(k, r)| (2 + k as u64, r)));
+    g.err(
+        "sync_server_script",
+        "a seventeenth pending device",
+        &["SRV-8", "SRV-13"],
+        script(label, &secret, &steps),
+        Error::SrvPendingFull,
+    )?;
+    steps.pop();
+    if let Some(last) = posts.last() {
+        steps.push((2 + 3_600_000, last));
+    }
+    g.ok("sync_server_script", "an hour later the slots are free again", &["SRV-13"], script(label, &secret, &steps))?;
 
     // challenge login: simulate the server to learn the nonce and the token
     let mut sim = Server::new(MemoryStorage::default(), ServerConfig::new(secret));
@@ -319,7 +377,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     // batches
     let put_batch =
         Request::PutBatch { token, batch_id: [9; 32], blob: b"signed batch".to_vec(), slots: vec![vec![1; 64]] };
-    let report = Request::ReportEvent { token, batch_id: [9; 32], event_hash: [1; 32] };
+    let report = Request::ReportEvent { token, batch_id: [9; 32], event_hash: [1; 32], signature: [2; 64] };
     let get_batch = Request::GetBatch { token, batch_id: [9; 32] };
     g.ok(
         "sync_server_script",
