@@ -305,7 +305,7 @@ impl core::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("device", &self.keys.device.id())
             .field("chain_len", &self.chain.head().len)
-            .field("records", &self.records)
+            .field("records", &self.records.len()) // [PRIM-8] decrypted values never print
             .field("writer_seq", &self.writer_seq)
             .field("cursor", &self.cursor)
             .field("outbox_seq", &self.outbox.as_ref().map(|o| o.seq))

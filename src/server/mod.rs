@@ -141,8 +141,8 @@ pub struct Account {
     pub last_sync_ms: BTreeMap<DeviceId, u64>,
 }
 
-/// A logged-in session. [SYNC-4]
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A logged-in session. [SYNC-4] Its `Debug` leaves out the credential. [PRIM-8]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Session {
     /// Its account.
     pub account: AccountId,
@@ -155,6 +155,16 @@ pub struct Session {
     pub path_key: [u8; 32],
     /// Expiry.
     pub expires_ms: u64,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("account", &self.account)
+            .field("actor", &self.actor)
+            .field("expires_ms", &self.expires_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where the server keeps its state. [SRV-1]
@@ -175,13 +185,24 @@ pub trait Storage {
     fn nonces(&mut self) -> &mut BTreeMap<[u8; 32], (AccountId, [u8; 32], u64)>;
 }
 
-/// In-memory [`Storage`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// In-memory [`Storage`]. Its `Debug` shows counts only: sessions are keyed by bearer
+/// tokens and nonces are login challenges. [PRIM-8]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct MemoryStorage {
     accounts: BTreeMap<AccountId, Account>,
     emails: BTreeMap<Vec<u8>, AccountId>,
     sessions: BTreeMap<Token, Session>,
     nonces: BTreeMap<[u8; 32], (AccountId, [u8; 32], u64)>,
+}
+
+impl core::fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MemoryStorage")
+            .field("accounts", &self.accounts.len())
+            .field("sessions", &self.sessions.len())
+            .field("nonces", &self.nonces.len())
+            .finish()
+    }
 }
 
 impl Storage for MemoryStorage {
@@ -376,9 +397,15 @@ impl<S: Storage> Server<S> {
     }
 
     fn dispatch<R: CryptoRng + ?Sized>(&mut self, request: Request, now: u64, rng: &mut R) -> Result<Response> {
-        match request {
+        match &request {
             // [SRV-2] register: the genesis verifies, the KDF is within the client bounds, the email is new.
             Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } => {
+                let email = email.clone();
+                let kdf = kdf.clone();
+                let auth = zeroize::Zeroizing::new(*auth);
+                let genesis = genesis.clone();
+                let recovery_wrap = recovery_wrap.clone();
+                let password_wrap = password_wrap.clone();
                 PasswordKdf::decode(&kdf)?.check()?;
                 let chain = ChainState::from_genesis(&genesis)?;
                 let id = chain.account();
@@ -410,6 +437,7 @@ impl<S: Storage> Server<S> {
             }
             // [SRV-3] an unknown email gets a stable decoy.
             Request::GetKdf { email } => {
+                let email = email.clone();
                 match self.store.account_by_email(&email).and_then(|id| self.store.account(&id)) {
                     Some(a) => Ok(Response::Kdf { kdf: a.kdf.clone() }),
                     None => Ok(Response::Kdf { kdf: decoy_kdf(&self.config.decoy_secret, &email).encode() }),
@@ -418,6 +446,8 @@ impl<S: Storage> Server<S> {
             // [SRV-4] one answer for unknown email and wrong auth value;
             // [SRV-15] at most max_failed_logins failures per account per window.
             Request::LoginPassword { email, auth } => {
+                let email = email.clone();
+                let auth = zeroize::Zeroizing::new(*auth);
                 let h = auth_hash(&auth);
                 let id = self.store.account_by_email(&email);
                 let max = self.config.max_failed_logins;
@@ -448,6 +478,8 @@ impl<S: Storage> Server<S> {
             // [SYNC-4] a fresh nonce for any (account, key); unknown ones fail only at login.
             // [SRV-14] bounded: in all and per account (expired ones were swept).
             Request::Challenge { account, key } => {
+                let account = account.clone();
+                let key = key.clone();
                 let (max, per) = (self.config.max_nonces, self.config.max_nonces_per_account);
                 let nonces = self.store.nonces();
                 if nonces.len() >= max || nonces.values().filter(|n| n.0.0 == account).count() >= per {
@@ -460,6 +492,10 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Nonce { nonce })
             }
             Request::LoginKey { account, key, nonce, signature } => {
+                let account = account.clone();
+                let key = key.clone();
+                let nonce = nonce.clone();
+                let signature = signature.clone();
                 let account = AccountId(account);
                 // [SYNC-4] the nonce is single use and bound to the account and key.
                 let n = self.store.nonces().remove(&nonce).ok_or(Error::SrvAuth)?;
@@ -483,6 +519,8 @@ impl<S: Storage> Server<S> {
             }
             // [SRV-5] append only what extends the head, and verifies.
             Request::AppendChain { token, statements } => {
+                let token = token.clone();
+                let statements = statements.clone();
                 let s = self.session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 let mut next = a.chain.clone();
@@ -505,17 +543,21 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::GetChain { token } => {
+                let token = token.clone();
                 let s = self.session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Chain { statements: a.chain.encoded() })
             }
             Request::GetWraps { token } => {
+                let token = token.clone();
                 let s = self.session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Wraps { recovery_wrap: a.recovery_wrap.clone(), password_wrap: a.password_wrap.clone() })
             }
             // [SRV-6] structure, writer, revision; the superseded envelope becomes a stub.
             Request::PutRecord { token, envelope } => {
+                let token = token.clone();
+                let envelope = envelope.clone();
                 let (s, device) = self.device_session(&token)?;
                 let env = EnvelopeRef::decode(&envelope)?;
                 if env.header.writer != device {
@@ -559,6 +601,9 @@ impl<S: Storage> Server<S> {
             }
             // [SRV-7] items after the cursor, ascending; records the device's last sync time.
             Request::ListSince { token, cursor, limit } => {
+                let token = token.clone();
+                let cursor = cursor.clone();
+                let limit = limit.clone();
                 let s = self.session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 let limit = (limit as usize).min(wire::MAX_ITEMS);
@@ -572,6 +617,10 @@ impl<S: Storage> Server<S> {
             // [SRV-9] batches: opaque blob and key slots ([BAT-7]) under the batch reference;
             // the record of reported events may exist before the upload ([HCH-4]).
             Request::PutBatch { token, batch_id, blob, slots } => {
+                let token = token.clone();
+                let batch_id = batch_id.clone();
+                let blob = blob.clone();
+                let slots = slots.clone();
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 match a.batches.get_mut(&batch_id) {
@@ -601,23 +650,32 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::GetBatch { token, batch_id } => {
+                let token = token.clone();
+                let batch_id = batch_id.clone();
                 let s = self.session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 batch_response(a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?)
             }
             // [SRV-9] partners hold no session: the unguessable reference is the capability.
             Request::GetSharedBatch { account, batch_id } => {
+                let account = account.clone();
+                let batch_id = batch_id.clone();
                 let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
                 batch_response(a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?)
             }
             // [BAT-10] the chain is public (the server verifies it too): partners refresh theirs.
             Request::GetSharedChain { account } => {
+                let account = account.clone();
                 let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
                 Ok(Response::Chain { statements: a.chain.encoded() })
             }
             // [HCH-4] [HCH-6] the server folds the hash in and keeps the latest signature; it
             // cannot check it against a guess of the event (the hash is keyed) and needs not.
             Request::ReportEvent { token, batch_id, event_hash, signature } => {
+                let token = token.clone();
+                let batch_id = batch_id.clone();
+                let event_hash = event_hash.clone();
+                let signature = signature.clone();
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 let b = a.batches.entry(batch_id).or_insert_with(|| StoredBatch {
@@ -643,6 +701,10 @@ impl<S: Storage> Server<S> {
             }
             // [SRV-4] a new password: only a device or the recovery path; old sessions of the old password end.
             Request::SetPassword { token, kdf, auth, password_wrap } => {
+                let token = token.clone();
+                let kdf = kdf.clone();
+                let auth = zeroize::Zeroizing::new(*auth);
+                let password_wrap = password_wrap.clone();
                 let s = self.session(&token)?;
                 if !matches!(s.actor, Actor::Device(_) | Actor::Recovery) {
                     return Err(Error::SrvAuth);
@@ -656,6 +718,7 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::GetAudit { token } => {
+                let token = token.clone();
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Audit { entries: a.audit.clone() })
@@ -663,6 +726,9 @@ impl<S: Storage> Server<S> {
             // [SRV-8] pending devices: unauthenticated but bounded; only the keys are stored.
             // [SRV-13] at most max_pending per account, each for pending_ttl_ms.
             Request::PostPending { account, ed25519, x25519 } => {
+                let account = account.clone();
+                let ed25519 = ed25519.clone();
+                let x25519 = x25519.clone();
                 let account = AccountId(account);
                 let max = self.config.max_pending;
                 let expires = now.saturating_add(self.config.pending_ttl_ms);
@@ -682,11 +748,15 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::ListPending { token } => {
+                let token = token.clone();
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Pending { devices: a.pending.values().map(|d| (d.ed25519, d.x25519)).collect() })
             }
             Request::PutBundle { token, device, bundle } => {
+                let token = token.clone();
+                let device = device.clone();
+                let bundle = bundle.clone();
                 let s = self.session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 a.bundles.insert(DeviceId(device), bundle);
@@ -694,12 +764,16 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::GetBundle { account, device } => {
+                let account = account.clone();
+                let device = device.clone();
                 let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
                 let b = a.bundles.get(&DeviceId(device)).ok_or(Error::SrvNotFound)?;
                 Ok(Response::Bundle { bundle: b.clone() })
             }
             // [SRV-11] device metadata is an opaque, device-encrypted blob.
             Request::PutDeviceMeta { token, meta } => {
+                let token = token.clone();
+                let meta = meta.clone();
                 let (s, d) = self.device_session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 a.device_meta.insert(d, meta);

@@ -127,7 +127,10 @@ pub struct AuditEntry {
 }
 
 /// A client-to-server request. [SYNC-3]
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// Its `Debug` shows the request's name and encoded length only: requests carry
+/// `auth` values and bearer tokens. [PRIM-8]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Request {
     /// 1: create an account.
     Register {
@@ -303,8 +306,47 @@ pub enum Request {
     },
 }
 
+impl core::fmt::Debug for Request {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Request").field("kind", &self.name()).field("len", &self.encode().len()).finish_non_exhaustive()
+    }
+}
+
+/// `auth` values and bearer tokens leave memory when a request is dropped. [PRIM-8]
+impl Drop for Request {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        match self {
+            Request::Register { auth, .. } | Request::LoginPassword { auth, .. } => auth.zeroize(),
+            Request::SetPassword { token, auth, .. } => {
+                token.zeroize();
+                auth.zeroize();
+            }
+            Request::AppendChain { token, .. }
+            | Request::GetChain { token }
+            | Request::GetWraps { token }
+            | Request::PutRecord { token, .. }
+            | Request::ListSince { token, .. }
+            | Request::PutBatch { token, .. }
+            | Request::GetBatch { token, .. }
+            | Request::ReportEvent { token, .. }
+            | Request::GetAudit { token }
+            | Request::ListPending { token }
+            | Request::PutBundle { token, .. }
+            | Request::PutDeviceMeta { token, .. } => token.zeroize(),
+            Request::GetKdf { .. }
+            | Request::Challenge { .. }
+            | Request::LoginKey { .. }
+            | Request::PostPending { .. }
+            | Request::GetBundle { .. }
+            | Request::GetSharedBatch { .. }
+            | Request::GetSharedChain { .. } => {}
+        }
+    }
+}
+
 /// A server-to-client response. [SYNC-3]
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum Response {
     /// 0: done.
     Ok,
@@ -559,6 +601,32 @@ fn actor_decode(r: &mut Reader<'_>) -> Result<Actor> {
         3 if zero => Actor::Recovery,
         _ => return Err(Error::DecodeValue),
     })
+}
+
+/// Shows the response's kind and encoded length, the error code of an error, and never a
+/// session's bearer token. [PRIM-8]
+impl core::fmt::Debug for Response {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let kind = match self {
+            Response::Ok => "Ok",
+            Response::Error(e) => return f.debug_tuple("Error").field(e).finish(),
+            Response::Kdf { .. } => "Kdf",
+            Response::Token { expires_ms, .. } => {
+                return f.debug_struct("Token").field("expires_ms", expires_ms).finish_non_exhaustive();
+            }
+            Response::Nonce { .. } => "Nonce",
+            Response::Chain { .. } => "Chain",
+            Response::Wraps { .. } => "Wraps",
+            Response::Stored { seq } => return f.debug_struct("Stored").field("seq", seq).finish(),
+            Response::Items { .. } => "Items",
+            Response::Batch { .. } => "Batch",
+            Response::EventHash { .. } => "EventHash",
+            Response::Audit { .. } => "Audit",
+            Response::Pending { .. } => "Pending",
+            Response::Bundle { .. } => "Bundle",
+        };
+        f.debug_struct(kind).field("len", &self.encode().len()).finish_non_exhaustive()
+    }
 }
 
 impl Response {

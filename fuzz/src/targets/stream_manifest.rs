@@ -67,8 +67,8 @@ fn model(data: &[u8]) -> Result<(), Error> {
     if last_len == 0 && count > 1 {
         return Err(Error::StreamEmptyChunk);
     }
-    // [STR-6] one 16-byte AEAD tag per chunk, then the 64-byte signature
-    let want = fixed + 8 + 16 * count as usize + 64;
+    // [STR-6] one 32-byte BLAKE3 frame digest per chunk, then the 64-byte signature
+    let want = fixed + 8 + 32 * count as usize + 64;
     match data.len().cmp(&want) {
         core::cmp::Ordering::Less => Err(Error::DecodeTruncated),
         core::cmp::Ordering::Greater => Err(Error::DecodeTrailing),

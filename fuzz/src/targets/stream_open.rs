@@ -60,7 +60,7 @@ pub fn run(data: &[u8]) {
     let (x, y) = (usize::from(b.u8()), usize::from(b.u8()));
     let mut body = f.body.clone();
     // The error [STR-11] names for the change, None for "no change".
-    let expected: Option<Error> = match op % 6 {
+    let expected: Option<Error> = match op % 7 {
         // Swap the two full chunks: chunk 1 arrives first.
         0 => {
             let (a, c) = body.split_at_mut(FRAME);
@@ -95,6 +95,26 @@ pub fn run(data: &[u8]) {
             let extra = b.rest();
             body.extend_from_slice(extra);
             (!extra.is_empty()).then_some(Error::DecodeTrailing)
+        }
+        // [STR-6] a key holder rewrites two blocks of chunk x (0 or 1) so that its AES-GCM tag
+        // stays valid: the frame digest no longer matches.
+        5 => {
+            let i = x % 2;
+            let (a, c) = (y % 64, y % 64 + 1 + x % 64);
+            let mut delta = [0u8; 16];
+            for (d, v) in delta.iter_mut().zip(b.rest()) {
+                *d = *v;
+            }
+            let key = stream::Manifest::decode(&f.manifest).and_then(|m| m.key(&f.source)).map(|k| k.key);
+            match key {
+                Ok(key) if delta != [0; 16] => {
+                    let r = frame(i);
+                    let ct = &mut body[r.start..r.start + CHUNK_LEN];
+                    assert!(stream::forge::gcm_same_tag(&key, ct, a, c, delta), "forge");
+                    Some(Error::StreamForeign)
+                }
+                _ => None,
+            }
         }
         // XOR the input over the body, spread out (and cut, as the old test did).
         _ => {
