@@ -478,8 +478,8 @@ impl<S: Storage> Server<S> {
             // [SYNC-4] a fresh nonce for any (account, key); unknown ones fail only at login.
             // [SRV-14] bounded: in all and per account (expired ones were swept).
             Request::Challenge { account, key } => {
-                let account = account.clone();
-                let key = key.clone();
+                let account = *account;
+                let key = *key;
                 let (max, per) = (self.config.max_nonces, self.config.max_nonces_per_account);
                 let nonces = self.store.nonces();
                 if nonces.len() >= max || nonces.values().filter(|n| n.0.0 == account).count() >= per {
@@ -492,10 +492,10 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Nonce { nonce })
             }
             Request::LoginKey { account, key, nonce, signature } => {
-                let account = account.clone();
-                let key = key.clone();
-                let nonce = nonce.clone();
-                let signature = signature.clone();
+                let account = *account;
+                let key = *key;
+                let nonce = *nonce;
+                let signature = *signature;
                 let account = AccountId(account);
                 // [SYNC-4] the nonce is single use and bound to the account and key.
                 let n = self.store.nonces().remove(&nonce).ok_or(Error::SrvAuth)?;
@@ -519,7 +519,7 @@ impl<S: Storage> Server<S> {
             }
             // [SRV-5] append only what extends the head, and verifies.
             Request::AppendChain { token, statements } => {
-                let token = token.clone();
+                let token = *token;
                 let statements = statements.clone();
                 let s = self.session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
@@ -543,20 +543,20 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::GetChain { token } => {
-                let token = token.clone();
+                let token = *token;
                 let s = self.session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Chain { statements: a.chain.encoded() })
             }
             Request::GetWraps { token } => {
-                let token = token.clone();
+                let token = *token;
                 let s = self.session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Wraps { recovery_wrap: a.recovery_wrap.clone(), password_wrap: a.password_wrap.clone() })
             }
             // [SRV-6] structure, writer, revision; the superseded envelope becomes a stub.
             Request::PutRecord { token, envelope } => {
-                let token = token.clone();
+                let token = *token;
                 let envelope = envelope.clone();
                 let (s, device) = self.device_session(&token)?;
                 let env = EnvelopeRef::decode(&envelope)?;
@@ -601,9 +601,9 @@ impl<S: Storage> Server<S> {
             }
             // [SRV-7] items after the cursor, ascending; records the device's last sync time.
             Request::ListSince { token, cursor, limit } => {
-                let token = token.clone();
-                let cursor = cursor.clone();
-                let limit = limit.clone();
+                let token = *token;
+                let cursor = *cursor;
+                let limit = *limit;
                 let s = self.session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 let limit = (limit as usize).min(wire::MAX_ITEMS);
@@ -617,8 +617,8 @@ impl<S: Storage> Server<S> {
             // [SRV-9] batches: opaque blob and key slots ([BAT-7]) under the batch reference;
             // the record of reported events may exist before the upload ([HCH-4]).
             Request::PutBatch { token, batch_id, blob, slots } => {
-                let token = token.clone();
-                let batch_id = batch_id.clone();
+                let token = *token;
+                let batch_id = *batch_id;
                 let blob = blob.clone();
                 let slots = slots.clone();
                 let (s, _) = self.device_session(&token)?;
@@ -650,32 +650,32 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::GetBatch { token, batch_id } => {
-                let token = token.clone();
-                let batch_id = batch_id.clone();
+                let token = *token;
+                let batch_id = *batch_id;
                 let s = self.session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 batch_response(a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?)
             }
             // [SRV-9] partners hold no session: the unguessable reference is the capability.
             Request::GetSharedBatch { account, batch_id } => {
-                let account = account.clone();
-                let batch_id = batch_id.clone();
+                let account = *account;
+                let batch_id = *batch_id;
                 let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
                 batch_response(a.batches.get(&batch_id).ok_or(Error::SrvNotFound)?)
             }
             // [BAT-10] the chain is public (the server verifies it too): partners refresh theirs.
             Request::GetSharedChain { account } => {
-                let account = account.clone();
+                let account = *account;
                 let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
                 Ok(Response::Chain { statements: a.chain.encoded() })
             }
             // [HCH-4] [HCH-6] the server folds the hash in and keeps the latest signature; it
             // cannot check it against a guess of the event (the hash is keyed) and needs not.
             Request::ReportEvent { token, batch_id, event_hash, signature } => {
-                let token = token.clone();
-                let batch_id = batch_id.clone();
-                let event_hash = event_hash.clone();
-                let signature = signature.clone();
+                let token = *token;
+                let batch_id = *batch_id;
+                let event_hash = *event_hash;
+                let signature = *signature;
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 let b = a.batches.entry(batch_id).or_insert_with(|| StoredBatch {
@@ -701,7 +701,7 @@ impl<S: Storage> Server<S> {
             }
             // [SRV-4] a new password: only a device or the recovery path; old sessions of the old password end.
             Request::SetPassword { token, kdf, auth, password_wrap } => {
-                let token = token.clone();
+                let token = *token;
                 let kdf = kdf.clone();
                 let auth = zeroize::Zeroizing::new(*auth);
                 let password_wrap = password_wrap.clone();
@@ -718,7 +718,7 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::GetAudit { token } => {
-                let token = token.clone();
+                let token = *token;
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Audit { entries: a.audit.clone() })
@@ -726,9 +726,9 @@ impl<S: Storage> Server<S> {
             // [SRV-8] pending devices: unauthenticated but bounded; only the keys are stored.
             // [SRV-13] at most max_pending per account, each for pending_ttl_ms.
             Request::PostPending { account, ed25519, x25519 } => {
-                let account = account.clone();
-                let ed25519 = ed25519.clone();
-                let x25519 = x25519.clone();
+                let account = *account;
+                let ed25519 = *ed25519;
+                let x25519 = *x25519;
                 let account = AccountId(account);
                 let max = self.config.max_pending;
                 let expires = now.saturating_add(self.config.pending_ttl_ms);
@@ -748,14 +748,14 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::ListPending { token } => {
-                let token = token.clone();
+                let token = *token;
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Pending { devices: a.pending.values().map(|d| (d.ed25519, d.x25519)).collect() })
             }
             Request::PutBundle { token, device, bundle } => {
-                let token = token.clone();
-                let device = device.clone();
+                let token = *token;
+                let device = *device;
                 let bundle = bundle.clone();
                 let s = self.session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
@@ -764,15 +764,15 @@ impl<S: Storage> Server<S> {
                 Ok(Response::Ok)
             }
             Request::GetBundle { account, device } => {
-                let account = account.clone();
-                let device = device.clone();
+                let account = *account;
+                let device = *device;
                 let a = self.store.account(&AccountId(account)).ok_or(Error::SrvNotFound)?;
                 let b = a.bundles.get(&DeviceId(device)).ok_or(Error::SrvNotFound)?;
                 Ok(Response::Bundle { bundle: b.clone() })
             }
             // [SRV-11] device metadata is an opaque, device-encrypted blob.
             Request::PutDeviceMeta { token, meta } => {
-                let token = token.clone();
+                let token = *token;
                 let meta = meta.clone();
                 let (s, d) = self.device_session(&token)?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
