@@ -76,6 +76,7 @@ macro_rules! for_each_target {
             sync_ops,
             batch_meta_decode,
             batch_open_mutate,
+            attachment_unpad,
         }
     };
 }
