@@ -18,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+import blake3
 import jsonschema
 import nacl.bindings
 import nacl.exceptions
@@ -1071,6 +1072,9 @@ def k_recovery_unlock(i):
 KINDS = {
     "sha256": lambda i: ({}, {"digest": sha256(h(i["message"])).hex()}),
     "hmac_sha256": lambda i: ({}, {"tag": hmac_sha256(h(i["key"]), h(i["message"])).hex()}),
+    # [PRIM-11] BLAKE3, 32-byte output, unkeyed and keyed
+    "blake3": lambda i: ({}, {"digest": blake3.blake3(h(i["message"])).hexdigest()}),
+    "blake3_keyed": lambda i: ({}, {"digest": blake3.blake3(h(i["message"]), key=h(i["key"])).hexdigest()}),
     "hkdf_sha256": k_hkdf,
     "xchacha20poly1305_seal": lambda i: ({}, {"ciphertext_and_tag": xchacha_seal(
         h(i["key"]), h(i["nonce"]), h(i["aad"]), h(i["plaintext"])).hex()}),
@@ -1481,6 +1485,163 @@ KINDS.update(CH7_KINDS)
 # --------------------------------------------------------------------------
 # Runner
 # --------------------------------------------------------------------------
+
+# --------------------------------------------------------------------------
+# Chapters 9 and 10: stream manifests, batches, the verification hash chain,
+# attachments. Written from spec/09-stream.md and spec/10-batches.md.
+# --------------------------------------------------------------------------
+
+STR_CHUNK = 65536                        # [STR-1]
+STR_MAX_CHUNKS = 1 << 20                 # [STR-9]
+STR_DIGEST = 32                          # [STR-6]
+
+
+def k_stream_manifest_decode(i):
+    """[STR-8] step 1, in its order."""
+    r = Reader(h(i["manifest"]))
+    if r.uint(1) != 1:
+        raise SpecError("E_ENV_VERSION")
+    if r.uint(1) not in (1, 2):
+        raise SpecError("E_ENV_SUITE")
+    r.take(16 + 32 + 32 + 32)
+    count, last = r.uint(4), r.uint(4)
+    if count < 1 or last > STR_CHUNK:
+        raise SpecError("E_STREAM_LENGTH")
+    if count > STR_MAX_CHUNKS:
+        raise SpecError("E_STREAM_TOO_LARGE")
+    if last == 0 and count != 1:
+        raise SpecError("E_STREAM_EMPTY_CHUNK")
+    r.take(STR_DIGEST * count)
+    r.take(64)
+    r.end()
+    return {}, {"chunk_count": count, "last_len": last,
+                "plaintext_len": (count - 1) * STR_CHUNK + last}
+
+
+def batch_meta_decode(data: bytes) -> dict:
+    """[BAT-5]: label, version, suite, window, recipients, fixed fields, nothing after."""
+    r = Reader(data)
+    r.label("blindsync/v1/batch/meta")
+    if r.uint(1) != 1:
+        raise SpecError("E_ENV_VERSION")
+    m = {"batch_id": r.take(16).hex(), "writer": r.take(32).hex()}
+    m["suite"] = r.uint(1)
+    if m["suite"] not in (1, 2):
+        raise SpecError("E_ENV_SUITE")
+    m["start_ms"], m["end_ms"], m["expires_ms"] = r.uint(8), r.uint(8), r.uint(8)
+    if not m["start_ms"] <= m["end_ms"] <= m["expires_ms"]:
+        raise SpecError("E_BATCH_RANGE")
+    m["event_count"] = r.uint(4)
+    m["seq"] = r.uint(8)
+    m["prev_batch"] = r.take(16).hex()
+    m["chain_head_len"] = r.uint(8)
+    m["chain_head_hash"] = r.take(32).hex()
+    n = r.uint(2)
+    recipients = [r.take(32) for _ in range(n)]
+    if n < 1 or any(a >= b for a, b in zip(recipients, recipients[1:])):
+        raise SpecError("E_DECODE_VALUE")
+    m["recipients"] = [x.hex() for x in recipients]
+    m["slots_digest"] = r.take(32).hex()
+    m["manifest_digest"] = r.take(32).hex()
+    r.take(64)
+    r.end()
+    return m
+
+
+def k_batch_link_check(i):
+    """[BAT-11] check_link(last, meta)."""
+    m = batch_meta_decode(h(i["meta"]))
+    last = i["last"]
+    if last is not None and not (m["seq"] == last["seq"] + 1 and m["prev_batch"] == last["batch_id"]):
+        raise SpecError("E_BATCH_GAP")
+    return {}, {"seq": m["seq"], "prev_batch": m["prev_batch"]}
+
+
+def hch_event_key(data_key: bytes, account: bytes, batch: bytes) -> tuple[bytes, bytes]:
+    """[HCH-2] event_key = HKDF-Expand(HKDF-Extract(0^32, data_key), enc(HCH_EVENT_KEY, account, batch), 32)."""
+    info = enc("blindsync/v1/hch/event-key", fixed(account), fixed(batch))
+    return info, hkdf_expand(hkdf_extract(bytes(32), data_key), info, 32)
+
+
+def hch_event_prefix(e: dict) -> bytes:
+    """[HCH-2] enc(HCH_EVENT, u64 t_ms, u8 kind, bytes data) without the data."""
+    return enc("blindsync/v1/hch/event", u64(e["t_ms"]), u8(e["kind"])) + u32(len(h(e["data"])))
+
+
+def k_hash_chain_verify(i):
+    """[HCH-2] .. [HCH-6]: keyed event hashes, the fold, the report signature, then the cases."""
+    account, batch = h(i["account_id"]), h(i["batch_id"])
+    info, key = hch_event_key(h(i["data_key"]), account, batch)
+    ref_input = enc("blindsync/v1/batch/ref", fixed(account), fixed(batch))
+    ref = sha256(ref_input)
+
+    def link(v, e):
+        return sha256(enc("blindsync/v1/hch/link", fixed(ref), fixed(v), fixed(e)))
+
+    reported = [h(x) for x in i["reported"]]
+    value = bytes(32)
+    for e in reported:
+        value = link(value, e)
+    if value != h(i["value"]):
+        raise SpecError("E_HCH_RECORD")
+    digest_input = enc("blindsync/v1/sig/hch-report", fixed(ref), u64(len(reported)), fixed(value))
+    digest = sha256(digest_input)
+    if reported:
+        pk = h(i["writer_ed25519"])
+        if not ed25519_key_valid(pk) or not ed25519_verify_strict(pk, digest, h(i["signature"])):
+            raise SpecError("E_HCH_SIGNATURE")
+    events = i["events"]
+    for e in events:
+        if e["kind"] not in (1, 2):
+            raise SpecError("E_DECODE_VALUE")
+    c = [blake3.blake3(hch_event_prefix(e) + h(e["data"]), key=key).digest() for e in events]
+    chain, v = [], bytes(32)
+    for e in c:
+        v = link(v, e)
+        chain.append(v.hex())
+
+    def subsequence(short, long):
+        it = iter(long)
+        return all(any(x == y for y in it) for x in short)
+
+    if c != reported:
+        if len(c) < len(reported) and subsequence(c, reported):
+            raise SpecError("E_HCH_DROPPED")
+        if len(c) > len(reported) and subsequence(reported, c):
+            raise SpecError("E_HCH_INSERTED")
+        if len(c) == len(reported) and sorted(c) == sorted(reported):
+            raise SpecError("E_HCH_REORDERED")
+        raise SpecError("E_HCH_ALTERED")
+    inter = {
+        "event_key_info": info.hex(), "event_key": key.hex(),
+        "event_hashes": [x.hex() for x in c], "reference_input": ref_input.hex(), "reference": ref.hex(),
+        "first_event_prefix": hch_event_prefix(events[0]).hex() if events else None,
+        "first_link_input": enc("blindsync/v1/hch/link", fixed(ref), fixed(bytes(32)), fixed(c[0])).hex()
+        if c else None,
+        "chain": chain, "report_digest_input": digest_input.hex(), "report_digest": digest.hex(),
+    }
+    return inter, {"value": v.hex()}
+
+
+def padme(length: int) -> int:
+    """[ATT-6] Padme: L < 2 unchanged; else clear the low E - S bits, rounding up."""
+    if length < 2:
+        return length
+    e = length.bit_length() - 1          # floor(log2 L)
+    s = e.bit_length()                   # floor(log2 E) + 1
+    mask = (1 << (e - s)) - 1 if e > s else 0
+    return (length + mask) & ~mask
+
+
+CH10_KINDS = {
+    "stream_manifest_decode": k_stream_manifest_decode,
+    "batch_meta_decode": lambda i: ({}, batch_meta_decode(h(i["meta"]))),
+    "batch_link_check": k_batch_link_check,
+    "hash_chain_verify": k_hash_chain_verify,
+    "attachment_padme": lambda i: ({}, {"padded": padme(i["length"])}),
+}
+KINDS.update(CH10_KINDS)
+
 
 def run_vector(v: dict) -> str | None:
     """Run one vector; None on success, else a one-line reason."""
