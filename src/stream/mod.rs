@@ -737,15 +737,48 @@ pub fn open_with_defences(
 ) -> Result<Vec<u8>> {
     let m = Manifest::verify(manifest, ctx)?;
     let len = usize::try_from(m.plaintext_len()).map_err(|_| Error::StreamTooLarge)?;
-    let mut opener = StreamOpener::new_with_defences(m, ctx, source, body, defences)?;
-    let mut out = Vec::with_capacity(len.min(body.len()));
-    match opener.read_to_end(&mut out) {
-        Ok(_) => Ok(out),
-        Err(e) => {
-            out.zeroize();
-            Err(error_of(&e).unwrap_or(Error::StreamTruncated))
+    let ks = m.key(source)?;
+    // [STR-11] the checks of `StreamOpener::next_chunk`, in the same order, over a body held in
+    // memory: each frame's digest is computed on the input, its ciphertext copied once into the
+    // output and decrypted there in place (one copy of the body instead of two).
+    let mut out: Vec<u8> = Vec::with_capacity(len.min(body.len()));
+    let fail = |out: &mut Vec<u8>, e: Error| {
+        out.zeroize();
+        Err(e)
+    };
+    let count = m.digests.len();
+    let mut rest = body;
+    for (i, expected) in m.digests.iter().enumerate() {
+        let last = i + 1 == count;
+        let pt_len = if last { m.last_len as usize } else { CHUNK_LEN };
+        let Some((frame, after)) = rest.split_at_checked(pt_len + TAG_LEN) else {
+            return fail(&mut out, Error::StreamTruncated);
+        };
+        rest = after;
+        let d = frame_digest(frame);
+        if defences.data.chunk_digests && !ct_eq(&d, expected) {
+            let e = match m.digests.iter().position(|x| *x == d) {
+                Some(j) if j < i => Error::StreamDuplicate,
+                Some(_) => Error::StreamReordered,
+                None => Error::StreamForeign,
+            };
+            return fail(&mut out, e);
+        }
+        let (ct, tag) = frame.split_at(pt_len);
+        let Ok(tag) = <[u8; TAG_LEN]>::try_from(tag) else { return fail(&mut out, Error::StreamTruncated) };
+        let start = out.len();
+        out.extend_from_slice(ct);
+        let nonce = chunk_nonce(i as u64, last);
+        let aad = chunk_aad(&ctx.params, i as u64, last);
+        let chunk = out.get_mut(start..).unwrap_or_default();
+        if aead_open_in_place(m.suite, &ks.key, &nonce, &aad, chunk, &tag).is_err() {
+            return fail(&mut out, Error::StreamDecrypt);
         }
     }
+    if !rest.is_empty() {
+        return fail(&mut out, Error::DecodeTrailing);
+    }
+    Ok(out)
 }
 
 #[doc(hidden)]

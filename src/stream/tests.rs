@@ -62,7 +62,15 @@ fn three_chunks() -> (Vec<u8>, Vec<u8>) {
 }
 
 fn open_err(m: &[u8], b: &[u8]) -> Error {
-    open(m, b, &ctx(Suite::Aes256Gcm), &source()).unwrap_err()
+    let c = ctx(Suite::Aes256Gcm);
+    let e = open(m, b, &c, &source()).unwrap_err();
+    // [STR-11] the in-memory open and the streaming opener refuse with the same error.
+    if let Ok(man) = Manifest::verify(m, &c) {
+        let mut opener = StreamOpener::new(man, &c, &source(), b).unwrap();
+        let streamed = opener.read_to_end(&mut Vec::new()).map_err(|x| error_of(&x));
+        assert_eq!(streamed.unwrap_err(), Some(e), "streaming and in-memory open disagree");
+    }
+    e
 }
 
 // [STR-11] truncation, duplication, reordering, foreign chunks and trailing bytes.
