@@ -38,6 +38,14 @@ pub struct Defences {
     pub pinned_keys: bool,
     /// KDF parameters below the floor are refused ([KEY-6]).
     pub kdf_floor: bool,
+    /// Every UMK is checked against the chain's key check ([CHAIN-16]).
+    pub key_check: bool,
+    /// A pairing bundle must be the one its add-device statement commits to ([DEV-6]).
+    pub bundle_commit: bool,
+    /// Installed keys need a proof of possession ([CHAIN-17]).
+    pub possession: bool,
+    /// Served KDF salt and parameters must equal the chain's ([CHAIN-18]).
+    pub kdf_pin: bool,
 }
 
 impl Defences {
@@ -51,6 +59,10 @@ impl Defences {
         fork: true,
         pinned_keys: true,
         kdf_floor: true,
+        key_check: true,
+        bundle_commit: true,
+        possession: true,
+        kdf_pin: true,
     };
 
     /// These defences with one switched off.
@@ -65,6 +77,10 @@ impl Defences {
             Weakening::NoForkCheck => d.fork = false,
             Weakening::UnpinnedKeysAccepted => d.pinned_keys = false,
             Weakening::AnyKdfParams => d.kdf_floor = false,
+            Weakening::NoKeyCheck => d.key_check = false,
+            Weakening::NoBundleCommit => d.bundle_commit = false,
+            Weakening::NoPossessionCheck => d.possession = false,
+            Weakening::UnpinnedKdf => d.kdf_pin = false,
         }
         d
     }
@@ -85,6 +101,10 @@ impl Defences {
             Weakening::NoForkCheck => !self.fork,
             Weakening::UnpinnedKeysAccepted => !self.pinned_keys,
             Weakening::AnyKdfParams => !self.kdf_floor,
+            Weakening::NoKeyCheck => !self.key_check,
+            Weakening::NoBundleCommit => !self.bundle_commit,
+            Weakening::NoPossessionCheck => !self.possession,
+            Weakening::UnpinnedKdf => !self.kdf_pin,
         }
     }
 }
@@ -114,11 +134,19 @@ pub enum Weakening {
     UnpinnedKeysAccepted,
     /// KDF parameters below the floor are used.
     AnyKdfParams,
+    /// UMKs are taken without comparing them with the chain's key check.
+    NoKeyCheck,
+    /// A pairing bundle is opened without checking the add-device statement's commitment.
+    NoBundleCommit,
+    /// Installed keys are taken without a proof of possession.
+    NoPossessionCheck,
+    /// Served KDF salt and parameters are used without comparing them with the chain's.
+    UnpinnedKdf,
 }
 
 impl Weakening {
     /// Every weakening.
-    pub const ALL: [Weakening; 8] = [
+    pub const ALL: [Weakening; 12] = [
         Weakening::NoSignatureCheck,
         Weakening::NoAadBinding,
         Weakening::NoKeyCommitment,
@@ -127,6 +155,10 @@ impl Weakening {
         Weakening::NoForkCheck,
         Weakening::UnpinnedKeysAccepted,
         Weakening::AnyKdfParams,
+        Weakening::NoKeyCheck,
+        Weakening::NoBundleCommit,
+        Weakening::NoPossessionCheck,
+        Weakening::UnpinnedKdf,
     ];
 
     /// Its command-line name.
@@ -140,6 +172,10 @@ impl Weakening {
             Weakening::NoForkCheck => "no-fork-check",
             Weakening::UnpinnedKeysAccepted => "unpinned-keys-accepted",
             Weakening::AnyKdfParams => "any-kdf-params",
+            Weakening::NoKeyCheck => "no-key-check",
+            Weakening::NoBundleCommit => "no-bundle-commit",
+            Weakening::NoPossessionCheck => "no-possession-check",
+            Weakening::UnpinnedKdf => "unpinned-kdf",
         }
     }
 

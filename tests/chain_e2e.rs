@@ -38,7 +38,10 @@ fn pair_three_revoke_rotate_lock_out() {
     let b = DeviceKeys::generate(&mut rng);
     let qr = PairingPayload(b.public()).encode();
     let scanned = PairingPayload::decode(&qr).unwrap().0;
-    let ap = approve_device(&a_state, &a, &scanned, &a_umks, &mut rng).unwrap();
+    // The keys come from the QR code; the proof of possession from B's pending registration.
+    let pending_b = b.pending(&account);
+    assert_eq!(pending_b.public, scanned);
+    let ap = approve_device(&a_state, &a, &pending_b, &a_umks, &mut rng).unwrap();
     a_state = ap.state.clone();
     let (mut b_state, mut b_umks) = accept_pairing(&b, &account, &ap.bundle_wrap, &a_state.encoded()).unwrap();
     assert_eq!(b_state.fingerprint(), a_state.fingerprint());
@@ -46,8 +49,8 @@ fn pair_three_revoke_rotate_lock_out() {
 
     // C pairs by pairing code: keys come through the server, both screens show the code.
     let c = DeviceKeys::generate(&mut rng);
-    let pending = c.public();
-    let on_a = pairing_code(&account, &a.public(), &pending);
+    let pending = c.pending(&account);
+    let on_a = pairing_code(&account, &a.public(), &pending.public);
     // C verifies the served chain first (its fingerprint is compared with A's), then shows the code.
     let c_view = ChainState::verify(&a_state.encoded()).unwrap();
     assert_eq!(c_view.fingerprint(), a_state.fingerprint());
@@ -61,8 +64,8 @@ fn pair_three_revoke_rotate_lock_out() {
     let ap = approve_device(&a_state, &a, &pending, &a_umks, &mut rng).unwrap();
     a_state = ap.state.clone();
     let (mut c_state, c_umks) = accept_pairing(&c, &account, &ap.bundle_wrap, &a_state.encoded()).unwrap();
-    // B cannot open C's bundle.
-    assert_eq!(accept_pairing(&b, &account, &ap.bundle_wrap, &a_state.encoded()).err(), Some(Error::HpkeOpen));
+    // B cannot use C's bundle: its own add-device statement commits to another wrap.
+    assert_eq!(accept_pairing(&b, &account, &ap.bundle_wrap, &a_state.encoded()).err(), Some(Error::DeviceBundle));
     b_state.update(&a_state.encoded()).unwrap();
     assert_eq!(a_state.devices().len(), 3);
     assert_eq!(ck(&c_umks, &c_state, 0), ck(&a_umks, &a_state, 0));
@@ -70,7 +73,8 @@ fn pair_three_revoke_rotate_lock_out() {
     // G pairs by QR too, approved by B this time: three devices paired besides A.
     let gdev = DeviceKeys::generate(&mut rng);
     let scanned = PairingPayload::decode(&PairingPayload(gdev.public()).encode()).unwrap().0;
-    let ap = approve_device(&b_state, &b, &scanned, &b_umks, &mut rng).unwrap();
+    assert_eq!(scanned, gdev.public());
+    let ap = approve_device(&b_state, &b, &gdev.pending(&account), &b_umks, &mut rng).unwrap();
     b_state = ap.state.clone();
     let (mut g_state, mut g_umks) = accept_pairing(&gdev, &account, &ap.bundle_wrap, &b_state.encoded()).unwrap();
     a_state.update(&b_state.encoded()).unwrap();
@@ -109,8 +113,14 @@ fn pair_three_revoke_rotate_lock_out() {
         assert_eq!(blindsync::chain::verify::open_epoch_wrap(&account, w, c.hpke_key()).err(), Some(Error::HpkeOpen));
     }
     // Nor can C sign anything any more.
-    assert_eq!(extend(&c_state, Body::AddDevice { device: evil }, &c).err(), Some(Error::ChainSignerRevoked));
-    let forged = blindsync::chain::next_statement(&a_state, Body::AddDevice { device: evil }, &c).encode();
+    let evil_keys = DeviceKeys::generate(&mut rng);
+    let evil_add = || Body::AddDevice {
+        device: evil_keys.public(),
+        pop: blindsync::chain::device_possession(&evil_keys, &account),
+        bundle_commit: blindsync::chain::NO_BUNDLE,
+    };
+    assert_eq!(extend(&c_state, evil_add(), &c).err(), Some(Error::ChainSignerRevoked));
+    let forged = blindsync::chain::next_statement(&a_state, evil_add(), &c).encode();
     assert_eq!(a_state.clone().append(&forged), Err(Error::ChainSignerRevoked));
 
     // Rollback and fork are refused and leave the state unchanged.
@@ -126,7 +136,7 @@ fn pair_three_revoke_rotate_lock_out() {
     let d = DeviceKeys::generate(&mut rng);
     let rkeys = UnlockPathKeys::from_recovery(&RecoveryCode::parse(&code.to_text()).unwrap().derive());
     let fresh = ChainState::verify(&a_state.encoded()).unwrap();
-    let (_, d_state, d_umks) = enroll(&fresh, &rkeys, &acct.recovery_wrap, &d.public()).unwrap();
+    let (_, d_state, d_umks) = enroll(&fresh, &rkeys, &acct.recovery_wrap, &d).unwrap();
     assert!(d_state.is_active(&d.id()));
     assert_eq!(ck(&d_umks, &d_state, 1), ck(&a_umks, &a_state, 1));
     assert_eq!(ck(&d_umks, &d_state, 0), ck(&a_umks, &a_state, 0));
@@ -135,7 +145,7 @@ fn pair_three_revoke_rotate_lock_out() {
     // E enrolls with only the password.
     let e = DeviceKeys::generate(&mut rng);
     let pkeys = UnlockPathKeys::from_password(&kdf.derive(password).unwrap(), &kdf);
-    let (_, e_state, e_umks) = enroll(&a_state, &pkeys, &acct.password_wrap, &e.public()).unwrap();
+    let (_, e_state, e_umks) = enroll(&a_state, &pkeys, &acct.password_wrap, &e).unwrap();
     assert_eq!(ck(&e_umks, &e_state, 1), ck(&a_umks, &a_state, 1));
     a_state = e_state;
 
@@ -146,8 +156,17 @@ fn pair_three_revoke_rotate_lock_out() {
     let (_, reset) = replace_authority(&a_state, &rkeys.authority, &new_pw, &a_umks, &mut rng).unwrap();
     assert_eq!(reset.authority(UnlockPath::Password).unwrap().signing, new_pw.authority.public_key());
     let f = DeviceKeys::generate(&mut rng);
-    assert_eq!(enroll(&reset, &pkeys, &acct.password_wrap, &f.public()).err(), Some(Error::ChainSignerRevoked));
-    let (_, f_state, f_umks) = enroll(&reset, &new_pw, &[], &f.public()).unwrap();
+    // The old password's salt is no longer the pinned one; with the pin check off, the retired
+    // authority is what refuses it.
+    assert_eq!(enroll(&reset, &pkeys, &acct.password_wrap, &f).err(), Some(Error::KdfNotPinned));
+    let no_pin = blindsync::defences::Defences::ALL.without(blindsync::defences::Weakening::UnpinnedKdf);
+    assert_eq!(
+        blindsync::chain::enroll_with(&reset, &pkeys, &acct.password_wrap, &f, &no_pin).err(),
+        Some(Error::ChainSignerRevoked)
+    );
+    // The new password's chapter 5 wrap is stored at the replacement ([CHAIN-14]).
+    let new_wrap = new_pw.wrap_umk0(account, &a_umks[&0], &mut rng).unwrap();
+    let (_, f_state, f_umks) = enroll(&reset, &new_pw, &new_wrap, &f).unwrap();
     assert_eq!(ck(&f_umks, &f_state, 0), ck(&a_umks, &a_state, 0));
     assert_eq!(ck(&f_umks, &f_state, 1), ck(&a_umks, &a_state, 1));
 

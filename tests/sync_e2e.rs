@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use blindsync::chain::{
-    ChainState, UnlockPathKeys, accept_pairing, approve_device, create_account, enroll, replace_authority,
-    revoke_and_rotate,
+    ChainState, PendingDevice, UnlockPathKeys, accept_pairing, approve_device, create_account, enroll,
+    replace_authority, revoke_and_rotate,
 };
 use blindsync::client::{Alert, Client, Transport};
 use blindsync::device::{DeviceKeys, DevicePublic};
@@ -74,25 +74,24 @@ fn setup() -> Setup {
 /// approves, stores the bundle, the new device fetches it and the chain.
 fn pair(s: &mut Setup, approver: &mut Client) -> Client {
     let new = DeviceKeys::generate(&mut s.rng);
-    let p = new.public();
     let account = approver.account();
+    let p = new.pending(&account);
     assert_eq!(
-        s.w.call(Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519 }),
+        s.w.call(Request::PostPending {
+            account: account.0,
+            ed25519: p.public.ed25519,
+            x25519: p.public.x25519,
+            pop: p.pop
+        }),
         Response::Ok
     );
     approver.sync(&mut s.w).unwrap();
     let Response::Pending { devices } = s.w.call(Request::ListPending { token: approver.token().unwrap() }) else {
         panic!()
     };
-    let (ed, x) = devices[0];
-    let approval = approve_device(
-        approver.chain(),
-        approver.device(),
-        &DevicePublic { ed25519: ed, x25519: x },
-        approver.umks(),
-        &mut s.rng,
-    )
-    .unwrap();
+    let (ed, x, pop) = devices[0];
+    let pending = PendingDevice { public: DevicePublic { ed25519: ed, x25519: x }, pop };
+    let approval = approve_device(approver.chain(), approver.device(), &pending, approver.umks(), &mut s.rng).unwrap();
     approver.append_chain(&mut s.w, vec![approval.statement.clone()]).unwrap();
     let r = s.w.call(Request::PutBundle {
         token: approver.token().unwrap(),
@@ -254,7 +253,7 @@ fn enroll_with(w: &mut World, token: [u8; 32], keys: &UnlockPathKeys, rng: &mut 
     let Response::Wraps { recovery_wrap, password_wrap } = w.call(Request::GetWraps { token }) else { panic!() };
     let wrap = if keys.kdf_binding.is_empty() { recovery_wrap } else { password_wrap };
     let dev = DeviceKeys::generate(rng);
-    let (st, next, umks) = enroll(&state, keys, &wrap, &dev.public())?;
+    let (st, next, umks) = enroll(&state, keys, &wrap, &dev)?;
     match w.call(Request::AppendChain { token, statements: vec![st] }) {
         Response::Ok => {}
         Response::Error(e) => return Err(e),
@@ -327,7 +326,8 @@ fn password_change_and_recovery_reset() {
     // the old password's authority cannot enroll (even with a token from elsewhere)
     let token = key_login(&mut s.w, a.account().0, &old_keys.authority.signing_key());
     assert_eq!(token, Err(Error::SrvAuth));
-    assert_eq!(enroll_with(&mut s.w, a.token().unwrap(), &old_keys, &mut s.rng).err(), Some(Error::ChainSignerRevoked));
+    // (its salt is no longer the one the chain pins, [CHAIN-18])
+    assert_eq!(enroll_with(&mut s.w, a.token().unwrap(), &old_keys, &mut s.rng).err(), Some(Error::KdfNotPinned));
     // the new password enrolls
     let (kdf, token) = password_login(&mut s.w, b"second password").unwrap();
     assert_eq!(kdf, kdf2);
@@ -360,7 +360,7 @@ fn password_change_and_recovery_reset() {
     assert_eq!(password_login(&mut s.w, b"second password").err(), Some(Error::SrvAuth));
     let (_, t3) = password_login(&mut s.w, b"third password").unwrap();
     enroll_with(&mut s.w, t3, &third, &mut s.rng).unwrap();
-    assert_eq!(enroll_with(&mut s.w, t3, &new, &mut s.rng).err(), Some(Error::ChainSignerRevoked));
+    assert_eq!(enroll_with(&mut s.w, t3, &new, &mut s.rng).err(), Some(Error::KdfNotPinned));
 }
 
 // [SRV-3] decoys are stable per email and look like real answers.
@@ -512,9 +512,9 @@ fn alert_fork_and_chain_rollback() {
     let (mut s, mut a, mut b) = two_devices();
     // a forked chain: a's view gets a different statement at position 2
     let c = DeviceKeys::generate(&mut s.rng);
-    let forked = approve_device(b.chain(), b.device(), &c.public(), b.umks(), &mut s.rng).unwrap();
+    let forked = approve_device(b.chain(), b.device(), &c.pending(&b.account()), b.umks(), &mut s.rng).unwrap();
     let real_c = DeviceKeys::generate(&mut s.rng);
-    let real = approve_device(a.chain(), a.device(), &real_c.public(), a.umks(), &mut s.rng).unwrap();
+    let real = approve_device(a.chain(), a.device(), &real_c.pending(&a.account()), a.umks(), &mut s.rng).unwrap();
     a.append_chain(&mut s.w, vec![real.statement]).unwrap();
     let fork_chain = forked.state.encoded();
     let r = a

@@ -108,9 +108,14 @@ fn build() -> Option<Snapshot> {
     a.login(&mut net).ok()?;
     // Pairing through the server, as tests/sync_e2e.rs does.
     let new = DeviceKeys::generate(&mut rng);
-    let p = new.public();
     let account = a.account();
-    let posted = net.call(Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519 });
+    let p = new.pending(&account);
+    let posted = net.call(Request::PostPending {
+        account: account.0,
+        ed25519: p.public.ed25519,
+        x25519: p.public.x25519,
+        pop: p.pop,
+    });
     (posted == Response::Ok).then_some(())?;
     let approval = approve_device(a.chain(), a.device(), &p, a.umks(), &mut rng).ok()?;
     a.append_chain(&mut net, vec![approval.statement.clone()]).ok()?;

@@ -110,7 +110,8 @@ fn pair(
     rng: &mut SeededRng,
 ) -> Result<Client> {
     let new = DeviceKeys::generate(rng);
-    let approval = approve_device(approver.chain(), approver.device(), &new.public(), approver.umks(), rng)?;
+    let approval =
+        approve_device(approver.chain(), approver.device(), &new.pending(&approver.account()), approver.umks(), rng)?;
     approver.append_chain(&mut Direct(server, srng), vec![approval.statement.clone()])?;
     let statements: Vec<Vec<u8>> = server.store_chain(&approver.account());
     let (state, umks) = accept_pairing(&new, &approver.account(), &approval.bundle_wrap, &statements)?;

@@ -47,6 +47,11 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         Weakening::NoForkCheck => Some(FORKS),
         Weakening::UnpinnedKeysAccepted => Some(PINNED),
         Weakening::AnyKdfParams => Some(NO_DOWNGRADE),
+        // Onboarding defences (spec 12.5): exercised by the model's pairing and enrollment
+        // actions once those run under the adversary.
+        Weakening::NoKeyCheck | Weakening::NoBundleCommit | Weakening::NoPossessionCheck | Weakening::UnpinnedKdf => {
+            None
+        }
     }
 }
 

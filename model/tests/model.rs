@@ -37,6 +37,10 @@ fn attack(w: Weakening) -> Capability {
         Weakening::NoForkCheck => Capability::ForkChain,
         Weakening::UnpinnedKeysAccepted => Capability::SubstitutePartnerKey,
         Weakening::AnyKdfParams => Capability::WeakKdf,
+        // Not yet attacked by the model (spec 12.5): broken_by is None for these.
+        Weakening::NoKeyCheck | Weakening::NoBundleCommit | Weakening::NoPossessionCheck | Weakening::UnpinnedKdf => {
+            Capability::Collude
+        }
     }
 }
 

@@ -15,7 +15,10 @@
 //! let password = kdf.derive(b"hunter2 but longer")?;
 //! let acct = create_account(&first, &recovery, &password, &kdf, &mut rng)?;
 //! let second = DeviceKeys::generate(&mut rng);
-//! let approval = approve_device(&acct.state, &first, &second.public(), &acct.umks(), &mut rng)?;
+//! // The new device signs its proof of possession and registers as pending;
+//! // the approver got its keys out of band (QR code or pairing code).
+//! let pending = second.pending(&acct.state.account());
+//! let approval = approve_device(&acct.state, &first, &pending, &acct.umks(), &mut rng)?;
 //! let (state, umks) = accept_pairing(&second, &acct.state.account(), &approval.bundle_wrap, &approval.state.encoded())?;
 //! assert_eq!(state, approval.state);
 //! assert!(umks[&0] == acct.umk);
@@ -27,9 +30,16 @@ pub mod verify;
 
 use std::collections::BTreeMap;
 
-pub use statement::{Authority, Body, ChainSigner, EpochWrap, Statement, UnlockPath};
-pub use verify::{ChainState, Revoked, Role, account_fingerprint, account_id, partner_fingerprint};
+pub use statement::{
+    Authority, Body, ChainSigner, EpochWrap, NO_BUNDLE, Pop, PopRole, Statement, UnlockPath, bundle_commit,
+    possession_message,
+};
+pub use verify::{
+    ChainState, Revoked, Role, account_fingerprint, account_fingerprint_digest, account_id, partner_fingerprint,
+    partner_fingerprint_digest,
+};
 
+use crate::defences::Defences;
 use crate::device::{ChainHead, DeviceId, DeviceKeys, DevicePublic, IdentityBundle, open_bundle, wrap_bundle};
 use crate::encoding::Encoder;
 use crate::error::{Error, Result};
@@ -85,6 +95,42 @@ impl UnlockPathKeys {
     /// The public keys the chain records.
     pub fn public(&self) -> Authority {
         Authority { signing: self.authority.public_key(), sealing: self.sealing.public_key() }
+    }
+
+    /// The `kdf` field of this path's chain statements: the password's
+    /// `kdf_encoding`, nothing for the recovery path. [CHAIN-18]
+    pub fn chain_kdf(&self) -> Option<[u8; statement::KDF_LEN]> {
+        match self.path {
+            UnlockPath::Recovery => None,
+            UnlockPath::Password => self.kdf_binding.as_slice().try_into().ok(),
+        }
+    }
+
+    /// This authority's proof of possession for a statement of `kind`
+    /// anchored at `anchor` (the account id; the genesis device's id for a genesis). [CHAIN-17]
+    pub fn possession(&self, kind: u8, anchor: &[u8; 32]) -> Pop {
+        let a = self.public();
+        let kdf = self.chain_kdf();
+        let msg = possession_message(
+            kind,
+            self.path.into(),
+            anchor,
+            &a.signing,
+            &a.sealing,
+            kdf.as_ref().map_or(&[][..], |k| &k[..]),
+        );
+        self.authority.sign_message(&msg)
+    }
+
+    /// The chapter 5 wrap of `umk0` under this path's KEK for `account`:
+    /// what the server stores for enrollment ([CHAIN-14] MUST). [WRAP-1]
+    pub fn wrap_umk0<R: CryptoRng + ?Sized>(
+        &self,
+        account: AccountId,
+        umk0: &Umk,
+        rng: &mut R,
+    ) -> Result<[u8; UMK_WRAP_LEN]> {
+        wrap_umk(&self.kek, umk0, &self.wrap_context(account, 0), rng)
     }
 
     /// The chapter 5 wrap context of this path for `epoch`.
@@ -158,14 +204,56 @@ pub fn create_account<R: CryptoRng + ?Sized>(
 ) -> Result<NewAccount> {
     let rec = UnlockPathKeys::from_recovery(recovery);
     let pw = UnlockPathKeys::from_password(password, kdf);
-    let body = Body::Genesis { device: device.public(), recovery: rec.public(), password: pw.public(), epoch: 0 };
-    let genesis = Statement::sign(0, statement::GENESIS_PREV, body, device).encode();
-    let state = ChainState::from_genesis(&genesis)?;
     let umk = Umk::random(rng);
+    let genesis = genesis(device, &rec, &pw, &umk)?;
+    let state = ChainState::from_genesis(&genesis)?;
     let account = state.account();
     let recovery_wrap = wrap_umk(&rec.kek, &umk, &rec.wrap_context(account, 0), rng)?;
     let password_wrap = wrap_umk(&pw.kek, &umk, &pw.wrap_context(account, 0), rng)?;
     Ok(NewAccount { state, genesis, umk, recovery_wrap, password_wrap })
+}
+
+/// A device waiting to be approved: its public keys and its proof of
+/// possession for the account it joins, as the server relays them. [CHAIN-17]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PendingDevice {
+    /// The device's public keys.
+    pub public: DevicePublic,
+    /// Its proof of possession ([`device_possession`]).
+    pub pop: Pop,
+}
+
+/// The proof of possession a new device signs for `account` before it
+/// registers as pending: `pop_msg` of kind 2, role device, anchored at the account id. [CHAIN-17]
+pub fn device_possession(me: &DeviceKeys, account: &AccountId) -> Pop {
+    let p = me.public();
+    me.sign(&possession_message(2, PopRole::Device, &account.0, &p.ed25519, &p.x25519, &[]))
+}
+
+impl DeviceKeys {
+    /// This device as a pending registration for `account`, with its proof
+    /// of possession. [CHAIN-17]
+    pub fn pending(&self, account: &AccountId) -> PendingDevice {
+        PendingDevice { public: self.public(), pop: device_possession(self, account) }
+    }
+}
+
+/// The genesis statement of a new account, signed by its first device, with
+/// both authorities' proofs of possession (anchored on that device), the
+/// password's KDF parameters and `key_check_0` of `umk0`. [CHAIN-8] [CHAIN-16] [CHAIN-17] [CHAIN-18]
+pub fn genesis(device: &DeviceKeys, rec: &UnlockPathKeys, pw: &UnlockPathKeys, umk0: &Umk) -> Result<Vec<u8>> {
+    let anchor = device.id().0;
+    let body = Body::Genesis {
+        device: device.public(),
+        recovery: rec.public(),
+        recovery_pop: rec.possession(1, &anchor),
+        password: pw.public(),
+        password_kdf: pw.chain_kdf().ok_or(Error::DecodeLength)?,
+        password_pop: pw.possession(1, &anchor),
+        epoch: 0,
+        key_check: umk0.key_check(0),
+    };
+    Ok(Statement::sign(0, statement::GENESIS_PREV, body, device).encode())
 }
 
 /// What an approving device produces for a new device.
@@ -179,23 +267,40 @@ pub struct Approval {
 }
 
 /// Approves a pending device whose keys came out of band (pairing payload or
-/// a matching pairing code): appends add-device and wraps the identity bundle. [DEV-5] [CHAIN-6]
+/// a matching pairing code): checks its proof of possession, seals the
+/// identity bundle, and appends an add-device statement that commits to the
+/// sealed bundle. [DEV-5] [CHAIN-6] [CHAIN-17]
+///
+/// `umks` must hold every epoch from 0 to the current one.
 pub fn approve_device<R: CryptoRng + ?Sized>(
     state: &ChainState,
     approver: &DeviceKeys,
-    new: &DevicePublic,
+    new: &PendingDevice,
     umks: &BTreeMap<Epoch, Umk>,
     rng: &mut R,
 ) -> Result<Approval> {
-    let (statement, next) = extend(state, Body::AddDevice { device: *new }, approver)?;
-    let bundle = IdentityBundle { account: next.account(), head: next.head(), umks: umks.clone() };
-    let bundle_wrap = wrap_bundle(&bundle, new, rng)?;
+    let account = state.account();
+    new.public.check()?;
+    let p = &new.public;
+    statement::verify_possession(
+        &p.ed25519,
+        &possession_message(2, PopRole::Device, &account.0, &p.ed25519, &p.x25519, &[]),
+        &new.pop,
+    )?;
+    let mut live = BTreeMap::new();
+    for e in 0..=state.epoch() {
+        live.insert(e, umks.get(&e).ok_or(Error::KeyCheck)?.clone());
+    }
+    let bundle_wrap = wrap_bundle(&IdentityBundle { account, umks: live }, &new.public, rng)?;
+    let body = Body::AddDevice { device: new.public, pop: new.pop, bundle_commit: bundle_commit(&bundle_wrap) };
+    let (statement, next) = extend(state, body, approver)?;
     Ok(Approval { statement, state: next, bundle_wrap })
 }
 
-/// The new device's side: opens the bundle, verifies the chain from genesis,
-/// checks that it extends the approver's head and holds this device's own
-/// keys, and collects the UMK of every epoch. [DEV-6]
+/// The new device's side, in the order of [DEV-6]: verifies the chain from
+/// genesis, finds its own add-device statement, checks that the bundle is
+/// the one it commits to, opens it, and checks every UMK (the bundle's and
+/// the chain's wraps to this device) against the chain's key checks.
 ///
 /// The caller then shows [`ChainState::fingerprint`] for comparison.
 pub fn accept_pairing(
@@ -204,17 +309,42 @@ pub fn accept_pairing(
     bundle_wrap: &[u8],
     chain: &[Vec<u8>],
 ) -> Result<(ChainState, BTreeMap<Epoch, Umk>)> {
-    let bundle = open_bundle(me, account, bundle_wrap)?;
-    let state = ChainState::verify(chain)?;
+    accept_pairing_with(me, account, bundle_wrap, chain, &Defences::ALL)
+}
+
+/// [`accept_pairing`] with some defences off (model checker only). [MODEL-5]
+pub fn accept_pairing_with(
+    me: &DeviceKeys,
+    account: &AccountId,
+    bundle_wrap: &[u8],
+    chain: &[Vec<u8>],
+    d: &Defences,
+) -> Result<(ChainState, BTreeMap<Epoch, Umk>)> {
+    let state = ChainState::verify_with(chain, d)?;
     if state.account() != *account {
         return Err(Error::ChainGenesis);
     }
-    check_extends(&state, &bundle.head)?;
     if !state.is_active(&me.id()) {
         return Err(Error::DeviceKeyMismatch);
     }
+    let (installed, epoch) = state.installation(&me.id()).ok_or(Error::DeviceKeyMismatch)?;
+    let Body::AddDevice { bundle_commit: commit, .. } = &installed.body else {
+        return Err(Error::DeviceKeyMismatch);
+    };
+    // [DEV-6] step 4: the bundle is the one the approver committed to, checked before opening.
+    if d.bundle_commit && !crate::primitives::ct_eq(commit, &bundle_commit(bundle_wrap)) {
+        return Err(Error::DeviceBundle);
+    }
+    let bundle = open_bundle(me, account, bundle_wrap)?;
+    // [DEV-6] step 6: exactly epochs 0..=e, each matching its key check.
+    if d.key_check && !bundle.umks.keys().copied().eq(0..=epoch) {
+        return Err(Error::KeyCheck);
+    }
+    for (e, umk) in &bundle.umks {
+        state.check_umk_with(*e, umk, d)?;
+    }
     let mut umks = bundle.umks;
-    umks.extend(state.open_epoch_umks(me.hpke_key())?);
+    umks.extend(state.open_epoch_umks_with(me.hpke_key(), d)?);
     Ok((state, umks))
 }
 
@@ -240,21 +370,66 @@ pub fn check_extends(state: &ChainState, head: &ChainHead) -> Result<()> {
     }
 }
 
-/// Enrollment with one unlock path only: the path's authority signs
-/// add-device for the new device, which then opens UMK_0 from the chapter 5
-/// wrap and every later epoch from the chain's wraps to the path's sealing key. [CHAIN-13]
+/// Enrollment with one unlock path only, in the order of [CHAIN-13]: the
+/// password's pinned KDF, the derived authority current in `state` (which
+/// the caller verified from genesis), UMK_0 from the chapter 5 wrap bound to
+/// this account and checked against `key_check_0`, every later epoch from
+/// the chain's wraps to the path's sealing key, then an add-device statement
+/// for `me` signed by the path's authority.
 pub fn enroll(
     state: &ChainState,
     keys: &UnlockPathKeys,
     epoch0_wrap: &[u8],
-    new: &DevicePublic,
+    me: &DeviceKeys,
 ) -> Result<(Vec<u8>, ChainState, BTreeMap<Epoch, Umk>)> {
-    let (statement, next) = extend(state, Body::AddDevice { device: *new }, &keys.authority)?;
-    let mut umks = next.open_epoch_umks(&keys.sealing)?;
-    if let std::collections::btree_map::Entry::Vacant(slot) = umks.entry(0) {
-        slot.insert(unwrap_umk(&keys.kek, epoch0_wrap, &keys.wrap_context(next.account(), 0))?);
+    enroll_with(state, keys, epoch0_wrap, me, &Defences::ALL)
+}
+
+/// [`enroll`] with some defences off (model checker only). [MODEL-5]
+pub fn enroll_with(
+    state: &ChainState,
+    keys: &UnlockPathKeys,
+    epoch0_wrap: &[u8],
+    me: &DeviceKeys,
+    d: &Defences,
+) -> Result<(Vec<u8>, ChainState, BTreeMap<Epoch, Umk>)> {
+    let umks = unlock_with(state, keys, epoch0_wrap, d)?;
+    let account = state.account();
+    let body = Body::AddDevice { device: me.public(), pop: device_possession(me, &account), bundle_commit: NO_BUNDLE };
+    let bytes = next_statement(state, body, &keys.authority).encode();
+    let mut next = state.clone();
+    next.append_with(&bytes, d)?;
+    Ok((bytes, next, umks))
+}
+
+/// Steps 3 to 6 of [CHAIN-13]: the UMKs an unlock path reaches in a chain,
+/// each checked against the chain. A device that holds the chain and
+/// unlocks with a path runs exactly this.
+pub fn unlock_with(
+    state: &ChainState,
+    keys: &UnlockPathKeys,
+    epoch0_wrap: &[u8],
+    d: &Defences,
+) -> Result<BTreeMap<Epoch, Umk>> {
+    // [CHAIN-18] step 3: the salt and parameters used are the chain's.
+    if d.kdf_pin && keys.path == UnlockPath::Password && keys.kdf_binding.as_slice() != state.password_kdf() {
+        return Err(Error::KdfNotPinned);
     }
-    Ok((statement, next, umks))
+    // Step 4: the derived authority is this path's current one.
+    let mine = keys.public();
+    if state.authority(keys.path) != Some(&mine) {
+        return Err(match state.role_of(&mine.signing) {
+            Err(e) => e,
+            Ok(_) => Error::ChainSignerUnknown,
+        });
+    }
+    // Step 5: UMK_0 from the chapter 5 wrap bound to this account, checked.
+    let umk0 = unwrap_umk(&keys.kek, epoch0_wrap, &keys.wrap_context(state.account(), 0))?;
+    state.check_umk_with(0, &umk0, d)?;
+    // Step 6: every epoch wrap to the path's sealing key, checked.
+    let mut umks = state.open_epoch_umks_with(&keys.sealing, d)?;
+    umks.entry(0).or_insert(umk0);
+    Ok(umks)
 }
 
 /// The result of a rotation.
@@ -279,7 +454,8 @@ pub fn rotate<R: CryptoRng + ?Sized>(state: &ChainState, signer: &DeviceKeys, rn
     }
     let mut wraps = recipients.iter().map(|r| epoch_wrap(&account, epoch, r, &umk, rng)).collect::<Result<Vec<_>>>()?;
     statement::sort_wraps(&mut wraps);
-    let (bytes, next) = extend(state, Body::RotateEpoch { epoch, wraps }, signer)?;
+    let key_check = umk.key_check(epoch); // [CHAIN-16]
+    let (bytes, next) = extend(state, Body::RotateEpoch { epoch, key_check, wraps }, signer)?;
     Ok(Rotation { statements: vec![bytes], state: next, umk })
 }
 
@@ -299,7 +475,11 @@ pub fn revoke_and_rotate<R: CryptoRng + ?Sized>(
 }
 
 /// Replaces an unlock path's keys (new password or recovery code): wraps
-/// every live UMK to the new sealing key. [CHAIN-14]
+/// every live UMK to the new sealing key, with the new authority's proof of
+/// possession and, for the password, its KDF parameters. [CHAIN-14] [CHAIN-17] [CHAIN-18]
+///
+/// The caller MUST also store the new chapter 5 wrap of UMK_0
+/// ([`UnlockPathKeys::wrap_umk0`]) with the server.
 pub fn replace_authority<R: CryptoRng + ?Sized>(
     state: &ChainState,
     signer: &dyn ChainSigner,
@@ -314,5 +494,12 @@ pub fn replace_authority<R: CryptoRng + ?Sized>(
         let umk = umks.get(&e).ok_or(Error::ChainRecipients)?;
         wraps.push(epoch_wrap(&account, e, &authority.sealing, umk, rng)?);
     }
-    extend(state, Body::ReplaceAuthority { path: new.path, authority, wraps }, signer)
+    let body = Body::ReplaceAuthority {
+        path: new.path,
+        authority,
+        kdf: new.chain_kdf(),
+        pop: new.possession(7, &account.0),
+        wraps,
+    };
+    extend(state, body, signer)
 }

@@ -69,7 +69,13 @@ pub struct EpochWrap {
     pub ct: [u8; EPOCH_WRAP_CT_LEN],
 }
 
+/// An Ed25519 proof of possession ([CHAIN-17]).
+pub type Pop = [u8; 64];
+
 /// The kind-specific part of a statement. [CHAIN-1]
+// A genesis is the largest variant by far; a chain holds one, and boxing it would
+// only move the allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Body {
     /// 1: creates the account.
@@ -78,15 +84,27 @@ pub enum Body {
         device: DevicePublic,
         /// The recovery path's keys.
         recovery: Authority,
+        /// The recovery authority's proof of possession. [CHAIN-17]
+        recovery_pop: Pop,
         /// The password path's keys.
         password: Authority,
+        /// The password's `kdf_encoding` (salt and Argon2id parameters). [CHAIN-18]
+        password_kdf: [u8; 32],
+        /// The password authority's proof of possession. [CHAIN-17]
+        password_pop: Pop,
         /// Always 0.
         epoch: Epoch,
+        /// `key_check_0` of UMK_0. [CHAIN-16]
+        key_check: [u8; 32],
     },
     /// 2: a device becomes active.
     AddDevice {
         /// Its public keys.
         device: DevicePublic,
+        /// The device's proof of possession. [CHAIN-17]
+        pop: Pop,
+        /// `SHA-256(enc(BUNDLE_COMMIT, wrap))` of its identity bundle, or zeros. [DEV-5]
+        bundle_commit: [u8; 32],
     },
     /// 3: an active device is revoked.
     RevokeDevice {
@@ -99,6 +117,8 @@ pub enum Body {
     RotateEpoch {
         /// The new epoch (the current one plus one).
         epoch: Epoch,
+        /// The new UMK's key check. [CHAIN-16]
+        key_check: [u8; 32],
         /// The new UMK wrapped to every active device and both unlock paths.
         wraps: Vec<EpochWrap>,
     },
@@ -120,6 +140,10 @@ pub enum Body {
         path: UnlockPath,
         /// The new keys.
         authority: Authority,
+        /// The password's new `kdf_encoding` (path 2 only; `None` for path 1). [CHAIN-18]
+        kdf: Option<[u8; 32]>,
+        /// The new authority's proof of possession. [CHAIN-17]
+        pop: Pop,
         /// Every live epoch's UMK wrapped to the new sealing key.
         wraps: Vec<EpochWrap>,
     },
@@ -157,16 +181,27 @@ impl Body {
         let authority = |e: Encoder, a: &Authority| e.fixed(&a.signing).fixed(&a.sealing);
         let e = e.u8(self.kind());
         match self {
-            Body::Genesis { device: d, recovery, password, epoch } => {
-                authority(authority(device(e, d), recovery), password).u32(*epoch)
+            Body::Genesis {
+                device: d,
+                recovery,
+                recovery_pop,
+                password,
+                password_kdf,
+                password_pop,
+                epoch,
+                key_check,
+            } => {
+                let e = authority(device(e, d), recovery).fixed(recovery_pop);
+                authority(e, password).fixed(password_kdf).fixed(password_pop).u32(*epoch).fixed(key_check)
             }
-            Body::AddDevice { device: d } => device(e, d),
+            Body::AddDevice { device: d, pop, bundle_commit } => device(e, d).fixed(pop).fixed(bundle_commit),
             Body::RevokeDevice { device, max_seq } => e.fixed(&device.0).u64(*max_seq),
-            Body::RotateEpoch { epoch, wraps } => encode_wraps(e.u32(*epoch), wraps),
+            Body::RotateEpoch { epoch, key_check, wraps } => encode_wraps(e.u32(*epoch).fixed(key_check), wraps),
             Body::PinPartner { key, label } => e.fixed(key).bytes(label.as_bytes()),
             Body::UnpinPartner { key } => e.fixed(key),
-            Body::ReplaceAuthority { path, authority: a, wraps } => {
-                encode_wraps(authority(e.u8(*path as u8), a), wraps)
+            Body::ReplaceAuthority { path, authority: a, kdf, pop, wraps } => {
+                let e = authority(e.u8(*path as u8), a).bytes(kdf.as_ref().map_or(&[][..], |k| &k[..]));
+                encode_wraps(e.fixed(pop), wraps)
             }
         }
     }
@@ -178,12 +213,19 @@ impl Body {
         let authority =
             |r: &mut Reader<'_>| -> Result<Authority> { Ok(Authority { signing: r.array()?, sealing: r.array()? }) };
         Ok(match r.u8()? {
-            1 => {
-                Body::Genesis { device: device(r)?, recovery: authority(r)?, password: authority(r)?, epoch: r.u32()? }
-            }
-            2 => Body::AddDevice { device: device(r)? },
+            1 => Body::Genesis {
+                device: device(r)?,
+                recovery: authority(r)?,
+                recovery_pop: r.array()?,
+                password: authority(r)?,
+                password_kdf: r.array()?,
+                password_pop: r.array()?,
+                epoch: r.u32()?,
+                key_check: r.array()?,
+            },
+            2 => Body::AddDevice { device: device(r)?, pop: r.array()?, bundle_commit: r.array()? },
             3 => Body::RevokeDevice { device: DeviceId(r.array()?), max_seq: r.u64()? },
-            4 => Body::RotateEpoch { epoch: r.u32()?, wraps: decode_wraps(r)? },
+            4 => Body::RotateEpoch { epoch: r.u32()?, key_check: r.array()?, wraps: decode_wraps(r)? },
             5 => {
                 let key = r.array()?;
                 let label = r.bytes(MAX_PARTNER_LABEL)?;
@@ -193,12 +235,81 @@ impl Body {
             6 => Body::UnpinPartner { key: r.array()? },
             7 => {
                 let path = UnlockPath::from_u8(r.u8()?)?;
-                Body::ReplaceAuthority { path, authority: authority(r)?, wraps: decode_wraps(r)? }
+                let authority = authority(r)?;
+                // [CHAIN-1] the kdf's length prefix is 0 for recovery and 32 for the password,
+                // checked when the prefix is read.
+                let want = if path == UnlockPath::Password { KDF_LEN } else { 0 };
+                let kdf = r.bytes_exact(want)?;
+                let kdf = if path == UnlockPath::Password { Some(to_kdf(kdf)?) } else { None };
+                Body::ReplaceAuthority { path, authority, kdf, pop: r.array()?, wraps: decode_wraps(r)? }
             }
             _ => return Err(Error::DecodeValue),
         })
     }
 }
+
+/// Length of a `kdf_encoding` ([KEY-6]) in a statement. [CHAIN-18]
+pub const KDF_LEN: usize = 32;
+
+fn to_kdf(b: &[u8]) -> Result<[u8; KDF_LEN]> {
+    b.try_into().map_err(|_| Error::DecodeLength)
+}
+
+/// Who a proof of possession speaks for. [CHAIN-17]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PopRole {
+    /// A device's keys.
+    Device = 0,
+    /// The recovery path's authority.
+    Recovery = 1,
+    /// The password path's authority.
+    Password = 2,
+}
+
+impl From<UnlockPath> for PopRole {
+    fn from(p: UnlockPath) -> Self {
+        match p {
+            UnlockPath::Recovery => PopRole::Recovery,
+            UnlockPath::Password => PopRole::Password,
+        }
+    }
+}
+
+/// `enc(CHAIN_POSSESSION, u8 kind, u8 role, anchor(32), ed25519(32), x25519(32), bytes kdf)`:
+/// what an installed key signs to prove possession. `anchor` is the account id,
+/// or for the genesis the genesis device's id. [CHAIN-17]
+pub fn possession_message(
+    kind: u8,
+    role: PopRole,
+    anchor: &[u8; 32],
+    ed25519: &[u8; 32],
+    x25519: &[u8; 32],
+    kdf: &[u8],
+) -> Vec<u8> {
+    Encoder::new(labels::CHAIN_POSSESSION)
+        .u8(kind)
+        .u8(role as u8)
+        .fixed(anchor)
+        .fixed(ed25519)
+        .fixed(x25519)
+        .bytes(kdf)
+        .finish()
+}
+
+/// Strict Ed25519 verification of a proof of possession. [CHAIN-17] [PRIM-9]
+pub fn verify_possession(key: &[u8; 32], msg: &[u8], pop: &Pop) -> Result<()> {
+    if crate::primitives::verify_strict(key, msg, pop) { Ok(()) } else { Err(Error::ChainPossession) }
+}
+
+/// `SHA-256(enc(BUNDLE_COMMIT, bytes wrap))`: what an add-device statement
+/// carries for the bundle it comes with. [DEV-5]
+pub fn bundle_commit(wrap: &[u8]) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::BUNDLE_COMMIT).bytes(wrap).finish()])
+}
+
+/// The `bundle_commit` of an add-device statement that comes with no bundle. [DEV-5]
+pub const NO_BUNDLE: [u8; 32] = [0u8; 32];
 
 /// `u32 n ‖ n × (recipient(32) ‖ u32 epoch ‖ enc(32) ‖ ct(48))`, strictly
 /// ascending by (recipient, epoch). [CHAIN-1] [CHAIN-12]
@@ -354,20 +465,49 @@ mod tests {
     fn body() -> impl Strategy<Value = Body> {
         let dev = || (arr32(), arr32()).prop_map(|(ed25519, x25519)| DevicePublic { ed25519, x25519 });
         let auth = || (arr32(), arr32()).prop_map(|(signing, sealing)| Authority { signing, sealing });
+        let pop = || any::<[u8; 64]>();
         prop_oneof![
-            (dev(), auth(), auth(), any::<u32>()).prop_map(|(device, recovery, password, epoch)| Body::Genesis {
+            (dev(), auth(), pop(), auth(), arr32(), pop(), any::<u32>(), arr32()).prop_map(
+                |(device, recovery, recovery_pop, password, password_kdf, password_pop, epoch, key_check)| {
+                    Body::Genesis {
+                        device,
+                        recovery,
+                        recovery_pop,
+                        password,
+                        password_kdf,
+                        password_pop,
+                        epoch,
+                        key_check,
+                    }
+                }
+            ),
+            (dev(), pop(), arr32()).prop_map(|(device, pop, bundle_commit)| Body::AddDevice {
                 device,
-                recovery,
-                password,
-                epoch
+                pop,
+                bundle_commit
             }),
-            dev().prop_map(|device| Body::AddDevice { device }),
             (arr32(), any::<u64>()).prop_map(|(d, max_seq)| Body::RevokeDevice { device: DeviceId(d), max_seq }),
-            (any::<u32>(), wraps()).prop_map(|(epoch, wraps)| Body::RotateEpoch { epoch, wraps }),
+            (any::<u32>(), arr32(), wraps()).prop_map(|(epoch, key_check, wraps)| Body::RotateEpoch {
+                epoch,
+                key_check,
+                wraps
+            }),
             (arr32(), "[a-zé ]{0,20}").prop_map(|(key, label)| Body::PinPartner { key, label }),
             arr32().prop_map(|key| Body::UnpinPartner { key }),
-            (prop_oneof![Just(UnlockPath::Recovery), Just(UnlockPath::Password)], auth(), wraps())
-                .prop_map(|(path, authority, wraps)| Body::ReplaceAuthority { path, authority, wraps }),
+            (auth(), arr32(), pop(), wraps()).prop_map(|(authority, k, pop, wraps)| Body::ReplaceAuthority {
+                path: UnlockPath::Password,
+                authority,
+                kdf: Some(k),
+                pop,
+                wraps
+            }),
+            (auth(), pop(), wraps()).prop_map(|(authority, pop, wraps)| Body::ReplaceAuthority {
+                path: UnlockPath::Recovery,
+                authority,
+                kdf: None,
+                pop,
+                wraps
+            }),
         ]
     }
 
@@ -411,10 +551,26 @@ mod tests {
         let s = Statement {
             position: 1,
             prev: [0; 32],
-            body: Body::RotateEpoch { epoch: 1, wraps: vec![w, w] },
+            body: Body::RotateEpoch { epoch: 1, key_check: [0; 32], wraps: vec![w, w] },
             signer: [0; 32],
             signature: [0; 64],
         };
         assert_eq!(Statement::decode(&s.encode()), Err(Error::DecodeValue));
+    }
+
+    // [CHAIN-1] a replace-authority kdf of the wrong length for its path is E_DECODE_LENGTH.
+    #[test]
+    fn kdf_length_by_path() {
+        let a = Authority { signing: [1; 32], sealing: [2; 32] };
+        for (path, kdf) in [(UnlockPath::Recovery, Some([3u8; 32])), (UnlockPath::Password, None)] {
+            let s = Statement {
+                position: 1,
+                prev: [0; 32],
+                body: Body::ReplaceAuthority { path, authority: a, kdf, pop: [0; 64], wraps: vec![] },
+                signer: [0; 32],
+                signature: [0; 64],
+            };
+            assert_eq!(Statement::decode(&s.encode()), Err(Error::DecodeLength), "{path:?}");
+        }
     }
 }

@@ -2,8 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::statement::{Authority, Body, EpochWrap, GENESIS_PREV, Statement, UnlockPath, statement_hash};
-use crate::device::{ChainHead, DeviceId, DevicePublic, crockford16};
+use super::statement::{
+    Authority, Body, EpochWrap, GENESIS_PREV, KDF_LEN, PopRole, Statement, UnlockPath, possession_message,
+    statement_hash, verify_possession,
+};
+use crate::defences::Defences;
+use crate::device::{ChainHead, DeviceId, DevicePublic, compare160};
 use crate::encoding::Encoder;
 use crate::error::{Error, Result};
 use crate::hpke::{self, HpkeSecretKey};
@@ -45,6 +49,8 @@ pub struct ChainState {
     retired_sealing: BTreeSet<[u8; 32]>,
     partners: BTreeMap<[u8; 32], String>,
     epoch: Epoch,
+    key_checks: Vec<[u8; 32]>,
+    password_kdf: [u8; KDF_LEN],
 }
 
 /// Hashes the account and the head (length and hash): the head hash commits
@@ -62,14 +68,26 @@ pub fn account_id(genesis: &[u8]) -> AccountId {
     AccountId(sha256(&[&Encoder::new(labels::ACCOUNT_ID).bytes(genesis).finish()]))
 }
 
-/// The account fingerprint people compare: `XXXX-XXXX-XXXX-XXXX`. [CHAIN-5]
-pub fn account_fingerprint(account: &AccountId) -> String {
-    crockford16(&sha256(&[&Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish()]))
+/// The account fingerprint's digest: `SHA-256(enc(ACCOUNT_FINGERPRINT, account_id))`. [CHAIN-5]
+pub fn account_fingerprint_digest(account: &AccountId) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish()])
 }
 
-/// A partner key's fingerprint, compared out of band before pinning. [CHAIN-5]
-pub fn partner_fingerprint(key: &[u8; 32]) -> String {
-    crockford16(&sha256(&[&Encoder::new(labels::PARTNER_FINGERPRINT).fixed(key).finish()]))
+/// The account fingerprint people compare, as text (160 bits, eight groups). [CHAIN-5]
+pub fn account_fingerprint(account: &AccountId) -> String {
+    compare160(&account_fingerprint_digest(account))
+}
+
+/// A partner key's fingerprint digest for the account that pins it:
+/// `SHA-256(enc(PARTNER_FINGERPRINT, account_id, key))`. [CHAIN-5]
+pub fn partner_fingerprint_digest(account: &AccountId, key: &[u8; 32]) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&account.0).fixed(key).finish()])
+}
+
+/// A partner key's fingerprint as text, compared out of band before
+/// `account` pins it (160 bits; it binds the account as well as the key). [CHAIN-5]
+pub fn partner_fingerprint(account: &AccountId, key: &[u8; 32]) -> String {
+    compare160(&partner_fingerprint_digest(account, key))
 }
 
 /// `enc(HPKE_EPOCH_UMK)`: the HPKE info of an epoch wrap. [CHAIN-12]
@@ -106,11 +124,32 @@ fn check_authority(a: &Authority) -> Result<()> {
     Ok(())
 }
 
+/// [CHAIN-18] a pinned `kdf_encoding` passes [KEY-6] steps 1 to 3.
+fn check_kdf(kdf: &[u8; KDF_LEN]) -> Result<()> {
+    crate::unlock::password::PasswordKdf::decode(kdf)?.check()
+}
+
+/// [CHAIN-17] the proof of possession of an installed key: `pop` over the
+/// `pop_msg` of its statement, under the installed signing key.
+fn check_pop(d: &Defences, installed: &[u8; 32], pop_msg: &[u8], pop: &[u8; 64]) -> Result<()> {
+    if !d.possession {
+        return Ok(()); // [MODEL-5] weakened: installed keys need no proof of possession
+    }
+    verify_possession(installed, pop_msg, pop)
+}
+
 impl ChainState {
     /// Verifies a genesis statement and starts a state from it. [CHAIN-8]
     pub fn from_genesis(bytes: &[u8]) -> Result<Self> {
+        Self::from_genesis_with(bytes, &Defences::ALL)
+    }
+
+    /// [`ChainState::from_genesis`] with some defences off (model checker only). [MODEL-5]
+    pub fn from_genesis_with(bytes: &[u8], d: &Defences) -> Result<Self> {
         let s = Statement::decode(bytes)?;
-        let Body::Genesis { device, recovery, password, epoch } = &s.body else {
+        let Body::Genesis { device, recovery, recovery_pop, password, password_kdf, password_pop, epoch, key_check } =
+            &s.body
+        else {
             return Err(Error::ChainGenesis);
         };
         if s.position != 0 || s.prev != GENESIS_PREV || *epoch != 0 || s.signer != device.ed25519 {
@@ -130,12 +169,21 @@ impl ChainState {
         {
             return Err(Error::ChainGenesis);
         }
+        check_kdf(password_kdf)?;
         s.verify_signature()?;
+        // [CHAIN-17] the authorities' proofs of possession, anchored on the genesis device.
+        let anchor = device.id().0;
+        let rec_msg = possession_message(1, PopRole::Recovery, &anchor, &recovery.signing, &recovery.sealing, &[]);
+        check_pop(d, &recovery.signing, &rec_msg, recovery_pop)?;
+        let pw_msg =
+            possession_message(1, PopRole::Password, &anchor, &password.signing, &password.sealing, password_kdf);
+        check_pop(d, &password.signing, &pw_msg, password_pop)?;
         let mut devices = BTreeMap::new();
         devices.insert(device.id(), *device);
         let mut authorities = BTreeMap::new();
         authorities.insert(UnlockPath::Recovery, *recovery);
         authorities.insert(UnlockPath::Password, *password);
+        let (key_checks, password_kdf) = (vec![*key_check], *password_kdf);
         Ok(ChainState {
             account: account_id(bytes),
             hashes: vec![statement_hash(bytes)],
@@ -147,15 +195,22 @@ impl ChainState {
             retired_sealing: BTreeSet::new(),
             partners: BTreeMap::new(),
             epoch: 0,
+            key_checks,
+            password_kdf,
         })
     }
 
     /// Verifies a whole chain from its genesis (a device with no state). [CHAIN-8]
     pub fn verify(chain: &[Vec<u8>]) -> Result<Self> {
+        Self::verify_with(chain, &Defences::ALL)
+    }
+
+    /// [`ChainState::verify`] with some defences off (model checker only). [MODEL-5]
+    pub fn verify_with(chain: &[Vec<u8>], d: &Defences) -> Result<Self> {
         let (first, rest) = chain.split_first().ok_or(Error::ChainGenesis)?;
-        let mut st = ChainState::from_genesis(first)?;
+        let mut st = ChainState::from_genesis_with(first, d)?;
         for b in rest {
-            st.append(b)?;
+            st.append_with(b, d)?;
         }
         Ok(st)
     }
@@ -165,6 +220,11 @@ impl ChainState {
     /// (else [`Error::ChainRollback`]), and every new statement must verify.
     /// On error the state is unchanged. [CHAIN-10]
     pub fn update(&mut self, chain: &[Vec<u8>]) -> Result<()> {
+        self.update_with(chain, &Defences::ALL)
+    }
+
+    /// [`ChainState::update`] with some defences off (model checker only). [MODEL-5]
+    pub fn update_with(&mut self, chain: &[Vec<u8>], d: &Defences) -> Result<()> {
         for (have, got) in self.hashes.iter().zip(chain) {
             if *have != statement_hash(got) {
                 return Err(Error::ChainFork);
@@ -175,7 +235,7 @@ impl ChainState {
         }
         let mut next = self.clone();
         for b in chain.get(self.hashes.len()..).unwrap_or(&[]) {
-            next.append(b)?;
+            next.append_with(b, d)?;
         }
         *self = next;
         Ok(())
@@ -184,6 +244,11 @@ impl ChainState {
     /// Verifies one statement against this state and applies it. On error
     /// the state is unchanged. [CHAIN-8] [CHAIN-9]
     pub fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        self.append_with(bytes, &Defences::ALL)
+    }
+
+    /// [`ChainState::append`] with some defences off (model checker only). [MODEL-5]
+    pub fn append_with(&mut self, bytes: &[u8], d: &Defences) -> Result<()> {
         let s = Statement::decode(bytes)?;
         let len = self.hashes.len() as u64;
         // [CHAIN-10] a second statement at a known position is a fork, the same one a duplicate.
@@ -204,7 +269,7 @@ impl ChainState {
         s.verify_signature()?;
         authorize(role, &s.body)?;
         let mut next = self.clone();
-        next.apply(&s, role)?;
+        next.apply(&s, d)?;
         next.hashes.push(statement_hash(bytes));
         next.statements.push(s);
         *self = next;
@@ -237,11 +302,14 @@ impl ChainState {
             || x_keys.any(|k| k == *x)
     }
 
-    fn apply(&mut self, s: &Statement, _role: Role) -> Result<()> {
+    fn apply(&mut self, s: &Statement, d: &Defences) -> Result<()> {
+        let account = self.account.0;
         match &s.body {
             Body::Genesis { .. } => return Err(Error::ChainGenesis),
-            Body::AddDevice { device } => {
+            Body::AddDevice { device, pop, .. } => {
                 device.check()?;
+                let msg = possession_message(2, PopRole::Device, &account, &device.ed25519, &device.x25519, &[]);
+                check_pop(d, &device.ed25519, &msg, pop)?;
                 if self.key_in_use(&device.ed25519, &device.x25519) {
                     return Err(Error::ChainState);
                 }
@@ -251,7 +319,7 @@ impl ChainState {
                 let public = self.devices.remove(device).ok_or(Error::ChainState)?;
                 self.revoked.insert(*device, Revoked { public, max_seq: *max_seq, at: s.position });
             }
-            Body::RotateEpoch { epoch, wraps } => {
+            Body::RotateEpoch { epoch, key_check, wraps } => {
                 if Some(*epoch) != self.epoch.checked_add(1) {
                     return Err(Error::ChainEpoch);
                 }
@@ -267,6 +335,7 @@ impl ChainState {
                     return Err(Error::ChainRecipients);
                 }
                 self.epoch = *epoch;
+                self.key_checks.push(*key_check);
             }
             Body::PinPartner { key, label } => {
                 if hpke::is_low_order(key) {
@@ -279,8 +348,15 @@ impl ChainState {
             Body::UnpinPartner { key } => {
                 self.partners.remove(key).ok_or(Error::ChainState)?;
             }
-            Body::ReplaceAuthority { path, authority, wraps } => {
+            Body::ReplaceAuthority { path, authority, kdf, pop, wraps } => {
                 check_authority(authority)?;
+                if let Some(k) = kdf {
+                    check_kdf(k)?;
+                }
+                let kdf_bytes = kdf.as_ref().map_or(&[][..], |k| &k[..]);
+                let msg =
+                    possession_message(7, (*path).into(), &account, &authority.signing, &authority.sealing, kdf_bytes);
+                check_pop(d, &authority.signing, &msg, pop)?;
                 if self.key_in_use(&authority.signing, &authority.sealing) {
                     return Err(Error::ChainState);
                 }
@@ -289,6 +365,9 @@ impl ChainState {
                 let want: Vec<Epoch> = (0..=self.epoch).collect();
                 if epochs != want || wraps.iter().any(|w| w.recipient != authority.sealing) {
                     return Err(Error::ChainRecipients);
+                }
+                if let Some(k) = kdf {
+                    self.password_kdf = *k;
                 }
                 if let Some(old) = self.authorities.insert(*path, *authority) {
                     self.retired.insert(old.signing);
@@ -377,9 +456,75 @@ impl ChainState {
         self.partners.contains_key(key)
     }
 
-    /// Opens every epoch wrap in the chain addressed to `key`'s public key:
-    /// the UMKs this key may hold. [CHAIN-12]
+    /// The key check the chain records for `epoch`, if that epoch exists. [CHAIN-16]
+    pub fn key_check(&self, epoch: Epoch) -> Option<&[u8; 32]> {
+        usize::try_from(epoch).ok().and_then(|e| self.key_checks.get(e))
+    }
+
+    /// Checks `umk` against the chain's key check for `epoch`, in constant
+    /// time: [`Error::KeyCheck`] if it differs or the epoch does not exist. [CHAIN-16]
+    pub fn check_umk(&self, epoch: Epoch, umk: &Umk) -> Result<()> {
+        self.check_umk_with(epoch, umk, &Defences::ALL)
+    }
+
+    /// [`ChainState::check_umk`] with some defences off (model checker only). [MODEL-5]
+    pub fn check_umk_with(&self, epoch: Epoch, umk: &Umk, d: &Defences) -> Result<()> {
+        if !d.key_check {
+            return Ok(()); // [MODEL-5] weakened: any UMK is taken
+        }
+        umk.check(epoch, self.key_check(epoch).ok_or(Error::KeyCheck)?)
+    }
+
+    /// The password path's pinned `kdf_encoding` (salt and parameters). [CHAIN-18]
+    pub fn password_kdf(&self) -> &[u8; KDF_LEN] {
+        &self.password_kdf
+    }
+
+    /// [CHAIN-18] what a device that holds this chain runs on the salt and
+    /// parameters the server serves, before running Argon2id: anything but
+    /// the pinned `kdf_encoding` is [`Error::KdfNotPinned`].
+    ///
+    /// ```
+    /// # use blindsync::chain::{ChainState, create_account};
+    /// # use blindsync::device::DeviceKeys;
+    /// # use blindsync::primitives::SeededRng;
+    /// # use blindsync::unlock::{password::{KdfParams, PasswordKdf}, recovery::RecoveryCode};
+    /// # let mut rng = SeededRng::from_label("doc-kdf");
+    /// # let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
+    /// # let acct = create_account(&DeviceKeys::generate(&mut rng), &RecoveryCode::generate(&mut rng).derive(),
+    /// #     &kdf.derive(b"pw")?, &kdf, &mut rng)?;
+    /// acct.state.check_served_kdf(&kdf.encode())?;
+    /// let common_salt = PasswordKdf { salt: [0; 16], ..kdf };
+    /// assert_eq!(acct.state.check_served_kdf(&common_salt.encode()), Err(blindsync::Error::KdfNotPinned));
+    /// # Ok::<(), blindsync::Error>(())
+    /// ```
+    pub fn check_served_kdf(&self, served: &[u8]) -> Result<()> {
+        if crate::primitives::ct_eq(served, &self.password_kdf) { Ok(()) } else { Err(Error::KdfNotPinned) }
+    }
+
+    /// The add-device statement that installed `id`'s keys, and the epoch
+    /// in force just before it. [DEV-6]
+    pub fn installation(&self, id: &DeviceId) -> Option<(&Statement, Epoch)> {
+        let mut epoch: Epoch = 0;
+        for s in &self.statements {
+            match &s.body {
+                Body::RotateEpoch { epoch: e, .. } => epoch = *e,
+                Body::AddDevice { device, .. } if device.id() == *id => return Some((s, epoch)),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Opens every epoch wrap in the chain addressed to `key`'s public key
+    /// and checks each UMK against its epoch's key check: the UMKs this key
+    /// may hold. [CHAIN-12] [CHAIN-16]
     pub fn open_epoch_umks(&self, key: &HpkeSecretKey) -> Result<BTreeMap<Epoch, Umk>> {
+        self.open_epoch_umks_with(key, &Defences::ALL)
+    }
+
+    /// [`ChainState::open_epoch_umks`] with some defences off (model checker only). [MODEL-5]
+    pub fn open_epoch_umks_with(&self, key: &HpkeSecretKey, d: &Defences) -> Result<BTreeMap<Epoch, Umk>> {
         let pk = key.public_key();
         let mut out = BTreeMap::new();
         for s in &self.statements {
@@ -388,7 +533,9 @@ impl ChainState {
                 _ => continue,
             };
             for w in wraps.iter().filter(|w| w.recipient == pk) {
-                out.insert(w.epoch, open_epoch_wrap(&self.account, w, key)?);
+                let umk = open_epoch_wrap(&self.account, w, key)?;
+                self.check_umk_with(w.epoch, &umk, d)?;
+                out.insert(w.epoch, umk);
             }
         }
         Ok(out)
@@ -419,12 +566,19 @@ mod tests {
     use proptest::prelude::*;
 
     fn path(rng: &mut SeededRng, path: UnlockPath) -> UnlockPathKeys {
+        let kdf_binding = match path {
+            UnlockPath::Recovery => Vec::new(),
+            UnlockPath::Password => {
+                use crate::unlock::password::{KdfParams, PasswordKdf};
+                PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) }.encode()
+            }
+        };
         UnlockPathKeys {
             path,
             authority: AuthoritySeed::random(rng),
             sealing: HpkeSecretKey::random(rng),
             kek: Kek::random(rng),
-            kdf_binding: Vec::new(),
+            kdf_binding,
         }
     }
 
@@ -441,10 +595,10 @@ mod tests {
             let a = DeviceKeys::generate(&mut rng);
             let rec = path(&mut rng, UnlockPath::Recovery);
             let mut pw = path(&mut rng, UnlockPath::Password);
-            let g = Statement::sign(0, [0; 32], Body::Genesis {
-                device: a.public(), recovery: rec.public(), password: pw.public(), epoch: 0 }, &a).encode();
+            let umk0 = Umk::random(&mut rng);
+            let g = crate::chain::genesis(&a, &rec, &pw, &umk0).unwrap();
             let mut st = ChainState::from_genesis(&g).unwrap();
-            let mut umks = BTreeMap::from([(0, Umk::random(&mut rng))]);
+            let mut umks = BTreeMap::from([(0, umk0)]);
             // (keys, first epoch held, revoked at epoch)
             let mut devs: Vec<(DeviceKeys, Epoch, Option<Epoch>)> = vec![(a.clone(), 0, None)];
             let mut partner: Option<[u8; 32]> = None;
@@ -452,7 +606,7 @@ mod tests {
                 match op {
                     0 => {
                         let n = DeviceKeys::generate(&mut rng);
-                        st = approve_device(&st, &a, &n.public(), &umks, &mut rng).unwrap().state;
+                        st = approve_device(&st, &a, &n.pending(&st.account()), &umks, &mut rng).unwrap().state;
                         devs.push((n, st.epoch(), None));
                     }
                     1 => {
@@ -520,6 +674,11 @@ mod tests {
 
     fn next_unsigned_by_stranger(st: &ChainState, rng: &mut SeededRng) -> Vec<u8> {
         let s = DeviceKeys::generate(rng);
-        crate::chain::next_statement(st, Body::AddDevice { device: s.public() }, &s).encode()
+        let body = Body::AddDevice {
+            device: s.public(),
+            pop: crate::chain::device_possession(&s, &st.account()),
+            bundle_commit: crate::chain::NO_BUNDLE,
+        };
+        crate::chain::next_statement(st, body, &s).encode()
     }
 }

@@ -26,7 +26,8 @@ pub mod wire;
 
 use std::collections::BTreeMap;
 
-use crate::chain::{ChainState, UnlockPath};
+use crate::chain::statement::verify_possession;
+use crate::chain::{ChainState, PendingDevice, PopRole, UnlockPath, possession_message};
 use crate::device::{DeviceId, DevicePublic};
 use crate::encoding::Encoder;
 use crate::envelope::{EnvelopeRef, RecordId};
@@ -99,7 +100,7 @@ pub struct Account {
     /// The verified chain (the server verifies it too: it is public).
     pub chain: ChainState,
     /// Pending devices.
-    pub pending: BTreeMap<DeviceId, DevicePublic>,
+    pub pending: BTreeMap<DeviceId, PendingDevice>,
     /// Identity bundles for new devices.
     pub bundles: BTreeMap<DeviceId, Vec<u8>>,
     /// Current server sequence number of each record.
@@ -585,17 +586,34 @@ impl<S: Storage> Server<S> {
                 self.log(&s.account, now, s.actor, Action::SetPassword);
                 Ok(Response::Ok)
             }
+            // [CHAIN-14] a new recovery code's chapter 5 wrap: only a device or the recovery path.
+            Request::SetRecoveryWrap { token, recovery_wrap } => {
+                let s = self.session(&token)?;
+                if !matches!(s.actor, Actor::Device(_) | Actor::Recovery) {
+                    return Err(Error::SrvAuth);
+                }
+                if recovery_wrap.len() != crate::unlock::wrap::UMK_WRAP_LEN {
+                    return Err(Error::WrapLength);
+                }
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                a.recovery_wrap = recovery_wrap;
+                self.log(&s.account, now, s.actor, Action::SetRecoveryWrap);
+                Ok(Response::Ok)
+            }
             Request::GetAudit { token } => {
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
                 Ok(Response::Audit { entries: a.audit.clone() })
             }
             // [SRV-8] pending devices: unauthenticated but bounded; only the keys are stored.
-            Request::PostPending { account, ed25519, x25519 } => {
+            Request::PostPending { account, ed25519, x25519, pop } => {
                 let account = AccountId(account);
                 let max = self.config.max_pending;
                 let public = DevicePublic { ed25519, x25519 };
                 public.check()?;
+                // [CHAIN-17] the proof of possession for this account; approvers check it again.
+                let msg = possession_message(2, PopRole::Device, &account.0, &ed25519, &x25519, &[]);
+                verify_possession(&ed25519, &msg, &pop)?;
                 let a = self.store.account_mut(&account).ok_or(Error::SrvNotFound)?;
                 let id = public.id();
                 if a.pending.contains_key(&id) || a.chain.is_active(&id) {
@@ -604,14 +622,15 @@ impl<S: Storage> Server<S> {
                 if a.pending.len() >= max {
                     return Err(Error::SrvExists);
                 }
-                a.pending.insert(id, public);
+                a.pending.insert(id, PendingDevice { public, pop });
                 self.log(&account, now, Actor::Anonymous, Action::PostPending);
                 Ok(Response::Ok)
             }
             Request::ListPending { token } => {
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
-                Ok(Response::Pending { devices: a.pending.values().map(|d| (d.ed25519, d.x25519)).collect() })
+                let devices = a.pending.values().map(|d| (d.public.ed25519, d.public.x25519, d.pop)).collect();
+                Ok(Response::Pending { devices })
             }
             Request::PutBundle { token, device, bundle } => {
                 let s = self.session(&token)?;

@@ -9,12 +9,12 @@ use serde_json::{Map, Value, json};
 use super::{Gen, outcome};
 use crate::chain::verify::{epoch_wrap_aad, epoch_wrap_info, open_epoch_wrap};
 use crate::chain::{
-    Authority, Body, ChainState, EpochWrap, Statement, UnlockPath, UnlockPathKeys, account_fingerprint, approve_device,
-    extend, next_statement, revoke_and_rotate,
+    Authority, Body, ChainState, EpochWrap, NO_BUNDLE, Pop, PopRole, Statement, UnlockPath, UnlockPathKeys,
+    account_fingerprint, approve_device, bundle_commit, device_possession, extend, next_statement, revoke_and_rotate,
 };
 use crate::device::{
-    ChainHead, DeviceId, DeviceKeys, DevicePublic, DeviceSigningSeed, IdentityBundle, PairingPayload, bundle_aad,
-    bundle_info, open_bundle, pairing_code, wrap_bundle,
+    ComparisonKind, ComparisonQr, DeviceId, DeviceKeys, DevicePublic, DeviceSigningSeed, IdentityBundle,
+    PairingPayload, bundle_aad, bundle_info, open_bundle, pairing_code, wrap_bundle,
 };
 use crate::encoding::Encoder;
 use crate::error::Error;
@@ -23,6 +23,7 @@ use crate::keys::{AccountId, Kek, Umk};
 use crate::labels;
 use crate::primitives::{SeededRng, sha256};
 use crate::unlock::AuthoritySeed;
+use crate::unlock::password::{KdfParams, PasswordKdf};
 use crate::vectors::Outcome;
 use crate::vectors::hex;
 use crate::vectors::json::{Fail, Obj, h, obj, set};
@@ -55,20 +56,65 @@ fn wraps_json(ws: &[EpochWrap]) -> Value {
 
 fn body_json(b: &Body) -> Value {
     match b {
-        Body::Genesis { device, recovery, password, epoch } => obj([
+        Body::Genesis { device, recovery, recovery_pop, password, password_kdf, password_pop, epoch, key_check } => {
+            obj([
+                ("device", dev_json(device)),
+                ("recovery", auth_json(recovery)),
+                ("recovery_pop", h(recovery_pop)),
+                ("password", auth_json(password)),
+                ("password_kdf", h(password_kdf)),
+                ("password_pop", h(password_pop)),
+                ("epoch", json!(epoch)),
+                ("key_check", h(key_check)),
+            ])
+        }
+        Body::AddDevice { device, pop, bundle_commit } => obj([
             ("device", dev_json(device)),
-            ("recovery", auth_json(recovery)),
-            ("password", auth_json(password)),
-            ("epoch", json!(epoch)),
+            ("device_id", h(&device.id().0)),
+            ("pop", h(pop)),
+            ("bundle_commit", h(bundle_commit)),
         ]),
-        Body::AddDevice { device } => obj([("device", dev_json(device)), ("device_id", h(&device.id().0))]),
         Body::RevokeDevice { device, max_seq } => obj([("device_id", h(&device.0)), ("max_seq", json!(max_seq))]),
-        Body::RotateEpoch { epoch, wraps } => obj([("epoch", json!(epoch)), ("wraps", wraps_json(wraps))]),
+        Body::RotateEpoch { epoch, key_check, wraps } => {
+            obj([("epoch", json!(epoch)), ("key_check", h(key_check)), ("wraps", wraps_json(wraps))])
+        }
         Body::PinPartner { key, label } => obj([("key", h(key)), ("label", json!(label))]),
         Body::UnpinPartner { key } => obj([("key", h(key))]),
-        Body::ReplaceAuthority { path, authority, wraps } => {
-            obj([("path", json!(*path as u8)), ("authority", auth_json(authority)), ("wraps", wraps_json(wraps))])
+        Body::ReplaceAuthority { path, authority, kdf, pop, wraps } => obj([
+            ("path", json!(*path as u8)),
+            ("authority", auth_json(authority)),
+            ("kdf", kdf.as_ref().map_or(Value::Null, |k| h(k))),
+            ("pop", h(pop)),
+            ("wraps", wraps_json(wraps)),
+        ]),
+    }
+}
+
+/// The proof-of-possession message of an installing statement, for porters. [CHAIN-17]
+fn pop_messages(s: &Statement, account: Option<&AccountId>) -> Value {
+    let m = |kind, role, anchor: &[u8; 32], a: &[u8; 32], b: &[u8; 32], kdf: &[u8]| {
+        h(&crate::chain::possession_message(kind, role, anchor, a, b, kdf))
+    };
+    match (&s.body, account) {
+        (Body::Genesis { device, recovery, password, password_kdf, .. }, _) => {
+            let anchor = device.id().0;
+            json!([
+                m(1, PopRole::Recovery, &anchor, &recovery.signing, &recovery.sealing, &[]),
+                m(1, PopRole::Password, &anchor, &password.signing, &password.sealing, password_kdf)
+            ])
         }
+        (Body::AddDevice { device, .. }, Some(acc)) => {
+            json!([m(2, PopRole::Device, &acc.0, &device.ed25519, &device.x25519, &[])])
+        }
+        (Body::ReplaceAuthority { path, authority, kdf, .. }, Some(acc)) => json!([m(
+            7,
+            (*path).into(),
+            &acc.0,
+            &authority.signing,
+            &authority.sealing,
+            kdf.as_ref().map_or(&[][..], |k| &k[..])
+        )]),
+        _ => json!([]),
     }
 }
 
@@ -121,6 +167,8 @@ fn state_json(st: &ChainState) -> Value {
         ),
         ("recovery", auth(UnlockPath::Recovery)),
         ("password", auth(UnlockPath::Password)),
+        ("password_kdf", h(st.password_kdf())),
+        ("key_checks", Value::Array((0..=st.epoch()).filter_map(|e| st.key_check(e)).map(|k| h(k)).collect())),
     ])
 }
 
@@ -180,10 +228,30 @@ fn pairing_code_kind(input: &Value) -> Result<Outcome, Fail> {
         .fixed(&n.ed25519)
         .fixed(&n.x25519)
         .finish();
+    let digest = sha256(&[&hash_input]);
+    let qr = ComparisonQr { kind: ComparisonKind::Pairing, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
-        obj([("code", json!(pairing_code(&account, &a, &n)))]),
+        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
+        obj([("code", json!(pairing_code(&account, &a, &n))), ("qr", h(&qr))]),
     )
+}
+
+/// A scanned comparison QR code against the one computed here. [CHAIN-19]
+fn comparison_qr_check(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let mine = ComparisonQr::decode(&i.hex("mine")?).map_err(|_| Fail::harness("mine is not a comparison code"))?;
+    let got = ComparisonQr::decode(&i.hex("scanned")?)?;
+    got.matches(&mine)?;
+    outcome(obj([]), obj([("kind", json!(got.kind as u8))]))
+}
+
+/// `key_check_e` of a UMK. [KEY-14] [CHAIN-16]
+fn key_check_kind(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let umk = Umk::from_bytes(i.hex_n("umk")?);
+    let epoch = i.u32("epoch")?;
+    let msg = Encoder::new(labels::KEY_CHECK).u32(epoch).finish();
+    outcome(obj([("hmac_message", h(&msg))]), obj([("key_check", h(&umk.key_check(epoch)))]))
 }
 
 fn bundle_from(i: &Obj<'_>) -> Result<IdentityBundle, Fail> {
@@ -192,11 +260,7 @@ fn bundle_from(i: &Obj<'_>) -> Result<IdentityBundle, Fail> {
         let u = Obj(u);
         umks.insert(u.u32("epoch")?, Umk::from_bytes(u.hex_n("umk")?));
     }
-    Ok(IdentityBundle {
-        account: AccountId(i.hex_n("account_id")?),
-        head: ChainHead { len: i.u64("head_len")?, hash: i.hex_n("head_hash")? },
-        umks,
-    })
+    Ok(IdentityBundle { account: AccountId(i.hex_n("account_id")?), umks })
 }
 
 /// The HPKE device wrap, with the RFC 9180 intermediates. [DEV-5] [HPKE-4]
@@ -222,7 +286,7 @@ fn device_bundle_wrap(input: &Value) -> Result<Outcome, Fail> {
             ("base_nonce", h(&ks.base_nonce)),
             ("exporter_secret", h(&ks.exporter_secret)),
         ]),
-        obj([("wrap", h(&wrap))]),
+        obj([("wrap", h(&wrap)), ("bundle_commit", h(&bundle_commit(&wrap)))]),
     )
 }
 
@@ -230,10 +294,7 @@ fn device_bundle_open(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let me = device_keys_from(&i)?;
     let b = open_bundle(&me, &AccountId(i.hex_n("account_id")?), &i.hex("wrap")?)?;
-    outcome(
-        obj([("aad", h(&bundle_aad(&b.account, &me.id())))]),
-        obj([("head_len", json!(b.head.len)), ("head_hash", h(&b.head.hash)), ("umks", umks_json(&b.umks))]),
-    )
+    outcome(obj([("aad", h(&bundle_aad(&b.account, &me.id())))]), obj([("umks", umks_json(&b.umks))]))
 }
 
 // ---------- chain.json procedures ----------
@@ -241,18 +302,24 @@ fn device_bundle_open(input: &Value) -> Result<Outcome, Fail> {
 fn fingerprint(input: &Value) -> Result<Outcome, Fail> {
     let account = AccountId(Obj(input).hex_n("account_id")?);
     let hash_input = Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish();
+    let digest = sha256(&[&hash_input]);
+    let qr = ComparisonQr { kind: ComparisonKind::Account, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
-        obj([("fingerprint", json!(account_fingerprint(&account)))]),
+        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
+        obj([("fingerprint", json!(account_fingerprint(&account))), ("qr", h(&qr))]),
     )
 }
 
 fn partner_fp(input: &Value) -> Result<Outcome, Fail> {
-    let key: [u8; 32] = Obj(input).hex_n("key")?;
-    let hash_input = Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&key).finish();
+    let i = Obj(input);
+    let account = AccountId(i.hex_n("account_id")?);
+    let key: [u8; 32] = i.hex_n("key")?;
+    let hash_input = Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&account.0).fixed(&key).finish();
+    let digest = sha256(&[&hash_input]);
+    let qr = ComparisonQr { kind: ComparisonKind::Partner, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
-        obj([("fingerprint", json!(crate::chain::partner_fingerprint(&key)))]),
+        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
+        obj([("fingerprint", json!(crate::chain::partner_fingerprint(&account, &key))), ("qr", h(&qr))]),
     )
 }
 
@@ -280,7 +347,10 @@ fn unlock_path_keys(input: &Value) -> Result<Outcome, Fail> {
 fn statement_decode(input: &Value) -> Result<Outcome, Fail> {
     let bytes = Obj(input).hex("statement")?;
     let s = Statement::decode(&bytes)?;
+    // Non-genesis statements' proofs of possession are anchored at the account id, when given.
+    let account = Obj(input).hex_n("account_id").ok().map(AccountId);
     let mut inter = obj([
+        ("pop_messages", pop_messages(&s, account.as_ref())),
         ("signed_message", h(&s.signed_message())),
         ("hash_input", h(&Encoder::new(labels::CHAIN_LINK).bytes(&bytes).finish())),
         ("hash", h(&crate::chain::statement::statement_hash(&bytes))),
@@ -344,9 +414,44 @@ fn pairing_accept(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let me = device_keys_from(&i)?;
     let chain = hex_list(i.get("chain")?)?;
-    let (st, umks) =
-        crate::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &i.hex("bundle_wrap")?, &chain)?;
-    outcome(obj([]), obj([("fingerprint", json!(st.fingerprint())), ("umks", umks_json(&umks))]))
+    let wrap = i.hex("bundle_wrap")?;
+    let (st, umks) = crate::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &wrap, &chain)?;
+    outcome(
+        obj([
+            ("bundle_commit_input", h(&Encoder::new(labels::BUNDLE_COMMIT).bytes(&wrap).finish())),
+            ("bundle_commit", h(&bundle_commit(&wrap))),
+        ]),
+        obj([("fingerprint", json!(st.fingerprint())), ("umks", umks_json(&umks))]),
+    )
+}
+
+/// Enrollment with one unlock path ([CHAIN-13]): the served chain, the
+/// path's secret (a recovery code, or a password with the served KDF), the
+/// served chapter 5 wrap and the enrolling device's keys.
+fn enroll_kind(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let keys = match i.str("path")? {
+        "recovery" => {
+            UnlockPathKeys::from_recovery(&crate::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive())
+        }
+        "password" => {
+            let kdf = super::password::kdf_from(i.get("kdf")?)?;
+            UnlockPathKeys::from_password(&kdf.derive(i.str("text")?.as_bytes())?, &kdf)
+        }
+        _ => return Err(Fail::harness("path is recovery or password")),
+    };
+    let me = device_keys_from(&i)?;
+    let state = ChainState::verify(&hex_list(i.get("chain")?)?)?;
+    let (statement, next, umks) = crate::chain::enroll(&state, &keys, &i.hex("wrap")?, &me)?;
+    outcome(
+        obj([("authority", h(&keys.public().signing)), ("sealing", h(&keys.public().sealing))]),
+        obj([
+            ("statement", h(&statement)),
+            ("head_hash", h(&next.head().hash)),
+            ("fingerprint", json!(next.fingerprint())),
+            ("umks", umks_json(&umks)),
+        ]),
+    )
 }
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
@@ -367,6 +472,9 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         "chain_open_epochs" => chain_open_epochs(input),
         "epoch_wrap_open" => epoch_wrap_open(input),
         "pairing_accept" => pairing_accept(input),
+        "enroll" => enroll_kind(input),
+        "comparison_qr_check" => comparison_qr_check(input),
+        "key_check" => key_check_kind(input),
         _ => return None,
     })
 }
@@ -395,12 +503,56 @@ impl Dev {
 }
 
 fn path_keys(rng: &mut SeededRng, path: UnlockPath) -> UnlockPathKeys {
+    let kdf_binding = match path {
+        UnlockPath::Recovery => Vec::new(),
+        UnlockPath::Password => PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) }.encode(),
+    };
     UnlockPathKeys {
         path,
         authority: AuthoritySeed::random(rng),
         sealing: HpkeSecretKey::random(rng),
         kek: Kek::random(rng),
-        kdf_binding: Vec::new(),
+        kdf_binding,
+    }
+}
+
+/// A genesis body with valid proofs of possession, anchored on `anchor_dev`. [CHAIN-17]
+fn genesis_body(
+    device: DevicePublic,
+    anchor_dev: &DevicePublic,
+    rec: &UnlockPathKeys,
+    pw: &UnlockPathKeys,
+    umk0: &Umk,
+) -> Result<Body, String> {
+    let anchor = anchor_dev.id().0;
+    Ok(Body::Genesis {
+        device,
+        recovery: rec.public(),
+        recovery_pop: rec.possession(1, &anchor),
+        password: pw.public(),
+        password_kdf: pw.chain_kdf().ok_or("password path without kdf")?,
+        password_pop: pw.possession(1, &anchor),
+        epoch: 0,
+        key_check: umk0.key_check(0),
+    })
+}
+
+/// `keys` signs a proof of possession of `(ed25519, x25519)` as a device of `account`. [CHAIN-17]
+fn device_pop(keys: &DeviceKeys, account: &AccountId, ed25519: &[u8; 32], x25519: &[u8; 32]) -> Pop {
+    keys.sign(&crate::chain::possession_message(2, PopRole::Device, &account.0, ed25519, x25519, &[]))
+}
+
+/// An add-device body for `dev` with its own valid proof and no bundle. [CHAIN-17]
+fn add_body(dev: &DeviceKeys, account: &AccountId) -> Body {
+    Body::AddDevice { device: dev.public(), pop: device_possession(dev, account), bundle_commit: NO_BUNDLE }
+}
+
+/// An add-device body for arbitrary keys, the proof signed by `signer`. [CHAIN-17]
+fn add_keys(signer: &DeviceKeys, account: &AccountId, device: DevicePublic) -> Body {
+    Body::AddDevice {
+        device,
+        pop: device_pop(signer, account, &device.ed25519, &device.x25519),
+        bundle_commit: NO_BUNDLE,
     }
 }
 
@@ -492,7 +644,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
 
     g.ok(
         "pairing_code",
-        "the 16-character code both screens show",
+        "the 32-symbol (160-bit) code both screens show, and its QR form",
         &["DEV-4"],
         obj([("account_id", h(&account)), ("approver", dev_json(&a.public())), ("new_device", dev_json(&b.public()))]),
     )?;
@@ -500,15 +652,12 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
     // HPKE device wrap.
     let mut umk0 = [0u8; 32];
     let mut umk1 = [0u8; 32];
-    let mut head = [0u8; 32];
     let mut ikm_e = [0u8; 32];
-    for x in [&mut umk0, &mut umk1, &mut head, &mut ikm_e] {
+    for x in [&mut umk0, &mut umk1, &mut ikm_e] {
         rand_core::Rng::fill_bytes(&mut rng, x);
     }
     let win = obj([
         ("account_id", h(&account)),
-        ("head_len", json!(5)),
-        ("head_hash", h(&head)),
         ("umks", json!([{"epoch": 0, "umk": hex::encode(&umk0)}, {"epoch": 1, "umk": hex::encode(&umk1)}])),
         ("target_ed25519", h(&b.public().ed25519)),
         ("target_x25519_secret", h(b.keys.hpke_key().expose())),
@@ -587,6 +736,48 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         obj([("payload", h(&[]))]),
         Error::DecodeTruncated,
     )?;
+
+    // Comparison QR codes ([CHAIN-19]): one vector per check.
+    let digest = crate::device::pairing_code_digest(&AccountId(account), &a.public(), &b.public());
+    let mine = ComparisonQr { kind: ComparisonKind::Pairing, digest }.encode();
+    let qr = |scanned: &[u8]| obj([("mine", h(&mine)), ("scanned", h(scanned))]);
+    let cmp = ["CHAIN-5", "CHAIN-19"];
+    g.ok("comparison_qr_check", "the scanned pairing QR code equals the one computed here", &cmp, qr(&mine))?;
+    g.err("comparison_qr_check", "an empty scan", &cmp, qr(&[]), Error::DecodeTruncated)?;
+    let mut v = mine.clone();
+    v[0] = 2;
+    g.err("comparison_qr_check", "version 2", &cmp, qr(&v), Error::PairingVersion)?;
+    g.err("comparison_qr_check", "33 bytes", &cmp, qr(&mine[..33]), Error::DecodeTruncated)?;
+    g.err("comparison_qr_check", "35 bytes", &cmp, qr(&[mine.as_slice(), &[0]].concat()), Error::DecodeTrailing)?;
+    let mut k = mine.clone();
+    k[1] = 4;
+    g.err("comparison_qr_check", "kind 4", &cmp, qr(&k), Error::DecodeValue)?;
+    let evil_digest = crate::device::pairing_code_digest(&AccountId(account), &a.public(), &evil.public());
+    let evil_qr = ComparisonQr { kind: ComparisonKind::Pairing, digest: evil_digest }.encode();
+    g.err(
+        "comparison_qr_check",
+        "the approver's screen shows a code over substituted new-device keys",
+        &cmp,
+        qr(&evil_qr),
+        Error::CompareMismatch,
+    )?;
+    let mut kind_swap = mine.clone();
+    kind_swap[1] = ComparisonKind::Account as u8;
+    g.err(
+        "comparison_qr_check",
+        "the same digest presented as an account fingerprint",
+        &cmp,
+        qr(&kind_swap),
+        Error::CompareMismatch,
+    )?;
+    let mut umk = [0u8; 32];
+    rand_core::Rng::fill_bytes(&mut rng, &mut umk);
+    g.ok(
+        "key_check",
+        "key check of an epoch-3 UMK",
+        &["KEY-14", "CHAIN-16"],
+        obj([("umk", h(&umk)), ("epoch", json!(3))]),
+    )?;
     Ok(())
 }
 
@@ -595,12 +786,15 @@ struct World {
     a: Dev,
     b: Dev,
     c: Dev,
+    d: Dev,
     rec: UnlockPathKeys,
     pw: UnlockPathKeys,
     new_pw: UnlockPathKeys,
     chain: Vec<Vec<u8>>,
     states: Vec<ChainState>,
     umks: BTreeMap<u32, Umk>,
+    /// The bundle A sealed for B and committed to in statement 1.
+    b_bundle: Vec<u8>,
 }
 
 fn build(rng: &mut SeededRng) -> Result<World, String> {
@@ -616,14 +810,10 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
     let partner = HpkeSecretKey::from_bytes(partner).public_key();
     let umk0 = Umk::random(rng);
 
-    let genesis = Statement::sign(
-        0,
-        [0; 32],
-        Body::Genesis { device: a.public(), recovery: rec.public(), password: pw.public(), epoch: 0 },
-        &a.keys,
-    )
-    .encode();
+    let genesis =
+        Statement::sign(0, [0; 32], genesis_body(a.public(), &a.public(), &rec, &pw, &umk0)?, &a.keys).encode();
     let st0 = ChainState::from_genesis(&genesis).map_err(s)?;
+    let account = st0.account();
     let mut chain = vec![genesis];
     let mut states = vec![st0.clone()];
     let mut push = |bytes: Vec<u8>, st: ChainState, chain: &mut Vec<Vec<u8>>| {
@@ -631,9 +821,10 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
         states.push(st);
     };
     let umks0 = BTreeMap::from([(0, umk0.clone())]);
-    let ap = approve_device(&st0, &a.keys, &b.public(), &umks0, rng).map_err(s)?;
+    let ap = approve_device(&st0, &a.keys, &b.keys.pending(&account), &umks0, rng).map_err(s)?;
+    let b_bundle = ap.bundle_wrap.clone();
     push(ap.statement, ap.state.clone(), &mut chain);
-    let (s2, st2) = extend(&ap.state, Body::AddDevice { device: c.public() }, &rec.authority).map_err(s)?;
+    let (s2, st2) = extend(&ap.state, add_body(&c.keys, &account), &rec.authority).map_err(s)?;
     push(s2, st2.clone(), &mut chain);
     let (s3, st3) =
         extend(&st2, Body::PinPartner { key: partner, label: "Alex (partner)".into() }, &b.keys).map_err(s)?;
@@ -648,9 +839,9 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
     umks.insert(1, rot.umk.clone());
     let (s7, st7) = crate::chain::replace_authority(&st6, &rec.authority, &new_pw, &umks, rng).map_err(s)?;
     push(s7, st7.clone(), &mut chain);
-    let (s8, st8) = extend(&st7, Body::AddDevice { device: d.public() }, &new_pw.authority).map_err(s)?;
+    let (s8, st8) = extend(&st7, add_body(&d.keys, &account), &new_pw.authority).map_err(s)?;
     push(s8, st8, &mut chain);
-    Ok(World { a, b, c, rec, pw, new_pw, chain, states, umks })
+    Ok(World { a, b, c, d, rec, pw, new_pw, chain, states, umks, b_bundle })
 }
 
 pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
@@ -659,6 +850,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     let chain = &w.chain;
     let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
     let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let acct = st(0)?.account();
 
     // Fingerprint.
     g.ok(
@@ -675,7 +867,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         "partner_fingerprint",
         "fingerprint of a partner key, compared before pinning",
         &["CHAIN-5", "CHAIN-15"],
-        obj([("key", h(&pk))]),
+        obj([("account_id", h(&st(0)?.account().0)), ("key", h(&pk))]),
     )?;
     let code = crate::unlock::recovery::RecoveryCode::generate(&mut rng);
     g.ok(
@@ -701,9 +893,21 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
 
     // One statement of every kind.
     let names = [
-        (0, "genesis: first device, recovery and password authorities, epoch 0", vec!["CHAIN-1", "CHAIN-2", "CHAIN-4"]),
-        (1, "add device signed by an active device (pairing)", vec!["CHAIN-1", "CHAIN-2"]),
-        (2, "add device signed by the recovery authority (enrollment)", vec!["CHAIN-1", "CHAIN-13"]),
+        (
+            0,
+            "genesis: first device, both authorities with proofs of possession, pinned KDF, epoch 0 and its key check",
+            vec!["CHAIN-1", "CHAIN-2", "CHAIN-4", "CHAIN-16", "CHAIN-17", "CHAIN-18"],
+        ),
+        (
+            1,
+            "add device signed by an active device (pairing): proof of possession and bundle commitment",
+            vec!["CHAIN-1", "CHAIN-2", "CHAIN-17", "DEV-5"],
+        ),
+        (
+            2,
+            "add device signed by the recovery authority (enrollment): zero bundle commitment",
+            vec!["CHAIN-1", "CHAIN-13"],
+        ),
         (3, "pin partner with a label", vec!["CHAIN-1", "CHAIN-15"]),
         (4, "revoke device with its sequence bound", vec!["CHAIN-1", "CHAIN-9"]),
         (
@@ -720,7 +924,12 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     ];
     for (i, d, reqs) in &names {
         let bytes = chain.get(*i).ok_or("chain too short")?;
-        g.ok("chain_statement_decode", d, reqs, obj([("statement", h(bytes))]))?;
+        let input = if *i == 0 {
+            obj([("statement", h(bytes))])
+        } else {
+            obj([("statement", h(bytes)), ("account_id", h(&acct.0))])
+        };
+        g.ok("chain_statement_decode", d, reqs, input)?;
     }
     let mut cut = chain[1].clone();
     cut.pop();
@@ -764,12 +973,12 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     let g2 = Statement::sign(
         1,
         st(0)?.head().hash,
-        Body::Genesis { device: w.b.public(), recovery: w.rec.public(), password: w.pw.public(), epoch: 0 },
+        genesis_body(w.b.public(), &w.b.public(), &w.rec, &w.pw, &w.umks[&0])?,
         &w.b.keys,
     )
     .encode();
     verify_err(g, "a second genesis at position 1", &["CHAIN-8"], with(1, g2), Error::ChainGenesis)?;
-    let wrong_prev = Statement::sign(2, [0x55; 32], Body::AddDevice { device: w.c.public() }, &w.a.keys).encode();
+    let wrong_prev = Statement::sign(2, [0x55; 32], add_body(&w.c.keys, &acct), &w.a.keys).encode();
     verify_err(
         g,
         "broken hash link: prev is not the hash of statement 1",
@@ -787,7 +996,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     }
     verify_err(g, "flipped bit in the signature of statement 2", &["CHAIN-2"], badsig, Error::ChainSignature)?;
     let stranger = Dev::new(&mut rng);
-    let unknown = next_statement(&st(1)?, Body::AddDevice { device: stranger.public() }, &stranger.keys).encode();
+    let unknown = next_statement(&st(1)?, add_body(&stranger.keys, &acct), &stranger.keys).encode();
     verify_err(
         g,
         "device injection: add-device signed by a key the chain never authorized",
@@ -795,7 +1004,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         with(2, unknown),
         Error::ChainSignerUnknown,
     )?;
-    let by_revoked = next_statement(&st(5)?, Body::AddDevice { device: stranger.public() }, &w.c.keys).encode();
+    let by_revoked = next_statement(&st(5)?, add_body(&stranger.keys, &acct), &w.c.keys).encode();
     verify_err(
         g,
         "add-device signed by the revoked device after its revocation",
@@ -803,7 +1012,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         with(6, by_revoked),
         Error::ChainSignerRevoked,
     )?;
-    let by_old_pw = next_statement(&st(7)?, Body::AddDevice { device: stranger.public() }, &w.pw.authority).encode();
+    let by_old_pw = next_statement(&st(7)?, add_body(&stranger.keys, &acct), &w.pw.authority).encode();
     verify_err(
         g,
         "add-device signed by the replaced (old) password authority",
@@ -822,7 +1031,13 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     )?;
     let pw_replaces_rec = next_statement(
         &st(3)?,
-        Body::ReplaceAuthority { path: UnlockPath::Recovery, authority: w.new_pw.public(), wraps: vec![] },
+        Body::ReplaceAuthority {
+            path: UnlockPath::Recovery,
+            authority: w.new_pw.public(),
+            kdf: None,
+            pop: [0; 64],
+            wraps: vec![],
+        },
         &w.pw.authority,
     )
     .encode();
@@ -844,7 +1059,12 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         back.push(crate::chain::epoch_wrap(&st6.account(), 0, &a.sealing, &w.umks[&0], &mut rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut back);
-    let backwards = next_statement(&st6, Body::RotateEpoch { epoch: 0, wraps: back }, &w.a.keys).encode();
+    let backwards = next_statement(
+        &st6,
+        Body::RotateEpoch { epoch: 0, key_check: w.umks[&0].key_check(0), wraps: back },
+        &w.a.keys,
+    )
+    .encode();
     verify_err(
         g,
         "rotate-epoch whose epoch goes backwards (0 after 1)",
@@ -863,7 +1083,12 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         leak.push(crate::chain::epoch_wrap(&st5.account(), 1, &x, &w.umks[&1], &mut rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut leak);
-    let leaky = next_statement(&st5, Body::RotateEpoch { epoch: 1, wraps: leak }, &w.a.keys).encode();
+    let leaky = next_statement(
+        &st5,
+        Body::RotateEpoch { epoch: 1, key_check: w.umks[&1].key_check(1), wraps: leak },
+        &w.a.keys,
+    )
+    .encode();
     verify_err(
         g,
         "rotate-epoch that also wraps the new UMK to the revoked device",
@@ -876,7 +1101,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     verify_err(g, "revoking a device that is already revoked", &["CHAIN-9"], with(6, again), Error::ChainState)?;
     let low = next_statement(
         &st(1)?,
-        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: LOW_ORDER } },
+        add_keys(&stranger.keys, &acct, DevicePublic { ed25519: stranger.public().ed25519, x25519: LOW_ORDER }),
         &w.a.keys,
     )
     .encode();
@@ -889,7 +1114,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     )?;
     let weak = next_statement(
         &st(1)?,
-        Body::AddDevice { device: DevicePublic { ed25519: WEAK_ED25519, x25519: stranger.public().x25519 } },
+        add_keys(&stranger.keys, &acct, DevicePublic { ed25519: WEAK_ED25519, x25519: stranger.public().x25519 }),
         &w.a.keys,
     )
     .encode();
@@ -905,7 +1130,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         upd(&chain[..8], &chain[..6]),
         Error::ChainRollback,
     )?;
-    let alt = next_statement(&st(3)?, Body::AddDevice { device: stranger.public() }, &w.b.keys).encode();
+    let alt = next_statement(&st(3)?, add_body(&stranger.keys, &acct), &w.b.keys).encode();
     g.err(
         "chain_update",
         "fork: another valid statement at position 4",
@@ -962,30 +1187,28 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         Error::HpkeOpen,
     )?;
 
-    // Pairing accept: D's view (added by the new password authority has no bundle); B instead.
+    // Pairing accept: B with the bundle A committed to in statement 1.
     let st0 = st(0)?;
-    let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
-    let ap = approve_device(&st0, &w.a.keys, &w.b.public(), &umks0, &mut rng).map_err(s)?;
     let [b1, b2] = w.b.seeds();
     let pin = obj([
         b1,
         b2,
         ("account_id", h(&st0.account().0)),
-        ("bundle_wrap", h(&ap.bundle_wrap)),
+        ("bundle_wrap", h(&w.b_bundle)),
         ("chain", list_json(chain)),
     ]);
     g.ok(
         "pairing_accept",
-        "B opens its bundle, verifies the chain and collects epochs 0 and 1",
-        &["DEV-5", "DEV-6"],
+        "B checks the committed bundle, opens it, verifies the chain and collects epochs 0 and 1, each against its key check",
+        &["DEV-5", "DEV-6", "CHAIN-16"],
         pin.clone(),
     )?;
     g.err(
         "pairing_accept",
-        "the server serves only the genesis, older than the head in the bundle",
+        "the server serves only the genesis: B's add-device statement is withheld",
         &["DEV-6", "CHAIN-10"],
         set(&pin, "chain", list_json(&chain[..1])),
-        Error::ChainRollback,
+        Error::DeviceKeyMismatch,
     )?;
     generate_chain_checks(g, &w, &pin, &mut rng)
 }
@@ -1064,16 +1287,27 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let chain = &w.chain;
     let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
     let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let acct = st(0)?.account();
     let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
     let verify_err =
         |g: &mut Gen, d: &str, reqs: &[&str], c: Vec<Vec<u8>>, e: Error| g.err("chain_verify", d, reqs, cin(&c), e);
 
     // --- genesis ([CHAIN-8]) ---
-    let gbody = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| Body::Genesis {
-        device,
-        recovery,
-        password,
-        epoch,
+    // Proofs are valid where the keys are the vector paths' own (anchored on `device`), zero
+    // elsewhere: every refusal below comes before the proofs are checked.
+    let kdf0 = w.pw.chain_kdf().ok_or("password kdf")?;
+    let gbody = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| {
+        let anchor = device.id().0;
+        Body::Genesis {
+            device,
+            recovery,
+            recovery_pop: if recovery == w.rec.public() { w.rec.possession(1, &anchor) } else { [0; 64] },
+            password,
+            password_kdf: kdf0,
+            password_pop: if password == w.pw.public() { w.pw.possession(1, &anchor) } else { [0; 64] },
+            epoch,
+            key_check: w.umks[&0].key_check(0),
+        }
     };
     let (a, rec, pw) = (w.a.public(), w.rec.public(), w.pw.public());
     let mkgen = |pos: u64, prev: [u8; 32], body: Body, signer: &DeviceKeys| Statement::sign(pos, prev, body, signer);
@@ -1164,7 +1398,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
 
     // --- strict signatures on a later statement ([CHAIN-2], [PRIM-9]) ---
     let stranger = Dev::new(rng);
-    let mut s2 = next_statement(&st(1)?, Body::AddDevice { device: stranger.public() }, &w.a.keys);
+    let mut s2 = next_statement(&st(1)?, add_body(&stranger.keys, &acct), &w.a.keys);
     let good = s2.signature;
     s2.signature = small_order_r_signature(&s2, w.a.keys.signing_seed());
     verify_err(
@@ -1184,7 +1418,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
 
     // --- fork inside one served chain ([CHAIN-8] step 2) ---
-    let alt = next_statement(&st(0)?, Body::AddDevice { device: stranger.public() }, &w.a.keys).encode();
+    let alt = next_statement(&st(0)?, add_body(&stranger.keys, &acct), &w.a.keys).encode();
     verify_err(
         g,
         "a different valid statement at position 1 after statement 2",
@@ -1196,7 +1430,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // --- add device: key reuse ([CHAIN-9]) ---
     let reuse = next_statement(
         &st(1)?,
-        Body::AddDevice { device: DevicePublic { ed25519: w.b.public().ed25519, x25519: stranger.public().x25519 } },
+        add_keys(&w.b.keys, &acct, DevicePublic { ed25519: w.b.public().ed25519, x25519: stranger.public().x25519 }),
         &w.a.keys,
     )
     .encode();
@@ -1209,7 +1443,11 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     let reuse = next_statement(
         &st(5)?,
-        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: w.c.public().x25519 } },
+        add_keys(
+            &stranger.keys,
+            &acct,
+            DevicePublic { ed25519: stranger.public().ed25519, x25519: w.c.public().x25519 },
+        ),
         &w.a.keys,
     )
     .encode();
@@ -1222,7 +1460,11 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     let reuse = next_statement(
         &st(7)?,
-        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: w.pw.public().sealing } },
+        add_keys(
+            &stranger.keys,
+            &acct,
+            DevicePublic { ed25519: stranger.public().ed25519, x25519: w.pw.public().sealing },
+        ),
         &w.a.keys,
     )
     .encode();
@@ -1235,7 +1477,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     let cross = DevicePublic { ed25519: stranger.public().ed25519, x25519: w.b.public().ed25519 };
     if !hpke::is_low_order(&cross.x25519) {
-        let (bytes, _) = extend(&st(1)?, Body::AddDevice { device: cross }, &w.a.keys).map_err(s)?;
+        let (bytes, _) = extend(&st(1)?, add_keys(&stranger.keys, &acct, cross), &w.a.keys).map_err(s)?;
         g.ok(
             "chain_verify",
             "add-device whose X25519 key equals an active device's Ed25519 key: the pools are typed, accepted",
@@ -1265,10 +1507,24 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
             .map(|e| crate::chain::epoch_wrap(&st6.account(), *e, sealing, &w.umks[e], rng).map_err(s))
             .collect()
     };
-    let fresh = path_keys(rng, UnlockPath::Password).public();
+    let fresh_keys = path_keys(rng, UnlockPath::Password);
+    let fresh = fresh_keys.public();
+    // The proof is signed with the key whose public half is `authority.signing` where we hold it
+    // (the fresh keys, or the current password keys); key refusals come before the proof.
     let replace = |authority: Authority, wraps: Vec<EpochWrap>| {
-        next_statement(&st6, Body::ReplaceAuthority { path: UnlockPath::Password, authority, wraps }, &w.rec.authority)
-            .encode()
+        let holder = if authority.signing == w.pw.public().signing { &w.pw } else { &fresh_keys };
+        let kdf = holder.chain_kdf();
+        let msg = crate::chain::possession_message(
+            7,
+            PopRole::Password,
+            &acct.0,
+            &authority.signing,
+            &authority.sealing,
+            kdf.as_ref().map_or(&[][..], |k| &k[..]),
+        );
+        let pop = crate::chain::ChainSigner::sign_message(&holder.authority, &msg);
+        let body = Body::ReplaceAuthority { path: UnlockPath::Password, authority, kdf, pop, wraps };
+        next_statement(&st6, body, &w.rec.authority).encode()
     };
     let ws = wraps_to(&fresh.sealing, &[0, 1], rng)?;
     verify_err(
@@ -1337,7 +1593,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         ws.push(crate::chain::epoch_wrap(&st4.account(), e, x, &w.umks[&e], rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut ws);
-    let rot = next_statement(&st4, Body::RotateEpoch { epoch: 1, wraps: ws }, &w.a.keys).encode();
+    let rot =
+        next_statement(&st4, Body::RotateEpoch { epoch: 1, key_check: w.umks[&1].key_check(1), wraps: ws }, &w.a.keys)
+            .encode();
     verify_err(
         g,
         "rotate to epoch 1 with one wrap entry labelled epoch 0",
@@ -1386,7 +1644,8 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     dec_err(g, "rotate-epoch wraps in descending order", &rot5.encode(), Error::DecodeValue)?;
     let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
     let mut n = chain[5].clone();
-    if let Some(x) = n.get_mut(kind_at + 5..kind_at + 9) {
+    // kind (1) ‖ epoch (4) ‖ key_check (32), then the wrap count
+    if let Some(x) = n.get_mut(kind_at + 37..kind_at + 41) {
         x.copy_from_slice(&1025u32.to_be_bytes());
     }
     dec_err(g, "rotate-epoch declaring 1025 wraps", &n, Error::DecodeLength)?;
@@ -1399,10 +1658,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // --- pairing_accept ([DEV-6]) ---
     let st0 = st(0)?;
     let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
-    let head2 = st(1)?.head();
-    let bundle = |account: AccountId, head: ChainHead| IdentityBundle { account, head, umks: umks0.clone() };
+    let bundle = |account: AccountId, umks: BTreeMap<u32, Umk>| IdentityBundle { account, umks };
     let [x1, x2] = stranger.seeds();
-    let wx = wrap_bundle(&bundle(st0.account(), head2), &stranger.public(), rng).map_err(s)?;
+    let wx = wrap_bundle(&bundle(st0.account(), umks0.clone()), &stranger.public(), rng).map_err(s)?;
     g.err(
         "pairing_accept",
         "a valid bundle to a device the chain never added: the approver added other keys",
@@ -1411,7 +1669,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::DeviceKeyMismatch,
     )?;
     let other = AccountId([0x42; 32]);
-    let wo = wrap_bundle(&bundle(other, head2), &w.b.public(), rng).map_err(s)?;
+    let wo = wrap_bundle(&bundle(other, umks0.clone()), &w.b.public(), rng).map_err(s)?;
     g.err(
         "pairing_accept",
         "a bundle for another account, with this account's chain",
@@ -1419,22 +1677,18 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         set(&set(pin, "account_id", h(&other.0)), "bundle_wrap", h(&wo)),
         Error::ChainGenesis,
     )?;
-    let wf =
-        wrap_bundle(&bundle(st0.account(), ChainHead { len: 2, hash: [0x66; 32] }), &w.b.public(), rng).map_err(s)?;
+    // The critical finding: the server seals its own bundle (the real account, UMKs it chose) to
+    // B's X25519 key, which it learnt from the pending registration.
+    let mut forged = BTreeMap::new();
+    forged.insert(0, Umk::random(rng));
+    forged.insert(1, Umk::random(rng));
+    let wf = wrap_bundle(&bundle(st0.account(), forged), &w.b.public(), rng).map_err(s)?;
     g.err(
         "pairing_accept",
-        "the bundle's head hash differs from the chain's statement 1",
-        &["DEV-6", "CHAIN-10"],
+        "forged identity bundle: sealed by the server (not the approver) with UMKs it chose",
+        &["DEV-5", "DEV-6"],
         set(pin, "bundle_wrap", h(&wf)),
-        Error::ChainFork,
-    )?;
-    let wz = wrap_bundle(&bundle(st0.account(), ChainHead { len: 0, hash: [0; 32] }), &w.b.public(), rng).map_err(s)?;
-    g.err(
-        "pairing_accept",
-        "the bundle's head has length 0 (names no statement)",
-        &["DEV-6", "CHAIN-10"],
-        set(pin, "bundle_wrap", h(&wz)),
-        Error::ChainFork,
+        Error::DeviceBundle,
     )?;
     let mut t = Obj(pin).hex("bundle_wrap").map_err(s)?;
     if let Some(x) = t.get_mut(40) {
@@ -1442,10 +1696,271 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     }
     g.err(
         "pairing_accept",
-        "bundle ciphertext tampered (byte 40)",
-        &["DEV-5", "DEV-6", "HPKE-2"],
+        "bundle ciphertext tampered (byte 40): no longer the wrap the add-device statement commits to",
+        &["DEV-5", "DEV-6"],
         set(pin, "bundle_wrap", h(&t)),
-        Error::HpkeOpen,
+        Error::DeviceBundle,
+    )?;
+    let [d1, d2] = w.d.seeds();
+    let wd = wrap_bundle(&bundle(st0.account(), w.umks.clone()), &w.d.public(), rng).map_err(s)?;
+    g.err(
+        "pairing_accept",
+        "a bundle for D, which an unlock path enrolled (commitment of zeros: no bundle)",
+        &["DEV-5", "DEV-6"],
+        obj([d1, d2, ("account_id", h(&st0.account().0)), ("bundle_wrap", h(&wd)), ("chain", list_json(chain))]),
+        Error::DeviceBundle,
+    )?;
+    // A compromised approver commits to bundles whose UMKs the chain does not vouch for.
+    let e_dev = Dev::new(rng);
+    let bad_bundle = |umks: BTreeMap<u32, Umk>, base: &ChainState, rng: &mut SeededRng| -> Result<Value, String> {
+        let wrap = wrap_bundle(&bundle(acct, umks), &e_dev.public(), rng).map_err(s)?;
+        let body = Body::AddDevice {
+            device: e_dev.public(),
+            pop: device_possession(&e_dev.keys, &acct),
+            bundle_commit: bundle_commit(&wrap),
+        };
+        let stmt = next_statement(base, body, &w.a.keys).encode();
+        let served: Vec<Vec<u8>> = [base.encoded(), vec![stmt]].concat();
+        let [e1, e2] = e_dev.seeds();
+        Ok(obj([e1, e2, ("account_id", h(&acct.0)), ("bundle_wrap", h(&wrap)), ("chain", list_json(&served))]))
+    };
+    let mut wrong0 = BTreeMap::new();
+    wrong0.insert(0, Umk::random(rng));
+    g.err(
+        "pairing_accept",
+        "the committed bundle carries a UMK_0 that does not match key_check_0 (compromised approver)",
+        &["DEV-6", "CHAIN-16"],
+        bad_bundle(wrong0, &st(1)?, rng)?,
+        Error::KeyCheck,
+    )?;
+    g.err(
+        "pairing_accept",
+        "the committed bundle at epoch 1 omits epoch 1",
+        &["DEV-6", "CHAIN-16"],
+        bad_bundle(umks0.clone(), &st(6)?, rng)?,
+        Error::KeyCheck,
+    )?;
+
+    // --- proofs of possession ([CHAIN-17]) ---
+    let zero_pop = Body::AddDevice { device: stranger.public(), pop: [0; 64], bundle_commit: NO_BUNDLE };
+    verify_err(
+        g,
+        "add-device whose key comes without a proof of possession (zero proof)",
+        &["CHAIN-9", "CHAIN-17"],
+        with(2, next_statement(&st(1)?, zero_pop, &w.a.keys).encode()),
+        Error::ChainPossession,
+    )?;
+    let foreign = Body::AddDevice {
+        device: stranger.public(),
+        pop: device_possession(&stranger.keys, &AccountId([0x42; 32])),
+        bundle_commit: NO_BUNDLE,
+    };
+    verify_err(
+        g,
+        "add-device whose proof of possession was signed for another account",
+        &["CHAIN-9", "CHAIN-17"],
+        with(2, next_statement(&st(1)?, foreign, &w.a.keys).encode()),
+        Error::ChainPossession,
+    )?;
+    // A counterfeit chain: the server's own genesis and authorities, then a replace-authority
+    // that installs the victim's real recovery keys (public: they sit in the victim's chain) with
+    // the only proof it has, the victim genesis's.
+    let srv = Dev::new(rng);
+    let srv_rec = path_keys(rng, UnlockPath::Recovery);
+    let srv_pw = path_keys(rng, UnlockPath::Password);
+    let srv_umk = Umk::random(rng);
+    let srv_g =
+        Statement::sign(0, [0; 32], genesis_body(srv.public(), &srv.public(), &srv_rec, &srv_pw, &srv_umk)?, &srv.keys)
+            .encode();
+    let srv_st = ChainState::from_genesis(&srv_g).map_err(s)?;
+    let victim_pop = match &Statement::decode(&chain[0]).map_err(s)?.body {
+        Body::Genesis { recovery_pop, .. } => *recovery_pop,
+        _ => return Err("statement 0 is not a genesis".into()),
+    };
+    let steal_wraps =
+        vec![crate::chain::epoch_wrap(&srv_st.account(), 0, &w.rec.public().sealing, &srv_umk, rng).map_err(s)?];
+    let steal = Body::ReplaceAuthority {
+        path: UnlockPath::Recovery,
+        authority: w.rec.public(),
+        kdf: None,
+        pop: victim_pop,
+        wraps: steal_wraps,
+    };
+    let steal = next_statement(&srv_st, steal, &srv.keys).encode();
+    verify_err(
+        g,
+        "counterfeit chain: a replace-authority installs the victim's recovery keys with a proof copied from the victim's genesis",
+        &["CHAIN-14", "CHAIN-17"],
+        vec![srv_g.clone(), steal],
+        Error::ChainPossession,
+    )?;
+    let mut cg = genesis_body(srv.public(), &srv.public(), &w.rec, &srv_pw, &srv_umk)?;
+    if let Body::Genesis { recovery_pop, .. } = &mut cg {
+        *recovery_pop = victim_pop;
+    }
+    verify_err(
+        g,
+        "counterfeit genesis: the victim's recovery keys with the proof copied from the victim's genesis (other anchor)",
+        &["CHAIN-8", "CHAIN-17"],
+        vec![Statement::sign(0, [0; 32], cg, &srv.keys).encode()],
+        Error::ChainPossession,
+    )?;
+    let mut weak_kdf = PasswordKdf::decode(&kdf0).map_err(s)?;
+    weak_kdf.params.m_kib = 1024;
+    let mut wg = gbody(a, rec, pw, 0);
+    if let Body::Genesis { password_kdf, .. } = &mut wg {
+        *password_kdf = weak_kdf.encode().try_into().map_err(|_| "kdf length")?;
+    }
+    verify_err(
+        g,
+        "genesis pinning KDF parameters below the floor (m = 1024 KiB)",
+        &["CHAIN-8", "CHAIN-18", "KEY-6"],
+        vec![mkgen(0, [0; 32], wg, &w.a.keys).encode()],
+        Error::KdfParamsTooWeak,
+    )?;
+
+    // --- key checks on epoch wraps ([CHAIN-16]): a split rotation ---
+    let st4 = st(4)?; // after the revoke, before the rotation
+    let real = Umk::random(rng);
+    let other_umk = Umk::random(rng);
+    let mut split = Vec::new();
+    for d in st4.devices().values() {
+        let u = if d.x25519 == w.b.public().x25519 { &other_umk } else { &real };
+        split.push(crate::chain::epoch_wrap(&acct, 1, &d.x25519, u, rng).map_err(s)?);
+    }
+    for p in [UnlockPath::Recovery, UnlockPath::Password] {
+        let a = st4.authority(p).ok_or("authority")?;
+        split.push(crate::chain::epoch_wrap(&acct, 1, &a.sealing, &real, rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut split);
+    let split_rot =
+        next_statement(&st4, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps: split }, &w.a.keys)
+            .encode();
+    let split_chain = with(5, split_rot);
+    let [_, a2] = w.a.seeds();
+    let [_, b2x] = w.b.seeds();
+    g.ok(
+        "chain_open_epochs",
+        "split rotation: A's wrap matches the key check",
+        &["CHAIN-12", "CHAIN-16"],
+        obj([("chain", list_json(&split_chain)), a2]),
+    )?;
+    g.err(
+        "chain_open_epochs",
+        "split rotation: the rotating device gave B a different UMK for the same epoch",
+        &["CHAIN-12", "CHAIN-16"],
+        obj([("chain", list_json(&split_chain)), b2x]),
+        Error::KeyCheck,
+    )?;
+    generate_enrollment(g, rng)
+}
+
+/// Enrollment by an unlock path alone ([CHAIN-13]), against the real chain and against what a
+/// server can serve instead. Paths derive from a real recovery code and password here, so a port
+/// re-runs the whole derivation.
+fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
+    use crate::unlock::recovery::RecoveryCode;
+    let code = RecoveryCode::generate(rng);
+    let password = "correct horse battery staple";
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
+    let pw_keys = kdf.derive(password.as_bytes()).map_err(s)?;
+    let a = Dev::new(rng);
+    let acct = crate::chain::create_account(&a.keys, &code.derive(), &pw_keys, &kdf, rng).map_err(s)?;
+    let rot = crate::chain::rotate(&acct.state, &a.keys, rng).map_err(s)?;
+    let chain = rot.state.encoded();
+    let n = Dev::new(rng);
+    let [n1, n2] = n.seeds();
+    let rin = |chain: &[Vec<u8>], text: &str, wrap: &[u8]| {
+        obj([
+            n1.clone(),
+            n2.clone(),
+            ("chain", list_json(chain)),
+            ("path", json!("recovery")),
+            ("text", json!(text)),
+            ("wrap", h(wrap)),
+        ])
+    };
+    let pin = |chain: &[Vec<u8>], kdf: &PasswordKdf, wrap: &[u8]| {
+        obj([
+            n1.clone(),
+            n2.clone(),
+            ("chain", list_json(chain)),
+            ("path", json!("password")),
+            ("text", json!(password)),
+            ("kdf", super::password::kdf_json(kdf)),
+            ("wrap", h(wrap)),
+        ])
+    };
+    let text = code.to_text();
+    let reqs = ["CHAIN-13", "CHAIN-16", "WRAP-4"];
+    g.ok(
+        "enroll",
+        "recovery code alone: UMK_0 from the chapter 5 wrap, epoch 1 from the chain, both checked; add-device signed by the recovery authority",
+        &reqs,
+        rin(&chain, &text, &acct.recovery_wrap),
+    )?;
+    g.ok(
+        "enroll",
+        "password alone, with the pinned salt and parameters",
+        &["CHAIN-13", "CHAIN-18"],
+        pin(&chain, &kdf, &acct.password_wrap),
+    )?;
+    let other_salt = PasswordKdf { salt: [0x5a; 16], params: kdf.params };
+    g.err(
+        "enroll",
+        "salt substitution: the server served another salt than the chain pins",
+        &["CHAIN-13", "CHAIN-18"],
+        pin(&chain, &other_salt, &acct.password_wrap),
+        Error::KdfNotPinned,
+    )?;
+    // The server's own account, with its own keys: the recovery code's authority is not current there.
+    let srv = Dev::new(rng);
+    let srv_code = RecoveryCode::generate(rng);
+    let srv_kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
+    let srv_pw = srv_kdf.derive(b"server").map_err(s)?;
+    let srv_acct = crate::chain::create_account(&srv.keys, &srv_code.derive(), &srv_pw, &srv_kdf, rng).map_err(s)?;
+    g.err(
+        "enroll",
+        "counterfeit chain: the server serves an account of its own; the derived recovery authority is not current in it",
+        &["CHAIN-13", "CHAIN-17"],
+        rin(&srv_acct.state.encoded(), &text, &srv_acct.recovery_wrap),
+        Error::ChainSignerUnknown,
+    )?;
+    // A new recovery code retires the old one.
+    let new_code = RecoveryCode::generate(rng);
+    let new_rec = UnlockPathKeys::from_recovery(&new_code.derive());
+    let umks = BTreeMap::from([(0, acct.umk.clone()), (1, rot.umk.clone())]);
+    let (_, replaced) = crate::chain::replace_authority(&rot.state, &a.keys, &new_rec, &umks, rng).map_err(s)?;
+    g.err(
+        "enroll",
+        "the old recovery code after a new one was set: its authority is retired",
+        &["CHAIN-13", "CHAIN-14"],
+        rin(&replaced.encoded(), &text, &acct.recovery_wrap),
+        Error::ChainSignerRevoked,
+    )?;
+    let new_wrap = new_rec.wrap_umk0(replaced.account(), &acct.umk, rng).map_err(s)?;
+    g.ok(
+        "enroll",
+        "the new recovery code, with the chapter 5 wrap stored at the replacement",
+        &["CHAIN-13", "CHAIN-14"],
+        rin(&replaced.encoded(), &new_code.to_text(), &new_wrap),
+    )?;
+    let rk = UnlockPathKeys::from_recovery(&code.derive());
+    let elsewhere = rk.wrap_umk0(AccountId([0x42; 32]), &acct.umk, rng).map_err(s)?;
+    g.err(
+        "enroll",
+        "a chapter 5 wrap bound to another account id",
+        &["CHAIN-13", "WRAP-4"],
+        rin(&chain, &text, &elsewhere),
+        Error::WrapOpen,
+    )?;
+    let stale = rk.wrap_umk0(acct.state.account(), &Umk::random(rng), rng).map_err(s)?;
+    g.err(
+        "enroll",
+        "a chapter 5 wrap (right key, right account) of a UMK_0 that does not match key_check_0",
+        &["CHAIN-13", "CHAIN-16"],
+        rin(&chain, &text, &stale),
+        Error::KeyCheck,
     )?;
     Ok(())
 }

@@ -245,8 +245,8 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
 
     // chain: an append that does not extend the head
     let other = DeviceKeys::generate(&mut rng);
-    let approval =
-        approve_device(&acct.state, &dev, &other.public(), &acct.umks(), &mut rng).map_err(|e| e.to_string())?;
+    let approval = approve_device(&acct.state, &dev, &other.pending(&acct.state.account()), &acct.umks(), &mut rng)
+        .map_err(|e| e.to_string())?;
     let append = Request::AppendChain { token, statements: vec![approval.statement.clone()] };
     g.ok("sync_server_script", "append add-device at the head", &["SRV-5"], with(&[(4, &append)]))?;
     g.err(
