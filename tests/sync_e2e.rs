@@ -224,6 +224,66 @@ fn revoked_device_cannot_read_new_writes() {
     assert_eq!(b.get("notes", &rid(9)), None);
 }
 
+// [CHAIN-16] [SYNC-11] a split rotation (a compromised device gives B another UMK than the key
+// check vouches for) is an alert at B, whose state stays unchanged; A, which got the real UMK, takes it.
+#[test]
+fn split_rotation_is_an_alert() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    let mut b = pair(&mut s, &mut a);
+    let st = a.chain().clone();
+    let account = st.account();
+    let real = blindsync::keys::Umk::random(&mut s.rng);
+    let other = blindsync::keys::Umk::random(&mut s.rng);
+    let mut wraps = Vec::new();
+    for d in st.devices().values() {
+        let u = if d.x25519 == b.device().public().x25519 { &other } else { &real };
+        wraps.push(blindsync::chain::epoch_wrap(&account, 1, &d.x25519, u, &mut s.rng).unwrap());
+    }
+    for p in [blindsync::chain::UnlockPath::Recovery, blindsync::chain::UnlockPath::Password] {
+        let sealing = st.authority(p).unwrap().sealing;
+        wraps.push(blindsync::chain::epoch_wrap(&account, 1, &sealing, &real, &mut s.rng).unwrap());
+    }
+    blindsync::chain::statement::sort_wraps(&mut wraps);
+    let body = blindsync::chain::Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps };
+    let (stmt, _) = blindsync::chain::extend(&st, body, a.device()).unwrap();
+    a.append_chain(&mut s.w, vec![stmt]).unwrap();
+    let before = b.chain().clone();
+    let r = b.sync(&mut s.w).unwrap();
+    assert_eq!(r.alerts, vec![Alert::Chain(Error::KeyCheck)]);
+    assert_eq!(b.chain(), &before);
+    assert!(!b.umks().contains_key(&1));
+    // With the defence off (model checker only), B would silently take the other UMK.
+    b.dangerous_set_defences(blindsync::defences::Defences::ALL.without(blindsync::defences::Weakening::NoKeyCheck));
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert!(b.umks()[&1] == other);
+}
+
+// [CHAIN-17] [SRV-8] the server refuses a pending registration whose proof of possession does not verify.
+#[test]
+fn pending_needs_proof_of_possession() {
+    let mut s = setup();
+    let account = s.a.account();
+    let new = DeviceKeys::generate(&mut s.rng);
+    let mut p = new.pending(&account);
+    p.pop[0] ^= 1;
+    let r = s.w.call(Request::PostPending {
+        account: account.0,
+        ed25519: p.public.ed25519,
+        x25519: p.public.x25519,
+        pop: p.pop,
+    });
+    assert_eq!(r, Response::Error(Error::ChainPossession));
+    let other = new.pending(&blindsync::keys::AccountId([9; 32]));
+    let r = s.w.call(Request::PostPending {
+        account: account.0,
+        ed25519: other.public.ed25519,
+        x25519: other.public.x25519,
+        pop: other.pop,
+    });
+    assert_eq!(r, Response::Error(Error::ChainPossession));
+}
+
 fn password_login(w: &mut World, kdf_password: &[u8]) -> Result<(PasswordKdf, [u8; 32]), Error> {
     let Response::Kdf { kdf } = w.call(Request::GetKdf { email: EMAIL.to_vec() }) else { panic!() };
     let kdf = PasswordKdf::decode(&kdf).unwrap();

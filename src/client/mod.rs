@@ -104,7 +104,8 @@ pub enum Alert {
     /// Two chains: the served chain differs from the verified one, or an
     /// envelope names a chain head the verified chain does not contain. [SYNC-11]
     Fork,
-    /// The served chain was refused for another reason (shorter: rollback). [SYNC-11]
+    /// The served chain was refused for another reason (shorter: rollback; a wrap
+    /// to this device whose UMK fails its key check: `E_KEY_CHECK`). [SYNC-11] [CHAIN-16]
     Chain(Error),
     /// Two different verified envelopes carry the same `(writer, writer_seq)`:
     /// the writer signed twice with one sequence number, which an honest
@@ -579,11 +580,11 @@ impl Client {
     /// device. On an alert the state is unchanged. [SYNC-11]
     pub fn apply_chain(&mut self, statements: &[Vec<u8>]) -> Option<Alert> {
         let mut next = self.chain.clone();
-        if let Err(e) = next.update(statements) {
+        if let Err(e) = next.update_with(statements, &self.defences) {
             // [MODEL-5] weakened: a served chain that forks or is shorter is taken if it verifies
             let weakened = (e == Error::ChainFork && !self.defences.fork)
                 || (e == Error::ChainRollback && !self.defences.rollback);
-            match weakened.then(|| ChainState::verify(statements)) {
+            match weakened.then(|| ChainState::verify_with(statements, &self.defences)) {
                 Some(Ok(served)) if served.account() == self.chain.account() => next = served,
                 _ => return Some(if e == Error::ChainFork { Alert::Fork } else { Alert::Chain(e) }),
             }
@@ -591,7 +592,9 @@ impl Client {
         if next.head() == self.chain.head() {
             return None; // the same chain: nothing new to open
         }
-        match next.open_epoch_umks(self.keys.device.hpke_key()) {
+        // [CHAIN-16] every new epoch's UMK is checked against the chain before the chain is taken:
+        // a split rotation is an alert (E_KEY_CHECK) and leaves the state unchanged.
+        match next.open_epoch_umks_with(self.keys.device.hpke_key(), &self.defences) {
             Ok(umks) => {
                 for (e, k) in umks {
                     self.keys.umks.entry(e).or_insert(k);
