@@ -86,7 +86,7 @@ pub fn run(data: &[u8]) {
         }
         // Truncate the wrap, or serve a shorter chain.
         _ => {
-            if bytes.u8() % 2 == 0 {
+            if bytes.u8().is_multiple_of(2) {
                 wrap.truncate(usize::from(bytes.u8()));
             } else {
                 chain.truncate(usize::from(bytes.u8()) % chain.len());
