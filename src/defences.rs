@@ -46,6 +46,8 @@ pub struct Defences {
     pub possession: bool,
     /// Served KDF salt and parameters must equal the chain's ([CHAIN-18]).
     pub kdf_pin: bool,
+    /// A revocation must undo or re-confirm what the revoked device introduced ([CHAIN-20]).
+    pub cascade: bool,
 }
 
 impl Defences {
@@ -63,6 +65,7 @@ impl Defences {
         bundle_commit: true,
         possession: true,
         kdf_pin: true,
+        cascade: true,
     };
 
     /// These defences with one switched off.
@@ -81,6 +84,7 @@ impl Defences {
             Weakening::NoBundleCommit => d.bundle_commit = false,
             Weakening::NoPossessionCheck => d.possession = false,
             Weakening::UnpinnedKdf => d.kdf_pin = false,
+            Weakening::NoCascade => d.cascade = false,
         }
         d
     }
@@ -105,6 +109,7 @@ impl Defences {
             Weakening::NoBundleCommit => !self.bundle_commit,
             Weakening::NoPossessionCheck => !self.possession,
             Weakening::UnpinnedKdf => !self.kdf_pin,
+            Weakening::NoCascade => !self.cascade,
         }
     }
 }
@@ -142,11 +147,13 @@ pub enum Weakening {
     NoPossessionCheck,
     /// Served KDF salt and parameters are used without comparing them with the chain's.
     UnpinnedKdf,
+    /// A revocation may leave in place what the revoked device introduced.
+    NoCascade,
 }
 
 impl Weakening {
     /// Every weakening.
-    pub const ALL: [Weakening; 12] = [
+    pub const ALL: [Weakening; 13] = [
         Weakening::NoSignatureCheck,
         Weakening::NoAadBinding,
         Weakening::NoKeyCommitment,
@@ -159,6 +166,7 @@ impl Weakening {
         Weakening::NoBundleCommit,
         Weakening::NoPossessionCheck,
         Weakening::UnpinnedKdf,
+        Weakening::NoCascade,
     ];
 
     /// Its command-line name.
@@ -176,6 +184,7 @@ impl Weakening {
             Weakening::NoBundleCommit => "no-bundle-commit",
             Weakening::NoPossessionCheck => "no-possession-check",
             Weakening::UnpinnedKdf => "unpinned-kdf",
+            Weakening::NoCascade => "no-cascade",
         }
     }
 

@@ -187,6 +187,8 @@ errors! {
     ChainRecipients => "E_CHAIN_RECIPIENTS", Peer, "epoch key wraps do not match the required recipients";
     /// An installed key's proof of possession does not verify. [CHAIN-17]
     ChainPossession => "E_CHAIN_POSSESSION", Peer, "an installed key's proof of possession does not verify";
+    /// A revocation leaves something the revoked device introduced neither undone nor re-confirmed. [CHAIN-20]
+    ChainCascade => "E_CHAIN_CASCADE", Peer, "a revocation leaves something the revoked device introduced neither undone nor re-confirmed";
     /// A UMK (from a bundle, an epoch wrap or a chapter 5 wrap) does not match the chain's key check. [CHAIN-16]
     KeyCheck => "E_KEY_CHECK", Peer, "a UMK does not match the chain's key check for its epoch";
     /// The identity bundle is not the one the add-device statement commits to. [DEV-6]

@@ -82,7 +82,10 @@ fn pair_three_revoke_rotate_lock_out() {
     assert_eq!(a_state.devices().len(), 4);
 
     // A revokes C (its writes up to sequence 41 stay valid) and rotates.
-    let rot = revoke_and_rotate(&a_state, &a, &c.id(), 41, &mut rng).unwrap();
+    let rot = revoke_and_rotate(&a_state, &a, &c.id(), 41, [41; 32], &mut rng).unwrap();
+    assert_eq!(a_state.revoked().len(), 0);
+    // One statement: the revocation and the new epoch ([CHAIN-20]).
+    assert_eq!(rot.statements.len(), 1);
     let mut a_umks = a_umks;
     a_umks.insert(1, rot.umk.clone());
     a_state = rot.state;
@@ -107,7 +110,7 @@ fn pair_three_revoke_rotate_lock_out() {
     c_state.update(&a_state.encoded()).unwrap();
     let c_more = c_state.open_epoch_umks(c.hpke_key()).unwrap();
     assert!(!c_more.contains_key(&1));
-    let Body::RotateEpoch { wraps, .. } = &c_state.statements().last().unwrap().body else { panic!() };
+    let Body::RevokeDevice { wraps, .. } = &c_state.statements().last().unwrap().body else { panic!() };
     for w in wraps {
         assert_ne!(w.recipient, c.public().x25519);
         assert_eq!(blindsync::chain::verify::open_epoch_wrap(&account, w, c.hpke_key()).err(), Some(Error::HpkeOpen));
@@ -153,7 +156,14 @@ fn pair_three_revoke_rotate_lock_out() {
     // the new one can, and it reaches every epoch through the chain.
     let kdf2 = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
     let new_pw = UnlockPathKeys::from_password(&kdf2.derive(b"a new password").unwrap(), &kdf2);
-    let (_, reset) = replace_authority(&a_state, &rkeys.authority, &new_pw, &a_umks, &mut rng).unwrap();
+    let rep = replace_authority(&a_state, &rkeys.authority, &new_pw, &a_umks, &mut rng).unwrap();
+    let reset = rep.state.clone();
+    let mut a_umks = a_umks;
+    a_umks.insert(reset.epoch(), rep.umk.clone());
+    assert_eq!(reset.epoch(), 2);
+    // The old password's sealing key reaches epochs 0 and 1, not the epoch the change started.
+    let old_reach = reset.open_epoch_umks(&pkeys.sealing).unwrap();
+    assert_eq!(old_reach.keys().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!(reset.authority(UnlockPath::Password).unwrap().signing, new_pw.authority.public_key());
     let f = DeviceKeys::generate(&mut rng);
     // The old password's salt is no longer the pinned one; with the pin check off, the retired
@@ -169,10 +179,11 @@ fn pair_three_revoke_rotate_lock_out() {
     let (_, f_state, f_umks) = enroll(&reset, &new_pw, &new_wrap, &f).unwrap();
     assert_eq!(ck(&f_umks, &f_state, 0), ck(&a_umks, &a_state, 0));
     assert_eq!(ck(&f_umks, &f_state, 1), ck(&a_umks, &a_state, 1));
+    assert_eq!(ck(&f_umks, &f_state, 2), ck(&a_umks, &reset, 2));
 
     // A later rotation reaches the new password path but not the revoked device.
     let rot2 = rotate(&f_state, &a, &mut rng).unwrap();
     let got = rot2.state.open_epoch_umks(&new_pw.sealing).unwrap();
-    assert!(got[&2] == rot2.umk);
-    assert!(!rot2.state.open_epoch_umks(c.hpke_key()).unwrap().contains_key(&2));
+    assert!(got[&3] == rot2.umk);
+    assert!(!rot2.state.open_epoch_umks(c.hpke_key()).unwrap().contains_key(&3));
 }

@@ -208,7 +208,7 @@ fn revoked_device_cannot_read_new_writes() {
     let mut b = pair(&mut s, &mut a);
     a.subscribe("notes").unwrap();
     b.subscribe("notes").unwrap();
-    let rot = revoke_and_rotate(a.chain(), a.device(), &b.id(), 0, &mut s.rng).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &b.id(), 0, [0; 32], &mut s.rng).unwrap();
     a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
     a.add_umk(rot.state.epoch(), rot.umk.clone());
     a.write(&mut s.w, "notes", rid(9), b"secret after revocation", &mut s.rng).unwrap();
@@ -353,15 +353,21 @@ fn enroll_by_password_and_by_recovery() {
 fn password_change_and_recovery_reset() {
     let mut s = setup();
     let mut a = s.a.clone();
-    // change from a device
+    // change on a device: the user types the old password, whose authority signs ([CHAIN-6])
     let kdf2 = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut s.rng) };
     let pw2 = kdf2.derive(b"second password").unwrap();
     let new = UnlockPathKeys::from_password(&pw2, &kdf2);
     let old_keys = UnlockPathKeys::from_password(&s.kdf.derive(s.password).unwrap(), &s.kdf);
     let (_, old_session) = password_login(&mut s.w, s.password).unwrap();
     assert!(matches!(s.w.call(Request::GetChain { token: old_session }), Response::Chain { .. }));
-    let (st, _) = replace_authority(a.chain(), a.device(), &new, a.umks(), &mut s.rng).unwrap();
-    a.append_chain(&mut s.w, vec![st]).unwrap();
+    // a device may not sign it
+    assert_eq!(
+        replace_authority(a.chain(), a.device(), &new, a.umks(), &mut s.rng).err(),
+        Some(Error::ChainNotAuthorized)
+    );
+    let rep = replace_authority(a.chain(), &old_keys.authority, &new, a.umks(), &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rep.statements.clone()).unwrap();
+    a.add_umk(rep.state.epoch(), rep.umk.clone());
     // the old password's session ends as soon as its authority is replaced
     assert_eq!(s.w.call(Request::GetChain { token: old_session }), Response::Error(Error::SrvAuth));
     let umk0: &Umk = &a.umks()[&0];
@@ -401,8 +407,8 @@ fn password_change_and_recovery_reset() {
     let pw3 = kdf3.derive(b"third password").unwrap();
     let third = UnlockPathKeys::from_password(&pw3, &kdf3);
     let recovered = enroll_with(&mut s.w, rtoken, &rkeys, &mut s.rng).unwrap();
-    let (st, _) = replace_authority(recovered.chain(), &rkeys.authority, &third, recovered.umks(), &mut s.rng).unwrap();
-    assert_eq!(s.w.call(Request::AppendChain { token: rtoken, statements: vec![st] }), Response::Ok);
+    let rep = replace_authority(recovered.chain(), &rkeys.authority, &third, recovered.umks(), &mut s.rng).unwrap();
+    assert_eq!(s.w.call(Request::AppendChain { token: rtoken, statements: rep.statements.clone() }), Response::Ok);
     let wrap = blindsync::unlock::wrap::wrap_umk(
         &third.kek,
         &recovered.umks()[&0],

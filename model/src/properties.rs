@@ -49,9 +49,11 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         Weakening::AnyKdfParams => Some(NO_DOWNGRADE),
         // Onboarding defences (spec 12.5): exercised by the model's pairing and enrollment
         // actions once those run under the adversary.
-        Weakening::NoKeyCheck | Weakening::NoBundleCommit | Weakening::NoPossessionCheck | Weakening::UnpinnedKdf => {
-            None
-        }
+        Weakening::NoKeyCheck
+        | Weakening::NoBundleCommit
+        | Weakening::NoPossessionCheck
+        | Weakening::UnpinnedKdf
+        | Weakening::NoCascade => None,
     }
 }
 

@@ -633,7 +633,8 @@ impl Model {
         let c = n.devices.get_mut(device)?;
         let max_seq = c.last_seq(&target);
         let mut rng = SeededRng::from_label(&format!("blindsync/model/revoke/{device}/{fork}"));
-        let rot = revoke_and_rotate(c.chain(), c.device(), &target, max_seq, &mut rng).ok()?;
+        let last = if max_seq == 0 { [0u8; 32] } else { c.envelope_identity(&target, max_seq)? };
+        let rot = revoke_and_rotate(c.chain(), c.device(), &target, max_seq, last, &mut rng).ok()?;
         let epoch = rot.state.epoch();
         if fork {
             // [MODEL-2] the adversary answers Ok and keeps the statements as a branch

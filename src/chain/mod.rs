@@ -31,12 +31,12 @@ pub mod verify;
 use std::collections::BTreeMap;
 
 pub use statement::{
-    Authority, Body, ChainSigner, EpochWrap, NO_BUNDLE, Pop, PopRole, Statement, UnlockPath, bundle_commit,
-    possession_message,
+    Authority, Body, ChainSigner, EpochWrap, NO_BUNDLE, Pop, PopRole, Reconfirm, Revocation, Statement, UnlockPath,
+    bundle_commit, possession_message,
 };
 pub use verify::{
-    ChainState, Revoked, Role, account_fingerprint, account_fingerprint_digest, account_id, partner_fingerprint,
-    partner_fingerprint_digest,
+    ChainState, Introducer, Revoked, Role, account_fingerprint, account_fingerprint_digest, account_id,
+    partner_fingerprint, partner_fingerprint_digest,
 };
 
 use crate::defences::Defences;
@@ -432,51 +432,100 @@ pub fn unlock_with(
     Ok(umks)
 }
 
-/// The result of a rotation.
+/// The result of a statement that starts an epoch (rotate, revoke, replace authority).
 pub struct Rotation {
-    /// The statements to append (revoke then rotate, or rotate alone).
+    /// The statement to append (one).
     pub statements: Vec<Vec<u8>>,
-    /// The chain after them.
+    /// The chain after it.
     pub state: ChainState,
     /// The new epoch's UMK.
     pub umk: Umk,
 }
 
-/// Starts epoch e+1: a fresh UMK wrapped to every active device and to both
-/// unlock paths' sealing keys. [CHAIN-11]
-pub fn rotate<R: CryptoRng + ?Sized>(state: &ChainState, signer: &DeviceKeys, rng: &mut R) -> Result<Rotation> {
+/// A fresh UMK for epoch `e + 1` wrapped to each of `recipients` (sorted
+/// canonically), and its key check. [CHAIN-11] [CHAIN-16]
+fn new_epoch<R: CryptoRng + ?Sized>(
+    state: &ChainState,
+    recipients: &[[u8; 32]],
+    rng: &mut R,
+) -> Result<(Epoch, Umk, Vec<EpochWrap>)> {
     let epoch = state.epoch().checked_add(1).ok_or(Error::ChainEpoch)?;
     let umk = Umk::random(rng);
     let account = state.account();
+    let wraps = recipients.iter().map(|r| epoch_wrap(&account, epoch, r, &umk, rng)).collect::<Result<Vec<_>>>()?;
+    Ok((epoch, umk, wraps))
+}
+
+fn path_sealing_keys(state: &ChainState) -> Vec<[u8; 32]> {
+    [UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| state.authority(*p).map(|a| a.sealing)).collect()
+}
+
+/// Starts epoch e+1: a fresh UMK wrapped to every active device and to both
+/// unlock paths' sealing keys. [CHAIN-11]
+pub fn rotate<R: CryptoRng + ?Sized>(state: &ChainState, signer: &DeviceKeys, rng: &mut R) -> Result<Rotation> {
     let mut recipients: Vec<[u8; 32]> = state.devices().values().map(|d| d.x25519).collect();
-    for path in [UnlockPath::Recovery, UnlockPath::Password] {
-        recipients.extend(state.authority(path).map(|a| a.sealing));
-    }
-    let mut wraps = recipients.iter().map(|r| epoch_wrap(&account, epoch, r, &umk, rng)).collect::<Result<Vec<_>>>()?;
+    recipients.extend(path_sealing_keys(state));
+    let (epoch, umk, mut wraps) = new_epoch(state, &recipients, rng)?;
     statement::sort_wraps(&mut wraps);
     let key_check = umk.key_check(epoch); // [CHAIN-16]
     let (bytes, next) = extend(state, Body::RotateEpoch { epoch, key_check, wraps }, signer)?;
     Ok(Rotation { statements: vec![bytes], state: next, umk })
 }
 
-/// Revokes `target` (accepting its writes up to `max_seq`) and rotates the
-/// epoch at once. [CHAIN-9] [CHAIN-11]
+/// Revokes devices and starts a new epoch in one statement, unpinning and
+/// re-confirming what the revoked devices introduced ([CHAIN-20]). The
+/// lists may be in any order; they are sorted here.
+pub fn revoke<R: CryptoRng + ?Sized>(
+    state: &ChainState,
+    signer: &DeviceKeys,
+    mut revocations: Vec<Revocation>,
+    mut unpin: Vec<[u8; 32]>,
+    mut reconfirm: Vec<Reconfirm>,
+    rng: &mut R,
+) -> Result<Rotation> {
+    revocations.sort_by_key(|r| r.device);
+    unpin.sort();
+    reconfirm.sort();
+    let gone: Vec<DeviceId> = revocations.iter().map(|r| r.device).collect();
+    let mut recipients: Vec<[u8; 32]> =
+        state.devices().iter().filter(|(id, _)| !gone.contains(id)).map(|(_, d)| d.x25519).collect();
+    recipients.extend(path_sealing_keys(state));
+    let (epoch, umk, mut wraps) = new_epoch(state, &recipients, rng)?;
+    statement::sort_wraps(&mut wraps);
+    let key_check = umk.key_check(epoch);
+    let body = Body::RevokeDevice { revocations, unpin, reconfirm, epoch, key_check, wraps };
+    let (bytes, next) = extend(state, body, signer)?;
+    Ok(Rotation { statements: vec![bytes], state: next, umk })
+}
+
+/// Revokes `target` (accepting its writes up to `max_seq`, the one at
+/// `max_seq` being `last_envelope`) and starts a new epoch in one statement;
+/// the partners `target` pinned are unpinned with it. A device `target`
+/// added must be decided on by the caller ([`revoke`]): here it is
+/// [`Error::ChainCascade`]. [CHAIN-20]
 pub fn revoke_and_rotate<R: CryptoRng + ?Sized>(
     state: &ChainState,
     signer: &DeviceKeys,
     target: &DeviceId,
     max_seq: u64,
+    last_envelope: [u8; 32],
     rng: &mut R,
 ) -> Result<Rotation> {
-    let (revoke, mid) = extend(state, Body::RevokeDevice { device: *target, max_seq }, signer)?;
-    let mut rot = rotate(&mid, signer, rng)?;
-    rot.statements.insert(0, revoke);
-    Ok(rot)
+    let by_target = |i: Option<Introducer>| i == Some(Introducer::Device(*target));
+    if state.devices().keys().any(|id| id != target && by_target(state.device_introducer(id))) {
+        return Err(Error::ChainCascade);
+    }
+    let unpin = state.partners().keys().filter(|k| by_target(state.partner_introducer(k))).copied().collect();
+    let r = Revocation { device: *target, max_seq, last_envelope };
+    revoke(state, signer, vec![r], unpin, Vec::new(), rng)
 }
 
-/// Replaces an unlock path's keys (new password or recovery code): wraps
-/// every live UMK to the new sealing key, with the new authority's proof of
-/// possession and, for the password, its KDF parameters. [CHAIN-14] [CHAIN-17] [CHAIN-18]
+/// Replaces an unlock path's keys (new password or recovery code) and starts
+/// a new epoch in the same statement: every live UMK and the new one to the
+/// new sealing key, the new one to every active device and the other path;
+/// with the new authority's proof of possession and, for the password, its
+/// KDF parameters. `signer` is the path's current authority or the other
+/// path's. [CHAIN-14] [CHAIN-17] [CHAIN-18]
 ///
 /// The caller MUST also store the new chapter 5 wrap of UMK_0
 /// ([`UnlockPathKeys::wrap_umk0`]) with the server.
@@ -486,20 +535,31 @@ pub fn replace_authority<R: CryptoRng + ?Sized>(
     new: &UnlockPathKeys,
     umks: &BTreeMap<Epoch, Umk>,
     rng: &mut R,
-) -> Result<(Vec<u8>, ChainState)> {
+) -> Result<Rotation> {
     let authority = new.public();
     let account = state.account();
-    let mut wraps = Vec::new();
-    for e in 0..=state.epoch() {
-        let umk = umks.get(&e).ok_or(Error::ChainRecipients)?;
-        wraps.push(epoch_wrap(&account, e, &authority.sealing, umk, rng)?);
+    let other = match new.path {
+        UnlockPath::Recovery => UnlockPath::Password,
+        UnlockPath::Password => UnlockPath::Recovery,
+    };
+    let mut recipients: Vec<[u8; 32]> = state.devices().values().map(|d| d.x25519).collect();
+    recipients.extend(state.authority(other).map(|a| a.sealing));
+    recipients.push(authority.sealing);
+    let (epoch, umk, mut wraps) = new_epoch(state, &recipients, rng)?;
+    for e in 0..epoch {
+        let old = umks.get(&e).ok_or(Error::ChainRecipients)?;
+        wraps.push(epoch_wrap(&account, e, &authority.sealing, old, rng)?);
     }
+    statement::sort_wraps(&mut wraps);
     let body = Body::ReplaceAuthority {
         path: new.path,
         authority,
         kdf: new.chain_kdf(),
         pop: new.possession(7, &account.0),
+        epoch,
+        key_check: umk.key_check(epoch),
         wraps,
     };
-    extend(state, body, signer)
+    let (bytes, next) = extend(state, body, signer)?;
+    Ok(Rotation { statements: vec![bytes], state: next, umk })
 }

@@ -106,12 +106,21 @@ pub enum Body {
         /// `SHA-256(enc(BUNDLE_COMMIT, wrap))` of its identity bundle, or zeros. [DEV-5]
         bundle_commit: [u8; 32],
     },
-    /// 3: an active device is revoked.
+    /// 3: devices are revoked, what they introduced undone or re-confirmed,
+    /// and a new epoch starts, all in one statement. [CHAIN-20]
     RevokeDevice {
-        /// The revoked device.
-        device: DeviceId,
-        /// The highest writer sequence number accepted from it.
-        max_seq: u64,
+        /// The revoked devices, strictly ascending by id, at least one.
+        revocations: Vec<Revocation>,
+        /// Partner keys unpinned with them, strictly ascending.
+        unpin: Vec<[u8; 32]>,
+        /// Items the revoked devices introduced that the revoker keeps, ascending.
+        reconfirm: Vec<Reconfirm>,
+        /// The new epoch (the current one plus one).
+        epoch: Epoch,
+        /// The new UMK's key check. [CHAIN-16]
+        key_check: [u8; 32],
+        /// The new UMK wrapped to the remaining devices and both unlock paths.
+        wraps: Vec<EpochWrap>,
     },
     /// 4: a new key epoch begins.
     RotateEpoch {
@@ -144,10 +153,47 @@ pub enum Body {
         kdf: Option<[u8; 32]>,
         /// The new authority's proof of possession. [CHAIN-17]
         pop: Pop,
-        /// Every live epoch's UMK wrapped to the new sealing key.
+        /// The epoch this replacement starts (the current one plus one). [CHAIN-14]
+        epoch: Epoch,
+        /// The new UMK's key check. [CHAIN-16]
+        key_check: [u8; 32],
+        /// Every epoch's UMK to the new sealing key, the new UMK to every
+        /// active device and the other path.
         wraps: Vec<EpochWrap>,
     },
 }
+
+/// One device a revoke statement revokes. [CHAIN-20]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Revocation {
+    /// The device.
+    pub device: DeviceId,
+    /// The highest writer sequence number accepted from it.
+    pub max_seq: u64,
+    /// The identity ([SYNC-14]) of its envelope at `max_seq`; zeros iff `max_seq = 0`.
+    pub last_envelope: [u8; 32],
+}
+
+/// What a re-confirmation keeps. [CHAIN-20]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reconfirm {
+    /// An active device, by id (`what` = 1).
+    Device(DeviceId),
+    /// A pinned partner key (`what` = 2).
+    Partner([u8; 32]),
+}
+
+impl Reconfirm {
+    fn what_id(&self) -> (u8, [u8; 32]) {
+        match self {
+            Reconfirm::Device(d) => (1, d.0),
+            Reconfirm::Partner(k) => (2, *k),
+        }
+    }
+}
+
+/// Most entries in each list of a revoke statement. [CHAIN-20]
+pub const MAX_REVOKE_LIST: usize = 1024;
 
 impl Body {
     /// The kind byte. [CHAIN-1]
@@ -195,13 +241,28 @@ impl Body {
                 authority(e, password).fixed(password_kdf).fixed(password_pop).u32(*epoch).fixed(key_check)
             }
             Body::AddDevice { device: d, pop, bundle_commit } => device(e, d).fixed(pop).fixed(bundle_commit),
-            Body::RevokeDevice { device, max_seq } => e.fixed(&device.0).u64(*max_seq),
+            Body::RevokeDevice { revocations, unpin, reconfirm, epoch, key_check, wraps } => {
+                let mut e = e.u32(len32(revocations.len()));
+                for r in revocations {
+                    e = e.fixed(&r.device.0).u64(r.max_seq).fixed(&r.last_envelope);
+                }
+                e = e.u32(len32(unpin.len()));
+                for k in unpin {
+                    e = e.fixed(k);
+                }
+                e = e.u32(len32(reconfirm.len()));
+                for c in reconfirm {
+                    let (what, id) = c.what_id();
+                    e = e.u8(what).fixed(&id);
+                }
+                encode_wraps(e.u32(*epoch).fixed(key_check), wraps)
+            }
             Body::RotateEpoch { epoch, key_check, wraps } => encode_wraps(e.u32(*epoch).fixed(key_check), wraps),
             Body::PinPartner { key, label } => e.fixed(key).bytes(label.as_bytes()),
             Body::UnpinPartner { key } => e.fixed(key),
-            Body::ReplaceAuthority { path, authority: a, kdf, pop, wraps } => {
+            Body::ReplaceAuthority { path, authority: a, kdf, pop, epoch, key_check, wraps } => {
                 let e = authority(e.u8(*path as u8), a).bytes(kdf.as_ref().map_or(&[][..], |k| &k[..]));
-                encode_wraps(e.fixed(pop), wraps)
+                encode_wraps(e.fixed(pop).u32(*epoch).fixed(key_check), wraps)
             }
         }
     }
@@ -224,7 +285,50 @@ impl Body {
                 key_check: r.array()?,
             },
             2 => Body::AddDevice { device: device(r)?, pop: r.array()?, bundle_commit: r.array()? },
-            3 => Body::RevokeDevice { device: DeviceId(r.array()?), max_seq: r.u64()? },
+            3 => {
+                let n = count(r)?;
+                if n == 0 {
+                    return Err(Error::DecodeLength);
+                }
+                let mut revocations: Vec<Revocation> = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    let x = Revocation { device: DeviceId(r.array()?), max_seq: r.u64()?, last_envelope: r.array()? };
+                    if revocations.last().is_some_and(|l| l.device >= x.device) {
+                        return Err(Error::DecodeValue);
+                    }
+                    revocations.push(x);
+                }
+                let m = count(r)?;
+                let mut unpin: Vec<[u8; 32]> = Vec::with_capacity(m.min(64));
+                for _ in 0..m {
+                    let k: [u8; 32] = r.array()?;
+                    if unpin.last().is_some_and(|l| *l >= k) {
+                        return Err(Error::DecodeValue);
+                    }
+                    unpin.push(k);
+                }
+                let k = count(r)?;
+                let mut reconfirm: Vec<Reconfirm> = Vec::with_capacity(k.min(64));
+                for _ in 0..k {
+                    let c = match r.u8()? {
+                        1 => Reconfirm::Device(DeviceId(r.array()?)),
+                        2 => Reconfirm::Partner(r.array()?),
+                        _ => return Err(Error::DecodeValue),
+                    };
+                    if reconfirm.last().is_some_and(|l| l.what_id() >= c.what_id()) {
+                        return Err(Error::DecodeValue);
+                    }
+                    reconfirm.push(c);
+                }
+                Body::RevokeDevice {
+                    revocations,
+                    unpin,
+                    reconfirm,
+                    epoch: r.u32()?,
+                    key_check: r.array()?,
+                    wraps: decode_wraps(r)?,
+                }
+            }
             4 => Body::RotateEpoch { epoch: r.u32()?, key_check: r.array()?, wraps: decode_wraps(r)? },
             5 => {
                 let key = r.array()?;
@@ -241,11 +345,29 @@ impl Body {
                 let want = if path == UnlockPath::Password { KDF_LEN } else { 0 };
                 let kdf = r.bytes_exact(want)?;
                 let kdf = if path == UnlockPath::Password { Some(to_kdf(kdf)?) } else { None };
-                Body::ReplaceAuthority { path, authority, kdf, pop: r.array()?, wraps: decode_wraps(r)? }
+                Body::ReplaceAuthority {
+                    path,
+                    authority,
+                    kdf,
+                    pop: r.array()?,
+                    epoch: r.u32()?,
+                    key_check: r.array()?,
+                    wraps: decode_wraps(r)?,
+                }
             }
             _ => return Err(Error::DecodeValue),
         })
     }
+}
+
+/// A list count of a revoke statement: at most [`MAX_REVOKE_LIST`]. [CHAIN-20]
+fn count(r: &mut Reader<'_>) -> Result<usize> {
+    let n = r.u32()? as usize;
+    if n > MAX_REVOKE_LIST { Err(Error::DecodeLength) } else { Ok(n) }
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Length of a `kdf_encoding` ([KEY-6]) in a statement. [CHAIN-18]
@@ -314,7 +436,7 @@ pub const NO_BUNDLE: [u8; 32] = [0u8; 32];
 /// `u32 n ‖ n × (recipient(32) ‖ u32 epoch ‖ enc(32) ‖ ct(48))`, strictly
 /// ascending by (recipient, epoch). [CHAIN-1] [CHAIN-12]
 fn encode_wraps(mut e: Encoder, wraps: &[EpochWrap]) -> Encoder {
-    e = e.u32(u32::try_from(wraps.len()).unwrap_or(u32::MAX));
+    e = e.u32(len32(wraps.len()));
     for w in wraps {
         e = e.fixed(&w.recipient).u32(w.epoch).fixed(&w.enc).fixed(&w.ct);
     }
@@ -486,7 +608,31 @@ mod tests {
                 pop,
                 bundle_commit
             }),
-            (arr32(), any::<u64>()).prop_map(|(d, max_seq)| Body::RevokeDevice { device: DeviceId(d), max_seq }),
+            (
+                proptest::collection::btree_map(arr32(), (any::<u64>(), arr32()), 1..3),
+                proptest::collection::btree_set(arr32(), 0..3),
+                proptest::collection::btree_set(
+                    prop_oneof![
+                        arr32().prop_map(|d| Reconfirm::Device(DeviceId(d))),
+                        arr32().prop_map(Reconfirm::Partner)
+                    ],
+                    0..3
+                ),
+                any::<u32>(),
+                arr32(),
+                wraps()
+            )
+                .prop_map(|(rv, unpin, reconfirm, epoch, key_check, wraps)| Body::RevokeDevice {
+                    revocations: rv
+                        .into_iter()
+                        .map(|(d, (max_seq, last_envelope))| Revocation { device: DeviceId(d), max_seq, last_envelope })
+                        .collect(),
+                    unpin: unpin.into_iter().collect(),
+                    reconfirm: reconfirm.into_iter().collect(),
+                    epoch,
+                    key_check,
+                    wraps
+                }),
             (any::<u32>(), arr32(), wraps()).prop_map(|(epoch, key_check, wraps)| Body::RotateEpoch {
                 epoch,
                 key_check,
@@ -494,19 +640,27 @@ mod tests {
             }),
             (arr32(), "[a-zé ]{0,20}").prop_map(|(key, label)| Body::PinPartner { key, label }),
             arr32().prop_map(|key| Body::UnpinPartner { key }),
-            (auth(), arr32(), pop(), wraps()).prop_map(|(authority, k, pop, wraps)| Body::ReplaceAuthority {
-                path: UnlockPath::Password,
-                authority,
-                kdf: Some(k),
-                pop,
-                wraps
+            (auth(), arr32(), pop(), any::<u32>(), wraps()).prop_map(|(authority, k, pop, epoch, wraps)| {
+                Body::ReplaceAuthority {
+                    path: UnlockPath::Password,
+                    authority,
+                    kdf: Some(k),
+                    pop,
+                    epoch,
+                    key_check: k,
+                    wraps,
+                }
             }),
-            (auth(), pop(), wraps()).prop_map(|(authority, pop, wraps)| Body::ReplaceAuthority {
-                path: UnlockPath::Recovery,
-                authority,
-                kdf: None,
-                pop,
-                wraps
+            (auth(), pop(), any::<u32>(), arr32(), wraps()).prop_map(|(authority, pop, epoch, key_check, wraps)| {
+                Body::ReplaceAuthority {
+                    path: UnlockPath::Recovery,
+                    authority,
+                    kdf: None,
+                    pop,
+                    epoch,
+                    key_check,
+                    wraps,
+                }
             }),
         ]
     }
@@ -566,7 +720,15 @@ mod tests {
             let s = Statement {
                 position: 1,
                 prev: [0; 32],
-                body: Body::ReplaceAuthority { path, authority: a, kdf, pop: [0; 64], wraps: vec![] },
+                body: Body::ReplaceAuthority {
+                    path,
+                    authority: a,
+                    kdf,
+                    pop: [0; 64],
+                    epoch: 1,
+                    key_check: [0; 32],
+                    wraps: vec![],
+                },
                 signer: [0; 32],
                 signature: [0; 64],
             };

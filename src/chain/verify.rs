@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::statement::{
-    Authority, Body, EpochWrap, GENESIS_PREV, KDF_LEN, PopRole, Statement, UnlockPath, possession_message,
+    Authority, Body, EpochWrap, GENESIS_PREV, KDF_LEN, PopRole, Reconfirm, Statement, UnlockPath, possession_message,
     statement_hash, verify_possession,
 };
 use crate::defences::Defences;
@@ -24,6 +24,19 @@ pub struct Revoked {
     pub max_seq: u64,
     /// The position of the revoke statement.
     pub at: u64,
+    /// The identity of its envelope at `max_seq` (zeros if it never wrote). [CHAIN-20]
+    pub last_envelope: [u8; 32],
+}
+
+/// Who installed a device or pinned a partner: what a revocation cascades over. [CHAIN-20]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Introducer {
+    /// The genesis device has none.
+    Genesis,
+    /// An active (or since revoked) device.
+    Device(DeviceId),
+    /// An unlock path's authority (enrollment); never cascaded.
+    Authority(UnlockPath),
 }
 
 /// Who signed a statement, as the chain state sees it. [CHAIN-6]
@@ -51,6 +64,8 @@ pub struct ChainState {
     epoch: Epoch,
     key_checks: Vec<[u8; 32]>,
     password_kdf: [u8; KDF_LEN],
+    device_introducers: BTreeMap<DeviceId, Introducer>,
+    partner_introducers: BTreeMap<[u8; 32], Introducer>,
 }
 
 /// Hashes the account and the head (length and hash): the head hash commits
@@ -180,6 +195,7 @@ impl ChainState {
         check_pop(d, &password.signing, &pw_msg, password_pop)?;
         let mut devices = BTreeMap::new();
         devices.insert(device.id(), *device);
+        let device_introducers = BTreeMap::from([(device.id(), Introducer::Genesis)]);
         let mut authorities = BTreeMap::new();
         authorities.insert(UnlockPath::Recovery, *recovery);
         authorities.insert(UnlockPath::Password, *password);
@@ -197,6 +213,8 @@ impl ChainState {
             epoch: 0,
             key_checks,
             password_kdf,
+            device_introducers,
+            partner_introducers: BTreeMap::new(),
         })
     }
 
@@ -269,7 +287,7 @@ impl ChainState {
         s.verify_signature()?;
         authorize(role, &s.body)?;
         let mut next = self.clone();
-        next.apply(&s, d)?;
+        next.apply(&s, role, d)?;
         next.hashes.push(statement_hash(bytes));
         next.statements.push(s);
         *self = next;
@@ -302,7 +320,32 @@ impl ChainState {
             || x_keys.any(|k| k == *x)
     }
 
-    fn apply(&mut self, s: &Statement, d: &Defences) -> Result<()> {
+    /// The recipients an epoch-starting statement must wrap the new UMK to:
+    /// every active device and both paths' sealing keys. [CHAIN-11]
+    fn epoch_recipients(&self) -> BTreeSet<[u8; 32]> {
+        self.devices.values().map(|d| d.x25519).chain(self.authorities.values().map(|a| a.sealing)).collect()
+    }
+
+    /// [CHAIN-11] one wrap of `epoch` to each of `want`, and to nothing else.
+    fn check_new_epoch(&self, epoch: Epoch, wraps: &[&EpochWrap], want: &BTreeSet<[u8; 32]>) -> Result<()> {
+        if Some(epoch) != self.epoch.checked_add(1) {
+            return Err(Error::ChainEpoch);
+        }
+        let got: BTreeSet<[u8; 32]> = wraps.iter().map(|w| w.recipient).collect();
+        if got != *want || got.len() != wraps.len() || wraps.iter().any(|w| w.epoch != epoch) {
+            return Err(Error::ChainRecipients);
+        }
+        Ok(())
+    }
+
+    fn introducer_of(role: Role) -> Introducer {
+        match role {
+            Role::Device(id) => Introducer::Device(id),
+            Role::Authority(p) => Introducer::Authority(p),
+        }
+    }
+
+    fn apply(&mut self, s: &Statement, role: Role, d: &Defences) -> Result<()> {
         let account = self.account.0;
         match &s.body {
             Body::Genesis { .. } => return Err(Error::ChainGenesis),
@@ -314,26 +357,20 @@ impl ChainState {
                     return Err(Error::ChainState);
                 }
                 self.devices.insert(device.id(), *device);
+                self.device_introducers.insert(device.id(), Self::introducer_of(role));
             }
-            Body::RevokeDevice { device, max_seq } => {
-                let public = self.devices.remove(device).ok_or(Error::ChainState)?;
-                self.revoked.insert(*device, Revoked { public, max_seq: *max_seq, at: s.position });
+            Body::RevokeDevice { revocations, unpin, reconfirm, epoch, key_check, wraps } => {
+                self.apply_revoke(s.position, role, revocations, unpin, reconfirm, d)?;
+                // [CHAIN-20] step 5 and 6: the new epoch, to the devices that remain and both paths.
+                let want = self.epoch_recipients();
+                self.check_new_epoch(*epoch, &wraps.iter().collect::<Vec<_>>(), &want)?;
+                self.epoch = *epoch;
+                self.key_checks.push(*key_check);
             }
             Body::RotateEpoch { epoch, key_check, wraps } => {
-                if Some(*epoch) != self.epoch.checked_add(1) {
-                    return Err(Error::ChainEpoch);
-                }
                 // [CHAIN-11] exactly the active devices and both unlock paths, for the new epoch.
-                let want: BTreeSet<[u8; 32]> = self
-                    .devices
-                    .values()
-                    .map(|d| d.x25519)
-                    .chain(self.authorities.values().map(|a| a.sealing))
-                    .collect();
-                let got: BTreeSet<[u8; 32]> = wraps.iter().map(|w| w.recipient).collect();
-                if got != want || got.len() != wraps.len() || wraps.iter().any(|w| w.epoch != *epoch) {
-                    return Err(Error::ChainRecipients);
-                }
+                let want = self.epoch_recipients();
+                self.check_new_epoch(*epoch, &wraps.iter().collect::<Vec<_>>(), &want)?;
                 self.epoch = *epoch;
                 self.key_checks.push(*key_check);
             }
@@ -344,11 +381,13 @@ impl ChainState {
                 if self.partners.insert(*key, label.clone()).is_some() {
                     return Err(Error::ChainState);
                 }
+                self.partner_introducers.insert(*key, Self::introducer_of(role));
             }
             Body::UnpinPartner { key } => {
                 self.partners.remove(key).ok_or(Error::ChainState)?;
+                self.partner_introducers.remove(key);
             }
-            Body::ReplaceAuthority { path, authority, kdf, pop, wraps } => {
+            Body::ReplaceAuthority { path, authority, kdf, pop, epoch, key_check, wraps } => {
                 check_authority(authority)?;
                 if let Some(k) = kdf {
                     check_kdf(k)?;
@@ -360,12 +399,29 @@ impl ChainState {
                 if self.key_in_use(&authority.signing, &authority.sealing) {
                     return Err(Error::ChainState);
                 }
-                // [CHAIN-14] every live epoch, once, to the new sealing key.
-                let epochs: Vec<Epoch> = wraps.iter().map(|w| w.epoch).collect();
-                let want: Vec<Epoch> = (0..=self.epoch).collect();
-                if epochs != want || wraps.iter().any(|w| w.recipient != authority.sealing) {
+                if Some(*epoch) != self.epoch.checked_add(1) {
+                    return Err(Error::ChainEpoch);
+                }
+                // [CHAIN-14] every epoch 0..=e+1, once, to the new sealing key; the new epoch, once,
+                // to every active device and the other path; nothing to anyone else.
+                let (to_new, to_rest): (Vec<&EpochWrap>, Vec<&EpochWrap>) =
+                    wraps.iter().partition(|w| w.recipient == authority.sealing);
+                let epochs: Vec<Epoch> = to_new.iter().map(|w| w.epoch).collect();
+                let want: Vec<Epoch> = (0..=*epoch).collect();
+                if epochs != want {
                     return Err(Error::ChainRecipients);
                 }
+                let other = match path {
+                    UnlockPath::Recovery => UnlockPath::Password,
+                    UnlockPath::Password => UnlockPath::Recovery,
+                };
+                let rest: BTreeSet<[u8; 32]> = self
+                    .devices
+                    .values()
+                    .map(|d| d.x25519)
+                    .chain(self.authorities.get(&other).map(|a| a.sealing))
+                    .collect();
+                self.check_new_epoch(*epoch, &to_rest, &rest)?;
                 if let Some(k) = kdf {
                     self.password_kdf = *k;
                 }
@@ -373,9 +429,112 @@ impl ChainState {
                     self.retired.insert(old.signing);
                     self.retired_sealing.insert(old.sealing);
                 }
+                self.epoch = *epoch;
+                self.key_checks.push(*key_check);
             }
         }
         Ok(())
+    }
+
+    /// [CHAIN-20] steps 1 to 4 and the effect on devices and partners.
+    fn apply_revoke(
+        &mut self,
+        position: u64,
+        role: Role,
+        revocations: &[super::statement::Revocation],
+        unpin: &[[u8; 32]],
+        reconfirm: &[Reconfirm],
+        d: &Defences,
+    ) -> Result<()> {
+        let gone: BTreeSet<DeviceId> = revocations.iter().map(|r| r.device).collect();
+        // 1. active, and a last envelope exactly when the device wrote
+        for r in revocations {
+            if !self.devices.contains_key(&r.device) || ((r.max_seq == 0) != (r.last_envelope == [0u8; 32])) {
+                return Err(Error::ChainState);
+            }
+        }
+        // 2. unpinned keys are pinned
+        if unpin.iter().any(|k| !self.partners.contains_key(k)) {
+            return Err(Error::ChainState);
+        }
+        // 3. re-confirmed items exist, stay, and were introduced by a revoked device
+        let by_gone = |i: Option<&Introducer>| matches!(i, Some(Introducer::Device(x)) if gone.contains(x));
+        for c in reconfirm {
+            let ok = match c {
+                Reconfirm::Device(id) => {
+                    self.devices.contains_key(id) && !gone.contains(id) && by_gone(self.device_introducers.get(id))
+                }
+                Reconfirm::Partner(k) => {
+                    self.partners.contains_key(k) && !unpin.contains(k) && by_gone(self.partner_introducers.get(k))
+                }
+            };
+            if !ok {
+                return Err(Error::ChainState);
+            }
+        }
+        // 4. cascade: whatever a revoked device introduced is revoked, unpinned or re-confirmed
+        if d.cascade {
+            let orphan_device = self.devices.keys().any(|id| {
+                !gone.contains(id)
+                    && by_gone(self.device_introducers.get(id))
+                    && !reconfirm.contains(&Reconfirm::Device(*id))
+            });
+            let orphan_partner = self.partners.keys().any(|k| {
+                !unpin.contains(k)
+                    && by_gone(self.partner_introducers.get(k))
+                    && !reconfirm.contains(&Reconfirm::Partner(*k))
+            });
+            if orphan_device || orphan_partner {
+                return Err(Error::ChainCascade);
+            }
+        }
+        for r in revocations {
+            if let Some(public) = self.devices.remove(&r.device) {
+                self.revoked.insert(
+                    r.device,
+                    Revoked { public, max_seq: r.max_seq, at: position, last_envelope: r.last_envelope },
+                );
+            }
+        }
+        for k in unpin {
+            self.partners.remove(k);
+            self.partner_introducers.remove(k);
+        }
+        let me = Self::introducer_of(role);
+        for c in reconfirm {
+            match c {
+                Reconfirm::Device(id) => self.device_introducers.insert(*id, me),
+                Reconfirm::Partner(k) => self.partner_introducers.insert(*k, me),
+            };
+        }
+        Ok(())
+    }
+
+    /// Who introduced an active device ([CHAIN-20]).
+    pub fn device_introducer(&self, id: &DeviceId) -> Option<Introducer> {
+        self.devices.contains_key(id).then(|| self.device_introducers.get(id).copied()).flatten()
+    }
+
+    /// Who pinned a partner key ([CHAIN-20]).
+    pub fn partner_introducer(&self, key: &[u8; 32]) -> Option<Introducer> {
+        self.partner_introducers.get(key).copied()
+    }
+
+    /// The epoch in force at the statement whose hash is `head` (the head an
+    /// envelope cites), and that statement's position; `None` if `head` is
+    /// not in this chain. [CHAIN-3] [CHAIN-11]
+    pub fn epoch_at_head(&self, head: &[u8; 32]) -> Option<(u64, Epoch)> {
+        let pos = self.hashes.iter().position(|h| h == head)?;
+        let mut epoch = 0;
+        for s in self.statements.iter().take(pos + 1) {
+            match &s.body {
+                Body::RotateEpoch { epoch: e, .. }
+                | Body::RevokeDevice { epoch: e, .. }
+                | Body::ReplaceAuthority { epoch: e, .. } => epoch = *e,
+                _ => {}
+            }
+        }
+        Some((pos as u64, epoch))
     }
 
     /// The account id. [CHAIN-4]
@@ -508,7 +667,9 @@ impl ChainState {
         let mut epoch: Epoch = 0;
         for s in &self.statements {
             match &s.body {
-                Body::RotateEpoch { epoch: e, .. } => epoch = *e,
+                Body::RotateEpoch { epoch: e, .. }
+                | Body::RevokeDevice { epoch: e, .. }
+                | Body::ReplaceAuthority { epoch: e, .. } => epoch = *e,
                 Body::AddDevice { device, .. } if device.id() == *id => return Some((s, epoch)),
                 _ => {}
             }
@@ -529,7 +690,9 @@ impl ChainState {
         let mut out = BTreeMap::new();
         for s in &self.statements {
             let wraps = match &s.body {
-                Body::RotateEpoch { wraps, .. } | Body::ReplaceAuthority { wraps, .. } => wraps,
+                Body::RotateEpoch { wraps, .. }
+                | Body::RevokeDevice { wraps, .. }
+                | Body::ReplaceAuthority { wraps, .. } => wraps,
                 _ => continue,
             };
             for w in wraps.iter().filter(|w| w.recipient == pk) {
@@ -546,10 +709,11 @@ impl ChainState {
 pub fn authorize(role: Role, body: &Body) -> Result<()> {
     let ok = match (role, body) {
         (_, Body::Genesis { .. }) => false,
+        // [CHAIN-6] an unlock path is replaced only by an unlock path (its own or the other).
+        (Role::Device(_), Body::ReplaceAuthority { .. }) => false,
         (Role::Device(_), _) => true,
         (Role::Authority(_), Body::AddDevice { .. }) => true,
-        (Role::Authority(UnlockPath::Recovery), Body::ReplaceAuthority { .. }) => true,
-        (Role::Authority(UnlockPath::Password), Body::ReplaceAuthority { path: UnlockPath::Password, .. }) => true,
+        (Role::Authority(_), Body::ReplaceAuthority { .. }) => true,
         _ => false,
     };
     if ok { Ok(()) } else { Err(Error::ChainNotAuthorized) }
@@ -611,7 +775,7 @@ mod tests {
                     }
                     1 => {
                         if let Some(d) = devs.iter_mut().skip(1).find(|d| d.2.is_none()) {
-                            let r = revoke_and_rotate(&st, &a, &d.0.id(), 5, &mut rng).unwrap();
+                            let r = revoke_and_rotate(&st, &a, &d.0.id(), 5, [5; 32], &mut rng).unwrap();
                             d.2 = Some(r.state.epoch());
                             umks.insert(r.state.epoch(), r.umk);
                             st = r.state;
@@ -632,7 +796,9 @@ mod tests {
                     }
                     4 => {
                         let new = path(&mut rng, UnlockPath::Password);
-                        st = replace_authority(&st, &rec.authority, &new, &umks, &mut rng).unwrap().1;
+                        let r = replace_authority(&st, &rec.authority, &new, &umks, &mut rng).unwrap();
+                        umks.insert(r.state.epoch(), r.umk);
+                        st = r.state;
                         pw = new;
                     }
                     _ => {

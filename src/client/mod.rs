@@ -299,6 +299,9 @@ pub struct Client {
     token: Option<Token>,
     outbox: Option<Outbox>,
     defences: Defences,
+    /// `(writer, writer_seq)` → identity of every item taken, kept across
+    /// syncs: a second identity for a pair is equivocation. [SYNC-14]
+    identities: BTreeMap<(DeviceId, u64), [u8; 32]>,
 }
 
 impl core::fmt::Debug for Client {
@@ -338,7 +341,14 @@ impl Client {
             token: None,
             outbox: None,
             defences: Defences::ALL,
+            identities: BTreeMap::new(),
         }
+    }
+
+    /// The identity ([SYNC-14]) of the item with `(writer, seq)` this device
+    /// took, if any: what a revoke statement pins as `last_envelope` ([CHAIN-20]).
+    pub fn envelope_identity(&self, writer: &DeviceId, seq: u64) -> Option<[u8; 32]> {
+        self.identities.get(&(*writer, seq)).copied()
     }
 
     /// Switches defences off, for the model checker only: it proves each
@@ -543,6 +553,9 @@ impl Client {
     fn confirm(&mut self) {
         let Some(o) = self.outbox.take() else { return };
         let me = self.id();
+        if let Ok(env) = EnvelopeRef::decode(&o.envelope) {
+            self.identities.insert((me, o.seq), identity(&env.stub()));
+        }
         self.collections.insert(o.collection.clone());
         let last = self.writer_seq.entry(me).or_insert(0);
         *last = (*last).max(o.seq);
@@ -770,6 +783,18 @@ impl Client {
                 Err(error) => report.alerts.push(Alert::Forged { item_seq: item.seq, error }),
             }
         }
+        // [SYNC-14] across syncs: a pair seen before with another identity, and a revoked writer's
+        // envelope at its bound that is not the one its revoke statement pins ([CHAIN-20]).
+        for (writer, seqs) in &by_writer {
+            let pinned = self.chain.revoked().get(writer).map(|r| (r.max_seq, r.last_envelope));
+            for (seq, v) in seqs {
+                let known = self.identities.get(&(*writer, *seq)).is_some_and(|k| *k != v.digest);
+                let unpinned = pinned.is_some_and(|(m, last)| m == *seq && last != v.digest);
+                if known || unpinned {
+                    equivocated.insert((*writer, *seq));
+                }
+            }
+        }
         for (writer, seqs) in by_writer {
             let mut last = self.writer_seq.get(&writer).copied().unwrap_or(0);
             for (seq, v) in seqs {
@@ -801,6 +826,7 @@ impl Client {
                     }
                 }
                 last = last.max(seq);
+                self.identities.entry((writer, seq)).or_insert(v.digest);
                 // [SYNC-13] last writer wins on (revision, writer id).
                 if let Some((collection, value)) = v.payload
                     && (acc.is_none_or(|a| (v.header.revision, writer) > a) || !d.rollback)

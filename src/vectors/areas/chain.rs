@@ -9,8 +9,9 @@ use serde_json::{Map, Value, json};
 use super::{Gen, outcome};
 use crate::chain::verify::{epoch_wrap_aad, epoch_wrap_info, open_epoch_wrap};
 use crate::chain::{
-    Authority, Body, ChainState, EpochWrap, NO_BUNDLE, Pop, PopRole, Statement, UnlockPath, UnlockPathKeys,
-    account_fingerprint, approve_device, bundle_commit, device_possession, extend, next_statement, revoke_and_rotate,
+    Authority, Body, ChainState, EpochWrap, NO_BUNDLE, Pop, PopRole, Reconfirm, Revocation, Statement, UnlockPath,
+    UnlockPathKeys, account_fingerprint, approve_device, bundle_commit, device_possession, extend, next_statement,
+    revoke_and_rotate,
 };
 use crate::device::{
     ComparisonKind, ComparisonQr, DeviceId, DeviceKeys, DevicePublic, DeviceSigningSeed, IdentityBundle,
@@ -74,17 +75,51 @@ fn body_json(b: &Body) -> Value {
             ("pop", h(pop)),
             ("bundle_commit", h(bundle_commit)),
         ]),
-        Body::RevokeDevice { device, max_seq } => obj([("device_id", h(&device.0)), ("max_seq", json!(max_seq))]),
+        Body::RevokeDevice { revocations, unpin, reconfirm, epoch, key_check, wraps } => obj([
+            (
+                "revocations",
+                Value::Array(
+                    revocations
+                        .iter()
+                        .map(|r| {
+                            obj([
+                                ("device_id", h(&r.device.0)),
+                                ("max_seq", json!(r.max_seq)),
+                                ("last_envelope", h(&r.last_envelope)),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            ("unpin", Value::Array(unpin.iter().map(|k| h(k)).collect())),
+            (
+                "reconfirm",
+                Value::Array(
+                    reconfirm
+                        .iter()
+                        .map(|c| match c {
+                            Reconfirm::Device(d) => obj([("what", json!(1)), ("id", h(&d.0))]),
+                            Reconfirm::Partner(k) => obj([("what", json!(2)), ("id", h(k))]),
+                        })
+                        .collect(),
+                ),
+            ),
+            ("epoch", json!(epoch)),
+            ("key_check", h(key_check)),
+            ("wraps", wraps_json(wraps)),
+        ]),
         Body::RotateEpoch { epoch, key_check, wraps } => {
             obj([("epoch", json!(epoch)), ("key_check", h(key_check)), ("wraps", wraps_json(wraps))])
         }
         Body::PinPartner { key, label } => obj([("key", h(key)), ("label", json!(label))]),
         Body::UnpinPartner { key } => obj([("key", h(key))]),
-        Body::ReplaceAuthority { path, authority, kdf, pop, wraps } => obj([
+        Body::ReplaceAuthority { path, authority, kdf, pop, epoch, key_check, wraps } => obj([
             ("path", json!(*path as u8)),
             ("authority", auth_json(authority)),
             ("kdf", kdf.as_ref().map_or(Value::Null, |k| h(k))),
             ("pop", h(pop)),
+            ("epoch", json!(epoch)),
+            ("key_check", h(key_check)),
             ("wraps", wraps_json(wraps)),
         ]),
     }
@@ -542,6 +577,25 @@ fn device_pop(keys: &DeviceKeys, account: &AccountId, ed25519: &[u8; 32], x25519
     keys.sign(&crate::chain::possession_message(2, PopRole::Device, &account.0, ed25519, x25519, &[]))
 }
 
+/// A revoke body for one device and nothing else, with the given rotation. [CHAIN-20]
+fn revoke_one(
+    device: DeviceId,
+    max_seq: u64,
+    last: [u8; 32],
+    epoch: u32,
+    key_check: [u8; 32],
+    wraps: Vec<EpochWrap>,
+) -> Body {
+    Body::RevokeDevice {
+        revocations: vec![Revocation { device, max_seq, last_envelope: last }],
+        unpin: vec![],
+        reconfirm: vec![],
+        epoch,
+        key_check,
+        wraps,
+    }
+}
+
 /// An add-device body for `dev` with its own valid proof and no bundle. [CHAIN-17]
 fn add_body(dev: &DeviceKeys, account: &AccountId) -> Body {
     Body::AddDevice { device: dev.public(), pop: device_possession(dev, account), bundle_commit: NO_BUNDLE }
@@ -829,16 +883,22 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
     let (s3, st3) =
         extend(&st2, Body::PinPartner { key: partner, label: "Alex (partner)".into() }, &b.keys).map_err(s)?;
     push(s3, st3.clone(), &mut chain);
-    let rot = revoke_and_rotate(&st3, &a.keys, &c.public().id(), 17, rng).map_err(s)?;
-    let mid = ChainState::verify(&[chain.clone(), vec![rot.statements[0].clone()]].concat()).map_err(s)?;
-    push(rot.statements[0].clone(), mid, &mut chain);
-    push(rot.statements[1].clone(), rot.state.clone(), &mut chain);
-    let (s6, st6) = extend(&rot.state, Body::UnpinPartner { key: partner }, &b.keys).map_err(s)?;
+    // C's envelope at sequence 17 is pinned by its identity ([CHAIN-20], [SYNC-14]).
+    let mut last = [0u8; 32];
+    rand_core::Rng::fill_bytes(rng, &mut last);
+    let rot = revoke_and_rotate(&st3, &a.keys, &c.public().id(), 17, last, rng).map_err(s)?;
+    push(rot.statements[0].clone(), rot.state.clone(), &mut chain);
+    let rot2 = crate::chain::rotate(&rot.state, &a.keys, rng).map_err(s)?;
+    push(rot2.statements[0].clone(), rot2.state.clone(), &mut chain);
+    let (s6, st6) = extend(&rot2.state, Body::UnpinPartner { key: partner }, &b.keys).map_err(s)?;
     push(s6, st6.clone(), &mut chain);
     let mut umks = umks0;
     umks.insert(1, rot.umk.clone());
-    let (s7, st7) = crate::chain::replace_authority(&st6, &rec.authority, &new_pw, &umks, rng).map_err(s)?;
-    push(s7, st7.clone(), &mut chain);
+    umks.insert(2, rot2.umk.clone());
+    let rep = crate::chain::replace_authority(&st6, &rec.authority, &new_pw, &umks, rng).map_err(s)?;
+    umks.insert(3, rep.umk.clone());
+    let st7 = rep.state.clone();
+    push(rep.statements[0].clone(), st7.clone(), &mut chain);
     let (s8, st8) = extend(&st7, add_body(&d.keys, &account), &new_pw.authority).map_err(s)?;
     push(s8, st8, &mut chain);
     Ok(World { a, b, c, d, rec, pw, new_pw, chain, states, umks, b_bundle })
@@ -1021,7 +1081,8 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         Error::ChainSignerRevoked,
     )?;
     let pw_revokes =
-        next_statement(&st(3)?, Body::RevokeDevice { device: w.b.public().id(), max_seq: 0 }, &w.pw.authority).encode();
+        next_statement(&st(3)?, revoke_one(w.b.public().id(), 0, [0; 32], 1, [0; 32], vec![]), &w.pw.authority)
+            .encode();
     verify_err(
         g,
         "the password authority may not revoke a device",
@@ -1029,26 +1090,28 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         with(4, pw_revokes),
         Error::ChainNotAuthorized,
     )?;
-    let pw_replaces_rec = next_statement(
+    let dev_replaces_pw = next_statement(
         &st(3)?,
         Body::ReplaceAuthority {
-            path: UnlockPath::Recovery,
+            path: UnlockPath::Password,
             authority: w.new_pw.public(),
-            kdf: None,
-            pop: [0; 64],
+            kdf: w.new_pw.chain_kdf(),
+            pop: w.new_pw.possession(7, &acct.0),
+            epoch: 1,
+            key_check: [0; 32],
             wraps: vec![],
         },
-        &w.pw.authority,
+        &w.a.keys,
     )
     .encode();
     verify_err(
         g,
-        "the password authority may not replace the recovery authority",
+        "an active device may not replace the password authority (only an unlock path may)",
         &["CHAIN-6", "CHAIN-14"],
-        with(4, pw_replaces_rec),
+        with(4, dev_replaces_pw),
         Error::ChainNotAuthorized,
     )?;
-    // Epoch going backwards: after epoch 1, a rotate to epoch 0 with otherwise valid wraps.
+    // Epoch going backwards: after epoch 2, a rotate to epoch 0 with otherwise valid wraps.
     let st6 = st(6)?;
     let mut back = Vec::new();
     for d in st6.devices().values() {
@@ -1067,25 +1130,25 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     .encode();
     verify_err(
         g,
-        "rotate-epoch whose epoch goes backwards (0 after 1)",
+        "rotate-epoch whose epoch goes backwards (0 after 2)",
         &["CHAIN-11"],
         with(7, backwards),
         Error::ChainEpoch,
     )?;
     // A rotation that also wraps to the revoked device.
-    let st5 = st(4)?; // after revoke, before rotate
+    let st5 = st(4)?; // after C's revocation (epoch 1)
     let mut leak = Vec::new();
     for x in
         st5.devices().values().map(|d| d.x25519).chain([w.c.public().x25519]).chain(
             [UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| st5.authority(*p).map(|a| a.sealing)),
         )
     {
-        leak.push(crate::chain::epoch_wrap(&st5.account(), 1, &x, &w.umks[&1], &mut rng).map_err(s)?);
+        leak.push(crate::chain::epoch_wrap(&st5.account(), 2, &x, &w.umks[&2], &mut rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut leak);
     let leaky = next_statement(
         &st5,
-        Body::RotateEpoch { epoch: 1, key_check: w.umks[&1].key_check(1), wraps: leak },
+        Body::RotateEpoch { epoch: 2, key_check: w.umks[&2].key_check(2), wraps: leak },
         &w.a.keys,
     )
     .encode();
@@ -1097,7 +1160,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         Error::ChainRecipients,
     )?;
     let again =
-        next_statement(&st(5)?, Body::RevokeDevice { device: w.c.public().id(), max_seq: 99 }, &w.a.keys).encode();
+        next_statement(&st(5)?, revoke_one(w.c.public().id(), 99, [9; 32], 3, [0; 32], vec![]), &w.a.keys).encode();
     verify_err(g, "revoking a device that is already revoked", &["CHAIN-9"], with(6, again), Error::ChainState)?;
     let low = next_statement(
         &st(1)?,
@@ -1499,13 +1562,21 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let unpin = next_statement(&st(6)?, Body::UnpinPartner { key: partner }, &w.a.keys).encode();
     verify_err(g, "unpin a key that is not pinned (any more)", &["CHAIN-15"], with(7, unpin), Error::ChainState)?;
 
-    // --- replace authority ([CHAIN-14]) at epoch 1, signed by the recovery authority ---
+    // --- replace authority ([CHAIN-14]) at epoch 2, signed by the recovery authority: it starts epoch 3 ---
     let st6 = st(6)?;
+    // `epochs` of the UMKs to the new sealing key, and epoch 3 to every active device and the recovery path.
     let wraps_to = |sealing: &[u8; 32], epochs: &[u32], rng: &mut SeededRng| -> Result<Vec<EpochWrap>, String> {
-        epochs
+        let mut out = epochs
             .iter()
             .map(|e| crate::chain::epoch_wrap(&st6.account(), *e, sealing, &w.umks[e], rng).map_err(s))
-            .collect()
+            .collect::<Result<Vec<_>, String>>()?;
+        let rest =
+            st6.devices().values().map(|d| d.x25519).chain(st6.authority(UnlockPath::Recovery).map(|a| a.sealing));
+        for x in rest.collect::<Vec<_>>() {
+            out.push(crate::chain::epoch_wrap(&st6.account(), 3, &x, &w.umks[&3], rng).map_err(s)?);
+        }
+        crate::chain::statement::sort_wraps(&mut out);
+        Ok(out)
     };
     let fresh_keys = path_keys(rng, UnlockPath::Password);
     let fresh = fresh_keys.public();
@@ -1523,10 +1594,12 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
             kdf.as_ref().map_or(&[][..], |k| &k[..]),
         );
         let pop = crate::chain::ChainSigner::sign_message(&holder.authority, &msg);
-        let body = Body::ReplaceAuthority { path: UnlockPath::Password, authority, kdf, pop, wraps };
+        let key_check = w.umks[&3].key_check(3);
+        let body =
+            Body::ReplaceAuthority { path: UnlockPath::Password, authority, kdf, pop, epoch: 3, key_check, wraps };
         next_statement(&st6, body, &w.rec.authority).encode()
     };
-    let ws = wraps_to(&fresh.sealing, &[0, 1], rng)?;
+    let ws = wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?;
     verify_err(
         g,
         "replace authority with a small-order signing key",
@@ -1536,7 +1609,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     // HPKE cannot seal to a low-order key, so these wraps carry random bytes: only their
     // recipients and epochs are checked by the verifier, and the key check comes first.
-    let low_wraps: Vec<EpochWrap> = (0..=1u32)
+    let low_wraps: Vec<EpochWrap> = (0..=3u32)
         .map(|epoch| {
             let mut enc = [0u8; 32];
             let mut ct = [0u8; crate::chain::statement::EPOCH_WRAP_CT_LEN];
@@ -1553,7 +1626,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::HpkeLowOrder,
     )?;
     let cur = w.pw.public();
-    let wc = wraps_to(&cur.sealing, &[0, 1], rng)?;
+    let wc = wraps_to(&cur.sealing, &[0, 1, 2, 3], rng)?;
     verify_err(
         g,
         "replace authority that keeps the path's current keys (already in use)",
@@ -1562,7 +1635,11 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::ChainState,
     )?;
     let reused = Authority { signing: fresh.signing, sealing: w.a.public().x25519 };
-    let wr = wraps_to(&reused.sealing, &[0, 1], rng)?;
+    // (only the wraps to the new key: the refusal comes before the wraps are read, and a second
+    // epoch-3 wrap to A's key would be a duplicate entry, a decoding error)
+    let wr = (0..=3u32)
+        .map(|e| crate::chain::epoch_wrap(&st6.account(), e, &reused.sealing, &w.umks[&e], rng).map_err(s))
+        .collect::<Result<Vec<_>, String>>()?;
     verify_err(
         g,
         "replace authority whose new sealing key is an active device's X25519 key",
@@ -1570,13 +1647,55 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(7, replace(reused, wr)),
         Error::ChainState,
     )?;
-    let w1 = wraps_to(&fresh.sealing, &[1], rng)?;
+    let w1 = wraps_to(&fresh.sealing, &[1, 2, 3], rng)?;
     verify_err(
         g,
         "replace authority whose wraps miss epoch 0",
         &["CHAIN-14"],
         with(7, replace(fresh, w1)),
         Error::ChainRecipients,
+    )?;
+    let mut w_old = wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?;
+    w_old.push(crate::chain::epoch_wrap(&st6.account(), 3, &w.pw.public().sealing, &w.umks[&3], rng).map_err(s)?);
+    crate::chain::statement::sort_wraps(&mut w_old);
+    verify_err(
+        g,
+        "password change that also gives the new epoch to the old password's sealing key",
+        &["CHAIN-14"],
+        with(7, replace(fresh, w_old)),
+        Error::ChainRecipients,
+    )?;
+    let good = replace(fresh, wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?);
+    let mut no_rot = Statement::decode(&good).map_err(s)?;
+    if let Body::ReplaceAuthority { epoch, .. } = &mut no_rot.body {
+        *epoch = 2;
+    }
+    let no_rot = next_statement(&st6, no_rot.body, &w.rec.authority).encode();
+    verify_err(
+        g,
+        "password change that does not start a new epoch (epoch stays 2)",
+        &["CHAIN-14"],
+        with(7, no_rot),
+        Error::ChainEpoch,
+    )?;
+    // Malware on a device installs recovery keys of its own: only an unlock path may replace one.
+    let mal = path_keys(rng, UnlockPath::Recovery);
+    let mal_wraps = wraps_to(&mal.public().sealing, &[0, 1, 2, 3], rng)?;
+    let mal_body = Body::ReplaceAuthority {
+        path: UnlockPath::Recovery,
+        authority: mal.public(),
+        kdf: None,
+        pop: mal.possession(7, &acct.0),
+        epoch: 3,
+        key_check: w.umks[&3].key_check(3),
+        wraps: mal_wraps,
+    };
+    verify_err(
+        g,
+        "a device replaces the recovery authority (malware installing its own recovery keys)",
+        &["CHAIN-6", "CHAIN-14"],
+        with(7, next_statement(&st6, mal_body, &w.b.keys).encode()),
+        Error::ChainNotAuthorized,
     )?;
 
     // --- rotate: a wrap entry for the wrong epoch ([CHAIN-11]) ---
@@ -1589,16 +1708,16 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         .chain([UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| st4.authority(*p).map(|a| a.sealing)))
         .collect();
     for (i, x) in recips.iter().enumerate() {
-        let e = if i == 0 { 0 } else { 1 };
+        let e = if i == 0 { 1 } else { 2 };
         ws.push(crate::chain::epoch_wrap(&st4.account(), e, x, &w.umks[&e], rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut ws);
     let rot =
-        next_statement(&st4, Body::RotateEpoch { epoch: 1, key_check: w.umks[&1].key_check(1), wraps: ws }, &w.a.keys)
+        next_statement(&st4, Body::RotateEpoch { epoch: 2, key_check: w.umks[&2].key_check(2), wraps: ws }, &w.a.keys)
             .encode();
     verify_err(
         g,
-        "rotate to epoch 1 with one wrap entry labelled epoch 0",
+        "rotate to epoch 2 with one wrap entry labelled epoch 1",
         &["CHAIN-11"],
         with(5, rot),
         Error::ChainRecipients,
@@ -1784,9 +1903,12 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         authority: w.rec.public(),
         kdf: None,
         pop: victim_pop,
+        epoch: 1,
+        key_check: srv_umk.key_check(1),
         wraps: steal_wraps,
     };
-    let steal = next_statement(&srv_st, steal, &srv.keys).encode();
+    // Signed by the server's own password authority (an unlock path may replace the other, [CHAIN-6]).
+    let steal = next_statement(&srv_st, steal, &srv_pw.authority).encode();
     verify_err(
         g,
         "counterfeit chain: a replace-authority installs the victim's recovery keys with a proof copied from the victim's genesis",
@@ -1820,21 +1942,21 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
 
     // --- key checks on epoch wraps ([CHAIN-16]): a split rotation ---
-    let st4 = st(4)?; // after the revoke, before the rotation
+    let st4 = st(4)?; // after C's revocation, epoch 1
     let real = Umk::random(rng);
     let other_umk = Umk::random(rng);
     let mut split = Vec::new();
     for d in st4.devices().values() {
         let u = if d.x25519 == w.b.public().x25519 { &other_umk } else { &real };
-        split.push(crate::chain::epoch_wrap(&acct, 1, &d.x25519, u, rng).map_err(s)?);
+        split.push(crate::chain::epoch_wrap(&acct, 2, &d.x25519, u, rng).map_err(s)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let a = st4.authority(p).ok_or("authority")?;
-        split.push(crate::chain::epoch_wrap(&acct, 1, &a.sealing, &real, rng).map_err(s)?);
+        split.push(crate::chain::epoch_wrap(&acct, 2, &a.sealing, &real, rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut split);
     let split_rot =
-        next_statement(&st4, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps: split }, &w.a.keys)
+        next_statement(&st4, Body::RotateEpoch { epoch: 2, key_check: real.key_check(2), wraps: split }, &w.a.keys)
             .encode();
     let split_chain = with(5, split_rot);
     let [_, a2] = w.a.seeds();
@@ -1852,7 +1974,187 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         obj([("chain", list_json(&split_chain)), b2x]),
         Error::KeyCheck,
     )?;
+    generate_revocation(g, w, rng)?;
     generate_enrollment(g, rng)
+}
+
+/// Revocations ([CHAIN-20]): atomic with the new epoch, cascading over what the revoked device
+/// introduced, the sequence bound pinned to an envelope identity; and what an old password still
+/// reads after a change ([CHAIN-14]).
+fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(), String> {
+    let chain = &w.chain;
+    let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
+    let acct = st(0)?.account();
+    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    // A revoke statement on `base` with honest wraps (unless `epoch`/`extra` say otherwise).
+    let revoke_stmt = |base: &ChainState,
+                       signer: &DeviceKeys,
+                       revs: Vec<Revocation>,
+                       unpin: Vec<[u8; 32]>,
+                       reconfirm: Vec<Reconfirm>,
+                       epoch: Option<u32>,
+                       extra: Option<[u8; 32]>,
+                       rng: &mut SeededRng|
+     -> Result<Vec<u8>, String> {
+        let mut revs = revs;
+        revs.sort_by_key(|r| r.device);
+        let e = epoch.unwrap_or(base.epoch() + 1);
+        let umk = Umk::random(rng);
+        let gone: Vec<DeviceId> = revs.iter().map(|r| r.device).collect();
+        let mut to: Vec<[u8; 32]> =
+            base.devices().iter().filter(|(id, _)| !gone.contains(id)).map(|(_, d)| d.x25519).collect();
+        to.extend(
+            [UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| base.authority(*p).map(|a| a.sealing)),
+        );
+        to.extend(extra);
+        let mut wraps = to
+            .iter()
+            .map(|x| crate::chain::epoch_wrap(&acct, e, x, &umk, rng).map_err(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::chain::statement::sort_wraps(&mut wraps);
+        let body =
+            Body::RevokeDevice { revocations: revs, unpin, reconfirm, epoch: e, key_check: umk.key_check(e), wraps };
+        Ok(next_statement(base, body, signer).encode())
+    };
+    let b_id = w.b.public().id();
+    let rb = |max_seq: u64, last: [u8; 32]| vec![Revocation { device: b_id, max_seq, last_envelope: last }];
+    let mut last = [0u8; 32];
+    rand_core::Rng::fill_bytes(rng, &mut last);
+    let partner = match Statement::decode(&chain[3]).map_err(s)?.body {
+        Body::PinPartner { key, .. } => key,
+        _ => return Err("statement 3 is not a pin".into()),
+    };
+    let st3 = st(3)?; // B pinned the partner at 3
+    let with3 = |x: Vec<u8>| [chain[..4].to_vec(), vec![x]].concat();
+    let cascade = ["CHAIN-20"];
+    g.err(
+        "chain_verify",
+        "revoking B, which pinned a partner, without unpinning or re-confirming it (the install survives the cascade)",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![], vec![], None, None, rng)?)),
+        Error::ChainCascade,
+    )?;
+    g.ok(
+        "chain_verify",
+        "revoking B together with the partner it pinned, in one statement with the new epoch",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], None, None, rng)?)),
+    )?;
+    g.ok(
+        "chain_verify",
+        "revoking B and re-confirming the partner it pinned (A now vouches for it)",
+        &cascade,
+        cin(&with3(revoke_stmt(
+            &st3,
+            &w.a.keys,
+            rb(5, last),
+            vec![],
+            vec![Reconfirm::Partner(partner)],
+            None,
+            None,
+            rng,
+        )?)),
+    )?;
+    // B adds a sleeper device E: revoking B must revoke or re-confirm E.
+    let e_dev = Dev::new(rng);
+    let (add_e, st_e) = extend(&st(1)?, add_body(&e_dev.keys, &acct), &w.b.keys).map_err(s)?;
+    let base_e = [chain[..2].to_vec(), vec![add_e]].concat();
+    let with_e = |x: Vec<u8>| [base_e.clone(), vec![x]].concat();
+    g.err(
+        "chain_verify",
+        "revoking B but not the sleeper device E that B added",
+        &cascade,
+        cin(&with_e(revoke_stmt(&st_e, &w.a.keys, rb(5, last), vec![], vec![], None, None, rng)?)),
+        Error::ChainCascade,
+    )?;
+    let mut both = rb(5, last);
+    both.push(Revocation { device: e_dev.public().id(), max_seq: 0, last_envelope: [0; 32] });
+    g.ok(
+        "chain_verify",
+        "revoking B and the device E it added in one statement",
+        &cascade,
+        cin(&with_e(revoke_stmt(&st_e, &w.a.keys, both, vec![], vec![], None, None, rng)?)),
+    )?;
+    g.ok(
+        "chain_verify",
+        "revoking B and re-confirming the device E it added",
+        &cascade,
+        cin(&with_e(revoke_stmt(
+            &st_e,
+            &w.a.keys,
+            rb(5, last),
+            vec![],
+            vec![Reconfirm::Device(e_dev.public().id())],
+            None,
+            None,
+            rng,
+        )?)),
+    )?;
+    g.err(
+        "chain_verify",
+        "re-confirming a device the revoked device did not introduce",
+        &cascade,
+        cin(&with_e(revoke_stmt(
+            &st_e,
+            &w.a.keys,
+            vec![Revocation { device: e_dev.public().id(), max_seq: 0, last_envelope: [0; 32] }],
+            vec![],
+            vec![Reconfirm::Device(b_id)],
+            None,
+            None,
+            rng,
+        )?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "revoking B with a sequence bound of 5 but no pinned envelope identity",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, [0; 32]), vec![partner], vec![], None, None, rng)?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "revoke without rotation: the revoke statement names the current epoch (0) instead of the next",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], Some(0), None, rng)?)),
+        Error::ChainEpoch,
+    )?;
+    g.err(
+        "chain_verify",
+        "a revocation that still wraps the new UMK to the revoked device",
+        &cascade,
+        cin(&with3(revoke_stmt(
+            &st3,
+            &w.a.keys,
+            rb(5, last),
+            vec![partner],
+            vec![],
+            None,
+            Some(w.b.public().x25519),
+            rng,
+        )?)),
+        Error::ChainRecipients,
+    )?;
+    let mut empty = Statement::decode(&chain[4]).map_err(s)?;
+    if let Body::RevokeDevice { revocations, .. } = &mut empty.body {
+        revocations.clear();
+    }
+    g.err(
+        "chain_statement_decode",
+        "a revoke statement that revokes no device",
+        &["CHAIN-1", "CHAIN-20"],
+        obj([("statement", h(&empty.encode()))]),
+        Error::DecodeLength,
+    )?;
+    // The old password after a change: it opens epochs 0 to 2, not epoch 3 the change started.
+    g.ok(
+        "chain_open_epochs",
+        "the replaced password's sealing key after the change: epochs 0 to 2 only, nothing of epoch 3",
+        &["CHAIN-14"],
+        obj([("chain", list_json(chain)), ("x25519_secret", h(w.pw.sealing.expose()))]),
+    )?;
+    Ok(())
 }
 
 /// Enrollment by an unlock path alone ([CHAIN-13]), against the real chain and against what a
@@ -1930,7 +2232,10 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let new_code = RecoveryCode::generate(rng);
     let new_rec = UnlockPathKeys::from_recovery(&new_code.derive());
     let umks = BTreeMap::from([(0, acct.umk.clone()), (1, rot.umk.clone())]);
-    let (_, replaced) = crate::chain::replace_authority(&rot.state, &a.keys, &new_rec, &umks, rng).map_err(s)?;
+    // A new recovery code, set with the password (only an unlock path replaces one, [CHAIN-6]).
+    let pw_path = UnlockPathKeys::from_password(&pw_keys, &kdf);
+    let replaced =
+        crate::chain::replace_authority(&rot.state, &pw_path.authority, &new_rec, &umks, rng).map_err(s)?.state;
     g.err(
         "enroll",
         "the old recovery code after a new one was set: its authority is retired",
