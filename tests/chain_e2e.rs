@@ -43,7 +43,7 @@ fn pair_three_revoke_rotate_lock_out() {
     assert_eq!(pending_b.public, scanned);
     let ap = approve_device(&a_state, &a, &pending_b, &a_umks, &mut rng).unwrap();
     a_state = ap.state.clone();
-    let (mut b_state, mut b_umks) = accept_pairing(&b, &account, &ap.bundle_wrap, &a_state.encoded()).unwrap();
+    let (mut b_state, mut b_umks) = accept_pairing(&b, &account, &a.id(), &ap.bundle_wrap, &a_state.encoded()).unwrap();
     assert_eq!(b_state.fingerprint(), a_state.fingerprint());
     assert_eq!(b_state, a_state);
 
@@ -63,9 +63,12 @@ fn pair_three_revoke_rotate_lock_out() {
     assert_ne!(pairing_code(&account, &a.public(), &evil), on_c);
     let ap = approve_device(&a_state, &a, &pending, &a_umks, &mut rng).unwrap();
     a_state = ap.state.clone();
-    let (mut c_state, c_umks) = accept_pairing(&c, &account, &ap.bundle_wrap, &a_state.encoded()).unwrap();
+    let (mut c_state, c_umks) = accept_pairing(&c, &account, &a.id(), &ap.bundle_wrap, &a_state.encoded()).unwrap();
     // B cannot use C's bundle: its own add-device statement commits to another wrap.
-    assert_eq!(accept_pairing(&b, &account, &ap.bundle_wrap, &a_state.encoded()).err(), Some(Error::DeviceBundle));
+    assert_eq!(
+        accept_pairing(&b, &account, &a.id(), &ap.bundle_wrap, &a_state.encoded()).err(),
+        Some(Error::DeviceBundle)
+    );
     b_state.update(&a_state.encoded()).unwrap();
     assert_eq!(a_state.devices().len(), 3);
     assert_eq!(ck(&c_umks, &c_state, 0), ck(&a_umks, &a_state, 0));
@@ -76,7 +79,8 @@ fn pair_three_revoke_rotate_lock_out() {
     assert_eq!(scanned, gdev.public());
     let ap = approve_device(&b_state, &b, &gdev.pending(&account), &b_umks, &mut rng).unwrap();
     b_state = ap.state.clone();
-    let (mut g_state, mut g_umks) = accept_pairing(&gdev, &account, &ap.bundle_wrap, &b_state.encoded()).unwrap();
+    let (mut g_state, mut g_umks) =
+        accept_pairing(&gdev, &account, &b.id(), &ap.bundle_wrap, &b_state.encoded()).unwrap();
     a_state.update(&b_state.encoded()).unwrap();
     c_state.update(&b_state.encoded()).unwrap();
     assert_eq!(a_state.devices().len(), 4);
@@ -180,6 +184,15 @@ fn pair_three_revoke_rotate_lock_out() {
     assert_eq!(ck(&f_umks, &f_state, 0), ck(&a_umks, &a_state, 0));
     assert_eq!(ck(&f_umks, &f_state, 1), ck(&a_umks, &a_state, 1));
     assert_eq!(ck(&f_umks, &f_state, 2), ck(&a_umks, &reset, 2));
+    // A device that holds the chain unlocks with the new password; a substituted salt is refused
+    // before Argon2id runs ([CHAIN-18]).
+    let got = blindsync::chain::unlock_password(&reset, &kdf2.encode(), b"a new password", &new_wrap).unwrap();
+    assert_eq!(got.len(), 3);
+    let common = PasswordKdf { salt: [0; 16], ..kdf2 };
+    assert_eq!(
+        blindsync::chain::unlock_password(&reset, &common.encode(), b"a new password", &new_wrap).err(),
+        Some(Error::KdfNotPinned)
+    );
 
     // A later rotation reaches the new password path but not the revoked device.
     let rot2 = rotate(&f_state, &a, &mut rng).unwrap();

@@ -106,7 +106,7 @@ fn pair(s: &mut Setup, approver: &mut Client) -> Client {
     let mut c = Client::new(new.clone(), approver.chain().clone(), BTreeMap::new());
     c.login(&mut s.w).unwrap();
     let Response::Chain { statements } = s.w.call(Request::GetChain { token: c.token().unwrap() }) else { panic!() };
-    let (state, umks) = accept_pairing(&new, &account, &bundle, &statements).unwrap();
+    let (state, umks) = accept_pairing(&new, &account, &approver.id(), &bundle, &statements).unwrap();
     let token = c.token();
     let mut c = Client::new(new, state, umks);
     c.login(&mut s.w).unwrap();

@@ -127,7 +127,7 @@ fn build() -> Option<Snapshot> {
     let mut probe = Client::new(new.clone(), a.chain().clone(), BTreeMap::new());
     probe.login(&mut net).ok()?;
     let Response::Chain { statements } = net.call(Request::GetChain { token: probe.token()? }) else { return None };
-    let (state, umks) = accept_pairing(&new, &account, &bundle, &statements).ok()?;
+    let (state, umks) = accept_pairing(&new, &account, &a.id(), &bundle, &statements).ok()?;
     let mut b = Client::new(new, state, umks);
     b.login(&mut net).ok()?;
     for c in [&mut a, &mut b] {

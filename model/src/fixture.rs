@@ -114,7 +114,7 @@ fn pair(
         approve_device(approver.chain(), approver.device(), &new.pending(&approver.account()), approver.umks(), rng)?;
     approver.append_chain(&mut Direct(server, srng), vec![approval.statement.clone()])?;
     let statements: Vec<Vec<u8>> = server.store_chain(&approver.account());
-    let (state, umks) = accept_pairing(&new, &approver.account(), &approval.bundle_wrap, &statements)?;
+    let (state, umks) = accept_pairing(&new, &approver.account(), &approver.id(), &approval.bundle_wrap, &statements)?;
     let mut c = Client::new(new, state, umks);
     c.login(&mut Direct(server, srng))?;
     Ok(c)

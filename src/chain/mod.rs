@@ -19,7 +19,8 @@
 //! // the approver got its keys out of band (QR code or pairing code).
 //! let pending = second.pending(&acct.state.account());
 //! let approval = approve_device(&acct.state, &first, &pending, &acct.umks(), &mut rng)?;
-//! let (state, umks) = accept_pairing(&second, &acct.state.account(), &approval.bundle_wrap, &approval.state.encoded())?;
+//! let (state, umks) =
+//!     accept_pairing(&second, &acct.state.account(), &first.id(), &approval.bundle_wrap, &approval.state.encoded())?;
 //! assert_eq!(state, approval.state);
 //! assert!(umks[&0] == acct.umk);
 //! # Ok::<(), blindsync::Error>(())
@@ -239,19 +240,21 @@ impl DeviceKeys {
 }
 
 /// The genesis statement of a new account, signed by its first device, with
-/// both authorities' proofs of possession (anchored on that device), the
+/// both authorities' proofs of possession (anchored on the rest of the genesis), the
 /// password's KDF parameters and `key_check_0` of `umk0`. [CHAIN-8] [CHAIN-16] [CHAIN-17] [CHAIN-18]
 pub fn genesis(device: &DeviceKeys, rec: &UnlockPathKeys, pw: &UnlockPathKeys, umk0: &Umk) -> Result<Vec<u8>> {
-    let anchor = device.id().0;
+    let password_kdf = pw.chain_kdf().ok_or(Error::DecodeLength)?;
+    let key_check = umk0.key_check(0);
+    let anchor = statement::genesis_anchor(&device.public(), &rec.public(), &pw.public(), &password_kdf, 0, &key_check);
     let body = Body::Genesis {
         device: device.public(),
         recovery: rec.public(),
         recovery_pop: rec.possession(1, &anchor),
         password: pw.public(),
-        password_kdf: pw.chain_kdf().ok_or(Error::DecodeLength)?,
+        password_kdf,
         password_pop: pw.possession(1, &anchor),
         epoch: 0,
-        key_check: umk0.key_check(0),
+        key_check,
     };
     Ok(Statement::sign(0, statement::GENESIS_PREV, body, device).encode())
 }
@@ -303,19 +306,27 @@ pub fn approve_device<R: CryptoRng + ?Sized>(
 /// the chain's wraps to this device) against the chain's key checks.
 ///
 /// The caller then shows [`ChainState::fingerprint`] for comparison.
+///
+/// `approver` is the device the account holder approved on, as the new device
+/// learnt it from the comparison ([`pairing_approver`], [DEV-4]): the
+/// add-device statement must be signed by it, so that no other key the chain
+/// ever authorized (a device revoked on the real chain, on a fork the server
+/// serves) can install this device.
 pub fn accept_pairing(
     me: &DeviceKeys,
     account: &AccountId,
+    approver: &DeviceId,
     bundle_wrap: &[u8],
     chain: &[Vec<u8>],
 ) -> Result<(ChainState, BTreeMap<Epoch, Umk>)> {
-    accept_pairing_with(me, account, bundle_wrap, chain, &Defences::ALL)
+    accept_pairing_with(me, account, approver, bundle_wrap, chain, &Defences::ALL)
 }
 
 /// [`accept_pairing`] with some defences off (model checker only). [MODEL-5]
 pub fn accept_pairing_with(
     me: &DeviceKeys,
     account: &AccountId,
+    approver: &DeviceId,
     bundle_wrap: &[u8],
     chain: &[Vec<u8>],
     d: &Defences,
@@ -331,8 +342,10 @@ pub fn accept_pairing_with(
     let Body::AddDevice { bundle_commit: commit, .. } = &installed.body else {
         return Err(Error::DeviceKeyMismatch);
     };
-    // [DEV-6] step 4: the bundle is the one the approver committed to, checked before opening.
-    if d.bundle_commit && !crate::primitives::ct_eq(commit, &bundle_commit(bundle_wrap)) {
+    // [DEV-6] step 4: signed by the approver the person compared with, and committing to this
+    // bundle; both checked before opening.
+    let by_approver = state.device_key(approver).is_some_and(|k| k.ed25519 == installed.signer);
+    if d.bundle_commit && !(by_approver && crate::primitives::ct_eq(commit, &bundle_commit(bundle_wrap))) {
         return Err(Error::DeviceBundle);
     }
     let bundle = open_bundle(me, account, bundle_wrap)?;
@@ -357,6 +370,28 @@ pub fn accept_pairing_with(
 pub fn pairing_code_for_new_device(state: &ChainState, approver: &DeviceId, me: &DevicePublic) -> Result<String> {
     let a = state.devices().get(approver).ok_or(Error::ChainSignerUnknown)?;
     Ok(crate::device::pairing_code(&state.account(), a, me))
+}
+
+/// The approver, as the new device finds it from the pairing code the
+/// approver shows ([DEV-4]): scanned as its QR form, it must equal the code
+/// this device computes over one active device of the verified chain and its
+/// own keys; that device is the approver. Anything else is
+/// [`Error::CompareMismatch`] (or the QR decoding errors of [CHAIN-19]).
+pub fn pairing_approver(state: &ChainState, me: &DevicePublic, scanned: &[u8]) -> Result<DeviceId> {
+    let got = crate::device::ComparisonQr::decode(scanned)?;
+    let account = state.account();
+    state
+        .devices()
+        .iter()
+        .find(|(_, a)| {
+            let mine = crate::device::ComparisonQr {
+                kind: crate::device::ComparisonKind::Pairing,
+                digest: crate::device::pairing_code_digest(&account, a, me),
+            };
+            got.matches(&mine).is_ok()
+        })
+        .map(|(id, _)| *id)
+        .ok_or(Error::CompareMismatch)
 }
 
 /// [CHAIN-10] a chain a device accepts must contain the head it was given.
@@ -400,6 +435,22 @@ pub fn enroll_with(
     let mut next = state.clone();
     next.append_with(&bytes, d)?;
     Ok((bytes, next, umks))
+}
+
+/// A device that holds the chain unlocks with the password: the salt and
+/// parameters the server served are compared with the chain's pin *before*
+/// Argon2id runs ([CHAIN-18], [`Error::KdfNotPinned`]), then the password
+/// path's UMKs are collected as in [`unlock_with`].
+pub fn unlock_password(
+    state: &ChainState,
+    served_kdf: &[u8],
+    password: &[u8],
+    epoch0_wrap: &[u8],
+) -> Result<BTreeMap<Epoch, Umk>> {
+    state.check_served_kdf(served_kdf)?;
+    let kdf = PasswordKdf::decode(served_kdf)?;
+    let keys = UnlockPathKeys::from_password(&kdf.derive(password)?, &kdf);
+    unlock_with(state, &keys, epoch0_wrap, &Defences::ALL)
 }
 
 /// Steps 3 to 6 of [CHAIN-13]: the UMKs an unlock path reaches in a chain,

@@ -419,6 +419,43 @@ pub fn possession_message(
         .finish()
 }
 
+/// The anchor of a genesis's proofs of possession: the digest of every
+/// genesis body field but the proofs themselves,
+/// `SHA-256(enc(CHAIN_GENESIS_ANCHOR, device.ed25519, device.x25519, recovery.signing,
+/// recovery.sealing, password.signing, password.sealing, password.kdf, u32 epoch, key_check))`. [CHAIN-17]
+pub fn genesis_anchor(
+    device: &DevicePublic,
+    recovery: &Authority,
+    password: &Authority,
+    password_kdf: &[u8; KDF_LEN],
+    epoch: Epoch,
+    key_check: &[u8; 32],
+) -> [u8; 32] {
+    sha256(&[&genesis_anchor_input(device, recovery, password, password_kdf, epoch, key_check)])
+}
+
+/// The SHA-256 input of [`genesis_anchor`] (vectors). [CHAIN-17]
+pub fn genesis_anchor_input(
+    device: &DevicePublic,
+    recovery: &Authority,
+    password: &Authority,
+    password_kdf: &[u8; KDF_LEN],
+    epoch: Epoch,
+    key_check: &[u8; 32],
+) -> Vec<u8> {
+    Encoder::new(labels::CHAIN_GENESIS_ANCHOR)
+        .fixed(&device.ed25519)
+        .fixed(&device.x25519)
+        .fixed(&recovery.signing)
+        .fixed(&recovery.sealing)
+        .fixed(&password.signing)
+        .fixed(&password.sealing)
+        .fixed(password_kdf)
+        .u32(epoch)
+        .fixed(key_check)
+        .finish()
+}
+
 /// Strict Ed25519 verification of a proof of possession. [CHAIN-17] [PRIM-9]
 pub fn verify_possession(key: &[u8; 32], msg: &[u8], pop: &Pop) -> Result<()> {
     if crate::primitives::verify_strict(key, msg, pop) { Ok(()) } else { Err(Error::ChainPossession) }

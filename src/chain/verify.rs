@@ -187,7 +187,7 @@ impl ChainState {
         check_kdf(password_kdf)?;
         s.verify_signature()?;
         // [CHAIN-17] the authorities' proofs of possession, anchored on the genesis device.
-        let anchor = device.id().0;
+        let anchor = super::statement::genesis_anchor(device, recovery, password, password_kdf, *epoch, key_check);
         let rec_msg = possession_message(1, PopRole::Recovery, &anchor, &recovery.signing, &recovery.sealing, &[]);
         check_pop(d, &recovery.signing, &rec_msg, recovery_pop)?;
         let pw_msg =

@@ -349,6 +349,8 @@ impl<S: Storage> Server<S> {
             Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } => {
                 PasswordKdf::decode(&kdf)?.check()?;
                 let chain = ChainState::from_genesis(&genesis)?;
+                // [CHAIN-18] the KDF it will serve is the one the genesis pins.
+                chain.check_served_kdf(&kdf)?;
                 let id = chain.account();
                 if self.store.account_by_email(&email).is_some() || self.store.account(&id).is_some() {
                     return Err(Error::SrvExists);
@@ -580,6 +582,8 @@ impl<S: Storage> Server<S> {
                 }
                 PasswordKdf::decode(&kdf)?.check()?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                // [CHAIN-18] the replace-authority statement that pins this KDF is appended first.
+                a.chain.check_served_kdf(&kdf)?;
                 a.kdf = kdf;
                 a.auth_hash = auth_hash(&auth);
                 a.password_wrap = password_wrap;

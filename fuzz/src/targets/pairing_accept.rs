@@ -24,6 +24,7 @@ pub const MAX_LEN: usize = 512;
 
 struct Base {
     new: DeviceKeys,
+    approver: blindsync::device::DeviceId,
     state: ChainState,
     chain: Vec<Vec<u8>>,
     wrap: Vec<u8>,
@@ -41,7 +42,7 @@ fn base() -> &'static Option<Base> {
         let new = DeviceKeys::generate(&mut rng);
         let ap = approve_device(&acct.state, &a, &new.pending(&acct.state.account()), &acct.umks(), &mut rng).ok()?;
         let chain = ap.state.encoded();
-        Some(Base { new, state: ap.state, chain, wrap: ap.bundle_wrap, umks: acct.umks() })
+        Some(Base { new, approver: a.id(), state: ap.state, chain, wrap: ap.bundle_wrap, umks: acct.umks() })
     })
 }
 
@@ -93,7 +94,7 @@ pub fn run(data: &[u8]) {
             }
         }
     }
-    if let Ok((state, umks)) = accept_pairing(&b.new, &account, &wrap, &chain) {
+    if let Ok((state, umks)) = accept_pairing(&b.new, &account, &b.approver, &wrap, &chain) {
         assert_eq!(state, b.state, "accepted a chain other than the approver's");
         assert_eq!(umks.len(), b.umks.len());
         for (e, u) in &umks {

@@ -131,8 +131,9 @@ fn pop_messages(s: &Statement, account: Option<&AccountId>) -> Value {
         h(&crate::chain::possession_message(kind, role, anchor, a, b, kdf))
     };
     match (&s.body, account) {
-        (Body::Genesis { device, recovery, password, password_kdf, .. }, _) => {
-            let anchor = device.id().0;
+        (Body::Genesis { device, recovery, password, password_kdf, epoch, key_check, .. }, _) => {
+            let anchor =
+                crate::chain::statement::genesis_anchor(device, recovery, password, password_kdf, *epoch, key_check);
             json!([
                 m(1, PopRole::Recovery, &anchor, &recovery.signing, &recovery.sealing, &[]),
                 m(1, PopRole::Password, &anchor, &password.signing, &password.sealing, password_kdf)
@@ -390,9 +391,12 @@ fn statement_decode(input: &Value) -> Result<Outcome, Fail> {
         ("hash_input", h(&Encoder::new(labels::CHAIN_LINK).bytes(&bytes).finish())),
         ("hash", h(&crate::chain::statement::statement_hash(&bytes))),
     ]);
-    if matches!(s.body, Body::Genesis { .. })
+    if let Body::Genesis { device, recovery, password, password_kdf, epoch, key_check, .. } = &s.body
         && let Value::Object(m) = &mut inter
     {
+        let anchor_input =
+            crate::chain::statement::genesis_anchor_input(device, recovery, password, password_kdf, *epoch, key_check);
+        m.insert("genesis_anchor_input".into(), h(&anchor_input));
         m.insert("account_id_input".into(), h(&Encoder::new(labels::ACCOUNT_ID).bytes(&bytes).finish()));
         m.insert("account_id".into(), h(&crate::chain::account_id(&bytes).0));
     }
@@ -450,7 +454,8 @@ fn pairing_accept(input: &Value) -> Result<Outcome, Fail> {
     let me = device_keys_from(&i)?;
     let chain = hex_list(i.get("chain")?)?;
     let wrap = i.hex("bundle_wrap")?;
-    let (st, umks) = crate::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &wrap, &chain)?;
+    let approver = DeviceId(i.hex_n("approver_id")?);
+    let (st, umks) = crate::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &approver, &wrap, &chain)?;
     outcome(
         obj([
             ("bundle_commit_input", h(&Encoder::new(labels::BUNDLE_COMMIT).bytes(&wrap).finish())),
@@ -551,24 +556,27 @@ fn path_keys(rng: &mut SeededRng, path: UnlockPath) -> UnlockPathKeys {
     }
 }
 
-/// A genesis body with valid proofs of possession, anchored on `anchor_dev`. [CHAIN-17]
+/// A genesis body with valid proofs of possession (anchored on the rest of the body). [CHAIN-17]
 fn genesis_body(
     device: DevicePublic,
-    anchor_dev: &DevicePublic,
+    _anchor_dev: &DevicePublic,
     rec: &UnlockPathKeys,
     pw: &UnlockPathKeys,
     umk0: &Umk,
 ) -> Result<Body, String> {
-    let anchor = anchor_dev.id().0;
+    let password_kdf = pw.chain_kdf().ok_or("password path without kdf")?;
+    let key_check = umk0.key_check(0);
+    let anchor =
+        crate::chain::statement::genesis_anchor(&device, &rec.public(), &pw.public(), &password_kdf, 0, &key_check);
     Ok(Body::Genesis {
         device,
         recovery: rec.public(),
         recovery_pop: rec.possession(1, &anchor),
         password: pw.public(),
-        password_kdf: pw.chain_kdf().ok_or("password path without kdf")?,
+        password_kdf,
         password_pop: pw.possession(1, &anchor),
         epoch: 0,
-        key_check: umk0.key_check(0),
+        key_check,
     })
 }
 
@@ -1257,6 +1265,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         b1,
         b2,
         ("account_id", h(&st0.account().0)),
+        ("approver_id", h(&w.a.public().id().0)),
         ("bundle_wrap", h(&w.b_bundle)),
         ("chain", list_json(chain)),
     ]);
@@ -1360,7 +1369,8 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // elsewhere: every refusal below comes before the proofs are checked.
     let kdf0 = w.pw.chain_kdf().ok_or("password kdf")?;
     let gbody = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| {
-        let anchor = device.id().0;
+        let kc = w.umks[&0].key_check(0);
+        let anchor = crate::chain::statement::genesis_anchor(&device, &recovery, &password, &kdf0, epoch, &kc);
         Body::Genesis {
             device,
             recovery,
@@ -1784,7 +1794,14 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         "pairing_accept",
         "a valid bundle to a device the chain never added: the approver added other keys",
         &["DEV-6"],
-        obj([x1, x2, ("account_id", h(&st0.account().0)), ("bundle_wrap", h(&wx)), ("chain", list_json(chain))]),
+        obj([
+            x1,
+            x2,
+            ("account_id", h(&st0.account().0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&wx)),
+            ("chain", list_json(chain)),
+        ]),
         Error::DeviceKeyMismatch,
     )?;
     let other = AccountId([0x42; 32]);
@@ -1826,7 +1843,42 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         "pairing_accept",
         "a bundle for D, which an unlock path enrolled (commitment of zeros: no bundle)",
         &["DEV-5", "DEV-6"],
-        obj([d1, d2, ("account_id", h(&st0.account().0)), ("bundle_wrap", h(&wd)), ("chain", list_json(chain))]),
+        obj([
+            d1,
+            d2,
+            ("account_id", h(&st0.account().0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&wd)),
+            ("chain", list_json(chain)),
+        ]),
+        Error::DeviceBundle,
+    )?;
+    // A device revoked on the real chain (C, at 4) adds the new device N on a fork before its
+    // revocation, committing to a bundle C sealed itself. N was approved on A.
+    let n_dev = Dev::new(rng);
+    let w_fork = wrap_bundle(&bundle(acct, umks0.clone()), &n_dev.public(), rng).map_err(s)?;
+    let body = Body::AddDevice {
+        device: n_dev.public(),
+        pop: device_possession(&n_dev.keys, &acct),
+        bundle_commit: bundle_commit(&w_fork),
+    };
+    let fork = [chain[..4].to_vec(), vec![next_statement(&st(3)?, body, &w.c.keys).encode()]].concat();
+    let [n1, n2] = n_dev.seeds();
+    let fork_in = |approver: &DevicePublic| {
+        obj([
+            n1.clone(),
+            n2.clone(),
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&approver.id().0)),
+            ("bundle_wrap", h(&w_fork)),
+            ("chain", list_json(&fork)),
+        ])
+    };
+    g.err(
+        "pairing_accept",
+        "a revoked device adds the new device on a fork before its revocation: not the approver the person compared with",
+        &["DEV-4", "DEV-6"],
+        fork_in(&w.a.public()),
         Error::DeviceBundle,
     )?;
     // A compromised approver commits to bundles whose UMKs the chain does not vouch for.
@@ -1841,7 +1893,14 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         let stmt = next_statement(base, body, &w.a.keys).encode();
         let served: Vec<Vec<u8>> = [base.encoded(), vec![stmt]].concat();
         let [e1, e2] = e_dev.seeds();
-        Ok(obj([e1, e2, ("account_id", h(&acct.0)), ("bundle_wrap", h(&wrap)), ("chain", list_json(&served))]))
+        Ok(obj([
+            e1,
+            e2,
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&wrap)),
+            ("chain", list_json(&served)),
+        ]))
     };
     let mut wrong0 = BTreeMap::new();
     wrong0.insert(0, Umk::random(rng));
