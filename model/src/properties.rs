@@ -93,10 +93,12 @@ fn revocation(_: &Model, s: &State) -> bool {
             .all(|r| !s.ghost.written.iter().any(|w| w.writer == r.writer && w.value == r.value && w.epoch >= e))
 }
 
+/// [MODEL-8] every UMK every honest device holds is in `genuine` for its epoch.
 fn key_integrity(_: &Model, s: &State) -> bool {
     s.honest().all(|c| c.umks().iter().all(|(e, u)| s.ghost.genuine.contains(&(*e, u.key_check(*e)))))
 }
 
+/// [MODEL-8] no honest device holds a UMK the adversary made.
 fn confidentiality(_: &Model, s: &State) -> bool {
     s.honest().all(|c| c.umks().values().all(|u| !s.ghost.made.contains(&umk_digest(u))))
 }

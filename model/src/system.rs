@@ -350,11 +350,11 @@ pub struct Ghost {
     pub done: bool,
     /// Every UMK the account really created, as `(epoch, key check)`: UMK_0 of the genesis and
     /// the UMK of every rotation a device of the account signed (the one its key check commits
-    /// to). The ground truth of G-KEY-INTEGRITY.
+    /// to). The ground truth of G-KEY-INTEGRITY. [MODEL-8]
     pub genuine: BTreeSet<(Epoch, [u8; 32])>,
     /// The SHA-256 of every UMK the adversary made and offered a device (a forged bundle's, a
     /// counterfeit chain's, the off-chain half of a split rotation): keys the server knows.
-    /// The ground truth of G-CONFIDENTIALITY.
+    /// The ground truth of G-CONFIDENTIALITY. [MODEL-8]
     pub made: BTreeSet<[u8; 32]>,
 }
 
@@ -764,7 +764,7 @@ impl Model {
         Some(())
     }
 
-    /// [MODEL-1] pairing under the adversary ([DEV-5], [DEV-6], [CHAIN-17]): device N posts its
+    /// [MODEL-1] [MODEL-7] pairing under the adversary ([DEV-5], [DEV-6], [CHAIN-17]): device N posts its
     /// keys and proof of possession as pending, the owner lists the pending devices, approves N
     /// (whose keys it got out of band), stores the bundle and appends the add-device statement;
     /// N logs in with its key, fetches the chain and its bundle, and accepts the pairing with
@@ -825,7 +825,7 @@ impl Model {
         Some(())
     }
 
-    /// [MODEL-1] enrollment with the recovery code under the adversary ([CHAIN-13]): the restored
+    /// [MODEL-1] [MODEL-7] enrollment with the recovery code under the adversary ([CHAIN-13]): the restored
     /// device derives the path's keys, logs in with the recovery authority, fetches the chain and
     /// the chapter 5 wraps, verifies the chain from genesis, enrolls with the configured defences
     /// and appends its add-device statement. With `counterfeit` the server serves its own chain
@@ -868,7 +868,7 @@ impl Model {
         Some(())
     }
 
-    /// [MODEL-2] `split-rotation`: device R, active and at the server's head, signs a rotation
+    /// [MODEL-2] [MODEL-7] `split-rotation`: device R, active and at the server's head, signs a rotation
     /// whose key check commits to one fresh UMK, wrapped to every active device and the password
     /// path, while the recovery path's wrap holds another UMK R made; R stores it on the server
     /// through its own session. Every recipient set and signature check passes: only the key

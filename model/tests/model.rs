@@ -127,7 +127,7 @@ fn honest_server_converges() {
     assert!(out.property(properties::CONVERGE_SOMETIMES).is_some_and(|p| p.holds));
 }
 
-// [MODEL-5] [G-KEY-INTEGRITY] without key checks, a restored device takes the UMK a split rotation
+// [MODEL-5] [MODEL-7] [MODEL-8] [G-KEY-INTEGRITY] without key checks, a restored device takes the UMK a split rotation
 // by R gave the recovery path instead of the epoch's UMK.
 #[test]
 fn weakening_no_key_check() {
@@ -149,7 +149,7 @@ fn weakening_no_key_check_forged_bundle_is_covered_by_commitment() {
     check_config(Weakening::NoKeyCheck, &cfg, None);
 }
 
-// [MODEL-5] [G-CONFIDENTIALITY] forge-bundle is a real attack: with both the commitment and the
+// [MODEL-5] [MODEL-7] [MODEL-8] [G-CONFIDENTIALITY] forge-bundle is a real attack: with both the commitment and the
 // key check off, device N takes the server's UMKs, which the server knows.
 #[test]
 fn forged_bundle_needs_commitment_and_key_check_both_off() {
@@ -162,7 +162,7 @@ fn forged_bundle_needs_commitment_and_key_check_both_off() {
     check_config(Weakening::NoKeyCheck, &cfg, Some(properties::KEY_INTEGRITY));
 }
 
-// [MODEL-5] proofs of possession: with them off, the counterfeit chain verifies and the recovery
+// [MODEL-5] [MODEL-7] proofs of possession: with them off, the counterfeit chain verifies and the recovery
 // authority is current in it, but enrollment then opens the chapter 5 wrap with the counterfeit
 // account id and fails (E_WRAP_OPEN): the model finds no counterexample (spec 12.5), and the
 // check that stops the attack moves from E_CHAIN_POSSESSION to E_WRAP_OPEN.
