@@ -2213,6 +2213,139 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         &["CHAIN-14"],
         obj([("chain", list_json(chain)), ("x25519_secret", h(w.pw.sealing.expose()))]),
     )?;
+    generate_unreached(g, w, rng)
+}
+
+/// One vector for each check the independent port found no vector reaching.
+fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(), String> {
+    let chain = &w.chain;
+    let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
+    let acct = st(0)?.account();
+    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
+    // Genesis: the password authority's proof is checked too; pinned KDF version and ceiling.
+    let base = Statement::decode(&chain[0]).map_err(s)?;
+    let regen = |edit: &dyn Fn(&mut Body)| {
+        let mut b = base.body.clone();
+        edit(&mut b);
+        Statement::sign(0, [0; 32], b, &w.a.keys).encode()
+    };
+    g.err(
+        "chain_verify",
+        "genesis whose password authority proof is zeroed (the recovery proof is valid)",
+        &["CHAIN-8", "CHAIN-17"],
+        cin(&[regen(&|b| {
+            if let Body::Genesis { password_pop, .. } = b {
+                *password_pop = [0; 64];
+            }
+        })]),
+        Error::ChainPossession,
+    )?;
+    let kdf0 = PasswordKdf::decode(&w.pw.kdf_binding).map_err(s)?;
+    for (desc, edit, err) in [
+        ("genesis pinning Argon2 version 0x10", KdfParams { version: 0x10, ..kdf0.params }, Error::KdfVersion),
+        (
+            "genesis pinning KDF parameters above the ceiling (t = 17)",
+            KdfParams { t: 17, ..kdf0.params },
+            Error::KdfParamsTooLarge,
+        ),
+    ] {
+        let k: [u8; 32] = PasswordKdf { params: edit, ..kdf0 }.encode().try_into().map_err(|_| "kdf")?;
+        g.err(
+            "chain_verify",
+            desc,
+            &["CHAIN-8", "CHAIN-18", "KEY-6"],
+            cin(&[regen(&|b| {
+                if let Body::Genesis { password_kdf, .. } = b {
+                    *password_kdf = k;
+                }
+            })]),
+            err,
+        )?;
+    }
+    // Replace authority: the pinned KDF is checked, and its length prefix decoded.
+    let rep7 = Statement::decode(&chain[7]).map_err(s)?;
+    let mut weak = kdf0;
+    weak.params.m_kib = 1024;
+    let mut b7 = rep7.body.clone();
+    if let Body::ReplaceAuthority { kdf, .. } = &mut b7 {
+        *kdf = Some(weak.encode().try_into().map_err(|_| "kdf")?);
+    }
+    g.err(
+        "chain_verify",
+        "password replacement pinning KDF parameters below the floor",
+        &["CHAIN-14", "CHAIN-18"],
+        cin(&with(7, next_statement(&st(6)?, b7, &w.rec.authority).encode())),
+        Error::KdfParamsTooWeak,
+    )?;
+    let mut short = rep7.clone();
+    if let Body::ReplaceAuthority { kdf, .. } = &mut short.body {
+        *kdf = None; // a password replacement without its 32-byte KDF: length prefix 0
+    }
+    g.err(
+        "chain_statement_decode",
+        "password replace-authority whose kdf length prefix is 0 instead of 32",
+        &["CHAIN-1", "CHAIN-18"],
+        obj([("statement", h(&short.encode()))]),
+        Error::DecodeLength,
+    )?;
+    // pairing_accept step 5: a committed wrap that does not open (a broken approver).
+    let p_dev = Dev::new(rng);
+    let garbage: Vec<u8> = (0..120u8).collect();
+    let body = Body::AddDevice {
+        device: p_dev.public(),
+        pop: device_possession(&p_dev.keys, &acct),
+        bundle_commit: bundle_commit(&garbage),
+    };
+    let served = with(2, next_statement(&st(1)?, body, &w.a.keys).encode());
+    let [p1, p2] = p_dev.seeds();
+    g.err(
+        "pairing_accept",
+        "the approver committed to a wrap that does not open for the new device",
+        &["DEV-6", "HPKE-2"],
+        obj([
+            p1,
+            p2,
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&garbage)),
+            ("chain", list_json(&served)),
+        ]),
+        Error::HpkeOpen,
+    )?;
+    // pairing_accept step 7: a later rotation gives the new device a UMK its key check refutes.
+    let q_dev = Dev::new(rng);
+    let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
+    let ap = approve_device(&st(0)?, &w.a.keys, &q_dev.keys.pending(&acct), &umks0, rng).map_err(s)?;
+    let real = Umk::random(rng);
+    let other = Umk::random(rng);
+    let mut wraps = Vec::new();
+    for d in ap.state.devices().values() {
+        let u = if d.x25519 == q_dev.public().x25519 { &other } else { &real };
+        wraps.push(crate::chain::epoch_wrap(&acct, 1, &d.x25519, u, rng).map_err(s)?);
+    }
+    for p in [UnlockPath::Recovery, UnlockPath::Password] {
+        let a = ap.state.authority(p).ok_or("authority")?;
+        wraps.push(crate::chain::epoch_wrap(&acct, 1, &a.sealing, &real, rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut wraps);
+    let rot = next_statement(&ap.state, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps }, &w.a.keys);
+    let served = [ap.state.encoded(), vec![rot.encode()]].concat();
+    let [q1, q2] = q_dev.seeds();
+    g.err(
+        "pairing_accept",
+        "after the new device's add-device, a rotation wraps it a UMK that fails the key check",
+        &["DEV-6", "CHAIN-16"],
+        obj([
+            q1,
+            q2,
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&ap.bundle_wrap)),
+            ("chain", list_json(&served)),
+        ]),
+        Error::KeyCheck,
+    )?;
     Ok(())
 }
 
@@ -2325,6 +2458,59 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         &["CHAIN-13", "CHAIN-16"],
         rin(&chain, &text, &stale),
         Error::KeyCheck,
+    )?;
+    let other_params = PasswordKdf { salt: kdf.salt, params: KdfParams { t: 4, ..kdf.params } };
+    g.err(
+        "enroll",
+        "parameter substitution: the served salt is the pinned one, t is 4 instead of 3",
+        &["CHAIN-13", "CHAIN-18"],
+        pin(&chain, &other_params, &acct.password_wrap),
+        Error::KdfNotPinned,
+    )?;
+    // Step 6: the rotation's wrap to the recovery sealing key carries a UMK its key check refutes
+    // (a compromised rotating device).
+    let real = Umk::random(rng);
+    let other = Umk::random(rng);
+    let mut wraps = Vec::new();
+    for d in acct.state.devices().values() {
+        wraps.push(crate::chain::epoch_wrap(&acct.state.account(), 1, &d.x25519, &real, rng).map_err(s)?);
+    }
+    for p in [UnlockPath::Recovery, UnlockPath::Password] {
+        let sealing = acct.state.authority(p).ok_or("authority")?.sealing;
+        let u = if p == UnlockPath::Recovery { &other } else { &real };
+        wraps.push(crate::chain::epoch_wrap(&acct.state.account(), 1, &sealing, u, rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut wraps);
+    let split =
+        next_statement(&acct.state, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps }, &a.keys);
+    let split_chain = [acct.state.encoded(), vec![split.encode()]].concat();
+    g.err(
+        "enroll",
+        "the chain's epoch-1 wrap to the recovery sealing key fails its key check",
+        &["CHAIN-13", "CHAIN-16"],
+        rin(&split_chain, &text, &acct.recovery_wrap),
+        Error::KeyCheck,
+    )?;
+    // Step 4: the derived signing key is the recovery authority's, but the chain pairs it with
+    // another sealing key (installed with a valid proof by whoever held the code).
+    let mine = UnlockPathKeys::from_recovery(&code.derive());
+    let odd = UnlockPathKeys {
+        path: UnlockPath::Recovery,
+        authority: crate::unlock::AuthoritySeed::from_bytes(*mine.authority.expose()),
+        sealing: HpkeSecretKey::random(rng),
+        kek: Kek::random(rng),
+        kdf_binding: Vec::new(),
+    };
+    let o_pw = UnlockPathKeys::from_password(&pw_keys, &kdf);
+    let o_umk = Umk::random(rng);
+    let o_dev = Dev::new(rng);
+    let o_g = crate::chain::genesis(&o_dev.keys, &odd, &o_pw, &o_umk).map_err(s)?;
+    g.err(
+        "enroll",
+        "the chain's recovery authority has the derived signing key but another sealing key",
+        &["CHAIN-13"],
+        rin(&[o_g], &text, &acct.recovery_wrap),
+        Error::ChainSignerUnknown,
     )?;
     Ok(())
 }
