@@ -689,6 +689,37 @@ def decode_wraps(r: Reader) -> list[dict]:
     return wraps
 
 
+MAX_REVOKE_LIST = 1024  # [CHAIN-20]
+WHAT_DEVICE, WHAT_PARTNER = 1, 2  # [CHAIN-20] re-confirmation `what`
+
+
+def decode_list(r: Reader, minimum: int, read_entry, sort_key) -> list:
+    """[CHAIN-20] list: u32 count checked right after it is read (below `minimum` or above
+    1024: E_DECODE_LENGTH), then entries, each strictly greater than the previous one by
+    `sort_key` (E_DECODE_VALUE once that entry has been read)."""
+    n = r.uint(4)
+    if n < minimum or n > MAX_REVOKE_LIST:
+        raise SpecError("E_DECODE_LENGTH")
+    out, last = [], None
+    for _ in range(n):
+        e = read_entry()
+        k = sort_key(e)
+        if last is not None and k <= last:
+            raise SpecError("E_DECODE_VALUE")
+        out.append(e)
+        last = k
+    return out
+
+
+def read_reconfirm(r: Reader) -> dict:
+    """u8 what || id(32); `what` other than 1 (device) or 2 (partner) is E_DECODE_VALUE.
+    GUESS (README revocation item R2): `what` is checked as soon as it is read, before `id`."""
+    what = r.uint(1)
+    if what not in (WHAT_DEVICE, WHAT_PARTNER):
+        raise SpecError("E_DECODE_VALUE")
+    return {"what": what, "id": r.take(32)}
+
+
 def decode_statement(data: bytes) -> dict:
     """Total decoder of [CHAIN-1]; keeps the raw bytes for signing and hashing."""
     r = Reader(data)
@@ -710,8 +741,17 @@ def decode_statement(data: bytes) -> dict:
     elif kind == ADD:
         body["device"] = {"ed25519": r.take(32), "x25519": r.take(32)}
         body["pop"], body["bundle_commit"] = r.take(64), r.take(32)
-    elif kind == REVOKE:
-        body["device_id"], body["max_seq"] = r.take(32), r.uint(8)
+    elif kind == REVOKE:  # [CHAIN-20]: three lists, then the new epoch
+        body["revocations"] = decode_list(
+            r, 1, lambda: {"device_id": r.take(32), "max_seq": r.uint(8),
+                           "last_envelope": r.take(32)},
+            lambda e: e["device_id"])
+        body["unpin"] = decode_list(r, 0, lambda: r.take(32), lambda k: k)
+        body["reconfirm"] = decode_list(r, 0, lambda: read_reconfirm(r),
+                                        lambda e: (e["what"], e["id"]))
+        body["epoch"] = r.uint(4)
+        body["key_check"] = r.take(32)
+        body["wraps"] = decode_wraps(r)
     elif kind == ROTATE:
         body["epoch"] = r.uint(4)
         body["key_check"] = r.take(32)
@@ -738,6 +778,8 @@ def decode_statement(data: bytes) -> dict:
             raise SpecError("E_DECODE_LENGTH")
         body["kdf"] = r.take(0 if path == 1 else KDF_ENCODING_LEN)
         body["pop"] = r.take(64)
+        body["epoch"] = r.uint(4)           # [CHAIN-14]: a replacement starts an epoch
+        body["key_check"] = r.take(32)
         body["wraps"] = decode_wraps(r)
     signer = r.take(32)
     fields_end = r.pos
@@ -762,13 +804,23 @@ def pop_message(kind: int, role: int, anchor: bytes, ed: bytes, x: bytes, kdf: b
                fixed(ed), fixed(x), var(kdf))
 
 
+def genesis_anchor_input(b: dict) -> bytes:
+    """[CHAIN-17]: enc(CHAIN_GENESIS_ANCHOR, every genesis body field but the two proofs),
+    fields in body order; password.kdf as the fixed 32 bytes it is in the body (no prefix)."""
+    return enc("blindsync/v1/chain/genesis-anchor",
+               fixed(b["device"]["ed25519"]), fixed(b["device"]["x25519"]),
+               fixed(b["recovery"]["signing"]), fixed(b["recovery"]["sealing"]),
+               fixed(b["password"]["signing"]), fixed(b["password"]["sealing"]),
+               fixed(b["password_kdf"]), u32(b["epoch"]), fixed(b["key_check"]))
+
+
 def statement_pops(st: dict, account_id: bytes | None) -> list[tuple[bytes, bytes, bytes]]:
     """(installed key, pop_msg, pop) of every proof the statement carries, in body order.
-    [CHAIN-17]: the genesis's anchor is its own device's id; add device and replace
-    authority use the account id (None: not known to the caller)."""
+    [CHAIN-17]: the genesis's anchor is the digest of its other body fields; add device and
+    replace authority use the account id (None: not known to the caller)."""
     b, kind = st["body"], st["kind"]
     if kind == GENESIS:
-        anchor = device_id(b["device"]["ed25519"], b["device"]["x25519"])
+        anchor = sha256(genesis_anchor_input(b))
         return [(b[p]["signing"],
                  pop_message(GENESIS, role, anchor, b[p]["signing"], b[p]["sealing"], kdf),
                  b[p + "_pop"])
@@ -813,6 +865,11 @@ def statement_body_json(st: dict) -> dict:
     if st["kind"] == ADD:  # the vectors add the id of the added device
         d = st["body"]["device"]
         body["device_id"] = device_id(d["ed25519"], d["x25519"]).hex()
+    if st["kind"] == REPLACE and st["body"]["path"] == 1:
+        body["kdf"] = None  # vectors/README.md: "`kdf` (hex, or null for path 1)"; no vector
+    # GUESS (README revocation item R1): revoke_device's body is {revocations [{device_id,
+    # max_seq, last_envelope}], unpin [key], reconfirm [{what, id}], epoch, key_check, wraps},
+    # read off chain-009; no vector has a re-confirmation, so its entry shape is a guess.
     return body
 
 
@@ -821,7 +878,8 @@ AUTHORIZED = {  # [CHAIN-6]: kind -> roles; replace authority by path below
     ADD: {"device", "recovery", "password"},
     REVOKE: {"device"}, ROTATE: {"device"}, PIN: {"device"}, UNPIN: {"device"},
 }
-AUTHORIZED_REPLACE = {1: {"device", "recovery"}, 2: {"device", "recovery", "password"}}
+# [CHAIN-6]: only an unlock path replaces an unlock path (its own or the other one).
+AUTHORIZED_REPLACE = {1: {"recovery", "password"}, 2: {"recovery", "password"}}
 
 
 class ChainState:
@@ -837,6 +895,10 @@ class ChainState:
         self.retired: list[bytes] = []         # retired authority signing keys
         self.retired_sealing: list[bytes] = [] # retired sealing keys ([CHAIN-9], [CHAIN-14])
         self.partners: dict[bytes, str] = {}   # key -> label
+        # [CHAIN-20] introducers: ("device", id) / ("partner", key) -> the device id that
+        # signed its add-device / pin-partner statement (or re-confirmed it); an unlock
+        # path's name for a device it enrolled; None for the genesis device.
+        self.introducer: dict[tuple[str, bytes], bytes | str | None] = {}
         self.key_checks: list[bytes] = []      # [CHAIN-16] key_check_e at index e
         self.password_kdf = b""                # [CHAIN-18] the pinned kdf_encoding
 
@@ -849,14 +911,14 @@ class ChainState:
         return copy.deepcopy(self)
 
     # -- roles ------------------------------------------------------------
-    def role_of(self, signer: bytes) -> str:
-        """[CHAIN-8] step 5."""
-        for d in self.devices.values():
+    def role_of(self, signer: bytes) -> tuple[str, bytes | str]:
+        """[CHAIN-8] step 5: (role, who) with who the device id or the path name."""
+        for did, d in self.devices.items():
             if d["ed25519"] == signer:
-                return "device"
+                return "device", did
         for name, keys in self.paths.items():
             if keys["signing"] == signer:
-                return name
+                return name, name
         if any(d["ed25519"] == signer for d in self.revoked.values()) or signer in self.retired:
             raise SpecError("E_CHAIN_SIGNER_REVOKED")
         raise SpecError("E_CHAIN_SIGNER_UNKNOWN")
@@ -899,7 +961,9 @@ class ChainState:
         d = b["device"]
         self.statements = [st]
         self.account_id = account_id_of(raw)[1]
-        self.devices = {device_id(d["ed25519"], d["x25519"]): {**d, "position": 0}}
+        gid = device_id(d["ed25519"], d["x25519"])
+        self.devices = {gid: {**d, "position": 0}}
+        self.introducer = {("device", gid): None}  # [CHAIN-20]: nobody for the genesis device
         self.paths = {"recovery": dict(b["recovery"]), "password": dict(b["password"])}
         self.epoch = 0
         self.key_checks = [b["key_check"]]  # not checked here: the verifier has no UMK
@@ -919,7 +983,7 @@ class ChainState:
             raise SpecError("E_CHAIN_LINK")
         if st["kind"] == GENESIS:                                    # 4
             raise SpecError("E_CHAIN_GENESIS")
-        role = self.role_of(st["signer"])                            # 5
+        role, who = self.role_of(st["signer"])                       # 5
         if not ed25519_verify_strict(st["signer"], st["signed"], st["signature"]):  # 6
             raise SpecError("E_CHAIN_SIGNATURE")
         allowed = (AUTHORIZED_REPLACE[st["body"]["path"]] if st["kind"] == REPLACE
@@ -927,6 +991,8 @@ class ChainState:
         if role not in allowed:                                      # 7
             raise SpecError("E_CHAIN_NOT_AUTHORIZED")
         new = self.copy()                                            # 8
+        st["signer_is"] = who
+        st["epoch_before"] = self.epoch  # the epoch in force just before it ([DEV-6] step 6)
         getattr(new, "_" + KIND_NAMES[st["kind"]])(st)
         new.statements.append(st)
         self.__dict__.update(new.__dict__)
@@ -938,27 +1004,71 @@ class ChainState:
         eds, xs = self.keys_in_use()  # [CHAIN-9] typed pools
         if d["ed25519"] in eds or d["x25519"] in xs:
             raise SpecError("E_CHAIN_STATE")
-        self.devices[device_id(d["ed25519"], d["x25519"])] = {**d, "position": st["position"]}
+        did = device_id(d["ed25519"], d["x25519"])
+        self.devices[did] = {**d, "position": st["position"]}
+        self.introducer[("device", did)] = st["signer_is"]  # [CHAIN-20]
 
-    def _revoke_device(self, st):  # [CHAIN-9]
-        did = st["body"]["device_id"]
-        if did not in self.devices:
-            raise SpecError("E_CHAIN_STATE")
-        d = self.devices.pop(did)
-        self.revoked[did] = {"ed25519": d["ed25519"], "x25519": d["x25519"],
-                             "max_seq": st["body"]["max_seq"], "position": st["position"]}
-
-    def _rotate_epoch(self, st):  # [CHAIN-11]
-        e = st["body"]["epoch"]  # GUESS (README ch. 8 item 14): epoch, then recipients
+    def _check_new_epoch(self, st, extra: list[tuple[bytes, int]]) -> None:
+        """[CHAIN-11] (and [CHAIN-20] steps 5, 6, [CHAIN-14]): `epoch = e + 1` (E_CHAIN_EPOCH,
+        before the wraps), then exactly one wrap of e + 1 to every active device and both
+        paths' current sealing keys, plus `extra`, and to no other key (E_CHAIN_RECIPIENTS);
+        then the epoch starts with the statement's key check ([CHAIN-16])."""
+        e = st["body"]["epoch"]
         if e != self.epoch + 1:
             raise SpecError("E_CHAIN_EPOCH")
-        want = sorted([(d["x25519"], e) for d in self.devices.values()]
-                      + [(k["sealing"], e) for k in self.paths.values()])
-        got = [(w["recipient"], w["epoch"]) for w in st["body"]["wraps"]]  # already ascending
+        want = sorted({(d["x25519"], e) for d in self.devices.values()}
+                      | {(k["sealing"], e) for k in self.paths.values()} | set(extra))
+        got = [(w["recipient"], w["epoch"]) for w in st["body"]["wraps"]]  # strictly ascending
         if got != want:
             raise SpecError("E_CHAIN_RECIPIENTS")
         self.epoch = e
-        self.key_checks.append(st["body"]["key_check"])  # [CHAIN-16] key_check_{e+1}
+        self.key_checks.append(st["body"]["key_check"])  # key_check_{e+1}
+
+    def _revoke_device(self, st):  # [CHAIN-20], steps 1 to 6 in order
+        b = st["body"]
+        revoked_ids = {r["device_id"] for r in b["revocations"]}
+        unpinned = set(b["unpin"])
+        # GUESS (README revocation item R2): steps 1 and 3 go entry by entry in encoded order,
+        # each entry's checks in the order the text lists them (neutral: one code per step).
+        for r in b["revocations"]:                                             # 1
+            if r["device_id"] not in self.devices:
+                raise SpecError("E_CHAIN_STATE")
+            if (r["last_envelope"] == bytes(32)) != (r["max_seq"] == 0):
+                raise SpecError("E_CHAIN_STATE")
+        if not unpinned <= set(self.partners):                                 # 2
+            raise SpecError("E_CHAIN_STATE")
+        reconfirmed = set()
+        for c in b["reconfirm"]:                                               # 3
+            if c["what"] == WHAT_DEVICE:
+                item, stays = ("device", c["id"]), c["id"] in self.devices and c["id"] not in revoked_ids
+            else:
+                item, stays = ("partner", c["id"]), c["id"] in self.partners and c["id"] not in unpinned
+            if not stays or self.introducer.get(item) not in revoked_ids:
+                raise SpecError("E_CHAIN_STATE")
+            reconfirmed.add(item)
+        remaining = ([("device", d) for d in self.devices if d not in revoked_ids]   # 4
+                     + [("partner", k) for k in self.partners if k not in unpinned])
+        for item in remaining:
+            if self.introducer.get(item) in revoked_ids and item not in reconfirmed:
+                raise SpecError("E_CHAIN_CASCADE")
+        for did in sorted(revoked_ids):  # 5, 6 are checked against the remaining devices
+            d = self.devices.pop(did)
+            self.introducer.pop(("device", did), None)
+            r = next(r for r in b["revocations"] if r["device_id"] == did)
+            self.revoked[did] = {"ed25519": d["ed25519"], "x25519": d["x25519"],
+                                 "max_seq": r["max_seq"], "last_envelope": r["last_envelope"],
+                                 "position": st["position"]}
+        self._check_new_epoch(st, [])                                          # 5, 6
+        for k in unpinned:
+            del self.partners[k]
+            self.introducer.pop(("partner", k), None)
+        # The revoking device becomes the introducer. GUESS (README revocation item R3): also
+        # when it revokes itself, so what it re-confirms then is never cascaded again.
+        for item in reconfirmed:
+            self.introducer[item] = st["signer_is"]
+
+    def _rotate_epoch(self, st):  # [CHAIN-11]: epoch first, then recipients
+        self._check_new_epoch(st, [])
 
     def _replace_authority(self, st):  # [CHAIN-14]
         b = st["body"]
@@ -972,13 +1082,15 @@ class ChainState:
         eds, xs = self.keys_in_use()  # [CHAIN-14] the pools of [CHAIN-9]
         if keys["signing"] in eds or keys["sealing"] in xs:
             raise SpecError("E_CHAIN_STATE")
-        want = [(keys["sealing"], e) for e in range(self.epoch + 1)]
-        if [(w["recipient"], w["epoch"]) for w in b["wraps"]] != want:
-            raise SpecError("E_CHAIN_RECIPIENTS")
+        # epoch e + 1, then the wraps: the new sealing key gets every epoch 0..e+1, every
+        # active device and the *other* path's sealing key epoch e + 1, the replaced sealing
+        # key nothing. Swap the keys first so that the common recipient rule sees them.
         path = PATHS[b["path"]]
-        self.retired.append(self.paths[path]["signing"])
-        self.retired_sealing.append(self.paths[path]["sealing"])  # [CHAIN-14] sealing key retired too
+        old = self.paths[path]
         self.paths[path] = dict(keys)
+        self._check_new_epoch(st, [(keys["sealing"], e) for e in range(self.epoch + 1)])
+        self.retired.append(old["signing"])
+        self.retired_sealing.append(old["sealing"])  # [CHAIN-14] sealing key retired too
         if b["path"] == 2:
             self.password_kdf = b["kdf"]  # [CHAIN-18] the state holds the current value
 
@@ -988,10 +1100,12 @@ class ChainState:
         if key in self.partners:
             raise SpecError("E_CHAIN_STATE")
         self.partners[key] = st["body"]["label"]
+        self.introducer[("partner", key)] = st["signer_is"]  # [CHAIN-20]
 
     def _unpin_partner(self, st):  # [CHAIN-15]
         if self.partners.pop(st["body"]["key"], None) is None:
             raise SpecError("E_CHAIN_STATE")
+        self.introducer.pop(("partner", st["body"]["key"]), None)
 
     # -- output -------------------------------------------------------------
     def to_json(self) -> dict:
@@ -1191,8 +1305,8 @@ def enroll(ed_seed: bytes, x_secret: bytes, chain: list[bytes], path: str, text:
         pop_message(ADD, ROLE_DEVICE, state.account_id, ed, x, b"")).signature
     body = fixed(ed) + fixed(x) + fixed(pop) + fixed(bytes(32))  # no bundle: zero commitment [DEV-5]
     raw = sign_statement(len(state.statements), state.head_hash, ADD, body, keys["seed"])
-    # GUESS (README onboarding item 7): the device checks its own statement as any
-    # verifier would ([CHAIN-8]) before appending it; head_hash is the new head.
+    # [CHAIN-13] step 7 (was GUESS, README onboarding item 7): the device verifies its own
+    # statement as any statement ([CHAIN-8]) before appending it; head_hash is the new head.
     state.apply(raw)
     return ({"authority": authority.hex(), "sealing": sealing.hex()},
             {"statement": raw.hex(), "head_hash": state.head_hash.hex(),
@@ -1352,7 +1466,8 @@ def k_chain_statement_decode(i):
     if st["kind"] == GENESIS:
         # [vectors/README.md]: "genesis" means kind 1, whatever its position.
         m, aid = account_id_of(raw)
-        inter.update({"account_id_input": m.hex(), "account_id": aid.hex()})
+        inter.update({"genesis_anchor_input": genesis_anchor_input(st["body"]).hex(),
+                      "account_id_input": m.hex(), "account_id": aid.hex()})
     out = {"position": st["position"], "prev": st["prev"].hex(), "kind": st["kind"],
            "kind_name": KIND_NAMES[st["kind"]], "body": statement_body_json(st),
            "signer": st["signer"].hex(), "signature": st["signature"].hex()}
@@ -1393,8 +1508,10 @@ def k_epoch_wrap_open(i):
 
 
 def k_pairing_accept(i):
-    """[DEV-6] steps 1 to 7 in order."""
+    """[DEV-6] steps 1 to 7 in order. `approver_id` is the device the person compared the
+    pairing code with ([DEV-4]), as its device id."""
     ed_seed, x_secret, account_id = h(i["ed25519_seed"]), h(i["x25519_secret"]), h(i["account_id"])
+    approver_id = h(i["approver_id"])
     wrap = h(i["bundle_wrap"])
     state = chain_verify(chain_of(i["chain"]))                                  # 1
     if state.account_id != account_id:                                         # 2
@@ -1404,12 +1521,20 @@ def k_pairing_accept(i):
         raise SpecError("E_DEVICE_KEY_MISMATCH")
     add = next(st for st in state.statements                                    # 4
                if st["kind"] == ADD and st["body"]["device"] == {"ed25519": ed, "x25519": x})
+    # [DEV-6] step 4: signed by the approver (its signer is that device's Ed25519 key), and
+    # commits to this wrap. GUESS (README revocation item R5): the approver's key is looked up
+    # by its id among the active and the revoked devices of the verified chain; an id that is
+    # no device of the chain matches no signer, so it is E_DEVICE_BUNDLE too. The signer
+    # is checked first (neutral: one code).
+    approver = {**state.revoked, **state.devices}.get(approver_id)
     commit_input, commit = bundle_commit(wrap)
+    if approver is None or add["signer"] != approver["ed25519"]:
+        raise SpecError("E_DEVICE_BUNDLE")
     if not hmac.compare_digest(commit, add["body"]["bundle_commit"]):
         raise SpecError("E_DEVICE_BUNDLE")
     _, umks = device_bundle_open(ed_seed, x_secret, account_id, wrap)           # 5
     # 6: epochs exactly 0..e, e the epoch in force just before the add-device statement.
-    e = sum(1 for st in state.statements[:add["position"]] if st["kind"] == ROTATE)
+    e = add["epoch_before"]
     if sorted(umks) != list(range(e + 1)):
         raise SpecError("E_KEY_CHECK")
     for epoch, umk in sorted(umks.items()):
