@@ -457,8 +457,12 @@ impl ChainState {
         if unpin.iter().any(|k| !self.partners.contains_key(k)) {
             return Err(Error::ChainState);
         }
-        // 3. re-confirmed items exist, stay, and were introduced by a revoked device
+        // 3. re-confirmed items exist, stay, and were introduced by a revoked device; a device that
+        // revokes itself cannot vouch for anything
         let by_gone = |i: Option<&Introducer>| matches!(i, Some(Introducer::Device(x)) if gone.contains(x));
+        if !reconfirm.is_empty() && matches!(role, Role::Device(me) if gone.contains(&me)) {
+            return Err(Error::ChainState);
+        }
         for c in reconfirm {
             let ok = match c {
                 Reconfirm::Device(id) => {

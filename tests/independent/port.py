@@ -1038,6 +1038,9 @@ class ChainState:
         if not unpinned <= set(self.partners):                                 # 2
             raise SpecError("E_CHAIN_STATE")
         reconfirmed = set()
+        # step 3, last clause: a signer revoked by this very statement re-confirms nothing
+        if b["reconfirm"] and st["signer_is"] in revoked_ids:
+            raise SpecError("E_CHAIN_STATE")
         for c in b["reconfirm"]:                                               # 3
             if c["what"] == WHAT_DEVICE:
                 item, stays = ("device", c["id"]), c["id"] in self.devices and c["id"] not in revoked_ids

@@ -2055,8 +2055,10 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
                        extra: Option<[u8; 32]>,
                        rng: &mut SeededRng|
      -> Result<Vec<u8>, String> {
-        let mut revs = revs;
+        let (mut revs, mut unpin, mut reconfirm) = (revs, unpin, reconfirm);
         revs.sort_by_key(|r| r.device);
+        unpin.sort();
+        reconfirm.sort();
         let e = epoch.unwrap_or(base.epoch() + 1);
         let umk = Umk::random(rng);
         let gone: Vec<DeviceId> = revs.iter().map(|r| r.device).collect();
@@ -2195,6 +2197,111 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         )?)),
         Error::ChainRecipients,
     )?;
+    g.err(
+        "chain_verify",
+        "revoking B with sequence bound 0 but a non-zero last envelope",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(0, last), vec![partner], vec![], None, None, rng)?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "unpinning a key that is not pinned",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner, last], vec![], None, None, rng)?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "re-confirming the partner while unpinning it in the same statement",
+        &cascade,
+        cin(&with3(revoke_stmt(
+            &st3,
+            &w.a.keys,
+            rb(5, last),
+            vec![partner],
+            vec![Reconfirm::Partner(partner)],
+            None,
+            None,
+            rng,
+        )?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "B revokes itself and re-confirms the partner it pinned (a revoked device cannot vouch)",
+        &cascade,
+        cin(&with3(revoke_stmt(
+            &st3,
+            &w.b.keys,
+            rb(5, last),
+            vec![],
+            vec![Reconfirm::Partner(partner)],
+            None,
+            None,
+            rng,
+        )?)),
+        Error::ChainState,
+    )?;
+    // A re-confirmation makes the revoker the introducer: revoking A later cascades over it.
+    let keep = revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![], vec![Reconfirm::Partner(partner)], None, None, rng)?;
+    let kept = with3(keep.clone());
+    let st_kept = ChainState::verify(&kept).map_err(s)?;
+    let a_rev = vec![Revocation { device: w.a.public().id(), max_seq: 0, last_envelope: [0; 32] }];
+    g.err(
+        "chain_verify",
+        "after A re-confirmed B's partner, C revokes A without unpinning or re-confirming that partner",
+        &cascade,
+        cin(&[kept.clone(), vec![revoke_stmt(&st_kept, &w.c.keys, a_rev, vec![], vec![], None, None, rng)?]].concat()),
+        Error::ChainCascade,
+    )?;
+    // Decoding of the lists.
+    let base_rev = Statement::decode(
+        &with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], None, None, rng)?)[4],
+    )
+    .map_err(s)?;
+    let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
+    let mut over = base_rev.encode();
+    // kind (1) ‖ n (4) ‖ one revocation (72) ‖ m
+    if let Some(x) = over.get_mut(kind_at + 77..kind_at + 81) {
+        x.copy_from_slice(&1025u32.to_be_bytes());
+    }
+    let dec = |g: &mut Gen, d: &str, bytes: &[u8], e: Error| {
+        g.err("chain_statement_decode", d, &["CHAIN-1", "CHAIN-20"], obj([("statement", h(bytes))]), e)
+    };
+    dec(g, "a revoke statement declaring 1025 unpinned keys", &over, Error::DecodeLength)?;
+    let mut unordered = base_rev.clone();
+    if let Body::RevokeDevice { unpin, .. } = &mut unordered.body {
+        unpin.push([0; 32]);
+    }
+    dec(g, "a revoke statement whose unpinned keys are not ascending", &unordered.encode(), Error::DecodeValue)?;
+    let mut twice = base_rev.clone();
+    if let Body::RevokeDevice { revocations, .. } = &mut twice.body {
+        let r = revocations[0];
+        revocations.push(r);
+    }
+    dec(g, "a revoke statement listing the same device twice", &twice.encode(), Error::DecodeValue)?;
+    let mut rc = base_rev.clone();
+    if let Body::RevokeDevice { reconfirm, .. } = &mut rc.body {
+        reconfirm.push(Reconfirm::Partner([2; 32]));
+        reconfirm.push(Reconfirm::Device(DeviceId([1; 32])));
+    }
+    dec(
+        g,
+        "a revoke statement whose re-confirmations are not ascending by (what, id)",
+        &rc.encode(),
+        Error::DecodeValue,
+    )?;
+    let mut what = base_rev.clone();
+    if let Body::RevokeDevice { reconfirm, .. } = &mut what.body {
+        reconfirm.push(Reconfirm::Device(DeviceId([1; 32])));
+    }
+    let mut what = what.encode();
+    // kind (1) ‖ n (4) ‖ 72 ‖ m (4) ‖ 32 ‖ k (4) ‖ what
+    if let Some(x) = what.get_mut(kind_at + 1 + 4 + 72 + 4 + 32 + 4) {
+        *x = 3;
+    }
+    dec(g, "a re-confirmation with `what` = 3", &what, Error::DecodeValue)?;
     let mut empty = Statement::decode(&chain[4]).map_err(s)?;
     if let Body::RevokeDevice { revocations, .. } = &mut empty.body {
         revocations.clear();
@@ -2345,6 +2452,26 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
             ("chain", list_json(&served)),
         ]),
         Error::KeyCheck,
+    )?;
+    // The approver was revoked after it approved: its key is found among the revoked devices.
+    let r_dev = Dev::new(rng);
+    let ap = approve_device(&st(1)?, &w.a.keys, &r_dev.keys.pending(&acct), &umks0, rng).map_err(s)?;
+    let reconf = vec![Reconfirm::Device(w.b.public().id()), Reconfirm::Device(r_dev.public().id())];
+    let a_rev = vec![Revocation { device: w.a.public().id(), max_seq: 0, last_envelope: [0; 32] }];
+    let rot = crate::chain::revoke(&ap.state, &w.b.keys, a_rev, vec![], reconf, rng).map_err(s)?;
+    let [r1, r2] = r_dev.seeds();
+    g.ok(
+        "pairing_accept",
+        "the approver A was revoked after approving (B re-confirmed the device): A is looked up among revoked devices",
+        &["DEV-6", "CHAIN-20"],
+        obj([
+            r1,
+            r2,
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&ap.bundle_wrap)),
+            ("chain", list_json(&rot.state.encoded())),
+        ]),
     )?;
     Ok(())
 }
