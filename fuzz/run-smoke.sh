@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 engine="${FUZZ_ENGINE:-auto}"
 seconds="${FUZZ_SECONDS:-5}"
-SLOW_TARGETS="stream_open stream_roundtrip sync_ops"
+SLOW_TARGETS="stream_open stream_roundtrip sync_ops pairing_accept"
 if [ "$engine" = auto ]; then
   if command -v cargo-bolero >/dev/null 2>&1; then engine=libfuzzer; else engine=test; fi
 fi

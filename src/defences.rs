@@ -38,6 +38,16 @@ pub struct Defences {
     pub pinned_keys: bool,
     /// KDF parameters below the floor are refused ([KEY-6]).
     pub kdf_floor: bool,
+    /// Every UMK is checked against the chain's key check ([CHAIN-16]).
+    pub key_check: bool,
+    /// A pairing bundle must be the one its add-device statement commits to ([DEV-6]).
+    pub bundle_commit: bool,
+    /// Installed keys need a proof of possession ([CHAIN-17]).
+    pub possession: bool,
+    /// Served KDF salt and parameters must equal the chain's ([CHAIN-18]).
+    pub kdf_pin: bool,
+    /// A revocation must undo or re-confirm what the revoked device introduced ([CHAIN-20]).
+    pub cascade: bool,
     /// Data-path defences (issue 14), one switch each ([`DataWeakening`]).
     pub data: DataDefences,
 }
@@ -94,6 +104,11 @@ impl Defences {
         fork: true,
         pinned_keys: true,
         kdf_floor: true,
+        key_check: true,
+        bundle_commit: true,
+        possession: true,
+        kdf_pin: true,
+        cascade: true,
         data: DataDefences::ALL,
     };
 
@@ -109,6 +124,11 @@ impl Defences {
             Weakening::NoForkCheck => d.fork = false,
             Weakening::UnpinnedKeysAccepted => d.pinned_keys = false,
             Weakening::AnyKdfParams => d.kdf_floor = false,
+            Weakening::NoKeyCheck => d.key_check = false,
+            Weakening::NoBundleCommit => d.bundle_commit = false,
+            Weakening::NoPossessionCheck => d.possession = false,
+            Weakening::UnpinnedKdf => d.kdf_pin = false,
+            Weakening::NoCascade => d.cascade = false,
         }
         d
     }
@@ -157,6 +177,11 @@ impl Defences {
             Weakening::NoForkCheck => !self.fork,
             Weakening::UnpinnedKeysAccepted => !self.pinned_keys,
             Weakening::AnyKdfParams => !self.kdf_floor,
+            Weakening::NoKeyCheck => !self.key_check,
+            Weakening::NoBundleCommit => !self.bundle_commit,
+            Weakening::NoPossessionCheck => !self.possession,
+            Weakening::UnpinnedKdf => !self.kdf_pin,
+            Weakening::NoCascade => !self.cascade,
         }
     }
 }
@@ -186,11 +211,21 @@ pub enum Weakening {
     UnpinnedKeysAccepted,
     /// KDF parameters below the floor are used.
     AnyKdfParams,
+    /// UMKs are taken without comparing them with the chain's key check.
+    NoKeyCheck,
+    /// A pairing bundle is opened without checking the add-device statement's commitment.
+    NoBundleCommit,
+    /// Installed keys are taken without a proof of possession.
+    NoPossessionCheck,
+    /// Served KDF salt and parameters are used without comparing them with the chain's.
+    UnpinnedKdf,
+    /// A revocation may leave in place what the revoked device introduced.
+    NoCascade,
 }
 
 impl Weakening {
     /// Every weakening.
-    pub const ALL: [Weakening; 8] = [
+    pub const ALL: [Weakening; 13] = [
         Weakening::NoSignatureCheck,
         Weakening::NoAadBinding,
         Weakening::NoKeyCommitment,
@@ -199,6 +234,11 @@ impl Weakening {
         Weakening::NoForkCheck,
         Weakening::UnpinnedKeysAccepted,
         Weakening::AnyKdfParams,
+        Weakening::NoKeyCheck,
+        Weakening::NoBundleCommit,
+        Weakening::NoPossessionCheck,
+        Weakening::UnpinnedKdf,
+        Weakening::NoCascade,
     ];
 
     /// Its command-line name.
@@ -212,6 +252,11 @@ impl Weakening {
             Weakening::NoForkCheck => "no-fork-check",
             Weakening::UnpinnedKeysAccepted => "unpinned-keys-accepted",
             Weakening::AnyKdfParams => "any-kdf-params",
+            Weakening::NoKeyCheck => "no-key-check",
+            Weakening::NoBundleCommit => "no-bundle-commit",
+            Weakening::NoPossessionCheck => "no-possession-check",
+            Weakening::UnpinnedKdf => "unpinned-kdf",
+            Weakening::NoCascade => "no-cascade",
         }
     }
 

@@ -137,9 +137,10 @@ pub fn run() -> Result<String> {
     );
 
     let phone = DeviceKeys::generate(&mut rng);
-    let approval = approve_device(a.chain(), a.device(), &phone.public(), a.umks(), &mut rng)?;
+    let approval = approve_device(a.chain(), a.device(), &phone.pending(&account), a.umks(), &mut rng)?;
     a.append_chain(&mut net, vec![approval.statement.clone()])?;
-    let (state, umks) = accept_pairing(&phone, &account, &approval.bundle_wrap, &net.server.store_chain(&account))?;
+    let (state, umks) =
+        accept_pairing(&phone, &account, &a.id(), &approval.bundle_wrap, &net.server.store_chain(&account))?;
     let mut b = Client::new(phone, state, umks);
     b.login(&mut net)?;
     b.subscribe("notes")?;

@@ -4,9 +4,12 @@
 //! device_id    = SHA-256(enc(DEVICE_ID, ed25519_pk(32), x25519_pk(32)))
 //! payload      = u8 version(1) ‖ ed25519_pk(32) ‖ x25519_pk(32) ‖ checksum(4)          -- 69 bytes
 //! checksum     = SHA-256(enc(PAIRING_PAYLOAD, u8 version, ed25519_pk, x25519_pk))[0..4]
-//! pairing code = crockford16(SHA-256(enc(PAIRING_CODE, account_id, approver ed, approver x,
+//! pairing code = compare160(SHA-256(enc(PAIRING_CODE, account_id, approver ed, approver x,
 //!                                                     new ed, new x)))
-//! crockford16(d) = the first 80 bits of d as 16 Crockford base32 symbols, XXXX-XXXX-XXXX-XXXX
+//! compare160(d) = the first 160 bits of d as 32 Crockford base32 symbols, eight groups of four
+//! comparison QR = u8 version(1) ‖ u8 kind (1 account, 2 partner, 3 pairing) ‖ d(32)
+//! bundle       = enc(IDENTITY_BUNDLE, account_id, u32 n, n × (u32 epoch ‖ umk(32)))
+//! bundle_commit = SHA-256(enc(BUNDLE_COMMIT, bytes wrap))     -- carried by the add-device statement
 //! ```
 //!
 //! ```
@@ -187,26 +190,25 @@ impl PairingPayload {
     }
 }
 
-/// The first 80 bits of `digest` as 16 Crockford base32 symbols in four
-/// groups: `XXXX-XXXX-XXXX-XXXX`. [DEV-4] [CHAIN-5]
-pub fn crockford16(digest: &[u8; 32]) -> String {
-    let mut bits: u128 = 0;
-    for b in &digest[..10] {
-        bits = (bits << 8) | u128::from(*b);
-    }
-    let mut out = String::with_capacity(19);
-    for i in 0..16 {
+/// The first 160 bits of `digest` as 32 Crockford base32 symbols in eight
+/// groups of four: `XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX`. [CHAIN-5]
+pub fn compare160(digest: &[u8; 32]) -> String {
+    let mut out = String::with_capacity(39);
+    for i in 0..32 {
         if i > 0 && i % 4 == 0 {
             out.push('-');
         }
-        let v = ((bits >> (75 - 5 * i)) & 0x1f) as usize;
-        out.push(char::from(ALPHABET[v]));
+        // Symbol i is bits 5i .. 5i+5 of the digest, most significant first.
+        let bit = 5 * i;
+        let hi = u16::from(digest[bit / 8]) << 8 | u16::from(digest[bit / 8 + 1]);
+        let v = (hi >> (11 - bit % 8)) & 0x1f;
+        out.push(char::from(ALPHABET[usize::from(v)]));
     }
     out
 }
 
-/// The pairing code both screens show when no QR code is scanned. [DEV-4]
-pub fn pairing_code(account: &AccountId, approver: &DevicePublic, new: &DevicePublic) -> String {
+/// The pairing code's digest. [DEV-4] [CHAIN-5]
+pub fn pairing_code_digest(account: &AccountId, approver: &DevicePublic, new: &DevicePublic) -> [u8; 32] {
     let input = Encoder::new(labels::PAIRING_CODE)
         .fixed(&account.0)
         .fixed(&approver.ed25519)
@@ -214,7 +216,91 @@ pub fn pairing_code(account: &AccountId, approver: &DevicePublic, new: &DevicePu
         .fixed(&new.ed25519)
         .fixed(&new.x25519)
         .finish();
-    crockford16(&sha256(&[&input]))
+    sha256(&[&input])
+}
+
+/// The pairing code both screens show when no QR code is scanned (160 bits). [DEV-4]
+pub fn pairing_code(account: &AccountId, approver: &DevicePublic, new: &DevicePublic) -> String {
+    compare160(&pairing_code_digest(account, approver, new))
+}
+
+/// The version of the comparison QR codes this client writes and reads. [CHAIN-19]
+pub const COMPARISON_VERSION: u8 = 1;
+/// Length of a comparison QR code. [CHAIN-19]
+pub const COMPARISON_QR_LEN: usize = 34;
+
+/// What a comparison string stands for. [CHAIN-5]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ComparisonKind {
+    /// The account fingerprint.
+    Account = 1,
+    /// A partner key's fingerprint for one account.
+    Partner = 2,
+    /// A pairing code.
+    Pairing = 3,
+}
+
+/// The QR form of a comparison string: the whole 32-byte digest. [CHAIN-5] [CHAIN-19]
+///
+/// ```
+/// use blindsync::device::{ComparisonKind, ComparisonQr};
+/// let mine = ComparisonQr { kind: ComparisonKind::Account, digest: [7; 32] };
+/// let scanned = ComparisonQr::decode(&mine.encode())?;
+/// scanned.matches(&mine)?;
+/// # Ok::<(), blindsync::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ComparisonQr {
+    /// What is compared.
+    pub kind: ComparisonKind,
+    /// The digest of [CHAIN-5].
+    pub digest: [u8; 32],
+}
+
+impl ComparisonQr {
+    /// `u8 version ‖ u8 kind ‖ digest(32)`. [CHAIN-5]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(COMPARISON_QR_LEN);
+        out.push(COMPARISON_VERSION);
+        out.push(self.kind as u8);
+        out.extend_from_slice(&self.digest);
+        out
+    }
+
+    /// Decodes a scanned code, in the order of [CHAIN-19]: version, length, kind.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        match bytes.first() {
+            None => return Err(Error::DecodeTruncated),
+            Some(&v) if v != COMPARISON_VERSION => return Err(Error::PairingVersion),
+            _ => {}
+        }
+        if bytes.len() < COMPARISON_QR_LEN {
+            return Err(Error::DecodeTruncated);
+        }
+        if bytes.len() > COMPARISON_QR_LEN {
+            return Err(Error::DecodeTrailing);
+        }
+        let kind = match bytes[1] {
+            1 => ComparisonKind::Account,
+            2 => ComparisonKind::Partner,
+            3 => ComparisonKind::Pairing,
+            _ => return Err(Error::DecodeValue),
+        };
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&bytes[2..]);
+        Ok(ComparisonQr { kind, digest })
+    }
+
+    /// Compares a scanned code with the one computed here: the kind, then
+    /// the digest in constant time; [`Error::CompareMismatch`] on any difference. [CHAIN-19]
+    pub fn matches(&self, mine: &ComparisonQr) -> Result<()> {
+        if self.kind == mine.kind && crate::primitives::ct_eq(&self.digest, &mine.digest) {
+            Ok(())
+        } else {
+            Err(Error::CompareMismatch)
+        }
+    }
 }
 
 /// A chain head: how many statements, and the hash of the last one. [CHAIN-3]
@@ -226,25 +312,20 @@ pub struct ChainHead {
     pub hash: [u8; 32],
 }
 
-/// What an approving device gives a new one: the UMK of every live epoch and
-/// the chain head it approved at. [DEV-5]
+/// What an approving device gives a new one: the UMK of every live epoch. [DEV-5]
 pub struct IdentityBundle {
     /// The account.
     pub account: AccountId,
-    /// The approver's chain head, including its add-device statement.
-    pub head: ChainHead,
-    /// Every live epoch's UMK.
+    /// Every live epoch's UMK (epochs 0 to the current one).
     pub umks: BTreeMap<Epoch, Umk>,
 }
 
 impl IdentityBundle {
-    /// `enc(IDENTITY_BUNDLE, account_id, u64 len, head_hash, u32 n, n × (u32 epoch, umk(32)))`,
+    /// `enc(IDENTITY_BUNDLE, account_id, u32 n, n × (u32 epoch, umk(32)))`,
     /// epochs strictly ascending. [DEV-5]
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
         let mut e = Encoder::new(labels::IDENTITY_BUNDLE)
             .fixed(&self.account.0)
-            .u64(self.head.len)
-            .fixed(&self.head.hash)
             .u32(u32::try_from(self.umks.len()).unwrap_or(u32::MAX));
         for (epoch, umk) in &self.umks {
             e = e.u32(*epoch).fixed(umk.expose());
@@ -257,7 +338,6 @@ impl IdentityBundle {
         let mut r = Reader::new(bytes);
         r.expect_label(labels::IDENTITY_BUNDLE)?;
         let account = AccountId(r.array()?);
-        let head = ChainHead { len: r.u64()?, hash: r.array()? };
         let n = r.u32()? as usize;
         if n == 0 || n > MAX_BUNDLE_EPOCHS {
             return Err(Error::DecodeLength);
@@ -275,7 +355,7 @@ impl IdentityBundle {
             k.zeroize();
         }
         r.finish()?;
-        Ok(IdentityBundle { account, head, umks })
+        Ok(IdentityBundle { account, umks })
     }
 }
 
@@ -391,7 +471,7 @@ mod tests {
         let acc = AccountId([1; 32]);
         let mut umks = BTreeMap::new();
         umks.insert(0, Umk::from_bytes([5; 32]));
-        let other = IdentityBundle { account: AccountId([2; 32]), head: ChainHead { len: 1, hash: [9; 32] }, umks };
+        let other = IdentityBundle { account: AccountId([2; 32]), umks };
         let aad = bundle_aad(&acc, &a.id());
         for pt in [other.encode().to_vec(), b"not a bundle".to_vec()] {
             let (enc, ct) = hpke::seal(&a.public().x25519, &bundle_info(), &aad, &pt, &mut rng).unwrap();
@@ -408,12 +488,57 @@ mod tests {
         let b = DeviceKeys::generate(&mut rng).public();
         let acc = AccountId([3; 32]);
         let c = pairing_code(&acc, &a, &b);
-        assert_eq!(c.len(), 19);
+        assert_eq!(c.len(), 39);
+        assert_eq!(c.split('-').count(), 8);
         assert!(c.split('-').all(|g| g.len() == 4 && g.bytes().all(|x| ALPHABET.contains(&x))));
         assert_ne!(c, pairing_code(&acc, &b, &a));
         assert_ne!(c, pairing_code(&AccountId([4; 32]), &a, &b));
-        assert_eq!(crockford16(&[0; 32]), "0000-0000-0000-0000");
-        assert_eq!(crockford16(&[0xff; 32]), "ZZZZ-ZZZZ-ZZZZ-ZZZZ");
+        assert_eq!(compare160(&[0; 32]), "0000-0000-0000-0000-0000-0000-0000-0000");
+        assert_eq!(compare160(&[0xff; 32]), "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ");
+    }
+
+    // [CHAIN-5] compare160 against a bit-string reading of the spec text: the first 160 bits,
+    // most significant first, five at a time.
+    #[test]
+    fn compare160_reads_bits_in_order() {
+        let mut rng = SeededRng::from_label("compare160");
+        for _ in 0..64 {
+            let mut d = [0u8; 32];
+            rand_core::Rng::fill_bytes(&mut rng, &mut d);
+            let bits: String = d.iter().map(|b| format!("{b:08b}")).collect();
+            let mut want = String::new();
+            for i in 0..32 {
+                if i > 0 && i % 4 == 0 {
+                    want.push('-');
+                }
+                let v = usize::from_str_radix(&bits[5 * i..5 * i + 5], 2).unwrap();
+                want.push(char::from(ALPHABET[v]));
+            }
+            assert_eq!(compare160(&d), want);
+        }
+    }
+
+    // [CHAIN-19] comparison QR: decode order and the mismatch code.
+    #[test]
+    fn comparison_qr() {
+        let q = ComparisonQr { kind: ComparisonKind::Partner, digest: [9; 32] };
+        let b = q.encode();
+        assert_eq!(b.len(), COMPARISON_QR_LEN);
+        assert_eq!(ComparisonQr::decode(&b), Ok(q));
+        assert_eq!(ComparisonQr::decode(&[]), Err(Error::DecodeTruncated));
+        assert_eq!(ComparisonQr::decode(&[2; 40]), Err(Error::PairingVersion));
+        assert_eq!(ComparisonQr::decode(&b[..33]), Err(Error::DecodeTruncated));
+        assert_eq!(ComparisonQr::decode(&[b.as_slice(), &[0]].concat()), Err(Error::DecodeTrailing));
+        let mut k = b.clone();
+        k[1] = 4;
+        assert_eq!(ComparisonQr::decode(&k), Err(Error::DecodeValue));
+        let mut other = q;
+        other.digest[31] ^= 1;
+        assert_eq!(q.matches(&other), Err(Error::CompareMismatch));
+        other = q;
+        other.kind = ComparisonKind::Account;
+        assert_eq!(q.matches(&other), Err(Error::CompareMismatch));
+        assert_eq!(q.matches(&q), Ok(()));
     }
 
     // [DEV-5] bundle wraps open only for their device and account.
@@ -425,10 +550,9 @@ mod tests {
         let acc = AccountId([1; 32]);
         let mut umks = BTreeMap::new();
         umks.insert(0, Umk::from_bytes([5; 32]));
-        let bundle = IdentityBundle { account: acc, head: ChainHead { len: 2, hash: [9; 32] }, umks };
+        let bundle = IdentityBundle { account: acc, umks };
         let w = wrap_bundle(&bundle, &a.public(), &mut rng).unwrap();
         let got = open_bundle(&a, &acc, &w).unwrap();
-        assert_eq!(got.head, bundle.head);
         assert!(got.umks[&0] == Umk::from_bytes([5; 32]));
         assert_eq!(open_bundle(&b, &acc, &w).err(), Some(Error::HpkeOpen));
         assert_eq!(open_bundle(&a, &AccountId([2; 32]), &w).err(), Some(Error::HpkeOpen));

@@ -158,6 +158,15 @@ impl<'a> Reader<'a> {
         self.take(len)
     }
 
+    /// A variable-length field whose length prefix must be exactly `len`
+    /// (`E_DECODE_LENGTH` otherwise, before its bytes are read). [ENC-3]
+    pub fn bytes_exact(&mut self, len: usize) -> Result<&'a [u8]> {
+        if self.u32()? as usize != len {
+            return Err(Error::DecodeLength);
+        }
+        self.take(len)
+    }
+
     /// Checks that the next field is exactly `label`. [ENC-4]
     pub fn expect_label(&mut self, label: &str) -> Result<()> {
         let got = self.bytes(MAX_LABEL_LEN).map_err(|e| match e {

@@ -149,7 +149,7 @@ errors! {
 
     // --- devices and pairing (spec 8.4, 8.5) ---
     /// A pairing payload with a version this client does not know.
-    PairingVersion => "E_PAIRING_VERSION", Input, "unknown pairing payload version";
+    PairingVersion => "E_PAIRING_VERSION", Input, "unknown pairing payload or comparison QR version";
     /// A pairing payload whose checksum does not match (misread or altered QR code).
     PairingChecksum => "E_PAIRING_CHECKSUM", Input, "pairing payload checksum mismatch";
     /// A device id that is not the hash of the keys presented with it, or a
@@ -185,6 +185,18 @@ errors! {
     /// UMK wraps in a rotate or replace statement that do not go to exactly the
     /// recipients the spec requires (a revoked device included, a device left out).
     ChainRecipients => "E_CHAIN_RECIPIENTS", Peer, "epoch key wraps do not match the required recipients";
+    /// An installed key's proof of possession does not verify. [CHAIN-17]
+    ChainPossession => "E_CHAIN_POSSESSION", Peer, "an installed key's proof of possession does not verify";
+    /// A revocation leaves something the revoked device introduced neither undone nor re-confirmed. [CHAIN-20]
+    ChainCascade => "E_CHAIN_CASCADE", Peer, "a revocation leaves something the revoked device introduced neither undone nor re-confirmed";
+    /// A UMK (from a bundle, an epoch wrap or a chapter 5 wrap) does not match the chain's key check. [CHAIN-16]
+    KeyCheck => "E_KEY_CHECK", Peer, "a UMK does not match the chain's key check for its epoch, or an identity bundle lacks or adds an epoch";
+    /// The identity bundle is not the one the add-device statement commits to. [DEV-6]
+    DeviceBundle => "E_DEVICE_BUNDLE", Peer, "identity bundle is not the one the add-device statement commits to";
+    /// A scanned comparison code differs from the one computed here. [CHAIN-19]
+    CompareMismatch => "E_COMPARE_MISMATCH", Peer, "a scanned comparison code differs from the one computed here";
+    /// Served KDF salt or parameters differ from the ones the chain pins. [CHAIN-18]
+    KdfNotPinned => "E_KDF_NOT_PINNED", Peer, "served KDF salt or parameters differ from the ones the chain pins";
     /// Authentication failed: unknown email, wrong auth value, bad or expired token or nonce (one uniform answer). [SRV-4]
     SrvAuth => "E_SRV_AUTH", Peer, "authentication failed";
     /// The email, batch id or pending device is already registered. [SRV-2]

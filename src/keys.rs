@@ -6,6 +6,7 @@
 //!   CK_e(name)     = HKDF-Expand(PRK_e, enc(COLLECTION_KEY, name), 32)
 //!   routing_key    = HKDF-Expand(PRK_0, enc(ROUTING_KEY), 32)
 //!   bucket(name)   = HMAC-SHA256(routing_key, enc(BUCKET, name))
+//!   key_check_e    = HMAC-SHA256(UMK_e, enc(KEY_CHECK, e))         -- public, in the chain
 //! ```
 //!
 //! ```
@@ -108,6 +109,20 @@ impl RoutingKey {
         check_name(name)?;
         let msg = Encoder::new(labels::BUCKET).bytes(name.as_bytes()).finish();
         Ok(Bucket(hmac_sha256(self.expose(), &msg)))
+    }
+}
+
+impl Umk {
+    /// `key_check_e = HMAC-SHA256(UMK_e, enc(KEY_CHECK, u32 e))`: the public
+    /// value the account chain records for epoch `e`. [KEY-14] [CHAIN-16]
+    pub fn key_check(&self, epoch: Epoch) -> [u8; 32] {
+        hmac_sha256(self.expose(), &Encoder::new(labels::KEY_CHECK).u32(epoch).finish())
+    }
+
+    /// Whether this UMK matches `expected` as epoch `epoch`'s key check,
+    /// compared in constant time; [`Error::KeyCheck`] otherwise. [CHAIN-16]
+    pub fn check(&self, epoch: Epoch, expected: &[u8; 32]) -> Result<()> {
+        if crate::primitives::ct_eq(&self.key_check(epoch), expected) { Ok(()) } else { Err(Error::KeyCheck) }
     }
 }
 

@@ -106,6 +106,14 @@ labels! {
     ACCOUNT_FINGERPRINT = "blindsync/v1/chain/fingerprint", Hash;
     /// SHA-256 input of a partner key's fingerprint. [CHAIN-5]
     PARTNER_FINGERPRINT = "blindsync/v1/chain/partner-fingerprint", Hash;
+    /// Ed25519 signed message of a proof of possession of an installed key. [CHAIN-17]
+    CHAIN_POSSESSION = "blindsync/v1/chain/possession", Signature;
+    /// SHA-256 input of the anchor of a genesis's proofs of possession. [CHAIN-17]
+    CHAIN_GENESIS_ANCHOR = "blindsync/v1/chain/genesis-anchor", Hash;
+    /// SHA-256 input of the bundle commitment in an add-device statement. [DEV-5]
+    BUNDLE_COMMIT = "blindsync/v1/device/bundle-commit", Hash;
+    /// HMAC message of an epoch's key-check value (keyed by the UMK). [KEY-14] [CHAIN-16]
+    KEY_CHECK = "blindsync/v1/key/check", Hmac;
     /// Wire encoding of a sync request (client to server). [SYNC-1]
     SYNC_REQUEST = "blindsync/v1/sync/request", Wire;
     /// Wire encoding of a sync response (server to client). [SYNC-1]

@@ -91,6 +91,15 @@ pub fn hkdf_expand32(prk: &Secret32, info: &[u8]) -> Secret32 {
     s
 }
 
+/// Strict Ed25519 verification ([PRIM-9]): `S < L`, `R` not of small order
+/// and equal to the canonical encoding of `[S]B - [k]A`, and a key that
+/// decodes and is not of small order. The caller maps the failure to its
+/// own error code.
+pub fn verify_strict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    ed25519_dalek::VerifyingKey::from_bytes(pk)
+        .is_ok_and(|vk| vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok())
+}
+
 /// Constant-time equality of two byte strings (lengths are public). [PRIM-8]
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))

@@ -38,16 +38,19 @@ fn pair_three_revoke_rotate_lock_out() {
     let b = DeviceKeys::generate(&mut rng);
     let qr = PairingPayload(b.public()).encode();
     let scanned = PairingPayload::decode(&qr).unwrap().0;
-    let ap = approve_device(&a_state, &a, &scanned, &a_umks, &mut rng).unwrap();
+    // The keys come from the QR code; the proof of possession from B's pending registration.
+    let pending_b = b.pending(&account);
+    assert_eq!(pending_b.public, scanned);
+    let ap = approve_device(&a_state, &a, &pending_b, &a_umks, &mut rng).unwrap();
     a_state = ap.state.clone();
-    let (mut b_state, mut b_umks) = accept_pairing(&b, &account, &ap.bundle_wrap, &a_state.encoded()).unwrap();
+    let (mut b_state, mut b_umks) = accept_pairing(&b, &account, &a.id(), &ap.bundle_wrap, &a_state.encoded()).unwrap();
     assert_eq!(b_state.fingerprint(), a_state.fingerprint());
     assert_eq!(b_state, a_state);
 
     // C pairs by pairing code: keys come through the server, both screens show the code.
     let c = DeviceKeys::generate(&mut rng);
-    let pending = c.public();
-    let on_a = pairing_code(&account, &a.public(), &pending);
+    let pending = c.pending(&account);
+    let on_a = pairing_code(&account, &a.public(), &pending.public);
     // C verifies the served chain first (its fingerprint is compared with A's), then shows the code.
     let c_view = ChainState::verify(&a_state.encoded()).unwrap();
     assert_eq!(c_view.fingerprint(), a_state.fingerprint());
@@ -60,9 +63,12 @@ fn pair_three_revoke_rotate_lock_out() {
     assert_ne!(pairing_code(&account, &a.public(), &evil), on_c);
     let ap = approve_device(&a_state, &a, &pending, &a_umks, &mut rng).unwrap();
     a_state = ap.state.clone();
-    let (mut c_state, c_umks) = accept_pairing(&c, &account, &ap.bundle_wrap, &a_state.encoded()).unwrap();
-    // B cannot open C's bundle.
-    assert_eq!(accept_pairing(&b, &account, &ap.bundle_wrap, &a_state.encoded()).err(), Some(Error::HpkeOpen));
+    let (mut c_state, c_umks) = accept_pairing(&c, &account, &a.id(), &ap.bundle_wrap, &a_state.encoded()).unwrap();
+    // B cannot use C's bundle: its own add-device statement commits to another wrap.
+    assert_eq!(
+        accept_pairing(&b, &account, &a.id(), &ap.bundle_wrap, &a_state.encoded()).err(),
+        Some(Error::DeviceBundle)
+    );
     b_state.update(&a_state.encoded()).unwrap();
     assert_eq!(a_state.devices().len(), 3);
     assert_eq!(ck(&c_umks, &c_state, 0), ck(&a_umks, &a_state, 0));
@@ -70,15 +76,20 @@ fn pair_three_revoke_rotate_lock_out() {
     // G pairs by QR too, approved by B this time: three devices paired besides A.
     let gdev = DeviceKeys::generate(&mut rng);
     let scanned = PairingPayload::decode(&PairingPayload(gdev.public()).encode()).unwrap().0;
-    let ap = approve_device(&b_state, &b, &scanned, &b_umks, &mut rng).unwrap();
+    assert_eq!(scanned, gdev.public());
+    let ap = approve_device(&b_state, &b, &gdev.pending(&account), &b_umks, &mut rng).unwrap();
     b_state = ap.state.clone();
-    let (mut g_state, mut g_umks) = accept_pairing(&gdev, &account, &ap.bundle_wrap, &b_state.encoded()).unwrap();
+    let (mut g_state, mut g_umks) =
+        accept_pairing(&gdev, &account, &b.id(), &ap.bundle_wrap, &b_state.encoded()).unwrap();
     a_state.update(&b_state.encoded()).unwrap();
     c_state.update(&b_state.encoded()).unwrap();
     assert_eq!(a_state.devices().len(), 4);
 
     // A revokes C (its writes up to sequence 41 stay valid) and rotates.
-    let rot = revoke_and_rotate(&a_state, &a, &c.id(), 41, &mut rng).unwrap();
+    let rot = revoke_and_rotate(&a_state, &a, &c.id(), 41, [41; 32], &mut rng).unwrap();
+    assert_eq!(a_state.revoked().len(), 0);
+    // One statement: the revocation and the new epoch ([CHAIN-20]).
+    assert_eq!(rot.statements.len(), 1);
     let mut a_umks = a_umks;
     a_umks.insert(1, rot.umk.clone());
     a_state = rot.state;
@@ -103,14 +114,20 @@ fn pair_three_revoke_rotate_lock_out() {
     c_state.update(&a_state.encoded()).unwrap();
     let c_more = c_state.open_epoch_umks(c.hpke_key()).unwrap();
     assert!(!c_more.contains_key(&1));
-    let Body::RotateEpoch { wraps, .. } = &c_state.statements().last().unwrap().body else { panic!() };
+    let Body::RevokeDevice { wraps, .. } = &c_state.statements().last().unwrap().body else { panic!() };
     for w in wraps {
         assert_ne!(w.recipient, c.public().x25519);
         assert_eq!(blindsync::chain::verify::open_epoch_wrap(&account, w, c.hpke_key()).err(), Some(Error::HpkeOpen));
     }
     // Nor can C sign anything any more.
-    assert_eq!(extend(&c_state, Body::AddDevice { device: evil }, &c).err(), Some(Error::ChainSignerRevoked));
-    let forged = blindsync::chain::next_statement(&a_state, Body::AddDevice { device: evil }, &c).encode();
+    let evil_keys = DeviceKeys::generate(&mut rng);
+    let evil_add = || Body::AddDevice {
+        device: evil_keys.public(),
+        pop: blindsync::chain::device_possession(&evil_keys, &account),
+        bundle_commit: blindsync::chain::NO_BUNDLE,
+    };
+    assert_eq!(extend(&c_state, evil_add(), &c).err(), Some(Error::ChainSignerRevoked));
+    let forged = blindsync::chain::next_statement(&a_state, evil_add(), &c).encode();
     assert_eq!(a_state.clone().append(&forged), Err(Error::ChainSignerRevoked));
 
     // Rollback and fork are refused and leave the state unchanged.
@@ -126,7 +143,7 @@ fn pair_three_revoke_rotate_lock_out() {
     let d = DeviceKeys::generate(&mut rng);
     let rkeys = UnlockPathKeys::from_recovery(&RecoveryCode::parse(&code.to_text()).unwrap().derive());
     let fresh = ChainState::verify(&a_state.encoded()).unwrap();
-    let (_, d_state, d_umks) = enroll(&fresh, &rkeys, &acct.recovery_wrap, &d.public()).unwrap();
+    let (_, d_state, d_umks) = enroll(&fresh, &rkeys, &acct.recovery_wrap, &d).unwrap();
     assert!(d_state.is_active(&d.id()));
     assert_eq!(ck(&d_umks, &d_state, 1), ck(&a_umks, &a_state, 1));
     assert_eq!(ck(&d_umks, &d_state, 0), ck(&a_umks, &a_state, 0));
@@ -135,7 +152,7 @@ fn pair_three_revoke_rotate_lock_out() {
     // E enrolls with only the password.
     let e = DeviceKeys::generate(&mut rng);
     let pkeys = UnlockPathKeys::from_password(&kdf.derive(password).unwrap(), &kdf);
-    let (_, e_state, e_umks) = enroll(&a_state, &pkeys, &acct.password_wrap, &e.public()).unwrap();
+    let (_, e_state, e_umks) = enroll(&a_state, &pkeys, &acct.password_wrap, &e).unwrap();
     assert_eq!(ck(&e_umks, &e_state, 1), ck(&a_umks, &a_state, 1));
     a_state = e_state;
 
@@ -143,17 +160,43 @@ fn pair_three_revoke_rotate_lock_out() {
     // the new one can, and it reaches every epoch through the chain.
     let kdf2 = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
     let new_pw = UnlockPathKeys::from_password(&kdf2.derive(b"a new password").unwrap(), &kdf2);
-    let (_, reset) = replace_authority(&a_state, &rkeys.authority, &new_pw, &a_umks, &mut rng).unwrap();
+    let rep = replace_authority(&a_state, &rkeys.authority, &new_pw, &a_umks, &mut rng).unwrap();
+    let reset = rep.state.clone();
+    let mut a_umks = a_umks;
+    a_umks.insert(reset.epoch(), rep.umk.clone());
+    assert_eq!(reset.epoch(), 2);
+    // The old password's sealing key reaches epochs 0 and 1, not the epoch the change started.
+    let old_reach = reset.open_epoch_umks(&pkeys.sealing).unwrap();
+    assert_eq!(old_reach.keys().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!(reset.authority(UnlockPath::Password).unwrap().signing, new_pw.authority.public_key());
     let f = DeviceKeys::generate(&mut rng);
-    assert_eq!(enroll(&reset, &pkeys, &acct.password_wrap, &f.public()).err(), Some(Error::ChainSignerRevoked));
-    let (_, f_state, f_umks) = enroll(&reset, &new_pw, &[], &f.public()).unwrap();
+    // The old password's salt is no longer the pinned one; with the pin check off, the retired
+    // authority is what refuses it.
+    assert_eq!(enroll(&reset, &pkeys, &acct.password_wrap, &f).err(), Some(Error::KdfNotPinned));
+    let no_pin = blindsync::defences::Defences::ALL.without(blindsync::defences::Weakening::UnpinnedKdf);
+    assert_eq!(
+        blindsync::chain::enroll_with(&reset, &pkeys, &acct.password_wrap, &f, &no_pin).err(),
+        Some(Error::ChainSignerRevoked)
+    );
+    // The new password's chapter 5 wrap is stored at the replacement ([CHAIN-14]).
+    let new_wrap = new_pw.wrap_umk0(account, &a_umks[&0], &mut rng).unwrap();
+    let (_, f_state, f_umks) = enroll(&reset, &new_pw, &new_wrap, &f).unwrap();
     assert_eq!(ck(&f_umks, &f_state, 0), ck(&a_umks, &a_state, 0));
     assert_eq!(ck(&f_umks, &f_state, 1), ck(&a_umks, &a_state, 1));
+    assert_eq!(ck(&f_umks, &f_state, 2), ck(&a_umks, &reset, 2));
+    // A device that holds the chain unlocks with the new password; a substituted salt is refused
+    // before Argon2id runs ([CHAIN-18]).
+    let got = blindsync::chain::unlock_password(&reset, &kdf2.encode(), b"a new password", &new_wrap).unwrap();
+    assert_eq!(got.len(), 3);
+    let common = PasswordKdf { salt: [0; 16], ..kdf2 };
+    assert_eq!(
+        blindsync::chain::unlock_password(&reset, &common.encode(), b"a new password", &new_wrap).err(),
+        Some(Error::KdfNotPinned)
+    );
 
     // A later rotation reaches the new password path but not the revoked device.
     let rot2 = rotate(&f_state, &a, &mut rng).unwrap();
     let got = rot2.state.open_epoch_umks(&new_pw.sealing).unwrap();
-    assert!(got[&2] == rot2.umk);
-    assert!(!rot2.state.open_epoch_umks(c.hpke_key()).unwrap().contains_key(&2));
+    assert!(got[&3] == rot2.umk);
+    assert!(!rot2.state.open_epoch_umks(c.hpke_key()).unwrap().contains_key(&3));
 }

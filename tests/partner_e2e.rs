@@ -79,8 +79,10 @@ fn run(tamper: Tamper) -> Result<Vec<Event>, Error> {
     // ---- the partner's key is pinned after an out-of-band fingerprint check ----
     let partner = HpkeSecretKey::random(&mut rng);
     let partner_pk = partner.public_key();
-    let shown_by_partner = partner_fingerprint(&partner_pk);
-    assert_eq!(partner_fingerprint(&partner_pk), shown_by_partner);
+    // The partner computes it for the account it is joining; the owner for its own account.
+    let shown_by_partner = partner_fingerprint(&acct.state.account(), &partner_pk);
+    assert_eq!(partner_fingerprint(&account, &partner_pk), shown_by_partner);
+    assert_ne!(partner_fingerprint(&blindsync::keys::AccountId([0; 32]), &partner_pk), shown_by_partner);
     let (pin, _) =
         extend(owner.chain(), Body::PinPartner { key: partner_pk, label: "partner".into() }, owner.device()).unwrap();
     owner.append_chain(&mut w, vec![pin]).unwrap();

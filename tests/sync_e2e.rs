@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use blindsync::chain::{
-    ChainState, UnlockPathKeys, accept_pairing, approve_device, create_account, enroll, replace_authority,
-    revoke_and_rotate,
+    ChainState, PendingDevice, UnlockPathKeys, accept_pairing, approve_device, create_account, enroll,
+    replace_authority, revoke_and_rotate,
 };
 use blindsync::client::{Alert, Client, Transport};
 use blindsync::device::{DeviceKeys, DevicePublic};
@@ -74,25 +74,24 @@ fn setup() -> Setup {
 /// approves, stores the bundle, the new device fetches it and the chain.
 fn pair(s: &mut Setup, approver: &mut Client) -> Client {
     let new = DeviceKeys::generate(&mut s.rng);
-    let p = new.public();
     let account = approver.account();
+    let p = new.pending(&account);
     assert_eq!(
-        s.w.call(Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519 }),
+        s.w.call(Request::PostPending {
+            account: account.0,
+            ed25519: p.public.ed25519,
+            x25519: p.public.x25519,
+            pop: p.pop
+        }),
         Response::Ok
     );
     approver.sync(&mut s.w).unwrap();
     let Response::Pending { devices } = s.w.call(Request::ListPending { token: approver.token().unwrap() }) else {
         panic!()
     };
-    let (ed, x) = devices[0];
-    let approval = approve_device(
-        approver.chain(),
-        approver.device(),
-        &DevicePublic { ed25519: ed, x25519: x },
-        approver.umks(),
-        &mut s.rng,
-    )
-    .unwrap();
+    let (ed, x, pop) = devices[0];
+    let pending = PendingDevice { public: DevicePublic { ed25519: ed, x25519: x }, pop };
+    let approval = approve_device(approver.chain(), approver.device(), &pending, approver.umks(), &mut s.rng).unwrap();
     approver.append_chain(&mut s.w, vec![approval.statement.clone()]).unwrap();
     let r = s.w.call(Request::PutBundle {
         token: approver.token().unwrap(),
@@ -107,7 +106,7 @@ fn pair(s: &mut Setup, approver: &mut Client) -> Client {
     let mut c = Client::new(new.clone(), approver.chain().clone(), BTreeMap::new());
     c.login(&mut s.w).unwrap();
     let Response::Chain { statements } = s.w.call(Request::GetChain { token: c.token().unwrap() }) else { panic!() };
-    let (state, umks) = accept_pairing(&new, &account, &bundle, &statements).unwrap();
+    let (state, umks) = accept_pairing(&new, &account, &approver.id(), &bundle, &statements).unwrap();
     let token = c.token();
     let mut c = Client::new(new, state, umks);
     c.login(&mut s.w).unwrap();
@@ -209,7 +208,7 @@ fn revoked_device_cannot_read_new_writes() {
     let mut b = pair(&mut s, &mut a);
     a.subscribe("notes").unwrap();
     b.subscribe("notes").unwrap();
-    let rot = revoke_and_rotate(a.chain(), a.device(), &b.id(), 0, &mut s.rng).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &b.id(), 0, [0; 32], &mut s.rng).unwrap();
     a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
     a.add_umk(rot.state.epoch(), rot.umk.clone());
     a.write(&mut s.w, "notes", rid(9), b"secret after revocation", &mut s.rng).unwrap();
@@ -223,6 +222,66 @@ fn revoked_device_cannot_read_new_writes() {
     let r = b.apply_items(&items);
     assert_eq!(r.alerts, vec![Alert::Forged { item_seq: 1, error: Error::EnvEpoch }]);
     assert_eq!(b.get("notes", &rid(9)), None);
+}
+
+// [CHAIN-16] [SYNC-11] a split rotation (a compromised device gives B another UMK than the key
+// check vouches for) is an alert at B, whose state stays unchanged; A, which got the real UMK, takes it.
+#[test]
+fn split_rotation_is_an_alert() {
+    let mut s = setup();
+    let mut a = s.a.clone();
+    let mut b = pair(&mut s, &mut a);
+    let st = a.chain().clone();
+    let account = st.account();
+    let real = blindsync::keys::Umk::random(&mut s.rng);
+    let other = blindsync::keys::Umk::random(&mut s.rng);
+    let mut wraps = Vec::new();
+    for d in st.devices().values() {
+        let u = if d.x25519 == b.device().public().x25519 { &other } else { &real };
+        wraps.push(blindsync::chain::epoch_wrap(&account, 1, &d.x25519, u, &mut s.rng).unwrap());
+    }
+    for p in [blindsync::chain::UnlockPath::Recovery, blindsync::chain::UnlockPath::Password] {
+        let sealing = st.authority(p).unwrap().sealing;
+        wraps.push(blindsync::chain::epoch_wrap(&account, 1, &sealing, &real, &mut s.rng).unwrap());
+    }
+    blindsync::chain::statement::sort_wraps(&mut wraps);
+    let body = blindsync::chain::Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps };
+    let (stmt, _) = blindsync::chain::extend(&st, body, a.device()).unwrap();
+    a.append_chain(&mut s.w, vec![stmt]).unwrap();
+    let before = b.chain().clone();
+    let r = b.sync(&mut s.w).unwrap();
+    assert_eq!(r.alerts, vec![Alert::Chain(Error::KeyCheck)]);
+    assert_eq!(b.chain(), &before);
+    assert!(!b.umks().contains_key(&1));
+    // With the defence off (model checker only), B would silently take the other UMK.
+    b.dangerous_set_defences(blindsync::defences::Defences::ALL.without(blindsync::defences::Weakening::NoKeyCheck));
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert!(b.umks()[&1] == other);
+}
+
+// [CHAIN-17] [SRV-8] the server refuses a pending registration whose proof of possession does not verify.
+#[test]
+fn pending_needs_proof_of_possession() {
+    let mut s = setup();
+    let account = s.a.account();
+    let new = DeviceKeys::generate(&mut s.rng);
+    let mut p = new.pending(&account);
+    p.pop[0] ^= 1;
+    let r = s.w.call(Request::PostPending {
+        account: account.0,
+        ed25519: p.public.ed25519,
+        x25519: p.public.x25519,
+        pop: p.pop,
+    });
+    assert_eq!(r, Response::Error(Error::ChainPossession));
+    let other = new.pending(&blindsync::keys::AccountId([9; 32]));
+    let r = s.w.call(Request::PostPending {
+        account: account.0,
+        ed25519: other.public.ed25519,
+        x25519: other.public.x25519,
+        pop: other.pop,
+    });
+    assert_eq!(r, Response::Error(Error::ChainPossession));
 }
 
 fn password_login(w: &mut World, kdf_password: &[u8]) -> Result<(PasswordKdf, [u8; 32]), Error> {
@@ -254,7 +313,7 @@ fn enroll_with(w: &mut World, token: [u8; 32], keys: &UnlockPathKeys, rng: &mut 
     let Response::Wraps { recovery_wrap, password_wrap } = w.call(Request::GetWraps { token }) else { panic!() };
     let wrap = if keys.kdf_binding.is_empty() { recovery_wrap } else { password_wrap };
     let dev = DeviceKeys::generate(rng);
-    let (st, next, umks) = enroll(&state, keys, &wrap, &dev.public())?;
+    let (st, next, umks) = enroll(&state, keys, &wrap, &dev)?;
     match w.call(Request::AppendChain { token, statements: vec![st] }) {
         Response::Ok => {}
         Response::Error(e) => return Err(e),
@@ -294,15 +353,21 @@ fn enroll_by_password_and_by_recovery() {
 fn password_change_and_recovery_reset() {
     let mut s = setup();
     let mut a = s.a.clone();
-    // change from a device
+    // change on a device: the user types the old password, whose authority signs ([CHAIN-6])
     let kdf2 = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut s.rng) };
     let pw2 = kdf2.derive(b"second password").unwrap();
     let new = UnlockPathKeys::from_password(&pw2, &kdf2);
     let old_keys = UnlockPathKeys::from_password(&s.kdf.derive(s.password).unwrap(), &s.kdf);
     let (_, old_session) = password_login(&mut s.w, s.password).unwrap();
     assert!(matches!(s.w.call(Request::GetChain { token: old_session }), Response::Chain { .. }));
-    let (st, _) = replace_authority(a.chain(), a.device(), &new, a.umks(), &mut s.rng).unwrap();
-    a.append_chain(&mut s.w, vec![st]).unwrap();
+    // a device may not sign it
+    assert_eq!(
+        replace_authority(a.chain(), a.device(), &new, a.umks(), &mut s.rng).err(),
+        Some(Error::ChainNotAuthorized)
+    );
+    let rep = replace_authority(a.chain(), &old_keys.authority, &new, a.umks(), &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rep.statements.clone()).unwrap();
+    a.add_umk(rep.state.epoch(), rep.umk.clone());
     // the old password's session ends as soon as its authority is replaced
     assert_eq!(s.w.call(Request::GetChain { token: old_session }), Response::Error(Error::SrvAuth));
     let umk0: &Umk = &a.umks()[&0];
@@ -327,7 +392,8 @@ fn password_change_and_recovery_reset() {
     // the old password's authority cannot enroll (even with a token from elsewhere)
     let token = key_login(&mut s.w, a.account().0, &old_keys.authority.signing_key());
     assert_eq!(token, Err(Error::SrvAuth));
-    assert_eq!(enroll_with(&mut s.w, a.token().unwrap(), &old_keys, &mut s.rng).err(), Some(Error::ChainSignerRevoked));
+    // (its salt is no longer the one the chain pins, [CHAIN-18])
+    assert_eq!(enroll_with(&mut s.w, a.token().unwrap(), &old_keys, &mut s.rng).err(), Some(Error::KdfNotPinned));
     // the new password enrolls
     let (kdf, token) = password_login(&mut s.w, b"second password").unwrap();
     assert_eq!(kdf, kdf2);
@@ -341,8 +407,8 @@ fn password_change_and_recovery_reset() {
     let pw3 = kdf3.derive(b"third password").unwrap();
     let third = UnlockPathKeys::from_password(&pw3, &kdf3);
     let recovered = enroll_with(&mut s.w, rtoken, &rkeys, &mut s.rng).unwrap();
-    let (st, _) = replace_authority(recovered.chain(), &rkeys.authority, &third, recovered.umks(), &mut s.rng).unwrap();
-    assert_eq!(s.w.call(Request::AppendChain { token: rtoken, statements: vec![st] }), Response::Ok);
+    let rep = replace_authority(recovered.chain(), &rkeys.authority, &third, recovered.umks(), &mut s.rng).unwrap();
+    assert_eq!(s.w.call(Request::AppendChain { token: rtoken, statements: rep.statements.clone() }), Response::Ok);
     let wrap = blindsync::unlock::wrap::wrap_umk(
         &third.kek,
         &recovered.umks()[&0],
@@ -360,7 +426,7 @@ fn password_change_and_recovery_reset() {
     assert_eq!(password_login(&mut s.w, b"second password").err(), Some(Error::SrvAuth));
     let (_, t3) = password_login(&mut s.w, b"third password").unwrap();
     enroll_with(&mut s.w, t3, &third, &mut s.rng).unwrap();
-    assert_eq!(enroll_with(&mut s.w, t3, &new, &mut s.rng).err(), Some(Error::ChainSignerRevoked));
+    assert_eq!(enroll_with(&mut s.w, t3, &new, &mut s.rng).err(), Some(Error::KdfNotPinned));
 }
 
 // [SRV-3] decoys are stable per email and look like real answers.
@@ -512,9 +578,9 @@ fn alert_fork_and_chain_rollback() {
     let (mut s, mut a, mut b) = two_devices();
     // a forked chain: a's view gets a different statement at position 2
     let c = DeviceKeys::generate(&mut s.rng);
-    let forked = approve_device(b.chain(), b.device(), &c.public(), b.umks(), &mut s.rng).unwrap();
+    let forked = approve_device(b.chain(), b.device(), &c.pending(&b.account()), b.umks(), &mut s.rng).unwrap();
     let real_c = DeviceKeys::generate(&mut s.rng);
-    let real = approve_device(a.chain(), a.device(), &real_c.public(), a.umks(), &mut s.rng).unwrap();
+    let real = approve_device(a.chain(), a.device(), &real_c.pending(&a.account()), a.umks(), &mut s.rng).unwrap();
     a.append_chain(&mut s.w, vec![real.statement]).unwrap();
     let fork_chain = forked.state.encoded();
     let r = a

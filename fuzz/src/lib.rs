@@ -76,6 +76,8 @@ macro_rules! for_each_target {
             sync_ops,
             batch_meta_decode,
             batch_open_mutate,
+            comparison_qr,
+            pairing_accept,
             attachment_unpad,
         }
     };

@@ -35,7 +35,7 @@ fn list(b: &mut Bytes<'_>) -> Vec<Vec<u8>> {
 
 /// A request of any kind, its fields from `b` (ids preferably from `k`).
 pub fn request(b: &mut Bytes<'_>, k: &Known) -> Request {
-    match b.u8() % 22 {
+    match b.u8() % 23 {
         0 => Request::Register {
             email: small(b),
             kdf: small(b),
@@ -58,12 +58,13 @@ pub fn request(b: &mut Bytes<'_>, k: &Known) -> Request {
         12 => Request::ReportEvent { token: k.id(b), batch_id: k.id(b), event_hash: b.array(), signature: b.array() },
         13 => Request::SetPassword { token: k.id(b), kdf: small(b), auth: b.array(), password_wrap: small(b) },
         14 => Request::GetAudit { token: k.id(b) },
-        15 => Request::PostPending { account: k.id(b), ed25519: k.id(b), x25519: k.id(b) },
+        15 => Request::PostPending { account: k.id(b), ed25519: k.id(b), x25519: k.id(b), pop: b.array() },
         16 => Request::ListPending { token: k.id(b) },
         17 => Request::PutBundle { token: k.id(b), device: k.id(b), bundle: small(b) },
         18 => Request::GetBundle { account: k.id(b), device: k.id(b) },
         19 => Request::GetSharedBatch { account: k.id(b), batch_id: k.id(b) },
-        20 => Request::GetSharedChain { account: k.id(b) },
+        20 => Request::SetRecoveryWrap { token: k.id(b), recovery_wrap: small(b) },
+        21 => Request::GetSharedChain { account: k.id(b) },
         _ => Request::PutDeviceMeta { token: k.id(b), meta: small(b) },
     }
 }
@@ -78,7 +79,7 @@ fn actor(b: &mut Bytes<'_>) -> Actor {
 }
 
 fn action(b: &mut Bytes<'_>) -> Action {
-    match b.u8() % 10 {
+    match b.u8() % 11 {
         0 => Action::Register,
         1 => Action::Login,
         2 => Action::AppendChain,
@@ -88,6 +89,7 @@ fn action(b: &mut Bytes<'_>) -> Action {
         6 => Action::SetPassword,
         7 => Action::PostPending,
         8 => Action::PutBundle,
+        9 => Action::SetRecoveryWrap,
         _ => Action::Expire,
     }
 }
@@ -126,7 +128,7 @@ pub fn response(b: &mut Bytes<'_>) -> Response {
                 .map(|_| AuditEntry { at_ms: b.u32().into(), actor: actor(b), action: action(b) })
                 .collect(),
         },
-        12 => Response::Pending { devices: (0..b.u8() % 4).map(|_| (b.array(), b.array())).collect() },
+        12 => Response::Pending { devices: (0..b.u8() % 4).map(|_| (b.array(), b.array(), b.array())).collect() },
         _ => Response::Bundle { bundle: small(b) },
     }
 }

@@ -108,9 +108,14 @@ fn build() -> Option<Snapshot> {
     a.login(&mut net).ok()?;
     // Pairing through the server, as tests/sync_e2e.rs does.
     let new = DeviceKeys::generate(&mut rng);
-    let p = new.public();
     let account = a.account();
-    let posted = net.call(Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519 });
+    let p = new.pending(&account);
+    let posted = net.call(Request::PostPending {
+        account: account.0,
+        ed25519: p.public.ed25519,
+        x25519: p.public.x25519,
+        pop: p.pop,
+    });
     (posted == Response::Ok).then_some(())?;
     let approval = approve_device(a.chain(), a.device(), &p, a.umks(), &mut rng).ok()?;
     a.append_chain(&mut net, vec![approval.statement.clone()]).ok()?;
@@ -122,7 +127,7 @@ fn build() -> Option<Snapshot> {
     let mut probe = Client::new(new.clone(), a.chain().clone(), BTreeMap::new());
     probe.login(&mut net).ok()?;
     let Response::Chain { statements } = net.call(Request::GetChain { token: probe.token()? }) else { return None };
-    let (state, umks) = accept_pairing(&new, &account, &bundle, &statements).ok()?;
+    let (state, umks) = accept_pairing(&new, &account, &a.id(), &bundle, &statements).ok()?;
     let mut b = Client::new(new, state, umks);
     b.login(&mut net).ok()?;
     for c in [&mut a, &mut b] {

@@ -1,15 +1,20 @@
 //! The world every model run starts from (spec 12.2), built once with the
 //! real library: an account, its devices paired through the reference
-//! server, a pinned partner, a sealed stream, and the adversary's material
-//! (a foreign account's envelope, the server's own keys).
+//! server, a pinned partner, a sealed stream, the keys of a device that
+//! will pair and of one that will enroll by recovery code during the run,
+//! and the adversary's material (a foreign account's envelope, the
+//! server's own keys, its counterfeit chain).
 
 use blindsync::chain::statement::Body;
-use blindsync::chain::{ChainState, accept_pairing, approve_device, create_account, extend};
+use blindsync::chain::{
+    ChainState, UnlockPath, UnlockPathKeys, accept_pairing, approve_device, create_account, epoch_wrap, extend,
+    genesis, next_statement, possession_message,
+};
 use blindsync::client::{Client, Transport};
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::RecordId;
 use blindsync::error::{Error, Result};
-use blindsync::keys::AccountId;
+use blindsync::keys::{AccountId, Umk};
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Request, Response};
 use blindsync::server::{MemoryStorage, Server, ServerConfig};
@@ -65,8 +70,22 @@ pub struct Fixture {
     pub stream: (Vec<u8>, Vec<u8>, Vec<u8>, StreamOpenContext, StreamKeySource),
     /// An envelope of another account on the same server (same collection name and record id).
     pub foreign: Vec<u8>,
-    /// Every secret key that must never reach the server (device seeds, HPKE keys, UMKs).
+    /// Every secret key that must never reach the server (device seeds, HPKE keys, UMKs,
+    /// the recovery path's authority, sealing key and KEK).
     pub secrets: Vec<[u8; 32]>,
+    /// Device N: generated, not yet pending; it pairs during the run (`Action::Pair`).
+    pub pending: DeviceKeys,
+    /// The device that enrolls with the recovery code during the run (`Action::Enroll`).
+    pub restored: DeviceKeys,
+    /// The account's recovery code (what the person types on the restored device).
+    pub recovery_code: [u8; 16],
+    /// The server's counterfeit chain for enrollment (spec 12.2, `counterfeit-chain`): its own
+    /// genesis, then a replace-authority statement it signed that installs the account's real
+    /// recovery authority and sealing public keys with no valid proof of possession, and wraps
+    /// a UMK_0 of the server's to that sealing key.
+    pub counterfeit: Vec<Vec<u8>>,
+    /// The UMK_0 of the counterfeit chain (the server made it).
+    pub counterfeit_umk: Umk,
 }
 
 fn ok(r: Response) -> Result<()> {
@@ -83,7 +102,7 @@ fn account(
     srng: &mut SeededRng,
     email: &[u8],
     rng: &mut SeededRng,
-) -> Result<(Client, PasswordKdf)> {
+) -> Result<(Client, PasswordKdf, RecoveryCode)> {
     let owner = DeviceKeys::generate(rng);
     let code = RecoveryCode::generate(rng);
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
@@ -99,7 +118,7 @@ fn account(
     }))?;
     let mut c = Client::new(owner, acct.state.clone(), acct.umks());
     c.login(&mut Direct(server, srng))?;
-    Ok((c, kdf))
+    Ok((c, kdf, code))
 }
 
 /// Pairs a new device, approved by `approver` (spec 8.5 through the server).
@@ -110,10 +129,11 @@ fn pair(
     rng: &mut SeededRng,
 ) -> Result<Client> {
     let new = DeviceKeys::generate(rng);
-    let approval = approve_device(approver.chain(), approver.device(), &new.public(), approver.umks(), rng)?;
+    let approval =
+        approve_device(approver.chain(), approver.device(), &new.pending(&approver.account()), approver.umks(), rng)?;
     approver.append_chain(&mut Direct(server, srng), vec![approval.statement.clone()])?;
     let statements: Vec<Vec<u8>> = server.store_chain(&approver.account());
-    let (state, umks) = accept_pairing(&new, &approver.account(), &approval.bundle_wrap, &statements)?;
+    let (state, umks) = accept_pairing(&new, &approver.account(), &approver.id(), &approval.bundle_wrap, &statements)?;
     let mut c = Client::new(new, state, umks);
     c.login(&mut Direct(server, srng))?;
     Ok(c)
@@ -125,7 +145,7 @@ impl Fixture {
         let mut rng = SeededRng::from_label("blindsync/model/fixture");
         let mut server = Server::new(MemoryStorage::default(), ServerConfig::new([7; 32]));
         let mut srng = SeededRng::from_label("blindsync/model/fixture/server");
-        let (mut owner, kdf) = account(&mut server, &mut srng, b"owner@example.org", &mut rng)?;
+        let (mut owner, kdf, code) = account(&mut server, &mut srng, b"owner@example.org", &mut rng)?;
         let mut devices = Vec::new();
         for _ in 1..honest.max(2) {
             devices.push(pair(&mut server, &mut srng, &mut owner, &mut rng)?);
@@ -147,7 +167,7 @@ impl Fixture {
         }
         let adversary = DeviceKeys::generate(&mut rng);
         // a foreign account's envelope for the same collection and record
-        let (mut other, _) = account(&mut server, &mut srng, b"other@example.org", &mut rng)?;
+        let (mut other, _, _) = account(&mut server, &mut srng, b"other@example.org", &mut rng)?;
         other.subscribe(COLLECTION)?;
         other.write(&mut Direct(&mut server, &mut srng), COLLECTION, record(0), b"foreign", &mut rng)?;
         let foreign =
@@ -165,6 +185,11 @@ impl Fixture {
         let plaintext: Vec<u8> = (0..2 * stream::CHUNK_LEN + 100).map(|i| (i % 251) as u8).collect();
         let (manifest, body) = stream::seal(&params, &source, &sk, &plaintext, &mut rng)?;
         let ctx = StreamOpenContext { params, verifying_key: owner.device().public().ed25519 };
+        // the devices that join during the run
+        let pending = DeviceKeys::generate(&mut rng);
+        let restored = DeviceKeys::generate(&mut rng);
+        let recovery = UnlockPathKeys::from_recovery(&code.derive());
+        let (counterfeit, counterfeit_umk) = counterfeit_chain(&adversary, &recovery, &mut rng)?;
         let weak = PasswordKdf { params: KdfParams { m_kib: 1024, t: 1, ..KdfParams::FLOOR }, ..kdf };
         let mut secrets = Vec::new();
         for c in devices.iter().chain(std::iter::once(&revoked)) {
@@ -172,6 +197,13 @@ impl Fixture {
             secrets.push(*c.device().hpke_key().expose());
             secrets.extend(c.umks().values().map(|u| *u.expose()));
         }
+        for d in [&pending, &restored] {
+            secrets.push(*d.signing_seed().expose());
+            secrets.push(*d.hpke_key().expose());
+        }
+        secrets.push(*recovery.authority.expose());
+        secrets.push(*recovery.sealing.expose());
+        secrets.push(*recovery.kek.expose());
         Ok(Fixture {
             account: devices[0].account(),
             devices,
@@ -185,8 +217,54 @@ impl Fixture {
             stream: (manifest, body, plaintext, ctx, source),
             foreign,
             secrets,
+            pending,
+            restored,
+            recovery_code: *code.expose(),
+            counterfeit,
+            counterfeit_umk,
         })
     }
+}
+
+/// The server's counterfeit account for a device enrolling with the recovery code whose public
+/// authority is `victim` ([CHAIN-13] attack of spec 8.8): a genesis of the server's own device
+/// and unlock paths, then a replace-authority statement, signed by the server's own recovery
+/// authority (only an unlock path may sign one, [CHAIN-6]), installing the victim's recovery
+/// authority and sealing keys (public: they are in the victim's chain) with a proof of
+/// possession the server made with its own authority key (it cannot make the real one), and
+/// wrapping a UMK_0 of its own and the new epoch's UMK to the victim's sealing key. [MODEL-2]
+fn counterfeit_chain(
+    server_device: &DeviceKeys,
+    victim: &UnlockPathKeys,
+    rng: &mut SeededRng,
+) -> Result<(Vec<Vec<u8>>, Umk)> {
+    let victim = victim.public();
+    let own_rec = UnlockPathKeys::from_recovery(&RecoveryCode::generate(rng).derive());
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
+    let own_pw = UnlockPathKeys::from_password(&kdf.derive(b"the server's password")?, &kdf);
+    let umk = Umk::random(rng);
+    let g = genesis(server_device, &own_rec, &own_pw, &umk)?;
+    let state = ChainState::from_genesis(&g)?;
+    let account = state.account();
+    let msg = possession_message(7, UnlockPath::Recovery.into(), &account.0, &victim.signing, &victim.sealing, &[]);
+    let pop = blindsync::chain::ChainSigner::sign_message(&own_rec.authority, &msg);
+    let umk1 = Umk::random(rng);
+    let mut wraps = vec![epoch_wrap(&account, 0, &victim.sealing, &umk, rng)?];
+    for x in [victim.sealing, server_device.public().x25519, own_pw.public().sealing] {
+        wraps.push(epoch_wrap(&account, 1, &x, &umk1, rng)?);
+    }
+    blindsync::chain::statement::sort_wraps(&mut wraps);
+    let body = Body::ReplaceAuthority {
+        path: UnlockPath::Recovery,
+        authority: victim,
+        kdf: None,
+        pop,
+        epoch: 1,
+        key_check: umk1.key_check(1),
+        wraps,
+    };
+    let replace = next_statement(&state, body, &own_rec.authority).encode();
+    Ok((vec![g, replace], umk))
 }
 
 /// The Ed25519 signing key of a device (to seal streams and forgeries).

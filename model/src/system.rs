@@ -3,9 +3,10 @@
 //! A state is every honest device's real [`Client`], the colluding device's
 //! `Client`, the real reference server's stored data, what the adversary
 //! keeps (every envelope it received, a forked chain branch), and ghost
-//! variables that record what was really written and which checks a
+//! variables that record what was really written, which UMKs the account
+//! really created and which ones the adversary made, and which checks a
 //! transition violated. An action is one whole device operation (write,
-//! sync, revoke, share, enroll, open a stream) together with the
+//! sync, revoke, share, pair, enroll, open a stream) together with the
 //! adversary's choice for the responses of that operation.
 
 use std::collections::BTreeSet;
@@ -13,18 +14,23 @@ use std::hash::{Hash, Hasher};
 
 use blindsync::batch::BatchId;
 use blindsync::batch::slots::{chain_allows, seal_slots};
-use blindsync::chain::revoke_and_rotate;
+use blindsync::chain::statement::{Body, sort_wraps};
+use blindsync::chain::{
+    ChainState, PendingDevice, UnlockPath, UnlockPathKeys, approve_device, enroll_with, epoch_wrap, extend,
+    revoke_and_rotate,
+};
 use blindsync::client::{Alert, Client, SyncReport, Transport};
 use blindsync::defences::Defences;
-use blindsync::device::DeviceId;
+use blindsync::device::{DeviceId, DevicePublic, IdentityBundle, wrap_bundle};
 use blindsync::envelope::payload::Schema;
 use blindsync::envelope::{self, Header, RecordId, RecordMeta, Suite, header::HEADER_LEN};
-use blindsync::keys::{Bucket, Epoch, EpochKeys};
+use blindsync::keys::{AccountId, Bucket, Epoch, EpochKeys, Umk};
 use blindsync::primitives::SeededRng;
-use blindsync::server::wire::{Item, ItemKind, Request, Response};
-use blindsync::server::{MemoryStorage, Server};
+use blindsync::server::wire::{Item, ItemKind, Request, Response, Token};
+use blindsync::server::{MemoryStorage, Server, login_message};
 use blindsync::stream::{self, Manifest, StreamKeySource};
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
+use blindsync::unlock::recovery::RecoveryCode;
 
 use super::fixture::{COLLECTION, Fixture, NOW_MS, OTHER_COLLECTION, ed25519_signing, record};
 
@@ -58,11 +64,22 @@ pub enum Capability {
     /// Serve envelopes the revoked device made: one claiming another writer,
     /// two with one sequence number.
     Collude,
+    /// Replace the approver's identity bundle for a pairing device with one
+    /// the server sealed to that device's X25519 key, holding UMKs it chose.
+    ForgeBundle,
+    /// Serve a device enrolling with the recovery code the server's own
+    /// chain (its genesis, a replace-authority installing the account's
+    /// public recovery keys, an epoch-0 wrap it made).
+    CounterfeitChain,
+    /// Device R, before it is revoked, signs a rotation that wraps one UMK
+    /// to the devices and another to the recovery path, and the server
+    /// stores and serves it.
+    SplitRotation,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 13] = [
+    pub const ALL: [Capability; 16] = [
         Capability::Withhold,
         Capability::Replay,
         Capability::Reorder,
@@ -76,6 +93,9 @@ impl Capability {
         Capability::WeakKdf,
         Capability::TamperChunks,
         Capability::Collude,
+        Capability::ForgeBundle,
+        Capability::CounterfeitChain,
+        Capability::SplitRotation,
     ];
 
     /// Its command-line name.
@@ -94,6 +114,9 @@ impl Capability {
             Capability::WeakKdf => "weak-kdf",
             Capability::TamperChunks => "tamper-chunks",
             Capability::Collude => "collude",
+            Capability::ForgeBundle => "forge-bundle",
+            Capability::CounterfeitChain => "counterfeit-chain",
+            Capability::SplitRotation => "split-rotation",
         }
     }
 
@@ -250,6 +273,23 @@ pub enum Action {
         /// How the chunks are served.
         serve: StreamServe,
     },
+    /// Device N registers as pending, the owner approves it (keys compared
+    /// out of band), and N accepts the pairing from what the server serves;
+    /// with `forge`, the server serves a bundle of its own. Ends the run.
+    Pair {
+        /// The server replaces the approver's bundle.
+        forge: bool,
+    },
+    /// A new device enrolls with the account's recovery code from what the
+    /// server serves; with `counterfeit`, the server serves its own chain.
+    /// Ends the run.
+    Enroll {
+        /// The server serves its counterfeit chain.
+        counterfeit: bool,
+    },
+    /// Device R signs a rotation giving the recovery path another UMK than
+    /// the devices, and stores it on the server (a first action only).
+    SplitRotation,
 }
 
 /// A write an honest device signed: the ground truth of integrity. [MODEL-3]
@@ -308,6 +348,19 @@ pub struct Ghost {
     pub started: bool,
     /// A one-shot check ran: the run ends.
     pub done: bool,
+    /// Every UMK the account really created, as `(epoch, key check)`: UMK_0 of the genesis and
+    /// the UMK of every rotation a device of the account signed (the one its key check commits
+    /// to). The ground truth of G-KEY-INTEGRITY. [MODEL-8]
+    pub genuine: BTreeSet<(Epoch, [u8; 32])>,
+    /// The SHA-256 of every UMK the adversary made and offered a device (a forged bundle's, a
+    /// counterfeit chain's, the off-chain half of a split rotation): keys the server knows.
+    /// The ground truth of G-CONFIDENTIALITY. [MODEL-8]
+    pub made: BTreeSet<[u8; 32]>,
+}
+
+/// A UMK's fingerprint in the ghost variables (`made`). [MODEL-3]
+pub fn umk_digest(umk: &Umk) -> [u8; 32] {
+    blindsync::primitives::sha256(&[umk.expose()])
 }
 
 /// The server's stored data, compared and hashed by what matters to the
@@ -357,8 +410,18 @@ pub struct State {
     pub fork: Option<Vec<Vec<u8>>>,
     /// Every envelope the server received, in order.
     pub archive: Vec<Vec<u8>>,
+    /// The device that joined during the run (device N by pairing, or the
+    /// restored device by enrollment), if it accepted what it was served.
+    pub onboarded: Option<Client>,
     /// Ghost variables.
     pub ghost: Ghost,
+}
+
+impl State {
+    /// Every honest device: the account's, and the one that joined during the run.
+    pub fn honest(&self) -> impl Iterator<Item = &Client> {
+        self.devices.iter().chain(self.onboarded.iter())
+    }
 }
 
 /// The model: its configuration and the fixture it starts from. [MODEL-1]
@@ -389,19 +452,26 @@ impl Model {
         }
         let mut revoked = self.fixture.revoked.clone();
         revoked.dangerous_set_defences(self.config.defences);
+        let genuine = devices.first().map(|o| o.umks().iter().map(|(e, u)| (*e, u.key_check(*e))).collect());
         State {
             devices,
             revoked,
             server: ServerView { server: self.fixture.server.clone(), account: self.fixture.account },
             fork: None,
             archive: Vec::new(),
-            ghost: Ghost { writes_left: self.config.writes, malice_left: self.config.malice, ..Ghost::default() },
+            onboarded: None,
+            ghost: Ghost {
+                writes_left: self.config.writes,
+                malice_left: self.config.malice,
+                genuine: genuine.unwrap_or_default(),
+                ..Ghost::default()
+            },
         }
     }
 
     fn secrets(&self, s: &State) -> Vec<[u8; 32]> {
         let mut v = self.fixture.secrets.clone();
-        for c in s.devices.iter().chain(std::iter::once(&s.revoked)) {
+        for c in s.honest().chain(std::iter::once(&s.revoked)) {
             v.extend(c.umks().values().map(|u| *u.expose()));
         }
         v
@@ -440,6 +510,22 @@ impl Model {
             if malice && cfg.can(Capability::TamperChunks) {
                 out.push(Action::OpenStream { serve: StreamServe::DropChunk });
                 out.push(Action::OpenStream { serve: StreamServe::ReorderChunks });
+            }
+            // R, still active, signs a split rotation: the first action, so its chain is the server's
+            if malice && cfg.can(Capability::SplitRotation) {
+                out.push(Action::SplitRotation);
+            }
+        }
+        // Onboarding ends the run, and happens before any write: the new device's keys are what
+        // the properties judge, and the space stays small (spec 12.4).
+        if s.ghost.written.is_empty() {
+            out.push(Action::Pair { forge: false });
+            out.push(Action::Enroll { counterfeit: false });
+            if malice && cfg.can(Capability::ForgeBundle) {
+                out.push(Action::Pair { forge: true });
+            }
+            if malice && cfg.can(Capability::CounterfeitChain) {
+                out.push(Action::Enroll { counterfeit: true });
             }
         }
         let honest_only = cfg.capabilities.is_empty();
@@ -562,6 +648,27 @@ impl Model {
                     }
                 }
             }
+            Action::Pair { forge } => {
+                n.ghost.done = true;
+                if forge {
+                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                    n.ghost.used.insert(Capability::ForgeBundle);
+                }
+                self.pair(&mut n, forge)?;
+            }
+            Action::Enroll { counterfeit } => {
+                n.ghost.done = true;
+                if counterfeit {
+                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                    n.ghost.used.insert(Capability::CounterfeitChain);
+                }
+                self.enroll(&mut n, counterfeit)?;
+            }
+            Action::SplitRotation => {
+                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                n.ghost.used.insert(Capability::SplitRotation);
+                self.split_rotation(&mut n)?;
+            }
             Action::OpenStream { serve } => {
                 n.ghost.done = true;
                 if serve != StreamServe::Honest {
@@ -633,7 +740,8 @@ impl Model {
         let c = n.devices.get_mut(device)?;
         let max_seq = c.last_seq(&target);
         let mut rng = SeededRng::from_label(&format!("blindsync/model/revoke/{device}/{fork}"));
-        let rot = revoke_and_rotate(c.chain(), c.device(), &target, max_seq, &mut rng).ok()?;
+        let last = if max_seq == 0 { [0u8; 32] } else { c.envelope_identity(&target, max_seq)? };
+        let rot = revoke_and_rotate(c.chain(), c.device(), &target, max_seq, last, &mut rng).ok()?;
         let epoch = rot.state.epoch();
         if fork {
             // [MODEL-2] the adversary answers Ok and keeps the statements as a branch
@@ -652,7 +760,150 @@ impl Model {
             }
             n.ghost.revoked_at = Some(epoch);
         }
+        n.ghost.genuine.insert((epoch, rot.umk.key_check(epoch)));
         c.add_umk(epoch, rot.umk.clone());
+        Some(())
+    }
+
+    /// [MODEL-1] [MODEL-7] pairing under the adversary ([DEV-5], [DEV-6], [CHAIN-17]): device N posts its
+    /// keys and proof of possession as pending, the owner lists the pending devices, approves N
+    /// (whose keys it got out of band), stores the bundle and appends the add-device statement;
+    /// N logs in with its key, fetches the chain and its bundle, and accepts the pairing with
+    /// the configured defences. With `forge` the server answers N's GetBundle with a bundle it
+    /// sealed itself to N's X25519 key (learned from PostPending), holding UMKs it chose for
+    /// every epoch N's bundle must hold. [MODEL-2]
+    fn pair(&self, n: &mut State, forge: bool) -> Option<()> {
+        let secrets = self.secrets(n);
+        let account = self.fixture.account;
+        let new = self.fixture.pending.clone();
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        let p = new.pending(&account);
+        let (ed25519, x25519) = (p.public.ed25519, p.public.x25519);
+        expect_ok(t.call(Request::PostPending { account: account.0, ed25519, x25519, pop: p.pop }))?;
+        let approver = n.devices.first_mut()?;
+        // the person approves on this device and compares its pairing code on N ([DEV-4])
+        let approver_id = approver.id();
+        let listed = match t.call(Request::ListPending { token: approver.token()? }) {
+            Response::Pending { devices } => devices,
+            _ => return None,
+        };
+        // the owner approves the pending keys that match what it got out of band
+        let (ed, x, pop) = listed.into_iter().find(|(ed, x, _)| *ed == ed25519 && *x == x25519)?;
+        let pending = PendingDevice { public: DevicePublic { ed25519: ed, x25519: x }, pop };
+        let epoch = approver.chain().epoch();
+        let mut rng = SeededRng::from_label("blindsync/model/pair");
+        let approval = approve_device(approver.chain(), approver.device(), &pending, approver.umks(), &mut rng).ok()?;
+        let token = approver.token()?;
+        expect_ok(t.call(Request::PutBundle { token, device: new.id().0, bundle: approval.bundle_wrap.clone() }))?;
+        // a stale approver's append is refused: then nothing happened
+        approver.append_chain(&mut t, vec![approval.statement.clone()]).ok()?;
+        if forge {
+            let umks: std::collections::BTreeMap<Epoch, Umk> = (0..=epoch)
+                .map(|e| (e, Umk::random(&mut SeededRng::from_label(&format!("blindsync/model/forge-bundle/{e}")))))
+                .collect();
+            n.ghost.made.extend(umks.values().map(umk_digest));
+            let bundle = IdentityBundle { account, umks };
+            t.forged_bundle = Some(wrap_bundle(&bundle, &pending.public, &mut rng).ok()?);
+        }
+        // N's side, everything from the server
+        let token = login(&mut t, &account, &new)?;
+        let chain = match t.call(Request::GetChain { token }) {
+            Response::Chain { statements } => statements,
+            _ => return None,
+        };
+        let bundle = match t.call(Request::GetBundle { account: account.0, device: new.id().0 }) {
+            Response::Bundle { bundle } => bundle,
+            _ => return None,
+        };
+        if t.leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
+        let d = self.config.defences;
+        match blindsync::chain::accept_pairing_with(&new, &account, &approver_id, &bundle, &chain, &d) {
+            Ok((state, umks)) => n.onboarded = Some(joined(new, state, umks, d)),
+            Err(e) => {
+                n.ghost.alerts.insert(e.code());
+            }
+        }
+        Some(())
+    }
+
+    /// [MODEL-1] [MODEL-7] enrollment with the recovery code under the adversary ([CHAIN-13]): the restored
+    /// device derives the path's keys, logs in with the recovery authority, fetches the chain and
+    /// the chapter 5 wraps, verifies the chain from genesis, enrolls with the configured defences
+    /// and appends its add-device statement. With `counterfeit` the server serves its own chain
+    /// (and accepts the append into it). [MODEL-2]
+    fn enroll(&self, n: &mut State, counterfeit: bool) -> Option<()> {
+        let secrets = self.secrets(n);
+        let account = self.fixture.account;
+        let me = self.fixture.restored.clone();
+        let keys = UnlockPathKeys::from_recovery(&RecoveryCode::from_bytes(self.fixture.recovery_code).derive());
+        if counterfeit {
+            n.ghost.made.insert(umk_digest(&self.fixture.counterfeit_umk));
+        }
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        if counterfeit {
+            t.counterfeit = Some(self.fixture.counterfeit.clone());
+        }
+        let token = login(&mut t, &account, &keys.authority)?;
+        let chain = match t.call(Request::GetChain { token }) {
+            Response::Chain { statements } => statements,
+            _ => return None,
+        };
+        let wrap = match t.call(Request::GetWraps { token }) {
+            Response::Wraps { recovery_wrap, .. } => recovery_wrap,
+            _ => return None,
+        };
+        let d = self.config.defences;
+        let enrolled = ChainState::verify_with(&chain, &d).and_then(|s| enroll_with(&s, &keys, &wrap, &me, &d));
+        match enrolled {
+            Ok((statement, state, umks)) => {
+                expect_ok(t.call(Request::AppendChain { token, statements: vec![statement] }))?;
+                n.onboarded = Some(joined(me, state, umks, d));
+            }
+            Err(e) => {
+                n.ghost.alerts.insert(e.code());
+            }
+        }
+        if t.leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
+        Some(())
+    }
+
+    /// [MODEL-2] [MODEL-7] `split-rotation`: device R, active and at the server's head, signs a rotation
+    /// whose key check commits to one fresh UMK, wrapped to every active device and the password
+    /// path, while the recovery path's wrap holds another UMK R made; R stores it on the server
+    /// through its own session. Every recipient set and signature check passes: only the key
+    /// check ([CHAIN-16]) tells a recipient of the other UMK.
+    fn split_rotation(&self, n: &mut State) -> Option<()> {
+        let secrets = self.secrets(n);
+        let r = &mut n.revoked;
+        let state = r.chain().clone();
+        let account = state.account();
+        let epoch = state.epoch().checked_add(1)?;
+        let mut rng = SeededRng::from_label("blindsync/model/split-rotation");
+        let real = Umk::random(&mut rng);
+        let other = Umk::random(&mut rng);
+        let recovery = state.authority(UnlockPath::Recovery)?.sealing;
+        let mut recipients: Vec<[u8; 32]> = state.devices().values().map(|d| d.x25519).collect();
+        recipients.extend(state.authority(UnlockPath::Password).map(|a| a.sealing));
+        let mut wraps = Vec::new();
+        for k in recipients {
+            wraps.push(epoch_wrap(&account, epoch, &k, &real, &mut rng).ok()?);
+        }
+        wraps.push(epoch_wrap(&account, epoch, &recovery, &other, &mut rng).ok()?);
+        sort_wraps(&mut wraps);
+        let key_check = real.key_check(epoch);
+        let (bytes, _) = extend(&state, Body::RotateEpoch { epoch, key_check, wraps }, r.device()).ok()?;
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        r.append_chain(&mut t, vec![bytes]).ok()?;
+        if t.leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
+        r.add_umk(epoch, real);
+        n.ghost.genuine.insert((epoch, key_check));
+        n.ghost.made.insert(umk_digest(&other));
         Some(())
     }
 
@@ -746,6 +997,11 @@ struct Adversary<'a> {
     /// The deviation found something to act on.
     applied: bool,
     listed: bool,
+    /// `forge-bundle`: the bundle served instead of the stored one.
+    forged_bundle: Option<Vec<u8>>,
+    /// `counterfeit-chain`: the chain served instead of the stored one (appends to it are
+    /// answered Ok without reaching the real account).
+    counterfeit: Option<Vec<Vec<u8>>>,
 }
 
 impl<'a> Adversary<'a> {
@@ -769,6 +1025,8 @@ impl<'a> Adversary<'a> {
             leaked: false,
             applied: false,
             listed: false,
+            forged_bundle: None,
+            counterfeit: None,
         }
     }
 
@@ -871,8 +1129,19 @@ impl Transport for Adversary<'_> {
             self.archive.push(envelope.clone());
         }
         let cursor = if let Request::ListSince { cursor, .. } = &r { Some(*cursor) } else { None };
+        if self.counterfeit.is_some() && matches!(r, Request::AppendChain { .. }) {
+            return Response::Ok; // [MODEL-2] the append goes to the server's own chain
+        }
         let resp = self.server.handle(r, NOW_MS, &mut SeededRng::from_label("blindsync/model/server"));
         match resp {
+            Response::Chain { .. } if self.counterfeit.is_some() => {
+                self.applied = true;
+                Response::Chain { statements: self.counterfeit.clone().unwrap_or_default() }
+            }
+            Response::Bundle { .. } if self.forged_bundle.is_some() => {
+                self.applied = true;
+                Response::Bundle { bundle: self.forged_bundle.clone().unwrap_or_default() }
+            }
             Response::Chain { statements } => Response::Chain { statements: self.chain(statements) },
             Response::Items { items } => {
                 let items = if self.listed { items } else { self.items(items, cursor.unwrap_or(0)) };
@@ -883,6 +1152,36 @@ impl Transport for Adversary<'_> {
             other => other,
         }
     }
+}
+
+fn expect_ok(r: Response) -> Option<()> {
+    matches!(r, Response::Ok).then_some(())
+}
+
+/// Challenge-response login ([SYNC-4]) with a device key or an unlock path's authority key.
+fn login(t: &mut dyn Transport, account: &AccountId, signer: &dyn blindsync::chain::ChainSigner) -> Option<Token> {
+    let key = signer.public_key();
+    let nonce = match t.call(Request::Challenge { account: account.0, key }) {
+        Response::Nonce { nonce } => nonce,
+        _ => return None,
+    };
+    let signature = signer.sign_message(&login_message(account, &key, &nonce));
+    match t.call(Request::LoginKey { account: account.0, key, nonce, signature }) {
+        Response::Token { token, .. } => Some(token),
+        _ => None,
+    }
+}
+
+/// The client of a device that joined, with the model's defences.
+fn joined(
+    keys: blindsync::device::DeviceKeys,
+    chain: ChainState,
+    umks: std::collections::BTreeMap<Epoch, Umk>,
+    d: Defences,
+) -> Client {
+    let mut c = Client::new(keys, chain, umks);
+    c.dangerous_set_defences(d);
+    c
 }
 
 fn replace(bytes: &[u8], from: &[u8; 32], to: &[u8; 32]) -> Vec<u8> {

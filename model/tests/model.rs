@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 use blindsync::defences::{Defences, Weakening};
 use blindsync_model::properties::{self, broken_by};
 use blindsync_model::runner::find_violation;
-use blindsync_model::{Capability, Config, run_check};
+use blindsync_model::{Action, Capability, Config, Model, run_check};
 
 /// The default configuration's unique state count: a change in the model,
 /// the client or the server that changes the explored space shows here. [MODEL-6]
-const DEFAULT_UNIQUE_STATES: usize = 12_566;
+const DEFAULT_UNIQUE_STATES: usize = 13_625;
 
 // [MODEL-1] [MODEL-2] [MODEL-3] [MODEL-4] [MODEL-6] the default configuration: every safety
 // property holds in every reachable state, every capability is used and every alert fires.
@@ -37,6 +37,12 @@ fn attack(w: Weakening) -> Capability {
         Weakening::NoForkCheck => Capability::ForkChain,
         Weakening::UnpinnedKeysAccepted => Capability::SubstitutePartnerKey,
         Weakening::AnyKdfParams => Capability::WeakKdf,
+        Weakening::NoKeyCheck => Capability::SplitRotation,
+        Weakening::NoBundleCommit => Capability::ForgeBundle,
+        Weakening::NoPossessionCheck => Capability::CounterfeitChain,
+        // Password enrollment with a served KDF is not modelled (spec 12.5): no test uses this.
+        Weakening::UnpinnedKdf => Capability::WeakKdf,
+        Weakening::NoCascade => Capability::Collude,
     }
 }
 
@@ -45,10 +51,14 @@ fn weakened(w: Weakening) -> Config {
 }
 
 fn check_weakening(w: Weakening) {
-    let out = find_violation(&weakened(w), 2).unwrap();
+    check_config(w, &weakened(w), broken_by(w));
+}
+
+fn check_config(w: Weakening, cfg: &Config, expected: Option<&str>) {
+    let out = find_violation(cfg, 2).unwrap();
     let violated: Vec<&str> =
         out.properties.iter().filter(|p| p.kind == "always" && !p.holds).map(|p| p.name).collect();
-    match broken_by(w) {
+    match expected {
         Some(name) => {
             assert!(violated.contains(&name), "{w:?}: expected a counterexample for {name}\n{}", out.report());
             let p = out.property(name).unwrap();
@@ -116,4 +126,56 @@ fn honest_server_converges() {
     assert!(out.all_hold(), "{}", out.report());
     assert!(out.property(properties::CONVERGE_EVENTUALLY).is_some_and(|p| p.holds));
     assert!(out.property(properties::CONVERGE_SOMETIMES).is_some_and(|p| p.holds));
+}
+
+// [MODEL-5] [MODEL-7] [MODEL-8] [G-KEY-INTEGRITY] without key checks, a restored device takes the UMK a split rotation
+// by R gave the recovery path instead of the epoch's UMK.
+#[test]
+fn weakening_no_key_check() {
+    check_weakening(Weakening::NoKeyCheck);
+}
+
+// [MODEL-5] the bundle commitment: with it off, the key check still refuses every UMK of a forged
+// bundle (E_KEY_CHECK), so the model finds no counterexample (spec 12.5).
+#[test]
+fn weakening_no_bundle_commit_is_covered_by_key_checks() {
+    check_weakening(Weakening::NoBundleCommit);
+}
+
+// [MODEL-5] the key check against a forged bundle: with it off, the commitment in the approver's
+// add-device statement still refuses the server's bundle (E_DEVICE_BUNDLE).
+#[test]
+fn weakening_no_key_check_forged_bundle_is_covered_by_commitment() {
+    let cfg = Config { capabilities: BTreeSet::from([Capability::ForgeBundle]), ..weakened(Weakening::NoKeyCheck) };
+    check_config(Weakening::NoKeyCheck, &cfg, None);
+}
+
+// [MODEL-5] [MODEL-7] [MODEL-8] [G-CONFIDENTIALITY] forge-bundle is a real attack: with both the commitment and the
+// key check off, device N takes the server's UMKs, which the server knows.
+#[test]
+fn forged_bundle_needs_commitment_and_key_check_both_off() {
+    let cfg = Config {
+        capabilities: BTreeSet::from([Capability::ForgeBundle]),
+        defences: Defences::ALL.without(Weakening::NoBundleCommit).without(Weakening::NoKeyCheck),
+        ..Config::default()
+    };
+    check_config(Weakening::NoBundleCommit, &cfg, Some(properties::CONFIDENTIALITY));
+    check_config(Weakening::NoKeyCheck, &cfg, Some(properties::KEY_INTEGRITY));
+}
+
+// [MODEL-5] [MODEL-7] proofs of possession: with them off, the counterfeit chain verifies and the recovery
+// authority is current in it, but enrollment then opens the chapter 5 wrap with the counterfeit
+// account id and fails (E_WRAP_OPEN): the model finds no counterexample (spec 12.5), and the
+// check that stops the attack moves from E_CHAIN_POSSESSION to E_WRAP_OPEN.
+#[test]
+fn weakening_no_possession_check_is_covered_by_wrap_binding() {
+    check_weakening(Weakening::NoPossessionCheck);
+    for (defences, code) in
+        [(Defences::ALL, "E_CHAIN_POSSESSION"), (Defences::ALL.without(Weakening::NoPossessionCheck), "E_WRAP_OPEN")]
+    {
+        let model = Model::new(Config { defences, ..weakened(Weakening::NoPossessionCheck) }).unwrap();
+        let after = model.step(&model.init(), Action::Enroll { counterfeit: true }).unwrap();
+        assert!(after.onboarded.is_none());
+        assert_eq!(after.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec![code]);
+    }
 }

@@ -69,7 +69,13 @@ pub struct EpochWrap {
     pub ct: [u8; EPOCH_WRAP_CT_LEN],
 }
 
+/// An Ed25519 proof of possession ([CHAIN-17]).
+pub type Pop = [u8; 64];
+
 /// The kind-specific part of a statement. [CHAIN-1]
+// A genesis is the largest variant by far; a chain holds one, and boxing it would
+// only move the allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Body {
     /// 1: creates the account.
@@ -78,27 +84,50 @@ pub enum Body {
         device: DevicePublic,
         /// The recovery path's keys.
         recovery: Authority,
+        /// The recovery authority's proof of possession. [CHAIN-17]
+        recovery_pop: Pop,
         /// The password path's keys.
         password: Authority,
+        /// The password's `kdf_encoding` (salt and Argon2id parameters). [CHAIN-18]
+        password_kdf: [u8; 32],
+        /// The password authority's proof of possession. [CHAIN-17]
+        password_pop: Pop,
         /// Always 0.
         epoch: Epoch,
+        /// `key_check_0` of UMK_0. [CHAIN-16]
+        key_check: [u8; 32],
     },
     /// 2: a device becomes active.
     AddDevice {
         /// Its public keys.
         device: DevicePublic,
+        /// The device's proof of possession. [CHAIN-17]
+        pop: Pop,
+        /// `SHA-256(enc(BUNDLE_COMMIT, wrap))` of its identity bundle, or zeros. [DEV-5]
+        bundle_commit: [u8; 32],
     },
-    /// 3: an active device is revoked.
+    /// 3: devices are revoked, what they introduced undone or re-confirmed,
+    /// and a new epoch starts, all in one statement. [CHAIN-20]
     RevokeDevice {
-        /// The revoked device.
-        device: DeviceId,
-        /// The highest writer sequence number accepted from it.
-        max_seq: u64,
+        /// The revoked devices, strictly ascending by id, at least one.
+        revocations: Vec<Revocation>,
+        /// Partner keys unpinned with them, strictly ascending.
+        unpin: Vec<[u8; 32]>,
+        /// Items the revoked devices introduced that the revoker keeps, ascending.
+        reconfirm: Vec<Reconfirm>,
+        /// The new epoch (the current one plus one).
+        epoch: Epoch,
+        /// The new UMK's key check. [CHAIN-16]
+        key_check: [u8; 32],
+        /// The new UMK wrapped to the remaining devices and both unlock paths.
+        wraps: Vec<EpochWrap>,
     },
     /// 4: a new key epoch begins.
     RotateEpoch {
         /// The new epoch (the current one plus one).
         epoch: Epoch,
+        /// The new UMK's key check. [CHAIN-16]
+        key_check: [u8; 32],
         /// The new UMK wrapped to every active device and both unlock paths.
         wraps: Vec<EpochWrap>,
     },
@@ -120,10 +149,51 @@ pub enum Body {
         path: UnlockPath,
         /// The new keys.
         authority: Authority,
-        /// Every live epoch's UMK wrapped to the new sealing key.
+        /// The password's new `kdf_encoding` (path 2 only; `None` for path 1). [CHAIN-18]
+        kdf: Option<[u8; 32]>,
+        /// The new authority's proof of possession. [CHAIN-17]
+        pop: Pop,
+        /// The epoch this replacement starts (the current one plus one). [CHAIN-14]
+        epoch: Epoch,
+        /// The new UMK's key check. [CHAIN-16]
+        key_check: [u8; 32],
+        /// Every epoch's UMK to the new sealing key, the new UMK to every
+        /// active device and the other path.
         wraps: Vec<EpochWrap>,
     },
 }
+
+/// One device a revoke statement revokes. [CHAIN-20]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Revocation {
+    /// The device.
+    pub device: DeviceId,
+    /// The highest writer sequence number accepted from it.
+    pub max_seq: u64,
+    /// The identity ([SYNC-14]) of its envelope at `max_seq`; zeros iff `max_seq = 0`.
+    pub last_envelope: [u8; 32],
+}
+
+/// What a re-confirmation keeps. [CHAIN-20]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reconfirm {
+    /// An active device, by id (`what` = 1).
+    Device(DeviceId),
+    /// A pinned partner key (`what` = 2).
+    Partner([u8; 32]),
+}
+
+impl Reconfirm {
+    fn what_id(&self) -> (u8, [u8; 32]) {
+        match self {
+            Reconfirm::Device(d) => (1, d.0),
+            Reconfirm::Partner(k) => (2, *k),
+        }
+    }
+}
+
+/// Most entries in each list of a revoke statement. [CHAIN-20]
+pub const MAX_REVOKE_LIST: usize = 1024;
 
 impl Body {
     /// The kind byte. [CHAIN-1]
@@ -157,16 +227,42 @@ impl Body {
         let authority = |e: Encoder, a: &Authority| e.fixed(&a.signing).fixed(&a.sealing);
         let e = e.u8(self.kind());
         match self {
-            Body::Genesis { device: d, recovery, password, epoch } => {
-                authority(authority(device(e, d), recovery), password).u32(*epoch)
+            Body::Genesis {
+                device: d,
+                recovery,
+                recovery_pop,
+                password,
+                password_kdf,
+                password_pop,
+                epoch,
+                key_check,
+            } => {
+                let e = authority(device(e, d), recovery).fixed(recovery_pop);
+                authority(e, password).fixed(password_kdf).fixed(password_pop).u32(*epoch).fixed(key_check)
             }
-            Body::AddDevice { device: d } => device(e, d),
-            Body::RevokeDevice { device, max_seq } => e.fixed(&device.0).u64(*max_seq),
-            Body::RotateEpoch { epoch, wraps } => encode_wraps(e.u32(*epoch), wraps),
+            Body::AddDevice { device: d, pop, bundle_commit } => device(e, d).fixed(pop).fixed(bundle_commit),
+            Body::RevokeDevice { revocations, unpin, reconfirm, epoch, key_check, wraps } => {
+                let mut e = e.u32(len32(revocations.len()));
+                for r in revocations {
+                    e = e.fixed(&r.device.0).u64(r.max_seq).fixed(&r.last_envelope);
+                }
+                e = e.u32(len32(unpin.len()));
+                for k in unpin {
+                    e = e.fixed(k);
+                }
+                e = e.u32(len32(reconfirm.len()));
+                for c in reconfirm {
+                    let (what, id) = c.what_id();
+                    e = e.u8(what).fixed(&id);
+                }
+                encode_wraps(e.u32(*epoch).fixed(key_check), wraps)
+            }
+            Body::RotateEpoch { epoch, key_check, wraps } => encode_wraps(e.u32(*epoch).fixed(key_check), wraps),
             Body::PinPartner { key, label } => e.fixed(key).bytes(label.as_bytes()),
             Body::UnpinPartner { key } => e.fixed(key),
-            Body::ReplaceAuthority { path, authority: a, wraps } => {
-                encode_wraps(authority(e.u8(*path as u8), a), wraps)
+            Body::ReplaceAuthority { path, authority: a, kdf, pop, epoch, key_check, wraps } => {
+                let e = authority(e.u8(*path as u8), a).bytes(kdf.as_ref().map_or(&[][..], |k| &k[..]));
+                encode_wraps(e.fixed(pop).u32(*epoch).fixed(key_check), wraps)
             }
         }
     }
@@ -178,12 +274,62 @@ impl Body {
         let authority =
             |r: &mut Reader<'_>| -> Result<Authority> { Ok(Authority { signing: r.array()?, sealing: r.array()? }) };
         Ok(match r.u8()? {
-            1 => {
-                Body::Genesis { device: device(r)?, recovery: authority(r)?, password: authority(r)?, epoch: r.u32()? }
+            1 => Body::Genesis {
+                device: device(r)?,
+                recovery: authority(r)?,
+                recovery_pop: r.array()?,
+                password: authority(r)?,
+                password_kdf: r.array()?,
+                password_pop: r.array()?,
+                epoch: r.u32()?,
+                key_check: r.array()?,
+            },
+            2 => Body::AddDevice { device: device(r)?, pop: r.array()?, bundle_commit: r.array()? },
+            3 => {
+                let n = count(r)?;
+                if n == 0 {
+                    return Err(Error::DecodeLength);
+                }
+                let mut revocations: Vec<Revocation> = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    let x = Revocation { device: DeviceId(r.array()?), max_seq: r.u64()?, last_envelope: r.array()? };
+                    if revocations.last().is_some_and(|l| l.device >= x.device) {
+                        return Err(Error::DecodeValue);
+                    }
+                    revocations.push(x);
+                }
+                let m = count(r)?;
+                let mut unpin: Vec<[u8; 32]> = Vec::with_capacity(m.min(64));
+                for _ in 0..m {
+                    let k: [u8; 32] = r.array()?;
+                    if unpin.last().is_some_and(|l| *l >= k) {
+                        return Err(Error::DecodeValue);
+                    }
+                    unpin.push(k);
+                }
+                let k = count(r)?;
+                let mut reconfirm: Vec<Reconfirm> = Vec::with_capacity(k.min(64));
+                for _ in 0..k {
+                    let c = match r.u8()? {
+                        1 => Reconfirm::Device(DeviceId(r.array()?)),
+                        2 => Reconfirm::Partner(r.array()?),
+                        _ => return Err(Error::DecodeValue),
+                    };
+                    if reconfirm.last().is_some_and(|l| l.what_id() >= c.what_id()) {
+                        return Err(Error::DecodeValue);
+                    }
+                    reconfirm.push(c);
+                }
+                Body::RevokeDevice {
+                    revocations,
+                    unpin,
+                    reconfirm,
+                    epoch: r.u32()?,
+                    key_check: r.array()?,
+                    wraps: decode_wraps(r)?,
+                }
             }
-            2 => Body::AddDevice { device: device(r)? },
-            3 => Body::RevokeDevice { device: DeviceId(r.array()?), max_seq: r.u64()? },
-            4 => Body::RotateEpoch { epoch: r.u32()?, wraps: decode_wraps(r)? },
+            4 => Body::RotateEpoch { epoch: r.u32()?, key_check: r.array()?, wraps: decode_wraps(r)? },
             5 => {
                 let key = r.array()?;
                 let label = r.bytes(MAX_PARTNER_LABEL)?;
@@ -193,17 +339,141 @@ impl Body {
             6 => Body::UnpinPartner { key: r.array()? },
             7 => {
                 let path = UnlockPath::from_u8(r.u8()?)?;
-                Body::ReplaceAuthority { path, authority: authority(r)?, wraps: decode_wraps(r)? }
+                let authority = authority(r)?;
+                // [CHAIN-1] the kdf's length prefix is 0 for recovery and 32 for the password,
+                // checked when the prefix is read.
+                let want = if path == UnlockPath::Password { KDF_LEN } else { 0 };
+                let kdf = r.bytes_exact(want)?;
+                let kdf = if path == UnlockPath::Password { Some(to_kdf(kdf)?) } else { None };
+                Body::ReplaceAuthority {
+                    path,
+                    authority,
+                    kdf,
+                    pop: r.array()?,
+                    epoch: r.u32()?,
+                    key_check: r.array()?,
+                    wraps: decode_wraps(r)?,
+                }
             }
             _ => return Err(Error::DecodeValue),
         })
     }
 }
 
+/// A list count of a revoke statement: at most [`MAX_REVOKE_LIST`]. [CHAIN-20]
+fn count(r: &mut Reader<'_>) -> Result<usize> {
+    let n = r.u32()? as usize;
+    if n > MAX_REVOKE_LIST { Err(Error::DecodeLength) } else { Ok(n) }
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Length of a `kdf_encoding` ([KEY-6]) in a statement. [CHAIN-18]
+pub const KDF_LEN: usize = 32;
+
+fn to_kdf(b: &[u8]) -> Result<[u8; KDF_LEN]> {
+    b.try_into().map_err(|_| Error::DecodeLength)
+}
+
+/// Who a proof of possession speaks for. [CHAIN-17]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PopRole {
+    /// A device's keys.
+    Device = 0,
+    /// The recovery path's authority.
+    Recovery = 1,
+    /// The password path's authority.
+    Password = 2,
+}
+
+impl From<UnlockPath> for PopRole {
+    fn from(p: UnlockPath) -> Self {
+        match p {
+            UnlockPath::Recovery => PopRole::Recovery,
+            UnlockPath::Password => PopRole::Password,
+        }
+    }
+}
+
+/// `enc(CHAIN_POSSESSION, u8 kind, u8 role, anchor(32), ed25519(32), x25519(32), bytes kdf)`:
+/// what an installed key signs to prove possession. `anchor` is the account id,
+/// or for the genesis the genesis device's id. [CHAIN-17]
+pub fn possession_message(
+    kind: u8,
+    role: PopRole,
+    anchor: &[u8; 32],
+    ed25519: &[u8; 32],
+    x25519: &[u8; 32],
+    kdf: &[u8],
+) -> Vec<u8> {
+    Encoder::new(labels::CHAIN_POSSESSION)
+        .u8(kind)
+        .u8(role as u8)
+        .fixed(anchor)
+        .fixed(ed25519)
+        .fixed(x25519)
+        .bytes(kdf)
+        .finish()
+}
+
+/// The anchor of a genesis's proofs of possession: the digest of every
+/// genesis body field but the proofs themselves,
+/// `SHA-256(enc(CHAIN_GENESIS_ANCHOR, device.ed25519, device.x25519, recovery.signing,
+/// recovery.sealing, password.signing, password.sealing, password.kdf, u32 epoch, key_check))`. [CHAIN-17]
+pub fn genesis_anchor(
+    device: &DevicePublic,
+    recovery: &Authority,
+    password: &Authority,
+    password_kdf: &[u8; KDF_LEN],
+    epoch: Epoch,
+    key_check: &[u8; 32],
+) -> [u8; 32] {
+    sha256(&[&genesis_anchor_input(device, recovery, password, password_kdf, epoch, key_check)])
+}
+
+/// The SHA-256 input of [`genesis_anchor`] (vectors). [CHAIN-17]
+pub fn genesis_anchor_input(
+    device: &DevicePublic,
+    recovery: &Authority,
+    password: &Authority,
+    password_kdf: &[u8; KDF_LEN],
+    epoch: Epoch,
+    key_check: &[u8; 32],
+) -> Vec<u8> {
+    Encoder::new(labels::CHAIN_GENESIS_ANCHOR)
+        .fixed(&device.ed25519)
+        .fixed(&device.x25519)
+        .fixed(&recovery.signing)
+        .fixed(&recovery.sealing)
+        .fixed(&password.signing)
+        .fixed(&password.sealing)
+        .fixed(password_kdf)
+        .u32(epoch)
+        .fixed(key_check)
+        .finish()
+}
+
+/// Strict Ed25519 verification of a proof of possession. [CHAIN-17] [PRIM-9]
+pub fn verify_possession(key: &[u8; 32], msg: &[u8], pop: &Pop) -> Result<()> {
+    if crate::primitives::verify_strict(key, msg, pop) { Ok(()) } else { Err(Error::ChainPossession) }
+}
+
+/// `SHA-256(enc(BUNDLE_COMMIT, bytes wrap))`: what an add-device statement
+/// carries for the bundle it comes with. [DEV-5]
+pub fn bundle_commit(wrap: &[u8]) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::BUNDLE_COMMIT).bytes(wrap).finish()])
+}
+
+/// The `bundle_commit` of an add-device statement that comes with no bundle. [DEV-5]
+pub const NO_BUNDLE: [u8; 32] = [0u8; 32];
+
 /// `u32 n ‖ n × (recipient(32) ‖ u32 epoch ‖ enc(32) ‖ ct(48))`, strictly
 /// ascending by (recipient, epoch). [CHAIN-1] [CHAIN-12]
 fn encode_wraps(mut e: Encoder, wraps: &[EpochWrap]) -> Encoder {
-    e = e.u32(u32::try_from(wraps.len()).unwrap_or(u32::MAX));
+    e = e.u32(len32(wraps.len()));
     for w in wraps {
         e = e.fixed(&w.recipient).u32(w.epoch).fixed(&w.enc).fixed(&w.ct);
     }
@@ -354,20 +624,81 @@ mod tests {
     fn body() -> impl Strategy<Value = Body> {
         let dev = || (arr32(), arr32()).prop_map(|(ed25519, x25519)| DevicePublic { ed25519, x25519 });
         let auth = || (arr32(), arr32()).prop_map(|(signing, sealing)| Authority { signing, sealing });
+        let pop = || any::<[u8; 64]>();
         prop_oneof![
-            (dev(), auth(), auth(), any::<u32>()).prop_map(|(device, recovery, password, epoch)| Body::Genesis {
+            (dev(), auth(), pop(), auth(), arr32(), pop(), any::<u32>(), arr32()).prop_map(
+                |(device, recovery, recovery_pop, password, password_kdf, password_pop, epoch, key_check)| {
+                    Body::Genesis {
+                        device,
+                        recovery,
+                        recovery_pop,
+                        password,
+                        password_kdf,
+                        password_pop,
+                        epoch,
+                        key_check,
+                    }
+                }
+            ),
+            (dev(), pop(), arr32()).prop_map(|(device, pop, bundle_commit)| Body::AddDevice {
                 device,
-                recovery,
-                password,
-                epoch
+                pop,
+                bundle_commit
             }),
-            dev().prop_map(|device| Body::AddDevice { device }),
-            (arr32(), any::<u64>()).prop_map(|(d, max_seq)| Body::RevokeDevice { device: DeviceId(d), max_seq }),
-            (any::<u32>(), wraps()).prop_map(|(epoch, wraps)| Body::RotateEpoch { epoch, wraps }),
+            (
+                proptest::collection::btree_map(arr32(), (any::<u64>(), arr32()), 1..3),
+                proptest::collection::btree_set(arr32(), 0..3),
+                proptest::collection::btree_set(
+                    prop_oneof![
+                        arr32().prop_map(|d| Reconfirm::Device(DeviceId(d))),
+                        arr32().prop_map(Reconfirm::Partner)
+                    ],
+                    0..3
+                ),
+                any::<u32>(),
+                arr32(),
+                wraps()
+            )
+                .prop_map(|(rv, unpin, reconfirm, epoch, key_check, wraps)| Body::RevokeDevice {
+                    revocations: rv
+                        .into_iter()
+                        .map(|(d, (max_seq, last_envelope))| Revocation { device: DeviceId(d), max_seq, last_envelope })
+                        .collect(),
+                    unpin: unpin.into_iter().collect(),
+                    reconfirm: reconfirm.into_iter().collect(),
+                    epoch,
+                    key_check,
+                    wraps
+                }),
+            (any::<u32>(), arr32(), wraps()).prop_map(|(epoch, key_check, wraps)| Body::RotateEpoch {
+                epoch,
+                key_check,
+                wraps
+            }),
             (arr32(), "[a-zé ]{0,20}").prop_map(|(key, label)| Body::PinPartner { key, label }),
             arr32().prop_map(|key| Body::UnpinPartner { key }),
-            (prop_oneof![Just(UnlockPath::Recovery), Just(UnlockPath::Password)], auth(), wraps())
-                .prop_map(|(path, authority, wraps)| Body::ReplaceAuthority { path, authority, wraps }),
+            (auth(), arr32(), pop(), any::<u32>(), wraps()).prop_map(|(authority, k, pop, epoch, wraps)| {
+                Body::ReplaceAuthority {
+                    path: UnlockPath::Password,
+                    authority,
+                    kdf: Some(k),
+                    pop,
+                    epoch,
+                    key_check: k,
+                    wraps,
+                }
+            }),
+            (auth(), pop(), any::<u32>(), arr32(), wraps()).prop_map(|(authority, pop, epoch, key_check, wraps)| {
+                Body::ReplaceAuthority {
+                    path: UnlockPath::Recovery,
+                    authority,
+                    kdf: None,
+                    pop,
+                    epoch,
+                    key_check,
+                    wraps,
+                }
+            }),
         ]
     }
 
@@ -411,10 +742,34 @@ mod tests {
         let s = Statement {
             position: 1,
             prev: [0; 32],
-            body: Body::RotateEpoch { epoch: 1, wraps: vec![w, w] },
+            body: Body::RotateEpoch { epoch: 1, key_check: [0; 32], wraps: vec![w, w] },
             signer: [0; 32],
             signature: [0; 64],
         };
         assert_eq!(Statement::decode(&s.encode()), Err(Error::DecodeValue));
+    }
+
+    // [CHAIN-1] a replace-authority kdf of the wrong length for its path is E_DECODE_LENGTH.
+    #[test]
+    fn kdf_length_by_path() {
+        let a = Authority { signing: [1; 32], sealing: [2; 32] };
+        for (path, kdf) in [(UnlockPath::Recovery, Some([3u8; 32])), (UnlockPath::Password, None)] {
+            let s = Statement {
+                position: 1,
+                prev: [0; 32],
+                body: Body::ReplaceAuthority {
+                    path,
+                    authority: a,
+                    kdf,
+                    pop: [0; 64],
+                    epoch: 1,
+                    key_check: [0; 32],
+                    wraps: vec![],
+                },
+                signer: [0; 32],
+                signature: [0; 64],
+            };
+            assert_eq!(Statement::decode(&s.encode()), Err(Error::DecodeLength), "{path:?}");
+        }
     }
 }

@@ -2,8 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::statement::{Authority, Body, EpochWrap, GENESIS_PREV, Statement, UnlockPath, statement_hash};
-use crate::device::{ChainHead, DeviceId, DevicePublic, crockford16};
+use super::statement::{
+    Authority, Body, EpochWrap, GENESIS_PREV, KDF_LEN, PopRole, Reconfirm, Statement, UnlockPath, possession_message,
+    statement_hash, verify_possession,
+};
+use crate::defences::Defences;
+use crate::device::{ChainHead, DeviceId, DevicePublic, compare160};
 use crate::encoding::Encoder;
 use crate::error::{Error, Result};
 use crate::hpke::{self, HpkeSecretKey};
@@ -20,6 +24,19 @@ pub struct Revoked {
     pub max_seq: u64,
     /// The position of the revoke statement.
     pub at: u64,
+    /// The identity of its envelope at `max_seq` (zeros if it never wrote). [CHAIN-20]
+    pub last_envelope: [u8; 32],
+}
+
+/// Who installed a device or pinned a partner: what a revocation cascades over. [CHAIN-20]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Introducer {
+    /// The genesis device has none.
+    Genesis,
+    /// An active (or since revoked) device.
+    Device(DeviceId),
+    /// An unlock path's authority (enrollment); never cascaded.
+    Authority(UnlockPath),
 }
 
 /// Who signed a statement, as the chain state sees it. [CHAIN-6]
@@ -45,6 +62,10 @@ pub struct ChainState {
     retired_sealing: BTreeSet<[u8; 32]>,
     partners: BTreeMap<[u8; 32], String>,
     epoch: Epoch,
+    key_checks: Vec<[u8; 32]>,
+    password_kdf: [u8; KDF_LEN],
+    device_introducers: BTreeMap<DeviceId, Introducer>,
+    partner_introducers: BTreeMap<[u8; 32], Introducer>,
 }
 
 /// Hashes the account and the head (length and hash): the head hash commits
@@ -62,14 +83,26 @@ pub fn account_id(genesis: &[u8]) -> AccountId {
     AccountId(sha256(&[&Encoder::new(labels::ACCOUNT_ID).bytes(genesis).finish()]))
 }
 
-/// The account fingerprint people compare: `XXXX-XXXX-XXXX-XXXX`. [CHAIN-5]
-pub fn account_fingerprint(account: &AccountId) -> String {
-    crockford16(&sha256(&[&Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish()]))
+/// The account fingerprint's digest: `SHA-256(enc(ACCOUNT_FINGERPRINT, account_id))`. [CHAIN-5]
+pub fn account_fingerprint_digest(account: &AccountId) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish()])
 }
 
-/// A partner key's fingerprint, compared out of band before pinning. [CHAIN-5]
-pub fn partner_fingerprint(key: &[u8; 32]) -> String {
-    crockford16(&sha256(&[&Encoder::new(labels::PARTNER_FINGERPRINT).fixed(key).finish()]))
+/// The account fingerprint people compare, as text (160 bits, eight groups). [CHAIN-5]
+pub fn account_fingerprint(account: &AccountId) -> String {
+    compare160(&account_fingerprint_digest(account))
+}
+
+/// A partner key's fingerprint digest for the account that pins it:
+/// `SHA-256(enc(PARTNER_FINGERPRINT, account_id, key))`. [CHAIN-5]
+pub fn partner_fingerprint_digest(account: &AccountId, key: &[u8; 32]) -> [u8; 32] {
+    sha256(&[&Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&account.0).fixed(key).finish()])
+}
+
+/// A partner key's fingerprint as text, compared out of band before
+/// `account` pins it (160 bits; it binds the account as well as the key). [CHAIN-5]
+pub fn partner_fingerprint(account: &AccountId, key: &[u8; 32]) -> String {
+    compare160(&partner_fingerprint_digest(account, key))
 }
 
 /// `enc(HPKE_EPOCH_UMK)`: the HPKE info of an epoch wrap. [CHAIN-12]
@@ -106,11 +139,32 @@ fn check_authority(a: &Authority) -> Result<()> {
     Ok(())
 }
 
+/// [CHAIN-18] a pinned `kdf_encoding` passes [KEY-6] steps 1 to 3.
+fn check_kdf(kdf: &[u8; KDF_LEN]) -> Result<()> {
+    crate::unlock::password::PasswordKdf::decode(kdf)?.check()
+}
+
+/// [CHAIN-17] the proof of possession of an installed key: `pop` over the
+/// `pop_msg` of its statement, under the installed signing key.
+fn check_pop(d: &Defences, installed: &[u8; 32], pop_msg: &[u8], pop: &[u8; 64]) -> Result<()> {
+    if !d.possession {
+        return Ok(()); // [MODEL-5] weakened: installed keys need no proof of possession
+    }
+    verify_possession(installed, pop_msg, pop)
+}
+
 impl ChainState {
     /// Verifies a genesis statement and starts a state from it. [CHAIN-8]
     pub fn from_genesis(bytes: &[u8]) -> Result<Self> {
+        Self::from_genesis_with(bytes, &Defences::ALL)
+    }
+
+    /// [`ChainState::from_genesis`] with some defences off (model checker only). [MODEL-5]
+    pub fn from_genesis_with(bytes: &[u8], d: &Defences) -> Result<Self> {
         let s = Statement::decode(bytes)?;
-        let Body::Genesis { device, recovery, password, epoch } = &s.body else {
+        let Body::Genesis { device, recovery, recovery_pop, password, password_kdf, password_pop, epoch, key_check } =
+            &s.body
+        else {
             return Err(Error::ChainGenesis);
         };
         if s.position != 0 || s.prev != GENESIS_PREV || *epoch != 0 || s.signer != device.ed25519 {
@@ -130,12 +184,22 @@ impl ChainState {
         {
             return Err(Error::ChainGenesis);
         }
+        check_kdf(password_kdf)?;
         s.verify_signature()?;
+        // [CHAIN-17] the authorities' proofs of possession, anchored on the genesis device.
+        let anchor = super::statement::genesis_anchor(device, recovery, password, password_kdf, *epoch, key_check);
+        let rec_msg = possession_message(1, PopRole::Recovery, &anchor, &recovery.signing, &recovery.sealing, &[]);
+        check_pop(d, &recovery.signing, &rec_msg, recovery_pop)?;
+        let pw_msg =
+            possession_message(1, PopRole::Password, &anchor, &password.signing, &password.sealing, password_kdf);
+        check_pop(d, &password.signing, &pw_msg, password_pop)?;
         let mut devices = BTreeMap::new();
         devices.insert(device.id(), *device);
+        let device_introducers = BTreeMap::from([(device.id(), Introducer::Genesis)]);
         let mut authorities = BTreeMap::new();
         authorities.insert(UnlockPath::Recovery, *recovery);
         authorities.insert(UnlockPath::Password, *password);
+        let (key_checks, password_kdf) = (vec![*key_check], *password_kdf);
         Ok(ChainState {
             account: account_id(bytes),
             hashes: vec![statement_hash(bytes)],
@@ -147,15 +211,24 @@ impl ChainState {
             retired_sealing: BTreeSet::new(),
             partners: BTreeMap::new(),
             epoch: 0,
+            key_checks,
+            password_kdf,
+            device_introducers,
+            partner_introducers: BTreeMap::new(),
         })
     }
 
     /// Verifies a whole chain from its genesis (a device with no state). [CHAIN-8]
     pub fn verify(chain: &[Vec<u8>]) -> Result<Self> {
+        Self::verify_with(chain, &Defences::ALL)
+    }
+
+    /// [`ChainState::verify`] with some defences off (model checker only). [MODEL-5]
+    pub fn verify_with(chain: &[Vec<u8>], d: &Defences) -> Result<Self> {
         let (first, rest) = chain.split_first().ok_or(Error::ChainGenesis)?;
-        let mut st = ChainState::from_genesis(first)?;
+        let mut st = ChainState::from_genesis_with(first, d)?;
         for b in rest {
-            st.append(b)?;
+            st.append_with(b, d)?;
         }
         Ok(st)
     }
@@ -165,6 +238,11 @@ impl ChainState {
     /// (else [`Error::ChainRollback`]), and every new statement must verify.
     /// On error the state is unchanged. [CHAIN-10]
     pub fn update(&mut self, chain: &[Vec<u8>]) -> Result<()> {
+        self.update_with(chain, &Defences::ALL)
+    }
+
+    /// [`ChainState::update`] with some defences off (model checker only). [MODEL-5]
+    pub fn update_with(&mut self, chain: &[Vec<u8>], d: &Defences) -> Result<()> {
         for (have, got) in self.hashes.iter().zip(chain) {
             if *have != statement_hash(got) {
                 return Err(Error::ChainFork);
@@ -175,7 +253,7 @@ impl ChainState {
         }
         let mut next = self.clone();
         for b in chain.get(self.hashes.len()..).unwrap_or(&[]) {
-            next.append(b)?;
+            next.append_with(b, d)?;
         }
         *self = next;
         Ok(())
@@ -184,6 +262,11 @@ impl ChainState {
     /// Verifies one statement against this state and applies it. On error
     /// the state is unchanged. [CHAIN-8] [CHAIN-9]
     pub fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        self.append_with(bytes, &Defences::ALL)
+    }
+
+    /// [`ChainState::append`] with some defences off (model checker only). [MODEL-5]
+    pub fn append_with(&mut self, bytes: &[u8], d: &Defences) -> Result<()> {
         let s = Statement::decode(bytes)?;
         let len = self.hashes.len() as u64;
         // [CHAIN-10] a second statement at a known position is a fork, the same one a duplicate.
@@ -204,7 +287,7 @@ impl ChainState {
         s.verify_signature()?;
         authorize(role, &s.body)?;
         let mut next = self.clone();
-        next.apply(&s, role)?;
+        next.apply(&s, role, d)?;
         next.hashes.push(statement_hash(bytes));
         next.statements.push(s);
         *self = next;
@@ -237,36 +320,59 @@ impl ChainState {
             || x_keys.any(|k| k == *x)
     }
 
-    fn apply(&mut self, s: &Statement, _role: Role) -> Result<()> {
+    /// The recipients an epoch-starting statement must wrap the new UMK to:
+    /// every active device and both paths' sealing keys. [CHAIN-11]
+    fn epoch_recipients(&self) -> BTreeSet<[u8; 32]> {
+        self.devices.values().map(|d| d.x25519).chain(self.authorities.values().map(|a| a.sealing)).collect()
+    }
+
+    /// [CHAIN-11] one wrap of `epoch` to each of `want`, and to nothing else.
+    fn check_new_epoch(&self, epoch: Epoch, wraps: &[&EpochWrap], want: &BTreeSet<[u8; 32]>) -> Result<()> {
+        if Some(epoch) != self.epoch.checked_add(1) {
+            return Err(Error::ChainEpoch);
+        }
+        let got: BTreeSet<[u8; 32]> = wraps.iter().map(|w| w.recipient).collect();
+        if got != *want || got.len() != wraps.len() || wraps.iter().any(|w| w.epoch != epoch) {
+            return Err(Error::ChainRecipients);
+        }
+        Ok(())
+    }
+
+    fn introducer_of(role: Role) -> Introducer {
+        match role {
+            Role::Device(id) => Introducer::Device(id),
+            Role::Authority(p) => Introducer::Authority(p),
+        }
+    }
+
+    fn apply(&mut self, s: &Statement, role: Role, d: &Defences) -> Result<()> {
+        let account = self.account.0;
         match &s.body {
             Body::Genesis { .. } => return Err(Error::ChainGenesis),
-            Body::AddDevice { device } => {
+            Body::AddDevice { device, pop, .. } => {
                 device.check()?;
+                let msg = possession_message(2, PopRole::Device, &account, &device.ed25519, &device.x25519, &[]);
+                check_pop(d, &device.ed25519, &msg, pop)?;
                 if self.key_in_use(&device.ed25519, &device.x25519) {
                     return Err(Error::ChainState);
                 }
                 self.devices.insert(device.id(), *device);
+                self.device_introducers.insert(device.id(), Self::introducer_of(role));
             }
-            Body::RevokeDevice { device, max_seq } => {
-                let public = self.devices.remove(device).ok_or(Error::ChainState)?;
-                self.revoked.insert(*device, Revoked { public, max_seq: *max_seq, at: s.position });
-            }
-            Body::RotateEpoch { epoch, wraps } => {
-                if Some(*epoch) != self.epoch.checked_add(1) {
-                    return Err(Error::ChainEpoch);
-                }
-                // [CHAIN-11] exactly the active devices and both unlock paths, for the new epoch.
-                let want: BTreeSet<[u8; 32]> = self
-                    .devices
-                    .values()
-                    .map(|d| d.x25519)
-                    .chain(self.authorities.values().map(|a| a.sealing))
-                    .collect();
-                let got: BTreeSet<[u8; 32]> = wraps.iter().map(|w| w.recipient).collect();
-                if got != want || got.len() != wraps.len() || wraps.iter().any(|w| w.epoch != *epoch) {
-                    return Err(Error::ChainRecipients);
-                }
+            Body::RevokeDevice { revocations, unpin, reconfirm, epoch, key_check, wraps } => {
+                self.apply_revoke(s.position, role, revocations, unpin, reconfirm, d)?;
+                // [CHAIN-20] step 5 and 6: the new epoch, to the devices that remain and both paths.
+                let want = self.epoch_recipients();
+                self.check_new_epoch(*epoch, &wraps.iter().collect::<Vec<_>>(), &want)?;
                 self.epoch = *epoch;
+                self.key_checks.push(*key_check);
+            }
+            Body::RotateEpoch { epoch, key_check, wraps } => {
+                // [CHAIN-11] exactly the active devices and both unlock paths, for the new epoch.
+                let want = self.epoch_recipients();
+                self.check_new_epoch(*epoch, &wraps.iter().collect::<Vec<_>>(), &want)?;
+                self.epoch = *epoch;
+                self.key_checks.push(*key_check);
             }
             Body::PinPartner { key, label } => {
                 if hpke::is_low_order(key) {
@@ -275,28 +381,164 @@ impl ChainState {
                 if self.partners.insert(*key, label.clone()).is_some() {
                     return Err(Error::ChainState);
                 }
+                self.partner_introducers.insert(*key, Self::introducer_of(role));
             }
             Body::UnpinPartner { key } => {
                 self.partners.remove(key).ok_or(Error::ChainState)?;
+                self.partner_introducers.remove(key);
             }
-            Body::ReplaceAuthority { path, authority, wraps } => {
+            Body::ReplaceAuthority { path, authority, kdf, pop, epoch, key_check, wraps } => {
                 check_authority(authority)?;
+                if let Some(k) = kdf {
+                    check_kdf(k)?;
+                }
+                let kdf_bytes = kdf.as_ref().map_or(&[][..], |k| &k[..]);
+                let msg =
+                    possession_message(7, (*path).into(), &account, &authority.signing, &authority.sealing, kdf_bytes);
+                check_pop(d, &authority.signing, &msg, pop)?;
                 if self.key_in_use(&authority.signing, &authority.sealing) {
                     return Err(Error::ChainState);
                 }
-                // [CHAIN-14] every live epoch, once, to the new sealing key.
-                let epochs: Vec<Epoch> = wraps.iter().map(|w| w.epoch).collect();
-                let want: Vec<Epoch> = (0..=self.epoch).collect();
-                if epochs != want || wraps.iter().any(|w| w.recipient != authority.sealing) {
+                if Some(*epoch) != self.epoch.checked_add(1) {
+                    return Err(Error::ChainEpoch);
+                }
+                // [CHAIN-14] every epoch 0..=e+1, once, to the new sealing key; the new epoch, once,
+                // to every active device and the other path; nothing to anyone else.
+                let (to_new, to_rest): (Vec<&EpochWrap>, Vec<&EpochWrap>) =
+                    wraps.iter().partition(|w| w.recipient == authority.sealing);
+                let epochs: Vec<Epoch> = to_new.iter().map(|w| w.epoch).collect();
+                let want: Vec<Epoch> = (0..=*epoch).collect();
+                if epochs != want {
                     return Err(Error::ChainRecipients);
+                }
+                let other = match path {
+                    UnlockPath::Recovery => UnlockPath::Password,
+                    UnlockPath::Password => UnlockPath::Recovery,
+                };
+                let rest: BTreeSet<[u8; 32]> = self
+                    .devices
+                    .values()
+                    .map(|d| d.x25519)
+                    .chain(self.authorities.get(&other).map(|a| a.sealing))
+                    .collect();
+                self.check_new_epoch(*epoch, &to_rest, &rest)?;
+                if let Some(k) = kdf {
+                    self.password_kdf = *k;
                 }
                 if let Some(old) = self.authorities.insert(*path, *authority) {
                     self.retired.insert(old.signing);
                     self.retired_sealing.insert(old.sealing);
                 }
+                self.epoch = *epoch;
+                self.key_checks.push(*key_check);
             }
         }
         Ok(())
+    }
+
+    /// [CHAIN-20] steps 1 to 4 and the effect on devices and partners.
+    fn apply_revoke(
+        &mut self,
+        position: u64,
+        role: Role,
+        revocations: &[super::statement::Revocation],
+        unpin: &[[u8; 32]],
+        reconfirm: &[Reconfirm],
+        d: &Defences,
+    ) -> Result<()> {
+        let gone: BTreeSet<DeviceId> = revocations.iter().map(|r| r.device).collect();
+        // 1. active, and a last envelope exactly when the device wrote
+        for r in revocations {
+            if !self.devices.contains_key(&r.device) || ((r.max_seq == 0) != (r.last_envelope == [0u8; 32])) {
+                return Err(Error::ChainState);
+            }
+        }
+        // 2. unpinned keys are pinned
+        if unpin.iter().any(|k| !self.partners.contains_key(k)) {
+            return Err(Error::ChainState);
+        }
+        // 3. re-confirmed items exist, stay, and were introduced by a revoked device; a device that
+        // revokes itself cannot vouch for anything
+        let by_gone = |i: Option<&Introducer>| matches!(i, Some(Introducer::Device(x)) if gone.contains(x));
+        if !reconfirm.is_empty() && matches!(role, Role::Device(me) if gone.contains(&me)) {
+            return Err(Error::ChainState);
+        }
+        for c in reconfirm {
+            let ok = match c {
+                Reconfirm::Device(id) => {
+                    self.devices.contains_key(id) && !gone.contains(id) && by_gone(self.device_introducers.get(id))
+                }
+                Reconfirm::Partner(k) => {
+                    self.partners.contains_key(k) && !unpin.contains(k) && by_gone(self.partner_introducers.get(k))
+                }
+            };
+            if !ok {
+                return Err(Error::ChainState);
+            }
+        }
+        // 4. cascade: whatever a revoked device introduced is revoked, unpinned or re-confirmed
+        if d.cascade {
+            let orphan_device = self.devices.keys().any(|id| {
+                !gone.contains(id)
+                    && by_gone(self.device_introducers.get(id))
+                    && !reconfirm.contains(&Reconfirm::Device(*id))
+            });
+            let orphan_partner = self.partners.keys().any(|k| {
+                !unpin.contains(k)
+                    && by_gone(self.partner_introducers.get(k))
+                    && !reconfirm.contains(&Reconfirm::Partner(*k))
+            });
+            if orphan_device || orphan_partner {
+                return Err(Error::ChainCascade);
+            }
+        }
+        for r in revocations {
+            if let Some(public) = self.devices.remove(&r.device) {
+                self.revoked.insert(
+                    r.device,
+                    Revoked { public, max_seq: r.max_seq, at: position, last_envelope: r.last_envelope },
+                );
+            }
+        }
+        for k in unpin {
+            self.partners.remove(k);
+            self.partner_introducers.remove(k);
+        }
+        let me = Self::introducer_of(role);
+        for c in reconfirm {
+            match c {
+                Reconfirm::Device(id) => self.device_introducers.insert(*id, me),
+                Reconfirm::Partner(k) => self.partner_introducers.insert(*k, me),
+            };
+        }
+        Ok(())
+    }
+
+    /// Who introduced an active device ([CHAIN-20]).
+    pub fn device_introducer(&self, id: &DeviceId) -> Option<Introducer> {
+        self.devices.contains_key(id).then(|| self.device_introducers.get(id).copied()).flatten()
+    }
+
+    /// Who pinned a partner key ([CHAIN-20]).
+    pub fn partner_introducer(&self, key: &[u8; 32]) -> Option<Introducer> {
+        self.partner_introducers.get(key).copied()
+    }
+
+    /// The epoch in force at the statement whose hash is `head` (the head an
+    /// envelope cites), and that statement's position; `None` if `head` is
+    /// not in this chain. [CHAIN-3] [CHAIN-11]
+    pub fn epoch_at_head(&self, head: &[u8; 32]) -> Option<(u64, Epoch)> {
+        let pos = self.hashes.iter().position(|h| h == head)?;
+        let mut epoch = 0;
+        for s in self.statements.iter().take(pos + 1) {
+            match &s.body {
+                Body::RotateEpoch { epoch: e, .. }
+                | Body::RevokeDevice { epoch: e, .. }
+                | Body::ReplaceAuthority { epoch: e, .. } => epoch = *e,
+                _ => {}
+            }
+        }
+        Some((pos as u64, epoch))
     }
 
     /// The account id. [CHAIN-4]
@@ -377,18 +619,90 @@ impl ChainState {
         self.partners.contains_key(key)
     }
 
-    /// Opens every epoch wrap in the chain addressed to `key`'s public key:
-    /// the UMKs this key may hold. [CHAIN-12]
+    /// The key check the chain records for `epoch`, if that epoch exists. [CHAIN-16]
+    pub fn key_check(&self, epoch: Epoch) -> Option<&[u8; 32]> {
+        usize::try_from(epoch).ok().and_then(|e| self.key_checks.get(e))
+    }
+
+    /// Checks `umk` against the chain's key check for `epoch`, in constant
+    /// time: [`Error::KeyCheck`] if it differs or the epoch does not exist. [CHAIN-16]
+    pub fn check_umk(&self, epoch: Epoch, umk: &Umk) -> Result<()> {
+        self.check_umk_with(epoch, umk, &Defences::ALL)
+    }
+
+    /// [`ChainState::check_umk`] with some defences off (model checker only). [MODEL-5]
+    pub fn check_umk_with(&self, epoch: Epoch, umk: &Umk, d: &Defences) -> Result<()> {
+        if !d.key_check {
+            return Ok(()); // [MODEL-5] weakened: any UMK is taken
+        }
+        umk.check(epoch, self.key_check(epoch).ok_or(Error::KeyCheck)?)
+    }
+
+    /// The password path's pinned `kdf_encoding` (salt and parameters). [CHAIN-18]
+    pub fn password_kdf(&self) -> &[u8; KDF_LEN] {
+        &self.password_kdf
+    }
+
+    /// [CHAIN-18] what a device that holds this chain runs on the salt and
+    /// parameters the server serves, before running Argon2id: anything but
+    /// the pinned `kdf_encoding` is [`Error::KdfNotPinned`].
+    ///
+    /// ```
+    /// # use blindsync::chain::{ChainState, create_account};
+    /// # use blindsync::device::DeviceKeys;
+    /// # use blindsync::primitives::SeededRng;
+    /// # use blindsync::unlock::{password::{KdfParams, PasswordKdf}, recovery::RecoveryCode};
+    /// # let mut rng = SeededRng::from_label("doc-kdf");
+    /// # let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
+    /// # let acct = create_account(&DeviceKeys::generate(&mut rng), &RecoveryCode::generate(&mut rng).derive(),
+    /// #     &kdf.derive(b"pw")?, &kdf, &mut rng)?;
+    /// acct.state.check_served_kdf(&kdf.encode())?;
+    /// let common_salt = PasswordKdf { salt: [0; 16], ..kdf };
+    /// assert_eq!(acct.state.check_served_kdf(&common_salt.encode()), Err(blindsync::Error::KdfNotPinned));
+    /// # Ok::<(), blindsync::Error>(())
+    /// ```
+    pub fn check_served_kdf(&self, served: &[u8]) -> Result<()> {
+        if crate::primitives::ct_eq(served, &self.password_kdf) { Ok(()) } else { Err(Error::KdfNotPinned) }
+    }
+
+    /// The add-device statement that installed `id`'s keys, and the epoch
+    /// in force just before it. [DEV-6]
+    pub fn installation(&self, id: &DeviceId) -> Option<(&Statement, Epoch)> {
+        let mut epoch: Epoch = 0;
+        for s in &self.statements {
+            match &s.body {
+                Body::RotateEpoch { epoch: e, .. }
+                | Body::RevokeDevice { epoch: e, .. }
+                | Body::ReplaceAuthority { epoch: e, .. } => epoch = *e,
+                Body::AddDevice { device, .. } if device.id() == *id => return Some((s, epoch)),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Opens every epoch wrap in the chain addressed to `key`'s public key
+    /// and checks each UMK against its epoch's key check: the UMKs this key
+    /// may hold. [CHAIN-12] [CHAIN-16]
     pub fn open_epoch_umks(&self, key: &HpkeSecretKey) -> Result<BTreeMap<Epoch, Umk>> {
+        self.open_epoch_umks_with(key, &Defences::ALL)
+    }
+
+    /// [`ChainState::open_epoch_umks`] with some defences off (model checker only). [MODEL-5]
+    pub fn open_epoch_umks_with(&self, key: &HpkeSecretKey, d: &Defences) -> Result<BTreeMap<Epoch, Umk>> {
         let pk = key.public_key();
         let mut out = BTreeMap::new();
         for s in &self.statements {
             let wraps = match &s.body {
-                Body::RotateEpoch { wraps, .. } | Body::ReplaceAuthority { wraps, .. } => wraps,
+                Body::RotateEpoch { wraps, .. }
+                | Body::RevokeDevice { wraps, .. }
+                | Body::ReplaceAuthority { wraps, .. } => wraps,
                 _ => continue,
             };
             for w in wraps.iter().filter(|w| w.recipient == pk) {
-                out.insert(w.epoch, open_epoch_wrap(&self.account, w, key)?);
+                let umk = open_epoch_wrap(&self.account, w, key)?;
+                self.check_umk_with(w.epoch, &umk, d)?;
+                out.insert(w.epoch, umk);
             }
         }
         Ok(out)
@@ -399,10 +713,11 @@ impl ChainState {
 pub fn authorize(role: Role, body: &Body) -> Result<()> {
     let ok = match (role, body) {
         (_, Body::Genesis { .. }) => false,
+        // [CHAIN-6] an unlock path is replaced only by an unlock path (its own or the other).
+        (Role::Device(_), Body::ReplaceAuthority { .. }) => false,
         (Role::Device(_), _) => true,
         (Role::Authority(_), Body::AddDevice { .. }) => true,
-        (Role::Authority(UnlockPath::Recovery), Body::ReplaceAuthority { .. }) => true,
-        (Role::Authority(UnlockPath::Password), Body::ReplaceAuthority { path: UnlockPath::Password, .. }) => true,
+        (Role::Authority(_), Body::ReplaceAuthority { .. }) => true,
         _ => false,
     };
     if ok { Ok(()) } else { Err(Error::ChainNotAuthorized) }
@@ -419,12 +734,19 @@ mod tests {
     use proptest::prelude::*;
 
     fn path(rng: &mut SeededRng, path: UnlockPath) -> UnlockPathKeys {
+        let kdf_binding = match path {
+            UnlockPath::Recovery => Vec::new(),
+            UnlockPath::Password => {
+                use crate::unlock::password::{KdfParams, PasswordKdf};
+                PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) }.encode()
+            }
+        };
         UnlockPathKeys {
             path,
             authority: AuthoritySeed::random(rng),
             sealing: HpkeSecretKey::random(rng),
             kek: Kek::random(rng),
-            kdf_binding: Vec::new(),
+            kdf_binding,
         }
     }
 
@@ -441,10 +763,10 @@ mod tests {
             let a = DeviceKeys::generate(&mut rng);
             let rec = path(&mut rng, UnlockPath::Recovery);
             let mut pw = path(&mut rng, UnlockPath::Password);
-            let g = Statement::sign(0, [0; 32], Body::Genesis {
-                device: a.public(), recovery: rec.public(), password: pw.public(), epoch: 0 }, &a).encode();
+            let umk0 = Umk::random(&mut rng);
+            let g = crate::chain::genesis(&a, &rec, &pw, &umk0).unwrap();
             let mut st = ChainState::from_genesis(&g).unwrap();
-            let mut umks = BTreeMap::from([(0, Umk::random(&mut rng))]);
+            let mut umks = BTreeMap::from([(0, umk0)]);
             // (keys, first epoch held, revoked at epoch)
             let mut devs: Vec<(DeviceKeys, Epoch, Option<Epoch>)> = vec![(a.clone(), 0, None)];
             let mut partner: Option<[u8; 32]> = None;
@@ -452,12 +774,12 @@ mod tests {
                 match op {
                     0 => {
                         let n = DeviceKeys::generate(&mut rng);
-                        st = approve_device(&st, &a, &n.public(), &umks, &mut rng).unwrap().state;
+                        st = approve_device(&st, &a, &n.pending(&st.account()), &umks, &mut rng).unwrap().state;
                         devs.push((n, st.epoch(), None));
                     }
                     1 => {
                         if let Some(d) = devs.iter_mut().skip(1).find(|d| d.2.is_none()) {
-                            let r = revoke_and_rotate(&st, &a, &d.0.id(), 5, &mut rng).unwrap();
+                            let r = revoke_and_rotate(&st, &a, &d.0.id(), 5, [5; 32], &mut rng).unwrap();
                             d.2 = Some(r.state.epoch());
                             umks.insert(r.state.epoch(), r.umk);
                             st = r.state;
@@ -478,7 +800,9 @@ mod tests {
                     }
                     4 => {
                         let new = path(&mut rng, UnlockPath::Password);
-                        st = replace_authority(&st, &rec.authority, &new, &umks, &mut rng).unwrap().1;
+                        let r = replace_authority(&st, &rec.authority, &new, &umks, &mut rng).unwrap();
+                        umks.insert(r.state.epoch(), r.umk);
+                        st = r.state;
                         pw = new;
                     }
                     _ => {
@@ -520,6 +844,11 @@ mod tests {
 
     fn next_unsigned_by_stranger(st: &ChainState, rng: &mut SeededRng) -> Vec<u8> {
         let s = DeviceKeys::generate(rng);
-        crate::chain::next_statement(st, Body::AddDevice { device: s.public() }, &s).encode()
+        let body = Body::AddDevice {
+            device: s.public(),
+            pop: crate::chain::device_possession(&s, &st.account()),
+            bundle_commit: crate::chain::NO_BUNDLE,
+        };
+        crate::chain::next_statement(st, body, &s).encode()
     }
 }

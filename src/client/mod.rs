@@ -104,7 +104,8 @@ pub enum Alert {
     /// Two chains: the served chain differs from the verified one, or an
     /// envelope names a chain head the verified chain does not contain. [SYNC-11]
     Fork,
-    /// The served chain was refused for another reason (shorter: rollback). [SYNC-11]
+    /// The served chain was refused for another reason (shorter: rollback; a wrap
+    /// to this device whose UMK fails its key check: `E_KEY_CHECK`). [SYNC-11] [CHAIN-16]
     Chain(Error),
     /// Two different verified envelopes carry the same `(writer, writer_seq)`:
     /// the writer signed twice with one sequence number, which an honest
@@ -298,6 +299,9 @@ pub struct Client {
     token: Option<Token>,
     outbox: Option<Outbox>,
     defences: Defences,
+    /// `(writer, writer_seq)` → identity of every item taken, kept across
+    /// syncs: a second identity for a pair is equivocation. [SYNC-14]
+    identities: BTreeMap<(DeviceId, u64), [u8; 32]>,
 }
 
 impl core::fmt::Debug for Client {
@@ -337,7 +341,14 @@ impl Client {
             token: None,
             outbox: None,
             defences: Defences::ALL,
+            identities: BTreeMap::new(),
         }
+    }
+
+    /// The identity ([SYNC-14]) of the item with `(writer, seq)` this device
+    /// took, if any: what a revoke statement pins as `last_envelope` ([CHAIN-20]).
+    pub fn envelope_identity(&self, writer: &DeviceId, seq: u64) -> Option<[u8; 32]> {
+        self.identities.get(&(*writer, seq)).copied()
     }
 
     /// Switches defences off, for the model checker only: it proves each
@@ -542,6 +553,9 @@ impl Client {
     fn confirm(&mut self) {
         let Some(o) = self.outbox.take() else { return };
         let me = self.id();
+        if let Ok(env) = EnvelopeRef::decode(&o.envelope) {
+            self.identities.insert((me, o.seq), identity(&env.stub()));
+        }
         self.collections.insert(o.collection.clone());
         let last = self.writer_seq.entry(me).or_insert(0);
         *last = (*last).max(o.seq);
@@ -579,11 +593,11 @@ impl Client {
     /// device. On an alert the state is unchanged. [SYNC-11]
     pub fn apply_chain(&mut self, statements: &[Vec<u8>]) -> Option<Alert> {
         let mut next = self.chain.clone();
-        if let Err(e) = next.update(statements) {
+        if let Err(e) = next.update_with(statements, &self.defences) {
             // [MODEL-5] weakened: a served chain that forks or is shorter is taken if it verifies
             let weakened = (e == Error::ChainFork && !self.defences.fork)
                 || (e == Error::ChainRollback && !self.defences.rollback);
-            match weakened.then(|| ChainState::verify(statements)) {
+            match weakened.then(|| ChainState::verify_with(statements, &self.defences)) {
                 Some(Ok(served)) if served.account() == self.chain.account() => next = served,
                 _ => return Some(if e == Error::ChainFork { Alert::Fork } else { Alert::Chain(e) }),
             }
@@ -591,7 +605,9 @@ impl Client {
         if next.head() == self.chain.head() {
             return None; // the same chain: nothing new to open
         }
-        match next.open_epoch_umks(self.keys.device.hpke_key()) {
+        // [CHAIN-16] every new epoch's UMK is checked against the chain before the chain is taken:
+        // a split rotation is an alert (E_KEY_CHECK) and leaves the state unchanged.
+        match next.open_epoch_umks_with(self.keys.device.hpke_key(), &self.defences) {
             Ok(umks) => {
                 for (e, k) in umks {
                     self.keys.umks.entry(e).or_insert(k);
@@ -767,6 +783,18 @@ impl Client {
                 Err(error) => report.alerts.push(Alert::Forged { item_seq: item.seq, error }),
             }
         }
+        // [SYNC-14] across syncs: a pair seen before with another identity, and a revoked writer's
+        // envelope at its bound that is not the one its revoke statement pins ([CHAIN-20]).
+        for (writer, seqs) in &by_writer {
+            let pinned = self.chain.revoked().get(writer).map(|r| (r.max_seq, r.last_envelope));
+            for (seq, v) in seqs {
+                let known = self.identities.get(&(*writer, *seq)).is_some_and(|k| *k != v.digest);
+                let unpinned = pinned.is_some_and(|(m, last)| m == *seq && last != v.digest);
+                if known || unpinned {
+                    equivocated.insert((*writer, *seq));
+                }
+            }
+        }
         for (writer, seqs) in by_writer {
             let mut last = self.writer_seq.get(&writer).copied().unwrap_or(0);
             for (seq, v) in seqs {
@@ -798,6 +826,7 @@ impl Client {
                     }
                 }
                 last = last.max(seq);
+                self.identities.entry((writer, seq)).or_insert(v.digest);
                 // [SYNC-13] last writer wins on (revision, writer id).
                 if let Some((collection, value)) = v.payload
                     && (acc.is_none_or(|a| (v.header.revision, writer) > a) || !d.rollback)

@@ -26,7 +26,8 @@ pub mod wire;
 
 use std::collections::BTreeMap;
 
-use crate::chain::{ChainState, UnlockPath};
+use crate::chain::statement::verify_possession;
+use crate::chain::{ChainState, PendingDevice, PopRole, UnlockPath, possession_message};
 use crate::device::{DeviceId, DevicePublic};
 use crate::encoding::Encoder;
 use crate::envelope::{EnvelopeRef, RecordId};
@@ -118,7 +119,7 @@ pub struct Account {
     /// The verified chain (the server verifies it too: it is public).
     pub chain: ChainState,
     /// Pending devices.
-    pub pending: BTreeMap<DeviceId, DevicePublic>,
+    pub pending: BTreeMap<DeviceId, PendingDevice>,
     /// When each pending device expires (ms). [SRV-13]
     pub pending_expiry: BTreeMap<DeviceId, u64>,
     /// Times of the failed password logins in the current window. [SRV-15]
@@ -408,6 +409,8 @@ impl<S: Storage> Server<S> {
                 let password_wrap = password_wrap.clone();
                 PasswordKdf::decode(&kdf)?.check()?;
                 let chain = ChainState::from_genesis(&genesis)?;
+                // [CHAIN-18] the KDF it will serve is the one the genesis pins.
+                chain.check_served_kdf(&kdf)?;
                 let id = chain.account();
                 if self.store.account_by_email(&email).is_some() || self.store.account(&id).is_some() {
                     return Err(Error::SrvExists);
@@ -711,10 +714,26 @@ impl<S: Storage> Server<S> {
                 }
                 PasswordKdf::decode(&kdf)?.check()?;
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                // [CHAIN-18] the replace-authority statement that pins this KDF is appended first.
+                a.chain.check_served_kdf(&kdf)?;
                 a.kdf = kdf;
                 a.auth_hash = auth_hash(&auth);
                 a.password_wrap = password_wrap;
                 self.log(&s.account, now, s.actor, Action::SetPassword);
+                Ok(Response::Ok)
+            }
+            // [CHAIN-14] a new recovery code's chapter 5 wrap: only a device or the recovery path.
+            Request::SetRecoveryWrap { token, recovery_wrap } => {
+                let s = self.session(token)?;
+                if !matches!(s.actor, Actor::Device(_) | Actor::Recovery) {
+                    return Err(Error::SrvAuth);
+                }
+                if recovery_wrap.len() != crate::unlock::wrap::UMK_WRAP_LEN {
+                    return Err(Error::WrapLength);
+                }
+                let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
+                a.recovery_wrap = recovery_wrap.clone();
+                self.log(&s.account, now, s.actor, Action::SetRecoveryWrap);
                 Ok(Response::Ok)
             }
             Request::GetAudit { token } => {
@@ -725,15 +744,19 @@ impl<S: Storage> Server<S> {
             }
             // [SRV-8] pending devices: unauthenticated but bounded; only the keys are stored.
             // [SRV-13] at most max_pending per account, each for pending_ttl_ms.
-            Request::PostPending { account, ed25519, x25519 } => {
+            Request::PostPending { account, ed25519, x25519, pop } => {
                 let account = *account;
                 let ed25519 = *ed25519;
                 let x25519 = *x25519;
+                let pop = *pop;
                 let account = AccountId(account);
                 let max = self.config.max_pending;
                 let expires = now.saturating_add(self.config.pending_ttl_ms);
                 let public = DevicePublic { ed25519, x25519 };
                 public.check()?;
+                // [CHAIN-17] the proof of possession for this account; approvers check it again.
+                let msg = possession_message(2, PopRole::Device, &account.0, &ed25519, &x25519, &[]);
+                verify_possession(&ed25519, &msg, &pop)?;
                 let a = self.store.account_mut(&account).ok_or(Error::SrvNotFound)?;
                 let id = public.id();
                 if a.pending.contains_key(&id) || a.chain.is_active(&id) {
@@ -742,7 +765,7 @@ impl<S: Storage> Server<S> {
                 if a.pending.len() >= max {
                     return Err(Error::SrvPendingFull);
                 }
-                a.pending.insert(id, public);
+                a.pending.insert(id, PendingDevice { public, pop });
                 a.pending_expiry.insert(id, expires);
                 self.log(&account, now, Actor::Anonymous, Action::PostPending);
                 Ok(Response::Ok)
@@ -751,7 +774,8 @@ impl<S: Storage> Server<S> {
                 let token = *token;
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
-                Ok(Response::Pending { devices: a.pending.values().map(|d| (d.ed25519, d.x25519)).collect() })
+                let devices = a.pending.values().map(|d| (d.public.ed25519, d.public.x25519, d.pop)).collect();
+                Ok(Response::Pending { devices })
             }
             Request::PutBundle { token, device, bundle } => {
                 let token = *token;

@@ -95,6 +95,8 @@ pub enum Action {
     PutBundle = 9,
     /// Batch deleted after retention.
     Expire = 10,
+    /// Recovery-path chapter 5 wrap replaced.
+    SetRecoveryWrap = 11,
 }
 
 impl Action {
@@ -110,6 +112,7 @@ impl Action {
             8 => Action::PostPending,
             9 => Action::PutBundle,
             10 => Action::Expire,
+            11 => Action::SetRecoveryWrap,
             _ => return Err(Error::DecodeValue),
         })
     }
@@ -263,6 +266,8 @@ pub enum Request {
         ed25519: [u8; 32],
         /// X25519 public key.
         x25519: [u8; 32],
+        /// The device's proof of possession for this account ([CHAIN-17]).
+        pop: [u8; 64],
     },
     /// 17: pending devices.
     ListPending {
@@ -299,7 +304,14 @@ pub enum Request {
         /// Batch reference.
         batch_id: [u8; 32],
     },
-    /// 22: a partner fetches the account chain (unauthenticated: the chain is public). [BAT-10] [SRV-9]
+    /// 22: replace the recovery path's chapter 5 wrap after a new recovery code ([CHAIN-14]).
+    SetRecoveryWrap {
+        /// Session token (a device or the recovery path).
+        token: Token,
+        /// UMK_0 under the new recovery KEK.
+        recovery_wrap: Vec<u8>,
+    },
+    /// 23: a partner fetches the account chain (unauthenticated: the chain is public). [BAT-10] [SRV-9]
     GetSharedChain {
         /// Account id.
         account: [u8; 32],
@@ -333,7 +345,8 @@ impl Drop for Request {
             | Request::GetAudit { token }
             | Request::ListPending { token }
             | Request::PutBundle { token, .. }
-            | Request::PutDeviceMeta { token, .. } => token.zeroize(),
+            | Request::PutDeviceMeta { token, .. }
+            | Request::SetRecoveryWrap { token, .. } => token.zeroize(),
             Request::GetKdf { .. }
             | Request::Challenge { .. }
             | Request::LoginKey { .. }
@@ -416,10 +429,10 @@ pub enum Response {
         /// Entries, oldest first.
         entries: Vec<AuditEntry>,
     },
-    /// 12: pending devices `(ed25519, x25519)`.
+    /// 12: pending devices `(ed25519, x25519, pop)`.
     Pending {
-        /// Devices.
-        devices: Vec<([u8; 32], [u8; 32])>,
+        /// Devices with their proofs of possession ([CHAIN-17]).
+        devices: Vec<([u8; 32], [u8; 32], [u8; 64])>,
     },
     /// 13: an identity bundle.
     Bundle {
@@ -483,13 +496,16 @@ impl Request {
                 e.u8(14).fixed(token).bytes(kdf).fixed(auth).bytes(password_wrap)
             }
             Request::GetAudit { token } => e.u8(15).fixed(token),
-            Request::PostPending { account, ed25519, x25519 } => e.u8(16).fixed(account).fixed(ed25519).fixed(x25519),
+            Request::PostPending { account, ed25519, x25519, pop } => {
+                e.u8(16).fixed(account).fixed(ed25519).fixed(x25519).fixed(pop)
+            }
             Request::ListPending { token } => e.u8(17).fixed(token),
             Request::PutBundle { token, device, bundle } => e.u8(18).fixed(token).fixed(device).bytes(bundle),
             Request::GetBundle { account, device } => e.u8(19).fixed(account).fixed(device),
             Request::PutDeviceMeta { token, meta } => e.u8(20).fixed(token).bytes(meta),
             Request::GetSharedBatch { account, batch_id } => e.u8(21).fixed(account).fixed(batch_id),
-            Request::GetSharedChain { account } => e.u8(22).fixed(account),
+            Request::SetRecoveryWrap { token, recovery_wrap } => e.u8(22).fixed(token).bytes(recovery_wrap),
+            Request::GetSharedChain { account } => e.u8(23).fixed(account),
         }
         .finish()
     }
@@ -539,13 +555,16 @@ impl Request {
                 password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
             },
             15 => Request::GetAudit { token: r.array()? },
-            16 => Request::PostPending { account: r.array()?, ed25519: r.array()?, x25519: r.array()? },
+            16 => {
+                Request::PostPending { account: r.array()?, ed25519: r.array()?, x25519: r.array()?, pop: r.array()? }
+            }
             17 => Request::ListPending { token: r.array()? },
             18 => Request::PutBundle { token: r.array()?, device: r.array()?, bundle: r.bytes(MAX_SMALL)?.to_vec() },
             19 => Request::GetBundle { account: r.array()?, device: r.array()? },
             20 => Request::PutDeviceMeta { token: r.array()?, meta: r.bytes(MAX_SMALL)?.to_vec() },
             21 => Request::GetSharedBatch { account: r.array()?, batch_id: r.array()? },
-            22 => Request::GetSharedChain { account: r.array()? },
+            22 => Request::SetRecoveryWrap { token: r.array()?, recovery_wrap: r.bytes(MAX_SMALL)?.to_vec() },
+            23 => Request::GetSharedChain { account: r.array()? },
             _ => return Err(Error::DecodeValue),
         };
         r.finish()?;
@@ -576,6 +595,7 @@ impl Request {
             Request::GetBundle { .. } => "get_bundle",
             Request::PutDeviceMeta { .. } => "put_device_meta",
             Request::GetSharedBatch { .. } => "get_shared_batch",
+            Request::SetRecoveryWrap { .. } => "set_recovery_wrap",
             Request::GetSharedChain { .. } => "get_shared_chain",
         }
     }
@@ -666,8 +686,8 @@ impl Response {
             }
             Response::Pending { devices } => {
                 let mut e = e.u8(12).u32(devices.len() as u32);
-                for (ed, x) in devices {
-                    e = e.fixed(ed).fixed(x);
+                for (ed, x, pop) in devices {
+                    e = e.fixed(ed).fixed(x).fixed(pop);
                 }
                 e
             }
@@ -739,7 +759,7 @@ impl Response {
                 let n = count(&mut r, MAX_LIST)?;
                 let mut devices = Vec::with_capacity(n.min(1024));
                 for _ in 0..n {
-                    devices.push((r.array()?, r.array()?));
+                    devices.push((r.array()?, r.array()?, r.array()?));
                 }
                 Response::Pending { devices }
             }

@@ -566,20 +566,70 @@ def ed25519_verify_strict(pk: bytes, msg: bytes, sig: bytes) -> bool:
         return False
 
 
-# 8.4 devices, fingerprints [DEV-1], [CHAIN-5]
-def crockford16(d: bytes) -> str:
-    """First 80 bits of d, big-endian, as 16 Crockford symbols, XXXX-XXXX-XXXX-XXXX."""
-    n = int.from_bytes(d[:10], "big")
-    s = "".join(ALPHABET[(n >> (5 * (15 - i))) & 31] for i in range(16))
-    return "-".join(s[i:i + 4] for i in range(0, 16, 4))
+# 8.4 devices, comparison strings [DEV-1], [CHAIN-5], [CHAIN-19]
+def compare160(d: bytes) -> str:
+    """[CHAIN-5]: first 160 bits of d, big-endian, as 32 Crockford symbols in 8 groups of 4."""
+    n = int.from_bytes(d[:20], "big")
+    s = "".join(ALPHABET[(n >> (5 * (31 - i))) & 31] for i in range(32))
+    return "-".join(s[i:i + 4] for i in range(0, 32, 4))
+
+
+QR_VERSION, QR_LEN = 1, 34
+QR_ACCOUNT, QR_PARTNER, QR_PAIRING = 1, 2, 3  # [CHAIN-5] QR kinds
+
+
+def comparison_qr(kind: int, d: bytes) -> bytes:
+    """[CHAIN-5]: u8 version(1) || u8 kind || d(32), 34 bytes."""
+    return u8(QR_VERSION) + u8(kind) + fixed(d)
+
+
+def comparison_qr_decode(qr: bytes) -> tuple[int, bytes]:
+    """[CHAIN-19] in order: empty, version, length, kind."""
+    if not qr:
+        raise SpecError("E_DECODE_TRUNCATED")
+    if qr[0] != QR_VERSION:
+        raise SpecError("E_PAIRING_VERSION")
+    if len(qr) < QR_LEN:
+        raise SpecError("E_DECODE_TRUNCATED")
+    if len(qr) > QR_LEN:
+        raise SpecError("E_DECODE_TRAILING")
+    if qr[1] not in (QR_ACCOUNT, QR_PARTNER, QR_PAIRING):
+        raise SpecError("E_DECODE_VALUE")
+    return qr[1], qr[2:]
+
+
+def comparison_qr_check(mine: tuple[int, bytes], scanned: bytes) -> int:
+    """[CHAIN-19]: decode the scan, then compare kind and digest (constant time)."""
+    kind, d = comparison_qr_decode(scanned)
+    same_digest = hmac.compare_digest(d, mine[1])
+    if kind != mine[0] or not same_digest:
+        raise SpecError("E_COMPARE_MISMATCH")
+    return kind
 
 
 def device_id(ed: bytes, x: bytes) -> bytes:  # [DEV-1]
     return sha256(enc("blindsync/v1/device/id", fixed(ed), fixed(x)))
 
 
+def account_fingerprint_digest(account_id: bytes) -> tuple[bytes, bytes]:  # [CHAIN-5]
+    m = enc("blindsync/v1/chain/fingerprint", fixed(account_id))
+    return m, sha256(m)
+
+
 def account_fingerprint(account_id: bytes) -> str:  # [CHAIN-5]
-    return crockford16(sha256(enc("blindsync/v1/chain/fingerprint", fixed(account_id))))
+    return compare160(account_fingerprint_digest(account_id)[1])
+
+
+def partner_fingerprint_digest(account_id: bytes, key: bytes) -> tuple[bytes, bytes]:
+    """[CHAIN-5]: binds the pinning account as well as the key."""
+    m = enc("blindsync/v1/chain/partner-fingerprint", fixed(account_id), fixed(key))
+    return m, sha256(m)
+
+
+def key_check(umk: bytes, epoch: int) -> tuple[bytes, bytes]:
+    """[KEY-14], [CHAIN-16]: HMAC-SHA256(UMK_e, enc(KEY_CHECK, u32 e)); (message, value)."""
+    m = enc("blindsync/v1/key/check", u32(epoch))
+    return m, hmac_sha256(umk, m)
 
 
 def check_device_keys(ed: bytes, x: bytes) -> None:
@@ -619,6 +669,8 @@ GENESIS, ADD, REVOKE, ROTATE, PIN, UNPIN, REPLACE = range(1, 8)
 PATHS = {1: "recovery", 2: "password"}
 MAX_WRAPS = 1024
 MAX_PARTNER_LABEL = 64
+KDF_ENCODING_LEN = 32  # [KEY-6]
+ROLE_DEVICE, ROLE_RECOVERY, ROLE_PASSWORD = 0, 1, 2  # [CHAIN-17]
 
 
 def decode_wraps(r: Reader) -> list[dict]:
@@ -638,6 +690,37 @@ def decode_wraps(r: Reader) -> list[dict]:
     return wraps
 
 
+MAX_REVOKE_LIST = 1024  # [CHAIN-20]
+WHAT_DEVICE, WHAT_PARTNER = 1, 2  # [CHAIN-20] re-confirmation `what`
+
+
+def decode_list(r: Reader, minimum: int, read_entry, sort_key) -> list:
+    """[CHAIN-20] list: u32 count checked right after it is read (below `minimum` or above
+    1024: E_DECODE_LENGTH), then entries, each strictly greater than the previous one by
+    `sort_key` (E_DECODE_VALUE once that entry has been read)."""
+    n = r.uint(4)
+    if n < minimum or n > MAX_REVOKE_LIST:
+        raise SpecError("E_DECODE_LENGTH")
+    out, last = [], None
+    for _ in range(n):
+        e = read_entry()
+        k = sort_key(e)
+        if last is not None and k <= last:
+            raise SpecError("E_DECODE_VALUE")
+        out.append(e)
+        last = k
+    return out
+
+
+def read_reconfirm(r: Reader) -> dict:
+    """u8 what || id(32); `what` other than 1 (device) or 2 (partner) is E_DECODE_VALUE.
+    GUESS (README revocation item R2): `what` is checked as soon as it is read, before `id`."""
+    what = r.uint(1)
+    if what not in (WHAT_DEVICE, WHAT_PARTNER):
+        raise SpecError("E_DECODE_VALUE")
+    return {"what": what, "id": r.take(32)}
+
+
 def decode_statement(data: bytes) -> dict:
     """Total decoder of [CHAIN-1]; keeps the raw bytes for signing and hashing."""
     r = Reader(data)
@@ -647,17 +730,32 @@ def decode_statement(data: bytes) -> dict:
     if kind not in KIND_NAMES:
         raise SpecError("E_DECODE_VALUE")
     body: dict = {}
-    if kind == GENESIS:
+    if kind == GENESIS:  # 8.1 table order; password.kdf is fixed(32) here
         body["device"] = {"ed25519": r.take(32), "x25519": r.take(32)}
         body["recovery"] = {"signing": r.take(32), "sealing": r.take(32)}
+        body["recovery_pop"] = r.take(64)
         body["password"] = {"signing": r.take(32), "sealing": r.take(32)}
+        body["password_kdf"] = r.take(32)
+        body["password_pop"] = r.take(64)
         body["epoch"] = r.uint(4)
+        body["key_check"] = r.take(32)
     elif kind == ADD:
         body["device"] = {"ed25519": r.take(32), "x25519": r.take(32)}
-    elif kind == REVOKE:
-        body["device_id"], body["max_seq"] = r.take(32), r.uint(8)
+        body["pop"], body["bundle_commit"] = r.take(64), r.take(32)
+    elif kind == REVOKE:  # [CHAIN-20]: three lists, then the new epoch
+        body["revocations"] = decode_list(
+            r, 1, lambda: {"device_id": r.take(32), "max_seq": r.uint(8),
+                           "last_envelope": r.take(32)},
+            lambda e: e["device_id"])
+        body["unpin"] = decode_list(r, 0, lambda: r.take(32), lambda k: k)
+        body["reconfirm"] = decode_list(r, 0, lambda: read_reconfirm(r),
+                                        lambda e: (e["what"], e["id"]))
+        body["epoch"] = r.uint(4)
+        body["key_check"] = r.take(32)
+        body["wraps"] = decode_wraps(r)
     elif kind == ROTATE:
         body["epoch"] = r.uint(4)
+        body["key_check"] = r.take(32)
         body["wraps"] = decode_wraps(r)
     elif kind == PIN:
         body["key"] = r.take(32)
@@ -676,6 +774,13 @@ def decode_statement(data: bytes) -> dict:
             raise SpecError("E_DECODE_VALUE")
         body["path"] = path
         body["authority"] = {"signing": r.take(32), "sealing": r.take(32)}
+        # [CHAIN-1]: the kdf prefix must be 0 (path 1) or 32 (path 2), checked before the bytes.
+        if r.uint(4) != (0 if path == 1 else KDF_ENCODING_LEN):
+            raise SpecError("E_DECODE_LENGTH")
+        body["kdf"] = r.take(0 if path == 1 else KDF_ENCODING_LEN)
+        body["pop"] = r.take(64)
+        body["epoch"] = r.uint(4)           # [CHAIN-14]: a replacement starts an epoch
+        body["key_check"] = r.take(32)
         body["wraps"] = decode_wraps(r)
     signer = r.take(32)
     fields_end = r.pos
@@ -694,6 +799,57 @@ def account_id_of(genesis: bytes) -> tuple[bytes, bytes]:  # [CHAIN-4]
     return m, sha256(m)
 
 
+def pop_message(kind: int, role: int, anchor: bytes, ed: bytes, x: bytes, kdf: bytes) -> bytes:
+    """[CHAIN-17]: enc(CHAIN_POSSESSION, u8 kind, u8 role, anchor, ed25519, x25519, bytes kdf)."""
+    return enc("blindsync/v1/chain/possession", u8(kind), u8(role), fixed(anchor),
+               fixed(ed), fixed(x), var(kdf))
+
+
+def genesis_anchor_input(b: dict) -> bytes:
+    """[CHAIN-17]: enc(CHAIN_GENESIS_ANCHOR, every genesis body field but the two proofs),
+    fields in body order; password.kdf as the fixed 32 bytes it is in the body (no prefix)."""
+    return enc("blindsync/v1/chain/genesis-anchor",
+               fixed(b["device"]["ed25519"]), fixed(b["device"]["x25519"]),
+               fixed(b["recovery"]["signing"]), fixed(b["recovery"]["sealing"]),
+               fixed(b["password"]["signing"]), fixed(b["password"]["sealing"]),
+               fixed(b["password_kdf"]), u32(b["epoch"]), fixed(b["key_check"]))
+
+
+def statement_pops(st: dict, account_id: bytes | None) -> list[tuple[bytes, bytes, bytes]]:
+    """(installed key, pop_msg, pop) of every proof the statement carries, in body order.
+    [CHAIN-17]: the genesis's anchor is the digest of its other body fields; add device and
+    replace authority use the account id (None: not known to the caller)."""
+    b, kind = st["body"], st["kind"]
+    if kind == GENESIS:
+        anchor = sha256(genesis_anchor_input(b))
+        return [(b[p]["signing"],
+                 pop_message(GENESIS, role, anchor, b[p]["signing"], b[p]["sealing"], kdf),
+                 b[p + "_pop"])
+                for p, role, kdf in (("recovery", ROLE_RECOVERY, b""),
+                                     ("password", ROLE_PASSWORD, b["password_kdf"]))]
+    if kind == ADD and account_id is not None:
+        d = b["device"]
+        return [(d["ed25519"], pop_message(ADD, ROLE_DEVICE, account_id, d["ed25519"],
+                                           d["x25519"], b""), b["pop"])]
+    if kind == REPLACE and account_id is not None:
+        a = b["authority"]
+        return [(a["signing"], pop_message(REPLACE, b["path"], account_id, a["signing"],
+                                           a["sealing"], b["kdf"]), b["pop"])]
+    return []
+
+
+def check_pops(st: dict, account_id: bytes | None) -> None:
+    """[CHAIN-17]: each proof verifies strictly under the installed key, in body order."""
+    for key, msg, pop in statement_pops(st, account_id):
+        if not ed25519_verify_strict(key, msg, pop):
+            raise SpecError("E_CHAIN_POSSESSION")
+
+
+def check_kdf_encoding(data: bytes) -> None:
+    """[CHAIN-18]: a pinned kdf_encoding passes [KEY-6] steps 1 to 3 (the salt is fixed(16))."""
+    kdf_decode(data)
+
+
 def jsonify(o):
     """bytes -> hex, recursively (the vectors' JSON form)."""
     if isinstance(o, bytes):
@@ -710,6 +866,11 @@ def statement_body_json(st: dict) -> dict:
     if st["kind"] == ADD:  # the vectors add the id of the added device
         d = st["body"]["device"]
         body["device_id"] = device_id(d["ed25519"], d["x25519"]).hex()
+    if st["kind"] == REPLACE and st["body"]["path"] == 1:
+        body["kdf"] = None  # vectors/README.md: "`kdf` (hex, or null for path 1)"; no vector
+    # GUESS (README revocation item R1): revoke_device's body is {revocations [{device_id,
+    # max_seq, last_envelope}], unpin [key], reconfirm [{what, id}], epoch, key_check, wraps},
+    # read off chain-009; no vector has a re-confirmation, so its entry shape is a guess.
     return body
 
 
@@ -718,7 +879,8 @@ AUTHORIZED = {  # [CHAIN-6]: kind -> roles; replace authority by path below
     ADD: {"device", "recovery", "password"},
     REVOKE: {"device"}, ROTATE: {"device"}, PIN: {"device"}, UNPIN: {"device"},
 }
-AUTHORIZED_REPLACE = {1: {"device", "recovery"}, 2: {"device", "recovery", "password"}}
+# [CHAIN-6]: only an unlock path replaces an unlock path (its own or the other one).
+AUTHORIZED_REPLACE = {1: {"recovery", "password"}, 2: {"recovery", "password"}}
 
 
 class ChainState:
@@ -734,6 +896,12 @@ class ChainState:
         self.retired: list[bytes] = []         # retired authority signing keys
         self.retired_sealing: list[bytes] = [] # retired sealing keys ([CHAIN-9], [CHAIN-14])
         self.partners: dict[bytes, str] = {}   # key -> label
+        # [CHAIN-20] introducers: ("device", id) / ("partner", key) -> the device id that
+        # signed its add-device / pin-partner statement (or re-confirmed it); an unlock
+        # path's name for a device it enrolled; None for the genesis device.
+        self.introducer: dict[tuple[str, bytes], bytes | str | None] = {}
+        self.key_checks: list[bytes] = []      # [CHAIN-16] key_check_e at index e
+        self.password_kdf = b""                # [CHAIN-18] the pinned kdf_encoding
 
     @property
     def head_hash(self) -> bytes:
@@ -744,14 +912,14 @@ class ChainState:
         return copy.deepcopy(self)
 
     # -- roles ------------------------------------------------------------
-    def role_of(self, signer: bytes) -> str:
-        """[CHAIN-8] step 5."""
-        for d in self.devices.values():
+    def role_of(self, signer: bytes) -> tuple[str, bytes | str]:
+        """[CHAIN-8] step 5: (role, who) with who the device id or the path name."""
+        for did, d in self.devices.items():
             if d["ed25519"] == signer:
-                return "device"
+                return "device", did
         for name, keys in self.paths.items():
             if keys["signing"] == signer:
-                return name
+                return name, name
         if any(d["ed25519"] == signer for d in self.revoked.values()) or signer in self.retired:
             raise SpecError("E_CHAIN_SIGNER_REVOKED")
         raise SpecError("E_CHAIN_SIGNER_UNKNOWN")
@@ -787,14 +955,20 @@ class ChainState:
         xs = {b["device"]["x25519"], b["recovery"]["sealing"], b["password"]["sealing"]}
         if len(eds) != 3 or len(xs) != 3:
             raise SpecError("E_CHAIN_GENESIS")
-        if not ed25519_verify_strict(st["signer"], st["signed"], st["signature"]):
+        check_kdf_encoding(b["password_kdf"])                       # 6 [CHAIN-18]
+        if not ed25519_verify_strict(st["signer"], st["signed"], st["signature"]):  # 7
             raise SpecError("E_CHAIN_SIGNATURE")
+        check_pops(st, None)                                        # 8: recovery, then password
         d = b["device"]
         self.statements = [st]
         self.account_id = account_id_of(raw)[1]
-        self.devices = {device_id(d["ed25519"], d["x25519"]): {**d, "position": 0}}
+        gid = device_id(d["ed25519"], d["x25519"])
+        self.devices = {gid: {**d, "position": 0}}
+        self.introducer = {("device", gid): None}  # [CHAIN-20]: nobody for the genesis device
         self.paths = {"recovery": dict(b["recovery"]), "password": dict(b["password"])}
         self.epoch = 0
+        self.key_checks = [b["key_check"]]  # not checked here: the verifier has no UMK
+        self.password_kdf = b["password_kdf"]
 
     # -- further statements ----------------------------------------------
     def apply(self, raw: bytes) -> None:
@@ -810,7 +984,7 @@ class ChainState:
             raise SpecError("E_CHAIN_LINK")
         if st["kind"] == GENESIS:                                    # 4
             raise SpecError("E_CHAIN_GENESIS")
-        role = self.role_of(st["signer"])                            # 5
+        role, who = self.role_of(st["signer"])                       # 5
         if not ed25519_verify_strict(st["signer"], st["signed"], st["signature"]):  # 6
             raise SpecError("E_CHAIN_SIGNATURE")
         allowed = (AUTHORIZED_REPLACE[st["body"]["path"]] if st["kind"] == REPLACE
@@ -818,6 +992,8 @@ class ChainState:
         if role not in allowed:                                      # 7
             raise SpecError("E_CHAIN_NOT_AUTHORIZED")
         new = self.copy()                                            # 8
+        st["signer_is"] = who
+        st["epoch_before"] = self.epoch  # the epoch in force just before it ([DEV-6] step 6)
         getattr(new, "_" + KIND_NAMES[st["kind"]])(st)
         new.statements.append(st)
         self.__dict__.update(new.__dict__)
@@ -825,46 +1001,102 @@ class ChainState:
     def _add_device(self, st):  # [CHAIN-9]
         d = st["body"]["device"]
         check_device_keys(d["ed25519"], d["x25519"])
+        check_pops(st, self.account_id)  # [CHAIN-17], after the keys, before "in use"
         eds, xs = self.keys_in_use()  # [CHAIN-9] typed pools
         if d["ed25519"] in eds or d["x25519"] in xs:
             raise SpecError("E_CHAIN_STATE")
-        self.devices[device_id(d["ed25519"], d["x25519"])] = {**d, "position": st["position"]}
+        did = device_id(d["ed25519"], d["x25519"])
+        self.devices[did] = {**d, "position": st["position"]}
+        self.introducer[("device", did)] = st["signer_is"]  # [CHAIN-20]
 
-    def _revoke_device(self, st):  # [CHAIN-9]
-        did = st["body"]["device_id"]
-        if did not in self.devices:
-            raise SpecError("E_CHAIN_STATE")
-        d = self.devices.pop(did)
-        self.revoked[did] = {"ed25519": d["ed25519"], "x25519": d["x25519"],
-                             "max_seq": st["body"]["max_seq"], "position": st["position"]}
-
-    def _rotate_epoch(self, st):  # [CHAIN-11]
-        e = st["body"]["epoch"]  # GUESS (README ch. 8 item 14): epoch, then recipients
+    def _check_new_epoch(self, st, extra: list[tuple[bytes, int]]) -> None:
+        """[CHAIN-11] (and [CHAIN-20] steps 5, 6, [CHAIN-14]): `epoch = e + 1` (E_CHAIN_EPOCH,
+        before the wraps), then exactly one wrap of e + 1 to every active device and both
+        paths' current sealing keys, plus `extra`, and to no other key (E_CHAIN_RECIPIENTS);
+        then the epoch starts with the statement's key check ([CHAIN-16])."""
+        e = st["body"]["epoch"]
         if e != self.epoch + 1:
             raise SpecError("E_CHAIN_EPOCH")
-        want = sorted([(d["x25519"], e) for d in self.devices.values()]
-                      + [(k["sealing"], e) for k in self.paths.values()])
-        got = [(w["recipient"], w["epoch"]) for w in st["body"]["wraps"]]  # already ascending
+        want = sorted({(d["x25519"], e) for d in self.devices.values()}
+                      | {(k["sealing"], e) for k in self.paths.values()} | set(extra))
+        got = [(w["recipient"], w["epoch"]) for w in st["body"]["wraps"]]  # strictly ascending
         if got != want:
             raise SpecError("E_CHAIN_RECIPIENTS")
         self.epoch = e
+        self.key_checks.append(st["body"]["key_check"])  # key_check_{e+1}
+
+    def _revoke_device(self, st):  # [CHAIN-20], steps 1 to 6 in order
+        b = st["body"]
+        revoked_ids = {r["device_id"] for r in b["revocations"]}
+        unpinned = set(b["unpin"])
+        # GUESS (README revocation item R2): steps 1 and 3 go entry by entry in encoded order,
+        # each entry's checks in the order the text lists them (neutral: one code per step).
+        for r in b["revocations"]:                                             # 1
+            if r["device_id"] not in self.devices:
+                raise SpecError("E_CHAIN_STATE")
+            if (r["last_envelope"] == bytes(32)) != (r["max_seq"] == 0):
+                raise SpecError("E_CHAIN_STATE")
+        if not unpinned <= set(self.partners):                                 # 2
+            raise SpecError("E_CHAIN_STATE")
+        reconfirmed = set()
+        # step 3, last clause: a signer revoked by this very statement re-confirms nothing
+        if b["reconfirm"] and st["signer_is"] in revoked_ids:
+            raise SpecError("E_CHAIN_STATE")
+        for c in b["reconfirm"]:                                               # 3
+            if c["what"] == WHAT_DEVICE:
+                item, stays = ("device", c["id"]), c["id"] in self.devices and c["id"] not in revoked_ids
+            else:
+                item, stays = ("partner", c["id"]), c["id"] in self.partners and c["id"] not in unpinned
+            if not stays or self.introducer.get(item) not in revoked_ids:
+                raise SpecError("E_CHAIN_STATE")
+            reconfirmed.add(item)
+        remaining = ([("device", d) for d in self.devices if d not in revoked_ids]   # 4
+                     + [("partner", k) for k in self.partners if k not in unpinned])
+        for item in remaining:
+            if self.introducer.get(item) in revoked_ids and item not in reconfirmed:
+                raise SpecError("E_CHAIN_CASCADE")
+        for did in sorted(revoked_ids):  # 5, 6 are checked against the remaining devices
+            d = self.devices.pop(did)
+            self.introducer.pop(("device", did), None)
+            r = next(r for r in b["revocations"] if r["device_id"] == did)
+            self.revoked[did] = {"ed25519": d["ed25519"], "x25519": d["x25519"],
+                                 "max_seq": r["max_seq"], "last_envelope": r["last_envelope"],
+                                 "position": st["position"]}
+        self._check_new_epoch(st, [])                                          # 5, 6
+        for k in unpinned:
+            del self.partners[k]
+            self.introducer.pop(("partner", k), None)
+        # The revoking device becomes the introducer. GUESS (README revocation item R3): also
+        # when it revokes itself, so what it re-confirms then is never cascaded again.
+        for item in reconfirmed:
+            self.introducer[item] = st["signer_is"]
+
+    def _rotate_epoch(self, st):  # [CHAIN-11]: epoch first, then recipients
+        self._check_new_epoch(st, [])
 
     def _replace_authority(self, st):  # [CHAIN-14]
         b = st["body"]
         keys = b["authority"]
-        # GUESS (README ch. 8 item 13): key checks, then in-use, then wraps.
+        # [CHAIN-14]: signing key, sealing key, kdf (password), pop, in use, wraps.
         check_ed25519_key(keys["signing"])
         check_x25519_key(keys["sealing"])
+        if b["path"] == 2:
+            check_kdf_encoding(b["kdf"])  # [CHAIN-18]
+        check_pops(st, self.account_id)  # [CHAIN-17]
         eds, xs = self.keys_in_use()  # [CHAIN-14] the pools of [CHAIN-9]
         if keys["signing"] in eds or keys["sealing"] in xs:
             raise SpecError("E_CHAIN_STATE")
-        want = [(keys["sealing"], e) for e in range(self.epoch + 1)]
-        if [(w["recipient"], w["epoch"]) for w in b["wraps"]] != want:
-            raise SpecError("E_CHAIN_RECIPIENTS")
+        # epoch e + 1, then the wraps: the new sealing key gets every epoch 0..e+1, every
+        # active device and the *other* path's sealing key epoch e + 1, the replaced sealing
+        # key nothing. Swap the keys first so that the common recipient rule sees them.
         path = PATHS[b["path"]]
-        self.retired.append(self.paths[path]["signing"])
-        self.retired_sealing.append(self.paths[path]["sealing"])  # [CHAIN-14] sealing key retired too
+        old = self.paths[path]
         self.paths[path] = dict(keys)
+        self._check_new_epoch(st, [(keys["sealing"], e) for e in range(self.epoch + 1)])
+        self.retired.append(old["signing"])
+        self.retired_sealing.append(old["sealing"])  # [CHAIN-14] sealing key retired too
+        if b["path"] == 2:
+            self.password_kdf = b["kdf"]  # [CHAIN-18] the state holds the current value
 
     def _pin_partner(self, st):  # [CHAIN-15]
         key = st["body"]["key"]
@@ -872,10 +1104,12 @@ class ChainState:
         if key in self.partners:
             raise SpecError("E_CHAIN_STATE")
         self.partners[key] = st["body"]["label"]
+        self.introducer[("partner", key)] = st["signer_is"]  # [CHAIN-20]
 
     def _unpin_partner(self, st):  # [CHAIN-15]
         if self.partners.pop(st["body"]["key"], None) is None:
             raise SpecError("E_CHAIN_STATE")
+        self.introducer.pop(("partner", st["body"]["key"]), None)
 
     # -- output -------------------------------------------------------------
     def to_json(self) -> dict:
@@ -893,6 +1127,8 @@ class ChainState:
             "partners": [{"key": k.hex(), "label": lbl} for k, lbl in sorted(self.partners.items())],
             "recovery": jsonify(self.paths["recovery"]),
             "password": jsonify(self.paths["password"]),
+            "password_kdf": self.password_kdf.hex(),
+            "key_checks": [k.hex() for k in self.key_checks],
         }
 
 
@@ -921,15 +1157,6 @@ def chain_update(state: ChainState, served: list[bytes]) -> ChainState:
     return new
 
 
-def check_contains_head(state: ChainState, head_len: int, head_hash: bytes) -> None:
-    """[CHAIN-10], second half: the chain must contain a given head."""
-    if len(state.statements) < head_len:
-        raise SpecError("E_CHAIN_ROLLBACK")
-    # GUESS (README ch. 8 item 15): head_len = 0 names no statement; refuse it as a fork.
-    if head_len == 0 or state.statements[head_len - 1]["hash"] != head_hash:
-        raise SpecError("E_CHAIN_FORK")
-
-
 # 8.7 epoch wraps [CHAIN-12] and unlock-path keys [CHAIN-13]
 HPKE_EPOCH_INFO = enc("blindsync/v1/hpke/epoch-umk")
 
@@ -938,19 +1165,29 @@ def epoch_wrap_aad(account_id: bytes, epoch: int, recipient: bytes) -> bytes:
     return enc("blindsync/v1/aad/epoch-umk", fixed(account_id), u32(epoch), fixed(recipient))
 
 
+def check_umk(state: ChainState, epoch: int, umk: bytes) -> None:
+    """[CHAIN-16]: a UMK for epoch e is refused unless key_check_e matches (constant time)."""
+    if epoch >= len(state.key_checks):
+        raise SpecError("E_KEY_CHECK")  # the chain vouches for no such epoch
+    if not hmac.compare_digest(key_check(umk, epoch)[1], state.key_checks[epoch]):
+        raise SpecError("E_KEY_CHECK")
+
+
 def open_chain_epochs(state: ChainState, secret: bytes):
-    """Every epoch wrap of the chain addressed to this X25519 key, in chain order."""
+    """[CHAIN-12]: every epoch wrap of the chain addressed to this X25519 key, in chain order
+    and wrap order; each opened, then checked against its epoch's key check; first failure wins."""
     pk = x25519_public(secret)
-    aads, umks = [], {}
+    aads, umks = {}, {}
     for st in state.statements:
         for w in st["body"].get("wraps", []):
             if w["recipient"] != pk:
                 continue
             aad = epoch_wrap_aad(state.account_id, w["epoch"], w["recipient"])
             umk, _ = Hpke().open(secret, w["enc"], HPKE_EPOCH_INFO, aad, w["ct"])
-            aads.append(aad)
+            check_umk(state, w["epoch"], umk)
+            aads[w["epoch"]] = aad
             umks[w["epoch"]] = umk
-    return aads, umks
+    return [aads[e] for e in sorted(aads)], umks
 
 
 def umks_json(umks: dict[int, bytes]) -> dict:
@@ -967,21 +1204,19 @@ def bundle_aad(account_id: bytes, target_id: bytes) -> bytes:
     return enc("blindsync/v1/aad/device-bundle", fixed(account_id), fixed(target_id))
 
 
-def bundle_encode(account_id: bytes, head_len: int, head_hash: bytes,
-                  umks: list[tuple[int, bytes]]) -> bytes:
-    return enc(IDENTITY_BUNDLE, fixed(account_id), u64(head_len), fixed(head_hash),
-               u32(len(umks)), *[u32(e) + fixed(k) for e, k in umks])
+def bundle_encode(account_id: bytes, umks: list[tuple[int, bytes]]) -> bytes:
+    """[DEV-5]: enc(IDENTITY_BUNDLE, account_id, u32 n, n x (u32 epoch || umk)); no head."""
+    return enc(IDENTITY_BUNDLE, fixed(account_id), u32(len(umks)),
+               *[u32(e) + fixed(k) for e, k in umks])
 
 
-def bundle_decode(data: bytes, expected_account: bytes):
+def bundle_decode(data: bytes, expected_account: bytes) -> dict[int, bytes]:
     r = Reader(data)
     r.label(IDENTITY_BUNDLE)
-    account_id, head_len, head_hash = r.take(32), r.uint(8), r.take(32)
+    account_id = r.take(32)
     n = r.uint(4)
-    if n > MAX_WRAPS:
-        raise SpecError("E_DECODE_LENGTH")  # GUESS (README ch. 8 item 2)
-    if n == 0:
-        raise SpecError("E_DECODE_LENGTH")  # [DEV-5]: n = 0 is E_DECODE_LENGTH (was GUESS item 2)
+    if n == 0 or n > MAX_WRAPS:
+        raise SpecError("E_DECODE_LENGTH")  # [DEV-5]
     umks, last = {}, -1
     for _ in range(n):
         e, k = r.uint(4), r.take(32)
@@ -990,9 +1225,14 @@ def bundle_decode(data: bytes, expected_account: bytes):
         umks[e], last = k, e
     r.end()
     if account_id != expected_account:
-        # GUESS (README ch. 8 item 16): unreachable through the AAD binding.
-        raise SpecError("E_HPKE_OPEN")
-    return head_len, head_hash, umks
+        raise SpecError("E_HPKE_OPEN")  # [DEV-5]
+    return umks
+
+
+def bundle_commit(wrap: bytes) -> tuple[bytes, bytes]:
+    """[DEV-5]: bundle_commit = SHA-256(enc(BUNDLE_COMMIT, bytes wrap)); (input, value)."""
+    m = enc("blindsync/v1/device/bundle-commit", var(wrap))
+    return m, sha256(m)
 
 
 def device_bundle_open(ed_seed: bytes, x_secret: bytes, account_id: bytes, wrap: bytes):
@@ -1009,24 +1249,72 @@ def device_bundle_open(ed_seed: bytes, x_secret: bytes, account_id: bytes, wrap:
         raise SpecError("E_HPKE_OPEN")
 
 
-def unlock_path_keys(path: str, text: str, kdf: dict | None):
-    """[CHAIN-13]: the authority key of chapter 5 and the X25519 sealing key."""
+PATH_KINDS = {"recovery": 1, "password": 2}  # [WRAP-2] kind, [CHAIN-17] role, replace path
+
+
+def path_secrets(path: str, text: str, kdf: dict | None) -> dict[str, bytes]:
+    """Chapter 5 and [CHAIN-13]: KEK, authority seed and sealing secret of an unlock path.
+    The password path checks the served salt and parameters first ([KEY-6])."""
     if path == "recovery":
         code = recovery_parse(text)
-        prk = hkdf_extract(enc("blindsync/v1/recovery/extract"), code)
+        prk = hkdf_extract(enc("blindsync/v1/recovery/extract"), code)   # [KEY-4]
     elif path == "password":
         check_kdf(kdf)
         s = argon2id(text.encode("utf-8"), bytes.fromhex(kdf["salt"]),
                      kdf["m_kib"], kdf["t"], kdf["p"])
-        prk = hkdf_extract(enc("blindsync/v1/password/extract"), s)
+        prk = hkdf_extract(enc("blindsync/v1/password/extract"), s)      # [KEY-7]
     else:
         raise ValueError(f"unknown path {path!r}")
-    seed = hkdf_expand(prk, enc(f"blindsync/v1/{path}/authority"), 32)
     info = enc(f"blindsync/v1/{path}/sealing")
-    sealing_secret = hkdf_expand(prk, info, 32)
-    return ({"sealing_info": info.hex(), "sealing_secret": sealing_secret.hex()},
-            {"authority": ed25519_public(seed).hex(),
-             "sealing": x25519_public(sealing_secret).hex()})
+    return {"kek": hkdf_expand(prk, enc(f"blindsync/v1/{path}/kek"), 32),
+            "seed": hkdf_expand(prk, enc(f"blindsync/v1/{path}/authority"), 32),
+            "sealing_info": info, "sealing_secret": hkdf_expand(prk, info, 32)}
+
+
+def unlock_path_keys(path: str, text: str, kdf: dict | None):
+    """[CHAIN-13]: the authority key of chapter 5 and the X25519 sealing key."""
+    k = path_secrets(path, text, kdf)
+    return ({"sealing_info": k["sealing_info"].hex(), "sealing_secret": k["sealing_secret"].hex()},
+            {"authority": ed25519_public(k["seed"]).hex(),
+             "sealing": x25519_public(k["sealing_secret"]).hex()})
+
+
+def sign_statement(position: int, prev: bytes, kind: int, body: bytes, signer_seed: bytes) -> bytes:
+    """[CHAIN-1], [CHAIN-2]: statement = enc(CHAIN_STATEMENT, fields) || Ed25519(enc(CHAIN_SIGNED, fields))."""
+    fields = u64(position) + fixed(prev) + u8(kind) + body + fixed(ed25519_public(signer_seed))
+    sig = nacl.signing.SigningKey(signer_seed).sign(enc("blindsync/v1/chain/signed", fields)).signature
+    return enc(CHAIN_STATEMENT, fields) + sig
+
+
+def enroll(ed_seed: bytes, x_secret: bytes, chain: list[bytes], path: str, text: str,
+           kdf: dict | None, wrap: bytes):
+    """Enrollment by an unlock path alone, [CHAIN-13] steps 1 to 7 in order."""
+    keys = path_secrets(path, text, kdf)                                   # 1
+    state = chain_verify(chain)                                            # 2
+    if path == "password" and kdf_encoding(kdf) != state.password_kdf:     # 3 [CHAIN-18]
+        raise SpecError("E_KDF_NOT_PINNED")
+    authority = ed25519_public(keys["seed"])                               # 4
+    sealing = x25519_public(keys["sealing_secret"])
+    if state.paths[path] != {"signing": authority, "sealing": sealing}:
+        raise SpecError("E_CHAIN_SIGNER_REVOKED" if authority in state.retired
+                        else "E_CHAIN_SIGNER_UNKNOWN")
+    kind = PATH_KINDS[path]                                                # 5 [WRAP-4]
+    binding = kdf_encoding(kdf) if path == "password" else b""
+    umk0 = umk_unwrap(keys["kek"], wrap_aad(state.account_id, 0, kind, binding), wrap)
+    check_umk(state, 0, umk0)
+    _, umks = open_chain_epochs(state, keys["sealing_secret"])             # 6
+    umks = {0: umk0, **umks}  # an epoch-0 wrap to the key gives the same UMK (key check)
+    ed, x = ed25519_public(ed_seed), x25519_public(x_secret)               # 7
+    pop = nacl.signing.SigningKey(ed_seed).sign(
+        pop_message(ADD, ROLE_DEVICE, state.account_id, ed, x, b"")).signature
+    body = fixed(ed) + fixed(x) + fixed(pop) + fixed(bytes(32))  # no bundle: zero commitment [DEV-5]
+    raw = sign_statement(len(state.statements), state.head_hash, ADD, body, keys["seed"])
+    # [CHAIN-13] step 7 (was GUESS, README onboarding item 7): the device verifies its own
+    # statement as any statement ([CHAIN-8]) before appending it; head_hash is the new head.
+    state.apply(raw)
+    return ({"authority": authority.hex(), "sealing": sealing.hex()},
+            {"statement": raw.hex(), "head_hash": state.head_hash.hex(),
+             "fingerprint": account_fingerprint(state.account_id), "umks": umks_json(umks)})
 
 
 # --------------------------------------------------------------------------
@@ -1125,47 +1413,68 @@ def k_pairing_code(i):
             fixed(h(a["ed25519"])), fixed(h(a["x25519"])),
             fixed(h(n["ed25519"])), fixed(h(n["x25519"])))
     d = sha256(m)
-    return {"hash_input": m.hex(), "digest": d.hex()}, {"code": crockford16(d)}
+    return ({"hash_input": m.hex(), "digest": d.hex()},
+            {"code": compare160(d), "qr": comparison_qr(QR_PAIRING, d).hex()})
 
 
-def k_fingerprint(label):
-    def run(i):
-        m = enc(label, fixed(h(i["account_id"] if "account_id" in i else i["key"])))
-        d = sha256(m)
-        return {"hash_input": m.hex(), "digest": d.hex()}, {"fingerprint": crockford16(d)}
-    return run
+def k_account_fingerprint(i):  # [CHAIN-5]
+    m, d = account_fingerprint_digest(h(i["account_id"]))
+    return ({"hash_input": m.hex(), "digest": d.hex()},
+            {"fingerprint": compare160(d), "qr": comparison_qr(QR_ACCOUNT, d).hex()})
+
+
+def k_partner_fingerprint(i):  # [CHAIN-5]
+    m, d = partner_fingerprint_digest(h(i["account_id"]), h(i["key"]))
+    return ({"hash_input": m.hex(), "digest": d.hex()},
+            {"fingerprint": compare160(d), "qr": comparison_qr(QR_PARTNER, d).hex()})
+
+
+def k_comparison_qr_check(i):
+    # GUESS (README onboarding item 4): `mine` is this device's own 34-byte QR form,
+    # trusted (not run through the scan checks of [CHAIN-19]).
+    mine = h(i["mine"])
+    kind = comparison_qr_check((mine[1], mine[2:]), h(i["scanned"]))
+    return {}, {"kind": kind}
+
+
+def k_key_check(i):  # [KEY-14]
+    m, v = key_check(h(i["umk"]), i["epoch"])
+    return {"hmac_message": m.hex()}, {"key_check": v.hex()}
 
 
 def k_device_bundle_wrap(i):
     account_id = h(i["account_id"])
     target_x = x25519_public(h(i["target_x25519_secret"]))
     target_id = device_id(h(i["target_ed25519"]), target_x)
-    pt = bundle_encode(account_id, i["head_len"], h(i["head_hash"]),
-                       [(u["epoch"], h(u["umk"])) for u in i["umks"]])
+    pt = bundle_encode(account_id, [(u["epoch"], h(u["umk"])) for u in i["umks"]])
     aad = bundle_aad(account_id, target_id)
     enc_, ct, ks = Hpke().seal(target_x, HPKE_BUNDLE_INFO, aad, pt, h(i["ikm_e"]))
     inter = {"target_x25519": target_x.hex(), "target_device_id": target_id.hex(),
              "plaintext": pt.hex(), "info": HPKE_BUNDLE_INFO.hex(), "aad": aad.hex(),
              "enc": enc_.hex(), **{k: v.hex() for k, v in ks.items()}}
-    return inter, {"wrap": (enc_ + ct).hex()}
+    return inter, {"wrap": (enc_ + ct).hex(), "bundle_commit": bundle_commit(enc_ + ct)[1].hex()}
 
 
 def k_device_bundle_open(i):
-    aad, (head_len, head_hash, umks) = device_bundle_open(
+    aad, umks = device_bundle_open(
         h(i["ed25519_seed"]), h(i["x25519_secret"]), h(i["account_id"]), h(i["wrap"]))
-    return {"aad": aad.hex()}, {"head_len": head_len, "head_hash": head_hash.hex(),
-                                "umks": umks_json(umks)}
+    return {"aad": aad.hex()}, {"umks": umks_json(umks)}
 
 
 def k_chain_statement_decode(i):
     raw = h(i["statement"])
     st = decode_statement(raw)
-    inter = {"signed_message": st["signed"].hex(), "hash_input": st["hash_input"].hex(),
+    # [CHAIN-17]: add device and replace authority anchor their proofs to the account id,
+    # which the statement does not carry: the vector gives it as `account_id`.
+    account = h(i["account_id"]) if "account_id" in i else None
+    inter = {"pop_messages": [m.hex() for _, m, _ in statement_pops(st, account)],
+             "signed_message": st["signed"].hex(), "hash_input": st["hash_input"].hex(),
              "hash": st["hash"].hex()}
     if st["kind"] == GENESIS:
-        # GUESS (README ch. 8 item 7): "genesis" means kind 1, whatever its position.
+        # [vectors/README.md]: "genesis" means kind 1, whatever its position.
         m, aid = account_id_of(raw)
-        inter.update({"account_id_input": m.hex(), "account_id": aid.hex()})
+        inter.update({"genesis_anchor_input": genesis_anchor_input(st["body"]).hex(),
+                      "account_id_input": m.hex(), "account_id": aid.hex()})
     out = {"position": st["position"], "prev": st["prev"].hex(), "kind": st["kind"],
            "kind_name": KIND_NAMES[st["kind"]], "body": statement_body_json(st),
            "signer": st["signer"].hex(), "signature": st["signature"].hex()}
@@ -1206,20 +1515,46 @@ def k_epoch_wrap_open(i):
 
 
 def k_pairing_accept(i):
-    """[DEV-6] in the order it lists."""
+    """[DEV-6] steps 1 to 7 in order. `approver_id` is the device the person compared the
+    pairing code with ([DEV-4]), as its device id."""
     ed_seed, x_secret, account_id = h(i["ed25519_seed"]), h(i["x25519_secret"]), h(i["account_id"])
-    _, (head_len, head_hash, umks) = device_bundle_open(ed_seed, x_secret, account_id,
-                                                        h(i["bundle_wrap"]))
-    state = chain_verify(chain_of(i["chain"]))
-    if state.account_id != account_id:
+    approver_id = h(i["approver_id"])
+    wrap = h(i["bundle_wrap"])
+    state = chain_verify(chain_of(i["chain"]))                                  # 1
+    if state.account_id != account_id:                                         # 2
         raise SpecError("E_CHAIN_GENESIS")
-    check_contains_head(state, head_len, head_hash)
-    if device_id(ed25519_public(ed_seed), x25519_public(x_secret)) not in state.devices:
+    ed, x = ed25519_public(ed_seed), x25519_public(x_secret)                    # 3
+    if device_id(ed, x) not in state.devices:
         raise SpecError("E_DEVICE_KEY_MISMATCH")
-    _, more = open_chain_epochs(state, x_secret)
-    # [DEV-6]: the chain wrap's UMK replaces the bundle's for an epoch both give (was GUESS item 20).
-    return {}, {"fingerprint": account_fingerprint(state.account_id),
-                "umks": umks_json({**umks, **more})}
+    add = next(st for st in state.statements                                    # 4
+               if st["kind"] == ADD and st["body"]["device"] == {"ed25519": ed, "x25519": x})
+    # [DEV-6] step 4: signed by the approver (its signer is that device's Ed25519 key), and
+    # commits to this wrap. GUESS (README revocation item R5): the approver's key is looked up
+    # by its id among the active and the revoked devices of the verified chain; an id that is
+    # no device of the chain matches no signer, so it is E_DEVICE_BUNDLE too. The signer
+    # is checked first (neutral: one code).
+    approver = {**state.revoked, **state.devices}.get(approver_id)
+    commit_input, commit = bundle_commit(wrap)
+    if approver is None or add["signer"] != approver["ed25519"]:
+        raise SpecError("E_DEVICE_BUNDLE")
+    if not hmac.compare_digest(commit, add["body"]["bundle_commit"]):
+        raise SpecError("E_DEVICE_BUNDLE")
+    _, umks = device_bundle_open(ed_seed, x_secret, account_id, wrap)           # 5
+    # 6: epochs exactly 0..e, e the epoch in force just before the add-device statement.
+    e = add["epoch_before"]
+    if sorted(umks) != list(range(e + 1)):
+        raise SpecError("E_KEY_CHECK")
+    for epoch, umk in sorted(umks.items()):
+        check_umk(state, epoch, umk)
+    _, more = open_chain_epochs(state, x_secret)                                # 7
+    return ({"bundle_commit_input": commit_input.hex(), "bundle_commit": commit.hex()},
+            {"fingerprint": account_fingerprint(state.account_id),
+             "umks": umks_json({**umks, **more})})
+
+
+def k_enroll(i):
+    return enroll(h(i["ed25519_seed"]), h(i["x25519_secret"]), chain_of(i["chain"]),
+                  i["path"], i["text"], i.get("kdf"), h(i["wrap"]))
 
 
 CH8_KINDS = {
@@ -1229,8 +1564,10 @@ CH8_KINDS = {
     "pairing_payload_encode": k_pairing_payload_encode,
     "pairing_payload_decode": k_pairing_payload_decode,
     "pairing_code": k_pairing_code,
-    "account_fingerprint": k_fingerprint("blindsync/v1/chain/fingerprint"),
-    "partner_fingerprint": k_fingerprint("blindsync/v1/chain/partner-fingerprint"),
+    "account_fingerprint": k_account_fingerprint,
+    "partner_fingerprint": k_partner_fingerprint,
+    "comparison_qr_check": k_comparison_qr_check,
+    "key_check": k_key_check,
     "unlock_path_keys": lambda i: unlock_path_keys(i["path"], i["text"], i.get("kdf")),
     "device_bundle_wrap": k_device_bundle_wrap,
     "device_bundle_open": k_device_bundle_open,
@@ -1240,6 +1577,7 @@ CH8_KINDS = {
     "chain_open_epochs": k_chain_open_epochs,
     "epoch_wrap_open": k_epoch_wrap_open,
     "pairing_accept": k_pairing_accept,
+    "enroll": k_enroll,
 }
 KINDS.update(CH8_KINDS)
 

@@ -11,7 +11,7 @@ use crate::seeds::hex_field;
 pub const MAX_LEN: usize = 8192;
 
 /// Runs one input.
-// [CHAIN-1] [DEV-3] [DEV-5] decoders are total and canonical.
+// [CHAIN-1] [CHAIN-17] [DEV-3] [DEV-5] decoders are total and canonical.
 pub fn run(data: &[u8]) {
     if let Ok(s) = Statement::decode(data) {
         assert_eq!(s.encode(), data);
@@ -19,7 +19,9 @@ pub fn run(data: &[u8]) {
     if let Ok(p) = PairingPayload::decode(data) {
         assert_eq!(p.encode(), data);
     }
-    let _ = IdentityBundle::decode(data);
+    if let Ok(b) = IdentityBundle::decode(data) {
+        assert_eq!(&b.encode()[..], data);
+    }
 }
 
 /// Statements and pairing payloads of the vectors.

@@ -26,7 +26,7 @@ fn base() -> &'static Option<(ChainState, Vec<Vec<u8>>)> {
         let pw = kdf.derive(b"pw").ok()?;
         let acct = create_account(&a, &RecoveryCode::generate(&mut rng).derive(), &pw, &kdf, &mut rng).ok()?;
         let b = DeviceKeys::generate(&mut rng);
-        let ap = approve_device(&acct.state, &a, &b.public(), &acct.umks(), &mut rng).ok()?;
+        let ap = approve_device(&acct.state, &a, &b.pending(&acct.state.account()), &acct.umks(), &mut rng).ok()?;
         let enc = ap.state.encoded();
         Some((ap.state, enc))
     })

@@ -9,12 +9,13 @@ use serde_json::{Map, Value, json};
 use super::{Gen, outcome};
 use crate::chain::verify::{epoch_wrap_aad, epoch_wrap_info, open_epoch_wrap};
 use crate::chain::{
-    Authority, Body, ChainState, EpochWrap, Statement, UnlockPath, UnlockPathKeys, account_fingerprint, approve_device,
-    extend, next_statement, revoke_and_rotate,
+    Authority, Body, ChainState, EpochWrap, NO_BUNDLE, Pop, PopRole, Reconfirm, Revocation, Statement, UnlockPath,
+    UnlockPathKeys, account_fingerprint, approve_device, bundle_commit, device_possession, extend, next_statement,
+    revoke_and_rotate,
 };
 use crate::device::{
-    ChainHead, DeviceId, DeviceKeys, DevicePublic, DeviceSigningSeed, IdentityBundle, PairingPayload, bundle_aad,
-    bundle_info, open_bundle, pairing_code, wrap_bundle,
+    ComparisonKind, ComparisonQr, DeviceId, DeviceKeys, DevicePublic, DeviceSigningSeed, IdentityBundle,
+    PairingPayload, bundle_aad, bundle_info, open_bundle, pairing_code, wrap_bundle,
 };
 use crate::encoding::Encoder;
 use crate::error::Error;
@@ -23,6 +24,7 @@ use crate::keys::{AccountId, Kek, Umk};
 use crate::labels;
 use crate::primitives::{SeededRng, sha256};
 use crate::unlock::AuthoritySeed;
+use crate::unlock::password::{KdfParams, PasswordKdf};
 use crate::vectors::Outcome;
 use crate::vectors::hex;
 use crate::vectors::json::{Fail, Obj, h, obj, set};
@@ -55,20 +57,100 @@ fn wraps_json(ws: &[EpochWrap]) -> Value {
 
 fn body_json(b: &Body) -> Value {
     match b {
-        Body::Genesis { device, recovery, password, epoch } => obj([
+        Body::Genesis { device, recovery, recovery_pop, password, password_kdf, password_pop, epoch, key_check } => {
+            obj([
+                ("device", dev_json(device)),
+                ("recovery", auth_json(recovery)),
+                ("recovery_pop", h(recovery_pop)),
+                ("password", auth_json(password)),
+                ("password_kdf", h(password_kdf)),
+                ("password_pop", h(password_pop)),
+                ("epoch", json!(epoch)),
+                ("key_check", h(key_check)),
+            ])
+        }
+        Body::AddDevice { device, pop, bundle_commit } => obj([
             ("device", dev_json(device)),
-            ("recovery", auth_json(recovery)),
-            ("password", auth_json(password)),
-            ("epoch", json!(epoch)),
+            ("device_id", h(&device.id().0)),
+            ("pop", h(pop)),
+            ("bundle_commit", h(bundle_commit)),
         ]),
-        Body::AddDevice { device } => obj([("device", dev_json(device)), ("device_id", h(&device.id().0))]),
-        Body::RevokeDevice { device, max_seq } => obj([("device_id", h(&device.0)), ("max_seq", json!(max_seq))]),
-        Body::RotateEpoch { epoch, wraps } => obj([("epoch", json!(epoch)), ("wraps", wraps_json(wraps))]),
+        Body::RevokeDevice { revocations, unpin, reconfirm, epoch, key_check, wraps } => obj([
+            (
+                "revocations",
+                Value::Array(
+                    revocations
+                        .iter()
+                        .map(|r| {
+                            obj([
+                                ("device_id", h(&r.device.0)),
+                                ("max_seq", json!(r.max_seq)),
+                                ("last_envelope", h(&r.last_envelope)),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            ("unpin", Value::Array(unpin.iter().map(|k| h(k)).collect())),
+            (
+                "reconfirm",
+                Value::Array(
+                    reconfirm
+                        .iter()
+                        .map(|c| match c {
+                            Reconfirm::Device(d) => obj([("what", json!(1)), ("id", h(&d.0))]),
+                            Reconfirm::Partner(k) => obj([("what", json!(2)), ("id", h(k))]),
+                        })
+                        .collect(),
+                ),
+            ),
+            ("epoch", json!(epoch)),
+            ("key_check", h(key_check)),
+            ("wraps", wraps_json(wraps)),
+        ]),
+        Body::RotateEpoch { epoch, key_check, wraps } => {
+            obj([("epoch", json!(epoch)), ("key_check", h(key_check)), ("wraps", wraps_json(wraps))])
+        }
         Body::PinPartner { key, label } => obj([("key", h(key)), ("label", json!(label))]),
         Body::UnpinPartner { key } => obj([("key", h(key))]),
-        Body::ReplaceAuthority { path, authority, wraps } => {
-            obj([("path", json!(*path as u8)), ("authority", auth_json(authority)), ("wraps", wraps_json(wraps))])
+        Body::ReplaceAuthority { path, authority, kdf, pop, epoch, key_check, wraps } => obj([
+            ("path", json!(*path as u8)),
+            ("authority", auth_json(authority)),
+            ("kdf", kdf.as_ref().map_or(Value::Null, |k| h(k))),
+            ("pop", h(pop)),
+            ("epoch", json!(epoch)),
+            ("key_check", h(key_check)),
+            ("wraps", wraps_json(wraps)),
+        ]),
+    }
+}
+
+/// The proof-of-possession message of an installing statement, for porters. [CHAIN-17]
+fn pop_messages(s: &Statement, account: Option<&AccountId>) -> Value {
+    let m = |kind, role, anchor: &[u8; 32], a: &[u8; 32], b: &[u8; 32], kdf: &[u8]| {
+        h(&crate::chain::possession_message(kind, role, anchor, a, b, kdf))
+    };
+    match (&s.body, account) {
+        (Body::Genesis { device, recovery, password, password_kdf, epoch, key_check, .. }, _) => {
+            let anchor =
+                crate::chain::statement::genesis_anchor(device, recovery, password, password_kdf, *epoch, key_check);
+            json!([
+                m(1, PopRole::Recovery, &anchor, &recovery.signing, &recovery.sealing, &[]),
+                m(1, PopRole::Password, &anchor, &password.signing, &password.sealing, password_kdf)
+            ])
         }
+        (Body::AddDevice { device, .. }, Some(acc)) => {
+            json!([m(2, PopRole::Device, &acc.0, &device.ed25519, &device.x25519, &[])])
+        }
+        (Body::ReplaceAuthority { path, authority, kdf, .. }, Some(acc)) => json!([m(
+            7,
+            (*path).into(),
+            &acc.0,
+            &authority.signing,
+            &authority.sealing,
+            kdf.as_ref().map_or(&[][..], |k| &k[..])
+        )]),
+        _ => json!([]),
     }
 }
 
@@ -121,6 +203,8 @@ fn state_json(st: &ChainState) -> Value {
         ),
         ("recovery", auth(UnlockPath::Recovery)),
         ("password", auth(UnlockPath::Password)),
+        ("password_kdf", h(st.password_kdf())),
+        ("key_checks", Value::Array((0..=st.epoch()).filter_map(|e| st.key_check(e)).map(|k| h(k)).collect())),
     ])
 }
 
@@ -180,10 +264,30 @@ fn pairing_code_kind(input: &Value) -> Result<Outcome, Fail> {
         .fixed(&n.ed25519)
         .fixed(&n.x25519)
         .finish();
+    let digest = sha256(&[&hash_input]);
+    let qr = ComparisonQr { kind: ComparisonKind::Pairing, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
-        obj([("code", json!(pairing_code(&account, &a, &n)))]),
+        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
+        obj([("code", json!(pairing_code(&account, &a, &n))), ("qr", h(&qr))]),
     )
+}
+
+/// A scanned comparison QR code against the one computed here. [CHAIN-19]
+fn comparison_qr_check(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let mine = ComparisonQr::decode(&i.hex("mine")?).map_err(|_| Fail::harness("mine is not a comparison code"))?;
+    let got = ComparisonQr::decode(&i.hex("scanned")?)?;
+    got.matches(&mine)?;
+    outcome(obj([]), obj([("kind", json!(got.kind as u8))]))
+}
+
+/// `key_check_e` of a UMK. [KEY-14] [CHAIN-16]
+fn key_check_kind(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let umk = Umk::from_bytes(i.hex_n("umk")?);
+    let epoch = i.u32("epoch")?;
+    let msg = Encoder::new(labels::KEY_CHECK).u32(epoch).finish();
+    outcome(obj([("hmac_message", h(&msg))]), obj([("key_check", h(&umk.key_check(epoch)))]))
 }
 
 fn bundle_from(i: &Obj<'_>) -> Result<IdentityBundle, Fail> {
@@ -192,11 +296,7 @@ fn bundle_from(i: &Obj<'_>) -> Result<IdentityBundle, Fail> {
         let u = Obj(u);
         umks.insert(u.u32("epoch")?, Umk::from_bytes(u.hex_n("umk")?));
     }
-    Ok(IdentityBundle {
-        account: AccountId(i.hex_n("account_id")?),
-        head: ChainHead { len: i.u64("head_len")?, hash: i.hex_n("head_hash")? },
-        umks,
-    })
+    Ok(IdentityBundle { account: AccountId(i.hex_n("account_id")?), umks })
 }
 
 /// The HPKE device wrap, with the RFC 9180 intermediates. [DEV-5] [HPKE-4]
@@ -222,7 +322,7 @@ fn device_bundle_wrap(input: &Value) -> Result<Outcome, Fail> {
             ("base_nonce", h(&ks.base_nonce)),
             ("exporter_secret", h(&ks.exporter_secret)),
         ]),
-        obj([("wrap", h(&wrap))]),
+        obj([("wrap", h(&wrap)), ("bundle_commit", h(&bundle_commit(&wrap)))]),
     )
 }
 
@@ -230,10 +330,7 @@ fn device_bundle_open(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let me = device_keys_from(&i)?;
     let b = open_bundle(&me, &AccountId(i.hex_n("account_id")?), &i.hex("wrap")?)?;
-    outcome(
-        obj([("aad", h(&bundle_aad(&b.account, &me.id())))]),
-        obj([("head_len", json!(b.head.len)), ("head_hash", h(&b.head.hash)), ("umks", umks_json(&b.umks))]),
-    )
+    outcome(obj([("aad", h(&bundle_aad(&b.account, &me.id())))]), obj([("umks", umks_json(&b.umks))]))
 }
 
 // ---------- chain.json procedures ----------
@@ -241,18 +338,24 @@ fn device_bundle_open(input: &Value) -> Result<Outcome, Fail> {
 fn fingerprint(input: &Value) -> Result<Outcome, Fail> {
     let account = AccountId(Obj(input).hex_n("account_id")?);
     let hash_input = Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish();
+    let digest = sha256(&[&hash_input]);
+    let qr = ComparisonQr { kind: ComparisonKind::Account, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
-        obj([("fingerprint", json!(account_fingerprint(&account)))]),
+        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
+        obj([("fingerprint", json!(account_fingerprint(&account))), ("qr", h(&qr))]),
     )
 }
 
 fn partner_fp(input: &Value) -> Result<Outcome, Fail> {
-    let key: [u8; 32] = Obj(input).hex_n("key")?;
-    let hash_input = Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&key).finish();
+    let i = Obj(input);
+    let account = AccountId(i.hex_n("account_id")?);
+    let key: [u8; 32] = i.hex_n("key")?;
+    let hash_input = Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&account.0).fixed(&key).finish();
+    let digest = sha256(&[&hash_input]);
+    let qr = ComparisonQr { kind: ComparisonKind::Partner, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&sha256(&[&hash_input])))]),
-        obj([("fingerprint", json!(crate::chain::partner_fingerprint(&key)))]),
+        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
+        obj([("fingerprint", json!(crate::chain::partner_fingerprint(&account, &key))), ("qr", h(&qr))]),
     )
 }
 
@@ -280,14 +383,20 @@ fn unlock_path_keys(input: &Value) -> Result<Outcome, Fail> {
 fn statement_decode(input: &Value) -> Result<Outcome, Fail> {
     let bytes = Obj(input).hex("statement")?;
     let s = Statement::decode(&bytes)?;
+    // Non-genesis statements' proofs of possession are anchored at the account id, when given.
+    let account = Obj(input).hex_n("account_id").ok().map(AccountId);
     let mut inter = obj([
+        ("pop_messages", pop_messages(&s, account.as_ref())),
         ("signed_message", h(&s.signed_message())),
         ("hash_input", h(&Encoder::new(labels::CHAIN_LINK).bytes(&bytes).finish())),
         ("hash", h(&crate::chain::statement::statement_hash(&bytes))),
     ]);
-    if matches!(s.body, Body::Genesis { .. })
+    if let Body::Genesis { device, recovery, password, password_kdf, epoch, key_check, .. } = &s.body
         && let Value::Object(m) = &mut inter
     {
+        let anchor_input =
+            crate::chain::statement::genesis_anchor_input(device, recovery, password, password_kdf, *epoch, key_check);
+        m.insert("genesis_anchor_input".into(), h(&anchor_input));
         m.insert("account_id_input".into(), h(&Encoder::new(labels::ACCOUNT_ID).bytes(&bytes).finish()));
         m.insert("account_id".into(), h(&crate::chain::account_id(&bytes).0));
     }
@@ -344,9 +453,45 @@ fn pairing_accept(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let me = device_keys_from(&i)?;
     let chain = hex_list(i.get("chain")?)?;
-    let (st, umks) =
-        crate::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &i.hex("bundle_wrap")?, &chain)?;
-    outcome(obj([]), obj([("fingerprint", json!(st.fingerprint())), ("umks", umks_json(&umks))]))
+    let wrap = i.hex("bundle_wrap")?;
+    let approver = DeviceId(i.hex_n("approver_id")?);
+    let (st, umks) = crate::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &approver, &wrap, &chain)?;
+    outcome(
+        obj([
+            ("bundle_commit_input", h(&Encoder::new(labels::BUNDLE_COMMIT).bytes(&wrap).finish())),
+            ("bundle_commit", h(&bundle_commit(&wrap))),
+        ]),
+        obj([("fingerprint", json!(st.fingerprint())), ("umks", umks_json(&umks))]),
+    )
+}
+
+/// Enrollment with one unlock path ([CHAIN-13]): the served chain, the
+/// path's secret (a recovery code, or a password with the served KDF), the
+/// served chapter 5 wrap and the enrolling device's keys.
+fn enroll_kind(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let keys = match i.str("path")? {
+        "recovery" => {
+            UnlockPathKeys::from_recovery(&crate::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive())
+        }
+        "password" => {
+            let kdf = super::password::kdf_from(i.get("kdf")?)?;
+            UnlockPathKeys::from_password(&kdf.derive(i.str("text")?.as_bytes())?, &kdf)
+        }
+        _ => return Err(Fail::harness("path is recovery or password")),
+    };
+    let me = device_keys_from(&i)?;
+    let state = ChainState::verify(&hex_list(i.get("chain")?)?)?;
+    let (statement, next, umks) = crate::chain::enroll(&state, &keys, &i.hex("wrap")?, &me)?;
+    outcome(
+        obj([("authority", h(&keys.public().signing)), ("sealing", h(&keys.public().sealing))]),
+        obj([
+            ("statement", h(&statement)),
+            ("head_hash", h(&next.head().hash)),
+            ("fingerprint", json!(next.fingerprint())),
+            ("umks", umks_json(&umks)),
+        ]),
+    )
 }
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
@@ -367,6 +512,9 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         "chain_open_epochs" => chain_open_epochs(input),
         "epoch_wrap_open" => epoch_wrap_open(input),
         "pairing_accept" => pairing_accept(input),
+        "enroll" => enroll_kind(input),
+        "comparison_qr_check" => comparison_qr_check(input),
+        "key_check" => key_check_kind(input),
         _ => return None,
     })
 }
@@ -395,12 +543,78 @@ impl Dev {
 }
 
 fn path_keys(rng: &mut SeededRng, path: UnlockPath) -> UnlockPathKeys {
+    let kdf_binding = match path {
+        UnlockPath::Recovery => Vec::new(),
+        UnlockPath::Password => PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) }.encode(),
+    };
     UnlockPathKeys {
         path,
         authority: AuthoritySeed::random(rng),
         sealing: HpkeSecretKey::random(rng),
         kek: Kek::random(rng),
-        kdf_binding: Vec::new(),
+        kdf_binding,
+    }
+}
+
+/// A genesis body with valid proofs of possession (anchored on the rest of the body). [CHAIN-17]
+fn genesis_body(
+    device: DevicePublic,
+    _anchor_dev: &DevicePublic,
+    rec: &UnlockPathKeys,
+    pw: &UnlockPathKeys,
+    umk0: &Umk,
+) -> Result<Body, String> {
+    let password_kdf = pw.chain_kdf().ok_or("password path without kdf")?;
+    let key_check = umk0.key_check(0);
+    let anchor =
+        crate::chain::statement::genesis_anchor(&device, &rec.public(), &pw.public(), &password_kdf, 0, &key_check);
+    Ok(Body::Genesis {
+        device,
+        recovery: rec.public(),
+        recovery_pop: rec.possession(1, &anchor),
+        password: pw.public(),
+        password_kdf,
+        password_pop: pw.possession(1, &anchor),
+        epoch: 0,
+        key_check,
+    })
+}
+
+/// `keys` signs a proof of possession of `(ed25519, x25519)` as a device of `account`. [CHAIN-17]
+fn device_pop(keys: &DeviceKeys, account: &AccountId, ed25519: &[u8; 32], x25519: &[u8; 32]) -> Pop {
+    keys.sign(&crate::chain::possession_message(2, PopRole::Device, &account.0, ed25519, x25519, &[]))
+}
+
+/// A revoke body for one device and nothing else, with the given rotation. [CHAIN-20]
+fn revoke_one(
+    device: DeviceId,
+    max_seq: u64,
+    last: [u8; 32],
+    epoch: u32,
+    key_check: [u8; 32],
+    wraps: Vec<EpochWrap>,
+) -> Body {
+    Body::RevokeDevice {
+        revocations: vec![Revocation { device, max_seq, last_envelope: last }],
+        unpin: vec![],
+        reconfirm: vec![],
+        epoch,
+        key_check,
+        wraps,
+    }
+}
+
+/// An add-device body for `dev` with its own valid proof and no bundle. [CHAIN-17]
+fn add_body(dev: &DeviceKeys, account: &AccountId) -> Body {
+    Body::AddDevice { device: dev.public(), pop: device_possession(dev, account), bundle_commit: NO_BUNDLE }
+}
+
+/// An add-device body for arbitrary keys, the proof signed by `signer`. [CHAIN-17]
+fn add_keys(signer: &DeviceKeys, account: &AccountId, device: DevicePublic) -> Body {
+    Body::AddDevice {
+        device,
+        pop: device_pop(signer, account, &device.ed25519, &device.x25519),
+        bundle_commit: NO_BUNDLE,
     }
 }
 
@@ -492,7 +706,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
 
     g.ok(
         "pairing_code",
-        "the 16-character code both screens show",
+        "the 32-symbol (160-bit) code both screens show, and its QR form",
         &["DEV-4"],
         obj([("account_id", h(&account)), ("approver", dev_json(&a.public())), ("new_device", dev_json(&b.public()))]),
     )?;
@@ -500,15 +714,12 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
     // HPKE device wrap.
     let mut umk0 = [0u8; 32];
     let mut umk1 = [0u8; 32];
-    let mut head = [0u8; 32];
     let mut ikm_e = [0u8; 32];
-    for x in [&mut umk0, &mut umk1, &mut head, &mut ikm_e] {
+    for x in [&mut umk0, &mut umk1, &mut ikm_e] {
         rand_core::Rng::fill_bytes(&mut rng, x);
     }
     let win = obj([
         ("account_id", h(&account)),
-        ("head_len", json!(5)),
-        ("head_hash", h(&head)),
         ("umks", json!([{"epoch": 0, "umk": hex::encode(&umk0)}, {"epoch": 1, "umk": hex::encode(&umk1)}])),
         ("target_ed25519", h(&b.public().ed25519)),
         ("target_x25519_secret", h(b.keys.hpke_key().expose())),
@@ -587,6 +798,48 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         obj([("payload", h(&[]))]),
         Error::DecodeTruncated,
     )?;
+
+    // Comparison QR codes ([CHAIN-19]): one vector per check.
+    let digest = crate::device::pairing_code_digest(&AccountId(account), &a.public(), &b.public());
+    let mine = ComparisonQr { kind: ComparisonKind::Pairing, digest }.encode();
+    let qr = |scanned: &[u8]| obj([("mine", h(&mine)), ("scanned", h(scanned))]);
+    let cmp = ["CHAIN-5", "CHAIN-19"];
+    g.ok("comparison_qr_check", "the scanned pairing QR code equals the one computed here", &cmp, qr(&mine))?;
+    g.err("comparison_qr_check", "an empty scan", &cmp, qr(&[]), Error::DecodeTruncated)?;
+    let mut v = mine.clone();
+    v[0] = 2;
+    g.err("comparison_qr_check", "version 2", &cmp, qr(&v), Error::PairingVersion)?;
+    g.err("comparison_qr_check", "33 bytes", &cmp, qr(&mine[..33]), Error::DecodeTruncated)?;
+    g.err("comparison_qr_check", "35 bytes", &cmp, qr(&[mine.as_slice(), &[0]].concat()), Error::DecodeTrailing)?;
+    let mut k = mine.clone();
+    k[1] = 4;
+    g.err("comparison_qr_check", "kind 4", &cmp, qr(&k), Error::DecodeValue)?;
+    let evil_digest = crate::device::pairing_code_digest(&AccountId(account), &a.public(), &evil.public());
+    let evil_qr = ComparisonQr { kind: ComparisonKind::Pairing, digest: evil_digest }.encode();
+    g.err(
+        "comparison_qr_check",
+        "the approver's screen shows a code over substituted new-device keys",
+        &cmp,
+        qr(&evil_qr),
+        Error::CompareMismatch,
+    )?;
+    let mut kind_swap = mine.clone();
+    kind_swap[1] = ComparisonKind::Account as u8;
+    g.err(
+        "comparison_qr_check",
+        "the same digest presented as an account fingerprint",
+        &cmp,
+        qr(&kind_swap),
+        Error::CompareMismatch,
+    )?;
+    let mut umk = [0u8; 32];
+    rand_core::Rng::fill_bytes(&mut rng, &mut umk);
+    g.ok(
+        "key_check",
+        "key check of an epoch-3 UMK",
+        &["KEY-14", "CHAIN-16"],
+        obj([("umk", h(&umk)), ("epoch", json!(3))]),
+    )?;
     Ok(())
 }
 
@@ -595,12 +848,15 @@ struct World {
     a: Dev,
     b: Dev,
     c: Dev,
+    d: Dev,
     rec: UnlockPathKeys,
     pw: UnlockPathKeys,
     new_pw: UnlockPathKeys,
     chain: Vec<Vec<u8>>,
     states: Vec<ChainState>,
     umks: BTreeMap<u32, Umk>,
+    /// The bundle A sealed for B and committed to in statement 1.
+    b_bundle: Vec<u8>,
 }
 
 fn build(rng: &mut SeededRng) -> Result<World, String> {
@@ -616,14 +872,10 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
     let partner = HpkeSecretKey::from_bytes(partner).public_key();
     let umk0 = Umk::random(rng);
 
-    let genesis = Statement::sign(
-        0,
-        [0; 32],
-        Body::Genesis { device: a.public(), recovery: rec.public(), password: pw.public(), epoch: 0 },
-        &a.keys,
-    )
-    .encode();
+    let genesis =
+        Statement::sign(0, [0; 32], genesis_body(a.public(), &a.public(), &rec, &pw, &umk0)?, &a.keys).encode();
     let st0 = ChainState::from_genesis(&genesis).map_err(s)?;
+    let account = st0.account();
     let mut chain = vec![genesis];
     let mut states = vec![st0.clone()];
     let mut push = |bytes: Vec<u8>, st: ChainState, chain: &mut Vec<Vec<u8>>| {
@@ -631,26 +883,33 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
         states.push(st);
     };
     let umks0 = BTreeMap::from([(0, umk0.clone())]);
-    let ap = approve_device(&st0, &a.keys, &b.public(), &umks0, rng).map_err(s)?;
+    let ap = approve_device(&st0, &a.keys, &b.keys.pending(&account), &umks0, rng).map_err(s)?;
+    let b_bundle = ap.bundle_wrap.clone();
     push(ap.statement, ap.state.clone(), &mut chain);
-    let (s2, st2) = extend(&ap.state, Body::AddDevice { device: c.public() }, &rec.authority).map_err(s)?;
+    let (s2, st2) = extend(&ap.state, add_body(&c.keys, &account), &rec.authority).map_err(s)?;
     push(s2, st2.clone(), &mut chain);
     let (s3, st3) =
         extend(&st2, Body::PinPartner { key: partner, label: "Alex (partner)".into() }, &b.keys).map_err(s)?;
     push(s3, st3.clone(), &mut chain);
-    let rot = revoke_and_rotate(&st3, &a.keys, &c.public().id(), 17, rng).map_err(s)?;
-    let mid = ChainState::verify(&[chain.clone(), vec![rot.statements[0].clone()]].concat()).map_err(s)?;
-    push(rot.statements[0].clone(), mid, &mut chain);
-    push(rot.statements[1].clone(), rot.state.clone(), &mut chain);
-    let (s6, st6) = extend(&rot.state, Body::UnpinPartner { key: partner }, &b.keys).map_err(s)?;
+    // C's envelope at sequence 17 is pinned by its identity ([CHAIN-20], [SYNC-14]).
+    let mut last = [0u8; 32];
+    rand_core::Rng::fill_bytes(rng, &mut last);
+    let rot = revoke_and_rotate(&st3, &a.keys, &c.public().id(), 17, last, rng).map_err(s)?;
+    push(rot.statements[0].clone(), rot.state.clone(), &mut chain);
+    let rot2 = crate::chain::rotate(&rot.state, &a.keys, rng).map_err(s)?;
+    push(rot2.statements[0].clone(), rot2.state.clone(), &mut chain);
+    let (s6, st6) = extend(&rot2.state, Body::UnpinPartner { key: partner }, &b.keys).map_err(s)?;
     push(s6, st6.clone(), &mut chain);
     let mut umks = umks0;
     umks.insert(1, rot.umk.clone());
-    let (s7, st7) = crate::chain::replace_authority(&st6, &rec.authority, &new_pw, &umks, rng).map_err(s)?;
-    push(s7, st7.clone(), &mut chain);
-    let (s8, st8) = extend(&st7, Body::AddDevice { device: d.public() }, &new_pw.authority).map_err(s)?;
+    umks.insert(2, rot2.umk.clone());
+    let rep = crate::chain::replace_authority(&st6, &rec.authority, &new_pw, &umks, rng).map_err(s)?;
+    umks.insert(3, rep.umk.clone());
+    let st7 = rep.state.clone();
+    push(rep.statements[0].clone(), st7.clone(), &mut chain);
+    let (s8, st8) = extend(&st7, add_body(&d.keys, &account), &new_pw.authority).map_err(s)?;
     push(s8, st8, &mut chain);
-    Ok(World { a, b, c, rec, pw, new_pw, chain, states, umks })
+    Ok(World { a, b, c, d, rec, pw, new_pw, chain, states, umks, b_bundle })
 }
 
 pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
@@ -659,6 +918,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     let chain = &w.chain;
     let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
     let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let acct = st(0)?.account();
 
     // Fingerprint.
     g.ok(
@@ -675,7 +935,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         "partner_fingerprint",
         "fingerprint of a partner key, compared before pinning",
         &["CHAIN-5", "CHAIN-15"],
-        obj([("key", h(&pk))]),
+        obj([("account_id", h(&st(0)?.account().0)), ("key", h(&pk))]),
     )?;
     let code = crate::unlock::recovery::RecoveryCode::generate(&mut rng);
     g.ok(
@@ -701,9 +961,21 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
 
     // One statement of every kind.
     let names = [
-        (0, "genesis: first device, recovery and password authorities, epoch 0", vec!["CHAIN-1", "CHAIN-2", "CHAIN-4"]),
-        (1, "add device signed by an active device (pairing)", vec!["CHAIN-1", "CHAIN-2"]),
-        (2, "add device signed by the recovery authority (enrollment)", vec!["CHAIN-1", "CHAIN-13"]),
+        (
+            0,
+            "genesis: first device, both authorities with proofs of possession, pinned KDF, epoch 0 and its key check",
+            vec!["CHAIN-1", "CHAIN-2", "CHAIN-4", "CHAIN-16", "CHAIN-17", "CHAIN-18"],
+        ),
+        (
+            1,
+            "add device signed by an active device (pairing): proof of possession and bundle commitment",
+            vec!["CHAIN-1", "CHAIN-2", "CHAIN-17", "DEV-5"],
+        ),
+        (
+            2,
+            "add device signed by the recovery authority (enrollment): zero bundle commitment",
+            vec!["CHAIN-1", "CHAIN-13"],
+        ),
         (3, "pin partner with a label", vec!["CHAIN-1", "CHAIN-15"]),
         (4, "revoke device with its sequence bound", vec!["CHAIN-1", "CHAIN-9"]),
         (
@@ -720,7 +992,12 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     ];
     for (i, d, reqs) in &names {
         let bytes = chain.get(*i).ok_or("chain too short")?;
-        g.ok("chain_statement_decode", d, reqs, obj([("statement", h(bytes))]))?;
+        let input = if *i == 0 {
+            obj([("statement", h(bytes))])
+        } else {
+            obj([("statement", h(bytes)), ("account_id", h(&acct.0))])
+        };
+        g.ok("chain_statement_decode", d, reqs, input)?;
     }
     let mut cut = chain[1].clone();
     cut.pop();
@@ -764,12 +1041,12 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     let g2 = Statement::sign(
         1,
         st(0)?.head().hash,
-        Body::Genesis { device: w.b.public(), recovery: w.rec.public(), password: w.pw.public(), epoch: 0 },
+        genesis_body(w.b.public(), &w.b.public(), &w.rec, &w.pw, &w.umks[&0])?,
         &w.b.keys,
     )
     .encode();
     verify_err(g, "a second genesis at position 1", &["CHAIN-8"], with(1, g2), Error::ChainGenesis)?;
-    let wrong_prev = Statement::sign(2, [0x55; 32], Body::AddDevice { device: w.c.public() }, &w.a.keys).encode();
+    let wrong_prev = Statement::sign(2, [0x55; 32], add_body(&w.c.keys, &acct), &w.a.keys).encode();
     verify_err(
         g,
         "broken hash link: prev is not the hash of statement 1",
@@ -787,7 +1064,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     }
     verify_err(g, "flipped bit in the signature of statement 2", &["CHAIN-2"], badsig, Error::ChainSignature)?;
     let stranger = Dev::new(&mut rng);
-    let unknown = next_statement(&st(1)?, Body::AddDevice { device: stranger.public() }, &stranger.keys).encode();
+    let unknown = next_statement(&st(1)?, add_body(&stranger.keys, &acct), &stranger.keys).encode();
     verify_err(
         g,
         "device injection: add-device signed by a key the chain never authorized",
@@ -795,7 +1072,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         with(2, unknown),
         Error::ChainSignerUnknown,
     )?;
-    let by_revoked = next_statement(&st(5)?, Body::AddDevice { device: stranger.public() }, &w.c.keys).encode();
+    let by_revoked = next_statement(&st(5)?, add_body(&stranger.keys, &acct), &w.c.keys).encode();
     verify_err(
         g,
         "add-device signed by the revoked device after its revocation",
@@ -803,7 +1080,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         with(6, by_revoked),
         Error::ChainSignerRevoked,
     )?;
-    let by_old_pw = next_statement(&st(7)?, Body::AddDevice { device: stranger.public() }, &w.pw.authority).encode();
+    let by_old_pw = next_statement(&st(7)?, add_body(&stranger.keys, &acct), &w.pw.authority).encode();
     verify_err(
         g,
         "add-device signed by the replaced (old) password authority",
@@ -812,7 +1089,8 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         Error::ChainSignerRevoked,
     )?;
     let pw_revokes =
-        next_statement(&st(3)?, Body::RevokeDevice { device: w.b.public().id(), max_seq: 0 }, &w.pw.authority).encode();
+        next_statement(&st(3)?, revoke_one(w.b.public().id(), 0, [0; 32], 1, [0; 32], vec![]), &w.pw.authority)
+            .encode();
     verify_err(
         g,
         "the password authority may not revoke a device",
@@ -820,20 +1098,28 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         with(4, pw_revokes),
         Error::ChainNotAuthorized,
     )?;
-    let pw_replaces_rec = next_statement(
+    let dev_replaces_pw = next_statement(
         &st(3)?,
-        Body::ReplaceAuthority { path: UnlockPath::Recovery, authority: w.new_pw.public(), wraps: vec![] },
-        &w.pw.authority,
+        Body::ReplaceAuthority {
+            path: UnlockPath::Password,
+            authority: w.new_pw.public(),
+            kdf: w.new_pw.chain_kdf(),
+            pop: w.new_pw.possession(7, &acct.0),
+            epoch: 1,
+            key_check: [0; 32],
+            wraps: vec![],
+        },
+        &w.a.keys,
     )
     .encode();
     verify_err(
         g,
-        "the password authority may not replace the recovery authority",
+        "an active device may not replace the password authority (only an unlock path may)",
         &["CHAIN-6", "CHAIN-14"],
-        with(4, pw_replaces_rec),
+        with(4, dev_replaces_pw),
         Error::ChainNotAuthorized,
     )?;
-    // Epoch going backwards: after epoch 1, a rotate to epoch 0 with otherwise valid wraps.
+    // Epoch going backwards: after epoch 2, a rotate to epoch 0 with otherwise valid wraps.
     let st6 = st(6)?;
     let mut back = Vec::new();
     for d in st6.devices().values() {
@@ -844,26 +1130,36 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         back.push(crate::chain::epoch_wrap(&st6.account(), 0, &a.sealing, &w.umks[&0], &mut rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut back);
-    let backwards = next_statement(&st6, Body::RotateEpoch { epoch: 0, wraps: back }, &w.a.keys).encode();
+    let backwards = next_statement(
+        &st6,
+        Body::RotateEpoch { epoch: 0, key_check: w.umks[&0].key_check(0), wraps: back },
+        &w.a.keys,
+    )
+    .encode();
     verify_err(
         g,
-        "rotate-epoch whose epoch goes backwards (0 after 1)",
+        "rotate-epoch whose epoch goes backwards (0 after 2)",
         &["CHAIN-11"],
         with(7, backwards),
         Error::ChainEpoch,
     )?;
     // A rotation that also wraps to the revoked device.
-    let st5 = st(4)?; // after revoke, before rotate
+    let st5 = st(4)?; // after C's revocation (epoch 1)
     let mut leak = Vec::new();
     for x in
         st5.devices().values().map(|d| d.x25519).chain([w.c.public().x25519]).chain(
             [UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| st5.authority(*p).map(|a| a.sealing)),
         )
     {
-        leak.push(crate::chain::epoch_wrap(&st5.account(), 1, &x, &w.umks[&1], &mut rng).map_err(s)?);
+        leak.push(crate::chain::epoch_wrap(&st5.account(), 2, &x, &w.umks[&2], &mut rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut leak);
-    let leaky = next_statement(&st5, Body::RotateEpoch { epoch: 1, wraps: leak }, &w.a.keys).encode();
+    let leaky = next_statement(
+        &st5,
+        Body::RotateEpoch { epoch: 2, key_check: w.umks[&2].key_check(2), wraps: leak },
+        &w.a.keys,
+    )
+    .encode();
     verify_err(
         g,
         "rotate-epoch that also wraps the new UMK to the revoked device",
@@ -872,11 +1168,11 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         Error::ChainRecipients,
     )?;
     let again =
-        next_statement(&st(5)?, Body::RevokeDevice { device: w.c.public().id(), max_seq: 99 }, &w.a.keys).encode();
+        next_statement(&st(5)?, revoke_one(w.c.public().id(), 99, [9; 32], 3, [0; 32], vec![]), &w.a.keys).encode();
     verify_err(g, "revoking a device that is already revoked", &["CHAIN-9"], with(6, again), Error::ChainState)?;
     let low = next_statement(
         &st(1)?,
-        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: LOW_ORDER } },
+        add_keys(&stranger.keys, &acct, DevicePublic { ed25519: stranger.public().ed25519, x25519: LOW_ORDER }),
         &w.a.keys,
     )
     .encode();
@@ -889,7 +1185,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     )?;
     let weak = next_statement(
         &st(1)?,
-        Body::AddDevice { device: DevicePublic { ed25519: WEAK_ED25519, x25519: stranger.public().x25519 } },
+        add_keys(&stranger.keys, &acct, DevicePublic { ed25519: WEAK_ED25519, x25519: stranger.public().x25519 }),
         &w.a.keys,
     )
     .encode();
@@ -905,7 +1201,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         upd(&chain[..8], &chain[..6]),
         Error::ChainRollback,
     )?;
-    let alt = next_statement(&st(3)?, Body::AddDevice { device: stranger.public() }, &w.b.keys).encode();
+    let alt = next_statement(&st(3)?, add_body(&stranger.keys, &acct), &w.b.keys).encode();
     g.err(
         "chain_update",
         "fork: another valid statement at position 4",
@@ -962,30 +1258,29 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         Error::HpkeOpen,
     )?;
 
-    // Pairing accept: D's view (added by the new password authority has no bundle); B instead.
+    // Pairing accept: B with the bundle A committed to in statement 1.
     let st0 = st(0)?;
-    let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
-    let ap = approve_device(&st0, &w.a.keys, &w.b.public(), &umks0, &mut rng).map_err(s)?;
     let [b1, b2] = w.b.seeds();
     let pin = obj([
         b1,
         b2,
         ("account_id", h(&st0.account().0)),
-        ("bundle_wrap", h(&ap.bundle_wrap)),
+        ("approver_id", h(&w.a.public().id().0)),
+        ("bundle_wrap", h(&w.b_bundle)),
         ("chain", list_json(chain)),
     ]);
     g.ok(
         "pairing_accept",
-        "B opens its bundle, verifies the chain and collects epochs 0 and 1",
-        &["DEV-5", "DEV-6"],
+        "B checks the committed bundle, opens it, verifies the chain and collects epochs 0 and 1, each against its key check",
+        &["DEV-5", "DEV-6", "CHAIN-16"],
         pin.clone(),
     )?;
     g.err(
         "pairing_accept",
-        "the server serves only the genesis, older than the head in the bundle",
+        "the server serves only the genesis: B's add-device statement is withheld",
         &["DEV-6", "CHAIN-10"],
         set(&pin, "chain", list_json(&chain[..1])),
-        Error::ChainRollback,
+        Error::DeviceKeyMismatch,
     )?;
     generate_chain_checks(g, &w, &pin, &mut rng)
 }
@@ -1064,16 +1359,28 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let chain = &w.chain;
     let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
     let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let acct = st(0)?.account();
     let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
     let verify_err =
         |g: &mut Gen, d: &str, reqs: &[&str], c: Vec<Vec<u8>>, e: Error| g.err("chain_verify", d, reqs, cin(&c), e);
 
     // --- genesis ([CHAIN-8]) ---
-    let gbody = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| Body::Genesis {
-        device,
-        recovery,
-        password,
-        epoch,
+    // Proofs are valid where the keys are the vector paths' own (anchored on `device`), zero
+    // elsewhere: every refusal below comes before the proofs are checked.
+    let kdf0 = w.pw.chain_kdf().ok_or("password kdf")?;
+    let gbody = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| {
+        let kc = w.umks[&0].key_check(0);
+        let anchor = crate::chain::statement::genesis_anchor(&device, &recovery, &password, &kdf0, epoch, &kc);
+        Body::Genesis {
+            device,
+            recovery,
+            recovery_pop: if recovery == w.rec.public() { w.rec.possession(1, &anchor) } else { [0; 64] },
+            password,
+            password_kdf: kdf0,
+            password_pop: if password == w.pw.public() { w.pw.possession(1, &anchor) } else { [0; 64] },
+            epoch,
+            key_check: w.umks[&0].key_check(0),
+        }
     };
     let (a, rec, pw) = (w.a.public(), w.rec.public(), w.pw.public());
     let mkgen = |pos: u64, prev: [u8; 32], body: Body, signer: &DeviceKeys| Statement::sign(pos, prev, body, signer);
@@ -1164,7 +1471,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
 
     // --- strict signatures on a later statement ([CHAIN-2], [PRIM-9]) ---
     let stranger = Dev::new(rng);
-    let mut s2 = next_statement(&st(1)?, Body::AddDevice { device: stranger.public() }, &w.a.keys);
+    let mut s2 = next_statement(&st(1)?, add_body(&stranger.keys, &acct), &w.a.keys);
     let good = s2.signature;
     s2.signature = small_order_r_signature(&s2, w.a.keys.signing_seed());
     verify_err(
@@ -1184,7 +1491,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
 
     // --- fork inside one served chain ([CHAIN-8] step 2) ---
-    let alt = next_statement(&st(0)?, Body::AddDevice { device: stranger.public() }, &w.a.keys).encode();
+    let alt = next_statement(&st(0)?, add_body(&stranger.keys, &acct), &w.a.keys).encode();
     verify_err(
         g,
         "a different valid statement at position 1 after statement 2",
@@ -1196,7 +1503,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // --- add device: key reuse ([CHAIN-9]) ---
     let reuse = next_statement(
         &st(1)?,
-        Body::AddDevice { device: DevicePublic { ed25519: w.b.public().ed25519, x25519: stranger.public().x25519 } },
+        add_keys(&w.b.keys, &acct, DevicePublic { ed25519: w.b.public().ed25519, x25519: stranger.public().x25519 }),
         &w.a.keys,
     )
     .encode();
@@ -1209,7 +1516,11 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     let reuse = next_statement(
         &st(5)?,
-        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: w.c.public().x25519 } },
+        add_keys(
+            &stranger.keys,
+            &acct,
+            DevicePublic { ed25519: stranger.public().ed25519, x25519: w.c.public().x25519 },
+        ),
         &w.a.keys,
     )
     .encode();
@@ -1222,7 +1533,11 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     let reuse = next_statement(
         &st(7)?,
-        Body::AddDevice { device: DevicePublic { ed25519: stranger.public().ed25519, x25519: w.pw.public().sealing } },
+        add_keys(
+            &stranger.keys,
+            &acct,
+            DevicePublic { ed25519: stranger.public().ed25519, x25519: w.pw.public().sealing },
+        ),
         &w.a.keys,
     )
     .encode();
@@ -1235,7 +1550,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     let cross = DevicePublic { ed25519: stranger.public().ed25519, x25519: w.b.public().ed25519 };
     if !hpke::is_low_order(&cross.x25519) {
-        let (bytes, _) = extend(&st(1)?, Body::AddDevice { device: cross }, &w.a.keys).map_err(s)?;
+        let (bytes, _) = extend(&st(1)?, add_keys(&stranger.keys, &acct, cross), &w.a.keys).map_err(s)?;
         g.ok(
             "chain_verify",
             "add-device whose X25519 key equals an active device's Ed25519 key: the pools are typed, accepted",
@@ -1257,20 +1572,44 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let unpin = next_statement(&st(6)?, Body::UnpinPartner { key: partner }, &w.a.keys).encode();
     verify_err(g, "unpin a key that is not pinned (any more)", &["CHAIN-15"], with(7, unpin), Error::ChainState)?;
 
-    // --- replace authority ([CHAIN-14]) at epoch 1, signed by the recovery authority ---
+    // --- replace authority ([CHAIN-14]) at epoch 2, signed by the recovery authority: it starts epoch 3 ---
     let st6 = st(6)?;
+    // `epochs` of the UMKs to the new sealing key, and epoch 3 to every active device and the recovery path.
     let wraps_to = |sealing: &[u8; 32], epochs: &[u32], rng: &mut SeededRng| -> Result<Vec<EpochWrap>, String> {
-        epochs
+        let mut out = epochs
             .iter()
             .map(|e| crate::chain::epoch_wrap(&st6.account(), *e, sealing, &w.umks[e], rng).map_err(s))
-            .collect()
+            .collect::<Result<Vec<_>, String>>()?;
+        let rest =
+            st6.devices().values().map(|d| d.x25519).chain(st6.authority(UnlockPath::Recovery).map(|a| a.sealing));
+        for x in rest.collect::<Vec<_>>() {
+            out.push(crate::chain::epoch_wrap(&st6.account(), 3, &x, &w.umks[&3], rng).map_err(s)?);
+        }
+        crate::chain::statement::sort_wraps(&mut out);
+        Ok(out)
     };
-    let fresh = path_keys(rng, UnlockPath::Password).public();
+    let fresh_keys = path_keys(rng, UnlockPath::Password);
+    let fresh = fresh_keys.public();
+    // The proof is signed with the key whose public half is `authority.signing` where we hold it
+    // (the fresh keys, or the current password keys); key refusals come before the proof.
     let replace = |authority: Authority, wraps: Vec<EpochWrap>| {
-        next_statement(&st6, Body::ReplaceAuthority { path: UnlockPath::Password, authority, wraps }, &w.rec.authority)
-            .encode()
+        let holder = if authority.signing == w.pw.public().signing { &w.pw } else { &fresh_keys };
+        let kdf = holder.chain_kdf();
+        let msg = crate::chain::possession_message(
+            7,
+            PopRole::Password,
+            &acct.0,
+            &authority.signing,
+            &authority.sealing,
+            kdf.as_ref().map_or(&[][..], |k| &k[..]),
+        );
+        let pop = crate::chain::ChainSigner::sign_message(&holder.authority, &msg);
+        let key_check = w.umks[&3].key_check(3);
+        let body =
+            Body::ReplaceAuthority { path: UnlockPath::Password, authority, kdf, pop, epoch: 3, key_check, wraps };
+        next_statement(&st6, body, &w.rec.authority).encode()
     };
-    let ws = wraps_to(&fresh.sealing, &[0, 1], rng)?;
+    let ws = wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?;
     verify_err(
         g,
         "replace authority with a small-order signing key",
@@ -1280,7 +1619,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     // HPKE cannot seal to a low-order key, so these wraps carry random bytes: only their
     // recipients and epochs are checked by the verifier, and the key check comes first.
-    let low_wraps: Vec<EpochWrap> = (0..=1u32)
+    let low_wraps: Vec<EpochWrap> = (0..=3u32)
         .map(|epoch| {
             let mut enc = [0u8; 32];
             let mut ct = [0u8; crate::chain::statement::EPOCH_WRAP_CT_LEN];
@@ -1297,7 +1636,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::HpkeLowOrder,
     )?;
     let cur = w.pw.public();
-    let wc = wraps_to(&cur.sealing, &[0, 1], rng)?;
+    let wc = wraps_to(&cur.sealing, &[0, 1, 2, 3], rng)?;
     verify_err(
         g,
         "replace authority that keeps the path's current keys (already in use)",
@@ -1306,7 +1645,11 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::ChainState,
     )?;
     let reused = Authority { signing: fresh.signing, sealing: w.a.public().x25519 };
-    let wr = wraps_to(&reused.sealing, &[0, 1], rng)?;
+    // (only the wraps to the new key: the refusal comes before the wraps are read, and a second
+    // epoch-3 wrap to A's key would be a duplicate entry, a decoding error)
+    let wr = (0..=3u32)
+        .map(|e| crate::chain::epoch_wrap(&st6.account(), e, &reused.sealing, &w.umks[&e], rng).map_err(s))
+        .collect::<Result<Vec<_>, String>>()?;
     verify_err(
         g,
         "replace authority whose new sealing key is an active device's X25519 key",
@@ -1314,13 +1657,55 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(7, replace(reused, wr)),
         Error::ChainState,
     )?;
-    let w1 = wraps_to(&fresh.sealing, &[1], rng)?;
+    let w1 = wraps_to(&fresh.sealing, &[1, 2, 3], rng)?;
     verify_err(
         g,
         "replace authority whose wraps miss epoch 0",
         &["CHAIN-14"],
         with(7, replace(fresh, w1)),
         Error::ChainRecipients,
+    )?;
+    let mut w_old = wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?;
+    w_old.push(crate::chain::epoch_wrap(&st6.account(), 3, &w.pw.public().sealing, &w.umks[&3], rng).map_err(s)?);
+    crate::chain::statement::sort_wraps(&mut w_old);
+    verify_err(
+        g,
+        "password change that also gives the new epoch to the old password's sealing key",
+        &["CHAIN-14"],
+        with(7, replace(fresh, w_old)),
+        Error::ChainRecipients,
+    )?;
+    let good = replace(fresh, wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?);
+    let mut no_rot = Statement::decode(&good).map_err(s)?;
+    if let Body::ReplaceAuthority { epoch, .. } = &mut no_rot.body {
+        *epoch = 2;
+    }
+    let no_rot = next_statement(&st6, no_rot.body, &w.rec.authority).encode();
+    verify_err(
+        g,
+        "password change that does not start a new epoch (epoch stays 2)",
+        &["CHAIN-14"],
+        with(7, no_rot),
+        Error::ChainEpoch,
+    )?;
+    // Malware on a device installs recovery keys of its own: only an unlock path may replace one.
+    let mal = path_keys(rng, UnlockPath::Recovery);
+    let mal_wraps = wraps_to(&mal.public().sealing, &[0, 1, 2, 3], rng)?;
+    let mal_body = Body::ReplaceAuthority {
+        path: UnlockPath::Recovery,
+        authority: mal.public(),
+        kdf: None,
+        pop: mal.possession(7, &acct.0),
+        epoch: 3,
+        key_check: w.umks[&3].key_check(3),
+        wraps: mal_wraps,
+    };
+    verify_err(
+        g,
+        "a device replaces the recovery authority (malware installing its own recovery keys)",
+        &["CHAIN-6", "CHAIN-14"],
+        with(7, next_statement(&st6, mal_body, &w.b.keys).encode()),
+        Error::ChainNotAuthorized,
     )?;
 
     // --- rotate: a wrap entry for the wrong epoch ([CHAIN-11]) ---
@@ -1333,14 +1718,16 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         .chain([UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| st4.authority(*p).map(|a| a.sealing)))
         .collect();
     for (i, x) in recips.iter().enumerate() {
-        let e = if i == 0 { 0 } else { 1 };
+        let e = if i == 0 { 1 } else { 2 };
         ws.push(crate::chain::epoch_wrap(&st4.account(), e, x, &w.umks[&e], rng).map_err(s)?);
     }
     crate::chain::statement::sort_wraps(&mut ws);
-    let rot = next_statement(&st4, Body::RotateEpoch { epoch: 1, wraps: ws }, &w.a.keys).encode();
+    let rot =
+        next_statement(&st4, Body::RotateEpoch { epoch: 2, key_check: w.umks[&2].key_check(2), wraps: ws }, &w.a.keys)
+            .encode();
     verify_err(
         g,
-        "rotate to epoch 1 with one wrap entry labelled epoch 0",
+        "rotate to epoch 2 with one wrap entry labelled epoch 1",
         &["CHAIN-11"],
         with(5, rot),
         Error::ChainRecipients,
@@ -1386,7 +1773,8 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     dec_err(g, "rotate-epoch wraps in descending order", &rot5.encode(), Error::DecodeValue)?;
     let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
     let mut n = chain[5].clone();
-    if let Some(x) = n.get_mut(kind_at + 5..kind_at + 9) {
+    // kind (1) ‖ epoch (4) ‖ key_check (32), then the wrap count
+    if let Some(x) = n.get_mut(kind_at + 37..kind_at + 41) {
         x.copy_from_slice(&1025u32.to_be_bytes());
     }
     dec_err(g, "rotate-epoch declaring 1025 wraps", &n, Error::DecodeLength)?;
@@ -1399,19 +1787,25 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // --- pairing_accept ([DEV-6]) ---
     let st0 = st(0)?;
     let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
-    let head2 = st(1)?.head();
-    let bundle = |account: AccountId, head: ChainHead| IdentityBundle { account, head, umks: umks0.clone() };
+    let bundle = |account: AccountId, umks: BTreeMap<u32, Umk>| IdentityBundle { account, umks };
     let [x1, x2] = stranger.seeds();
-    let wx = wrap_bundle(&bundle(st0.account(), head2), &stranger.public(), rng).map_err(s)?;
+    let wx = wrap_bundle(&bundle(st0.account(), umks0.clone()), &stranger.public(), rng).map_err(s)?;
     g.err(
         "pairing_accept",
         "a valid bundle to a device the chain never added: the approver added other keys",
         &["DEV-6"],
-        obj([x1, x2, ("account_id", h(&st0.account().0)), ("bundle_wrap", h(&wx)), ("chain", list_json(chain))]),
+        obj([
+            x1,
+            x2,
+            ("account_id", h(&st0.account().0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&wx)),
+            ("chain", list_json(chain)),
+        ]),
         Error::DeviceKeyMismatch,
     )?;
     let other = AccountId([0x42; 32]);
-    let wo = wrap_bundle(&bundle(other, head2), &w.b.public(), rng).map_err(s)?;
+    let wo = wrap_bundle(&bundle(other, umks0.clone()), &w.b.public(), rng).map_err(s)?;
     g.err(
         "pairing_accept",
         "a bundle for another account, with this account's chain",
@@ -1419,22 +1813,18 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         set(&set(pin, "account_id", h(&other.0)), "bundle_wrap", h(&wo)),
         Error::ChainGenesis,
     )?;
-    let wf =
-        wrap_bundle(&bundle(st0.account(), ChainHead { len: 2, hash: [0x66; 32] }), &w.b.public(), rng).map_err(s)?;
+    // The critical finding: the server seals its own bundle (the real account, UMKs it chose) to
+    // B's X25519 key, which it learnt from the pending registration.
+    let mut forged = BTreeMap::new();
+    forged.insert(0, Umk::random(rng));
+    forged.insert(1, Umk::random(rng));
+    let wf = wrap_bundle(&bundle(st0.account(), forged), &w.b.public(), rng).map_err(s)?;
     g.err(
         "pairing_accept",
-        "the bundle's head hash differs from the chain's statement 1",
-        &["DEV-6", "CHAIN-10"],
+        "forged identity bundle: sealed by the server (not the approver) with UMKs it chose",
+        &["DEV-5", "DEV-6"],
         set(pin, "bundle_wrap", h(&wf)),
-        Error::ChainFork,
-    )?;
-    let wz = wrap_bundle(&bundle(st0.account(), ChainHead { len: 0, hash: [0; 32] }), &w.b.public(), rng).map_err(s)?;
-    g.err(
-        "pairing_accept",
-        "the bundle's head has length 0 (names no statement)",
-        &["DEV-6", "CHAIN-10"],
-        set(pin, "bundle_wrap", h(&wz)),
-        Error::ChainFork,
+        Error::DeviceBundle,
     )?;
     let mut t = Obj(pin).hex("bundle_wrap").map_err(s)?;
     if let Some(x) = t.get_mut(40) {
@@ -1442,10 +1832,812 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     }
     g.err(
         "pairing_accept",
-        "bundle ciphertext tampered (byte 40)",
-        &["DEV-5", "DEV-6", "HPKE-2"],
+        "bundle ciphertext tampered (byte 40): no longer the wrap the add-device statement commits to",
+        &["DEV-5", "DEV-6"],
         set(pin, "bundle_wrap", h(&t)),
+        Error::DeviceBundle,
+    )?;
+    let [d1, d2] = w.d.seeds();
+    let wd = wrap_bundle(&bundle(st0.account(), w.umks.clone()), &w.d.public(), rng).map_err(s)?;
+    g.err(
+        "pairing_accept",
+        "a bundle for D, which an unlock path enrolled (commitment of zeros: no bundle)",
+        &["DEV-5", "DEV-6"],
+        obj([
+            d1,
+            d2,
+            ("account_id", h(&st0.account().0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&wd)),
+            ("chain", list_json(chain)),
+        ]),
+        Error::DeviceBundle,
+    )?;
+    // A device revoked on the real chain (C, at 4) adds the new device N on a fork before its
+    // revocation, committing to a bundle C sealed itself. N was approved on A.
+    let n_dev = Dev::new(rng);
+    let w_fork = wrap_bundle(&bundle(acct, umks0.clone()), &n_dev.public(), rng).map_err(s)?;
+    let body = Body::AddDevice {
+        device: n_dev.public(),
+        pop: device_possession(&n_dev.keys, &acct),
+        bundle_commit: bundle_commit(&w_fork),
+    };
+    let fork = [chain[..4].to_vec(), vec![next_statement(&st(3)?, body, &w.c.keys).encode()]].concat();
+    let [n1, n2] = n_dev.seeds();
+    let fork_in = |approver: &DevicePublic| {
+        obj([
+            n1.clone(),
+            n2.clone(),
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&approver.id().0)),
+            ("bundle_wrap", h(&w_fork)),
+            ("chain", list_json(&fork)),
+        ])
+    };
+    g.err(
+        "pairing_accept",
+        "a revoked device adds the new device on a fork before its revocation: not the approver the person compared with",
+        &["DEV-4", "DEV-6"],
+        fork_in(&w.a.public()),
+        Error::DeviceBundle,
+    )?;
+    // A compromised approver commits to bundles whose UMKs the chain does not vouch for.
+    let e_dev = Dev::new(rng);
+    let bad_bundle = |umks: BTreeMap<u32, Umk>, base: &ChainState, rng: &mut SeededRng| -> Result<Value, String> {
+        let wrap = wrap_bundle(&bundle(acct, umks), &e_dev.public(), rng).map_err(s)?;
+        let body = Body::AddDevice {
+            device: e_dev.public(),
+            pop: device_possession(&e_dev.keys, &acct),
+            bundle_commit: bundle_commit(&wrap),
+        };
+        let stmt = next_statement(base, body, &w.a.keys).encode();
+        let served: Vec<Vec<u8>> = [base.encoded(), vec![stmt]].concat();
+        let [e1, e2] = e_dev.seeds();
+        Ok(obj([
+            e1,
+            e2,
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&wrap)),
+            ("chain", list_json(&served)),
+        ]))
+    };
+    let mut wrong0 = BTreeMap::new();
+    wrong0.insert(0, Umk::random(rng));
+    g.err(
+        "pairing_accept",
+        "the committed bundle carries a UMK_0 that does not match key_check_0 (compromised approver)",
+        &["DEV-6", "CHAIN-16"],
+        bad_bundle(wrong0, &st(1)?, rng)?,
+        Error::KeyCheck,
+    )?;
+    g.err(
+        "pairing_accept",
+        "the committed bundle at epoch 1 omits epoch 1",
+        &["DEV-6", "CHAIN-16"],
+        bad_bundle(umks0.clone(), &st(6)?, rng)?,
+        Error::KeyCheck,
+    )?;
+
+    // --- proofs of possession ([CHAIN-17]) ---
+    let zero_pop = Body::AddDevice { device: stranger.public(), pop: [0; 64], bundle_commit: NO_BUNDLE };
+    verify_err(
+        g,
+        "add-device whose key comes without a proof of possession (zero proof)",
+        &["CHAIN-9", "CHAIN-17"],
+        with(2, next_statement(&st(1)?, zero_pop, &w.a.keys).encode()),
+        Error::ChainPossession,
+    )?;
+    let foreign = Body::AddDevice {
+        device: stranger.public(),
+        pop: device_possession(&stranger.keys, &AccountId([0x42; 32])),
+        bundle_commit: NO_BUNDLE,
+    };
+    verify_err(
+        g,
+        "add-device whose proof of possession was signed for another account",
+        &["CHAIN-9", "CHAIN-17"],
+        with(2, next_statement(&st(1)?, foreign, &w.a.keys).encode()),
+        Error::ChainPossession,
+    )?;
+    // A counterfeit chain: the server's own genesis and authorities, then a replace-authority
+    // that installs the victim's real recovery keys (public: they sit in the victim's chain) with
+    // the only proof it has, the victim genesis's.
+    let srv = Dev::new(rng);
+    let srv_rec = path_keys(rng, UnlockPath::Recovery);
+    let srv_pw = path_keys(rng, UnlockPath::Password);
+    let srv_umk = Umk::random(rng);
+    let srv_g =
+        Statement::sign(0, [0; 32], genesis_body(srv.public(), &srv.public(), &srv_rec, &srv_pw, &srv_umk)?, &srv.keys)
+            .encode();
+    let srv_st = ChainState::from_genesis(&srv_g).map_err(s)?;
+    let victim_pop = match &Statement::decode(&chain[0]).map_err(s)?.body {
+        Body::Genesis { recovery_pop, .. } => *recovery_pop,
+        _ => return Err("statement 0 is not a genesis".into()),
+    };
+    let steal_wraps =
+        vec![crate::chain::epoch_wrap(&srv_st.account(), 0, &w.rec.public().sealing, &srv_umk, rng).map_err(s)?];
+    let steal = Body::ReplaceAuthority {
+        path: UnlockPath::Recovery,
+        authority: w.rec.public(),
+        kdf: None,
+        pop: victim_pop,
+        epoch: 1,
+        key_check: srv_umk.key_check(1),
+        wraps: steal_wraps,
+    };
+    // Signed by the server's own password authority (an unlock path may replace the other, [CHAIN-6]).
+    let steal = next_statement(&srv_st, steal, &srv_pw.authority).encode();
+    verify_err(
+        g,
+        "counterfeit chain: a replace-authority installs the victim's recovery keys with a proof copied from the victim's genesis",
+        &["CHAIN-14", "CHAIN-17"],
+        vec![srv_g.clone(), steal],
+        Error::ChainPossession,
+    )?;
+    let mut cg = genesis_body(srv.public(), &srv.public(), &w.rec, &srv_pw, &srv_umk)?;
+    if let Body::Genesis { recovery_pop, .. } = &mut cg {
+        *recovery_pop = victim_pop;
+    }
+    verify_err(
+        g,
+        "counterfeit genesis: the victim's recovery keys with the proof copied from the victim's genesis (other anchor)",
+        &["CHAIN-8", "CHAIN-17"],
+        vec![Statement::sign(0, [0; 32], cg, &srv.keys).encode()],
+        Error::ChainPossession,
+    )?;
+    let mut weak_kdf = PasswordKdf::decode(&kdf0).map_err(s)?;
+    weak_kdf.params.m_kib = 1024;
+    let mut wg = gbody(a, rec, pw, 0);
+    if let Body::Genesis { password_kdf, .. } = &mut wg {
+        *password_kdf = weak_kdf.encode().try_into().map_err(|_| "kdf length")?;
+    }
+    verify_err(
+        g,
+        "genesis pinning KDF parameters below the floor (m = 1024 KiB)",
+        &["CHAIN-8", "CHAIN-18", "KEY-6"],
+        vec![mkgen(0, [0; 32], wg, &w.a.keys).encode()],
+        Error::KdfParamsTooWeak,
+    )?;
+
+    // --- key checks on epoch wraps ([CHAIN-16]): a split rotation ---
+    let st4 = st(4)?; // after C's revocation, epoch 1
+    let real = Umk::random(rng);
+    let other_umk = Umk::random(rng);
+    let mut split = Vec::new();
+    for d in st4.devices().values() {
+        let u = if d.x25519 == w.b.public().x25519 { &other_umk } else { &real };
+        split.push(crate::chain::epoch_wrap(&acct, 2, &d.x25519, u, rng).map_err(s)?);
+    }
+    for p in [UnlockPath::Recovery, UnlockPath::Password] {
+        let a = st4.authority(p).ok_or("authority")?;
+        split.push(crate::chain::epoch_wrap(&acct, 2, &a.sealing, &real, rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut split);
+    let split_rot =
+        next_statement(&st4, Body::RotateEpoch { epoch: 2, key_check: real.key_check(2), wraps: split }, &w.a.keys)
+            .encode();
+    let split_chain = with(5, split_rot);
+    let [_, a2] = w.a.seeds();
+    let [_, b2x] = w.b.seeds();
+    g.ok(
+        "chain_open_epochs",
+        "split rotation: A's wrap matches the key check",
+        &["CHAIN-12", "CHAIN-16"],
+        obj([("chain", list_json(&split_chain)), a2]),
+    )?;
+    g.err(
+        "chain_open_epochs",
+        "split rotation: the rotating device gave B a different UMK for the same epoch",
+        &["CHAIN-12", "CHAIN-16"],
+        obj([("chain", list_json(&split_chain)), b2x]),
+        Error::KeyCheck,
+    )?;
+    generate_revocation(g, w, rng)?;
+    generate_enrollment(g, rng)
+}
+
+/// Revocations ([CHAIN-20]): atomic with the new epoch, cascading over what the revoked device
+/// introduced, the sequence bound pinned to an envelope identity; and what an old password still
+/// reads after a change ([CHAIN-14]).
+fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(), String> {
+    let chain = &w.chain;
+    let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
+    let acct = st(0)?.account();
+    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    // A revoke statement on `base` with honest wraps (unless `epoch`/`extra` say otherwise).
+    let revoke_stmt = |base: &ChainState,
+                       signer: &DeviceKeys,
+                       revs: Vec<Revocation>,
+                       unpin: Vec<[u8; 32]>,
+                       reconfirm: Vec<Reconfirm>,
+                       epoch: Option<u32>,
+                       extra: Option<[u8; 32]>,
+                       rng: &mut SeededRng|
+     -> Result<Vec<u8>, String> {
+        let (mut revs, mut unpin, mut reconfirm) = (revs, unpin, reconfirm);
+        revs.sort_by_key(|r| r.device);
+        unpin.sort();
+        reconfirm.sort();
+        let e = epoch.unwrap_or(base.epoch() + 1);
+        let umk = Umk::random(rng);
+        let gone: Vec<DeviceId> = revs.iter().map(|r| r.device).collect();
+        let mut to: Vec<[u8; 32]> =
+            base.devices().iter().filter(|(id, _)| !gone.contains(id)).map(|(_, d)| d.x25519).collect();
+        to.extend(
+            [UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| base.authority(*p).map(|a| a.sealing)),
+        );
+        to.extend(extra);
+        let mut wraps = to
+            .iter()
+            .map(|x| crate::chain::epoch_wrap(&acct, e, x, &umk, rng).map_err(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::chain::statement::sort_wraps(&mut wraps);
+        let body =
+            Body::RevokeDevice { revocations: revs, unpin, reconfirm, epoch: e, key_check: umk.key_check(e), wraps };
+        Ok(next_statement(base, body, signer).encode())
+    };
+    let b_id = w.b.public().id();
+    let rb = |max_seq: u64, last: [u8; 32]| vec![Revocation { device: b_id, max_seq, last_envelope: last }];
+    let mut last = [0u8; 32];
+    rand_core::Rng::fill_bytes(rng, &mut last);
+    let partner = match Statement::decode(&chain[3]).map_err(s)?.body {
+        Body::PinPartner { key, .. } => key,
+        _ => return Err("statement 3 is not a pin".into()),
+    };
+    let st3 = st(3)?; // B pinned the partner at 3
+    let with3 = |x: Vec<u8>| [chain[..4].to_vec(), vec![x]].concat();
+    let cascade = ["CHAIN-20"];
+    g.err(
+        "chain_verify",
+        "revoking B, which pinned a partner, without unpinning or re-confirming it (the install survives the cascade)",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![], vec![], None, None, rng)?)),
+        Error::ChainCascade,
+    )?;
+    g.ok(
+        "chain_verify",
+        "revoking B together with the partner it pinned, in one statement with the new epoch",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], None, None, rng)?)),
+    )?;
+    g.ok(
+        "chain_verify",
+        "revoking B and re-confirming the partner it pinned (A now vouches for it)",
+        &cascade,
+        cin(&with3(revoke_stmt(
+            &st3,
+            &w.a.keys,
+            rb(5, last),
+            vec![],
+            vec![Reconfirm::Partner(partner)],
+            None,
+            None,
+            rng,
+        )?)),
+    )?;
+    // B adds a sleeper device E: revoking B must revoke or re-confirm E.
+    let e_dev = Dev::new(rng);
+    let (add_e, st_e) = extend(&st(1)?, add_body(&e_dev.keys, &acct), &w.b.keys).map_err(s)?;
+    let base_e = [chain[..2].to_vec(), vec![add_e]].concat();
+    let with_e = |x: Vec<u8>| [base_e.clone(), vec![x]].concat();
+    g.err(
+        "chain_verify",
+        "revoking B but not the sleeper device E that B added",
+        &cascade,
+        cin(&with_e(revoke_stmt(&st_e, &w.a.keys, rb(5, last), vec![], vec![], None, None, rng)?)),
+        Error::ChainCascade,
+    )?;
+    let mut both = rb(5, last);
+    both.push(Revocation { device: e_dev.public().id(), max_seq: 0, last_envelope: [0; 32] });
+    g.ok(
+        "chain_verify",
+        "revoking B and the device E it added in one statement",
+        &cascade,
+        cin(&with_e(revoke_stmt(&st_e, &w.a.keys, both, vec![], vec![], None, None, rng)?)),
+    )?;
+    g.ok(
+        "chain_verify",
+        "revoking B and re-confirming the device E it added",
+        &cascade,
+        cin(&with_e(revoke_stmt(
+            &st_e,
+            &w.a.keys,
+            rb(5, last),
+            vec![],
+            vec![Reconfirm::Device(e_dev.public().id())],
+            None,
+            None,
+            rng,
+        )?)),
+    )?;
+    g.err(
+        "chain_verify",
+        "re-confirming a device the revoked device did not introduce",
+        &cascade,
+        cin(&with_e(revoke_stmt(
+            &st_e,
+            &w.a.keys,
+            vec![Revocation { device: e_dev.public().id(), max_seq: 0, last_envelope: [0; 32] }],
+            vec![],
+            vec![Reconfirm::Device(b_id)],
+            None,
+            None,
+            rng,
+        )?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "revoking B with a sequence bound of 5 but no pinned envelope identity",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, [0; 32]), vec![partner], vec![], None, None, rng)?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "revoke without rotation: the revoke statement names the current epoch (0) instead of the next",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], Some(0), None, rng)?)),
+        Error::ChainEpoch,
+    )?;
+    g.err(
+        "chain_verify",
+        "a revocation that still wraps the new UMK to the revoked device",
+        &cascade,
+        cin(&with3(revoke_stmt(
+            &st3,
+            &w.a.keys,
+            rb(5, last),
+            vec![partner],
+            vec![],
+            None,
+            Some(w.b.public().x25519),
+            rng,
+        )?)),
+        Error::ChainRecipients,
+    )?;
+    g.err(
+        "chain_verify",
+        "revoking B with sequence bound 0 but a non-zero last envelope",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(0, last), vec![partner], vec![], None, None, rng)?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "unpinning a key that is not pinned",
+        &cascade,
+        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner, last], vec![], None, None, rng)?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "re-confirming the partner while unpinning it in the same statement",
+        &cascade,
+        cin(&with3(revoke_stmt(
+            &st3,
+            &w.a.keys,
+            rb(5, last),
+            vec![partner],
+            vec![Reconfirm::Partner(partner)],
+            None,
+            None,
+            rng,
+        )?)),
+        Error::ChainState,
+    )?;
+    g.err(
+        "chain_verify",
+        "B revokes itself and re-confirms the partner it pinned (a revoked device cannot vouch)",
+        &cascade,
+        cin(&with3(revoke_stmt(
+            &st3,
+            &w.b.keys,
+            rb(5, last),
+            vec![],
+            vec![Reconfirm::Partner(partner)],
+            None,
+            None,
+            rng,
+        )?)),
+        Error::ChainState,
+    )?;
+    // A re-confirmation makes the revoker the introducer: revoking A later cascades over it.
+    let keep = revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![], vec![Reconfirm::Partner(partner)], None, None, rng)?;
+    let kept = with3(keep.clone());
+    let st_kept = ChainState::verify(&kept).map_err(s)?;
+    let a_rev = vec![Revocation { device: w.a.public().id(), max_seq: 0, last_envelope: [0; 32] }];
+    g.err(
+        "chain_verify",
+        "after A re-confirmed B's partner, C revokes A without unpinning or re-confirming that partner",
+        &cascade,
+        cin(&[kept.clone(), vec![revoke_stmt(&st_kept, &w.c.keys, a_rev, vec![], vec![], None, None, rng)?]].concat()),
+        Error::ChainCascade,
+    )?;
+    // Decoding of the lists.
+    let base_rev = Statement::decode(
+        &with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], None, None, rng)?)[4],
+    )
+    .map_err(s)?;
+    let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
+    let mut over = base_rev.encode();
+    // kind (1) ‖ n (4) ‖ one revocation (72) ‖ m
+    if let Some(x) = over.get_mut(kind_at + 77..kind_at + 81) {
+        x.copy_from_slice(&1025u32.to_be_bytes());
+    }
+    let dec = |g: &mut Gen, d: &str, bytes: &[u8], e: Error| {
+        g.err("chain_statement_decode", d, &["CHAIN-1", "CHAIN-20"], obj([("statement", h(bytes))]), e)
+    };
+    dec(g, "a revoke statement declaring 1025 unpinned keys", &over, Error::DecodeLength)?;
+    let mut unordered = base_rev.clone();
+    if let Body::RevokeDevice { unpin, .. } = &mut unordered.body {
+        unpin.push([0; 32]);
+    }
+    dec(g, "a revoke statement whose unpinned keys are not ascending", &unordered.encode(), Error::DecodeValue)?;
+    let mut twice = base_rev.clone();
+    if let Body::RevokeDevice { revocations, .. } = &mut twice.body {
+        let r = revocations[0];
+        revocations.push(r);
+    }
+    dec(g, "a revoke statement listing the same device twice", &twice.encode(), Error::DecodeValue)?;
+    let mut rc = base_rev.clone();
+    if let Body::RevokeDevice { reconfirm, .. } = &mut rc.body {
+        reconfirm.push(Reconfirm::Partner([2; 32]));
+        reconfirm.push(Reconfirm::Device(DeviceId([1; 32])));
+    }
+    dec(
+        g,
+        "a revoke statement whose re-confirmations are not ascending by (what, id)",
+        &rc.encode(),
+        Error::DecodeValue,
+    )?;
+    let mut what = base_rev.clone();
+    if let Body::RevokeDevice { reconfirm, .. } = &mut what.body {
+        reconfirm.push(Reconfirm::Device(DeviceId([1; 32])));
+    }
+    let mut what = what.encode();
+    // kind (1) ‖ n (4) ‖ 72 ‖ m (4) ‖ 32 ‖ k (4) ‖ what
+    if let Some(x) = what.get_mut(kind_at + 1 + 4 + 72 + 4 + 32 + 4) {
+        *x = 3;
+    }
+    dec(g, "a re-confirmation with `what` = 3", &what, Error::DecodeValue)?;
+    let mut empty = Statement::decode(&chain[4]).map_err(s)?;
+    if let Body::RevokeDevice { revocations, .. } = &mut empty.body {
+        revocations.clear();
+    }
+    g.err(
+        "chain_statement_decode",
+        "a revoke statement that revokes no device",
+        &["CHAIN-1", "CHAIN-20"],
+        obj([("statement", h(&empty.encode()))]),
+        Error::DecodeLength,
+    )?;
+    // The old password after a change: it opens epochs 0 to 2, not epoch 3 the change started.
+    g.ok(
+        "chain_open_epochs",
+        "the replaced password's sealing key after the change: epochs 0 to 2 only, nothing of epoch 3",
+        &["CHAIN-14"],
+        obj([("chain", list_json(chain)), ("x25519_secret", h(w.pw.sealing.expose()))]),
+    )?;
+    generate_unreached(g, w, rng)
+}
+
+/// One vector for each check the independent port found no vector reaching.
+fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(), String> {
+    let chain = &w.chain;
+    let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
+    let acct = st(0)?.account();
+    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
+    // Genesis: the password authority's proof is checked too; pinned KDF version and ceiling.
+    let base = Statement::decode(&chain[0]).map_err(s)?;
+    let regen = |edit: &dyn Fn(&mut Body)| {
+        let mut b = base.body.clone();
+        edit(&mut b);
+        Statement::sign(0, [0; 32], b, &w.a.keys).encode()
+    };
+    g.err(
+        "chain_verify",
+        "genesis whose password authority proof is zeroed (the recovery proof is valid)",
+        &["CHAIN-8", "CHAIN-17"],
+        cin(&[regen(&|b| {
+            if let Body::Genesis { password_pop, .. } = b {
+                *password_pop = [0; 64];
+            }
+        })]),
+        Error::ChainPossession,
+    )?;
+    let kdf0 = PasswordKdf::decode(&w.pw.kdf_binding).map_err(s)?;
+    for (desc, edit, err) in [
+        ("genesis pinning Argon2 version 0x10", KdfParams { version: 0x10, ..kdf0.params }, Error::KdfVersion),
+        (
+            "genesis pinning KDF parameters above the ceiling (t = 17)",
+            KdfParams { t: 17, ..kdf0.params },
+            Error::KdfParamsTooLarge,
+        ),
+    ] {
+        let k: [u8; 32] = PasswordKdf { params: edit, ..kdf0 }.encode().try_into().map_err(|_| "kdf")?;
+        g.err(
+            "chain_verify",
+            desc,
+            &["CHAIN-8", "CHAIN-18", "KEY-6"],
+            cin(&[regen(&|b| {
+                if let Body::Genesis { password_kdf, .. } = b {
+                    *password_kdf = k;
+                }
+            })]),
+            err,
+        )?;
+    }
+    // Replace authority: the pinned KDF is checked, and its length prefix decoded.
+    let rep7 = Statement::decode(&chain[7]).map_err(s)?;
+    let mut weak = kdf0;
+    weak.params.m_kib = 1024;
+    let mut b7 = rep7.body.clone();
+    if let Body::ReplaceAuthority { kdf, .. } = &mut b7 {
+        *kdf = Some(weak.encode().try_into().map_err(|_| "kdf")?);
+    }
+    g.err(
+        "chain_verify",
+        "password replacement pinning KDF parameters below the floor",
+        &["CHAIN-14", "CHAIN-18"],
+        cin(&with(7, next_statement(&st(6)?, b7, &w.rec.authority).encode())),
+        Error::KdfParamsTooWeak,
+    )?;
+    let mut short = rep7.clone();
+    if let Body::ReplaceAuthority { kdf, .. } = &mut short.body {
+        *kdf = None; // a password replacement without its 32-byte KDF: length prefix 0
+    }
+    g.err(
+        "chain_statement_decode",
+        "password replace-authority whose kdf length prefix is 0 instead of 32",
+        &["CHAIN-1", "CHAIN-18"],
+        obj([("statement", h(&short.encode()))]),
+        Error::DecodeLength,
+    )?;
+    // pairing_accept step 5: a committed wrap that does not open (a broken approver).
+    let p_dev = Dev::new(rng);
+    let garbage: Vec<u8> = (0..120u8).collect();
+    let body = Body::AddDevice {
+        device: p_dev.public(),
+        pop: device_possession(&p_dev.keys, &acct),
+        bundle_commit: bundle_commit(&garbage),
+    };
+    let served = with(2, next_statement(&st(1)?, body, &w.a.keys).encode());
+    let [p1, p2] = p_dev.seeds();
+    g.err(
+        "pairing_accept",
+        "the approver committed to a wrap that does not open for the new device",
+        &["DEV-6", "HPKE-2"],
+        obj([
+            p1,
+            p2,
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&garbage)),
+            ("chain", list_json(&served)),
+        ]),
         Error::HpkeOpen,
+    )?;
+    // pairing_accept step 7: a later rotation gives the new device a UMK its key check refutes.
+    let q_dev = Dev::new(rng);
+    let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
+    let ap = approve_device(&st(0)?, &w.a.keys, &q_dev.keys.pending(&acct), &umks0, rng).map_err(s)?;
+    let real = Umk::random(rng);
+    let other = Umk::random(rng);
+    let mut wraps = Vec::new();
+    for d in ap.state.devices().values() {
+        let u = if d.x25519 == q_dev.public().x25519 { &other } else { &real };
+        wraps.push(crate::chain::epoch_wrap(&acct, 1, &d.x25519, u, rng).map_err(s)?);
+    }
+    for p in [UnlockPath::Recovery, UnlockPath::Password] {
+        let a = ap.state.authority(p).ok_or("authority")?;
+        wraps.push(crate::chain::epoch_wrap(&acct, 1, &a.sealing, &real, rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut wraps);
+    let rot = next_statement(&ap.state, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps }, &w.a.keys);
+    let served = [ap.state.encoded(), vec![rot.encode()]].concat();
+    let [q1, q2] = q_dev.seeds();
+    g.err(
+        "pairing_accept",
+        "after the new device's add-device, a rotation wraps it a UMK that fails the key check",
+        &["DEV-6", "CHAIN-16"],
+        obj([
+            q1,
+            q2,
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&ap.bundle_wrap)),
+            ("chain", list_json(&served)),
+        ]),
+        Error::KeyCheck,
+    )?;
+    // The approver was revoked after it approved: its key is found among the revoked devices.
+    let r_dev = Dev::new(rng);
+    let ap = approve_device(&st(1)?, &w.a.keys, &r_dev.keys.pending(&acct), &umks0, rng).map_err(s)?;
+    let reconf = vec![Reconfirm::Device(w.b.public().id()), Reconfirm::Device(r_dev.public().id())];
+    let a_rev = vec![Revocation { device: w.a.public().id(), max_seq: 0, last_envelope: [0; 32] }];
+    let rot = crate::chain::revoke(&ap.state, &w.b.keys, a_rev, vec![], reconf, rng).map_err(s)?;
+    let [r1, r2] = r_dev.seeds();
+    g.ok(
+        "pairing_accept",
+        "the approver A was revoked after approving (B re-confirmed the device): A is looked up among revoked devices",
+        &["DEV-6", "CHAIN-20"],
+        obj([
+            r1,
+            r2,
+            ("account_id", h(&acct.0)),
+            ("approver_id", h(&w.a.public().id().0)),
+            ("bundle_wrap", h(&ap.bundle_wrap)),
+            ("chain", list_json(&rot.state.encoded())),
+        ]),
+    )?;
+    Ok(())
+}
+
+/// Enrollment by an unlock path alone ([CHAIN-13]), against the real chain and against what a
+/// server can serve instead. Paths derive from a real recovery code and password here, so a port
+/// re-runs the whole derivation.
+fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
+    use crate::unlock::recovery::RecoveryCode;
+    let code = RecoveryCode::generate(rng);
+    let password = "correct horse battery staple";
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
+    let pw_keys = kdf.derive(password.as_bytes()).map_err(s)?;
+    let a = Dev::new(rng);
+    let acct = crate::chain::create_account(&a.keys, &code.derive(), &pw_keys, &kdf, rng).map_err(s)?;
+    let rot = crate::chain::rotate(&acct.state, &a.keys, rng).map_err(s)?;
+    let chain = rot.state.encoded();
+    let n = Dev::new(rng);
+    let [n1, n2] = n.seeds();
+    let rin = |chain: &[Vec<u8>], text: &str, wrap: &[u8]| {
+        obj([
+            n1.clone(),
+            n2.clone(),
+            ("chain", list_json(chain)),
+            ("path", json!("recovery")),
+            ("text", json!(text)),
+            ("wrap", h(wrap)),
+        ])
+    };
+    let pin = |chain: &[Vec<u8>], kdf: &PasswordKdf, wrap: &[u8]| {
+        obj([
+            n1.clone(),
+            n2.clone(),
+            ("chain", list_json(chain)),
+            ("path", json!("password")),
+            ("text", json!(password)),
+            ("kdf", super::password::kdf_json(kdf)),
+            ("wrap", h(wrap)),
+        ])
+    };
+    let text = code.to_text();
+    let reqs = ["CHAIN-13", "CHAIN-16", "WRAP-4"];
+    g.ok(
+        "enroll",
+        "recovery code alone: UMK_0 from the chapter 5 wrap, epoch 1 from the chain, both checked; add-device signed by the recovery authority",
+        &reqs,
+        rin(&chain, &text, &acct.recovery_wrap),
+    )?;
+    g.ok(
+        "enroll",
+        "password alone, with the pinned salt and parameters",
+        &["CHAIN-13", "CHAIN-18"],
+        pin(&chain, &kdf, &acct.password_wrap),
+    )?;
+    let other_salt = PasswordKdf { salt: [0x5a; 16], params: kdf.params };
+    g.err(
+        "enroll",
+        "salt substitution: the server served another salt than the chain pins",
+        &["CHAIN-13", "CHAIN-18"],
+        pin(&chain, &other_salt, &acct.password_wrap),
+        Error::KdfNotPinned,
+    )?;
+    // The server's own account, with its own keys: the recovery code's authority is not current there.
+    let srv = Dev::new(rng);
+    let srv_code = RecoveryCode::generate(rng);
+    let srv_kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
+    let srv_pw = srv_kdf.derive(b"server").map_err(s)?;
+    let srv_acct = crate::chain::create_account(&srv.keys, &srv_code.derive(), &srv_pw, &srv_kdf, rng).map_err(s)?;
+    g.err(
+        "enroll",
+        "counterfeit chain: the server serves an account of its own; the derived recovery authority is not current in it",
+        &["CHAIN-13", "CHAIN-17"],
+        rin(&srv_acct.state.encoded(), &text, &srv_acct.recovery_wrap),
+        Error::ChainSignerUnknown,
+    )?;
+    // A new recovery code retires the old one.
+    let new_code = RecoveryCode::generate(rng);
+    let new_rec = UnlockPathKeys::from_recovery(&new_code.derive());
+    let umks = BTreeMap::from([(0, acct.umk.clone()), (1, rot.umk.clone())]);
+    // A new recovery code, set with the password (only an unlock path replaces one, [CHAIN-6]).
+    let pw_path = UnlockPathKeys::from_password(&pw_keys, &kdf);
+    let replaced =
+        crate::chain::replace_authority(&rot.state, &pw_path.authority, &new_rec, &umks, rng).map_err(s)?.state;
+    g.err(
+        "enroll",
+        "the old recovery code after a new one was set: its authority is retired",
+        &["CHAIN-13", "CHAIN-14"],
+        rin(&replaced.encoded(), &text, &acct.recovery_wrap),
+        Error::ChainSignerRevoked,
+    )?;
+    let new_wrap = new_rec.wrap_umk0(replaced.account(), &acct.umk, rng).map_err(s)?;
+    g.ok(
+        "enroll",
+        "the new recovery code, with the chapter 5 wrap stored at the replacement",
+        &["CHAIN-13", "CHAIN-14"],
+        rin(&replaced.encoded(), &new_code.to_text(), &new_wrap),
+    )?;
+    let rk = UnlockPathKeys::from_recovery(&code.derive());
+    let elsewhere = rk.wrap_umk0(AccountId([0x42; 32]), &acct.umk, rng).map_err(s)?;
+    g.err(
+        "enroll",
+        "a chapter 5 wrap bound to another account id",
+        &["CHAIN-13", "WRAP-4"],
+        rin(&chain, &text, &elsewhere),
+        Error::WrapOpen,
+    )?;
+    let stale = rk.wrap_umk0(acct.state.account(), &Umk::random(rng), rng).map_err(s)?;
+    g.err(
+        "enroll",
+        "a chapter 5 wrap (right key, right account) of a UMK_0 that does not match key_check_0",
+        &["CHAIN-13", "CHAIN-16"],
+        rin(&chain, &text, &stale),
+        Error::KeyCheck,
+    )?;
+    let other_params = PasswordKdf { salt: kdf.salt, params: KdfParams { t: 4, ..kdf.params } };
+    g.err(
+        "enroll",
+        "parameter substitution: the served salt is the pinned one, t is 4 instead of 3",
+        &["CHAIN-13", "CHAIN-18"],
+        pin(&chain, &other_params, &acct.password_wrap),
+        Error::KdfNotPinned,
+    )?;
+    // Step 6: the rotation's wrap to the recovery sealing key carries a UMK its key check refutes
+    // (a compromised rotating device).
+    let real = Umk::random(rng);
+    let other = Umk::random(rng);
+    let mut wraps = Vec::new();
+    for d in acct.state.devices().values() {
+        wraps.push(crate::chain::epoch_wrap(&acct.state.account(), 1, &d.x25519, &real, rng).map_err(s)?);
+    }
+    for p in [UnlockPath::Recovery, UnlockPath::Password] {
+        let sealing = acct.state.authority(p).ok_or("authority")?.sealing;
+        let u = if p == UnlockPath::Recovery { &other } else { &real };
+        wraps.push(crate::chain::epoch_wrap(&acct.state.account(), 1, &sealing, u, rng).map_err(s)?);
+    }
+    crate::chain::statement::sort_wraps(&mut wraps);
+    let split =
+        next_statement(&acct.state, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps }, &a.keys);
+    let split_chain = [acct.state.encoded(), vec![split.encode()]].concat();
+    g.err(
+        "enroll",
+        "the chain's epoch-1 wrap to the recovery sealing key fails its key check",
+        &["CHAIN-13", "CHAIN-16"],
+        rin(&split_chain, &text, &acct.recovery_wrap),
+        Error::KeyCheck,
+    )?;
+    // Step 4: the derived signing key is the recovery authority's, but the chain pairs it with
+    // another sealing key (installed with a valid proof by whoever held the code).
+    let mine = UnlockPathKeys::from_recovery(&code.derive());
+    let odd = UnlockPathKeys {
+        path: UnlockPath::Recovery,
+        authority: crate::unlock::AuthoritySeed::from_bytes(*mine.authority.expose()),
+        sealing: HpkeSecretKey::random(rng),
+        kek: Kek::random(rng),
+        kdf_binding: Vec::new(),
+    };
+    let o_pw = UnlockPathKeys::from_password(&pw_keys, &kdf);
+    let o_umk = Umk::random(rng);
+    let o_dev = Dev::new(rng);
+    let o_g = crate::chain::genesis(&o_dev.keys, &odd, &o_pw, &o_umk).map_err(s)?;
+    g.err(
+        "enroll",
+        "the chain's recovery authority has the derived signing key but another sealing key",
+        &["CHAIN-13"],
+        rin(&[o_g], &text, &acct.recovery_wrap),
+        Error::ChainSignerUnknown,
     )?;
     Ok(())
 }

@@ -260,8 +260,10 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let mut prng = SeededRng::from_label("blindsync/vectors/v1/sync/pending");
     let posts: Vec<Request> = (0..17)
         .map(|_| {
-            let p = DeviceKeys::generate(&mut prng).public();
-            Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519 }
+            let d = DeviceKeys::generate(&mut prng);
+            let p = d.public();
+            let pop = crate::chain::device_possession(&d, &account);
+            Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519, pop }
         })
         .collect();
     let mut steps: Vec<(u64, &Request)> = vec![(1, &register)];
@@ -303,8 +305,8 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
 
     // chain: an append that does not extend the head
     let other = DeviceKeys::generate(&mut rng);
-    let approval =
-        approve_device(&acct.state, &dev, &other.public(), &acct.umks(), &mut rng).map_err(|e| e.to_string())?;
+    let approval = approve_device(&acct.state, &dev, &other.pending(&acct.state.account()), &acct.umks(), &mut rng)
+        .map_err(|e| e.to_string())?;
     let append = Request::AppendChain { token, statements: vec![approval.statement.clone()] };
     g.ok("sync_server_script", "append add-device at the head", &["SRV-5"], with(&[(4, &append)]))?;
     g.err(
