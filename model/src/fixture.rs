@@ -86,6 +86,11 @@ pub struct Fixture {
     pub counterfeit: Vec<Vec<u8>>,
     /// The UMK_0 of the counterfeit chain (the server made it).
     pub counterfeit_umk: Umk,
+    /// The server's own device keys (its Ed25519 and X25519 keys above are their public halves).
+    pub server_keys: DeviceKeys,
+    /// A device the server controls, which R (still active) adds to the account under
+    /// `compromise-then-install` (spec 12.2): the sleeper.
+    pub sleeper: DeviceKeys,
 }
 
 fn ok(r: Response) -> Result<()> {
@@ -191,6 +196,8 @@ impl Fixture {
         let recovery = UnlockPathKeys::from_recovery(&code.derive());
         let (counterfeit, counterfeit_umk) = counterfeit_chain(&adversary, &recovery, &mut rng)?;
         let weak = PasswordKdf { params: KdfParams { m_kib: 1024, t: 1, ..KdfParams::FLOOR }, ..kdf };
+        // drawn last, so every key drawn before is what it was without it
+        let sleeper = DeviceKeys::generate(&mut rng);
         let mut secrets = Vec::new();
         for c in devices.iter().chain(std::iter::once(&revoked)) {
             secrets.push(*c.device().signing_seed().expose());
@@ -222,6 +229,8 @@ impl Fixture {
             recovery_code: *code.expose(),
             counterfeit,
             counterfeit_umk,
+            server_keys: adversary,
+            sleeper,
         })
     }
 }

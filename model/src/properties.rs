@@ -8,7 +8,10 @@ use stateright::Property;
 
 use blindsync::client::DEVICES_COLLECTION;
 use blindsync::defences::Weakening;
+use blindsync::envelope::{EnvelopeRef, Header, key_schedule};
+use blindsync::keys::{AccountId, EpochKeys, Umk};
 
+use super::fixture::{COLLECTION, OTHER_COLLECTION};
 use super::system::{Action, Broken, Capability, Model, Serve, State, StreamServe, umk_digest};
 
 /// G-INTEGRITY: every value a device holds was written by an honest device
@@ -20,7 +23,7 @@ pub const NO_ROLLBACK: &str = "no rollback (G-NO-ROLLBACK)";
 pub const WITHHOLDING: &str = "withholding detected (G-WITHHOLDING-DETECTED)";
 /// G-FORK-DETECTED: a device's verified chain only extends; another branch raises the alert.
 pub const FORKS: &str = "forks detected (G-FORK-DETECTED)";
-/// G-REVOCATION: the revoked device never holds a later epoch's key or data.
+/// G-REVOCATION: no key the adversary holds opens anything stored after the revocation.
 pub const REVOCATION: &str = "revoked device locked out (G-REVOCATION)";
 /// G-KEYS-STAY-HOME: no secret key's bytes appear in anything the server receives.
 pub const KEYS_STAY_HOME: &str = "keys never reach the server (G-KEYS-STAY-HOME)";
@@ -34,6 +37,10 @@ pub const CHUNKS: &str = "stream chunks intact (G-CHUNK-INTEGRITY)";
 pub const KEY_INTEGRITY: &str = "key integrity (G-KEY-INTEGRITY)";
 /// G-CONFIDENTIALITY: no honest device holds a UMK the adversary made (and so knows).
 pub const CONFIDENTIALITY: &str = "confidentiality (G-CONFIDENTIALITY)";
+/// Spec 1.6 item 17: a device that has not seen the revocation seals in the old epoch.
+pub const RESIDUAL: &str = "a device whose view the server froze writes in the old epoch (1.6 item 17)";
+/// The freshness alert's case: an up-to-date device takes such a write.
+pub const STALE_ACCEPTED: &str = "a device that has seen the revocation takes the frozen device's old-epoch write";
 /// Honest runs reach identical state on all devices.
 pub const CONVERGE_SOMETIMES: &str = "honest sync reaches identical state";
 /// Under an honest server all devices eventually converge.
@@ -58,8 +65,8 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         // chapter 5 wrap's account binding for a counterfeit chain); password enrollment with a
         // served KDF is not modelled.
         Weakening::NoBundleCommit | Weakening::NoPossessionCheck | Weakening::UnpinnedKdf => None,
-        // Revocation is not yet attacked through the cascade (issue 13's model work).
-        Weakening::NoCascade => None,
+        // [MODEL-9] R's sleeper survives the revocation and receives the new epoch's UMK.
+        Weakening::NoCascade => Some(REVOCATION),
     }
 }
 
@@ -86,13 +93,43 @@ fn forks(_: &Model, s: &State) -> bool {
     !s.ghost.broken.contains(&Broken::Fork)
 }
 
-fn revocation(_: &Model, s: &State) -> bool {
-    let Some(e) = s.ghost.revoked_at else { return true };
-    s.revoked.umks().keys().all(|k| *k < e)
-        && s.revoked
-            .records()
-            .values()
-            .all(|r| !s.ghost.written.iter().any(|w| w.writer == r.writer && w.value == r.value && w.epoch >= e))
+/// [MODEL-9] every UMK the adversary holds (R's own, every one opened from a wrap to R, the
+/// sleeper or the server, every one it made) tried against every envelope the server received
+/// that is sealed in the revocation's epoch or later, or at a chain head that contains the
+/// revocation, whoever wrote it. Left out is only the residual of spec 1.6 item 17: an older
+/// epoch at a head before the revocation, i.e. a writer whose verified chain did not yet
+/// contain it (its own signed header says so).
+fn revocation(m: &Model, s: &State) -> bool {
+    let Some(rev) = s.ghost.revocation else { return true };
+    let Some((chain, _)) = s.server.key() else { return true };
+    let account = m.fixture.account;
+    let mut keys: Vec<[u8; 32]> = s.ghost.adversary.0.iter().map(|(_, k)| *k).collect();
+    keys.extend(s.revoked.umks().values().map(|u| *u.expose()));
+    s.archive.iter().all(|env| {
+        let Ok(e) = EnvelopeRef::decode(env) else { return true };
+        let h = e.header;
+        let after = h.epoch >= rev.epoch || chain.epoch_at_head(&h.chain_head).is_some_and(|(p, _)| p >= rev.position);
+        !after || !keys.iter().any(|k| opens(&account, k, &h))
+    })
+}
+
+/// Whether `umk` opens an envelope with `header`: the key commitment ([ENV-6]) of a collection
+/// key derived from it for the header's epoch equals the header's (every collection a device
+/// of the model writes or subscribes to).
+fn opens(account: &AccountId, umk: &[u8; 32], header: &Header) -> bool {
+    let keys = EpochKeys::derive(&Umk::from_bytes(*umk), account, header.epoch);
+    [COLLECTION, OTHER_COLLECTION, DEVICES_COLLECTION].iter().any(|c| {
+        keys.collection_key(c)
+            .is_ok_and(|ck| key_schedule(&ck, &header.salt, header.suite).commitment == header.commitment)
+    })
+}
+
+fn residual(_: &Model, s: &State) -> bool {
+    s.ghost.residual
+}
+
+fn stale_accepted(_: &Model, s: &State) -> bool {
+    s.ghost.stale_accepted
 }
 
 /// [MODEL-8] every UMK every honest device holds is in `genuine` for its epoch.
@@ -174,6 +211,9 @@ sometimes_used! {
     used_forge_bundle => ForgeBundle, "adversary forges a pairing bundle";
     used_counterfeit => CounterfeitChain, "adversary serves an enrolling device its counterfeit chain";
     used_split => SplitRotation, "adversary has R sign a split rotation";
+    used_install => CompromiseThenInstall, "adversary has R install a sleeper device and a partner";
+    used_rwr => RevokeWithoutRotate, "adversary serves a revoke without rotation";
+    used_freeze => FreezeView, "adversary freezes a device's view before the revocation";
 }
 
 macro_rules! sometimes_alert {
@@ -199,6 +239,7 @@ sometimes_alert! {
     alert_bundle => "E_DEVICE_BUNDLE", "alert fires: E_DEVICE_BUNDLE";
     alert_key_check => "E_KEY_CHECK", "alert fires: E_KEY_CHECK";
     alert_possession => "E_CHAIN_POSSESSION", "alert fires: E_CHAIN_POSSESSION";
+    alert_epoch => "E_CHAIN_EPOCH", "alert fires: E_CHAIN_EPOCH";
 }
 
 /// Every property of `m`'s configuration: the safety properties, then the
@@ -224,6 +265,10 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
         v.push(Property::eventually(CONVERGE_EVENTUALLY, converge_eventually));
     } else {
         v.extend(used_properties(m));
+        if m.config.writes > 0 && m.config.capabilities.contains(&Capability::FreezeView) && m.config.malice > 0 {
+            v.push(Property::sometimes(RESIDUAL, residual));
+            v.push(Property::sometimes(STALE_ACCEPTED, stale_accepted));
+        }
         if m.config.defences == blindsync::defences::Defences::ALL
             && m.config.capabilities.len() == Capability::ALL.len()
             && m.config.malice > 0
@@ -259,10 +304,20 @@ pub fn describe(m: &Model, a: &Action) -> String {
                 Serve::Equivocate => {
                     "the server adds two envelopes the revoked device signed with one sequence number".to_owned()
                 }
+                Serve::RevokeWithoutRotate => {
+                    "the server adds a revoke statement R signed that keeps the epoch (no rotation)".to_owned()
+                }
+                Serve::FreezeView => {
+                    "the server serves the chain and items as they were before the revocation".to_owned()
+                }
             };
             format!("{} syncs; {what}", dev(device))
         }
-        Action::Revoke { device, fork: false } => format!("{} revokes device R and rotates the epoch", dev(device)),
+        Action::Revoke { device, fork: false } => format!(
+            "{} revokes device R {} and rotates the epoch",
+            dev(device),
+            if m.config.defences.cascade { "(and what R introduced)" } else { "alone (no cascade)" }
+        ),
         Action::Revoke { device, fork: true } => {
             format!("{} revokes device R; the server answers Ok but keeps it as a second chain branch", dev(device))
         }
@@ -301,6 +356,9 @@ pub fn describe(m: &Model, a: &Action) -> String {
         ),
         Action::SplitRotation => {
             "device R rotates the epoch, wrapping one UMK to the devices and another to the recovery path".to_owned()
+        }
+        Action::Install => {
+            "device R (still active) adds the server's sleeper device and pins the server's key as a partner".to_owned()
         }
     }
     .replace("device A", if m.config.devices > 0 { "device A" } else { "device" })

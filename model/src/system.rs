@@ -14,10 +14,11 @@ use std::hash::{Hash, Hasher};
 
 use blindsync::batch::BatchId;
 use blindsync::batch::slots::{chain_allows, seal_slots};
-use blindsync::chain::statement::{Body, sort_wraps};
+use blindsync::chain::statement::{Body, Revocation, Statement, sort_wraps};
+use blindsync::chain::verify::{Introducer, open_epoch_wrap};
 use blindsync::chain::{
     ChainState, PendingDevice, UnlockPath, UnlockPathKeys, approve_device, enroll_with, epoch_wrap, extend,
-    revoke_and_rotate,
+    next_statement, revoke,
 };
 use blindsync::client::{Alert, Client, SyncReport, Transport};
 use blindsync::defences::Defences;
@@ -75,11 +76,21 @@ pub enum Capability {
     /// to the devices and another to the recovery path, and the server
     /// stores and serves it.
     SplitRotation,
+    /// Device R, active and colluding, adds a sleeper device the server
+    /// controls and pins a partner key the server holds, before the owner
+    /// revokes it.
+    CompromiseThenInstall,
+    /// Serve a device a revoke statement R signed that does not start a new
+    /// epoch (the statement format makes revocation and rotation one).
+    RevokeWithoutRotate,
+    /// Serve a device that has not seen the stored revocation the chain cut
+    /// just before it, and only the items stored before it.
+    FreezeView,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 16] = [
+    pub const ALL: [Capability; 19] = [
         Capability::Withhold,
         Capability::Replay,
         Capability::Reorder,
@@ -96,6 +107,9 @@ impl Capability {
         Capability::ForgeBundle,
         Capability::CounterfeitChain,
         Capability::SplitRotation,
+        Capability::CompromiseThenInstall,
+        Capability::RevokeWithoutRotate,
+        Capability::FreezeView,
     ];
 
     /// Its command-line name.
@@ -117,6 +131,9 @@ impl Capability {
             Capability::ForgeBundle => "forge-bundle",
             Capability::CounterfeitChain => "counterfeit-chain",
             Capability::SplitRotation => "split-rotation",
+            Capability::CompromiseThenInstall => "compromise-then-install",
+            Capability::RevokeWithoutRotate => "revoke-without-rotate",
+            Capability::FreezeView => "freeze-view",
         }
     }
 
@@ -198,6 +215,10 @@ pub enum Serve {
     Impersonate,
     /// Add two envelopes the revoked device signed with one sequence number.
     Equivocate,
+    /// Serve the chain with a revoke statement R signed that keeps the epoch.
+    RevokeWithoutRotate,
+    /// Serve the chain cut before the stored revocation and only the items stored before it.
+    FreezeView,
 }
 
 impl Serve {
@@ -214,6 +235,8 @@ impl Serve {
             Serve::ForkChain => Capability::ForkChain,
             Serve::SubstituteDeviceKey => Capability::SubstituteDeviceKey,
             Serve::Impersonate | Serve::Equivocate => Capability::Collude,
+            Serve::RevokeWithoutRotate => Capability::RevokeWithoutRotate,
+            Serve::FreezeView => Capability::FreezeView,
         })
     }
 }
@@ -290,6 +313,9 @@ pub enum Action {
     /// Device R signs a rotation giving the recovery path another UMK than
     /// the devices, and stores it on the server (a first action only).
     SplitRotation,
+    /// Device R, still active, adds the server's sleeper device and pins the
+    /// server's key as a partner (a first action only).
+    Install,
 }
 
 /// A write an honest device signed: the ground truth of integrity. [MODEL-3]
@@ -342,8 +368,20 @@ pub struct Ghost {
     pub alerts: BTreeSet<&'static str>,
     /// Goals a transition broke.
     pub broken: BTreeSet<Broken>,
-    /// The epoch of the stored revocation, once there is one.
-    pub revoked_at: Option<Epoch>,
+    /// The revocation of R the server stored, once there is one (read from the server's
+    /// chain, not from a device's).
+    pub revocation: Option<StoredRevocation>,
+    /// Every UMK the adversary holds: opened from the wraps of every chain statement it
+    /// stored or kept to a key it holds (R's, the sleeper's, its own), and every UMK it made.
+    /// With R's own UMKs, what G-REVOCATION tries against every envelope. [MODEL-9]
+    pub adversary: AdversaryKeys,
+    /// In a run where the server froze a view, a device whose verified chain did not yet contain
+    /// the stored revocation wrote (spec 1.6 item 17): the residual window was reached. [MODEL-9]
+    pub residual: bool,
+    /// In such a run, a device whose chain contains the stored revocation accepted, from another
+    /// device, a write sealed in an older epoch at a head before the revocation: what a
+    /// freshness alert would inspect. [MODEL-9]
+    pub stale_accepted: bool,
     /// Some action has run (the one-shot checks run only first).
     pub started: bool,
     /// A one-shot check ran: the run ends.
@@ -356,6 +394,41 @@ pub struct Ghost {
     /// counterfeit chain's, the off-chain half of a split rotation): keys the server knows.
     /// The ground truth of G-CONFIDENTIALITY. [MODEL-8]
     pub made: BTreeSet<[u8; 32]>,
+}
+
+/// The revocation of R as the server stored it. [MODEL-9]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StoredRevocation {
+    /// The epoch it starts.
+    pub epoch: Epoch,
+    /// Its position in the server's chain.
+    pub position: u64,
+    /// Its statement hash.
+    pub hash: [u8; 32],
+}
+
+impl StoredRevocation {
+    /// Whether a device's verified chain contains it.
+    pub fn seen_by(&self, c: &Client) -> bool {
+        c.chain().hash_at(self.position) == Some(self.hash)
+    }
+}
+
+/// UMKs the adversary holds, as `(epoch, bytes)`; `Debug` shows only how many. [MODEL-9]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct AdversaryKeys(pub BTreeSet<(Epoch, [u8; 32])>);
+
+impl core::fmt::Debug for AdversaryKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} UMKs", self.0.len())
+    }
+}
+
+impl AdversaryKeys {
+    /// Records a UMK the adversary now holds.
+    pub fn learn(&mut self, epoch: Epoch, umk: &Umk) {
+        self.0.insert((epoch, *umk.expose()));
+    }
 }
 
 /// A UMK's fingerprint in the ghost variables (`made`). [MODEL-3]
@@ -373,7 +446,8 @@ pub struct ServerView {
 }
 
 impl ServerView {
-    fn key(&self) -> Option<(&blindsync::chain::ChainState, &std::collections::BTreeMap<u64, Item>)> {
+    /// The stored chain and items of the account.
+    pub fn key(&self) -> Option<(&blindsync::chain::ChainState, &std::collections::BTreeMap<u64, Item>)> {
         use blindsync::server::Storage;
         self.server.store.account(&self.account).map(|a| (&a.chain, &a.items))
     }
@@ -515,6 +589,14 @@ impl Model {
             if malice && cfg.can(Capability::SplitRotation) {
                 out.push(Action::SplitRotation);
             }
+            // R, still active, installs a sleeper and a partner (spec 12.2, `compromise-then-install`)
+            if malice && cfg.can(Capability::CompromiseThenInstall) {
+                out.push(Action::Install);
+            }
+            // a revoke without rotation is offered to device B once, as the first action
+            if malice && cfg.can(Capability::RevokeWithoutRotate) && s.devices.len() > 1 {
+                out.push(Action::Sync { device: 1, serve: Serve::RevokeWithoutRotate });
+            }
         }
         // Onboarding ends the run, and happens before any write: the new device's keys are what
         // the properties judge, and the space stays small (spec 12.4).
@@ -588,8 +670,11 @@ impl Model {
                 out.push(Action::Sync { device: d, serve: Serve::Impersonate });
                 out.push(Action::Sync { device: d, serve: Serve::Equivocate });
             }
+            if cfg.can(Capability::FreezeView) && s.ghost.revocation.is_some_and(|r| !r.seen_by(c)) {
+                out.push(Action::Sync { device: d, serve: Serve::FreezeView });
+            }
         }
-        if s.ghost.revoked_at.is_some() && !honest_only {
+        if s.ghost.revocation.is_some() && !honest_only {
             out.push(Action::RevokedReads);
         }
     }
@@ -601,6 +686,8 @@ impl Model {
         match a {
             Action::Write { device, record: r } => self.write(&mut n, device as usize, r)?,
             Action::Sync { device, serve } => {
+                // the refused statement changes no device: what follows is the honest space
+                n.ghost.done |= serve == Serve::RevokeWithoutRotate;
                 if let Some(c) = serve.capability() {
                     n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
                     n.ghost.used.insert(c);
@@ -669,6 +756,11 @@ impl Model {
                 n.ghost.used.insert(Capability::SplitRotation);
                 self.split_rotation(&mut n)?;
             }
+            Action::Install => {
+                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                n.ghost.used.insert(Capability::CompromiseThenInstall);
+                self.install(&mut n)?;
+            }
             Action::OpenStream { serve } => {
                 n.ghost.done = true;
                 if serve != StreamServe::Honest {
@@ -688,7 +780,49 @@ impl Model {
                 }
             }
         }
+        self.observe(s, &mut n);
         Some(n)
+    }
+
+    /// [MODEL-9] What the adversary learns from a step, from the server's chain and its own
+    /// branch: every UMK wrapped to a key it holds in a statement it newly stored or kept; and,
+    /// once the server's chain revokes R, where that revocation is.
+    fn observe(&self, s: &State, n: &mut State) {
+        let account = self.fixture.account;
+        let (Some((before, _)), Some((after, _))) = (s.server.key(), n.server.key()) else { return };
+        let mut new = Vec::new();
+        if after.head() != before.head() {
+            new.extend(after.encoded().into_iter().skip(before.head().len as usize));
+        }
+        if n.fork != s.fork
+            && let Some(f) = &n.fork
+        {
+            new.extend(f.iter().cloned());
+        }
+        let held = [self.fixture.revoked.device(), &self.fixture.sleeper, &self.fixture.server_keys];
+        for bytes in &new {
+            let Ok(st) = Statement::decode(bytes) else { continue };
+            let wraps = match &st.body {
+                Body::RotateEpoch { wraps, .. }
+                | Body::RevokeDevice { wraps, .. }
+                | Body::ReplaceAuthority { wraps, .. } => wraps,
+                _ => continue,
+            };
+            for w in wraps {
+                for k in held.iter().filter(|k| k.public().x25519 == w.recipient) {
+                    if let Ok(u) = open_epoch_wrap(&account, w, k.hpke_key()) {
+                        n.ghost.adversary.learn(w.epoch, &u);
+                    }
+                }
+            }
+        }
+        if n.ghost.revocation.is_none()
+            && let Some(r) = after.revoked().get(&self.fixture.revoked.id())
+            && let Some(hash) = after.hash_at(r.at)
+            && let Some((_, epoch)) = after.epoch_at_head(&hash)
+        {
+            n.ghost.revocation = Some(StoredRevocation { epoch, position: r.at, hash });
+        }
     }
 
     fn write(&self, n: &mut State, device: usize, r: u8) -> Option<()> {
@@ -699,6 +833,7 @@ impl Model {
         let count = n.ghost.written.iter().filter(|w| w.writer == id).count();
         let value = format!("d{device}.{count}").into_bytes();
         let epoch = c.chain().epoch();
+        let stale = n.ghost.revocation.is_some_and(|rev| !rev.seen_by(c));
         let mut rng = SeededRng::from_label(&format!("blindsync/model/write/{device}/{count}"));
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         let res = c.write(&mut t, COLLECTION, record(r), &value, &mut rng);
@@ -707,6 +842,11 @@ impl Model {
             n.ghost.broken.insert(Broken::KeyLeak);
         }
         let revision = res.ok()?;
+        // [MODEL-9] spec 1.6 item 17: sealed by a device that has not seen the revocation, in a
+        // run where the server froze a view (recorded only there: the same write by a device that
+        // is merely offline is the same state as one made before the revocation, and a flag
+        // on every such path would split them all)
+        n.ghost.residual |= stale && n.ghost.used.contains(&Capability::FreezeView);
         n.ghost.written.insert(Written { record: record(r), revision, writer: id, value, epoch });
         Some(())
     }
@@ -714,12 +854,20 @@ impl Model {
     fn sync(&self, n: &mut State, device: usize, serve: Serve) -> Option<()> {
         let secrets = self.secrets(n);
         let before = n.devices.get(device)?.clone();
+        let extra =
+            if serve == Serve::RevokeWithoutRotate { revoke_without_rotate(&n.revoked, &n.server) } else { None };
+        let freeze = n.ghost.revocation.and_then(|r| {
+            let (chain, _) = n.server.key()?;
+            Some((r.position, (r.position..chain.head().len).filter_map(|p| chain.hash_at(p)).collect()))
+        });
         let mut t = Adversary::new(&mut n.server.server, serve, &secrets, &mut n.archive);
         t.fork = n.fork.clone();
         t.other_bucket = self.other_bucket;
         t.foreign = self.fixture.foreign.clone();
         t.server_ed25519 = self.fixture.server_ed25519;
         t.colluder = Some((n.revoked.clone(), before.clone()));
+        t.freeze = freeze;
+        t.extra_statement = extra;
         let c = n.devices.get_mut(device)?;
         let report = c.sync(&mut t).ok()?;
         let (served, leaked, applied) = (t.served.clone(), t.leaked, t.applied);
@@ -731,6 +879,30 @@ impl Model {
         }
         let after = n.devices.get(device)?.clone();
         judge(&before, &after, &report, &served, &mut n.ghost);
+        // [MODEL-9] a device that has seen the revocation takes another device's write sealed in an
+        // older epoch at a head before the revocation (what a freshness alert would inspect)
+        let frozen = n.ghost.used.contains(&Capability::FreezeView);
+        if let Some(rev) = n.ghost.revocation.filter(|r| frozen && r.seen_by(&after)) {
+            let pre = |h: &Header| {
+                h.epoch < rev.epoch
+                    && h.writer != after.id()
+                    && after.chain().epoch_at_head(&h.chain_head).is_some_and(|(p, _)| p < rev.position)
+            };
+            let took = |h: &Header| {
+                after
+                    .records()
+                    .iter()
+                    .any(|((_, id), r)| *id == h.record_id && (r.revision, r.writer) == (h.revision, h.writer))
+                    && !before
+                        .records()
+                        .iter()
+                        .any(|((_, id), r)| *id == h.record_id && (r.revision, r.writer) == (h.revision, h.writer))
+            };
+            let headers = served.iter().filter_map(|i| Header::decode(i.bytes.get(..HEADER_LEN)?).ok());
+            if headers.filter(|h| pre(h)).any(|h| took(&h)) {
+                n.ghost.stale_accepted = true;
+            }
+        }
         Some(())
     }
 
@@ -738,10 +910,15 @@ impl Model {
         let secrets = self.secrets(n);
         let target = n.revoked.id();
         let c = n.devices.get_mut(device)?;
-        let max_seq = c.last_seq(&target);
         let mut rng = SeededRng::from_label(&format!("blindsync/model/revoke/{device}/{fork}"));
-        let last = if max_seq == 0 { [0u8; 32] } else { c.envelope_identity(&target, max_seq)? };
-        let rot = revoke_and_rotate(c.chain(), c.device(), &target, max_seq, last, &mut rng).ok()?;
+        let cascade = c.defences().cascade;
+        let (revocations, unpin) = revocation_lists(c, &target, cascade)?;
+        if !cascade {
+            return self.revoke_without_cascade(n, device, fork, revocations, &mut rng);
+        }
+        // [CHAIN-20] the honest revoker: R and every device it introduced (transitively), and
+        // the partners they pinned, in one statement with the new epoch
+        let rot = revoke(c.chain(), c.device(), revocations, unpin, Vec::new(), &mut rng).ok()?;
         let epoch = rot.state.epoch();
         if fork {
             // [MODEL-2] the adversary answers Ok and keeps the statements as a branch
@@ -758,10 +935,64 @@ impl Model {
             if t.leaked {
                 n.ghost.broken.insert(Broken::KeyLeak);
             }
-            n.ghost.revoked_at = Some(epoch);
         }
         n.ghost.genuine.insert((epoch, rot.umk.key_check(epoch)));
         c.add_umk(epoch, rot.umk.clone());
+        Some(())
+    }
+
+    /// [MODEL-5] [MODEL-9] `no-cascade`: the revoker lists R alone and leaves what R introduced
+    /// in place (what a client without the cascade rule does). The library's writers refuse
+    /// such a statement, so the model signs it at the revoker's head; the adversary stores it
+    /// past the server's own check (or keeps it as its branch), and the revoker takes it
+    /// through `Client::apply_chain`, which verifies it with the client's defences.
+    fn revoke_without_cascade(
+        &self,
+        n: &mut State,
+        device: usize,
+        fork: bool,
+        revocations: Vec<Revocation>,
+        rng: &mut SeededRng,
+    ) -> Option<()> {
+        let c = n.devices.get_mut(device)?;
+        let state = c.chain().clone();
+        let account = state.account();
+        let epoch = state.epoch().checked_add(1)?;
+        let gone: Vec<DeviceId> = revocations.iter().map(|r| r.device).collect();
+        let mut recipients: Vec<[u8; 32]> =
+            state.devices().iter().filter(|(id, _)| !gone.contains(id)).map(|(_, d)| d.x25519).collect();
+        for p in [UnlockPath::Recovery, UnlockPath::Password] {
+            recipients.extend(state.authority(p).map(|a| a.sealing));
+        }
+        let umk = Umk::random(rng);
+        let mut wraps = Vec::new();
+        for k in recipients {
+            wraps.push(epoch_wrap(&account, epoch, &k, &umk, rng).ok()?);
+        }
+        sort_wraps(&mut wraps);
+        let key_check = umk.key_check(epoch);
+        let body =
+            Body::RevokeDevice { revocations, unpin: Vec::new(), reconfirm: Vec::new(), epoch, key_check, wraps };
+        let bytes = next_statement(&state, body, c.device()).encode();
+        let mut chain = state.encoded();
+        chain.push(bytes.clone());
+        let d = c.defences();
+        if fork {
+            n.fork = Some(chain.clone());
+        } else {
+            // the colluding server stores it without its own check, at the head it extends
+            use blindsync::server::Storage;
+            let a = n.server.server.store.account_mut(&account)?;
+            if a.chain.head() != state.head() {
+                return None; // a stale revoker: nothing changed
+            }
+            a.chain.append_with(&bytes, &d).ok()?;
+        }
+        let c = n.devices.get_mut(device)?;
+        if c.apply_chain(&chain).is_some() {
+            return None;
+        }
+        n.ghost.genuine.insert((epoch, key_check));
         Some(())
     }
 
@@ -802,6 +1033,9 @@ impl Model {
                 .map(|e| (e, Umk::random(&mut SeededRng::from_label(&format!("blindsync/model/forge-bundle/{e}")))))
                 .collect();
             n.ghost.made.extend(umks.values().map(umk_digest));
+            for (e, u) in &umks {
+                n.ghost.adversary.learn(*e, u);
+            }
             let bundle = IdentityBundle { account, umks };
             t.forged_bundle = Some(wrap_bundle(&bundle, &pending.public, &mut rng).ok()?);
         }
@@ -840,6 +1074,7 @@ impl Model {
         let keys = UnlockPathKeys::from_recovery(&RecoveryCode::from_bytes(self.fixture.recovery_code).derive());
         if counterfeit {
             n.ghost.made.insert(umk_digest(&self.fixture.counterfeit_umk));
+            n.ghost.adversary.learn(0, &self.fixture.counterfeit_umk);
         }
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         if counterfeit {
@@ -904,6 +1139,31 @@ impl Model {
         r.add_umk(epoch, real);
         n.ghost.genuine.insert((epoch, key_check));
         n.ghost.made.insert(umk_digest(&other));
+        n.ghost.adversary.learn(epoch, &other);
+        Some(())
+    }
+
+    /// [MODEL-2] `compromise-then-install`: device R, active and at the server's head, adds the
+    /// server's sleeper device (with the sleeper's proof of possession, approved like any
+    /// pairing) and pins the server's own X25519 key as a partner, through its own session.
+    /// Every check passes: R is an active device. What stops the attack is the revocation's
+    /// cascade ([CHAIN-20]).
+    fn install(&self, n: &mut State) -> Option<()> {
+        let secrets = self.secrets(n);
+        let account = self.fixture.account;
+        let r = &mut n.revoked;
+        let mut rng = SeededRng::from_label("blindsync/model/install");
+        let sleeper = self.fixture.sleeper.pending(&account);
+        let approval = approve_device(r.chain(), r.device(), &sleeper, r.umks(), &mut rng).ok()?;
+        let mut state = r.chain().clone();
+        state.append(&approval.statement).ok()?;
+        let body = Body::PinPartner { key: self.fixture.server_hpke, label: "backup".into() };
+        let (pin, _) = extend(&state, body, r.device()).ok()?;
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        r.append_chain(&mut t, vec![approval.statement, pin]).ok()?;
+        if t.leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
         Some(())
     }
 
@@ -1002,6 +1262,11 @@ struct Adversary<'a> {
     /// `counterfeit-chain`: the chain served instead of the stored one (appends to it are
     /// answered Ok without reaching the real account).
     counterfeit: Option<Vec<Vec<u8>>>,
+    /// `freeze-view`: the stored revocation's position, and the hashes of it and every
+    /// statement after it (items citing one of them are hidden).
+    freeze: Option<(u64, BTreeSet<[u8; 32]>)>,
+    /// `revoke-without-rotate`: the statement served after the stored chain.
+    extra_statement: Option<Vec<u8>>,
 }
 
 impl<'a> Adversary<'a> {
@@ -1027,11 +1292,28 @@ impl<'a> Adversary<'a> {
             listed: false,
             forged_bundle: None,
             counterfeit: None,
+            freeze: None,
+            extra_statement: None,
         }
     }
 
-    fn chain(&mut self, statements: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    fn chain(&mut self, mut statements: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         match self.serve {
+            Serve::RevokeWithoutRotate => {
+                if let Some(extra) = self.extra_statement.take() {
+                    statements.push(extra);
+                    self.applied = true;
+                }
+                statements
+            }
+            Serve::FreezeView => match &self.freeze {
+                Some((position, _)) if statements.len() as u64 > *position => {
+                    self.applied = true;
+                    statements.truncate(*position as usize);
+                    statements
+                }
+                _ => statements,
+            },
             Serve::StaleChain if statements.len() > 1 => {
                 self.applied = true;
                 statements[..statements.len() - 1].to_vec()
@@ -1143,6 +1425,16 @@ impl Transport for Adversary<'_> {
                 Response::Bundle { bundle: self.forged_bundle.clone().unwrap_or_default() }
             }
             Response::Chain { statements } => Response::Chain { statements: self.chain(statements) },
+            Response::Items { items } if self.serve == Serve::FreezeView => {
+                // every page: nothing written at a head from the revocation on
+                let after = |i: &Item| {
+                    let head = Header::decode(i.bytes.get(..HEADER_LEN).unwrap_or_default()).map(|h| h.chain_head);
+                    head.is_ok_and(|h| self.freeze.as_ref().is_some_and(|(_, later)| later.contains(&h)))
+                };
+                let items: Vec<Item> = items.into_iter().filter(|i| !after(i)).collect();
+                self.served.extend(items.iter().cloned());
+                Response::Items { items }
+            }
             Response::Items { items } => {
                 let items = if self.listed { items } else { self.items(items, cursor.unwrap_or(0)) };
                 self.listed = true;
@@ -1233,6 +1525,63 @@ fn forge(colluder: &Client, target: &Client, serve: Serve) -> Option<Vec<Vec<u8>
         meta.revision += 1;
     }
     Some(out)
+}
+
+/// [CHAIN-20] What a revocation of `target` by `c` lists: with the cascade, `target` and every
+/// active device it introduced, transitively, each with the writer bound `c` has seen, and
+/// every partner one of them pinned; without it, `target` alone and nothing unpinned.
+fn revocation_lists(c: &Client, target: &DeviceId, cascade: bool) -> Option<(Vec<Revocation>, Vec<[u8; 32]>)> {
+    let chain = c.chain();
+    let by = |i: Option<Introducer>, gone: &[DeviceId]| matches!(i, Some(Introducer::Device(d)) if gone.contains(&d));
+    let mut gone = vec![*target];
+    if cascade {
+        loop {
+            let more: Vec<DeviceId> = chain
+                .devices()
+                .keys()
+                .filter(|id| !gone.contains(id) && by(chain.device_introducer(id), &gone))
+                .copied()
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            gone.extend(more);
+        }
+    }
+    let mut revocations = Vec::new();
+    for device in gone.iter().copied() {
+        let max_seq = c.last_seq(&device);
+        let last_envelope = if max_seq == 0 { [0u8; 32] } else { c.envelope_identity(&device, max_seq)? };
+        revocations.push(Revocation { device, max_seq, last_envelope });
+    }
+    let unpin = if cascade {
+        chain.partners().keys().filter(|k| by(chain.partner_introducer(k), &gone)).copied().collect()
+    } else {
+        Vec::new()
+    };
+    Some((revocations, unpin))
+}
+
+/// [MODEL-2] `revoke-without-rotate`: R, active at the server's head, signs a revoke statement
+/// of itself that keeps the current epoch and carries no wraps: the revocation without a
+/// rotation the old format allowed. The verifier refuses it ([CHAIN-20] step 5,
+/// `E_CHAIN_EPOCH`).
+fn revoke_without_rotate(r: &Client, server: &ServerView) -> Option<Vec<u8>> {
+    let (state, _) = server.key()?;
+    if !state.is_active(&r.id()) {
+        return None;
+    }
+    let revocations = vec![Revocation { device: r.id(), max_seq: 0, last_envelope: [0; 32] }];
+    let epoch = state.epoch();
+    let body = Body::RevokeDevice {
+        revocations,
+        unpin: Vec::new(),
+        reconfirm: Vec::new(),
+        epoch,
+        key_check: [0; 32],
+        wraps: Vec::new(),
+    };
+    Some(next_statement(state, body, r.device()).encode())
 }
 
 fn tamper_stream(manifest: &[u8], body: &[u8], serve: StreamServe) -> Option<Vec<u8>> {
