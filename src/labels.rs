@@ -82,7 +82,7 @@ labels! {
     DEVICE_ID = "blindsync/v1/device/id", Hash;
     /// SHA-256 input of the pairing payload checksum. [DEV-3]
     PAIRING_PAYLOAD = "blindsync/v1/pairing/payload", Hash;
-    /// SHA-256 input of the 16-character pairing code. [DEV-4]
+    /// SHA-256 input of the pairing code (160-bit text, 256-bit QR). [DEV-4]
     PAIRING_CODE = "blindsync/v1/pairing/code", Hash;
     /// Plaintext of the identity bundle wrapped to a new device. [DEV-5]
     IDENTITY_BUNDLE = "blindsync/v1/device/bundle", Wire;

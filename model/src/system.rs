@@ -1571,7 +1571,15 @@ fn revoke_without_rotate(r: &Client, server: &ServerView) -> Option<Vec<u8>> {
     if !state.is_active(&r.id()) {
         return None;
     }
-    let revocations = vec![Revocation { device: r.id(), max_seq: 0, last_envelope: [0; 32] }];
+    // R revokes another device that introduced nothing (so no cascade rule decides first), and
+    // keeps the epoch: the deviation a revoke-then-rotate chain used to allow. [CHAIN-20]
+    let introduced = |id: &DeviceId| {
+        let by = |i: Option<Introducer>| i == Some(Introducer::Device(*id));
+        state.devices().keys().any(|d| by(state.device_introducer(d)))
+            || state.partners().keys().any(|k| by(state.partner_introducer(k)))
+    };
+    let target = state.devices().keys().copied().find(|d| *d != r.id() && !introduced(d))?;
+    let revocations = vec![Revocation { device: target, max_seq: 0, last_envelope: [0; 32] }];
     let epoch = state.epoch();
     let body = Body::RevokeDevice {
         revocations,

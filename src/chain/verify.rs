@@ -447,9 +447,12 @@ impl ChainState {
         d: &Defences,
     ) -> Result<()> {
         let gone: BTreeSet<DeviceId> = revocations.iter().map(|r| r.device).collect();
-        // 1. active, and a last envelope exactly when the device wrote
+        // 1. active, not the signer, and a last envelope exactly when the device wrote
         for r in revocations {
-            if !self.devices.contains_key(&r.device) || ((r.max_seq == 0) != (r.last_envelope == [0u8; 32])) {
+            if !self.devices.contains_key(&r.device)
+                || role == Role::Device(r.device)
+                || ((r.max_seq == 0) != (r.last_envelope == [0u8; 32]))
+            {
                 return Err(Error::ChainState);
             }
         }
@@ -457,12 +460,8 @@ impl ChainState {
         if unpin.iter().any(|k| !self.partners.contains_key(k)) {
             return Err(Error::ChainState);
         }
-        // 3. re-confirmed items exist, stay, and were introduced by a revoked device; a device that
-        // revokes itself cannot vouch for anything
+        // 3. re-confirmed items exist, stay, and were introduced by a revoked device
         let by_gone = |i: Option<&Introducer>| matches!(i, Some(Introducer::Device(x)) if gone.contains(x));
-        if !reconfirm.is_empty() && matches!(role, Role::Device(me) if gone.contains(&me)) {
-            return Err(Error::ChainState);
-        }
         for c in reconfirm {
             let ok = match c {
                 Reconfirm::Device(id) => {

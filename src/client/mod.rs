@@ -456,7 +456,7 @@ impl Client {
     pub fn append_chain(&mut self, t: &mut dyn Transport, statements: Vec<Vec<u8>>) -> Result<()> {
         let mut next = self.chain.clone();
         for s in &statements {
-            next.append(s)?;
+            next.append_with(s, &self.defences)?;
         }
         expect_ok(t.call(Request::AppendChain { token: self.tok()?, statements }))?;
         self.chain = next;

@@ -1034,14 +1034,13 @@ class ChainState:
         for r in b["revocations"]:                                             # 1
             if r["device_id"] not in self.devices:
                 raise SpecError("E_CHAIN_STATE")
+            if r["device_id"] == st["signer_is"]:  # step 1: "is not the signer"
+                raise SpecError("E_CHAIN_STATE")
             if (r["last_envelope"] == bytes(32)) != (r["max_seq"] == 0):
                 raise SpecError("E_CHAIN_STATE")
         if not unpinned <= set(self.partners):                                 # 2
             raise SpecError("E_CHAIN_STATE")
         reconfirmed = set()
-        # step 3, last clause: a signer revoked by this very statement re-confirms nothing
-        if b["reconfirm"] and st["signer_is"] in revoked_ids:
-            raise SpecError("E_CHAIN_STATE")
         for c in b["reconfirm"]:                                               # 3
             if c["what"] == WHAT_DEVICE:
                 item, stays = ("device", c["id"]), c["id"] in self.devices and c["id"] not in revoked_ids

@@ -2229,7 +2229,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
     )?;
     g.err(
         "chain_verify",
-        "B revokes itself and re-confirms the partner it pinned (a revoked device cannot vouch)",
+        "B revokes itself, with a new epoch whose UMK it chose (a device never revokes itself)",
         &cascade,
         cin(&with3(revoke_stmt(
             &st3,
