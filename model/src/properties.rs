@@ -60,6 +60,11 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         Weakening::NoBundleCommit | Weakening::NoPossessionCheck | Weakening::UnpinnedKdf => None,
         // Revocation is not yet attacked through the cascade (issue 13's model work).
         Weakening::NoCascade => None,
+        // Issue 13's writer and freshness checks are not modelled yet (model work of issue 13).
+        Weakening::NoPrevCheck
+        | Weakening::NoRevisionStep
+        | Weakening::NoStaleEpochCheck
+        | Weakening::NoStaleHeadAlert => None,
     }
 }
 

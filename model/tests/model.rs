@@ -43,6 +43,11 @@ fn attack(w: Weakening) -> Capability {
         // Password enrollment with a served KDF is not modelled (spec 12.5): no test uses this.
         Weakening::UnpinnedKdf => Capability::WeakKdf,
         Weakening::NoCascade => Capability::Collude,
+        // Issue 13's writer and freshness checks are not modelled yet: no test uses these.
+        Weakening::NoPrevCheck
+        | Weakening::NoRevisionStep
+        | Weakening::NoStaleEpochCheck
+        | Weakening::NoStaleHeadAlert => Capability::Collude,
     }
 }
 
