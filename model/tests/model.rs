@@ -11,7 +11,7 @@ use blindsync_model::{Action, Capability, Config, Model, run_check};
 
 /// The default configuration's unique state count: a change in the model,
 /// the client or the server that changes the explored space shows here. [MODEL-6]
-const DEFAULT_UNIQUE_STATES: usize = 13_625;
+const DEFAULT_UNIQUE_STATES: usize = 26_799;
 
 // [MODEL-1] [MODEL-2] [MODEL-3] [MODEL-4] [MODEL-6] the default configuration: every safety
 // property holds in every reachable state, every capability is used and every alert fires.

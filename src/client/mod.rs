@@ -1004,6 +1004,11 @@ impl Client {
                 }
                 last = last.max(seq);
                 self.identities.entry((writer, seq)).or_insert(v.digest);
+                // [SYNC-8] [SYNC-16] a record of a collection this device does not read: its greatest
+                // (revision, writer) is still kept, so the revision step has a base.
+                if v.payload.is_none() && !v.stub && acc.is_none_or(|a| (v.header.revision, writer) > a) {
+                    self.accepted.insert(key, (v.header.revision, writer));
+                }
                 // [SYNC-13] last writer wins on (revision, writer id).
                 if let Some((collection, value)) = v.payload
                     && (acc.is_none_or(|a| (v.header.revision, writer) > a) || !d.rollback)
