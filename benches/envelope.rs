@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
     let writers =
         [AuthorizedWriter { device: DeviceId([6; 32]), verifying_key: sk.verifying_key().to_bytes(), max_seq: None }];
     let epochs = [EpochAccess { epoch: 0, collection_key: &ck, writers: &writers }];
-    let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None };
+    let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None, heads: &[] };
     let key = EnvelopeKey::from_bytes([9; 32]);
     let nonce = [0u8; 12];
     let aad = [0u8; 246];
@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
             epoch: 0,
             schema: Schema::Raw,
             chain_head: [7; 32],
+            prev: [0; 32],
         };
         let mut g = c.benchmark_group(sname);
         for n in SIZES {
@@ -97,7 +98,7 @@ fn ratio_report() {
     let writers =
         [AuthorizedWriter { device: DeviceId([6; 32]), verifying_key: sk.verifying_key().to_bytes(), max_seq: None }];
     let epochs = [EpochAccess { epoch: 0, collection_key: &ck, writers: &writers }];
-    let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None };
+    let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None, heads: &[] };
     let key = EnvelopeKey::from_bytes([9; 32]);
     let (nonce, aad) = ([0u8; 12], [0u8; 246]);
     let time = |iters: usize, f: &mut dyn FnMut()| {
@@ -127,6 +128,7 @@ fn ratio_report() {
             epoch: 0,
             schema: Schema::Raw,
             chain_head: [7; 32],
+            prev: [0; 32],
         };
         for n in SIZES {
             let (iters, rounds) = if n >= 1 << 20 {

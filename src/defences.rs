@@ -48,6 +48,17 @@ pub struct Defences {
     pub kdf_pin: bool,
     /// A revocation must undo or re-confirm what the revoked device introduced ([CHAIN-20]).
     pub cascade: bool,
+    // --- issue 13, writers and freshness (one block) ---
+    /// Each envelope's `prev` must be the identity of the writer's previous
+    /// envelope, where the reader holds it ([SYNC-15]).
+    pub writer_chain: bool,
+    /// A revision may exceed the record's greatest known revision by at most
+    /// `MAX_REVISION_STEP` ([SYNC-16]).
+    pub revision_step: bool,
+    /// An envelope may not be sealed in an epoch superseded at the head it cites ([ENV-16]).
+    pub stale_epoch: bool,
+    /// A write stored after a known revocation that cites an older head is an alert ([SYNC-17]).
+    pub stale_head: bool,
     /// Data-path defences (issue 14), one switch each ([`DataWeakening`]).
     pub data: DataDefences,
 }
@@ -109,6 +120,10 @@ impl Defences {
         possession: true,
         kdf_pin: true,
         cascade: true,
+        writer_chain: true,
+        revision_step: true,
+        stale_epoch: true,
+        stale_head: true,
         data: DataDefences::ALL,
     };
 
@@ -129,6 +144,10 @@ impl Defences {
             Weakening::NoPossessionCheck => d.possession = false,
             Weakening::UnpinnedKdf => d.kdf_pin = false,
             Weakening::NoCascade => d.cascade = false,
+            Weakening::NoPrevCheck => d.writer_chain = false,
+            Weakening::NoRevisionStep => d.revision_step = false,
+            Weakening::NoStaleEpochCheck => d.stale_epoch = false,
+            Weakening::NoStaleHeadAlert => d.stale_head = false,
         }
         d
     }
@@ -182,6 +201,10 @@ impl Defences {
             Weakening::NoPossessionCheck => !self.possession,
             Weakening::UnpinnedKdf => !self.kdf_pin,
             Weakening::NoCascade => !self.cascade,
+            Weakening::NoPrevCheck => !self.writer_chain,
+            Weakening::NoRevisionStep => !self.revision_step,
+            Weakening::NoStaleEpochCheck => !self.stale_epoch,
+            Weakening::NoStaleHeadAlert => !self.stale_head,
         }
     }
 }
@@ -221,11 +244,19 @@ pub enum Weakening {
     UnpinnedKdf,
     /// A revocation may leave in place what the revoked device introduced.
     NoCascade,
+    /// An envelope's `prev` is not compared with the writer's previous envelope.
+    NoPrevCheck,
+    /// Revisions may jump by any amount (up to u64::MAX).
+    NoRevisionStep,
+    /// Envelopes sealed in an epoch superseded at the head they cite are opened.
+    NoStaleEpochCheck,
+    /// Writes that cite a head older than a known revocation raise no alert.
+    NoStaleHeadAlert,
 }
 
 impl Weakening {
     /// Every weakening.
-    pub const ALL: [Weakening; 13] = [
+    pub const ALL: [Weakening; 17] = [
         Weakening::NoSignatureCheck,
         Weakening::NoAadBinding,
         Weakening::NoKeyCommitment,
@@ -239,6 +270,10 @@ impl Weakening {
         Weakening::NoPossessionCheck,
         Weakening::UnpinnedKdf,
         Weakening::NoCascade,
+        Weakening::NoPrevCheck,
+        Weakening::NoRevisionStep,
+        Weakening::NoStaleEpochCheck,
+        Weakening::NoStaleHeadAlert,
     ];
 
     /// Its command-line name.
@@ -257,6 +292,10 @@ impl Weakening {
             Weakening::NoPossessionCheck => "no-possession-check",
             Weakening::UnpinnedKdf => "unpinned-kdf",
             Weakening::NoCascade => "no-cascade",
+            Weakening::NoPrevCheck => "no-prev-check",
+            Weakening::NoRevisionStep => "no-revision-step",
+            Weakening::NoStaleEpochCheck => "no-stale-epoch-check",
+            Weakening::NoStaleHeadAlert => "no-stale-head-alert",
         }
     }
 

@@ -125,6 +125,8 @@ errors! {
     EnvSignerUnknown => "E_ENV_SIGNER_UNKNOWN", Peer, "writer is not authorized in the envelope's epoch";
     /// A revoked writer's sequence number is above the bound its revocation names.
     EnvWriterRevoked => "E_ENV_WRITER_REVOKED", Peer, "writer sequence number above the revoked device's bound";
+    /// The envelope is sealed in an epoch older than the one in force at the chain head it cites. [ENV-16]
+    EnvStaleEpoch => "E_ENV_STALE_EPOCH", Peer, "envelope sealed in an epoch superseded at the chain head it cites";
     /// The authorized writer key is not a valid point or has small order.
     EnvSignerKey => "E_ENV_SIGNER_KEY", Peer, "writer key is invalid or of small order";
     /// The Ed25519 signature does not verify strictly.
@@ -221,6 +223,10 @@ errors! {
     SyncRollback => "E_SYNC_ROLLBACK", Peer, "record rolled back to an older revision";
     /// Alert: two different envelopes carry one `(writer, writer_seq)`. [SYNC-14]
     SyncEquivocation => "E_SYNC_EQUIVOCATION", Peer, "two different envelopes signed with one writer sequence number";
+    /// Alert: a revision exceeds the record's greatest known revision by more than the step bound. [SYNC-16]
+    SyncRevisionStep => "E_SYNC_REVISION_STEP", Peer, "record revision jumps by more than the allowed step";
+    /// Alert: a write stored after a revocation the reader knows cites a chain head older than it. [SYNC-17]
+    SyncStaleHead => "E_SYNC_STALE_HEAD", Peer, "write stored after a revocation cites a chain head older than it";
 
     // --- streams (spec 9) ---
     /// A manifest with no chunk or a last-chunk length above 64 KiB.

@@ -795,6 +795,7 @@ fn alert_equivocation() {
         epoch: h.epoch,
         schema: blindsync::envelope::payload::Schema::Raw,
         chain_head: h.chain_head,
+        prev: h.prev,
     };
     let sk = ed25519_dalek::SigningKey::from_bytes(a.device().signing_seed().expose());
     let twin = envelope::seal(&a.account(), &meta, &ck, &sk, b"shown to c", &mut s.rng).unwrap();
@@ -818,4 +819,236 @@ fn alert_equivocation() {
     twice.push(Item { seq: items[0].seq + 1, ..items[0].clone() });
     assert!(b.apply_items(&twice).alerts.is_empty());
     assert_eq!(b.get("notes", &rid(1)), Some(&b"shown to b"[..]));
+}
+
+// ---- issue 13: equivocation-proof writers, bounded revisions, stale epochs and heads ----
+
+/// A device's own key and epoch-0 keys, as a compromised device holds them:
+/// seals an envelope of `writer` with any header fields.
+fn seal_as(
+    c: &Client,
+    meta: blindsync::envelope::RecordMeta,
+    value: &[u8],
+    epoch_umk: &Umk,
+    rng: &mut SeededRng,
+) -> Vec<u8> {
+    let ck = blindsync::keys::EpochKeys::derive(epoch_umk, &c.account(), meta.epoch).collection_key("notes").unwrap();
+    let sk = ed25519_dalek::SigningKey::from_bytes(c.device().signing_seed().expose());
+    blindsync::envelope::seal(&c.account(), &meta, &ck, &sk, value, rng).unwrap()
+}
+
+fn meta_of(h: &blindsync::envelope::Header) -> blindsync::envelope::RecordMeta {
+    blindsync::envelope::RecordMeta {
+        suite: h.suite,
+        bucket: h.bucket,
+        record_id: h.record_id,
+        revision: h.revision,
+        writer: h.writer,
+        writer_seq: h.writer_seq,
+        epoch: h.epoch,
+        schema: blindsync::envelope::payload::Schema::Raw,
+        chain_head: h.chain_head,
+        prev: h.prev,
+    }
+}
+
+fn identity_of(bytes: &[u8]) -> [u8; 32] {
+    let e = blindsync::envelope::EnvelopeRef::decode(bytes).unwrap();
+    blindsync::primitives::sha256(&[&e.header.encode(), &e.stub().body_digest])
+}
+
+// [SYNC-15] [SYNC-6] an honest writer's envelopes form a hash chain: prev is zero at 1, then the
+// identity of the stored envelope before it.
+#[test]
+fn writer_commits_to_its_previous_envelope() {
+    let (mut s, mut a, _b) = two_devices();
+    for n in 1..=3 {
+        a.write(&mut s.w, "notes", rid(n), b"v", &mut s.rng).unwrap();
+    }
+    let items = s.w.server.store_items(&a.account());
+    let mine: Vec<&Item> = items
+        .iter()
+        .filter(|i| blindsync::envelope::EnvelopeRef::decode(&i.bytes).is_ok_and(|e| e.header.writer == a.id()))
+        .collect();
+    let mut prev = [0u8; 32];
+    for (k, i) in mine.iter().enumerate() {
+        let h = blindsync::envelope::EnvelopeRef::decode(&i.bytes).unwrap().header;
+        assert_eq!(h.writer_seq, k as u64 + 1);
+        assert_eq!(h.prev, prev, "seq {}", h.writer_seq);
+        assert_eq!(a.envelope_identity(&a.id(), h.writer_seq), Some(identity_of(&i.bytes)));
+        prev = identity_of(&i.bytes);
+    }
+}
+
+// [SYNC-15] [MODEL-5] a compromised writer and the server serve a new device a re-signed
+// alternative below the writer's later envelope: the successor's prev exposes it. With the
+// check off, the alternative is taken silently.
+#[test]
+fn alternative_below_a_later_envelope_is_an_equivocation() {
+    use blindsync::defences::{Defences, Weakening};
+    let (mut s, mut a, b) = two_devices();
+    for n in 1..=3 {
+        a.write(&mut s.w, "notes", rid(n), b"original", &mut s.rng).unwrap();
+    }
+    let items = s.w.server.store_items(&a.account());
+    let pos = items
+        .iter()
+        .position(|i| blindsync::envelope::EnvelopeRef::decode(&i.bytes).is_ok_and(|e| e.header.writer_seq == 2))
+        .unwrap();
+    let h = blindsync::envelope::EnvelopeRef::decode(&items[pos].bytes).unwrap().header;
+    let alt = seal_as(&a, meta_of(&h), b"alternative", &a.umks()[&0], &mut s.rng);
+    let mut served = items.clone();
+    served[pos].bytes = alt;
+    for (defences, expect_alert) in [(Defences::ALL, true), (Defences::ALL.without(Weakening::NoPrevCheck), false)] {
+        let mut fresh = b.clone();
+        fresh.dangerous_set_defences(defences);
+        let r = fresh.apply_items(&served);
+        if expect_alert {
+            assert_eq!(r.alerts, vec![Alert::Equivocation { writer: a.id(), seq: 2 }]);
+            assert_eq!(fresh.get("notes", &rid(2)), None);
+            assert_eq!(fresh.get("notes", &rid(1)), Some(&b"original"[..]));
+        } else {
+            assert!(r.alerts.is_empty());
+            assert_eq!(fresh.get("notes", &rid(2)), Some(&b"alternative"[..]));
+        }
+    }
+    // across two syncs: a device that took 1..2 earlier sees 3 commit to another 2
+    let mut c = b.clone();
+    assert!(c.apply_items(&served[..=pos]).alerts.is_empty());
+    let r = c.apply_items(&served[pos + 1..]);
+    assert_eq!(r.alerts, vec![Alert::Equivocation { writer: a.id(), seq: 3 }]);
+}
+
+// [SYNC-16] [MODEL-5] a writer that jumps a record to u64::MAX is refused (E_SYNC_REVISION_STEP) and
+// the record stays writable; with the step check off the record sits at the ceiling for ever.
+#[test]
+fn revision_overflow_is_refused() {
+    use blindsync::defences::{Defences, Weakening};
+    let (mut s, mut a, b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    let items = s.w.server.store_items(&a.account());
+    let h = blindsync::envelope::EnvelopeRef::decode(&items.last().unwrap().bytes).unwrap().header;
+    let meta = blindsync::envelope::RecordMeta {
+        revision: u64::MAX,
+        writer_seq: 2,
+        prev: identity_of(&items.last().unwrap().bytes),
+        ..meta_of(&h)
+    };
+    let huge = seal_as(&a, meta, b"frozen", &a.umks()[&0], &mut s.rng);
+    // the reference server refuses it ([SRV-6]); a malicious one serves it anyway
+    let put = s.w.call(Request::PutRecord { token: a.token().unwrap(), envelope: huge.clone() });
+    assert_eq!(put, Response::Error(Error::SyncRevisionStep));
+    let mut served = s.w.server.store_items(&a.account());
+    served.push(Item { seq: served.last().unwrap().seq + 1, kind: ItemKind::Envelope, bytes: huge });
+    for (defences, refused) in [(Defences::ALL, true), (Defences::ALL.without(Weakening::NoRevisionStep), false)] {
+        let mut c = b.clone();
+        c.dangerous_set_defences(defences);
+        let r = c.apply_items(&served);
+        let revision = c.records().get(&("notes".to_owned(), rid(1))).map(|r| r.revision);
+        if refused {
+            assert!(r.alerts.iter().any(|x| x.error() == Error::SyncRevisionStep), "{:?}", r.alerts);
+            assert_eq!(revision, Some(1));
+            // and the record stays writable
+            assert_eq!(c.write(&mut s.w, "notes", rid(1), b"two", &mut s.rng), Ok(2));
+        } else {
+            assert!(r.alerts.is_empty());
+            assert_eq!(revision, Some(u64::MAX));
+            // the writer saturates instead of failing, but nothing can exceed the ceiling any more
+            let w = c.write(&mut s.w, "notes", rid(1), b"later", &mut s.rng);
+            assert!(matches!(w, Ok(u64::MAX) | Err(Error::SrvRevision | Error::SyncRevisionStep)), "{w:?}");
+        }
+    }
+}
+
+/// Three devices; `a` revokes `r` (which `a` paired) and rotates to epoch 1.
+fn revoke_third() -> (Setup, Client, Client, Client) {
+    let (mut s, mut a, mut b) = two_devices();
+    let mut r = pair(&mut s, &mut a);
+    r.subscribe("notes").unwrap();
+    b.sync(&mut s.w).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &r.id(), 0, [0; 32], &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
+    a.add_umk(rot.state.epoch(), rot.umk.clone());
+    (s, a, b, r)
+}
+
+// [ENV-16] [MODEL-5] an envelope sealed in epoch 0 that cites the head of the revocation (where
+// epoch 1 is in force) is refused: the revoked device could read it. With the check off it is taken.
+#[test]
+fn stale_epoch_at_a_newer_head_is_refused() {
+    use blindsync::defences::{Defences, Weakening};
+    let (mut s, mut a, mut b, _r) = revoke_third();
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(b.chain().epoch(), 1);
+    // b (buggy or compromised) seals in epoch 0 at its new head
+    let last = b.last_seq(&b.id());
+    let meta = blindsync::envelope::RecordMeta {
+        suite: blindsync::envelope::Suite::Aes256Gcm,
+        bucket: blindsync::keys::EpochKeys::derive(&b.umks()[&0], &b.account(), 0)
+            .routing_key()
+            .bucket("notes")
+            .unwrap(),
+        record_id: rid(4),
+        revision: 1,
+        writer: b.id(),
+        writer_seq: last + 1,
+        epoch: 0,
+        schema: blindsync::envelope::payload::Schema::Raw,
+        chain_head: b.chain().head().hash,
+        prev: b.envelope_identity(&b.id(), last).unwrap_or_default(),
+    };
+    let env = seal_as(&b, meta, b"readable by the revoked device", &b.umks()[&0], &mut s.rng);
+    assert!(matches!(
+        s.w.call(Request::PutRecord { token: b.token().unwrap(), envelope: env }),
+        Response::Stored { .. }
+    ));
+    a.sync(&mut s.w).unwrap();
+    for (defences, refused) in [(Defences::ALL, true), (Defences::ALL.without(Weakening::NoStaleEpochCheck), false)] {
+        let mut c = a.clone();
+        c.dangerous_set_defences(defences);
+        let items = s.w.server.store_items(&a.account());
+        let r = c.apply_items(&items);
+        if refused {
+            assert!(r.alerts.iter().any(|x| x.error() == Error::EnvStaleEpoch), "{:?}", r.alerts);
+            assert_eq!(c.get("notes", &rid(4)), None);
+        } else {
+            assert!(r.alerts.is_empty(), "{:?}", r.alerts);
+            assert_eq!(c.get("notes", &rid(4)), Some(&b"readable by the revoked device"[..]));
+        }
+    }
+}
+
+// [SYNC-17] [MODEL-5] freeze-view: b's view stops before the revocation (a frozen server, or b did not
+// sync), and b keeps writing in epoch 0. Every device that held the revocation before b's write was
+// listed alerts (the data is applied: it is authentic), once. With the alert off, nothing shows.
+#[test]
+fn write_on_a_head_older_than_a_revocation_is_an_alert() {
+    use blindsync::defences::{Defences, Weakening};
+    let (mut s, mut a, mut b, _r) = revoke_third();
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty()); // a now holds the revocation, boundary set
+    let old_head = b.chain().head().hash;
+    b.write(&mut s.w, "notes", rid(6), b"sealed in epoch 0", &mut s.rng).unwrap();
+    let h = blindsync::envelope::EnvelopeRef::decode(&s.w.server.store_items(&a.account()).last().unwrap().bytes)
+        .unwrap()
+        .header;
+    assert_eq!((h.epoch, h.chain_head), (0, old_head));
+    for (defences, alert) in [(Defences::ALL, true), (Defences::ALL.without(Weakening::NoStaleHeadAlert), false)] {
+        let mut c = a.clone();
+        c.dangerous_set_defences(defences);
+        let r = c.sync(&mut s.w).unwrap();
+        assert_eq!(c.get("notes", &rid(6)), Some(&b"sealed in epoch 0"[..]));
+        if alert {
+            assert_eq!(r.alerts, vec![Alert::StaleHead { writer: b.id(), seq: h.writer_seq }]);
+            // once: the next sync sees a replay and moves the cursor
+            assert!(c.sync(&mut s.w).unwrap().alerts.is_empty());
+        } else {
+            assert!(r.alerts.is_empty());
+        }
+    }
+    // b syncs, takes the revocation and its next write cites the new head: no alert
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    b.write(&mut s.w, "notes", rid(7), b"epoch 1", &mut s.rng).unwrap();
+    let mut c = a.clone();
+    assert_eq!(c.sync(&mut s.w).unwrap().alerts, vec![Alert::StaleHead { writer: b.id(), seq: h.writer_seq }]);
+    assert_eq!(c.get("notes", &rid(7)), Some(&b"epoch 1"[..]));
 }

@@ -67,6 +67,11 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         Weakening::NoBundleCommit | Weakening::NoPossessionCheck | Weakening::UnpinnedKdf => None,
         // [MODEL-9] R's sleeper survives the revocation and receives the new epoch's UMK.
         Weakening::NoCascade => Some(REVOCATION),
+        // Issue 13's writer and freshness checks are not attacked by the model yet (spec 12.5).
+        Weakening::NoPrevCheck
+        | Weakening::NoRevisionStep
+        | Weakening::NoStaleEpochCheck
+        | Weakening::NoStaleHeadAlert => None,
     }
 }
 

@@ -1515,6 +1515,7 @@ fn forge(colluder: &Client, target: &Client, serve: Serve) -> Option<Vec<Vec<u8>
         epoch: 0,
         schema: Schema::Raw,
         chain_head: colluder.chain().head().hash,
+        prev: colluder.envelope_identity(&writer, target.last_seq(&writer)).unwrap_or_default(),
     };
     let mut rng = SeededRng::from_label("blindsync/model/forge");
     let mut out = Vec::new();

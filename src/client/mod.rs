@@ -52,7 +52,7 @@ use crate::defences::Defences;
 use crate::device::{DeviceId, DeviceKeys};
 use crate::envelope::payload::Schema;
 use crate::envelope::{
-    self, AuthorizedWriter, EnvelopeRef, EpochAccess, Header, OpenContext, RecordId, RecordMeta, Stub, Suite,
+    self, AuthorizedWriter, EnvelopeRef, EpochAccess, HeadEpoch, Header, OpenContext, RecordId, RecordMeta, Stub, Suite,
 };
 use crate::error::{Error, Result};
 use crate::keys::{AccountId, Bucket, CollectionKey, Epoch, EpochKeys, Umk};
@@ -117,8 +117,18 @@ pub enum Alert {
         /// The sequence number used twice.
         seq: u64,
     },
+    /// A write stored after a revocation this device knows cites a chain
+    /// head older than the revocation: sealed in an epoch the revoked device
+    /// can read (a view the server froze, or a writer that had not synced).
+    /// Unlike the other alerts, the (authentic) data is applied. [SYNC-17]
+    StaleHead {
+        /// The writer.
+        writer: DeviceId,
+        /// Its writer sequence number.
+        seq: u64,
+    },
     /// An item failed verification (signature, writer, epoch, commitment,
-    /// decryption, structure): forged, tampered or swapped. [SYNC-12]
+    /// decryption, structure, revision step): forged, tampered or swapped. [SYNC-12]
     Forged {
         /// The server sequence number it was listed under.
         item_seq: u64,
@@ -135,6 +145,7 @@ impl Alert {
             Alert::Rollback { .. } => Error::SyncRollback,
             Alert::Fork => Error::ChainFork,
             Alert::Equivocation { .. } => Error::SyncEquivocation,
+            Alert::StaleHead { .. } => Error::SyncStaleHead,
             Alert::Chain(e) | Alert::Forged { error: e, .. } => *e,
         }
     }
@@ -145,7 +156,8 @@ impl Alert {
 pub struct SyncReport {
     /// Envelopes whose payload became the record's value.
     pub applied: usize,
-    /// Problems found; the data they concern was not applied.
+    /// Problems found; the data they concern was not applied (except for
+    /// [`Alert::StaleHead`], which warns about authentic data).
     pub alerts: Vec<Alert>,
 }
 
@@ -212,6 +224,10 @@ struct Verified {
     /// stub: two different envelopes with one `(writer, writer_seq)` differ
     /// here. [SYNC-14]
     digest: [u8; 32],
+    /// The position of its chain head in the verified chain. [SYNC-17]
+    head_pos: u64,
+    /// The server sequence number it was listed under. [SYNC-17]
+    item_seq: u64,
 }
 
 /// An item's identity: `SHA-256(header ‖ body_digest)`, equal for an
@@ -286,6 +302,100 @@ pub fn writer_sequence(mut last: u64, items: &[SeqItem]) -> Result<u64> {
     Ok(last)
 }
 
+/// The greatest step by which a write's revision may exceed the greatest
+/// revision the reader knows for its record: 2^16. An honest writer steps by
+/// exactly 1 over a revision listed before its write; 2^16 leaves room for
+/// any bookkeeping a port may add, while reaching u64::MAX from 1 would
+/// need 2^48 writes. [SYNC-16]
+pub const MAX_REVISION_STEP: u64 = 1 << 16;
+
+/// Whether `revision` is within [`MAX_REVISION_STEP`] of `base`, the greatest
+/// revision known for the record (0: none). [SYNC-16]
+pub fn revision_within_step(base: u64, revision: u64) -> bool {
+    revision <= base.saturating_add(MAX_REVISION_STEP)
+}
+
+/// The revision-step rule over one record's verified items in listing
+/// order, starting from the greatest revision accepted before (0: none):
+/// returns the greatest revision, or `E_SYNC_REVISION_STEP` at the first
+/// item that steps too far (the vectors' procedure). [SYNC-16]
+pub fn revision_steps(accepted: u64, revisions: &[u64]) -> Result<u64> {
+    let mut base = accepted;
+    for r in revisions {
+        if !revision_within_step(base, *r) {
+            return Err(Error::SyncRevisionStep);
+        }
+        base = base.max(*r);
+    }
+    Ok(base)
+}
+
+/// One verified item of a writer, as [`writer_chain_break`] sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainLink {
+    /// Its identity, `SHA-256(header ‖ body_digest)`.
+    pub identity: [u8; 32],
+    /// Its header's `prev`.
+    pub prev: [u8; 32],
+}
+
+/// The per-writer identity checks of [SYNC-14] and [SYNC-15] over one
+/// writer's verified items of a listing (by sequence number), given the
+/// identities the device already holds for the writer (`known`: taken in
+/// earlier syncs, or pinned by a revoke statement's `last_envelope`) and the
+/// writer's last accepted sequence number. Returns the sequence number from
+/// which the writer's items are an equivocation, if any:
+///
+/// ```text
+/// for each listed (s, item), ascending:
+///   known[s] exists and != item.identity                 -> s
+///   s == 1 and item.prev != 0^32                          -> 1
+///   p = identity at s-1: listed[s-1], else known[s-1]     (none: no check)
+///   p exists and item.prev != p -> s-1 if s-1 is listed and above last, else s
+/// ```
+///
+/// `check_prev` false skips the `prev` rules (model checking only, [MODEL-5]).
+pub fn writer_chain_break(
+    last: u64,
+    known: impl Fn(u64) -> Option<[u8; 32]>,
+    listed: &BTreeMap<u64, ChainLink>,
+    check_prev: bool,
+) -> Option<u64> {
+    let mut first: Option<u64> = None;
+    let mut mark = |s: u64| first = Some(first.map_or(s, |f| f.min(s)));
+    for (s, item) in listed {
+        if known(*s).is_some_and(|k| k != item.identity) {
+            mark(*s);
+        }
+        if !check_prev {
+            continue;
+        }
+        if *s == 1 {
+            if item.prev != [0; 32] {
+                mark(1);
+            }
+            continue;
+        }
+        let before = s.saturating_sub(1);
+        let listed_before = listed.get(&before).map(|l| l.identity);
+        if let Some(p) = listed_before.or_else(|| known(before))
+            && p != item.prev
+        {
+            mark(if listed_before.is_some() && before > last { before } else { *s });
+        }
+    }
+    first
+}
+
+/// Whether an item listed under server sequence number `item_seq`, citing
+/// the chain head at `head_position`, is stale: some revocation at position
+/// `at` was taken by this device in a sync whose listing ended at `boundary`,
+/// and the item was listed after that (`item_seq > boundary`) yet cites a
+/// head before the revocation (`head_position < at`). [SYNC-17]
+pub fn stale_head(revocations: &BTreeMap<u64, u64>, item_seq: u64, head_position: u64) -> bool {
+    revocations.iter().any(|(at, boundary)| item_seq > *boundary && head_position < *at)
+}
+
 /// One device's sync state. [SYNC-8]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Client {
@@ -302,6 +412,9 @@ pub struct Client {
     /// `(writer, writer_seq)` → identity of every item taken, kept across
     /// syncs: a second identity for a pair is equivocation. [SYNC-14]
     identities: BTreeMap<(DeviceId, u64), [u8; 32]>,
+    /// Revocation position → the last server sequence number listed in the
+    /// sync in which this device first held it. [SYNC-17]
+    revocations: BTreeMap<u64, u64>,
 }
 
 impl core::fmt::Debug for Client {
@@ -342,6 +455,7 @@ impl Client {
             outbox: None,
             defences: Defences::ALL,
             identities: BTreeMap::new(),
+            revocations: BTreeMap::new(),
         }
     }
 
@@ -496,12 +610,22 @@ impl Client {
         self.flush(t)?;
         let bucket = self.bucket(collection)?;
         let me = self.id();
-        let revision = self
-            .accepted
-            .get(&(bucket, record_id))
-            .map_or(Ok(1), |(r, _)| r.checked_add(1).ok_or(Error::SrvRevision))?;
-        let seq = self.writer_seq.get(&me).copied().unwrap_or(0).checked_add(1).ok_or(Error::SyncWithheld)?;
+        // [SYNC-16] accepted revisions are bounded by the step rule; saturate rather than fail, so no
+        // received value can make this device's writes impossible.
+        let revision = self.accepted.get(&(bucket, record_id)).map_or(1, |(r, _)| r.saturating_add(1));
+        let last = self.writer_seq.get(&me).copied().unwrap_or(0);
+        let seq = last.checked_add(1).ok_or(Error::SyncWithheld)?;
+        // [SYNC-15] commit to this device's previous envelope: the stored outbox write ([SYNC-6]).
+        let prev = match last {
+            0 => [0; 32],
+            l => self.identities.get(&(me, l)).copied().ok_or(Error::SyncWithheld)?,
+        };
         let epoch = self.chain.epoch();
+        // [ENV-16] never seal in an epoch that the head this write cites has superseded.
+        let head = self.chain.head().hash;
+        if self.chain.epoch_at_head(&head).is_some_and(|(_, e)| e > epoch) {
+            return Err(Error::EnvStaleEpoch);
+        }
         let ck = self.collection_key(collection, epoch)?;
         let meta = RecordMeta {
             suite: Suite::Aes256Gcm,
@@ -512,7 +636,8 @@ impl Client {
             writer_seq: seq,
             epoch,
             schema: Schema::Raw,
-            chain_head: self.chain.head().hash,
+            chain_head: head,
+            prev,
         };
         let sk = ed25519_dalek::SigningKey::from_bytes(self.keys.device.signing_seed().expose());
         let envelope =
@@ -652,6 +777,11 @@ impl Client {
         if report.alerts.is_empty() {
             self.cursor = cursor;
         }
+        // [SYNC-17] a revocation held for the first time: what this listing showed may predate it,
+        // whatever is listed after it was stored after this device held the revocation.
+        for r in self.chain.revoked().values() {
+            self.revocations.entry(r.at).or_insert(cursor);
+        }
         Ok(report)
     }
 
@@ -674,25 +804,35 @@ impl Client {
 
     /// Verifies one item: structure, then every [ENV-12] check (for an
     /// envelope of a collection this device knows) or the signature checks
-    /// (for a stub, or an envelope of another collection), then that its
-    /// chain head is in the verified chain. [SYNC-8]
+    /// (for a stub, or an envelope of another collection), with the epoch in
+    /// force at its chain head ([ENV-16]), then that its chain head is in the
+    /// verified chain. [SYNC-8]
     fn verify(
         &self,
         item: &Item,
         writers: &[AuthorizedWriter],
         buckets: &BTreeMap<Bucket, String>,
+        heads: &BTreeMap<[u8; 32], (u64, Epoch)>,
     ) -> Result<Verified> {
         let account = self.chain.account();
+        let header = match item.kind {
+            ItemKind::Stub => Stub::decode(&item.bytes)?.header,
+            ItemKind::Envelope => EnvelopeRef::decode(&item.bytes)?.header,
+        };
+        let at_head = heads.get(&header.chain_head).copied();
+        let he: Vec<HeadEpoch> =
+            at_head.iter().map(|(_, epoch)| HeadEpoch { head: header.chain_head, epoch: *epoch }).collect();
+        let head_pos = at_head.map_or(0, |(p, _)| p);
         let dummy = CollectionKey::from_bytes([0; 32]);
         let sig_epochs: Vec<EpochAccess<'_>> =
             (0..=self.chain.epoch()).map(|epoch| EpochAccess { epoch, collection_key: &dummy, writers }).collect();
-        let sig_ctx = OpenContext { account, epochs: &sig_epochs, bucket: None, record_id: None };
+        let sig_ctx = OpenContext { account, epochs: &sig_epochs, bucket: None, record_id: None, heads: &he };
         let v = match item.kind {
             ItemKind::Stub => {
                 let stub = Stub::decode(&item.bytes)?;
                 envelope::dangerous_verify_stub_with_defences(&stub, &sig_ctx, &self.defences)?;
                 let digest = identity(&stub);
-                Verified { header: stub.header, payload: None, stub: true, digest }
+                Verified { header: stub.header, payload: None, stub: true, digest, head_pos, item_seq: item.seq }
             }
             ItemKind::Envelope => {
                 let env = EnvelopeRef::decode(&item.bytes)?;
@@ -708,7 +848,7 @@ impl Client {
                             .iter()
                             .map(|(epoch, ck)| EpochAccess { epoch: *epoch, collection_key: ck, writers })
                             .collect();
-                        let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None };
+                        let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None, heads: &he };
                         let opened = envelope::dangerous_open_with_defences(&item.bytes, &ctx, &self.defences)?;
                         let digest = identity(&env.stub());
                         Verified {
@@ -716,19 +856,27 @@ impl Client {
                             payload: Some((name.clone(), opened.into_payload())),
                             stub: false,
                             digest,
+                            head_pos,
+                            item_seq: item.seq,
                         }
                     }
                     None => {
                         envelope::dangerous_verify_stub_with_defences(&env.stub(), &sig_ctx, &self.defences)?;
                         let digest = identity(&env.stub());
-                        Verified { header: env.header, payload: None, stub: false, digest }
+                        Verified {
+                            header: env.header,
+                            payload: None,
+                            stub: false,
+                            digest,
+                            head_pos,
+                            item_seq: item.seq,
+                        }
                     }
                 }
             }
         };
         // [SYNC-11] the writer's chain head must be one this device verified.
-        let len = self.chain.head().len;
-        if self.defences.fork && !(0..len).any(|p| self.chain.hash_at(p) == Some(v.header.chain_head)) {
+        if self.defences.fork && at_head.is_none() {
             return Err(Error::ChainFork);
         }
         Ok(v)
@@ -739,12 +887,16 @@ impl Client {
     /// last-writer-wins on `(revision, writer id)`. [SYNC-8] [SYNC-9] [SYNC-10] [SYNC-13]
     ///
     /// ```text
-    /// for each item: verify (ENV-12, or the stub checks) and its chain head   else Forged / Fork
+    /// for each item, in listing order: verify (ENV-12 with ENV-16, or the stub checks) and its chain head
+    ///                                                                  else Forged / Fork
+    ///   revision <= greatest known revision of its record + 2^16          else Forged(E_SYNC_REVISION_STEP)
+    /// per writer: identities and prev links (writer_chain_break)          else Equivocation, stop w there
     /// for each writer w, its verified items ascending by writer_seq:
     ///   seq <= last[w]:  a full envelope older than the record's accepted state  -> Rollback; else ignore
     ///   seq != last[w]+1                                                         -> Withheld(last[w]+1), stop w
     ///   a stub not superseded by a verified newer revision                       -> Withheld(seq), stop w
     ///   last[w] = seq; merge: (revision, writer) > accepted[record] -> record := payload
+    ///   listed after a known revocation's boundary, head before it         -> StaleHead (still applied)
     /// ```
     pub fn apply_items(&mut self, items: &[Item]) -> SyncReport {
         let writers = self.writers();
@@ -759,9 +911,23 @@ impl Client {
         let mut equivocated: BTreeSet<(DeviceId, u64)> = BTreeSet::new();
         // the greatest verified (revision, writer) per record: a stub below it is superseded
         let mut newest: BTreeMap<(Bucket, RecordId), (u64, DeviceId)> = self.accepted.clone();
+        // [ENV-16] [SYNC-17] the position and epoch in force at every verified head
+        let heads: BTreeMap<[u8; 32], (u64, Epoch)> = (0..self.chain.head().len)
+            .filter_map(|p| self.chain.hash_at(p))
+            .filter_map(|h| self.chain.epoch_at_head(&h).map(|pe| (h, pe)))
+            .collect();
+        // [SYNC-16] the greatest revision known per record, in listing order
+        let mut base: BTreeMap<(Bucket, RecordId), u64> = self.accepted.iter().map(|(k, (r, _))| (*k, *r)).collect();
         for item in items {
-            match self.verify(item, &writers, &buckets) {
+            match self.verify(item, &writers, &buckets, &heads) {
                 Ok(v) => {
+                    let key = (v.header.bucket, v.header.record_id);
+                    let known = base.get(&key).copied().unwrap_or(0);
+                    if self.defences.revision_step && !revision_within_step(known, v.header.revision) {
+                        report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::SyncRevisionStep });
+                        continue;
+                    }
+                    base.insert(key, known.max(v.header.revision));
                     if !v.stub {
                         let n = newest.entry((v.header.bucket, v.header.record_id)).or_insert((0, v.header.writer));
                         *n = (*n).max((v.header.revision, v.header.writer));
@@ -784,15 +950,18 @@ impl Client {
             }
         }
         // [SYNC-14] across syncs: a pair seen before with another identity, and a revoked writer's
-        // envelope at its bound that is not the one its revoke statement pins ([CHAIN-20]).
+        // envelope at its bound that is not the one its revoke statement pins ([CHAIN-20]);
+        // [SYNC-15] every item's prev is the identity of the writer's item before it, where held.
         for (writer, seqs) in &by_writer {
             let pinned = self.chain.revoked().get(writer).map(|r| (r.max_seq, r.last_envelope));
-            for (seq, v) in seqs {
-                let known = self.identities.get(&(*writer, *seq)).is_some_and(|k| *k != v.digest);
-                let unpinned = pinned.is_some_and(|(m, last)| m == *seq && last != v.digest);
-                if known || unpinned {
-                    equivocated.insert((*writer, *seq));
-                }
+            let known = |s: u64| {
+                self.identities.get(&(*writer, s)).copied().or_else(|| pinned.filter(|(m, _)| *m == s).map(|(_, l)| l))
+            };
+            let listed: BTreeMap<u64, ChainLink> =
+                seqs.iter().map(|(s, v)| (*s, ChainLink { identity: v.digest, prev: v.header.prev })).collect();
+            let last = self.writer_seq.get(writer).copied().unwrap_or(0);
+            if let Some(s) = writer_chain_break(last, known, &listed, self.defences.writer_chain) {
+                equivocated.insert((*writer, s));
             }
         }
         for (writer, seqs) in by_writer {
@@ -825,8 +994,21 @@ impl Client {
                         break;
                     }
                 }
+                // [SYNC-17] a write listed after a known revocation's boundary that cites an older head
+                if d.stale_head
+                    && step == Ok(Step::Accept)
+                    && !self.chain.revoked().contains_key(&writer)
+                    && stale_head(&self.revocations, v.item_seq, v.head_pos)
+                {
+                    report.alerts.push(Alert::StaleHead { writer, seq });
+                }
                 last = last.max(seq);
                 self.identities.entry((writer, seq)).or_insert(v.digest);
+                // [SYNC-8] [SYNC-16] a record of a collection this device does not read: its greatest
+                // (revision, writer) is still kept, so the revision step has a base.
+                if v.payload.is_none() && !v.stub && acc.is_none_or(|a| (v.header.revision, writer) > a) {
+                    self.accepted.insert(key, (v.header.revision, writer));
+                }
                 // [SYNC-13] last writer wins on (revision, writer id).
                 if let Some((collection, value)) = v.payload
                     && (acc.is_none_or(|a| (v.header.revision, writer) > a) || !d.rollback)

@@ -4,10 +4,10 @@
 //! ```text
 //! header = u8 version ‖ u8 suite ‖ bucket(32) ‖ record_id(16) ‖ u64 revision
 //!        ‖ writer(32) ‖ u64 writer_seq ‖ u32 epoch ‖ u16 schema ‖ u32 padded_len
-//!        ‖ chain_head(32) ‖ salt(32) ‖ commitment(32)                  -- 204 bytes
-//! aad         = enc(AAD_RECORD, account_id(32), header(204))
+//!        ‖ chain_head(32) ‖ salt(32) ‖ commitment(32) ‖ prev(32)        -- 236 bytes
+//! aad         = enc(AAD_RECORD, account_id(32), header(236))
 //! body_digest = SHA-256(enc(HASH_ENVELOPE_BODY, bytes body))   body = nonce ‖ ct ‖ tag
-//! sig_digest  = SHA-256(enc(SIG_RECORD, account_id(32), header(204), body_digest(32)))
+//! sig_digest  = SHA-256(enc(SIG_RECORD, account_id(32), header(236), body_digest(32)))
 //! signature   = Ed25519-Sign(writer key, sig_digest)
 //! ```
 
@@ -25,7 +25,7 @@ use super::payload::Schema;
 pub const VERSION: u8 = 1;
 
 /// Length of an encoded header. [ENV-2]
-pub const HEADER_LEN: usize = 1 + 1 + 32 + 16 + 8 + 32 + 8 + 4 + 2 + 4 + 32 + 32 + 32;
+pub const HEADER_LEN: usize = 1 + 1 + 32 + 16 + 8 + 32 + 8 + 4 + 2 + 4 + 32 + 32 + 32 + 32;
 
 /// A record id: 16 random bytes chosen by the record's creator. [ENV-2]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,10 +85,13 @@ pub struct Header {
     pub salt: [u8; 32],
     /// The key commitment.
     pub commitment: [u8; 32],
+    /// The identity `SHA-256(header ‖ body_digest)` of the same writer's
+    /// envelope at `writer_seq - 1`; zeros at `writer_seq = 1`. [ENV-2] [SYNC-15]
+    pub prev: [u8; 32],
 }
 
 impl Header {
-    /// The 204 header bytes, fields in spec order, integers big-endian. [ENV-2]
+    /// The 236 header bytes, fields in spec order, integers big-endian. [ENV-2]
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let v = Encoder::raw()
             .u8(self.version)
@@ -104,6 +107,7 @@ impl Header {
             .fixed(&self.chain_head)
             .fixed(&self.salt)
             .fixed(&self.commitment)
+            .fixed(&self.prev)
             .finish();
         let mut out = [0u8; HEADER_LEN];
         // The encoder wrote exactly HEADER_LEN bytes (fixed widths only).
@@ -135,6 +139,7 @@ impl Header {
             chain_head: r.array()?,
             salt: r.array()?,
             commitment: r.array()?,
+            prev: r.array()?,
         };
         let padded = h.padded_len as usize;
         if padded > MAX_PADDED_LEN {
@@ -159,7 +164,7 @@ impl Header {
         Schema::from_u16(self.schema)
     }
 
-    /// `aad = enc(AAD_RECORD, account_id(32), header(204))`. [ENV-5]
+    /// `aad = enc(AAD_RECORD, account_id(32), header(236))`. [ENV-5]
     pub fn aad(&self, account: &AccountId) -> Vec<u8> {
         Encoder::new(labels::AAD_RECORD).fixed(&account.0).fixed(&self.encode()).finish()
     }
@@ -177,7 +182,7 @@ impl Header {
         h
     }
 
-    /// `sig_digest = SHA-256(enc(SIG_RECORD, account_id(32), header(204), body_digest(32)))`. [ENV-9]
+    /// `sig_digest = SHA-256(enc(SIG_RECORD, account_id(32), header(236), body_digest(32)))`. [ENV-9]
     pub fn sig_digest(&self, account: &AccountId, body_digest: &[u8; 32]) -> [u8; 32] {
         let msg = Encoder::new(labels::SIG_RECORD).fixed(&account.0).fixed(&self.encode()).fixed(body_digest).finish();
         crate::primitives::sha256(&[&msg])
@@ -205,8 +210,9 @@ pub(crate) mod tests {
         (
             (any::<bool>(), any::<[u8; 32]>(), any::<[u8; 16]>(), any::<u64>(), any::<[u8; 32]>(), any::<u64>()),
             (any::<u32>(), any::<u16>(), 1usize..=256, any::<[u8; 32]>(), any::<[u8; 32]>(), any::<[u8; 32]>()),
+            any::<[u8; 32]>(),
         )
-            .prop_map(|((s, b, rid, rev, w, seq), (e, sch, k, ch, salt, cm))| Header {
+            .prop_map(|((s, b, rid, rev, w, seq), (e, sch, k, ch, salt, cm), prev)| Header {
                 version: VERSION,
                 suite: if s { Suite::Aes256Gcm } else { Suite::ChaCha20Poly1305 },
                 bucket: Bucket(b),
@@ -220,10 +226,11 @@ pub(crate) mod tests {
                 chain_head: ch,
                 salt,
                 commitment: cm,
+                prev,
             })
     }
 
-    // [ENV-2] the header is 204 bytes and fields sit at their spec offsets.
+    // [ENV-2] the header is 236 bytes and fields sit at their spec offsets.
     #[test]
     fn layout() {
         let h = Header {
@@ -240,14 +247,16 @@ pub(crate) mod tests {
             chain_head: [0xcc; 32],
             salt: [0x5a; 32],
             commitment: [0xc0; 32],
+            prev: [0x9e; 32],
         };
         let b = h.encode();
-        assert_eq!(HEADER_LEN, 204);
+        assert_eq!(HEADER_LEN, 236);
         assert_eq!(&b[..2], &[1, 2]);
         assert_eq!(&b[50..58], &[1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(&b[98..102], &[0x0a, 0x0b, 0x0c, 0x0d]);
         assert_eq!(&b[102..108], &[0, 1, 0, 0, 4, 0]);
-        assert_eq!(&b[172..], &[0xc0; 32]);
+        assert_eq!(&b[172..204], &[0xc0; 32]);
+        assert_eq!(&b[204..], &[0x9e; 32]);
         assert_eq!(Header::decode(&b), Ok(h));
     }
 
@@ -268,9 +277,10 @@ pub(crate) mod tests {
             chain_head: [0; 32],
             salt: [0; 32],
             commitment: [0; 32],
+            prev: [0; 32],
         }
         .encode();
-        assert_eq!(Header::decode(&b[..203]), Err(Error::DecodeTruncated));
+        assert_eq!(Header::decode(&b[..HEADER_LEN - 1]), Err(Error::DecodeTruncated));
         let mut long = b.to_vec();
         long.push(0);
         assert_eq!(Header::decode(&long), Err(Error::DecodeTrailing));

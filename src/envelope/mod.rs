@@ -5,9 +5,9 @@
 //! payload, and the writer device's Ed25519 signature over a digest of both.
 //!
 //! ```text
-//! envelope = header(204) ‖ u32(len(body)) ‖ body ‖ signature(64)
+//! envelope = header(236) ‖ u32(len(body)) ‖ body ‖ signature(64)
 //! body     = nonce(12) ‖ ciphertext(padded_len) ‖ tag(16)
-//! stub     = header(204) ‖ body_digest(32) ‖ signature(64)
+//! stub     = header(236) ‖ body_digest(32) ‖ signature(64)
 //! ```
 //!
 //! [`seal`] and [`open`] take every input explicitly: the account id, the
@@ -36,6 +36,7 @@
 //!     epoch: 0,
 //!     schema: Schema::Json,
 //!     chain_head: [7; 32],
+//!     prev: [0; 32],
 //! };
 //! let env = envelope::seal(&account, &meta, &ck, &sk, br#"{"title":"hi"}"#, &mut SeededRng::from_label("doc"))?;
 //!
@@ -45,7 +46,7 @@
 //!     max_seq: None,
 //! }];
 //! let epochs = [EpochAccess { epoch: 0, collection_key: &ck, writers: &writers }];
-//! let ctx = OpenContext { account, epochs: &epochs, bucket: Some(Bucket([4; 32])), record_id: None };
+//! let ctx = OpenContext { account, epochs: &epochs, bucket: Some(Bucket([4; 32])), record_id: None, heads: &[] };
 //! let opened = envelope::open(&env, &ctx)?;
 //! assert_eq!(opened.payload(), br#"{"title":"hi"}"#);
 //! assert_eq!(opened.header.revision, 1);
@@ -144,6 +145,8 @@ pub struct RecordMeta {
     pub schema: Schema,
     /// The account chain head the writer has.
     pub chain_head: [u8; 32],
+    /// The identity of this writer's envelope at `writer_seq - 1` (zeros at 1). [SYNC-15]
+    pub prev: [u8; 32],
 }
 
 impl RecordMeta {
@@ -162,6 +165,7 @@ impl RecordMeta {
             chain_head: self.chain_head,
             salt,
             commitment,
+            prev: self.prev,
         }
     }
 }
@@ -312,7 +316,17 @@ pub struct EpochAccess<'a> {
     pub writers: &'a [AuthorizedWriter],
 }
 
-/// Everything [`open`] and [`verify_stub`] check an envelope against. [ENV-10] [ENV-11]
+/// The epoch in force at one head of the reader's verified chain: the epoch
+/// of the last statement up to that head that started one. [ENV-16]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HeadEpoch {
+    /// The chain head (a statement hash).
+    pub head: [u8; 32],
+    /// The epoch in force there.
+    pub epoch: Epoch,
+}
+
+/// Everything [`open`] and [`verify_stub`] check an envelope against. [ENV-10] [ENV-11] [ENV-16]
 #[derive(Clone, Copy)]
 pub struct OpenContext<'a> {
     /// The account the reader belongs to (bound in AAD and signature, never on the wire).
@@ -323,6 +337,10 @@ pub struct OpenContext<'a> {
     pub bucket: Option<Bucket>,
     /// The record id the caller asked for, if it has one.
     pub record_id: Option<RecordId>,
+    /// The epoch in force at chain heads the reader knows (empty: no check).
+    /// A header whose `chain_head` is listed with a later epoch than its own
+    /// is refused. [ENV-16]
+    pub heads: &'a [HeadEpoch],
 }
 
 /// A decoded envelope, borrowing the input. [ENV-4]
@@ -341,7 +359,7 @@ impl<'a> EnvelopeRef<'a> {
     ///
     /// ```text
     /// decode(bytes):
-    ///   header = read 204 bytes; version == 1 else E_ENV_VERSION; suite in {1, 2} else E_ENV_SUITE
+    ///   header = read 236 bytes; version == 1 else E_ENV_VERSION; suite in {1, 2} else E_ENV_SUITE
     ///   padded_len <= 16 MiB else E_ENV_TOO_LARGE; padded_len is a bucket else E_ENV_LENGTH
     ///   body_len = u32; body_len == padded_len + 28 else E_ENV_LENGTH
     ///   body = read body_len bytes; signature = read 64 bytes      (E_DECODE_TRUNCATED)
@@ -378,7 +396,7 @@ pub struct Stub {
 }
 
 impl Stub {
-    /// `header(204) ‖ body_digest(32) ‖ signature(64)`. [ENV-15]
+    /// `header(236) ‖ body_digest(32) ‖ signature(64)`. [ENV-15]
     pub fn encode(&self) -> Vec<u8> {
         Encoder::raw().fixed(&self.header.encode()).fixed(&self.body_digest).fixed(&self.signature).finish()
     }
@@ -435,6 +453,10 @@ fn check_signed<'c>(
     if writer.max_seq.is_some_and(|m| header.writer_seq > m) {
         return Err(Error::EnvWriterRevoked);
     }
+    // [ENV-16] not sealed in an epoch that the head it cites has already superseded.
+    if defences.stale_epoch && ctx.heads.iter().any(|h| h.head == header.chain_head && h.epoch > header.epoch) {
+        return Err(Error::EnvStaleEpoch);
+    }
     // [ENV-9] RFC 8032 strict: canonical S, canonical R, no small-order R or A.
     let vk = VerifyingKey::from_bytes(&writer.verifying_key).map_err(|_| Error::EnvSignerKey)?;
     if vk.is_weak() {
@@ -466,6 +488,7 @@ pub fn dangerous_verify_stub_with_defences(stub: &Stub, ctx: &OpenContext<'_>, d
 ///   2. expected bucket / record id                  else E_ENV_CONTEXT         -- [ENV-11]
 ///   3. epoch known; writer authorized in it; writer_seq <= its bound
 ///                        else E_ENV_EPOCH / E_ENV_SIGNER_UNKNOWN / E_ENV_WRITER_REVOKED -- [ENV-10]
+///      epoch >= the epoch in force at the cited chain head, if given  else E_ENV_STALE_EPOCH -- [ENV-16]
 ///   4. key valid and not small order               else E_ENV_SIGNER_KEY
 ///      Ed25519 strict verify of sig_digest         else E_ENV_SIGNATURE       -- [ENV-9]
 ///   5. key_schedule; commitment == header.commitment (constant time) else E_ENV_COMMITMENT -- [ENV-6]

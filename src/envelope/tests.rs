@@ -38,6 +38,7 @@ pub(crate) fn fixture(suite: Suite) -> Fixture {
             epoch: 2,
             schema: Schema::Raw,
             chain_head: [0xcc; 32],
+            prev: [0; 32],
         },
     }
 }
@@ -48,7 +49,7 @@ impl Fixture {
     }
     fn open(&self, env: &[u8]) -> Result<Vec<u8>> {
         let epochs = [EpochAccess { epoch: 2, collection_key: &self.ck, writers: &self.writers }];
-        let ctx = OpenContext { account: self.account, epochs: &epochs, bucket: None, record_id: None };
+        let ctx = OpenContext { account: self.account, epochs: &epochs, bucket: None, record_id: None, heads: &[] };
         open(env, &ctx).map(Opened::into_payload)
     }
 }
@@ -131,7 +132,8 @@ fn context_and_stubs() {
     let f = fixture(Suite::Aes256Gcm);
     let env = f.seal(b"payload");
     let epochs = [EpochAccess { epoch: 2, collection_key: &f.ck, writers: &f.writers }];
-    let ctx = OpenContext { account: f.account, epochs: &epochs, bucket: Some(Bucket([4; 32])), record_id: None };
+    let ctx =
+        OpenContext { account: f.account, epochs: &epochs, bucket: Some(Bucket([4; 32])), record_id: None, heads: &[] };
     assert!(open(&env, &ctx).is_ok());
     let wrong = OpenContext { record_id: Some(RecordId([0; 16])), ..ctx };
     assert_eq!(open(&env, &wrong).err(), Some(Error::EnvContext));
@@ -187,7 +189,7 @@ proptest! {
         let env = seal(&f.account, &meta, &f.ck, &f.sk, &payload, &mut SeededRng::from_seed(seed)).unwrap();
         let epochs = [EpochAccess { epoch, collection_key: &f.ck, writers: &f.writers }];
         let ctx = OpenContext {
-            account: f.account, epochs: &epochs, bucket: Some(Bucket(bucket)), record_id: Some(RecordId(rid)),
+            account: f.account, epochs: &epochs, bucket: Some(Bucket(bucket)), record_id: Some(RecordId(rid)), heads: &[],
         };
         let opened = open(&env, &ctx).unwrap();
         prop_assert_eq!(opened.header.revision, rev);

@@ -569,6 +569,12 @@ impl<S: Storage> Server<S> {
                 let key = (env.header.bucket, env.header.record_id);
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 let new_order = (env.header.revision, env.header.writer);
+                // [SRV-6] [SYNC-16] a revision too far above the record's current one would be
+                // refused by every device; storing it would freeze the record on the server.
+                let base = a.records.get(&key).map_or(0, |(_, r, _)| *r);
+                if !crate::client::revision_within_step(base, env.header.revision) {
+                    return Err(Error::SyncRevisionStep);
+                }
                 // [SRV-6] the record's current envelope is the greatest (revision, writer);
                 // a write below it is stored already superseded, as its stub.
                 let mut kind = ItemKind::Envelope;

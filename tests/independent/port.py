@@ -1585,7 +1585,7 @@ KINDS.update(CH8_KINDS)
 # Chapter 7: record envelopes (written from spec/07-envelope.md)
 # --------------------------------------------------------------------------
 
-ENV_HEADER_LEN = 204                                    # [ENV-2]
+ENV_HEADER_LEN = 236                                    # [ENV-2]
 ENV_MAX_PADDED = 16 * 1024 * 1024                       # [ENV-14]
 ENV_FIXED_BUCKETS = (256, 1024, 4096, 16384, 65536)     # [PAD-1]
 
@@ -1673,7 +1673,7 @@ def env_check_schema(schema: int, payload: bytes) -> None:  # [PAY-1]
 HEADER_FIELDS = (("version", 1), ("suite", 1), ("bucket", -32), ("record_id", -16),
                  ("revision", 8), ("writer", -32), ("writer_seq", 8), ("epoch", 4),
                  ("schema", 2), ("padded_len", 4), ("chain_head", -32), ("salt", -32),
-                 ("commitment", -32))
+                 ("commitment", -32), ("prev", -32))
 
 
 def env_header_encode(hd: dict) -> bytes:  # [ENV-2]
@@ -1766,6 +1766,9 @@ def env_check_signed(i, hd: dict, bd: bytes, sig: bytes) -> bytes:
         raise SpecError("E_ENV_SIGNER_UNKNOWN")
     if w.get("max_seq") is not None and hd["writer_seq"] > w["max_seq"]:
         raise SpecError("E_ENV_WRITER_REVOKED")
+    for he in i.get("heads") or []:                                          # [ENV-16]
+        if h(he["head"]) == hd["chain_head"] and he["epoch"] > hd["epoch"]:
+            raise SpecError("E_ENV_STALE_EPOCH")
     pk = h(w["verifying_key"])
     if not ed25519_key_valid(pk):
         raise SpecError("E_ENV_SIGNER_KEY")                                  # [ENV-9]
@@ -1817,6 +1820,59 @@ CH7_KINDS = {
     "payload_canonical_json": lambda i: ({}, {"canonical": check_canonical_json(h(i["payload"])).hex()}),
 }
 KINDS.update(CH7_KINDS)
+
+
+# --------------------------------------------------------------------------
+# Chapter 11: the device's writer checks (written from spec/11-sync.md 11.9)
+# --------------------------------------------------------------------------
+
+MAX_REVISION_STEP = 2**16                                # [SYNC-16]
+U64_MAX = 2**64 - 1
+
+
+def k_sync_writer_chain(i):  # [SYNC-14] [SYNC-15], one writer
+    known = {k["seq"]: h(k["identity"]) for k in i["known"]}
+    listed = {}
+    for it in i["items"]:
+        item = (h(it["identity"]), h(it["prev"]))
+        if it["seq"] in listed and listed[it["seq"]][0] != item[0]:
+            raise SpecError("E_SYNC_EQUIVOCATION")           # two identities in one listing
+        listed.setdefault(it["seq"], item)
+    for s, (ident, prev) in sorted(listed.items()):
+        if s in known and known[s] != ident:
+            raise SpecError("E_SYNC_EQUIVOCATION")           # remembered across syncs
+        if s == 1:
+            if prev != bytes(32):
+                raise SpecError("E_SYNC_EQUIVOCATION")
+            continue
+        p = listed[s - 1][0] if s - 1 in listed else known.get(s - 1)
+        if p is not None and p != prev:
+            raise SpecError("E_SYNC_EQUIVOCATION")
+    return {}, {}
+
+
+def k_sync_revision_step(i):  # [SYNC-16], one record in listing order
+    greatest = i["accepted"]
+    for r in i["revisions"]:
+        if r > min(greatest + MAX_REVISION_STEP, U64_MAX):
+            raise SpecError("E_SYNC_REVISION_STEP")
+        greatest = max(greatest, r)
+    return {}, {"greatest": greatest}
+
+
+def k_sync_stale_head(i):  # [SYNC-17]
+    if not i["writer_revoked"] and any(i["item_seq"] > r["boundary"] and i["head_position"] < r["at"]
+                                       for r in i["revocations"]):
+        raise SpecError("E_SYNC_STALE_HEAD")
+    return {}, {}
+
+
+SYNC_KINDS = {
+    "sync_writer_chain": k_sync_writer_chain,
+    "sync_revision_step": k_sync_revision_step,
+    "sync_stale_head": k_sync_stale_head,
+}
+KINDS.update(SYNC_KINDS)
 
 
 # --------------------------------------------------------------------------

@@ -13,7 +13,8 @@ use crate::seeds::hex_field;
 pub const MAX_LEN: usize = 2048;
 
 /// [ENV-2] [ENV-3] [ENV-13] [ENV-14], written from the spec: the checks a
-/// header read makes, in order, on the first 204 bytes.
+/// header read makes, in order, on the first 236 bytes (`prev`, the last 32,
+/// is taken as it is: the sync engine checks it, [SYNC-15]).
 fn header_model(data: &[u8]) -> Result<(), Error> {
     let Some(&version) = data.first() else { return Err(Error::DecodeTruncated) };
     if version != 1 {
@@ -76,6 +77,7 @@ pub fn run(data: &[u8]) {
     assert_eq!(h.map(|_| ()), want, "Header::decode and the spec disagree");
     if let Ok(h) = h {
         assert_eq!(h.encode().as_slice(), data);
+        assert_eq!(&h.prev[..], &data[HEADER_LEN - 32..], "[ENV-2] prev is the header's last 32 bytes");
     }
 
     let e = EnvelopeRef::decode(data);

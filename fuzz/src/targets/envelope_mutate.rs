@@ -35,6 +35,7 @@ fn fixture() -> &'static Fixture {
             epoch: 0,
             schema: Schema::Json,
             chain_head: [7; 32],
+            prev: [0; 32],
         };
         let env = envelope::seal(&account, &meta, &ck, &sk, br#"{"a":1}"#, &mut SeededRng::from_label("fuzz"))
             .unwrap_or_default();
@@ -50,7 +51,7 @@ pub fn run(data: &[u8]) {
     let f = fixture();
     assert!(!f.env.is_empty(), "fixture envelope");
     let epochs = [EpochAccess { epoch: 0, collection_key: &f.ck, writers: &f.writers }];
-    let ctx = OpenContext { account: AccountId([1; 32]), epochs: &epochs, bucket: None, record_id: None };
+    let ctx = OpenContext { account: AccountId([1; 32]), epochs: &epochs, bucket: None, record_id: None, heads: &[] };
     let mut e = f.env.clone();
     for (i, b) in data.iter().enumerate() {
         if let Some(x) = e.get_mut(i % f.env.len()) {

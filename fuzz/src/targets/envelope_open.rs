@@ -37,7 +37,7 @@ fn fixture() -> &'static Fixture {
 pub fn run(data: &[u8]) {
     let f = fixture();
     let epochs = [EpochAccess { epoch: 0, collection_key: &f.ck, writers: &f.writers }];
-    let ctx = OpenContext { account: AccountId([1; 32]), epochs: &epochs, bucket: None, record_id: None };
+    let ctx = OpenContext { account: AccountId([1; 32]), epochs: &epochs, bucket: None, record_id: None, heads: &[] };
     if let Ok(h) = Header::decode(data) {
         // Decode then encode gives back the bytes.
         assert_eq!(h.encode().as_slice(), data);

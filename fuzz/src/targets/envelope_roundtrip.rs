@@ -1,14 +1,15 @@
 //! Differential: seal then open gives back the payload (spec 7.9, 7.12),
 //! for header fields, suite, epoch and payload taken from the input; the
 //! envelope is exactly as long as [PAD-2] says; opening for another record
-//! or bucket, or with another collection key, is refused.
+//! or bucket, or with another collection key, or at a head where a later
+//! epoch is in force ([ENV-16]), is refused.
 
 use std::sync::OnceLock;
 
 use blindsync::Error;
 use blindsync::envelope::payload::Schema;
 use blindsync::envelope::{
-    self, AuthorizedWriter, DeviceId, ENVELOPE_OVERHEAD, EnvelopeRef, EpochAccess, OpenContext, RecordId,
+    self, AuthorizedWriter, DeviceId, ENVELOPE_OVERHEAD, EnvelopeRef, EpochAccess, HeadEpoch, OpenContext, RecordId,
     RecordMeta, Suite,
 };
 use blindsync::keys::{AccountId, Bucket, CollectionKey};
@@ -43,6 +44,7 @@ pub fn run(data: &[u8]) {
         epoch,
         schema,
         chain_head: [7; 32],
+        prev: [flags; 32],
     };
     let ck = CollectionKey::from_bytes(b.array());
     let payload = b.rest();
@@ -61,12 +63,17 @@ pub fn run(data: &[u8]) {
     let padded = envelope::padding::padded_len(payload.len()).unwrap_or(0);
     assert_eq!(env.len(), ENVELOPE_OVERHEAD + padded, "[PAD-2] envelope length");
     let decoded = EnvelopeRef::decode(&env).map(|e| e.header);
-    assert!(decoded.is_ok_and(|h| h.revision == meta.revision && h.writer_seq == meta.writer_seq));
+    assert!(decoded.is_ok_and(|h| h.revision == meta.revision && h.writer_seq == meta.writer_seq && h.prev == meta.prev));
     let writers = [AuthorizedWriter { device: DeviceId([6; 32]), verifying_key: sk.verifying_key().to_bytes(), max_seq: None }];
     let epochs = [EpochAccess { epoch, collection_key: &ck, writers: &writers }];
-    let ctx = OpenContext { account, epochs: &epochs, bucket: Some(meta.bucket), record_id: Some(meta.record_id) };
+    let ctx = OpenContext { account, epochs: &epochs, bucket: Some(meta.bucket), record_id: Some(meta.record_id), heads: &[] };
     let opened = envelope::open(&env, &ctx).map(|o| o.into_payload());
     assert_eq!(opened.as_deref(), Ok(payload), "seal then open");
+    // [ENV-16] the epoch in force at the cited head: the same epoch opens, a later one refuses.
+    let same = [HeadEpoch { head: meta.chain_head, epoch }];
+    assert!(envelope::open(&env, &OpenContext { heads: &same, ..ctx }).is_ok());
+    let later = [HeadEpoch { head: meta.chain_head, epoch: epoch + 1 }];
+    assert_eq!(envelope::open(&env, &OpenContext { heads: &later, ..ctx }).err(), Some(Error::EnvStaleEpoch));
     // [ENV-11] another record; [ENV-10] another epoch; [ENV-6] another collection key.
     let mut other = meta.record_id;
     other.0[0] ^= 1;

@@ -12,8 +12,8 @@ use super::{Gen, outcome};
 use crate::encoding::Encoder;
 use crate::envelope::payload::{Schema, canonicalize};
 use crate::envelope::{
-    self, AuthorizedWriter, DeviceId, EnvelopeRef, EpochAccess, HEADER_LEN, Header, NONCE_LEN, OpenContext, RecordId,
-    RecordMeta, SIG_LEN, Stub, Suite, body_digest, key_schedule, verify_stub,
+    self, AuthorizedWriter, DeviceId, EnvelopeRef, EpochAccess, HEADER_LEN, HeadEpoch, Header, NONCE_LEN, OpenContext,
+    RecordId, RecordMeta, SIG_LEN, Stub, Suite, body_digest, key_schedule, verify_stub,
 };
 use crate::error::Error;
 use crate::keys::{AccountId, Bucket, CollectionKey};
@@ -73,6 +73,7 @@ fn header_json(hd: &Header) -> Value {
         ("chain_head", h(&hd.chain_head)),
         ("salt", h(&hd.salt)),
         ("commitment", h(&hd.commitment)),
+        ("prev", h(&hd.prev)),
     ])
 }
 
@@ -113,6 +114,7 @@ fn envelope_seal(input: &Value) -> Result<Outcome, Fail> {
         epoch: i.u32("epoch")?,
         schema,
         chain_head: i.hex_n("chain_head")?,
+        prev: i.hex_n("prev")?,
     };
     let pt = plaintext(i.get("plaintext")?)?;
     let env = envelope::seal_with(&account, &meta, &ck, &sk, &pt, &i.hex_n("salt")?, &i.hex_n("nonce")?)?;
@@ -121,7 +123,13 @@ fn envelope_seal(input: &Value) -> Result<Outcome, Fail> {
     let writers =
         [AuthorizedWriter { device: meta.writer, verifying_key: sk.verifying_key().to_bytes(), max_seq: None }];
     let epochs = [EpochAccess { epoch: meta.epoch, collection_key: &ck, writers: &writers }];
-    let ctx = OpenContext { account, epochs: &epochs, bucket: Some(meta.bucket), record_id: Some(meta.record_id) };
+    let ctx = OpenContext {
+        account,
+        epochs: &epochs,
+        bucket: Some(meta.bucket),
+        record_id: Some(meta.record_id),
+        heads: &[],
+    };
     if envelope::open(&env, &ctx)?.payload() != pt.as_slice() {
         return Err(Fail::harness("sealed envelope does not open to the plaintext"));
     }
@@ -184,7 +192,14 @@ fn with_ctx<T>(i: &Obj<'_>, f: impl FnOnce(&OpenContext<'_>) -> Result<T, Fail>)
     let bucket = opt("bucket")?.map(|b| b.try_into().map(Bucket)).transpose().map_err(|_| Fail::harness("bucket"))?;
     let record_id =
         opt("record_id")?.map(|b| b.try_into().map(RecordId)).transpose().map_err(|_| Fail::harness("record_id"))?;
-    f(&OpenContext { account, epochs: &epochs, bucket, record_id })
+    let mut heads = Vec::new();
+    if let Some(list) = i.0.get("heads").filter(|v| !v.is_null()) {
+        for e in list.as_array().ok_or_else(|| Fail::harness("heads is not an array"))? {
+            let o = Obj(e);
+            heads.push(HeadEpoch { head: o.hex_n("head")?, epoch: o.u32("epoch")? });
+        }
+    }
+    f(&OpenContext { account, epochs: &epochs, bucket, record_id, heads: &heads })
 }
 
 fn envelope_open(input: &Value) -> Result<Outcome, Fail> {
@@ -287,6 +302,7 @@ mod off {
     pub const CHAIN_HEAD: usize = 108;
     pub const SALT: usize = 140;
     pub const COMMITMENT: usize = 172;
+    pub const PREV: usize = 204;
 }
 
 pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
@@ -311,6 +327,8 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let chain_head = b32();
     let rid_full = b32();
     let rid: [u8; 16] = rid_full[..16].try_into().map_err(|_| "rid")?;
+    // the identity of the writer's envelope at writer_seq - 1 (any 32 bytes to seal and open)
+    let prev = sha256(&[b"blindsync/vectors/v1/envelope/prev"]);
     let mut salts = (0..64).map(|_| b32()).collect::<Vec<_>>().into_iter();
     let mut next_salt = move || salts.next().ok_or("out of salts");
     let sk_a = SigningKey::from_bytes(&seed_a);
@@ -335,6 +353,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
             ("epoch", json!(5)),
             ("schema", json!(schema)),
             ("chain_head", h(&chain_head)),
+            ("prev", h(&prev)),
             // salt and nonce as a writer would draw them from its RNG
             ("salt", h(&sha256(&[b"salt", &salt]))),
             ("nonce", h(nonce)),
@@ -380,6 +399,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         epoch: 5,
         schema: Schema::Raw,
         chain_head,
+        prev,
     };
     let ck5k = CollectionKey::from_bytes(ck5);
     let salt_n = |s: [u8; 32]| -> ([u8; 32], [u8; 12]) {
@@ -432,6 +452,35 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
     g.ok("envelope_open", "revoked writer at exactly its sequence bound", &["ENV-10"], open_in(&bound))?;
 
+    // ---- the epoch in force at the cited head [ENV-16] ----
+    let heads_at = |epoch: u32| json!([{"head": hex::encode(&chain_head), "epoch": epoch}]);
+    g.ok(
+        "envelope_open",
+        "epoch 5 is the epoch in force at the cited head",
+        &["ENV-16", "ENV-12"],
+        set(&open_in(&base), "heads", heads_at(5)),
+    )?;
+    g.ok(
+        "envelope_open",
+        "sealed in epoch 5 at a head where epoch 4 is in force (newer is not stale)",
+        &["ENV-16"],
+        set(&open_in(&base), "heads", heads_at(4)),
+    )?;
+    let stale = {
+        let (salt, nonce) = salt_n(next_salt()?);
+        let ck4k = CollectionKey::from_bytes(ck4);
+        envelope::seal_with(&account, &RecordMeta { epoch: 4, ..meta }, &ck4k, &sk_a, text, &salt, &nonce)
+            .map_err(|e| e.to_string())?
+    };
+    g.ok("envelope_open", "sealed in epoch 4, no head information: opens", &["ENV-12"], open_in(&stale))?;
+    g.err(
+        "envelope_open",
+        "sealed in epoch 4 at a head where epoch 5 is in force",
+        &["ENV-16", "ENV-12"],
+        set(&open_in(&stale), "heads", heads_at(5)),
+        Error::EnvStaleEpoch,
+    )?;
+
     // ---- every header field changed alone (the signature no longer verifies) ----
     let sig_reqs = ["ENV-9", "ENV-12"];
     let e = Error::EnvSignature;
@@ -455,6 +504,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         ("chain head changed", off::CHAIN_HEAD, alt32.to_vec(), e),
         ("salt changed", off::SALT, alt32.to_vec(), e),
         ("key commitment changed", off::COMMITMENT, alt32.to_vec(), e),
+        ("prev changed", off::PREV, alt32.to_vec(), e),
     ];
     for (what, at, new, err) in cases {
         let reqs: &[&str] = match err {
@@ -725,6 +775,14 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "epochs",
         json!([{"epoch": 5, "collection_key": hex::encode(&ck5), "writers": [writers[1].clone()]}]),
     );
+    let stale_stub = EnvelopeRef::decode(&stale).map_err(|e| e.to_string())?.stub();
+    g.err(
+        "envelope_verify_stub",
+        "stub sealed in epoch 4 at a head where epoch 5 is in force",
+        &["ENV-15", "ENV-16"],
+        strip(set(&stub_in(&stale_stub), "heads", heads_at(5))),
+        Error::EnvStaleEpoch,
+    )?;
     g.err(
         "envelope_verify_stub",
         "stub by a writer not authorized",

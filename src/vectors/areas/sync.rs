@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::chain::{approve_device, create_account};
-use crate::client::{SeqItem, writer_sequence};
+use std::collections::BTreeMap;
+
+use crate::client::{ChainLink, SeqItem, revision_steps, stale_head, writer_chain_break, writer_sequence};
 use crate::device::DeviceKeys;
 use crate::envelope::payload::Schema;
 use crate::envelope::{self, RecordId, RecordMeta, Suite};
@@ -102,6 +104,55 @@ fn writer_seq(input: &Value) -> Result<Outcome, Fail> {
     outcome(json!({}), obj([("last", Value::from(last))]))
 }
 
+/// [SYNC-14] [SYNC-15]: `known` identities and listed `(seq, identity, prev)` of one writer.
+fn writer_chain(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let mut known = BTreeMap::new();
+    for k in i.arr("known")? {
+        let o = Obj(k);
+        known.insert(o.u64("seq")?, o.hex_n::<32>("identity")?);
+    }
+    let mut listed = BTreeMap::new();
+    for it in i.arr("items")? {
+        let o = Obj(it);
+        let link = ChainLink { identity: o.hex_n("identity")?, prev: o.hex_n("prev")? };
+        if listed.insert(o.u64("seq")?, link).is_some_and(|l| l != link) {
+            return Err(Fail::Protocol(Error::SyncEquivocation));
+        }
+    }
+    if writer_chain_break(i.u64("last")?, |s| known.get(&s).copied(), &listed, true).is_some() {
+        return Err(Fail::Protocol(Error::SyncEquivocation));
+    }
+    outcome(json!({}), json!({}))
+}
+
+/// [SYNC-16]: one record's revisions in listing order after `accepted`.
+fn revision_step(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let revisions: Vec<u64> = i
+        .arr("revisions")?
+        .iter()
+        .map(|v| v.as_u64().ok_or_else(|| Fail::harness("revision is not a u64")))
+        .collect::<Result<_, _>>()?;
+    let greatest = revision_steps(i.u64("accepted")?, &revisions)?;
+    outcome(json!({}), obj([("greatest", Value::from(greatest))]))
+}
+
+/// [SYNC-17]: one item against the revocations a device holds.
+fn stale(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let mut revocations = BTreeMap::new();
+    for r in i.arr("revocations")? {
+        let o = Obj(r);
+        revocations.insert(o.u64("at")?, o.u64("boundary")?);
+    }
+    let revoked = i.get("writer_revoked")?.as_bool().ok_or_else(|| Fail::harness("writer_revoked"))?;
+    if !revoked && stale_head(&revocations, i.u64("item_seq")?, i.u64("head_position")?) {
+        return Err(Fail::Protocol(Error::SyncStaleHead));
+    }
+    outcome(json!({}), json!({}))
+}
+
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     Some(match kind {
         "sync_request_decode" => request_decode(input),
@@ -111,6 +162,9 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         "sync_event_hash" => event_hash(input),
         "sync_login_message" => login_msg(input),
         "sync_writer_sequence" => writer_seq(input),
+        "sync_writer_chain" => writer_chain(input),
+        "sync_revision_step" => revision_step(input),
+        "sync_stale_head" => stale(input),
         _ => return None,
     })
 }
@@ -330,12 +384,22 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         epoch: 0,
         schema: Schema::Raw,
         chain_head: acct.state.head().hash,
+        prev: [0; 32],
     };
     let env1 = envelope::seal(&account, &meta, &ck, &sk, b"v1", &mut rng).map_err(|e| e.to_string())?;
     let put1 = Request::PutRecord { token, envelope: env1 };
     let list = Request::ListSince { token, cursor: 0, limit: 10 };
     meta.revision = 2;
     meta.writer_seq = 2;
+    // [SYNC-15] the second write commits to the first
+    meta.prev = {
+        let e = crate::envelope::EnvelopeRef::decode(match &put1 {
+            Request::PutRecord { envelope, .. } => envelope,
+            _ => return Err("put".into()),
+        })
+        .map_err(|e| e.to_string())?;
+        sha256(&[&e.header.encode(), &e.stub().body_digest])
+    };
     let env2 = envelope::seal(&account, &meta, &ck, &sk, b"v2", &mut rng).map_err(|e| e.to_string())?;
     let put2 = Request::PutRecord { token, envelope: env2 };
     g.ok(
@@ -441,6 +505,139 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         &["SYNC-14"],
         seqv(0, &[(1, false, false, false, d(1)), (1, false, false, false, d(100))]),
         Error::SyncEquivocation,
+    )?;
+
+    // --- the writer's hash chain [SYNC-15] and remembered identities [SYNC-14] ---
+    // items: (seq, identity, prev); honest: identity i(n), prev i(n - 1), prev of 1 is zero
+    let id = |n: u64| sha256(&[b"identity", &n.to_be_bytes()]);
+    let alt = |n: u64| sha256(&[b"alternative", &n.to_be_bytes()]);
+    let zero = [0u8; 32];
+    let chainv = |last: u64, known: &[(u64, [u8; 32])], items: &[(u64, [u8; 32], [u8; 32])]| {
+        let known: Vec<Value> = known.iter().map(|(s, i)| json!({"seq": s, "identity": h(i)})).collect();
+        let items: Vec<Value> =
+            items.iter().map(|(s, i, p)| json!({"seq": s, "identity": h(i), "prev": h(p)})).collect();
+        obj([("last", Value::from(last)), ("known", Value::Array(known)), ("items", Value::Array(items))])
+    };
+    let cr = ["SYNC-14", "SYNC-15"];
+    g.ok(
+        "sync_writer_chain",
+        "a new device lists 1..3: each prev is the identity before it",
+        &cr,
+        chainv(0, &[], &[(1, id(1), zero), (2, id(2), id(1)), (3, id(3), id(2))]),
+    )?;
+    g.ok(
+        "sync_writer_chain",
+        "the predecessor was taken in an earlier sync",
+        &cr,
+        chainv(2, &[(1, id(1)), (2, id(2))], &[(3, id(3), id(2))]),
+    )?;
+    g.ok(
+        "sync_writer_chain",
+        "predecessor not held (below the cursor, never taken): no check",
+        &cr,
+        chainv(0, &[], &[(5, id(5), alt(4))]),
+    )?;
+    g.ok(
+        "sync_writer_chain",
+        "revoked writer: the chain verifies back from the pinned last_envelope at max_seq 3",
+        &["SYNC-15", "CHAIN-20"],
+        chainv(0, &[(3, id(3))], &[(1, id(1), zero), (2, id(2), id(1)), (3, id(3), id(2))]),
+    )?;
+    g.err(
+        "sync_writer_chain",
+        "revoked writer: a re-signed alternative at 2, below the pinned bound 3",
+        &["SYNC-15", "CHAIN-20"],
+        chainv(0, &[(3, id(3))], &[(1, id(1), zero), (2, alt(2), id(1)), (3, id(3), id(2))]),
+        Error::SyncEquivocation,
+    )?;
+    g.err(
+        "sync_writer_chain",
+        "the successor commits to another predecessor than the listed one",
+        &cr,
+        chainv(0, &[], &[(1, id(1), zero), (2, id(2), alt(1))]),
+        Error::SyncEquivocation,
+    )?;
+    g.err(
+        "sync_writer_chain",
+        "across two syncs: the next item commits to another predecessor than the one taken",
+        &cr,
+        chainv(2, &[(1, id(1)), (2, id(2))], &[(3, id(3), alt(2))]),
+        Error::SyncEquivocation,
+    )?;
+    g.err(
+        "sync_writer_chain",
+        "across two syncs: another envelope for a pair taken before",
+        &["SYNC-14"],
+        chainv(2, &[(1, id(1)), (2, id(2))], &[(2, alt(2), id(1))]),
+        Error::SyncEquivocation,
+    )?;
+    g.err(
+        "sync_writer_chain",
+        "writer sequence number 1 with a non-zero prev",
+        &["SYNC-15"],
+        chainv(0, &[], &[(1, id(1), alt(0))]),
+        Error::SyncEquivocation,
+    )?;
+
+    // --- revision steps [SYNC-16] ---
+    let stepv = |accepted: u64, revisions: &[u64]| {
+        obj([
+            ("accepted", Value::from(accepted)),
+            ("revisions", Value::Array(revisions.iter().map(|r| Value::from(*r)).collect())),
+        ])
+    };
+    g.ok("sync_revision_step", "honest: one above the accepted revision", &["SYNC-16"], stepv(7, &[8, 9]))?;
+    g.ok("sync_revision_step", "a new record at exactly 2^16", &["SYNC-16"], stepv(0, &[65536]))?;
+    g.err("sync_revision_step", "a new record at 2^16 + 1", &["SYNC-16"], stepv(0, &[65537]), Error::SyncRevisionStep)?;
+    g.ok(
+        "sync_revision_step",
+        "steps build on earlier items of the listing",
+        &["SYNC-16"],
+        stepv(1, &[65537, 131073]),
+    )?;
+    g.err(
+        "sync_revision_step",
+        "revision overflow: u64::MAX on a record at revision 3",
+        &["SYNC-16"],
+        stepv(3, &[u64::MAX]),
+        Error::SyncRevisionStep,
+    )?;
+    g.ok("sync_revision_step", "the bound saturates at u64::MAX", &["SYNC-16"], stepv(u64::MAX - 5, &[u64::MAX]))?;
+
+    // --- stale heads after a revocation [SYNC-17] ---
+    let stalev = |revs: &[(u64, u64)], item_seq: u64, head: u64, revoked: bool| {
+        let r: Vec<Value> = revs.iter().map(|(a, b)| json!({"at": a, "boundary": b})).collect();
+        obj([
+            ("revocations", Value::Array(r)),
+            ("item_seq", Value::from(item_seq)),
+            ("head_position", Value::from(head)),
+            ("writer_revoked", Value::from(revoked)),
+        ])
+    };
+    g.ok(
+        "sync_stale_head",
+        "listed after the boundary, cites the revocation's own head",
+        &["SYNC-17"],
+        stalev(&[(4, 10)], 11, 4, false),
+    )?;
+    g.ok(
+        "sync_stale_head",
+        "cites an older head, listed in the sync that first held the revocation",
+        &["SYNC-17"],
+        stalev(&[(4, 10)], 10, 3, false),
+    )?;
+    g.ok(
+        "sync_stale_head",
+        "the revoked writer's own item below its bound",
+        &["SYNC-17"],
+        stalev(&[(4, 10)], 11, 3, true),
+    )?;
+    g.err(
+        "sync_stale_head",
+        "listed after the boundary, cites the head before the revocation",
+        &["SYNC-17"],
+        stalev(&[(4, 10)], 11, 3, false),
+        Error::SyncStaleHead,
     )?;
     Ok(())
 }
