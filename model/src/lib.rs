@@ -28,3 +28,6 @@ pub mod system;
 
 pub use runner::{Outcome, PropertyOutcome, explore, find_violation, run_check, run_simulation};
 pub use system::{Action, Capability, Config, Model, Serve, State};
+
+// The data-path model (spec 12.7): batches, streams, attachments and the password salt.
+pub mod data;

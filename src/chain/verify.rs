@@ -661,7 +661,19 @@ impl ChainState {
     /// # Ok::<(), blindsync::Error>(())
     /// ```
     pub fn check_served_kdf(&self, served: &[u8]) -> Result<()> {
-        if crate::primitives::ct_eq(served, &self.password_kdf) { Ok(()) } else { Err(Error::KdfNotPinned) }
+        self.check_served_kdf_with(served, &Defences::ALL)
+    }
+
+    /// [`ChainState::check_served_kdf`] under the model's switches: with
+    /// `kdf_pin` off any served salt and parameters pass, so the device runs
+    /// Argon2id on the server's salt and sends the resulting `auth` (finding
+    /// M3, the data-path model's `salt-substitution`). [CHAIN-18] [MODEL-5]
+    pub fn check_served_kdf_with(&self, served: &[u8], d: &Defences) -> Result<()> {
+        if !d.kdf_pin || crate::primitives::ct_eq(served, &self.password_kdf) {
+            Ok(())
+        } else {
+            Err(Error::KdfNotPinned)
+        }
     }
 
     /// The add-device statement that installed `id`'s keys, and the epoch

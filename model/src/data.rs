@@ -1,0 +1,260 @@
+//! The data-path model (spec 12.7): batches, the hash chain, streams,
+//! attachments and the password's salt, against a server that frames the
+//! user, deletes batches, freezes a partner's chain, serves a key holder's
+//! chunk forgery, colludes with a revoked device or substitutes the salt.
+//!
+//! A separate, small [stateright] model next to the sync model of
+//! [`super::system`]: the owner device W, the partner with the library's
+//! [`blindsync::batch::sealed::ReaderState`], the real reference server, the
+//! revoked device R and the adversary. Every check is the library's, under
+//! the run's [`Defences`]; each of the six capabilities has the library
+//! switch that re-opens it ([`switch_for`]).
+//!
+//! ```no_run
+//! use blindsync_model::data::{DataConfig, run_data_check};
+//! let out = run_data_check(&DataConfig::default(), 2)?;
+//! assert!(out.all_hold(), "{}", out.report());
+//! # Ok::<(), blindsync::error::Error>(())
+//! ```
+
+pub mod fixture;
+pub mod properties;
+pub mod system;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use stateright::{Checker, Expectation, HasDiscoveries, Model as _};
+
+use blindsync::defences::{DataWeakening, Defences, Weakening};
+
+pub use system::{DataAction, DataCapability, DataModel, DataState, ReadServe};
+
+/// A data-path model configuration. [MODEL-12]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataConfig {
+    /// Batches W seals at most.
+    pub batches: u8,
+    /// Deviations a run may contain.
+    pub malice: u8,
+    /// The capabilities the adversary has.
+    pub capabilities: BTreeSet<DataCapability>,
+    /// The defences of every device and the partner.
+    pub defences: Defences,
+}
+
+impl Default for DataConfig {
+    /// Three batches, one deviation, every capability, every defence on.
+    fn default() -> Self {
+        DataConfig {
+            batches: 3,
+            malice: 1,
+            capabilities: DataCapability::ALL.into_iter().collect(),
+            defences: Defences::ALL,
+        }
+    }
+}
+
+impl DataConfig {
+    /// The same configuration with an honest server.
+    pub fn honest(self) -> Self {
+        DataConfig { capabilities: BTreeSet::new(), malice: 0, ..self }
+    }
+
+    /// `capability` alone, with the defence that stops it switched off. [MODEL-12]
+    pub fn weakened(capability: DataCapability) -> Self {
+        DataConfig {
+            capabilities: BTreeSet::from([capability]),
+            defences: switch_for(capability).apply(Defences::ALL),
+            ..DataConfig::default()
+        }
+    }
+}
+
+/// A library defence switch: a data-path one, or a chain one (the KDF pin). [MODEL-12]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// A [`DataWeakening`].
+    Data(DataWeakening),
+    /// A [`Weakening`].
+    Chain(Weakening),
+}
+
+impl Switch {
+    /// `d` with this defence off.
+    pub fn apply(self, d: Defences) -> Defences {
+        match self {
+            Switch::Data(w) => d.without_data(w),
+            Switch::Chain(w) => d.without(w),
+        }
+    }
+
+    /// Its command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Switch::Data(w) => w.name(),
+            Switch::Chain(w) => w.name(),
+        }
+    }
+}
+
+/// The library switch whose defence stops `capability`. [MODEL-12]
+pub fn switch_for(capability: DataCapability) -> Switch {
+    match capability {
+        DataCapability::FrameUser => Switch::Data(DataWeakening::UnsignedReports),
+        DataCapability::DeleteBatch => Switch::Data(DataWeakening::NoBatchLinks),
+        DataCapability::StalePartnerChain => Switch::Data(DataWeakening::NoChainHeadCheck),
+        DataCapability::InsiderChunkForgery => Switch::Data(DataWeakening::TagOnlyChunks),
+        DataCapability::AttachmentAfterRevocation => Switch::Data(DataWeakening::EpochZeroAttachmentKey),
+        DataCapability::SaltSubstitution => Switch::Chain(Weakening::UnpinnedKdf),
+    }
+}
+
+/// The property the checker violates when `capability` meets its switch off. [MODEL-12]
+pub fn broken_by(capability: DataCapability) -> &'static str {
+    match capability {
+        DataCapability::FrameUser => properties::NO_FALSE_ACCUSATION,
+        DataCapability::DeleteBatch => properties::NO_SILENT_GAP,
+        DataCapability::StalePartnerChain => properties::REVOKED_REFUSED,
+        DataCapability::InsiderChunkForgery => properties::CHUNKS,
+        DataCapability::AttachmentAfterRevocation => properties::ATTACHMENTS,
+        DataCapability::SaltSubstitution => properties::SALT_PINNED,
+    }
+}
+
+/// The verdict on one property. [MODEL-12]
+#[derive(Clone, Debug)]
+pub struct DataPropertyOutcome {
+    /// The property's name.
+    pub name: &'static str,
+    /// `always`, `sometimes` or `eventually`.
+    pub kind: &'static str,
+    /// `always`: no counterexample; `sometimes`: an example was found.
+    pub holds: bool,
+    /// The counterexample (or example), one line per step.
+    pub steps: Vec<String>,
+}
+
+/// The result of one data-path run. [MODEL-12]
+#[derive(Clone, Debug)]
+pub struct DataOutcome {
+    /// States generated.
+    pub states: usize,
+    /// Unique states.
+    pub unique: usize,
+    /// Longest path explored.
+    pub max_depth: usize,
+    /// Wall-clock time.
+    pub elapsed: Duration,
+    /// One verdict per property.
+    pub properties: Vec<DataPropertyOutcome>,
+}
+
+impl DataOutcome {
+    /// Every property held.
+    pub fn all_hold(&self) -> bool {
+        self.properties.iter().all(|p| p.holds)
+    }
+
+    /// The verdict on `name`.
+    pub fn property(&self, name: &str) -> Option<&DataPropertyOutcome> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+
+    /// The names of the violated `always` properties.
+    pub fn violated(&self) -> Vec<&'static str> {
+        self.properties.iter().filter(|p| p.kind == "always" && !p.holds).map(|p| p.name).collect()
+    }
+
+    /// A readable report, as `blindsync check` prints it.
+    pub fn report(&self) -> String {
+        let secs = self.elapsed.as_secs_f64();
+        let mut out = format!(
+            "  {} states, {} unique, depth {}, {:.1} s ({:.0} states/s)\n",
+            self.states,
+            self.unique,
+            self.max_depth,
+            secs,
+            self.states as f64 / secs.max(1e-9)
+        );
+        for p in &self.properties {
+            let verdict = match (p.kind, p.holds) {
+                ("sometimes", true) => "reached",
+                ("sometimes", false) => "NOT REACHED",
+                (_, true) => "held",
+                (_, false) => "VIOLATED",
+            };
+            out.push_str(&format!("  {:<11} {:<10} {}\n", verdict, p.kind, p.name));
+        }
+        for p in self.properties.iter().filter(|p| p.kind != "sometimes" && !p.holds) {
+            out.push_str(&format!("\n  counterexample for \"{}\":\n", p.name));
+            for (i, s) in p.steps.iter().enumerate() {
+                out.push_str(&format!("    {}. {s}\n", i + 1));
+            }
+        }
+        out
+    }
+}
+
+fn collect<C: Checker<DataModel>>(model: &DataModel, checker: &C, started: Instant) -> DataOutcome {
+    let discoveries = checker.discoveries();
+    let properties = model
+        .properties()
+        .iter()
+        .map(|p| {
+            let found = discoveries.get(p.name);
+            let kind = match p.expectation {
+                Expectation::Always => "always",
+                Expectation::Sometimes => "sometimes",
+                Expectation::Eventually => "eventually",
+            };
+            let steps = found
+                .map(|path| {
+                    path.clone().into_vec().iter().filter_map(|(_, a)| a.as_ref().map(properties::describe)).collect()
+                })
+                .unwrap_or_default();
+            let holds = if kind == "sometimes" { found.is_some() } else { found.is_none() };
+            DataPropertyOutcome { name: p.name, kind, holds, steps }
+        })
+        .collect();
+    DataOutcome {
+        states: checker.state_count(),
+        unique: checker.unique_state_count(),
+        max_depth: checker.max_depth(),
+        elapsed: started.elapsed(),
+        properties,
+    }
+}
+
+/// Exhausts `config` breadth-first on `threads` threads. [MODEL-12]
+pub fn run_data_check(config: &DataConfig, threads: usize) -> blindsync::error::Result<DataOutcome> {
+    let model = DataModel::new(config.clone())?;
+    let started = Instant::now();
+    let checker = model.clone().checker().threads(threads.max(1)).spawn_bfs().join();
+    Ok(collect(&model, &checker, started))
+}
+
+/// Searches for a violated safety property by iterative deepening (breadth-first to depth
+/// 1, 2, ...), so the counterexample reported is a shortest attack: stateright keeps the
+/// last discovery of a property, which a single breadth-first run may overwrite with a
+/// longer path before it stops. [MODEL-12]
+pub fn find_data_violation(config: &DataConfig, threads: usize) -> blindsync::error::Result<DataOutcome> {
+    let model = DataModel::new(config.clone())?;
+    let started = Instant::now();
+    let mut depth = 1;
+    loop {
+        let checker = model
+            .clone()
+            .checker()
+            .threads(threads.max(1))
+            .target_max_depth(depth)
+            .finish_when(HasDiscoveries::AnyFailures)
+            .spawn_bfs()
+            .join();
+        let out = collect(&model, &checker, started);
+        if !out.violated().is_empty() || checker.max_depth() < depth {
+            return Ok(out);
+        }
+        depth += 1;
+    }
+}
