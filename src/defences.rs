@@ -59,6 +59,8 @@ pub struct Defences {
     pub stale_epoch: bool,
     /// A write stored after a known revocation that cites an older head is an alert ([SYNC-17]).
     pub stale_head: bool,
+    /// A listing page must be strictly ascending above the cursor ([SYNC-7]).
+    pub listing_order: bool,
     /// Data-path defences (issue 14), one switch each ([`DataWeakening`]).
     pub data: DataDefences,
 }
@@ -124,6 +126,7 @@ impl Defences {
         revision_step: true,
         stale_epoch: true,
         stale_head: true,
+        listing_order: true,
         data: DataDefences::ALL,
     };
 
@@ -148,6 +151,7 @@ impl Defences {
             Weakening::NoRevisionStep => d.revision_step = false,
             Weakening::NoStaleEpochCheck => d.stale_epoch = false,
             Weakening::NoStaleHeadAlert => d.stale_head = false,
+            Weakening::UnorderedListing => d.listing_order = false,
         }
         d
     }
@@ -205,6 +209,7 @@ impl Defences {
             Weakening::NoRevisionStep => !self.revision_step,
             Weakening::NoStaleEpochCheck => !self.stale_epoch,
             Weakening::NoStaleHeadAlert => !self.stale_head,
+            Weakening::UnorderedListing => !self.listing_order,
         }
     }
 }
@@ -252,11 +257,13 @@ pub enum Weakening {
     NoStaleEpochCheck,
     /// Writes that cite a head older than a known revocation raise no alert.
     NoStaleHeadAlert,
+    /// Listing pages are taken in whatever order the server sends.
+    UnorderedListing,
 }
 
 impl Weakening {
     /// Every weakening.
-    pub const ALL: [Weakening; 17] = [
+    pub const ALL: [Weakening; 18] = [
         Weakening::NoSignatureCheck,
         Weakening::NoAadBinding,
         Weakening::NoKeyCommitment,
@@ -274,6 +281,7 @@ impl Weakening {
         Weakening::NoRevisionStep,
         Weakening::NoStaleEpochCheck,
         Weakening::NoStaleHeadAlert,
+        Weakening::UnorderedListing,
     ];
 
     /// Its command-line name.
@@ -296,6 +304,7 @@ impl Weakening {
             Weakening::NoRevisionStep => "no-revision-step",
             Weakening::NoStaleEpochCheck => "no-stale-epoch-check",
             Weakening::NoStaleHeadAlert => "no-stale-head-alert",
+            Weakening::UnorderedListing => "unordered-listing",
         }
     }
 

@@ -227,6 +227,8 @@ errors! {
     SyncRevisionStep => "E_SYNC_REVISION_STEP", Peer, "record revision jumps by more than the allowed step";
     /// Alert: a write stored after a revocation the reader knows cites a chain head older than it. [SYNC-17]
     SyncStaleHead => "E_SYNC_STALE_HEAD", Peer, "write stored after a revocation cites a chain head older than it";
+    /// A listing page whose server sequence numbers are not strictly ascending above the cursor. [SYNC-7]
+    SyncOrder => "E_SYNC_ORDER", Peer, "listing not strictly ascending above the cursor";
 
     // --- streams (spec 9) ---
     /// A manifest with no chunk or a last-chunk length above 64 KiB.

@@ -71,7 +71,8 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         Weakening::NoPrevCheck
         | Weakening::NoRevisionStep
         | Weakening::NoStaleEpochCheck
-        | Weakening::NoStaleHeadAlert => None,
+        | Weakening::NoStaleHeadAlert
+        | Weakening::UnorderedListing => None,
     }
 }
 

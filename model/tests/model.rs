@@ -48,7 +48,8 @@ fn attack(w: Weakening) -> Capability {
         Weakening::NoPrevCheck
         | Weakening::NoRevisionStep
         | Weakening::NoStaleEpochCheck
-        | Weakening::NoStaleHeadAlert => Capability::Collude,
+        | Weakening::NoStaleHeadAlert
+        | Weakening::UnorderedListing => Capability::Collude,
     }
 }
 

@@ -387,6 +387,29 @@ pub fn writer_chain_break(
     first
 }
 
+/// [SYNC-15] a revoked writer's items are taken only all the way to its bound:
+/// with `last` accepted and `max_seq` pinned, every sequence number in
+/// `last+1 ..= max_seq` must be listed (its `prev` links, checked by
+/// [`writer_chain_break`], then tie every one of them to the pinned
+/// `last_envelope`). Returns the first missing number, if any.
+pub fn revoked_incomplete(last: u64, max_seq: u64, listed: impl Fn(u64) -> bool) -> Option<u64> {
+    (last.saturating_add(1)..=max_seq).find(|s| !listed(*s))
+}
+
+/// [SYNC-7] a listing page is taken only if its server sequence numbers are
+/// strictly ascending and all above `cursor` (the one the page was asked
+/// for); anything else is [`Error::SyncOrder`].
+pub fn listing_in_order(cursor: u64, seqs: &[u64]) -> Result<()> {
+    let mut prev = cursor;
+    for s in seqs {
+        if *s <= prev {
+            return Err(Error::SyncOrder);
+        }
+        prev = *s;
+    }
+    Ok(())
+}
+
 /// Whether an item listed under server sequence number `item_seq`, citing
 /// the chain head at `head_position`, is stale: some revocation at position
 /// `at` was taken by this device in a sync whose listing ended at `boundary`,
@@ -766,6 +789,13 @@ impl Client {
                     if last <= cursor {
                         break; // a server that does not advance cannot loop us
                     }
+                    // [SYNC-7] a page out of order (relabelled or replayed numbers) is refused whole
+                    let seqs: Vec<u64> = batch.iter().map(|i| i.seq).collect();
+                    if self.defences.listing_order
+                        && let Err(e) = listing_in_order(cursor, &seqs)
+                    {
+                        return Ok(SyncReport { applied: 0, alerts: vec![Alert::Chain(e)] });
+                    }
                     cursor = last;
                     items.extend(batch);
                 }
@@ -966,6 +996,15 @@ impl Client {
         }
         for (writer, seqs) in by_writer {
             let mut last = self.writer_seq.get(&writer).copied().unwrap_or(0);
+            // [SYNC-15] a revoked writer's items only up to its bound, complete, or none of them
+            if self.defences.writer_chain
+                && let Some(r) = self.chain.revoked().get(&writer)
+                && let Some(missing_seq) = revoked_incomplete(last, r.max_seq, |s| seqs.contains_key(&s))
+                && seqs.keys().any(|s| *s > last)
+            {
+                report.alerts.push(Alert::Withheld { writer, missing_seq });
+                continue;
+            }
             for (seq, v) in seqs {
                 if equivocated.contains(&(writer, seq)) {
                     report.alerts.push(Alert::Equivocation { writer, seq });
