@@ -13,7 +13,7 @@ use blindsync::envelope::{EnvelopeRef, RecordId};
 use blindsync::error::Error;
 use blindsync::keys::Umk;
 use blindsync::primitives::SeededRng;
-use blindsync::server::wire::{Item, ItemKind, Request, Response};
+use blindsync::server::wire::{Item, Request, Response};
 use blindsync::server::{MemoryStorage, Server, ServerConfig};
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
@@ -150,7 +150,6 @@ fn drop_items(keep: impl Fn(&Item) -> bool) -> impl FnMut(&Request, Response) ->
     }
 }
 
-
 /// A device's own key and epoch-0 keys, as a compromised device holds them:
 /// seals an envelope of `writer` with any header fields.
 fn seal_as(
@@ -184,7 +183,6 @@ fn identity_of(bytes: &[u8]) -> [u8; 32] {
     let e = blindsync::envelope::EnvelopeRef::decode(bytes).unwrap();
     blindsync::primitives::sha256(&[&e.header.encode(), &e.stub().body_digest])
 }
-
 
 fn header(bytes: &[u8]) -> blindsync::envelope::Header {
     blindsync::envelope::EnvelopeRef::decode(bytes).unwrap().header
@@ -220,12 +218,9 @@ fn relabelled_stale_write_is_refused() {
     let replay = items.iter().find(|i| header(&i.bytes).record_id == rid(5)).unwrap().clone();
     let real = stale.seq;
     let evil = move |req: &Request, resp: Response| match (req, resp) {
-        (Request::ListSince { cursor, .. }, Response::Items { .. }) if *cursor < real => Response::Items {
-            items: vec![
-                Item { seq: 1, ..stale.clone() },
-                Item { seq: real, ..replay.clone() },
-            ],
-        },
+        (Request::ListSince { cursor, .. }, Response::Items { .. }) if *cursor < real => {
+            Response::Items { items: vec![Item { seq: 1, ..stale.clone() }, Item { seq: real, ..replay.clone() }] }
+        }
         (_, r) => r,
     };
     let before = a.cursor();
@@ -266,15 +261,16 @@ fn revoked_writer_tail_withheld_is_refused() {
     let items = s.w.server.store_items(&a.account());
     let r1 = items.iter().find(|i| header(&i.bytes).writer == r.id() && header(&i.bytes).writer_seq == 1).unwrap();
     let forged = seal_as(&r, meta_of(&header(&r1.bytes)), b"forged by the revoked device", &r.umks()[&0], &mut s.rng);
-    let served: Vec<Item> = items
-        .iter()
-        .filter(|i| {
-            EnvelopeRef::decode(&i.bytes).map_or(true, |e| e.header.writer != r.id() || e.header.writer_seq == 1)
-        })
-        .map(|i| {
-            if header(&i.bytes).writer == r.id() { Item { bytes: forged.clone(), ..i.clone() } } else { i.clone() }
-        })
-        .collect();
+    let served: Vec<Item> =
+        items
+            .iter()
+            .filter(|i| {
+                EnvelopeRef::decode(&i.bytes).map_or(true, |e| e.header.writer != r.id() || e.header.writer_seq == 1)
+            })
+            .map(|i| {
+                if header(&i.bytes).writer == r.id() { Item { bytes: forged.clone(), ..i.clone() } } else { i.clone() }
+            })
+            .collect();
     let evil = move |req: &Request, resp: Response| match (req, resp) {
         (Request::ListSince { cursor: 0, .. }, Response::Items { .. }) => Response::Items { items: served.clone() },
         (Request::ListSince { .. }, Response::Items { .. }) => Response::Items { items: vec![] },
@@ -288,4 +284,3 @@ fn revoked_writer_tail_withheld_is_refused() {
     assert_eq!(n.get("notes", &rid(1)), Some(&b"original"[..]));
     assert_eq!(b.get("notes", &rid(1)), Some(&b"original"[..]));
 }
-

@@ -30,7 +30,7 @@ use blindsync::defences::{DataWeakening, Defences, Weakening};
 
 pub use system::{DataAction, DataCapability, DataModel, DataState, ReadServe};
 
-/// A data-path model configuration. [MODEL-12]
+/// A data-path model configuration. [MODEL-16]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataConfig {
     /// Batches W seals at most.
@@ -61,7 +61,7 @@ impl DataConfig {
         DataConfig { capabilities: BTreeSet::new(), malice: 0, ..self }
     }
 
-    /// `capability` alone, with the defence that stops it switched off. [MODEL-12]
+    /// `capability` alone, with the defence that stops it switched off. [MODEL-16]
     pub fn weakened(capability: DataCapability) -> Self {
         DataConfig {
             capabilities: BTreeSet::from([capability]),
@@ -71,7 +71,7 @@ impl DataConfig {
     }
 }
 
-/// A library defence switch: a data-path one, or a chain one (the KDF pin). [MODEL-12]
+/// A library defence switch: a data-path one, or a chain one (the KDF pin). [MODEL-16]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Switch {
     /// A [`DataWeakening`].
@@ -98,7 +98,7 @@ impl Switch {
     }
 }
 
-/// The library switch whose defence stops `capability`. [MODEL-12]
+/// The library switch whose defence stops `capability`. [MODEL-16]
 pub fn switch_for(capability: DataCapability) -> Switch {
     match capability {
         DataCapability::FrameUser => Switch::Data(DataWeakening::UnsignedReports),
@@ -110,7 +110,7 @@ pub fn switch_for(capability: DataCapability) -> Switch {
     }
 }
 
-/// The property the checker violates when `capability` meets its switch off. [MODEL-12]
+/// The property the checker violates when `capability` meets its switch off. [MODEL-16]
 pub fn broken_by(capability: DataCapability) -> &'static str {
     match capability {
         DataCapability::FrameUser => properties::NO_FALSE_ACCUSATION,
@@ -122,7 +122,7 @@ pub fn broken_by(capability: DataCapability) -> &'static str {
     }
 }
 
-/// The verdict on one property. [MODEL-12]
+/// The verdict on one property. [MODEL-16]
 #[derive(Clone, Debug)]
 pub struct DataPropertyOutcome {
     /// The property's name.
@@ -135,7 +135,7 @@ pub struct DataPropertyOutcome {
     pub steps: Vec<String>,
 }
 
-/// The result of one data-path run. [MODEL-12]
+/// The result of one data-path run. [MODEL-16]
 #[derive(Clone, Debug)]
 pub struct DataOutcome {
     /// States generated.
@@ -226,7 +226,7 @@ fn collect<C: Checker<DataModel>>(model: &DataModel, checker: &C, started: Insta
     }
 }
 
-/// Exhausts `config` breadth-first on `threads` threads. [MODEL-12]
+/// Exhausts `config` breadth-first on `threads` threads. [MODEL-16]
 pub fn run_data_check(config: &DataConfig, threads: usize) -> blindsync::error::Result<DataOutcome> {
     let model = DataModel::new(config.clone())?;
     let started = Instant::now();
@@ -237,7 +237,7 @@ pub fn run_data_check(config: &DataConfig, threads: usize) -> blindsync::error::
 /// Searches for a violated safety property by iterative deepening (breadth-first to depth
 /// 1, 2, ...), so the counterexample reported is a shortest attack: stateright keeps the
 /// last discovery of a property, which a single breadth-first run may overwrite with a
-/// longer path before it stops. [MODEL-12]
+/// longer path before it stops. [MODEL-16]
 pub fn find_data_violation(config: &DataConfig, threads: usize) -> blindsync::error::Result<DataOutcome> {
     let model = DataModel::new(config.clone())?;
     let started = Instant::now();

@@ -268,6 +268,7 @@ fn counterfeit_chain(
         authority: victim,
         kdf: None,
         pop,
+        reconfirm: vec![],
         epoch: 1,
         key_check: umk1.key_check(1),
         wraps,

@@ -10,10 +10,10 @@ use blindsync_model::data::{
 };
 
 /// The default data-path configuration's unique state count: a change in the
-/// model, the batch reader, the server or the chain that changes the space shows here. [MODEL-12]
+/// model, the batch reader, the server or the chain that changes the space shows here. [MODEL-16]
 const DATA_UNIQUE_STATES: usize = 9_111;
 
-// [MODEL-9] [MODEL-10] [MODEL-11] [MODEL-12] every defence on: nothing is found, every
+// [MODEL-13] [MODEL-14] [MODEL-15] [MODEL-16] every defence on: nothing is found, every
 // capability is used, every alert fires.
 #[test]
 fn data_default_configuration_holds() {
@@ -23,7 +23,7 @@ fn data_default_configuration_holds() {
     assert_eq!(out.unique, DATA_UNIQUE_STATES, "the data-path state space changed: re-pin it and model/README.md");
 }
 
-// [MODEL-11] [BAT-8] an honest server: the only alert an honest run raises without a real drop
+// [MODEL-15] [BAT-8] an honest server: the only alert an honest run raises without a real drop
 // is a finding of this model. A batch W sealed before it revoked R (R among its recipients) and
 // that the partner opens after refreshing to the revoking chain is refused with E_BATCH_UNPINNED:
 // [BAT-8] step 7 judges the recipients by the reader's current chain, not by the chain head the
@@ -39,7 +39,7 @@ fn data_honest_server_finding_batch_across_revocation() {
     assert!(steps[0].contains("seals and uploads") && steps[1].contains("revokes") && steps[2].contains("opens"));
 }
 
-// [MODEL-10] each capability's name is the one the library's switch documents.
+// [MODEL-14] each capability's name is the one the library's switch documents.
 #[test]
 fn data_capabilities_match_switches() {
     for c in DataCapability::ALL {
@@ -65,43 +65,43 @@ fn check_weakened(c: DataCapability) {
     assert!(out.violated().is_empty(), "{}: {}", c.name(), out.report());
 }
 
-// [MODEL-12] [HCH-6] unsigned-reports: the server's added report makes the partner accuse W (E_HCH_DROPPED).
+// [MODEL-16] [HCH-6] unsigned-reports: the server's added report makes the partner accuse W (E_HCH_DROPPED).
 #[test]
 fn data_weakening_unsigned_reports() {
     check_weakened(DataCapability::FrameUser);
 }
 
-// [MODEL-12] [BAT-11] no-batch-links: the server deletes batch 1 and the partner reads 0 then 2 silently.
+// [MODEL-16] [BAT-11] no-batch-links: the server deletes batch 1 and the partner reads 0 then 2 silently.
 #[test]
 fn data_weakening_no_batch_links() {
     check_weakened(DataCapability::DeleteBatch);
 }
 
-// [MODEL-12] [BAT-10] no-chain-head-check: a partner on a frozen chain accepts R's batch after W's newer one.
+// [MODEL-16] [BAT-10] no-chain-head-check: a partner on a frozen chain accepts R's batch after W's newer one.
 #[test]
 fn data_weakening_no_chain_head_check() {
     check_weakened(DataCapability::StalePartnerChain);
 }
 
-// [MODEL-12] [STR-6] tag-only-chunks: R's same-tag rewrite of W's stream opens to fabricated bytes.
+// [MODEL-16] [STR-6] tag-only-chunks: R's same-tag rewrite of W's stream opens to fabricated bytes.
 #[test]
 fn data_weakening_tag_only_chunks() {
     check_weakened(DataCapability::InsiderChunkForgery);
 }
 
-// [MODEL-12] [ATT-1] epoch-zero-attachment-key: R, revoked, opens an attachment uploaded after its revocation.
+// [MODEL-16] [ATT-1] epoch-zero-attachment-key: R, revoked, opens an attachment uploaded after its revocation.
 #[test]
 fn data_weakening_epoch_zero_attachment_key() {
     check_weakened(DataCapability::AttachmentAfterRevocation);
 }
 
-// [MODEL-12] [CHAIN-18] unpinned-kdf: W runs Argon2id on the server's common salt and sends the auth value.
+// [MODEL-16] [CHAIN-18] unpinned-kdf: W runs Argon2id on the server's common salt and sends the auth value.
 #[test]
 fn data_weakening_unpinned_kdf() {
     check_weakened(DataCapability::SaltSubstitution);
 }
 
-// [MODEL-9] a state's successors are a function of the state: the same action twice gives
+// [MODEL-13] a state's successors are a function of the state: the same action twice gives
 // the same state (seeded randomness, fixed clock), so merging states by hash is sound.
 #[test]
 fn data_model_steps_are_deterministic() {

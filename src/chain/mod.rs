@@ -602,11 +602,20 @@ pub fn replace_authority<R: CryptoRng + ?Sized>(
         wraps.push(epoch_wrap(&account, e, &authority.sealing, old, rng)?);
     }
     statement::sort_wraps(&mut wraps);
+    // [CHAIN-14] the devices the replaced path enrolled stay only if re-confirmed: this function
+    // keeps every one of them (the caller revokes those it does not trust first).
+    let reconfirm: Vec<DeviceId> = state
+        .devices()
+        .keys()
+        .filter(|id| state.device_introducer(id) == Some(Introducer::Authority(new.path)))
+        .copied()
+        .collect();
     let body = Body::ReplaceAuthority {
         path: new.path,
         authority,
         kdf: new.chain_kdf(),
         pop: new.possession(7, &account.0),
+        reconfirm,
         epoch,
         key_check: umk.key_check(epoch),
         wraps,

@@ -153,6 +153,8 @@ pub enum Body {
         kdf: Option<[u8; 32]>,
         /// The new authority's proof of possession. [CHAIN-17]
         pop: Pop,
+        /// The active devices the replaced path enrolled that stay, strictly ascending. [CHAIN-14]
+        reconfirm: Vec<DeviceId>,
         /// The epoch this replacement starts (the current one plus one). [CHAIN-14]
         epoch: Epoch,
         /// The new UMK's key check. [CHAIN-16]
@@ -260,9 +262,13 @@ impl Body {
             Body::RotateEpoch { epoch, key_check, wraps } => encode_wraps(e.u32(*epoch).fixed(key_check), wraps),
             Body::PinPartner { key, label } => e.fixed(key).bytes(label.as_bytes()),
             Body::UnpinPartner { key } => e.fixed(key),
-            Body::ReplaceAuthority { path, authority: a, kdf, pop, epoch, key_check, wraps } => {
-                let e = authority(e.u8(*path as u8), a).bytes(kdf.as_ref().map_or(&[][..], |k| &k[..]));
-                encode_wraps(e.fixed(pop).u32(*epoch).fixed(key_check), wraps)
+            Body::ReplaceAuthority { path, authority: a, kdf, pop, reconfirm, epoch, key_check, wraps } => {
+                let mut e = authority(e.u8(*path as u8), a).bytes(kdf.as_ref().map_or(&[][..], |k| &k[..])).fixed(pop);
+                e = e.u32(len32(reconfirm.len()));
+                for d in reconfirm {
+                    e = e.fixed(&d.0);
+                }
+                encode_wraps(e.u32(*epoch).fixed(key_check), wraps)
             }
         }
     }
@@ -345,11 +351,22 @@ impl Body {
                 let want = if path == UnlockPath::Password { KDF_LEN } else { 0 };
                 let kdf = r.bytes_exact(want)?;
                 let kdf = if path == UnlockPath::Password { Some(to_kdf(kdf)?) } else { None };
+                let pop = r.array()?;
+                let k = count(r)?;
+                let mut reconfirm: Vec<DeviceId> = Vec::with_capacity(k.min(64));
+                for _ in 0..k {
+                    let d = DeviceId(r.array()?);
+                    if reconfirm.last().is_some_and(|l| *l >= d) {
+                        return Err(Error::DecodeValue);
+                    }
+                    reconfirm.push(d);
+                }
                 Body::ReplaceAuthority {
                     path,
                     authority,
                     kdf,
-                    pop: r.array()?,
+                    pop,
+                    reconfirm,
                     epoch: r.u32()?,
                     key_check: r.array()?,
                     wraps: decode_wraps(r)?,
@@ -683,6 +700,7 @@ mod tests {
                     authority,
                     kdf: Some(k),
                     pop,
+                    reconfirm: vec![],
                     epoch,
                     key_check: k,
                     wraps,
@@ -694,6 +712,7 @@ mod tests {
                     authority,
                     kdf: None,
                     pop,
+                    reconfirm: vec![DeviceId(key_check)],
                     epoch,
                     key_check,
                     wraps,
@@ -762,6 +781,7 @@ mod tests {
                     authority: a,
                     kdf,
                     pop: [0; 64],
+                    reconfirm: vec![],
                     epoch: 1,
                     key_check: [0; 32],
                     wraps: vec![],

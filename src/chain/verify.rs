@@ -387,7 +387,7 @@ impl ChainState {
                 self.partners.remove(key).ok_or(Error::ChainState)?;
                 self.partner_introducers.remove(key);
             }
-            Body::ReplaceAuthority { path, authority, kdf, pop, epoch, key_check, wraps } => {
+            Body::ReplaceAuthority { path, authority, kdf, pop, reconfirm, epoch, key_check, wraps } => {
                 check_authority(authority)?;
                 if let Some(k) = kdf {
                     check_kdf(k)?;
@@ -398,6 +398,14 @@ impl ChainState {
                 check_pop(d, &authority.signing, &msg, pop)?;
                 if self.key_in_use(&authority.signing, &authority.sealing) {
                     return Err(Error::ChainState);
+                }
+                // [CHAIN-14] what the replaced path enrolled stays only if re-confirmed here.
+                let by_path = |id: &DeviceId| self.device_introducers.get(id) == Some(&Introducer::Authority(*path));
+                if reconfirm.iter().any(|id| !self.devices.contains_key(id) || !by_path(id)) {
+                    return Err(Error::ChainState);
+                }
+                if d.cascade && self.devices.keys().any(|id| by_path(id) && !reconfirm.contains(id)) {
+                    return Err(Error::ChainCascade);
                 }
                 if Some(*epoch) != self.epoch.checked_add(1) {
                     return Err(Error::ChainEpoch);
@@ -428,6 +436,10 @@ impl ChainState {
                 if let Some(old) = self.authorities.insert(*path, *authority) {
                     self.retired.insert(old.signing);
                     self.retired_sealing.insert(old.sealing);
+                }
+                let me = Self::introducer_of(role);
+                for id in reconfirm {
+                    self.device_introducers.insert(*id, me);
                 }
                 self.epoch = *epoch;
                 self.key_checks.push(*key_check);
@@ -728,7 +740,9 @@ pub fn authorize(role: Role, body: &Body) -> Result<()> {
         (Role::Device(_), Body::ReplaceAuthority { .. }) => false,
         (Role::Device(_), _) => true,
         (Role::Authority(_), Body::AddDevice { .. }) => true,
-        (Role::Authority(_), Body::ReplaceAuthority { .. }) => true,
+        // The recovery path is the root: it replaces either path; the password replaces only itself.
+        (Role::Authority(UnlockPath::Recovery), Body::ReplaceAuthority { .. }) => true,
+        (Role::Authority(UnlockPath::Password), Body::ReplaceAuthority { path: UnlockPath::Password, .. }) => true,
         _ => false,
     };
     if ok { Ok(()) } else { Err(Error::ChainNotAuthorized) }

@@ -1,4 +1,4 @@
-//! The data-path model's world at the start (spec 12.7, [MODEL-9]).
+//! The data-path model's world at the start (spec 12.7, [MODEL-13]).
 //!
 //! Built once per run: an account on the real reference server with the
 //! owner device W and a second device R (which the owner may revoke and
@@ -40,7 +40,7 @@ impl Transport for Direct<'_> {
     }
 }
 
-/// The world a data-path run starts from. [MODEL-9]
+/// The world a data-path run starts from. [MODEL-13]
 #[derive(Clone)]
 pub struct DataFixture {
     /// The owner device W, logged in.
@@ -159,7 +159,7 @@ impl DataFixture {
     }
 
     /// The `auth` value of the password under the served salt and parameters: the real
-    /// Argon2id, memoized for the two encodings the model serves. [MODEL-9]
+    /// Argon2id, memoized for the two encodings the model serves. [MODEL-13]
     pub fn auth_for(&self, served: &[u8]) -> Result<[u8; 32]> {
         if let Some((_, a)) = self.auths.iter().find(|(k, _)| k.as_slice() == served) {
             return Ok(*a);

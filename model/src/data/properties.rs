@@ -1,4 +1,4 @@
-//! The data-path model's properties (spec 12.7, [MODEL-11]), each judged
+//! The data-path model's properties (spec 12.7, [MODEL-15]), each judged
 //! on the ground truth the transitions record (what the writer really
 //! sealed or dropped, what the server deleted, when the revocation was
 //! stored, which bytes the server received), never on a device's own view.
@@ -8,20 +8,20 @@ use stateright::Property;
 use super::system::{DataAction, DataBroken, DataCapability, DataModel, DataState, ReadServe, Writer};
 
 /// G-BATCH-COMPLETENESS (accusation): a partner reports `E_HCH_DROPPED` only for a batch
-/// from which the writer really dropped a reported event. [MODEL-11]
+/// from which the writer really dropped a reported event. [MODEL-15]
 pub const NO_FALSE_ACCUSATION: &str = "no false accusation of a drop (G-BATCH-COMPLETENESS)";
-/// G-BATCH-COMPLETENESS (gaps): the writer's batches a partner accepts are consecutive. [MODEL-11]
+/// G-BATCH-COMPLETENESS (gaps): the writer's batches a partner accepts are consecutive. [MODEL-15]
 pub const NO_SILENT_GAP: &str = "no silent batch gap (G-BATCH-COMPLETENESS)";
 /// G-REVOCATION for partners: once offered a batch sealed after the revocation, a partner
-/// accepts no batch the revoked device sealed after it. [MODEL-11]
+/// accepts no batch the revoked device sealed after it. [MODEL-15]
 pub const REVOKED_REFUSED: &str = "revoked writer refused by partners (G-REVOCATION)";
-/// G-CHUNK-INTEGRITY: a stream opens to what its writer sealed, even against a key holder. [MODEL-11]
+/// G-CHUNK-INTEGRITY: a stream opens to what its writer sealed, even against a key holder. [MODEL-15]
 pub const CHUNKS: &str = "stream opens only to what was sealed (G-CHUNK-INTEGRITY)";
-/// G-CONFIDENTIALITY: no key the revoked device holds opens an attachment uploaded after it. [MODEL-11]
+/// G-CONFIDENTIALITY: no key the revoked device holds opens an attachment uploaded after it. [MODEL-15]
 pub const ATTACHMENTS: &str = "later attachments unreadable by the revoked device (G-CONFIDENTIALITY)";
-/// G-NO-DOWNGRADE: the server never receives `auth` under a salt it chose. [MODEL-11]
+/// G-NO-DOWNGRADE: the server never receives `auth` under a salt it chose. [MODEL-15]
 pub const SALT_PINNED: &str = "password salt pinned (G-NO-DOWNGRADE)";
-/// With an honest server, no alert fires but `E_HCH_DROPPED` for a real drop. [MODEL-11]
+/// With an honest server, no alert fires but `E_HCH_DROPPED` for a real drop. [MODEL-15]
 pub const HONEST_QUIET: &str = "an honest run raises no alert (data path)";
 
 fn not(b: DataBroken) -> impl Fn(&DataModel, &DataState) -> bool {
@@ -115,7 +115,7 @@ sometimes_alert! {
     alert_kdf_pin => "E_KDF_NOT_PINNED", "alert fires: E_KDF_NOT_PINNED";
 }
 
-/// Every property of `m`'s configuration. [MODEL-11]
+/// Every property of `m`'s configuration. [MODEL-15]
 pub fn all(m: &DataModel) -> Vec<Property<DataModel>> {
     let mut v = vec![
         Property::always(NO_FALSE_ACCUSATION, no_false_accusation),

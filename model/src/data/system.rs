@@ -30,7 +30,7 @@ use blindsync::stream;
 use super::DataConfig;
 use super::fixture::{DataFixture, Direct, EMAIL, NOW_MS};
 
-/// A data-path capability of the adversary, each a switch. [MODEL-10]
+/// A data-path capability of the adversary, each a switch. [MODEL-14]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DataCapability {
     /// Adds a report of its own to the hash-chain record it serves a partner (finding M1).
@@ -76,7 +76,7 @@ impl DataCapability {
     }
 }
 
-/// What the adversary does with one partner read. [MODEL-10]
+/// What the adversary does with one partner read. [MODEL-14]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReadServe {
     /// Serves the next batch and its record as stored.
@@ -87,7 +87,7 @@ pub enum ReadServe {
     Delete,
 }
 
-/// One action of the data-path model. [MODEL-9]
+/// One action of the data-path model. [MODEL-13]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DataAction {
     /// W records two events, reports each, seals the batch (without the second event if
@@ -133,7 +133,7 @@ pub enum Writer {
     Revoked,
 }
 
-/// The ground truth of one batch: what its writer really sealed. [MODEL-11]
+/// The ground truth of one batch: what its writer really sealed. [MODEL-15]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BatchTruth {
     /// Who sealed it.
@@ -154,7 +154,7 @@ pub struct BatchTruth {
     pub accepted: bool,
 }
 
-/// A violation a transition observed against the ground truth. [MODEL-11]
+/// A violation a transition observed against the ground truth. [MODEL-15]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DataBroken {
     /// The partner reported `E_HCH_DROPPED` for a batch from which W dropped nothing.
@@ -169,7 +169,7 @@ pub enum DataBroken {
     SaltSubstituted,
 }
 
-/// Ghost variables: capabilities used, alerts, verdicts. [MODEL-11]
+/// Ghost variables: capabilities used, alerts, verdicts. [MODEL-15]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DataGhost {
     /// Deviations left.
@@ -192,7 +192,7 @@ pub struct DataGhost {
     pub done: bool,
 }
 
-/// One state of the data-path model. [MODEL-9]
+/// One state of the data-path model. [MODEL-13]
 #[derive(Clone)]
 pub struct DataState {
     /// The real reference server.
@@ -263,7 +263,7 @@ impl PartialEq for DataState {
     }
 }
 
-/// The data-path model: its configuration and the fixture it starts from. [MODEL-9]
+/// The data-path model: its configuration and the fixture it starts from. [MODEL-13]
 #[derive(Clone)]
 pub struct DataModel {
     /// The configuration.
@@ -373,7 +373,7 @@ impl DataModel {
         Some(())
     }
 
-    /// The state after `a`, or `None` when `a` changes nothing. [MODEL-9]
+    /// The state after `a`, or `None` when `a` changes nothing. [MODEL-13]
     pub fn step(&self, s: &DataState, a: DataAction) -> Option<DataState> {
         let mut n = s.clone();
         match a {

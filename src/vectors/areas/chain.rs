@@ -113,11 +113,12 @@ fn body_json(b: &Body) -> Value {
         }
         Body::PinPartner { key, label } => obj([("key", h(key)), ("label", json!(label))]),
         Body::UnpinPartner { key } => obj([("key", h(key))]),
-        Body::ReplaceAuthority { path, authority, kdf, pop, epoch, key_check, wraps } => obj([
+        Body::ReplaceAuthority { path, authority, kdf, pop, reconfirm, epoch, key_check, wraps } => obj([
             ("path", json!(*path as u8)),
             ("authority", auth_json(authority)),
             ("kdf", kdf.as_ref().map_or(Value::Null, |k| h(k))),
             ("pop", h(pop)),
+            ("reconfirm", Value::Array(reconfirm.iter().map(|d| h(&d.0)).collect())),
             ("epoch", json!(epoch)),
             ("key_check", h(key_check)),
             ("wraps", wraps_json(wraps)),
@@ -1105,6 +1106,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
             authority: w.new_pw.public(),
             kdf: w.new_pw.chain_kdf(),
             pop: w.new_pw.possession(7, &acct.0),
+            reconfirm: vec![],
             epoch: 1,
             key_check: [0; 32],
             wraps: vec![],
@@ -1605,8 +1607,16 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         );
         let pop = crate::chain::ChainSigner::sign_message(&holder.authority, &msg);
         let key_check = w.umks[&3].key_check(3);
-        let body =
-            Body::ReplaceAuthority { path: UnlockPath::Password, authority, kdf, pop, epoch: 3, key_check, wraps };
+        let body = Body::ReplaceAuthority {
+            path: UnlockPath::Password,
+            authority,
+            kdf,
+            pop,
+            reconfirm: vec![],
+            epoch: 3,
+            key_check,
+            wraps,
+        };
         next_statement(&st6, body, &w.rec.authority).encode()
     };
     let ws = wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?;
@@ -1696,6 +1706,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         authority: mal.public(),
         kdf: None,
         pop: mal.possession(7, &acct.0),
+        reconfirm: vec![],
         epoch: 3,
         key_check: w.umks[&3].key_check(3),
         wraps: mal_wraps,
@@ -1962,12 +1973,13 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         authority: w.rec.public(),
         kdf: None,
         pop: victim_pop,
+        reconfirm: vec![],
         epoch: 1,
         key_check: srv_umk.key_check(1),
         wraps: steal_wraps,
     };
-    // Signed by the server's own password authority (an unlock path may replace the other, [CHAIN-6]).
-    let steal = next_statement(&srv_st, steal, &srv_pw.authority).encode();
+    // Signed by the server's own recovery authority (the path replaces itself, [CHAIN-6]).
+    let steal = next_statement(&srv_st, steal, &srv_rec.authority).encode();
     verify_err(
         g,
         "counterfeit chain: a replace-authority installs the victim's recovery keys with a proof copied from the victim's genesis",
@@ -2320,7 +2332,80 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         &["CHAIN-14"],
         obj([("chain", list_json(chain)), ("x25519_secret", h(w.pw.sealing.expose()))]),
     )?;
+    generate_path_cascade(g, w, rng)?;
     generate_unreached(g, w, rng)
+}
+
+/// [CHAIN-6] [CHAIN-14]: the recovery path is the root, and a replacement decides on every
+/// device the replaced path enrolled (D, enrolled by the password at 8).
+fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(), String> {
+    let chain = &w.chain;
+    let st8 = ChainState::verify(chain).map_err(s)?;
+    let acct = st8.account();
+    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let umks = w.umks.clone();
+    let next_pw = path_keys(rng, UnlockPath::Password);
+    let d_id = w.d.public().id();
+    // An honest replacement that keeps D, then edited to each fault and re-signed.
+    let good = crate::chain::replace_authority(&st8, &w.rec.authority, &next_pw, &umks, rng).map_err(s)?;
+    let base = Statement::decode(&good.statements[0]).map_err(s)?;
+    let with = |b: Body, signer: &dyn crate::chain::ChainSigner| {
+        [chain.clone(), vec![next_statement(&st8, b, signer).encode()]].concat()
+    };
+    g.ok(
+        "chain_verify",
+        "the recovery authority replaces the password and re-confirms D, which the password enrolled",
+        &["CHAIN-14"],
+        cin(&good.state.encoded()),
+    )?;
+    let mut dropped = base.body.clone();
+    if let Body::ReplaceAuthority { reconfirm, .. } = &mut dropped {
+        if reconfirm.as_slice() != [d_id] {
+            return Err("D is not the one device to re-confirm".into());
+        }
+        reconfirm.clear();
+    }
+    g.err(
+        "chain_verify",
+        "a password replacement that neither re-confirms nor first revokes D, which the password enrolled (a sleeper)",
+        &["CHAIN-14"],
+        cin(&with(dropped, &w.rec.authority)),
+        Error::ChainCascade,
+    )?;
+    let mut wrong = base.body.clone();
+    if let Body::ReplaceAuthority { reconfirm, .. } = &mut wrong {
+        let mut ids = vec![d_id, w.a.public().id()];
+        ids.sort();
+        *reconfirm = ids;
+    }
+    g.err(
+        "chain_verify",
+        "a password replacement that re-confirms A, which the password did not enroll",
+        &["CHAIN-14"],
+        cin(&with(wrong, &w.rec.authority)),
+        Error::ChainState,
+    )?;
+    // The password may replace only itself.
+    let next_rec = path_keys(rng, UnlockPath::Recovery);
+    if crate::chain::replace_authority(&st8, &w.new_pw.authority, &next_rec, &umks, rng).is_ok() {
+        return Err("the password replaced the recovery path".into());
+    }
+    let mut rec_body = Statement::decode(
+        &crate::chain::replace_authority(&st8, &w.rec.authority, &next_rec, &umks, rng).map_err(s)?.statements[0],
+    )
+    .map_err(s)?
+    .body;
+    if let Body::ReplaceAuthority { pop, .. } = &mut rec_body {
+        *pop = next_rec.possession(7, &acct.0);
+    }
+    g.err(
+        "chain_verify",
+        "the password authority replaces the recovery authority (the recovery path is the root)",
+        &["CHAIN-6", "CHAIN-14"],
+        cin(&with(rec_body, &w.new_pw.authority)),
+        Error::ChainNotAuthorized,
+    )?;
+    Ok(())
 }
 
 /// One vector for each check the independent port found no vector reaching.
@@ -2551,10 +2636,10 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let new_code = RecoveryCode::generate(rng);
     let new_rec = UnlockPathKeys::from_recovery(&new_code.derive());
     let umks = BTreeMap::from([(0, acct.umk.clone()), (1, rot.umk.clone())]);
-    // A new recovery code, set with the password (only an unlock path replaces one, [CHAIN-6]).
-    let pw_path = UnlockPathKeys::from_password(&pw_keys, &kdf);
+    // A new recovery code, set with the old one (only the recovery path replaces it, [CHAIN-6]).
+    let old_rec = UnlockPathKeys::from_recovery(&code.derive());
     let replaced =
-        crate::chain::replace_authority(&rot.state, &pw_path.authority, &new_rec, &umks, rng).map_err(s)?.state;
+        crate::chain::replace_authority(&rot.state, &old_rec.authority, &new_rec, &umks, rng).map_err(s)?.state;
     g.err(
         "enroll",
         "the old recovery code after a new one was set: its authority is retired",
