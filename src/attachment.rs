@@ -125,37 +125,43 @@ pub struct SealedAttachment {
 /// files and communication with PURBs", PETS 2019): `len` rounded up so that only its top
 /// `floor(log2(floor(log2 len))) + 1` bits may be non-zero. [ATT-6]
 ///
+/// A length whose rounded value does not fit in a u64 (above `2^64 - 2^57`) has none:
+/// `E_ATTACHMENT_PADDING`, never a smaller value.
+///
 /// ```
 /// use blindsync::attachment::padme;
-/// assert_eq!((padme(0), padme(1), padme(9), padme(100), padme(1_000_000)), (0, 1, 10, 104, 1_015_808));
+/// assert_eq!((padme(0)?, padme(1)?, padme(9)?, padme(100)?, padme(1_000_000)?), (0, 1, 10, 104, 1_015_808));
+/// assert!(padme(u64::MAX).is_err());
+/// # Ok::<(), blindsync::Error>(())
 /// ```
-pub fn padme(len: u64) -> u64 {
+pub fn padme(len: u64) -> Result<u64> {
     if len < 2 {
-        return len;
+        return Ok(len);
     }
     let e = 63 - u64::from(len.leading_zeros()); // floor(log2 len)
     let s = 64 - u64::from(e.leading_zeros()); // floor(log2 e) + 1
     let last_bits = e.saturating_sub(s);
     let mask = (1u64 << last_bits) - 1;
-    len.saturating_add(mask) & !mask
+    len.checked_add(mask).map(|v| v & !mask).ok_or(Error::AttachmentPadding)
 }
 
-/// Length of the padding header `enc(ATTACHMENT_PADDED, u64 len)`. [ATT-6]
+/// Length of the padding header `enc(ATTACHMENT_PADDED, u64 len)`: 4 + 30 + 8 = 42 bytes. [ATT-6]
 pub fn pad_header_len() -> usize {
     4 + labels::ATTACHMENT_PADDED.len() + 8
 }
 
 /// `enc(ATTACHMENT_PADDED, u64 len(P)) ‖ P ‖ 0^k`, `k` such that the total is the Padmé
-/// length of header plus plaintext. [ATT-6]
-pub fn pad(plaintext: &[u8]) -> Vec<u8> {
+/// length of header plus plaintext. [ATT-6] `E_ATTACHMENT_PADDING` if that length has no
+/// Padmé length ([`padme`]) or does not fit in memory.
+pub fn pad(plaintext: &[u8]) -> Result<Vec<u8>> {
     let header = Encoder::new(labels::ATTACHMENT_PADDED).u64(plaintext.len() as u64).finish();
-    let unpadded = (header.len() + plaintext.len()) as u64;
-    let total = usize::try_from(padme(unpadded)).unwrap_or(usize::MAX);
+    let unpadded = (header.len() as u64).checked_add(plaintext.len() as u64).ok_or(Error::AttachmentPadding)?;
+    let total = usize::try_from(padme(unpadded)?).map_err(|_| Error::AttachmentPadding)?;
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&header);
     out.extend_from_slice(plaintext);
     out.resize(total, 0);
-    out
+    Ok(out)
 }
 
 /// Removes [`pad`]'s padding; anything that is not exactly its output is `E_ATTACHMENT_PADDING`. [ATT-6]
@@ -176,7 +182,7 @@ pub fn unpad(padded: &[u8]) -> Result<Vec<u8>> {
         return Err(Error::AttachmentPadding);
     }
     let unpadded = (pad_header_len() + len) as u64;
-    if padme(unpadded) != padded.len() as u64 {
+    if padme(unpadded)? != padded.len() as u64 {
         return Err(Error::AttachmentPadding);
     }
     let p = r.fixed(len).map_err(|_| Error::AttachmentPadding)?.to_vec();
@@ -212,7 +218,7 @@ pub fn seal_with<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<SealedAttachment> {
     let id = key.id(plaintext);
-    let mut padded = pad(plaintext);
+    let mut padded = pad(plaintext)?;
     if !defences.data.attachment_padding {
         padded.truncate(pad_header_len() + plaintext.len());
     }
@@ -306,7 +312,7 @@ mod tests {
         assert_ne!(len(1_000_000, &weak), len(1_001_000, &weak));
         // Padmé's overhead stays below 12 %.
         for n in [0usize, 1, 100, 4_000, 65_536, 1_000_000, 50_000_000] {
-            let p = padme((pad_header_len() + n) as u64);
+            let p = padme((pad_header_len() + n) as u64).unwrap();
             assert!(p as f64 <= ((pad_header_len() + n) as f64) * 1.12, "{n}");
         }
     }
@@ -314,7 +320,7 @@ mod tests {
     // [ATT-6] every malformed padding is refused with one code.
     #[test]
     fn unpad_refusals() {
-        let p = pad(b"photo bytes");
+        let p = pad(b"photo bytes").unwrap();
         assert_eq!(unpad(&p).unwrap(), b"photo bytes");
         let mut nonzero = p.clone();
         *nonzero.last_mut().unwrap() = 1;
@@ -360,9 +366,14 @@ mod tests {
         let s = seal(&acc, &k, Suite::Aes256Gcm, &sk, &p, &mut rng).unwrap();
         assert_eq!(open(&acc, &k, &s.id, Suite::Aes256Gcm, &s.manifest, &s.body, &vk).unwrap(), p);
         let other = vec![8u8; 10];
-        let (m, b) =
-            stream::seal(&params(&acc, Suite::Aes256Gcm, &s.id), &k.source(&s.id), &sk, &pad(&other), &mut rng)
-                .unwrap();
+        let (m, b) = stream::seal(
+            &params(&acc, Suite::Aes256Gcm, &s.id),
+            &k.source(&s.id),
+            &sk,
+            &pad(&other).unwrap(),
+            &mut rng,
+        )
+        .unwrap();
         assert_eq!(open(&acc, &k, &s.id, Suite::Aes256Gcm, &m, &b, &vk), Err(Error::AttachmentId));
         let (m, b) =
             stream::seal(&params(&acc, Suite::Aes256Gcm, &s.id), &k.source(&s.id), &sk, &other, &mut rng).unwrap();

@@ -213,8 +213,6 @@ errors! {
     SrvNotFound => "E_SRV_NOT_FOUND", Peer, "not found";
     /// An account's pending-device slots are full. [SRV-13]
     SrvPendingFull => "E_SRV_PENDING_FULL", Peer, "too many pending devices for this account";
-    /// The server holds as many outstanding login nonces as it allows. [SRV-14]
-    SrvNonceLimit => "E_SRV_NONCE_LIMIT", Peer, "too many outstanding login challenges";
     /// Too many failed password logins for this account in the current window. [SRV-15]
     SrvRateLimit => "E_SRV_RATE_LIMIT", Peer, "too many failed logins; try later";
     /// Alert: a writer sequence number was skipped, so a write was withheld. [SYNC-9]

@@ -122,6 +122,8 @@ labels! {
     SYNC_LOGIN = "blindsync/v1/sync/login", Signature;
     /// HMAC message of the decoy KDF salt of an unknown email. [SRV-3]
     SERVER_DECOY_SALT = "blindsync/v1/server/decoy-salt", Hmac;
+    /// HMAC message of a stateless login nonce's tag. [SRV-14]
+    SERVER_LOGIN_NONCE = "blindsync/v1/server/login-nonce", Hmac;
     /// HKDF info of a stream's AEAD key. [STR-3]
     STREAM_KEY = "blindsync/v1/stream/key", HkdfInfo;
     /// HKDF info of a stream's key commitment. [STR-3]

@@ -104,4 +104,42 @@ fn no_secret_in_debug_output() {
         both("Session", s, &[&token, &dev_token, &s.credential]);
     }
     both("MemoryStorage", &w.server.store, &[&token, &dev_token, &auth]);
+    // Review of issue 14: the decrypted records, and the server's account (auth hash, wraps).
+    both("Client::records", client.records(), &[value]);
+    let account = w.server.store.account(&client.account()).unwrap();
+    both(
+        "Account",
+        account,
+        &[&pw.auth.server_hash(), &acct.recovery_wrap[..], &acct.password_wrap[..], b"owner@example.org"],
+    );
+}
+
+// [PRIM-8] review of issue 14: events and opened batches show lengths, never the bytes.
+#[test]
+fn no_event_bytes_in_debug_output() {
+    use blindsync::batch::sealed::{BatchLink, BatchMeta, OpenedBatch, Window};
+    use blindsync::batch::{BatchId, Event, EventKind};
+    use blindsync::device::{ChainHead, DeviceId};
+    use blindsync::envelope::Suite;
+    let line = b"password=hunter2 for the bank";
+    let shot = [0xa5u8, 0x17, 0x99, 0x03, 0xfe, 0x42, 0x10, 0x77];
+    let events = vec![
+        Event { t_ms: 1, kind: EventKind::Log, data: line.to_vec() },
+        Event { t_ms: 2, kind: EventKind::Screenshot, data: shot.to_vec() },
+    ];
+    both("Event", &events[0], &[line]);
+    both("Event", &events[1], &[&shot]);
+    let meta = BatchMeta {
+        batch_id: BatchId([1; 16]),
+        writer: DeviceId([2; 32]),
+        suite: Suite::Aes256Gcm,
+        window: Window { start_ms: 0, end_ms: 5, expires_ms: 9 },
+        event_count: 2,
+        link: BatchLink { seq: 0, prev_batch: BatchId([0; 16]), chain_head: ChainHead { len: 1, hash: [3; 32] } },
+        recipients: vec![[4; 32]],
+        slots_digest: [5; 32],
+        manifest_digest: [6; 32],
+        signature: [7; 64],
+    };
+    both("OpenedBatch", &OpenedBatch { meta, events }, &[line, &shot]);
 }

@@ -73,8 +73,9 @@ impl EventKind {
     }
 }
 
-/// One event of a batch. [BAT-2]
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One event of a batch. [BAT-2] Its `Debug` shows the time, kind and length, never the
+/// bytes (a screenshot, a log line). [PRIM-8]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Event {
     /// When it happened, in ms since the Unix epoch.
     pub t_ms: u64,
@@ -82,6 +83,16 @@ pub struct Event {
     pub kind: EventKind,
     /// Its bytes (an image, a log line).
     pub data: Vec<u8>,
+}
+
+impl core::fmt::Debug for Event {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Event")
+            .field("t_ms", &self.t_ms)
+            .field("kind", &self.kind)
+            .field("data_len", &self.data.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The batch body's plaintext. [BAT-2]

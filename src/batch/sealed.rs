@@ -46,6 +46,8 @@ pub trait BatchPolicy {
     fn has_head(&self, head: &ChainHead) -> bool;
     /// Length of the reader's verified chain. [BAT-10]
     fn chain_len(&self) -> u64;
+    /// The active devices of the reader's chain. [BAT-11]
+    fn writers(&self) -> Vec<DeviceId>;
 }
 
 impl BatchPolicy for ChainState {
@@ -60,6 +62,9 @@ impl BatchPolicy for ChainState {
     }
     fn chain_len(&self) -> u64 {
         self.head().len
+    }
+    fn writers(&self) -> Vec<DeviceId> {
+        self.devices().keys().filter(|d| self.is_active(d)).copied().collect()
     }
 }
 
@@ -87,6 +92,9 @@ impl BatchPolicy for ListPolicy {
     }
     fn chain_len(&self) -> u64 {
         self.chain.len() as u64
+    }
+    fn writers(&self) -> Vec<DeviceId> {
+        self.writers.iter().map(|(d, _)| *d).collect()
     }
 }
 
@@ -488,12 +496,19 @@ fn seal_inner<R: CryptoRng + ?Sized>(
 }
 
 /// An opened batch: its verified metadata and events. [BAT-8]
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Its `Debug` shows the metadata and the number of events, never their bytes. [PRIM-8]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OpenedBatch {
     /// The verified metadata.
     pub meta: BatchMeta,
     /// The events, checked against the server's hash-chain record.
     pub events: Vec<Event>,
+}
+
+impl core::fmt::Debug for OpenedBatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OpenedBatch").field("meta", &self.meta).field("events", &self.events.len()).finish()
+    }
 }
 
 /// Opens a batch: every check of [BAT-8], in order.
@@ -619,29 +634,98 @@ pub fn check_link(last: Option<(u64, BatchId)>, meta: &BatchMeta) -> Result<()> 
     }
 }
 
+/// A chain head a verified batch named that the reader's chain does not have yet: the
+/// writer, the head, and the batch that named it. [BAT-10]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PendingHead {
+    /// The batch's writer (an active device of the reader's chain when it was verified).
+    pub writer: DeviceId,
+    /// The head it named.
+    pub head: ChainHead,
+    /// The batch.
+    pub batch: BatchId,
+}
+
+/// A batch accepted at a chain head older than the newest head an accepted batch named
+/// before: the writer sealed on a stale view of the account chain. Not a refusal: an
+/// honest writer that has not refreshed its chain does the same. [BAT-12]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StaleBatchHead {
+    /// The writer.
+    pub writer: DeviceId,
+    /// The batch.
+    pub batch: BatchId,
+    /// The head it named.
+    pub head_len: u64,
+    /// The newest head named before it.
+    pub newest_len: u64,
+}
+
 /// What a reader (a partner, or the owner's device reading another device's
-/// batches) keeps between batches: the rollback state of [BAT-10] and [BAT-11].
+/// batches) keeps between batches: the rollback state of [BAT-10], [BAT-11] and [BAT-12].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReaderState {
-    /// The longest chain head a verified batch named: the reader refuses every batch
-    /// until its own verified chain is at least this long. [BAT-10]
-    pub required_chain_len: u64,
+    /// Heads verified batches named that the reader's chain does not have yet; while one
+    /// stands, the reader refuses every batch. Re-checked against each chain. [BAT-10]
+    pub pending: Vec<PendingHead>,
     /// Per writer, the sequence number and id of the newest batch accepted. [BAT-11]
     pub last: BTreeMap<DeviceId, (u64, BatchId)>,
+    /// The active writers of the reader's chain when it first read (none before). [BAT-11]
+    pub initial_writers: Option<Vec<DeviceId>>,
+    /// The longest head an accepted batch named. [BAT-12]
+    pub newest_head_len: u64,
+    /// Per writer, the `end_ms` of the newest batch accepted. [BAT-12]
+    pub last_end_ms: BTreeMap<DeviceId, u64>,
+    /// Accepted batches that named a head older than `newest_head_len`. [BAT-12]
+    pub stale_heads: Vec<StaleBatchHead>,
 }
 
 impl ReaderState {
-    /// Opens the writer's next batch: [BAT-10], [BAT-8], then [BAT-11].
+    /// [BAT-10] re-checks the pending heads against the reader's (refreshed) chain: a claim
+    /// whose writer is no longer active is dropped, one the chain now has is met and dropped.
+    /// `Err(E_CHAIN_FORK)` if the chain reached a claimed length with another hash (the claim
+    /// stays: the writer and the reader saw different chains), `Err(E_BATCH_CHAIN_HEAD)` while
+    /// a claim is longer than the chain.
+    ///
+    /// ```text
+    /// recheck(state, chain):
+    ///   drop every claim whose writer is not an active device of my chain
+    ///   drop every claim whose head is a head of my chain
+    ///   a claim with head_len <= len(my chain)                     -> E_CHAIN_FORK
+    ///   a claim left                                                -> E_BATCH_CHAIN_HEAD
+    /// ```
+    pub fn recheck(&mut self, policy: &dyn BatchPolicy) -> Result<()> {
+        self.pending.retain(|p| policy.writer_key(&p.writer).is_some() && !policy.has_head(&p.head));
+        if self.pending.iter().any(|p| p.head.len <= policy.chain_len()) {
+            return Err(Error::ChainFork);
+        }
+        if self.pending.is_empty() { Ok(()) } else { Err(Error::BatchChainHead) }
+    }
+
+    /// [BAT-12] the writers this reader has read from that are still active in its chain and
+    /// whose newest accepted batch ended more than `max_silence_ms` before `now_ms`. A partner
+    /// shows each as an alert: the device stopped recording, or the server withholds its
+    /// batches (which is how a server keeps a partner on a stale chain, [BAT-10]).
+    pub fn silent_writers(&self, policy: &dyn BatchPolicy, now_ms: u64, max_silence_ms: u64) -> Vec<DeviceId> {
+        self.last_end_ms
+            .iter()
+            .filter(|(w, end)| policy.writer_key(w).is_some() && now_ms > end.saturating_add(max_silence_ms))
+            .map(|(w, _)| *w)
+            .collect()
+    }
+
+    /// Opens the writer's next batch: [BAT-10], [BAT-8], [BAT-11] and [BAT-12].
     ///
     /// ```text
     /// next(state, batch, ...):
-    ///   len(my chain) >= state.required_chain_len                    else E_BATCH_CHAIN_HEAD
+    ///   recheck(state, my chain)                                     -- E_CHAIN_FORK / E_BATCH_CHAIN_HEAD
     ///   steps 1-5 of [BAT-8]
-    ///   meta.chain_head is a head of my chain                        else required_chain_len =
-    ///                                                                   max(required, head.len); E_BATCH_CHAIN_HEAD
+    ///   meta.chain_head is a head of my chain                        else add (writer, head, batch_id)
+    ///                                                                   to state.pending; E_BATCH_CHAIN_HEAD
     ///   steps 7-14 of [BAT-8]
+    ///   check_first(state, meta)                                     else E_BATCH_GAP
     ///   check_link(state.last[writer], meta)                         else E_BATCH_GAP
-    ///   state.last[writer] = (meta.seq, batch_id)
+    ///   accept; [BAT-12] bookkeeping
     /// ```
     #[allow(clippy::too_many_arguments)]
     pub fn open_next(
@@ -655,23 +739,45 @@ impl ReaderState {
         now_ms: u64,
         defences: &Defences,
     ) -> Result<OpenedBatch> {
-        if defences.data.chain_head && policy.chain_len() < self.required_chain_len {
-            return Err(Error::BatchChainHead);
+        if defences.data.chain_head {
+            self.recheck(policy)?;
         }
         let meta = BatchMeta::decode(&sealed.meta)?;
         meta.verify(account, batch, policy, now_ms)?;
         if defences.data.chain_head && !policy.has_head(&meta.link.chain_head) {
-            // [BAT-10] signed by an active writer: a chain at least this long exists.
-            self.required_chain_len = self.required_chain_len.max(meta.link.chain_head.len);
+            // [BAT-10] signed by an active writer: it claims a chain this long exists.
+            let claim = PendingHead { writer: meta.writer, head: meta.link.chain_head, batch: *batch };
+            if !self.pending.contains(&claim) {
+                self.pending.push(claim);
+            }
             return Err(Error::BatchChainHead);
         }
         let writer = meta.writer;
         let link = meta.link;
-        if defences.data.batch_links {
-            check_link(self.last.get(&writer).copied(), &meta)?;
-        }
+        let end_ms = meta.window.end_ms;
         let opened = open_body(account, batch, sealed, record, policy, me, meta, defences)?;
+        let initial = self.initial_writers.get_or_insert_with(|| policy.writers());
+        if defences.data.batch_links {
+            // [BAT-11] a writer added to the chain after this reader began starts at seq 0.
+            let first = self.last.get(&writer).copied();
+            if first.is_none() && !initial.contains(&writer) && link.seq != 0 {
+                return Err(Error::BatchGap);
+            }
+            check_link(first, &opened.meta)?;
+        }
         self.last.insert(writer, (link.seq, *batch));
+        let newest = self.newest_head_len;
+        if link.chain_head.len < newest {
+            self.stale_heads.push(StaleBatchHead {
+                writer,
+                batch: *batch,
+                head_len: link.chain_head.len,
+                newest_len: newest,
+            });
+        }
+        self.newest_head_len = newest.max(link.chain_head.len);
+        let e = self.last_end_ms.entry(writer).or_insert(end_ms);
+        *e = (*e).max(end_ms);
         Ok(opened)
     }
 }

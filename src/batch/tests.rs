@@ -361,6 +361,41 @@ mod sealed_tests {
         assert_eq!(run(&Defences::ALL.without_data(DataWeakening::NoChainHeadCheck)), (Ok(()), Ok(())));
     }
 
+    // [BAT-11] review of issue 14: a writer added to the chain after the reader began must be
+    // read from seq 0, so the server cannot delete its first batches; [BAT-12] a batch naming an
+    // older head than an earlier one is recorded as a stale-head alert.
+    #[test]
+    fn new_writer_starts_at_seq_zero_and_stale_heads_are_noted() {
+        use crate::defences::Defences;
+        let f = fixture();
+        let evs = events(1);
+        let mut st = ReaderState::default();
+        let b0 = BatchId([0x40; 16]);
+        let s0 = seal_linked(&f, b0, LINK, &evs);
+        st.open_next(&ACC, &b0, &s0, &record_for(&f, &b0, &evs), &f.policy, &f.partner, 5, &Defences::ALL).unwrap();
+        // X is added to the reader's chain after it began.
+        let x = DeviceKeys::generate(&mut SeededRng::from_label("new-writer"));
+        let mut grown = f.policy.clone();
+        grown.writers.push((x.id(), x.public().ed25519));
+        grown.allowed.push(x.public().x25519);
+        let fx = Fixture { device: x, partner: f.partner.clone(), policy: grown.clone() };
+        let (x3, x0) = (BatchId([0x43; 16]), BatchId([0x50; 16]));
+        let later = seal_linked(&fx, x3, BatchLink { seq: 3, prev_batch: BatchId([0x42; 16]), chain_head: HEAD }, &evs);
+        let first = seal_linked(&fx, x0, LINK, &evs);
+        let open = |st: &mut ReaderState, id: &BatchId, b: &SealedBatch| {
+            st.open_next(&ACC, id, b, &record_for(&fx, id, &evs), &grown, &f.partner, 5, &Defences::ALL)
+        };
+        assert_eq!(open(&mut st.clone(), &x3, &later).err(), Some(Error::BatchGap));
+        assert!(open(&mut st, &x0, &first).is_ok());
+        // The first writer names the one-statement head after a batch named the two-statement one.
+        let old = ChainHead { len: 1, hash: CHAIN[0] };
+        let b1 = BatchId([0x41; 16]);
+        let s1 = seal_linked(&f, b1, BatchLink { seq: 1, prev_batch: b0, chain_head: old }, &evs);
+        st.open_next(&ACC, &b1, &s1, &record_for(&f, &b1, &evs), &grown, &f.partner, 5, &Defences::ALL).unwrap();
+        assert_eq!(st.stale_heads.len(), 1);
+        assert_eq!((st.stale_heads[0].head_len, st.stale_heads[0].newest_len), (1, 2));
+    }
+
     // [BAT-5] [BAT-6] the writer refuses out-of-window events, a bad window and unpinned recipients.
     #[test]
     fn seal_refusals() {

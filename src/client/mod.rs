@@ -161,8 +161,9 @@ pub struct SyncReport {
     pub alerts: Vec<Alert>,
 }
 
-/// An accepted record value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// An accepted record value. Its `Debug` shows the revision, writer and length, never the
+/// decrypted value. [PRIM-8]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Record {
     /// Its revision.
     pub revision: u64,
@@ -170,6 +171,16 @@ pub struct Record {
     pub writer: DeviceId,
     /// The payload.
     pub value: Vec<u8>,
+}
+
+impl core::fmt::Debug for Record {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Record")
+            .field("revision", &self.revision)
+            .field("writer", &self.writer)
+            .field("value_len", &self.value.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The device's secrets. Equality compares them in constant time; the hash

@@ -38,7 +38,8 @@ use crate::primitives::{CryptoRng, hmac_sha256, sha256};
 use crate::unlock::password::{KdfParams, PasswordKdf};
 use wire::{Action, Actor, AuditEntry, Item, ItemKind, Request, Response, Token};
 
-/// Server configuration. The secret only derives decoys. [SRV-3]
+/// Server configuration. The secret derives decoys ([SRV-3]) and the tags of login nonces
+/// ([SRV-14]), under labels of their own.
 #[derive(Clone)]
 pub struct ServerConfig {
     decoy_secret: [u8; 32],
@@ -52,10 +53,6 @@ pub struct ServerConfig {
     pub max_pending: usize,
     /// How long a pending device is kept, ms. [SRV-13]
     pub pending_ttl_ms: u64,
-    /// Most outstanding login nonces, all accounts together. [SRV-14]
-    pub max_nonces: usize,
-    /// Most outstanding login nonces for one account. [SRV-14]
-    pub max_nonces_per_account: usize,
     /// Most failed password logins of one account within `login_window_ms`. [SRV-15]
     pub max_failed_logins: usize,
     /// The window failed password logins are counted in, ms. [SRV-15]
@@ -64,8 +61,7 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// Defaults: one-hour sessions, one-minute nonces, 30-day retention; 16 pending devices per
-    /// account for an hour each; 65 536 nonces, 8 per account; 10 failed password logins per
-    /// account per 15 minutes.
+    /// account for an hour each; 10 failed password logins per account per 15 minutes.
     pub fn new(decoy_secret: [u8; 32]) -> Self {
         ServerConfig {
             decoy_secret,
@@ -74,8 +70,6 @@ impl ServerConfig {
             retention_ms: 30 * 86_400_000,
             max_pending: 16,
             pending_ttl_ms: 3_600_000,
-            max_nonces: 65_536,
-            max_nonces_per_account: 8,
             max_failed_logins: 10,
             login_window_ms: 900_000,
         }
@@ -103,8 +97,10 @@ pub struct StoredBatch {
     pub created_ms: u64,
 }
 
-/// Everything the server keeps for one account. [SRV-1]
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Everything the server keeps for one account. [SRV-1] Its `Debug` leaves out the auth hash
+/// (an offline password verifier, 1.6 item 5), the two UMK wraps and the stored ciphertexts,
+/// showing counts instead. [PRIM-8]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Account {
     /// Login email.
     pub email: Vec<u8>,
@@ -140,6 +136,21 @@ pub struct Account {
     pub device_meta: BTreeMap<DeviceId, Vec<u8>>,
     /// Last sync time per device: the only device metadata in clear. [SRV-11]
     pub last_sync_ms: BTreeMap<DeviceId, u64>,
+}
+
+impl core::fmt::Debug for Account {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Account")
+            .field("chain_len", &self.chain.head().len)
+            .field("pending", &self.pending.len())
+            .field("failed_logins", &self.failed_logins.len())
+            .field("records", &self.records.len())
+            .field("items", &self.items.len())
+            .field("last_seq", &self.last_seq)
+            .field("batches", &self.batches.len())
+            .field("audit", &self.audit.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A logged-in session. [SYNC-4] Its `Debug` leaves out the credential. [PRIM-8]
@@ -182,18 +193,19 @@ pub trait Storage {
     fn account_ids(&self) -> Vec<AccountId>;
     /// Sessions by token.
     fn sessions(&mut self) -> &mut BTreeMap<Token, Session>;
-    /// Outstanding login nonces: nonce -> (account, key, expiry).
-    fn nonces(&mut self) -> &mut BTreeMap<[u8; 32], (AccountId, [u8; 32], u64)>;
+    /// Login nonces already used by a successful LoginKey, with their expiry (the replay
+    /// cache: it grows only with successful logins and is swept at expiry). [SRV-14]
+    fn used_nonces(&mut self) -> &mut BTreeMap<[u8; 32], u64>;
 }
 
 /// In-memory [`Storage`]. Its `Debug` shows counts only: sessions are keyed by bearer
-/// tokens and nonces are login challenges. [PRIM-8]
+/// tokens and used nonces are login challenges. [PRIM-8]
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct MemoryStorage {
     accounts: BTreeMap<AccountId, Account>,
     emails: BTreeMap<Vec<u8>, AccountId>,
     sessions: BTreeMap<Token, Session>,
-    nonces: BTreeMap<[u8; 32], (AccountId, [u8; 32], u64)>,
+    used_nonces: BTreeMap<[u8; 32], u64>,
 }
 
 impl core::fmt::Debug for MemoryStorage {
@@ -201,7 +213,7 @@ impl core::fmt::Debug for MemoryStorage {
         f.debug_struct("MemoryStorage")
             .field("accounts", &self.accounts.len())
             .field("sessions", &self.sessions.len())
-            .field("nonces", &self.nonces.len())
+            .field("used_nonces", &self.used_nonces.len())
             .finish()
     }
 }
@@ -226,14 +238,51 @@ impl Storage for MemoryStorage {
     fn sessions(&mut self) -> &mut BTreeMap<Token, Session> {
         &mut self.sessions
     }
-    fn nonces(&mut self) -> &mut BTreeMap<[u8; 32], (AccountId, [u8; 32], u64)> {
-        &mut self.nonces
+    fn used_nonces(&mut self) -> &mut BTreeMap<[u8; 32], u64> {
+        &mut self.used_nonces
     }
 }
 
 /// `enc(SYNC_LOGIN, account, key, nonce)`: what a challenge login signs. [SYNC-4]
 pub fn login_message(account: &AccountId, key: &[u8; 32], nonce: &[u8; 32]) -> Vec<u8> {
     Encoder::new(labels::SYNC_LOGIN).fixed(&account.0).fixed(key).fixed(nonce).finish()
+}
+
+/// `enc(SERVER_LOGIN_NONCE, account(32), key(32), u64 expires_ms, salt(8))`: the HMAC
+/// message of a login nonce's tag. [SRV-14]
+pub fn login_nonce_message(account: &[u8; 32], key: &[u8; 32], expires_ms: u64, salt: &[u8; 8]) -> Vec<u8> {
+    Encoder::new(labels::SERVER_LOGIN_NONCE).fixed(account).fixed(key).u64(expires_ms).fixed(salt).finish()
+}
+
+/// A stateless login nonce ([SYNC-4], [SRV-14]):
+/// `u64 expires_ms ‖ salt(8) ‖ HMAC-SHA256(secret, login_nonce_message(...))[0..16]`.
+/// The server keeps nothing when it issues one; LoginKey recomputes the tag.
+///
+/// ```
+/// use blindsync::server::{login_nonce, login_nonce_expiry};
+/// let n = login_nonce(&[1; 32], &[2; 32], &[3; 32], 60_000, &[4; 8]);
+/// assert_eq!(login_nonce_expiry(&[1; 32], &[2; 32], &[3; 32], &n), Some(60_000));
+/// assert_eq!(login_nonce_expiry(&[1; 32], &[2; 32], &[9; 32], &n), None); // another key
+/// ```
+pub fn login_nonce(secret: &[u8; 32], account: &[u8; 32], key: &[u8; 32], expires_ms: u64, salt: &[u8; 8]) -> [u8; 32] {
+    let tag = hmac_sha256(secret, &login_nonce_message(account, key, expires_ms, salt));
+    let mut nonce = [0u8; 32];
+    nonce[..8].copy_from_slice(&expires_ms.to_be_bytes());
+    nonce[8..16].copy_from_slice(salt);
+    nonce[16..].copy_from_slice(&tag[..16]);
+    nonce
+}
+
+/// The expiry of a nonce this server issued for `(account, key)`, or `None` if its tag does
+/// not verify (compared in constant time). [SRV-14]
+pub fn login_nonce_expiry(secret: &[u8; 32], account: &[u8; 32], key: &[u8; 32], nonce: &[u8; 32]) -> Option<u64> {
+    let mut expires = [0u8; 8];
+    expires.copy_from_slice(&nonce[..8]);
+    let expires_ms = u64::from_be_bytes(expires);
+    let mut salt = [0u8; 8];
+    salt.copy_from_slice(&nonce[8..16]);
+    let want = login_nonce(secret, account, key, expires_ms, &salt);
+    if crate::primitives::ct_eq(&want, nonce) { Some(expires_ms) } else { None }
 }
 
 /// `enc(SERVER_DECOY_SALT, email)`: the HMAC message of a decoy salt. [SRV-3]
@@ -337,7 +386,7 @@ impl<S: Storage> Server<S> {
             }
         }
         self.store.sessions().retain(|_, s| now_ms < s.expires_ms);
-        self.store.nonces().retain(|_, n| now_ms < n.2);
+        self.store.used_nonces().retain(|_, expires| now_ms < *expires);
     }
 
     /// [SYNC-4] a session is valid while unexpired and while its credential is still current.
@@ -479,32 +528,26 @@ impl<S: Storage> Server<S> {
                 }
             }
             // [SYNC-4] a fresh nonce for any (account, key); unknown ones fail only at login.
-            // [SRV-14] bounded: in all and per account (expired ones were swept).
+            // [SRV-14] stateless: the server stores nothing, so no stranger can fill anything.
             Request::Challenge { account, key } => {
-                let account = *account;
-                let key = *key;
-                let (max, per) = (self.config.max_nonces, self.config.max_nonces_per_account);
-                let nonces = self.store.nonces();
-                if nonces.len() >= max || nonces.values().filter(|n| n.0.0 == account).count() >= per {
-                    return Err(Error::SrvNonceLimit);
-                }
-                let mut nonce = [0u8; 32];
-                rng.fill_bytes(&mut nonce);
+                let mut salt = [0u8; 8];
+                rng.fill_bytes(&mut salt);
                 let expires = now.saturating_add(self.config.nonce_ttl_ms);
-                self.store.nonces().insert(nonce, (AccountId(account), key, expires));
-                Ok(Response::Nonce { nonce })
+                Ok(Response::Nonce { nonce: login_nonce(&self.config.decoy_secret, account, key, expires, &salt) })
             }
             Request::LoginKey { account, key, nonce, signature } => {
                 let account = *account;
                 let key = *key;
                 let nonce = *nonce;
                 let signature = *signature;
-                let account = AccountId(account);
-                // [SYNC-4] the nonce is single use and bound to the account and key.
-                let n = self.store.nonces().remove(&nonce).ok_or(Error::SrvAuth)?;
-                if n.0 != account || n.1 != key {
+                // [SYNC-4] [SRV-14] the nonce is this server's, for this account and key,
+                // unexpired, and not used by an earlier successful login.
+                let expires =
+                    login_nonce_expiry(&self.config.decoy_secret, &account, &key, &nonce).ok_or(Error::SrvAuth)?;
+                if now >= expires || self.store.used_nonces().contains_key(&nonce) {
                     return Err(Error::SrvAuth);
                 }
+                let account = AccountId(account);
                 let a = self.store.account(&account).ok_or(Error::SrvAuth)?;
                 let actor = if let Some((id, _)) = a.chain.devices().iter().find(|(_, d)| d.ed25519 == key) {
                     Actor::Device(id.0)
@@ -518,6 +561,8 @@ impl<S: Storage> Server<S> {
                 let vk = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| Error::SrvAuth)?;
                 let sig = ed25519_dalek::Signature::from_bytes(&signature);
                 vk.verify_strict(&login_message(&account, &key, &nonce), &sig).map_err(|_| Error::SrvAuth)?;
+                // Only a successful login reaches the replay cache. [SRV-12]
+                self.store.used_nonces().insert(nonce, expires);
                 Ok(self.issue(account, actor, key, now, rng))
             }
             // [SRV-5] append only what extends the head, and verifies.

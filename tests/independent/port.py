@@ -1860,6 +1860,16 @@ def k_sync_revision_step(i):  # [SYNC-16], one record in listing order
     return {}, {"greatest": greatest}
 
 
+def k_sync_login_nonce(i):  # [SRV-14]
+    """nonce = u64be(expires_ms) || salt(8) || HMAC-SHA256(secret, enc(SERVER_LOGIN_NONCE,
+    account(32), key(32), u64 expires_ms, salt(8)))[0..16]."""
+    msg = enc("blindsync/v1/server/login-nonce", fixed(h(i["account"])), fixed(h(i["key"])),
+              u64(i["expires_ms"]), fixed(h(i["salt"])))
+    tag = hmac_sha256(h(i["secret"]), msg)
+    return ({"hmac_message": msg.hex(), "hmac": tag.hex()},
+            {"nonce": (u64(i["expires_ms"]) + h(i["salt"]) + tag[:16]).hex()})
+
+
 def k_sync_stale_head(i):  # [SYNC-17]
     if not i["writer_revoked"] and any(i["item_seq"] > r["boundary"] and i["head_position"] < r["at"]
                                        for r in i["revocations"]):
@@ -1871,6 +1881,7 @@ SYNC_KINDS = {
     "sync_writer_chain": k_sync_writer_chain,
     "sync_revision_step": k_sync_revision_step,
     "sync_stale_head": k_sync_stale_head,
+    "sync_login_nonce": k_sync_login_nonce,
 }
 KINDS.update(SYNC_KINDS)
 
@@ -2017,13 +2028,17 @@ def k_hash_chain_verify(i):
 
 
 def padme(length: int) -> int:
-    """[ATT-6] Padme: L < 2 unchanged; else clear the low E - S bits, rounding up."""
+    """[ATT-6] Padme: L < 2 unchanged; else clear the low E - S bits, rounding up.
+    A result that does not fit in a u64 is E_ATTACHMENT_PADDING."""
     if length < 2:
         return length
     e = length.bit_length() - 1          # floor(log2 L)
     s = e.bit_length()                   # floor(log2 E) + 1
     mask = (1 << (e - s)) - 1 if e > s else 0
-    return (length + mask) & ~mask
+    padded = (length + mask) & ~mask
+    if padded > (1 << 64) - 1:
+        raise SpecError("E_ATTACHMENT_PADDING")
+    return padded
 
 
 CH10_KINDS = {

@@ -54,9 +54,9 @@ fn model(data: &[u8]) -> Result<Vec<u8>, Error> {
 // [ATT-6] unpad is the model; pad then unpad is the identity; lengths are Padmé's.
 pub fn run(data: &[u8]) {
     assert_eq!(unpad(data), model(data), "unpad and [ATT-6] disagree");
-    let padded = pad(data);
+    let Ok(padded) = pad(data) else { panic!("pad refused {} bytes", data.len()) };
     assert_eq!(padded.len() as u64, model_padme((pad_header_len() + data.len()) as u64));
-    assert_eq!(padme((pad_header_len() + data.len()) as u64), padded.len() as u64);
+    assert_eq!(padme((pad_header_len() + data.len()) as u64), Ok(padded.len() as u64));
     assert_eq!(unpad(&padded).as_deref(), Ok(data), "pad then unpad");
     // The padded input itself, with its last byte set, is refused when that byte is padding.
     if padded.len() > pad_header_len() + data.len() {
@@ -70,5 +70,7 @@ pub fn run(data: &[u8]) {
 
 /// A padded empty file, a padded small file and raw bytes.
 pub fn seeds(_: &Vectors) -> Vec<Vec<u8>> {
-    vec![pad(b""), pad(b"photo"), pad(&[7; 300]), vec![0; 16]]
+    let mut out: Vec<Vec<u8>> = [&b""[..], b"photo", &[7; 300]].iter().filter_map(|p| pad(p).ok()).collect();
+    out.push(vec![0; 16]);
+    out
 }

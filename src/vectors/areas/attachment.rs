@@ -50,7 +50,7 @@ fn attachment_open(input: &Value) -> Result<Outcome, Fail> {
         &i.hex_n("verifying_key")?,
     )?;
     let params = attachment::params(&account, Suite::Aes256Gcm, &id);
-    let padded = attachment::pad(&p);
+    let padded = attachment::pad(&p)?;
     outcome(
         obj([
             ("attachment_key", h(key.expose())),
@@ -68,7 +68,7 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     Some(match kind {
         "attachment_padme" => (|| {
             let n = Obj(input).u64("length")?;
-            outcome(obj([]), obj([("padded", json!(attachment::padme(n)))]))
+            outcome(obj([]), obj([("padded", json!(attachment::padme(n)?))]))
         })(),
         "attachment_id" => attachment_id(input),
         "attachment_open" => attachment_open(input),
@@ -121,7 +121,8 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     // A device of the account that seals another file under the photo's id.
     let params = attachment::params(&AccountId(account), Suite::Aes256Gcm, &s.id);
     let (m, b) =
-        stream::seal(&params, &key.source(&s.id), &sk, &attachment::pad(b"not the photo"), &mut srng).map_err(f)?;
+        stream::seal(&params, &key.source(&s.id), &sk, &attachment::pad(b"not the photo").map_err(f)?, &mut srng)
+            .map_err(f)?;
     g.err(
         "attachment_open",
         "another file sealed under the photo's id",
@@ -130,7 +131,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         Error::AttachmentId,
     )?;
     // [ATT-6] a device of the account that leaves a byte in the padding (a covert channel).
-    let mut dirty = attachment::pad(&photo);
+    let mut dirty = attachment::pad(&photo).map_err(f)?;
     if let Some(b) = dirty.last_mut() {
         *b = 1;
     }
@@ -149,5 +150,16 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     for n in [0u64, 1, 2, 9, 100, 4_096, 65_536, 1_000_000, 123_456_789] {
         g.ok("attachment_padme", &format!("Padmé length of {n}"), &["ATT-6"], json!({"length": n}))?;
     }
+    // [ATT-6] the largest lengths that have a Padmé length, and the first that has none.
+    let top = u64::MAX - ((1u64 << 57) - 1);
+    g.ok("attachment_padme", "the largest Padmé length, 2^64 - 2^57", &["ATT-6"], json!({"length": top}))?;
+    g.err(
+        "attachment_padme",
+        "one above: rounding up would pass 2^64 - 1",
+        &["ATT-6"],
+        json!({"length": top + 1}),
+        Error::AttachmentPadding,
+    )?;
+    g.err("attachment_padme", "2^64 - 1", &["ATT-6"], json!({"length": u64::MAX}), Error::AttachmentPadding)?;
     Ok(())
 }

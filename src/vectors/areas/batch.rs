@@ -157,6 +157,11 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
     let policy = ListPolicy { writers, allowed: hashes_from(i.get("allowed")?)?, chain: hashes_from(i.get("chain")?)? };
     let me = HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?);
     let opened = sealed::open(&account, &batch, &sealed, &record, &policy, &me, i.u64("now_ms")?)?;
+    // [BAT-10] a reader's next batch: the link check runs after steps 1-14 of [BAT-8].
+    if let Some(l) = input.get("last").filter(|v| !v.is_null()) {
+        let o = Obj(l);
+        sealed::check_link(Some((o.u64("seq")?, BatchId(o.hex_n("batch_id")?))), &opened.meta)?;
+    }
     // Intermediates, recomputed step by step for a porter.
     let meta = &opened.meta;
     let allowed = |k: &[u8; 32]| policy.allowed.contains(k);
@@ -612,6 +617,32 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
         "an event the device never reported",
         &["BAT-8", "HCH-5"],
         open_in(&one, sk0, &short, w, &allowed, &chain, now),
+        Error::HchInserted,
+    )?;
+    // [BAT-10] check order: a reader's next batch runs steps 1-14 of [BAT-8], then the link.
+    let with_last = |mut v: Value, seq: u64| {
+        v["last"] = json!({"seq": seq, "batch_id": hex::encode(&[0x77; 16])});
+        v
+    };
+    let oreqs = &["BAT-8", "BAT-10", "BAT-11"];
+    g.ok(
+        "batch_open",
+        "the next batch of the writer (last read: seq 6)",
+        oreqs,
+        with_last(open_in(&one, sk0, rec, w, &allowed, &chain, now), 6),
+    )?;
+    g.err(
+        "batch_open",
+        "the next batch after a deleted one (last read: seq 5)",
+        oreqs,
+        with_last(open_in(&one, sk0, rec, w, &allowed, &chain, now), 5),
+        Error::BatchGap,
+    )?;
+    g.err(
+        "batch_open",
+        "after a deleted batch and with a truncated record: the record's check comes first",
+        oreqs,
+        with_last(open_in(&one, sk0, &short, w, &allowed, &chain, now), 5),
         Error::HchInserted,
     )?;
 

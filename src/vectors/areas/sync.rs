@@ -15,7 +15,10 @@ use crate::error::Error;
 use crate::keys::{AccountId, Bucket, CollectionKey};
 use crate::primitives::{SeededRng, hmac_sha256, sha256};
 use crate::server::wire::{Request, Response};
-use crate::server::{MemoryStorage, Server, ServerConfig, decoy_kdf, decoy_message, login_message, next_event_hash};
+use crate::server::{
+    MemoryStorage, Server, ServerConfig, decoy_kdf, decoy_message, login_message, login_nonce, login_nonce_message,
+    next_event_hash,
+};
 use crate::unlock::password::{KdfParams, PasswordKdf};
 use crate::unlock::recovery::RecoveryCode;
 use crate::vectors::Outcome;
@@ -78,6 +81,18 @@ fn event_hash(input: &Value) -> Result<Outcome, Fail> {
         out.push(obj([("hash_input", h(&input)), ("hash", h(&prev))]));
     }
     outcome(obj([("steps", Value::Array(out))]), obj([("event_hash", h(&prev))]))
+}
+
+/// [SRV-14] `u64 expires_ms ‖ salt ‖ HMAC-SHA256(secret, enc(SERVER_LOGIN_NONCE, ...))[0..16]`.
+fn login_nonce_vector(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let secret: [u8; 32] = i.hex_n("secret")?;
+    let (account, key, expires, salt) = (i.hex_n("account")?, i.hex_n("key")?, i.u64("expires_ms")?, i.hex_n("salt")?);
+    let msg = login_nonce_message(&account, &key, expires, &salt);
+    outcome(
+        obj([("hmac_message", h(&msg)), ("hmac", h(&hmac_sha256(&secret, &msg)))]),
+        obj([("nonce", h(&login_nonce(&secret, &account, &key, expires, &salt)))]),
+    )
 }
 
 fn login_msg(input: &Value) -> Result<Outcome, Fail> {
@@ -161,6 +176,7 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         "sync_decoy_kdf" => decoy(input),
         "sync_event_hash" => event_hash(input),
         "sync_login_message" => login_msg(input),
+        "sync_login_nonce" => login_nonce_vector(input),
         "sync_writer_sequence" => writer_seq(input),
         "sync_writer_chain" => writer_chain(input),
         "sync_revision_step" => revision_step(input),
@@ -293,23 +309,89 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         &["SRV-15"],
         script(label, &secret, &steps),
     )?;
+    // [SRV-14] stateless nonces: nothing a stranger sends delays a signature login.
+    let key = dev.public().ed25519;
+    // The challenge and signed login that follow `prefix` (simulated to learn the nonce).
+    let login_after = |prefix: &[(u64, &Request)], at: u64| -> Result<(Request, Request), String> {
+        let mut sim = Server::new(MemoryStorage::default(), ServerConfig::new(secret));
+        let mut srng = SeededRng::from_label(label);
+        for (t, r) in prefix {
+            sim.handle((*r).clone(), *t, &mut srng);
+        }
+        let challenge = Request::Challenge { account: account.0, key };
+        let Response::Nonce { nonce } = sim.handle(challenge.clone(), at, &mut srng) else {
+            return Err("nonce".into());
+        };
+        let signature = dev.sign(&login_message(&account, &key, &nonce));
+        Ok((challenge, Request::LoginKey { account: account.0, key, nonce, signature }))
+    };
     let challenge_any = Request::Challenge { account: account.0, key: [0x11; 32] };
     let mut steps: Vec<(u64, &Request)> = vec![(1, &register)];
-    steps.extend((0..9u64).map(|k| (2 + k, &challenge_any)));
-    g.err(
-        "sync_server_script",
-        "a ninth outstanding challenge for one account",
-        &["SRV-14"],
-        script(label, &secret, &steps),
-        Error::SrvNonceLimit,
-    )?;
-    steps.pop();
-    steps.push((2 + 60_000, &challenge_any));
+    steps.extend((0..64u64).map(|k| (2 + k, &challenge_any)));
+    let (c1, l1) = login_after(&steps, 100)?;
     g.ok(
         "sync_server_script",
-        "the first eight expired: a new challenge",
+        "64 challenges from a stranger, then the device's challenge login",
+        &["SRV-14", "SYNC-4"],
+        script(label, &secret, &[&steps[..], &[(100, &c1), (101, &l1)]].concat()),
+    )?;
+    let mut steps: Vec<(u64, &Request)> = vec![(1, &register)];
+    steps.extend((0..10u64).map(|k| (2 + k, &wrong)));
+    let (c2, l2) = login_after(&steps, 100)?;
+    g.ok(
+        "sync_server_script",
+        "ten failed password logins do not delay a challenge login",
+        &["SRV-14", "SRV-15"],
+        script(label, &secret, &[&steps[..], &[(100, &c2), (101, &l2)]].concat()),
+    )?;
+    let base: Vec<(u64, &Request)> = vec![(1, &register)];
+    let (c3, l3) = login_after(&base, 2)?;
+    g.err(
+        "sync_server_script",
+        "a challenge login replayed within the nonce's lifetime",
+        &["SRV-14", "SRV-4"],
+        script(label, &secret, &[(1, &register), (2, &c3), (3, &l3), (4, &l3)]),
+        Error::SrvAuth,
+    )?;
+    g.err(
+        "sync_server_script",
+        "a challenge login at the nonce's expiry",
+        &["SRV-14", "SRV-4"],
+        script(label, &secret, &[(1, &register), (2, &c3), (2 + 60_000, &l3)]),
+        Error::SrvAuth,
+    )?;
+    // The same nonce with its expiry moved one minute on (and signed by the device): the tag fails.
+    let moved = match &l3 {
+        Request::LoginKey { nonce, .. } => {
+            let mut n = *nonce;
+            n[..8].copy_from_slice(&(2 + 2 * 60_000u64).to_be_bytes());
+            Request::LoginKey {
+                account: account.0,
+                key,
+                nonce: n,
+                signature: dev.sign(&login_message(&account, &key, &n)),
+            }
+        }
+        _ => return Err("login".into()),
+    };
+    g.err(
+        "sync_server_script",
+        "a nonce whose expiry was moved later",
+        &["SRV-14", "SRV-4"],
+        script(label, &secret, &[(1, &register), (2, &c3), (60_010, &moved)]),
+        Error::SrvAuth,
+    )?;
+    g.ok(
+        "sync_login_nonce",
+        "a stateless login nonce",
         &["SRV-14"],
-        script(label, &secret, &steps),
+        obj([
+            ("secret", h(&secret)),
+            ("account", h(&account.0)),
+            ("key", h(&key)),
+            ("expires_ms", Value::from(60_002u64)),
+            ("salt", h(&[0x5a; 8])),
+        ]),
     )?;
     let mut prng = SeededRng::from_label("blindsync/vectors/v1/sync/pending");
     let posts: Vec<Request> = (0..17)
