@@ -165,7 +165,7 @@ fn model_check(c: &Config, threads: usize) -> bool {
     }
 }
 
-/// [MODEL-12] exhausts the data-path model's default configuration (spec 12.7) and prints its report.
+/// [MODEL-16] exhausts the data-path model's default configuration (spec 12.7) and prints its report.
 fn data_model_check() -> bool {
     println!("\nData-path model (spec 12.7): 3 batches, malice 1, all 6 data capabilities, all defences");
     match model::data::run_data_check(&model::data::DataConfig::default(), 2) {
@@ -241,7 +241,7 @@ fn main() -> ExitCode {
             } else {
                 // [MODEL-4] the default configuration, exhaustively, on both cores
                 ok &= model_check(&Config::default(), 2);
-                // [MODEL-12] the data-path model (spec 12.7), after the sync model
+                // [MODEL-16] the data-path model (spec 12.7), after the sync model
                 ok &= data_model_check();
             }
             println!("\nresult: {}", if ok { "PASS" } else { "FAIL" });

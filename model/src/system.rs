@@ -1347,7 +1347,9 @@ impl<'a> Adversary<'a> {
     }
 
     fn items(&mut self, mut items: Vec<Item>, cursor: u64) -> Vec<Item> {
-        let next_seq = items.last().map_or(cursor + 1, |i| i.seq);
+        // Injected items get fresh server numbers after the page's last one, as a server that
+        // stores them would give them: an out-of-order page is refused whole ([SYNC-7]).
+        let mut fresh = items.last().map_or(cursor, |i| i.seq);
         let header_of = |i: &Item| Header::decode(i.bytes.get(..HEADER_LEN).unwrap_or_default()).ok();
         match self.serve {
             Serve::Withhold(k) if (k as usize) < items.len() => {
@@ -1356,7 +1358,8 @@ impl<'a> Adversary<'a> {
             }
             Serve::Replay(j) => {
                 if let Some(e) = self.archive.get(j as usize) {
-                    items.push(Item { seq: next_seq, kind: ItemKind::Envelope, bytes: e.clone() });
+                    fresh += 1;
+                    items.push(Item { seq: fresh, kind: ItemKind::Envelope, bytes: e.clone() });
                     self.applied = true;
                 }
             }
@@ -1389,7 +1392,8 @@ impl<'a> Adversary<'a> {
                     && let Some(forged) = forge(colluder, target, self.serve)
                 {
                     for f in forged {
-                        items.push(Item { seq: next_seq, kind: ItemKind::Envelope, bytes: f });
+                        fresh += 1;
+                        items.push(Item { seq: fresh, kind: ItemKind::Envelope, bytes: f });
                     }
                     self.applied = true;
                 }

@@ -241,7 +241,10 @@ impl Hash for DataState {
         self.server_key().hash(state);
         self.owner.hash(state);
         self.partner_chain.head().hash(state);
-        self.reader.required_chain_len.hash(state);
+        self.reader.pending.hash(state);
+        self.reader.initial_writers.hash(state);
+        self.reader.newest_head_len.hash(state);
+        self.reader.stale_heads.hash(state);
         self.reader.last.hash(state);
         self.batches.hash(state);
         self.injected.as_ref().map(|(s, r)| (s.blob(), &r.reported, r.value)).hash(state);

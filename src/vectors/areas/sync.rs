@@ -168,8 +168,18 @@ fn stale(input: &Value) -> Result<Outcome, Fail> {
     outcome(json!({}), json!({}))
 }
 
+/// [SYNC-7] a listing page's server sequence numbers against the cursor it was asked from.
+fn listing_order(input: &Value) -> Result<Outcome, Fail> {
+    let i = Obj(input);
+    let seqs: Vec<u64> =
+        i.arr("seqs")?.iter().map(|v| v.as_u64().ok_or_else(|| Fail::harness("seq"))).collect::<Result<_, _>>()?;
+    crate::client::listing_in_order(i.u64("cursor")?, &seqs)?;
+    outcome(json!({}), json!({}))
+}
+
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     Some(match kind {
+        "sync_listing_order" => listing_order(input),
         "sync_request_decode" => request_decode(input),
         "sync_response_decode" => response_decode(input),
         "sync_server_script" => server_script(input),
@@ -714,6 +724,18 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         &["SYNC-17"],
         stalev(&[(4, 10)], 11, 3, true),
     )?;
+    let lo = |cursor: u64, seqs: &[u64]| obj([("cursor", json!(cursor)), ("seqs", json!(seqs))]);
+    g.ok("sync_listing_order", "a page strictly ascending above the cursor", &["SYNC-7"], lo(10, &[11, 12, 15]))?;
+    g.ok("sync_listing_order", "an empty page", &["SYNC-7"], lo(10, &[]))?;
+    g.err(
+        "sync_listing_order",
+        "a stale write relabelled at or below the cursor, then a replay under the next number",
+        &["SYNC-7", "SYNC-17"],
+        lo(10, &[1, 12]),
+        Error::SyncOrder,
+    )?;
+    g.err("sync_listing_order", "two items under one number", &["SYNC-7"], lo(10, &[11, 11]), Error::SyncOrder)?;
+    g.err("sync_listing_order", "descending numbers", &["SYNC-7"], lo(10, &[13, 12]), Error::SyncOrder)?;
     g.err(
         "sync_stale_head",
         "listed after the boundary, cites the head before the revocation",
