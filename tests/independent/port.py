@@ -779,6 +779,9 @@ def decode_statement(data: bytes) -> dict:
             raise SpecError("E_DECODE_LENGTH")
         body["kdf"] = r.take(0 if path == 1 else KDF_ENCODING_LEN)
         body["pop"] = r.take(64)
+        # [CHAIN-1] step 3, [CHAIN-14]: re-confirmed device ids, k <= 1024 (E_DECODE_LENGTH right
+        # after k; no minimum, k = 0 is valid), strictly ascending (E_DECODE_VALUE once read).
+        body["reconfirm"] = decode_list(r, 0, lambda: r.take(32), lambda d: d)
         body["epoch"] = r.uint(4)           # [CHAIN-14]: a replacement starts an epoch
         body["key_check"] = r.take(32)
         body["wraps"] = decode_wraps(r)
@@ -879,8 +882,9 @@ AUTHORIZED = {  # [CHAIN-6]: kind -> roles; replace authority by path below
     ADD: {"device", "recovery", "password"},
     REVOKE: {"device"}, ROTATE: {"device"}, PIN: {"device"}, UNPIN: {"device"},
 }
-# [CHAIN-6]: only an unlock path replaces an unlock path (its own or the other one).
-AUTHORIZED_REPLACE = {1: {"recovery", "password"}, 2: {"recovery", "password"}}
+# [CHAIN-6]: only an unlock path replaces an unlock path, and the recovery path is the root:
+# the recovery authority replaces either path, the password authority only the password path.
+AUTHORIZED_REPLACE = {1: {"recovery"}, 2: {"recovery", "password"}}
 
 
 class ChainState:
@@ -1085,10 +1089,22 @@ class ChainState:
         eds, xs = self.keys_in_use()  # [CHAIN-14] the pools of [CHAIN-9]
         if keys["signing"] in eds or keys["sealing"] in xs:
             raise SpecError("E_CHAIN_STATE")
+        path = PATHS[b["path"]]
+        # [CHAIN-14]: every re-confirmed id is an active device whose introducer is the path
+        # being replaced (E_CHAIN_STATE), checked in encoded order; then the cascade: every
+        # active device that path introduced is re-confirmed (E_CHAIN_CASCADE).
+        # GUESS (README re-confirmation item C2): a path introducer is the path's name, not the
+        # authority key that signed, so it survives the path's replacements.
+        reconfirmed = set(b["reconfirm"])
+        for did in b["reconfirm"]:
+            if did not in self.devices or self.introducer.get(("device", did)) != path:
+                raise SpecError("E_CHAIN_STATE")
+        for did in self.devices:
+            if self.introducer.get(("device", did)) == path and did not in reconfirmed:
+                raise SpecError("E_CHAIN_CASCADE")
         # epoch e + 1, then the wraps: the new sealing key gets every epoch 0..e+1, every
         # active device and the *other* path's sealing key epoch e + 1, the replaced sealing
         # key nothing. Swap the keys first so that the common recipient rule sees them.
-        path = PATHS[b["path"]]
         old = self.paths[path]
         self.paths[path] = dict(keys)
         self._check_new_epoch(st, [(keys["sealing"], e) for e in range(self.epoch + 1)])
@@ -1096,6 +1112,12 @@ class ChainState:
         self.retired_sealing.append(old["sealing"])  # [CHAIN-14] sealing key retired too
         if b["path"] == 2:
             self.password_kdf = b["kdf"]  # [CHAIN-18] the state holds the current value
+        # [CHAIN-7], [CHAIN-14]: a re-confirmation makes the statement's signer (an unlock path,
+        # by [CHAIN-6]) the introducer. GUESS (README re-confirmation item C1): "the replacing
+        # path" is the signing path, so a password reset by the recovery authority moves what it
+        # keeps to the recovery path, while a password change leaves it with the password path.
+        for did in reconfirmed:
+            self.introducer[("device", did)] = st["signer_is"]
 
     def _pin_partner(self, st):  # [CHAIN-15]
         key = st["body"]["key"]
@@ -1877,7 +1899,21 @@ def k_sync_stale_head(i):  # [SYNC-17]
     return {}, {}
 
 
+def k_sync_listing_order(i):  # [SYNC-7], one ListSince page against the cursor it was asked from
+    """Every item's server sequence number is above the cursor and above the previous item's
+    (strictly ascending), else the whole page is E_SYNC_ORDER; an empty page passes.
+    GUESS (README re-confirmation item C4): `cursor` and `seqs` (the page's server sequence
+    numbers in listed order) are read off sync-059..063; vectors/README.md has no row."""
+    last = i["cursor"]
+    for seq in i["seqs"]:
+        if seq <= last:
+            raise SpecError("E_SYNC_ORDER")
+        last = seq
+    return {}, {}
+
+
 SYNC_KINDS = {
+    "sync_listing_order": k_sync_listing_order,
     "sync_writer_chain": k_sync_writer_chain,
     "sync_revision_step": k_sync_revision_step,
     "sync_stale_head": k_sync_stale_head,
