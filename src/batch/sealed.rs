@@ -16,7 +16,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use super::hchain::{self, ServerRecord};
 use super::slots::{self, SLOT_LEN};
 use super::{BatchId, Event, decode_events, encode_events_to};
-use crate::chain::ChainState;
+use crate::chain::{ChainState, Statement};
 use crate::defences::Defences;
 use crate::device::{ChainHead, DeviceId, DeviceKeys};
 use crate::encoding::{Encoder, Reader};
@@ -48,6 +48,13 @@ pub trait BatchPolicy {
     fn chain_len(&self) -> u64;
     /// The active devices of the reader's chain. [BAT-11]
     fn writers(&self) -> Vec<DeviceId>;
+    /// True when a data key may be wrapped to `key` at the chain head `head` the batch
+    /// names (a device active or a partner pinned there): recipients are judged when the
+    /// writer sealed, so a batch sealed before a revocation or an unpin still opens. [BAT-8]
+    fn allowed_at(&self, head: &ChainHead, key: &[u8; 32]) -> bool {
+        let _ = head;
+        self.allows(key)
+    }
 }
 
 impl BatchPolicy for ChainState {
@@ -65,6 +72,15 @@ impl BatchPolicy for ChainState {
     }
     fn writers(&self) -> Vec<DeviceId> {
         self.devices().keys().filter(|d| self.is_active(d)).copied().collect()
+    }
+    fn allowed_at(&self, head: &ChainHead, key: &[u8; 32]) -> bool {
+        // The state at `head`: the verified prefix, re-verified (a deterministic function of it).
+        let n = usize::try_from(head.len).unwrap_or(usize::MAX);
+        if !self.has_head(head) || n == 0 {
+            return false;
+        }
+        let prefix: Vec<Vec<u8>> = self.statements().iter().take(n).map(Statement::encode).collect();
+        ChainState::verify(&prefix).is_ok_and(|at| slots::chain_allows(&at, key))
     }
 }
 
@@ -588,7 +604,7 @@ fn open_body(
     meta: BatchMeta,
     defences: &Defences,
 ) -> Result<OpenedBatch> {
-    if meta.recipients.iter().any(|k| !policy.allows(k)) {
+    if meta.recipients.iter().any(|k| !policy.allowed_at(&meta.link.chain_head, k)) {
         return Err(Error::BatchUnpinned);
     }
     if !ct_eq(&slots_digest(&sealed.slots), &meta.slots_digest) {
