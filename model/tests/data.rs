@@ -4,7 +4,6 @@
 //! the attack and names the property it breaks.
 
 use blindsync::defences::Defences;
-use blindsync_model::data::properties;
 use blindsync_model::data::{
     DataCapability, DataConfig, DataModel, broken_by, find_data_violation, run_data_check, switch_for,
 };
