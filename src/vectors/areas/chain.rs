@@ -2385,6 +2385,58 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         cin(&with(wrong, &w.rec.authority)),
         Error::ChainState,
     )?;
+    // A re-confirmed device that is not active (C, enrolled by the recovery path, revoked at 4).
+    let mut c_body = Statement::decode(
+        &crate::chain::replace_authority(&st8, &w.rec.authority, &path_keys(rng, UnlockPath::Recovery), &umks, rng)
+            .map_err(s)?
+            .statements[0],
+    )
+    .map_err(s)?
+    .body;
+    if let Body::ReplaceAuthority { reconfirm, .. } = &mut c_body {
+        *reconfirm = vec![w.c.public().id()];
+    }
+    g.err(
+        "chain_verify",
+        "a recovery replacement that re-confirms C, which the recovery path enrolled but which is revoked",
+        &["CHAIN-14"],
+        cin(&with(c_body, &w.rec.authority)),
+        Error::ChainState,
+    )?;
+    // After the recovery path re-confirmed D, D's introducer is the recovery path: the next
+    // password replacement (by the new password) has nothing of the password's to decide on.
+    let after = good.state.clone();
+    let mut umks4 = umks.clone();
+    umks4.insert(after.epoch(), good.umk.clone());
+    let again = crate::chain::replace_authority(&after, &next_pw.authority, &path_keys(rng, UnlockPath::Password), &umks4, rng)
+        .map_err(s)?;
+    match &Statement::decode(&again.statements[0]).map_err(s)?.body {
+        Body::ReplaceAuthority { reconfirm, .. } if reconfirm.is_empty() => {}
+        _ => return Err("D still counted as enrolled by the password".into()),
+    }
+    g.ok(
+        "chain_verify",
+        "after a re-confirmation D's introducer is the recovery path: the next password change re-confirms nothing",
+        &["CHAIN-14", "CHAIN-7"],
+        cin(&again.state.encoded()),
+    )?;
+    // Decoding of the re-confirmation list.
+    let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
+    let dec = |g: &mut Gen, d: &str, bytes: &[u8], e: Error| {
+        g.err("chain_statement_decode", d, &["CHAIN-1", "CHAIN-14"], obj([("statement", h(bytes))]), e)
+    };
+    let mut over = good.statements[0].clone();
+    // kind (1) ‖ path (1) ‖ signing (32) ‖ sealing (32) ‖ kdf (4 + 32) ‖ pop (64) ‖ k
+    let k_at = kind_at + 1 + 1 + 32 + 32 + 4 + 32 + 64;
+    if let Some(x) = over.get_mut(k_at..k_at + 4) {
+        x.copy_from_slice(&1025u32.to_be_bytes());
+    }
+    dec(g, "a replace-authority statement declaring 1025 re-confirmed devices", &over, Error::DecodeLength)?;
+    let mut twice = base.clone();
+    if let Body::ReplaceAuthority { reconfirm, .. } = &mut twice.body {
+        reconfirm.push(d_id);
+    }
+    dec(g, "a replace-authority statement re-confirming D twice", &twice.encode(), Error::DecodeValue)?;
     // The password may replace only itself.
     let next_rec = path_keys(rng, UnlockPath::Recovery);
     if crate::chain::replace_authority(&st8, &w.new_pw.authority, &next_rec, &umks, rng).is_ok() {
