@@ -1052,3 +1052,107 @@ fn write_on_a_head_older_than_a_revocation_is_an_alert() {
     assert_eq!(c.sync(&mut s.w).unwrap().alerts, vec![Alert::StaleHead { writer: b.id(), seq: h.writer_seq }]);
     assert_eq!(c.get("notes", &rid(7)), Some(&b"epoch 1"[..]));
 }
+
+// ---- the attacks of the second review of issue 13, each of which must fail ----
+
+fn header(bytes: &[u8]) -> blindsync::envelope::Header {
+    blindsync::envelope::EnvelopeRef::decode(bytes).unwrap().header
+}
+
+// [SYNC-7] [SYNC-17] the server relabels a frozen device's stale write with a sequence number at
+// or below the boundary and ends the page with a replay under the real next number: the page is
+// out of order and refused whole (E_SYNC_ORDER); the cursor does not move; an honest listing then
+// raises the stale-head alert.
+#[test]
+fn relabelled_stale_write_is_refused() {
+    let (mut s, mut a, mut b) = two_devices();
+    let mut r = pair(&mut s, &mut a);
+    r.subscribe("notes").unwrap();
+    b.sync(&mut s.w).unwrap();
+    b.write(&mut s.w, "notes", rid(5), b"before", &mut s.rng).unwrap();
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    let rot = revoke_and_rotate(a.chain(), a.device(), &r.id(), 0, [0; 32], &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
+    a.add_umk(rot.state.epoch(), rot.umk.clone());
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty()); // boundary set
+    let boundary = a.cursor();
+    // b is frozen before the revocation and writes in epoch 0 at the old head
+    b.write(&mut s.w, "notes", rid(6), b"sealed in epoch 0", &mut s.rng).unwrap();
+    let items = s.w.server.store_items(&a.account());
+    let stale = items.last().unwrap().clone();
+    assert_eq!(header(&stale.bytes).epoch, 0);
+    // control: the honest listing alerts
+    let mut c = a.clone();
+    assert_eq!(c.sync(&mut s.w).unwrap().alerts.len(), 1);
+    // the malicious listing: the stale write under seq 1, then a replay of b's first write under
+    // the real next number so that the page advances the cursor
+    let replay = items.iter().find(|i| header(&i.bytes).record_id == rid(5)).unwrap().clone();
+    let real = stale.seq;
+    let evil = move |req: &Request, resp: Response| match (req, resp) {
+        (Request::ListSince { cursor, .. }, Response::Items { .. }) if *cursor < real => {
+            Response::Items { items: vec![Item { seq: 1, ..stale.clone() }, Item { seq: real, ..replay.clone() }] }
+        }
+        (_, r) => r,
+    };
+    let before = a.cursor();
+    let rep = a.sync(&mut Evil { w: &mut s.w, f: evil }).unwrap();
+    assert_eq!(rep.alerts, vec![Alert::Chain(Error::SyncOrder)]);
+    assert_eq!(a.get("notes", &rid(6)), None);
+    assert_eq!(a.cursor(), before);
+    assert_eq!(before, boundary);
+    // the honest listing afterwards still raises the stale-head alert
+    let rep = a.sync(&mut s.w).unwrap();
+    assert_eq!(rep.alerts.len(), 1, "{:?}", rep.alerts);
+    assert_eq!(rep.alerts[0].error(), Error::SyncStaleHead);
+}
+
+// [SYNC-15] [CHAIN-20] a server colluding with the revoked R serves a new device R's re-signed
+// item at seq 1 and withholds 2..=max_seq, so that no later item exposes the break: a revoked
+// writer's items are taken only all the way to its bound, so this is E_SYNC_WITHHELD and nothing
+// of R is taken; the honest listing then gives the new device R's original values.
+#[test]
+fn revoked_writer_tail_withheld_is_refused() {
+    let (mut s, mut a, mut b) = two_devices();
+    let mut r = pair(&mut s, &mut a);
+    r.subscribe("notes").unwrap();
+    r.sync(&mut s.w).unwrap();
+    for n in 1..=3 {
+        r.write(&mut s.w, "notes", rid(n), b"original", &mut s.rng).unwrap();
+    }
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    let last = a.envelope_identity(&r.id(), 3).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &r.id(), 3, last, &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
+    a.add_umk(rot.state.epoch(), rot.umk.clone());
+    // a new device joins after the revocation
+    let mut n = pair(&mut s, &mut a);
+    n.subscribe("notes").unwrap();
+    // R (revoked, still holding its key and epoch 0) re-signs its first write
+    let items = s.w.server.store_items(&a.account());
+    let r1 = items.iter().find(|i| header(&i.bytes).writer == r.id() && header(&i.bytes).writer_seq == 1).unwrap();
+    let forged = seal_as(&r, meta_of(&header(&r1.bytes)), b"forged by the revoked device", &r.umks()[&0], &mut s.rng);
+    let served: Vec<Item> =
+        items
+            .iter()
+            .filter(|i| {
+                blindsync::envelope::EnvelopeRef::decode(&i.bytes)
+                    .map_or(true, |e| e.header.writer != r.id() || e.header.writer_seq == 1)
+            })
+            .map(|i| {
+                if header(&i.bytes).writer == r.id() { Item { bytes: forged.clone(), ..i.clone() } } else { i.clone() }
+            })
+            .collect();
+    let evil = move |req: &Request, resp: Response| match (req, resp) {
+        (Request::ListSince { cursor: 0, .. }, Response::Items { .. }) => Response::Items { items: served.clone() },
+        (Request::ListSince { .. }, Response::Items { .. }) => Response::Items { items: vec![] },
+        (_, r) => r,
+    };
+    let rep = n.sync(&mut Evil { w: &mut s.w, f: evil }).unwrap();
+    assert_eq!(rep.alerts, vec![Alert::Withheld { writer: r.id(), missing_seq: 2 }]);
+    assert_eq!(n.get("notes", &rid(1)), None);
+    assert_eq!(n.cursor(), 0);
+    assert!(n.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(n.get("notes", &rid(1)), Some(&b"original"[..]));
+    assert_eq!(b.get("notes", &rid(1)), Some(&b"original"[..]));
+}

@@ -2408,8 +2408,9 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     let after = good.state.clone();
     let mut umks4 = umks.clone();
     umks4.insert(after.epoch(), good.umk.clone());
-    let again = crate::chain::replace_authority(&after, &next_pw.authority, &path_keys(rng, UnlockPath::Password), &umks4, rng)
-        .map_err(s)?;
+    let again =
+        crate::chain::replace_authority(&after, &next_pw.authority, &path_keys(rng, UnlockPath::Password), &umks4, rng)
+            .map_err(s)?;
     match &Statement::decode(&again.statements[0]).map_err(s)?.body {
         Body::ReplaceAuthority { reconfirm, .. } if reconfirm.is_empty() => {}
         _ => return Err("D still counted as enrolled by the password".into()),
