@@ -37,10 +37,17 @@ pub const CHUNKS: &str = "stream chunks intact (G-CHUNK-INTEGRITY)";
 pub const KEY_INTEGRITY: &str = "key integrity (G-KEY-INTEGRITY)";
 /// G-CONFIDENTIALITY: no honest device holds a UMK the adversary made (and so knows).
 pub const CONFIDENTIALITY: &str = "confidentiality (G-CONFIDENTIALITY)";
+/// G-REVOCATION and G-FORK-DETECTED below the bound: what an honest device holds from R is
+/// what R wrote before its revocation.
+pub const REVOKED_HISTORY: &str = "a revoked writer's writes are the ones it made (G-REVOCATION, G-FORK-DETECTED)";
+/// [SYNC-17]: a write listed after a device held the revocation that cites an older head raises
+/// `E_SYNC_STALE_HEAD` on that device.
+pub const FRESHNESS: &str = "old-head writes listed after the revocation are alerted (G-REVOCATION, SYNC-17)";
 /// Spec 1.6 item 17: a device that has not seen the revocation seals in the old epoch.
 pub const RESIDUAL: &str = "a device whose view the server froze writes in the old epoch (1.6 item 17)";
-/// The freshness alert's case: an up-to-date device takes such a write.
-pub const STALE_ACCEPTED: &str = "a device that has seen the revocation takes the frozen device's old-epoch write";
+/// The freshness alert fires: a device that held the revocation alerts on such a write.
+pub const STALE_ALERTED: &str =
+    "a device that held the revocation alerts on the frozen device's write (E_SYNC_STALE_HEAD)";
 /// Honest runs reach identical state on all devices.
 pub const CONVERGE_SOMETIMES: &str = "honest sync reaches identical state";
 /// Under an honest server all devices eventually converge.
@@ -67,24 +74,46 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         Weakening::NoBundleCommit | Weakening::NoPossessionCheck | Weakening::UnpinnedKdf => None,
         // [MODEL-9] R's sleeper survives the revocation and receives the new epoch's UMK.
         Weakening::NoCascade => Some(REVOCATION),
-        // Issue 13's writer and freshness checks are not attacked by the model yet (spec 12.5).
-        Weakening::NoPrevCheck
-        | Weakening::NoRevisionStep
-        | Weakening::NoStaleEpochCheck
-        | Weakening::NoStaleHeadAlert
-        | Weakening::UnorderedListing => None,
+        // [MODEL-9] R's re-signed alternative below its bound reaches a lagging device.
+        Weakening::NoPrevCheck => Some(REVOKED_HISTORY),
+        // [SYNC-17] the frozen device's old-head write is taken without the alert.
+        Weakening::NoStaleHeadAlert => Some(FRESHNESS),
+        // Not attacked by the model (spec 12.5): honest writers never seal in a superseded epoch
+        // or step a revision by more than one, and the model's listings are in order.
+        Weakening::NoRevisionStep | Weakening::NoStaleEpochCheck | Weakening::UnorderedListing => None,
     }
 }
 
+/// Every writer but R, whose records `revoked_history` judges against what R really wrote.
 fn integrity(_: &Model, s: &State) -> bool {
+    let r = s.revoked.id();
     s.devices.iter().all(|d| {
-        d.records().iter().filter(|((c, _), _)| c != DEVICES_COLLECTION).all(|((_, id), r)| {
+        d.records().iter().filter(|((c, _), rec)| c != DEVICES_COLLECTION && rec.writer != r).all(|((_, id), r)| {
             s.ghost
                 .written
                 .iter()
                 .any(|w| w.record == *id && w.revision == r.revision && w.writer == r.writer && w.value == r.value)
         })
     })
+}
+
+/// [MODEL-3] every record an honest device holds whose writer is R is one R really wrote (record,
+/// revision, value), before its revocation: R's writes are recorded when it makes them.
+fn revoked_history(_: &Model, s: &State) -> bool {
+    let r = s.revoked.id();
+    s.honest().all(|d| {
+        d.records().iter().filter(|(_, rec)| rec.writer == r).all(|((_, id), rec)| {
+            s.ghost
+                .revoked_written
+                .iter()
+                .any(|w| w.record == *id && w.revision == rec.revision && w.value == rec.value)
+        })
+    })
+}
+
+/// [SYNC-17] no device took an old-head write listed above its boundary without the alert.
+fn freshness(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::StaleHeadMissed)
 }
 
 fn no_rollback(_: &Model, s: &State) -> bool {
@@ -134,8 +163,8 @@ fn residual(_: &Model, s: &State) -> bool {
     s.ghost.residual
 }
 
-fn stale_accepted(_: &Model, s: &State) -> bool {
-    s.ghost.stale_accepted
+fn stale_alerted(_: &Model, s: &State) -> bool {
+    s.ghost.stale_alerted
 }
 
 /// [MODEL-8] every UMK every honest device holds is in `genuine` for its epoch.
@@ -220,6 +249,7 @@ sometimes_used! {
     used_install => CompromiseThenInstall, "adversary has R install a sleeper device and a partner";
     used_rwr => RevokeWithoutRotate, "adversary serves a revoke without rotation";
     used_freeze => FreezeView, "adversary freezes a device's view before the revocation";
+    used_below_bound => EquivocateBelowBound, "adversary has R write, then serves R's re-signed alternative below its bound";
 }
 
 macro_rules! sometimes_alert {
@@ -246,6 +276,7 @@ sometimes_alert! {
     alert_key_check => "E_KEY_CHECK", "alert fires: E_KEY_CHECK";
     alert_possession => "E_CHAIN_POSSESSION", "alert fires: E_CHAIN_POSSESSION";
     alert_epoch => "E_CHAIN_EPOCH", "alert fires: E_CHAIN_EPOCH";
+    alert_stale_head => "E_SYNC_STALE_HEAD", "alert fires: E_SYNC_STALE_HEAD";
 }
 
 /// Every property of `m`'s configuration: the safety properties, then the
@@ -263,6 +294,8 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
         Property::always(CHUNKS, chunks),
         Property::always(KEY_INTEGRITY, key_integrity),
         Property::always(CONFIDENTIALITY, confidentiality),
+        Property::always(REVOKED_HISTORY, revoked_history),
+        Property::always(FRESHNESS, freshness),
         Property::sometimes("a new device pairs", paired),
         Property::sometimes("a restored device enrolls by recovery code", enrolled),
     ];
@@ -273,7 +306,7 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
         v.extend(used_properties(m));
         if m.config.writes > 0 && m.config.capabilities.contains(&Capability::FreezeView) && m.config.malice > 0 {
             v.push(Property::sometimes(RESIDUAL, residual));
-            v.push(Property::sometimes(STALE_ACCEPTED, stale_accepted));
+            v.push(Property::sometimes(STALE_ALERTED, stale_alerted));
         }
         if m.config.defences == blindsync::defences::Defences::ALL
             && m.config.capabilities.len() == Capability::ALL.len()
@@ -316,6 +349,10 @@ pub fn describe(m: &Model, a: &Action) -> String {
                 Serve::FreezeView => {
                     "the server serves the chain and items as they were before the revocation".to_owned()
                 }
+                Serve::BelowBound { withhold_tail } => format!(
+                    "the server lists, in place of R's first write, an alternative R re-signed after its revocation{}",
+                    if *withhold_tail { ", and withholds R's second write" } else { "" }
+                ),
             };
             format!("{} syncs; {what}", dev(device))
         }
@@ -366,6 +403,7 @@ pub fn describe(m: &Model, a: &Action) -> String {
         Action::Install => {
             "device R (still active) adds the server's sleeper device and pins the server's key as a partner".to_owned()
         }
+        Action::RevokedWrites => "device R (still active, compromised) writes record 0 twice".to_owned(),
     }
     .replace("device A", if m.config.devices > 0 { "device A" } else { "device" })
 }

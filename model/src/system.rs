@@ -86,11 +86,15 @@ pub enum Capability {
     /// Serve a device that has not seen the stored revocation the chain cut
     /// just before it, and only the items stored before it.
     FreezeView,
+    /// Device R, before it is revoked, writes twice (so the revocation pins its second
+    /// envelope); after the revocation the server serves a device that has not taken R's first
+    /// write an alternative of it that R re-signed, with or without R's second write.
+    EquivocateBelowBound,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 19] = [
+    pub const ALL: [Capability; 20] = [
         Capability::Withhold,
         Capability::Replay,
         Capability::Reorder,
@@ -110,6 +114,7 @@ impl Capability {
         Capability::CompromiseThenInstall,
         Capability::RevokeWithoutRotate,
         Capability::FreezeView,
+        Capability::EquivocateBelowBound,
     ];
 
     /// Its command-line name.
@@ -134,6 +139,7 @@ impl Capability {
             Capability::CompromiseThenInstall => "compromise-then-install",
             Capability::RevokeWithoutRotate => "revoke-without-rotate",
             Capability::FreezeView => "freeze-view",
+            Capability::EquivocateBelowBound => "equivocate-below-bound",
         }
     }
 
@@ -219,12 +225,19 @@ pub enum Serve {
     RevokeWithoutRotate,
     /// Serve the chain cut before the stored revocation and only the items stored before it.
     FreezeView,
+    /// Serve, in place of R's first write, an alternative R re-signed after its revocation;
+    /// with `withhold_tail`, drop R's later writes too. Paid for by [`Action::RevokedWrites`].
+    BelowBound {
+        /// Drop R's writes after the replaced one.
+        withhold_tail: bool,
+    },
 }
 
 impl Serve {
     fn capability(&self) -> Option<Capability> {
         Some(match self {
-            Serve::Honest => return None,
+            // one deviation with R's writes before its revocation: paid for there
+            Serve::Honest | Serve::BelowBound { .. } => return None,
             Serve::Withhold(_) => Capability::Withhold,
             Serve::Replay(_) => Capability::Replay,
             Serve::Reorder => Capability::Reorder,
@@ -316,6 +329,9 @@ pub enum Action {
     /// Device R, still active, adds the server's sleeper device and pins the
     /// server's key as a partner (a first action only).
     Install,
+    /// Device R, still active and compromised, writes record 0 twice (a first action only;
+    /// `equivocate-below-bound`).
+    RevokedWrites,
 }
 
 /// A write an honest device signed: the ground truth of integrity. [MODEL-3]
@@ -351,6 +367,9 @@ pub enum Broken {
     Downgrade,
     /// A stream opened to bytes other than those sealed.
     Chunks,
+    /// A device took a write listed after it held the revocation that cites a head before the
+    /// revocation, without `E_SYNC_STALE_HEAD` ([SYNC-17]).
+    StaleHeadMissed,
 }
 
 /// Ghost variables: ground truth and sticky verdicts. [MODEL-3]
@@ -378,10 +397,19 @@ pub struct Ghost {
     /// In a run where the server froze a view, a device whose verified chain did not yet contain
     /// the stored revocation wrote (spec 1.6 item 17): the residual window was reached. [MODEL-9]
     pub residual: bool,
-    /// In such a run, a device whose chain contains the stored revocation accepted, from another
-    /// device, a write sealed in an older epoch at a head before the revocation: what a
-    /// freshness alert would inspect. [MODEL-9]
-    pub stale_accepted: bool,
+    /// In such a run, a device that held the stored revocation took another device's write,
+    /// listed above its boundary, that cites a head before the revocation, and raised
+    /// `E_SYNC_STALE_HEAD` for it ([SYNC-17]). [MODEL-9]
+    pub stale_alerted: bool,
+    /// The writes device R really made, before its revocation (`equivocate-below-bound`): the
+    /// ground truth of what an honest device may hold from R. [MODEL-3]
+    pub revoked_written: BTreeSet<Written>,
+    /// `equivocate-below-bound`: the alternative of R's write was served (once per run).
+    pub below_bound_served: bool,
+    /// [SYNC-17] per honest device (index), the boundary of the stored revocation: the greatest
+    /// server sequence number listed to it in the first sync after which it held the revocation
+    /// (its cursor if nothing was listed). [MODEL-9]
+    pub boundary: std::collections::BTreeMap<u8, u64>,
     /// Some action has run (the one-shot checks run only first).
     pub started: bool,
     /// A one-shot check ran: the run ends.
@@ -593,6 +621,11 @@ impl Model {
             if malice && cfg.can(Capability::CompromiseThenInstall) {
                 out.push(Action::Install);
             }
+            // R, still active, writes twice (spec 12.2, `equivocate-below-bound`): the run's one
+            // deviation, and its two writes are the run's writes
+            if malice && cfg.can(Capability::EquivocateBelowBound) && s.ghost.writes_left >= 2 {
+                out.push(Action::RevokedWrites);
+            }
             // a revoke without rotation is offered to device B once, as the first action
             if malice && cfg.can(Capability::RevokeWithoutRotate) && s.devices.len() > 1 {
                 out.push(Action::Sync { device: 1, serve: Serve::RevokeWithoutRotate });
@@ -600,7 +633,7 @@ impl Model {
         }
         // Onboarding ends the run, and happens before any write: the new device's keys are what
         // the properties judge, and the space stays small (spec 12.4).
-        if s.ghost.written.is_empty() {
+        if s.ghost.written.is_empty() && s.ghost.revoked_written.is_empty() {
             out.push(Action::Pair { forge: false });
             out.push(Action::Enroll { counterfeit: false });
             if malice && cfg.can(Capability::ForgeBundle) {
@@ -630,6 +663,16 @@ impl Model {
                 } else if i == 1 && malice && cfg.can(Capability::ForkChain) && s.fork.is_none() {
                     out.push(Action::Revoke { device: d, fork: true });
                 }
+            }
+            // `equivocate-below-bound`, paid for by R's writes: once, after the revocation, to a
+            // device that has not taken R's first write
+            if s.ghost.used.contains(&Capability::EquivocateBelowBound)
+                && !s.ghost.below_bound_served
+                && s.ghost.revocation.is_some()
+                && c.last_seq(&s.revoked.id()) == 0
+            {
+                out.push(Action::Sync { device: d, serve: Serve::BelowBound { withhold_tail: false } });
+                out.push(Action::Sync { device: d, serve: Serve::BelowBound { withhold_tail: true } });
             }
             if !malice {
                 continue;
@@ -688,6 +731,9 @@ impl Model {
             Action::Sync { device, serve } => {
                 // the refused statement changes no device: what follows is the honest space
                 n.ghost.done |= serve == Serve::RevokeWithoutRotate;
+                if let Serve::BelowBound { .. } = serve {
+                    n.ghost.below_bound_served = true;
+                }
                 if let Some(c) = serve.capability() {
                     n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
                     n.ghost.used.insert(c);
@@ -760,6 +806,11 @@ impl Model {
                 n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
                 n.ghost.used.insert(Capability::CompromiseThenInstall);
                 self.install(&mut n)?;
+            }
+            Action::RevokedWrites => {
+                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                n.ghost.used.insert(Capability::EquivocateBelowBound);
+                self.revoked_writes(&mut n)?;
             }
             Action::OpenStream { serve } => {
                 n.ghost.done = true;
@@ -851,6 +902,29 @@ impl Model {
         Some(())
     }
 
+    /// [MODEL-2] `equivocate-below-bound`, before the revocation: device R, active and
+    /// compromised, writes record 0 twice through the server (sequence numbers 1 and 2, the
+    /// second committing to the first by `prev`). What it wrote is recorded as the ground truth
+    /// of what an honest device may hold from R.
+    fn revoked_writes(&self, n: &mut State) -> Option<()> {
+        n.ghost.writes_left = n.ghost.writes_left.checked_sub(2)?;
+        let secrets = self.secrets(n);
+        let r = &mut n.revoked;
+        let id = r.id();
+        let epoch = r.chain().epoch();
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        for k in 0..2 {
+            let value = format!("r.{k}").into_bytes();
+            let mut rng = SeededRng::from_label(&format!("blindsync/model/revoked-write/{k}"));
+            let revision = r.write(&mut t, COLLECTION, record(0), &value, &mut rng).ok()?;
+            n.ghost.revoked_written.insert(Written { record: record(0), revision, writer: id, value, epoch });
+        }
+        if t.leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
+        Some(())
+    }
+
     fn sync(&self, n: &mut State, device: usize, serve: Serve) -> Option<()> {
         let secrets = self.secrets(n);
         let before = n.devices.get(device)?.clone();
@@ -860,6 +934,12 @@ impl Model {
             let (chain, _) = n.server.key()?;
             Some((r.position, (r.position..chain.head().len).filter_map(|p| chain.hash_at(p)).collect()))
         });
+        let alternative = match serve {
+            Serve::BelowBound { withhold_tail } => {
+                Some((below_bound(&n.revoked, &before, &n.server, &n.ghost.revoked_written)?, withhold_tail))
+            }
+            _ => None,
+        };
         let mut t = Adversary::new(&mut n.server.server, serve, &secrets, &mut n.archive);
         t.fork = n.fork.clone();
         t.other_bucket = self.other_bucket;
@@ -868,6 +948,7 @@ impl Model {
         t.colluder = Some((n.revoked.clone(), before.clone()));
         t.freeze = freeze;
         t.extra_statement = extra;
+        t.alternative = alternative;
         let c = n.devices.get_mut(device)?;
         let report = c.sync(&mut t).ok()?;
         let (served, leaked, applied) = (t.served.clone(), t.leaked, t.applied);
@@ -877,33 +958,56 @@ impl Model {
         if leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
         }
+        let lists = t.lists;
         let after = n.devices.get(device)?.clone();
         judge(&before, &after, &report, &served, &mut n.ghost);
-        // [MODEL-9] a device that has seen the revocation takes another device's write sealed in an
-        // older epoch at a head before the revocation (what a freshness alert would inspect)
-        let frozen = n.ghost.used.contains(&Capability::FreezeView);
-        if let Some(rev) = n.ghost.revocation.filter(|r| frozen && r.seen_by(&after)) {
-            let pre = |h: &Header| {
-                h.epoch < rev.epoch
-                    && h.writer != after.id()
-                    && after.chain().epoch_at_head(&h.chain_head).is_some_and(|(p, _)| p < rev.position)
-            };
-            let took = |h: &Header| {
-                after
-                    .records()
-                    .iter()
-                    .any(|((_, id), r)| *id == h.record_id && (r.revision, r.writer) == (h.revision, h.writer))
-                    && !before
-                        .records()
-                        .iter()
-                        .any(|((_, id), r)| *id == h.record_id && (r.revision, r.writer) == (h.revision, h.writer))
-            };
-            let headers = served.iter().filter_map(|i| Header::decode(i.bytes.get(..HEADER_LEN)?).ok());
-            if headers.filter(|h| pre(h)).any(|h| took(&h)) {
-                n.ghost.stale_accepted = true;
+        self.freshness(n, device as u8, &before, &after, &report, &served, lists);
+        Some(())
+    }
+
+    /// [MODEL-9] [SYNC-17] the freshness check, judged from what the device was listed: once a
+    /// device holds the stored revocation and has recorded its boundary (the greatest server
+    /// sequence number listed in the first sync after which it held it), every write of a writer
+    /// other than R it takes that was listed above the boundary and cites a chain head before the
+    /// revocation must raise `E_SYNC_STALE_HEAD`. In a run where the server froze a view, such an
+    /// alert is the freshness alert reached (a `sometimes`).
+    #[allow(clippy::too_many_arguments)]
+    fn freshness(
+        &self,
+        n: &mut State,
+        device: u8,
+        before: &Client,
+        after: &Client,
+        report: &SyncReport,
+        served: &[Item],
+        lists: bool,
+    ) {
+        let Some(rev) = n.ghost.revocation else { return };
+        let r = n.revoked.id();
+        if let Some(boundary) = n.ghost.boundary.get(&device).copied() {
+            for i in served.iter().filter(|i| i.seq > boundary) {
+                let Ok(h) = Header::decode(i.bytes.get(..HEADER_LEN).unwrap_or_default()) else { continue };
+                let stale = after.chain().epoch_at_head(&h.chain_head).is_some_and(|(p, _)| p < rev.position);
+                // this very item was taken: the device now holds its identity for (writer, seq)
+                let took = before.last_seq(&h.writer) < h.writer_seq
+                    && after.envelope_identity(&h.writer, h.writer_seq) == item_identity(i);
+                if !stale || !took || h.writer == r || h.writer == after.id() {
+                    continue;
+                }
+                let alerted = report.alerts.iter().any(
+                    |a| matches!(a, Alert::StaleHead { writer, seq } if *writer == h.writer && *seq == h.writer_seq),
+                );
+                if !alerted {
+                    n.ghost.broken.insert(Broken::StaleHeadMissed);
+                } else if n.ghost.used.contains(&Capability::FreezeView) {
+                    n.ghost.stale_alerted = true;
+                }
             }
         }
-        Some(())
+        if lists && rev.seen_by(after) && !n.ghost.boundary.contains_key(&device) {
+            let b = served.iter().map(|i| i.seq).max().unwrap_or(before.cursor());
+            n.ghost.boundary.insert(device, b);
+        }
     }
 
     fn revoke(&self, n: &mut State, device: usize, fork: bool) -> Option<()> {
@@ -1236,6 +1340,15 @@ fn judge(before: &Client, after: &Client, report: &SyncReport, served: &[Item], 
     }
 }
 
+/// [SYNC-14] an item's identity, `SHA-256(header ‖ body digest)` of its stub.
+fn item_identity(i: &Item) -> Option<[u8; 32]> {
+    let stub = match i.kind {
+        ItemKind::Stub => blindsync::envelope::Stub::decode(&i.bytes).ok()?,
+        ItemKind::Envelope => envelope::EnvelopeRef::decode(&i.bytes).ok()?.stub(),
+    };
+    Some(blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]))
+}
+
 fn contains_secret(bytes: &[u8], secrets: &[[u8; 32]]) -> bool {
     bytes.windows(32).any(|w| secrets.iter().any(|s| s.as_slice() == w))
 }
@@ -1267,6 +1380,11 @@ struct Adversary<'a> {
     freeze: Option<(u64, BTreeSet<[u8; 32]>)>,
     /// `revoke-without-rotate`: the statement served after the stored chain.
     extra_statement: Option<Vec<u8>>,
+    /// `equivocate-below-bound`: R's re-signed alternative of its first write, and whether R's
+    /// later writes are withheld.
+    alternative: Option<(Vec<u8>, bool)>,
+    /// A listing was answered (the device reached [SYNC-7]).
+    lists: bool,
 }
 
 impl<'a> Adversary<'a> {
@@ -1294,6 +1412,8 @@ impl<'a> Adversary<'a> {
             counterfeit: None,
             freeze: None,
             extra_statement: None,
+            alternative: None,
+            lists: false,
         }
     }
 
@@ -1387,6 +1507,23 @@ impl<'a> Adversary<'a> {
                     self.applied = true;
                 }
             }
+            Serve::BelowBound { withhold_tail } => {
+                let Some((alt, _)) = &self.alternative else { return items };
+                let Some(r) = header_of(&Item { seq: 0, kind: ItemKind::Envelope, bytes: alt.clone() }) else {
+                    return items;
+                };
+                let of_r = |i: &Item| header_of(i).filter(|h| h.writer == r.writer).map(|h| h.writer_seq);
+                if withhold_tail {
+                    // on this page; later pages are filtered in `call`
+                    items.retain(|i| of_r(i).is_none_or(|s| s <= r.writer_seq));
+                }
+                if let Some(i) = items.iter_mut().find(|i| of_r(i) == Some(r.writer_seq)) {
+                    // R's first write is listed as a stub once its second supersedes it ([SRV-6])
+                    i.kind = ItemKind::Envelope;
+                    i.bytes = alt.clone();
+                    self.applied = true;
+                }
+            }
             Serve::Impersonate | Serve::Equivocate => {
                 if let Some((colluder, target)) = &self.colluder
                     && let Some(forged) = forge(colluder, target, self.serve)
@@ -1419,6 +1556,7 @@ impl Transport for Adversary<'_> {
             return Response::Ok; // [MODEL-2] the append goes to the server's own chain
         }
         let resp = self.server.handle(r, NOW_MS, &mut SeededRng::from_label("blindsync/model/server"));
+        self.lists |= matches!(resp, Response::Items { .. });
         match resp {
             Response::Chain { .. } if self.counterfeit.is_some() => {
                 self.applied = true;
@@ -1439,7 +1577,17 @@ impl Transport for Adversary<'_> {
                 self.served.extend(items.iter().cloned());
                 Response::Items { items }
             }
-            Response::Items { items } => {
+            Response::Items { mut items } => {
+                // `equivocate-below-bound` withholding R's later writes: on every page
+                if let (Serve::BelowBound { withhold_tail: true }, Some((alt, _))) = (self.serve, &self.alternative)
+                    && let Ok(r) = Header::decode(alt.get(..HEADER_LEN).unwrap_or_default())
+                {
+                    let later = |i: &Item| {
+                        Header::decode(i.bytes.get(..HEADER_LEN).unwrap_or_default())
+                            .is_ok_and(|h| h.writer == r.writer && h.writer_seq > r.writer_seq)
+                    };
+                    items.retain(|i| !later(i));
+                }
                 let items = if self.listed { items } else { self.items(items, cursor.unwrap_or(0)) };
                 self.listed = true;
                 self.served.extend(items.iter().cloned());
@@ -1530,6 +1678,36 @@ fn forge(colluder: &Client, target: &Client, serve: Serve) -> Option<Vec<Vec<u8>
         meta.revision += 1;
     }
     Some(out)
+}
+
+/// [MODEL-2] `equivocate-below-bound`: R's re-signed alternative of its first write (writer
+/// sequence number 1, `prev` zero, the same epoch and chain head, a greater revision than any R
+/// wrote so that last-writer-wins prefers it, another value), sealed with R's own key and the
+/// epoch's collection key it holds, as stored envelopes are sealed for `target`'s defences.
+fn below_bound(r: &Client, target: &Client, server: &ServerView, written: &BTreeSet<Written>) -> Option<Vec<u8>> {
+    let (_, items) = server.key()?;
+    let first = items.values().find_map(|i| {
+        let h = Header::decode(i.bytes.get(..HEADER_LEN)?).ok()?;
+        (h.writer == r.id() && h.writer_seq == 1).then_some(h)
+    })?;
+    let account = r.account();
+    let keys = EpochKeys::derive(r.umks().get(&first.epoch)?, &account, first.epoch);
+    let ck = keys.collection_key(COLLECTION).ok()?;
+    let meta = RecordMeta {
+        suite: first.suite,
+        bucket: first.bucket,
+        record_id: first.record_id,
+        revision: written.iter().map(|w| w.revision).max()?.checked_add(1)?,
+        writer: r.id(),
+        writer_seq: 1,
+        epoch: first.epoch,
+        schema: Schema::Raw,
+        chain_head: first.chain_head,
+        prev: first.prev,
+    };
+    let sk = ed25519_signing(r.device());
+    let mut rng = SeededRng::from_label("blindsync/model/below-bound");
+    envelope::dangerous_seal_with_defences(&account, &meta, &ck, &sk, b"r.alt", &target.defences(), &mut rng).ok()
 }
 
 /// [CHAIN-20] What a revocation of `target` by `c` lists: with the cascade, `target` and every

@@ -44,12 +44,10 @@ fn attack(w: Weakening) -> Capability {
         // Password enrollment with a served KDF is not modelled (spec 12.5): no test uses this.
         Weakening::UnpinnedKdf => Capability::WeakKdf,
         Weakening::NoCascade => Capability::CompromiseThenInstall,
-        // Issue 13's writer and freshness checks are not attacked by the model yet: no test uses these.
-        Weakening::NoPrevCheck
-        | Weakening::NoRevisionStep
-        | Weakening::NoStaleEpochCheck
-        | Weakening::NoStaleHeadAlert
-        | Weakening::UnorderedListing => Capability::Collude,
+        Weakening::NoPrevCheck => Capability::EquivocateBelowBound,
+        Weakening::NoStaleHeadAlert => Capability::FreezeView,
+        // Not attacked by the model (spec 12.5: library tests show them): no test uses these.
+        Weakening::NoRevisionStep | Weakening::NoStaleEpochCheck | Weakening::UnorderedListing => Capability::Collude,
     }
 }
 
@@ -257,9 +255,10 @@ fn revocation_residual_is_only_the_frozen_view() {
     assert!(s.ghost.residual && holds(&m, &s, properties::RESIDUAL));
     assert!(holds(&m, &s, properties::REVOCATION), "R reads B's epoch-0 write: the documented residual");
     let s = m.step(&s, Action::Sync { device: 0, serve: Serve::Honest }).unwrap();
-    assert!(s.ghost.stale_accepted, "the owner takes it");
-    // no alert fires on main yet: the freshness alert (issue 13 item 5) is another branch's work
-    assert!(s.ghost.alerts.is_empty());
+    // the owner's first sync after its revocation sets its boundary ([SYNC-17]): B's write is listed
+    // up to it, may predate the revocation as far as the owner can tell, and is not alerted
+    assert!(s.ghost.alerts.is_empty() && !s.ghost.stale_alerted);
+    assert!(holds(&m, &s, properties::FRESHNESS));
     // the same write by a B that has seen the revocation is sealed in epoch 1, and nothing R holds opens it
     let s = run(
         &m,
@@ -297,4 +296,79 @@ fn revoke_without_rotate_is_refused() {
     assert_eq!(s.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec!["E_CHAIN_EPOCH"]);
     assert_eq!(s.devices, s0.devices);
     assert!(s.devices[1].chain().is_active(&s.revoked.id()));
+}
+
+// [MODEL-2] [MODEL-5] [SYNC-15] [G-REVOCATION] without the prev check, R's re-signed alternative of its first write,
+// served after its revocation to a device that had not taken it, is accepted below the bound (and wins
+// last-writer-wins); the counterexample is R's writes, the owner's sync and revocation, then B's sync.
+#[test]
+fn weakening_no_prev_check() {
+    check_weakening(Weakening::NoPrevCheck);
+}
+
+// [MODEL-5] [MODEL-9] [SYNC-17] without the stale-head alert, the owner takes the frozen device's old-head write
+// listed after it held the revocation, and no alert fires.
+#[test]
+fn weakening_no_stale_head_alert() {
+    check_weakening(Weakening::NoStaleHeadAlert);
+}
+
+// [MODEL-2] [MODEL-3] [SYNC-14] [SYNC-15] equivocate-below-bound with every defence on: both variants are refused
+// (the alternative's successor's prev names R's real first write: E_SYNC_EQUIVOCATION; without the successor,
+// R's items are not complete up to its bound: E_SYNC_WITHHELD), and the checker finds nothing.
+#[test]
+fn equivocation_below_bound_is_detected() {
+    let cfg = Config { capabilities: BTreeSet::from([Capability::EquivocateBelowBound]), ..Config::default() };
+    let out = run_check(&cfg, 2, false).unwrap();
+    println!("{}", out.report());
+    assert!(out.all_hold(), "{}", out.report());
+    let m = Model::new(cfg).unwrap();
+    let prefix = [
+        Action::RevokedWrites,
+        Action::Sync { device: 0, serve: Serve::Honest },
+        Action::Revoke { device: 0, fork: false },
+    ];
+    let s = run(&m, &prefix);
+    assert_eq!(s.devices[0].chain().revoked().get(&s.revoked.id()).map(|r| r.max_seq), Some(2));
+    for (withhold_tail, code) in [(false, "E_SYNC_EQUIVOCATION"), (true, "E_SYNC_WITHHELD")] {
+        let t = m.step(&s, Action::Sync { device: 1, serve: Serve::BelowBound { withhold_tail } }).unwrap();
+        assert_eq!(t.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec![code]);
+        assert!(t.devices[1].records().values().all(|r| r.writer != t.revoked.id()), "nothing of R taken");
+        assert!(holds(&m, &t, properties::REVOKED_HISTORY));
+    }
+    // mutation (test code): the same path without the prev check takes the alternative
+    let weak = Model::new(weakened(Weakening::NoPrevCheck)).unwrap();
+    let s = run(&weak, &prefix);
+    for withhold_tail in [false, true] {
+        let t = weak.step(&s, Action::Sync { device: 1, serve: Serve::BelowBound { withhold_tail } }).unwrap();
+        assert!(t.ghost.alerts.is_empty());
+        assert_eq!(t.devices[1].records().values().next().map(|r| r.value.as_slice()), Some(&b"r.alt"[..]));
+        assert!(!holds(&weak, &t, properties::REVOKED_HISTORY));
+    }
+}
+
+// [MODEL-9] [SYNC-17] freshness with every defence on: the owner revokes R, writes and syncs (its boundary), the server
+// freezes B's view, B writes in epoch 0 at the old head, and the owner's next sync takes it with
+// E_SYNC_STALE_HEAD; the checker finds no run in which such a write is taken without it.
+#[test]
+fn freshness_alert_fires_where_the_spec_says() {
+    let cfg = Config { capabilities: BTreeSet::from([Capability::FreezeView]), ..Config::default() };
+    let out = run_check(&cfg, 2, false).unwrap();
+    println!("{}", out.report());
+    assert!(out.all_hold(), "{}", out.report());
+    let m = Model::new(cfg).unwrap();
+    let s = run(
+        &m,
+        &[
+            Action::Revoke { device: 0, fork: false },
+            Action::Write { device: 0, record: 0 },
+            Action::Sync { device: 0, serve: Serve::Honest },
+            Action::Sync { device: 1, serve: Serve::FreezeView },
+            Action::Write { device: 1, record: 0 },
+            Action::Sync { device: 0, serve: Serve::Honest },
+        ],
+    );
+    assert!(s.ghost.residual && s.ghost.stale_alerted);
+    assert_eq!(s.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec!["E_SYNC_STALE_HEAD"]);
+    assert!(holds(&m, &s, properties::FRESHNESS) && holds(&m, &s, properties::STALE_ALERTED));
 }
