@@ -160,7 +160,15 @@ fn pair_three_revoke_rotate_lock_out() {
     // the new one can, and it reaches every epoch through the chain.
     let kdf2 = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
     let new_pw = UnlockPathKeys::from_password(&kdf2.derive(b"a new password").unwrap(), &kdf2);
-    let rep = replace_authority(&a_state, &rkeys.authority, &new_pw, &a_umks, &mut rng).unwrap();
+    let rep = replace_authority(
+        &a_state,
+        &rkeys.authority,
+        &new_pw,
+        &blindsync::chain::enrolled_by(&a_state, new_pw.path),
+        &a_umks,
+        &mut rng,
+    )
+    .unwrap();
     let reset = rep.state.clone();
     let mut a_umks = a_umks;
     a_umks.insert(reset.epoch(), rep.umk.clone());

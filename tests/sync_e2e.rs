@@ -362,10 +362,26 @@ fn password_change_and_recovery_reset() {
     assert!(matches!(s.w.call(Request::GetChain { token: old_session }), Response::Chain { .. }));
     // a device may not sign it
     assert_eq!(
-        replace_authority(a.chain(), a.device(), &new, a.umks(), &mut s.rng).err(),
+        replace_authority(
+            a.chain(),
+            a.device(),
+            &new,
+            &blindsync::chain::enrolled_by(a.chain(), new.path),
+            a.umks(),
+            &mut s.rng
+        )
+        .err(),
         Some(Error::ChainNotAuthorized)
     );
-    let rep = replace_authority(a.chain(), &old_keys.authority, &new, a.umks(), &mut s.rng).unwrap();
+    let rep = replace_authority(
+        a.chain(),
+        &old_keys.authority,
+        &new,
+        &blindsync::chain::enrolled_by(a.chain(), new.path),
+        a.umks(),
+        &mut s.rng,
+    )
+    .unwrap();
     a.append_chain(&mut s.w, rep.statements.clone()).unwrap();
     a.add_umk(rep.state.epoch(), rep.umk.clone());
     // the old password's session ends as soon as its authority is replaced
@@ -407,7 +423,15 @@ fn password_change_and_recovery_reset() {
     let pw3 = kdf3.derive(b"third password").unwrap();
     let third = UnlockPathKeys::from_password(&pw3, &kdf3);
     let recovered = enroll_with(&mut s.w, rtoken, &rkeys, &mut s.rng).unwrap();
-    let rep = replace_authority(recovered.chain(), &rkeys.authority, &third, recovered.umks(), &mut s.rng).unwrap();
+    let rep = replace_authority(
+        recovered.chain(),
+        &rkeys.authority,
+        &third,
+        &blindsync::chain::enrolled_by(recovered.chain(), third.path),
+        recovered.umks(),
+        &mut s.rng,
+    )
+    .unwrap();
     assert_eq!(s.w.call(Request::AppendChain { token: rtoken, statements: rep.statements.clone() }), Response::Ok);
     let wrap = blindsync::unlock::wrap::wrap_umk(
         &third.kek,

@@ -966,8 +966,8 @@ impl Model {
     }
 
     /// [MODEL-9] [SYNC-17] the freshness check, judged from what the device was listed: once a
-    /// device holds the stored revocation and has recorded its boundary (the greatest server
-    /// sequence number listed in the first sync after which it held it), every write of a writer
+    /// device holds the stored revocation and has recorded its boundary (the cursor committed by
+    /// the first alert-free sync after which it held it), every write of a writer
     /// other than R it takes that was listed above the boundary and cites a chain head before the
     /// revocation must raise `E_SYNC_STALE_HEAD`. In a run where the server froze a view, such an
     /// alert is the freshness alert reached (a `sometimes`).
@@ -1004,9 +1004,10 @@ impl Model {
                 }
             }
         }
-        if lists && rev.seen_by(after) && !n.ghost.boundary.contains_key(&device) {
-            let b = served.iter().map(|i| i.seq).max().unwrap_or(before.cursor());
-            n.ghost.boundary.insert(device, b);
+        // [SYNC-17] the boundary: the cursor the first sync holding the revocation commits, in a
+        // sync that raised no alert (an alerting sync commits nothing).
+        if lists && rev.seen_by(after) && report.alerts.is_empty() && !n.ghost.boundary.contains_key(&device) {
+            n.ghost.boundary.insert(device, after.cursor());
         }
     }
 

@@ -12,7 +12,7 @@ use stateright::Model as _;
 
 /// The default configuration's unique state count: a change in the model,
 /// the client or the server that changes the explored space shows here. [MODEL-6]
-const DEFAULT_UNIQUE_STATES: usize = 31_186;
+const DEFAULT_UNIQUE_STATES: usize = 27_409;
 
 // [MODEL-1] [MODEL-2] [MODEL-3] [MODEL-4] [MODEL-6] the default configuration: every safety
 // property holds in every reachable state, every capability is used and every alert fires.
@@ -332,7 +332,8 @@ fn equivocation_below_bound_is_detected() {
     assert_eq!(s.devices[0].chain().revoked().get(&s.revoked.id()).map(|r| r.max_seq), Some(2));
     for (withhold_tail, code) in [(false, "E_SYNC_EQUIVOCATION"), (true, "E_SYNC_WITHHELD")] {
         let t = m.step(&s, Action::Sync { device: 1, serve: Serve::BelowBound { withhold_tail } }).unwrap();
-        assert_eq!(t.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec![code]);
+        // (with the alternative refused, R is also short of its bound: E_SYNC_WITHHELD as well)
+        assert!(t.ghost.alerts.contains(code), "{:?}", t.ghost.alerts);
         assert!(t.devices[1].records().values().all(|r| r.writer != t.revoked.id()), "nothing of R taken");
         assert!(holds(&m, &t, properties::REVOKED_HISTORY));
     }

@@ -571,12 +571,21 @@ pub fn revoke_and_rotate<R: CryptoRng + ?Sized>(
     revoke(state, signer, vec![r], unpin, Vec::new(), rng)
 }
 
+/// The active devices `path` enrolled, directly or through devices it
+/// enrolled: what a replacement of `path` must decide on ([CHAIN-14]); a
+/// client shows them and asks which to keep.
+pub fn enrolled_by(state: &ChainState, path: UnlockPath) -> Vec<DeviceId> {
+    state.devices().keys().filter(|id| state.enrolled_by_path(id, path)).copied().collect()
+}
+
 /// Replaces an unlock path's keys (new password or recovery code) and starts
 /// a new epoch in the same statement: every live UMK and the new one to the
 /// new sealing key, the new one to every active device and the other path;
 /// with the new authority's proof of possession and, for the password, its
-/// KDF parameters. `signer` is the path's current authority or the other
-/// path's. [CHAIN-14] [CHAIN-17] [CHAIN-18]
+/// KDF parameters. `signer` is the path's current authority or, for the
+/// password, the recovery authority. `keep` lists the devices the replaced
+/// path enrolled (directly or through devices it enrolled) that the account
+/// holder keeps; every other such device must have been revoked before. [CHAIN-14] [CHAIN-17] [CHAIN-18]
 ///
 /// The caller MUST also store the new chapter 5 wrap of UMK_0
 /// ([`UnlockPathKeys::wrap_umk0`]) with the server.
@@ -584,6 +593,7 @@ pub fn replace_authority<R: CryptoRng + ?Sized>(
     state: &ChainState,
     signer: &dyn ChainSigner,
     new: &UnlockPathKeys,
+    keep: &[DeviceId],
     umks: &BTreeMap<Epoch, Umk>,
     rng: &mut R,
 ) -> Result<Rotation> {
@@ -602,14 +612,12 @@ pub fn replace_authority<R: CryptoRng + ?Sized>(
         wraps.push(epoch_wrap(&account, e, &authority.sealing, old, rng)?);
     }
     statement::sort_wraps(&mut wraps);
-    // [CHAIN-14] the devices the replaced path enrolled stay only if re-confirmed: this function
-    // keeps every one of them (the caller revokes those it does not trust first).
-    let reconfirm: Vec<DeviceId> = state
-        .devices()
-        .keys()
-        .filter(|id| state.device_introducer(id) == Some(Introducer::Authority(new.path)))
-        .copied()
-        .collect();
+    // [CHAIN-14] the devices the replaced path enrolled stay only if re-confirmed: `keep` is the
+    // account holder's decision (the caller revokes the others first, or the verifier refuses
+    // the statement with E_CHAIN_CASCADE).
+    let mut reconfirm: Vec<DeviceId> = keep.to_vec();
+    reconfirm.sort();
+    reconfirm.dedup();
     let body = Body::ReplaceAuthority {
         path: new.path,
         authority,

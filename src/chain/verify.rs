@@ -399,8 +399,9 @@ impl ChainState {
                 if self.key_in_use(&authority.signing, &authority.sealing) {
                     return Err(Error::ChainState);
                 }
-                // [CHAIN-14] what the replaced path enrolled stays only if re-confirmed here.
-                let by_path = |id: &DeviceId| self.device_introducers.get(id) == Some(&Introducer::Authority(*path));
+                // [CHAIN-14] what the replaced path enrolled, directly or through devices it enrolled,
+                // stays only if re-confirmed here.
+                let by_path = |id: &DeviceId| self.descends_from(id, |i| i == Introducer::Authority(*path));
                 if reconfirm.iter().any(|id| !self.devices.contains_key(id) || !by_path(id)) {
                     return Err(Error::ChainState);
                 }
@@ -468,6 +469,7 @@ impl ChainState {
                 return Err(Error::ChainState);
             }
         }
+
         // 2. unpinned keys are pinned
         if unpin.iter().any(|k| !self.partners.contains_key(k)) {
             return Err(Error::ChainState);
@@ -515,14 +517,65 @@ impl ChainState {
             self.partners.remove(k);
             self.partner_introducers.remove(k);
         }
-        let me = Self::introducer_of(role);
+        // A re-confirmed item's introducer becomes the first introducer on its chain that is not
+        // revoked here: its origin (an unlock path, the genesis, a device that stays) is kept, and
+        // no re-confirmation can make a chain of introducers loop.
+        let surviving = |mut i: Introducer, me: &Self| {
+            for _ in 0..=me.device_introducers.len() {
+                match i {
+                    Introducer::Device(x) if gone.contains(&x) => {
+                        i = me.device_introducers.get(&x).copied().unwrap_or(Introducer::Genesis)
+                    }
+                    _ => break,
+                }
+            }
+            i
+        };
+        let _ = role;
+        let mut updates = Vec::new();
         for c in reconfirm {
             match c {
-                Reconfirm::Device(id) => self.device_introducers.insert(*id, me),
-                Reconfirm::Partner(k) => self.partner_introducers.insert(*k, me),
+                Reconfirm::Device(id) => {
+                    let i = surviving(self.device_introducers.get(id).copied().unwrap_or(Introducer::Genesis), self);
+                    updates.push((*c, i));
+                }
+                Reconfirm::Partner(k) => {
+                    let i = surviving(self.partner_introducers.get(k).copied().unwrap_or(Introducer::Genesis), self);
+                    updates.push((*c, i));
+                }
+            };
+        }
+        // The revoked devices' own records go with them ([CHAIN-7]), after the walk above.
+        for r in revocations {
+            self.device_introducers.remove(&r.device);
+        }
+        for (c, i) in updates {
+            match c {
+                Reconfirm::Device(id) => self.device_introducers.insert(id, i),
+                Reconfirm::Partner(k) => self.partner_introducers.insert(k, i),
             };
         }
         Ok(())
+    }
+
+    /// Whether the chain of introducers from `id` (its introducer, that one's introducer, …)
+    /// reaches an introducer for which `hit` holds. Chains are acyclic (a re-confirmation is
+    /// refused to a signer inside the cascade), and the walk is bounded by the device count. [CHAIN-20]
+    fn descends_from(&self, id: &DeviceId, hit: impl Fn(Introducer) -> bool) -> bool {
+        let mut cur = *id;
+        for _ in 0..=self.device_introducers.len() {
+            match self.device_introducers.get(&cur) {
+                Some(i) if hit(*i) => return true,
+                Some(Introducer::Device(next)) => cur = *next,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// Whether `path` enrolled the active device `id`, directly or through devices it enrolled. [CHAIN-14]
+    pub fn enrolled_by_path(&self, id: &DeviceId, path: UnlockPath) -> bool {
+        self.devices.contains_key(id) && self.descends_from(id, |i| i == Introducer::Authority(path))
     }
 
     /// Who introduced an active device ([CHAIN-20]).
@@ -825,7 +878,7 @@ mod tests {
                     }
                     4 => {
                         let new = path(&mut rng, UnlockPath::Password);
-                        let r = replace_authority(&st, &rec.authority, &new, &umks, &mut rng).unwrap();
+                        let r = replace_authority(&st, &rec.authority, &new, &crate::chain::enrolled_by(&st, new.path), &umks, &mut rng).unwrap();
                         umks.insert(r.state.epoch(), r.umk);
                         st = r.state;
                         pw = new;

@@ -814,14 +814,27 @@ impl Client {
                 _ => return Err(Error::DecodeValue),
             }
         }
-        let report = self.apply_items(&items);
+        let mut report = self.apply_items(&items);
+        // [SYNC-15] a listing to the end that leaves a revoked writer short of its bound is
+        // withheld data: the chain says it wrote up to max_seq.
+        if self.defences.writer_chain {
+            for (id, r) in self.chain.revoked() {
+                let last = self.writer_seq.get(id).copied().unwrap_or(0);
+                let alerted = report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if writer == id));
+                if last < r.max_seq && !alerted {
+                    report.alerts.push(Alert::Withheld { writer: *id, missing_seq: last.saturating_add(1) });
+                }
+            }
+        }
         if report.alerts.is_empty() {
             self.cursor = cursor;
-        }
-        // [SYNC-17] a revocation held for the first time: what this listing showed may predate it,
-        // whatever is listed after it was stored after this device held the revocation.
-        for r in self.chain.revoked().values() {
-            self.revocations.entry(r.at).or_insert(cursor);
+            // [SYNC-17] a revocation held for the first time, in a sync that commits: what this
+            // listing showed may predate it; whatever is listed after it was stored after this
+            // device held the revocation. (A sync with an alert commits nothing, not even this:
+            // a server cannot raise the boundary by listing one bad item under a huge number.)
+            for r in self.chain.revoked().values() {
+                self.revocations.entry(r.at).or_insert(cursor);
+            }
         }
         Ok(report)
     }

@@ -1058,6 +1058,14 @@ class ChainState:
         for item in remaining:
             if self.introducer.get(item) in revoked_ids and item not in reconfirmed:
                 raise SpecError("E_CHAIN_CASCADE")
+        new_introducers = {}
+        for item in reconfirmed:
+            i = self.introducer.get(item)
+            seen = set()
+            while isinstance(i, bytes) and i in revoked_ids and i not in seen:
+                seen.add(i)
+                i = self.introducer.get(("device", i))
+            new_introducers[item] = i
         for did in sorted(revoked_ids):  # 5, 6 are checked against the remaining devices
             d = self.devices.pop(did)
             self.introducer.pop(("device", did), None)
@@ -1069,10 +1077,9 @@ class ChainState:
         for k in unpinned:
             del self.partners[k]
             self.introducer.pop(("partner", k), None)
-        # The revoking device becomes the introducer. GUESS (README revocation item R3): also
-        # when it revokes itself, so what it re-confirms then is never cascaded again.
-        for item in reconfirmed:
-            self.introducer[item] = st["signer_is"]
+        # [CHAIN-20]: a re-confirmed item's new introducer (computed on the chain as it stood
+        # before this statement, above) is the first introducer on its chain not revoked here.
+        self.introducer.update(new_introducers)
 
     def _rotate_epoch(self, st):  # [CHAIN-11]: epoch first, then recipients
         self._check_new_epoch(st, [])
@@ -1095,12 +1102,27 @@ class ChainState:
         # active device that path introduced is re-confirmed (E_CHAIN_CASCADE).
         # GUESS (README re-confirmation item C2): a path introducer is the path's name, not the
         # authority key that signed, so it survives the path's replacements.
+        # [CHAIN-14] "enrolled": the chain of introducers (introducer, its introducer, ...)
+        # reaches the path.
+        def enrolled(did):
+            seen = set()
+            cur = ("device", did)
+            while cur not in seen:
+                seen.add(cur)
+                i = self.introducer.get(cur)
+                if i == path:
+                    return True
+                if isinstance(i, bytes) and ("device", i) in self.introducer:
+                    cur = ("device", i)
+                else:
+                    return False
+            return False
         reconfirmed = set(b["reconfirm"])
         for did in b["reconfirm"]:
-            if did not in self.devices or self.introducer.get(("device", did)) != path:
+            if did not in self.devices or not enrolled(did):
                 raise SpecError("E_CHAIN_STATE")
         for did in self.devices:
-            if self.introducer.get(("device", did)) == path and did not in reconfirmed:
+            if enrolled(did) and did not in reconfirmed:
                 raise SpecError("E_CHAIN_CASCADE")
         # epoch e + 1, then the wraps: the new sealing key gets every epoch 0..e+1, every
         # active device and the *other* path's sealing key epoch e + 1, the replaced sealing

@@ -904,7 +904,15 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
     let mut umks = umks0;
     umks.insert(1, rot.umk.clone());
     umks.insert(2, rot2.umk.clone());
-    let rep = crate::chain::replace_authority(&st6, &rec.authority, &new_pw, &umks, rng).map_err(s)?;
+    let rep = crate::chain::replace_authority(
+        &st6,
+        &rec.authority,
+        &new_pw,
+        &crate::chain::enrolled_by(&st6, new_pw.path),
+        &umks,
+        rng,
+    )
+    .map_err(s)?;
     umks.insert(3, rep.umk.clone());
     let st7 = rep.state.clone();
     push(rep.statements[0].clone(), st7.clone(), &mut chain);
@@ -2347,7 +2355,15 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     let next_pw = path_keys(rng, UnlockPath::Password);
     let d_id = w.d.public().id();
     // An honest replacement that keeps D, then edited to each fault and re-signed.
-    let good = crate::chain::replace_authority(&st8, &w.rec.authority, &next_pw, &umks, rng).map_err(s)?;
+    let good = crate::chain::replace_authority(
+        &st8,
+        &w.rec.authority,
+        &next_pw,
+        &crate::chain::enrolled_by(&st8, next_pw.path),
+        &umks,
+        rng,
+    )
+    .map_err(s)?;
     let base = Statement::decode(&good.statements[0]).map_err(s)?;
     let with = |b: Body, signer: &dyn crate::chain::ChainSigner| {
         [chain.clone(), vec![next_statement(&st8, b, signer).encode()]].concat()
@@ -2387,9 +2403,16 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     )?;
     // A re-confirmed device that is not active (C, enrolled by the recovery path, revoked at 4).
     let mut c_body = Statement::decode(
-        &crate::chain::replace_authority(&st8, &w.rec.authority, &path_keys(rng, UnlockPath::Recovery), &umks, rng)
-            .map_err(s)?
-            .statements[0],
+        &crate::chain::replace_authority(
+            &st8,
+            &w.rec.authority,
+            &path_keys(rng, UnlockPath::Recovery),
+            &crate::chain::enrolled_by(&st8, UnlockPath::Recovery),
+            &umks,
+            rng,
+        )
+        .map_err(s)?
+        .statements[0],
     )
     .map_err(s)?
     .body;
@@ -2408,9 +2431,15 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     let after = good.state.clone();
     let mut umks4 = umks.clone();
     umks4.insert(after.epoch(), good.umk.clone());
-    let again =
-        crate::chain::replace_authority(&after, &next_pw.authority, &path_keys(rng, UnlockPath::Password), &umks4, rng)
-            .map_err(s)?;
+    let again = crate::chain::replace_authority(
+        &after,
+        &next_pw.authority,
+        &path_keys(rng, UnlockPath::Password),
+        &crate::chain::enrolled_by(&after, UnlockPath::Password),
+        &umks4,
+        rng,
+    )
+    .map_err(s)?;
     match &Statement::decode(&again.statements[0]).map_err(s)?.body {
         Body::ReplaceAuthority { reconfirm, .. } if reconfirm.is_empty() => {}
         _ => return Err("D still counted as enrolled by the password".into()),
@@ -2438,13 +2467,70 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         reconfirm.push(d_id);
     }
     dec(g, "a replace-authority statement re-confirming D twice", &twice.encode(), Error::DecodeValue)?;
+    // D (enrolled by the password) adds S2; S2 revokes D and re-confirms itself: S2's introducer
+    // becomes D's, the password path, so the next password replacement still decides on S2.
+    let s2 = Dev::new(rng);
+    let (add_s2, st_s2) = extend(&st8, add_body(&s2.keys, &acct), &w.d.keys).map_err(s)?;
+    let rev_d = crate::chain::revoke(
+        &st_s2,
+        &s2.keys,
+        vec![Revocation { device: d_id, max_seq: 0, last_envelope: [0; 32] }],
+        vec![],
+        vec![Reconfirm::Device(s2.public().id())],
+        rng,
+    )
+    .map_err(s)?;
+    let mut umks5 = umks.clone();
+    umks5.insert(rev_d.state.epoch(), rev_d.umk.clone());
+    if !crate::chain::enrolled_by(&rev_d.state, UnlockPath::Password).contains(&s2.public().id()) {
+        return Err("S2 lost its origin".into());
+    }
+    let sneak = crate::chain::replace_authority(
+        &rev_d.state,
+        &w.rec.authority,
+        &path_keys(rng, UnlockPath::Password),
+        &[s2.public().id()],
+        &umks5,
+        rng,
+    )
+    .map_err(s)?;
+    let mut no_keep = Statement::decode(&sneak.statements[0]).map_err(s)?.body;
+    if let Body::ReplaceAuthority { reconfirm, .. } = &mut no_keep {
+        reconfirm.clear();
+    }
+    let base_s2 = [chain.clone(), vec![add_s2, rev_d.statements[0].clone()]].concat();
+    g.err(
+        "chain_verify",
+        "a sleeper S2 that D (password-enrolled) added revokes D re-confirming itself; the next password change must still decide on S2",
+        &["CHAIN-14", "CHAIN-20"],
+        cin(&[base_s2.clone(), vec![next_statement(&rev_d.state, no_keep, &w.rec.authority).encode()]].concat()),
+        Error::ChainCascade,
+    )?;
     // The password may replace only itself.
     let next_rec = path_keys(rng, UnlockPath::Recovery);
-    if crate::chain::replace_authority(&st8, &w.new_pw.authority, &next_rec, &umks, rng).is_ok() {
+    if crate::chain::replace_authority(
+        &st8,
+        &w.new_pw.authority,
+        &next_rec,
+        &crate::chain::enrolled_by(&st8, next_rec.path),
+        &umks,
+        rng,
+    )
+    .is_ok()
+    {
         return Err("the password replaced the recovery path".into());
     }
     let mut rec_body = Statement::decode(
-        &crate::chain::replace_authority(&st8, &w.rec.authority, &next_rec, &umks, rng).map_err(s)?.statements[0],
+        &crate::chain::replace_authority(
+            &st8,
+            &w.rec.authority,
+            &next_rec,
+            &crate::chain::enrolled_by(&st8, next_rec.path),
+            &umks,
+            rng,
+        )
+        .map_err(s)?
+        .statements[0],
     )
     .map_err(s)?
     .body;
@@ -2691,8 +2777,16 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let umks = BTreeMap::from([(0, acct.umk.clone()), (1, rot.umk.clone())]);
     // A new recovery code, set with the old one (only the recovery path replaces it, [CHAIN-6]).
     let old_rec = UnlockPathKeys::from_recovery(&code.derive());
-    let replaced =
-        crate::chain::replace_authority(&rot.state, &old_rec.authority, &new_rec, &umks, rng).map_err(s)?.state;
+    let replaced = crate::chain::replace_authority(
+        &rot.state,
+        &old_rec.authority,
+        &new_rec,
+        &crate::chain::enrolled_by(&rot.state, new_rec.path),
+        &umks,
+        rng,
+    )
+    .map_err(s)?
+    .state;
     g.err(
         "enroll",
         "the old recovery code after a new one was set: its authority is retired",
