@@ -10,7 +10,7 @@ use blindsync_model::data::{
 
 /// The default data-path configuration's unique state count: a change in the
 /// model, the batch reader, the server or the chain that changes the space shows here. [MODEL-16]
-const DATA_UNIQUE_STATES: usize = 8_749;
+const DATA_UNIQUE_STATES: usize = 9_131;
 
 // [MODEL-13] [MODEL-14] [MODEL-15] [MODEL-16] every defence on: nothing is found, every
 // capability is used, every alert fires.

@@ -662,6 +662,19 @@ pub struct PendingHead {
     pub batch: BatchId,
 }
 
+/// A recipient of an accepted batch that the writer's head allowed and the reader's chain
+/// no longer does: the writer sealed on a stale view (frozen by the server, or simply not
+/// refreshed) and a revoked device or an unpinned partner got the batch key. [BAT-12]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StaleRecipient {
+    /// The writer.
+    pub writer: DeviceId,
+    /// The batch.
+    pub batch: BatchId,
+    /// The recipient key the writer's head allowed and the reader's chain no longer does.
+    pub key: [u8; 32],
+}
+
 /// A batch accepted at a chain head older than the newest head an accepted batch named
 /// before: the writer sealed on a stale view of the account chain. Not a refusal: an
 /// honest writer that has not refreshed its chain does the same. [BAT-12]
@@ -694,6 +707,9 @@ pub struct ReaderState {
     pub last_end_ms: BTreeMap<DeviceId, u64>,
     /// Accepted batches that named a head older than `newest_head_len`. [BAT-12]
     pub stale_heads: Vec<StaleBatchHead>,
+    /// Recipients of accepted batches that the reader's chain no longer allows (revoked
+    /// devices, unpinned partners): each is an alert a partner shows. [BAT-12]
+    pub stale_recipients: Vec<StaleRecipient>,
 }
 
 impl ReaderState {
@@ -711,10 +727,15 @@ impl ReaderState {
     ///   a claim left                                                -> E_BATCH_CHAIN_HEAD
     /// ```
     pub fn recheck(&mut self, policy: &dyn BatchPolicy) -> Result<()> {
-        self.pending.retain(|p| policy.writer_key(&p.writer).is_some() && !policy.has_head(&p.head));
+        // A claim the chain has reached with another hash is a fork, whoever made it and whether
+        // or not its writer is still active (a fork can make it inactive): checked first.
+        self.pending.retain(|p| !policy.has_head(&p.head));
         if self.pending.iter().any(|p| p.head.len <= policy.chain_len()) {
             return Err(Error::ChainFork);
         }
+        // Claims longer than the chain, by writers no longer active, are dropped (a revoked
+        // writer cannot hold the reader hostage with a huge head).
+        self.pending.retain(|p| policy.writer_key(&p.writer).is_some());
         if self.pending.is_empty() { Ok(()) } else { Err(Error::BatchChainHead) }
     }
 
@@ -755,6 +776,9 @@ impl ReaderState {
         now_ms: u64,
         defences: &Defences,
     ) -> Result<OpenedBatch> {
+        // [BAT-11] the writers active when this reader began: fixed at its first attempt,
+        // accepted or not (a server that withholds every batch cannot move it later).
+        self.initial_writers.get_or_insert_with(|| policy.writers());
         if defences.data.chain_head {
             self.recheck(policy)?;
         }
@@ -771,6 +795,7 @@ impl ReaderState {
         let writer = meta.writer;
         let link = meta.link;
         let end_ms = meta.window.end_ms;
+        let stale_recipients: Vec<[u8; 32]> = meta.recipients.iter().filter(|k| !policy.allows(k)).copied().collect();
         let opened = open_body(account, batch, sealed, record, policy, me, meta, defences)?;
         let initial = self.initial_writers.get_or_insert_with(|| policy.writers());
         if defences.data.batch_links {
@@ -792,6 +817,11 @@ impl ReaderState {
             });
         }
         self.newest_head_len = newest.max(link.chain_head.len);
+        // [BAT-12] recipients the writer's (older) head allowed and the reader's chain no longer
+        // does: a revoked device or an unpinned partner received this batch's key.
+        for key in stale_recipients {
+            self.stale_recipients.push(StaleRecipient { writer, batch: *batch, key });
+        }
         let e = self.last_end_ms.entry(writer).or_insert(end_ms);
         *e = (*e).max(end_ms);
         Ok(opened)
