@@ -1180,3 +1180,109 @@ fn revoked_writer_tail_withheld_is_refused() {
     assert_eq!(n.get("notes", &rid(1)), Some(&b"original"[..]));
     assert_eq!(b.get("notes", &rid(1)), Some(&b"original"[..]));
 }
+
+// [SYNC-17] third review: one garbage item under a huge number in the revoker's first sync after
+// its append must not raise the boundary (an alerting sync commits nothing): the frozen device's
+// stale write is still alerted.
+#[test]
+fn alerting_sync_does_not_raise_the_stale_head_boundary() {
+    let (mut s, mut a, mut b) = two_devices();
+    let r = pair(&mut s, &mut a);
+    b.sync(&mut s.w).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &r.id(), 0, [0; 32], &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
+    a.add_umk(rot.state.epoch(), rot.umk.clone());
+    let evil = |req: &Request, resp: Response| match (req, resp) {
+        (Request::ListSince { .. }, Response::Items { mut items }) => {
+            items.push(Item { seq: u64::MAX - 10, kind: ItemKind::Stub, bytes: vec![0; 8] });
+            Response::Items { items }
+        }
+        (_, r) => r,
+    };
+    let before = a.cursor();
+    let rep = a.sync(&mut Evil { w: &mut s.w, f: evil }).unwrap();
+    assert_eq!(rep.alerts.len(), 1);
+    assert!(matches!(rep.alerts[0], Alert::Forged { .. }));
+    assert_eq!(a.cursor(), before);
+    // b is frozen before the revocation and writes in epoch 0 at the old head
+    let old_head = b.chain().head().hash;
+    b.write(&mut s.w, "notes", rid(6), b"sealed in epoch 0", &mut s.rng).unwrap();
+    let h = header(&s.w.server.store_items(&a.account()).last().unwrap().bytes);
+    assert_eq!((h.epoch, h.chain_head), (0, old_head));
+    // honest server from here on: the boundary is set by the first alert-free sync, which lists
+    // b's stale write at or below it; b's next frozen write is listed above it and alerted
+    a.sync(&mut s.w).unwrap();
+    b.write(&mut s.w, "notes", rid(7), b"also epoch 0", &mut s.rng).unwrap();
+    let rep = a.sync(&mut s.w).unwrap();
+    assert_eq!(rep.alerts.len(), 1, "{:?}", rep.alerts);
+    assert_eq!(rep.alerts[0].error(), Error::SyncStaleHead);
+}
+
+// [SYNC-15] third review: the server drops every item of the revoked writer R from a new device's
+// listing; the chain says R wrote up to 3, so the device raises E_SYNC_WITHHELD and keeps its cursor.
+#[test]
+fn revoked_writer_items_withheld_are_an_alert() {
+    let (mut s, mut a, mut b) = two_devices();
+    let mut r = pair(&mut s, &mut a);
+    r.subscribe("notes").unwrap();
+    r.sync(&mut s.w).unwrap();
+    for n in 1..=3 {
+        r.write(&mut s.w, "notes", rid(n), b"original", &mut s.rng).unwrap();
+    }
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    let last = a.envelope_identity(&r.id(), 3).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &r.id(), 3, last, &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
+    a.add_umk(rot.state.epoch(), rot.umk.clone());
+    let mut n = pair(&mut s, &mut a);
+    n.subscribe("notes").unwrap();
+    a.write(&mut s.w, "notes", rid(20), b"life goes on", &mut s.rng).unwrap();
+    let rid_ = r.id();
+    let keep =
+        move |i: &Item| blindsync::envelope::EnvelopeRef::decode(&i.bytes).map_or(true, |e| e.header.writer != rid_);
+    let before = n.cursor();
+    let rep = n.sync(&mut Evil { w: &mut s.w, f: drop_items(keep) }).unwrap();
+    assert_eq!(rep.alerts, vec![Alert::Withheld { writer: r.id(), missing_seq: 1 }]);
+    assert_eq!(n.cursor(), before);
+    // an honest listing then gives N R's writes
+    assert!(n.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(n.get("notes", &rid(1)), Some(&b"original"[..]));
+    assert_eq!(b.get("notes", &rid(1)), Some(&b"original"[..]));
+}
+
+// [SYNC-15] third review: R writes seq 4 after the revoker last synced, then is revoked with
+// max_seq 3: the revoker is alerted once, then its cursor moves on (b, which took R#4 before the
+// revocation, keeps it: the stated window).
+#[test]
+fn write_above_bound_is_alerted_once() {
+    let (mut s, mut a, mut b) = two_devices();
+    let mut r = pair(&mut s, &mut a);
+    r.subscribe("notes").unwrap();
+    r.sync(&mut s.w).unwrap();
+    b.sync(&mut s.w).unwrap();
+    for n in 1..=3 {
+        r.write(&mut s.w, "notes", rid(n), b"original", &mut s.rng).unwrap();
+    }
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    r.write(&mut s.w, "notes", rid(9), b"raced", &mut s.rng).unwrap();
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert_eq!(b.get("notes", &rid(9)), Some(&b"raced"[..]));
+    let last = a.envelope_identity(&r.id(), 3).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &r.id(), 3, last, &mut s.rng).unwrap();
+    a.append_chain(&mut s.w, rot.statements.clone()).unwrap();
+    a.add_umk(rot.state.epoch(), rot.umk.clone());
+    let rep = a.sync(&mut s.w).unwrap();
+    assert!(
+        rep.alerts.iter().any(|x| matches!(x, Alert::Forged { error: Error::EnvWriterRevoked, .. })),
+        "{:?}",
+        rep.alerts
+    );
+    let stuck = a.cursor();
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    a.write(&mut s.w, "notes", rid(10), b"later", &mut s.rng).unwrap();
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    assert!(a.cursor() > stuck, "the cursor moves on");
+    assert_eq!(b.get("notes", &rid(9)), Some(&b"raced"[..]));
+    assert_eq!(a.get("notes", &rid(9)), None);
+}

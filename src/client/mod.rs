@@ -449,6 +449,10 @@ pub struct Client {
     /// Revocation position → the last server sequence number listed in the
     /// sync in which this device first held it. [SYNC-17]
     revocations: BTreeMap<u64, u64>,
+    /// Items refused because their writer was revoked below their sequence number, by item
+    /// bytes' digest: refused once with an alert, then skipped, so that a write a revoked
+    /// device made above its bound cannot hold the cursor for ever. [SYNC-15] [CHAIN-20]
+    refused_above_bound: BTreeSet<[u8; 32]>,
 }
 
 impl core::fmt::Debug for Client {
@@ -490,6 +494,7 @@ impl Client {
             defences: Defences::ALL,
             identities: BTreeMap::new(),
             revocations: BTreeMap::new(),
+            refused_above_bound: BTreeSet::new(),
         }
     }
 
@@ -1000,6 +1005,12 @@ impl Client {
                     }
                 }
                 Err(Error::ChainFork) => report.alerts.push(Alert::Fork),
+                // [SYNC-15] a revoked writer's write above its bound: refused and alerted once
+                Err(Error::EnvWriterRevoked) => {
+                    if self.refused_above_bound.insert(sha256(&[&item.bytes])) {
+                        report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::EnvWriterRevoked });
+                    }
+                }
                 Err(error) => report.alerts.push(Alert::Forged { item_seq: item.seq, error }),
             }
         }
