@@ -1,6 +1,6 @@
 //! Regression test from the second review of issue 14 (attack demonstrated on an earlier main;
 //! here it must fail).
-//! [BAT-8] step 7 `allowed_at`: a server that keeps an honest writer W on the chain from before an
+//! [BAT-8] step 7 `all_allowed_at`: a server that keeps an honest writer W on the chain from before an
 //! unpin (or a revocation) makes W wrap every new data key to the unpinned partner (revoked device);
 //! every up-to-date partner now accepts those batches silently (no refusal, no pending claim, no
 //! stale-head alert), where the check before 15614e1 refused them with E_BATCH_UNPINNED.

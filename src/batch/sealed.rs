@@ -48,12 +48,13 @@ pub trait BatchPolicy {
     fn chain_len(&self) -> u64;
     /// The active devices of the reader's chain. [BAT-11]
     fn writers(&self) -> Vec<DeviceId>;
-    /// True when a data key may be wrapped to `key` at the chain head `head` the batch
-    /// names (a device active or a partner pinned there): recipients are judged when the
-    /// writer sealed, so a batch sealed before a revocation or an unpin still opens. [BAT-8]
-    fn allowed_at(&self, head: &ChainHead, key: &[u8; 32]) -> bool {
+    /// True when a data key may be wrapped to every one of `keys` at the chain head `head`
+    /// the batch names (a device active or a partner pinned there): recipients are judged
+    /// when the writer sealed, so a batch sealed before a revocation or an unpin still
+    /// opens. [BAT-8]
+    fn all_allowed_at(&self, head: &ChainHead, keys: &[[u8; 32]]) -> bool {
         let _ = head;
-        self.allows(key)
+        keys.iter().all(|k| self.allows(k))
     }
 }
 
@@ -73,14 +74,19 @@ impl BatchPolicy for ChainState {
     fn writers(&self) -> Vec<DeviceId> {
         self.devices().keys().filter(|d| self.is_active(d)).copied().collect()
     }
-    fn allowed_at(&self, head: &ChainHead, key: &[u8; 32]) -> bool {
-        // The state at `head`: the verified prefix, re-verified (a deterministic function of it).
-        let n = usize::try_from(head.len).unwrap_or(usize::MAX);
-        if !self.has_head(head) || n == 0 {
+    fn all_allowed_at(&self, head: &ChainHead, keys: &[[u8; 32]]) -> bool {
+        if !self.has_head(head) {
             return false;
         }
+        // The writer is up to date (the usual case): the reader's own state is the state there.
+        if *head == self.head() {
+            return keys.iter().all(|k| slots::chain_allows(self, k));
+        }
+        // Otherwise the state at `head`, once per batch: the verified prefix, re-verified
+        // (a deterministic function of it).
+        let n = usize::try_from(head.len).unwrap_or(usize::MAX);
         let prefix: Vec<Vec<u8>> = self.statements().iter().take(n).map(Statement::encode).collect();
-        ChainState::verify(&prefix).is_ok_and(|at| slots::chain_allows(&at, key))
+        ChainState::verify(&prefix).is_ok_and(|at| keys.iter().all(|k| slots::chain_allows(&at, k)))
     }
 }
 
@@ -604,7 +610,7 @@ fn open_body(
     meta: BatchMeta,
     defences: &Defences,
 ) -> Result<OpenedBatch> {
-    if meta.recipients.iter().any(|k| !policy.allowed_at(&meta.link.chain_head, k)) {
+    if !policy.all_allowed_at(&meta.link.chain_head, &meta.recipients) {
         return Err(Error::BatchUnpinned);
     }
     if !ct_eq(&slots_digest(&sealed.slots), &meta.slots_digest) {

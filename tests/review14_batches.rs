@@ -1,16 +1,22 @@
-//! Regression test from the second review of issue 14 (attack demonstrated on an earlier main;
-//! here it must fail).
-//! [BAT-11] check_first: `initial_writers` is fixed at the first *accepted* batch, not when the
-//! reader began. A server that makes the reader's first attempts fail (or withholds everything)
-//! until a new device N is added gets N's first batches deleted unnoticed.
+//! Regression tests from the second review of issue 14 (attacks demonstrated on an earlier main;
+//! here each must fail).
+//! [BAT-10] recheck: a claim is dropped when its writer is no longer active. A device W revoked on
+//! the real chain, with the server, serves the stale partner a fork in which W revokes A (the real
+//! revoker): A's honest claim, the evidence of the other branch, must not be dropped silently.
+//! [BAT-11] check_first: `initial_writers` was fixed at the first *accepted* batch, not when the
+//! reader began; a server that made the reader's first attempts fail until a new device N was
+//! added got N's first batches deleted unnoticed.
 
 use blindsync::batch::hchain::{self, ServerRecord};
 use blindsync::batch::sealed::{self, BatchInput, BatchLink, ReaderState, SealedBatch, Window};
 use blindsync::batch::{BatchId, Event, EventKind};
-use blindsync::chain::{Body, ChainState, approve_device, create_account, extend};
+use blindsync::chain::{
+    Body, ChainState, Reconfirm, Revocation, approve_device, create_account, extend, revoke, revoke_and_rotate,
+};
 use blindsync::defences::Defences;
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::Suite;
+use blindsync::error::Error;
 use blindsync::hpke::HpkeSecretKey;
 use blindsync::keys::AccountId;
 use blindsync::primitives::SeededRng;
@@ -28,8 +34,8 @@ fn seal(
     prev: BatchId,
     t: u64,
 ) -> (SealedBatch, ServerRecord) {
-    let mut rng = SeededRng::from_label("attack-first/seal");
-    let evs = vec![Event { t_ms: t, kind: EventKind::Log, data: b"x".to_vec() }];
+    let mut rng = SeededRng::from_label("review14/seal");
+    let evs = vec![Event { t_ms: t, kind: EventKind::Log, data: b"all quiet".to_vec() }];
     let dk = sealed::new_data_key(&mut rng);
     let mut rec = hchain::Recorder::new(&dk, &account, &id);
     let mut r = ServerRecord::new(&account, &id);
@@ -50,6 +56,56 @@ fn seal(
         link: BatchLink { seq, prev_batch: prev, chain_head: view.head() },
     };
     (sealed::seal(&input, dev, view, &mut rng).unwrap(), r)
+}
+
+#[test]
+fn fork_revoking_the_claimant_drops_the_evidence() {
+    let mut rng = SeededRng::from_label("attack-fork-claim");
+    let a = DeviceKeys::generate(&mut rng);
+    let code = RecoveryCode::generate(&mut rng);
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
+    let acct = create_account(&a, &code.derive(), &kdf.derive(b"pw").unwrap(), &kdf, &mut rng).unwrap();
+    let account = acct.state.account();
+    let w = DeviceKeys::generate(&mut rng);
+    let s = approve_device(&acct.state, &a, &w.pending(&account), &acct.umks(), &mut rng).unwrap().state;
+    let p = HpkeSecretKey::random(&mut rng);
+    let (_, c0) = extend(&s, Body::PinPartner { key: p.public_key(), label: "p".into() }, &a).unwrap();
+    // Truth: A revokes W.
+    let truth = revoke_and_rotate(&c0, &a, &w.id(), 0, [0; 32], &mut rng).unwrap().state;
+    // Fork (signed by W, active at C0): W revokes A, re-confirming what A introduced.
+    let fork = revoke(
+        &c0,
+        &w,
+        vec![Revocation { device: a.id(), max_seq: 0, last_envelope: [0; 32] }],
+        vec![],
+        vec![Reconfirm::Device(w.id()), Reconfirm::Partner(p.public_key())],
+        &mut rng,
+    )
+    .map(|r| r.state);
+    let fork = match fork {
+        Ok(f) => f,
+        Err(e) => panic!("fork statement refused: {e:?}"),
+    };
+    assert_eq!(fork.head().len, truth.head().len);
+    assert_ne!(fork.head().hash, truth.head().hash);
+
+    // The partner is stale on C0 and is shown A's honest batch (naming the true head).
+    let mut partner_chain = ChainState::verify(&c0.encoded()).unwrap();
+    let mut st = ReaderState::default();
+    let a0 = BatchId([0xa0; 16]);
+    let (ab, ar) = seal(account, &a, &truth, &p, a0, 0, BatchId([0; 16]), 2_000);
+    assert_eq!(
+        st.open_next(&account, &a0, &ab, &ar, &partner_chain, &p, 3_000, &Defences::ALL).err(),
+        Some(Error::BatchChainHead)
+    );
+    assert_eq!(st.pending.len(), 1, "the claim is the evidence of the other branch");
+    // The server now serves the fork; the partner's chain accepts it (it extends C0).
+    partner_chain.update(&fork.encoded()).unwrap();
+    // The claim's length is reached with another hash: G-FORK-DETECTED wants E_CHAIN_FORK here.
+    let got = st.recheck(&partner_chain);
+    println!("recheck on the fork: {got:?}, pending {:?}", st.pending.len());
+    // [BAT-10] the fix: the claim reached with another hash is a fork, whoever its writer is now
+    assert_eq!(got, Err(blindsync::Error::ChainFork), "the evidence must not be dropped");
 }
 
 #[test]
