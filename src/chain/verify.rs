@@ -531,7 +531,6 @@ impl ChainState {
             }
             i
         };
-        let _ = role;
         let mut updates = Vec::new();
         for c in reconfirm {
             match c {
