@@ -23,6 +23,10 @@ pub enum Fault {
     Peer,
     /// The caller used the API in a way the spec forbids (an empty AAD).
     Misuse,
+    /// The local environment failed: the device's own store could not be
+    /// read or written, or holds bytes this code did not write. Not caused by
+    /// the server or the input; retrying may help once the medium is fixed.
+    Internal,
 }
 
 macro_rules! errors {
@@ -227,6 +231,14 @@ errors! {
     SyncStaleHead => "E_SYNC_STALE_HEAD", Peer, "write stored after a revocation cites a chain head older than it";
     /// A listing page whose server sequence numbers are not strictly ascending above the cursor. [SYNC-7]
     SyncOrder => "E_SYNC_ORDER", Peer, "listing not strictly ascending above the cursor";
+
+    // --- local persistence (spec 11.9) ---
+    /// The device's or server's store could not be read or written (I/O failure, disk full, lock held). [PERSIST-2]
+    StoreIo => "E_STORE_IO", Internal, "the local store could not be read or written";
+    /// The store holds bytes that do not decode as what this code writes. [PERSIST-2]
+    StoreCorrupt => "E_STORE_CORRUPT", Internal, "the local store holds malformed data";
+    /// The store's format version is newer than this code or has no migration path. [PERSIST-3]
+    StoreVersion => "E_STORE_VERSION", Internal, "the local store has an unsupported format version";
 
     // --- streams (spec 9) ---
     /// A manifest with no chunk or a last-chunk length above 64 KiB.

@@ -43,6 +43,7 @@ pub mod labels;
 pub mod primitives;
 pub mod secret;
 pub mod server;
+pub mod store;
 pub mod stream;
 pub mod unlock;
 pub mod vectors;
