@@ -24,6 +24,14 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "disk")]
+pub mod disk;
+pub mod fault;
+
+#[cfg(feature = "disk")]
+pub use disk::DiskStore;
+pub use fault::{Crash, FaultyStore};
+
 /// One change of a [`WriteBatch`]: a put (`Some`) or a delete (`None`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct WriteOp {
