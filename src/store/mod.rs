@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 #[cfg(feature = "disk")]
 pub mod disk;
 pub mod fault;
+pub mod schema;
 
 #[cfg(feature = "disk")]
 pub use disk::DiskStore;
