@@ -2,7 +2,9 @@
 //!
 //! Sans-IO: [`Server::handle`] takes one request (typed or as bytes), the
 //! current time and an RNG, and returns one response. Storage is behind the
-//! [`Storage`] trait; [`MemoryStorage`] keeps everything in `BTreeMap`s.
+//! [`Storage`] trait; [`MemoryStorage`] keeps everything in `BTreeMap`s and
+//! [`KvStorage`] over a [`KvStore`](crate::store::KvStore) (such as the on-disk
+//! `DiskStore`) commits each request's changes atomically before answering.
 //!
 //! The server checks what it can check (authentication, sizes, that a chain
 //! append extends the head and verifies, that a record's revision increases,
@@ -22,7 +24,11 @@
 //! assert_eq!(a, b);
 //! ```
 
+pub mod account_codec;
+pub mod kv_storage;
 pub mod wire;
+
+pub use kv_storage::KvStorage;
 
 use std::collections::BTreeMap;
 
@@ -196,6 +202,12 @@ pub trait Storage {
     /// Login nonces already used by a successful LoginKey, with their expiry (the replay
     /// cache: it grows only with successful logins and is swept at expiry). [SRV-14]
     fn used_nonces(&mut self) -> &mut BTreeMap<[u8; 32], u64>;
+    /// Makes every change since the last call durable, all together; called once at the end
+    /// of each request, before its response leaves. On error nothing of those changes is
+    /// kept and the request is answered with the error. [SRV-12] [PERSIST-1]
+    fn commit(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// In-memory [`Storage`]. Its `Debug` shows counts only: sessions are keyed by bearer
@@ -337,6 +349,11 @@ impl<S: Storage> Server<S> {
         Server { store, config }
     }
 
+    /// The storage, back from the server (a restart: reopen it and build a new server).
+    pub fn into_storage(self) -> S {
+        self.store
+    }
+
     /// The stored chain of an account (empty if unknown): tests and the demo.
     pub fn store_chain(&self, account: &AccountId) -> Vec<Vec<u8>> {
         self.store.account(account).map(|a| a.chain.encoded()).unwrap_or_default()
@@ -356,10 +373,19 @@ impl<S: Storage> Server<S> {
     }
 
     /// Handles one request. Never panics; a refused request changes nothing. [SRV-12]
+    ///
+    /// Every change the request made (sweeps included) is committed in one
+    /// [`Storage::commit`] before the response is returned: a response is never sent for a
+    /// change that is not durable, and a failed commit answers its error (`E_STORE_IO`,
+    /// fault internal) instead. [PERSIST-1]
     pub fn handle<R: CryptoRng + ?Sized>(&mut self, request: Request, now_ms: u64, rng: &mut R) -> Response {
         self.sweep(now_ms);
-        match self.dispatch(request, now_ms, rng) {
+        let response = match self.dispatch(request, now_ms, rng) {
             Ok(r) => r,
+            Err(e) => Response::Error(e),
+        };
+        match self.store.commit() {
+            Ok(()) => response,
             Err(e) => Response::Error(e),
         }
     }
@@ -370,6 +396,16 @@ impl<S: Storage> Server<S> {
         let retention = self.config.retention_ms;
         let window = self.config.login_window_ms;
         for id in self.store.account_ids() {
+            // Only accounts with something to sweep are touched (a persistent storage
+            // rewrites what it hands out mutably).
+            let due = self.store.account(&id).is_some_and(|a| {
+                a.pending_expiry.values().any(|t| now_ms >= *t)
+                    || a.failed_logins.iter().any(|t| now_ms >= t.saturating_add(window))
+                    || a.batches.values().any(|b| now_ms >= b.created_ms.saturating_add(retention))
+            });
+            if !due {
+                continue;
+            }
             if let Some(a) = self.store.account_mut(&id) {
                 let expired: Vec<DeviceId> =
                     a.pending_expiry.iter().filter(|(_, t)| now_ms >= **t).map(|(d, _)| *d).collect();

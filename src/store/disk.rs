@@ -64,7 +64,7 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{KvStore, WriteBatch};
 use crate::error::{Error, Result};
@@ -278,6 +278,7 @@ impl KvStore for DiskStore {
 // The names of the tables a file holds (tests: nothing but ours is created).
 #[cfg(test)]
 fn table_names(store: &DiskStore) -> Result<Vec<String>> {
+    use redb::TableHandle;
     let txn = store.db.begin_read().map_err(transaction_error)?;
     Ok(txn.list_tables().map_err(storage_error)?.map(|h| h.name().to_string()).collect())
 }

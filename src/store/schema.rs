@@ -206,10 +206,7 @@ mod tests {
         assert_eq!(V3.open(&mut s).unwrap(), 1);
         assert_eq!(s.commits(), 1);
         let s = s.into_inner();
-        assert_eq!(
-            s.scan("t").unwrap(),
-            vec![(b"a".to_vec(), b"xx".to_vec()), (b"seen".to_vec(), b"xx".to_vec())]
-        );
+        assert_eq!(s.scan("t").unwrap(), vec![(b"a".to_vec(), b"xx".to_vec()), (b"seen".to_vec(), b"xx".to_vec())]);
         assert_eq!(V3.stored_version(&s).unwrap(), Some(3));
     }
 

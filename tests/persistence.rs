@@ -1,0 +1,469 @@
+//! The reference server over both stores, crash injection at every write point, a real
+//! process kill, and the stored format's version 1 fixture (spec 11.4, 11.8: [SRV-1],
+//! [SRV-12], [SRV-14], [PERSIST-1], [PERSIST-2], [PERSIST-3]).
+//!
+//! The server test suite is the server-script vectors of `vectors/sync.json` (every request
+//! kind the reference server handles, with the responses it must give): each runs against
+//! `MemoryStorage`, `KvStorage<MemoryStore>` and `KvStorage<DiskStore>`, and the responses
+//! must be the vector's, byte for byte.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use blindsync::error::Error;
+use blindsync::keys::AccountId;
+use blindsync::primitives::SeededRng;
+use blindsync::server::account_codec::{self, ACCOUNTS, AUDIT, ITEMS, NONCES, RECORDS};
+use blindsync::server::wire::{Request, Response};
+use blindsync::server::{Account, KvStorage, MemoryStorage, Server, ServerConfig, Storage};
+use blindsync::store::schema::META_TABLE;
+use blindsync::store::{Crash, DiskStore, FaultyStore, KvStore, MemoryStore, WriteBatch};
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// One server-script vector.
+struct Script {
+    description: String,
+    secret: [u8; 32],
+    rng_label: String,
+    steps: Vec<(u64, Vec<u8>)>,
+    /// The expected responses (ok vectors) …
+    responses: Option<Vec<String>>,
+    /// … or the expected error code of the last one.
+    error: Option<String>,
+}
+
+fn scripts() -> Vec<Script> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/sync.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let out: Vec<Script> = json["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["kind"] == "sync_server_script")
+        .map(|v| {
+            let i = &v["input"];
+            Script {
+                description: v["description"].as_str().unwrap().to_owned(),
+                secret: unhex(i["decoy_secret"].as_str().unwrap()).try_into().unwrap(),
+                rng_label: i["rng_label"].as_str().unwrap().to_owned(),
+                steps: i["steps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| (s["now_ms"].as_u64().unwrap(), unhex(s["request"].as_str().unwrap())))
+                    .collect(),
+                responses: v["output"]["responses"]
+                    .as_array()
+                    .map(|a| a.iter().map(|r| r.as_str().unwrap().to_owned()).collect()),
+                error: v["error"].as_str().map(str::to_owned),
+            }
+        })
+        .collect();
+    assert!(out.len() >= 20, "server scripts: {}", out.len());
+    out
+}
+
+/// Checks a script's responses against its vector.
+fn check(script: &Script, responses: &[Vec<u8>], store: &str) {
+    let what = format!("{} over {store}", script.description);
+    if let Some(want) = &script.responses {
+        let got: Vec<String> = responses.iter().map(|r| hex(r)).collect();
+        assert_eq!(&got, want, "{what}");
+    }
+    if let Some(code) = &script.error {
+        match Response::decode(responses.last().unwrap()).unwrap() {
+            Response::Error(e) => assert_eq!(e.code(), code, "{what}"),
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}
+
+fn run<S: Storage>(script: &Script, storage: S) -> (Vec<Vec<u8>>, S) {
+    let mut server = Server::new(storage, ServerConfig::new(script.secret));
+    let mut rng = SeededRng::from_label(&script.rng_label);
+    let out = script.steps.iter().map(|(now, req)| server.handle_bytes(req, *now, &mut rng)).collect();
+    (out, server.into_storage())
+}
+
+/// Accounts and used nonces: what the server persists. [SRV-1] [SRV-14]
+type Persisted = (BTreeMap<AccountId, Account>, BTreeMap<[u8; 32], u64>);
+
+fn persisted<S: Storage>(s: &mut S) -> Persisted {
+    let accounts = s.account_ids().into_iter().filter_map(|id| s.account(&id).map(|a| (id, a.clone()))).collect();
+    (accounts, s.used_nonces().clone())
+}
+
+fn disk(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.redb"))
+}
+
+fn open_disk(path: &Path) -> KvStorage<DiskStore> {
+    KvStorage::open(DiskStore::open(path).unwrap()).unwrap()
+}
+
+// [SRV-1] [SRV-12] the same suite, the same bytes, over the three storages.
+#[test]
+fn server_scripts_over_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, script) in scripts().iter().enumerate() {
+        let (memory, mut mem_state) = run(script, MemoryStorage::default());
+        check(script, &memory, "MemoryStorage");
+        let (kv, _) = run(script, KvStorage::open(MemoryStore::default()).unwrap());
+        check(script, &kv, "KvStorage<MemoryStore>");
+        let path = disk(dir.path(), &format!("script-{i}"));
+        let (on_disk, storage) = run(script, open_disk(&path));
+        check(script, &on_disk, "KvStorage<DiskStore>");
+        assert_eq!((&kv, &on_disk), (&memory, &memory), "{}", script.description);
+        drop(storage);
+        // what a restarted server finds is what the memory server holds
+        assert_eq!(persisted(&mut open_disk(&path)), persisted(&mut mem_state), "{}", script.description);
+    }
+}
+
+// [PERSIST-1] a restart after every request: the reopened state equals the reference
+// server's (sessions are carried over by hand: they live in memory on purpose).
+#[test]
+fn restart_after_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, script) in scripts().iter().enumerate() {
+        let path = disk(dir.path(), &format!("restart-{i}"));
+        let config = ServerConfig::new(script.secret);
+        let mut reference = Server::new(MemoryStorage::default(), config.clone());
+        let mut server = Server::new(open_disk(&path), config.clone());
+        let (mut rng_a, mut rng_b) =
+            (SeededRng::from_label(&script.rng_label), SeededRng::from_label(&script.rng_label));
+        for (now, req) in &script.steps {
+            let want = reference.handle_bytes(req, *now, &mut rng_a);
+            assert_eq!(server.handle_bytes(req, *now, &mut rng_b), want, "{}", script.description);
+            let mut storage = server.into_storage();
+            let sessions = storage.sessions().clone();
+            drop(storage);
+            let mut reopened = open_disk(&path);
+            assert_eq!(persisted(&mut reopened), persisted(&mut reference.store), "{}", script.description);
+            *reopened.sessions() = sessions;
+            server = Server::new(reopened, config.clone());
+        }
+    }
+}
+
+/// Runs `script` over a disk store that crashes at commit `k`; returns the index of the
+/// request that crashed, if any.
+fn crash_run(script: &Script, path: &Path, k: usize, mode: Crash) -> Option<usize> {
+    let store =
+        FaultyStore::crash_at(DiskStore::open(path).unwrap(), k, mode).with_torn_write(DiskStore::write_then_abandon);
+    let Ok(storage) = KvStorage::open(store) else {
+        return Some(0); // cannot happen: a new store's first commit is its version record
+    };
+    let mut server = Server::new(storage, ServerConfig::new(script.secret));
+    let mut rng = SeededRng::from_label(&script.rng_label);
+    let mut crashed = None;
+    for (j, (now, req)) in script.steps.iter().enumerate() {
+        let r = Response::decode(&server.handle_bytes(req, *now, &mut rng)).unwrap();
+        if crashed.is_none() && server.store.inner().crashed() {
+            crashed = Some(j);
+            // [PERSIST-1] the request whose commit failed is not acknowledged
+            assert_eq!(r, Response::Error(Error::StoreIo), "{}: request {j}", script.description);
+        } else if crashed.is_some() {
+            // a stopped store answers nothing but E_STORE_IO [PERSIST-2]
+            assert_eq!(r, Response::Error(Error::StoreIo));
+        }
+    }
+    crashed
+}
+
+// [PERSIST-1] a crash at every write point of every script, before and after the commit is
+// durable: reopened, the state is the one before the crashed request or the one after it.
+#[test]
+fn crash_at_every_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut points = 0;
+    for (i, script) in scripts().iter().enumerate() {
+        // reference states: before the first request, and after each one
+        let mut reference = Server::new(MemoryStorage::default(), ServerConfig::new(script.secret));
+        let mut rng = SeededRng::from_label(&script.rng_label);
+        let mut states = vec![persisted(&mut reference.store)];
+        for (now, req) in &script.steps {
+            reference.handle_bytes(req, *now, &mut rng);
+            states.push(persisted(&mut reference.store));
+        }
+        for mode in [Crash::BeforeCommit, Crash::AfterCommit] {
+            // commit 0 is the version record of the new store; 1.. are requests'
+            for k in 1.. {
+                let path = disk(dir.path(), &format!("crash-{i}-{mode:?}-{k}"));
+                let Some(j) = crash_run(script, &path, k, mode) else { break };
+                points += 1;
+                let mut reopened = open_disk(&path);
+                let want = if mode == Crash::BeforeCommit { &states[j] } else { &states[j + 1] };
+                assert_eq!(&persisted(&mut reopened), want, "{}: crash at commit {k} ({mode:?})", script.description);
+                drop(reopened);
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
+    assert!(points > 40, "crash points exercised: {points}");
+}
+
+// [SRV-14] the used-nonce cache survives a restart: a login captured before it is not
+// replayable after it. Sessions do not survive (bearer tokens never reach the disk).
+#[test]
+fn restart_keeps_nonces_not_sessions() {
+    let script = scripts()
+        .into_iter()
+        .find(|s| s.description == "a challenge login replayed within the nonce's lifetime")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = disk(dir.path(), "replay");
+    let (n, login) = (script.steps.len(), script.steps[script.steps.len() - 1].clone());
+    // everything but the replay, then a restart, then the replay
+    let partial = Script { steps: script.steps[..n - 1].to_vec(), responses: None, error: None, ..script };
+    let (responses, storage) = run(&partial, open_disk(&path));
+    let Response::Token { token, .. } = Response::decode(responses.last().unwrap()).unwrap() else {
+        panic!("the first login succeeds")
+    };
+    drop(storage);
+    let mut server = Server::new(open_disk(&path), ServerConfig::new(partial.secret));
+    let mut rng = SeededRng::from_label("after restart");
+    let replay = server.handle_bytes(&login.1, login.0, &mut rng);
+    assert_eq!(Response::decode(&replay).unwrap(), Response::Error(Error::SrvAuth));
+    let r = server.handle(Request::ListSince { token, cursor: 0, limit: 10 }, login.0, &mut rng);
+    assert_eq!(r, Response::Error(Error::SrvAuth));
+}
+
+/// Rows of a state with one account, from a script.
+fn one_account_store() -> MemoryStore {
+    let script = scripts().into_iter().find(|s| s.description == "audit log after a record put").unwrap();
+    let (_, storage) = run(&script, KvStorage::open(MemoryStore::default()).unwrap());
+    storage.into_inner()
+}
+
+fn rewrite(store: &MemoryStore, table: &'static str, f: impl Fn(&mut Vec<u8>, &mut Vec<u8>)) -> MemoryStore {
+    let mut s = store.clone();
+    let mut b = WriteBatch::default();
+    let (mut k, mut v) = s.scan(table).unwrap().into_iter().next().unwrap();
+    b.delete(table, &k);
+    f(&mut k, &mut v);
+    b.put(table, &k, &v);
+    s.commit(b).unwrap();
+    s
+}
+
+// [PERSIST-2] decoders are total: each change of one thing is E_STORE_CORRUPT.
+#[test]
+fn malformed_rows_are_corrupt() {
+    let good = one_account_store();
+    assert!(KvStorage::open(good.clone()).is_ok());
+    for table in [ACCOUNTS, RECORDS, ITEMS, AUDIT] {
+        assert!(!good.scan(table).unwrap().is_empty(), "{table}");
+    }
+    let cases: Vec<(&str, MemoryStore)> = vec![
+        ("account: trailing byte", rewrite(&good, ACCOUNTS, |_, v| v.push(0))),
+        (
+            "account: truncated",
+            rewrite(&good, ACCOUNTS, |_, v| {
+                v.pop();
+            }),
+        ),
+        ("account: key of another account", rewrite(&good, ACCOUNTS, |k, _| k[0] ^= 1)),
+        (
+            "account: short key",
+            rewrite(&good, ACCOUNTS, |k, _| {
+                k.pop();
+            }),
+        ),
+        (
+            "account: genesis signature",
+            rewrite(&good, ACCOUNTS, |_, v| {
+                // the last byte of the first statement's signature: email, kdf, auth hash, two
+                // wraps, then the statement list
+                let mut at = 0;
+                for _ in 0..2 {
+                    at += 4 + u32::from_be_bytes(v[at..at + 4].try_into().unwrap()) as usize;
+                }
+                at += 32;
+                for _ in 0..2 {
+                    at += 4 + u32::from_be_bytes(v[at..at + 4].try_into().unwrap()) as usize;
+                }
+                at += 4; // count
+                let len = u32::from_be_bytes(v[at..at + 4].try_into().unwrap()) as usize;
+                v[at + 4 + len - 1] ^= 1;
+            }),
+        ),
+        ("item: unknown kind", rewrite(&good, ITEMS, |_, v| v[0] = 3)),
+        ("item: trailing byte", rewrite(&good, ITEMS, |_, v| v.push(0))),
+        ("item: unknown account", rewrite(&good, ITEMS, |k, _| k[0] ^= 1)),
+        (
+            "record: truncated",
+            rewrite(&good, RECORDS, |_, v| {
+                v.pop();
+            }),
+        ),
+        ("record: key length", rewrite(&good, RECORDS, |k, _| k.push(0))),
+        ("audit: gap", rewrite(&good, AUDIT, |k, _| k[39] = 7)),
+        ("audit: unknown action", rewrite(&good, AUDIT, |_, v| v[41] = 12)),
+        ("audit: anonymous with an id", rewrite(&good, AUDIT, |_, v| v[9] = 1)),
+    ];
+    for (what, store) in cases {
+        assert_eq!(KvStorage::open(store).err(), Some(Error::StoreCorrupt), "{what}");
+    }
+    // a used nonce whose expiry is not 8 bytes
+    let mut s = good.clone();
+    let mut b = WriteBatch::default();
+    b.put(NONCES, &[1; 32], &[0; 7]);
+    s.commit(b).unwrap();
+    assert_eq!(KvStorage::open(s).err(), Some(Error::StoreCorrupt));
+    // data without a version record
+    let mut s = good.clone();
+    let mut b = WriteBatch::default();
+    b.delete(META_TABLE, b"server");
+    s.commit(b).unwrap();
+    assert_eq!(KvStorage::open(s).err(), Some(Error::StoreCorrupt));
+}
+
+// [SRV-12] a failed commit: the request answers E_STORE_IO, the in-memory state is the last
+// committed one, and the storage stops.
+#[test]
+fn failed_commit_is_not_acknowledged() {
+    let script =
+        scripts().into_iter().find(|s| s.description == "register, then the real salt and parameters").unwrap();
+    // commit 0: version record; commit 1: the Register
+    let store = FaultyStore::crash_at(MemoryStore::default(), 1, Crash::BeforeCommit);
+    let mut server = Server::new(KvStorage::open(store).unwrap(), ServerConfig::new(script.secret));
+    let mut rng = SeededRng::from_label(&script.rng_label);
+    let r = server.handle_bytes(&script.steps[0].1, script.steps[0].0, &mut rng);
+    assert_eq!(Response::decode(&r).unwrap(), Response::Error(Error::StoreIo));
+    assert!(server.store.account_ids().is_empty());
+    assert_eq!(server.store.account_by_email(b"vector@example.org"), None);
+    let r = server.handle(Request::GetKdf { email: b"x@example.org".to_vec() }, 3, &mut rng);
+    assert_eq!(r, Response::Error(Error::StoreIo));
+}
+
+const FIXTURE: &str = "tests/fixtures/server-v1.redb";
+const FIXTURE_SCRIPT: &str = "audit log after a record put";
+
+/// Writes the version-1 fixture. Run once, by hand, when the fixture is made:
+/// `BLINDSYNC_WRITE_FIXTURE=1 cargo test --test persistence write_v1_fixture`. Version 1 is
+/// frozen: the fixture must never be rewritten by code of a later version.
+#[test]
+fn write_v1_fixture() {
+    if std::env::var_os("BLINDSYNC_WRITE_FIXTURE").is_none() {
+        return;
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+    let _ = std::fs::remove_file(&path);
+    let script = scripts().into_iter().find(|s| s.description == FIXTURE_SCRIPT).unwrap();
+    let (_, storage) = run(&script, open_disk(&path));
+    drop(storage);
+}
+
+fn fixture_copy(dir: &Path) -> PathBuf {
+    let path = dir.join("v1.redb");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE), &path).unwrap();
+    path
+}
+
+// [PERSIST-3] a version-1 file, committed bytes, opens with the current code and holds what
+// the reference server holds after the same requests.
+#[test]
+fn version_1_fixture_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixture_copy(dir.path());
+    let script = scripts().into_iter().find(|s| s.description == FIXTURE_SCRIPT).unwrap();
+    let (_, mut reference) = run(&script, MemoryStorage::default());
+    let mut opened = open_disk(&path);
+    assert_eq!(persisted(&mut opened), persisted(&mut reference));
+    // independent of the code: the account is the vector's email with one record
+    let id = opened.account_by_email(b"vector@example.org").unwrap();
+    let a = opened.account(&id).unwrap();
+    assert_eq!((a.items.len(), a.records.len(), a.last_seq), (1, 1, 1));
+    assert_eq!(opened.inner().get(META_TABLE, b"server").unwrap(), Some(1u32.to_be_bytes().to_vec()));
+    assert_eq!(opened.inner().layout_version().unwrap(), 1);
+}
+
+// [PERSIST-3] a file claiming server format 99 is refused, and left as it was.
+#[test]
+fn version_99_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixture_copy(dir.path());
+    {
+        let mut store = DiskStore::open(&path).unwrap();
+        let mut b = WriteBatch::default();
+        b.put(META_TABLE, b"server", &99u32.to_be_bytes());
+        store.commit(b).unwrap();
+    }
+    assert_eq!(KvStorage::open(DiskStore::open(&path).unwrap()).err(), Some(Error::StoreVersion));
+    let store = DiskStore::open(&path).unwrap();
+    assert_eq!(store.get(META_TABLE, b"server").unwrap(), Some(99u32.to_be_bytes().to_vec()));
+    assert!(!store.scan(account_codec::ITEMS).unwrap().is_empty());
+}
+
+const KILL_ENV: &str = "BLINDSYNC_KILL_CHILD_PATH";
+
+/// The child of `kill_9_mid_commit`: commits batches in a loop, reporting each after it
+/// returns; does nothing unless started by the test below.
+#[test]
+fn kill_child_writer() {
+    let Some(path) = std::env::var_os(KILL_ENV) else { return };
+    let mut store = DiskStore::open(PathBuf::from(path)).unwrap();
+    for i in 0u64..100_000 {
+        // one batch: a counter and a row per step, with a 4 KiB payload to make commits long
+        let mut b = WriteBatch::default();
+        b.put("t", b"counter", &i.to_be_bytes());
+        b.put("rows", &i.to_be_bytes(), &vec![(i % 251) as u8; 4096]);
+        store.commit(b).unwrap();
+        println!("committed {i}");
+    }
+}
+
+// [PERSIST-1] a real crash: a process writing in a loop is killed with SIGKILL; reopened,
+// the store holds a prefix of the commits, at least every one reported, each whole.
+#[cfg(unix)]
+#[test]
+fn kill_9_mid_commit() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let path = disk(dir.path(), "killed");
+    for round in 0..3u64 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "kill_child_writer", "--nocapture", "--test-threads=1"])
+            .env(KILL_ENV, &path)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut reported = None;
+        // kill at a different depth each round
+        while let Some(Ok(line)) = lines.next() {
+            if let Some(n) = line.strip_prefix("committed ") {
+                let n: u64 = n.parse().unwrap();
+                reported = Some(n);
+                if n >= 20 + 7 * round {
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let reported = reported.expect("the child committed");
+        let store = DiskStore::open(&path).unwrap();
+        let counter = u64::from_be_bytes(store.get("t", b"counter").unwrap().unwrap().try_into().unwrap());
+        assert!(counter >= reported, "lost a reported commit: {counter} < {reported}");
+        // the rows are exactly 0..=counter, each whole
+        let rows = store.scan("rows").unwrap();
+        assert_eq!(rows.len() as u64, counter + 1);
+        for (i, (k, v)) in rows.iter().enumerate() {
+            assert_eq!(k, &(i as u64).to_be_bytes());
+            assert_eq!(v, &vec![(i as u64 % 251) as u8; 4096]);
+        }
+        // the next round starts from scratch
+        drop(store);
+        std::fs::remove_file(&path).unwrap();
+    }
+}
