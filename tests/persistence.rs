@@ -70,9 +70,96 @@ fn scripts() -> Vec<Script> {
     out
 }
 
+/// The vectors' scripts, then one that goes on from "batch, one event, fetch" through every
+/// request kind they do not use (bundles, device metadata, wraps, a password change,
+/// password logins, shared reads, pending lists, the audit log, a retention sweep). Its
+/// responses are checked by [`check_extended`]; across stores they must be equal.
+fn all_scripts() -> Vec<Script> {
+    let mut all = scripts();
+    let base = all.iter().find(|s| s.description == "batch, one event, fetch").unwrap();
+    let reqs: Vec<Request> = base.steps.iter().map(|(_, r)| Request::decode(r).unwrap()).collect();
+    let (responses, _) = run(base, MemoryStorage::default());
+    let token = responses
+        .iter()
+        .find_map(|r| match Response::decode(r).unwrap() {
+            Response::Token { token, .. } => Some(token),
+            _ => None,
+        })
+        .unwrap();
+    let Some(Request::Register { email, kdf, genesis, .. }) = reqs.first() else { panic!("register first") };
+    let (email, kdf) = (email.clone(), kdf.clone());
+    let account = blindsync::chain::ChainState::from_genesis(genesis).unwrap().account().0;
+    let batch_id = reqs
+        .iter()
+        .find_map(|r| if let Request::PutBatch { batch_id, .. } = r { Some(*batch_id) } else { None })
+        .unwrap();
+    let later = [
+        Request::PutBundle { token, device: [5; 32], bundle: vec![1, 2, 3] },
+        Request::GetBundle { account, device: [5; 32] },
+        Request::PutDeviceMeta { token, meta: vec![9; 10] },
+        Request::SetRecoveryWrap { token, recovery_wrap: vec![7; 72] },
+        Request::GetWraps { token },
+        Request::SetPassword { token, kdf, auth: [3; 32], password_wrap: vec![8; 72] },
+        Request::LoginPassword { email: email.clone(), auth: [4; 32] },
+        Request::LoginPassword { email: email.clone(), auth: [3; 32] },
+        Request::GetSharedChain { account },
+        Request::GetSharedBatch { account, batch_id },
+        Request::ListPending { token },
+        Request::GetChain { token },
+        Request::ListSince { token, cursor: 0, limit: 10 },
+        Request::GetAudit { token },
+    ];
+    let mut steps = base.steps.clone();
+    let mut now = steps.last().unwrap().0;
+    for r in later {
+        now += 1;
+        steps.push((now, r.encode()));
+    }
+    // 30 days on: the batch is past retention, the session has expired. [SRV-9]
+    steps.push((now + 30 * 86_400_000, Request::GetSharedBatch { account, batch_id }.encode()));
+    steps.push((now + 30 * 86_400_000 + 1, Request::LoginPassword { email, auth: [3; 32] }.encode()));
+    all.push(Script {
+        description: EXTENDED.to_owned(),
+        secret: base.secret,
+        rng_label: base.rng_label.clone(),
+        steps,
+        responses: None,
+        error: None,
+    });
+    all
+}
+
+const EXTENDED: &str = "every other request kind, then a retention sweep";
+
+/// What the extended script must answer, step by step (from its last 16 steps).
+fn check_extended(responses: &[Vec<u8>], store: &str) {
+    let r: Vec<Response> = responses.iter().map(|b| Response::decode(b).unwrap()).collect();
+    let tail = &r[r.len() - 16..];
+    let ok = |i: usize| assert_eq!(tail[i], Response::Ok, "{store}: step {i}");
+    ok(0);
+    assert_eq!(tail[1], Response::Bundle { bundle: vec![1, 2, 3] }, "{store}");
+    ok(2);
+    ok(3);
+    assert!(matches!(&tail[4], Response::Wraps { recovery_wrap, .. } if recovery_wrap == &vec![7; 72]), "{store}");
+    ok(5);
+    assert_eq!(tail[6], Response::Error(Error::SrvAuth), "{store}: the old password");
+    assert!(matches!(tail[7], Response::Token { .. }), "{store}: the new password");
+    assert!(matches!(&tail[8], Response::Chain { statements } if statements.len() == 1), "{store}");
+    assert!(matches!(tail[9], Response::Batch { events: 1, .. }), "{store}");
+    assert_eq!(tail[10], Response::Pending { devices: vec![] }, "{store}");
+    assert!(matches!(&tail[11], Response::Chain { statements } if statements.len() == 1), "{store}");
+    assert_eq!(tail[12], Response::Items { items: vec![] }, "{store}");
+    assert!(matches!(&tail[13], Response::Audit { entries } if entries.len() >= 8), "{store}");
+    assert_eq!(tail[14], Response::Error(Error::SrvNotFound), "{store}: swept");
+    assert!(matches!(tail[15], Response::Token { .. }), "{store}");
+}
+
 /// Checks a script's responses against its vector.
 fn check(script: &Script, responses: &[Vec<u8>], store: &str) {
     let what = format!("{} over {store}", script.description);
+    if script.description == EXTENDED {
+        check_extended(responses, store);
+    }
     if let Some(want) = &script.responses {
         let got: Vec<String> = responses.iter().map(|r| hex(r)).collect();
         assert_eq!(&got, want, "{what}");
@@ -112,7 +199,7 @@ fn open_disk(path: &Path) -> KvStorage<DiskStore> {
 #[test]
 fn server_scripts_over_every_store() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, script) in scripts().iter().enumerate() {
+    for (i, script) in all_scripts().iter().enumerate() {
         let (memory, mut mem_state) = run(script, MemoryStorage::default());
         check(script, &memory, "MemoryStorage");
         let (kv, _) = run(script, KvStorage::open(MemoryStore::default()).unwrap());
@@ -132,7 +219,7 @@ fn server_scripts_over_every_store() {
 #[test]
 fn restart_after_every_request() {
     let dir = tempfile::tempdir().unwrap();
-    for (i, script) in scripts().iter().enumerate() {
+    for (i, script) in all_scripts().iter().enumerate() {
         let path = disk(dir.path(), &format!("restart-{i}"));
         let config = ServerConfig::new(script.secret);
         let mut reference = Server::new(MemoryStorage::default(), config.clone());
@@ -216,7 +303,7 @@ fn crash_everywhere<K: KvStore>(
 #[test]
 fn crash_at_every_commit() {
     let mut points = 0;
-    for script in &scripts() {
+    for script in &all_scripts() {
         points += crash_everywhere(
             script,
             |k, mode| FaultyStore::crash_at(MemoryStore::default(), k, mode),
@@ -232,15 +319,15 @@ fn crash_at_every_commit() {
 fn crash_at_every_commit_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let mut points = 0;
-    let chosen = ["batch, one event, fetch", "audit log after a record put", "two revisions; the first becomes a stub"];
-    for script in scripts().iter().filter(|s| chosen.contains(&s.description.as_str())) {
+    let chosen = [EXTENDED, "audit log after a record put", "two revisions; the first becomes a stub"];
+    for (i, script) in all_scripts().iter().filter(|s| chosen.contains(&s.description.as_str())).enumerate() {
         let mut n = 0;
         let path = std::cell::RefCell::new(PathBuf::new());
         points += crash_everywhere(
             script,
             |k, mode| {
                 n += 1;
-                let p = disk(dir.path(), &format!("crash-{n}-{k}-{mode:?}"));
+                let p = disk(dir.path(), &format!("crash-{i}-{n}-{k}-{mode:?}"));
                 let store = DiskStore::open(&p).unwrap();
                 *path.borrow_mut() = p;
                 FaultyStore::crash_at(store, k, mode).with_torn_write(DiskStore::write_then_abandon)
