@@ -598,3 +598,22 @@ fn kill_9_mid_commit() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+// [PRIM-8] the storages' Debug shows counts, never a token, an auth hash or stored bytes.
+#[test]
+fn debug_shows_no_secrets() {
+    let script = all_scripts().into_iter().find(|s| s.description == EXTENDED).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (responses, mut storage) = run(&script, open_disk(&disk(dir.path(), "debug")));
+    let shown = format!("{storage:?} {:?}", storage.inner());
+    let tokens: Vec<[u8; 32]> = storage.sessions().keys().copied().collect();
+    assert!(!tokens.is_empty());
+    let id = storage.account_ids()[0];
+    let a = storage.account(&id).unwrap().clone();
+    for secret in tokens.iter().map(|t| t.to_vec()).chain([a.auth_hash.to_vec(), a.password_wrap.clone()]) {
+        for form in [hex(&secret), format!("{:?}", secret), format!("{:?}", &secret[..4])] {
+            assert!(!shown.contains(&form), "{shown}");
+        }
+    }
+    assert!(responses.len() > 10);
+}
