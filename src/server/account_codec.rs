@@ -41,6 +41,7 @@ use crate::encoding::{Encoder, Reader};
 use crate::envelope::RecordId;
 use crate::error::{Error, Result};
 use crate::keys::{AccountId, Bucket};
+use crate::store::KvStore;
 
 /// The version of this format. [PERSIST-3]
 pub const FORMAT_VERSION: u32 = 1;
@@ -331,8 +332,9 @@ pub struct Decoded {
     pub used_nonces: BTreeMap<[u8; 32], u64>,
 }
 
-/// Decodes the whole state; `scan(table)` gives a table's rows. [PERSIST-2]
-pub fn decode_state(scan: &mut dyn FnMut(&'static str) -> Result<Vec<(Vec<u8>, Vec<u8>)>>) -> Result<Decoded> {
+/// Decodes the whole state from the tables of `store`. [PERSIST-2]
+pub fn decode_state<K: KvStore + ?Sized>(store: &K) -> Result<Decoded> {
+    let scan = |t| store.scan(t);
     let mut accounts = BTreeMap::new();
     for (k, v) in scan(ACCOUNTS)? {
         let id = AccountId(fixed_value(&k)?);

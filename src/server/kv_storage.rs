@@ -67,7 +67,7 @@ impl<K: KvStore> KvStorage<K> {
     /// store is an empty server.
     pub fn open(mut store: K) -> Result<Self> {
         SERVER_SCHEMA.open(&mut store)?;
-        let decoded = account_codec::decode_state(&mut |t| store.scan(t))?;
+        let decoded = account_codec::decode_state(&store)?;
         let mut mem = MemoryStorage::default();
         for (id, a) in decoded.accounts {
             // One account per email. [SRV-2]

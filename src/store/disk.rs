@@ -287,7 +287,9 @@ fn table_names(store: &DiskStore) -> Result<Vec<String>> {
 mod tests {
     use super::*;
 
-    fn batch(pairs: &[(&'static str, &[u8], Option<&[u8]>)]) -> WriteBatch {
+    type Op<'a> = (&'static str, &'a [u8], Option<&'a [u8]>);
+
+    fn batch(pairs: &[Op<'_>]) -> WriteBatch {
         let mut b = WriteBatch::default();
         for (t, k, v) in pairs {
             match v {
