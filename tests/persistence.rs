@@ -195,23 +195,35 @@ fn open_disk(path: &Path) -> KvStorage<DiskStore> {
     KvStorage::open(DiskStore::open(path).unwrap()).unwrap()
 }
 
-// [SRV-1] [SRV-12] the same suite, the same bytes, over the three storages.
+// [SRV-1] [SRV-12] the same suite, the same bytes, over the three storages (boxed: the
+// server runs over `Box<dyn Storage>` as an application choosing at run time would).
 #[test]
 fn server_scripts_over_every_store() {
     let dir = tempfile::tempdir().unwrap();
     for (i, script) in all_scripts().iter().enumerate() {
-        let (memory, mut mem_state) = run(script, MemoryStorage::default());
-        check(script, &memory, "MemoryStorage");
-        let (kv, _) = run(script, KvStorage::open(MemoryStore::default()).unwrap());
-        check(script, &kv, "KvStorage<MemoryStore>");
         let path = disk(dir.path(), &format!("script-{i}"));
-        let (on_disk, storage) = run(script, open_disk(&path));
-        check(script, &on_disk, "KvStorage<DiskStore>");
-        assert_eq!((&kv, &on_disk), (&memory, &memory), "{}", script.description);
-        drop(storage);
+        let stores: Vec<(&str, Box<dyn Storage>)> = vec![
+            ("MemoryStorage", Box::new(MemoryStorage::default())),
+            ("KvStorage<MemoryStore>", Box::new(KvStorage::open(MemoryStore::default()).unwrap())),
+            ("KvStorage<DiskStore>", Box::new(open_disk(&path))),
+        ];
+        let mut results = Vec::new();
+        for (name, storage) in stores {
+            let (responses, mut storage) = run(script, storage);
+            check(script, &responses, name);
+            results.push((responses, persisted(&mut storage)));
+        }
+        for (responses, state) in &results[1..] {
+            assert_eq!((responses, state), (&results[0].0, &results[0].1), "{}", script.description);
+        }
+        drop(results);
         // what a restarted server finds is what the memory server holds
-        assert_eq!(persisted(&mut open_disk(&path)), persisted(&mut mem_state), "{}", script.description);
+        assert_eq!(persisted(&mut open_disk(&path)), results_state(script), "{}", script.description);
     }
+}
+
+fn results_state(script: &Script) -> Persisted {
+    reference_states(script).pop().unwrap()
 }
 
 // [PERSIST-1] a restart after every request: the reopened state equals the reference
@@ -572,7 +584,7 @@ fn kill_9_mid_commit() {
         let mut reported = None;
         // kill at a different depth each round
         while let Some(Ok(line)) = lines.next() {
-            if let Some(n) = line.strip_prefix("committed ") {
+            if let Some(n) = line.split("committed ").nth(1) {
                 let n: u64 = n.parse().unwrap();
                 reported = Some(n);
                 if n >= 20 + 7 * round {
@@ -616,4 +628,60 @@ fn debug_shows_no_secrets() {
         }
     }
     assert!(responses.len() > 10);
+}
+
+const SERVER_KILL_ENV: &str = "BLINDSYNC_KILL_SERVER_PATH";
+
+/// The child of `kill_9_server`: the extended script over a disk server, reporting each
+/// response after `handle` returned it (as a real server would send it).
+#[test]
+fn kill_child_server() {
+    let Some(path) = std::env::var_os(SERVER_KILL_ENV) else { return };
+    let script = all_scripts().into_iter().find(|s| s.description == EXTENDED).unwrap();
+    let mut server = Server::new(open_disk(Path::new(&path)), ServerConfig::new(script.secret));
+    let mut rng = SeededRng::from_label(&script.rng_label);
+    for (j, (now, req)) in script.steps.iter().enumerate() {
+        server.handle_bytes(req, *now, &mut rng);
+        println!("answered {j}");
+    }
+    println!("done");
+}
+
+// [SRV-12] [PERSIST-1] a real crash of a server: killed with SIGKILL after it answered
+// request K, reopened, its state is the reference state after some request at or after K,
+// never before (nothing answered is lost) and never a mix.
+#[cfg(unix)]
+#[test]
+fn kill_9_server() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let script = all_scripts().into_iter().find(|s| s.description == EXTENDED).unwrap();
+    let states = reference_states(&script);
+    let dir = tempfile::tempdir().unwrap();
+    for k in [0usize, 3, 9, 15] {
+        let path = disk(dir.path(), &format!("server-{k}"));
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "kill_child_server", "--nocapture", "--test-threads=1"])
+            .env(SERVER_KILL_ENV, &path)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut answered = None;
+        while let Some(Ok(line)) = lines.next() {
+            // (the harness may print the test's name on the same line as the first report)
+            if let Some(j) = line.split("answered ").nth(1) {
+                answered = Some(j.parse::<usize>().unwrap());
+                if answered == Some(k) {
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap(); // SIGKILL (or the child had finished)
+        child.wait().unwrap();
+        assert_eq!(answered, Some(k), "the child answered request {k}");
+        let got = persisted(&mut open_disk(&path));
+        let at = states.iter().skip(k + 1).position(|s| *s == got);
+        assert!(at.is_some(), "killed after answering request {k}: the state is not one after it");
+    }
 }

@@ -210,6 +210,35 @@ pub trait Storage {
     }
 }
 
+/// A boxed storage is a storage: `Server<Box<dyn Storage>>` lets a test world or an
+/// application choose [`MemoryStorage`] or a [`KvStorage`] at run time.
+impl<T: Storage + ?Sized> Storage for Box<T> {
+    fn account(&self, id: &AccountId) -> Option<&Account> {
+        (**self).account(id)
+    }
+    fn account_mut(&mut self, id: &AccountId) -> Option<&mut Account> {
+        (**self).account_mut(id)
+    }
+    fn insert_account(&mut self, id: AccountId, account: Account) {
+        (**self).insert_account(id, account)
+    }
+    fn account_by_email(&self, email: &[u8]) -> Option<AccountId> {
+        (**self).account_by_email(email)
+    }
+    fn account_ids(&self) -> Vec<AccountId> {
+        (**self).account_ids()
+    }
+    fn sessions(&mut self) -> &mut BTreeMap<Token, Session> {
+        (**self).sessions()
+    }
+    fn used_nonces(&mut self) -> &mut BTreeMap<[u8; 32], u64> {
+        (**self).used_nonces()
+    }
+    fn commit(&mut self) -> Result<()> {
+        (**self).commit()
+    }
+}
+
 /// In-memory [`Storage`]. Its `Debug` shows counts only: sessions are keyed by bearer
 /// tokens and used nonces are login challenges. [PRIM-8]
 #[derive(Clone, Default, PartialEq, Eq)]
