@@ -192,7 +192,7 @@ fn disk(dir: &Path, name: &str) -> PathBuf {
 }
 
 fn open_disk(path: &Path) -> KvStorage<DiskStore> {
-    KvStorage::open(DiskStore::open(path).unwrap()).unwrap()
+    KvStorage::open(DiskStore::open_or_create(path).unwrap()).unwrap()
 }
 
 // [SRV-1] [SRV-12] the same suite, the same bytes, over the three storages (boxed: the
@@ -340,7 +340,7 @@ fn crash_at_every_commit_on_disk() {
             |k, mode| {
                 n += 1;
                 let p = disk(dir.path(), &format!("crash-{i}-{n}-{k}-{mode:?}"));
-                let store = DiskStore::open(&p).unwrap();
+                let store = DiskStore::create(&p).unwrap();
                 *path.borrow_mut() = p;
                 FaultyStore::crash_at(store, k, mode).with_torn_write(DiskStore::write_then_abandon)
             },
@@ -553,7 +553,7 @@ const KILL_ENV: &str = "BLINDSYNC_KILL_CHILD_PATH";
 #[test]
 fn kill_child_writer() {
     let Some(path) = std::env::var_os(KILL_ENV) else { return };
-    let mut store = DiskStore::open(PathBuf::from(path)).unwrap();
+    let mut store = DiskStore::open_or_create(PathBuf::from(path)).unwrap();
     for i in 0u64..100_000 {
         // one batch: a counter and a row per step, with a 4 KiB payload to make commits long
         let mut b = WriteBatch::default();

@@ -14,6 +14,9 @@
 //! persisted: without it a login captured in the minute before a restart could be replayed
 //! after it.
 //!
+//! Changes made through the [`Storage`] methods outside `handle` (tests, tools) are written
+//! by the next [`Storage::commit`]: call it yourself to make them durable at once.
+//!
 //! A failed commit puts the storage back at its last committed state and stops it: every
 //! later request answers `E_STORE_IO` until it is reopened, because after a failed `fsync`
 //! what is on the medium is unknown. [PERSIST-2]

@@ -51,7 +51,7 @@
 //! std::fs::create_dir_all(&dir).unwrap();
 //! let path = dir.join("state.redb");
 //! {
-//!     let mut store = DiskStore::open(&path).unwrap();
+//!     let mut store = DiskStore::create(&path).unwrap();
 //!     let mut batch = WriteBatch::default();
 //!     batch.put("writers", b"device-a", &7u64.to_be_bytes());
 //!     store.commit(batch).unwrap(); // durable when it returns
@@ -130,19 +130,55 @@ fn commit_error(e: redb::CommitError) -> Error {
     }
 }
 
+fn builder() -> redb::Builder {
+    let mut b = Database::builder();
+    // Verify every checksum on open: redb trusts a cleanly closed file otherwise, and may
+    // panic on one damaged outside it. [PERSIST-2]
+    b.set_check_integrity_on_open(true);
+    b
+}
+
 fn kv_name(table: &str) -> String {
     format!("{TABLE_PREFIX}{table}")
 }
 
 impl DiskStore {
-    /// Opens the store at `path`, creating it if the file does not exist.
+    /// Opens the existing store at `path`.
     ///
-    /// A new file gets the layout record of [`LAYOUT_VERSION`] in its first commit. An existing
-    /// file with a newer layout (or a newer redb file format) is [`Error::StoreVersion`]; one
-    /// that is not a store of this layout is [`Error::StoreCorrupt`]; a file locked by another
-    /// process or an I/O failure is [`Error::StoreIo`]. [PERSIST-2] [PERSIST-3]
+    /// A missing file is [`Error::StoreIo`], not a new store: a device that lost its state
+    /// must not start again from nothing ([PERSIST-2]); [`create`](Self::create) makes a new
+    /// one. A file with a newer layout (or a newer redb file format) is
+    /// [`Error::StoreVersion`]; one that is not a store of this layout (an empty file
+    /// included) is [`Error::StoreCorrupt`]; a file locked by another process or an I/O
+    /// failure is [`Error::StoreIo`]. The whole file's checksums are verified on open, so a
+    /// file damaged outside redb is an error here, never a panic later. [PERSIST-3]
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let db = Database::create(path).map_err(database_error)?;
+        let path = path.as_ref();
+        if std::fs::metadata(path).map_err(super::io_error)?.len() == 0 {
+            return Err(Error::StoreCorrupt);
+        }
+        Self::checked(builder().open(path).map_err(database_error)?)
+    }
+
+    /// Creates a new store at `path`; an existing file there is [`Error::StoreIo`] (nothing
+    /// is overwritten). The layout record of [`LAYOUT_VERSION`] is its first commit.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(super::io_error)?;
+        Self::checked(builder().create(path).map_err(database_error)?)
+    }
+
+    /// Opens the store at `path`, creating it if there is no file (a server's state; tests).
+    pub fn open_or_create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        match std::fs::metadata(path) {
+            Ok(_) => Self::open(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
+            Err(_) => Err(Error::StoreIo),
+        }
+    }
+
+    fn checked(db: Database) -> Result<Self> {
         let store = DiskStore { db };
         store.check_layout()?;
         Ok(store)
@@ -306,7 +342,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.redb");
         {
-            let mut s = DiskStore::open(&path).unwrap();
+            let mut s = DiskStore::create(&path).unwrap();
             s.commit(batch(&[("a", b"k", Some(b"1")), ("b", b"x", Some(b"2")), ("a", b"k", Some(b"3"))])).unwrap();
             s.commit(batch(&[("b", b"x", None), ("b", b"y", Some(b"4"))])).unwrap();
             assert_eq!(s.layout_version().unwrap(), LAYOUT_VERSION);
@@ -328,7 +364,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.redb");
         {
-            let mut s = DiskStore::open(&path).unwrap();
+            let mut s = DiskStore::create(&path).unwrap();
             s.commit(batch(&[("a", b"k", Some(b"before"))])).unwrap();
             s.write_then_abandon(batch(&[("a", b"k", Some(b"after")), ("a", b"new", Some(b"x"))])).unwrap();
             assert_eq!(s.get("a", b"k").unwrap(), Some(b"before".to_vec()));
@@ -358,7 +394,7 @@ mod tests {
         .enumerate()
         {
             let path = dir.path().join(format!("v{i}.redb"));
-            DiskStore::open(&path).unwrap();
+            DiskStore::create(&path).unwrap();
             set_layout(&path, bytes);
             assert_eq!(DiskStore::open(&path).unwrap_err(), want);
         }
@@ -384,7 +420,7 @@ mod tests {
         assert_eq!(DiskStore::open(&no_layout).unwrap_err(), Error::StoreCorrupt);
 
         let typed = dir.path().join("typed.redb");
-        DiskStore::open(&typed).unwrap();
+        DiskStore::create(&typed).unwrap();
         {
             let db = Database::create(&typed).unwrap();
             let txn = db.begin_write().unwrap();
@@ -404,7 +440,63 @@ mod tests {
         assert_eq!(DiskStore::open(dir.path()).unwrap_err(), Error::StoreIo);
         assert_eq!(DiskStore::open(dir.path().join("missing-dir/s.redb")).unwrap_err(), Error::StoreIo);
         let path = dir.path().join("s.redb");
-        let _held = DiskStore::open(&path).unwrap();
+        let _held = DiskStore::create(&path).unwrap();
         assert_eq!(DiskStore::open(&path).unwrap_err(), Error::StoreIo);
+    }
+
+    // [PERSIST-2] a file damaged outside redb: one byte flipped anywhere opens to the data as
+    // committed or fails with a store error; never a panic, never other data.
+    #[test]
+    fn flipped_bytes_are_errors_or_harmless() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let mut s = DiskStore::create(&path).unwrap();
+        for i in 0u8..20 {
+            s.commit(batch(&[("t", &[i], Some(&[i; 300][..]))])).unwrap();
+        }
+        let want = s.scan("t").unwrap();
+        drop(s);
+        let bytes = std::fs::read(&path).unwrap();
+        let (mut harmless, mut refused) = (0, 0);
+        for at in (0..bytes.len()).step_by(509) {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x41;
+            let copy = dir.path().join("damaged.redb");
+            std::fs::write(&copy, &damaged).unwrap();
+            let got = std::panic::catch_unwind(|| DiskStore::open(&copy).and_then(|s| s.scan("t")));
+            match got {
+                Ok(Ok(rows)) => {
+                    assert_eq!(rows, want, "flip at {at}");
+                    harmless += 1;
+                }
+                Ok(Err(e)) => {
+                    assert!(matches!(e, Error::StoreCorrupt | Error::StoreIo | Error::StoreVersion), "{e:?}");
+                    refused += 1;
+                }
+                Err(_) => panic!("a flip at {at} panicked"),
+            }
+        }
+        assert!(harmless > 0 && refused > 0, "harmless {harmless}, refused {refused}");
+    }
+
+    // [PERSIST-2] a missing or empty file is never a fresh store when opening; creating never
+    // overwrites.
+    #[test]
+    fn open_never_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        assert_eq!(DiskStore::open(&path).unwrap_err(), Error::StoreIo);
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(DiskStore::open(&path).unwrap_err(), Error::StoreCorrupt);
+        assert_eq!(DiskStore::create(&path).unwrap_err(), Error::StoreIo);
+        std::fs::remove_file(&path).unwrap();
+        let mut s = DiskStore::open_or_create(&path).unwrap();
+        let mut b = WriteBatch::default();
+        b.put("t", b"k", b"v");
+        s.commit(b).unwrap();
+        drop(s);
+        assert_eq!(DiskStore::create(&path).unwrap_err(), Error::StoreIo);
+        let s = DiskStore::open_or_create(&path).unwrap();
+        assert_eq!(s.get("t", b"k").unwrap(), Some(b"v".to_vec()));
     }
 }

@@ -181,7 +181,7 @@ mod tests {
         use crate::store::DiskStore;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.redb");
-        let mut s = FaultyStore::crash_at(DiskStore::open(&path).unwrap(), 1, Crash::BeforeCommit)
+        let mut s = FaultyStore::crash_at(DiskStore::create(&path).unwrap(), 1, Crash::BeforeCommit)
             .with_torn_write(DiskStore::write_then_abandon);
         s.commit(one(b"before")).unwrap();
         assert_eq!(s.commit(one(b"torn")), Err(Error::StoreIo));
