@@ -92,7 +92,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
 
 /// [`seal`] over another AEAD of the same KEM and KDF: only for checking our
 /// code path against the RFC 9180 A.1 and A.2 vectors. [HPKE-4]
-pub(crate) fn seal_suite<A: hpke::aead::Aead, R: CryptoRng + ?Sized>(
+pub fn seal_suite<A: hpke::aead::Aead, R: CryptoRng + ?Sized>(
     pk_r: &[u8; 32],
     info: &[u8],
     aad: &[u8],
@@ -129,7 +129,7 @@ pub fn open(sk_r: &HpkeSecretKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]
 }
 
 /// [`open`] over another AEAD of the same KEM and KDF (RFC 9180 vectors only). [HPKE-4]
-pub(crate) fn open_suite<A: hpke::aead::Aead>(
+pub fn open_suite<A: hpke::aead::Aead>(
     sk_r: &HpkeSecretKey,
     enc: &[u8],
     info: &[u8],

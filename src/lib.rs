@@ -19,10 +19,8 @@
 //! | [`chain`], [`device`], [`hpke`] | 8, account chain, devices, pairing, HPKE wraps |
 //! | [`server`] (with [`server::wire`]), [`client`] | 11, sync: requests, the reference server, the device's sync engine |
 //! | [`defences`] | 12, the model checker's defence switches |
-//! | [`demo`] | the narrated `blindsync demo` scenario |
 //! | [`stream`] | 9, chunked streams |
 //! | [`batch`] | 10, batches and the verification hash chain |
-//! | [`vectors`] | test-vector generator and verifier |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -32,7 +30,6 @@ pub mod batch;
 pub mod chain;
 pub mod client;
 pub mod defences;
-pub mod demo;
 pub mod device;
 pub mod encoding;
 pub mod envelope;
@@ -46,6 +43,5 @@ pub mod server;
 pub mod store;
 pub mod stream;
 pub mod unlock;
-pub mod vectors;
 
 pub use error::{Error, Fault, Result};

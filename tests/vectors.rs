@@ -10,8 +10,8 @@ fn dir() -> PathBuf {
 // [ENC-5] [KEY-3] [KEY-6] [WRAP-4] the committed vectors, positive and negative, all pass.
 #[test]
 fn committed_vectors_pass() {
-    let reports = blindsync::vectors::verify_dir(&dir());
-    let table = blindsync::vectors::render_table(&reports);
+    let reports = blindsync_testkit::verify_dir(&dir());
+    let table = blindsync_testkit::render_table(&reports);
     assert!(reports.iter().all(|r| r.ok()), "{table}");
     let negatives: usize = reports.iter().map(|r| r.negative.1).sum();
     assert!(negatives > 30, "{table}");
@@ -22,7 +22,7 @@ fn committed_vectors_pass() {
 
 #[test]
 fn regenerating_reproduces_the_committed_files() {
-    let files = blindsync::vectors::generate().expect("generator");
+    let files = blindsync_testkit::generate().expect("generator");
     for f in files {
         let committed = std::fs::read(dir().join(f.name)).expect(f.name);
         assert!(
@@ -36,13 +36,13 @@ fn regenerating_reproduces_the_committed_files() {
 // A vector that is altered must fail: the verifier is not vacuous.
 #[test]
 fn tampered_vectors_fail() {
-    let files = blindsync::vectors::generate().expect("generator");
+    let files = blindsync_testkit::generate().expect("generator");
     let mut checked = 0;
     for f in &files {
         for v in &f.vectors {
             let mut bad = v.clone();
             match &mut bad.expected {
-                blindsync::vectors::Expected::Ok { output, .. } => {
+                blindsync_testkit::Expected::Ok { output, .. } => {
                     let s = output.to_string();
                     // Flip one hex digit of the output.
                     let Some(pos) = s.find(|c: char| c.is_ascii_hexdigit() && c != '0') else { continue };
@@ -50,7 +50,7 @@ fn tampered_vectors_fail() {
                     t[pos] = if t[pos] == b'1' { b'2' } else { b'1' };
                     *output = serde_json::from_slice(&t).unwrap();
                 }
-                blindsync::vectors::Expected::Err(e) => {
+                blindsync_testkit::Expected::Err(e) => {
                     *e = if *e == blindsync::Error::DecodeTrailing {
                         blindsync::Error::DecodeTruncated
                     } else {
@@ -69,7 +69,7 @@ fn tampered_vectors_fail() {
 #[test]
 fn ids_are_unique() {
     let mut seen = std::collections::BTreeSet::new();
-    for f in blindsync::vectors::generate().unwrap() {
+    for f in blindsync_testkit::generate().unwrap() {
         for v in f.vectors {
             assert!(seen.insert(v.id.clone()), "duplicate id {}", v.id);
         }

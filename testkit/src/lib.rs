@@ -20,7 +20,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use blindsync::error::Error;
 pub use json::Fail;
 
 /// The format tag every generated file carries.
