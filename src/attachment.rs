@@ -78,12 +78,14 @@ impl AttachmentKey {
         Self::from_prk(keys.prk(), keys.epoch())
     }
 
+    danger_api! {
     /// The attachment key under the model's switches: with
     /// `data.attachment_epoch_keys` off every epoch uses epoch 0's key, as before
     /// issue 14, so whoever held epoch 0 reads later attachments. `epoch0` and
     /// `current` are the keys of epoch 0 and of the epoch in use. [ATT-1] [MODEL-5]
     pub fn derive_with(epoch0: &EpochKeys, current: &EpochKeys, defences: &Defences) -> Self {
         if defences.data.attachment_epoch_keys { Self::derive(current) } else { Self::derive(epoch0) }
+    }
     }
 
     /// [`AttachmentKey::derive`] from an epoch PRK itself (test vectors). [ATT-1]
@@ -205,6 +207,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
     seal_with(account, key, suite, signing_key, plaintext, &Defences::ALL, rng)
 }
 
+danger_api! {
 /// [`seal`] under the model's switches: with `data.attachment_padding` off the
 /// blob carries the plaintext at its exact length (the framing header only), so its
 /// length confirms a known file. [ATT-6] [MODEL-5]
@@ -226,6 +229,7 @@ pub fn seal_with<R: CryptoRng + ?Sized>(
     padded.zeroize();
     let (manifest, body) = sealed?;
     Ok(SealedAttachment { id, manifest, body })
+}
 }
 
 /// Opens an attachment and checks its plaintext against the id. [ATT-4] [ATT-6]

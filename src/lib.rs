@@ -18,18 +18,23 @@
 //! | [`envelope`] | 7, record envelopes |
 //! | [`chain`], [`device`], [`hpke`] | 8, account chain, devices, pairing, HPKE wraps |
 //! | [`server`] (with [`server::wire`]), [`client`] | 11, sync: requests, the reference server, the device's sync engine |
-//! | [`defences`] | 12, the model checker's defence switches |
+//! | `danger` (feature `danger`) | 12, the model checker's defence switches |
 //! | [`stream`] | 9, chunked streams |
 //! | [`batch`] | 10, batches and the verification hash chain |
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// First: the `danger_api!` macro is textually scoped.
+#[macro_use]
+mod defences;
+
 pub mod attachment;
 pub mod batch;
 pub mod chain;
 pub mod client;
-pub mod defences;
+#[cfg(feature = "danger")]
+pub mod danger;
 pub mod device;
 pub mod encoding;
 pub mod envelope;

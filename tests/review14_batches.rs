@@ -13,7 +13,7 @@ use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::chain::{
     Body, ChainState, Reconfirm, Revocation, approve_device, create_account, extend, revoke, revoke_and_rotate,
 };
-use blindsync::defences::Defences;
+use blindsync::danger::Defences;
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::Suite;
 use blindsync::error::Error;

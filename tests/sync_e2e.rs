@@ -254,7 +254,7 @@ fn split_rotation_is_an_alert() {
     assert_eq!(b.chain(), &before);
     assert!(!b.umks().contains_key(&1));
     // With the defence off (model checker only), B would silently take the other UMK.
-    b.dangerous_set_defences(blindsync::defences::Defences::ALL.without(blindsync::defences::Weakening::NoKeyCheck));
+    b.dangerous_set_defences(blindsync::danger::Defences::ALL.without(blindsync::danger::Weakening::NoKeyCheck));
     assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
     assert!(b.umks()[&1] == other);
 }
@@ -909,7 +909,7 @@ fn writer_commits_to_its_previous_envelope() {
 // check off, the alternative is taken silently.
 #[test]
 fn alternative_below_a_later_envelope_is_an_equivocation() {
-    use blindsync::defences::{Defences, Weakening};
+    use blindsync::danger::{Defences, Weakening};
     let (mut s, mut a, b) = two_devices();
     for n in 1..=3 {
         a.write(&mut s.w, "notes", rid(n), b"original", &mut s.rng).unwrap();
@@ -947,7 +947,7 @@ fn alternative_below_a_later_envelope_is_an_equivocation() {
 // the record stays writable; with the step check off the record sits at the ceiling for ever.
 #[test]
 fn revision_overflow_is_refused() {
-    use blindsync::defences::{Defences, Weakening};
+    use blindsync::danger::{Defences, Weakening};
     let (mut s, mut a, b) = two_devices();
     a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
     let items = s.w.server.store_items(&a.account());
@@ -1000,7 +1000,7 @@ fn revoke_third() -> (Setup, Client, Client, Client) {
 // epoch 1 is in force) is refused: the revoked device could read it. With the check off it is taken.
 #[test]
 fn stale_epoch_at_a_newer_head_is_refused() {
-    use blindsync::defences::{Defences, Weakening};
+    use blindsync::danger::{Defences, Weakening};
     let (mut s, mut a, mut b, _r) = revoke_third();
     assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
     assert_eq!(b.chain().epoch(), 1);
@@ -1047,7 +1047,7 @@ fn stale_epoch_at_a_newer_head_is_refused() {
 // listed alerts (the data is applied: it is authentic), once. With the alert off, nothing shows.
 #[test]
 fn write_on_a_head_older_than_a_revocation_is_an_alert() {
-    use blindsync::defences::{Defences, Weakening};
+    use blindsync::danger::{Defences, Weakening};
     let (mut s, mut a, mut b, _r) = revoke_third();
     assert!(a.sync(&mut s.w).unwrap().alerts.is_empty()); // a now holds the revocation, boundary set
     let old_head = b.chain().head().hash;

@@ -12,7 +12,7 @@ mod demo;
 
 use blindsync_model as model;
 
-use blindsync::defences::{Defences, Weakening};
+use blindsync::danger::{Defences, Weakening};
 use model::{Capability, Config};
 
 /// BlindSync: end-to-end-encrypted sync, and the tools that prove it.

@@ -59,11 +59,13 @@ pub fn event_hash(key: &EventKey, event: &Event) -> [u8; 32] {
     blake3_keyed(key.expose(), &[&event_prefix(event), &event.data])
 }
 
+danger_api! {
 /// [`event_hash`] under the model's switches: with `data.keyed_events` off the
 /// hash is unkeyed BLAKE3 of the same bytes, which anyone can recompute from a
 /// guessed event (the leak of finding H3). [HCH-2] [MODEL-5]
 pub fn event_hash_with(key: &EventKey, event: &Event, defences: &Defences) -> [u8; 32] {
     if defences.data.keyed_events { event_hash(key, event) } else { blake3_hash(&[&event_prefix(event), &event.data]) }
+}
 }
 
 /// `ref = SHA-256(enc(BATCH_REF, account_id(32), batch_id(16)))`: the 32-byte key the
@@ -194,6 +196,7 @@ pub fn verify(
     verify_with(account, batch, key, writer, events, record, &Defences::ALL)
 }
 
+danger_api! {
 /// [`verify`] under the model's switches: with `data.report_signature` off the
 /// record's signature is not checked, so a server that appends reports of its
 /// own makes an honest device look as if it dropped events (finding M1). [MODEL-5]
@@ -239,4 +242,5 @@ pub fn verify_with(
         }
     }
     Err(Error::HchAltered)
+}
 }

@@ -564,6 +564,7 @@ pub fn open(
     open_with(account, batch, sealed, record, policy, me, now_ms, &Defences::ALL)
 }
 
+danger_api! {
 /// [`open`] under the model's defence switches (`data.chain_head`, `data.chunk_digests`,
 /// `data.report_signature`, `data.keyed_events`). [MODEL-5]
 #[allow(clippy::too_many_arguments)]
@@ -579,6 +580,7 @@ pub fn open_with(
 ) -> Result<OpenedBatch> {
     let meta = verified_meta(account, batch, sealed, policy, now_ms, defences)?;
     open_body(account, batch, sealed, record, policy, me, meta, defences)
+}
 }
 
 /// Steps 1 to 6 of [BAT-8]: the metadata, verified, and its chain head known. [BAT-10]

@@ -169,6 +169,7 @@ impl Header {
         Encoder::new(labels::AAD_RECORD).fixed(&account.0).fixed(&self.encode()).finish()
     }
 
+    danger_api! {
     /// The header as the AAD and the signature bind it: itself, or, with
     /// the location binding switched off (model checking only), with
     /// bucket, record id and revision zeroed. [MODEL-5]
@@ -180,6 +181,7 @@ impl Header {
             h.revision = 0;
         }
         h
+    }
     }
 
     /// `sig_digest = SHA-256(enc(SIG_RECORD, account_id(32), header(236), body_digest(32)))`. [ENV-9]

@@ -228,6 +228,7 @@ fn seal_meta(
     })
 }
 
+danger_api! {
 /// [`seal`] with defences switched off: for the model checker only, which
 /// proves each defence necessary ([`crate::defences`]). [MODEL-5]
 pub fn dangerous_seal_with_defences<R: CryptoRng + ?Sized>(
@@ -244,6 +245,7 @@ pub fn dangerous_seal_with_defences<R: CryptoRng + ?Sized>(
     rng.fill_bytes(&mut salt);
     rng.fill_bytes(&mut nonce);
     seal_meta(account, meta, collection_key, signing_key, payload, &salt, &nonce, defences)
+}
 }
 
 /// Seals an already padded plaintext under `template` (its `padded_len` and
@@ -475,9 +477,11 @@ pub fn verify_stub(stub: &Stub, ctx: &OpenContext<'_>) -> Result<()> {
     dangerous_verify_stub_with_defences(stub, ctx, &Defences::ALL)
 }
 
+danger_api! {
 /// [`verify_stub`] with defences switched off: model checking only. [MODEL-5]
 pub fn dangerous_verify_stub_with_defences(stub: &Stub, ctx: &OpenContext<'_>, defences: &Defences) -> Result<()> {
     check_signed(&stub.header, &stub.body_digest, &stub.signature, ctx, defences).map(|_| ())
+}
 }
 
 /// Opens an envelope. Returns the payload only after every check. [ENV-12]
@@ -500,6 +504,7 @@ pub fn open(envelope: &[u8], ctx: &OpenContext<'_>) -> Result<Opened> {
     dangerous_open_with_defences(envelope, ctx, &Defences::ALL)
 }
 
+danger_api! {
 /// [`open`] with defences switched off: model checking only. [MODEL-5]
 pub fn dangerous_open_with_defences(envelope: &[u8], ctx: &OpenContext<'_>, defences: &Defences) -> Result<Opened> {
     let env = EnvelopeRef::decode(envelope)?;
@@ -529,6 +534,7 @@ pub fn dangerous_open_with_defences(envelope: &[u8], ctx: &OpenContext<'_>, defe
         return Err(e);
     }
     Ok(Opened { header: h, padded: buf, range })
+}
 }
 
 /// Suite AEAD, detached and in place. [ENV-3] [ENV-7]
