@@ -91,13 +91,42 @@ pub fn hkdf_expand32(prk: &Secret32, info: &[u8]) -> Secret32 {
     s
 }
 
-/// Strict Ed25519 verification ([PRIM-9]): `S < L`, `R` not of small order
-/// and equal to the canonical encoding of `[S]B - [k]A`, and a key that
-/// decodes and is not of small order. The caller maps the failure to its
-/// own error code.
-pub fn verify_strict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+/// Ed25519 public-key validity ([PRIM-9]): the 32 bytes decode to a curve
+/// point, re-encode to the same 32 bytes (canonical), and the point is not of
+/// small order. The one key check every caller uses; the caller maps a
+/// failure to its own error code.
+///
+/// ```
+/// use blindsync::primitives::ed25519_key_valid;
+/// let sk = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+/// assert!(ed25519_key_valid(&sk.verifying_key().to_bytes()));
+/// assert!(!ed25519_key_valid(&[0; 32])); // small order
+/// ```
+pub fn ed25519_key_valid(pk: &[u8; 32]) -> bool {
     ed25519_dalek::VerifyingKey::from_bytes(pk)
-        .is_ok_and(|vk| vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok())
+        .is_ok_and(|vk| vk.to_edwards().compress().to_bytes() == *pk && !vk.is_weak())
+}
+
+/// Strict Ed25519 verification ([PRIM-9]): a valid key
+/// ([`ed25519_key_valid`]), `S < L`, `R` not of small order and equal to the
+/// canonical encoding of `[S]B - [k]A`. The one verification every caller
+/// (statements, proofs of possession, envelopes, manifests, batches,
+/// hash-chain records, logins) uses; the caller maps a failure to its own
+/// error code.
+///
+/// ```
+/// use blindsync::primitives::verify_strict;
+/// use ed25519_dalek::Signer;
+/// let sk = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+/// let sig = sk.sign(b"message").to_bytes();
+/// assert!(verify_strict(&sk.verifying_key().to_bytes(), b"message", &sig));
+/// assert!(!verify_strict(&sk.verifying_key().to_bytes(), b"other", &sig));
+/// ```
+pub fn verify_strict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(pk) else { return false };
+    vk.to_edwards().compress().to_bytes() == *pk
+        && !vk.is_weak()
+        && vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok()
 }
 
 /// Constant-time equality of two byte strings (lengths are public). [PRIM-8]

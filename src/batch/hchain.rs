@@ -17,8 +17,6 @@
 //! report_i = (e_i, Ed25519-Sign(device, SHA-256(enc(SIG_HCH_REPORT, ref(32), u64 i, v_i(32)))))
 //! ```
 
-use ed25519_dalek::{Signature, VerifyingKey};
-
 use super::{BatchId, Event};
 use crate::defences::Defences;
 use crate::device::DeviceKeys;
@@ -216,11 +214,9 @@ pub fn verify_with(
     if defences.data.report_signature && !record.reported.is_empty() {
         // [HCH-6] RFC 8032 strict, as chapters 7 and 9; the key is the batch writer's from the reader's chain.
         let digest = report_digest(&reference, record.reported.len() as u64, &record.value);
-        let vk = VerifyingKey::from_bytes(writer).map_err(|_| Error::HchSignature)?;
-        if vk.is_weak() {
+        if !crate::primitives::verify_strict(writer, &digest, &record.signature) {
             return Err(Error::HchSignature);
         }
-        vk.verify_strict(&digest, &Signature::from_bytes(&record.signature)).map_err(|_| Error::HchSignature)?;
     }
     let c: Vec<[u8; 32]> = events.iter().map(|e| event_hash_with(key, e, defences)).collect();
     let r = &record.reported;

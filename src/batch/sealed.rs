@@ -11,8 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use ed25519_dalek::{Signature, VerifyingKey};
-
 use super::hchain::{self, ServerRecord};
 use super::slots::{self, SLOT_LEN};
 use super::{BatchId, Event, decode_events, encode_events_to};
@@ -310,12 +308,9 @@ impl BatchMeta {
         }
         let key = policy.writer_key(&self.writer).ok_or(Error::BatchWriter)?;
         // RFC 8032 strict, as chapters 7 and 9; a key of small order is a failed signature.
-        let vk = VerifyingKey::from_bytes(&key).map_err(|_| Error::BatchSignature)?;
-        if vk.is_weak() {
+        if !crate::primitives::verify_strict(&key, &self.sig_digest(account), &self.signature) {
             return Err(Error::BatchSignature);
         }
-        vk.verify_strict(&self.sig_digest(account), &Signature::from_bytes(&self.signature))
-            .map_err(|_| Error::BatchSignature)?;
         if now_ms >= self.window.expires_ms {
             return Err(Error::BatchExpired);
         }

@@ -602,9 +602,11 @@ impl Statement {
 
     /// Strict Ed25519 verification of the signature under `signer`. [CHAIN-2]
     pub fn verify_signature(&self) -> Result<()> {
-        let vk = ed25519_dalek::VerifyingKey::from_bytes(&self.signer).map_err(|_| Error::ChainSignature)?;
-        let sig = ed25519_dalek::Signature::from_bytes(&self.signature);
-        vk.verify_strict(&self.signed_message(), &sig).map_err(|_| Error::ChainSignature)
+        if crate::primitives::verify_strict(&self.signer, &self.signed_message(), &self.signature) {
+            Ok(())
+        } else {
+            Err(Error::ChainSignature)
+        }
     }
 }
 

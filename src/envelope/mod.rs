@@ -61,14 +61,14 @@ use crate::defences::Defences;
 use aes_gcm::Aes256Gcm;
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use zeroize::Zeroize;
 
 use crate::encoding::{Encoder, Reader};
 use crate::error::{Error, Result};
 use crate::keys::{AccountId, Bucket, CollectionKey, Epoch};
 use crate::labels;
-use crate::primitives::{CryptoRng, TAG_LEN, ct_eq, hkdf_expand32, hkdf_extract};
+use crate::primitives::{CryptoRng, TAG_LEN, ct_eq, ed25519_key_valid, hkdf_expand32, hkdf_extract, verify_strict};
 use crate::secret::Secret32;
 use crate::secret_type;
 
@@ -460,14 +460,13 @@ fn check_signed<'c>(
         return Err(Error::EnvStaleEpoch);
     }
     // [ENV-9] RFC 8032 strict: canonical S, canonical R, no small-order R or A.
-    let vk = VerifyingKey::from_bytes(&writer.verifying_key).map_err(|_| Error::EnvSignerKey)?;
-    if vk.is_weak() {
+    if !ed25519_key_valid(&writer.verifying_key) {
         return Err(Error::EnvSignerKey);
     }
-    let sig = Signature::from_bytes(signature);
-    if defences.signature {
-        vk.verify_strict(&header.bound(defences).sig_digest(&ctx.account, digest), &sig)
-            .map_err(|_| Error::EnvSignature)?;
+    if defences.signature
+        && !verify_strict(&writer.verifying_key, &header.bound(defences).sig_digest(&ctx.account, digest), signature)
+    {
+        return Err(Error::EnvSignature);
     }
     Ok(access)
 }

@@ -558,9 +558,9 @@ impl<S: Storage> Server<S> {
                 } else {
                     return Err(Error::SrvAuth);
                 };
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| Error::SrvAuth)?;
-                let sig = ed25519_dalek::Signature::from_bytes(&signature);
-                vk.verify_strict(&login_message(&account, &key, &nonce), &sig).map_err(|_| Error::SrvAuth)?;
+                if !crate::primitives::verify_strict(&key, &login_message(&account, &key, &nonce), &signature) {
+                    return Err(Error::SrvAuth);
+                }
                 // Only a successful login reaches the replay cache. [SRV-12]
                 self.store.used_nonces().insert(nonce, expires);
                 Ok(self.issue(account, actor, key, now, rng))

@@ -40,7 +40,7 @@
 
 use std::io::{self, Read, Write};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::defences::Defences;
@@ -295,12 +295,9 @@ impl Manifest {
             return Err(Error::StreamContext);
         }
         // [STR-7] RFC 8032 strict, as chapter 7; an invalid or weak key is a failed signature.
-        let vk = VerifyingKey::from_bytes(&ctx.verifying_key).map_err(|_| Error::StreamSignature)?;
-        if vk.is_weak() {
+        if !crate::primitives::verify_strict(&ctx.verifying_key, &m.sig_digest(&p.account), &m.signature) {
             return Err(Error::StreamSignature);
         }
-        vk.verify_strict(&m.sig_digest(&p.account), &Signature::from_bytes(&m.signature))
-            .map_err(|_| Error::StreamSignature)?;
         Ok(m)
     }
 

@@ -11,6 +11,7 @@
 //! draft); they anchor our own vectors to values we did not generate.
 
 mod areas;
+pub mod ed25519;
 pub mod hex;
 mod json;
 mod upstream;

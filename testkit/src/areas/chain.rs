@@ -789,21 +789,21 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "pairing_payload_decode",
         "a well-formed payload whose Ed25519 key is a non-canonical encoding (y + p) of a large-order point",
         &["DEV-2", "PRIM-9"],
-        obj([("payload", h(&raw(non_canonical_ed25519()?, b.public().x25519)))]),
+        obj([("payload", h(&raw(crate::ed25519::non_canonical_ed25519()?, b.public().x25519)))]),
         Error::DeviceKeyInvalid,
     )?;
     g.err(
         "pairing_payload_decode",
         "both keys bad (order-8 Ed25519 key, low-order X25519 key): the Ed25519 check comes first",
         &["DEV-2", "DEV-3"],
-        obj([("payload", h(&raw(order8_ed25519(), LOW_ORDER)))]),
+        obj([("payload", h(&raw(crate::ed25519::order8_ed25519(), LOW_ORDER)))]),
         Error::DeviceKeyInvalid,
     )?;
     g.ok(
         "pairing_payload_decode",
         "a mixed-order Ed25519 key (base point plus an order-8 point) is accepted",
         &["DEV-2", "PRIM-9"],
-        obj([("payload", h(&raw(mixed_order_ed25519(), b.public().x25519)))]),
+        obj([("payload", h(&raw(crate::ed25519::mixed_order_ed25519(), b.public().x25519)))]),
     )?;
     g.err(
         "pairing_payload_decode",
@@ -1308,73 +1308,6 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     generate_chain_checks(g, &w, &pin, &mut rng)
 }
 
-/// A non-canonical encoding of a point of large order: `y + p` for the
-/// smallest `y` in 2..=18 that is on the curve and not of small order. [PRIM-9]
-fn non_canonical_ed25519() -> Result<[u8; 32], String> {
-    for y in 2u8..=18 {
-        let mut k = [0xffu8; 32];
-        k[0] = 0xed + y;
-        k[31] = 0x7f;
-        if let Some(p) = curve25519_dalek::edwards::CompressedEdwardsY(k).decompress()
-            && !p.is_small_order()
-        {
-            return Ok(k);
-        }
-    }
-    Err("no non-canonical large-order encoding".into())
-}
-
-/// The base point plus a torsion point of order 8: not of small order, not in
-/// the prime-order subgroup (mixed order), canonically encoded. Accepted. [PRIM-9]
-fn mixed_order_ed25519() -> [u8; 32] {
-    (curve25519_dalek::constants::ED25519_BASEPOINT_POINT + curve25519_dalek::constants::EIGHT_TORSION[1])
-        .compress()
-        .to_bytes()
-}
-
-/// A torsion point of order 8 (small order, not the identity).
-fn order8_ed25519() -> [u8; 32] {
-    curve25519_dalek::constants::EIGHT_TORSION[1].compress().to_bytes()
-}
-
-/// A signature with `R` = the identity and `S = k·a mod L`: it satisfies the
-/// cofactorless equation `[S]B = R + [k]A`, so only the small-order `R` rule
-/// of strict verification refuses it. [PRIM-9] [CHAIN-2]
-fn small_order_r_signature(s: &Statement, seed: &DeviceSigningSeed) -> [u8; 64] {
-    use sha2::Digest;
-    let sk = ed25519_dalek::SigningKey::from_bytes(seed.expose());
-    let mut r = [0u8; 32];
-    r[0] = 1;
-    let kh: [u8; 64] = sha2::Sha512::new()
-        .chain_update(r)
-        .chain_update(sk.verifying_key().to_bytes())
-        .chain_update(s.signed_message())
-        .finalize()
-        .into();
-    let k = curve25519_dalek::Scalar::from_bytes_mod_order_wide(&kh);
-    let sc = k * sk.to_scalar();
-    let mut sig = [0u8; 64];
-    sig[..32].copy_from_slice(&r);
-    sig[32..].copy_from_slice(&sc.to_bytes());
-    sig
-}
-
-/// `S + L` (little-endian), the non-canonical twin of a valid `S`. [PRIM-9]
-fn s_plus_l(sig: &[u8; 64]) -> [u8; 64] {
-    const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
-    let mut out = *sig;
-    let mut carry = 0u16;
-    for (i, l) in L.iter().enumerate() {
-        let v = u16::from(sig[32 + i]) + u16::from(*l) + carry;
-        out[32 + i] = (v & 0xff) as u8;
-        carry = v >> 8;
-    }
-    out
-}
-
 /// The checks no earlier vector reaches: genesis rules, key reuse, partner
 /// and replace-authority state rules, decode errors, pairing mismatches and
 /// strict signature verification. One failure each.
@@ -1465,7 +1398,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     verify_err(g, "genesis with a flipped signature bit", &["CHAIN-8", "CHAIN-2"], vec![bad], Error::ChainSignature)?;
     // A small-order signer with R = identity and S = 0: every message "verifies" under a
     // lax (cofactorless, no small-order check) verifier. The key check refuses it first.
-    let small = DevicePublic { ed25519: order8_ed25519(), x25519: a.x25519 };
+    let small = DevicePublic { ed25519: crate::ed25519::order8_ed25519(), x25519: a.x25519 };
     let mut s0 = Statement {
         position: 0,
         prev: [0; 32],
@@ -1481,7 +1414,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![s0.encode()],
         Error::DeviceKeyInvalid,
     )?;
-    let nc = DevicePublic { ed25519: non_canonical_ed25519()?, x25519: a.x25519 };
+    let nc = DevicePublic { ed25519: crate::ed25519::non_canonical_ed25519()?, x25519: a.x25519 };
     let s0 =
         Statement { position: 0, prev: [0; 32], body: gbody(nc, rec, pw, 0), signer: nc.ed25519, signature: [0; 64] };
     verify_err(
@@ -1496,7 +1429,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let stranger = Dev::new(rng);
     let mut s2 = next_statement(&st(1)?, add_body(&stranger.keys, &acct), &w.a.keys);
     let good = s2.signature;
-    s2.signature = small_order_r_signature(&s2, w.a.keys.signing_seed());
+    s2.signature = crate::ed25519::small_order_r_signature(w.a.keys.signing_seed().expose(), &s2.signed_message());
     verify_err(
         g,
         "add-device whose signature has R = identity and S = k·a (passes a cofactorless lax check)",
@@ -1504,7 +1437,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(2, s2.encode()),
         Error::ChainSignature,
     )?;
-    s2.signature = s_plus_l(&good);
+    s2.signature = crate::ed25519::s_plus_l(&good);
     verify_err(
         g,
         "add-device whose valid signature has S replaced by S + L (non-canonical)",
