@@ -25,9 +25,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// First: the `danger_api!` macro is textually scoped.
+// First: the `danger_api!` and `wire_enum!` macros are textually scoped.
 #[macro_use]
 mod defences;
+#[macro_use]
+pub mod encoding;
 
 pub mod attachment;
 pub mod batch;
@@ -36,7 +38,6 @@ pub mod client;
 #[cfg(feature = "danger")]
 pub mod danger;
 pub mod device;
-pub mod encoding;
 pub mod envelope;
 pub mod error;
 pub mod hpke;

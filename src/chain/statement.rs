@@ -26,24 +26,15 @@ pub const EPOCH_WRAP_CT_LEN: usize = 32 + TAG_LEN;
 /// The `prev` of a genesis statement. [CHAIN-3]
 pub const GENESIS_PREV: [u8; 32] = [0u8; 32];
 
-/// The two unlock paths that carry an authority. [CHAIN-13]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum UnlockPath {
-    /// The recovery code.
-    Recovery = 1,
-    /// The password.
-    Password = 2,
-}
-
-impl UnlockPath {
-    /// The path with wire value `v`. [CHAIN-1]
-    pub fn from_u8(v: u8) -> Result<Self> {
-        match v {
-            1 => Ok(UnlockPath::Recovery),
-            2 => Ok(UnlockPath::Password),
-            _ => Err(Error::DecodeValue),
-        }
+wire_enum! {
+    /// The two unlock paths that carry an authority; another wire value is
+    /// `E_DECODE_VALUE`. [CHAIN-13] [CHAIN-1]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum UnlockPath (unknown: Error::DecodeValue) {
+        /// The recovery code.
+        Recovery = 1,
+        /// The password.
+        Password = 2,
     }
 }
 

@@ -34,25 +34,16 @@ pub struct RecordId(pub [u8; 16]);
 /// The writer's device id (spec 8.4), as the chain defines it. [ENV-2]
 pub use crate::device::DeviceId;
 
-/// The content AEAD of an envelope. [ENV-3]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Suite {
-    /// AES-256-GCM, the default.
-    #[default]
-    Aes256Gcm = 1,
-    /// ChaCha20-Poly1305 (RFC 8439), the alternative.
-    ChaCha20Poly1305 = 2,
-}
-
-impl Suite {
-    /// The suite with wire value `v`, or [`Error::EnvSuite`]. [ENV-3]
-    pub fn from_u8(v: u8) -> Result<Self> {
-        match v {
-            1 => Ok(Suite::Aes256Gcm),
-            2 => Ok(Suite::ChaCha20Poly1305),
-            _ => Err(Error::EnvSuite),
-        }
+wire_enum! {
+    /// The content AEAD of an envelope; an unknown suite byte is
+    /// [`Error::EnvSuite`]. [ENV-3]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum Suite (unknown: Error::EnvSuite) {
+        /// AES-256-GCM, the default.
+        #[default]
+        Aes256Gcm = 1,
+        /// ChaCha20-Poly1305 (RFC 8439), the alternative.
+        ChaCha20Poly1305 = 2,
     }
 }
 

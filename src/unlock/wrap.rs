@@ -40,24 +40,15 @@ pub const MAX_KDF_BINDING: usize = 64;
 /// Length of a UMK wrap: nonce, UMK ciphertext, tag. [WRAP-1]
 pub const UMK_WRAP_LEN: usize = XNONCE_LEN + 32 + TAG_LEN;
 
-/// Which unlock path a wrap belongs to. [WRAP-2]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum WrapKind {
-    /// Wrapped under the recovery KEK.
-    Recovery = 1,
-    /// Wrapped under the password KEK.
-    Password = 2,
-}
-
-impl WrapKind {
-    /// The kind with wire value `v`. [WRAP-2]
-    pub fn from_u8(v: u8) -> Result<Self> {
-        match v {
-            1 => Ok(WrapKind::Recovery),
-            2 => Ok(WrapKind::Password),
-            _ => Err(Error::DecodeValue),
-        }
+wire_enum! {
+    /// Which unlock path a wrap belongs to; another wire value is
+    /// `E_DECODE_VALUE`. [WRAP-2]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum WrapKind (unknown: Error::DecodeValue) {
+        /// Wrapped under the recovery KEK.
+        Recovery = 1,
+        /// Wrapped under the password KEK.
+        Password = 2,
     }
 }
 
