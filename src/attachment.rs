@@ -249,6 +249,7 @@ pub fn open(
     body: &[u8],
     verifying_key: &[u8; 32],
 ) -> Result<Vec<u8>> {
+    // [ATT-7] the suite is the caller's expectation: another suite in the manifest is E_STREAM_CONTEXT.
     let ctx = StreamOpenContext { params: params(account, suite, id), verifying_key: *verifying_key };
     let mut padded = stream::open(manifest, body, &ctx, &key.source(id))?;
     let unpadded = unpad(&padded);
@@ -386,5 +387,27 @@ mod tests {
             open(&acc, &key(3), &s.id, Suite::Aes256Gcm, &s.manifest, &s.body, &vk),
             Err(Error::StreamCommitment)
         );
+    }
+
+    // [ATT-7] the reader expects a suite: a blob sealed under the other one is E_STREAM_CONTEXT
+    // (even with a wrong key, which would otherwise be E_STREAM_COMMITMENT: step 2 of [STR-8]
+    // comes first), and the same file under either suite has the same id.
+    #[test]
+    fn reader_expects_a_suite() {
+        let k = key(2);
+        let acc = AccountId([1; 32]);
+        let sk = SigningKey::from_bytes(&[4; 32]);
+        let vk = sk.verifying_key().to_bytes();
+        let mut rng = SeededRng::from_label("att-suite");
+        let p = b"scan of a receipt".to_vec();
+        let aes = seal(&acc, &k, Suite::Aes256Gcm, &sk, &p, &mut rng).unwrap();
+        let cha = seal(&acc, &k, Suite::ChaCha20Poly1305, &sk, &p, &mut rng).unwrap();
+        assert_eq!(aes.id, cha.id);
+        assert_eq!(open(&acc, &k, &cha.id, Suite::ChaCha20Poly1305, &cha.manifest, &cha.body, &vk).unwrap(), p);
+        let other =
+            |s: &SealedAttachment, suite, k: &AttachmentKey| open(&acc, k, &s.id, suite, &s.manifest, &s.body, &vk);
+        assert_eq!(other(&aes, Suite::ChaCha20Poly1305, &k), Err(Error::StreamContext));
+        assert_eq!(other(&cha, Suite::Aes256Gcm, &k), Err(Error::StreamContext));
+        assert_eq!(other(&cha, Suite::Aes256Gcm, &key(3)), Err(Error::StreamContext));
     }
 }

@@ -139,7 +139,8 @@ impl Encoder {
 }
 
 /// Reads a canonical structure; every read is bounds-checked and returns a
-/// typed error, never panics. [ENC-5]
+/// typed error, never panics. [ENC-5] Decoders interleave reads and value
+/// checks in the order of their check lists, never reading ahead. [ENC-7]
 #[derive(Clone, Debug)]
 pub struct Reader<'a> {
     buf: &'a [u8],

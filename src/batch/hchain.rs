@@ -47,6 +47,7 @@ pub fn event_key(data_key: &StreamKeySource, account: &AccountId, batch: &BatchI
 }
 
 /// `enc(HCH_EVENT, u64 t_ms, u8 kind, u32 len(data))`: what is hashed before the data. [HCH-2]
+/// Of event 0, the vectors' `first_event_prefix`. [BAT-13]
 pub fn event_prefix(event: &Event) -> Vec<u8> {
     let len = u32::try_from(event.data.len()).unwrap_or(u32::MAX);
     Encoder::new(labels::HCH_EVENT).u64(event.t_ms).u8(event.kind as u8).u32(len).finish()

@@ -138,6 +138,7 @@ pub fn encode_events_to<W: std::io::Write>(events: &[Event], out: &mut W) -> Res
 ///              t_ms >= previous t_ms                  else E_BATCH_EVENT_ORDER
 ///   nothing follows                                   else E_DECODE_TRAILING
 /// ```
+/// Reads and checks in the order of [BAT-2]'s list; an event's order is checked after its data. [ENC-7]
 pub fn decode_events(bytes: &[u8]) -> Result<Vec<Event>> {
     let mut r = Reader::new(bytes);
     r.expect_label(labels::BATCH_EVENTS)?;

@@ -28,9 +28,10 @@ use crate::stream::{self, StreamKeySource, StreamOpenContext, StreamParams};
 
 /// Metadata format version. [BAT-5]
 pub const META_VERSION: u8 = 1;
-/// Longest metadata a blob may carry. [BAT-7]
+/// Longest metadata a blob may carry: exactly 4194304 bytes. [BAT-7] [BAT-14]
 pub const MAX_META: usize = 4 << 20;
-/// Longest manifest a blob may carry: the 32 MiB manifest of [STR-9] and its fixed parts. [BAT-7]
+/// Longest manifest a blob may carry: the 32 MiB manifest of [STR-9] and its fixed parts,
+/// exactly 33554618 bytes. [BAT-7] [BAT-14]
 pub const MAX_MANIFEST: usize =
     stream::MANIFEST_HEADER_LEN + stream::DIGEST_LEN * stream::MAX_CHUNKS as usize + SIG_LEN;
 
@@ -216,6 +217,7 @@ impl BatchMeta {
     }
 
     /// `SHA-256(enc(SIG_BATCH_META, account_id(32), bytes(meta_core ‖ manifest_digest)))`. [BAT-5]
+    /// The bytes before `meta_core ‖ manifest_digest` are the vectors' `sig_message_prefix`. [BAT-13]
     pub fn sig_digest(&self, account: &AccountId) -> [u8; 32] {
         let unsigned = self.unsigned();
         let len = u32::try_from(unsigned.len()).unwrap_or(u32::MAX);
@@ -224,6 +226,7 @@ impl BatchMeta {
     }
 
     /// The body's stream context `SHA-256(enc(HASH_BATCH_CONTEXT, account_id(32), bytes meta_core))`. [BAT-6]
+    /// `prefix` is the vectors' `context_prefix`. [BAT-13]
     pub fn context(&self, account: &AccountId) -> [u8; 32] {
         let core = self.core();
         let len = u32::try_from(core.len()).unwrap_or(u32::MAX);
@@ -241,7 +244,8 @@ impl BatchMeta {
         }
     }
 
-    /// Decodes metadata (no cryptography). [BAT-5]
+    /// Decodes metadata (no cryptography). [BAT-5] Reads and checks interleave: the
+    /// recipients are one read, before their order is checked. [ENC-7]
     ///
     /// ```text
     /// decode(bytes):
@@ -318,13 +322,15 @@ impl BatchMeta {
     }
 }
 
-/// `SHA-256(enc(HASH_BATCH_SLOTS, bytes slots))`. [BAT-5]
+/// `SHA-256(enc(HASH_BATCH_SLOTS, bytes slots))`. [BAT-5] The bytes before `slots` are the
+/// vectors' `slots_digest_prefix`. [BAT-13]
 pub fn slots_digest(slots: &[u8]) -> [u8; 32] {
     let len = u32::try_from(slots.len()).unwrap_or(u32::MAX);
     sha256(&[&Encoder::new(labels::HASH_BATCH_SLOTS).u32(len).finish(), slots])
 }
 
-/// `SHA-256(enc(HASH_BATCH_MANIFEST, bytes manifest))`. [BAT-5]
+/// `SHA-256(enc(HASH_BATCH_MANIFEST, bytes manifest))`. [BAT-5] The bytes before `manifest` are
+/// the vectors' `manifest_digest_prefix`. [BAT-13]
 pub fn manifest_digest(manifest: &[u8]) -> [u8; 32] {
     let len = u32::try_from(manifest.len()).unwrap_or(u32::MAX);
     sha256(&[&Encoder::new(labels::HASH_BATCH_MANIFEST).u32(len).finish(), manifest])

@@ -109,7 +109,7 @@ impl Header {
     }
 
     /// Reads a header from `r`, checking version, suite and padded length as
-    /// soon as each is read. [ENV-2] [ENV-3] [ENV-13] [ENV-14]
+    /// soon as each is read. [ENV-2] [ENV-3] [ENV-13] [ENV-14] [ENC-7]
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
         let version = r.u8()?;
         if version != VERSION {
@@ -183,7 +183,8 @@ impl Header {
 }
 
 /// `body_digest = SHA-256(enc(HASH_ENVELOPE_BODY, bytes body))`, streamed:
-/// the body is hashed where it lies, never copied. [ENV-8]
+/// the body is hashed where it lies, never copied. [ENV-8] The vectors'
+/// `body_digest_prefix` is the `prefix` hashed before the body. [ENV-17]
 pub fn body_digest(body: &[u8]) -> [u8; 32] {
     let prefix = Encoder::new(labels::HASH_ENVELOPE_BODY).finish();
     let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
@@ -288,6 +289,10 @@ pub(crate) mod tests {
         b[104..108].copy_from_slice(&(MAX_PADDED_LEN as u32 + 65536).to_be_bytes());
         assert_eq!(Header::decode(&b), Err(Error::EnvTooLarge));
         assert_eq!(Header::decode(&[]), Err(Error::DecodeTruncated));
+        // [ENC-7] version and suite are checked as read; the padded length only on a whole header.
+        assert_eq!(Header::decode(&[2]), Err(Error::EnvVersion));
+        assert_eq!(Header::decode(&[1, 3]), Err(Error::EnvSuite));
+        assert_eq!(Header::decode(&b[..HEADER_LEN - 1]), Err(Error::DecodeTruncated));
     }
 
     proptest! {

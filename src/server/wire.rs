@@ -814,6 +814,7 @@ impl Response {
         let resp = match ResponseKind::from_u8(r.u8()?)? {
             ResponseKind::Ok => Response::Ok,
             ResponseKind::Error => {
+                // [SYNC-18] at most 64 bytes, UTF-8, a code of chapter 6.
                 let code = core::str::from_utf8(r.bytes(64)?).map_err(|_| Error::DecodeValue)?;
                 Response::Error(Error::from_code(code).ok_or(Error::DecodeValue)?)
             }
@@ -840,8 +841,10 @@ impl Response {
                 blob: r.bytes(MAX_BATCH)?.to_vec(),
                 slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
                 event_hash: r.array()?,
+                // [SYNC-20] the server's count of reports: not checked against `n`.
                 events: r.u64()?,
                 reported: {
+                    // [SYNC-19] n <= 2^20, checked on the count before any hash is read.
                     let n = count(&mut r, MAX_EVENTS)?;
                     let mut v = Vec::with_capacity(n.min(r.remaining() / 32));
                     for _ in 0..n {

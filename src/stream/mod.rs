@@ -146,7 +146,8 @@ pub fn chunk_aad(params: &StreamParams, index: u64, last: bool) -> Vec<u8> {
 }
 
 /// The manifest entry of a sealed frame `ct ‖ tag`:
-/// `BLAKE3(enc(HASH_STREAM_CHUNK, bytes frame))`. [STR-6]
+/// `BLAKE3(enc(HASH_STREAM_CHUNK, bytes frame))`. [STR-6] The vectors'
+/// `first_digest_prefix` is the prefix hashed before frame 0. [STR-12]
 pub fn frame_digest(frame: &[u8]) -> ChunkDigest {
     let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
     blake3_hash(&[&Encoder::new(labels::HASH_STREAM_CHUNK).u32(len).finish(), frame])
@@ -225,6 +226,7 @@ impl Manifest {
     }
 
     /// `SHA-256(enc(SIG_STREAM, account(32), bytes(unsigned manifest)))`, the Ed25519 message. [STR-7]
+    /// `prefix` is the vectors' `sig_message_prefix`. [STR-12]
     pub fn sig_digest(&self, account: &AccountId) -> [u8; 32] {
         let unsigned = self.unsigned();
         let len = u32::try_from(unsigned.len()).unwrap_or(u32::MAX);
@@ -232,7 +234,8 @@ impl Manifest {
         sha256(&[&prefix, &unsigned])
     }
 
-    /// Decodes a manifest (no cryptography), with the checks of [STR-8] in order.
+    /// Decodes a manifest (no cryptography), with the checks of [STR-8] in order, reads
+    /// and checks interleaved ([ENC-7]: the digests are one read).
     ///
     /// ```text
     /// decode(bytes):

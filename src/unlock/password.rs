@@ -156,6 +156,7 @@ pub fn salt_from_slice(bytes: &[u8]) -> Result<[u8; SALT_LEN]> {
 
 impl AuthValue {
     /// What the server stores: `SHA-256(enc(PASSWORD_AUTH_HASH) ‖ auth)`. [KEY-8]
+    /// `enc(PASSWORD_AUTH_HASH)` is the vectors' `auth_hash_prefix`. [KEY-16]
     pub fn server_hash(&self) -> [u8; 32] {
         sha256(&[&Encoder::new(labels::PASSWORD_AUTH_HASH).finish(), self.expose()])
     }
