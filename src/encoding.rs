@@ -66,6 +66,40 @@ macro_rules! wire_enum {
     (@names $name:ident $( $variant:ident ),*) => {};
 }
 
+/// A wire structure (rustls' `Codec`): [`Codec::read`] reads one from a
+/// [`Reader`], and [`Codec::decode`] reads one from bytes and then refuses
+/// any trailing byte with `E_DECODE_TRAILING`. [ENC-5]
+///
+/// The check order inside `read` is the spec's; `decode` only adds the final
+/// "nothing may follow" step, so every decoder shares that rule.
+///
+/// ```
+/// use blindsync::encoding::Codec;
+/// use blindsync::unlock::password::PasswordKdf;
+/// let kdf = PasswordKdf { salt: [5; 16], params: blindsync::unlock::password::KdfParams::DEFAULT };
+/// let mut bytes = Codec::encode(&kdf);
+/// assert_eq!(<PasswordKdf as Codec>::decode(&bytes)?, kdf);
+/// bytes.push(0);
+/// assert_eq!(<PasswordKdf as Codec>::decode(&bytes), Err(blindsync::Error::DecodeTrailing));
+/// # Ok::<(), blindsync::Error>(())
+/// ```
+pub trait Codec<'a>: Sized {
+    /// The canonical encoding.
+    fn encode(&self) -> Vec<u8>;
+
+    /// Reads one structure from `r`, leaving what follows it.
+    fn read(r: &mut Reader<'a>) -> Result<Self>;
+
+    /// Reads exactly one structure from `bytes`: trailing bytes are
+    /// `E_DECODE_TRAILING`. [ENC-5]
+    fn decode(bytes: &'a [u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let v = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(v)
+    }
+}
+
 /// Longest label the encoding accepts, in bytes. [ENC-4]
 pub const MAX_LABEL_LEN: usize = 64;
 

@@ -17,7 +17,7 @@ use super::{BatchId, Event, decode_events, encode_events_to};
 use crate::chain::{ChainState, Statement};
 use crate::defences::Defences;
 use crate::device::{ChainHead, DeviceId, DeviceKeys};
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::envelope::{SIG_LEN, Suite};
 use crate::error::{Error, Result};
 use crate::hpke::HpkeSecretKey;
@@ -178,6 +178,58 @@ pub struct BatchMeta {
     pub signature: [u8; SIG_LEN],
 }
 
+impl Codec<'_> for BatchMeta {
+    fn encode(&self) -> Vec<u8> {
+        BatchMeta::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        r.expect_label(labels::BATCH_META)?;
+        if r.u8()? != META_VERSION {
+            return Err(Error::EnvVersion);
+        }
+        let batch_id = BatchId(r.array()?);
+        let writer = DeviceId(r.array()?);
+        let suite = Suite::from_u8(r.u8()?)?;
+        let window = Window { start_ms: r.u64()?, end_ms: r.u64()?, expires_ms: r.u64()? };
+        window.check()?;
+        let event_count = r.u32()?;
+        let seq = r.u64()?;
+        let prev_batch = BatchId(r.array()?);
+        let chain_head = ChainHead { len: r.u64()?, hash: r.array()? };
+        let n = usize::from(r.u16()?);
+        if r.remaining() < n.saturating_mul(32) {
+            return Err(Error::DecodeTruncated);
+        }
+        let mut recipients: Vec<[u8; 32]> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k: [u8; 32] = r.array()?;
+            if recipients.last().is_some_and(|p| *p >= k) {
+                return Err(Error::DecodeValue);
+            }
+            recipients.push(k);
+        }
+        if recipients.is_empty() {
+            return Err(Error::DecodeValue);
+        }
+        let slots_digest = r.array()?;
+        let manifest_digest = r.array()?;
+        let signature = r.array()?;
+        Ok(BatchMeta {
+            batch_id,
+            writer,
+            suite,
+            window,
+            event_count,
+            link: BatchLink { seq, prev_batch, chain_head },
+            recipients,
+            slots_digest,
+            manifest_digest,
+            signature,
+        })
+    }
+}
+
 impl BatchMeta {
     /// `meta_core`: everything the stream context binds (all but the manifest digest and signature). [BAT-5]
     pub fn core(&self) -> Vec<u8> {
@@ -258,51 +310,7 @@ impl BatchMeta {
     ///   nothing follows                               else E_DECODE_TRAILING
     /// ```
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        r.expect_label(labels::BATCH_META)?;
-        if r.u8()? != META_VERSION {
-            return Err(Error::EnvVersion);
-        }
-        let batch_id = BatchId(r.array()?);
-        let writer = DeviceId(r.array()?);
-        let suite = Suite::from_u8(r.u8()?)?;
-        let window = Window { start_ms: r.u64()?, end_ms: r.u64()?, expires_ms: r.u64()? };
-        window.check()?;
-        let event_count = r.u32()?;
-        let seq = r.u64()?;
-        let prev_batch = BatchId(r.array()?);
-        let chain_head = ChainHead { len: r.u64()?, hash: r.array()? };
-        let n = usize::from(r.u16()?);
-        if r.remaining() < n.saturating_mul(32) {
-            return Err(Error::DecodeTruncated);
-        }
-        let mut recipients: Vec<[u8; 32]> = Vec::with_capacity(n);
-        for _ in 0..n {
-            let k: [u8; 32] = r.array()?;
-            if recipients.last().is_some_and(|p| *p >= k) {
-                return Err(Error::DecodeValue);
-            }
-            recipients.push(k);
-        }
-        if recipients.is_empty() {
-            return Err(Error::DecodeValue);
-        }
-        let slots_digest = r.array()?;
-        let manifest_digest = r.array()?;
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(BatchMeta {
-            batch_id,
-            writer,
-            suite,
-            window,
-            event_count,
-            link: BatchLink { seq, prev_batch, chain_head },
-            recipients,
-            slots_digest,
-            manifest_digest,
-            signature,
-        })
+        <Self as Codec>::decode(bytes)
     }
 
     /// Steps 2 to 5 of [BAT-8]: the batch asked for, an active writer, a valid signature, not expired.

@@ -10,7 +10,7 @@
 use zeroize::Zeroize;
 
 use crate::device::{DeviceId, DevicePublic};
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::error::{Error, Result};
 use crate::hpke::{ENC_LEN, TAG_LEN};
 use crate::keys::Epoch;
@@ -555,6 +555,22 @@ impl ChainSigner for crate::unlock::AuthoritySeed {
     }
 }
 
+impl Codec<'_> for Statement {
+    fn encode(&self) -> Vec<u8> {
+        Statement::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        r.expect_label(labels::CHAIN_STATEMENT)?;
+        let position = r.u64()?;
+        let prev = r.array()?;
+        let body = Body::decode(r)?;
+        let signer = r.array()?;
+        let signature = r.array()?;
+        Ok(Statement { position, prev, body, signer, signature })
+    }
+}
+
 impl Statement {
     fn fields(&self, e: Encoder) -> Encoder {
         self.body.encode(e.u64(self.position).fixed(&self.prev)).fixed(&self.signer)
@@ -573,15 +589,7 @@ impl Statement {
     /// Decodes a statement; total, never panics. Signatures are not checked
     /// here (see [`super::ChainState`]). [CHAIN-1]
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        r.expect_label(labels::CHAIN_STATEMENT)?;
-        let position = r.u64()?;
-        let prev = r.array()?;
-        let body = Body::decode(&mut r)?;
-        let signer = r.array()?;
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(Statement { position, prev, body, signer, signature })
+        <Self as Codec>::decode(bytes)
     }
 
     /// Builds and signs a statement. [CHAIN-2]

@@ -64,7 +64,7 @@ use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use ed25519_dalek::{Signer, SigningKey};
 use zeroize::Zeroize;
 
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::error::{Error, Result};
 use crate::keys::{AccountId, Bucket, CollectionKey, Epoch};
 use crate::labels;
@@ -356,6 +356,24 @@ pub struct EnvelopeRef<'a> {
     pub signature: [u8; SIG_LEN],
 }
 
+impl<'a> Codec<'a> for EnvelopeRef<'a> {
+    /// `header ‖ u32(len(body)) ‖ body ‖ signature`: the bytes it was decoded from. [ENV-4]
+    fn encode(&self) -> Vec<u8> {
+        Encoder::raw().fixed(&self.header.encode()).bytes(self.body).fixed(&self.signature).finish()
+    }
+
+    fn read(r: &mut Reader<'a>) -> Result<Self> {
+        let header = Header::read(r)?;
+        let body_len = r.u32()? as usize;
+        if body_len != header.padded_len as usize + BODY_OVERHEAD {
+            return Err(Error::EnvLength);
+        }
+        let body = r.fixed(body_len)?;
+        let signature = r.array()?;
+        Ok(EnvelopeRef { header, body, signature })
+    }
+}
+
 impl<'a> EnvelopeRef<'a> {
     /// Decodes an envelope's structure (no cryptography). [ENV-4] [ENV-13] [ENV-14]
     ///
@@ -368,16 +386,7 @@ impl<'a> EnvelopeRef<'a> {
     ///   no byte may follow                                          (E_DECODE_TRAILING)
     /// ```
     pub fn decode(bytes: &'a [u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let header = Header::read(&mut r)?;
-        let body_len = r.u32()? as usize;
-        if body_len != header.padded_len as usize + BODY_OVERHEAD {
-            return Err(Error::EnvLength);
-        }
-        let body = r.fixed(body_len)?;
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(EnvelopeRef { header, body, signature })
+        <Self as Codec>::decode(bytes)
     }
 
     /// The stub that compaction keeps: header, body digest, signature. [ENV-15]
@@ -397,6 +406,19 @@ pub struct Stub {
     pub signature: [u8; SIG_LEN],
 }
 
+impl Codec<'_> for Stub {
+    fn encode(&self) -> Vec<u8> {
+        Stub::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let header = Header::read(r)?;
+        let body_digest = r.array()?;
+        let signature = r.array()?;
+        Ok(Stub { header, body_digest, signature })
+    }
+}
+
 impl Stub {
     /// `header(236) ‖ body_digest(32) ‖ signature(64)`. [ENV-15]
     pub fn encode(&self) -> Vec<u8> {
@@ -405,12 +427,7 @@ impl Stub {
 
     /// Decodes a stub. [ENV-15]
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let header = Header::read(&mut r)?;
-        let body_digest = r.array()?;
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(Stub { header, body_digest, signature })
+        <Self as Codec>::decode(bytes)
     }
 }
 

@@ -10,7 +10,7 @@
 //! `u32 count ‖ items` with a maximum count. Decoding is total: any input
 //! gives a value or an `E_DECODE_*` error, never a panic.
 
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::envelope::MAX_ENVELOPE_LEN;
 use crate::error::{Error, Result};
 use crate::labels;
@@ -505,6 +505,80 @@ wire_enum! {
     }
 }
 
+impl Codec<'_> for Request {
+    fn encode(&self) -> Vec<u8> {
+        Request::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        r.expect_label(labels::SYNC_REQUEST)?;
+        let req = match RequestKind::from_u8(r.u8()?)? {
+            RequestKind::Register => Request::Register {
+                email: r.bytes(MAX_EMAIL)?.to_vec(),
+                kdf: r.bytes(MAX_SMALL)?.to_vec(),
+                auth: r.array()?,
+                genesis: r.bytes(MAX_STATEMENT)?.to_vec(),
+                recovery_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+            },
+            RequestKind::GetKdf => Request::GetKdf { email: r.bytes(MAX_EMAIL)?.to_vec() },
+            RequestKind::LoginPassword => {
+                Request::LoginPassword { email: r.bytes(MAX_EMAIL)?.to_vec(), auth: r.array()? }
+            }
+            RequestKind::Challenge => Request::Challenge { account: r.array()?, key: r.array()? },
+            RequestKind::LoginKey => {
+                Request::LoginKey { account: r.array()?, key: r.array()?, nonce: r.array()?, signature: r.array()? }
+            }
+            RequestKind::AppendChain => {
+                Request::AppendChain { token: r.array()?, statements: read_list(r, MAX_STATEMENTS, MAX_STATEMENT)? }
+            }
+            RequestKind::GetChain => Request::GetChain { token: r.array()? },
+            RequestKind::GetWraps => Request::GetWraps { token: r.array()? },
+            RequestKind::PutRecord => {
+                Request::PutRecord { token: r.array()?, envelope: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() }
+            }
+            RequestKind::ListSince => Request::ListSince { token: r.array()?, cursor: r.u64()?, limit: r.u32()? },
+            RequestKind::PutBatch => Request::PutBatch {
+                token: r.array()?,
+                batch_id: r.array()?,
+                blob: r.bytes(MAX_BATCH)?.to_vec(),
+                slots: read_list(r, MAX_SLOTS, MAX_SMALL)?,
+            },
+            RequestKind::GetBatch => Request::GetBatch { token: r.array()?, batch_id: r.array()? },
+            RequestKind::ReportEvent => Request::ReportEvent {
+                token: r.array()?,
+                batch_id: r.array()?,
+                event_hash: r.array()?,
+                signature: r.array()?,
+            },
+            RequestKind::SetPassword => Request::SetPassword {
+                token: r.array()?,
+                kdf: r.bytes(MAX_SMALL)?.to_vec(),
+                auth: r.array()?,
+                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+            },
+            RequestKind::GetAudit => Request::GetAudit { token: r.array()? },
+            RequestKind::PostPending => {
+                Request::PostPending { account: r.array()?, ed25519: r.array()?, x25519: r.array()?, pop: r.array()? }
+            }
+            RequestKind::ListPending => Request::ListPending { token: r.array()? },
+            RequestKind::PutBundle => {
+                Request::PutBundle { token: r.array()?, device: r.array()?, bundle: r.bytes(MAX_SMALL)?.to_vec() }
+            }
+            RequestKind::GetBundle => Request::GetBundle { account: r.array()?, device: r.array()? },
+            RequestKind::PutDeviceMeta => {
+                Request::PutDeviceMeta { token: r.array()?, meta: r.bytes(MAX_SMALL)?.to_vec() }
+            }
+            RequestKind::GetSharedBatch => Request::GetSharedBatch { account: r.array()?, batch_id: r.array()? },
+            RequestKind::SetRecoveryWrap => {
+                Request::SetRecoveryWrap { token: r.array()?, recovery_wrap: r.bytes(MAX_SMALL)?.to_vec() }
+            }
+            RequestKind::GetSharedChain => Request::GetSharedChain { account: r.array()? },
+        };
+        Ok(req)
+    }
+}
+
 impl Request {
     /// The request's tag and name.
     pub fn kind(&self) -> RequestKind {
@@ -580,74 +654,7 @@ impl Request {
 
     /// Total decoder. [SYNC-2]
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        r.expect_label(labels::SYNC_REQUEST)?;
-        let req = match RequestKind::from_u8(r.u8()?)? {
-            RequestKind::Register => Request::Register {
-                email: r.bytes(MAX_EMAIL)?.to_vec(),
-                kdf: r.bytes(MAX_SMALL)?.to_vec(),
-                auth: r.array()?,
-                genesis: r.bytes(MAX_STATEMENT)?.to_vec(),
-                recovery_wrap: r.bytes(MAX_SMALL)?.to_vec(),
-                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
-            },
-            RequestKind::GetKdf => Request::GetKdf { email: r.bytes(MAX_EMAIL)?.to_vec() },
-            RequestKind::LoginPassword => {
-                Request::LoginPassword { email: r.bytes(MAX_EMAIL)?.to_vec(), auth: r.array()? }
-            }
-            RequestKind::Challenge => Request::Challenge { account: r.array()?, key: r.array()? },
-            RequestKind::LoginKey => {
-                Request::LoginKey { account: r.array()?, key: r.array()?, nonce: r.array()?, signature: r.array()? }
-            }
-            RequestKind::AppendChain => Request::AppendChain {
-                token: r.array()?,
-                statements: read_list(&mut r, MAX_STATEMENTS, MAX_STATEMENT)?,
-            },
-            RequestKind::GetChain => Request::GetChain { token: r.array()? },
-            RequestKind::GetWraps => Request::GetWraps { token: r.array()? },
-            RequestKind::PutRecord => {
-                Request::PutRecord { token: r.array()?, envelope: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() }
-            }
-            RequestKind::ListSince => Request::ListSince { token: r.array()?, cursor: r.u64()?, limit: r.u32()? },
-            RequestKind::PutBatch => Request::PutBatch {
-                token: r.array()?,
-                batch_id: r.array()?,
-                blob: r.bytes(MAX_BATCH)?.to_vec(),
-                slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
-            },
-            RequestKind::GetBatch => Request::GetBatch { token: r.array()?, batch_id: r.array()? },
-            RequestKind::ReportEvent => Request::ReportEvent {
-                token: r.array()?,
-                batch_id: r.array()?,
-                event_hash: r.array()?,
-                signature: r.array()?,
-            },
-            RequestKind::SetPassword => Request::SetPassword {
-                token: r.array()?,
-                kdf: r.bytes(MAX_SMALL)?.to_vec(),
-                auth: r.array()?,
-                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
-            },
-            RequestKind::GetAudit => Request::GetAudit { token: r.array()? },
-            RequestKind::PostPending => {
-                Request::PostPending { account: r.array()?, ed25519: r.array()?, x25519: r.array()?, pop: r.array()? }
-            }
-            RequestKind::ListPending => Request::ListPending { token: r.array()? },
-            RequestKind::PutBundle => {
-                Request::PutBundle { token: r.array()?, device: r.array()?, bundle: r.bytes(MAX_SMALL)?.to_vec() }
-            }
-            RequestKind::GetBundle => Request::GetBundle { account: r.array()?, device: r.array()? },
-            RequestKind::PutDeviceMeta => {
-                Request::PutDeviceMeta { token: r.array()?, meta: r.bytes(MAX_SMALL)?.to_vec() }
-            }
-            RequestKind::GetSharedBatch => Request::GetSharedBatch { account: r.array()?, batch_id: r.array()? },
-            RequestKind::SetRecoveryWrap => {
-                Request::SetRecoveryWrap { token: r.array()?, recovery_wrap: r.bytes(MAX_SMALL)?.to_vec() }
-            }
-            RequestKind::GetSharedChain => Request::GetSharedChain { account: r.array()? },
-        };
-        r.finish()?;
-        Ok(req)
+        <Self as Codec>::decode(bytes)
     }
 
     /// The request's name (vectors, narration).
@@ -740,6 +747,81 @@ wire_enum! {
     }
 }
 
+impl Codec<'_> for Response {
+    fn encode(&self) -> Vec<u8> {
+        Response::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        r.expect_label(labels::SYNC_RESPONSE)?;
+        let resp = match ResponseKind::from_u8(r.u8()?)? {
+            ResponseKind::Ok => Response::Ok,
+            ResponseKind::Error => {
+                // [SYNC-18] at most 64 bytes, UTF-8, a code of chapter 6.
+                let code = core::str::from_utf8(r.bytes(64)?).map_err(|_| Error::DecodeValue)?;
+                Response::Error(Error::from_code(code).ok_or(Error::DecodeValue)?)
+            }
+            ResponseKind::Kdf => Response::Kdf { kdf: r.bytes(MAX_SMALL)?.to_vec() },
+            ResponseKind::Token => Response::Token { token: r.array()?, expires_ms: r.u64()? },
+            ResponseKind::Nonce => Response::Nonce { nonce: r.array()? },
+            ResponseKind::Chain => Response::Chain { statements: read_list(r, MAX_STATEMENTS, MAX_STATEMENT)? },
+            ResponseKind::Wraps => Response::Wraps {
+                recovery_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
+            },
+            ResponseKind::Stored => Response::Stored { seq: r.u64()? },
+            ResponseKind::Items => {
+                let n = count(r, MAX_ITEMS)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let seq = r.u64()?;
+                    let kind = ItemKind::from_u8(r.u8()?)?;
+                    items.push(Item { seq, kind, bytes: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() });
+                }
+                Response::Items { items }
+            }
+            ResponseKind::Batch => Response::Batch {
+                blob: r.bytes(MAX_BATCH)?.to_vec(),
+                slots: read_list(r, MAX_SLOTS, MAX_SMALL)?,
+                event_hash: r.array()?,
+                // [SYNC-20] the server's count of reports: not checked against `n`.
+                events: r.u64()?,
+                reported: {
+                    // [SYNC-19] n <= 2^20, checked on the count before any hash is read.
+                    let n = count(r, MAX_EVENTS)?;
+                    let mut v = Vec::with_capacity(n.min(r.remaining() / 32));
+                    for _ in 0..n {
+                        v.push(r.array()?);
+                    }
+                    v
+                },
+                signature: r.array()?,
+            },
+            ResponseKind::EventHash => Response::EventHash { hash: r.array()? },
+            ResponseKind::Audit => {
+                let n = count(r, MAX_LIST)?;
+                let mut entries = Vec::with_capacity(n.min(1024));
+                for _ in 0..n {
+                    let at_ms = r.u64()?;
+                    let actor = actor_decode(r)?;
+                    entries.push(AuditEntry { at_ms, actor, action: Action::from_u8(r.u8()?)? });
+                }
+                Response::Audit { entries }
+            }
+            ResponseKind::Pending => {
+                let n = count(r, MAX_LIST)?;
+                let mut devices = Vec::with_capacity(n.min(1024));
+                for _ in 0..n {
+                    devices.push((r.array()?, r.array()?, r.array()?));
+                }
+                Response::Pending { devices }
+            }
+            ResponseKind::Bundle => Response::Bundle { bundle: r.bytes(MAX_SMALL)?.to_vec() },
+        };
+        Ok(resp)
+    }
+}
+
 impl Response {
     /// The response's tag and name.
     pub fn kind(&self) -> ResponseKind {
@@ -809,73 +891,6 @@ impl Response {
 
     /// Total decoder. [SYNC-2]
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        r.expect_label(labels::SYNC_RESPONSE)?;
-        let resp = match ResponseKind::from_u8(r.u8()?)? {
-            ResponseKind::Ok => Response::Ok,
-            ResponseKind::Error => {
-                // [SYNC-18] at most 64 bytes, UTF-8, a code of chapter 6.
-                let code = core::str::from_utf8(r.bytes(64)?).map_err(|_| Error::DecodeValue)?;
-                Response::Error(Error::from_code(code).ok_or(Error::DecodeValue)?)
-            }
-            ResponseKind::Kdf => Response::Kdf { kdf: r.bytes(MAX_SMALL)?.to_vec() },
-            ResponseKind::Token => Response::Token { token: r.array()?, expires_ms: r.u64()? },
-            ResponseKind::Nonce => Response::Nonce { nonce: r.array()? },
-            ResponseKind::Chain => Response::Chain { statements: read_list(&mut r, MAX_STATEMENTS, MAX_STATEMENT)? },
-            ResponseKind::Wraps => Response::Wraps {
-                recovery_wrap: r.bytes(MAX_SMALL)?.to_vec(),
-                password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
-            },
-            ResponseKind::Stored => Response::Stored { seq: r.u64()? },
-            ResponseKind::Items => {
-                let n = count(&mut r, MAX_ITEMS)?;
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let seq = r.u64()?;
-                    let kind = ItemKind::from_u8(r.u8()?)?;
-                    items.push(Item { seq, kind, bytes: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() });
-                }
-                Response::Items { items }
-            }
-            ResponseKind::Batch => Response::Batch {
-                blob: r.bytes(MAX_BATCH)?.to_vec(),
-                slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
-                event_hash: r.array()?,
-                // [SYNC-20] the server's count of reports: not checked against `n`.
-                events: r.u64()?,
-                reported: {
-                    // [SYNC-19] n <= 2^20, checked on the count before any hash is read.
-                    let n = count(&mut r, MAX_EVENTS)?;
-                    let mut v = Vec::with_capacity(n.min(r.remaining() / 32));
-                    for _ in 0..n {
-                        v.push(r.array()?);
-                    }
-                    v
-                },
-                signature: r.array()?,
-            },
-            ResponseKind::EventHash => Response::EventHash { hash: r.array()? },
-            ResponseKind::Audit => {
-                let n = count(&mut r, MAX_LIST)?;
-                let mut entries = Vec::with_capacity(n.min(1024));
-                for _ in 0..n {
-                    let at_ms = r.u64()?;
-                    let actor = actor_decode(&mut r)?;
-                    entries.push(AuditEntry { at_ms, actor, action: Action::from_u8(r.u8()?)? });
-                }
-                Response::Audit { entries }
-            }
-            ResponseKind::Pending => {
-                let n = count(&mut r, MAX_LIST)?;
-                let mut devices = Vec::with_capacity(n.min(1024));
-                for _ in 0..n {
-                    devices.push((r.array()?, r.array()?, r.array()?));
-                }
-                Response::Pending { devices }
-            }
-            ResponseKind::Bundle => Response::Bundle { bundle: r.bytes(MAX_SMALL)?.to_vec() },
-        };
-        r.finish()?;
-        Ok(resp)
+        <Self as Codec>::decode(bytes)
     }
 }

@@ -44,7 +44,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::defences::Defences;
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::envelope::{EnvelopeKey, NONCE_LEN, SIG_LEN, Suite, aead_open_in_place, aead_seal_in_place};
 use crate::error::{Error, Result};
 use crate::keys::AccountId;
@@ -185,6 +185,44 @@ pub struct Manifest {
     pub signature: [u8; SIG_LEN],
 }
 
+impl Codec<'_> for Manifest {
+    fn encode(&self) -> Vec<u8> {
+        Manifest::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        if r.u8()? != VERSION {
+            return Err(Error::EnvVersion);
+        }
+        let suite = Suite::from_u8(r.u8()?)?;
+        let stream_id = r.array()?;
+        let context = r.array()?;
+        let salt = r.array()?;
+        let commitment = r.array()?;
+        let count = r.u32()?;
+        let last_len = r.u32()?;
+        if count == 0 || last_len as usize > CHUNK_LEN {
+            return Err(Error::StreamLength);
+        }
+        if count > MAX_CHUNKS {
+            return Err(Error::StreamTooLarge);
+        }
+        if last_len == 0 && count > 1 {
+            return Err(Error::StreamEmptyChunk);
+        }
+        // The count is bounded and the input must hold every digest: allocate what the input bounds.
+        if r.remaining() < count as usize * DIGEST_LEN {
+            return Err(Error::DecodeTruncated);
+        }
+        let mut digests = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            digests.push(r.array()?);
+        }
+        let signature = r.array()?;
+        Ok(Manifest { suite, stream_id, context, salt, commitment, last_len, digests, signature })
+    }
+}
+
 impl Manifest {
     /// Number of chunks.
     pub fn chunk_count(&self) -> u32 {
@@ -249,37 +287,7 @@ impl Manifest {
     ///   nothing may follow                             (E_DECODE_TRAILING)
     /// ```
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        if r.u8()? != VERSION {
-            return Err(Error::EnvVersion);
-        }
-        let suite = Suite::from_u8(r.u8()?)?;
-        let stream_id = r.array()?;
-        let context = r.array()?;
-        let salt = r.array()?;
-        let commitment = r.array()?;
-        let count = r.u32()?;
-        let last_len = r.u32()?;
-        if count == 0 || last_len as usize > CHUNK_LEN {
-            return Err(Error::StreamLength);
-        }
-        if count > MAX_CHUNKS {
-            return Err(Error::StreamTooLarge);
-        }
-        if last_len == 0 && count > 1 {
-            return Err(Error::StreamEmptyChunk);
-        }
-        // The count is bounded and the input must hold every digest: allocate what the input bounds.
-        if r.remaining() < count as usize * DIGEST_LEN {
-            return Err(Error::DecodeTruncated);
-        }
-        let mut digests = Vec::with_capacity(count as usize);
-        for _ in 0..count {
-            digests.push(r.array()?);
-        }
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(Manifest { suite, stream_id, context, salt, commitment, last_len, digests, signature })
+        <Self as Codec>::decode(bytes)
     }
 
     /// Decodes and verifies a manifest before any chunk is read: decoding,
