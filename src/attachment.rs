@@ -78,12 +78,14 @@ impl AttachmentKey {
         Self::from_prk(keys.prk(), keys.epoch())
     }
 
+    danger_api! {
     /// The attachment key under the model's switches: with
     /// `data.attachment_epoch_keys` off every epoch uses epoch 0's key, as before
     /// issue 14, so whoever held epoch 0 reads later attachments. `epoch0` and
     /// `current` are the keys of epoch 0 and of the epoch in use. [ATT-1] [MODEL-5]
     pub fn derive_with(epoch0: &EpochKeys, current: &EpochKeys, defences: &Defences) -> Self {
         if defences.data.attachment_epoch_keys { Self::derive(current) } else { Self::derive(epoch0) }
+    }
     }
 
     /// [`AttachmentKey::derive`] from an epoch PRK itself (test vectors). [ATT-1]
@@ -205,6 +207,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
     seal_with(account, key, suite, signing_key, plaintext, &Defences::ALL, rng)
 }
 
+danger_api! {
 /// [`seal`] under the model's switches: with `data.attachment_padding` off the
 /// blob carries the plaintext at its exact length (the framing header only), so its
 /// length confirms a known file. [ATT-6] [MODEL-5]
@@ -227,6 +230,7 @@ pub fn seal_with<R: CryptoRng + ?Sized>(
     let (manifest, body) = sealed?;
     Ok(SealedAttachment { id, manifest, body })
 }
+}
 
 /// Opens an attachment and checks its plaintext against the id. [ATT-4] [ATT-6]
 ///
@@ -245,6 +249,7 @@ pub fn open(
     body: &[u8],
     verifying_key: &[u8; 32],
 ) -> Result<Vec<u8>> {
+    // [ATT-7] the suite is the caller's expectation: another suite in the manifest is E_STREAM_CONTEXT.
     let ctx = StreamOpenContext { params: params(account, suite, id), verifying_key: *verifying_key };
     let mut padded = stream::open(manifest, body, &ctx, &key.source(id))?;
     let unpadded = unpad(&padded);
@@ -382,5 +387,27 @@ mod tests {
             open(&acc, &key(3), &s.id, Suite::Aes256Gcm, &s.manifest, &s.body, &vk),
             Err(Error::StreamCommitment)
         );
+    }
+
+    // [ATT-7] the reader expects a suite: a blob sealed under the other one is E_STREAM_CONTEXT
+    // (even with a wrong key, which would otherwise be E_STREAM_COMMITMENT: step 2 of [STR-8]
+    // comes first), and the same file under either suite has the same id.
+    #[test]
+    fn reader_expects_a_suite() {
+        let k = key(2);
+        let acc = AccountId([1; 32]);
+        let sk = SigningKey::from_bytes(&[4; 32]);
+        let vk = sk.verifying_key().to_bytes();
+        let mut rng = SeededRng::from_label("att-suite");
+        let p = b"scan of a receipt".to_vec();
+        let aes = seal(&acc, &k, Suite::Aes256Gcm, &sk, &p, &mut rng).unwrap();
+        let cha = seal(&acc, &k, Suite::ChaCha20Poly1305, &sk, &p, &mut rng).unwrap();
+        assert_eq!(aes.id, cha.id);
+        assert_eq!(open(&acc, &k, &cha.id, Suite::ChaCha20Poly1305, &cha.manifest, &cha.body, &vk).unwrap(), p);
+        let other =
+            |s: &SealedAttachment, suite, k: &AttachmentKey| open(&acc, k, &s.id, suite, &s.manifest, &s.body, &vk);
+        assert_eq!(other(&aes, Suite::ChaCha20Poly1305, &k), Err(Error::StreamContext));
+        assert_eq!(other(&cha, Suite::Aes256Gcm, &k), Err(Error::StreamContext));
+        assert_eq!(other(&cha, Suite::Aes256Gcm, &key(3)), Err(Error::StreamContext));
     }
 }

@@ -4,17 +4,34 @@
 //! by default and stays on in any real deployment. The model checker
 //! (`model/`) turns one off at a time to prove that the property the
 //! check exists for is then violated: the properties are not vacuous.
-//! Nothing in the library turns a defence off by itself; only
-//! [`crate::client::Client::dangerous_set_defences`] and the `_with`
-//! functions that take a [`Defences`] do, and their names say so.
+//!
+//! The library always carries the switches (its checks read them), but
+//! without the `danger` cargo feature nothing outside the crate can reach
+//! them: the types, the `_with` functions that take a [`Defences`] and
+//! `Client::dangerous_set_defences` are public only under that feature, as
+//! [`crate::danger`]. Production paths pass [`Defences::ALL`].
 //!
 //! ```
-//! use blindsync::defences::{Defences, Weakening};
+//! # #[cfg(feature = "danger")] {
+//! use blindsync::danger::{Defences, Weakening};
 //! assert!(Defences::ALL.signature);
 //! let weak = Defences::ALL.without(Weakening::NoSignatureCheck);
 //! assert!(!weak.signature && weak.rollback);
 //! assert_eq!(Weakening::parse("no-signature-check"), Some(Weakening::NoSignatureCheck));
+//! # }
 //! ```
+
+/// Declares a function public under the `danger` feature and crate-private
+/// otherwise: the defence-taking variants of checks. [MODEL-5]
+macro_rules! danger_api {
+    ($(#[$m:meta])* pub fn $($rest:tt)*) => {
+        #[cfg(feature = "danger")]
+        $(#[$m])* pub fn $($rest)*
+        #[cfg(not(feature = "danger"))]
+        #[allow(dead_code)]
+        $(#[$m])* pub(crate) fn $($rest)*
+    };
+}
 
 /// Which defences are on. [MODEL-5]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

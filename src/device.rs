@@ -69,11 +69,7 @@ pub struct DevicePublic {
 /// `verify_strict`. Anything else is [`Error::DeviceKeyInvalid`].
 pub fn check_ed25519_key(pk: &[u8; 32]) -> Result<()> {
     // [PRIM-9] [DEV-2] decode, canonical re-encoding, not small order.
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).map_err(|_| Error::DeviceKeyInvalid)?;
-    if vk.to_edwards().compress().to_bytes() != *pk || vk.is_weak() {
-        return Err(Error::DeviceKeyInvalid);
-    }
-    Ok(())
+    if crate::primitives::ed25519_key_valid(pk) { Ok(()) } else { Err(Error::DeviceKeyInvalid) }
 }
 
 impl DevicePublic {

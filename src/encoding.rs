@@ -18,6 +18,88 @@
 
 use crate::error::{Error, Result};
 
+/// Declares a one-byte wire enum from a single table (rustls'
+/// `enum_builder!`): each variant's tag, and optionally its name, is
+/// written once; `from_u8` maps an unknown tag to the error the table names.
+///
+/// Generates `#[repr(u8)]`, `ALL` (table order), `to_u8`, `from_u8` and,
+/// with names, `name`.
+macro_rules! wire_enum {
+    (
+        $(#[$m:meta])*
+        pub enum $name:ident (unknown: $err:expr) {
+            $( $(#[$vm:meta])* $variant:ident = $tag:literal $(=> $label:literal)?, )*
+        }
+    ) => {
+        $(#[$m])*
+        #[repr(u8)]
+        pub enum $name {
+            $( $(#[$vm])* $variant = $tag, )*
+        }
+
+        impl $name {
+            /// Every variant, in table order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The variant's wire tag.
+            pub const fn to_u8(self) -> u8 {
+                self as u8
+            }
+
+            /// The variant with wire tag `v`; an unknown tag is the table's error.
+            pub fn from_u8(v: u8) -> $crate::error::Result<Self> {
+                match v {
+                    $( $tag => Ok($name::$variant), )*
+                    _ => Err($err),
+                }
+            }
+
+            wire_enum!(@names $name $( $variant $($label)? ),*);
+        }
+    };
+    (@names $name:ident $( $variant:ident $label:literal ),+) => {
+        /// The variant's name (vectors, narration, logs).
+        pub const fn name(self) -> &'static str {
+            match self { $( $name::$variant => $label, )+ }
+        }
+    };
+    (@names $name:ident $( $variant:ident ),*) => {};
+}
+
+/// A wire structure (rustls' `Codec`): [`Codec::read`] reads one from a
+/// [`Reader`], and [`Codec::decode`] reads one from bytes and then refuses
+/// any trailing byte with `E_DECODE_TRAILING`. [ENC-5]
+///
+/// The check order inside `read` is the spec's; `decode` only adds the final
+/// "nothing may follow" step, so every decoder shares that rule.
+///
+/// ```
+/// use blindsync::encoding::Codec;
+/// use blindsync::unlock::password::PasswordKdf;
+/// let kdf = PasswordKdf { salt: [5; 16], params: blindsync::unlock::password::KdfParams::DEFAULT };
+/// let mut bytes = Codec::encode(&kdf);
+/// assert_eq!(<PasswordKdf as Codec>::decode(&bytes)?, kdf);
+/// bytes.push(0);
+/// assert_eq!(<PasswordKdf as Codec>::decode(&bytes), Err(blindsync::Error::DecodeTrailing));
+/// # Ok::<(), blindsync::Error>(())
+/// ```
+pub trait Codec<'a>: Sized {
+    /// The canonical encoding.
+    fn encode(&self) -> Vec<u8>;
+
+    /// Reads one structure from `r`, leaving what follows it.
+    fn read(r: &mut Reader<'a>) -> Result<Self>;
+
+    /// Reads exactly one structure from `bytes`: trailing bytes are
+    /// `E_DECODE_TRAILING`. [ENC-5]
+    fn decode(bytes: &'a [u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let v = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(v)
+    }
+}
+
 /// Longest label the encoding accepts, in bytes. [ENC-4]
 pub const MAX_LABEL_LEN: usize = 64;
 
@@ -91,7 +173,8 @@ impl Encoder {
 }
 
 /// Reads a canonical structure; every read is bounds-checked and returns a
-/// typed error, never panics. [ENC-5]
+/// typed error, never panics. [ENC-5] Decoders interleave reads and value
+/// checks in the order of their check lists, never reading ahead. [ENC-7]
 #[derive(Clone, Debug)]
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -186,6 +269,40 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    // [SYNC-2] [ENV-3] every wire enum's table: tags distinct, round trip, every other byte is the table's error.
+    #[test]
+    fn wire_enum_tables_round_trip_and_refuse_unknown_tags() {
+        macro_rules! check {
+            ($t:ty, $err:expr) => {{
+                let tags: Vec<u8> = <$t>::ALL.iter().map(|v| v.to_u8()).collect();
+                let mut sorted = tags.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                assert_eq!(sorted.len(), tags.len(), "duplicate tag in {}", stringify!($t));
+                for v in <$t>::ALL {
+                    assert_eq!(<$t>::from_u8(v.to_u8()), Ok(*v));
+                }
+                for b in 0..=255u8 {
+                    if !tags.contains(&b) {
+                        assert_eq!(<$t>::from_u8(b), Err($err), "{} tag {b}", stringify!($t));
+                    }
+                }
+            }};
+        }
+        use crate::server::wire::{Action, ItemKind, RequestKind, ResponseKind};
+        check!(RequestKind, Error::DecodeValue);
+        check!(ResponseKind, Error::DecodeValue);
+        check!(Action, Error::DecodeValue);
+        check!(ItemKind, Error::DecodeValue);
+        check!(crate::envelope::Suite, Error::EnvSuite);
+        check!(crate::batch::EventKind, Error::DecodeValue);
+        check!(crate::chain::statement::UnlockPath, Error::DecodeValue);
+        check!(crate::unlock::wrap::WrapKind, Error::DecodeValue);
+        assert_eq!(RequestKind::ListSince.name(), "list_since");
+        assert_eq!(RequestKind::ListSince.to_u8(), 10, "spec 11.3's tag of ListSince");
+        assert_eq!(ResponseKind::Items.to_u8(), 8, "spec 11.3's tag of Items");
+    }
 
     // [ENC-1] [ENC-3] [ENC-4] known bytes, written out by hand from the spec.
     #[test]

@@ -90,9 +90,10 @@ pub fn seal<R: CryptoRng + ?Sized>(
     seal_suite::<AesGcm256, R>(pk_r, info, aad, pt, rng)
 }
 
+danger_api! {
 /// [`seal`] over another AEAD of the same KEM and KDF: only for checking our
 /// code path against the RFC 9180 A.1 and A.2 vectors. [HPKE-4]
-pub(crate) fn seal_suite<A: hpke::aead::Aead, R: CryptoRng + ?Sized>(
+pub fn seal_suite<A: hpke::aead::Aead, R: CryptoRng + ?Sized>(
     pk_r: &[u8; 32],
     info: &[u8],
     aad: &[u8],
@@ -118,6 +119,7 @@ pub(crate) fn seal_suite<A: hpke::aead::Aead, R: CryptoRng + ?Sized>(
     .map_err(|_| Error::HpkeLowOrder)?;
     Ok((enc.to_bytes().into(), ct))
 }
+}
 
 /// RFC 9180 OpenBase for our suite. [HPKE-1] [HPKE-2] [HPKE-3]
 ///
@@ -128,8 +130,9 @@ pub fn open(sk_r: &HpkeSecretKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]
     open_suite::<AesGcm256>(sk_r, enc, info, aad, ct)
 }
 
+danger_api! {
 /// [`open`] over another AEAD of the same KEM and KDF (RFC 9180 vectors only). [HPKE-4]
-pub(crate) fn open_suite<A: hpke::aead::Aead>(
+pub fn open_suite<A: hpke::aead::Aead>(
     sk_r: &HpkeSecretKey,
     enc: &[u8],
     info: &[u8],
@@ -148,6 +151,7 @@ pub(crate) fn open_suite<A: hpke::aead::Aead>(
     hpke::single_shot_open::<A, HkdfSha256, X25519HkdfSha256>(&OpModeR::Base, &sk, &enc, info, ct, aad)
         .map(Zeroizing::new)
         .map_err(|_| Error::HpkeOpen)
+}
 }
 
 /// The DHKEM shared secret a recipient computes (RFC 9180 Decap), for vectors. [HPKE-4]

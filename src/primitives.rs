@@ -91,13 +91,42 @@ pub fn hkdf_expand32(prk: &Secret32, info: &[u8]) -> Secret32 {
     s
 }
 
-/// Strict Ed25519 verification ([PRIM-9]): `S < L`, `R` not of small order
-/// and equal to the canonical encoding of `[S]B - [k]A`, and a key that
-/// decodes and is not of small order. The caller maps the failure to its
-/// own error code.
-pub fn verify_strict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+/// Ed25519 public-key validity ([PRIM-9]): the 32 bytes decode to a curve
+/// point, re-encode to the same 32 bytes (canonical), and the point is not of
+/// small order. The one key check every caller uses; the caller maps a
+/// failure to its own error code.
+///
+/// ```
+/// use blindsync::primitives::ed25519_key_valid;
+/// let sk = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+/// assert!(ed25519_key_valid(&sk.verifying_key().to_bytes()));
+/// assert!(!ed25519_key_valid(&[0; 32])); // small order
+/// ```
+pub fn ed25519_key_valid(pk: &[u8; 32]) -> bool {
     ed25519_dalek::VerifyingKey::from_bytes(pk)
-        .is_ok_and(|vk| vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok())
+        .is_ok_and(|vk| vk.to_edwards().compress().to_bytes() == *pk && !vk.is_weak())
+}
+
+/// Strict Ed25519 verification ([PRIM-9]): a valid key
+/// ([`ed25519_key_valid`]), `S < L`, `R` not of small order and equal to the
+/// canonical encoding of `[S]B - [k]A`. The one verification every caller
+/// (statements, proofs of possession, envelopes, manifests, batches,
+/// hash-chain records, logins) uses; the caller maps a failure to its own
+/// error code.
+///
+/// ```
+/// use blindsync::primitives::verify_strict;
+/// use ed25519_dalek::Signer;
+/// let sk = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+/// let sig = sk.sign(b"message").to_bytes();
+/// assert!(verify_strict(&sk.verifying_key().to_bytes(), b"message", &sig));
+/// assert!(!verify_strict(&sk.verifying_key().to_bytes(), b"other", &sig));
+/// ```
+pub fn verify_strict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(pk) else { return false };
+    vk.to_edwards().compress().to_bytes() == *pk
+        && !vk.is_weak()
+        && vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok()
 }
 
 /// Constant-time equality of two byte strings (lengths are public). [PRIM-8]
@@ -193,6 +222,8 @@ pub fn random_bytes<R: CryptoRng + ?Sized>(rng: &mut R, out: &mut [u8]) {
 
 /// The deterministic generator of the vectors and the model checker:
 /// ChaCha20 keyed with `SHA-256(label)` (or a raw 32-byte seed). [PRIM-7]
+/// Its bytes: RFC 8439 blocks 0, 1, 2, ... under the seed with a zero nonce,
+/// consumed in whole little-endian 4-byte words. [PRIM-12]
 ///
 /// ```
 /// use blindsync::primitives::SeededRng;
@@ -253,6 +284,48 @@ mod tests {
         let mut buf = [0u8; 32];
         random_bytes(&mut os, &mut buf);
         assert_ne!(buf, [0u8; 32]);
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    // [PRIM-12] the test generator's bytes, against values it did not produce: RFC 8439 A.1
+    // test vectors 1 to 3 (key 0 counters 0 and 1; key 0..01 counter 1), and a keystream under
+    // SHA-256("blindsync/prim-12") computed by another ChaCha20 implementation (Python's
+    // `cryptography`), drawn through fills, u32 and u64 to pin how draws consume it.
+    #[test]
+    fn seeded_rng_bytes() {
+        let mut zero = [0u8; 128];
+        SeededRng::from_seed([0; 32]).fill_bytes(&mut zero);
+        let a1 = "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7\
+                  da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586\
+                  9f07e7be5551387a98ba977c732d080dcb0f29a048e3656912c6533e32ee7aed\
+                  29b721769ce64e43d57133b074d839d531ed1f28510afb45ace10a1f4b794d6f";
+        assert_eq!(zero.to_vec(), unhex(&a1.replace(' ', "")));
+        let mut key = [0u8; 32];
+        key[31] = 1;
+        let mut one = [0u8; 128];
+        SeededRng::from_seed(key).fill_bytes(&mut one);
+        let a3 = "3aeb5224ecf849929b9d828db1ced4dd832025e8018b8160b82284f3c949aa5a\
+                  8eca00bbb4a73bdad192b5c42f73f2fd4e273644c8b36125a64addeb006c13a0";
+        assert_eq!(one[64..].to_vec(), unhex(&a3.replace(' ', "")));
+        let k = unhex(
+            "c7c080740895cadc3605ca797bcd7ee6aaa0852a661d4568a740f19ac476231b\
+             c6bc7401fe2bed2f53bf4cf8e20a97601d72b7449dc18a4f6b6d062737e8c2b3",
+        );
+        let mut rng = SeededRng::from_label("blindsync/prim-12");
+        let (mut a, mut b, mut c, mut d) = ([0u8; 3], [0u8; 3], [0u8; 5], [0u8; 4]);
+        rng.fill_bytes(&mut a); // K[0..3], the rest of the word is dropped
+        rng.fill_bytes(&mut b); // K[4..7]
+        let w = rng.next_u32(); // K[8..12], little-endian
+        let q = rng.next_u64(); // K[12..20], little-endian
+        rng.fill_bytes(&mut c); // K[20..25]
+        rng.fill_bytes(&mut d); // K[28..32]
+        assert_eq!((&a[..], &b[..]), (&k[0..3], &k[4..7]));
+        assert_eq!(w, u32::from_le_bytes(k[8..12].try_into().unwrap()));
+        assert_eq!(q, u64::from_le_bytes(k[12..20].try_into().unwrap()));
+        assert_eq!((&c[..], &d[..]), (&k[20..25], &k[28..32]));
     }
 
     // [PRIM-6] empty AAD is refused both ways; a failed open is the caller's error.

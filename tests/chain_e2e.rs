@@ -181,7 +181,7 @@ fn pair_three_revoke_rotate_lock_out() {
     // The old password's salt is no longer the pinned one; with the pin check off, the retired
     // authority is what refuses it.
     assert_eq!(enroll(&reset, &pkeys, &acct.password_wrap, &f).err(), Some(Error::KdfNotPinned));
-    let no_pin = blindsync::defences::Defences::ALL.without(blindsync::defences::Weakening::UnpinnedKdf);
+    let no_pin = blindsync::danger::Defences::ALL.without(blindsync::danger::Weakening::UnpinnedKdf);
     assert_eq!(
         blindsync::chain::enroll_with(&reset, &pkeys, &acct.password_wrap, &f, &no_pin).err(),
         Some(Error::ChainSignerRevoked)

@@ -7,7 +7,7 @@ use blindsync::batch::sealed::{self, BatchInput, BatchLink, ListPolicy, ReaderSt
 use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::chain::{Body, ChainState, approve_device, create_account, extend, revoke_and_rotate};
 use blindsync::client::{Client, Transport};
-use blindsync::defences::Defences;
+use blindsync::danger::Defences;
 use blindsync::device::{ChainHead, DeviceKeys};
 use blindsync::envelope::Suite;
 use blindsync::error::Error;

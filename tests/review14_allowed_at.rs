@@ -10,7 +10,7 @@ use blindsync::batch::sealed::{self, BatchInput, BatchLink, BatchPolicy, ReaderS
 use blindsync::batch::slots;
 use blindsync::batch::{BatchId, Event, EventKind, decode_events};
 use blindsync::chain::{Body, ChainState, approve_device, create_account, extend, revoke_and_rotate};
-use blindsync::defences::Defences;
+use blindsync::danger::Defences;
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::Suite;
 use blindsync::hpke::HpkeSecretKey;

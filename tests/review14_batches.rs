@@ -13,7 +13,7 @@ use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::chain::{
     Body, ChainState, Reconfirm, Revocation, approve_device, create_account, extend, revoke, revoke_and_rotate,
 };
-use blindsync::defences::Defences;
+use blindsync::danger::Defences;
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::Suite;
 use blindsync::error::Error;
@@ -140,4 +140,51 @@ fn new_writer_counted_as_initial_when_no_batch_was_accepted_yet() {
     // [BAT-11] the fix: the initial writers were fixed at the first attempt, before N existed
     assert_eq!(got.err(), Some(blindsync::Error::BatchGap));
     assert!(!st.initial_writers.as_ref().unwrap().contains(&n.id()));
+}
+
+// [BAT-14] the blob's limits are exact: meta 4194304 bytes, manifest 33554618 (the largest
+// manifest of [STR-9], not 2^25), checked on the length bytes before any content is read.
+#[test]
+fn blob_field_limits_are_exact() {
+    let blob = |meta_len: u32, manifest_len: Option<u32>| {
+        let label = blindsync::labels::BATCH_BLOB.as_bytes();
+        let mut b = (label.len() as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(label);
+        b.extend_from_slice(&meta_len.to_be_bytes());
+        if let Some(m) = manifest_len {
+            b.extend_from_slice(&vec![0; meta_len as usize]);
+            b.extend_from_slice(&m.to_be_bytes());
+        }
+        b
+    };
+    let from = |b: &[u8]| SealedBatch::from_wire(b, &[]).err();
+    assert_eq!((sealed::MAX_META, sealed::MAX_MANIFEST), (4_194_304, 33_554_618));
+    assert_eq!(from(&blob(4_194_305, None)), Some(Error::DecodeLength));
+    assert_eq!(from(&blob(4_194_304, None)), Some(Error::DecodeTruncated));
+    assert_eq!(from(&blob(10, Some(33_554_619))), Some(Error::DecodeLength));
+    assert_eq!(from(&blob(10, Some(33_554_618))), Some(Error::DecodeTruncated));
+    assert_eq!(from(&blob(10, Some(1 << 25))), Some(Error::DecodeTruncated));
+}
+
+// [BAT-15] [HPKE-2] [HPKE-3] a small-order enc in the reader's own slot is E_HPKE_LOW_ORDER; in
+// another recipient's slot it is not noticed; another enc of large order is E_HPKE_OPEN.
+#[test]
+fn small_order_enc_in_a_slot() {
+    use blindsync::batch::slots;
+    let mut rng = SeededRng::from_label("bat-15");
+    let (a, b) = (HpkeSecretKey::random(&mut rng), HpkeSecretKey::random(&mut rng));
+    let (account, batch) = (AccountId([1; 32]), BatchId([2; 16]));
+    let all = |_: &[u8; 32]| true;
+    let dk = sealed::new_data_key(&mut rng);
+    let s = slots::seal_slots(&account, &batch, &[a.public_key(), b.public_key()], &all, &dk, &mut rng).unwrap();
+    let open = |slots: &[u8], me: &HpkeSecretKey| slots::open_slot(&account, &batch, slots, &all, me).err();
+    assert_eq!((open(&s, &a), open(&s, &b)), (None, None));
+    let at = 2 + (0..2).find(|i| s[2 + i * 112..2 + i * 112 + 32] == a.public_key()).unwrap() * 112;
+    let mut low = s.clone();
+    low[at + 32..at + 64].copy_from_slice(&[0; 32]); // u = 0: a point of small order
+    assert_eq!(open(&low, &a), Some(Error::HpkeLowOrder));
+    assert_eq!(open(&low, &b), None);
+    let mut other = s.clone();
+    other[at + 32] ^= 0x40;
+    assert_eq!(open(&other, &a), Some(Error::HpkeOpen));
 }

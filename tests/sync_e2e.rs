@@ -254,7 +254,7 @@ fn split_rotation_is_an_alert() {
     assert_eq!(b.chain(), &before);
     assert!(!b.umks().contains_key(&1));
     // With the defence off (model checker only), B would silently take the other UMK.
-    b.dangerous_set_defences(blindsync::defences::Defences::ALL.without(blindsync::defences::Weakening::NoKeyCheck));
+    b.dangerous_set_defences(blindsync::danger::Defences::ALL.without(blindsync::danger::Weakening::NoKeyCheck));
     assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
     assert!(b.umks()[&1] == other);
 }
@@ -909,7 +909,7 @@ fn writer_commits_to_its_previous_envelope() {
 // check off, the alternative is taken silently.
 #[test]
 fn alternative_below_a_later_envelope_is_an_equivocation() {
-    use blindsync::defences::{Defences, Weakening};
+    use blindsync::danger::{Defences, Weakening};
     let (mut s, mut a, b) = two_devices();
     for n in 1..=3 {
         a.write(&mut s.w, "notes", rid(n), b"original", &mut s.rng).unwrap();
@@ -947,7 +947,7 @@ fn alternative_below_a_later_envelope_is_an_equivocation() {
 // the record stays writable; with the step check off the record sits at the ceiling for ever.
 #[test]
 fn revision_overflow_is_refused() {
-    use blindsync::defences::{Defences, Weakening};
+    use blindsync::danger::{Defences, Weakening};
     let (mut s, mut a, b) = two_devices();
     a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
     let items = s.w.server.store_items(&a.account());
@@ -1000,7 +1000,7 @@ fn revoke_third() -> (Setup, Client, Client, Client) {
 // epoch 1 is in force) is refused: the revoked device could read it. With the check off it is taken.
 #[test]
 fn stale_epoch_at_a_newer_head_is_refused() {
-    use blindsync::defences::{Defences, Weakening};
+    use blindsync::danger::{Defences, Weakening};
     let (mut s, mut a, mut b, _r) = revoke_third();
     assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
     assert_eq!(b.chain().epoch(), 1);
@@ -1047,7 +1047,7 @@ fn stale_epoch_at_a_newer_head_is_refused() {
 // listed alerts (the data is applied: it is authentic), once. With the alert off, nothing shows.
 #[test]
 fn write_on_a_head_older_than_a_revocation_is_an_alert() {
-    use blindsync::defences::{Defences, Weakening};
+    use blindsync::danger::{Defences, Weakening};
     let (mut s, mut a, mut b, _r) = revoke_third();
     assert!(a.sync(&mut s.w).unwrap().alerts.is_empty()); // a now holds the revocation, boundary set
     let old_head = b.chain().head().hash;
@@ -1285,4 +1285,156 @@ fn write_above_bound_is_alerted_once() {
     assert!(a.cursor() > stuck, "the cursor moves on");
     assert_eq!(b.get("notes", &rid(9)), Some(&b"raced"[..]));
     assert_eq!(a.get("notes", &rid(9)), None);
+}
+
+// --- The server's own rules, driven through requests alone (no client) ---
+
+fn bare_world(label: &str) -> World {
+    World {
+        server: Server::new(MemoryStorage::default(), ServerConfig::new([7; 32])),
+        srng: SeededRng::from_label(label),
+        now: 1_000,
+    }
+}
+
+struct Registration {
+    dev: DeviceKeys,
+    kdf: PasswordKdf,
+    auth: [u8; 32],
+    genesis: Vec<u8>,
+    account: [u8; 32],
+}
+
+fn registration(rng: &mut SeededRng) -> Registration {
+    let dev = DeviceKeys::generate(rng);
+    let code = RecoveryCode::generate(rng);
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
+    let pw = kdf.derive(b"a password").unwrap();
+    let acct = create_account(&dev, &code.derive(), &pw, &kdf, rng).unwrap();
+    Registration { auth: *pw.auth.expose(), genesis: acct.genesis.clone(), account: acct.state.account().0, dev, kdf }
+}
+
+fn register(email: &[u8], kdf: Vec<u8>, r: &Registration, wraps: &[u8]) -> Request {
+    Request::Register {
+        email: email.to_vec(),
+        kdf,
+        auth: r.auth,
+        genesis: r.genesis.clone(),
+        recovery_wrap: wraps.to_vec(),
+        password_wrap: wraps.to_vec(),
+    }
+}
+
+// [SRV-19] Register's checks in order: kdf decoding, kdf bounds, genesis, pinned kdf, and only
+// then whether the email or account exists; the wraps are not checked.
+#[test]
+fn register_checks_in_order() {
+    let mut w = bare_world("srv-19");
+    let mut rng = SeededRng::from_label("srv-19/accounts");
+    let (a, b) = (registration(&mut rng), registration(&mut rng));
+    let err = |w: &mut World, req| match w.call(req) {
+        Response::Error(e) => e,
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(w.call(register(b"a", a.kdf.encode(), &a, &[5; 5])), Response::Ok);
+    // every request below repeats the taken email "a"
+    assert_eq!(err(&mut w, register(b"a", b.kdf.encode()[..31].to_vec(), &b, &[])), Error::DecodeTruncated);
+    let weak = PasswordKdf { params: KdfParams { m_kib: 1024, ..KdfParams::FLOOR }, salt: b.kdf.salt };
+    assert_eq!(err(&mut w, register(b"a", weak.encode(), &b, &[])), Error::KdfParamsTooWeak);
+    let garbage = Registration { genesis: vec![0; 3], ..registration(&mut rng) };
+    let bad_genesis = err(&mut w, register(b"a", garbage.kdf.encode(), &garbage, &[]));
+    assert_ne!(bad_genesis, Error::SrvExists);
+    assert_eq!(err(&mut w, register(b"fresh", garbage.kdf.encode(), &garbage, &[])), bad_genesis);
+    assert_eq!(err(&mut w, register(b"a", a.kdf.encode(), &b, &[])), Error::KdfNotPinned);
+    assert_eq!(err(&mut w, register(b"a", b.kdf.encode(), &b, &[])), Error::SrvExists);
+    // the account id (the genesis) is taken too, under another email
+    assert_eq!(err(&mut w, register(b"b", a.kdf.encode(), &a, &[])), Error::SrvExists);
+    assert_eq!(w.call(register(b"b", b.kdf.encode(), &b, &[])), Response::Ok);
+}
+
+fn put(w: &mut World, token: [u8; 32], r: &Registration, bucket: u8, record: u8, revision: u64, seq: u64) -> Response {
+    let meta = blindsync::envelope::RecordMeta {
+        suite: blindsync::envelope::Suite::Aes256Gcm,
+        bucket: blindsync::keys::Bucket([bucket; 32]),
+        record_id: RecordId([record; 16]),
+        revision,
+        writer: r.dev.id(),
+        writer_seq: seq,
+        epoch: 0,
+        schema: blindsync::envelope::payload::Schema::Raw,
+        chain_head: [0; 32],
+        prev: [0; 32],
+    };
+    let sk = ed25519_dalek::SigningKey::from_bytes(r.dev.signing_seed().expose());
+    let ck = blindsync::keys::CollectionKey::from_bytes([3; 32]);
+    let mut rng = SeededRng::from_label(&format!("put/{bucket}/{record}/{revision}"));
+    let env =
+        blindsync::envelope::seal(&blindsync::keys::AccountId(r.account), &meta, &ck, &sk, b"v", &mut rng).unwrap();
+    w.call(Request::PutRecord { token, envelope: env })
+}
+
+// [SRV-16] [SRV-17] [SRV-18] [SRV-20] sequence numbers per account from 1, gap-free, kept in
+// place by a superseded envelope; records are (bucket, record_id); the audited requests; a
+// token's lifetime is fixed at issue.
+#[test]
+fn sequence_numbers_records_audit_and_tokens() {
+    let mut w = bare_world("srv-16");
+    let a = registration(&mut SeededRng::from_label("srv-16/account"));
+    assert_eq!(w.call(register(b"a", a.kdf.encode(), &a, &[])), Response::Ok);
+    let sk = ed25519_dalek::SigningKey::from_bytes(a.dev.signing_seed().expose());
+    let key = sk.verifying_key().to_bytes();
+    let Response::Nonce { nonce } = w.call(Request::Challenge { account: a.account, key }) else { panic!() };
+    use ed25519_dalek::Signer;
+    let signature = sk.sign(&login_message(&blindsync::keys::AccountId(a.account), &key, &nonce)).to_bytes();
+    let Response::Token { token: t, expires_ms } =
+        w.call(Request::LoginKey { account: a.account, key, nonce, signature })
+    else {
+        panic!()
+    };
+    assert_eq!(expires_ms, w.now + 3_600_000);
+    let stored = |s: u64| Response::Stored { seq: s };
+    assert_eq!(put(&mut w, t, &a, 1, 1, 1, 1), stored(1));
+    assert_eq!(put(&mut w, t, &a, 1, 2, 1, 2), stored(2));
+    assert_eq!(put(&mut w, t, &a, 1, 1, 1, 1), stored(1)); // a resubmission consumes no number
+    assert_eq!(put(&mut w, t, &a, 1, 1, 2, 3), stored(3)); // supersedes item 1, which stays at 1
+    assert_eq!(put(&mut w, t, &a, 2, 1, 1, 4), stored(4)); // same record id, another bucket: a new record
+    let list = |w: &mut World, cursor, limit| match w.call(Request::ListSince { token: t, cursor, limit }) {
+        Response::Items { items } => items.iter().map(|i| (i.seq, i.kind)).collect::<Vec<_>>(),
+        r => panic!("{r:?}"),
+    };
+    use ItemKind::{Envelope, Stub};
+    assert_eq!(list(&mut w, 0, 10), vec![(1, Stub), (2, Envelope), (3, Envelope), (4, Envelope)]);
+    assert_eq!(list(&mut w, 2, 10), vec![(3, Envelope), (4, Envelope)]);
+    assert_eq!(list(&mut w, 0, 0), vec![]);
+    assert_eq!(w.call(Request::PutDeviceMeta { token: t, meta: vec![1; 8] }), Response::Ok);
+    let Response::Audit { entries } = w.call(Request::GetAudit { token: t }) else { panic!() };
+    let actions: Vec<u8> = entries.iter().map(|e| e.action as u8).collect();
+    assert_eq!(actions, vec![1, 2, 4, 4, 4, 4], "register, login, four stored records; nothing else");
+    // the token is valid while now < expires_ms, however much it is used
+    w.now = expires_ms - 2;
+    assert!(matches!(w.call(Request::GetChain { token: t }), Response::Chain { .. }));
+    assert_eq!(w.call(Request::GetChain { token: t }), Response::Error(Error::SrvAuth));
+}
+
+// [SYNC-18] [SYNC-19] [SYNC-20] response decoding: the Error code field, the reported count,
+// the unchecked `events`.
+#[test]
+fn response_field_limits() {
+    use blindsync::encoding::Encoder;
+    use blindsync::labels::SYNC_RESPONSE;
+    let error = |code: &[u8]| Response::decode(&Encoder::new(SYNC_RESPONSE).u8(1).bytes(code).finish());
+    assert_eq!(error(b"E_STORE_IO"), Ok(Response::Error(Error::StoreIo)));
+    assert_eq!(error(b"E_NOT_A_CODE").err(), Some(Error::DecodeValue));
+    assert_eq!(error(&[0xff, 0xfe]).err(), Some(Error::DecodeValue));
+    assert_eq!(error(&[b'E'; 65]).err(), Some(Error::DecodeLength));
+    assert_eq!(error(&[b'E'; 64]).err(), Some(Error::DecodeValue));
+    let batch = |events: u64, n: u32, hashes: usize| {
+        let mut b = Encoder::new(SYNC_RESPONSE).u8(9).bytes(b"blob").u32(0).fixed(&[0; 32]).u64(events).u32(n).finish();
+        b.extend(std::iter::repeat_n(7u8, 32 * hashes + 64));
+        Response::decode(&b)
+    };
+    assert_eq!(batch(0, (1 << 20) + 1, 0).err(), Some(Error::DecodeLength));
+    assert_eq!(batch(0, 1 << 20, 0).err(), Some(Error::DecodeTruncated));
+    let Ok(Response::Batch { events, reported, .. }) = batch(7, 1, 1) else { panic!() };
+    assert_eq!((events, reported.len()), (7, 1));
 }

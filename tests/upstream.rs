@@ -3,8 +3,8 @@
 
 fn check(name: &str) {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors");
-    let rep = &blindsync::vectors::verify_upstream_file(&dir, name);
-    assert!(rep.ok() && rep.positive.1 > 0, "{}", blindsync::vectors::render_table(std::slice::from_ref(rep)));
+    let rep = &blindsync_testkit::verify_upstream_file(&dir, name);
+    assert!(rep.ok() && rep.positive.1 > 0, "{}", blindsync_testkit::render_table(std::slice::from_ref(rep)));
 }
 
 // [PRIM-2] RFC 5869 appendix A, test cases 1 to 3.

@@ -10,8 +10,8 @@ fn dir() -> PathBuf {
 // [ENC-5] [KEY-3] [KEY-6] [WRAP-4] the committed vectors, positive and negative, all pass.
 #[test]
 fn committed_vectors_pass() {
-    let reports = blindsync::vectors::verify_dir(&dir());
-    let table = blindsync::vectors::render_table(&reports);
+    let reports = blindsync_testkit::verify_dir(&dir());
+    let table = blindsync_testkit::render_table(&reports);
     assert!(reports.iter().all(|r| r.ok()), "{table}");
     let negatives: usize = reports.iter().map(|r| r.negative.1).sum();
     assert!(negatives > 30, "{table}");
@@ -22,7 +22,7 @@ fn committed_vectors_pass() {
 
 #[test]
 fn regenerating_reproduces_the_committed_files() {
-    let files = blindsync::vectors::generate().expect("generator");
+    let files = blindsync_testkit::generate().expect("generator");
     for f in files {
         let committed = std::fs::read(dir().join(f.name)).expect(f.name);
         assert!(
@@ -36,13 +36,13 @@ fn regenerating_reproduces_the_committed_files() {
 // A vector that is altered must fail: the verifier is not vacuous.
 #[test]
 fn tampered_vectors_fail() {
-    let files = blindsync::vectors::generate().expect("generator");
+    let files = blindsync_testkit::generate().expect("generator");
     let mut checked = 0;
     for f in &files {
         for v in &f.vectors {
             let mut bad = v.clone();
             match &mut bad.expected {
-                blindsync::vectors::Expected::Ok { output, .. } => {
+                blindsync_testkit::Expected::Ok { output, .. } => {
                     let s = output.to_string();
                     // Flip one hex digit of the output.
                     let Some(pos) = s.find(|c: char| c.is_ascii_hexdigit() && c != '0') else { continue };
@@ -50,7 +50,7 @@ fn tampered_vectors_fail() {
                     t[pos] = if t[pos] == b'1' { b'2' } else { b'1' };
                     *output = serde_json::from_slice(&t).unwrap();
                 }
-                blindsync::vectors::Expected::Err(e) => {
+                blindsync_testkit::Expected::Err(e) => {
                     *e = if *e == blindsync::Error::DecodeTrailing {
                         blindsync::Error::DecodeTruncated
                     } else {
@@ -69,9 +69,148 @@ fn tampered_vectors_fail() {
 #[test]
 fn ids_are_unique() {
     let mut seen = std::collections::BTreeSet::new();
-    for f in blindsync::vectors::generate().unwrap() {
+    for f in blindsync_testkit::generate().unwrap() {
         for v in f.vectors {
             assert!(seen.insert(v.id.clone()), "duplicate id {}", v.id);
         }
     }
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn committed(file: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir().join(file)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["vectors"].as_array().unwrap().clone()
+}
+
+fn sha256(parts: &[&[u8]]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().to_vec()
+}
+
+/// The two length-prefixed fields `meta`, `manifest` of a batch blob ([BAT-7]).
+fn blob_fields(blob: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let u32_at = |o: usize| u32::from_be_bytes(blob[o..o + 4].try_into().unwrap()) as usize;
+    let o = 4 + u32_at(0);
+    let meta = blob[o + 4..o + 4 + u32_at(o)].to_vec();
+    let o = o + 4 + meta.len();
+    (meta, blob[o + 4..o + 4 + u32_at(o)].to_vec())
+}
+
+// [KEY-16] [ENV-17] [STR-12] [BAT-13] every `*_prefix` intermediate is the exact input of its
+// hash or signature up to the content of its last field: recomputed here with sha2 and blake3
+// directly from the committed JSON (the table of vectors/README.md, "Prefix intermediates").
+#[test]
+fn prefix_intermediates_are_exact() {
+    let hx = |v: &serde_json::Value| unhex(v.as_str().unwrap());
+    let mut checked = 0;
+    for v in committed("password.json").iter().filter(|v| v["kind"] == "password_derive" && v.get("output").is_some()) {
+        let p = hx(&v["intermediate"]["auth_hash_prefix"]);
+        assert_eq!(p.len(), 35);
+        assert_eq!(sha256(&[&p, &hx(&v["output"]["auth"])]), hx(&v["output"]["auth_hash"]), "{}", v["id"]);
+        checked += 1;
+    }
+    for v in committed("envelope.json")
+        .iter()
+        .filter(|v| v["kind"] == "envelope_seal" && v["output"]["envelope"].is_string())
+    {
+        let (e, p) = (hx(&v["output"]["envelope"]), hx(&v["intermediate"]["body_digest_prefix"]));
+        let body_len = u32::from_be_bytes(e[236..240].try_into().unwrap()) as usize;
+        assert_eq!((p.len(), &p[35..]), (39, &e[236..240]));
+        assert_eq!(sha256(&[&p, &e[240..240 + body_len]]), hx(&v["intermediate"]["body_digest"]), "{}", v["id"]);
+        checked += 1;
+    }
+    for v in committed("stream.json").iter().filter(|v| v["kind"] == "stream_seal" && v["output"]["body"].is_string()) {
+        let i = &v["intermediate"];
+        let (m, b) = (hx(&v["output"]["manifest"]), hx(&v["output"]["body"]));
+        let p = hx(&i["first_digest_prefix"]);
+        let frame0 = u32::from_be_bytes(p[34..38].try_into().unwrap()) as usize;
+        assert_eq!(p.len(), 38);
+        assert_eq!(blake3::hash(&[&p[..], &b[..frame0]].concat()).as_bytes().to_vec(), hx(&i["chunk_digests"][0]));
+        let s = hx(&i["sig_message_prefix"]);
+        assert_eq!((s.len(), u32::from_be_bytes(s[59..63].try_into().unwrap()) as usize), (63, m.len() - 64));
+        assert_eq!(sha256(&[&s, &m[..m.len() - 64]]), hx(&i["sig_digest"]), "{}", v["id"]);
+        checked += 1;
+    }
+    for v in committed("batch.json") {
+        let i = &v["intermediate"];
+        if v["kind"] == "hash_chain_verify" && i["first_event_prefix"].is_string() {
+            let key: [u8; 32] = hx(&i["event_key"]).try_into().unwrap();
+            let data = hx(&v["input"]["events"][0]["data"]);
+            let e = blake3::keyed_hash(&key, &[hx(&i["first_event_prefix"]), data].concat());
+            assert_eq!(e.as_bytes().to_vec(), hx(&i["event_hashes"][0]), "{}", v["id"]);
+            checked += 1;
+        }
+        if v["kind"] == "batch_open" && v.get("output").is_some() {
+            let (meta, manifest) = blob_fields(&hx(&v["input"]["blob"]));
+            let slots = hx(&i["slots_encoding"]);
+            assert_eq!(sha256(&[&hx(&i["slots_digest_prefix"]), &slots]), hx(&i["slots_digest"]));
+            assert_eq!(sha256(&[&hx(&i["manifest_digest_prefix"]), &manifest]), hx(&i["manifest_digest"]));
+            assert_eq!(sha256(&[&hx(&i["sig_message_prefix"]), &meta[..meta.len() - 64]]), hx(&i["sig_digest"]));
+            assert_eq!(sha256(&[&hx(&i["context_prefix"]), &meta[..meta.len() - 96]]), hx(&i["context"]));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+}
+
+/// Runs `kind` on `input` and expects `error`.
+fn expect_error(kind: &str, input: serde_json::Value, error: blindsync::Error) {
+    let v = blindsync_testkit::Vector {
+        id: "local".into(),
+        kind: kind.into(),
+        description: String::new(),
+        requirements: vec![],
+        input,
+        expected: blindsync_testkit::Expected::Err(error),
+    };
+    assert_eq!(v.check(), Ok(()), "{kind}");
+}
+
+// [PAY-6] sealing with a schema outside 0 and 1 is E_ENV_SCHEMA, checked before the suite.
+#[test]
+fn seal_refuses_an_unknown_schema_first() {
+    let base = committed("envelope.json").into_iter().find(|v| v["kind"] == "envelope_seal").unwrap()["input"].clone();
+    let with = |schema: u64, suite: u64| {
+        let mut i = base.clone();
+        i["schema"] = schema.into();
+        i["suite"] = suite.into();
+        i
+    };
+    for schema in [2, 9, 65535] {
+        expect_error("envelope_seal", with(schema, 1), blindsync::Error::EnvSchema);
+        expect_error("envelope_seal", with(schema, 3), blindsync::Error::EnvSchema);
+    }
+    expect_error("envelope_seal", with(0, 3), blindsync::Error::EnvSuite);
+    for s in 2..=u16::MAX {
+        assert_eq!(blindsync::envelope::payload::Schema::from_u16(s).err(), Some(blindsync::Error::EnvSchema));
+    }
+}
+
+// [SYNC-21] the writer-sequence procedure on its state as data: equivocation is found before
+// anything else, then items ascending by seq, the first failing item's code.
+#[test]
+fn writer_sequence_procedure() {
+    let id = |n: u8| format!("{:064x}", n);
+    let item = |seq: u64, stub: bool, sup: bool, older: bool, i: u8| serde_json::json!({"seq": seq, "stub": stub, "superseded": sup, "older": older, "identity": id(i)});
+    let run = |last: u64, items: Vec<serde_json::Value>| serde_json::json!({"last": last, "items": items});
+    // a gap at 4 would be withheld, but two identities at 6 come first
+    let equivocation =
+        run(2, vec![item(4, false, false, false, 4), item(6, false, false, false, 6), item(6, false, false, false, 7)]);
+    expect_error("sync_writer_sequence", equivocation, blindsync::Error::SyncEquivocation);
+    // items are classified ascending by seq, not in listing order: 3 is accepted, then 5 is a gap
+    let ascending = run(2, vec![item(5, false, false, false, 5), item(3, false, false, false, 3)]);
+    expect_error("sync_writer_sequence", ascending, blindsync::Error::SyncWithheld);
+    // a rollback below last comes before a later gap
+    let rollback = run(5, vec![item(9, false, false, false, 9), item(2, false, false, true, 2)]);
+    expect_error("sync_writer_sequence", rollback, blindsync::Error::SyncRollback);
+    // a stub that is not superseded is withheld even in sequence
+    expect_error("sync_writer_sequence", run(0, vec![item(1, true, false, false, 1)]), blindsync::Error::SyncWithheld);
 }

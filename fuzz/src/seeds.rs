@@ -21,7 +21,7 @@ impl Vectors {
     /// Reads every generated file in `dir`.
     pub fn load(dir: &Path) -> Result<Self, String> {
         let mut all = Vec::new();
-        for name in blindsync::vectors::generated_names() {
+        for name in blindsync_testkit::generated_names() {
             let path = dir.join(name);
             let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             let json: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -45,7 +45,7 @@ pub fn field<'a>(v: &'a Value, part: &str, key: &str) -> Option<&'a str> {
 
 /// A hex field of a vector part, decoded.
 pub fn hex_field(v: &Value, part: &str, key: &str) -> Option<Vec<u8>> {
-    blindsync::vectors::hex::decode(field(v, part, key)?)
+    blindsync_testkit::hex::decode(field(v, part, key)?)
 }
 
 /// An integer field of a vector part.
@@ -56,5 +56,5 @@ pub fn u64_field(v: &Value, part: &str, key: &str) -> Option<u64> {
 /// The corpus file name of an input: the first 16 hex digits of its SHA-256.
 pub fn file_name(input: &[u8]) -> String {
     let d = blindsync::primitives::sha256(&[input]);
-    blindsync::vectors::hex::encode(&d[..8])
+    blindsync_testkit::hex::encode(&d[..8])
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use stateright::{Checker, Expectation, HasDiscoveries, Model as _};
 
-use blindsync::defences::{DataWeakening, Defences, Weakening};
+use blindsync::danger::{DataWeakening, Defences, Weakening};
 
 pub use system::{DataAction, DataCapability, DataModel, DataState, ReadServe};
 

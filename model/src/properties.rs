@@ -7,7 +7,7 @@
 use stateright::Property;
 
 use blindsync::client::DEVICES_COLLECTION;
-use blindsync::defences::Weakening;
+use blindsync::danger::Weakening;
 use blindsync::envelope::{EnvelopeRef, Header, key_schedule};
 use blindsync::keys::{AccountId, EpochKeys, Umk};
 
@@ -308,7 +308,7 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
             v.push(Property::sometimes(RESIDUAL, residual));
             v.push(Property::sometimes(STALE_ALERTED, stale_alerted));
         }
-        if m.config.defences == blindsync::defences::Defences::ALL
+        if m.config.defences == blindsync::danger::Defences::ALL
             && m.config.capabilities.len() == Capability::ALL.len()
             && m.config.malice > 0
         {

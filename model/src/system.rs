@@ -21,7 +21,7 @@ use blindsync::chain::{
     next_statement, revoke,
 };
 use blindsync::client::{Alert, Client, SyncReport, Transport};
-use blindsync::defences::Defences;
+use blindsync::danger::Defences;
 use blindsync::device::{DeviceId, DevicePublic, IdentityBundle, wrap_bundle};
 use blindsync::envelope::payload::Schema;
 use blindsync::envelope::{self, Header, RecordId, RecordMeta, Suite, header::HEADER_LEN};

@@ -3,7 +3,7 @@
 //! is reached; with each capability's library switch off, the checker finds
 //! the attack and names the property it breaks.
 
-use blindsync::defences::Defences;
+use blindsync::danger::Defences;
 use blindsync_model::data::{
     DataCapability, DataConfig, DataModel, broken_by, find_data_violation, run_data_check, switch_for,
 };

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use blindsync::defences::{Defences, Weakening};
+use blindsync::danger::{Defences, Weakening};
 use blindsync_model::properties::{self, broken_by};
 use blindsync_model::runner::find_violation;
 use blindsync_model::{Action, Capability, Config, Model, Serve, State, run_check};

@@ -17,8 +17,6 @@
 //! report_i = (e_i, Ed25519-Sign(device, SHA-256(enc(SIG_HCH_REPORT, ref(32), u64 i, v_i(32)))))
 //! ```
 
-use ed25519_dalek::{Signature, VerifyingKey};
-
 use super::{BatchId, Event};
 use crate::defences::Defences;
 use crate::device::DeviceKeys;
@@ -49,6 +47,7 @@ pub fn event_key(data_key: &StreamKeySource, account: &AccountId, batch: &BatchI
 }
 
 /// `enc(HCH_EVENT, u64 t_ms, u8 kind, u32 len(data))`: what is hashed before the data. [HCH-2]
+/// Of event 0, the vectors' `first_event_prefix`. [BAT-13]
 pub fn event_prefix(event: &Event) -> Vec<u8> {
     let len = u32::try_from(event.data.len()).unwrap_or(u32::MAX);
     Encoder::new(labels::HCH_EVENT).u64(event.t_ms).u8(event.kind as u8).u32(len).finish()
@@ -59,11 +58,13 @@ pub fn event_hash(key: &EventKey, event: &Event) -> [u8; 32] {
     blake3_keyed(key.expose(), &[&event_prefix(event), &event.data])
 }
 
+danger_api! {
 /// [`event_hash`] under the model's switches: with `data.keyed_events` off the
 /// hash is unkeyed BLAKE3 of the same bytes, which anyone can recompute from a
 /// guessed event (the leak of finding H3). [HCH-2] [MODEL-5]
 pub fn event_hash_with(key: &EventKey, event: &Event, defences: &Defences) -> [u8; 32] {
     if defences.data.keyed_events { event_hash(key, event) } else { blake3_hash(&[&event_prefix(event), &event.data]) }
+}
 }
 
 /// `ref = SHA-256(enc(BATCH_REF, account_id(32), batch_id(16)))`: the 32-byte key the
@@ -194,6 +195,7 @@ pub fn verify(
     verify_with(account, batch, key, writer, events, record, &Defences::ALL)
 }
 
+danger_api! {
 /// [`verify`] under the model's switches: with `data.report_signature` off the
 /// record's signature is not checked, so a server that appends reports of its
 /// own makes an honest device look as if it dropped events (finding M1). [MODEL-5]
@@ -213,11 +215,9 @@ pub fn verify_with(
     if defences.data.report_signature && !record.reported.is_empty() {
         // [HCH-6] RFC 8032 strict, as chapters 7 and 9; the key is the batch writer's from the reader's chain.
         let digest = report_digest(&reference, record.reported.len() as u64, &record.value);
-        let vk = VerifyingKey::from_bytes(writer).map_err(|_| Error::HchSignature)?;
-        if vk.is_weak() {
+        if !crate::primitives::verify_strict(writer, &digest, &record.signature) {
             return Err(Error::HchSignature);
         }
-        vk.verify_strict(&digest, &Signature::from_bytes(&record.signature)).map_err(|_| Error::HchSignature)?;
     }
     let c: Vec<[u8; 32]> = events.iter().map(|e| event_hash_with(key, e, defences)).collect();
     let r = &record.reported;
@@ -239,4 +239,5 @@ pub fn verify_with(
         }
     }
     Err(Error::HchAltered)
+}
 }

@@ -52,24 +52,14 @@ pub const EVENT_OVERHEAD: usize = 8 + 1 + 4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BatchId(pub [u8; 16]);
 
-/// What an event records. [BAT-2]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum EventKind {
-    /// A (low-quality) screenshot image.
-    Screenshot = 1,
-    /// A log line.
-    Log = 2,
-}
-
-impl EventKind {
-    /// Parses the kind byte; anything else is `E_DECODE_VALUE`. [BAT-2]
-    pub fn from_u8(v: u8) -> Result<Self> {
-        match v {
-            1 => Ok(EventKind::Screenshot),
-            2 => Ok(EventKind::Log),
-            _ => Err(Error::DecodeValue),
-        }
+wire_enum! {
+    /// What an event records; any other kind byte is `E_DECODE_VALUE`. [BAT-2]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum EventKind (unknown: Error::DecodeValue) {
+        /// A (low-quality) screenshot image.
+        Screenshot = 1,
+        /// A log line.
+        Log = 2,
     }
 }
 
@@ -148,6 +138,7 @@ pub fn encode_events_to<W: std::io::Write>(events: &[Event], out: &mut W) -> Res
 ///              t_ms >= previous t_ms                  else E_BATCH_EVENT_ORDER
 ///   nothing follows                                   else E_DECODE_TRAILING
 /// ```
+/// Reads and checks in the order of [BAT-2]'s list; an event's order is checked after its data. [ENC-7]
 pub fn decode_events(bytes: &[u8]) -> Result<Vec<Event>> {
     let mut r = Reader::new(bytes);
     r.expect_label(labels::BATCH_EVENTS)?;

@@ -11,15 +11,13 @@
 
 use std::collections::BTreeMap;
 
-use ed25519_dalek::{Signature, VerifyingKey};
-
 use super::hchain::{self, ServerRecord};
 use super::slots::{self, SLOT_LEN};
 use super::{BatchId, Event, decode_events, encode_events_to};
 use crate::chain::{ChainState, Statement};
 use crate::defences::Defences;
 use crate::device::{ChainHead, DeviceId, DeviceKeys};
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::envelope::{SIG_LEN, Suite};
 use crate::error::{Error, Result};
 use crate::hpke::HpkeSecretKey;
@@ -30,9 +28,10 @@ use crate::stream::{self, StreamKeySource, StreamOpenContext, StreamParams};
 
 /// Metadata format version. [BAT-5]
 pub const META_VERSION: u8 = 1;
-/// Longest metadata a blob may carry. [BAT-7]
+/// Longest metadata a blob may carry: exactly 4194304 bytes. [BAT-7] [BAT-14]
 pub const MAX_META: usize = 4 << 20;
-/// Longest manifest a blob may carry: the 32 MiB manifest of [STR-9] and its fixed parts. [BAT-7]
+/// Longest manifest a blob may carry: the 32 MiB manifest of [STR-9] and its fixed parts,
+/// exactly 33554618 bytes. [BAT-7] [BAT-14]
 pub const MAX_MANIFEST: usize =
     stream::MANIFEST_HEADER_LEN + stream::DIGEST_LEN * stream::MAX_CHUNKS as usize + SIG_LEN;
 
@@ -179,6 +178,58 @@ pub struct BatchMeta {
     pub signature: [u8; SIG_LEN],
 }
 
+impl Codec<'_> for BatchMeta {
+    fn encode(&self) -> Vec<u8> {
+        BatchMeta::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        r.expect_label(labels::BATCH_META)?;
+        if r.u8()? != META_VERSION {
+            return Err(Error::EnvVersion);
+        }
+        let batch_id = BatchId(r.array()?);
+        let writer = DeviceId(r.array()?);
+        let suite = Suite::from_u8(r.u8()?)?;
+        let window = Window { start_ms: r.u64()?, end_ms: r.u64()?, expires_ms: r.u64()? };
+        window.check()?;
+        let event_count = r.u32()?;
+        let seq = r.u64()?;
+        let prev_batch = BatchId(r.array()?);
+        let chain_head = ChainHead { len: r.u64()?, hash: r.array()? };
+        let n = usize::from(r.u16()?);
+        if r.remaining() < n.saturating_mul(32) {
+            return Err(Error::DecodeTruncated);
+        }
+        let mut recipients: Vec<[u8; 32]> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k: [u8; 32] = r.array()?;
+            if recipients.last().is_some_and(|p| *p >= k) {
+                return Err(Error::DecodeValue);
+            }
+            recipients.push(k);
+        }
+        if recipients.is_empty() {
+            return Err(Error::DecodeValue);
+        }
+        let slots_digest = r.array()?;
+        let manifest_digest = r.array()?;
+        let signature = r.array()?;
+        Ok(BatchMeta {
+            batch_id,
+            writer,
+            suite,
+            window,
+            event_count,
+            link: BatchLink { seq, prev_batch, chain_head },
+            recipients,
+            slots_digest,
+            manifest_digest,
+            signature,
+        })
+    }
+}
+
 impl BatchMeta {
     /// `meta_core`: everything the stream context binds (all but the manifest digest and signature). [BAT-5]
     pub fn core(&self) -> Vec<u8> {
@@ -218,6 +269,7 @@ impl BatchMeta {
     }
 
     /// `SHA-256(enc(SIG_BATCH_META, account_id(32), bytes(meta_core ‖ manifest_digest)))`. [BAT-5]
+    /// The bytes before `meta_core ‖ manifest_digest` are the vectors' `sig_message_prefix`. [BAT-13]
     pub fn sig_digest(&self, account: &AccountId) -> [u8; 32] {
         let unsigned = self.unsigned();
         let len = u32::try_from(unsigned.len()).unwrap_or(u32::MAX);
@@ -226,6 +278,7 @@ impl BatchMeta {
     }
 
     /// The body's stream context `SHA-256(enc(HASH_BATCH_CONTEXT, account_id(32), bytes meta_core))`. [BAT-6]
+    /// `prefix` is the vectors' `context_prefix`. [BAT-13]
     pub fn context(&self, account: &AccountId) -> [u8; 32] {
         let core = self.core();
         let len = u32::try_from(core.len()).unwrap_or(u32::MAX);
@@ -243,7 +296,8 @@ impl BatchMeta {
         }
     }
 
-    /// Decodes metadata (no cryptography). [BAT-5]
+    /// Decodes metadata (no cryptography). [BAT-5] Reads and checks interleave: the
+    /// recipients are one read, before their order is checked. [ENC-7]
     ///
     /// ```text
     /// decode(bytes):
@@ -256,51 +310,7 @@ impl BatchMeta {
     ///   nothing follows                               else E_DECODE_TRAILING
     /// ```
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        r.expect_label(labels::BATCH_META)?;
-        if r.u8()? != META_VERSION {
-            return Err(Error::EnvVersion);
-        }
-        let batch_id = BatchId(r.array()?);
-        let writer = DeviceId(r.array()?);
-        let suite = Suite::from_u8(r.u8()?)?;
-        let window = Window { start_ms: r.u64()?, end_ms: r.u64()?, expires_ms: r.u64()? };
-        window.check()?;
-        let event_count = r.u32()?;
-        let seq = r.u64()?;
-        let prev_batch = BatchId(r.array()?);
-        let chain_head = ChainHead { len: r.u64()?, hash: r.array()? };
-        let n = usize::from(r.u16()?);
-        if r.remaining() < n.saturating_mul(32) {
-            return Err(Error::DecodeTruncated);
-        }
-        let mut recipients: Vec<[u8; 32]> = Vec::with_capacity(n);
-        for _ in 0..n {
-            let k: [u8; 32] = r.array()?;
-            if recipients.last().is_some_and(|p| *p >= k) {
-                return Err(Error::DecodeValue);
-            }
-            recipients.push(k);
-        }
-        if recipients.is_empty() {
-            return Err(Error::DecodeValue);
-        }
-        let slots_digest = r.array()?;
-        let manifest_digest = r.array()?;
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(BatchMeta {
-            batch_id,
-            writer,
-            suite,
-            window,
-            event_count,
-            link: BatchLink { seq, prev_batch, chain_head },
-            recipients,
-            slots_digest,
-            manifest_digest,
-            signature,
-        })
+        <Self as Codec>::decode(bytes)
     }
 
     /// Steps 2 to 5 of [BAT-8]: the batch asked for, an active writer, a valid signature, not expired.
@@ -310,12 +320,9 @@ impl BatchMeta {
         }
         let key = policy.writer_key(&self.writer).ok_or(Error::BatchWriter)?;
         // RFC 8032 strict, as chapters 7 and 9; a key of small order is a failed signature.
-        let vk = VerifyingKey::from_bytes(&key).map_err(|_| Error::BatchSignature)?;
-        if vk.is_weak() {
+        if !crate::primitives::verify_strict(&key, &self.sig_digest(account), &self.signature) {
             return Err(Error::BatchSignature);
         }
-        vk.verify_strict(&self.sig_digest(account), &Signature::from_bytes(&self.signature))
-            .map_err(|_| Error::BatchSignature)?;
         if now_ms >= self.window.expires_ms {
             return Err(Error::BatchExpired);
         }
@@ -323,13 +330,15 @@ impl BatchMeta {
     }
 }
 
-/// `SHA-256(enc(HASH_BATCH_SLOTS, bytes slots))`. [BAT-5]
+/// `SHA-256(enc(HASH_BATCH_SLOTS, bytes slots))`. [BAT-5] The bytes before `slots` are the
+/// vectors' `slots_digest_prefix`. [BAT-13]
 pub fn slots_digest(slots: &[u8]) -> [u8; 32] {
     let len = u32::try_from(slots.len()).unwrap_or(u32::MAX);
     sha256(&[&Encoder::new(labels::HASH_BATCH_SLOTS).u32(len).finish(), slots])
 }
 
-/// `SHA-256(enc(HASH_BATCH_MANIFEST, bytes manifest))`. [BAT-5]
+/// `SHA-256(enc(HASH_BATCH_MANIFEST, bytes manifest))`. [BAT-5] The bytes before `manifest` are
+/// the vectors' `manifest_digest_prefix`. [BAT-13]
 pub fn manifest_digest(manifest: &[u8]) -> [u8; 32] {
     let len = u32::try_from(manifest.len()).unwrap_or(u32::MAX);
     sha256(&[&Encoder::new(labels::HASH_BATCH_MANIFEST).u32(len).finish(), manifest])
@@ -564,6 +573,7 @@ pub fn open(
     open_with(account, batch, sealed, record, policy, me, now_ms, &Defences::ALL)
 }
 
+danger_api! {
 /// [`open`] under the model's defence switches (`data.chain_head`, `data.chunk_digests`,
 /// `data.report_signature`, `data.keyed_events`). [MODEL-5]
 #[allow(clippy::too_many_arguments)]
@@ -579,6 +589,7 @@ pub fn open_with(
 ) -> Result<OpenedBatch> {
     let meta = verified_meta(account, batch, sealed, policy, now_ms, defences)?;
     open_body(account, batch, sealed, record, policy, me, meta, defences)
+}
 }
 
 /// Steps 1 to 6 of [BAT-8]: the metadata, verified, and its chain head known. [BAT-10]

@@ -125,6 +125,7 @@ pub fn open_slot(
     if !allowed(&recipient) {
         return Err(Error::BatchUnpinned);
     }
+    // [BAT-15] [HPKE-2] unchanged: a small-order enc is E_HPKE_LOW_ORDER, any other failure E_HPKE_OPEN.
     let key: Zeroizing<Vec<u8>> = hpke::open(me, &enc, &slot_info(), &slot_aad(account, batch, &recipient), ct)?;
     StreamKeySource::from_slice(&key).ok_or(Error::HpkeOpen)
 }

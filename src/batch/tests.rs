@@ -133,6 +133,15 @@ fn framing_errors() {
     let mut kind = bytes.clone();
     kind[kind_at] = 9;
     assert_eq!(decode_events(&kind), Err(Error::DecodeValue));
+    // [ENC-7] an event's order is checked after its data: an early event cut short is
+    // truncation, and an unknown kind comes before the order.
+    let second = 4 + labels::BATCH_EVENTS.len() + 4 + 13 + 40;
+    let mut early = bytes.clone();
+    early[second..second + 8].copy_from_slice(&0u64.to_be_bytes());
+    assert_eq!(decode_events(&early), Err(Error::BatchEventOrder));
+    assert_eq!(decode_events(&early[..second + 13]), Err(Error::DecodeTruncated));
+    early[second + 8] = 9;
+    assert_eq!(decode_events(&early), Err(Error::DecodeValue));
 }
 
 proptest! {
@@ -422,6 +431,48 @@ mod sealed_tests {
         assert_eq!(sealed::seal(&mk(bad, evs, rec), &f.device, &f.policy, &mut rng), Err(Error::BatchRange));
         let stranger: &'static [[u8; 32]] = Box::leak(Box::new([[7u8; 32]]));
         assert_eq!(sealed::seal(&mk(WIN, evs, stranger), &f.device, &f.policy, &mut rng), Err(Error::BatchUnpinned));
+    }
+
+    // [ENC-7] [BAT-5] reads and checks interleave in the list's order: a check whose line comes
+    // before the cut wins over E_DECODE_TRUNCATED; the recipients are one read before their order.
+    #[test]
+    fn meta_truncation_against_value_checks() {
+        let f = fixture();
+        let s = seal(&f, &events(1));
+        let m = &s.meta;
+        let label = 4 + labels::BATCH_META.len();
+        let (version, suite, window) = (label, label + 1 + 16 + 32, label + 1 + 16 + 32 + 1);
+        let n_at = window + 24 + 4 + 8 + 16 + 8 + 32;
+        let recipients = n_at + 2;
+        let decode = |b: &[u8]| BatchMeta::decode(b).err();
+        assert_eq!(decode(m), None);
+        // version 2, cut right after it: E_ENV_VERSION, not truncation
+        let mut v = m[..version + 1].to_vec();
+        v[version] = 2;
+        assert_eq!(decode(&v), Some(Error::EnvVersion));
+        // suite 3, cut right after it
+        let mut su = m[..suite + 1].to_vec();
+        su[suite] = 3;
+        assert_eq!(decode(&su), Some(Error::EnvSuite));
+        // a bad window is E_BATCH_RANGE when cut after expires_ms, E_DECODE_TRUNCATED when cut inside it
+        let mut w = m.clone();
+        w[window..window + 8].copy_from_slice(&u64::MAX.to_be_bytes());
+        assert_eq!(decode(&w[..window + 24]), Some(Error::BatchRange));
+        assert_eq!(decode(&w[..n_at]), Some(Error::BatchRange));
+        assert_eq!(decode(&w[..window + 23]), Some(Error::DecodeTruncated));
+        // two recipients out of order: E_DECODE_VALUE only once all 64 bytes are there
+        assert_eq!(u16::from_be_bytes([m[n_at], m[n_at + 1]]), 2);
+        let mut o = m.clone();
+        let (r0, r1) = (m[recipients..recipients + 32].to_vec(), m[recipients + 32..recipients + 64].to_vec());
+        o[recipients..recipients + 32].copy_from_slice(&r1);
+        o[recipients + 32..recipients + 64].copy_from_slice(&r0);
+        assert_eq!(decode(&o), Some(Error::DecodeValue));
+        assert_eq!(decode(&o[..recipients + 64]), Some(Error::DecodeValue));
+        assert_eq!(decode(&o[..recipients + 63]), Some(Error::DecodeTruncated));
+        // n = 0 is E_DECODE_VALUE even with nothing after it
+        let mut zero = m[..recipients].to_vec();
+        zero[n_at..n_at + 2].copy_from_slice(&[0, 0]);
+        assert_eq!(decode(&zero), Some(Error::DecodeValue));
     }
 
     fn meta_strategy() -> impl Strategy<Value = BatchMeta> {

@@ -322,6 +322,7 @@ pub fn accept_pairing(
     accept_pairing_with(me, account, approver, bundle_wrap, chain, &Defences::ALL)
 }
 
+danger_api! {
 /// [`accept_pairing`] with some defences off (model checker only). [MODEL-5]
 pub fn accept_pairing_with(
     me: &DeviceKeys,
@@ -359,6 +360,7 @@ pub fn accept_pairing_with(
     let mut umks = bundle.umks;
     umks.extend(state.open_epoch_umks_with(me.hpke_key(), d)?);
     Ok((state, umks))
+}
 }
 
 /// The pairing code as the new device shows it. [DEV-4]
@@ -420,6 +422,7 @@ pub fn enroll(
     enroll_with(state, keys, epoch0_wrap, me, &Defences::ALL)
 }
 
+danger_api! {
 /// [`enroll`] with some defences off (model checker only). [MODEL-5]
 pub fn enroll_with(
     state: &ChainState,
@@ -435,6 +438,7 @@ pub fn enroll_with(
     let mut next = state.clone();
     next.append_with(&bytes, d)?;
     Ok((bytes, next, umks))
+}
 }
 
 /// A device that holds the chain unlocks with the password: the salt and
@@ -453,6 +457,7 @@ pub fn unlock_password(
     unlock_with(state, &keys, epoch0_wrap, &Defences::ALL)
 }
 
+danger_api! {
 /// Steps 3 to 6 of [CHAIN-13]: the UMKs an unlock path reaches in a chain,
 /// each checked against the chain. A device that holds the chain and
 /// unlocks with a path runs exactly this.
@@ -481,6 +486,7 @@ pub fn unlock_with(
     let mut umks = state.open_epoch_umks_with(&keys.sealing, d)?;
     umks.entry(0).or_insert(umk0);
     Ok(umks)
+}
 }
 
 /// The result of a statement that starts an epoch (rotate, revoke, replace authority).

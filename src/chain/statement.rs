@@ -10,7 +10,7 @@
 use zeroize::Zeroize;
 
 use crate::device::{DeviceId, DevicePublic};
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::error::{Error, Result};
 use crate::hpke::{ENC_LEN, TAG_LEN};
 use crate::keys::Epoch;
@@ -26,24 +26,15 @@ pub const EPOCH_WRAP_CT_LEN: usize = 32 + TAG_LEN;
 /// The `prev` of a genesis statement. [CHAIN-3]
 pub const GENESIS_PREV: [u8; 32] = [0u8; 32];
 
-/// The two unlock paths that carry an authority. [CHAIN-13]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum UnlockPath {
-    /// The recovery code.
-    Recovery = 1,
-    /// The password.
-    Password = 2,
-}
-
-impl UnlockPath {
-    /// The path with wire value `v`. [CHAIN-1]
-    pub fn from_u8(v: u8) -> Result<Self> {
-        match v {
-            1 => Ok(UnlockPath::Recovery),
-            2 => Ok(UnlockPath::Password),
-            _ => Err(Error::DecodeValue),
-        }
+wire_enum! {
+    /// The two unlock paths that carry an authority; another wire value is
+    /// `E_DECODE_VALUE`. [CHAIN-13] [CHAIN-1]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum UnlockPath (unknown: Error::DecodeValue) {
+        /// The recovery code.
+        Recovery = 1,
+        /// The password.
+        Password = 2,
     }
 }
 
@@ -564,6 +555,22 @@ impl ChainSigner for crate::unlock::AuthoritySeed {
     }
 }
 
+impl Codec<'_> for Statement {
+    fn encode(&self) -> Vec<u8> {
+        Statement::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        r.expect_label(labels::CHAIN_STATEMENT)?;
+        let position = r.u64()?;
+        let prev = r.array()?;
+        let body = Body::decode(r)?;
+        let signer = r.array()?;
+        let signature = r.array()?;
+        Ok(Statement { position, prev, body, signer, signature })
+    }
+}
+
 impl Statement {
     fn fields(&self, e: Encoder) -> Encoder {
         self.body.encode(e.u64(self.position).fixed(&self.prev)).fixed(&self.signer)
@@ -582,15 +589,7 @@ impl Statement {
     /// Decodes a statement; total, never panics. Signatures are not checked
     /// here (see [`super::ChainState`]). [CHAIN-1]
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        r.expect_label(labels::CHAIN_STATEMENT)?;
-        let position = r.u64()?;
-        let prev = r.array()?;
-        let body = Body::decode(&mut r)?;
-        let signer = r.array()?;
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(Statement { position, prev, body, signer, signature })
+        <Self as Codec>::decode(bytes)
     }
 
     /// Builds and signs a statement. [CHAIN-2]
@@ -602,9 +601,11 @@ impl Statement {
 
     /// Strict Ed25519 verification of the signature under `signer`. [CHAIN-2]
     pub fn verify_signature(&self) -> Result<()> {
-        let vk = ed25519_dalek::VerifyingKey::from_bytes(&self.signer).map_err(|_| Error::ChainSignature)?;
-        let sig = ed25519_dalek::Signature::from_bytes(&self.signature);
-        vk.verify_strict(&self.signed_message(), &sig).map_err(|_| Error::ChainSignature)
+        if crate::primitives::verify_strict(&self.signer, &self.signed_message(), &self.signature) {
+            Ok(())
+        } else {
+            Err(Error::ChainSignature)
+        }
     }
 }
 

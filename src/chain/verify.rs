@@ -159,6 +159,7 @@ impl ChainState {
         Self::from_genesis_with(bytes, &Defences::ALL)
     }
 
+    danger_api! {
     /// [`ChainState::from_genesis`] with some defences off (model checker only). [MODEL-5]
     pub fn from_genesis_with(bytes: &[u8], d: &Defences) -> Result<Self> {
         let s = Statement::decode(bytes)?;
@@ -217,12 +218,14 @@ impl ChainState {
             partner_introducers: BTreeMap::new(),
         })
     }
+    }
 
     /// Verifies a whole chain from its genesis (a device with no state). [CHAIN-8]
     pub fn verify(chain: &[Vec<u8>]) -> Result<Self> {
         Self::verify_with(chain, &Defences::ALL)
     }
 
+    danger_api! {
     /// [`ChainState::verify`] with some defences off (model checker only). [MODEL-5]
     pub fn verify_with(chain: &[Vec<u8>], d: &Defences) -> Result<Self> {
         let (first, rest) = chain.split_first().ok_or(Error::ChainGenesis)?;
@@ -231,6 +234,7 @@ impl ChainState {
             st.append_with(b, d)?;
         }
         Ok(st)
+    }
     }
 
     /// Takes the chain the server serves now: the prefix this state holds
@@ -241,6 +245,7 @@ impl ChainState {
         self.update_with(chain, &Defences::ALL)
     }
 
+    danger_api! {
     /// [`ChainState::update`] with some defences off (model checker only). [MODEL-5]
     pub fn update_with(&mut self, chain: &[Vec<u8>], d: &Defences) -> Result<()> {
         for (have, got) in self.hashes.iter().zip(chain) {
@@ -258,6 +263,7 @@ impl ChainState {
         *self = next;
         Ok(())
     }
+    }
 
     /// Verifies one statement against this state and applies it. On error
     /// the state is unchanged. [CHAIN-8] [CHAIN-9]
@@ -265,6 +271,7 @@ impl ChainState {
         self.append_with(bytes, &Defences::ALL)
     }
 
+    danger_api! {
     /// [`ChainState::append`] with some defences off (model checker only). [MODEL-5]
     pub fn append_with(&mut self, bytes: &[u8], d: &Defences) -> Result<()> {
         let s = Statement::decode(bytes)?;
@@ -292,6 +299,7 @@ impl ChainState {
         next.statements.push(s);
         *self = next;
         Ok(())
+    }
     }
 
     /// The role of a signing key at the head. [CHAIN-6]
@@ -693,12 +701,14 @@ impl ChainState {
         self.check_umk_with(epoch, umk, &Defences::ALL)
     }
 
+    danger_api! {
     /// [`ChainState::check_umk`] with some defences off (model checker only). [MODEL-5]
     pub fn check_umk_with(&self, epoch: Epoch, umk: &Umk, d: &Defences) -> Result<()> {
         if !d.key_check {
             return Ok(()); // [MODEL-5] weakened: any UMK is taken
         }
         umk.check(epoch, self.key_check(epoch).ok_or(Error::KeyCheck)?)
+    }
     }
 
     /// The password path's pinned `kdf_encoding` (salt and parameters). [CHAIN-18]
@@ -728,6 +738,7 @@ impl ChainState {
         self.check_served_kdf_with(served, &Defences::ALL)
     }
 
+    danger_api! {
     /// [`ChainState::check_served_kdf`] under the model's switches: with
     /// `kdf_pin` off any served salt and parameters pass, so the device runs
     /// Argon2id on the server's salt and sends the resulting `auth` (finding
@@ -738,6 +749,7 @@ impl ChainState {
         } else {
             Err(Error::KdfNotPinned)
         }
+    }
     }
 
     /// The add-device statement that installed `id`'s keys, and the epoch
@@ -763,6 +775,7 @@ impl ChainState {
         self.open_epoch_umks_with(key, &Defences::ALL)
     }
 
+    danger_api! {
     /// [`ChainState::open_epoch_umks`] with some defences off (model checker only). [MODEL-5]
     pub fn open_epoch_umks_with(&self, key: &HpkeSecretKey, d: &Defences) -> Result<BTreeMap<Epoch, Umk>> {
         let pk = key.public_key();
@@ -781,6 +794,7 @@ impl ChainState {
             }
         }
         Ok(out)
+    }
     }
 }
 

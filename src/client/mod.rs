@@ -295,7 +295,7 @@ pub struct SeqItem {
 /// Runs [`classify`] over a writer's items ascending by sequence number;
 /// returns the new last sequence number or the first alert's code (the
 /// vectors' procedure). Two items with one sequence number and different
-/// identities are `E_SYNC_EQUIVOCATION`. [SYNC-9] [SYNC-10] [SYNC-14]
+/// identities are `E_SYNC_EQUIVOCATION`. [SYNC-9] [SYNC-10] [SYNC-14] The state as data: [SYNC-21].
 pub fn writer_sequence(mut last: u64, items: &[SeqItem]) -> Result<u64> {
     let mut by_seq: BTreeMap<u64, SeqItem> = BTreeMap::new();
     for i in items {

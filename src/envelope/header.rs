@@ -34,25 +34,16 @@ pub struct RecordId(pub [u8; 16]);
 /// The writer's device id (spec 8.4), as the chain defines it. [ENV-2]
 pub use crate::device::DeviceId;
 
-/// The content AEAD of an envelope. [ENV-3]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Suite {
-    /// AES-256-GCM, the default.
-    #[default]
-    Aes256Gcm = 1,
-    /// ChaCha20-Poly1305 (RFC 8439), the alternative.
-    ChaCha20Poly1305 = 2,
-}
-
-impl Suite {
-    /// The suite with wire value `v`, or [`Error::EnvSuite`]. [ENV-3]
-    pub fn from_u8(v: u8) -> Result<Self> {
-        match v {
-            1 => Ok(Suite::Aes256Gcm),
-            2 => Ok(Suite::ChaCha20Poly1305),
-            _ => Err(Error::EnvSuite),
-        }
+wire_enum! {
+    /// The content AEAD of an envelope; an unknown suite byte is
+    /// [`Error::EnvSuite`]. [ENV-3]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum Suite (unknown: Error::EnvSuite) {
+        /// AES-256-GCM, the default.
+        #[default]
+        Aes256Gcm = 1,
+        /// ChaCha20-Poly1305 (RFC 8439), the alternative.
+        ChaCha20Poly1305 = 2,
     }
 }
 
@@ -118,7 +109,7 @@ impl Header {
     }
 
     /// Reads a header from `r`, checking version, suite and padded length as
-    /// soon as each is read. [ENV-2] [ENV-3] [ENV-13] [ENV-14]
+    /// soon as each is read. [ENV-2] [ENV-3] [ENV-13] [ENV-14] [ENC-7]
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
         let version = r.u8()?;
         if version != VERSION {
@@ -169,6 +160,7 @@ impl Header {
         Encoder::new(labels::AAD_RECORD).fixed(&account.0).fixed(&self.encode()).finish()
     }
 
+    danger_api! {
     /// The header as the AAD and the signature bind it: itself, or, with
     /// the location binding switched off (model checking only), with
     /// bucket, record id and revision zeroed. [MODEL-5]
@@ -181,6 +173,7 @@ impl Header {
         }
         h
     }
+    }
 
     /// `sig_digest = SHA-256(enc(SIG_RECORD, account_id(32), header(236), body_digest(32)))`. [ENV-9]
     pub fn sig_digest(&self, account: &AccountId, body_digest: &[u8; 32]) -> [u8; 32] {
@@ -190,7 +183,8 @@ impl Header {
 }
 
 /// `body_digest = SHA-256(enc(HASH_ENVELOPE_BODY, bytes body))`, streamed:
-/// the body is hashed where it lies, never copied. [ENV-8]
+/// the body is hashed where it lies, never copied. [ENV-8] The vectors'
+/// `body_digest_prefix` is the `prefix` hashed before the body. [ENV-17]
 pub fn body_digest(body: &[u8]) -> [u8; 32] {
     let prefix = Encoder::new(labels::HASH_ENVELOPE_BODY).finish();
     let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
@@ -295,6 +289,10 @@ pub(crate) mod tests {
         b[104..108].copy_from_slice(&(MAX_PADDED_LEN as u32 + 65536).to_be_bytes());
         assert_eq!(Header::decode(&b), Err(Error::EnvTooLarge));
         assert_eq!(Header::decode(&[]), Err(Error::DecodeTruncated));
+        // [ENC-7] version and suite are checked as read; the padded length only on a whole header.
+        assert_eq!(Header::decode(&[2]), Err(Error::EnvVersion));
+        assert_eq!(Header::decode(&[1, 3]), Err(Error::EnvSuite));
+        assert_eq!(Header::decode(&b[..HEADER_LEN - 1]), Err(Error::DecodeTruncated));
     }
 
     proptest! {

@@ -61,14 +61,14 @@ use crate::defences::Defences;
 use aes_gcm::Aes256Gcm;
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use zeroize::Zeroize;
 
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::error::{Error, Result};
 use crate::keys::{AccountId, Bucket, CollectionKey, Epoch};
 use crate::labels;
-use crate::primitives::{CryptoRng, TAG_LEN, ct_eq, hkdf_expand32, hkdf_extract};
+use crate::primitives::{CryptoRng, TAG_LEN, ct_eq, ed25519_key_valid, hkdf_expand32, hkdf_extract, verify_strict};
 use crate::secret::Secret32;
 use crate::secret_type;
 
@@ -228,6 +228,7 @@ fn seal_meta(
     })
 }
 
+danger_api! {
 /// [`seal`] with defences switched off: for the model checker only, which
 /// proves each defence necessary ([`crate::defences`]). [MODEL-5]
 pub fn dangerous_seal_with_defences<R: CryptoRng + ?Sized>(
@@ -244,6 +245,7 @@ pub fn dangerous_seal_with_defences<R: CryptoRng + ?Sized>(
     rng.fill_bytes(&mut salt);
     rng.fill_bytes(&mut nonce);
     seal_meta(account, meta, collection_key, signing_key, payload, &salt, &nonce, defences)
+}
 }
 
 /// Seals an already padded plaintext under `template` (its `padded_len` and
@@ -354,6 +356,24 @@ pub struct EnvelopeRef<'a> {
     pub signature: [u8; SIG_LEN],
 }
 
+impl<'a> Codec<'a> for EnvelopeRef<'a> {
+    /// `header ‖ u32(len(body)) ‖ body ‖ signature`: the bytes it was decoded from. [ENV-4]
+    fn encode(&self) -> Vec<u8> {
+        Encoder::raw().fixed(&self.header.encode()).bytes(self.body).fixed(&self.signature).finish()
+    }
+
+    fn read(r: &mut Reader<'a>) -> Result<Self> {
+        let header = Header::read(r)?;
+        let body_len = r.u32()? as usize;
+        if body_len != header.padded_len as usize + BODY_OVERHEAD {
+            return Err(Error::EnvLength);
+        }
+        let body = r.fixed(body_len)?;
+        let signature = r.array()?;
+        Ok(EnvelopeRef { header, body, signature })
+    }
+}
+
 impl<'a> EnvelopeRef<'a> {
     /// Decodes an envelope's structure (no cryptography). [ENV-4] [ENV-13] [ENV-14]
     ///
@@ -366,16 +386,7 @@ impl<'a> EnvelopeRef<'a> {
     ///   no byte may follow                                          (E_DECODE_TRAILING)
     /// ```
     pub fn decode(bytes: &'a [u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let header = Header::read(&mut r)?;
-        let body_len = r.u32()? as usize;
-        if body_len != header.padded_len as usize + BODY_OVERHEAD {
-            return Err(Error::EnvLength);
-        }
-        let body = r.fixed(body_len)?;
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(EnvelopeRef { header, body, signature })
+        <Self as Codec>::decode(bytes)
     }
 
     /// The stub that compaction keeps: header, body digest, signature. [ENV-15]
@@ -395,6 +406,19 @@ pub struct Stub {
     pub signature: [u8; SIG_LEN],
 }
 
+impl Codec<'_> for Stub {
+    fn encode(&self) -> Vec<u8> {
+        Stub::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let header = Header::read(r)?;
+        let body_digest = r.array()?;
+        let signature = r.array()?;
+        Ok(Stub { header, body_digest, signature })
+    }
+}
+
 impl Stub {
     /// `header(236) ‖ body_digest(32) ‖ signature(64)`. [ENV-15]
     pub fn encode(&self) -> Vec<u8> {
@@ -403,12 +427,7 @@ impl Stub {
 
     /// Decodes a stub. [ENV-15]
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let header = Header::read(&mut r)?;
-        let body_digest = r.array()?;
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(Stub { header, body_digest, signature })
+        <Self as Codec>::decode(bytes)
     }
 }
 
@@ -458,14 +477,13 @@ fn check_signed<'c>(
         return Err(Error::EnvStaleEpoch);
     }
     // [ENV-9] RFC 8032 strict: canonical S, canonical R, no small-order R or A.
-    let vk = VerifyingKey::from_bytes(&writer.verifying_key).map_err(|_| Error::EnvSignerKey)?;
-    if vk.is_weak() {
+    if !ed25519_key_valid(&writer.verifying_key) {
         return Err(Error::EnvSignerKey);
     }
-    let sig = Signature::from_bytes(signature);
-    if defences.signature {
-        vk.verify_strict(&header.bound(defences).sig_digest(&ctx.account, digest), &sig)
-            .map_err(|_| Error::EnvSignature)?;
+    if defences.signature
+        && !verify_strict(&writer.verifying_key, &header.bound(defences).sig_digest(&ctx.account, digest), signature)
+    {
+        return Err(Error::EnvSignature);
     }
     Ok(access)
 }
@@ -475,9 +493,11 @@ pub fn verify_stub(stub: &Stub, ctx: &OpenContext<'_>) -> Result<()> {
     dangerous_verify_stub_with_defences(stub, ctx, &Defences::ALL)
 }
 
+danger_api! {
 /// [`verify_stub`] with defences switched off: model checking only. [MODEL-5]
 pub fn dangerous_verify_stub_with_defences(stub: &Stub, ctx: &OpenContext<'_>, defences: &Defences) -> Result<()> {
     check_signed(&stub.header, &stub.body_digest, &stub.signature, ctx, defences).map(|_| ())
+}
 }
 
 /// Opens an envelope. Returns the payload only after every check. [ENV-12]
@@ -500,6 +520,7 @@ pub fn open(envelope: &[u8], ctx: &OpenContext<'_>) -> Result<Opened> {
     dangerous_open_with_defences(envelope, ctx, &Defences::ALL)
 }
 
+danger_api! {
 /// [`open`] with defences switched off: model checking only. [MODEL-5]
 pub fn dangerous_open_with_defences(envelope: &[u8], ctx: &OpenContext<'_>, defences: &Defences) -> Result<Opened> {
     let env = EnvelopeRef::decode(envelope)?;
@@ -529,6 +550,7 @@ pub fn dangerous_open_with_defences(envelope: &[u8], ctx: &OpenContext<'_>, defe
         return Err(e);
     }
     Ok(Opened { header: h, padded: buf, range })
+}
 }
 
 /// Suite AEAD, detached and in place. [ENV-3] [ENV-7]

@@ -37,7 +37,8 @@ pub enum Schema {
 }
 
 impl Schema {
-    /// The schema with wire value `v`, or [`Error::EnvSchema`]. [PAY-1]
+    /// The schema with wire value `v`, or [`Error::EnvSchema`]. [PAY-1] The one way
+    /// from a number to a schema: a writer cannot seal another value. [PAY-6]
     pub fn from_u16(v: u16) -> Result<Self> {
         match v {
             0 => Ok(Schema::Raw),

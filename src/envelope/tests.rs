@@ -207,3 +207,21 @@ proptest! {
         prop_assert!(f.open(&env).is_err());
     }
 }
+
+// [ENC-5] [ENV-4] every envelope-layer Codec re-encodes what it decoded, and refuses one trailing byte.
+#[test]
+fn codec_round_trips_and_refuses_trailing_bytes() {
+    use crate::encoding::Codec;
+    let f = fixture(Suite::Aes256Gcm);
+    let bytes =
+        seal(&f.account, &f.meta, &f.ck, &f.sk, b"{}", &mut crate::primitives::SeededRng::from_label("codec")).unwrap();
+    let env = <EnvelopeRef<'_> as Codec>::decode(&bytes).unwrap();
+    assert_eq!(Codec::encode(&env), bytes);
+    let stub = env.stub().encode();
+    assert_eq!(Codec::encode(&<Stub as Codec>::decode(&stub).unwrap()), stub);
+    let (mut b, mut s) = (bytes.clone(), stub.clone());
+    b.push(0);
+    s.push(0);
+    assert_eq!(<EnvelopeRef<'_> as Codec>::decode(&b).err(), Some(Error::DecodeTrailing));
+    assert_eq!(<Stub as Codec>::decode(&s).err(), Some(Error::DecodeTrailing));
+}

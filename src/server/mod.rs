@@ -128,11 +128,11 @@ pub struct Account {
     pub failed_logins: Vec<u64>,
     /// Identity bundles for new devices.
     pub bundles: BTreeMap<DeviceId, Vec<u8>>,
-    /// Current server sequence number of each record.
+    /// Current server sequence number of each record, keyed by its identity `(bucket, record_id)`. [SRV-17]
     pub records: BTreeMap<(Bucket, RecordId), (u64, u64, DeviceId)>,
     /// Envelopes and stubs by server sequence number.
     pub items: BTreeMap<u64, Item>,
-    /// Last sequence number issued.
+    /// Last sequence number issued (0: none; the first item gets 1). [SRV-16]
     pub last_seq: u64,
     /// Batches by reference ([HCH-3]).
     pub batches: BTreeMap<[u8; 32], StoredBatch>,
@@ -482,6 +482,7 @@ impl<S: Storage> Server<S> {
         }
     }
 
+    /// One audit entry; called by exactly the requests of [SRV-18], on success.
     fn log(&mut self, account: &AccountId, at_ms: u64, actor: Actor, action: Action) {
         if let Some(a) = self.store.account_mut(account) {
             a.audit.push(AuditEntry { at_ms, actor, action });
@@ -498,6 +499,7 @@ impl<S: Storage> Server<S> {
     ) -> Response {
         let mut token = [0u8; 32];
         rng.fill_bytes(&mut token);
+        // [SRV-20] fixed at issue: now + token_ttl_ms, never extended.
         let expires_ms = now_ms.saturating_add(self.config.token_ttl_ms);
         let path_key = match actor {
             Actor::Password => {
@@ -514,6 +516,7 @@ impl<S: Storage> Server<S> {
     fn dispatch<R: CryptoRng + ?Sized>(&mut self, request: Request, now: u64, rng: &mut R) -> Result<Response> {
         match &request {
             // [SRV-2] register: the genesis verifies, the KDF is within the client bounds, the email is new.
+            // [SRV-19] in this order: kdf decode, kdf bounds, genesis, pinned kdf, exists.
             Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } => {
                 let email = email.clone();
                 let kdf = kdf.clone();
@@ -623,9 +626,9 @@ impl<S: Storage> Server<S> {
                 } else {
                     return Err(Error::SrvAuth);
                 };
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| Error::SrvAuth)?;
-                let sig = ed25519_dalek::Signature::from_bytes(&signature);
-                vk.verify_strict(&login_message(&account, &key, &nonce), &sig).map_err(|_| Error::SrvAuth)?;
+                if !crate::primitives::verify_strict(&key, &login_message(&account, &key, &nonce), &signature) {
+                    return Err(Error::SrvAuth);
+                }
                 // Only a successful login reaches the replay cache. [SRV-12]
                 self.store.used_nonces().insert(nonce, expires);
                 Ok(self.issue(account, actor, key, now, rng))

@@ -10,7 +10,7 @@
 //! `u32 count ‖ items` with a maximum count. Decoding is total: any input
 //! gives a value or an `E_DECODE_*` error, never a panic.
 
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::envelope::MAX_ENVELOPE_LEN;
 use crate::error::{Error, Result};
 use crate::labels;
@@ -39,13 +39,15 @@ pub const TOKEN_LEN: usize = 32;
 /// A bearer token the server issued at login. [SYNC-4]
 pub type Token = [u8; TOKEN_LEN];
 
-/// Kind of a listed item. [SYNC-7]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ItemKind {
-    /// A full record envelope (chapter 7).
-    Envelope = 1,
-    /// A superseded envelope's stub ([ENV-15]).
-    Stub = 2,
+wire_enum! {
+    /// Kind of a listed item. [SYNC-7]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ItemKind (unknown: Error::DecodeValue) {
+        /// A full record envelope (chapter 7).
+        Envelope = 1,
+        /// A superseded envelope's stub ([ENV-15]).
+        Stub = 2,
+    }
 }
 
 /// One entry of a list response. [SYNC-7]
@@ -72,49 +74,32 @@ pub enum Actor {
     Recovery,
 }
 
-/// What was done, as the audit log records it. [SRV-10]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Account registered.
-    Register = 1,
-    /// Logged in.
-    Login = 2,
-    /// Chain statements appended.
-    AppendChain = 3,
-    /// Record envelope stored.
-    PutRecord = 4,
-    /// Batch stored.
-    PutBatch = 5,
-    /// Event hash reported.
-    ReportEvent = 6,
-    /// Password auth value and wrap replaced.
-    SetPassword = 7,
-    /// Pending device posted.
-    PostPending = 8,
-    /// Identity bundle stored.
-    PutBundle = 9,
-    /// Batch deleted after retention.
-    Expire = 10,
-    /// Recovery-path chapter 5 wrap replaced.
-    SetRecoveryWrap = 11,
-}
-
-impl Action {
-    fn from_u8(v: u8) -> Result<Self> {
-        Ok(match v {
-            1 => Action::Register,
-            2 => Action::Login,
-            3 => Action::AppendChain,
-            4 => Action::PutRecord,
-            5 => Action::PutBatch,
-            6 => Action::ReportEvent,
-            7 => Action::SetPassword,
-            8 => Action::PostPending,
-            9 => Action::PutBundle,
-            10 => Action::Expire,
-            11 => Action::SetRecoveryWrap,
-            _ => return Err(Error::DecodeValue),
-        })
+wire_enum! {
+    /// What was done, as the audit log records it. [SRV-10]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Action (unknown: Error::DecodeValue) {
+        /// Account registered.
+        Register = 1,
+        /// Logged in.
+        Login = 2,
+        /// Chain statements appended.
+        AppendChain = 3,
+        /// Record envelope stored.
+        PutRecord = 4,
+        /// Batch stored.
+        PutBatch = 5,
+        /// Event hash reported.
+        ReportEvent = 6,
+        /// Password auth value and wrap replaced.
+        SetPassword = 7,
+        /// Pending device posted.
+        PostPending = 8,
+        /// Identity bundle stored.
+        PutBundle = 9,
+        /// Batch deleted after retention.
+        Expire = 10,
+        /// Recovery-path chapter 5 wrap replaced.
+        SetRecoveryWrap = 11,
     }
 }
 
@@ -466,56 +451,69 @@ fn count(r: &mut Reader<'_>, max: usize) -> Result<usize> {
     if n > max { Err(Error::DecodeLength) } else { Ok(n) }
 }
 
-impl Request {
-    /// Canonical encoding. [SYNC-2]
-    pub fn encode(&self) -> Vec<u8> {
-        let e = Encoder::new(labels::SYNC_REQUEST);
-        match self {
-            Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } => {
-                e.u8(1).bytes(email).bytes(kdf).fixed(auth).bytes(genesis).bytes(recovery_wrap).bytes(password_wrap)
-            }
-            Request::GetKdf { email } => e.u8(2).bytes(email),
-            Request::LoginPassword { email, auth } => e.u8(3).bytes(email).fixed(auth),
-            Request::Challenge { account, key } => e.u8(4).fixed(account).fixed(key),
-            Request::LoginKey { account, key, nonce, signature } => {
-                e.u8(5).fixed(account).fixed(key).fixed(nonce).fixed(signature)
-            }
-            Request::AppendChain { token, statements } => list(e.u8(6).fixed(token), statements),
-            Request::GetChain { token } => e.u8(7).fixed(token),
-            Request::GetWraps { token } => e.u8(8).fixed(token),
-            Request::PutRecord { token, envelope } => e.u8(9).fixed(token).bytes(envelope),
-            Request::ListSince { token, cursor, limit } => e.u8(10).fixed(token).u64(*cursor).u32(*limit),
-            Request::PutBatch { token, batch_id, blob, slots } => {
-                list(e.u8(11).fixed(token).fixed(batch_id).bytes(blob), slots)
-            }
-            Request::GetBatch { token, batch_id } => e.u8(12).fixed(token).fixed(batch_id),
-            Request::ReportEvent { token, batch_id, event_hash, signature } => {
-                e.u8(13).fixed(token).fixed(batch_id).fixed(event_hash).fixed(signature)
-            }
-            Request::SetPassword { token, kdf, auth, password_wrap } => {
-                e.u8(14).fixed(token).bytes(kdf).fixed(auth).bytes(password_wrap)
-            }
-            Request::GetAudit { token } => e.u8(15).fixed(token),
-            Request::PostPending { account, ed25519, x25519, pop } => {
-                e.u8(16).fixed(account).fixed(ed25519).fixed(x25519).fixed(pop)
-            }
-            Request::ListPending { token } => e.u8(17).fixed(token),
-            Request::PutBundle { token, device, bundle } => e.u8(18).fixed(token).fixed(device).bytes(bundle),
-            Request::GetBundle { account, device } => e.u8(19).fixed(account).fixed(device),
-            Request::PutDeviceMeta { token, meta } => e.u8(20).fixed(token).bytes(meta),
-            Request::GetSharedBatch { account, batch_id } => e.u8(21).fixed(account).fixed(batch_id),
-            Request::SetRecoveryWrap { token, recovery_wrap } => e.u8(22).fixed(token).bytes(recovery_wrap),
-            Request::GetSharedChain { account } => e.u8(23).fixed(account),
-        }
-        .finish()
+wire_enum! {
+    /// The tag and name of each request: the one table [`Request::encode`],
+    /// [`Request::decode`] and [`Request::name`] share. [SYNC-2]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum RequestKind (unknown: Error::DecodeValue) {
+        /// `register`.
+        Register = 1 => "register",
+        /// `get_kdf`.
+        GetKdf = 2 => "get_kdf",
+        /// `login_password`.
+        LoginPassword = 3 => "login_password",
+        /// `challenge`.
+        Challenge = 4 => "challenge",
+        /// `login_key`.
+        LoginKey = 5 => "login_key",
+        /// `append_chain`.
+        AppendChain = 6 => "append_chain",
+        /// `get_chain`.
+        GetChain = 7 => "get_chain",
+        /// `get_wraps`.
+        GetWraps = 8 => "get_wraps",
+        /// `put_record`.
+        PutRecord = 9 => "put_record",
+        /// `list_since`.
+        ListSince = 10 => "list_since",
+        /// `put_batch`.
+        PutBatch = 11 => "put_batch",
+        /// `get_batch`.
+        GetBatch = 12 => "get_batch",
+        /// `report_event`.
+        ReportEvent = 13 => "report_event",
+        /// `set_password`.
+        SetPassword = 14 => "set_password",
+        /// `get_audit`.
+        GetAudit = 15 => "get_audit",
+        /// `post_pending`.
+        PostPending = 16 => "post_pending",
+        /// `list_pending`.
+        ListPending = 17 => "list_pending",
+        /// `put_bundle`.
+        PutBundle = 18 => "put_bundle",
+        /// `get_bundle`.
+        GetBundle = 19 => "get_bundle",
+        /// `put_device_meta`.
+        PutDeviceMeta = 20 => "put_device_meta",
+        /// `get_shared_batch`.
+        GetSharedBatch = 21 => "get_shared_batch",
+        /// `set_recovery_wrap`.
+        SetRecoveryWrap = 22 => "set_recovery_wrap",
+        /// `get_shared_chain`.
+        GetSharedChain = 23 => "get_shared_chain",
+    }
+}
+
+impl Codec<'_> for Request {
+    fn encode(&self) -> Vec<u8> {
+        Request::encode(self)
     }
 
-    /// Total decoder. [SYNC-2]
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
         r.expect_label(labels::SYNC_REQUEST)?;
-        let req = match r.u8()? {
-            1 => Request::Register {
+        let req = match RequestKind::from_u8(r.u8()?)? {
+            RequestKind::Register => Request::Register {
                 email: r.bytes(MAX_EMAIL)?.to_vec(),
                 kdf: r.bytes(MAX_SMALL)?.to_vec(),
                 auth: r.array()?,
@@ -523,81 +521,145 @@ impl Request {
                 recovery_wrap: r.bytes(MAX_SMALL)?.to_vec(),
                 password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
             },
-            2 => Request::GetKdf { email: r.bytes(MAX_EMAIL)?.to_vec() },
-            3 => Request::LoginPassword { email: r.bytes(MAX_EMAIL)?.to_vec(), auth: r.array()? },
-            4 => Request::Challenge { account: r.array()?, key: r.array()? },
-            5 => Request::LoginKey { account: r.array()?, key: r.array()?, nonce: r.array()?, signature: r.array()? },
-            6 => Request::AppendChain {
-                token: r.array()?,
-                statements: read_list(&mut r, MAX_STATEMENTS, MAX_STATEMENT)?,
-            },
-            7 => Request::GetChain { token: r.array()? },
-            8 => Request::GetWraps { token: r.array()? },
-            9 => Request::PutRecord { token: r.array()?, envelope: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() },
-            10 => Request::ListSince { token: r.array()?, cursor: r.u64()?, limit: r.u32()? },
-            11 => Request::PutBatch {
+            RequestKind::GetKdf => Request::GetKdf { email: r.bytes(MAX_EMAIL)?.to_vec() },
+            RequestKind::LoginPassword => {
+                Request::LoginPassword { email: r.bytes(MAX_EMAIL)?.to_vec(), auth: r.array()? }
+            }
+            RequestKind::Challenge => Request::Challenge { account: r.array()?, key: r.array()? },
+            RequestKind::LoginKey => {
+                Request::LoginKey { account: r.array()?, key: r.array()?, nonce: r.array()?, signature: r.array()? }
+            }
+            RequestKind::AppendChain => {
+                Request::AppendChain { token: r.array()?, statements: read_list(r, MAX_STATEMENTS, MAX_STATEMENT)? }
+            }
+            RequestKind::GetChain => Request::GetChain { token: r.array()? },
+            RequestKind::GetWraps => Request::GetWraps { token: r.array()? },
+            RequestKind::PutRecord => {
+                Request::PutRecord { token: r.array()?, envelope: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() }
+            }
+            RequestKind::ListSince => Request::ListSince { token: r.array()?, cursor: r.u64()?, limit: r.u32()? },
+            RequestKind::PutBatch => Request::PutBatch {
                 token: r.array()?,
                 batch_id: r.array()?,
                 blob: r.bytes(MAX_BATCH)?.to_vec(),
-                slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
+                slots: read_list(r, MAX_SLOTS, MAX_SMALL)?,
             },
-            12 => Request::GetBatch { token: r.array()?, batch_id: r.array()? },
-            13 => Request::ReportEvent {
+            RequestKind::GetBatch => Request::GetBatch { token: r.array()?, batch_id: r.array()? },
+            RequestKind::ReportEvent => Request::ReportEvent {
                 token: r.array()?,
                 batch_id: r.array()?,
                 event_hash: r.array()?,
                 signature: r.array()?,
             },
-            14 => Request::SetPassword {
+            RequestKind::SetPassword => Request::SetPassword {
                 token: r.array()?,
                 kdf: r.bytes(MAX_SMALL)?.to_vec(),
                 auth: r.array()?,
                 password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
             },
-            15 => Request::GetAudit { token: r.array()? },
-            16 => {
+            RequestKind::GetAudit => Request::GetAudit { token: r.array()? },
+            RequestKind::PostPending => {
                 Request::PostPending { account: r.array()?, ed25519: r.array()?, x25519: r.array()?, pop: r.array()? }
             }
-            17 => Request::ListPending { token: r.array()? },
-            18 => Request::PutBundle { token: r.array()?, device: r.array()?, bundle: r.bytes(MAX_SMALL)?.to_vec() },
-            19 => Request::GetBundle { account: r.array()?, device: r.array()? },
-            20 => Request::PutDeviceMeta { token: r.array()?, meta: r.bytes(MAX_SMALL)?.to_vec() },
-            21 => Request::GetSharedBatch { account: r.array()?, batch_id: r.array()? },
-            22 => Request::SetRecoveryWrap { token: r.array()?, recovery_wrap: r.bytes(MAX_SMALL)?.to_vec() },
-            23 => Request::GetSharedChain { account: r.array()? },
-            _ => return Err(Error::DecodeValue),
+            RequestKind::ListPending => Request::ListPending { token: r.array()? },
+            RequestKind::PutBundle => {
+                Request::PutBundle { token: r.array()?, device: r.array()?, bundle: r.bytes(MAX_SMALL)?.to_vec() }
+            }
+            RequestKind::GetBundle => Request::GetBundle { account: r.array()?, device: r.array()? },
+            RequestKind::PutDeviceMeta => {
+                Request::PutDeviceMeta { token: r.array()?, meta: r.bytes(MAX_SMALL)?.to_vec() }
+            }
+            RequestKind::GetSharedBatch => Request::GetSharedBatch { account: r.array()?, batch_id: r.array()? },
+            RequestKind::SetRecoveryWrap => {
+                Request::SetRecoveryWrap { token: r.array()?, recovery_wrap: r.bytes(MAX_SMALL)?.to_vec() }
+            }
+            RequestKind::GetSharedChain => Request::GetSharedChain { account: r.array()? },
         };
-        r.finish()?;
         Ok(req)
+    }
+}
+
+impl Request {
+    /// The request's tag and name.
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            Request::Register { .. } => RequestKind::Register,
+            Request::GetKdf { .. } => RequestKind::GetKdf,
+            Request::LoginPassword { .. } => RequestKind::LoginPassword,
+            Request::Challenge { .. } => RequestKind::Challenge,
+            Request::LoginKey { .. } => RequestKind::LoginKey,
+            Request::AppendChain { .. } => RequestKind::AppendChain,
+            Request::GetChain { .. } => RequestKind::GetChain,
+            Request::GetWraps { .. } => RequestKind::GetWraps,
+            Request::PutRecord { .. } => RequestKind::PutRecord,
+            Request::ListSince { .. } => RequestKind::ListSince,
+            Request::PutBatch { .. } => RequestKind::PutBatch,
+            Request::GetBatch { .. } => RequestKind::GetBatch,
+            Request::ReportEvent { .. } => RequestKind::ReportEvent,
+            Request::SetPassword { .. } => RequestKind::SetPassword,
+            Request::GetAudit { .. } => RequestKind::GetAudit,
+            Request::PostPending { .. } => RequestKind::PostPending,
+            Request::ListPending { .. } => RequestKind::ListPending,
+            Request::PutBundle { .. } => RequestKind::PutBundle,
+            Request::GetBundle { .. } => RequestKind::GetBundle,
+            Request::PutDeviceMeta { .. } => RequestKind::PutDeviceMeta,
+            Request::GetSharedBatch { .. } => RequestKind::GetSharedBatch,
+            Request::SetRecoveryWrap { .. } => RequestKind::SetRecoveryWrap,
+            Request::GetSharedChain { .. } => RequestKind::GetSharedChain,
+        }
+    }
+
+    /// Canonical encoding. [SYNC-2]
+    pub fn encode(&self) -> Vec<u8> {
+        let e = Encoder::new(labels::SYNC_REQUEST).u8(self.kind().to_u8());
+        match self {
+            Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } => {
+                e.bytes(email).bytes(kdf).fixed(auth).bytes(genesis).bytes(recovery_wrap).bytes(password_wrap)
+            }
+            Request::GetKdf { email } => e.bytes(email),
+            Request::LoginPassword { email, auth } => e.bytes(email).fixed(auth),
+            Request::Challenge { account, key } => e.fixed(account).fixed(key),
+            Request::LoginKey { account, key, nonce, signature } => {
+                e.fixed(account).fixed(key).fixed(nonce).fixed(signature)
+            }
+            Request::AppendChain { token, statements } => list(e.fixed(token), statements),
+            Request::GetChain { token } => e.fixed(token),
+            Request::GetWraps { token } => e.fixed(token),
+            Request::PutRecord { token, envelope } => e.fixed(token).bytes(envelope),
+            Request::ListSince { token, cursor, limit } => e.fixed(token).u64(*cursor).u32(*limit),
+            Request::PutBatch { token, batch_id, blob, slots } => {
+                list(e.fixed(token).fixed(batch_id).bytes(blob), slots)
+            }
+            Request::GetBatch { token, batch_id } => e.fixed(token).fixed(batch_id),
+            Request::ReportEvent { token, batch_id, event_hash, signature } => {
+                e.fixed(token).fixed(batch_id).fixed(event_hash).fixed(signature)
+            }
+            Request::SetPassword { token, kdf, auth, password_wrap } => {
+                e.fixed(token).bytes(kdf).fixed(auth).bytes(password_wrap)
+            }
+            Request::GetAudit { token } => e.fixed(token),
+            Request::PostPending { account, ed25519, x25519, pop } => {
+                e.fixed(account).fixed(ed25519).fixed(x25519).fixed(pop)
+            }
+            Request::ListPending { token } => e.fixed(token),
+            Request::PutBundle { token, device, bundle } => e.fixed(token).fixed(device).bytes(bundle),
+            Request::GetBundle { account, device } => e.fixed(account).fixed(device),
+            Request::PutDeviceMeta { token, meta } => e.fixed(token).bytes(meta),
+            Request::GetSharedBatch { account, batch_id } => e.fixed(account).fixed(batch_id),
+            Request::SetRecoveryWrap { token, recovery_wrap } => e.fixed(token).bytes(recovery_wrap),
+            Request::GetSharedChain { account } => e.fixed(account),
+        }
+        .finish()
+    }
+
+    /// Total decoder. [SYNC-2]
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        <Self as Codec>::decode(bytes)
     }
 
     /// The request's name (vectors, narration).
     pub fn name(&self) -> &'static str {
-        match self {
-            Request::Register { .. } => "register",
-            Request::GetKdf { .. } => "get_kdf",
-            Request::LoginPassword { .. } => "login_password",
-            Request::Challenge { .. } => "challenge",
-            Request::LoginKey { .. } => "login_key",
-            Request::AppendChain { .. } => "append_chain",
-            Request::GetChain { .. } => "get_chain",
-            Request::GetWraps { .. } => "get_wraps",
-            Request::PutRecord { .. } => "put_record",
-            Request::ListSince { .. } => "list_since",
-            Request::PutBatch { .. } => "put_batch",
-            Request::GetBatch { .. } => "get_batch",
-            Request::ReportEvent { .. } => "report_event",
-            Request::SetPassword { .. } => "set_password",
-            Request::GetAudit { .. } => "get_audit",
-            Request::PostPending { .. } => "post_pending",
-            Request::ListPending { .. } => "list_pending",
-            Request::PutBundle { .. } => "put_bundle",
-            Request::GetBundle { .. } => "get_bundle",
-            Request::PutDeviceMeta { .. } => "put_device_meta",
-            Request::GetSharedBatch { .. } => "get_shared_batch",
-            Request::SetRecoveryWrap { .. } => "set_recovery_wrap",
-            Request::GetSharedChain { .. } => "get_shared_chain",
-        }
+        self.kind().name()
     }
 }
 
@@ -649,93 +711,84 @@ impl core::fmt::Debug for Response {
     }
 }
 
-impl Response {
-    /// Canonical encoding. [SYNC-2]
-    pub fn encode(&self) -> Vec<u8> {
-        let e = Encoder::new(labels::SYNC_RESPONSE);
-        match self {
-            Response::Ok => e.u8(0),
-            Response::Error(err) => e.u8(1).bytes(err.code().as_bytes()),
-            Response::Kdf { kdf } => e.u8(2).bytes(kdf),
-            Response::Token { token, expires_ms } => e.u8(3).fixed(token).u64(*expires_ms),
-            Response::Nonce { nonce } => e.u8(4).fixed(nonce),
-            Response::Chain { statements } => list(e.u8(5), statements),
-            Response::Wraps { recovery_wrap, password_wrap } => e.u8(6).bytes(recovery_wrap).bytes(password_wrap),
-            Response::Stored { seq } => e.u8(7).u64(*seq),
-            Response::Items { items } => {
-                let mut e = e.u8(8).u32(items.len() as u32);
-                for i in items {
-                    e = e.u64(i.seq).u8(i.kind as u8).bytes(&i.bytes);
-                }
-                e
-            }
-            Response::Batch { blob, slots, event_hash, events, reported, signature } => {
-                let mut e = list(e.u8(9).bytes(blob), slots).fixed(event_hash).u64(*events).u32(reported.len() as u32);
-                for h in reported {
-                    e = e.fixed(h);
-                }
-                e.fixed(signature)
-            }
-            Response::EventHash { hash } => e.u8(10).fixed(hash),
-            Response::Audit { entries } => {
-                let mut e = e.u8(11).u32(entries.len() as u32);
-                for a in entries {
-                    e = actor_encode(e.u64(a.at_ms), &a.actor).u8(a.action as u8);
-                }
-                e
-            }
-            Response::Pending { devices } => {
-                let mut e = e.u8(12).u32(devices.len() as u32);
-                for (ed, x, pop) in devices {
-                    e = e.fixed(ed).fixed(x).fixed(pop);
-                }
-                e
-            }
-            Response::Bundle { bundle } => e.u8(13).bytes(bundle),
-        }
-        .finish()
+wire_enum! {
+    /// The tag and name of each response: the one table [`Response::encode`]
+    /// and [`Response::decode`] share. [SYNC-2]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum ResponseKind (unknown: Error::DecodeValue) {
+        /// `ok`.
+        Ok = 0 => "ok",
+        /// `error`.
+        Error = 1 => "error",
+        /// `kdf`.
+        Kdf = 2 => "kdf",
+        /// `token`.
+        Token = 3 => "token",
+        /// `nonce`.
+        Nonce = 4 => "nonce",
+        /// `chain`.
+        Chain = 5 => "chain",
+        /// `wraps`.
+        Wraps = 6 => "wraps",
+        /// `stored`.
+        Stored = 7 => "stored",
+        /// `items`.
+        Items = 8 => "items",
+        /// `batch`.
+        Batch = 9 => "batch",
+        /// `event_hash`.
+        EventHash = 10 => "event_hash",
+        /// `audit`.
+        Audit = 11 => "audit",
+        /// `pending`.
+        Pending = 12 => "pending",
+        /// `bundle`.
+        Bundle = 13 => "bundle",
+    }
+}
+
+impl Codec<'_> for Response {
+    fn encode(&self) -> Vec<u8> {
+        Response::encode(self)
     }
 
-    /// Total decoder. [SYNC-2]
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
         r.expect_label(labels::SYNC_RESPONSE)?;
-        let resp = match r.u8()? {
-            0 => Response::Ok,
-            1 => {
+        let resp = match ResponseKind::from_u8(r.u8()?)? {
+            ResponseKind::Ok => Response::Ok,
+            ResponseKind::Error => {
+                // [SYNC-18] at most 64 bytes, UTF-8, a code of chapter 6.
                 let code = core::str::from_utf8(r.bytes(64)?).map_err(|_| Error::DecodeValue)?;
                 Response::Error(Error::from_code(code).ok_or(Error::DecodeValue)?)
             }
-            2 => Response::Kdf { kdf: r.bytes(MAX_SMALL)?.to_vec() },
-            3 => Response::Token { token: r.array()?, expires_ms: r.u64()? },
-            4 => Response::Nonce { nonce: r.array()? },
-            5 => Response::Chain { statements: read_list(&mut r, MAX_STATEMENTS, MAX_STATEMENT)? },
-            6 => Response::Wraps {
+            ResponseKind::Kdf => Response::Kdf { kdf: r.bytes(MAX_SMALL)?.to_vec() },
+            ResponseKind::Token => Response::Token { token: r.array()?, expires_ms: r.u64()? },
+            ResponseKind::Nonce => Response::Nonce { nonce: r.array()? },
+            ResponseKind::Chain => Response::Chain { statements: read_list(r, MAX_STATEMENTS, MAX_STATEMENT)? },
+            ResponseKind::Wraps => Response::Wraps {
                 recovery_wrap: r.bytes(MAX_SMALL)?.to_vec(),
                 password_wrap: r.bytes(MAX_SMALL)?.to_vec(),
             },
-            7 => Response::Stored { seq: r.u64()? },
-            8 => {
-                let n = count(&mut r, MAX_ITEMS)?;
+            ResponseKind::Stored => Response::Stored { seq: r.u64()? },
+            ResponseKind::Items => {
+                let n = count(r, MAX_ITEMS)?;
                 let mut items = Vec::with_capacity(n);
                 for _ in 0..n {
                     let seq = r.u64()?;
-                    let kind = match r.u8()? {
-                        1 => ItemKind::Envelope,
-                        2 => ItemKind::Stub,
-                        _ => return Err(Error::DecodeValue),
-                    };
+                    let kind = ItemKind::from_u8(r.u8()?)?;
                     items.push(Item { seq, kind, bytes: r.bytes(MAX_ENVELOPE_LEN)?.to_vec() });
                 }
                 Response::Items { items }
             }
-            9 => Response::Batch {
+            ResponseKind::Batch => Response::Batch {
                 blob: r.bytes(MAX_BATCH)?.to_vec(),
-                slots: read_list(&mut r, MAX_SLOTS, MAX_SMALL)?,
+                slots: read_list(r, MAX_SLOTS, MAX_SMALL)?,
                 event_hash: r.array()?,
+                // [SYNC-20] the server's count of reports: not checked against `n`.
                 events: r.u64()?,
                 reported: {
-                    let n = count(&mut r, MAX_EVENTS)?;
+                    // [SYNC-19] n <= 2^20, checked on the count before any hash is read.
+                    let n = count(r, MAX_EVENTS)?;
                     let mut v = Vec::with_capacity(n.min(r.remaining() / 32));
                     for _ in 0..n {
                         v.push(r.array()?);
@@ -744,29 +797,100 @@ impl Response {
                 },
                 signature: r.array()?,
             },
-            10 => Response::EventHash { hash: r.array()? },
-            11 => {
-                let n = count(&mut r, MAX_LIST)?;
+            ResponseKind::EventHash => Response::EventHash { hash: r.array()? },
+            ResponseKind::Audit => {
+                let n = count(r, MAX_LIST)?;
                 let mut entries = Vec::with_capacity(n.min(1024));
                 for _ in 0..n {
                     let at_ms = r.u64()?;
-                    let actor = actor_decode(&mut r)?;
+                    let actor = actor_decode(r)?;
                     entries.push(AuditEntry { at_ms, actor, action: Action::from_u8(r.u8()?)? });
                 }
                 Response::Audit { entries }
             }
-            12 => {
-                let n = count(&mut r, MAX_LIST)?;
+            ResponseKind::Pending => {
+                let n = count(r, MAX_LIST)?;
                 let mut devices = Vec::with_capacity(n.min(1024));
                 for _ in 0..n {
                     devices.push((r.array()?, r.array()?, r.array()?));
                 }
                 Response::Pending { devices }
             }
-            13 => Response::Bundle { bundle: r.bytes(MAX_SMALL)?.to_vec() },
-            _ => return Err(Error::DecodeValue),
+            ResponseKind::Bundle => Response::Bundle { bundle: r.bytes(MAX_SMALL)?.to_vec() },
         };
-        r.finish()?;
         Ok(resp)
+    }
+}
+
+impl Response {
+    /// The response's tag and name.
+    pub fn kind(&self) -> ResponseKind {
+        match self {
+            Response::Ok => ResponseKind::Ok,
+            Response::Error(..) => ResponseKind::Error,
+            Response::Kdf { .. } => ResponseKind::Kdf,
+            Response::Token { .. } => ResponseKind::Token,
+            Response::Nonce { .. } => ResponseKind::Nonce,
+            Response::Chain { .. } => ResponseKind::Chain,
+            Response::Wraps { .. } => ResponseKind::Wraps,
+            Response::Stored { .. } => ResponseKind::Stored,
+            Response::Items { .. } => ResponseKind::Items,
+            Response::Batch { .. } => ResponseKind::Batch,
+            Response::EventHash { .. } => ResponseKind::EventHash,
+            Response::Audit { .. } => ResponseKind::Audit,
+            Response::Pending { .. } => ResponseKind::Pending,
+            Response::Bundle { .. } => ResponseKind::Bundle,
+        }
+    }
+
+    /// Canonical encoding. [SYNC-2]
+    pub fn encode(&self) -> Vec<u8> {
+        let e = Encoder::new(labels::SYNC_RESPONSE).u8(self.kind().to_u8());
+        match self {
+            Response::Ok => e,
+            Response::Error(err) => e.bytes(err.code().as_bytes()),
+            Response::Kdf { kdf } => e.bytes(kdf),
+            Response::Token { token, expires_ms } => e.fixed(token).u64(*expires_ms),
+            Response::Nonce { nonce } => e.fixed(nonce),
+            Response::Chain { statements } => list(e, statements),
+            Response::Wraps { recovery_wrap, password_wrap } => e.bytes(recovery_wrap).bytes(password_wrap),
+            Response::Stored { seq } => e.u64(*seq),
+            Response::Items { items } => {
+                let mut e = e.u32(items.len() as u32);
+                for i in items {
+                    e = e.u64(i.seq).u8(i.kind.to_u8()).bytes(&i.bytes);
+                }
+                e
+            }
+            Response::Batch { blob, slots, event_hash, events, reported, signature } => {
+                let mut e = list(e.bytes(blob), slots).fixed(event_hash).u64(*events).u32(reported.len() as u32);
+                for h in reported {
+                    e = e.fixed(h);
+                }
+                e.fixed(signature)
+            }
+            Response::EventHash { hash } => e.fixed(hash),
+            Response::Audit { entries } => {
+                let mut e = e.u32(entries.len() as u32);
+                for a in entries {
+                    e = actor_encode(e.u64(a.at_ms), &a.actor).u8(a.action.to_u8());
+                }
+                e
+            }
+            Response::Pending { devices } => {
+                let mut e = e.u32(devices.len() as u32);
+                for (ed, x, pop) in devices {
+                    e = e.fixed(ed).fixed(x).fixed(pop);
+                }
+                e
+            }
+            Response::Bundle { bundle } => e.bytes(bundle),
+        }
+        .finish()
+    }
+
+    /// Total decoder. [SYNC-2]
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        <Self as Codec>::decode(bytes)
     }
 }

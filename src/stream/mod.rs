@@ -40,11 +40,11 @@
 
 use std::io::{self, Read, Write};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::defences::Defences;
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::envelope::{EnvelopeKey, NONCE_LEN, SIG_LEN, Suite, aead_open_in_place, aead_seal_in_place};
 use crate::error::{Error, Result};
 use crate::keys::AccountId;
@@ -146,7 +146,8 @@ pub fn chunk_aad(params: &StreamParams, index: u64, last: bool) -> Vec<u8> {
 }
 
 /// The manifest entry of a sealed frame `ct ‖ tag`:
-/// `BLAKE3(enc(HASH_STREAM_CHUNK, bytes frame))`. [STR-6]
+/// `BLAKE3(enc(HASH_STREAM_CHUNK, bytes frame))`. [STR-6] The vectors'
+/// `first_digest_prefix` is the prefix hashed before frame 0. [STR-12]
 pub fn frame_digest(frame: &[u8]) -> ChunkDigest {
     let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
     blake3_hash(&[&Encoder::new(labels::HASH_STREAM_CHUNK).u32(len).finish(), frame])
@@ -182,6 +183,44 @@ pub struct Manifest {
     pub digests: Vec<ChunkDigest>,
     /// The writer's Ed25519 signature.
     pub signature: [u8; SIG_LEN],
+}
+
+impl Codec<'_> for Manifest {
+    fn encode(&self) -> Vec<u8> {
+        Manifest::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        if r.u8()? != VERSION {
+            return Err(Error::EnvVersion);
+        }
+        let suite = Suite::from_u8(r.u8()?)?;
+        let stream_id = r.array()?;
+        let context = r.array()?;
+        let salt = r.array()?;
+        let commitment = r.array()?;
+        let count = r.u32()?;
+        let last_len = r.u32()?;
+        if count == 0 || last_len as usize > CHUNK_LEN {
+            return Err(Error::StreamLength);
+        }
+        if count > MAX_CHUNKS {
+            return Err(Error::StreamTooLarge);
+        }
+        if last_len == 0 && count > 1 {
+            return Err(Error::StreamEmptyChunk);
+        }
+        // The count is bounded and the input must hold every digest: allocate what the input bounds.
+        if r.remaining() < count as usize * DIGEST_LEN {
+            return Err(Error::DecodeTruncated);
+        }
+        let mut digests = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            digests.push(r.array()?);
+        }
+        let signature = r.array()?;
+        Ok(Manifest { suite, stream_id, context, salt, commitment, last_len, digests, signature })
+    }
 }
 
 impl Manifest {
@@ -225,6 +264,7 @@ impl Manifest {
     }
 
     /// `SHA-256(enc(SIG_STREAM, account(32), bytes(unsigned manifest)))`, the Ed25519 message. [STR-7]
+    /// `prefix` is the vectors' `sig_message_prefix`. [STR-12]
     pub fn sig_digest(&self, account: &AccountId) -> [u8; 32] {
         let unsigned = self.unsigned();
         let len = u32::try_from(unsigned.len()).unwrap_or(u32::MAX);
@@ -232,7 +272,8 @@ impl Manifest {
         sha256(&[&prefix, &unsigned])
     }
 
-    /// Decodes a manifest (no cryptography), with the checks of [STR-8] in order.
+    /// Decodes a manifest (no cryptography), with the checks of [STR-8] in order, reads
+    /// and checks interleaved ([ENC-7]: the digests are one read).
     ///
     /// ```text
     /// decode(bytes):
@@ -246,37 +287,7 @@ impl Manifest {
     ///   nothing may follow                             (E_DECODE_TRAILING)
     /// ```
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        if r.u8()? != VERSION {
-            return Err(Error::EnvVersion);
-        }
-        let suite = Suite::from_u8(r.u8()?)?;
-        let stream_id = r.array()?;
-        let context = r.array()?;
-        let salt = r.array()?;
-        let commitment = r.array()?;
-        let count = r.u32()?;
-        let last_len = r.u32()?;
-        if count == 0 || last_len as usize > CHUNK_LEN {
-            return Err(Error::StreamLength);
-        }
-        if count > MAX_CHUNKS {
-            return Err(Error::StreamTooLarge);
-        }
-        if last_len == 0 && count > 1 {
-            return Err(Error::StreamEmptyChunk);
-        }
-        // The count is bounded and the input must hold every digest: allocate what the input bounds.
-        if r.remaining() < count as usize * DIGEST_LEN {
-            return Err(Error::DecodeTruncated);
-        }
-        let mut digests = Vec::with_capacity(count as usize);
-        for _ in 0..count {
-            digests.push(r.array()?);
-        }
-        let signature = r.array()?;
-        r.finish()?;
-        Ok(Manifest { suite, stream_id, context, salt, commitment, last_len, digests, signature })
+        <Self as Codec>::decode(bytes)
     }
 
     /// Decodes and verifies a manifest before any chunk is read: decoding,
@@ -295,12 +306,9 @@ impl Manifest {
             return Err(Error::StreamContext);
         }
         // [STR-7] RFC 8032 strict, as chapter 7; an invalid or weak key is a failed signature.
-        let vk = VerifyingKey::from_bytes(&ctx.verifying_key).map_err(|_| Error::StreamSignature)?;
-        if vk.is_weak() {
+        if !crate::primitives::verify_strict(&ctx.verifying_key, &m.sig_digest(&p.account), &m.signature) {
             return Err(Error::StreamSignature);
         }
-        vk.verify_strict(&m.sig_digest(&p.account), &Signature::from_bytes(&m.signature))
-            .map_err(|_| Error::StreamSignature)?;
         Ok(m)
     }
 

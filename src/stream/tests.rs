@@ -124,6 +124,34 @@ fn manifest_errors() {
     assert_eq!(Manifest::decode(&v).unwrap_err(), Error::EnvVersion);
 }
 
+// [ENC-7] [STR-8] reads and checks interleave: the count checks run on the 122-byte fixed part
+// alone (a manifest cut after it still gets them), a manifest cut inside the fixed part is
+// truncated whatever its counts, and the digests are one read.
+#[test]
+fn manifest_truncation_against_value_checks() {
+    let (m, _) = three_chunks();
+    let decode = |b: &[u8]| Manifest::decode(b).unwrap_err();
+    let mut v = m[..1].to_vec();
+    v[0] = 2;
+    assert_eq!(decode(&v), Error::EnvVersion);
+    let mut s = m[..2].to_vec();
+    s[1] = 3;
+    assert_eq!(decode(&s), Error::EnvSuite);
+    let count_at = 2 + 16 + 32 + 32 + 32;
+    let mut big = m.clone();
+    big[count_at..count_at + 4].copy_from_slice(&(MAX_CHUNKS + 1).to_be_bytes());
+    assert_eq!(decode(&big[..122]), Error::StreamTooLarge);
+    assert_eq!(decode(&big[..121]), Error::DecodeTruncated);
+    let mut zero = m.clone();
+    zero[count_at..count_at + 4].copy_from_slice(&0u32.to_be_bytes());
+    assert_eq!(decode(&zero[..122]), Error::StreamLength);
+    let mut empty_last = m.clone();
+    empty_last[count_at + 4..count_at + 8].copy_from_slice(&0u32.to_be_bytes());
+    assert_eq!(decode(&empty_last[..130]), Error::StreamEmptyChunk);
+    assert_eq!(decode(&m[..122 + 3 * 32 - 1]), Error::DecodeTruncated);
+    assert_eq!(decode(&m[..m.len() - 1]), Error::DecodeTruncated);
+}
+
 // [STR-6] [STR-11] [MODEL-5] insider-chunk-forgery: a key holder rewrites chunk 0 so that its
 // AES-GCM tag still verifies. With the digest check the frame is foreign; with it switched off
 // (the tag-only manifest of before) the reader releases the forged plaintext.

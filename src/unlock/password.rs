@@ -22,7 +22,7 @@
 //! ```
 
 use super::AuthoritySeed;
-use crate::encoding::{Encoder, Reader};
+use crate::encoding::{Codec, Encoder, Reader};
 use crate::error::{Error, Result};
 use crate::keys::Kek;
 use crate::labels;
@@ -88,6 +88,18 @@ pub struct PasswordKeys {
     pub authority: AuthoritySeed,
 }
 
+impl Codec<'_> for PasswordKdf {
+    fn encode(&self) -> Vec<u8> {
+        PasswordKdf::encode(self)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let params = KdfParams { version: r.u32()?, m_kib: r.u32()?, t: r.u32()?, p: r.u32()? };
+        let salt = r.array::<SALT_LEN>()?;
+        Ok(PasswordKdf { salt, params })
+    }
+}
+
 impl PasswordKdf {
     /// Fresh salt with the default parameters. [KEY-5]
     pub fn generate<R: crate::primitives::CryptoRng + ?Sized>(rng: &mut R) -> Self {
@@ -111,11 +123,7 @@ impl PasswordKdf {
     /// Decodes [`PasswordKdf::encode`]'s bytes. Decoding does not apply the
     /// floor; [`PasswordKdf::check`] does. [KEY-6]
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        let params = KdfParams { version: r.u32()?, m_kib: r.u32()?, t: r.u32()?, p: r.u32()? };
-        let salt = r.array::<SALT_LEN>()?;
-        r.finish()?;
-        Ok(PasswordKdf { salt, params })
+        <Self as Codec>::decode(bytes)
     }
 
     /// The client-side policy, in this order: version, floor, ceiling. [KEY-6]
@@ -156,6 +164,7 @@ pub fn salt_from_slice(bytes: &[u8]) -> Result<[u8; SALT_LEN]> {
 
 impl AuthValue {
     /// What the server stores: `SHA-256(enc(PASSWORD_AUTH_HASH) ‖ auth)`. [KEY-8]
+    /// `enc(PASSWORD_AUTH_HASH)` is the vectors' `auth_hash_prefix`. [KEY-16]
     pub fn server_hash(&self) -> [u8; 32] {
         sha256(&[&Encoder::new(labels::PASSWORD_AUTH_HASH).finish(), self.expose()])
     }

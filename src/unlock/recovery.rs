@@ -56,6 +56,7 @@ pub struct RecoveryKeys {
 }
 
 /// The symbol value of an ASCII character after normalization, if any. [KEY-3]
+/// Works on bytes and folds ASCII letters only: a non-ASCII byte has no value. [KEY-15]
 fn symbol_value(c: u8) -> Option<u8> {
     let c = match c.to_ascii_uppercase() {
         b'O' => b'0',
@@ -227,6 +228,37 @@ mod tests {
         s.push(char::from(ALPHABET[c[0] as usize]));
         s.push(char::from(ALPHABET[c[1] as usize]));
         assert_eq!(RecoveryCode::parse(&s).err(), Some(Error::RecoveryFormat));
+    }
+
+    // [KEY-15] case folding is ASCII only: characters that a Unicode case mapping turns into an
+    // alphabet letter (or into two) are outside the alphabet. The all-ones text has S-free
+    // groups, so the code with 'S' in it is built from a code whose text contains S, I and K.
+    #[test]
+    fn case_folding_is_ascii_only() {
+        let code = (0u8..=255)
+            .map(|b| RecoveryCode::from_bytes([b; 16]))
+            .find(|c| {
+                let t = c.to_text();
+                t.contains('S') && t.contains('K') && t.contains('1')
+            })
+            .unwrap();
+        let text = code.to_text().to_string();
+        assert!(RecoveryCode::parse(&text.to_ascii_lowercase()).unwrap() == code);
+        assert!(RecoveryCode::parse(&text.replace('1', "i")).unwrap() == code);
+        for (from, to) in [
+            ("S", "\u{17f}"),  // long s: uppercases to S
+            ("1", "\u{131}"),  // dotless i: uppercases to I
+            ("K", "\u{212a}"), // Kelvin sign: lowercases to k
+            ("S", "\u{ff33}"), // fullwidth S
+        ] {
+            let t = text.replacen(from, to, 1);
+            assert_eq!(RecoveryCode::parse(&t).err(), Some(Error::RecoveryFormat), "{to}");
+        }
+        // sharp s uppercases to "SS": one character in place of two symbols is still refused.
+        let t = text.replacen("SS", "\u{df}", 1);
+        if t != text {
+            assert_eq!(RecoveryCode::parse(&t).err(), Some(Error::RecoveryFormat));
+        }
     }
 
     proptest! {

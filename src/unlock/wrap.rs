@@ -40,24 +40,15 @@ pub const MAX_KDF_BINDING: usize = 64;
 /// Length of a UMK wrap: nonce, UMK ciphertext, tag. [WRAP-1]
 pub const UMK_WRAP_LEN: usize = XNONCE_LEN + 32 + TAG_LEN;
 
-/// Which unlock path a wrap belongs to. [WRAP-2]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum WrapKind {
-    /// Wrapped under the recovery KEK.
-    Recovery = 1,
-    /// Wrapped under the password KEK.
-    Password = 2,
-}
-
-impl WrapKind {
-    /// The kind with wire value `v`. [WRAP-2]
-    pub fn from_u8(v: u8) -> Result<Self> {
-        match v {
-            1 => Ok(WrapKind::Recovery),
-            2 => Ok(WrapKind::Password),
-            _ => Err(Error::DecodeValue),
-        }
+wire_enum! {
+    /// Which unlock path a wrap belongs to; another wire value is
+    /// `E_DECODE_VALUE`. [WRAP-2]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum WrapKind (unknown: Error::DecodeValue) {
+        /// Wrapped under the recovery KEK.
+        Recovery = 1,
+        /// Wrapped under the password KEK.
+        Password = 2,
     }
 }
 
@@ -76,6 +67,7 @@ pub struct UmkWrapContext {
 
 impl UmkWrapContext {
     /// Checks the context's own limits: `kdf_binding` of at most 64 bytes. [WRAP-2]
+    /// `E_DECODE_LENGTH`, before the wrap is looked at or sealed. [WRAP-5]
     pub fn check(&self) -> Result<()> {
         if self.kdf_binding.len() > MAX_KDF_BINDING { Err(Error::DecodeLength) } else { Ok(()) }
     }
@@ -174,8 +166,15 @@ mod tests {
         assert_eq!(unwrap_umk(&Kek::from_bytes([5; 32]), &wrap, &ctx()).err(), Some(Error::WrapOpen));
         assert_eq!(unwrap_umk(&kek, &wrap[..71], &ctx()).err(), Some(Error::WrapLength));
         assert_eq!(unwrap_umk(&kek, &[], &ctx()).err(), Some(Error::WrapLength));
+        // [WRAP-5] a binding over 64 bytes is E_DECODE_LENGTH, before the wrap's length is looked
+        // at; a writer refuses it too; 64 bytes pass the check (and fail the open).
         let long = UmkWrapContext { kdf_binding: vec![0; 65], ..ctx() };
         assert_eq!(unwrap_umk(&kek, &wrap, &long).err(), Some(Error::DecodeLength));
+        assert_eq!(unwrap_umk(&kek, &wrap[..71], &long).err(), Some(Error::DecodeLength));
+        assert_eq!(wrap_umk(&kek, &umk, &long, &mut SeededRng::from_label("w")).err(), Some(Error::DecodeLength));
+        let max = UmkWrapContext { kdf_binding: vec![0; 64], ..ctx() };
+        assert_eq!(unwrap_umk(&kek, &wrap, &max).err(), Some(Error::WrapOpen));
+        assert_eq!(unwrap_umk(&kek, &wrap[..71], &max).err(), Some(Error::WrapLength));
         assert_eq!(WrapKind::from_u8(0), Err(Error::DecodeValue));
         assert_eq!(WrapKind::from_u8(2), Ok(WrapKind::Password));
     }

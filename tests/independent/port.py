@@ -244,7 +244,10 @@ def recovery_format(code: bytes) -> str:
 
 def recovery_parse(text: str) -> bytes:
     """Parse the human text back to 16 bytes; all checks before derivation [KEY-3]."""
-    s = text.replace("-", "").replace(" ", "").upper()
+    # [KEY-15] case folding is ASCII only: str.upper() would map U+0131 to I, U+017F to S and
+    # U+00DF to SS, which the spec refuses (E_RECOVERY_FORMAT).
+    s = text.replace("-", "").replace(" ", "")
+    s = "".join(ch.upper() if "a" <= ch <= "z" else ch for ch in s)
     s = "".join(ALIASES.get(ch, ch) for ch in s)
     if len(s) != 28 or any(ch not in ALPHABET for ch in s):
         raise SpecError("E_RECOVERY_FORMAT")
@@ -1773,6 +1776,8 @@ def env_pattern(n: int) -> bytes:  # 7.15
 
 def k_envelope_seal(i):  # 7.12
     pt = h(i["plaintext"]) if isinstance(i["plaintext"], str) else env_pattern(i["plaintext"]["length"])
+    if i["schema"] not in (0, 1):
+        raise SpecError("E_ENV_SCHEMA")                                      # [PAY-6]: first
     if i["suite"] not in (1, 2):
         raise SpecError("E_ENV_SUITE")
     env_check_schema(i["schema"], pt)
@@ -1924,8 +1929,8 @@ def k_sync_stale_head(i):  # [SYNC-17]
 def k_sync_listing_order(i):  # [SYNC-7], one ListSince page against the cursor it was asked from
     """Every item's server sequence number is above the cursor and above the previous item's
     (strictly ascending), else the whole page is E_SYNC_ORDER; an empty page passes.
-    GUESS (README re-confirmation item C4): `cursor` and `seqs` (the page's server sequence
-    numbers in listed order) are read off sync-059..063; vectors/README.md has no row."""
+    `cursor` and `seqs` (the page's server sequence numbers in listed order): the
+    `sync_listing_order` row of vectors/README.md."""
     last = i["cursor"]
     for seq in i["seqs"]:
         if seq <= last:

@@ -3,7 +3,7 @@
 //! Checks: decoding is total, accepts exactly the even-length strings of
 //! hex digits, and decode then encode gives back the input in lowercase.
 
-use blindsync::vectors::hex;
+use blindsync_testkit::hex;
 
 use crate::Vectors;
 use crate::input::text;

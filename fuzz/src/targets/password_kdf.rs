@@ -50,7 +50,7 @@ pub fn seeds(v: &Vectors) -> Vec<Vec<u8>> {
         for x in v.of_kind(kind) {
             let Some(kdf) = x.get("input").and_then(|i| i.get("kdf")) else { continue };
             let get = |k: &str| kdf.get(k)?.as_u64().and_then(|n| u32::try_from(n).ok());
-            let salt = kdf.get("salt").and_then(|s| s.as_str()).and_then(blindsync::vectors::hex::decode);
+            let salt = kdf.get("salt").and_then(|s| s.as_str()).and_then(blindsync_testkit::hex::decode);
             let (Some(version), Some(m_kib), Some(t), Some(p), Some(salt)) =
                 (get("version"), get("m_kib"), get("t"), get("p"), salt)
             else {

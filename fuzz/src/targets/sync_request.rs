@@ -53,7 +53,7 @@ pub fn seeds(v: &Vectors) -> Vec<Vec<u8>> {
     for s in v.of_kind("sync_server_script") {
         let steps = s.get("input").and_then(|i| i.get("steps")).and_then(|s| s.as_array());
         for st in steps.into_iter().flatten() {
-            if let Some(r) = st.get("request").and_then(|r| r.as_str()).and_then(blindsync::vectors::hex::decode) {
+            if let Some(r) = st.get("request").and_then(|r| r.as_str()).and_then(blindsync_testkit::hex::decode) {
                 out.push(r);
             }
         }

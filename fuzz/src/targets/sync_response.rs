@@ -30,7 +30,7 @@ pub fn seeds(v: &Vectors) -> Vec<Vec<u8>> {
     for s in v.of_kind("sync_server_script") {
         let responses = s.get("output").and_then(|o| o.get("responses")).and_then(|r| r.as_array());
         for r in responses.into_iter().flatten() {
-            if let Some(r) = r.as_str().and_then(blindsync::vectors::hex::decode) {
+            if let Some(r) = r.as_str().and_then(blindsync_testkit::hex::decode) {
                 out.push(r);
             }
         }

@@ -10,7 +10,7 @@
 //! Argon2id at the floor costs a fuzzer thousands of executions.
 
 use blindsync::unlock::password::{ARGON2_VERSION, KdfParams};
-use blindsync::vectors::Vector;
+use blindsync_testkit::Vector;
 use serde_json::Value;
 
 use crate::Vectors;

@@ -135,7 +135,7 @@ pub fn all(m: &DataModel) -> Vec<Property<DataModel>> {
         if m.config.capabilities.contains(&DataCapability::AttachmentAfterRevocation) {
             v.push(Property::sometimes("the revoked device reads an attachment from before", revoked_reads_old));
         }
-        if m.config.defences == blindsync::defences::Defences::ALL
+        if m.config.defences == blindsync::danger::Defences::ALL
             && m.config.capabilities.len() == DataCapability::ALL.len()
         {
             v.extend(alert_properties());

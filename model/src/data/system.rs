@@ -8,7 +8,7 @@
 //! with a [`ReaderState`], the library's reader. Every request goes through
 //! the adversary, which may use the six capabilities of [`DataCapability`].
 //! Every check is the library's, under the run's
-//! [`blindsync::defences::Defences`].
+//! [`blindsync::danger::Defences`].
 
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};

@@ -4,26 +4,20 @@
 //! reference server and returns the narration: at each step, side by side,
 //! what the server stores and what each device sees. Deterministic: the same
 //! text every run.
-//!
-//! ```
-//! let text = blindsync::demo::run()?;
-//! assert!(text.contains("server stores"));
-//! # Ok::<(), blindsync::Error>(())
-//! ```
 
 use std::fmt::Write as _;
 
-use crate::chain::{accept_pairing, approve_device, create_account};
-use crate::client::{Client, Transport};
-use crate::device::DeviceKeys;
-use crate::envelope::{EnvelopeRef, RecordId, Stub};
-use crate::error::{Error, Result};
-use crate::keys::AccountId;
-use crate::primitives::{SeededRng, sha256};
-use crate::server::wire::{ItemKind, Request, Response};
-use crate::server::{MemoryStorage, Server, ServerConfig};
-use crate::unlock::password::{KdfParams, PasswordKdf};
-use crate::unlock::recovery::RecoveryCode;
+use blindsync::chain::{accept_pairing, approve_device, create_account};
+use blindsync::client::{Client, Transport};
+use blindsync::device::DeviceKeys;
+use blindsync::envelope::{EnvelopeRef, RecordId, Stub};
+use blindsync::error::{Error, Result};
+use blindsync::keys::AccountId;
+use blindsync::primitives::{SeededRng, sha256};
+use blindsync::server::wire::{ItemKind, Request, Response};
+use blindsync::server::{MemoryStorage, Server, ServerConfig};
+use blindsync::unlock::password::{KdfParams, PasswordKdf};
+use blindsync::unlock::recovery::RecoveryCode;
 
 struct Net {
     server: Server<MemoryStorage>,

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::json::Fail;
 use super::{Expected, Outcome, Vector, VectorFile};
-use crate::error::Error;
+use blindsync::error::Error;
 
 type Generator = fn(&mut Gen) -> Result<(), String>;
 

@@ -3,13 +3,13 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
-use crate::error::Error;
-use crate::primitives::{
+use crate::Outcome;
+use crate::json::{Fail, Obj, h, obj};
+use blindsync::error::Error;
+use blindsync::primitives::{
     SeededRng, argon2id_raw, blake3_hash, blake3_keyed, hkdf_expand, hkdf_extract, hmac_sha256, sha256, xchacha_seal,
 };
-use crate::secret::Secret32;
-use crate::vectors::Outcome;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use blindsync::secret::Secret32;
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     let i = Obj(input);
@@ -33,7 +33,7 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
         })(),
         "argon2id" => (|| {
             // Vectors may come from untrusted files: the client ceiling bounds the work. [KEY-6]
-            let c = crate::unlock::password::KdfParams::CEILING;
+            let c = blindsync::unlock::password::KdfParams::CEILING;
             if i.u32("m_kib")? > c.m_kib || i.u32("t")? > c.t || i.u32("p")? > c.p {
                 return Err(Error::KdfParamsTooLarge.into());
             }

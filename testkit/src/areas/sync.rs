@@ -4,25 +4,25 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
-use crate::chain::{approve_device, create_account};
+use blindsync::chain::{approve_device, create_account};
 use std::collections::BTreeMap;
 
-use crate::client::{ChainLink, SeqItem, revision_steps, stale_head, writer_chain_break, writer_sequence};
-use crate::device::DeviceKeys;
-use crate::envelope::payload::Schema;
-use crate::envelope::{self, RecordId, RecordMeta, Suite};
-use crate::error::Error;
-use crate::keys::{AccountId, Bucket, CollectionKey};
-use crate::primitives::{SeededRng, hmac_sha256, sha256};
-use crate::server::wire::{Request, Response};
-use crate::server::{
+use crate::Outcome;
+use crate::json::{Fail, Obj, h, obj};
+use blindsync::client::{ChainLink, SeqItem, revision_steps, stale_head, writer_chain_break, writer_sequence};
+use blindsync::device::DeviceKeys;
+use blindsync::envelope::payload::Schema;
+use blindsync::envelope::{self, RecordId, RecordMeta, Suite};
+use blindsync::error::Error;
+use blindsync::keys::{AccountId, Bucket, CollectionKey};
+use blindsync::primitives::{SeededRng, hmac_sha256, sha256};
+use blindsync::server::wire::{Request, Response};
+use blindsync::server::{
     MemoryStorage, Server, ServerConfig, decoy_kdf, decoy_message, login_message, login_nonce, login_nonce_message,
     next_event_hash,
 };
-use crate::unlock::password::{KdfParams, PasswordKdf};
-use crate::unlock::recovery::RecoveryCode;
-use crate::vectors::Outcome;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use blindsync::unlock::password::{KdfParams, PasswordKdf};
+use blindsync::unlock::recovery::RecoveryCode;
 
 fn request_decode(input: &Value) -> Result<Outcome, Fail> {
     let bytes = Obj(input).hex("bytes")?;
@@ -73,10 +73,11 @@ fn event_hash(input: &Value) -> Result<Outcome, Fail> {
     let mut prev = [0u8; 32];
     let mut out = Vec::new();
     for e in i.arr("events")? {
-        let ev: [u8; 32] = crate::vectors::hex::decode(e.as_str().unwrap_or_default())
+        let ev: [u8; 32] = crate::hex::decode(e.as_str().unwrap_or_default())
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| Fail::harness("event"))?;
-        let input = crate::encoding::Encoder::new(crate::labels::HCH_LINK).fixed(&id).fixed(&prev).fixed(&ev).finish();
+        let input =
+            blindsync::encoding::Encoder::new(blindsync::labels::HCH_LINK).fixed(&id).fixed(&prev).fixed(&ev).finish();
         prev = next_event_hash(&id, &prev, &ev);
         out.push(obj([("hash_input", h(&input)), ("hash", h(&prev))]));
     }
@@ -173,7 +174,7 @@ fn listing_order(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let seqs: Vec<u64> =
         i.arr("seqs")?.iter().map(|v| v.as_u64().ok_or_else(|| Fail::harness("seq"))).collect::<Result<_, _>>()?;
-    crate::client::listing_in_order(i.u64("cursor")?, &seqs)?;
+    blindsync::client::listing_in_order(i.u64("cursor")?, &seqs)?;
     outcome(json!({}), json!({}))
 }
 
@@ -239,15 +240,15 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         )?;
     }
     let mut bad = Request::GetKdf { email: email.clone() }.encode();
-    let tag_at = 4 + crate::labels::SYNC_REQUEST.len();
+    let tag_at = 4 + blindsync::labels::SYNC_REQUEST.len();
     bad[tag_at] = 99;
     g.err("sync_request_decode", "unknown request tag", &["SYNC-2"], obj([("bytes", h(&bad))]), Error::DecodeValue)?;
     let responses = [
         Response::Error(Error::SrvAuth),
         Response::Items {
-            items: vec![crate::server::wire::Item {
+            items: vec![blindsync::server::wire::Item {
                 seq: 1,
-                kind: crate::server::wire::ItemKind::Stub,
+                kind: blindsync::server::wire::ItemKind::Stub,
                 bytes: vec![7; 4],
             }],
         },
@@ -408,7 +409,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         .map(|_| {
             let d = DeviceKeys::generate(&mut prng);
             let p = d.public();
-            let pop = crate::chain::device_possession(&d, &account);
+            let pop = blindsync::chain::device_possession(&d, &account);
             Request::PostPending { account: account.0, ed25519: p.ed25519, x25519: p.x25519, pop }
         })
         .collect();
@@ -485,7 +486,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     meta.writer_seq = 2;
     // [SYNC-15] the second write commits to the first
     meta.prev = {
-        let e = crate::envelope::EnvelopeRef::decode(match &put1 {
+        let e = blindsync::envelope::EnvelopeRef::decode(match &put1 {
             Request::PutRecord { envelope, .. } => envelope,
             _ => return Err("put".into()),
         })

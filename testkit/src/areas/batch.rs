@@ -3,22 +3,22 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
-use crate::batch::hchain::{self, ServerRecord};
-use crate::batch::sealed::{self, BatchInput, BatchLink, BatchMeta, ListPolicy, SealedBatch, Window};
-use crate::batch::slots;
-use crate::batch::{BatchId, Event, EventKind, decode_events, encode_events};
-use crate::device::{ChainHead, DeviceId, DeviceKeys, DeviceSigningSeed};
-use crate::encoding::Encoder;
-use crate::envelope::Suite;
-use crate::error::Error;
-use crate::hpke::HpkeSecretKey;
-use crate::keys::AccountId;
-use crate::labels;
-use crate::primitives::SeededRng;
-use crate::stream::StreamKeySource;
-use crate::vectors::Outcome;
-use crate::vectors::hex;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::Outcome;
+use crate::hex;
+use crate::json::{Fail, Obj, h, obj};
+use blindsync::batch::hchain::{self, ServerRecord};
+use blindsync::batch::sealed::{self, BatchInput, BatchLink, BatchMeta, ListPolicy, SealedBatch, Window};
+use blindsync::batch::slots;
+use blindsync::batch::{BatchId, Event, EventKind, decode_events, encode_events};
+use blindsync::device::{ChainHead, DeviceId, DeviceKeys, DeviceSigningSeed};
+use blindsync::encoding::Encoder;
+use blindsync::envelope::Suite;
+use blindsync::error::Error;
+use blindsync::hpke::HpkeSecretKey;
+use blindsync::keys::AccountId;
+use blindsync::labels;
+use blindsync::primitives::SeededRng;
+use blindsync::stream::StreamKeySource;
 
 fn event_json(e: &Event) -> Value {
     json!({"t_ms": e.t_ms, "kind": e.kind as u8, "data": hex::encode(&e.data)})
@@ -462,7 +462,7 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
     // chain has three statements and the writer sealed under its head.
     let mut allowed: Vec<[u8; 32]> = pks.iter().take(3).copied().collect();
     allowed.push(dp.x25519);
-    let chain: Vec<[u8; 32]> = (0..3u8).map(|k| crate::primitives::sha256(&[b"statement", &[k]])).collect();
+    let chain: Vec<[u8; 32]> = (0..3u8).map(|k| blindsync::primitives::sha256(&[b"statement", &[k]])).collect();
     let head = ChainHead { len: 3, hash: chain[2] };
     let policy =
         ListPolicy { writers: vec![(device.id(), dp.ed25519)], allowed: allowed.clone(), chain: chain.clone() };

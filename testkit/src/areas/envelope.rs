@@ -9,19 +9,19 @@ use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Map, Value, json};
 
 use super::{Gen, outcome};
-use crate::encoding::Encoder;
-use crate::envelope::payload::{Schema, canonicalize};
-use crate::envelope::{
+use crate::Outcome;
+use crate::hex;
+use crate::json::{Fail, Obj, h, obj, set};
+use blindsync::encoding::Encoder;
+use blindsync::envelope::payload::{Schema, canonicalize};
+use blindsync::envelope::{
     self, AuthorizedWriter, DeviceId, EnvelopeRef, EpochAccess, HEADER_LEN, HeadEpoch, Header, NONCE_LEN, OpenContext,
     RecordId, RecordMeta, SIG_LEN, Stub, Suite, body_digest, key_schedule, verify_stub,
 };
-use crate::error::Error;
-use crate::keys::{AccountId, Bucket, CollectionKey};
-use crate::labels;
-use crate::primitives::{SeededRng, sha256};
-use crate::vectors::Outcome;
-use crate::vectors::hex;
-use crate::vectors::json::{Fail, Obj, h, obj, set};
+use blindsync::error::Error;
+use blindsync::keys::{AccountId, Bucket, CollectionKey};
+use blindsync::labels;
+use blindsync::primitives::{SeededRng, sha256};
 
 /// The `sha256-counter` pattern: `SHA-256(u64be(i))` blocks, cut to `len`.
 pub(crate) fn pattern(len: usize) -> Vec<u8> {
@@ -272,7 +272,7 @@ fn put(bytes: &[u8], at: usize, new: &[u8]) -> Vec<u8> {
 
 /// Replaces the signature by the writer's signature over the (changed) envelope.
 fn resign(account: &AccountId, sk: &SigningKey, env: &[u8]) -> Result<Vec<u8>, String> {
-    let mut r = crate::encoding::Reader::new(env);
+    let mut r = blindsync::encoding::Reader::new(env);
     let hd = Header::read(&mut r).map_err(|e| e.to_string())?;
     let body = env.get(HEADER_LEN + 4..env.len().saturating_sub(SIG_LEN)).ok_or("short")?;
     let sig = sk.sign(&hd.sig_digest(account, &body_digest(body))).to_bytes();
@@ -369,7 +369,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
             } else {
                 obj([("pattern", json!("sha256-counter")), ("length", json!(n))])
             };
-            let padded = crate::envelope::padding::padded_len(n).map_err(|e| e.to_string())?;
+            let padded = blindsync::envelope::padding::padded_len(n).map_err(|e| e.to_string())?;
             g.ok(
                 "envelope_seal",
                 &format!("{name}, {n}-byte raw payload, padded to {padded}"),
@@ -704,7 +704,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let raw = |hd: &Header, padded: &[u8]| {
         envelope::seal_padded_unchecked(&account, hd, &ck5k, &sk_a, padded, &[7; 12]).map_err(|e| e.to_string())
     };
-    let mut nonzero = crate::envelope::padding::pad(text).map_err(|e| e.to_string())?;
+    let mut nonzero = blindsync::envelope::padding::pad(text).map_err(|e| e.to_string())?;
     if let Some(x) = nonzero.last_mut() {
         *x = 1;
     }
@@ -715,7 +715,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&raw(&template, &nonzero)?),
         Error::EnvPadding,
     )?;
-    let mut over = crate::envelope::padding::pad(text).map_err(|e| e.to_string())?;
+    let mut over = blindsync::envelope::padding::pad(text).map_err(|e| e.to_string())?;
     over.resize(1024, 0);
     g.err(
         "envelope_open",
@@ -724,7 +724,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&raw(&template, &over)?),
         Error::EnvPadding,
     )?;
-    let mut long_prefix = crate::envelope::padding::pad(text).map_err(|e| e.to_string())?;
+    let mut long_prefix = blindsync::envelope::padding::pad(text).map_err(|e| e.to_string())?;
     long_prefix.splice(0..4, 253u32.to_be_bytes());
     g.err(
         "envelope_open",
@@ -733,7 +733,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&raw(&template, &long_prefix)?),
         Error::EnvPadding,
     )?;
-    let pad_s = |p: &[u8]| crate::envelope::padding::pad(p).map_err(|e| e.to_string());
+    let pad_s = |p: &[u8]| blindsync::envelope::padding::pad(p).map_err(|e| e.to_string());
     g.err(
         "envelope_open",
         "unknown schema 9",
@@ -838,12 +838,12 @@ mod tests {
     // [ENV-1] [ENV-12] [PAY-2] the checked-in envelope.json is exactly what the generator writes, and passes.
     #[test]
     fn checked_in_vectors_match_and_pass() {
-        let files = crate::vectors::generate().unwrap();
+        let files = crate::generate().unwrap();
         let f = files.iter().find(|f| f.name == "envelope.json").unwrap();
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/envelope.json");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/envelope.json");
         let on_disk = std::fs::read(path).unwrap();
         assert!(on_disk == f.to_bytes(), "vectors/envelope.json is stale: run `blindsync vectors generate`");
-        let rep = crate::vectors::verify_generated("envelope.json", &serde_json::from_slice(&on_disk).unwrap());
+        let rep = crate::verify_generated("envelope.json", &serde_json::from_slice(&on_disk).unwrap());
         assert!(rep.ok(), "{:?}", rep.failures);
         assert!(rep.negative.1 >= 40);
     }

@@ -5,7 +5,7 @@ use core::fmt;
 use serde_json::{Map, Value};
 
 use super::hex;
-use crate::error::Error;
+use blindsync::error::Error;
 
 /// Why a procedure did not produce an outcome.
 #[derive(Clone, Debug, PartialEq)]

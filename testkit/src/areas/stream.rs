@@ -7,18 +7,18 @@ use serde_json::{Value, json};
 
 use super::envelope::pattern;
 use super::{Gen, outcome};
-use crate::encoding::Encoder;
-use crate::envelope::Suite;
-use crate::error::Error;
-use crate::keys::AccountId;
-use crate::labels;
-use crate::primitives::{SeededRng, sha256};
-use crate::stream::{
+use crate::Outcome;
+use crate::hex;
+use crate::json::{Fail, Obj, h, obj, set};
+use blindsync::encoding::Encoder;
+use blindsync::envelope::Suite;
+use blindsync::error::Error;
+use blindsync::keys::AccountId;
+use blindsync::labels;
+use blindsync::primitives::{SeededRng, sha256};
+use blindsync::stream::{
     self, CHUNK_LEN, FRAME_LEN, Manifest, StreamKeySource, StreamOpenContext, StreamParams, chunk_aad, chunk_nonce,
 };
-use crate::vectors::Outcome;
-use crate::vectors::hex;
-use crate::vectors::json::{Fail, Obj, h, obj, set};
 
 fn plaintext(v: &Value) -> Result<Vec<u8>, Fail> {
     match v {

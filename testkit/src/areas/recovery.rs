@@ -3,13 +3,13 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
-use crate::encoding::Encoder;
-use crate::error::Error;
-use crate::labels;
-use crate::primitives::SeededRng;
-use crate::unlock::recovery::{ALPHABET, RecoveryCode};
-use crate::vectors::Outcome;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::Outcome;
+use crate::json::{Fail, Obj, h, obj};
+use blindsync::encoding::Encoder;
+use blindsync::error::Error;
+use blindsync::labels;
+use blindsync::primitives::SeededRng;
+use blindsync::unlock::recovery::{ALPHABET, RecoveryCode};
 
 /// The derivation output of a parsed code, shared with `wrap.json`.
 pub(super) fn derive_json(code: &RecoveryCode) -> (Value, Value) {

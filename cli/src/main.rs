@@ -8,13 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-// The model checker's source (the `blindsync-model` workspace crate), compiled
-// into this binary too: the library cannot depend on it (it depends on the library).
-#[allow(dead_code, missing_docs, unused_imports)]
-#[path = "../model/src/lib.rs"]
-mod model;
+mod demo;
 
-use blindsync::defences::{Defences, Weakening};
+use blindsync_model as model;
+
+use blindsync::danger::{Defences, Weakening};
 use model::{Capability, Config};
 
 /// BlindSync: end-to-end-encrypted sync, and the tools that prove it.
@@ -200,14 +198,14 @@ fn default_vectors_dir() -> PathBuf {
     if local.join("upstream").is_dir() {
         local.to_path_buf()
     } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors")
     }
 }
 
 fn verify(dir: &Path) -> bool {
     println!("Test vectors in {}", dir.display());
-    let reports = blindsync::vectors::verify_dir(dir);
-    print!("{}", blindsync::vectors::render_table(&reports));
+    let reports = blindsync_testkit::verify_dir(dir);
+    print!("{}", blindsync_testkit::render_table(&reports));
     let (mut pos, mut neg, mut failed) = ((0, 0), (0, 0), 0);
     for r in &reports {
         pos.0 += r.positive.0;
@@ -270,7 +268,7 @@ fn main() -> ExitCode {
                 }),
             }
         }
-        Command::Demo => match blindsync::demo::run() {
+        Command::Demo => match demo::run() {
             Ok(text) => {
                 print!("{text}");
                 true
@@ -282,7 +280,7 @@ fn main() -> ExitCode {
         },
         Command::Vectors { command: VectorsCommand::Generate { out } } => {
             let dir = out.unwrap_or_else(default_vectors_dir);
-            match blindsync::vectors::write_all(&dir) {
+            match blindsync_testkit::write_all(&dir) {
                 Ok(names) => {
                     for n in names {
                         println!("wrote {}", dir.join(n).display());

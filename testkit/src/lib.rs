@@ -11,6 +11,7 @@
 //! draft); they anchor our own vectors to values we did not generate.
 
 mod areas;
+pub mod ed25519;
 pub mod hex;
 mod json;
 mod upstream;
@@ -20,7 +21,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use blindsync::error::Error;
 pub use json::Fail;
 
 /// The format tag every generated file carries.

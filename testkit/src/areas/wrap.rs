@@ -4,14 +4,14 @@ use serde_json::{Value, json};
 
 use super::password::{kdf_from, kdf_json};
 use super::{Gen, outcome};
-use crate::error::Error;
-use crate::keys::{AccountId, Kek, Umk};
-use crate::primitives::SeededRng;
-use crate::unlock::password::PasswordKdf;
-use crate::unlock::recovery::RecoveryCode;
-use crate::unlock::wrap::{UmkWrapContext, WrapKind, unwrap_umk, wrap_umk_with_nonce};
-use crate::vectors::Outcome;
-use crate::vectors::json::{Fail, Obj, h, obj, set};
+use crate::Outcome;
+use crate::json::{Fail, Obj, h, obj, set};
+use blindsync::error::Error;
+use blindsync::keys::{AccountId, Kek, Umk};
+use blindsync::primitives::SeededRng;
+use blindsync::unlock::password::PasswordKdf;
+use blindsync::unlock::recovery::RecoveryCode;
+use blindsync::unlock::wrap::{UmkWrapContext, WrapKind, unwrap_umk, wrap_umk_with_nonce};
 
 fn ctx_from(i: &Obj<'_>) -> Result<UmkWrapContext, Fail> {
     let kind = u8::try_from(i.u64("kind")?).map_err(|_| Fail::Protocol(Error::DecodeValue))?;
@@ -124,7 +124,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
 
     let wrap = super::run("umk_wrap", &pw_in).map_err(|e| e.to_string())?.output["wrap"]
         .as_str()
-        .and_then(crate::vectors::hex::decode)
+        .and_then(crate::hex::decode)
         .ok_or("no wrap")?;
     let un = |w: &[u8]| {
         let mut v = pw_in.clone();

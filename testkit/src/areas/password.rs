@@ -3,13 +3,13 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
-use crate::encoding::Encoder;
-use crate::error::Error;
-use crate::labels;
-use crate::primitives::SeededRng;
-use crate::unlock::password::{ARGON2_VERSION, KdfParams, PasswordKdf, salt_from_slice};
-use crate::vectors::Outcome;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::Outcome;
+use crate::json::{Fail, Obj, h, obj};
+use blindsync::encoding::Encoder;
+use blindsync::error::Error;
+use blindsync::labels;
+use blindsync::primitives::SeededRng;
+use blindsync::unlock::password::{ARGON2_VERSION, KdfParams, PasswordKdf, salt_from_slice};
 
 /// Reads `{salt, version, m_kib, t, p}`.
 pub(super) fn kdf_from(v: &Value) -> Result<PasswordKdf, Fail> {

@@ -7,28 +7,28 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::{Gen, outcome};
-use crate::chain::verify::{epoch_wrap_aad, epoch_wrap_info, open_epoch_wrap};
-use crate::chain::{
+use crate::Outcome;
+use crate::hex;
+use crate::json::{Fail, Obj, h, obj, set};
+use crate::upstream::Replay;
+use blindsync::chain::verify::{epoch_wrap_aad, epoch_wrap_info, open_epoch_wrap};
+use blindsync::chain::{
     Authority, Body, ChainState, EpochWrap, NO_BUNDLE, Pop, PopRole, Reconfirm, Revocation, Statement, UnlockPath,
     UnlockPathKeys, account_fingerprint, approve_device, bundle_commit, device_possession, extend, next_statement,
     revoke_and_rotate,
 };
-use crate::device::{
+use blindsync::device::{
     ComparisonKind, ComparisonQr, DeviceId, DeviceKeys, DevicePublic, DeviceSigningSeed, IdentityBundle,
     PairingPayload, bundle_aad, bundle_info, open_bundle, pairing_code, wrap_bundle,
 };
-use crate::encoding::Encoder;
-use crate::error::Error;
-use crate::hpke::{self, HpkeSecretKey};
-use crate::keys::{AccountId, Kek, Umk};
-use crate::labels;
-use crate::primitives::{SeededRng, sha256};
-use crate::unlock::AuthoritySeed;
-use crate::unlock::password::{KdfParams, PasswordKdf};
-use crate::vectors::Outcome;
-use crate::vectors::hex;
-use crate::vectors::json::{Fail, Obj, h, obj, set};
-use crate::vectors::upstream::Replay;
+use blindsync::encoding::Encoder;
+use blindsync::error::Error;
+use blindsync::hpke::{self, HpkeSecretKey};
+use blindsync::keys::{AccountId, Kek, Umk};
+use blindsync::labels;
+use blindsync::primitives::{SeededRng, sha256};
+use blindsync::unlock::AuthoritySeed;
+use blindsync::unlock::password::{KdfParams, PasswordKdf};
 
 // ---------- helpers ----------
 
@@ -129,12 +129,18 @@ fn body_json(b: &Body) -> Value {
 /// The proof-of-possession message of an installing statement, for porters. [CHAIN-17]
 fn pop_messages(s: &Statement, account: Option<&AccountId>) -> Value {
     let m = |kind, role, anchor: &[u8; 32], a: &[u8; 32], b: &[u8; 32], kdf: &[u8]| {
-        h(&crate::chain::possession_message(kind, role, anchor, a, b, kdf))
+        h(&blindsync::chain::possession_message(kind, role, anchor, a, b, kdf))
     };
     match (&s.body, account) {
         (Body::Genesis { device, recovery, password, password_kdf, epoch, key_check, .. }, _) => {
-            let anchor =
-                crate::chain::statement::genesis_anchor(device, recovery, password, password_kdf, *epoch, key_check);
+            let anchor = blindsync::chain::statement::genesis_anchor(
+                device,
+                recovery,
+                password,
+                password_kdf,
+                *epoch,
+                key_check,
+            );
             json!([
                 m(1, PopRole::Recovery, &anchor, &recovery.signing, &recovery.sealing, &[]),
                 m(1, PopRole::Password, &anchor, &password.signing, &password.sealing, password_kdf)
@@ -356,7 +362,7 @@ fn partner_fp(input: &Value) -> Result<Outcome, Fail> {
     let qr = ComparisonQr { kind: ComparisonKind::Partner, digest }.encode();
     outcome(
         obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
-        obj([("fingerprint", json!(crate::chain::partner_fingerprint(&account, &key))), ("qr", h(&qr))]),
+        obj([("fingerprint", json!(blindsync::chain::partner_fingerprint(&account, &key))), ("qr", h(&qr))]),
     )
 }
 
@@ -365,7 +371,7 @@ fn unlock_path_keys(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let (keys, label) = match i.str("path")? {
         "recovery" => (
-            UnlockPathKeys::from_recovery(&crate::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive()),
+            UnlockPathKeys::from_recovery(&blindsync::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive()),
             labels::RECOVERY_SEALING,
         ),
         "password" => {
@@ -390,16 +396,22 @@ fn statement_decode(input: &Value) -> Result<Outcome, Fail> {
         ("pop_messages", pop_messages(&s, account.as_ref())),
         ("signed_message", h(&s.signed_message())),
         ("hash_input", h(&Encoder::new(labels::CHAIN_LINK).bytes(&bytes).finish())),
-        ("hash", h(&crate::chain::statement::statement_hash(&bytes))),
+        ("hash", h(&blindsync::chain::statement::statement_hash(&bytes))),
     ]);
     if let Body::Genesis { device, recovery, password, password_kdf, epoch, key_check, .. } = &s.body
         && let Value::Object(m) = &mut inter
     {
-        let anchor_input =
-            crate::chain::statement::genesis_anchor_input(device, recovery, password, password_kdf, *epoch, key_check);
+        let anchor_input = blindsync::chain::statement::genesis_anchor_input(
+            device,
+            recovery,
+            password,
+            password_kdf,
+            *epoch,
+            key_check,
+        );
         m.insert("genesis_anchor_input".into(), h(&anchor_input));
         m.insert("account_id_input".into(), h(&Encoder::new(labels::ACCOUNT_ID).bytes(&bytes).finish()));
-        m.insert("account_id".into(), h(&crate::chain::account_id(&bytes).0));
+        m.insert("account_id".into(), h(&blindsync::chain::account_id(&bytes).0));
     }
     outcome(inter, statement_json(&s))
 }
@@ -456,7 +468,8 @@ fn pairing_accept(input: &Value) -> Result<Outcome, Fail> {
     let chain = hex_list(i.get("chain")?)?;
     let wrap = i.hex("bundle_wrap")?;
     let approver = DeviceId(i.hex_n("approver_id")?);
-    let (st, umks) = crate::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &approver, &wrap, &chain)?;
+    let (st, umks) =
+        blindsync::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &approver, &wrap, &chain)?;
     outcome(
         obj([
             ("bundle_commit_input", h(&Encoder::new(labels::BUNDLE_COMMIT).bytes(&wrap).finish())),
@@ -473,7 +486,7 @@ fn enroll_kind(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
     let keys = match i.str("path")? {
         "recovery" => {
-            UnlockPathKeys::from_recovery(&crate::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive())
+            UnlockPathKeys::from_recovery(&blindsync::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive())
         }
         "password" => {
             let kdf = super::password::kdf_from(i.get("kdf")?)?;
@@ -483,7 +496,7 @@ fn enroll_kind(input: &Value) -> Result<Outcome, Fail> {
     };
     let me = device_keys_from(&i)?;
     let state = ChainState::verify(&hex_list(i.get("chain")?)?)?;
-    let (statement, next, umks) = crate::chain::enroll(&state, &keys, &i.hex("wrap")?, &me)?;
+    let (statement, next, umks) = blindsync::chain::enroll(&state, &keys, &i.hex("wrap")?, &me)?;
     outcome(
         obj([("authority", h(&keys.public().signing)), ("sealing", h(&keys.public().sealing))]),
         obj([
@@ -568,7 +581,7 @@ fn genesis_body(
     let password_kdf = pw.chain_kdf().ok_or("password path without kdf")?;
     let key_check = umk0.key_check(0);
     let anchor =
-        crate::chain::statement::genesis_anchor(&device, &rec.public(), &pw.public(), &password_kdf, 0, &key_check);
+        blindsync::chain::statement::genesis_anchor(&device, &rec.public(), &pw.public(), &password_kdf, 0, &key_check);
     Ok(Body::Genesis {
         device,
         recovery: rec.public(),
@@ -583,7 +596,7 @@ fn genesis_body(
 
 /// `keys` signs a proof of possession of `(ed25519, x25519)` as a device of `account`. [CHAIN-17]
 fn device_pop(keys: &DeviceKeys, account: &AccountId, ed25519: &[u8; 32], x25519: &[u8; 32]) -> Pop {
-    keys.sign(&crate::chain::possession_message(2, PopRole::Device, &account.0, ed25519, x25519, &[]))
+    keys.sign(&blindsync::chain::possession_message(2, PopRole::Device, &account.0, ed25519, x25519, &[]))
 }
 
 /// A revoke body for one device and nothing else, with the given rotation. [CHAIN-20]
@@ -776,21 +789,21 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "pairing_payload_decode",
         "a well-formed payload whose Ed25519 key is a non-canonical encoding (y + p) of a large-order point",
         &["DEV-2", "PRIM-9"],
-        obj([("payload", h(&raw(non_canonical_ed25519()?, b.public().x25519)))]),
+        obj([("payload", h(&raw(crate::ed25519::non_canonical_ed25519()?, b.public().x25519)))]),
         Error::DeviceKeyInvalid,
     )?;
     g.err(
         "pairing_payload_decode",
         "both keys bad (order-8 Ed25519 key, low-order X25519 key): the Ed25519 check comes first",
         &["DEV-2", "DEV-3"],
-        obj([("payload", h(&raw(order8_ed25519(), LOW_ORDER)))]),
+        obj([("payload", h(&raw(crate::ed25519::order8_ed25519(), LOW_ORDER)))]),
         Error::DeviceKeyInvalid,
     )?;
     g.ok(
         "pairing_payload_decode",
         "a mixed-order Ed25519 key (base point plus an order-8 point) is accepted",
         &["DEV-2", "PRIM-9"],
-        obj([("payload", h(&raw(mixed_order_ed25519(), b.public().x25519)))]),
+        obj([("payload", h(&raw(crate::ed25519::mixed_order_ed25519(), b.public().x25519)))]),
     )?;
     g.err(
         "pairing_payload_decode",
@@ -801,7 +814,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
     )?;
 
     // Comparison QR codes ([CHAIN-19]): one vector per check.
-    let digest = crate::device::pairing_code_digest(&AccountId(account), &a.public(), &b.public());
+    let digest = blindsync::device::pairing_code_digest(&AccountId(account), &a.public(), &b.public());
     let mine = ComparisonQr { kind: ComparisonKind::Pairing, digest }.encode();
     let qr = |scanned: &[u8]| obj([("mine", h(&mine)), ("scanned", h(scanned))]);
     let cmp = ["CHAIN-5", "CHAIN-19"];
@@ -815,7 +828,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
     let mut k = mine.clone();
     k[1] = 4;
     g.err("comparison_qr_check", "kind 4", &cmp, qr(&k), Error::DecodeValue)?;
-    let evil_digest = crate::device::pairing_code_digest(&AccountId(account), &a.public(), &evil.public());
+    let evil_digest = blindsync::device::pairing_code_digest(&AccountId(account), &a.public(), &evil.public());
     let evil_qr = ComparisonQr { kind: ComparisonKind::Pairing, digest: evil_digest }.encode();
     g.err(
         "comparison_qr_check",
@@ -897,18 +910,18 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
     rand_core::Rng::fill_bytes(rng, &mut last);
     let rot = revoke_and_rotate(&st3, &a.keys, &c.public().id(), 17, last, rng).map_err(s)?;
     push(rot.statements[0].clone(), rot.state.clone(), &mut chain);
-    let rot2 = crate::chain::rotate(&rot.state, &a.keys, rng).map_err(s)?;
+    let rot2 = blindsync::chain::rotate(&rot.state, &a.keys, rng).map_err(s)?;
     push(rot2.statements[0].clone(), rot2.state.clone(), &mut chain);
     let (s6, st6) = extend(&rot2.state, Body::UnpinPartner { key: partner }, &b.keys).map_err(s)?;
     push(s6, st6.clone(), &mut chain);
     let mut umks = umks0;
     umks.insert(1, rot.umk.clone());
     umks.insert(2, rot2.umk.clone());
-    let rep = crate::chain::replace_authority(
+    let rep = blindsync::chain::replace_authority(
         &st6,
         &rec.authority,
         &new_pw,
-        &crate::chain::enrolled_by(&st6, new_pw.path),
+        &blindsync::chain::enrolled_by(&st6, new_pw.path),
         &umks,
         rng,
     )
@@ -946,16 +959,16 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         &["CHAIN-5", "CHAIN-15"],
         obj([("account_id", h(&st(0)?.account().0)), ("key", h(&pk))]),
     )?;
-    let code = crate::unlock::recovery::RecoveryCode::generate(&mut rng);
+    let code = blindsync::unlock::recovery::RecoveryCode::generate(&mut rng);
     g.ok(
         "unlock_path_keys",
         "recovery path: authority and sealing public keys from the recovery code",
         &["CHAIN-13"],
         obj([("path", json!("recovery")), ("text", json!(code.to_text().as_str()))]),
     )?;
-    let kdf = crate::unlock::password::PasswordKdf {
-        params: crate::unlock::password::KdfParams::FLOOR,
-        ..crate::unlock::password::PasswordKdf::generate(&mut rng)
+    let kdf = blindsync::unlock::password::PasswordKdf {
+        params: blindsync::unlock::password::KdfParams::FLOOR,
+        ..blindsync::unlock::password::PasswordKdf::generate(&mut rng)
     };
     g.ok(
         "unlock_path_keys",
@@ -1133,13 +1146,13 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     let st6 = st(6)?;
     let mut back = Vec::new();
     for d in st6.devices().values() {
-        back.push(crate::chain::epoch_wrap(&st6.account(), 0, &d.x25519, &w.umks[&0], &mut rng).map_err(s)?);
+        back.push(blindsync::chain::epoch_wrap(&st6.account(), 0, &d.x25519, &w.umks[&0], &mut rng).map_err(s)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let a = st6.authority(p).ok_or("authority")?;
-        back.push(crate::chain::epoch_wrap(&st6.account(), 0, &a.sealing, &w.umks[&0], &mut rng).map_err(s)?);
+        back.push(blindsync::chain::epoch_wrap(&st6.account(), 0, &a.sealing, &w.umks[&0], &mut rng).map_err(s)?);
     }
-    crate::chain::statement::sort_wraps(&mut back);
+    blindsync::chain::statement::sort_wraps(&mut back);
     let backwards = next_statement(
         &st6,
         Body::RotateEpoch { epoch: 0, key_check: w.umks[&0].key_check(0), wraps: back },
@@ -1161,9 +1174,9 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
             [UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| st5.authority(*p).map(|a| a.sealing)),
         )
     {
-        leak.push(crate::chain::epoch_wrap(&st5.account(), 2, &x, &w.umks[&2], &mut rng).map_err(s)?);
+        leak.push(blindsync::chain::epoch_wrap(&st5.account(), 2, &x, &w.umks[&2], &mut rng).map_err(s)?);
     }
-    crate::chain::statement::sort_wraps(&mut leak);
+    blindsync::chain::statement::sort_wraps(&mut leak);
     let leaky = next_statement(
         &st5,
         Body::RotateEpoch { epoch: 2, key_check: w.umks[&2].key_check(2), wraps: leak },
@@ -1295,73 +1308,6 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     generate_chain_checks(g, &w, &pin, &mut rng)
 }
 
-/// A non-canonical encoding of a point of large order: `y + p` for the
-/// smallest `y` in 2..=18 that is on the curve and not of small order. [PRIM-9]
-fn non_canonical_ed25519() -> Result<[u8; 32], String> {
-    for y in 2u8..=18 {
-        let mut k = [0xffu8; 32];
-        k[0] = 0xed + y;
-        k[31] = 0x7f;
-        if let Some(p) = curve25519_dalek::edwards::CompressedEdwardsY(k).decompress()
-            && !p.is_small_order()
-        {
-            return Ok(k);
-        }
-    }
-    Err("no non-canonical large-order encoding".into())
-}
-
-/// The base point plus a torsion point of order 8: not of small order, not in
-/// the prime-order subgroup (mixed order), canonically encoded. Accepted. [PRIM-9]
-fn mixed_order_ed25519() -> [u8; 32] {
-    (curve25519_dalek::constants::ED25519_BASEPOINT_POINT + curve25519_dalek::constants::EIGHT_TORSION[1])
-        .compress()
-        .to_bytes()
-}
-
-/// A torsion point of order 8 (small order, not the identity).
-fn order8_ed25519() -> [u8; 32] {
-    curve25519_dalek::constants::EIGHT_TORSION[1].compress().to_bytes()
-}
-
-/// A signature with `R` = the identity and `S = k·a mod L`: it satisfies the
-/// cofactorless equation `[S]B = R + [k]A`, so only the small-order `R` rule
-/// of strict verification refuses it. [PRIM-9] [CHAIN-2]
-fn small_order_r_signature(s: &Statement, seed: &DeviceSigningSeed) -> [u8; 64] {
-    use sha2::Digest;
-    let sk = ed25519_dalek::SigningKey::from_bytes(seed.expose());
-    let mut r = [0u8; 32];
-    r[0] = 1;
-    let kh: [u8; 64] = sha2::Sha512::new()
-        .chain_update(r)
-        .chain_update(sk.verifying_key().to_bytes())
-        .chain_update(s.signed_message())
-        .finalize()
-        .into();
-    let k = curve25519_dalek::Scalar::from_bytes_mod_order_wide(&kh);
-    let sc = k * sk.to_scalar();
-    let mut sig = [0u8; 64];
-    sig[..32].copy_from_slice(&r);
-    sig[32..].copy_from_slice(&sc.to_bytes());
-    sig
-}
-
-/// `S + L` (little-endian), the non-canonical twin of a valid `S`. [PRIM-9]
-fn s_plus_l(sig: &[u8; 64]) -> [u8; 64] {
-    const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
-    let mut out = *sig;
-    let mut carry = 0u16;
-    for (i, l) in L.iter().enumerate() {
-        let v = u16::from(sig[32 + i]) + u16::from(*l) + carry;
-        out[32 + i] = (v & 0xff) as u8;
-        carry = v >> 8;
-    }
-    out
-}
-
 /// The checks no earlier vector reaches: genesis rules, key reuse, partner
 /// and replace-authority state rules, decode errors, pairing mismatches and
 /// strict signature verification. One failure each.
@@ -1380,7 +1326,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let kdf0 = w.pw.chain_kdf().ok_or("password kdf")?;
     let gbody = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| {
         let kc = w.umks[&0].key_check(0);
-        let anchor = crate::chain::statement::genesis_anchor(&device, &recovery, &password, &kdf0, epoch, &kc);
+        let anchor = blindsync::chain::statement::genesis_anchor(&device, &recovery, &password, &kdf0, epoch, &kc);
         Body::Genesis {
             device,
             recovery,
@@ -1452,7 +1398,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     verify_err(g, "genesis with a flipped signature bit", &["CHAIN-8", "CHAIN-2"], vec![bad], Error::ChainSignature)?;
     // A small-order signer with R = identity and S = 0: every message "verifies" under a
     // lax (cofactorless, no small-order check) verifier. The key check refuses it first.
-    let small = DevicePublic { ed25519: order8_ed25519(), x25519: a.x25519 };
+    let small = DevicePublic { ed25519: crate::ed25519::order8_ed25519(), x25519: a.x25519 };
     let mut s0 = Statement {
         position: 0,
         prev: [0; 32],
@@ -1468,7 +1414,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![s0.encode()],
         Error::DeviceKeyInvalid,
     )?;
-    let nc = DevicePublic { ed25519: non_canonical_ed25519()?, x25519: a.x25519 };
+    let nc = DevicePublic { ed25519: crate::ed25519::non_canonical_ed25519()?, x25519: a.x25519 };
     let s0 =
         Statement { position: 0, prev: [0; 32], body: gbody(nc, rec, pw, 0), signer: nc.ed25519, signature: [0; 64] };
     verify_err(
@@ -1483,7 +1429,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let stranger = Dev::new(rng);
     let mut s2 = next_statement(&st(1)?, add_body(&stranger.keys, &acct), &w.a.keys);
     let good = s2.signature;
-    s2.signature = small_order_r_signature(&s2, w.a.keys.signing_seed());
+    s2.signature = crate::ed25519::small_order_r_signature(w.a.keys.signing_seed().expose(), &s2.signed_message());
     verify_err(
         g,
         "add-device whose signature has R = identity and S = k·a (passes a cofactorless lax check)",
@@ -1491,7 +1437,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(2, s2.encode()),
         Error::ChainSignature,
     )?;
-    s2.signature = s_plus_l(&good);
+    s2.signature = crate::ed25519::s_plus_l(&good);
     verify_err(
         g,
         "add-device whose valid signature has S replaced by S + L (non-canonical)",
@@ -1588,14 +1534,14 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let wraps_to = |sealing: &[u8; 32], epochs: &[u32], rng: &mut SeededRng| -> Result<Vec<EpochWrap>, String> {
         let mut out = epochs
             .iter()
-            .map(|e| crate::chain::epoch_wrap(&st6.account(), *e, sealing, &w.umks[e], rng).map_err(s))
+            .map(|e| blindsync::chain::epoch_wrap(&st6.account(), *e, sealing, &w.umks[e], rng).map_err(s))
             .collect::<Result<Vec<_>, String>>()?;
         let rest =
             st6.devices().values().map(|d| d.x25519).chain(st6.authority(UnlockPath::Recovery).map(|a| a.sealing));
         for x in rest.collect::<Vec<_>>() {
-            out.push(crate::chain::epoch_wrap(&st6.account(), 3, &x, &w.umks[&3], rng).map_err(s)?);
+            out.push(blindsync::chain::epoch_wrap(&st6.account(), 3, &x, &w.umks[&3], rng).map_err(s)?);
         }
-        crate::chain::statement::sort_wraps(&mut out);
+        blindsync::chain::statement::sort_wraps(&mut out);
         Ok(out)
     };
     let fresh_keys = path_keys(rng, UnlockPath::Password);
@@ -1605,7 +1551,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let replace = |authority: Authority, wraps: Vec<EpochWrap>| {
         let holder = if authority.signing == w.pw.public().signing { &w.pw } else { &fresh_keys };
         let kdf = holder.chain_kdf();
-        let msg = crate::chain::possession_message(
+        let msg = blindsync::chain::possession_message(
             7,
             PopRole::Password,
             &acct.0,
@@ -1613,7 +1559,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
             &authority.sealing,
             kdf.as_ref().map_or(&[][..], |k| &k[..]),
         );
-        let pop = crate::chain::ChainSigner::sign_message(&holder.authority, &msg);
+        let pop = blindsync::chain::ChainSigner::sign_message(&holder.authority, &msg);
         let key_check = w.umks[&3].key_check(3);
         let body = Body::ReplaceAuthority {
             path: UnlockPath::Password,
@@ -1640,7 +1586,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let low_wraps: Vec<EpochWrap> = (0..=3u32)
         .map(|epoch| {
             let mut enc = [0u8; 32];
-            let mut ct = [0u8; crate::chain::statement::EPOCH_WRAP_CT_LEN];
+            let mut ct = [0u8; blindsync::chain::statement::EPOCH_WRAP_CT_LEN];
             rand_core::Rng::fill_bytes(rng, &mut enc);
             rand_core::Rng::fill_bytes(rng, &mut ct);
             EpochWrap { recipient: LOW_ORDER, epoch, enc, ct }
@@ -1666,7 +1612,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // (only the wraps to the new key: the refusal comes before the wraps are read, and a second
     // epoch-3 wrap to A's key would be a duplicate entry, a decoding error)
     let wr = (0..=3u32)
-        .map(|e| crate::chain::epoch_wrap(&st6.account(), e, &reused.sealing, &w.umks[&e], rng).map_err(s))
+        .map(|e| blindsync::chain::epoch_wrap(&st6.account(), e, &reused.sealing, &w.umks[&e], rng).map_err(s))
         .collect::<Result<Vec<_>, String>>()?;
     verify_err(
         g,
@@ -1684,8 +1630,8 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::ChainRecipients,
     )?;
     let mut w_old = wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?;
-    w_old.push(crate::chain::epoch_wrap(&st6.account(), 3, &w.pw.public().sealing, &w.umks[&3], rng).map_err(s)?);
-    crate::chain::statement::sort_wraps(&mut w_old);
+    w_old.push(blindsync::chain::epoch_wrap(&st6.account(), 3, &w.pw.public().sealing, &w.umks[&3], rng).map_err(s)?);
+    blindsync::chain::statement::sort_wraps(&mut w_old);
     verify_err(
         g,
         "password change that also gives the new epoch to the old password's sealing key",
@@ -1738,9 +1684,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         .collect();
     for (i, x) in recips.iter().enumerate() {
         let e = if i == 0 { 1 } else { 2 };
-        ws.push(crate::chain::epoch_wrap(&st4.account(), e, x, &w.umks[&e], rng).map_err(s)?);
+        ws.push(blindsync::chain::epoch_wrap(&st4.account(), e, x, &w.umks[&e], rng).map_err(s)?);
     }
-    crate::chain::statement::sort_wraps(&mut ws);
+    blindsync::chain::statement::sort_wraps(&mut ws);
     let rot =
         next_statement(&st4, Body::RotateEpoch { epoch: 2, key_check: w.umks[&2].key_check(2), wraps: ws }, &w.a.keys)
             .encode();
@@ -1975,7 +1921,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         _ => return Err("statement 0 is not a genesis".into()),
     };
     let steal_wraps =
-        vec![crate::chain::epoch_wrap(&srv_st.account(), 0, &w.rec.public().sealing, &srv_umk, rng).map_err(s)?];
+        vec![blindsync::chain::epoch_wrap(&srv_st.account(), 0, &w.rec.public().sealing, &srv_umk, rng).map_err(s)?];
     let steal = Body::ReplaceAuthority {
         path: UnlockPath::Recovery,
         authority: w.rec.public(),
@@ -2027,13 +1973,13 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let mut split = Vec::new();
     for d in st4.devices().values() {
         let u = if d.x25519 == w.b.public().x25519 { &other_umk } else { &real };
-        split.push(crate::chain::epoch_wrap(&acct, 2, &d.x25519, u, rng).map_err(s)?);
+        split.push(blindsync::chain::epoch_wrap(&acct, 2, &d.x25519, u, rng).map_err(s)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let a = st4.authority(p).ok_or("authority")?;
-        split.push(crate::chain::epoch_wrap(&acct, 2, &a.sealing, &real, rng).map_err(s)?);
+        split.push(blindsync::chain::epoch_wrap(&acct, 2, &a.sealing, &real, rng).map_err(s)?);
     }
-    crate::chain::statement::sort_wraps(&mut split);
+    blindsync::chain::statement::sort_wraps(&mut split);
     let split_rot =
         next_statement(&st4, Body::RotateEpoch { epoch: 2, key_check: real.key_check(2), wraps: split }, &w.a.keys)
             .encode();
@@ -2090,9 +2036,9 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         to.extend(extra);
         let mut wraps = to
             .iter()
-            .map(|x| crate::chain::epoch_wrap(&acct, e, x, &umk, rng).map_err(s))
+            .map(|x| blindsync::chain::epoch_wrap(&acct, e, x, &umk, rng).map_err(s))
             .collect::<Result<Vec<_>, _>>()?;
-        crate::chain::statement::sort_wraps(&mut wraps);
+        blindsync::chain::statement::sort_wraps(&mut wraps);
         let body =
             Body::RevokeDevice { revocations: revs, unpin, reconfirm, epoch: e, key_check: umk.key_check(e), wraps };
         Ok(next_statement(base, body, signer).encode())
@@ -2355,17 +2301,17 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     let next_pw = path_keys(rng, UnlockPath::Password);
     let d_id = w.d.public().id();
     // An honest replacement that keeps D, then edited to each fault and re-signed.
-    let good = crate::chain::replace_authority(
+    let good = blindsync::chain::replace_authority(
         &st8,
         &w.rec.authority,
         &next_pw,
-        &crate::chain::enrolled_by(&st8, next_pw.path),
+        &blindsync::chain::enrolled_by(&st8, next_pw.path),
         &umks,
         rng,
     )
     .map_err(s)?;
     let base = Statement::decode(&good.statements[0]).map_err(s)?;
-    let with = |b: Body, signer: &dyn crate::chain::ChainSigner| {
+    let with = |b: Body, signer: &dyn blindsync::chain::ChainSigner| {
         [chain.clone(), vec![next_statement(&st8, b, signer).encode()]].concat()
     };
     g.ok(
@@ -2403,11 +2349,11 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     )?;
     // A re-confirmed device that is not active (C, enrolled by the recovery path, revoked at 4).
     let mut c_body = Statement::decode(
-        &crate::chain::replace_authority(
+        &blindsync::chain::replace_authority(
             &st8,
             &w.rec.authority,
             &path_keys(rng, UnlockPath::Recovery),
-            &crate::chain::enrolled_by(&st8, UnlockPath::Recovery),
+            &blindsync::chain::enrolled_by(&st8, UnlockPath::Recovery),
             &umks,
             rng,
         )
@@ -2431,11 +2377,11 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     let after = good.state.clone();
     let mut umks4 = umks.clone();
     umks4.insert(after.epoch(), good.umk.clone());
-    let again = crate::chain::replace_authority(
+    let again = blindsync::chain::replace_authority(
         &after,
         &next_pw.authority,
         &path_keys(rng, UnlockPath::Password),
-        &crate::chain::enrolled_by(&after, UnlockPath::Password),
+        &blindsync::chain::enrolled_by(&after, UnlockPath::Password),
         &umks4,
         rng,
     )
@@ -2471,7 +2417,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     // becomes D's, the password path, so the next password replacement still decides on S2.
     let s2 = Dev::new(rng);
     let (add_s2, st_s2) = extend(&st8, add_body(&s2.keys, &acct), &w.d.keys).map_err(s)?;
-    let rev_d = crate::chain::revoke(
+    let rev_d = blindsync::chain::revoke(
         &st_s2,
         &s2.keys,
         vec![Revocation { device: d_id, max_seq: 0, last_envelope: [0; 32] }],
@@ -2482,10 +2428,10 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     .map_err(s)?;
     let mut umks5 = umks.clone();
     umks5.insert(rev_d.state.epoch(), rev_d.umk.clone());
-    if !crate::chain::enrolled_by(&rev_d.state, UnlockPath::Password).contains(&s2.public().id()) {
+    if !blindsync::chain::enrolled_by(&rev_d.state, UnlockPath::Password).contains(&s2.public().id()) {
         return Err("S2 lost its origin".into());
     }
-    let sneak = crate::chain::replace_authority(
+    let sneak = blindsync::chain::replace_authority(
         &rev_d.state,
         &w.rec.authority,
         &path_keys(rng, UnlockPath::Password),
@@ -2508,11 +2454,11 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     )?;
     // The password may replace only itself.
     let next_rec = path_keys(rng, UnlockPath::Recovery);
-    if crate::chain::replace_authority(
+    if blindsync::chain::replace_authority(
         &st8,
         &w.new_pw.authority,
         &next_rec,
-        &crate::chain::enrolled_by(&st8, next_rec.path),
+        &blindsync::chain::enrolled_by(&st8, next_rec.path),
         &umks,
         rng,
     )
@@ -2521,11 +2467,11 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         return Err("the password replaced the recovery path".into());
     }
     let mut rec_body = Statement::decode(
-        &crate::chain::replace_authority(
+        &blindsync::chain::replace_authority(
             &st8,
             &w.rec.authority,
             &next_rec,
-            &crate::chain::enrolled_by(&st8, next_rec.path),
+            &blindsync::chain::enrolled_by(&st8, next_rec.path),
             &umks,
             rng,
         )
@@ -2653,13 +2599,13 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
     let mut wraps = Vec::new();
     for d in ap.state.devices().values() {
         let u = if d.x25519 == q_dev.public().x25519 { &other } else { &real };
-        wraps.push(crate::chain::epoch_wrap(&acct, 1, &d.x25519, u, rng).map_err(s)?);
+        wraps.push(blindsync::chain::epoch_wrap(&acct, 1, &d.x25519, u, rng).map_err(s)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let a = ap.state.authority(p).ok_or("authority")?;
-        wraps.push(crate::chain::epoch_wrap(&acct, 1, &a.sealing, &real, rng).map_err(s)?);
+        wraps.push(blindsync::chain::epoch_wrap(&acct, 1, &a.sealing, &real, rng).map_err(s)?);
     }
-    crate::chain::statement::sort_wraps(&mut wraps);
+    blindsync::chain::statement::sort_wraps(&mut wraps);
     let rot = next_statement(&ap.state, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps }, &w.a.keys);
     let served = [ap.state.encoded(), vec![rot.encode()]].concat();
     let [q1, q2] = q_dev.seeds();
@@ -2682,7 +2628,7 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
     let ap = approve_device(&st(1)?, &w.a.keys, &r_dev.keys.pending(&acct), &umks0, rng).map_err(s)?;
     let reconf = vec![Reconfirm::Device(w.b.public().id()), Reconfirm::Device(r_dev.public().id())];
     let a_rev = vec![Revocation { device: w.a.public().id(), max_seq: 0, last_envelope: [0; 32] }];
-    let rot = crate::chain::revoke(&ap.state, &w.b.keys, a_rev, vec![], reconf, rng).map_err(s)?;
+    let rot = blindsync::chain::revoke(&ap.state, &w.b.keys, a_rev, vec![], reconf, rng).map_err(s)?;
     let [r1, r2] = r_dev.seeds();
     g.ok(
         "pairing_accept",
@@ -2704,14 +2650,14 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
 /// server can serve instead. Paths derive from a real recovery code and password here, so a port
 /// re-runs the whole derivation.
 fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
-    use crate::unlock::recovery::RecoveryCode;
+    use blindsync::unlock::recovery::RecoveryCode;
     let code = RecoveryCode::generate(rng);
     let password = "correct horse battery staple";
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
     let pw_keys = kdf.derive(password.as_bytes()).map_err(s)?;
     let a = Dev::new(rng);
-    let acct = crate::chain::create_account(&a.keys, &code.derive(), &pw_keys, &kdf, rng).map_err(s)?;
-    let rot = crate::chain::rotate(&acct.state, &a.keys, rng).map_err(s)?;
+    let acct = blindsync::chain::create_account(&a.keys, &code.derive(), &pw_keys, &kdf, rng).map_err(s)?;
+    let rot = blindsync::chain::rotate(&acct.state, &a.keys, rng).map_err(s)?;
     let chain = rot.state.encoded();
     let n = Dev::new(rng);
     let [n1, n2] = n.seeds();
@@ -2763,7 +2709,8 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let srv_code = RecoveryCode::generate(rng);
     let srv_kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
     let srv_pw = srv_kdf.derive(b"server").map_err(s)?;
-    let srv_acct = crate::chain::create_account(&srv.keys, &srv_code.derive(), &srv_pw, &srv_kdf, rng).map_err(s)?;
+    let srv_acct =
+        blindsync::chain::create_account(&srv.keys, &srv_code.derive(), &srv_pw, &srv_kdf, rng).map_err(s)?;
     g.err(
         "enroll",
         "counterfeit chain: the server serves an account of its own; the derived recovery authority is not current in it",
@@ -2777,11 +2724,11 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let umks = BTreeMap::from([(0, acct.umk.clone()), (1, rot.umk.clone())]);
     // A new recovery code, set with the old one (only the recovery path replaces it, [CHAIN-6]).
     let old_rec = UnlockPathKeys::from_recovery(&code.derive());
-    let replaced = crate::chain::replace_authority(
+    let replaced = blindsync::chain::replace_authority(
         &rot.state,
         &old_rec.authority,
         &new_rec,
-        &crate::chain::enrolled_by(&rot.state, new_rec.path),
+        &blindsync::chain::enrolled_by(&rot.state, new_rec.path),
         &umks,
         rng,
     )
@@ -2832,14 +2779,14 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let other = Umk::random(rng);
     let mut wraps = Vec::new();
     for d in acct.state.devices().values() {
-        wraps.push(crate::chain::epoch_wrap(&acct.state.account(), 1, &d.x25519, &real, rng).map_err(s)?);
+        wraps.push(blindsync::chain::epoch_wrap(&acct.state.account(), 1, &d.x25519, &real, rng).map_err(s)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let sealing = acct.state.authority(p).ok_or("authority")?.sealing;
         let u = if p == UnlockPath::Recovery { &other } else { &real };
-        wraps.push(crate::chain::epoch_wrap(&acct.state.account(), 1, &sealing, u, rng).map_err(s)?);
+        wraps.push(blindsync::chain::epoch_wrap(&acct.state.account(), 1, &sealing, u, rng).map_err(s)?);
     }
-    crate::chain::statement::sort_wraps(&mut wraps);
+    blindsync::chain::statement::sort_wraps(&mut wraps);
     let split =
         next_statement(&acct.state, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps }, &a.keys);
     let split_chain = [acct.state.encoded(), vec![split.encode()]].concat();
@@ -2855,7 +2802,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let mine = UnlockPathKeys::from_recovery(&code.derive());
     let odd = UnlockPathKeys {
         path: UnlockPath::Recovery,
-        authority: crate::unlock::AuthoritySeed::from_bytes(*mine.authority.expose()),
+        authority: blindsync::unlock::AuthoritySeed::from_bytes(*mine.authority.expose()),
         sealing: HpkeSecretKey::random(rng),
         kek: Kek::random(rng),
         kdf_binding: Vec::new(),
@@ -2863,7 +2810,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let o_pw = UnlockPathKeys::from_password(&pw_keys, &kdf);
     let o_umk = Umk::random(rng);
     let o_dev = Dev::new(rng);
-    let o_g = crate::chain::genesis(&o_dev.keys, &odd, &o_pw, &o_umk).map_err(s)?;
+    let o_g = blindsync::chain::genesis(&o_dev.keys, &odd, &o_pw, &o_umk).map_err(s)?;
     g.err(
         "enroll",
         "the chain's recovery authority has the derived signing key but another sealing key",

@@ -4,16 +4,16 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
-use crate::attachment::{self, AttachmentKey};
-use crate::envelope::Suite;
-use crate::error::Error;
-use crate::keys::AccountId;
-use crate::primitives::{SeededRng, sha256};
-use crate::secret::Secret32;
-use crate::stream;
-use crate::vectors::Outcome;
-use crate::vectors::hex;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::Outcome;
+use crate::hex;
+use crate::json::{Fail, Obj, h, obj};
+use blindsync::attachment::{self, AttachmentKey};
+use blindsync::envelope::Suite;
+use blindsync::error::Error;
+use blindsync::keys::AccountId;
+use blindsync::primitives::{SeededRng, sha256};
+use blindsync::secret::Secret32;
+use blindsync::stream;
 
 fn key_from(i: &Obj<'_>) -> Result<AttachmentKey, Fail> {
     Ok(AttachmentKey::from_prk(&Secret32::from_bytes(i.hex_n("prk")?), i.u32("epoch")?))

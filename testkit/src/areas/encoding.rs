@@ -6,10 +6,10 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
-use crate::encoding::{Encoder, Reader};
-use crate::error::Error;
-use crate::vectors::Outcome;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::Outcome;
+use crate::json::{Fail, Obj, h, obj};
+use blindsync::encoding::{Encoder, Reader};
+use blindsync::error::Error;
 
 fn decode(label: &str, shape: &[Value], bytes: &[u8]) -> Result<Vec<Value>, Fail> {
     let mut r = Reader::new(bytes);
@@ -47,7 +47,7 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
 }
 
 pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
-    let label = crate::labels::EXAMPLE;
+    let label = blindsync::labels::EXAMPLE;
     let shape = json!(["u8", "u16", "u32", "u64", "fixed:4", "bytes:16"]);
     let good = Encoder::new(label)
         .u8(0xab)

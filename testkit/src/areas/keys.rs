@@ -3,13 +3,13 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
-use crate::encoding::Encoder;
-use crate::error::Error;
-use crate::keys::{AccountId, EpochKeys, Umk};
-use crate::labels;
-use crate::primitives::SeededRng;
-use crate::vectors::Outcome;
-use crate::vectors::json::{Fail, Obj, h, obj};
+use crate::Outcome;
+use crate::json::{Fail, Obj, h, obj};
+use blindsync::encoding::Encoder;
+use blindsync::error::Error;
+use blindsync::keys::{AccountId, EpochKeys, Umk};
+use blindsync::labels;
+use blindsync::primitives::SeededRng;
 
 fn epoch_keys(input: &Value) -> Result<Outcome, Fail> {
     let i = Obj(input);
