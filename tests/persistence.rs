@@ -7,6 +7,8 @@
 //! `MemoryStorage`, `KvStorage<MemoryStore>` and `KvStorage<DiskStore>`, and the responses
 //! must be the vector's, byte for byte.
 
+#![cfg(feature = "disk")]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -684,4 +686,45 @@ fn kill_9_server() {
         let at = states.iter().skip(k + 1).position(|s| *s == got);
         assert!(at.is_some(), "killed after answering request {k}: the state is not one after it");
     }
+}
+
+// [PERSIST-3] the migration path on the real version-1 file: a (test) version 2 whose step
+// moves the audit rows to another table runs in one commit; a crash in it leaves version 1 that
+// today's code still opens; once migrated, today's code (version 1) refuses the file.
+#[test]
+fn migration_from_version_1_on_disk() {
+    use blindsync::store::schema::{Migration, Schema};
+    fn step(store: &mut dyn KvStore) -> blindsync::error::Result<()> {
+        let mut b = WriteBatch::default();
+        for (k, v) in store.scan(account_codec::AUDIT)? {
+            b.put("srv.audit.v2", &k, &v);
+            b.delete(account_codec::AUDIT, &k);
+        }
+        store.commit(b)
+    }
+    const V2: Schema = Schema {
+        name: "server",
+        current: 2,
+        tables: account_codec::TABLES,
+        migrations: &[Migration { from: 1, step }],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = fixture_copy(dir.path());
+    let audit = DiskStore::open(&path).unwrap().scan(account_codec::AUDIT).unwrap();
+    assert!(!audit.is_empty());
+    // a crash in the middle of the migration's commit
+    let mut torn = FaultyStore::crash_at(DiskStore::open(&path).unwrap(), 0, Crash::BeforeCommit)
+        .with_torn_write(DiskStore::write_then_abandon);
+    assert_eq!(V2.open(&mut torn), Err(Error::StoreIo));
+    drop(torn);
+    assert!(KvStorage::open(DiskStore::open(&path).unwrap()).is_ok(), "still version 1");
+    // the migration itself
+    let mut store = FaultyStore::new(DiskStore::open(&path).unwrap());
+    assert_eq!(V2.open(&mut store), Ok(1));
+    assert_eq!(store.commits(), 1, "one atomic commit");
+    let store = store.into_inner();
+    assert_eq!(store.scan("srv.audit.v2").unwrap(), audit);
+    assert!(store.scan(account_codec::AUDIT).unwrap().is_empty());
+    drop(store);
+    assert_eq!(KvStorage::open(DiskStore::open(&path).unwrap()).err(), Some(Error::StoreVersion));
 }
