@@ -485,6 +485,7 @@ fn failed_commit_is_not_acknowledged() {
     assert_eq!(Response::decode(&r).unwrap(), Response::Error(Error::StoreIo));
     assert!(server.store.account_ids().is_empty());
     assert_eq!(server.store.account_by_email(b"vector@example.org"), None);
+    assert!(server.store.stopped());
     let r = server.handle(Request::GetKdf { email: b"x@example.org".to_vec() }, 3, &mut rng);
     assert_eq!(r, Response::Error(Error::StoreIo));
 }

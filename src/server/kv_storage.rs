@@ -83,6 +83,12 @@ impl<K: KvStore> KvStorage<K> {
         Ok(KvStorage { store, mem, before: BTreeMap::new(), nonces_before: None, failed: false })
     }
 
+    /// Whether a commit failed: the storage then refuses every request until reopened.
+    /// [PERSIST-2]
+    pub fn stopped(&self) -> bool {
+        self.failed
+    }
+
     /// The store underneath (tests: reopen it as a restarted server would).
     pub fn into_inner(self) -> K {
         self.store
