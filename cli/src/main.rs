@@ -258,7 +258,7 @@ fn main() -> ExitCode {
                     match model::run_simulation(&c, seed, steps, max_states, 2) {
                         Ok(out) => {
                             print!("{}", out.report());
-                            out.properties.iter().filter(|p| p.kind != "sometimes").all(|p| p.holds)
+                            out.properties.iter().filter(|p| p.kind != model::PropertyKind::Sometimes).all(|p| p.holds)
                         }
                         Err(e) => {
                             eprintln!("error: {e}");

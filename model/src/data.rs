@@ -4,7 +4,7 @@
 //! chunk forgery, colludes with a revoked device or substitutes the salt.
 //!
 //! A separate, small [stateright] model next to the sync model of
-//! [`super::system`]: the owner device W, the partner with the library's
+//! [`crate::system`]: the owner device W, the partner with the library's
 //! [`blindsync::batch::sealed::ReaderState`], the real reference server, the
 //! revoked device R and the adversary. Every check is the library's, under
 //! the run's [`Defences`]; each of the six capabilities has the library
@@ -17,14 +17,15 @@
 //! # Ok::<(), blindsync::error::Error>(())
 //! ```
 
+mod checker;
 pub mod fixture;
 pub mod properties;
 pub mod system;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use stateright::{Checker, Expectation, HasDiscoveries, Model as _};
+use stateright::{Checker, HasDiscoveries, Model as _};
 
 use blindsync::danger::{DataWeakening, Defences, Weakening};
 
@@ -122,108 +123,14 @@ pub fn broken_by(capability: DataCapability) -> &'static str {
     }
 }
 
-/// The verdict on one property. [MODEL-16]
-#[derive(Clone, Debug)]
-pub struct DataPropertyOutcome {
-    /// The property's name.
-    pub name: &'static str,
-    /// `always`, `sometimes` or `eventually`.
-    pub kind: &'static str,
-    /// `always`: no counterexample; `sometimes`: an example was found.
-    pub holds: bool,
-    /// The counterexample (or example), one line per step.
-    pub steps: Vec<String>,
-}
+/// The verdict on one data-path property: the sync model's type. [MODEL-16]
+pub type DataPropertyOutcome = crate::runner::PropertyOutcome;
 
-/// The result of one data-path run. [MODEL-16]
-#[derive(Clone, Debug)]
-pub struct DataOutcome {
-    /// States generated.
-    pub states: usize,
-    /// Unique states.
-    pub unique: usize,
-    /// Longest path explored.
-    pub max_depth: usize,
-    /// Wall-clock time.
-    pub elapsed: Duration,
-    /// One verdict per property.
-    pub properties: Vec<DataPropertyOutcome>,
-}
-
-impl DataOutcome {
-    /// Every property held.
-    pub fn all_hold(&self) -> bool {
-        self.properties.iter().all(|p| p.holds)
-    }
-
-    /// The verdict on `name`.
-    pub fn property(&self, name: &str) -> Option<&DataPropertyOutcome> {
-        self.properties.iter().find(|p| p.name == name)
-    }
-
-    /// The names of the violated `always` properties.
-    pub fn violated(&self) -> Vec<&'static str> {
-        self.properties.iter().filter(|p| p.kind == "always" && !p.holds).map(|p| p.name).collect()
-    }
-
-    /// A readable report, as `blindsync check` prints it.
-    pub fn report(&self) -> String {
-        let secs = self.elapsed.as_secs_f64();
-        let mut out = format!(
-            "  {} states, {} unique, depth {}, {:.1} s ({:.0} states/s)\n",
-            self.states,
-            self.unique,
-            self.max_depth,
-            secs,
-            self.states as f64 / secs.max(1e-9)
-        );
-        for p in &self.properties {
-            let verdict = match (p.kind, p.holds) {
-                ("sometimes", true) => "reached",
-                ("sometimes", false) => "NOT REACHED",
-                (_, true) => "held",
-                (_, false) => "VIOLATED",
-            };
-            out.push_str(&format!("  {:<11} {:<10} {}\n", verdict, p.kind, p.name));
-        }
-        for p in self.properties.iter().filter(|p| p.kind != "sometimes" && !p.holds) {
-            out.push_str(&format!("\n  counterexample for \"{}\":\n", p.name));
-            for (i, s) in p.steps.iter().enumerate() {
-                out.push_str(&format!("    {}. {s}\n", i + 1));
-            }
-        }
-        out
-    }
-}
+/// The result of one data-path run: the sync model's type. [MODEL-16]
+pub type DataOutcome = crate::runner::Outcome;
 
 fn collect<C: Checker<DataModel>>(model: &DataModel, checker: &C, started: Instant) -> DataOutcome {
-    let discoveries = checker.discoveries();
-    let properties = model
-        .properties()
-        .iter()
-        .map(|p| {
-            let found = discoveries.get(p.name);
-            let kind = match p.expectation {
-                Expectation::Always => "always",
-                Expectation::Sometimes => "sometimes",
-                Expectation::Eventually => "eventually",
-            };
-            let steps = found
-                .map(|path| {
-                    path.clone().into_vec().iter().filter_map(|(_, a)| a.as_ref().map(properties::describe)).collect()
-                })
-                .unwrap_or_default();
-            let holds = if kind == "sometimes" { found.is_some() } else { found.is_none() };
-            DataPropertyOutcome { name: p.name, kind, holds, steps }
-        })
-        .collect();
-    DataOutcome {
-        states: checker.state_count(),
-        unique: checker.unique_state_count(),
-        max_depth: checker.max_depth(),
-        elapsed: started.elapsed(),
-        properties,
-    }
+    crate::runner::collect_outcome(model, checker, started, properties::describe)
 }
 
 /// Exhausts `config` breadth-first on `threads` threads. [MODEL-16]

@@ -37,9 +37,9 @@ pub fn record(n: u8) -> RecordId {
 /// A transport straight to the server, at the model's fixed clock. Its
 /// randomness (login nonces and tokens) comes from one seeded stream, so
 /// every session gets its own token.
-pub struct Direct<'a>(pub &'a mut Server<MemoryStorage>, pub &'a mut SeededRng);
+pub struct InProcessTransport<'a>(pub &'a mut Server<MemoryStorage>, pub &'a mut SeededRng);
 
-impl Transport for Direct<'_> {
+impl Transport for InProcessTransport<'_> {
     fn call(&mut self, r: Request) -> Response {
         self.0.handle(r, NOW_MS, self.1)
     }
@@ -113,7 +113,7 @@ fn account(
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
     let pw = kdf.derive(b"model password")?;
     let acct = create_account(&owner, &code.derive(), &pw, &kdf, rng)?;
-    ok(Direct(server, srng).call(Request::Register {
+    ok(InProcessTransport(server, srng).call(Request::Register {
         email: email.to_vec(),
         kdf: kdf.encode(),
         auth: *pw.auth.expose(),
@@ -122,7 +122,7 @@ fn account(
         password_wrap: acct.password_wrap.to_vec(),
     }))?;
     let mut c = Client::new(owner, acct.state.clone(), acct.umks());
-    c.login(&mut Direct(server, srng))?;
+    c.login(&mut InProcessTransport(server, srng))?;
     Ok((c, kdf, code))
 }
 
@@ -136,11 +136,11 @@ fn pair(
     let new = DeviceKeys::generate(rng);
     let approval =
         approve_device(approver.chain(), approver.device(), &new.pending(&approver.account()), approver.umks(), rng)?;
-    approver.append_chain(&mut Direct(server, srng), vec![approval.statement.clone()])?;
+    approver.append_chain(&mut InProcessTransport(server, srng), vec![approval.statement.clone()])?;
     let statements: Vec<Vec<u8>> = server.store_chain(&approver.account());
     let (state, umks) = accept_pairing(&new, &approver.account(), &approver.id(), &approval.bundle_wrap, &statements)?;
     let mut c = Client::new(new, state, umks);
-    c.login(&mut Direct(server, srng))?;
+    c.login(&mut InProcessTransport(server, srng))?;
     Ok(c)
 }
 
@@ -160,12 +160,12 @@ impl Fixture {
         let partner = DeviceKeys::generate(&mut rng).public().x25519;
         let (pin, _) =
             extend(owner.chain(), Body::PinPartner { key: partner, label: "auditor".into() }, owner.device())?;
-        owner.append_chain(&mut Direct(&mut server, &mut srng), vec![pin])?;
+        owner.append_chain(&mut InProcessTransport(&mut server, &mut srng), vec![pin])?;
         devices.insert(0, owner);
         for c in devices.iter_mut().chain(std::iter::once(&mut revoked)) {
             c.subscribe(COLLECTION)?;
             c.subscribe(OTHER_COLLECTION)?;
-            let r = c.sync(&mut Direct(&mut server, &mut srng))?;
+            let r = c.sync(&mut InProcessTransport(&mut server, &mut srng))?;
             if !r.alerts.is_empty() {
                 return Err(Error::DecodeValue);
             }
@@ -174,7 +174,7 @@ impl Fixture {
         // a foreign account's envelope for the same collection and record
         let (mut other, _, _) = account(&mut server, &mut srng, b"other@example.org", &mut rng)?;
         other.subscribe(COLLECTION)?;
-        other.write(&mut Direct(&mut server, &mut srng), COLLECTION, record(0), b"foreign", &mut rng)?;
+        other.write(&mut InProcessTransport(&mut server, &mut srng), COLLECTION, record(0), b"foreign", &mut rng)?;
         let foreign =
             server.store_items(&other.account()).first().map(|i| i.bytes.clone()).ok_or(Error::DecodeValue)?;
         // a three-chunk stream sealed by the owner

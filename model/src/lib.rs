@@ -7,9 +7,8 @@
 //! adversary choices up to the configured bounds and checks the properties
 //! named after the spec's security goals in every reachable state.
 //!
-//! The same source is compiled into the `blindsync` binary (`blindsync
-//! check`, `blindsync model ...`), so this file refers to its siblings with
-//! `super::` paths only.
+//! The `blindsync` binary (`blindsync check`, `blindsync model ...`) runs
+//! it through this crate's API.
 //!
 //! ```no_run
 //! use blindsync_model::{Config, run_check};
@@ -21,12 +20,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod checker;
 pub mod fixture;
 pub mod properties;
 pub mod runner;
 pub mod system;
 
-pub use runner::{Outcome, PropertyOutcome, explore, find_violation, run_check, run_simulation};
+pub use runner::{Outcome, PropertyKind, PropertyOutcome, explore, find_violation, run_check, run_simulation};
 pub use system::{Action, Capability, Config, Model, Serve, State};
 
 // The data-path model (spec 12.7): batches, streams, attachments and the password salt.

@@ -11,8 +11,8 @@ use blindsync::danger::Weakening;
 use blindsync::envelope::{EnvelopeRef, Header, key_schedule};
 use blindsync::keys::{AccountId, EpochKeys, Umk};
 
-use super::fixture::{COLLECTION, OTHER_COLLECTION};
-use super::system::{Action, Broken, Capability, Model, Serve, State, StreamServe, umk_digest};
+use crate::fixture::{COLLECTION, OTHER_COLLECTION};
+use crate::system::{Action, Broken, Capability, Model, Serve, State, StreamServe, umk_digest};
 
 /// G-INTEGRITY: every value a device holds was written by an honest device
 /// of the account, for exactly that record and revision. [MODEL-3]

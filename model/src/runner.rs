@@ -4,16 +4,52 @@ use std::time::{Duration, Instant};
 
 use stateright::{Checker, Expectation, HasDiscoveries, Model as _};
 
-use super::properties::describe;
-use super::system::{Config, Model};
+use crate::properties::describe;
+use crate::system::{Config, Model};
+
+/// What a property expects (stateright's `Expectation`, as the report names it). [MODEL-6]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PropertyKind {
+    /// Holds in every reachable state: a counterexample violates it.
+    Always,
+    /// Holds in some reachable state: an example reaches it.
+    Sometimes,
+    /// Holds eventually on every path.
+    Eventually,
+}
+
+impl PropertyKind {
+    /// `always`, `sometimes` or `eventually`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PropertyKind::Always => "always",
+            PropertyKind::Sometimes => "sometimes",
+            PropertyKind::Eventually => "eventually",
+        }
+    }
+
+    fn of(e: &Expectation) -> Self {
+        match e {
+            Expectation::Always => PropertyKind::Always,
+            Expectation::Sometimes => PropertyKind::Sometimes,
+            Expectation::Eventually => PropertyKind::Eventually,
+        }
+    }
+}
+
+impl core::fmt::Display for PropertyKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
 
 /// The verdict on one property. [MODEL-6]
 #[derive(Clone, Debug)]
 pub struct PropertyOutcome {
     /// The property's name.
     pub name: &'static str,
-    /// `always`, `sometimes` or `eventually`.
-    pub kind: &'static str,
+    /// What it expects.
+    pub kind: PropertyKind,
     /// `always`/`eventually`: no counterexample; `sometimes`: an example was found.
     pub holds: bool,
     /// The counterexample (or example), one line per step, if any.
@@ -48,6 +84,11 @@ impl Outcome {
         self.properties.iter().find(|p| p.name == name)
     }
 
+    /// The names of the violated `always` properties.
+    pub fn violated(&self) -> Vec<&'static str> {
+        self.properties.iter().filter(|p| p.kind == PropertyKind::Always && !p.holds).map(|p| p.name).collect()
+    }
+
     /// A readable report: one line per property, then each counterexample step by step.
     pub fn report(&self) -> String {
         let mut out = String::new();
@@ -62,14 +103,14 @@ impl Outcome {
         ));
         for p in &self.properties {
             let verdict = match (p.kind, p.holds) {
-                ("sometimes", true) => "reached",
-                ("sometimes", false) => "NOT REACHED",
+                (PropertyKind::Sometimes, true) => "reached",
+                (PropertyKind::Sometimes, false) => "NOT REACHED",
                 (_, true) => "held",
                 (_, false) => "VIOLATED",
             };
             out.push_str(&format!("  {:<11} {:<10} {}\n", verdict, p.kind, p.name));
         }
-        for p in self.properties.iter().filter(|p| p.kind != "sometimes" && !p.holds) {
+        for p in self.properties.iter().filter(|p| p.kind != PropertyKind::Sometimes && !p.holds) {
             out.push_str(&format!("\n  counterexample for \"{}\":\n", p.name));
             for (i, s) in p.steps.iter().enumerate() {
                 out.push_str(&format!("    {}. {s}\n", i + 1));
@@ -82,15 +123,24 @@ impl Outcome {
     }
 }
 
-fn kind(e: &Expectation) -> &'static str {
-    match e {
-        Expectation::Always => "always",
-        Expectation::Sometimes => "sometimes",
-        Expectation::Eventually => "eventually",
-    }
+fn collect<C: Checker<Model>>(model: &Model, checker: &C, started: Instant) -> Outcome {
+    collect_outcome(model, checker, started, |a| describe(model, a))
 }
 
-fn collect<C: Checker<Model>>(model: &Model, checker: &C, started: Instant) -> Outcome {
+/// The verdicts of a finished (or stopped) checker run of any model: one per
+/// property, with its counterexample or example described step by step.
+pub(crate) fn collect_outcome<M, C>(
+    model: &M,
+    checker: &C,
+    started: Instant,
+    describe: impl Fn(&M::Action) -> String,
+) -> Outcome
+where
+    M: stateright::Model,
+    M::State: Clone + PartialEq + core::hash::Hash,
+    M::Action: Clone + PartialEq,
+    C: Checker<M>,
+{
     let discoveries = checker.discoveries();
     let properties = model
         .properties()
@@ -98,12 +148,11 @@ fn collect<C: Checker<Model>>(model: &Model, checker: &C, started: Instant) -> O
         .map(|p| {
             let found = discoveries.get(p.name);
             let steps = found
-                .map(|path| {
-                    path.clone().into_vec().iter().filter_map(|(_, a)| a.as_ref().map(|a| describe(model, a))).collect()
-                })
+                .map(|path| path.clone().into_vec().iter().filter_map(|(_, a)| a.as_ref().map(&describe)).collect())
                 .unwrap_or_default();
-            let kind = kind(&p.expectation);
-            Outcome::property_outcome(p.name, kind, found.is_some(), steps, found.map(|f| f.encode(model)))
+            let kind = PropertyKind::of(&p.expectation);
+            let holds = if kind == PropertyKind::Sometimes { found.is_some() } else { found.is_none() };
+            PropertyOutcome { name: p.name, kind, holds, steps, replay: found.map(|f| f.encode(model)) }
         })
         .collect();
     Outcome {
@@ -112,19 +161,6 @@ fn collect<C: Checker<Model>>(model: &Model, checker: &C, started: Instant) -> O
         max_depth: checker.max_depth(),
         elapsed: started.elapsed(),
         properties,
-    }
-}
-
-impl Outcome {
-    fn property_outcome(
-        name: &'static str,
-        kind: &'static str,
-        found: bool,
-        steps: Vec<String>,
-        replay: Option<String>,
-    ) -> PropertyOutcome {
-        let holds = if kind == "sometimes" { found } else { !found };
-        PropertyOutcome { name, kind, holds, steps, replay }
     }
 }
 

@@ -33,7 +33,7 @@ use blindsync::stream::{self, Manifest, StreamKeySource};
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
 
-use super::fixture::{COLLECTION, Fixture, NOW_MS, OTHER_COLLECTION, ed25519_signing, record};
+use crate::fixture::{COLLECTION, Fixture, NOW_MS, OTHER_COLLECTION, ed25519_signing, record};
 
 /// What the adversary can do; each can be switched on or off. [MODEL-2]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -960,7 +960,7 @@ impl Model {
         }
         let lists = t.lists;
         let after = n.devices.get(device)?.clone();
-        judge(&before, &after, &report, &served, &mut n.ghost);
+        record_sync_outcome(&before, &after, &report, &served, &mut n.ghost);
         self.freshness(n, device as u8, &before, &after, &report, &served, lists);
         Some(())
     }
@@ -1304,7 +1304,7 @@ impl Model {
 
 /// Sets the ghost verdicts of one sync: what the device held before, what
 /// it holds after, what it reported, what it was served. [MODEL-3]
-fn judge(before: &Client, after: &Client, report: &SyncReport, served: &[Item], g: &mut Ghost) {
+fn record_sync_outcome(before: &Client, after: &Client, report: &SyncReport, served: &[Item], g: &mut Ghost) {
     for a in &report.alerts {
         g.alerts.insert(a.error().code());
     }
@@ -1796,29 +1796,4 @@ fn tamper_stream(manifest: &[u8], body: &[u8], serve: StreamServe) -> Option<Vec
         }
     };
     Some(order.iter().flat_map(|i| frames.get(*i).copied().unwrap_or_default().iter().copied()).collect())
-}
-
-impl stateright::Model for Model {
-    type State = State;
-    type Action = Action;
-
-    fn init_states(&self) -> Vec<State> {
-        vec![self.init()]
-    }
-
-    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
-        self.enabled(state, actions);
-    }
-
-    fn next_state(&self, last: &State, action: Action) -> Option<State> {
-        self.step(last, action)
-    }
-
-    fn properties(&self) -> Vec<stateright::Property<Self>> {
-        super::properties::all(self)
-    }
-
-    fn format_action(&self, action: &Action) -> String {
-        super::properties::describe(self, action)
-    }
 }

@@ -61,8 +61,7 @@ fn check_weakening(w: Weakening) {
 
 fn check_config(w: Weakening, cfg: &Config, expected: Option<&str>) {
     let out = find_violation(cfg, 2).unwrap();
-    let violated: Vec<&str> =
-        out.properties.iter().filter(|p| p.kind == "always" && !p.holds).map(|p| p.name).collect();
+    let violated = out.violated();
     match expected {
         Some(name) => {
             assert!(violated.contains(&name), "{w:?}: expected a counterexample for {name}\n{}", out.report());

@@ -39,9 +39,9 @@ impl fmt::Display for Fail {
 }
 
 /// Field accessors over a JSON object.
-pub(crate) struct Obj<'a>(pub &'a Value);
+pub(crate) struct JsonObject<'a>(pub &'a Value);
 
-impl<'a> Obj<'a> {
+impl<'a> JsonObject<'a> {
     pub fn get(&self, k: &str) -> Result<&'a Value, Fail> {
         self.0.get(k).ok_or_else(|| Fail::harness(format!("missing field {k}")))
     }
@@ -76,7 +76,7 @@ pub(crate) fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Value {
 }
 
 /// Hex of bytes as a JSON string.
-pub(crate) fn h(bytes: &[u8]) -> Value {
+pub(crate) fn hex_value(bytes: &[u8]) -> Value {
     Value::String(hex::encode(bytes))
 }
 

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::json::{Fail, Obj};
+use super::json::{Fail, JsonObject};
 use super::{FileReport, hex};
 use blindsync::primitives::{argon2id_full, hkdf_expand, hkdf_extract, xchacha_open, xchacha_seal};
 use blindsync::secret::Secret32;
@@ -62,7 +62,7 @@ fn expect_eq(what: &str, got: &[u8], want: &[u8]) -> Result<(), Fail> {
 
 /// RFC 5869 appendix A: Extract then Expand. [PRIM-2]
 fn hkdf_case(c: &Value) -> Result<(), Fail> {
-    let o = Obj(c);
+    let o = JsonObject(c);
     let prk = hkdf_extract(&o.hex("salt")?, &o.hex("IKM")?);
     expect_eq("PRK", prk.expose(), &o.hex("PRK")?)?;
     let mut okm = vec![0u8; o.u64("L")? as usize];
@@ -72,7 +72,7 @@ fn hkdf_case(c: &Value) -> Result<(), Fail> {
 
 /// RFC 9106 section 5.3. [PRIM-5]
 fn argon2_case(c: &Value) -> Result<(), Fail> {
-    let o = Obj(c);
+    let o = JsonObject(c);
     if o.u32("version")? != 0x13 || o.u32("tag_length")? != 32 {
         return Err(Fail::harness("only version 0x13 with 32-byte tags is supported"));
     }
@@ -90,7 +90,7 @@ fn argon2_case(c: &Value) -> Result<(), Fail> {
 
 /// draft-irtf-cfrg-xchacha-03 A.3.1. [PRIM-4]
 fn xchacha_case(c: &Value) -> Result<(), Fail> {
-    let o = Obj(c);
+    let o = JsonObject(c);
     let key = Secret32::from_bytes(o.hex_n("key")?);
     let nonce = o.hex_n::<24>("iv")?;
     let aad = o.hex("aad")?;
@@ -105,7 +105,7 @@ fn xchacha_case(c: &Value) -> Result<(), Fail> {
 /// RFC 8032 section 7.1: key generation, signing, strict verification. [PRIM-9]
 fn ed25519_case(c: &Value) -> Result<(), Fail> {
     use ed25519_dalek::{Signer, SigningKey};
-    let o = Obj(c);
+    let o = JsonObject(c);
     let sk = SigningKey::from_bytes(&o.hex_n("secret_key")?);
     expect_eq("public_key", sk.verifying_key().as_bytes(), &o.hex("public_key")?)?;
     let msg = o.hex("message")?;
@@ -150,7 +150,7 @@ impl rand_core::TryCryptoRng for Replay {}
 /// key-schedule computation (`blindsync::hpke::key_schedule_base`, parametrised
 /// on `aead_id`). [PRIM-10] [HPKE-4]
 fn hpke_case(c: &Value) -> Result<(), Fail> {
-    let o = Obj(c);
+    let o = JsonObject(c);
     match o.u64("aead_id")? {
         1 => hpke_suite::<hpke::aead::AesGcm128>(c),
         3 => hpke_suite::<hpke::aead::ChaCha20Poly1305>(c),
@@ -162,7 +162,7 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
     use hpke::kdf::HkdfSha256;
     use hpke::kem::X25519HkdfSha256 as K;
     use hpke::{Kem, OpModeR, OpModeS, Serializable};
-    let o = Obj(c);
+    let o = JsonObject(c);
     if o.u64("mode")? != 0 || o.u64("kem_id")? != 0x20 || o.u64("kdf_id")? != 1 {
         return Err(Fail::harness("only base mode with DHKEM(X25519, HKDF-SHA256) and HKDF-SHA256"));
     }
@@ -189,7 +189,7 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
     expect_eq("exporter_secret", &ks.exporter_secret, &o.hex("exporter_secret")?)?;
     let mut seq = 0u64;
     for e in o.arr("encryptions")? {
-        let e = Obj(e);
+        let e = JsonObject(e);
         let want_seq = e.u64("seq")?;
         while seq < want_seq {
             tx.seal(b"skip", b"").map_err(|_| bad("seal"))?;
@@ -201,7 +201,7 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
     }
     // Our own seal and open (src/hpke.rs, with its low-order checks) give the
     // RFC's sequence-0 ciphertext and open it. [HPKE-1] [HPKE-3]
-    let first = Obj(o.arr("encryptions")?.first().ok_or_else(|| Fail::harness("no encryptions"))?);
+    let first = JsonObject(o.arr("encryptions")?.first().ok_or_else(|| Fail::harness("no encryptions"))?);
     let pk_rm: [u8; 32] = o.hex_n("pkRm")?;
     let (our_enc, our_ct) = blindsync::hpke::seal_suite::<A, _>(
         &pk_rm,
@@ -218,7 +218,7 @@ fn hpke_suite<A: hpke::aead::Aead>(c: &Value) -> Result<(), Fail> {
     // The receiver opens sequence 0.
     let mut rx =
         hpke::setup_receiver::<A, HkdfSha256, K>(&OpModeR::Base, &sk_r, &enc, &info).map_err(|_| bad("receiver"))?;
-    let first = Obj(o.arr("encryptions")?.first().ok_or_else(|| Fail::harness("no encryptions"))?);
+    let first = JsonObject(o.arr("encryptions")?.first().ok_or_else(|| Fail::harness("no encryptions"))?);
     let pt = rx.open(&first.hex("ct")?, &first.hex("aad")?).map_err(|_| bad("open"))?;
     expect_eq("pt[0]", &pt, &first.hex("pt")?)
 }

@@ -32,9 +32,9 @@ pub const EMAIL: &[u8] = b"owner@example.org";
 pub const PASSWORD: &[u8] = b"model password";
 
 /// The transport every device request takes: the real server, at [`NOW_MS`].
-pub struct Direct<'a>(pub &'a mut Server<MemoryStorage>, pub &'a mut SeededRng);
+pub struct InProcessTransport<'a>(pub &'a mut Server<MemoryStorage>, pub &'a mut SeededRng);
 
-impl Transport for Direct<'_> {
+impl Transport for InProcessTransport<'_> {
     fn call(&mut self, r: Request) -> Response {
         self.0.handle(r, NOW_MS, self.1)
     }
@@ -86,7 +86,7 @@ impl DataFixture {
         let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
         let pw = kdf.derive(PASSWORD)?;
         let acct = create_account(&w, &code.derive(), &pw, &kdf, &mut rng)?;
-        ok(Direct(&mut server, &mut srng).call(Request::Register {
+        ok(InProcessTransport(&mut server, &mut srng).call(Request::Register {
             email: EMAIL.to_vec(),
             kdf: kdf.encode(),
             auth: *pw.auth.expose(),
@@ -95,12 +95,12 @@ impl DataFixture {
             password_wrap: acct.password_wrap.to_vec(),
         }))?;
         let mut owner = Client::new(w, acct.state.clone(), acct.umks());
-        owner.login(&mut Direct(&mut server, &mut srng))?;
+        owner.login(&mut InProcessTransport(&mut server, &mut srng))?;
         let account = owner.account();
         // R pairs (spec 8.5), approved by W.
         let r = DeviceKeys::generate(&mut rng);
         let approval = approve_device(owner.chain(), owner.device(), &r.pending(&account), owner.umks(), &mut rng)?;
-        owner.append_chain(&mut Direct(&mut server, &mut srng), vec![approval.statement.clone()])?;
+        owner.append_chain(&mut InProcessTransport(&mut server, &mut srng), vec![approval.statement.clone()])?;
         let (_, r_umks) =
             accept_pairing(&r, &account, &owner.id(), &approval.bundle_wrap, &server.store_chain(&account))?;
         // The partner's key, pinned by W after the out-of-band fingerprint check [CHAIN-5].
@@ -110,9 +110,9 @@ impl DataFixture {
             Body::PinPartner { key: partner.public_key(), label: "partner".into() },
             owner.device(),
         )?;
-        owner.append_chain(&mut Direct(&mut server, &mut srng), vec![pin])?;
+        owner.append_chain(&mut InProcessTransport(&mut server, &mut srng), vec![pin])?;
         let Response::Chain { statements } =
-            Direct(&mut server, &mut srng).call(Request::GetSharedChain { account: account.0 })
+            InProcessTransport(&mut server, &mut srng).call(Request::GetSharedChain { account: account.0 })
         else {
             return Err(Error::DecodeValue);
         };

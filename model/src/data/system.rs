@@ -28,7 +28,7 @@ use blindsync::server::{MemoryStorage, Server, Storage};
 use blindsync::stream;
 
 use super::DataConfig;
-use super::fixture::{DataFixture, Direct, EMAIL, NOW_MS};
+use super::fixture::{DataFixture, EMAIL, InProcessTransport, NOW_MS};
 
 /// A data-path capability of the adversary, each a switch. [MODEL-14]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -257,12 +257,12 @@ impl Hash for DataState {
 impl PartialEq for DataState {
     fn eq(&self, other: &Self) -> bool {
         use std::collections::hash_map::DefaultHasher;
-        let h = |s: &DataState| {
+        let state_hash = |s: &DataState| {
             let mut d = DefaultHasher::new();
             s.hash(&mut d);
             d.finish()
         };
-        h(self) == h(other)
+        state_hash(self) == state_hash(other)
     }
 }
 
@@ -512,7 +512,7 @@ impl DataModel {
         let rot = revoke_and_rotate(n.owner.chain(), n.owner.device(), &target, 0, [0; 32], &mut rng).ok()?;
         let epoch = rot.state.epoch();
         let mut srng = server_rng("revoke");
-        n.owner.append_chain(&mut Direct(&mut n.server, &mut srng), rot.statements).ok()?;
+        n.owner.append_chain(&mut InProcessTransport(&mut n.server, &mut srng), rot.statements).ok()?;
         n.owner.add_umk(epoch, rot.umk);
         n.ghost.revoked = true;
         Some(())
@@ -726,26 +726,5 @@ impl DataModel {
             n.ghost.alerts.insert(e.code());
         }
         Some(())
-    }
-}
-
-impl stateright::Model for DataModel {
-    type State = DataState;
-    type Action = DataAction;
-
-    fn init_states(&self) -> Vec<DataState> {
-        vec![self.init()]
-    }
-
-    fn actions(&self, s: &DataState, out: &mut Vec<DataAction>) {
-        self.actions_in(s, out);
-    }
-
-    fn next_state(&self, s: &DataState, a: DataAction) -> Option<DataState> {
-        self.step(s, a)
-    }
-
-    fn properties(&self) -> Vec<stateright::Property<Self>> {
-        super::properties::all(self)
     }
 }

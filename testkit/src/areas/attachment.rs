@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{Gen, outcome};
 use crate::Outcome;
 use crate::hex;
-use crate::json::{Fail, Obj, h, obj};
+use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::attachment::{self, AttachmentKey};
 use blindsync::envelope::Suite;
 use blindsync::error::Error;
@@ -15,28 +15,28 @@ use blindsync::primitives::{SeededRng, sha256};
 use blindsync::secret::Secret32;
 use blindsync::stream;
 
-fn key_from(i: &Obj<'_>) -> Result<AttachmentKey, Fail> {
+fn key_from(i: &JsonObject<'_>) -> Result<AttachmentKey, Fail> {
     Ok(AttachmentKey::from_prk(&Secret32::from_bytes(i.hex_n("prk")?), i.u32("epoch")?))
 }
 
 fn attachment_id(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let key = key_from(&i)?;
     let p = i.hex("plaintext")?;
     let digest = sha256(&[&p]);
     outcome(
         obj([
-            ("key_info", h(&attachment::key_info(i.u32("epoch")?))),
-            ("attachment_key", h(key.expose())),
-            ("digest", h(&digest)),
-            ("hmac_message", h(&attachment::id_message(&digest))),
+            ("key_info", hex_value(&attachment::key_info(i.u32("epoch")?))),
+            ("attachment_key", hex_value(key.expose())),
+            ("digest", hex_value(&digest)),
+            ("hmac_message", hex_value(&attachment::id_message(&digest))),
         ]),
-        obj([("attachment_id", h(&key.id(&p)))]),
+        obj([("attachment_id", hex_value(&key.id(&p)))]),
     )
 }
 
 fn attachment_open(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let key = key_from(&i)?;
     let account = AccountId(i.hex_n("account_id")?);
     let id = i.hex_n("attachment_id")?;
@@ -53,21 +53,21 @@ fn attachment_open(input: &Value) -> Result<Outcome, Fail> {
     let padded = attachment::pad(&p)?;
     outcome(
         obj([
-            ("attachment_key", h(key.expose())),
-            ("pad_header", h(padded.get(..attachment::pad_header_len()).unwrap_or_default())),
+            ("attachment_key", hex_value(key.expose())),
+            ("pad_header", hex_value(padded.get(..attachment::pad_header_len()).unwrap_or_default())),
             ("padded_len", json!(padded.len())),
-            ("source_info", h(&attachment::source_info(&id))),
-            ("stream_source", h(key.source(&id).expose())),
-            ("stream_id", h(&params.stream_id)),
+            ("source_info", hex_value(&attachment::source_info(&id))),
+            ("stream_source", hex_value(key.source(&id).expose())),
+            ("stream_id", hex_value(&params.stream_id)),
         ]),
-        obj([("plaintext", h(&p))]),
+        obj([("plaintext", hex_value(&p))]),
     )
 }
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
     Some(match kind {
         "attachment_padme" => (|| {
-            let n = Obj(input).u64("length")?;
+            let n = JsonObject(input).u64("length")?;
             outcome(obj([]), obj([("padded", json!(attachment::padme(n)?))]))
         })(),
         "attachment_id" => attachment_id(input),

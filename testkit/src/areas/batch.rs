@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::{Gen, outcome};
 use crate::Outcome;
 use crate::hex;
-use crate::json::{Fail, Obj, h, obj};
+use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::batch::hchain::{self, ServerRecord};
 use blindsync::batch::sealed::{self, BatchInput, BatchLink, BatchMeta, ListPolicy, SealedBatch, Window};
 use blindsync::batch::slots;
@@ -28,7 +28,7 @@ fn events_from(v: &Value) -> Result<Vec<Event>, Fail> {
     let arr = v.as_array().ok_or_else(|| Fail::harness("events is not a list"))?;
     arr.iter()
         .map(|x| {
-            let o = Obj(x);
+            let o = JsonObject(x);
             let kind = u8::try_from(o.u64("kind")?).map_err(|_| Fail::harness("kind"))?;
             Ok(Event { t_ms: o.u64("t_ms")?, kind: EventKind::from_u8(kind)?, data: o.hex("data")? })
         })
@@ -46,11 +46,11 @@ fn hashes_from(v: &Value) -> Result<Vec<[u8; 32]>, Fail> {
 }
 
 fn batch_events_decode(input: &Value) -> Result<Outcome, Fail> {
-    let evs = decode_events(&Obj(input).hex("events")?)?;
+    let evs = decode_events(&JsonObject(input).hex("events")?)?;
     outcome(obj([]), obj([("events", Value::Array(evs.iter().map(event_json).collect()))]))
 }
 
-fn record_from(i: &Obj<'_>, reference: [u8; 32]) -> Result<ServerRecord, Fail> {
+fn record_from(i: &JsonObject<'_>, reference: [u8; 32]) -> Result<ServerRecord, Fail> {
     Ok(ServerRecord {
         reference,
         reported: hashes_from(i.get("reported")?)?,
@@ -60,7 +60,7 @@ fn record_from(i: &Obj<'_>, reference: [u8; 32]) -> Result<ServerRecord, Fail> {
 }
 
 fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let account = AccountId(i.hex_n("account_id")?);
     let batch = BatchId(i.hex_n("batch_id")?);
     let events = events_from(i.get("events")?)?;
@@ -73,48 +73,53 @@ fn hash_chain_verify(input: &Value) -> Result<Outcome, Fail> {
     let mut v = hchain::START;
     for e in &hashes {
         v = hchain::link(&reference, &v, e);
-        chain.push(h(&v));
+        chain.push(hex_value(&v));
     }
     let first_prefix = events
         .first()
         .map(|e| Encoder::new(labels::HCH_EVENT).u64(e.t_ms).u8(e.kind as u8).u32(e.data.len() as u32).finish());
     let inter = obj([
-        ("event_key_info", h(&hchain::event_key_info(&account, &batch))),
-        ("event_key", h(key.expose())),
-        ("event_hashes", Value::Array(hashes.iter().map(|x| h(x)).collect())),
-        ("reference_input", h(&Encoder::new(labels::BATCH_REF).fixed(&account.0).fixed(&batch.0).finish())),
-        ("reference", h(&reference)),
-        ("first_event_prefix", first_prefix.map_or(Value::Null, |p| h(&p))),
+        ("event_key_info", hex_value(&hchain::event_key_info(&account, &batch))),
+        ("event_key", hex_value(key.expose())),
+        ("event_hashes", Value::Array(hashes.iter().map(|x| hex_value(x)).collect())),
+        ("reference_input", hex_value(&Encoder::new(labels::BATCH_REF).fixed(&account.0).fixed(&batch.0).finish())),
+        ("reference", hex_value(&reference)),
+        ("first_event_prefix", first_prefix.map_or(Value::Null, |p| hex_value(&p))),
         (
             "first_link_input",
             hashes.first().map_or(Value::Null, |e| {
-                h(&Encoder::new(labels::HCH_LINK).fixed(&reference).fixed(&hchain::START).fixed(e).finish())
+                hex_value(&Encoder::new(labels::HCH_LINK).fixed(&reference).fixed(&hchain::START).fixed(e).finish())
             }),
         ),
         ("chain", Value::Array(chain)),
         (
             "report_digest_input",
-            h(&Encoder::new(labels::SIG_HCH_REPORT)
-                .fixed(&reference)
-                .u64(record.reported.len() as u64)
-                .fixed(&record.value)
-                .finish()),
+            hex_value(
+                &Encoder::new(labels::SIG_HCH_REPORT)
+                    .fixed(&reference)
+                    .u64(record.reported.len() as u64)
+                    .fixed(&record.value)
+                    .finish(),
+            ),
         ),
-        ("report_digest", h(&hchain::report_digest(&reference, record.reported.len() as u64, &record.value))),
+        ("report_digest", hex_value(&hchain::report_digest(&reference, record.reported.len() as u64, &record.value))),
     ]);
-    outcome(inter, obj([("value", h(&v))]))
+    outcome(inter, obj([("value", hex_value(&v))]))
 }
 
 fn batch_slot_open(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let account = AccountId(i.hex_n("account_id")?);
     let batch = BatchId(i.hex_n("batch_id")?);
     let allowed = hashes_from(i.get("allowed")?)?;
     let me = HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?);
     let key = slots::open_slot(&account, &batch, &i.hex("slots")?, &|k| allowed.contains(k), &me)?;
     outcome(
-        obj([("info", h(&slots::slot_info())), ("aad", h(&slots::slot_aad(&account, &batch, &me.public_key())))]),
-        obj([("data_key", h(key.expose()))]),
+        obj([
+            ("info", hex_value(&slots::slot_info())),
+            ("aad", hex_value(&slots::slot_aad(&account, &batch, &me.public_key()))),
+        ]),
+        obj([("data_key", hex_value(key.expose()))]),
     )
 }
 
@@ -130,12 +135,12 @@ fn meta_json(m: &BatchMeta) -> Value {
 }
 
 fn batch_meta_decode(input: &Value) -> Result<Outcome, Fail> {
-    let m = BatchMeta::decode(&Obj(input).hex("meta")?)?;
+    let m = BatchMeta::decode(&JsonObject(input).hex("meta")?)?;
     outcome(obj([]), meta_json(&m))
 }
 
 fn batch_open(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let account = AccountId(i.hex_n("account_id")?);
     let batch = BatchId(i.hex_n("batch_id")?);
     let slot_list = i
@@ -150,7 +155,7 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
         .arr("writers")?
         .iter()
         .map(|w| {
-            let o = Obj(w);
+            let o = JsonObject(w);
             Ok((DeviceId(o.hex_n("device_id")?), o.hex_n("ed25519")?))
         })
         .collect::<Result<Vec<_>, Fail>>()?;
@@ -159,7 +164,7 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
     let opened = sealed::open(&account, &batch, &sealed, &record, &policy, &me, i.u64("now_ms")?)?;
     // [BAT-10] a reader's next batch: the link check runs after steps 1-14 of [BAT-8].
     if let Some(l) = input.get("last").filter(|v| !v.is_null()) {
-        let o = Obj(l);
+        let o = JsonObject(l);
         sealed::check_link(Some((o.u64("seq")?, BatchId(o.hex_n("batch_id")?))), &opened.meta)?;
     }
     // Intermediates, recomputed step by step for a porter.
@@ -173,28 +178,32 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
     let prefix = |label: &str, n: usize| Encoder::new(label).u32(len32(n)).finish();
     let inter = obj([
         ("meta", meta_json(meta)),
-        ("slots_digest_prefix", h(&prefix(labels::HASH_BATCH_SLOTS, sealed.slots.len()))),
-        ("manifest_digest_prefix", h(&prefix(labels::HASH_BATCH_MANIFEST, sealed.manifest.len()))),
+        ("slots_digest_prefix", hex_value(&prefix(labels::HASH_BATCH_SLOTS, sealed.slots.len()))),
+        ("manifest_digest_prefix", hex_value(&prefix(labels::HASH_BATCH_MANIFEST, sealed.manifest.len()))),
         (
             "sig_message_prefix",
-            h(&Encoder::new(labels::SIG_BATCH_META).fixed(&account.0).u32(len32(meta.unsigned().len())).finish()),
+            hex_value(
+                &Encoder::new(labels::SIG_BATCH_META).fixed(&account.0).u32(len32(meta.unsigned().len())).finish(),
+            ),
         ),
         (
             "context_prefix",
-            h(&Encoder::new(labels::HASH_BATCH_CONTEXT).fixed(&account.0).u32(len32(meta.core().len())).finish()),
+            hex_value(
+                &Encoder::new(labels::HASH_BATCH_CONTEXT).fixed(&account.0).u32(len32(meta.core().len())).finish(),
+            ),
         ),
-        ("manifest", h(&sealed.manifest)),
-        ("slots_encoding", h(&sealed.slots)),
-        ("slots_digest", h(&sealed::slots_digest(&sealed.slots))),
-        ("manifest_digest", h(&sealed::manifest_digest(&sealed.manifest))),
-        ("sig_digest", h(&meta.sig_digest(&account))),
-        ("context", h(&meta.context(&account))),
-        ("stream_key_info", h(&sealed::stream_key_info(&account, &batch))),
-        ("data_key", h(data_key.expose())),
-        ("stream_source", h(source.expose())),
-        ("events_framed", h(&framed)),
-        ("reference", h(&reference)),
-        ("event_key", h(event_key.expose())),
+        ("manifest", hex_value(&sealed.manifest)),
+        ("slots_encoding", hex_value(&sealed.slots)),
+        ("slots_digest", hex_value(&sealed::slots_digest(&sealed.slots))),
+        ("manifest_digest", hex_value(&sealed::manifest_digest(&sealed.manifest))),
+        ("sig_digest", hex_value(&meta.sig_digest(&account))),
+        ("context", hex_value(&meta.context(&account))),
+        ("stream_key_info", hex_value(&sealed::stream_key_info(&account, &batch))),
+        ("data_key", hex_value(data_key.expose())),
+        ("stream_source", hex_value(source.expose())),
+        ("events_framed", hex_value(&framed)),
+        ("reference", hex_value(&reference)),
+        ("event_key", hex_value(event_key.expose())),
     ]);
     outcome(
         inter,
@@ -202,7 +211,7 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
             ("events", Value::Array(opened.events.iter().map(event_json).collect())),
             (
                 "value",
-                h(&hchain::fold(
+                hex_value(&hchain::fold(
                     &reference,
                     &opened.events.iter().map(|e| hchain::event_hash(&event_key, e)).collect::<Vec<_>>(),
                 )),
@@ -212,17 +221,17 @@ fn batch_open(input: &Value) -> Result<Outcome, Fail> {
 }
 
 fn batch_link_check(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let meta = BatchMeta::decode(&i.hex("meta")?)?;
     let last = match i.get("last")? {
         Value::Null => None,
         v => {
-            let o = Obj(v);
+            let o = JsonObject(v);
             Some((o.u64("seq")?, BatchId(o.hex_n("batch_id")?)))
         }
     };
     sealed::check_link(last, &meta)?;
-    outcome(obj([]), obj([("seq", json!(meta.link.seq)), ("prev_batch", h(&meta.link.prev_batch.0))]))
+    outcome(obj([]), obj([("seq", json!(meta.link.seq)), ("prev_batch", hex_value(&meta.link.prev_batch.0))]))
 }
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {

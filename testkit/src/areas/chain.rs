@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::{Gen, outcome};
 use crate::Outcome;
 use crate::hex;
-use crate::json::{Fail, Obj, h, obj, set};
+use crate::json::{Fail, JsonObject, hex_value, obj, set};
 use crate::upstream::Replay;
 use blindsync::chain::verify::{epoch_wrap_aad, epoch_wrap_info, open_epoch_wrap};
 use blindsync::chain::{
@@ -33,23 +33,28 @@ use blindsync::unlock::password::{KdfParams, PasswordKdf};
 // ---------- helpers ----------
 
 fn dev_json(d: &DevicePublic) -> Value {
-    obj([("ed25519", h(&d.ed25519)), ("x25519", h(&d.x25519))])
+    obj([("ed25519", hex_value(&d.ed25519)), ("x25519", hex_value(&d.x25519))])
 }
 
 fn dev_from(v: &Value) -> Result<DevicePublic, Fail> {
-    let o = Obj(v);
+    let o = JsonObject(v);
     Ok(DevicePublic { ed25519: o.hex_n("ed25519")?, x25519: o.hex_n("x25519")? })
 }
 
 fn auth_json(a: &Authority) -> Value {
-    obj([("signing", h(&a.signing)), ("sealing", h(&a.sealing))])
+    obj([("signing", hex_value(&a.signing)), ("sealing", hex_value(&a.sealing))])
 }
 
 fn wraps_json(ws: &[EpochWrap]) -> Value {
     Value::Array(
         ws.iter()
             .map(|w| {
-                obj([("recipient", h(&w.recipient)), ("epoch", json!(w.epoch)), ("enc", h(&w.enc)), ("ct", h(&w.ct))])
+                obj([
+                    ("recipient", hex_value(&w.recipient)),
+                    ("epoch", json!(w.epoch)),
+                    ("enc", hex_value(&w.enc)),
+                    ("ct", hex_value(&w.ct)),
+                ])
             })
             .collect(),
     )
@@ -61,19 +66,19 @@ fn body_json(b: &Body) -> Value {
             obj([
                 ("device", dev_json(device)),
                 ("recovery", auth_json(recovery)),
-                ("recovery_pop", h(recovery_pop)),
+                ("recovery_pop", hex_value(recovery_pop)),
                 ("password", auth_json(password)),
-                ("password_kdf", h(password_kdf)),
-                ("password_pop", h(password_pop)),
+                ("password_kdf", hex_value(password_kdf)),
+                ("password_pop", hex_value(password_pop)),
                 ("epoch", json!(epoch)),
-                ("key_check", h(key_check)),
+                ("key_check", hex_value(key_check)),
             ])
         }
         Body::AddDevice { device, pop, bundle_commit } => obj([
             ("device", dev_json(device)),
-            ("device_id", h(&device.id().0)),
-            ("pop", h(pop)),
-            ("bundle_commit", h(bundle_commit)),
+            ("device_id", hex_value(&device.id().0)),
+            ("pop", hex_value(pop)),
+            ("bundle_commit", hex_value(bundle_commit)),
         ]),
         Body::RevokeDevice { revocations, unpin, reconfirm, epoch, key_check, wraps } => obj([
             (
@@ -83,44 +88,44 @@ fn body_json(b: &Body) -> Value {
                         .iter()
                         .map(|r| {
                             obj([
-                                ("device_id", h(&r.device.0)),
+                                ("device_id", hex_value(&r.device.0)),
                                 ("max_seq", json!(r.max_seq)),
-                                ("last_envelope", h(&r.last_envelope)),
+                                ("last_envelope", hex_value(&r.last_envelope)),
                             ])
                         })
                         .collect(),
                 ),
             ),
-            ("unpin", Value::Array(unpin.iter().map(|k| h(k)).collect())),
+            ("unpin", Value::Array(unpin.iter().map(|k| hex_value(k)).collect())),
             (
                 "reconfirm",
                 Value::Array(
                     reconfirm
                         .iter()
                         .map(|c| match c {
-                            Reconfirm::Device(d) => obj([("what", json!(1)), ("id", h(&d.0))]),
-                            Reconfirm::Partner(k) => obj([("what", json!(2)), ("id", h(k))]),
+                            Reconfirm::Device(d) => obj([("what", json!(1)), ("id", hex_value(&d.0))]),
+                            Reconfirm::Partner(k) => obj([("what", json!(2)), ("id", hex_value(k))]),
                         })
                         .collect(),
                 ),
             ),
             ("epoch", json!(epoch)),
-            ("key_check", h(key_check)),
+            ("key_check", hex_value(key_check)),
             ("wraps", wraps_json(wraps)),
         ]),
         Body::RotateEpoch { epoch, key_check, wraps } => {
-            obj([("epoch", json!(epoch)), ("key_check", h(key_check)), ("wraps", wraps_json(wraps))])
+            obj([("epoch", json!(epoch)), ("key_check", hex_value(key_check)), ("wraps", wraps_json(wraps))])
         }
-        Body::PinPartner { key, label } => obj([("key", h(key)), ("label", json!(label))]),
-        Body::UnpinPartner { key } => obj([("key", h(key))]),
+        Body::PinPartner { key, label } => obj([("key", hex_value(key)), ("label", json!(label))]),
+        Body::UnpinPartner { key } => obj([("key", hex_value(key))]),
         Body::ReplaceAuthority { path, authority, kdf, pop, reconfirm, epoch, key_check, wraps } => obj([
             ("path", json!(*path as u8)),
             ("authority", auth_json(authority)),
-            ("kdf", kdf.as_ref().map_or(Value::Null, |k| h(k))),
-            ("pop", h(pop)),
-            ("reconfirm", Value::Array(reconfirm.iter().map(|d| h(&d.0)).collect())),
+            ("kdf", kdf.as_ref().map_or(Value::Null, |k| hex_value(k))),
+            ("pop", hex_value(pop)),
+            ("reconfirm", Value::Array(reconfirm.iter().map(|d| hex_value(&d.0)).collect())),
             ("epoch", json!(epoch)),
-            ("key_check", h(key_check)),
+            ("key_check", hex_value(key_check)),
             ("wraps", wraps_json(wraps)),
         ]),
     }
@@ -129,7 +134,7 @@ fn body_json(b: &Body) -> Value {
 /// The proof-of-possession message of an installing statement, for porters. [CHAIN-17]
 fn pop_messages(s: &Statement, account: Option<&AccountId>) -> Value {
     let m = |kind, role, anchor: &[u8; 32], a: &[u8; 32], b: &[u8; 32], kdf: &[u8]| {
-        h(&blindsync::chain::possession_message(kind, role, anchor, a, b, kdf))
+        hex_value(&blindsync::chain::possession_message(kind, role, anchor, a, b, kdf))
     };
     match (&s.body, account) {
         (Body::Genesis { device, recovery, password, password_kdf, epoch, key_check, .. }, _) => {
@@ -164,12 +169,12 @@ fn pop_messages(s: &Statement, account: Option<&AccountId>) -> Value {
 fn statement_json(s: &Statement) -> Value {
     obj([
         ("position", json!(s.position)),
-        ("prev", h(&s.prev)),
+        ("prev", hex_value(&s.prev)),
         ("kind", json!(s.body.kind())),
         ("kind_name", json!(s.body.kind_name())),
         ("body", body_json(&s.body)),
-        ("signer", h(&s.signer)),
-        ("signature", h(&s.signature)),
+        ("signer", hex_value(&s.signer)),
+        ("signature", hex_value(&s.signature)),
     ])
 }
 
@@ -182,48 +187,50 @@ fn hex_list(v: &Value) -> Result<Vec<Vec<u8>>, Fail> {
 }
 
 fn list_json(chain: &[Vec<u8>]) -> Value {
-    Value::Array(chain.iter().map(|b| h(b)).collect())
+    Value::Array(chain.iter().map(|b| hex_value(b)).collect())
 }
 
 fn state_json(st: &ChainState) -> Value {
     let head = st.head();
     let auth = |p| st.authority(p).map(auth_json).unwrap_or(Value::Null);
     obj([
-        ("account_id", h(&st.account().0)),
+        ("account_id", hex_value(&st.account().0)),
         ("fingerprint", json!(st.fingerprint())),
         ("head_len", json!(head.len)),
-        ("head_hash", h(&head.hash)),
+        ("head_hash", hex_value(&head.hash)),
         ("epoch", json!(st.epoch())),
-        ("devices", Value::Array(st.devices().keys().map(|d| h(&d.0)).collect())),
+        ("devices", Value::Array(st.devices().keys().map(|d| hex_value(&d.0)).collect())),
         (
             "revoked",
             Value::Array(
                 st.revoked()
                     .iter()
-                    .map(|(id, r)| obj([("device_id", h(&id.0)), ("max_seq", json!(r.max_seq))]))
+                    .map(|(id, r)| obj([("device_id", hex_value(&id.0)), ("max_seq", json!(r.max_seq))]))
                     .collect(),
             ),
         ),
         (
             "partners",
-            Value::Array(st.partners().iter().map(|(k, l)| obj([("key", h(k)), ("label", json!(l))])).collect()),
+            Value::Array(
+                st.partners().iter().map(|(k, l)| obj([("key", hex_value(k)), ("label", json!(l))])).collect(),
+            ),
         ),
         ("recovery", auth(UnlockPath::Recovery)),
         ("password", auth(UnlockPath::Password)),
-        ("password_kdf", h(st.password_kdf())),
-        ("key_checks", Value::Array((0..=st.epoch()).filter_map(|e| st.key_check(e)).map(|k| h(k)).collect())),
+        ("password_kdf", hex_value(st.password_kdf())),
+        ("key_checks", Value::Array((0..=st.epoch()).filter_map(|e| st.key_check(e)).map(|k| hex_value(k)).collect())),
     ])
 }
 
 fn umks_json(umks: &BTreeMap<u32, Umk>) -> Value {
     let mut m = Map::new();
     for (e, u) in umks {
-        m.insert(e.to_string(), h(u.expose()));
+        m.insert(e.to_string(), hex_value(u.expose()));
     }
     Value::Object(m)
 }
 
-fn device_keys_from(i: &Obj<'_>) -> Result<DeviceKeys, Fail> {
+fn device_keys_from(i: &JsonObject<'_>) -> Result<DeviceKeys, Fail> {
     Ok(DeviceKeys::from_seeds(
         DeviceSigningSeed::from_bytes(i.hex_n("ed25519_seed")?),
         HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?),
@@ -235,32 +242,32 @@ fn device_keys_from(i: &Obj<'_>) -> Result<DeviceKeys, Fail> {
 fn device_id(input: &Value) -> Result<Outcome, Fail> {
     let d = dev_from(input)?;
     let hash_input = Encoder::new(labels::DEVICE_ID).fixed(&d.ed25519).fixed(&d.x25519).finish();
-    outcome(obj([("hash_input", h(&hash_input))]), obj([("device_id", h(&d.id().0))]))
+    outcome(obj([("hash_input", hex_value(&hash_input))]), obj([("device_id", hex_value(&d.id().0))]))
 }
 
 fn device_id_check(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let d = dev_from(input)?;
     d.check_id(&DeviceId(i.hex_n("device_id")?))?;
-    outcome(obj([]), obj([("device_id", h(&d.id().0))]))
+    outcome(obj([]), obj([("device_id", hex_value(&d.id().0))]))
 }
 
 fn pairing_payload_encode(input: &Value) -> Result<Outcome, Fail> {
     let d = dev_from(input)?;
     let sum_input = Encoder::new(labels::PAIRING_PAYLOAD).u8(1).fixed(&d.ed25519).fixed(&d.x25519).finish();
     outcome(
-        obj([("checksum_input", h(&sum_input)), ("checksum_digest", h(&sha256(&[&sum_input])))]),
-        obj([("payload", h(&PairingPayload(d).encode()))]),
+        obj([("checksum_input", hex_value(&sum_input)), ("checksum_digest", hex_value(&sha256(&[&sum_input])))]),
+        obj([("payload", hex_value(&PairingPayload(d).encode()))]),
     )
 }
 
 fn pairing_payload_decode(input: &Value) -> Result<Outcome, Fail> {
-    let p = PairingPayload::decode(&Obj(input).hex("payload")?)?;
-    outcome(obj([]), obj([("device", dev_json(&p.0)), ("device_id", h(&p.0.id().0))]))
+    let p = PairingPayload::decode(&JsonObject(input).hex("payload")?)?;
+    outcome(obj([]), obj([("device", dev_json(&p.0)), ("device_id", hex_value(&p.0.id().0))]))
 }
 
 fn pairing_code_kind(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let account = AccountId(i.hex_n("account_id")?);
     let a = dev_from(i.get("approver")?)?;
     let n = dev_from(i.get("new_device")?)?;
@@ -274,14 +281,14 @@ fn pairing_code_kind(input: &Value) -> Result<Outcome, Fail> {
     let digest = sha256(&[&hash_input]);
     let qr = ComparisonQr { kind: ComparisonKind::Pairing, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
-        obj([("code", json!(pairing_code(&account, &a, &n))), ("qr", h(&qr))]),
+        obj([("hash_input", hex_value(&hash_input)), ("digest", hex_value(&digest))]),
+        obj([("code", json!(pairing_code(&account, &a, &n))), ("qr", hex_value(&qr))]),
     )
 }
 
 /// A scanned comparison QR code against the one computed here. [CHAIN-19]
 fn comparison_qr_check(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let mine = ComparisonQr::decode(&i.hex("mine")?).map_err(|_| Fail::harness("mine is not a comparison code"))?;
     let got = ComparisonQr::decode(&i.hex("scanned")?)?;
     got.matches(&mine)?;
@@ -290,17 +297,17 @@ fn comparison_qr_check(input: &Value) -> Result<Outcome, Fail> {
 
 /// `key_check_e` of a UMK. [KEY-14] [CHAIN-16]
 fn key_check_kind(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let umk = Umk::from_bytes(i.hex_n("umk")?);
     let epoch = i.u32("epoch")?;
     let msg = Encoder::new(labels::KEY_CHECK).u32(epoch).finish();
-    outcome(obj([("hmac_message", h(&msg))]), obj([("key_check", h(&umk.key_check(epoch)))]))
+    outcome(obj([("hmac_message", hex_value(&msg))]), obj([("key_check", hex_value(&umk.key_check(epoch)))]))
 }
 
-fn bundle_from(i: &Obj<'_>) -> Result<IdentityBundle, Fail> {
+fn bundle_from(i: &JsonObject<'_>) -> Result<IdentityBundle, Fail> {
     let mut umks = BTreeMap::new();
     for u in i.arr("umks")? {
-        let u = Obj(u);
+        let u = JsonObject(u);
         umks.insert(u.u32("epoch")?, Umk::from_bytes(u.hex_n("umk")?));
     }
     Ok(IdentityBundle { account: AccountId(i.hex_n("account_id")?), umks })
@@ -308,7 +315,7 @@ fn bundle_from(i: &Obj<'_>) -> Result<IdentityBundle, Fail> {
 
 /// The HPKE device wrap, with the RFC 9180 intermediates. [DEV-5] [HPKE-4]
 fn device_bundle_wrap(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let bundle = bundle_from(&i)?;
     let target_sk = HpkeSecretKey::from_bytes(i.hex_n("target_x25519_secret")?);
     let target = DevicePublic { ed25519: i.hex_n("target_ed25519")?, x25519: target_sk.public_key() };
@@ -316,59 +323,59 @@ fn device_bundle_wrap(input: &Value) -> Result<Outcome, Fail> {
     let (ss, ks) = hpke::intermediates(&target_sk, wrap.get(..32).unwrap_or(&[]), &bundle_info())?;
     outcome(
         obj([
-            ("target_x25519", h(&target.x25519)),
-            ("target_device_id", h(&target.id().0)),
-            ("plaintext", h(&bundle.encode())),
-            ("info", h(&bundle_info())),
-            ("aad", h(&bundle_aad(&bundle.account, &target.id()))),
-            ("enc", h(wrap.get(..32).unwrap_or(&[]))),
-            ("shared_secret", h(ss.expose())),
-            ("key_schedule_context", h(&ks.key_schedule_context)),
-            ("secret", h(&ks.secret)),
-            ("key", h(&ks.key)),
-            ("base_nonce", h(&ks.base_nonce)),
-            ("exporter_secret", h(&ks.exporter_secret)),
+            ("target_x25519", hex_value(&target.x25519)),
+            ("target_device_id", hex_value(&target.id().0)),
+            ("plaintext", hex_value(&bundle.encode())),
+            ("info", hex_value(&bundle_info())),
+            ("aad", hex_value(&bundle_aad(&bundle.account, &target.id()))),
+            ("enc", hex_value(wrap.get(..32).unwrap_or(&[]))),
+            ("shared_secret", hex_value(ss.expose())),
+            ("key_schedule_context", hex_value(&ks.key_schedule_context)),
+            ("secret", hex_value(&ks.secret)),
+            ("key", hex_value(&ks.key)),
+            ("base_nonce", hex_value(&ks.base_nonce)),
+            ("exporter_secret", hex_value(&ks.exporter_secret)),
         ]),
-        obj([("wrap", h(&wrap)), ("bundle_commit", h(&bundle_commit(&wrap)))]),
+        obj([("wrap", hex_value(&wrap)), ("bundle_commit", hex_value(&bundle_commit(&wrap)))]),
     )
 }
 
 fn device_bundle_open(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let me = device_keys_from(&i)?;
     let b = open_bundle(&me, &AccountId(i.hex_n("account_id")?), &i.hex("wrap")?)?;
-    outcome(obj([("aad", h(&bundle_aad(&b.account, &me.id())))]), obj([("umks", umks_json(&b.umks))]))
+    outcome(obj([("aad", hex_value(&bundle_aad(&b.account, &me.id())))]), obj([("umks", umks_json(&b.umks))]))
 }
 
 // ---------- chain.json procedures ----------
 
 fn fingerprint(input: &Value) -> Result<Outcome, Fail> {
-    let account = AccountId(Obj(input).hex_n("account_id")?);
+    let account = AccountId(JsonObject(input).hex_n("account_id")?);
     let hash_input = Encoder::new(labels::ACCOUNT_FINGERPRINT).fixed(&account.0).finish();
     let digest = sha256(&[&hash_input]);
     let qr = ComparisonQr { kind: ComparisonKind::Account, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
-        obj([("fingerprint", json!(account_fingerprint(&account))), ("qr", h(&qr))]),
+        obj([("hash_input", hex_value(&hash_input)), ("digest", hex_value(&digest))]),
+        obj([("fingerprint", json!(account_fingerprint(&account))), ("qr", hex_value(&qr))]),
     )
 }
 
 fn partner_fp(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let account = AccountId(i.hex_n("account_id")?);
     let key: [u8; 32] = i.hex_n("key")?;
     let hash_input = Encoder::new(labels::PARTNER_FINGERPRINT).fixed(&account.0).fixed(&key).finish();
     let digest = sha256(&[&hash_input]);
     let qr = ComparisonQr { kind: ComparisonKind::Partner, digest }.encode();
     outcome(
-        obj([("hash_input", h(&hash_input)), ("digest", h(&digest))]),
-        obj([("fingerprint", json!(blindsync::chain::partner_fingerprint(&account, &key))), ("qr", h(&qr))]),
+        obj([("hash_input", hex_value(&hash_input)), ("digest", hex_value(&digest))]),
+        obj([("fingerprint", json!(blindsync::chain::partner_fingerprint(&account, &key))), ("qr", hex_value(&qr))]),
     )
 }
 
 /// An unlock path's chain keys from its secret. [CHAIN-13]
 fn unlock_path_keys(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let (keys, label) = match i.str("path")? {
         "recovery" => (
             UnlockPathKeys::from_recovery(&blindsync::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive()),
@@ -382,21 +389,24 @@ fn unlock_path_keys(input: &Value) -> Result<Outcome, Fail> {
     };
     let a = keys.public();
     outcome(
-        obj([("sealing_info", h(&Encoder::new(label).finish())), ("sealing_secret", h(keys.sealing.expose()))]),
-        obj([("authority", h(&a.signing)), ("sealing", h(&a.sealing))]),
+        obj([
+            ("sealing_info", hex_value(&Encoder::new(label).finish())),
+            ("sealing_secret", hex_value(keys.sealing.expose())),
+        ]),
+        obj([("authority", hex_value(&a.signing)), ("sealing", hex_value(&a.sealing))]),
     )
 }
 
 fn statement_decode(input: &Value) -> Result<Outcome, Fail> {
-    let bytes = Obj(input).hex("statement")?;
+    let bytes = JsonObject(input).hex("statement")?;
     let s = Statement::decode(&bytes)?;
     // Non-genesis statements' proofs of possession are anchored at the account id, when given.
-    let account = Obj(input).hex_n("account_id").ok().map(AccountId);
+    let account = JsonObject(input).hex_n("account_id").ok().map(AccountId);
     let mut inter = obj([
         ("pop_messages", pop_messages(&s, account.as_ref())),
-        ("signed_message", h(&s.signed_message())),
-        ("hash_input", h(&Encoder::new(labels::CHAIN_LINK).bytes(&bytes).finish())),
-        ("hash", h(&blindsync::chain::statement::statement_hash(&bytes))),
+        ("signed_message", hex_value(&s.signed_message())),
+        ("hash_input", hex_value(&Encoder::new(labels::CHAIN_LINK).bytes(&bytes).finish())),
+        ("hash", hex_value(&blindsync::chain::statement::statement_hash(&bytes))),
     ]);
     if let Body::Genesis { device, recovery, password, password_kdf, epoch, key_check, .. } = &s.body
         && let Value::Object(m) = &mut inter
@@ -409,38 +419,41 @@ fn statement_decode(input: &Value) -> Result<Outcome, Fail> {
             *epoch,
             key_check,
         );
-        m.insert("genesis_anchor_input".into(), h(&anchor_input));
-        m.insert("account_id_input".into(), h(&Encoder::new(labels::ACCOUNT_ID).bytes(&bytes).finish()));
-        m.insert("account_id".into(), h(&blindsync::chain::account_id(&bytes).0));
+        m.insert("genesis_anchor_input".into(), hex_value(&anchor_input));
+        m.insert("account_id_input".into(), hex_value(&Encoder::new(labels::ACCOUNT_ID).bytes(&bytes).finish()));
+        m.insert("account_id".into(), hex_value(&blindsync::chain::account_id(&bytes).0));
     }
     outcome(inter, statement_json(&s))
 }
 
 fn chain_verify(input: &Value) -> Result<Outcome, Fail> {
-    let chain = hex_list(Obj(input).get("chain")?)?;
+    let chain = hex_list(JsonObject(input).get("chain")?)?;
     let st = ChainState::verify(&chain)?;
-    let hashes = (0..st.head().len).filter_map(|p| st.hash_at(p)).map(|x| h(&x)).collect();
+    let hashes = (0..st.head().len).filter_map(|p| st.hash_at(p)).map(|x| hex_value(&x)).collect();
     outcome(obj([("hashes", Value::Array(hashes))]), state_json(&st))
 }
 
 fn chain_update(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let mut st = ChainState::verify(&hex_list(i.get("known")?)?)?;
     st.update(&hex_list(i.get("served")?)?)?;
     outcome(obj([]), state_json(&st))
 }
 
 fn chain_open_epochs(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let st = ChainState::verify(&hex_list(i.get("chain")?)?)?;
     let key = HpkeSecretKey::from_bytes(i.hex_n("x25519_secret")?);
     let umks = st.open_epoch_umks(&key)?;
-    let aads = umks.keys().map(|e| h(&epoch_wrap_aad(&st.account(), *e, &key.public_key()))).collect();
-    outcome(obj([("info", h(&epoch_wrap_info())), ("aads", Value::Array(aads))]), obj([("umks", umks_json(&umks))]))
+    let aads = umks.keys().map(|e| hex_value(&epoch_wrap_aad(&st.account(), *e, &key.public_key()))).collect();
+    outcome(
+        obj([("info", hex_value(&epoch_wrap_info())), ("aads", Value::Array(aads))]),
+        obj([("umks", umks_json(&umks))]),
+    )
 }
 
 fn epoch_wrap_open(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let account = AccountId(i.hex_n("account_id")?);
     let w = EpochWrap {
         recipient: i.hex_n("recipient")?,
@@ -453,17 +466,17 @@ fn epoch_wrap_open(input: &Value) -> Result<Outcome, Fail> {
     let (ss, ks) = hpke::intermediates(&key, &w.enc, &epoch_wrap_info())?;
     outcome(
         obj([
-            ("aad", h(&epoch_wrap_aad(&account, w.epoch, &w.recipient))),
-            ("shared_secret", h(ss.expose())),
-            ("key", h(&ks.key)),
-            ("base_nonce", h(&ks.base_nonce)),
+            ("aad", hex_value(&epoch_wrap_aad(&account, w.epoch, &w.recipient))),
+            ("shared_secret", hex_value(ss.expose())),
+            ("key", hex_value(&ks.key)),
+            ("base_nonce", hex_value(&ks.base_nonce)),
         ]),
-        obj([("umk", h(umk.expose()))]),
+        obj([("umk", hex_value(umk.expose()))]),
     )
 }
 
 fn pairing_accept(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let me = device_keys_from(&i)?;
     let chain = hex_list(i.get("chain")?)?;
     let wrap = i.hex("bundle_wrap")?;
@@ -472,8 +485,8 @@ fn pairing_accept(input: &Value) -> Result<Outcome, Fail> {
         blindsync::chain::accept_pairing(&me, &AccountId(i.hex_n("account_id")?), &approver, &wrap, &chain)?;
     outcome(
         obj([
-            ("bundle_commit_input", h(&Encoder::new(labels::BUNDLE_COMMIT).bytes(&wrap).finish())),
-            ("bundle_commit", h(&bundle_commit(&wrap))),
+            ("bundle_commit_input", hex_value(&Encoder::new(labels::BUNDLE_COMMIT).bytes(&wrap).finish())),
+            ("bundle_commit", hex_value(&bundle_commit(&wrap))),
         ]),
         obj([("fingerprint", json!(st.fingerprint())), ("umks", umks_json(&umks))]),
     )
@@ -483,7 +496,7 @@ fn pairing_accept(input: &Value) -> Result<Outcome, Fail> {
 /// path's secret (a recovery code, or a password with the served KDF), the
 /// served chapter 5 wrap and the enrolling device's keys.
 fn enroll_kind(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let keys = match i.str("path")? {
         "recovery" => {
             UnlockPathKeys::from_recovery(&blindsync::unlock::recovery::RecoveryCode::parse(i.str("text")?)?.derive())
@@ -498,10 +511,10 @@ fn enroll_kind(input: &Value) -> Result<Outcome, Fail> {
     let state = ChainState::verify(&hex_list(i.get("chain")?)?)?;
     let (statement, next, umks) = blindsync::chain::enroll(&state, &keys, &i.hex("wrap")?, &me)?;
     outcome(
-        obj([("authority", h(&keys.public().signing)), ("sealing", h(&keys.public().sealing))]),
+        obj([("authority", hex_value(&keys.public().signing)), ("sealing", hex_value(&keys.public().sealing))]),
         obj([
-            ("statement", h(&statement)),
-            ("head_hash", h(&next.head().hash)),
+            ("statement", hex_value(&statement)),
+            ("head_hash", hex_value(&next.head().hash)),
             ("fingerprint", json!(next.fingerprint())),
             ("umks", umks_json(&umks)),
         ]),
@@ -535,7 +548,7 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
 
 // ---------- generators ----------
 
-fn s(e: impl ToString) -> String {
+fn err_text(e: impl ToString) -> String {
     e.to_string()
 }
 
@@ -552,7 +565,10 @@ impl Dev {
         self.keys.public()
     }
     fn seeds(&self) -> [(&'static str, Value); 2] {
-        [("ed25519_seed", h(self.keys.signing_seed().expose())), ("x25519_secret", h(self.keys.hpke_key().expose()))]
+        [
+            ("ed25519_seed", hex_value(self.keys.signing_seed().expose())),
+            ("x25519_secret", hex_value(self.keys.hpke_key().expose())),
+        ]
     }
 }
 
@@ -658,7 +674,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "device_id_check",
         "a registration whose id matches its keys",
         &["DEV-1"],
-        set(&dev_json(&b.public()), "device_id", h(&b.public().id().0)),
+        set(&dev_json(&b.public()), "device_id", hex_value(&b.public().id().0)),
     )?;
     let evil = Dev::new(&mut rng);
     let substituted = DevicePublic { ed25519: b.public().ed25519, x25519: evil.public().x25519 };
@@ -666,13 +682,13 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "device_id_check",
         "substituted device key: the server serves another X25519 key under the new device's id",
         &["DEV-1", "DEV-6"],
-        set(&dev_json(&substituted), "device_id", h(&b.public().id().0)),
+        set(&dev_json(&substituted), "device_id", hex_value(&b.public().id().0)),
         Error::DeviceKeyMismatch,
     )?;
 
     g.ok("pairing_payload_encode", "QR pairing payload of a new device", &["DEV-3"], dev_json(&b.public()))?;
     let payload = PairingPayload(b.public()).encode();
-    let pin = obj([("payload", h(&payload))]);
+    let pin = obj([("payload", hex_value(&payload))]);
     g.ok("pairing_payload_decode", "scanned payload decodes to the device keys", &["DEV-3"], pin)?;
     let mut v2 = payload.clone();
     v2[0] = 2;
@@ -680,7 +696,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "pairing_payload_decode",
         "unknown version 2",
         &["DEV-3"],
-        obj([("payload", h(&v2))]),
+        obj([("payload", hex_value(&v2))]),
         Error::PairingVersion,
     )?;
     let mut bad = payload.clone();
@@ -689,7 +705,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "pairing_payload_decode",
         "one bit of the X25519 key misread",
         &["DEV-3"],
-        obj([("payload", h(&bad))]),
+        obj([("payload", hex_value(&bad))]),
         Error::PairingChecksum,
     )?;
     let raw = |ed: [u8; 32], x: [u8; 32]| {
@@ -700,21 +716,21 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "pairing_payload_decode",
         "a well-formed payload carrying a low-order X25519 public key (u = 1)",
         &["DEV-2", "HPKE-3"],
-        obj([("payload", h(&raw(b.public().ed25519, LOW_ORDER)))]),
+        obj([("payload", hex_value(&raw(b.public().ed25519, LOW_ORDER)))]),
         Error::HpkeLowOrder,
     )?;
     g.err(
         "pairing_payload_decode",
         "a well-formed payload carrying the small-order Ed25519 identity point",
         &["DEV-2"],
-        obj([("payload", h(&raw(WEAK_ED25519, b.public().x25519)))]),
+        obj([("payload", hex_value(&raw(WEAK_ED25519, b.public().x25519)))]),
         Error::DeviceKeyInvalid,
     )?;
     g.err(
         "pairing_payload_decode",
         "a payload cut to 68 bytes",
         &["DEV-3"],
-        obj([("payload", h(&payload[..68]))]),
+        obj([("payload", hex_value(&payload[..68]))]),
         Error::DecodeTruncated,
     )?;
 
@@ -722,7 +738,11 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "pairing_code",
         "the 32-symbol (160-bit) code both screens show, and its QR form",
         &["DEV-4"],
-        obj([("account_id", h(&account)), ("approver", dev_json(&a.public())), ("new_device", dev_json(&b.public()))]),
+        obj([
+            ("account_id", hex_value(&account)),
+            ("approver", dev_json(&a.public())),
+            ("new_device", dev_json(&b.public())),
+        ]),
     )?;
 
     // HPKE device wrap.
@@ -733,21 +753,21 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         rand_core::Rng::fill_bytes(&mut rng, x);
     }
     let win = obj([
-        ("account_id", h(&account)),
+        ("account_id", hex_value(&account)),
         ("umks", json!([{"epoch": 0, "umk": hex::encode(&umk0)}, {"epoch": 1, "umk": hex::encode(&umk1)}])),
-        ("target_ed25519", h(&b.public().ed25519)),
-        ("target_x25519_secret", h(b.keys.hpke_key().expose())),
-        ("ikm_e", h(&ikm_e)),
+        ("target_ed25519", hex_value(&b.public().ed25519)),
+        ("target_x25519_secret", hex_value(b.keys.hpke_key().expose())),
+        ("ikm_e", hex_value(&ikm_e)),
     ]);
     let reqs = ["DEV-5", "HPKE-1", "HPKE-2", "HPKE-4"];
     g.ok("device_bundle_wrap", "identity bundle (two epochs) HPKE-wrapped to a new device", &reqs, win.clone())?;
-    let wrap = super::run("device_bundle_wrap", &win).map_err(s)?.output["wrap"]
+    let wrap = super::run("device_bundle_wrap", &win).map_err(err_text)?.output["wrap"]
         .as_str()
         .and_then(hex::decode)
         .ok_or("no wrap")?;
     let open_in = |who: &Dev, w: &[u8], acc: &[u8]| {
         let [s1, s2] = who.seeds();
-        obj([s1, s2, ("account_id", h(acc)), ("wrap", h(w))])
+        obj([s1, s2, ("account_id", hex_value(acc)), ("wrap", hex_value(w))])
     };
     g.ok("device_bundle_open", "the new device opens its bundle", &reqs, open_in(&b, &wrap, &account))?;
     g.err(
@@ -789,34 +809,34 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "pairing_payload_decode",
         "a well-formed payload whose Ed25519 key is a non-canonical encoding (y + p) of a large-order point",
         &["DEV-2", "PRIM-9"],
-        obj([("payload", h(&raw(crate::ed25519::non_canonical_ed25519()?, b.public().x25519)))]),
+        obj([("payload", hex_value(&raw(crate::ed25519::non_canonical_ed25519()?, b.public().x25519)))]),
         Error::DeviceKeyInvalid,
     )?;
     g.err(
         "pairing_payload_decode",
         "both keys bad (order-8 Ed25519 key, low-order X25519 key): the Ed25519 check comes first",
         &["DEV-2", "DEV-3"],
-        obj([("payload", h(&raw(crate::ed25519::order8_ed25519(), LOW_ORDER)))]),
+        obj([("payload", hex_value(&raw(crate::ed25519::order8_ed25519(), LOW_ORDER)))]),
         Error::DeviceKeyInvalid,
     )?;
     g.ok(
         "pairing_payload_decode",
         "a mixed-order Ed25519 key (base point plus an order-8 point) is accepted",
         &["DEV-2", "PRIM-9"],
-        obj([("payload", h(&raw(crate::ed25519::mixed_order_ed25519(), b.public().x25519)))]),
+        obj([("payload", hex_value(&raw(crate::ed25519::mixed_order_ed25519(), b.public().x25519)))]),
     )?;
     g.err(
         "pairing_payload_decode",
         "an empty payload",
         &["DEV-3"],
-        obj([("payload", h(&[]))]),
+        obj([("payload", hex_value(&[]))]),
         Error::DecodeTruncated,
     )?;
 
     // Comparison QR codes ([CHAIN-19]): one vector per check.
     let digest = blindsync::device::pairing_code_digest(&AccountId(account), &a.public(), &b.public());
     let mine = ComparisonQr { kind: ComparisonKind::Pairing, digest }.encode();
-    let qr = |scanned: &[u8]| obj([("mine", h(&mine)), ("scanned", h(scanned))]);
+    let qr = |scanned: &[u8]| obj([("mine", hex_value(&mine)), ("scanned", hex_value(scanned))]);
     let cmp = ["CHAIN-5", "CHAIN-19"];
     g.ok("comparison_qr_check", "the scanned pairing QR code equals the one computed here", &cmp, qr(&mine))?;
     g.err("comparison_qr_check", "an empty scan", &cmp, qr(&[]), Error::DecodeTruncated)?;
@@ -852,7 +872,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "key_check",
         "key check of an epoch-3 UMK",
         &["KEY-14", "CHAIN-16"],
-        obj([("umk", h(&umk)), ("epoch", json!(3))]),
+        obj([("umk", hex_value(&umk)), ("epoch", json!(3))]),
     )?;
     Ok(())
 }
@@ -888,7 +908,7 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
 
     let genesis =
         Statement::sign(0, [0; 32], genesis_body(a.public(), &a.public(), &rec, &pw, &umk0)?, &a.keys).encode();
-    let st0 = ChainState::from_genesis(&genesis).map_err(s)?;
+    let st0 = ChainState::from_genesis(&genesis).map_err(err_text)?;
     let account = st0.account();
     let mut chain = vec![genesis];
     let mut states = vec![st0.clone()];
@@ -897,22 +917,22 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
         states.push(st);
     };
     let umks0 = BTreeMap::from([(0, umk0.clone())]);
-    let ap = approve_device(&st0, &a.keys, &b.keys.pending(&account), &umks0, rng).map_err(s)?;
+    let ap = approve_device(&st0, &a.keys, &b.keys.pending(&account), &umks0, rng).map_err(err_text)?;
     let b_bundle = ap.bundle_wrap.clone();
     push(ap.statement, ap.state.clone(), &mut chain);
-    let (s2, st2) = extend(&ap.state, add_body(&c.keys, &account), &rec.authority).map_err(s)?;
+    let (s2, st2) = extend(&ap.state, add_body(&c.keys, &account), &rec.authority).map_err(err_text)?;
     push(s2, st2.clone(), &mut chain);
     let (s3, st3) =
-        extend(&st2, Body::PinPartner { key: partner, label: "Alex (partner)".into() }, &b.keys).map_err(s)?;
+        extend(&st2, Body::PinPartner { key: partner, label: "Alex (partner)".into() }, &b.keys).map_err(err_text)?;
     push(s3, st3.clone(), &mut chain);
     // C's envelope at sequence 17 is pinned by its identity ([CHAIN-20], [SYNC-14]).
     let mut last = [0u8; 32];
     rand_core::Rng::fill_bytes(rng, &mut last);
-    let rot = revoke_and_rotate(&st3, &a.keys, &c.public().id(), 17, last, rng).map_err(s)?;
+    let rot = revoke_and_rotate(&st3, &a.keys, &c.public().id(), 17, last, rng).map_err(err_text)?;
     push(rot.statements[0].clone(), rot.state.clone(), &mut chain);
-    let rot2 = blindsync::chain::rotate(&rot.state, &a.keys, rng).map_err(s)?;
+    let rot2 = blindsync::chain::rotate(&rot.state, &a.keys, rng).map_err(err_text)?;
     push(rot2.statements[0].clone(), rot2.state.clone(), &mut chain);
-    let (s6, st6) = extend(&rot2.state, Body::UnpinPartner { key: partner }, &b.keys).map_err(s)?;
+    let (s6, st6) = extend(&rot2.state, Body::UnpinPartner { key: partner }, &b.keys).map_err(err_text)?;
     push(s6, st6.clone(), &mut chain);
     let mut umks = umks0;
     umks.insert(1, rot.umk.clone());
@@ -925,11 +945,11 @@ fn build(rng: &mut SeededRng) -> Result<World, String> {
         &umks,
         rng,
     )
-    .map_err(s)?;
+    .map_err(err_text)?;
     umks.insert(3, rep.umk.clone());
     let st7 = rep.state.clone();
     push(rep.statements[0].clone(), st7.clone(), &mut chain);
-    let (s8, st8) = extend(&st7, add_body(&d.keys, &account), &new_pw.authority).map_err(s)?;
+    let (s8, st8) = extend(&st7, add_body(&d.keys, &account), &new_pw.authority).map_err(err_text)?;
     push(s8, st8, &mut chain);
     Ok(World { a, b, c, d, rec, pw, new_pw, chain, states, umks, b_bundle })
 }
@@ -939,7 +959,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     let w = build(&mut rng)?;
     let chain = &w.chain;
     let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
-    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let chain_input = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
     let acct = st(0)?.account();
 
     // Fingerprint.
@@ -947,7 +967,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         "account_fingerprint",
         "fingerprint of the vector account",
         &["CHAIN-5"],
-        obj([("account_id", h(&st(0)?.account().0))]),
+        obj([("account_id", hex_value(&st(0)?.account().0))]),
     )?;
 
     let mut pk = [0u8; 32];
@@ -957,7 +977,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         "partner_fingerprint",
         "fingerprint of a partner key, compared before pinning",
         &["CHAIN-5", "CHAIN-15"],
-        obj([("account_id", h(&st(0)?.account().0)), ("key", h(&pk))]),
+        obj([("account_id", hex_value(&st(0)?.account().0)), ("key", hex_value(&pk))]),
     )?;
     let code = blindsync::unlock::recovery::RecoveryCode::generate(&mut rng);
     g.ok(
@@ -1015,9 +1035,9 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     for (i, d, reqs) in &names {
         let bytes = chain.get(*i).ok_or("chain too short")?;
         let input = if *i == 0 {
-            obj([("statement", h(bytes))])
+            obj([("statement", hex_value(bytes))])
         } else {
-            obj([("statement", h(bytes)), ("account_id", h(&acct.0))])
+            obj([("statement", hex_value(bytes)), ("account_id", hex_value(&acct.0))])
         };
         g.ok("chain_statement_decode", d, reqs, input)?;
     }
@@ -1027,7 +1047,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         "chain_statement_decode",
         "statement without its last signature byte",
         &["CHAIN-1"],
-        obj([("statement", h(&cut))]),
+        obj([("statement", hex_value(&cut))]),
         Error::DecodeTruncated,
     )?;
     let mut kind = chain[1].clone();
@@ -1040,17 +1060,18 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         "chain_statement_decode",
         "unknown statement kind 9",
         &["CHAIN-1"],
-        obj([("statement", h(&kind))]),
+        obj([("statement", hex_value(&kind))]),
         Error::DecodeValue,
     )?;
 
     // The whole chain.
     let all = ["CHAIN-3", "CHAIN-6", "CHAIN-7", "CHAIN-8", "CHAIN-9", "CHAIN-11", "CHAIN-13", "CHAIN-14", "CHAIN-15"];
-    g.ok("chain_verify", "nine statements of all seven kinds, verified from genesis", &all, cin(chain))?;
+    g.ok("chain_verify", "nine statements of all seven kinds, verified from genesis", &all, chain_input(chain))?;
 
     // Refusals, one per failure class.
-    let verify_err =
-        |g: &mut Gen, d: &str, reqs: &[&str], c: Vec<Vec<u8>>, e: Error| g.err("chain_verify", d, reqs, cin(&c), e);
+    let verify_err = |g: &mut Gen, d: &str, reqs: &[&str], c: Vec<Vec<u8>>, e: Error| {
+        g.err("chain_verify", d, reqs, chain_input(&c), e)
+    };
     let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
 
     verify_err(
@@ -1146,11 +1167,13 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     let st6 = st(6)?;
     let mut back = Vec::new();
     for d in st6.devices().values() {
-        back.push(blindsync::chain::epoch_wrap(&st6.account(), 0, &d.x25519, &w.umks[&0], &mut rng).map_err(s)?);
+        back.push(blindsync::chain::epoch_wrap(&st6.account(), 0, &d.x25519, &w.umks[&0], &mut rng).map_err(err_text)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let a = st6.authority(p).ok_or("authority")?;
-        back.push(blindsync::chain::epoch_wrap(&st6.account(), 0, &a.sealing, &w.umks[&0], &mut rng).map_err(s)?);
+        back.push(
+            blindsync::chain::epoch_wrap(&st6.account(), 0, &a.sealing, &w.umks[&0], &mut rng).map_err(err_text)?,
+        );
     }
     blindsync::chain::statement::sort_wraps(&mut back);
     let backwards = next_statement(
@@ -1174,7 +1197,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
             [UnlockPath::Recovery, UnlockPath::Password].iter().filter_map(|p| st5.authority(*p).map(|a| a.sealing)),
         )
     {
-        leak.push(blindsync::chain::epoch_wrap(&st5.account(), 2, &x, &w.umks[&2], &mut rng).map_err(s)?);
+        leak.push(blindsync::chain::epoch_wrap(&st5.account(), 2, &x, &w.umks[&2], &mut rng).map_err(err_text)?);
     }
     blindsync::chain::statement::sort_wraps(&mut leak);
     let leaky = next_statement(
@@ -1252,19 +1275,19 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         "chain_open_epochs",
         "the new password path's sealing key opens epochs 0 and 1 from the replace statement",
         &["CHAIN-13", "CHAIN-14"],
-        obj([("chain", list_json(chain)), ("x25519_secret", h(w.new_pw.sealing.expose()))]),
+        obj([("chain", list_json(chain)), ("x25519_secret", hex_value(w.new_pw.sealing.expose()))]),
     )?;
-    let rot = Statement::decode(&chain[5]).map_err(s)?;
+    let rot = Statement::decode(&chain[5]).map_err(err_text)?;
     let Body::RotateEpoch { wraps, .. } = &rot.body else { return Err("not a rotate".into()) };
     let to_a = wraps.iter().find(|x| x.recipient == w.a.public().x25519).ok_or("no wrap to A")?;
     let ew = |key: &[u8]| {
         obj([
-            ("account_id", h(&st(0).map(|x| x.account().0).unwrap_or_default())),
-            ("recipient", h(&to_a.recipient)),
+            ("account_id", hex_value(&st(0).map(|x| x.account().0).unwrap_or_default())),
+            ("recipient", hex_value(&to_a.recipient)),
             ("epoch", json!(to_a.epoch)),
-            ("enc", h(&to_a.enc)),
-            ("ct", h(&to_a.ct)),
-            ("x25519_secret", h(key)),
+            ("enc", hex_value(&to_a.enc)),
+            ("ct", hex_value(&to_a.ct)),
+            ("x25519_secret", hex_value(key)),
         ])
     };
     g.ok(
@@ -1287,9 +1310,9 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     let pin = obj([
         b1,
         b2,
-        ("account_id", h(&st0.account().0)),
-        ("approver_id", h(&w.a.public().id().0)),
-        ("bundle_wrap", h(&w.b_bundle)),
+        ("account_id", hex_value(&st0.account().0)),
+        ("approver_id", hex_value(&w.a.public().id().0)),
+        ("bundle_wrap", hex_value(&w.b_bundle)),
         ("chain", list_json(chain)),
     ]);
     g.ok(
@@ -1314,17 +1337,18 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
 fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRng) -> Result<(), String> {
     let chain = &w.chain;
     let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
-    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let chain_input = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
     let acct = st(0)?.account();
     let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
-    let verify_err =
-        |g: &mut Gen, d: &str, reqs: &[&str], c: Vec<Vec<u8>>, e: Error| g.err("chain_verify", d, reqs, cin(&c), e);
+    let verify_err = |g: &mut Gen, d: &str, reqs: &[&str], c: Vec<Vec<u8>>, e: Error| {
+        g.err("chain_verify", d, reqs, chain_input(&c), e)
+    };
 
     // --- genesis ([CHAIN-8]) ---
     // Proofs are valid where the keys are the vector paths' own (anchored on `device`), zero
     // elsewhere: every refusal below comes before the proofs are checked.
     let kdf0 = w.pw.chain_kdf().ok_or("password kdf")?;
-    let gbody = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| {
+    let genesis_fields = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32| {
         let kc = w.umks[&0].key_check(0);
         let anchor = blindsync::chain::statement::genesis_anchor(&device, &recovery, &password, &kdf0, epoch, &kc);
         Body::Genesis {
@@ -1339,15 +1363,16 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         }
     };
     let (a, rec, pw) = (w.a.public(), w.rec.public(), w.pw.public());
-    let mkgen = |pos: u64, prev: [u8; 32], body: Body, signer: &DeviceKeys| Statement::sign(pos, prev, body, signer);
+    let sign_statement =
+        |pos: u64, prev: [u8; 32], body: Body, signer: &DeviceKeys| Statement::sign(pos, prev, body, signer);
     verify_err(g, "an empty chain", &["CHAIN-8"], vec![], Error::ChainGenesis)?;
-    let bad = mkgen(1, [0; 32], gbody(a, rec, pw, 0), &w.a.keys).encode();
+    let bad = sign_statement(1, [0; 32], genesis_fields(a, rec, pw, 0), &w.a.keys).encode();
     verify_err(g, "genesis at position 1", &["CHAIN-8"], vec![bad], Error::ChainGenesis)?;
-    let bad = mkgen(0, [0x11; 32], gbody(a, rec, pw, 0), &w.a.keys).encode();
+    let bad = sign_statement(0, [0x11; 32], genesis_fields(a, rec, pw, 0), &w.a.keys).encode();
     verify_err(g, "genesis whose prev is not 32 zero bytes", &["CHAIN-8"], vec![bad], Error::ChainGenesis)?;
-    let bad = mkgen(0, [0; 32], gbody(a, rec, pw, 1), &w.a.keys).encode();
+    let bad = sign_statement(0, [0; 32], genesis_fields(a, rec, pw, 1), &w.a.keys).encode();
     verify_err(g, "genesis with epoch 1", &["CHAIN-8"], vec![bad], Error::ChainGenesis)?;
-    let bad = mkgen(0, [0; 32], gbody(a, rec, pw, 0), &w.b.keys).encode();
+    let bad = sign_statement(0, [0; 32], genesis_fields(a, rec, pw, 0), &w.b.keys).encode();
     verify_err(
         g,
         "genesis signed by another device than the one it names",
@@ -1356,7 +1381,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::ChainGenesis,
     )?;
     let weak_rec = Authority { signing: WEAK_ED25519, sealing: rec.sealing };
-    let bad = mkgen(0, [0; 32], gbody(a, weak_rec, pw, 0), &w.a.keys).encode();
+    let bad = sign_statement(0, [0; 32], genesis_fields(a, weak_rec, pw, 0), &w.a.keys).encode();
     verify_err(
         g,
         "genesis whose recovery signing key is the small-order identity point",
@@ -1365,7 +1390,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::DeviceKeyInvalid,
     )?;
     let low_pw = Authority { signing: pw.signing, sealing: LOW_ORDER };
-    let bad = mkgen(0, [0; 32], gbody(a, rec, low_pw, 0), &w.a.keys).encode();
+    let bad = sign_statement(0, [0; 32], genesis_fields(a, rec, low_pw, 0), &w.a.keys).encode();
     verify_err(
         g,
         "genesis whose password sealing key is of small order",
@@ -1374,7 +1399,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::HpkeLowOrder,
     )?;
     let same_ed = Authority { signing: a.ed25519, sealing: rec.sealing };
-    let bad = mkgen(0, [0; 32], gbody(a, same_ed, pw, 0), &w.a.keys).encode();
+    let bad = sign_statement(0, [0; 32], genesis_fields(a, same_ed, pw, 0), &w.a.keys).encode();
     verify_err(
         g,
         "genesis whose recovery signing key equals the device's Ed25519 key",
@@ -1383,7 +1408,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::ChainGenesis,
     )?;
     let same_x = Authority { signing: pw.signing, sealing: rec.sealing };
-    let bad = mkgen(0, [0; 32], gbody(a, rec, same_x, 0), &w.a.keys).encode();
+    let bad = sign_statement(0, [0; 32], genesis_fields(a, rec, same_x, 0), &w.a.keys).encode();
     verify_err(
         g,
         "genesis whose password sealing key equals the recovery sealing key",
@@ -1402,7 +1427,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let mut s0 = Statement {
         position: 0,
         prev: [0; 32],
-        body: gbody(small, rec, pw, 0),
+        body: genesis_fields(small, rec, pw, 0),
         signer: small.ed25519,
         signature: [0; 64],
     };
@@ -1415,8 +1440,13 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::DeviceKeyInvalid,
     )?;
     let nc = DevicePublic { ed25519: crate::ed25519::non_canonical_ed25519()?, x25519: a.x25519 };
-    let s0 =
-        Statement { position: 0, prev: [0; 32], body: gbody(nc, rec, pw, 0), signer: nc.ed25519, signature: [0; 64] };
+    let s0 = Statement {
+        position: 0,
+        prev: [0; 32],
+        body: genesis_fields(nc, rec, pw, 0),
+        signer: nc.ed25519,
+        signature: [0; 64],
+    };
     verify_err(
         g,
         "genesis whose device Ed25519 key is a non-canonical encoding (y + p) of a large-order point",
@@ -1506,17 +1536,17 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     )?;
     let cross = DevicePublic { ed25519: stranger.public().ed25519, x25519: w.b.public().ed25519 };
     if !hpke::is_low_order(&cross.x25519) {
-        let (bytes, _) = extend(&st(1)?, add_keys(&stranger.keys, &acct, cross), &w.a.keys).map_err(s)?;
+        let (bytes, _) = extend(&st(1)?, add_keys(&stranger.keys, &acct, cross), &w.a.keys).map_err(err_text)?;
         g.ok(
             "chain_verify",
             "add-device whose X25519 key equals an active device's Ed25519 key: the pools are typed, accepted",
             &["CHAIN-9"],
-            cin(&with(2, bytes)),
+            chain_input(&with(2, bytes)),
         )?;
     }
 
     // --- partners ([CHAIN-15]) ---
-    let partner = match Statement::decode(&chain[3]).map_err(s)?.body {
+    let partner = match Statement::decode(&chain[3]).map_err(err_text)?.body {
         Body::PinPartner { key, .. } => key,
         _ => return Err("statement 3 is not a pin".into()),
     };
@@ -1534,12 +1564,12 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let wraps_to = |sealing: &[u8; 32], epochs: &[u32], rng: &mut SeededRng| -> Result<Vec<EpochWrap>, String> {
         let mut out = epochs
             .iter()
-            .map(|e| blindsync::chain::epoch_wrap(&st6.account(), *e, sealing, &w.umks[e], rng).map_err(s))
+            .map(|e| blindsync::chain::epoch_wrap(&st6.account(), *e, sealing, &w.umks[e], rng).map_err(err_text))
             .collect::<Result<Vec<_>, String>>()?;
         let rest =
             st6.devices().values().map(|d| d.x25519).chain(st6.authority(UnlockPath::Recovery).map(|a| a.sealing));
         for x in rest.collect::<Vec<_>>() {
-            out.push(blindsync::chain::epoch_wrap(&st6.account(), 3, &x, &w.umks[&3], rng).map_err(s)?);
+            out.push(blindsync::chain::epoch_wrap(&st6.account(), 3, &x, &w.umks[&3], rng).map_err(err_text)?);
         }
         blindsync::chain::statement::sort_wraps(&mut out);
         Ok(out)
@@ -1612,7 +1642,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // (only the wraps to the new key: the refusal comes before the wraps are read, and a second
     // epoch-3 wrap to A's key would be a duplicate entry, a decoding error)
     let wr = (0..=3u32)
-        .map(|e| blindsync::chain::epoch_wrap(&st6.account(), e, &reused.sealing, &w.umks[&e], rng).map_err(s))
+        .map(|e| blindsync::chain::epoch_wrap(&st6.account(), e, &reused.sealing, &w.umks[&e], rng).map_err(err_text))
         .collect::<Result<Vec<_>, String>>()?;
     verify_err(
         g,
@@ -1630,7 +1660,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::ChainRecipients,
     )?;
     let mut w_old = wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?;
-    w_old.push(blindsync::chain::epoch_wrap(&st6.account(), 3, &w.pw.public().sealing, &w.umks[&3], rng).map_err(s)?);
+    w_old.push(
+        blindsync::chain::epoch_wrap(&st6.account(), 3, &w.pw.public().sealing, &w.umks[&3], rng).map_err(err_text)?,
+    );
     blindsync::chain::statement::sort_wraps(&mut w_old);
     verify_err(
         g,
@@ -1640,7 +1672,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::ChainRecipients,
     )?;
     let good = replace(fresh, wraps_to(&fresh.sealing, &[0, 1, 2, 3], rng)?);
-    let mut no_rot = Statement::decode(&good).map_err(s)?;
+    let mut no_rot = Statement::decode(&good).map_err(err_text)?;
     if let Body::ReplaceAuthority { epoch, .. } = &mut no_rot.body {
         *epoch = 2;
     }
@@ -1684,7 +1716,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         .collect();
     for (i, x) in recips.iter().enumerate() {
         let e = if i == 0 { 1 } else { 2 };
-        ws.push(blindsync::chain::epoch_wrap(&st4.account(), e, x, &w.umks[&e], rng).map_err(s)?);
+        ws.push(blindsync::chain::epoch_wrap(&st4.account(), e, x, &w.umks[&e], rng).map_err(err_text)?);
     }
     blindsync::chain::statement::sort_wraps(&mut ws);
     let rot =
@@ -1700,7 +1732,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
 
     // --- statement decoding ([CHAIN-1]) ---
     let dec_err = |g: &mut Gen, d: &str, bytes: &[u8], e: Error| {
-        g.err("chain_statement_decode", d, &["CHAIN-1"], obj([("statement", h(bytes))]), e)
+        g.err("chain_statement_decode", d, &["CHAIN-1"], obj([("statement", hex_value(bytes))]), e)
     };
     let mut lab = chain[1].clone();
     if let Some(x) = lab.get_mut(4) {
@@ -1729,9 +1761,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         "chain_statement_decode",
         "pin-partner with an empty label decodes (signature not checked by decoding)",
         &["CHAIN-1"],
-        obj([("statement", h(&empty.encode()))]),
+        obj([("statement", hex_value(&empty.encode()))]),
     )?;
-    let mut rot5 = Statement::decode(&chain[5]).map_err(s)?;
+    let mut rot5 = Statement::decode(&chain[5]).map_err(err_text)?;
     if let Body::RotateEpoch { wraps, .. } = &mut rot5.body {
         wraps.reverse();
     }
@@ -1754,7 +1786,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
     let bundle = |account: AccountId, umks: BTreeMap<u32, Umk>| IdentityBundle { account, umks };
     let [x1, x2] = stranger.seeds();
-    let wx = wrap_bundle(&bundle(st0.account(), umks0.clone()), &stranger.public(), rng).map_err(s)?;
+    let wx = wrap_bundle(&bundle(st0.account(), umks0.clone()), &stranger.public(), rng).map_err(err_text)?;
     g.err(
         "pairing_accept",
         "a valid bundle to a device the chain never added: the approver added other keys",
@@ -1762,20 +1794,20 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         obj([
             x1,
             x2,
-            ("account_id", h(&st0.account().0)),
-            ("approver_id", h(&w.a.public().id().0)),
-            ("bundle_wrap", h(&wx)),
+            ("account_id", hex_value(&st0.account().0)),
+            ("approver_id", hex_value(&w.a.public().id().0)),
+            ("bundle_wrap", hex_value(&wx)),
             ("chain", list_json(chain)),
         ]),
         Error::DeviceKeyMismatch,
     )?;
     let other = AccountId([0x42; 32]);
-    let wo = wrap_bundle(&bundle(other, umks0.clone()), &w.b.public(), rng).map_err(s)?;
+    let wo = wrap_bundle(&bundle(other, umks0.clone()), &w.b.public(), rng).map_err(err_text)?;
     g.err(
         "pairing_accept",
         "a bundle for another account, with this account's chain",
         &["DEV-6", "CHAIN-4"],
-        set(&set(pin, "account_id", h(&other.0)), "bundle_wrap", h(&wo)),
+        set(&set(pin, "account_id", hex_value(&other.0)), "bundle_wrap", hex_value(&wo)),
         Error::ChainGenesis,
     )?;
     // The critical finding: the server seals its own bundle (the real account, UMKs it chose) to
@@ -1783,15 +1815,15 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let mut forged = BTreeMap::new();
     forged.insert(0, Umk::random(rng));
     forged.insert(1, Umk::random(rng));
-    let wf = wrap_bundle(&bundle(st0.account(), forged), &w.b.public(), rng).map_err(s)?;
+    let wf = wrap_bundle(&bundle(st0.account(), forged), &w.b.public(), rng).map_err(err_text)?;
     g.err(
         "pairing_accept",
         "forged identity bundle: sealed by the server (not the approver) with UMKs it chose",
         &["DEV-5", "DEV-6"],
-        set(pin, "bundle_wrap", h(&wf)),
+        set(pin, "bundle_wrap", hex_value(&wf)),
         Error::DeviceBundle,
     )?;
-    let mut t = Obj(pin).hex("bundle_wrap").map_err(s)?;
+    let mut t = JsonObject(pin).hex("bundle_wrap").map_err(err_text)?;
     if let Some(x) = t.get_mut(40) {
         *x ^= 0x01;
     }
@@ -1799,11 +1831,11 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         "pairing_accept",
         "bundle ciphertext tampered (byte 40): no longer the wrap the add-device statement commits to",
         &["DEV-5", "DEV-6"],
-        set(pin, "bundle_wrap", h(&t)),
+        set(pin, "bundle_wrap", hex_value(&t)),
         Error::DeviceBundle,
     )?;
     let [d1, d2] = w.d.seeds();
-    let wd = wrap_bundle(&bundle(st0.account(), w.umks.clone()), &w.d.public(), rng).map_err(s)?;
+    let wd = wrap_bundle(&bundle(st0.account(), w.umks.clone()), &w.d.public(), rng).map_err(err_text)?;
     g.err(
         "pairing_accept",
         "a bundle for D, which an unlock path enrolled (commitment of zeros: no bundle)",
@@ -1811,9 +1843,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         obj([
             d1,
             d2,
-            ("account_id", h(&st0.account().0)),
-            ("approver_id", h(&w.a.public().id().0)),
-            ("bundle_wrap", h(&wd)),
+            ("account_id", hex_value(&st0.account().0)),
+            ("approver_id", hex_value(&w.a.public().id().0)),
+            ("bundle_wrap", hex_value(&wd)),
             ("chain", list_json(chain)),
         ]),
         Error::DeviceBundle,
@@ -1821,7 +1853,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // A device revoked on the real chain (C, at 4) adds the new device N on a fork before its
     // revocation, committing to a bundle C sealed itself. N was approved on A.
     let n_dev = Dev::new(rng);
-    let w_fork = wrap_bundle(&bundle(acct, umks0.clone()), &n_dev.public(), rng).map_err(s)?;
+    let w_fork = wrap_bundle(&bundle(acct, umks0.clone()), &n_dev.public(), rng).map_err(err_text)?;
     let body = Body::AddDevice {
         device: n_dev.public(),
         pop: device_possession(&n_dev.keys, &acct),
@@ -1833,9 +1865,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         obj([
             n1.clone(),
             n2.clone(),
-            ("account_id", h(&acct.0)),
-            ("approver_id", h(&approver.id().0)),
-            ("bundle_wrap", h(&w_fork)),
+            ("account_id", hex_value(&acct.0)),
+            ("approver_id", hex_value(&approver.id().0)),
+            ("bundle_wrap", hex_value(&w_fork)),
             ("chain", list_json(&fork)),
         ])
     };
@@ -1849,7 +1881,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     // A compromised approver commits to bundles whose UMKs the chain does not vouch for.
     let e_dev = Dev::new(rng);
     let bad_bundle = |umks: BTreeMap<u32, Umk>, base: &ChainState, rng: &mut SeededRng| -> Result<Value, String> {
-        let wrap = wrap_bundle(&bundle(acct, umks), &e_dev.public(), rng).map_err(s)?;
+        let wrap = wrap_bundle(&bundle(acct, umks), &e_dev.public(), rng).map_err(err_text)?;
         let body = Body::AddDevice {
             device: e_dev.public(),
             pop: device_possession(&e_dev.keys, &acct),
@@ -1861,9 +1893,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Ok(obj([
             e1,
             e2,
-            ("account_id", h(&acct.0)),
-            ("approver_id", h(&w.a.public().id().0)),
-            ("bundle_wrap", h(&wrap)),
+            ("account_id", hex_value(&acct.0)),
+            ("approver_id", hex_value(&w.a.public().id().0)),
+            ("bundle_wrap", hex_value(&wrap)),
             ("chain", list_json(&served)),
         ]))
     };
@@ -1915,13 +1947,14 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let srv_g =
         Statement::sign(0, [0; 32], genesis_body(srv.public(), &srv.public(), &srv_rec, &srv_pw, &srv_umk)?, &srv.keys)
             .encode();
-    let srv_st = ChainState::from_genesis(&srv_g).map_err(s)?;
-    let victim_pop = match &Statement::decode(&chain[0]).map_err(s)?.body {
+    let srv_st = ChainState::from_genesis(&srv_g).map_err(err_text)?;
+    let victim_pop = match &Statement::decode(&chain[0]).map_err(err_text)?.body {
         Body::Genesis { recovery_pop, .. } => *recovery_pop,
         _ => return Err("statement 0 is not a genesis".into()),
     };
-    let steal_wraps =
-        vec![blindsync::chain::epoch_wrap(&srv_st.account(), 0, &w.rec.public().sealing, &srv_umk, rng).map_err(s)?];
+    let steal_wraps = vec![
+        blindsync::chain::epoch_wrap(&srv_st.account(), 0, &w.rec.public().sealing, &srv_umk, rng).map_err(err_text)?,
+    ];
     let steal = Body::ReplaceAuthority {
         path: UnlockPath::Recovery,
         authority: w.rec.public(),
@@ -1952,9 +1985,9 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![Statement::sign(0, [0; 32], cg, &srv.keys).encode()],
         Error::ChainPossession,
     )?;
-    let mut weak_kdf = PasswordKdf::decode(&kdf0).map_err(s)?;
+    let mut weak_kdf = PasswordKdf::decode(&kdf0).map_err(err_text)?;
     weak_kdf.params.m_kib = 1024;
-    let mut wg = gbody(a, rec, pw, 0);
+    let mut wg = genesis_fields(a, rec, pw, 0);
     if let Body::Genesis { password_kdf, .. } = &mut wg {
         *password_kdf = weak_kdf.encode().try_into().map_err(|_| "kdf length")?;
     }
@@ -1962,7 +1995,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         g,
         "genesis pinning KDF parameters below the floor (m = 1024 KiB)",
         &["CHAIN-8", "CHAIN-18", "KEY-6"],
-        vec![mkgen(0, [0; 32], wg, &w.a.keys).encode()],
+        vec![sign_statement(0, [0; 32], wg, &w.a.keys).encode()],
         Error::KdfParamsTooWeak,
     )?;
 
@@ -1973,11 +2006,11 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
     let mut split = Vec::new();
     for d in st4.devices().values() {
         let u = if d.x25519 == w.b.public().x25519 { &other_umk } else { &real };
-        split.push(blindsync::chain::epoch_wrap(&acct, 2, &d.x25519, u, rng).map_err(s)?);
+        split.push(blindsync::chain::epoch_wrap(&acct, 2, &d.x25519, u, rng).map_err(err_text)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let a = st4.authority(p).ok_or("authority")?;
-        split.push(blindsync::chain::epoch_wrap(&acct, 2, &a.sealing, &real, rng).map_err(s)?);
+        split.push(blindsync::chain::epoch_wrap(&acct, 2, &a.sealing, &real, rng).map_err(err_text)?);
     }
     blindsync::chain::statement::sort_wraps(&mut split);
     let split_rot =
@@ -2010,7 +2043,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
     let chain = &w.chain;
     let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
     let acct = st(0)?.account();
-    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let chain_input = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
     // A revoke statement on `base` with honest wraps (unless `epoch`/`extra` say otherwise).
     let revoke_stmt = |base: &ChainState,
                        signer: &DeviceKeys,
@@ -2036,7 +2069,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         to.extend(extra);
         let mut wraps = to
             .iter()
-            .map(|x| blindsync::chain::epoch_wrap(&acct, e, x, &umk, rng).map_err(s))
+            .map(|x| blindsync::chain::epoch_wrap(&acct, e, x, &umk, rng).map_err(err_text))
             .collect::<Result<Vec<_>, _>>()?;
         blindsync::chain::statement::sort_wraps(&mut wraps);
         let body =
@@ -2047,7 +2080,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
     let rb = |max_seq: u64, last: [u8; 32]| vec![Revocation { device: b_id, max_seq, last_envelope: last }];
     let mut last = [0u8; 32];
     rand_core::Rng::fill_bytes(rng, &mut last);
-    let partner = match Statement::decode(&chain[3]).map_err(s)?.body {
+    let partner = match Statement::decode(&chain[3]).map_err(err_text)?.body {
         Body::PinPartner { key, .. } => key,
         _ => return Err("statement 3 is not a pin".into()),
     };
@@ -2058,20 +2091,20 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         "chain_verify",
         "revoking B, which pinned a partner, without unpinning or re-confirming it (the install survives the cascade)",
         &cascade,
-        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![], vec![], None, None, rng)?)),
+        chain_input(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![], vec![], None, None, rng)?)),
         Error::ChainCascade,
     )?;
     g.ok(
         "chain_verify",
         "revoking B together with the partner it pinned, in one statement with the new epoch",
         &cascade,
-        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], None, None, rng)?)),
+        chain_input(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], None, None, rng)?)),
     )?;
     g.ok(
         "chain_verify",
         "revoking B and re-confirming the partner it pinned (A now vouches for it)",
         &cascade,
-        cin(&with3(revoke_stmt(
+        chain_input(&with3(revoke_stmt(
             &st3,
             &w.a.keys,
             rb(5, last),
@@ -2084,14 +2117,14 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
     )?;
     // B adds a sleeper device E: revoking B must revoke or re-confirm E.
     let e_dev = Dev::new(rng);
-    let (add_e, st_e) = extend(&st(1)?, add_body(&e_dev.keys, &acct), &w.b.keys).map_err(s)?;
+    let (add_e, st_e) = extend(&st(1)?, add_body(&e_dev.keys, &acct), &w.b.keys).map_err(err_text)?;
     let base_e = [chain[..2].to_vec(), vec![add_e]].concat();
     let with_e = |x: Vec<u8>| [base_e.clone(), vec![x]].concat();
     g.err(
         "chain_verify",
         "revoking B but not the sleeper device E that B added",
         &cascade,
-        cin(&with_e(revoke_stmt(&st_e, &w.a.keys, rb(5, last), vec![], vec![], None, None, rng)?)),
+        chain_input(&with_e(revoke_stmt(&st_e, &w.a.keys, rb(5, last), vec![], vec![], None, None, rng)?)),
         Error::ChainCascade,
     )?;
     let mut both = rb(5, last);
@@ -2100,13 +2133,13 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         "chain_verify",
         "revoking B and the device E it added in one statement",
         &cascade,
-        cin(&with_e(revoke_stmt(&st_e, &w.a.keys, both, vec![], vec![], None, None, rng)?)),
+        chain_input(&with_e(revoke_stmt(&st_e, &w.a.keys, both, vec![], vec![], None, None, rng)?)),
     )?;
     g.ok(
         "chain_verify",
         "revoking B and re-confirming the device E it added",
         &cascade,
-        cin(&with_e(revoke_stmt(
+        chain_input(&with_e(revoke_stmt(
             &st_e,
             &w.a.keys,
             rb(5, last),
@@ -2121,7 +2154,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         "chain_verify",
         "re-confirming a device the revoked device did not introduce",
         &cascade,
-        cin(&with_e(revoke_stmt(
+        chain_input(&with_e(revoke_stmt(
             &st_e,
             &w.a.keys,
             vec![Revocation { device: e_dev.public().id(), max_seq: 0, last_envelope: [0; 32] }],
@@ -2137,21 +2170,21 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         "chain_verify",
         "revoking B with a sequence bound of 5 but no pinned envelope identity",
         &cascade,
-        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, [0; 32]), vec![partner], vec![], None, None, rng)?)),
+        chain_input(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, [0; 32]), vec![partner], vec![], None, None, rng)?)),
         Error::ChainState,
     )?;
     g.err(
         "chain_verify",
         "revoke without rotation: the revoke statement names the current epoch (0) instead of the next",
         &cascade,
-        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], Some(0), None, rng)?)),
+        chain_input(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], Some(0), None, rng)?)),
         Error::ChainEpoch,
     )?;
     g.err(
         "chain_verify",
         "a revocation that still wraps the new UMK to the revoked device",
         &cascade,
-        cin(&with3(revoke_stmt(
+        chain_input(&with3(revoke_stmt(
             &st3,
             &w.a.keys,
             rb(5, last),
@@ -2167,21 +2200,21 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         "chain_verify",
         "revoking B with sequence bound 0 but a non-zero last envelope",
         &cascade,
-        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(0, last), vec![partner], vec![], None, None, rng)?)),
+        chain_input(&with3(revoke_stmt(&st3, &w.a.keys, rb(0, last), vec![partner], vec![], None, None, rng)?)),
         Error::ChainState,
     )?;
     g.err(
         "chain_verify",
         "unpinning a key that is not pinned",
         &cascade,
-        cin(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner, last], vec![], None, None, rng)?)),
+        chain_input(&with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner, last], vec![], None, None, rng)?)),
         Error::ChainState,
     )?;
     g.err(
         "chain_verify",
         "re-confirming the partner while unpinning it in the same statement",
         &cascade,
-        cin(&with3(revoke_stmt(
+        chain_input(&with3(revoke_stmt(
             &st3,
             &w.a.keys,
             rb(5, last),
@@ -2197,7 +2230,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         "chain_verify",
         "B revokes itself, with a new epoch whose UMK it chose (a device never revokes itself)",
         &cascade,
-        cin(&with3(revoke_stmt(
+        chain_input(&with3(revoke_stmt(
             &st3,
             &w.b.keys,
             rb(5, last),
@@ -2212,20 +2245,22 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
     // A re-confirmation makes the revoker the introducer: revoking A later cascades over it.
     let keep = revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![], vec![Reconfirm::Partner(partner)], None, None, rng)?;
     let kept = with3(keep.clone());
-    let st_kept = ChainState::verify(&kept).map_err(s)?;
+    let st_kept = ChainState::verify(&kept).map_err(err_text)?;
     let a_rev = vec![Revocation { device: w.a.public().id(), max_seq: 0, last_envelope: [0; 32] }];
     g.err(
         "chain_verify",
         "after A re-confirmed B's partner, C revokes A without unpinning or re-confirming that partner",
         &cascade,
-        cin(&[kept.clone(), vec![revoke_stmt(&st_kept, &w.c.keys, a_rev, vec![], vec![], None, None, rng)?]].concat()),
+        chain_input(
+            &[kept.clone(), vec![revoke_stmt(&st_kept, &w.c.keys, a_rev, vec![], vec![], None, None, rng)?]].concat(),
+        ),
         Error::ChainCascade,
     )?;
     // Decoding of the lists.
     let base_rev = Statement::decode(
         &with3(revoke_stmt(&st3, &w.a.keys, rb(5, last), vec![partner], vec![], None, None, rng)?)[4],
     )
-    .map_err(s)?;
+    .map_err(err_text)?;
     let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
     let mut over = base_rev.encode();
     // kind (1) ‖ n (4) ‖ one revocation (72) ‖ m
@@ -2233,7 +2268,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         x.copy_from_slice(&1025u32.to_be_bytes());
     }
     let dec = |g: &mut Gen, d: &str, bytes: &[u8], e: Error| {
-        g.err("chain_statement_decode", d, &["CHAIN-1", "CHAIN-20"], obj([("statement", h(bytes))]), e)
+        g.err("chain_statement_decode", d, &["CHAIN-1", "CHAIN-20"], obj([("statement", hex_value(bytes))]), e)
     };
     dec(g, "a revoke statement declaring 1025 unpinned keys", &over, Error::DecodeLength)?;
     let mut unordered = base_rev.clone();
@@ -2268,7 +2303,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         *x = 3;
     }
     dec(g, "a re-confirmation with `what` = 3", &what, Error::DecodeValue)?;
-    let mut empty = Statement::decode(&chain[4]).map_err(s)?;
+    let mut empty = Statement::decode(&chain[4]).map_err(err_text)?;
     if let Body::RevokeDevice { revocations, .. } = &mut empty.body {
         revocations.clear();
     }
@@ -2276,7 +2311,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         "chain_statement_decode",
         "a revoke statement that revokes no device",
         &["CHAIN-1", "CHAIN-20"],
-        obj([("statement", h(&empty.encode()))]),
+        obj([("statement", hex_value(&empty.encode()))]),
         Error::DecodeLength,
     )?;
     // The old password after a change: it opens epochs 0 to 2, not epoch 3 the change started.
@@ -2284,7 +2319,7 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
         "chain_open_epochs",
         "the replaced password's sealing key after the change: epochs 0 to 2 only, nothing of epoch 3",
         &["CHAIN-14"],
-        obj([("chain", list_json(chain)), ("x25519_secret", h(w.pw.sealing.expose()))]),
+        obj([("chain", list_json(chain)), ("x25519_secret", hex_value(w.pw.sealing.expose()))]),
     )?;
     generate_path_cascade(g, w, rng)?;
     generate_unreached(g, w, rng)
@@ -2294,9 +2329,9 @@ fn generate_revocation(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<()
 /// device the replaced path enrolled (D, enrolled by the password at 8).
 fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(), String> {
     let chain = &w.chain;
-    let st8 = ChainState::verify(chain).map_err(s)?;
+    let st8 = ChainState::verify(chain).map_err(err_text)?;
     let acct = st8.account();
-    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let chain_input = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
     let umks = w.umks.clone();
     let next_pw = path_keys(rng, UnlockPath::Password);
     let d_id = w.d.public().id();
@@ -2309,8 +2344,8 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         &umks,
         rng,
     )
-    .map_err(s)?;
-    let base = Statement::decode(&good.statements[0]).map_err(s)?;
+    .map_err(err_text)?;
+    let base = Statement::decode(&good.statements[0]).map_err(err_text)?;
     let with = |b: Body, signer: &dyn blindsync::chain::ChainSigner| {
         [chain.clone(), vec![next_statement(&st8, b, signer).encode()]].concat()
     };
@@ -2318,7 +2353,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         "chain_verify",
         "the recovery authority replaces the password and re-confirms D, which the password enrolled",
         &["CHAIN-14"],
-        cin(&good.state.encoded()),
+        chain_input(&good.state.encoded()),
     )?;
     let mut dropped = base.body.clone();
     if let Body::ReplaceAuthority { reconfirm, .. } = &mut dropped {
@@ -2331,7 +2366,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         "chain_verify",
         "a password replacement that neither re-confirms nor first revokes D, which the password enrolled (a sleeper)",
         &["CHAIN-14"],
-        cin(&with(dropped, &w.rec.authority)),
+        chain_input(&with(dropped, &w.rec.authority)),
         Error::ChainCascade,
     )?;
     let mut wrong = base.body.clone();
@@ -2344,7 +2379,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         "chain_verify",
         "a password replacement that re-confirms A, which the password did not enroll",
         &["CHAIN-14"],
-        cin(&with(wrong, &w.rec.authority)),
+        chain_input(&with(wrong, &w.rec.authority)),
         Error::ChainState,
     )?;
     // A re-confirmed device that is not active (C, enrolled by the recovery path, revoked at 4).
@@ -2357,10 +2392,10 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
             &umks,
             rng,
         )
-        .map_err(s)?
+        .map_err(err_text)?
         .statements[0],
     )
-    .map_err(s)?
+    .map_err(err_text)?
     .body;
     if let Body::ReplaceAuthority { reconfirm, .. } = &mut c_body {
         *reconfirm = vec![w.c.public().id()];
@@ -2369,7 +2404,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         "chain_verify",
         "a recovery replacement that re-confirms C, which the recovery path enrolled but which is revoked",
         &["CHAIN-14"],
-        cin(&with(c_body, &w.rec.authority)),
+        chain_input(&with(c_body, &w.rec.authority)),
         Error::ChainState,
     )?;
     // After the recovery path re-confirmed D, D's introducer is the recovery path: the next
@@ -2385,8 +2420,8 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         &umks4,
         rng,
     )
-    .map_err(s)?;
-    match &Statement::decode(&again.statements[0]).map_err(s)?.body {
+    .map_err(err_text)?;
+    match &Statement::decode(&again.statements[0]).map_err(err_text)?.body {
         Body::ReplaceAuthority { reconfirm, .. } if reconfirm.is_empty() => {}
         _ => return Err("D still counted as enrolled by the password".into()),
     }
@@ -2394,12 +2429,12 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         "chain_verify",
         "after a re-confirmation D's introducer is the recovery path: the next password change re-confirms nothing",
         &["CHAIN-14", "CHAIN-7"],
-        cin(&again.state.encoded()),
+        chain_input(&again.state.encoded()),
     )?;
     // Decoding of the re-confirmation list.
     let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
     let dec = |g: &mut Gen, d: &str, bytes: &[u8], e: Error| {
-        g.err("chain_statement_decode", d, &["CHAIN-1", "CHAIN-14"], obj([("statement", h(bytes))]), e)
+        g.err("chain_statement_decode", d, &["CHAIN-1", "CHAIN-14"], obj([("statement", hex_value(bytes))]), e)
     };
     let mut over = good.statements[0].clone();
     // kind (1) ‖ path (1) ‖ signing (32) ‖ sealing (32) ‖ kdf (4 + 32) ‖ pop (64) ‖ k
@@ -2416,7 +2451,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
     // D (enrolled by the password) adds S2; S2 revokes D and re-confirms itself: S2's introducer
     // becomes D's, the password path, so the next password replacement still decides on S2.
     let s2 = Dev::new(rng);
-    let (add_s2, st_s2) = extend(&st8, add_body(&s2.keys, &acct), &w.d.keys).map_err(s)?;
+    let (add_s2, st_s2) = extend(&st8, add_body(&s2.keys, &acct), &w.d.keys).map_err(err_text)?;
     let rev_d = blindsync::chain::revoke(
         &st_s2,
         &s2.keys,
@@ -2425,7 +2460,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         vec![Reconfirm::Device(s2.public().id())],
         rng,
     )
-    .map_err(s)?;
+    .map_err(err_text)?;
     let mut umks5 = umks.clone();
     umks5.insert(rev_d.state.epoch(), rev_d.umk.clone());
     if !blindsync::chain::enrolled_by(&rev_d.state, UnlockPath::Password).contains(&s2.public().id()) {
@@ -2439,8 +2474,8 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         &umks5,
         rng,
     )
-    .map_err(s)?;
-    let mut no_keep = Statement::decode(&sneak.statements[0]).map_err(s)?.body;
+    .map_err(err_text)?;
+    let mut no_keep = Statement::decode(&sneak.statements[0]).map_err(err_text)?.body;
     if let Body::ReplaceAuthority { reconfirm, .. } = &mut no_keep {
         reconfirm.clear();
     }
@@ -2449,7 +2484,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         "chain_verify",
         "a sleeper S2 that D (password-enrolled) added revokes D re-confirming itself; the next password change must still decide on S2",
         &["CHAIN-14", "CHAIN-20"],
-        cin(&[base_s2.clone(), vec![next_statement(&rev_d.state, no_keep, &w.rec.authority).encode()]].concat()),
+        chain_input(&[base_s2.clone(), vec![next_statement(&rev_d.state, no_keep, &w.rec.authority).encode()]].concat()),
         Error::ChainCascade,
     )?;
     // The password may replace only itself.
@@ -2475,10 +2510,10 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
             &umks,
             rng,
         )
-        .map_err(s)?
+        .map_err(err_text)?
         .statements[0],
     )
-    .map_err(s)?
+    .map_err(err_text)?
     .body;
     if let Body::ReplaceAuthority { pop, .. } = &mut rec_body {
         *pop = next_rec.possession(7, &acct.0);
@@ -2487,7 +2522,7 @@ fn generate_path_cascade(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<
         "chain_verify",
         "the password authority replaces the recovery authority (the recovery path is the root)",
         &["CHAIN-6", "CHAIN-14"],
-        cin(&with(rec_body, &w.new_pw.authority)),
+        chain_input(&with(rec_body, &w.new_pw.authority)),
         Error::ChainNotAuthorized,
     )?;
     Ok(())
@@ -2498,10 +2533,10 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
     let chain = &w.chain;
     let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
     let acct = st(0)?.account();
-    let cin = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let chain_input = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
     let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
     // Genesis: the password authority's proof is checked too; pinned KDF version and ceiling.
-    let base = Statement::decode(&chain[0]).map_err(s)?;
+    let base = Statement::decode(&chain[0]).map_err(err_text)?;
     let regen = |edit: &dyn Fn(&mut Body)| {
         let mut b = base.body.clone();
         edit(&mut b);
@@ -2511,14 +2546,14 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
         "chain_verify",
         "genesis whose password authority proof is zeroed (the recovery proof is valid)",
         &["CHAIN-8", "CHAIN-17"],
-        cin(&[regen(&|b| {
+        chain_input(&[regen(&|b| {
             if let Body::Genesis { password_pop, .. } = b {
                 *password_pop = [0; 64];
             }
         })]),
         Error::ChainPossession,
     )?;
-    let kdf0 = PasswordKdf::decode(&w.pw.kdf_binding).map_err(s)?;
+    let kdf0 = PasswordKdf::decode(&w.pw.kdf_binding).map_err(err_text)?;
     for (desc, edit, err) in [
         ("genesis pinning Argon2 version 0x10", KdfParams { version: 0x10, ..kdf0.params }, Error::KdfVersion),
         (
@@ -2532,7 +2567,7 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
             "chain_verify",
             desc,
             &["CHAIN-8", "CHAIN-18", "KEY-6"],
-            cin(&[regen(&|b| {
+            chain_input(&[regen(&|b| {
                 if let Body::Genesis { password_kdf, .. } = b {
                     *password_kdf = k;
                 }
@@ -2541,7 +2576,7 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
         )?;
     }
     // Replace authority: the pinned KDF is checked, and its length prefix decoded.
-    let rep7 = Statement::decode(&chain[7]).map_err(s)?;
+    let rep7 = Statement::decode(&chain[7]).map_err(err_text)?;
     let mut weak = kdf0;
     weak.params.m_kib = 1024;
     let mut b7 = rep7.body.clone();
@@ -2552,7 +2587,7 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
         "chain_verify",
         "password replacement pinning KDF parameters below the floor",
         &["CHAIN-14", "CHAIN-18"],
-        cin(&with(7, next_statement(&st(6)?, b7, &w.rec.authority).encode())),
+        chain_input(&with(7, next_statement(&st(6)?, b7, &w.rec.authority).encode())),
         Error::KdfParamsTooWeak,
     )?;
     let mut short = rep7.clone();
@@ -2563,7 +2598,7 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
         "chain_statement_decode",
         "password replace-authority whose kdf length prefix is 0 instead of 32",
         &["CHAIN-1", "CHAIN-18"],
-        obj([("statement", h(&short.encode()))]),
+        obj([("statement", hex_value(&short.encode()))]),
         Error::DecodeLength,
     )?;
     // pairing_accept step 5: a committed wrap that does not open (a broken approver).
@@ -2583,9 +2618,9 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
         obj([
             p1,
             p2,
-            ("account_id", h(&acct.0)),
-            ("approver_id", h(&w.a.public().id().0)),
-            ("bundle_wrap", h(&garbage)),
+            ("account_id", hex_value(&acct.0)),
+            ("approver_id", hex_value(&w.a.public().id().0)),
+            ("bundle_wrap", hex_value(&garbage)),
             ("chain", list_json(&served)),
         ]),
         Error::HpkeOpen,
@@ -2593,17 +2628,17 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
     // pairing_accept step 7: a later rotation gives the new device a UMK its key check refutes.
     let q_dev = Dev::new(rng);
     let umks0 = BTreeMap::from([(0, w.umks[&0].clone())]);
-    let ap = approve_device(&st(0)?, &w.a.keys, &q_dev.keys.pending(&acct), &umks0, rng).map_err(s)?;
+    let ap = approve_device(&st(0)?, &w.a.keys, &q_dev.keys.pending(&acct), &umks0, rng).map_err(err_text)?;
     let real = Umk::random(rng);
     let other = Umk::random(rng);
     let mut wraps = Vec::new();
     for d in ap.state.devices().values() {
         let u = if d.x25519 == q_dev.public().x25519 { &other } else { &real };
-        wraps.push(blindsync::chain::epoch_wrap(&acct, 1, &d.x25519, u, rng).map_err(s)?);
+        wraps.push(blindsync::chain::epoch_wrap(&acct, 1, &d.x25519, u, rng).map_err(err_text)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let a = ap.state.authority(p).ok_or("authority")?;
-        wraps.push(blindsync::chain::epoch_wrap(&acct, 1, &a.sealing, &real, rng).map_err(s)?);
+        wraps.push(blindsync::chain::epoch_wrap(&acct, 1, &a.sealing, &real, rng).map_err(err_text)?);
     }
     blindsync::chain::statement::sort_wraps(&mut wraps);
     let rot = next_statement(&ap.state, Body::RotateEpoch { epoch: 1, key_check: real.key_check(1), wraps }, &w.a.keys);
@@ -2616,19 +2651,19 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
         obj([
             q1,
             q2,
-            ("account_id", h(&acct.0)),
-            ("approver_id", h(&w.a.public().id().0)),
-            ("bundle_wrap", h(&ap.bundle_wrap)),
+            ("account_id", hex_value(&acct.0)),
+            ("approver_id", hex_value(&w.a.public().id().0)),
+            ("bundle_wrap", hex_value(&ap.bundle_wrap)),
             ("chain", list_json(&served)),
         ]),
         Error::KeyCheck,
     )?;
     // The approver was revoked after it approved: its key is found among the revoked devices.
     let r_dev = Dev::new(rng);
-    let ap = approve_device(&st(1)?, &w.a.keys, &r_dev.keys.pending(&acct), &umks0, rng).map_err(s)?;
+    let ap = approve_device(&st(1)?, &w.a.keys, &r_dev.keys.pending(&acct), &umks0, rng).map_err(err_text)?;
     let reconf = vec![Reconfirm::Device(w.b.public().id()), Reconfirm::Device(r_dev.public().id())];
     let a_rev = vec![Revocation { device: w.a.public().id(), max_seq: 0, last_envelope: [0; 32] }];
-    let rot = blindsync::chain::revoke(&ap.state, &w.b.keys, a_rev, vec![], reconf, rng).map_err(s)?;
+    let rot = blindsync::chain::revoke(&ap.state, &w.b.keys, a_rev, vec![], reconf, rng).map_err(err_text)?;
     let [r1, r2] = r_dev.seeds();
     g.ok(
         "pairing_accept",
@@ -2637,9 +2672,9 @@ fn generate_unreached(g: &mut Gen, w: &World, rng: &mut SeededRng) -> Result<(),
         obj([
             r1,
             r2,
-            ("account_id", h(&acct.0)),
-            ("approver_id", h(&w.a.public().id().0)),
-            ("bundle_wrap", h(&ap.bundle_wrap)),
+            ("account_id", hex_value(&acct.0)),
+            ("approver_id", hex_value(&w.a.public().id().0)),
+            ("bundle_wrap", hex_value(&ap.bundle_wrap)),
             ("chain", list_json(&rot.state.encoded())),
         ]),
     )?;
@@ -2654,10 +2689,10 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let code = RecoveryCode::generate(rng);
     let password = "correct horse battery staple";
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
-    let pw_keys = kdf.derive(password.as_bytes()).map_err(s)?;
+    let pw_keys = kdf.derive(password.as_bytes()).map_err(err_text)?;
     let a = Dev::new(rng);
-    let acct = blindsync::chain::create_account(&a.keys, &code.derive(), &pw_keys, &kdf, rng).map_err(s)?;
-    let rot = blindsync::chain::rotate(&acct.state, &a.keys, rng).map_err(s)?;
+    let acct = blindsync::chain::create_account(&a.keys, &code.derive(), &pw_keys, &kdf, rng).map_err(err_text)?;
+    let rot = blindsync::chain::rotate(&acct.state, &a.keys, rng).map_err(err_text)?;
     let chain = rot.state.encoded();
     let n = Dev::new(rng);
     let [n1, n2] = n.seeds();
@@ -2668,7 +2703,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
             ("chain", list_json(chain)),
             ("path", json!("recovery")),
             ("text", json!(text)),
-            ("wrap", h(wrap)),
+            ("wrap", hex_value(wrap)),
         ])
     };
     let pin = |chain: &[Vec<u8>], kdf: &PasswordKdf, wrap: &[u8]| {
@@ -2679,7 +2714,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
             ("path", json!("password")),
             ("text", json!(password)),
             ("kdf", super::password::kdf_json(kdf)),
-            ("wrap", h(wrap)),
+            ("wrap", hex_value(wrap)),
         ])
     };
     let text = code.to_text();
@@ -2708,9 +2743,9 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let srv = Dev::new(rng);
     let srv_code = RecoveryCode::generate(rng);
     let srv_kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
-    let srv_pw = srv_kdf.derive(b"server").map_err(s)?;
+    let srv_pw = srv_kdf.derive(b"server").map_err(err_text)?;
     let srv_acct =
-        blindsync::chain::create_account(&srv.keys, &srv_code.derive(), &srv_pw, &srv_kdf, rng).map_err(s)?;
+        blindsync::chain::create_account(&srv.keys, &srv_code.derive(), &srv_pw, &srv_kdf, rng).map_err(err_text)?;
     g.err(
         "enroll",
         "counterfeit chain: the server serves an account of its own; the derived recovery authority is not current in it",
@@ -2732,7 +2767,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         &umks,
         rng,
     )
-    .map_err(s)?
+    .map_err(err_text)?
     .state;
     g.err(
         "enroll",
@@ -2741,7 +2776,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         rin(&replaced.encoded(), &text, &acct.recovery_wrap),
         Error::ChainSignerRevoked,
     )?;
-    let new_wrap = new_rec.wrap_umk0(replaced.account(), &acct.umk, rng).map_err(s)?;
+    let new_wrap = new_rec.wrap_umk0(replaced.account(), &acct.umk, rng).map_err(err_text)?;
     g.ok(
         "enroll",
         "the new recovery code, with the chapter 5 wrap stored at the replacement",
@@ -2749,7 +2784,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         rin(&replaced.encoded(), &new_code.to_text(), &new_wrap),
     )?;
     let rk = UnlockPathKeys::from_recovery(&code.derive());
-    let elsewhere = rk.wrap_umk0(AccountId([0x42; 32]), &acct.umk, rng).map_err(s)?;
+    let elsewhere = rk.wrap_umk0(AccountId([0x42; 32]), &acct.umk, rng).map_err(err_text)?;
     g.err(
         "enroll",
         "a chapter 5 wrap bound to another account id",
@@ -2757,7 +2792,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         rin(&chain, &text, &elsewhere),
         Error::WrapOpen,
     )?;
-    let stale = rk.wrap_umk0(acct.state.account(), &Umk::random(rng), rng).map_err(s)?;
+    let stale = rk.wrap_umk0(acct.state.account(), &Umk::random(rng), rng).map_err(err_text)?;
     g.err(
         "enroll",
         "a chapter 5 wrap (right key, right account) of a UMK_0 that does not match key_check_0",
@@ -2779,12 +2814,12 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let other = Umk::random(rng);
     let mut wraps = Vec::new();
     for d in acct.state.devices().values() {
-        wraps.push(blindsync::chain::epoch_wrap(&acct.state.account(), 1, &d.x25519, &real, rng).map_err(s)?);
+        wraps.push(blindsync::chain::epoch_wrap(&acct.state.account(), 1, &d.x25519, &real, rng).map_err(err_text)?);
     }
     for p in [UnlockPath::Recovery, UnlockPath::Password] {
         let sealing = acct.state.authority(p).ok_or("authority")?.sealing;
         let u = if p == UnlockPath::Recovery { &other } else { &real };
-        wraps.push(blindsync::chain::epoch_wrap(&acct.state.account(), 1, &sealing, u, rng).map_err(s)?);
+        wraps.push(blindsync::chain::epoch_wrap(&acct.state.account(), 1, &sealing, u, rng).map_err(err_text)?);
     }
     blindsync::chain::statement::sort_wraps(&mut wraps);
     let split =
@@ -2810,7 +2845,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
     let o_pw = UnlockPathKeys::from_password(&pw_keys, &kdf);
     let o_umk = Umk::random(rng);
     let o_dev = Dev::new(rng);
-    let o_g = blindsync::chain::genesis(&o_dev.keys, &odd, &o_pw, &o_umk).map_err(s)?;
+    let o_g = blindsync::chain::genesis(&o_dev.keys, &odd, &o_pw, &o_umk).map_err(err_text)?;
     g.err(
         "enroll",
         "the chain's recovery authority has the derived signing key but another sealing key",

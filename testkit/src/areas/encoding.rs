@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::Outcome;
-use crate::json::{Fail, Obj, h, obj};
+use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::{Encoder, Reader};
 use blindsync::error::Error;
 
@@ -26,8 +26,8 @@ fn decode(label: &str, shape: &[Value], bytes: &[u8]) -> Result<Vec<Value>, Fail
             "u16" => json!(r.u16()?),
             "u32" => json!(r.u32()?),
             "u64" => json!(r.u64()?),
-            "fixed" => h(r.fixed(n)?),
-            "bytes" => h(r.bytes(n)?),
+            "fixed" => hex_value(r.fixed(n)?),
+            "bytes" => hex_value(r.bytes(n)?),
             other => return Err(Fail::harness(format!("unknown field type {other}"))),
         });
     }
@@ -36,7 +36,7 @@ fn decode(label: &str, shape: &[Value], bytes: &[u8]) -> Result<Vec<Value>, Fail
 }
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     Some(match kind {
         "canonical_decode" => (|| {
             let fields = decode(i.str("label")?, i.arr("shape")?, &i.hex("bytes")?)?;
@@ -57,7 +57,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         .fixed(&[1, 2, 3, 4])
         .bytes(b"hello")
         .finish();
-    let input = |bytes: &[u8]| obj([("label", json!(label)), ("shape", shape.clone()), ("bytes", h(bytes))]);
+    let input = |bytes: &[u8]| obj([("label", json!(label)), ("shape", shape.clone()), ("bytes", hex_value(bytes))]);
     let r = ["ENC-1", "ENC-2", "ENC-3", "ENC-4"];
     g.ok("canonical_decode", "every field type once, big-endian, label first", &r, input(&good))?;
     let empty = Encoder::new(label).u8(0).u16(0).u32(0).u64(0).fixed(&[0; 4]).bytes(b"").finish();

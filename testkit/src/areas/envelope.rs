@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{Gen, outcome};
 use crate::Outcome;
 use crate::hex;
-use crate::json::{Fail, Obj, h, obj, set};
+use crate::json::{Fail, JsonObject, hex_value, obj, set};
 use blindsync::encoding::Encoder;
 use blindsync::envelope::payload::{Schema, canonicalize};
 use blindsync::envelope::{
@@ -39,7 +39,7 @@ fn plaintext(v: &Value) -> Result<Vec<u8>, Fail> {
     match v {
         Value::String(s) => hex::decode(s).ok_or_else(|| Fail::harness("plaintext is not hex")),
         Value::Object(_) => {
-            let o = Obj(v);
+            let o = JsonObject(v);
             if o.str("pattern")? != "sha256-counter" {
                 return Err(Fail::harness("unknown pattern"));
             }
@@ -50,11 +50,11 @@ fn plaintext(v: &Value) -> Result<Vec<u8>, Fail> {
     }
 }
 
-fn u8_of(i: &Obj<'_>, k: &str) -> Result<u8, Fail> {
+fn u8_of(i: &JsonObject<'_>, k: &str) -> Result<u8, Fail> {
     u8::try_from(i.u64(k)?).map_err(|_| Fail::harness(format!("{k} exceeds u8")))
 }
 
-fn u16_of(i: &Obj<'_>, k: &str) -> Result<u16, Fail> {
+fn u16_of(i: &JsonObject<'_>, k: &str) -> Result<u16, Fail> {
     u16::try_from(i.u64(k)?).map_err(|_| Fail::harness(format!("{k} exceeds u16")))
 }
 
@@ -62,18 +62,18 @@ fn header_json(hd: &Header) -> Value {
     obj([
         ("version", json!(hd.version)),
         ("suite", json!(hd.suite as u8)),
-        ("bucket", h(&hd.bucket.0)),
-        ("record_id", h(&hd.record_id.0)),
+        ("bucket", hex_value(&hd.bucket.0)),
+        ("record_id", hex_value(&hd.record_id.0)),
         ("revision", json!(hd.revision)),
-        ("writer", h(&hd.writer.0)),
+        ("writer", hex_value(&hd.writer.0)),
         ("writer_seq", json!(hd.writer_seq)),
         ("epoch", json!(hd.epoch)),
         ("schema", json!(hd.schema)),
         ("padded_len", json!(hd.padded_len)),
-        ("chain_head", h(&hd.chain_head)),
-        ("salt", h(&hd.salt)),
-        ("commitment", h(&hd.commitment)),
-        ("prev", h(&hd.prev)),
+        ("chain_head", hex_value(&hd.chain_head)),
+        ("salt", hex_value(&hd.salt)),
+        ("commitment", hex_value(&hd.commitment)),
+        ("prev", hex_value(&hd.prev)),
     ])
 }
 
@@ -84,22 +84,25 @@ fn intermediates(account: &AccountId, ck: &CollectionKey, env: &EnvelopeRef<'_>)
     let bd = body_digest(env.body);
     let body_len = u32::try_from(env.body.len()).unwrap_or(u32::MAX);
     obj([
-        ("header", h(&hd.encode())),
-        ("key_info", h(&Encoder::new(labels::ENVELOPE_KEY).u8(hd.version).u8(hd.suite as u8).finish())),
-        ("commit_info", h(&Encoder::new(labels::ENVELOPE_COMMIT).u8(hd.version).u8(hd.suite as u8).finish())),
-        ("prk", h(ks.prk.expose())),
-        ("key", h(ks.key.expose())),
-        ("commitment", h(&ks.commitment)),
-        ("aad", h(&hd.aad(account))),
-        ("body_digest_prefix", h(&Encoder::new(labels::HASH_ENVELOPE_BODY).u32(body_len).finish())),
-        ("body_digest", h(&bd)),
-        ("sig_message", h(&Encoder::new(labels::SIG_RECORD).fixed(&account.0).fixed(&hd.encode()).fixed(&bd).finish())),
-        ("sig_digest", h(&hd.sig_digest(account, &bd))),
+        ("header", hex_value(&hd.encode())),
+        ("key_info", hex_value(&Encoder::new(labels::ENVELOPE_KEY).u8(hd.version).u8(hd.suite as u8).finish())),
+        ("commit_info", hex_value(&Encoder::new(labels::ENVELOPE_COMMIT).u8(hd.version).u8(hd.suite as u8).finish())),
+        ("prk", hex_value(ks.prk.expose())),
+        ("key", hex_value(ks.key.expose())),
+        ("commitment", hex_value(&ks.commitment)),
+        ("aad", hex_value(&hd.aad(account))),
+        ("body_digest_prefix", hex_value(&Encoder::new(labels::HASH_ENVELOPE_BODY).u32(body_len).finish())),
+        ("body_digest", hex_value(&bd)),
+        (
+            "sig_message",
+            hex_value(&Encoder::new(labels::SIG_RECORD).fixed(&account.0).fixed(&hd.encode()).fixed(&bd).finish()),
+        ),
+        ("sig_digest", hex_value(&hd.sig_digest(account, &bd))),
     ])
 }
 
 fn envelope_seal(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let account = AccountId(i.hex_n("account_id")?);
     let ck = CollectionKey::from_bytes(i.hex_n("collection_key")?);
     let sk = SigningKey::from_bytes(&i.hex_n("signing_seed")?);
@@ -135,16 +138,16 @@ fn envelope_seal(input: &Value) -> Result<Outcome, Fail> {
     }
     let mut inter = intermediates(&account, &ck, &parsed);
     if let Value::Object(m) = &mut inter {
-        m.insert("verifying_key".into(), h(&sk.verifying_key().to_bytes()));
+        m.insert("verifying_key".into(), hex_value(&sk.verifying_key().to_bytes()));
         m.insert("padded_len".into(), json!(parsed.header.padded_len));
     }
     let output = if i.get("plaintext")?.is_string() {
-        obj([("envelope", h(&env))])
+        obj([("envelope", hex_value(&env))])
     } else {
         obj([
             ("envelope_len", json!(env.len())),
-            ("envelope_sha256", h(&sha256(&[&env]))),
-            ("signature", h(&parsed.signature)),
+            ("envelope_sha256", hex_value(&sha256(&[&env]))),
+            ("signature", hex_value(&parsed.signature)),
         ])
     };
     outcome(inter, output)
@@ -155,7 +158,7 @@ fn writers_from(v: &Value) -> Result<Vec<AuthorizedWriter>, Fail> {
         .ok_or_else(|| Fail::harness("writers is not an array"))?
         .iter()
         .map(|w| {
-            let o = Obj(w);
+            let o = JsonObject(w);
             Ok(AuthorizedWriter {
                 device: DeviceId(o.hex_n("device")?),
                 verifying_key: o.hex_n("verifying_key")?,
@@ -169,12 +172,12 @@ fn writers_from(v: &Value) -> Result<Vec<AuthorizedWriter>, Fail> {
 }
 
 /// Builds the reader's context from the input and runs `f` with it.
-fn with_ctx<T>(i: &Obj<'_>, f: impl FnOnce(&OpenContext<'_>) -> Result<T, Fail>) -> Result<T, Fail> {
+fn with_ctx<T>(i: &JsonObject<'_>, f: impl FnOnce(&OpenContext<'_>) -> Result<T, Fail>) -> Result<T, Fail> {
     let account = AccountId(i.hex_n("account_id")?);
     let mut keys = Vec::new();
     let mut lists = Vec::new();
     for e in i.arr("epochs")? {
-        let o = Obj(e);
+        let o = JsonObject(e);
         keys.push((o.u32("epoch")?, CollectionKey::from_bytes(o.hex_n("collection_key")?)));
         lists.push(writers_from(o.get("writers")?)?);
     }
@@ -195,7 +198,7 @@ fn with_ctx<T>(i: &Obj<'_>, f: impl FnOnce(&OpenContext<'_>) -> Result<T, Fail>)
     let mut heads = Vec::new();
     if let Some(list) = i.0.get("heads").filter(|v| !v.is_null()) {
         for e in list.as_array().ok_or_else(|| Fail::harness("heads is not an array"))? {
-            let o = Obj(e);
+            let o = JsonObject(e);
             heads.push(HeadEpoch { head: o.hex_n("head")?, epoch: o.u32("epoch")? });
         }
     }
@@ -203,7 +206,7 @@ fn with_ctx<T>(i: &Obj<'_>, f: impl FnOnce(&OpenContext<'_>) -> Result<T, Fail>)
 }
 
 fn envelope_open(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let env = i.hex("envelope")?;
     with_ctx(&i, |ctx| {
         let opened = envelope::open(&env, ctx)?;
@@ -216,13 +219,13 @@ fn envelope_open(input: &Value) -> Result<Outcome, Fail> {
             .ok_or_else(|| Fail::harness("no key"))?;
         outcome(
             intermediates(&ctx.account, ck, &parsed),
-            obj([("header", header_json(&opened.header)), ("payload", h(opened.payload()))]),
+            obj([("header", header_json(&opened.header)), ("payload", hex_value(opened.payload()))]),
         )
     })
 }
 
 fn envelope_stub(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let stub = Stub::decode(&i.hex("stub")?)?;
     with_ctx(&i, |ctx| {
         verify_stub(&stub, ctx)?;
@@ -232,16 +235,19 @@ fn envelope_stub(input: &Value) -> Result<Outcome, Fail> {
             .fixed(&stub.header.encode())
             .fixed(&stub.body_digest)
             .finish();
-        outcome(obj([("sig_message", h(&msg)), ("sig_digest", h(&sd))]), obj([("header", header_json(&stub.header))]))
+        outcome(
+            obj([("sig_message", hex_value(&msg)), ("sig_digest", hex_value(&sd))]),
+            obj([("header", header_json(&stub.header))]),
+        )
     })
 }
 
 fn canonical_json(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let p = i.hex("payload")?;
     let c = canonicalize(&p)?;
     Schema::Json.check(&p)?;
-    outcome(obj([]), obj([("canonical", h(&c))]))
+    outcome(obj([]), obj([("canonical", hex_value(&c))]))
 }
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
@@ -281,8 +287,8 @@ fn resign(account: &AccountId, sk: &SigningKey, env: &[u8]) -> Result<Vec<u8>, S
 
 fn writer_json(device: &[u8; 32], vk: &[u8; 32], max_seq: Option<u64>) -> Value {
     let mut m = Map::new();
-    m.insert("device".into(), h(device));
-    m.insert("verifying_key".into(), h(vk));
+    m.insert("device".into(), hex_value(device));
+    m.insert("verifying_key".into(), hex_value(vk));
     m.insert("max_seq".into(), max_seq.map_or(Value::Null, |s| json!(s)));
     Value::Object(m)
 }
@@ -341,22 +347,22 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let seal_in = |suite: Suite, pt: Value, salt: [u8; 32], schema: u16| {
         let nonce = &salt[..NONCE_LEN];
         obj([
-            ("account_id", h(&account.0)),
-            ("collection_key", h(&ck5)),
-            ("signing_seed", h(&seed_a)),
+            ("account_id", hex_value(&account.0)),
+            ("collection_key", hex_value(&ck5)),
+            ("signing_seed", hex_value(&seed_a)),
             ("suite", json!(suite as u8)),
-            ("bucket", h(&bucket)),
-            ("record_id", h(&rid)),
+            ("bucket", hex_value(&bucket)),
+            ("record_id", hex_value(&rid)),
             ("revision", json!(3)),
-            ("writer", h(&dev_a)),
+            ("writer", hex_value(&dev_a)),
             ("writer_seq", json!(41)),
             ("epoch", json!(5)),
             ("schema", json!(schema)),
-            ("chain_head", h(&chain_head)),
-            ("prev", h(&prev)),
+            ("chain_head", hex_value(&chain_head)),
+            ("prev", hex_value(&prev)),
             // salt and nonce as a writer would draw them from its RNG
-            ("salt", h(&sha256(&[b"salt", &salt]))),
-            ("nonce", h(nonce)),
+            ("salt", hex_value(&sha256(&[b"salt", &salt]))),
+            ("nonce", hex_value(nonce)),
             ("plaintext", pt),
         ])
     };
@@ -365,7 +371,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         let name = if suite == Suite::Aes256Gcm { "AES-256-GCM" } else { "ChaCha20-Poly1305" };
         for n in [0usize, 252, 253, 255, 256, 257, 65535, 65536, 65537, 200000] {
             let pt = if n <= 257 {
-                h(&pattern(n))
+                hex_value(&pattern(n))
             } else {
                 obj([("pattern", json!("sha256-counter")), ("length", json!(n))])
             };
@@ -383,9 +389,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "envelope_seal",
         "AES-256-GCM, schema 1: a record as canonical JSON",
         &["ENV-1", "PAY-1", "PAY-2"],
-        seal_in(Suite::Aes256Gcm, h(record), next_salt()?, 1),
+        seal_in(Suite::Aes256Gcm, hex_value(record), next_salt()?, 1),
     )?;
-    let bad_json = seal_in(Suite::Aes256Gcm, h(br#"{"title":"x", "done":true}"#), next_salt()?, 1);
+    let bad_json = seal_in(Suite::Aes256Gcm, hex_value(br#"{"title":"x", "done":true}"#), next_salt()?, 1);
     g.err("envelope_seal", "schema 1 refuses non-canonical JSON on seal", &["PAY-2"], bad_json, Error::EnvJson)?;
 
     // ---- the base envelope of the open vectors ----
@@ -421,8 +427,8 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     ]);
     let open_in = |env: &[u8]| {
         obj([
-            ("envelope", h(env)),
-            ("account_id", h(&account.0)),
+            ("envelope", hex_value(env)),
+            ("account_id", hex_value(&account.0)),
             ("epochs", epochs.clone()),
             ("bucket", Value::Null),
             ("record_id", Value::Null),
@@ -434,7 +440,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "envelope_open",
         "with the caller's expected bucket and record id",
         &["ENV-11", "ENV-12"],
-        set(&set(&open_in(&base), "bucket", h(&bucket)), "record_id", h(&rid)),
+        set(&set(&open_in(&base), "bucket", hex_value(&bucket)), "record_id", hex_value(&rid)),
     )?;
     let cha = seal_m(&RecordMeta { suite: Suite::ChaCha20Poly1305, ..meta }, &sk_a, text, next_salt()?)?;
     g.ok("envelope_open", "ChaCha20-Poly1305 envelope opens", &open_reqs, open_in(&cha))?;
@@ -567,21 +573,21 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "envelope_open",
         "served for another record than the one asked for",
         &["ENV-11"],
-        set(&open_in(&base), "record_id", h(&alt32[..16])),
+        set(&open_in(&base), "record_id", hex_value(&alt32[..16])),
         Error::EnvContext,
     )?;
     g.err(
         "envelope_open",
         "served for another bucket than the one asked for",
         &["ENV-11"],
-        set(&open_in(&base), "bucket", h(&alt32)),
+        set(&open_in(&base), "bucket", hex_value(&alt32)),
         Error::EnvContext,
     )?;
     g.err(
         "envelope_open",
         "moved to another account (account id is bound, not on the wire)",
         &["ENV-5", "ENV-9"],
-        set(&open_in(&base), "account_id", h(&other_account)),
+        set(&open_in(&base), "account_id", hex_value(&other_account)),
         Error::EnvSignature,
     )?;
 
@@ -751,7 +757,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
 
     // ---- stubs ----
     let stub = EnvelopeRef::decode(&base).map_err(|e| e.to_string())?.stub();
-    let stub_in = |s: &Stub| set(&open_in(&base), "stub", h(&s.encode()));
+    let stub_in = |s: &Stub| set(&open_in(&base), "stub", hex_value(&s.encode()));
     let strip = |v: Value| {
         let mut v = v;
         if let Value::Object(m) = &mut v {
@@ -792,7 +798,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
 
     // ---- canonical JSON ----
-    let cj = |p: &[u8]| obj([("payload", h(p))]);
+    let cj = |p: &[u8]| obj([("payload", hex_value(p))]);
     let pj = ["PAY-2", "PAY-3", "PAY-4", "PAY-5"];
     g.ok("payload_canonical_json", "a canonical record", &pj, cj(record))?;
     g.ok(

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::Outcome;
-use crate::json::{Fail, Obj, h, obj};
+use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::Encoder;
 use blindsync::error::Error;
 use blindsync::keys::{AccountId, EpochKeys, Umk};
@@ -12,7 +12,7 @@ use blindsync::labels;
 use blindsync::primitives::SeededRng;
 
 fn epoch_keys(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let umk = Umk::from_bytes(i.hex_n("umk")?);
     let account = AccountId(i.hex_n("account_id")?);
     let epoch = i.u32("epoch")?;
@@ -25,29 +25,33 @@ fn epoch_keys(input: &Value) -> Result<Outcome, Fail> {
     for name in i.arr("collections")? {
         let name = name.as_str().ok_or_else(|| Fail::harness("collection is not a string"))?;
         let ck = keys.collection_key(name)?;
-        infos.push(h(&Encoder::new(labels::COLLECTION_KEY).bytes(name.as_bytes()).finish()));
-        msgs.push(h(&Encoder::new(labels::BUCKET).bytes(name.as_bytes()).finish()));
-        cks.push(h(ck.expose()));
-        buckets.push(h(&routing.bucket(name)?.0));
+        infos.push(hex_value(&Encoder::new(labels::COLLECTION_KEY).bytes(name.as_bytes()).finish()));
+        msgs.push(hex_value(&Encoder::new(labels::BUCKET).bytes(name.as_bytes()).finish()));
+        cks.push(hex_value(ck.expose()));
+        buckets.push(hex_value(&routing.bucket(name)?.0));
     }
-    let salt = h(&Encoder::new(labels::EPOCH_EXTRACT).fixed(&account.0).u32(epoch).finish());
+    let salt = hex_value(&Encoder::new(labels::EPOCH_EXTRACT).fixed(&account.0).u32(epoch).finish());
     if epoch != 0 {
         // [KEY-11] only epoch 0 has a routing key: later epochs give collection keys only.
         return outcome(
-            obj([("extract_salt", salt), ("prk", h(keys.prk().expose())), ("collection_infos", Value::Array(infos))]),
+            obj([
+                ("extract_salt", salt),
+                ("prk", hex_value(keys.prk().expose())),
+                ("collection_infos", Value::Array(infos)),
+            ]),
             obj([("collection_keys", Value::Array(cks))]),
         );
     }
     outcome(
         obj([
             ("extract_salt", salt),
-            ("prk", h(keys.prk().expose())),
-            ("routing_info", h(&Encoder::new(labels::ROUTING_KEY).finish())),
+            ("prk", hex_value(keys.prk().expose())),
+            ("routing_info", hex_value(&Encoder::new(labels::ROUTING_KEY).finish())),
             ("collection_infos", Value::Array(infos)),
             ("bucket_messages", Value::Array(msgs)),
         ]),
         obj([
-            ("routing_key", h(routing.expose())),
+            ("routing_key", hex_value(routing.expose())),
             ("collection_keys", Value::Array(cks)),
             ("buckets", Value::Array(buckets)),
         ]),
@@ -73,7 +77,12 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let umk1 = b32();
     let reqs = ["KEY-1", "KEY-2", "KEY-10", "KEY-11", "KEY-12", "KEY-13"];
     let input = |umk: &[u8; 32], epoch: u32, names: Value| {
-        obj([("umk", h(umk)), ("account_id", h(&account)), ("epoch", json!(epoch)), ("collections", names)])
+        obj([
+            ("umk", hex_value(umk)),
+            ("account_id", hex_value(&account)),
+            ("epoch", json!(epoch)),
+            ("collections", names),
+        ])
     };
     g.ok(
         "epoch_keys",

@@ -104,9 +104,9 @@ pub(crate) fn generate() -> Result<Vec<VectorFile>, String> {
     let mut files = Vec::new();
     for ((name, description), g) in FILES.iter().zip(GENERATORS) {
         let stem = name.trim_end_matches(".json");
-        let mut gen_ = Gen { prefix: stem, out: Vec::new() };
-        g(&mut gen_)?;
-        files.push(VectorFile { name, description, vectors: gen_.out });
+        let mut generator = Gen { prefix: stem, out: Vec::new() };
+        g(&mut generator)?;
+        files.push(VectorFile { name, description, vectors: generator.out });
     }
     Ok(files)
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::Outcome;
-use crate::json::{Fail, Obj, h, obj};
+use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::Encoder;
 use blindsync::error::Error;
 use blindsync::labels;
@@ -13,7 +13,7 @@ use blindsync::unlock::password::{ARGON2_VERSION, KdfParams, PasswordKdf, salt_f
 
 /// Reads `{salt, version, m_kib, t, p}`.
 pub(super) fn kdf_from(v: &Value) -> Result<PasswordKdf, Fail> {
-    let o = Obj(v);
+    let o = JsonObject(v);
     Ok(PasswordKdf {
         salt: salt_from_slice(&o.hex("salt")?)?,
         params: KdfParams { version: o.u32("version")?, m_kib: o.u32("m_kib")?, t: o.u32("t")?, p: o.u32("p")? },
@@ -22,7 +22,7 @@ pub(super) fn kdf_from(v: &Value) -> Result<PasswordKdf, Fail> {
 
 pub(super) fn kdf_json(k: &PasswordKdf) -> Value {
     obj([
-        ("salt", h(&k.salt)),
+        ("salt", hex_value(&k.salt)),
         ("version", json!(k.params.version)),
         ("m_kib", json!(k.params.m_kib)),
         ("t", json!(k.params.t)),
@@ -31,33 +31,33 @@ pub(super) fn kdf_json(k: &PasswordKdf) -> Value {
 }
 
 fn password_derive(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let kdf = kdf_from(i.get("kdf")?)?;
     let keys = kdf.derive(i.str("password")?.as_bytes())?;
     let hash_prefix = Encoder::new(labels::PASSWORD_AUTH_HASH).finish();
     outcome(
         obj([
-            ("kdf_encoding", h(&kdf.encode())),
-            ("argon2id_output", h(keys.stretched.expose())),
-            ("extract_salt", h(&Encoder::new(labels::PASSWORD_EXTRACT).finish())),
-            ("prk", h(keys.prk.expose())),
-            ("auth_info", h(&Encoder::new(labels::PASSWORD_AUTH).finish())),
-            ("kek_info", h(&Encoder::new(labels::PASSWORD_KEK).finish())),
-            ("authority_info", h(&Encoder::new(labels::PASSWORD_AUTHORITY).finish())),
-            ("auth_hash_prefix", h(&hash_prefix)),
+            ("kdf_encoding", hex_value(&kdf.encode())),
+            ("argon2id_output", hex_value(keys.stretched.expose())),
+            ("extract_salt", hex_value(&Encoder::new(labels::PASSWORD_EXTRACT).finish())),
+            ("prk", hex_value(keys.prk.expose())),
+            ("auth_info", hex_value(&Encoder::new(labels::PASSWORD_AUTH).finish())),
+            ("kek_info", hex_value(&Encoder::new(labels::PASSWORD_KEK).finish())),
+            ("authority_info", hex_value(&Encoder::new(labels::PASSWORD_AUTHORITY).finish())),
+            ("auth_hash_prefix", hex_value(&hash_prefix)),
         ]),
         obj([
-            ("auth", h(keys.auth.expose())),
-            ("auth_hash", h(&keys.auth.server_hash())),
-            ("kek", h(keys.kek.expose())),
-            ("authority_seed", h(keys.authority.expose())),
-            ("authority_public_key", h(&keys.authority.public_key())),
+            ("auth", hex_value(keys.auth.expose())),
+            ("auth_hash", hex_value(&keys.auth.server_hash())),
+            ("kek", hex_value(keys.kek.expose())),
+            ("authority_seed", hex_value(keys.authority.expose())),
+            ("authority_public_key", hex_value(&keys.authority.public_key())),
         ]),
     )
 }
 
 fn kdf_decode(input: &Value) -> Result<Outcome, Fail> {
-    let k = PasswordKdf::decode(&Obj(input).hex("bytes")?)?;
+    let k = PasswordKdf::decode(&JsonObject(input).hex("bytes")?)?;
     k.check()?;
     outcome(json!({}), obj([("kdf", kdf_json(&k))]))
 }
@@ -135,7 +135,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     )?;
     let mut short = kdf_json(&kdf);
     if let Value::Object(m) = &mut short {
-        m.insert("salt".into(), h(&kdf.salt[..15]));
+        m.insert("salt".into(), hex_value(&kdf.salt[..15]));
     }
     g.err(
         "password_derive",
@@ -145,22 +145,27 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         Error::KdfSaltLength,
     )?;
     let dec = ["KEY-6"];
-    g.ok("password_kdf_decode", "the wire form of salt and parameters", &dec, obj([("bytes", h(&kdf.encode()))]))?;
+    g.ok(
+        "password_kdf_decode",
+        "the wire form of salt and parameters",
+        &dec,
+        obj([("bytes", hex_value(&kdf.encode()))]),
+    )?;
     g.err(
         "password_kdf_decode",
         "one byte short",
         &dec,
-        obj([("bytes", h(&kdf.encode()[..31]))]),
+        obj([("bytes", hex_value(&kdf.encode()[..31]))]),
         Error::DecodeTruncated,
     )?;
     let mut long = kdf.encode();
     long.push(0);
-    g.err("password_kdf_decode", "one trailing byte", &dec, obj([("bytes", h(&long))]), Error::DecodeTrailing)?;
+    g.err("password_kdf_decode", "one trailing byte", &dec, obj([("bytes", hex_value(&long))]), Error::DecodeTrailing)?;
     g.err(
         "password_kdf_decode",
         "well-formed but m=8 MiB",
         &dec,
-        obj([("bytes", h(&with(8192, 3, 4).encode()))]),
+        obj([("bytes", hex_value(&with(8192, 3, 4).encode()))]),
         Error::KdfParamsTooWeak,
     )?;
     Ok(())

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{Gen, outcome};
 use crate::Outcome;
-use crate::json::{Fail, Obj, h, obj};
+use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::Encoder;
 use blindsync::error::Error;
 use blindsync::labels;
@@ -16,21 +16,21 @@ pub(super) fn derive_json(code: &RecoveryCode) -> (Value, Value) {
     let k = code.derive();
     (
         obj([
-            ("extract_salt", h(&Encoder::new(labels::RECOVERY_EXTRACT).finish())),
-            ("prk", h(k.prk.expose())),
-            ("kek_info", h(&Encoder::new(labels::RECOVERY_KEK).finish())),
-            ("authority_info", h(&Encoder::new(labels::RECOVERY_AUTHORITY).finish())),
+            ("extract_salt", hex_value(&Encoder::new(labels::RECOVERY_EXTRACT).finish())),
+            ("prk", hex_value(k.prk.expose())),
+            ("kek_info", hex_value(&Encoder::new(labels::RECOVERY_KEK).finish())),
+            ("authority_info", hex_value(&Encoder::new(labels::RECOVERY_AUTHORITY).finish())),
         ]),
         obj([
-            ("kek", h(k.kek.expose())),
-            ("authority_seed", h(k.authority.expose())),
-            ("authority_public_key", h(&k.authority.public_key())),
+            ("kek", hex_value(k.kek.expose())),
+            ("authority_seed", hex_value(k.authority.expose())),
+            ("authority_public_key", hex_value(&k.authority.public_key())),
         ]),
     )
 }
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     Some(match kind {
         "recovery_code_format" => (|| {
             let code = RecoveryCode::from_bytes(i.hex_n("code")?);
@@ -41,7 +41,7 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
             let (inter, out) = derive_json(&code);
             let mut inter = inter;
             if let Value::Object(m) = &mut inter {
-                m.insert("code".into(), h(code.expose()));
+                m.insert("code".into(), hex_value(code.expose()));
             }
             outcome(inter, out)
         })(),
@@ -53,15 +53,15 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let mut rng = SeededRng::from_label("blindsync/vectors/v1/recovery");
     let fmt = ["KEY-3"];
     let both = ["KEY-3", "KEY-4"];
-    g.ok("recovery_code_format", "the all-zero code", &fmt, obj([("code", h(&[0; 16]))]))?;
+    g.ok("recovery_code_format", "the all-zero code", &fmt, obj([("code", hex_value(&[0; 16]))]))?;
     g.ok(
         "recovery_code_format",
         "the all-ones code (last data symbol carries two zero padding bits)",
         &fmt,
-        obj([("code", h(&[0xff; 16]))]),
+        obj([("code", hex_value(&[0xff; 16]))]),
     )?;
     let code = RecoveryCode::generate(&mut rng);
-    g.ok("recovery_code_format", "a seeded random code", &fmt, obj([("code", h(code.expose()))]))?;
+    g.ok("recovery_code_format", "a seeded random code", &fmt, obj([("code", hex_value(code.expose()))]))?;
     let text = code.to_text().as_str().to_owned();
     g.ok(
         "recovery_code_derive",

@@ -9,7 +9,7 @@ use super::envelope::pattern;
 use super::{Gen, outcome};
 use crate::Outcome;
 use crate::hex;
-use crate::json::{Fail, Obj, h, obj, set};
+use crate::json::{Fail, JsonObject, hex_value, obj, set};
 use blindsync::encoding::Encoder;
 use blindsync::envelope::Suite;
 use blindsync::error::Error;
@@ -24,7 +24,7 @@ fn plaintext(v: &Value) -> Result<Vec<u8>, Fail> {
     match v {
         Value::String(s) => hex::decode(s).ok_or_else(|| Fail::harness("plaintext is not hex")),
         Value::Object(_) => {
-            let o = Obj(v);
+            let o = JsonObject(v);
             if o.str("pattern")? != "sha256-counter" {
                 return Err(Fail::harness("unknown pattern"));
             }
@@ -34,7 +34,7 @@ fn plaintext(v: &Value) -> Result<Vec<u8>, Fail> {
     }
 }
 
-fn params_from(i: &Obj<'_>) -> Result<StreamParams, Fail> {
+fn params_from(i: &JsonObject<'_>) -> Result<StreamParams, Fail> {
     let suite = u8::try_from(i.u64("suite")?).map_err(|_| Fail::harness("suite"))?;
     Ok(StreamParams {
         account: AccountId(i.hex_n("account_id")?),
@@ -45,7 +45,7 @@ fn params_from(i: &Obj<'_>) -> Result<StreamParams, Fail> {
 }
 
 fn stream_seal(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let p = params_from(&i)?;
     let source = StreamKeySource::from_bytes(i.hex_n("key_source")?);
     let sk = SigningKey::from_bytes(&i.hex_n("signing_seed")?);
@@ -63,38 +63,45 @@ fn stream_seal(input: &Value) -> Result<Outcome, Fail> {
     let first_frame_len =
         u32::try_from(if n == 1 { man.last_len as usize } else { CHUNK_LEN } + 16).map_err(|_| Fail::harness("len"))?;
     let inter = obj([
-        ("key_info", h(&stream::key_info(p.suite))),
-        ("commit_info", h(&stream::commit_info(p.suite))),
-        ("prk", h(ks.prk.expose())),
-        ("key", h(ks.key.expose())),
-        ("commitment", h(&ks.commitment)),
-        ("first_nonce", h(&chunk_nonce(0, n == 1))),
-        ("first_aad", h(&chunk_aad(&p, 0, n == 1))),
-        ("last_nonce", h(&chunk_nonce(n - 1, true))),
-        ("first_digest_prefix", h(&Encoder::new(labels::HASH_STREAM_CHUNK).u32(first_frame_len).finish())),
-        ("chunk_digests", Value::Array(man.digests.iter().map(|t| h(t)).collect())),
-        ("sig_message_prefix", h(&Encoder::new(labels::SIG_STREAM).fixed(&p.account.0).u32(unsigned_len).finish())),
-        ("sig_digest", h(&man.sig_digest(&p.account))),
-        ("verifying_key", h(&sk.verifying_key().to_bytes())),
+        ("key_info", hex_value(&stream::key_info(p.suite))),
+        ("commit_info", hex_value(&stream::commit_info(p.suite))),
+        ("prk", hex_value(ks.prk.expose())),
+        ("key", hex_value(ks.key.expose())),
+        ("commitment", hex_value(&ks.commitment)),
+        ("first_nonce", hex_value(&chunk_nonce(0, n == 1))),
+        ("first_aad", hex_value(&chunk_aad(&p, 0, n == 1))),
+        ("last_nonce", hex_value(&chunk_nonce(n - 1, true))),
+        ("first_digest_prefix", hex_value(&Encoder::new(labels::HASH_STREAM_CHUNK).u32(first_frame_len).finish())),
+        ("chunk_digests", Value::Array(man.digests.iter().map(|t| hex_value(t)).collect())),
+        (
+            "sig_message_prefix",
+            hex_value(&Encoder::new(labels::SIG_STREAM).fixed(&p.account.0).u32(unsigned_len).finish()),
+        ),
+        ("sig_digest", hex_value(&man.sig_digest(&p.account))),
+        ("verifying_key", hex_value(&sk.verifying_key().to_bytes())),
     ]);
     let output = if i.get("plaintext")?.is_string() {
-        obj([("manifest", h(&m)), ("body", h(&body))])
+        obj([("manifest", hex_value(&m)), ("body", hex_value(&body))])
     } else {
-        obj([("manifest", h(&m)), ("body_len", json!(body.len())), ("body_sha256", h(&sha256(&[&body])))])
+        obj([
+            ("manifest", hex_value(&m)),
+            ("body_len", json!(body.len())),
+            ("body_sha256", hex_value(&sha256(&[&body]))),
+        ])
     };
     outcome(inter, output)
 }
 
 fn stream_open(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let ctx = StreamOpenContext { params: params_from(&i)?, verifying_key: i.hex_n("verifying_key")? };
     let source = StreamKeySource::from_bytes(i.hex_n("key_source")?);
     let pt = stream::open(&i.hex("manifest")?, &i.hex("body")?, &ctx, &source)?;
-    outcome(obj([]), obj([("plaintext_len", json!(pt.len())), ("plaintext_sha256", h(&sha256(&[&pt])))]))
+    outcome(obj([]), obj([("plaintext_len", json!(pt.len())), ("plaintext_sha256", hex_value(&sha256(&[&pt])))]))
 }
 
 fn stream_manifest_decode(input: &Value) -> Result<Outcome, Fail> {
-    let m = Manifest::decode(&Obj(input).hex("manifest")?)?;
+    let m = Manifest::decode(&JsonObject(input).hex("manifest")?)?;
     outcome(
         obj([]),
         obj([
@@ -149,9 +156,13 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     for (k, n) in sizes.iter().enumerate() {
         for suite in [1u8, 2] {
             let salt = b32();
-            let pt = if *n <= 1 { h(&pattern(*n)) } else { json!({"pattern": "sha256-counter", "length": n}) };
+            let pt = if *n <= 1 { hex_value(&pattern(*n)) } else { json!({"pattern": "sha256-counter", "length": n}) };
             let input = set(
-                &set(&set(&set(&base, "suite", json!(suite)), "salt", h(&salt)), "signing_seed", h(&seed)),
+                &set(
+                    &set(&set(&base, "suite", json!(suite)), "salt", hex_value(&salt)),
+                    "signing_seed",
+                    hex_value(&seed),
+                ),
                 "plaintext",
                 pt,
             );
@@ -168,7 +179,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let pt = pattern(2 * CHUNK_LEN);
     let salt = b32();
     let (m, body) = stream::seal_parallel(&p, &StreamKeySource::from_bytes(source), &sk, &salt, &pt, 1).map_err(f)?;
-    let open_in = |m: &[u8], b: &[u8]| set(&set(&set(&base, "manifest", h(m)), "body", h(b)), "verifying_key", h(&vk));
+    let open_in = |m: &[u8], b: &[u8]| {
+        set(&set(&set(&base, "manifest", hex_value(m)), "body", hex_value(b)), "verifying_key", hex_value(&vk))
+    };
     let reqs = &["STR-8", "STR-11"];
     g.ok("stream_open", "two full chunks", reqs, open_in(&m, &body))?;
     let c0 = body.get(..FRAME_LEN).ok_or("c0")?;
@@ -233,14 +246,14 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "stream_open",
         "verified with another writer's key",
         &["STR-7", "STR-8"],
-        set(&open_in(&m, &body), "verifying_key", h(&other_vk)),
+        set(&open_in(&m, &body), "verifying_key", hex_value(&other_vk)),
         Error::StreamSignature,
     )?;
     g.err(
         "stream_open",
         "reader with another key source",
         &["STR-3", "STR-8"],
-        set(&open_in(&m, &body), "key_source", h(&b32())),
+        set(&open_in(&m, &body), "key_source", hex_value(&b32())),
         Error::StreamCommitment,
     )?;
     // Altered ciphertext, tag kept: the frame's digest is not the listed one.

@@ -8,7 +8,7 @@ use blindsync::chain::{approve_device, create_account};
 use std::collections::BTreeMap;
 
 use crate::Outcome;
-use crate::json::{Fail, Obj, h, obj};
+use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::client::{ChainLink, SeqItem, revision_steps, stale_head, writer_chain_break, writer_sequence};
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::payload::Schema;
@@ -25,30 +25,30 @@ use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
 
 fn request_decode(input: &Value) -> Result<Outcome, Fail> {
-    let bytes = Obj(input).hex("bytes")?;
+    let bytes = JsonObject(input).hex("bytes")?;
     let r = Request::decode(&bytes)?;
-    outcome(json!({}), obj([("name", Value::from(r.name())), ("reencoded", h(&r.encode()))]))
+    outcome(json!({}), obj([("name", Value::from(r.name())), ("reencoded", hex_value(&r.encode()))]))
 }
 
 fn response_decode(input: &Value) -> Result<Outcome, Fail> {
-    let bytes = Obj(input).hex("bytes")?;
+    let bytes = JsonObject(input).hex("bytes")?;
     let r = Response::decode(&bytes)?;
-    outcome(json!({}), obj([("reencoded", h(&r.encode()))]))
+    outcome(json!({}), obj([("reencoded", hex_value(&r.encode()))]))
 }
 
 /// Runs requests through a fresh reference server; the last response's
 /// error, if any, is the vector's error.
 fn server_script(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let mut server = Server::new(MemoryStorage::default(), ServerConfig::new(i.hex_n("decoy_secret")?));
     let mut rng = SeededRng::from_label(i.str("rng_label")?);
     let mut out = Vec::new();
     let mut last = None;
     for step in i.arr("steps")? {
-        let s = Obj(step);
+        let s = JsonObject(step);
         let resp = server.handle_bytes(&s.hex("request")?, s.u64("now_ms")?, &mut rng);
         last = Some(Response::decode(&resp)?);
-        out.push(h(&resp));
+        out.push(hex_value(&resp));
     }
     if let Some(Response::Error(e)) = last {
         return Err(Fail::Protocol(e));
@@ -57,18 +57,18 @@ fn server_script(input: &Value) -> Result<Outcome, Fail> {
 }
 
 fn decoy(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let secret = i.hex_n("decoy_secret")?;
     let email = i.hex("email")?;
     let msg = decoy_message(&email);
     outcome(
-        obj([("hmac_message", h(&msg)), ("hmac", h(&hmac_sha256(&secret, &msg)))]),
-        obj([("kdf", h(&decoy_kdf(&secret, &email).encode()))]),
+        obj([("hmac_message", hex_value(&msg)), ("hmac", hex_value(&hmac_sha256(&secret, &msg)))]),
+        obj([("kdf", hex_value(&decoy_kdf(&secret, &email).encode()))]),
     )
 }
 
 fn event_hash(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let id = i.hex_n("batch_id")?;
     let mut prev = [0u8; 32];
     let mut out = Vec::new();
@@ -79,34 +79,34 @@ fn event_hash(input: &Value) -> Result<Outcome, Fail> {
         let input =
             blindsync::encoding::Encoder::new(blindsync::labels::HCH_LINK).fixed(&id).fixed(&prev).fixed(&ev).finish();
         prev = next_event_hash(&id, &prev, &ev);
-        out.push(obj([("hash_input", h(&input)), ("hash", h(&prev))]));
+        out.push(obj([("hash_input", hex_value(&input)), ("hash", hex_value(&prev))]));
     }
-    outcome(obj([("steps", Value::Array(out))]), obj([("event_hash", h(&prev))]))
+    outcome(obj([("steps", Value::Array(out))]), obj([("event_hash", hex_value(&prev))]))
 }
 
 /// [SRV-14] `u64 expires_ms ‖ salt ‖ HMAC-SHA256(secret, enc(SERVER_LOGIN_NONCE, ...))[0..16]`.
 fn login_nonce_vector(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let secret: [u8; 32] = i.hex_n("secret")?;
     let (account, key, expires, salt) = (i.hex_n("account")?, i.hex_n("key")?, i.u64("expires_ms")?, i.hex_n("salt")?);
     let msg = login_nonce_message(&account, &key, expires, &salt);
     outcome(
-        obj([("hmac_message", h(&msg)), ("hmac", h(&hmac_sha256(&secret, &msg)))]),
-        obj([("nonce", h(&login_nonce(&secret, &account, &key, expires, &salt)))]),
+        obj([("hmac_message", hex_value(&msg)), ("hmac", hex_value(&hmac_sha256(&secret, &msg)))]),
+        obj([("nonce", hex_value(&login_nonce(&secret, &account, &key, expires, &salt)))]),
     )
 }
 
 fn login_msg(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let m = login_message(&AccountId(i.hex_n("account")?), &i.hex_n("key")?, &i.hex_n("nonce")?);
-    outcome(json!({}), obj([("message", h(&m))]))
+    outcome(json!({}), obj([("message", hex_value(&m))]))
 }
 
 fn writer_seq(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let mut items = Vec::new();
     for it in i.arr("items")? {
-        let o = Obj(it);
+        let o = JsonObject(it);
         let b = |k: &str| o.get(k)?.as_bool().ok_or_else(|| Fail::harness(format!("{k}: not a boolean")));
         items.push(SeqItem {
             seq: o.u64("seq")?,
@@ -122,15 +122,15 @@ fn writer_seq(input: &Value) -> Result<Outcome, Fail> {
 
 /// [SYNC-14] [SYNC-15]: `known` identities and listed `(seq, identity, prev)` of one writer.
 fn writer_chain(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let mut known = BTreeMap::new();
     for k in i.arr("known")? {
-        let o = Obj(k);
+        let o = JsonObject(k);
         known.insert(o.u64("seq")?, o.hex_n::<32>("identity")?);
     }
     let mut listed = BTreeMap::new();
     for it in i.arr("items")? {
-        let o = Obj(it);
+        let o = JsonObject(it);
         let link = ChainLink { identity: o.hex_n("identity")?, prev: o.hex_n("prev")? };
         if listed.insert(o.u64("seq")?, link).is_some_and(|l| l != link) {
             return Err(Fail::Protocol(Error::SyncEquivocation));
@@ -144,7 +144,7 @@ fn writer_chain(input: &Value) -> Result<Outcome, Fail> {
 
 /// [SYNC-16]: one record's revisions in listing order after `accepted`.
 fn revision_step(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let revisions: Vec<u64> = i
         .arr("revisions")?
         .iter()
@@ -156,10 +156,10 @@ fn revision_step(input: &Value) -> Result<Outcome, Fail> {
 
 /// [SYNC-17]: one item against the revocations a device holds.
 fn stale(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let mut revocations = BTreeMap::new();
     for r in i.arr("revocations")? {
-        let o = Obj(r);
+        let o = JsonObject(r);
         revocations.insert(o.u64("at")?, o.u64("boundary")?);
     }
     let revoked = i.get("writer_revoked")?.as_bool().ok_or_else(|| Fail::harness("writer_revoked"))?;
@@ -171,7 +171,7 @@ fn stale(input: &Value) -> Result<Outcome, Fail> {
 
 /// [SYNC-7] a listing page's server sequence numbers against the cursor it was asked from.
 fn listing_order(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let seqs: Vec<u64> =
         i.arr("seqs")?.iter().map(|v| v.as_u64().ok_or_else(|| Fail::harness("seq"))).collect::<Result<_, _>>()?;
     blindsync::client::listing_in_order(i.u64("cursor")?, &seqs)?;
@@ -197,11 +197,13 @@ pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
 }
 
 fn steps(reqs: &[(u64, &Request)]) -> Value {
-    Value::Array(reqs.iter().map(|(t, r)| obj([("now_ms", Value::from(*t)), ("request", h(&r.encode()))])).collect())
+    Value::Array(
+        reqs.iter().map(|(t, r)| obj([("now_ms", Value::from(*t)), ("request", hex_value(&r.encode()))])).collect(),
+    )
 }
 
 fn script(label: &str, secret: &[u8; 32], reqs: &[(u64, &Request)]) -> Value {
-    obj([("decoy_secret", h(secret)), ("rng_label", Value::from(label)), ("steps", steps(reqs))])
+    obj([("decoy_secret", hex_value(secret)), ("rng_label", Value::from(label)), ("steps", steps(reqs))])
 }
 
 pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
@@ -236,13 +238,19 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
             "sync_request_decode",
             &format!("request {}", r.name()),
             &["SYNC-1", "SYNC-2", "SYNC-3"],
-            obj([("bytes", h(&r.encode()))]),
+            obj([("bytes", hex_value(&r.encode()))]),
         )?;
     }
     let mut bad = Request::GetKdf { email: email.clone() }.encode();
     let tag_at = 4 + blindsync::labels::SYNC_REQUEST.len();
     bad[tag_at] = 99;
-    g.err("sync_request_decode", "unknown request tag", &["SYNC-2"], obj([("bytes", h(&bad))]), Error::DecodeValue)?;
+    g.err(
+        "sync_request_decode",
+        "unknown request tag",
+        &["SYNC-2"],
+        obj([("bytes", hex_value(&bad))]),
+        Error::DecodeValue,
+    )?;
     let responses = [
         Response::Error(Error::SrvAuth),
         Response::Items {
@@ -255,7 +263,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         Response::Token { token: [8; 32], expires_ms: 3_600_000 },
     ];
     for r in &responses {
-        g.ok("sync_response_decode", "response", &["SYNC-1", "SYNC-3"], obj([("bytes", h(&r.encode()))]))?;
+        g.ok("sync_response_decode", "response", &["SYNC-1", "SYNC-3"], obj([("bytes", hex_value(&r.encode()))]))?;
     }
 
     // --- derivations ---
@@ -263,19 +271,26 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "sync_decoy_kdf",
         "decoy salt of an unknown email",
         &["SRV-3"],
-        obj([("decoy_secret", h(&secret)), ("email", h(b"nobody@example.org"))]),
+        obj([("decoy_secret", hex_value(&secret)), ("email", hex_value(b"nobody@example.org"))]),
     )?;
     g.ok(
         "sync_event_hash",
         "running verification hash over three events",
         &["SRV-9"],
-        obj([("batch_id", h(&[9; 32])), ("events", json!([h(&[1; 32]), h(&[2; 32]), h(&[3; 32])]))]),
+        obj([
+            ("batch_id", hex_value(&[9; 32])),
+            ("events", json!([hex_value(&[1; 32]), hex_value(&[2; 32]), hex_value(&[3; 32])])),
+        ]),
     )?;
     g.ok(
         "sync_login_message",
         "challenge login signed message",
         &["SYNC-4"],
-        obj([("account", h(&account.0)), ("key", h(&dev.public().ed25519)), ("nonce", h(&[5; 32]))]),
+        obj([
+            ("account", hex_value(&account.0)),
+            ("key", hex_value(&dev.public().ed25519)),
+            ("nonce", hex_value(&[5; 32])),
+        ]),
     )?;
 
     // --- server scripts ---
@@ -397,11 +412,11 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "a stateless login nonce",
         &["SRV-14"],
         obj([
-            ("secret", h(&secret)),
-            ("account", h(&account.0)),
-            ("key", h(&key)),
+            ("secret", hex_value(&secret)),
+            ("account", hex_value(&account.0)),
+            ("key", hex_value(&key)),
             ("expires_ms", Value::from(60_002u64)),
-            ("salt", h(&[0x5a; 8])),
+            ("salt", hex_value(&[0x5a; 8])),
         ]),
     )?;
     let mut prng = SeededRng::from_label("blindsync/vectors/v1/sync/pending");
@@ -561,7 +576,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         let items: Vec<Value> = items
             .iter()
             .map(|(s, st, sup, old, dg)| {
-                json!({"seq": s, "stub": st, "superseded": sup, "older": old, "identity": h(dg)})
+                json!({"seq": s, "stub": st, "superseded": sup, "older": old, "identity": hex_value(dg)})
             })
             .collect();
         obj([("last", Value::from(last)), ("items", Value::Array(items))])
@@ -606,9 +621,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let alt = |n: u64| sha256(&[b"alternative", &n.to_be_bytes()]);
     let zero = [0u8; 32];
     let chainv = |last: u64, known: &[(u64, [u8; 32])], items: &[(u64, [u8; 32], [u8; 32])]| {
-        let known: Vec<Value> = known.iter().map(|(s, i)| json!({"seq": s, "identity": h(i)})).collect();
+        let known: Vec<Value> = known.iter().map(|(s, i)| json!({"seq": s, "identity": hex_value(i)})).collect();
         let items: Vec<Value> =
-            items.iter().map(|(s, i, p)| json!({"seq": s, "identity": h(i), "prev": h(p)})).collect();
+            items.iter().map(|(s, i, p)| json!({"seq": s, "identity": hex_value(i), "prev": hex_value(p)})).collect();
         obj([("last", Value::from(last)), ("known", Value::Array(known)), ("items", Value::Array(items))])
     };
     let cr = ["SYNC-14", "SYNC-15"];

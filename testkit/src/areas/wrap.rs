@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::password::{kdf_from, kdf_json};
 use super::{Gen, outcome};
 use crate::Outcome;
-use crate::json::{Fail, Obj, h, obj, set};
+use crate::json::{Fail, JsonObject, hex_value, obj, set};
 use blindsync::error::Error;
 use blindsync::keys::{AccountId, Kek, Umk};
 use blindsync::primitives::SeededRng;
@@ -13,7 +13,7 @@ use blindsync::unlock::password::PasswordKdf;
 use blindsync::unlock::recovery::RecoveryCode;
 use blindsync::unlock::wrap::{UmkWrapContext, WrapKind, unwrap_umk, wrap_umk_with_nonce};
 
-fn ctx_from(i: &Obj<'_>) -> Result<UmkWrapContext, Fail> {
+fn ctx_from(i: &JsonObject<'_>) -> Result<UmkWrapContext, Fail> {
     let kind = u8::try_from(i.u64("kind")?).map_err(|_| Fail::Protocol(Error::DecodeValue))?;
     Ok(UmkWrapContext {
         account: AccountId(i.hex_n("account_id")?),
@@ -24,7 +24,7 @@ fn ctx_from(i: &Obj<'_>) -> Result<UmkWrapContext, Fail> {
 }
 
 fn umk_wrap(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let ctx = ctx_from(&i)?;
     let wrap = wrap_umk_with_nonce(
         &Kek::from_bytes(i.hex_n("kek")?),
@@ -32,19 +32,19 @@ fn umk_wrap(input: &Value) -> Result<Outcome, Fail> {
         &ctx,
         &i.hex_n("nonce")?,
     )?;
-    outcome(obj([("aad", h(&ctx.aad()))]), obj([("wrap", h(&wrap))]))
+    outcome(obj([("aad", hex_value(&ctx.aad()))]), obj([("wrap", hex_value(&wrap))]))
 }
 
 fn umk_unwrap(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let ctx = ctx_from(&i)?;
     let umk = unwrap_umk(&Kek::from_bytes(i.hex_n("kek")?), &i.hex("wrap")?, &ctx)?;
-    outcome(obj([("aad", h(&ctx.aad()))]), obj([("umk", h(umk.expose()))]))
+    outcome(obj([("aad", hex_value(&ctx.aad()))]), obj([("umk", hex_value(umk.expose()))]))
 }
 
 /// password + served salt/params + wrap -> UMK, as a device logging in does.
 fn password_unlock(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let kdf = kdf_from(i.get("kdf")?)?;
     let keys = kdf.derive(i.str("password")?.as_bytes())?;
     let ctx = UmkWrapContext {
@@ -54,12 +54,15 @@ fn password_unlock(input: &Value) -> Result<Outcome, Fail> {
         kdf_binding: kdf.encode(),
     };
     let umk = unwrap_umk(&keys.kek, &i.hex("wrap")?, &ctx)?;
-    outcome(obj([("kek", h(keys.kek.expose())), ("aad", h(&ctx.aad()))]), obj([("umk", h(umk.expose()))]))
+    outcome(
+        obj([("kek", hex_value(keys.kek.expose())), ("aad", hex_value(&ctx.aad()))]),
+        obj([("umk", hex_value(umk.expose()))]),
+    )
 }
 
 /// recovery text + wrap -> UMK.
 fn recovery_unlock(input: &Value) -> Result<Outcome, Fail> {
-    let i = Obj(input);
+    let i = JsonObject(input);
     let keys = RecoveryCode::parse(i.str("text")?)?.derive();
     let ctx = UmkWrapContext {
         account: AccountId(i.hex_n("account_id")?),
@@ -68,7 +71,10 @@ fn recovery_unlock(input: &Value) -> Result<Outcome, Fail> {
         kdf_binding: Vec::new(),
     };
     let umk = unwrap_umk(&keys.kek, &i.hex("wrap")?, &ctx)?;
-    outcome(obj([("kek", h(keys.kek.expose())), ("aad", h(&ctx.aad()))]), obj([("umk", h(umk.expose()))]))
+    outcome(
+        obj([("kek", hex_value(keys.kek.expose())), ("aad", hex_value(&ctx.aad()))]),
+        obj([("umk", hex_value(umk.expose()))]),
+    )
 }
 
 pub(super) fn run(kind: &str, input: &Value) -> Option<Result<Outcome, Fail>> {
@@ -105,18 +111,18 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
 
     // --- raw wrap and unwrap ---
     let wrap_in = obj([
-        ("kek", h(&kek)),
-        ("umk", h(&umk)),
-        ("account_id", h(&account)),
+        ("kek", hex_value(&kek)),
+        ("umk", hex_value(&umk)),
+        ("account_id", hex_value(&account)),
         ("epoch", json!(0)),
         ("kind", json!(WrapKind::Recovery as u8)),
-        ("kdf_binding", h(b"")),
-        ("nonce", h(&nonce)),
+        ("kdf_binding", hex_value(b"")),
+        ("nonce", hex_value(&nonce)),
     ]);
     let reqs = ["WRAP-1", "WRAP-2", "WRAP-3"];
     g.ok("umk_wrap", "recovery-path wrap of the epoch-0 UMK", &reqs, wrap_in.clone())?;
     let pw_in = set(
-        &set(&set(&wrap_in, "kind", json!(WrapKind::Password as u8)), "kdf_binding", h(&kdf_binding)),
+        &set(&set(&wrap_in, "kind", json!(WrapKind::Password as u8)), "kdf_binding", hex_value(&kdf_binding)),
         "epoch",
         json!(7),
     );
@@ -131,7 +137,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         if let Value::Object(m) = &mut v {
             m.remove("nonce");
             m.remove("umk");
-            m.insert("wrap".into(), h(w));
+            m.insert("wrap".into(), hex_value(w));
         }
         v
     };
@@ -157,7 +163,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "umk_unwrap",
         "wrong account in the context",
         &open,
-        set(&un(&wrap), "account_id", h(&other_account)),
+        set(&un(&wrap), "account_id", hex_value(&other_account)),
         Error::WrapOpen,
     )?;
     g.err(
@@ -171,10 +177,10 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "umk_unwrap",
         "tampered AAD: other KDF parameters than those the wrap was made with",
         &open,
-        set(&un(&wrap), "kdf_binding", h(&flip(&kdf_binding, 5))),
+        set(&un(&wrap), "kdf_binding", hex_value(&flip(&kdf_binding, 5))),
         Error::WrapOpen,
     )?;
-    g.err("umk_unwrap", "wrong KEK", &open, set(&un(&wrap), "kek", h(&flip(&kek, 0))), Error::WrapOpen)?;
+    g.err("umk_unwrap", "wrong KEK", &open, set(&un(&wrap), "kek", hex_value(&flip(&kek, 0))), Error::WrapOpen)?;
     g.err("umk_unwrap", "truncated wrap (71 bytes)", &open, un(&wrap[..71]), Error::WrapLength)?;
     let mut long = wrap.clone();
     long.push(0);
@@ -184,7 +190,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "umk_unwrap",
         "a kdf_binding of 65 bytes, over its 64-byte limit",
         &["WRAP-2"],
-        set(&un(&wrap), "kdf_binding", h(&[0u8; 65])),
+        set(&un(&wrap), "kdf_binding", hex_value(&[0u8; 65])),
         Error::DecodeLength,
     )?;
 
@@ -205,9 +211,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let pin = obj([
         ("password", json!(password)),
         ("kdf", kdf_json(&kdf)),
-        ("account_id", h(&account)),
+        ("account_id", hex_value(&account)),
         ("epoch", json!(0)),
-        ("wrap", h(&pwrap)),
+        ("wrap", hex_value(&pwrap)),
     ]);
     let pr = ["KEY-6", "KEY-7", "WRAP-4"];
     g.ok("password_unlock", "the right password opens the UMK", &pr, pin.clone())?;
@@ -244,7 +250,12 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     rand_core::Rng::fill_bytes(&mut rng, &mut n);
     let rwrap = wrap_umk_with_nonce(&rkeys.kek, &Umk::from_bytes(umk_t), &rctx, &n).map_err(|e| e.to_string())?;
     let text = code.to_text().as_str().to_owned();
-    let rin = obj([("text", json!(text)), ("account_id", h(&account)), ("epoch", json!(0)), ("wrap", h(&rwrap))]);
+    let rin = obj([
+        ("text", json!(text)),
+        ("account_id", hex_value(&account)),
+        ("epoch", json!(0)),
+        ("wrap", hex_value(&rwrap)),
+    ]);
     let rr = ["KEY-3", "KEY-4", "WRAP-4"];
     g.ok("recovery_unlock", "the recovery code opens the UMK", &rr, rin.clone())?;
     let mut typo = text.into_bytes();
@@ -261,7 +272,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "recovery_unlock",
         "the right code against another account's context",
         &rr,
-        set(&rin, "account_id", h(&other_account)),
+        set(&rin, "account_id", hex_value(&other_account)),
         Error::WrapOpen,
     )?;
     Ok(())
