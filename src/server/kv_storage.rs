@@ -48,6 +48,7 @@ pub const SERVER_SCHEMA: Schema =
     Schema { name: "server", current: account_codec::FORMAT_VERSION, tables: account_codec::TABLES, migrations: &[] };
 
 /// A [`Storage`] that commits each request's changes to a [`KvStore`].
+#[derive(Clone)]
 pub struct KvStorage<K: KvStore> {
     store: K,
     mem: MemoryStorage,
