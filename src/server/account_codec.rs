@@ -22,9 +22,9 @@
 //!
 //! Actor tags: 0 anonymous, 1 device, 2 password, 3 recovery; the 32-byte id after the tag
 //! is the device id for a device and all zero otherwise. Action tags: 1 Register, 2 Login,
-//! 3 AppendChain, 4 PutRecord, 5 PutBatch, 6 ReportEvent, 7 SetPassword, 8 PostPending, 9 PutBundle, 10 Expire,
-//! 11 SetRecoveryWrap. This is a storage format: its tags are frozen with version 1,
-//! whatever the wire does.
+//! 3 AppendChain, 4 PutRecord, 5 PutBatch, 6 ReportEvent, 7 SetPassword, 8 PostPending,
+//! 9 PutBundle, 10 Expire, 11 SetRecoveryWrap. This is a storage format: its tags are
+//! frozen with version 1, whatever the wire does.
 //!
 //! Decoders are total: anything that is not exactly what the encoder writes (truncated or
 //! trailing bytes, an unknown tag, keys out of order, a chain that does not verify or
