@@ -7,7 +7,10 @@
 //! [`WriteBatch`] that [`KvStore::commit`] applies atomically, so after a
 //! crash the store holds the state before the operation or the state after
 //! it, never a mix. [`MemoryStore`] keeps everything in memory (tests, the
-//! model checker); an on-disk implementation lives beside it.
+//! model checker); [`DiskStore`] (cargo feature `disk`, on by default) is the
+//! embedded on-disk default, one crash-safe redb file. [`schema`] versions what
+//! is stored and migrates it in one commit ([PERSIST-3]); [`FaultyStore`]
+//! simulates a crash at any commit for tests.
 //!
 //! ```
 //! use blindsync::store::{KvStore, MemoryStore, WriteBatch};
