@@ -1,6 +1,6 @@
 //! The stored form of the server's state, format version 1 (spec 11.4, [SRV-1], [PERSIST-3]).
 //!
-//! An [`Account`] is stored as rows of [`KvStore`](crate::store::KvStore) tables, so that a
+//! An [`Account`] is stored as rows of [`KvStore`] tables, so that a
 //! request that adds one record or one audit entry rewrites a few rows, not the account.
 //! Every integer is big-endian; `bytes` is `u32 length ‖ bytes`; `list(x)` is `u32 count ‖ x…`;
 //! `a` is the 32-byte account id.
@@ -324,7 +324,7 @@ fn fixed_value<const N: usize>(v: &[u8]) -> Result<[u8; N]> {
 }
 
 /// The server's state, decoded from the rows of every table (each in ascending key order, as
-/// [`KvStore::scan`](crate::store::KvStore::scan) returns them).
+/// [`KvStore::scan`] returns them).
 pub struct Decoded {
     /// Accounts by id.
     pub accounts: BTreeMap<AccountId, Account>,

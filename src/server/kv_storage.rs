@@ -6,7 +6,7 @@
 //! written back in **one** [`KvStore::commit`] when [`Server::handle`](super::Server::handle)
 //! ends, before the response leaves. A crash therefore loses at most the request in flight,
 //! whose response was never sent: the server never acknowledges a write it has not
-//! committed. Only the rows that changed are written ([`account_codec`](super::account_codec)
+//! committed. Only the rows that changed are written ([`account_codec`]
 //! gives the format).
 //!
 //! What stays in memory, on purpose: sessions ([SYNC-4]). A restart ends them and devices
