@@ -729,3 +729,57 @@ fn migration_from_version_1_on_disk() {
     drop(store);
     assert_eq!(KvStorage::open(DiskStore::open(&path).unwrap()).err(), Some(Error::StoreVersion));
 }
+
+// [SRV-19] Register and SetPassword refuse a chapter 5 wrap that is not 72 bytes, as
+// SetRecoveryWrap does; [SRV-18] GetAudit serves the newest 65536 entries of a longer log.
+#[test]
+fn wrap_lengths_and_the_audit_window() {
+    use blindsync::server::wire::{Action, Actor, AuditEntry, MAX_LIST};
+    let base = scripts().into_iter().find(|s| s.description == "batch, one event, fetch").unwrap();
+    let register = Request::decode(&base.steps[0].1).unwrap();
+    let Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } = &register else {
+        panic!("register first")
+    };
+    let (email, kdf, auth, genesis) = (email.clone(), kdf.clone(), *auth, genesis.clone());
+    for (rw, pw) in [(71, 72), (72, 73), (0, 72)] {
+        let mut server = Server::new(MemoryStorage::default(), ServerConfig::new(base.secret));
+        let req = Request::Register {
+            email: email.clone(),
+            kdf: kdf.clone(),
+            auth,
+            genesis: genesis.clone(),
+            recovery_wrap: recovery_wrap.iter().copied().cycle().take(rw).collect(),
+            password_wrap: password_wrap.iter().copied().cycle().take(pw).collect(),
+        };
+        let got = server.handle(req, base.steps[0].0, &mut SeededRng::from_label("wrap"));
+        assert_eq!(got, Response::Error(Error::WrapLength), "wraps of {rw} and {pw} bytes");
+    }
+    let (responses, storage) = run(&base, MemoryStorage::default());
+    let token = responses
+        .iter()
+        .find_map(|r| match Response::decode(r).unwrap() {
+            Response::Token { token, .. } => Some(token),
+            _ => None,
+        })
+        .unwrap();
+    let account = blindsync::chain::ChainState::from_genesis(&genesis).unwrap().account();
+    let mut server = Server::new(storage, ServerConfig::new(base.secret));
+    let now = base.steps.last().unwrap().0 + 1;
+    let mut rng = SeededRng::from_label("audit");
+    let short = Request::SetPassword { token, kdf: kdf.clone(), auth: [3; 32], password_wrap: vec![8; 71] };
+    assert_eq!(server.handle(short, now, &mut rng), Response::Error(Error::WrapLength));
+    let logged = server.store.account(&account).unwrap().audit.len();
+    let extra = MAX_LIST + 10 - logged;
+    server.store.account_mut(&account).unwrap().audit.extend((0..extra as u64).map(|i| AuditEntry {
+        at_ms: i,
+        actor: Actor::Anonymous,
+        action: Action::Expire,
+    }));
+    let Response::Audit { entries } = server.handle(Request::GetAudit { token }, now, &mut rng) else {
+        panic!("audit")
+    };
+    assert_eq!(entries.len(), MAX_LIST);
+    assert_eq!(entries.last().unwrap().at_ms, extra as u64 - 1, "the newest entry is served last");
+    assert_eq!(entries[0], server.store.account(&account).unwrap().audit[10], "the 10 oldest are not served");
+    assert!(Response::decode(&Response::Audit { entries }.encode()).is_ok(), "the window fits the response");
+}

@@ -516,7 +516,7 @@ impl<S: Storage> Server<S> {
     fn dispatch<R: CryptoRng + ?Sized>(&mut self, request: Request, now: u64, rng: &mut R) -> Result<Response> {
         match &request {
             // [SRV-2] register: the genesis verifies, the KDF is within the client bounds, the email is new.
-            // [SRV-19] in this order: kdf decode, kdf bounds, genesis, pinned kdf, exists.
+            // [SRV-19] in this order: kdf decode, kdf bounds, genesis, pinned kdf, wrap lengths, exists.
             Request::Register { email, kdf, auth, genesis, recovery_wrap, password_wrap } => {
                 let email = email.clone();
                 let kdf = kdf.clone();
@@ -528,6 +528,12 @@ impl<S: Storage> Server<S> {
                 let chain = ChainState::from_genesis(&genesis)?;
                 // [CHAIN-18] the KDF it will serve is the one the genesis pins.
                 chain.check_served_kdf(&kdf)?;
+                // [SRV-19] both chapter 5 wraps have the fixed wrap length, as SetRecoveryWrap's.
+                if recovery_wrap.len() != crate::unlock::wrap::UMK_WRAP_LEN
+                    || password_wrap.len() != crate::unlock::wrap::UMK_WRAP_LEN
+                {
+                    return Err(Error::WrapLength);
+                }
                 let id = chain.account();
                 if self.store.account_by_email(&email).is_some() || self.store.account(&id).is_some() {
                     return Err(Error::SrvExists);
@@ -835,6 +841,10 @@ impl<S: Storage> Server<S> {
                 let a = self.store.account_mut(&s.account).ok_or(Error::SrvAuth)?;
                 // [CHAIN-18] the replace-authority statement that pins this KDF is appended first.
                 a.chain.check_served_kdf(&kdf)?;
+                // [SRV-19] the password wrap has the fixed wrap length, as SetRecoveryWrap's.
+                if password_wrap.len() != crate::unlock::wrap::UMK_WRAP_LEN {
+                    return Err(Error::WrapLength);
+                }
                 a.kdf = kdf;
                 a.auth_hash = auth_hash(&auth);
                 a.password_wrap = password_wrap;
@@ -859,7 +869,9 @@ impl<S: Storage> Server<S> {
                 let token = *token;
                 let (s, _) = self.device_session(&token)?;
                 let a = self.store.account(&s.account).ok_or(Error::SrvAuth)?;
-                Ok(Response::Audit { entries: a.audit.clone() })
+                // [SRV-18] the newest MAX_LIST entries, oldest first: the response's limit ([SYNC-2]).
+                let from = a.audit.len().saturating_sub(crate::server::wire::MAX_LIST);
+                Ok(Response::Audit { entries: a.audit.get(from..).unwrap_or_default().to_vec() })
             }
             // [SRV-8] pending devices: unauthenticated but bounded; only the keys are stored.
             // [SRV-13] at most max_pending per account, each for pending_ttl_ms.
