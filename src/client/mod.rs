@@ -158,6 +158,16 @@ impl<P: Persist> Client<P> {
         }
     }
 
+    /// Where the state is committed.
+    pub fn persist(&self) -> &P {
+        &self.store
+    }
+
+    /// Where the state is committed, mutably.
+    pub fn persist_mut(&mut self) -> &mut P {
+        &mut self.store
+    }
+
     /// The persistent state.
     pub fn state(&self) -> &State {
         &self.state

@@ -1,4 +1,4 @@
-//! The device's state on a [`KvStore`] (spec 11.8, [PERSIST-1] to [PERSIST-6]).
+//! The device's state on a [`KvStore`] (spec 11.8, [PERSIST-1] to [PERSIST-5]).
 //!
 //! A [`Client`](super::Client) commits through a [`Persist`]: [`Volatile`]
 //! keeps nothing (tests, the model checker), [`Persistent`] writes the
@@ -84,6 +84,7 @@ pub type Entries = BTreeMap<(&'static str, Vec<u8>), Zeroizing<Vec<u8>>>;
 ///
 /// It remembers a digest of every entry it wrote, so each commit's batch holds
 /// only the entries that changed (and deletes of the ones that went away).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Persistent<S: KvStore> {
     store: S,
     written: BTreeMap<(&'static str, Vec<u8>), [u8; 32]>,
@@ -111,6 +112,12 @@ impl<S: KvStore> Persistent<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The store, mutably (a test's fault injection; writing to it behind the
+    /// client's back desynchronizes the change tracking: reopen instead).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
     }
 
     /// Gives the store back.

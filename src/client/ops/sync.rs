@@ -2,16 +2,18 @@
 //! cursor, then verification of everything listed. [SYNC-7] [SYNC-8] [CLIENT-3]
 //!
 //! ```text
-//! GetChain          -> Chain:  apply_chain (an alert ends the sync); commit
+//! GetChain          -> Chain:  apply_chain (an alert ends the sync, nothing changed)
 //! ListSince(cursor) -> Items:  a page out of order ends the sync with an alert (SYNC-7);
 //!                              an empty or non-advancing page ends the listing, else next page
 //! end of listing:              apply_items; missing revoked-writer items (SYNC-15);
-//!                              no alert -> cursor and revocation boundaries move; commit
+//!                              no alert -> cursor and revocation boundaries move
+//! whatever ends the sync:      one commit of everything it changed ([PERSIST-5])
 //! ```
 
 use super::{Next, Op, Outcome, unexpected};
 use crate::client::alerts::{Alert, SyncReport, listing_in_order};
 use crate::client::persist::Persist;
+use crate::client::state::State;
 use crate::client::{Client, Result};
 use crate::server::wire::{Item, MAX_ITEMS, Request, Response, Token};
 
@@ -22,13 +24,16 @@ pub(crate) struct SyncOp {
     /// `None`: waiting for the chain.
     cursor: Option<u64>,
     items: Vec<Item>,
+    /// The state when the sync started: the one commit at its end holds every change since. [PERSIST-5]
+    before: Option<Box<State>>,
 }
 
 impl<P: Persist> Client<P> {
     /// Starts a sync: the chain, then every item after the cursor. [SYNC-7] [SYNC-8]
     pub fn start_sync(&mut self) -> Result<()> {
         let token = self.session()?;
-        self.begin(Op::Sync(SyncOp { token, cursor: None, items: Vec::new() }), Request::GetChain { token })
+        let op = SyncOp { token, cursor: None, items: Vec::new(), before: None };
+        self.begin(Op::Sync(op), Request::GetChain { token })
     }
 
     fn list(&self, mut s: SyncOp, cursor: u64) -> Next {
@@ -38,15 +43,27 @@ impl<P: Persist> Client<P> {
     }
 
     pub(super) fn step_sync(&mut self, mut s: SyncOp, response: Response) -> Next {
+        let before = s.before.take().unwrap_or_else(|| Box::new(self.state.clone()));
+        match self.sync_step(s, response) {
+            Next::Send(Op::Sync(mut s), r) => {
+                s.before = Some(before);
+                Next::Send(Op::Sync(s), r)
+            }
+            // [PERSIST-5] a sync commits once, when it ends (even when it ends with an error or
+            // an alert: the chain it adopted stays adopted, as in memory)
+            Next::Done(result) => match self.commit_since(*before) {
+                Ok(()) => Next::Done(result),
+                Err(e) => Next::Done(Err(e)),
+            },
+            other => other,
+        }
+    }
+
+    fn sync_step(&mut self, mut s: SyncOp, response: Response) -> Next {
         match (s.cursor, response) {
             (None, Response::Chain { statements }) => {
-                let before = self.state.clone();
                 if let Some(a) = self.apply_chain(&statements) {
                     return Next::Done(Ok(Outcome::Synced(SyncReport { applied: 0, alerts: vec![a] })));
-                }
-                // [PERSIST-1] the adopted chain (and any new epoch's UMK) is committed before listing
-                if let Err(e) = self.commit_since(before) {
-                    return Next::Done(Err(e));
                 }
                 let cursor = self.state.cursor;
                 self.list(s, cursor)
@@ -66,16 +83,15 @@ impl<P: Persist> Client<P> {
                         s.items.extend(page);
                         self.list(s, last)
                     }
-                    _ => Next::Done(self.finish_sync(&s.items, cursor).map(Outcome::Synced)),
+                    _ => Next::Done(Ok(Outcome::Synced(self.finish_sync(&s.items, cursor)))),
                 }
             }
             (_, r) => Next::Done(unexpected(r)),
         }
     }
 
-    /// Verifies and applies the whole listing, then commits. [SYNC-8] [PERSIST-1]
-    fn finish_sync(&mut self, items: &[Item], cursor: u64) -> Result<SyncReport> {
-        let before = self.state.clone();
+    /// Verifies and applies the whole listing. [SYNC-8]
+    fn finish_sync(&mut self, items: &[Item], cursor: u64) -> SyncReport {
         let mut report = self.apply_items(items);
         // [SYNC-15] a listing to the end that leaves a revoked writer short of its bound is
         // withheld data: the chain says it wrote up to max_seq.
@@ -99,7 +115,6 @@ impl<P: Persist> Client<P> {
                 self.state.revocations.entry(at).or_insert(cursor);
             }
         }
-        self.commit_since(before)?;
-        Ok(report)
+        report
     }
 }
