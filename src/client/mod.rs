@@ -54,7 +54,9 @@ pub use alerts::{
     revision_within_step, revoked_incomplete, stale_head, writer_chain_break, writer_sequence,
 };
 pub use ops::{Enrollment, Exchange, Joining, Outcome, PartnerOpen, Registration, Transport, UnlockPath, run};
-pub use persist::{FORMAT_VERSION, Persist, Persistent, TABLES, Volatile, load, migrate, stored_version};
+pub use persist::{
+    Entries, FORMAT_VERSION, Persist, Persistent, TABLES, Volatile, encode, load, migrate, stored_version,
+};
 pub use state::{Record, State};
 
 use crate::chain::{ChainState, PendingDevice, UnlockPathKeys};

@@ -10,6 +10,7 @@
 //! client.meta         "version"                            u32 = 1
 //! client.meta         "device"                             signing seed[32] ‖ hpke secret[32]
 //! client.meta         "cursor"                             u64
+//! client.meta         "head"                               u64 chain length ‖ head hash[32]
 //! client.meta         "outbox"                             bytes collection ‖ record_id[16] ‖ bucket[32]
 //!                                                          ‖ u64 revision ‖ u64 seq ‖ bytes value ‖ bytes envelope
 //! client.umks         u32 epoch                            umk[32]
@@ -173,6 +174,8 @@ pub fn encode(state: &State) -> Entries {
     seeds.extend_from_slice(dev.hpke_key().expose());
     put(&mut e, META, b"device".to_vec(), seeds);
     put(&mut e, META, b"cursor".to_vec(), state.cursor.to_be_bytes().to_vec());
+    let head = state.chain.head();
+    put(&mut e, META, b"head".to_vec(), Encoder::raw().u64(head.len).fixed(&head.hash).finish());
     if let Some(o) = &state.outbox {
         let v = Encoder::raw()
             .bytes(o.collection.as_bytes())
@@ -291,6 +294,11 @@ pub fn load(store: &dyn KvStore) -> Result<Option<State>> {
         statements.push(v);
     }
     let chain = ChainState::verify(&statements).map_err(corrupt)?;
+    // the chain table must end at the head committed with it: a lost tail is not a shorter chain
+    let head = read(&get(b"head")?.ok_or(Error::StoreCorrupt)?, |r| Ok((r.u64()?, r.array::<32>()?)))?;
+    if (chain.head().len, chain.head().hash) != head {
+        return Err(Error::StoreCorrupt);
+    }
     let mut umks = BTreeMap::new();
     for (k, v) in store.scan(UMKS)? {
         let epoch = read(&k, |r| r.u32())?;
@@ -354,7 +362,7 @@ pub fn load(store: &dyn KvStore) -> Result<Option<State>> {
         });
     }
     for (k, _) in store.scan(META)? {
-        if !matches!(k.as_slice(), b"version" | b"device" | b"cursor" | b"outbox") {
+        if !matches!(k.as_slice(), b"version" | b"device" | b"cursor" | b"head" | b"outbox") {
             return Err(Error::StoreCorrupt);
         }
     }

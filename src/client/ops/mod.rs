@@ -322,13 +322,15 @@ pub(crate) enum Stage<S, P: Persist> {
     Send(S, Request),
     Wait(S),
     Handoff(Handoff<P>),
-    Failed(Error),
-    Over,
+    /// Failed; the context is kept where the operation can be retried.
+    Failed(Error, Option<S>),
+    /// Over; the context is kept where the operation can be retried.
+    Stopped(Option<S>),
 }
 
 impl<S, P: Persist> Stage<S, P> {
     pub(crate) fn poll_request(&mut self) -> Option<Request> {
-        match core::mem::replace(self, Stage::Over) {
+        match core::mem::replace(self, Stage::Stopped(None)) {
             Stage::Send(s, r) => {
                 *self = Stage::Wait(s);
                 Some(r)
@@ -351,9 +353,9 @@ impl<S, P: Persist> Stage<S, P> {
         response: Response,
         step: impl FnOnce(S, Response) -> Result<Stage<S, P>>,
     ) -> Result<()> {
-        match core::mem::replace(self, Stage::Over) {
+        match core::mem::replace(self, Stage::Stopped(None)) {
             Stage::Wait(s) => {
-                *self = step(s, response).unwrap_or_else(Stage::Failed);
+                *self = step(s, response).unwrap_or_else(|e| Stage::Failed(e, None));
                 Ok(())
             }
             Stage::Handoff(mut h) => {
@@ -369,8 +371,11 @@ impl<S, P: Persist> Stage<S, P> {
     }
 
     pub(crate) fn poll_outcome(&mut self) -> Option<Result<Client<P>>> {
-        match core::mem::replace(self, Stage::Over) {
-            Stage::Failed(e) => Some(Err(e)),
+        match core::mem::replace(self, Stage::Stopped(None)) {
+            Stage::Failed(e, s) => {
+                *self = Stage::Stopped(s);
+                Some(Err(e))
+            }
             Stage::Handoff(mut h) => {
                 let r = h.poll_outcome();
                 if r.is_none() {

@@ -2,8 +2,8 @@
 //! [`Client::start_list_pending`] and [`Client::start_approve`]. [CLIENT-3]
 //!
 //! ```text
-//! PostPending(keys, proof of possession) -> Ok      (skipped by Joining::resume)
-//! GetBundle -> Bundle        (E_SRV_NOT_FOUND until the approver stored it: retry with resume)
+//! PostPending(keys, proof of possession) -> Ok
+//! GetBundle -> Bundle        (E_SRV_NOT_FOUND until the approver stored it: Joining::retry)
 //! GetSharedChain -> Chain:   accept_pairing (chain from genesis, signed by the compared approver,
 //!                            bundle committed, every UMK checked)
 //! commit the device's first state; login with the device key -> the client
@@ -49,12 +49,20 @@ impl<P: Persist> Joining<P> {
         Joining { stage: Stage::Send(ctx, request) }
     }
 
-    /// Fetches the bundle of a device already announced (after
-    /// `E_SRV_NOT_FOUND`: the approver had not stored it yet).
-    pub fn resume(store: P, device: DeviceKeys, account: AccountId, approver: DeviceId) -> Self {
-        let request = Request::GetBundle { account: account.0, device: device.id().0 };
-        let ctx = Ctx { store: Some(store), device, account, approver, step: Step::Bundle };
-        Joining { stage: Stage::Send(ctx, request) }
+    /// After `E_SRV_NOT_FOUND` (the approver had not stored the bundle yet):
+    /// asks for it again. Returns whether there was anything to retry.
+    pub fn retry(&mut self) -> bool {
+        match core::mem::replace(&mut self.stage, Stage::Stopped(None)) {
+            Stage::Stopped(Some(ctx)) if matches!(ctx.step, Step::Bundle) => {
+                let request = Request::GetBundle { account: ctx.account.0, device: ctx.device.id().0 };
+                self.stage = Stage::Send(ctx, request);
+                true
+            }
+            other => {
+                self.stage = other;
+                false
+            }
+        }
     }
 }
 
@@ -74,6 +82,8 @@ fn step<P: Persist>(mut ctx: Ctx<P>, response: Response) -> Result<Stage<Ctx<P>,
             let client = Client::with_store(store, ctx.device, chain, umks);
             return Ok(Stage::Handoff(Handoff::start(client)?));
         }
+        // not approved yet: kept for Joining::retry
+        (Step::Bundle, Response::Error(Error::SrvNotFound)) => return Ok(Stage::Failed(Error::SrvNotFound, Some(ctx))),
         (_, r) => return refused(r),
     };
     Ok(Stage::Send(ctx, request))
