@@ -79,6 +79,7 @@ macro_rules! for_each_target {
             comparison_qr,
             pairing_accept,
             attachment_unpad,
+            client_store,
         }
     };
 }
