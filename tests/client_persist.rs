@@ -103,7 +103,7 @@ impl Clone for World {
             rng: SeededRng::from_label("client-persist/copy"),
             a: self.a.clone(),
             b: self.b.clone(),
-            kdf: self.kdf.clone(),
+            kdf: self.kdf,
             code: self.code.clone(),
         }
     }

@@ -35,7 +35,10 @@ fn fixture() -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
-fn store(entries: &[(&'static str, Vec<u8>, Option<Vec<u8>>)]) -> MemoryStore {
+/// A put (`Some`) or a delete (`None`) of one entry.
+type Change = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
+fn store(entries: &[Change]) -> MemoryStore {
     let mut b = WriteBatch::default();
     for (t, k, v) in entries {
         match v {
@@ -52,7 +55,7 @@ fn store(entries: &[(&'static str, Vec<u8>, Option<Vec<u8>>)]) -> MemoryStore {
 pub fn run(data: &[u8]) {
     let mut input = Bytes::new(data);
     let mode = input.u8();
-    let mut entries: Vec<(&'static str, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    let mut entries: Vec<Change> = Vec::new();
     if mode & 1 == 0 {
         // entries carved from the input: table, key, value
         while !input.clone().rest().is_empty() && entries.len() < 64 {

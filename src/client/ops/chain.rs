@@ -60,7 +60,7 @@ impl<P: Persist> Client<P> {
             next.append_with(s, &self.defences)?;
         }
         let op = ChainOp { next, umk, appended: false, then, outcome };
-        self.begin(Op::Chain(op), Request::AppendChain { token, statements })
+        self.begin(Op::Chain(Box::new(op)), Request::AppendChain { token, statements })
     }
 
     /// Starts appending statements this device made and adopting the chain
@@ -159,7 +159,7 @@ impl<P: Persist> Client<P> {
         self.begin_chain(vec![statement], None, Vec::new(), Outcome::PartnerPinned(key))
     }
 
-    pub(super) fn step_chain(&mut self, mut c: ChainOp, response: Response) -> Next {
+    pub(super) fn step_chain(&mut self, mut c: Box<ChainOp>, response: Response) -> Next {
         if response != Response::Ok {
             return Next::Done(unexpected(response));
         }

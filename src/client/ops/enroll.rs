@@ -116,7 +116,7 @@ fn step<P: Persist>(mut ctx: Ctx<P>, response: Response) -> Result<Stage<Ctx<P>,
         (Step::Append { chain, umks }, Response::Ok) => {
             let store = ctx.store.take().ok_or(Error::ClientState)?;
             let client = Client::with_store(store, ctx.device, chain, umks);
-            return Ok(Stage::Handoff(Handoff::start(client)?));
+            return Ok(Stage::Handoff(Box::new(Handoff::start(client)?)));
         }
         (_, r) => return refused(r),
     };

@@ -132,7 +132,7 @@ pub(crate) enum Op {
     Flush,
     Write(u64),
     Sync(sync::SyncOp),
-    Chain(chain::ChainOp),
+    Chain(Box<chain::ChainOp>),
     ListPending,
     /// A request answered by one response, mapped to an outcome.
     Single(Outcome),
@@ -144,7 +144,8 @@ pub(crate) struct Running {
     pub(crate) next: Option<Request>,
 }
 
-/// What a step decided.
+/// What a step decided (a transient return value: its size does not matter).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Next {
     Send(Op, Request),
     Done(Result<Outcome>),
@@ -321,7 +322,7 @@ impl<P: Persist> Handoff<P> {
 pub(crate) enum Stage<S, P: Persist> {
     Send(S, Request),
     Wait(S),
-    Handoff(Handoff<P>),
+    Handoff(Box<Handoff<P>>),
     /// Failed; the context is kept where the operation can be retried.
     Failed(Error, Option<S>),
     /// Over; the context is kept where the operation can be retried.

@@ -80,7 +80,7 @@ fn step<P: Persist>(mut ctx: Ctx<P>, response: Response) -> Result<Stage<Ctx<P>,
             let (chain, umks) = accept_pairing(&ctx.device, &ctx.account, &ctx.approver, bundle, &statements)?;
             let store = ctx.store.take().ok_or(Error::ClientState)?;
             let client = Client::with_store(store, ctx.device, chain, umks);
-            return Ok(Stage::Handoff(Handoff::start(client)?));
+            return Ok(Stage::Handoff(Box::new(Handoff::start(client)?)));
         }
         // not approved yet: kept for Joining::retry
         (Step::Bundle, Response::Error(Error::SrvNotFound)) => return Ok(Stage::Failed(Error::SrvNotFound, Some(ctx))),

@@ -82,7 +82,7 @@ impl<P: Persist> Exchange for Registration<P> {
 
     fn handle_response(&mut self, response: Response) -> Result<()> {
         self.stage.handle_response(response, |client, r| match r {
-            Response::Ok => Ok(Stage::Handoff(Handoff::start(client)?)),
+            Response::Ok => Ok(Stage::Handoff(Box::new(Handoff::start(client)?))),
             r => refused(r),
         })
     }
