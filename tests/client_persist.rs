@@ -642,3 +642,17 @@ fn operations_send_the_requests_of_the_table() {
     ));
     let _ = Outcome::LoggedIn;
 }
+
+// [PRIM-8] [PERSIST-1] a device's Debug (client, state, store) shows no record value and no key.
+#[test]
+fn debug_shows_no_secret() {
+    let mut w = world();
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    let seed = w.a.device().signing_seed().expose().iter().map(|b| format!("{b}")).collect::<Vec<_>>().join(", ");
+    let umk = w.a.umks()[&0].expose().iter().map(|b| format!("{b}")).collect::<Vec<_>>().join(", ");
+    let value = b"note 1".iter().map(|b| format!("{b}")).collect::<Vec<_>>().join(", ");
+    for text in [format!("{:?}", w.a), format!("{:?}", w.a.state()), format!("{:?}", w.a.persist())] {
+        assert!(!text.contains("note 1") && !text.contains(&value), "{text}");
+        assert!(!text.contains(&seed) && !text.contains(&umk), "{text}");
+    }
+}
