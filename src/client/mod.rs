@@ -184,7 +184,7 @@ impl<P: Persist> Client<P> {
     /// Declares a collection this device reads (writing declares it too); committed. [PERSIST-1]
     pub fn subscribe(&mut self, collection: &str) -> Result<()> {
         self.bucket(collection)?;
-        let before = self.state.clone();
+        let before = self.snapshot();
         self.state.collections.insert(collection.to_owned());
         self.commit_since(before)
     }

@@ -62,6 +62,8 @@ const MAX_FIELD: usize = 1 << 24;
 
 /// Where a client's state goes after each operation step. [PERSIST-1]
 pub trait Persist {
+    /// Whether commits reach a store that outlives the client (and can fail).
+    const DURABLE: bool;
     /// Makes `state` durable atomically (all of it or none of it), or fails
     /// with an [`Error::StoreIo`]-like internal error and changes nothing.
     fn commit(&mut self, state: &State) -> Result<()>;
@@ -73,6 +75,7 @@ pub trait Persist {
 pub struct Volatile;
 
 impl Persist for Volatile {
+    const DURABLE: bool = false;
     fn commit(&mut self, _: &State) -> Result<()> {
         Ok(())
     }
@@ -136,6 +139,7 @@ impl<S: KvStore> Persistent<S> {
 }
 
 impl<S: KvStore> Persist for Persistent<S> {
+    const DURABLE: bool = true;
     fn commit(&mut self, state: &State) -> Result<()> {
         let entries = encode(state);
         let mut batch = WriteBatch::default();

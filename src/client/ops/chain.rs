@@ -165,7 +165,7 @@ impl<P: Persist> Client<P> {
         }
         if !c.appended {
             c.appended = true;
-            let before = self.state.clone();
+            let before = self.snapshot();
             self.state.chain = c.next.clone();
             if let Some((e, k)) = c.umk.take() {
                 self.state.keys.umks.insert(e, k);

@@ -173,16 +173,21 @@ impl<P: Persist> Client<P> {
         self.token.ok_or(Error::ClientNotLoggedIn)
     }
 
-    /// Commits the state if a step changed it; on failure restores `before`
-    /// (the state the store still holds). [PERSIST-1]
-    pub(crate) fn commit_since(&mut self, before: State) -> Result<()> {
-        if self.state == before {
-            return Ok(());
-        }
+    /// The state before a step, kept only where a failed commit must be undone
+    /// (a durable store; [`Volatile`](crate::client::Volatile) never fails). [PERSIST-1]
+    pub(crate) fn snapshot(&self) -> Option<State> {
+        P::DURABLE.then(|| self.state.clone())
+    }
+
+    /// Commits the state after a step; on failure restores `before` (the
+    /// state the store still holds). [PERSIST-1]
+    pub(crate) fn commit_since(&mut self, before: Option<State>) -> Result<()> {
         match self.store.commit(&self.state) {
             Ok(()) => Ok(()),
             Err(e) => {
-                self.state = before;
+                if let Some(b) = before {
+                    self.state = b;
+                }
                 Err(e)
             }
         }

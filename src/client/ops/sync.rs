@@ -43,15 +43,15 @@ impl<P: Persist> Client<P> {
     }
 
     pub(super) fn step_sync(&mut self, mut s: SyncOp, response: Response) -> Next {
-        let before = s.before.take().unwrap_or_else(|| Box::new(self.state.clone()));
+        let before = s.before.take().or_else(|| self.snapshot().map(Box::new));
         match self.sync_step(s, response) {
             Next::Send(Op::Sync(mut s), r) => {
-                s.before = Some(before);
+                s.before = before;
                 Next::Send(Op::Sync(s), r)
             }
             // [PERSIST-5] a sync commits once, when it ends (even when it ends with an error or
             // an alert: the chain it adopted stays adopted, as in memory)
-            Next::Done(result) => match self.commit_since(*before) {
+            Next::Done(result) => match self.commit_since(before.map(|b| *b)) {
                 Ok(()) => Next::Done(result),
                 Err(e) => Next::Done(Err(e)),
             },

@@ -93,7 +93,7 @@ impl<P: Persist> Client<P> {
         let sk = ed25519_dalek::SigningKey::from_bytes(self.state.keys.device.signing_seed().expose());
         let account = self.state.chain.account();
         let envelope = envelope::dangerous_seal_with_defences(&account, &meta, &ck, &sk, value, &self.defences, rng)?;
-        let before = self.state.clone();
+        let before = self.snapshot();
         self.state.outbox = Some(Outbox {
             collection: collection.to_owned(),
             record_id,
@@ -111,7 +111,7 @@ impl<P: Persist> Client<P> {
     pub(super) fn step_write(&mut self, op: Op, response: Response) -> Next {
         match response {
             Response::Stored { .. } => {
-                let before = self.state.clone();
+                let before = self.snapshot();
                 self.confirm();
                 if let Err(e) = self.commit_since(before) {
                     return Next::Done(Err(e));
