@@ -13,8 +13,8 @@ use std::hash::{Hash, Hasher};
 
 use super::{Next, Op, Outcome, unexpected};
 use crate::chain::{
-    Body, ChainState, PendingDevice, UnlockPath, UnlockPathKeys, approve_device, enrolled_by, extend,
-    replace_authority, revoke_and_rotate,
+    Body, ChainState, PendingDevice, UnlockPathKeys, approve_device, enrolled_by, extend, replace_authority,
+    revoke_and_rotate,
 };
 use crate::client::Client;
 use crate::client::persist::Persist;
@@ -24,6 +24,7 @@ use crate::keys::{Epoch, Umk};
 use crate::primitives::CryptoRng;
 use crate::server::wire::{Request, Response};
 use crate::unlock::password::{PasswordKdf, PasswordKeys};
+use crate::unlock::recovery::RecoveryKeys;
 
 /// An append in flight: the chain to adopt once the server took it, the new
 /// epoch's UMK, and the requests that follow.
@@ -124,14 +125,12 @@ impl<P: Persist> Client<P> {
     pub fn start_change_recovery<R: CryptoRng + ?Sized>(
         &mut self,
         signer: &UnlockPathKeys,
-        new: &UnlockPathKeys,
+        code: &RecoveryKeys,
         rng: &mut R,
     ) -> Result<()> {
         let token = self.session()?;
-        if new.path != UnlockPath::Recovery {
-            return Err(Error::ChainNotAuthorized);
-        }
-        let (statements, umk, wrap) = self.replacement(signer, new, rng)?;
+        let new = UnlockPathKeys::from_recovery(code);
+        let (statements, umk, wrap) = self.replacement(signer, &new, rng)?;
         let set = Request::SetRecoveryWrap { token, recovery_wrap: wrap.to_vec() };
         self.begin_chain(statements, Some(umk), vec![set], Outcome::AuthorityReplaced)
     }
