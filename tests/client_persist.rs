@@ -417,9 +417,17 @@ fn making_a_device_commits_once() {
     // a wrong password is refused like an unknown email
     let mut e = Enrollment::with_password(Volatile, DeviceKeys::generate(&mut rng), EMAIL, b"wrong");
     assert_eq!(run(&mut e, &mut net).err(), Some(Error::SrvAuth));
-    // joining: the store that crashed holds nothing
+    // joining: a crash at its commit ends it with E_STORE_IO, after the server served everything
     let mut a = w.a.clone();
     assert!(a.sync(&mut net).unwrap().alerts.is_empty());
+    let mut crashed = Joining::new(crashing(Some(0)), DeviceKeys::generate(&mut rng), a.account(), a.id());
+    assert_eq!(run(&mut crashed, &mut net).err(), Some(Error::SrvNotFound));
+    for p in a.list_pending(&mut net).unwrap() {
+        a.approve(&mut net, &p, &mut rng).unwrap();
+    }
+    assert!(crashed.retry());
+    assert_eq!(run(&mut crashed, &mut net).err(), Some(Error::StoreIo));
+    assert!(!crashed.retry());
     let (joined, _) = pair(&mut net, &mut a, &mut rng, crashing(None));
     assert_eq!(joined.persist().store().history.len(), 1);
     assert_eq!(stored(&joined.persist().store().inner).as_ref(), Some(joined.state()));

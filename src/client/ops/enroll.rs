@@ -50,6 +50,18 @@ struct Ctx<P: Persist> {
 
 /// Enrollment in progress; its output is the new device's logged-in [`Client`].
 /// The caller shows [`ChainState::fingerprint`] of the result for comparison.
+///
+/// ```
+/// use blindsync::client::{Enrollment, Transport, Volatile, run};
+/// use blindsync::device::DeviceKeys;
+/// use blindsync::primitives::os_rng;
+/// fn new_laptop(server: &mut dyn Transport, password: &[u8]) -> blindsync::Result<String> {
+///     let device = DeviceKeys::generate(&mut os_rng());
+///     let mut op = Enrollment::with_password(Volatile, device, b"me@example.org", password);
+///     let laptop = run(&mut op, server)?;
+///     Ok(laptop.chain().fingerprint()) // the user compares it with another device's
+/// }
+/// ```
 pub struct Enrollment<P: Persist> {
     stage: Stage<Ctx<P>, P>,
     path: UnlockPath,

@@ -35,6 +35,23 @@ struct Ctx<P: Persist> {
 /// A new device joining an account; its output is the new device's logged-in
 /// [`Client`]. `approver` is the device the account holder compared codes with
 /// ([`crate::chain::pairing_approver`], [DEV-4]).
+///
+/// ```
+/// use blindsync::client::{Client, Joining, Transport, Volatile, run};
+/// use blindsync::device::{DeviceId, DeviceKeys};
+/// use blindsync::keys::AccountId;
+/// use blindsync::Error;
+/// fn join(server: &mut dyn Transport, me: DeviceKeys, account: AccountId, approver: DeviceId) -> blindsync::Result<Client> {
+///     let mut op = Joining::new(Volatile, me, account, approver);
+///     loop {
+///         match run(&mut op, server) {
+///             // not approved yet: ask again later (here: at once)
+///             Err(Error::SrvNotFound) if op.retry() => continue,
+///             other => return other,
+///         }
+///     }
+/// }
+/// ```
 pub struct Joining<P: Persist> {
     stage: Stage<Ctx<P>, P>,
 }

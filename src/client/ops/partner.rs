@@ -18,6 +18,20 @@ use crate::server::wire::{Request, Response};
 
 /// A partner opening one shared batch. Its output is the opened batch and the
 /// chain it was judged against (keep it: the next open must extend it).
+///
+/// ```
+/// use blindsync::batch::BatchId;
+/// use blindsync::chain::ChainState;
+/// use blindsync::client::{PartnerOpen, Transport, run};
+/// use blindsync::hpke::HpkeSecretKey;
+/// use blindsync::keys::AccountId;
+/// fn read(server: &mut dyn Transport, key: &HpkeSecretKey, account: AccountId, batch: BatchId,
+///         now_ms: u64, known: Option<ChainState>) -> blindsync::Result<ChainState> {
+///     let (opened, chain) = run(&mut PartnerOpen::new(key, account, batch, now_ms, known), server)?;
+///     println!("{} events from {:?}", opened.events.len(), opened.meta.writer);
+///     Ok(chain) // keep it for the next open
+/// }
+/// ```
 pub struct PartnerOpen<'k> {
     key: &'k HpkeSecretKey,
     account: AccountId,
