@@ -45,6 +45,7 @@ mod alerts;
 mod ops;
 mod persist;
 mod state;
+mod switches;
 mod verify;
 
 use std::collections::BTreeMap;

@@ -5,18 +5,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Client;
 use super::alerts::{
     Alert, ChainLink, Step, SyncReport, classify, revision_within_step, revoked_incomplete, stale_head,
     writer_chain_break,
 };
 use super::persist::Persist;
 use super::state::{Record, identity};
-use crate::chain::ChainState;
+use super::{Client, switches};
 use crate::device::DeviceId;
-use crate::envelope::{
-    self, AuthorizedWriter, EnvelopeRef, EpochAccess, HeadEpoch, Header, OpenContext, RecordId, Stub,
-};
+use crate::envelope::{AuthorizedWriter, EnvelopeRef, EpochAccess, HeadEpoch, Header, OpenContext, RecordId, Stub};
 use crate::error::{Error, Result};
 use crate::keys::{Bucket, CollectionKey, Epoch};
 use crate::primitives::sha256;
@@ -45,11 +42,11 @@ impl<P: Persist> Client<P> {
     /// device. On an alert the state is unchanged. [SYNC-11]
     pub fn apply_chain(&mut self, statements: &[Vec<u8>]) -> Option<Alert> {
         let mut next = self.state.chain.clone();
-        if let Err(e) = next.update_with(statements, &self.defences) {
+        if let Err(e) = switches::update_chain(&mut next, statements, &self.defences) {
             // [MODEL-5] weakened: a served chain that forks or is shorter is taken if it verifies
             let weakened = (e == Error::ChainFork && !self.defences.fork)
                 || (e == Error::ChainRollback && !self.defences.rollback);
-            match weakened.then(|| ChainState::verify_with(statements, &self.defences)) {
+            match weakened.then(|| switches::verify_chain(statements, &self.defences)) {
                 Some(Ok(served)) if served.account() == self.state.chain.account() => next = served,
                 _ => return Some(if e == Error::ChainFork { Alert::Fork } else { Alert::Chain(e) }),
             }
@@ -59,7 +56,7 @@ impl<P: Persist> Client<P> {
         }
         // [CHAIN-16] every new epoch's UMK is checked against the chain before the chain is taken:
         // a split rotation is an alert (E_KEY_CHECK) and leaves the state unchanged.
-        match next.open_epoch_umks_with(self.state.keys.device.hpke_key(), &self.defences) {
+        match switches::open_epoch_umks(&next, self.state.keys.device.hpke_key(), &self.defences) {
             Ok(umks) => {
                 for (e, k) in umks {
                     self.state.keys.umks.entry(e).or_insert(k);
@@ -118,7 +115,7 @@ impl<P: Persist> Client<P> {
         let v = match item.kind {
             ItemKind::Stub => {
                 let stub = Stub::decode(&item.bytes)?;
-                envelope::dangerous_verify_stub_with_defences(&stub, &sig_ctx, &self.defences)?;
+                switches::verify_stub(&stub, &sig_ctx, &self.defences)?;
                 let digest = identity(&stub);
                 Verified { header: stub.header, payload: None, stub: true, digest, head_pos, item_seq: item.seq }
             }
@@ -138,7 +135,7 @@ impl<P: Persist> Client<P> {
                             .map(|(epoch, ck)| EpochAccess { epoch: *epoch, collection_key: ck, writers })
                             .collect();
                         let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None, heads: &he };
-                        let opened = envelope::dangerous_open_with_defences(&item.bytes, &ctx, &self.defences)?;
+                        let opened = switches::open(&item.bytes, &ctx, &self.defences)?;
                         let digest = identity(&env.stub());
                         Verified {
                             header: opened.header,
@@ -150,7 +147,7 @@ impl<P: Persist> Client<P> {
                         }
                     }
                     None => {
-                        envelope::dangerous_verify_stub_with_defences(&env.stub(), &sig_ctx, &self.defences)?;
+                        switches::verify_stub(&env.stub(), &sig_ctx, &self.defences)?;
                         let digest = identity(&env.stub());
                         Verified {
                             header: env.header,

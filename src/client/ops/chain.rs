@@ -58,7 +58,7 @@ impl<P: Persist> Client<P> {
         let token = self.session()?;
         let mut next = self.state.chain.clone();
         for s in &statements {
-            next.append_with(s, &self.defences)?;
+            crate::client::switches::append_chain(&mut next, s, &self.defences)?;
         }
         let op = ChainOp { next, umk, appended: false, then, outcome };
         self.begin(Op::Chain(Box::new(op)), Request::AppendChain { token, statements })

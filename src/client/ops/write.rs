@@ -14,7 +14,7 @@ use crate::client::Client;
 use crate::client::persist::Persist;
 use crate::client::state::{Outbox, Record, identity};
 use crate::envelope::payload::Schema;
-use crate::envelope::{self, EnvelopeRef, RecordId, RecordMeta, Suite};
+use crate::envelope::{EnvelopeRef, RecordId, RecordMeta, Suite};
 use crate::error::{Error, Result};
 use crate::primitives::CryptoRng;
 use crate::server::wire::{Request, Response};
@@ -92,7 +92,7 @@ impl<P: Persist> Client<P> {
         };
         let sk = ed25519_dalek::SigningKey::from_bytes(self.state.keys.device.signing_seed().expose());
         let account = self.state.chain.account();
-        let envelope = envelope::dangerous_seal_with_defences(&account, &meta, &ck, &sk, value, &self.defences, rng)?;
+        let envelope = crate::client::switches::seal(&account, &meta, &ck, &sk, value, &self.defences, rng)?;
         let before = self.snapshot();
         self.state.outbox = Some(Outbox {
             collection: collection.to_owned(),
