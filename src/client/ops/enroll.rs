@@ -12,7 +12,7 @@
 use zeroize::Zeroizing;
 
 use super::{Exchange, Handoff, Stage, refused};
-use crate::chain::{ChainSigner, ChainState, UnlockPathKeys, enroll};
+use crate::chain::{ChainSigner, ChainState, UnlockPath, UnlockPathKeys, enroll};
 use crate::client::Client;
 use crate::client::persist::Persist;
 use crate::device::DeviceKeys;
@@ -22,15 +22,6 @@ use crate::server::login_message;
 use crate::server::wire::{Request, Response, Token};
 use crate::unlock::password::PasswordKdf;
 use crate::unlock::recovery::RecoveryKeys;
-
-/// Which unlock path an [`Enrollment`] uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnlockPath {
-    /// The password (the server serves salt and parameters for the email).
-    Password,
-    /// The recovery code (for a known account id).
-    Recovery,
-}
 
 enum Step {
     Kdf { email: Vec<u8>, password: Zeroizing<Vec<u8>> },

@@ -10,8 +10,9 @@
 //! ```
 //!
 //! A [`Client`] runs one operation at a time (`start_*` while one runs is
-//! [`Error::ClientBusy`]); [`Registration`], [`Enrollment`], [`Joining`] and
-//! [`PartnerOpen`] run before a device has a client, and produce one.
+//! [`Error::ClientBusy`]); [`Registration`], [`Enrollment`] and [`Joining`]
+//! run before a device has a client, and produce one; [`PartnerOpen`] is a
+//! partner's, which has no client.
 //! [`run`] is the blocking driver over a [`Transport`]; an async driver is the
 //! same loop with an `.await`:
 //!
@@ -36,7 +37,7 @@ mod register;
 mod sync;
 mod write;
 
-pub use enroll::{Enrollment, UnlockPath};
+pub use enroll::Enrollment;
 pub use pair::Joining;
 pub use partner::PartnerOpen;
 pub use register::Registration;
