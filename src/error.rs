@@ -21,8 +21,13 @@ pub enum Fault {
     /// what a malicious server or peer produces (a tampered wrap, weak KDF
     /// parameters offered by the server).
     Peer,
-    /// The caller used the API in a way the spec forbids (an empty AAD).
+    /// The caller used the API in a way the spec forbids (an empty AAD, an
+    /// operation started while another one runs, a sync before login).
     Misuse,
+    /// An honest server refused for now (too many failed logins, pending-device
+    /// slots full): nothing is wrong with the data; the same request may
+    /// succeed later, so a client retries with back-off instead of alerting.
+    Refused,
     /// The local environment failed: the device's own store could not be
     /// read or written, or holds bytes this code did not write. Not caused by
     /// the server or the input; retrying may help once the medium is fixed.
@@ -216,9 +221,9 @@ errors! {
     /// No such batch or bundle (or it expired). [SRV-9]
     SrvNotFound => "E_SRV_NOT_FOUND", Peer, "not found";
     /// An account's pending-device slots are full. [SRV-13]
-    SrvPendingFull => "E_SRV_PENDING_FULL", Peer, "too many pending devices for this account";
+    SrvPendingFull => "E_SRV_PENDING_FULL", Refused, "too many pending devices for this account";
     /// Too many failed password logins for this account in the current window. [SRV-15]
-    SrvRateLimit => "E_SRV_RATE_LIMIT", Peer, "too many failed logins; try later";
+    SrvRateLimit => "E_SRV_RATE_LIMIT", Refused, "too many failed logins; try later";
     /// Alert: a writer sequence number was skipped, so a write was withheld. [SYNC-9]
     SyncWithheld => "E_SYNC_WITHHELD", Peer, "a write of this device was withheld";
     /// Alert: the server served an older state of a record than one already accepted. [SYNC-10]
@@ -239,6 +244,22 @@ errors! {
     StoreCorrupt => "E_STORE_CORRUPT", Internal, "the local store holds malformed data";
     /// The store's format version is newer than this code or has no migration path. [PERSIST-3]
     StoreVersion => "E_STORE_VERSION", Internal, "the local store has an unsupported format version";
+
+    // --- the device's operations (spec 11.8) ---
+    /// An operation that needs a session was started before login. [CLIENT-2]
+    ClientNotLoggedIn => "E_CLIENT_NOT_LOGGED_IN", Misuse, "the operation needs a session: log in first";
+    /// An operation was started while another one is in progress. [CLIENT-2]
+    ClientBusy => "E_CLIENT_BUSY", Misuse, "another operation is in progress";
+    /// A response was handed in while no operation waits for one. [CLIENT-2]
+    ClientNoOperation => "E_CLIENT_NO_OPERATION", Misuse, "no operation is waiting for a response";
+    /// A write was started while a signed write still waits to be resubmitted. [SYNC-6] [CLIENT-2]
+    ClientOutboxPending => "E_CLIENT_OUTBOX_PENDING", Misuse, "a signed write waits to be resubmitted: flush first";
+    /// This device's own writer sequence number is exhausted. [CLIENT-2]
+    ClientOverflow => "E_CLIENT_OVERFLOW", Misuse, "this device's writer sequence number is exhausted";
+    /// The server answered with a response of another kind than the request's. [CLIENT-1]
+    ClientUnexpectedResponse => "E_CLIENT_UNEXPECTED_RESPONSE", Peer, "the server answered with a response of the wrong kind";
+    /// The device's own state contradicts itself (its last write has no remembered identity). [PERSIST-2]
+    ClientState => "E_CLIENT_STATE", Internal, "the device's own state is inconsistent";
 
     // --- streams (spec 9) ---
     /// A manifest with no chunk or a last-chunk length above 64 KiB.
@@ -347,6 +368,11 @@ mod tests {
         assert_eq!(Error::KdfParamsTooWeak.fault(), Fault::Peer);
         assert_eq!(Error::WrapOpen.fault(), Fault::Peer);
         assert_eq!(Error::EmptyAad.fault(), Fault::Misuse);
+        assert_eq!(Error::ClientNotLoggedIn.fault(), Fault::Misuse);
+        assert_eq!(Error::SrvRateLimit.fault(), Fault::Refused);
+        assert_eq!(Error::SrvPendingFull.fault(), Fault::Refused);
+        assert_eq!(Error::ClientUnexpectedResponse.fault(), Fault::Peer);
+        assert_eq!(Error::ClientState.fault(), Fault::Internal);
     }
 
     // [ERR-3] Display starts with the code and names the failure.

@@ -1326,7 +1326,7 @@ fn register(email: &[u8], kdf: Vec<u8>, r: &Registration, wraps: &[u8]) -> Reque
 }
 
 // [SRV-19] Register's checks in order: kdf decoding, kdf bounds, genesis, pinned kdf, and only
-// then whether the email or account exists; the wraps are not checked.
+// the wraps' 72-byte length, and only then whether the email or account exists.
 #[test]
 fn register_checks_in_order() {
     let mut w = bare_world("srv-19");
@@ -1336,20 +1336,22 @@ fn register_checks_in_order() {
         Response::Error(e) => e,
         r => panic!("{r:?}"),
     };
-    assert_eq!(w.call(register(b"a", a.kdf.encode(), &a, &[5; 5])), Response::Ok);
+    assert_eq!(w.call(register(b"a", a.kdf.encode(), &a, &[5; 72])), Response::Ok);
     // every request below repeats the taken email "a"
-    assert_eq!(err(&mut w, register(b"a", b.kdf.encode()[..31].to_vec(), &b, &[])), Error::DecodeTruncated);
+    assert_eq!(err(&mut w, register(b"a", b.kdf.encode()[..31].to_vec(), &b, &[5; 72])), Error::DecodeTruncated);
     let weak = PasswordKdf { params: KdfParams { m_kib: 1024, ..KdfParams::FLOOR }, salt: b.kdf.salt };
-    assert_eq!(err(&mut w, register(b"a", weak.encode(), &b, &[])), Error::KdfParamsTooWeak);
+    assert_eq!(err(&mut w, register(b"a", weak.encode(), &b, &[5; 72])), Error::KdfParamsTooWeak);
     let garbage = Registration { genesis: vec![0; 3], ..registration(&mut rng) };
-    let bad_genesis = err(&mut w, register(b"a", garbage.kdf.encode(), &garbage, &[]));
+    let bad_genesis = err(&mut w, register(b"a", garbage.kdf.encode(), &garbage, &[5; 72]));
     assert_ne!(bad_genesis, Error::SrvExists);
-    assert_eq!(err(&mut w, register(b"fresh", garbage.kdf.encode(), &garbage, &[])), bad_genesis);
-    assert_eq!(err(&mut w, register(b"a", a.kdf.encode(), &b, &[])), Error::KdfNotPinned);
-    assert_eq!(err(&mut w, register(b"a", b.kdf.encode(), &b, &[])), Error::SrvExists);
+    assert_eq!(err(&mut w, register(b"fresh", garbage.kdf.encode(), &garbage, &[5; 72])), bad_genesis);
+    assert_eq!(err(&mut w, register(b"a", a.kdf.encode(), &b, &[5; 71])), Error::KdfNotPinned);
+    assert_eq!(err(&mut w, register(b"a", b.kdf.encode(), &b, &[5; 71])), Error::WrapLength);
+    assert_eq!(err(&mut w, register(b"a", b.kdf.encode(), &b, &[])), Error::WrapLength);
+    assert_eq!(err(&mut w, register(b"a", b.kdf.encode(), &b, &[5; 72])), Error::SrvExists);
     // the account id (the genesis) is taken too, under another email
-    assert_eq!(err(&mut w, register(b"b", a.kdf.encode(), &a, &[])), Error::SrvExists);
-    assert_eq!(w.call(register(b"b", b.kdf.encode(), &b, &[])), Response::Ok);
+    assert_eq!(err(&mut w, register(b"b", a.kdf.encode(), &a, &[5; 72])), Error::SrvExists);
+    assert_eq!(w.call(register(b"b", b.kdf.encode(), &b, &[5; 72])), Response::Ok);
 }
 
 fn put(w: &mut World, token: [u8; 32], r: &Registration, bucket: u8, record: u8, revision: u64, seq: u64) -> Response {
@@ -1380,7 +1382,7 @@ fn put(w: &mut World, token: [u8; 32], r: &Registration, bucket: u8, record: u8,
 fn sequence_numbers_records_audit_and_tokens() {
     let mut w = bare_world("srv-16");
     let a = registration(&mut SeededRng::from_label("srv-16/account"));
-    assert_eq!(w.call(register(b"a", a.kdf.encode(), &a, &[])), Response::Ok);
+    assert_eq!(w.call(register(b"a", a.kdf.encode(), &a, &[5; 72])), Response::Ok);
     let sk = ed25519_dalek::SigningKey::from_bytes(a.dev.signing_seed().expose());
     let key = sk.verifying_key().to_bytes();
     let Response::Nonce { nonce } = w.call(Request::Challenge { account: a.account, key }) else { panic!() };

@@ -7,11 +7,11 @@
 
 use std::fmt::Write as _;
 
-use blindsync::chain::{accept_pairing, approve_device, create_account};
-use blindsync::client::{Client, Transport};
+use blindsync::chain::{accept_pairing, approve_device};
+use blindsync::client::{self, Client, Registration, Transport, Volatile};
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::{EnvelopeRef, RecordId, Stub};
-use blindsync::error::{Error, Result};
+use blindsync::error::Result;
 use blindsync::keys::AccountId;
 use blindsync::primitives::{SeededRng, sha256};
 use blindsync::server::wire::{ItemKind, Request, Response};
@@ -101,26 +101,17 @@ pub fn run() -> Result<String> {
     let code = RecoveryCode::generate(&mut rng);
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
     let pw = kdf.derive(b"a demo password, not a good one")?;
-    let acct = create_account(&laptop, &code.derive(), &pw, &kdf, &mut rng)?;
-    let account = acct.state.account();
     let mut net = Net {
         server: Server::new(MemoryStorage::default(), ServerConfig::new([0x5e; 32])),
         rng: SeededRng::from_label("blindsync/demo/server"),
         now: 1_700_000_000_000,
     };
+    let mut registration =
+        Registration::new(Volatile, laptop, b"demo@example.org", &code.derive(), &pw, &kdf, &mut rng)?;
+    let account = registration.chain().account();
     let _ = writeln!(out, "BlindSync demo: one account, two devices, one honest server.");
-    let _ = writeln!(out, "account fingerprint {}", acct.state.fingerprint());
-    let ok = |r: Response| if r == Response::Ok { Ok(()) } else { Err(Error::DecodeValue) };
-    ok(net.call(Request::Register {
-        email: b"demo@example.org".to_vec(),
-        kdf: kdf.encode(),
-        auth: *pw.auth.expose(),
-        genesis: acct.genesis.clone(),
-        recovery_wrap: acct.recovery_wrap.to_vec(),
-        password_wrap: acct.password_wrap.to_vec(),
-    }))?;
-    let mut a = Client::new(laptop, acct.state.clone(), acct.umks());
-    a.login(&mut net)?;
+    let _ = writeln!(out, "account fingerprint {}", registration.chain().fingerprint());
+    let mut a = client::run(&mut registration, &mut net)?;
     a.subscribe("notes")?;
     side_by_side(
         &mut out,

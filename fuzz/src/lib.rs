@@ -80,6 +80,7 @@ macro_rules! for_each_target {
             pairing_accept,
             attachment_unpad,
             server_state,
+            client_store,
         }
     };
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use blindsync::chain::{accept_pairing, approve_device, create_account};
-use blindsync::client::{Client, Transport};
+use blindsync::chain::{accept_pairing, approve_device};
+use blindsync::client::{Client, Exchange, Registration, Transport, Volatile, run};
 use blindsync::device::DeviceKeys;
 use blindsync::keys::AccountId;
 use blindsync::primitives::SeededRng;
@@ -75,24 +75,16 @@ impl Snapshot {
     }
 }
 
-fn register(
-    rng: &mut SeededRng,
-    email: &[u8],
-) -> Option<(DeviceKeys, blindsync::chain::NewAccount, Request, [u8; 32])> {
+/// A registration ([`Registration`]), its request not yet handed out, and the
+/// password's `auth` value and the device's Ed25519 key.
+fn register(rng: &mut SeededRng, email: &[u8]) -> Option<(Registration<Volatile>, [u8; 32], [u8; 32])> {
     let dev = DeviceKeys::generate(rng);
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
     let pw = kdf.derive(b"fuzz password").ok()?;
-    let acct = create_account(&dev, &RecoveryCode::generate(rng).derive(), &pw, &kdf, rng).ok()?;
-    let req = Request::Register {
-        email: email.to_vec(),
-        kdf: kdf.encode(),
-        auth: *pw.auth.expose(),
-        genesis: acct.genesis.clone(),
-        recovery_wrap: acct.recovery_wrap.to_vec(),
-        password_wrap: acct.password_wrap.to_vec(),
-    };
-    let auth = *pw.auth.expose();
-    Some((dev, acct, req, auth))
+    let code = RecoveryCode::generate(rng).derive();
+    let ed25519 = dev.public().ed25519;
+    let reg = Registration::new(Volatile, dev, email, &code, &pw, &kdf, rng).ok()?;
+    Some((reg, *pw.auth.expose(), ed25519))
 }
 
 fn build() -> Option<Snapshot> {
@@ -102,10 +94,8 @@ fn build() -> Option<Snapshot> {
         rng: SeededRng::from_label("fuzz/world/server"),
         now: 1_000,
     };
-    let (dev, acct, req, auth) = register(&mut rng, b"a@example.org")?;
-    (net.call(req) == Response::Ok).then_some(())?;
-    let mut a = Client::new(dev, acct.state.clone(), acct.umks());
-    a.login(&mut net).ok()?;
+    let (mut reg, auth, _) = register(&mut rng, b"a@example.org")?;
+    let mut a = run(&mut reg, &mut net).ok()?;
     // Pairing through the server, as tests/sync_e2e.rs does.
     let new = DeviceKeys::generate(&mut rng);
     let account = a.account();
@@ -141,16 +131,19 @@ fn build() -> Option<Snapshot> {
     else {
         return None;
     };
-    let (bdev, bacct, breq, _) = register(&mut rng, b"b@example.org")?;
-    (net.call(breq) == Response::Ok).then_some(())?;
-    let (_, _, register_c, _) = register(&mut rng, b"c@example.org")?;
+    // B is registered but never logged in: only its Register request is sent.
+    let (mut breg, _, b_ed25519) = register(&mut rng, b"b@example.org")?;
+    let account_b = breg.chain().account();
+    (net.call(breg.poll_request()?) == Response::Ok).then_some(())?;
+    let (mut creg, _, _) = register(&mut rng, b"c@example.org")?;
+    let register_c = creg.poll_request()?;
     Some(Snapshot {
         server: net.server,
         clients: vec![a, b],
         account_a: account,
         password_token,
-        account_b: bacct.state.account(),
-        b_ed25519: bdev.public().ed25519,
+        account_b,
+        b_ed25519,
         b_email: b"b@example.org".to_vec(),
         register_c,
     })

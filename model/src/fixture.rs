@@ -7,10 +7,10 @@
 
 use blindsync::chain::statement::Body;
 use blindsync::chain::{
-    ChainState, UnlockPath, UnlockPathKeys, accept_pairing, approve_device, create_account, epoch_wrap, extend,
-    genesis, next_statement, possession_message,
+    ChainState, UnlockPath, UnlockPathKeys, accept_pairing, approve_device, epoch_wrap, extend, genesis,
+    next_statement, possession_message,
 };
-use blindsync::client::{Client, Transport};
+use blindsync::client::{Client, Registration, Transport, Volatile, run};
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::RecordId;
 use blindsync::error::{Error, Result};
@@ -93,14 +93,6 @@ pub struct Fixture {
     pub sleeper: DeviceKeys,
 }
 
-fn ok(r: Response) -> Result<()> {
-    match r {
-        Response::Ok => Ok(()),
-        Response::Error(e) => Err(e),
-        _ => Err(Error::DecodeValue),
-    }
-}
-
 /// One account on `server`: its owner's client, registered and logged in.
 fn account(
     server: &mut Server<MemoryStorage>,
@@ -112,17 +104,8 @@ fn account(
     let code = RecoveryCode::generate(rng);
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
     let pw = kdf.derive(b"model password")?;
-    let acct = create_account(&owner, &code.derive(), &pw, &kdf, rng)?;
-    ok(InProcessTransport(server, srng).call(Request::Register {
-        email: email.to_vec(),
-        kdf: kdf.encode(),
-        auth: *pw.auth.expose(),
-        genesis: acct.genesis.clone(),
-        recovery_wrap: acct.recovery_wrap.to_vec(),
-        password_wrap: acct.password_wrap.to_vec(),
-    }))?;
-    let mut c = Client::new(owner, acct.state.clone(), acct.umks());
-    c.login(&mut InProcessTransport(server, srng))?;
+    let mut registration = Registration::new(Volatile, owner, email, &code.derive(), &pw, &kdf, rng)?;
+    let c = run(&mut registration, &mut InProcessTransport(server, srng))?;
     Ok((c, kdf, code))
 }
 

@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use blindsync::chain::statement::Body;
-use blindsync::chain::{ChainState, accept_pairing, approve_device, create_account, extend};
-use blindsync::client::{Client, Transport};
+use blindsync::chain::{ChainState, accept_pairing, approve_device, extend};
+use blindsync::client::{Client, Registration, Transport, Volatile, run};
 use blindsync::device::DeviceKeys;
 use blindsync::error::{Error, Result};
 use blindsync::hpke::HpkeSecretKey;
@@ -67,14 +67,6 @@ pub struct DataFixture {
     pub auths: Vec<(Vec<u8>, [u8; 32])>,
 }
 
-fn ok(r: Response) -> Result<()> {
-    match r {
-        Response::Ok => Ok(()),
-        Response::Error(e) => Err(e),
-        _ => Err(Error::DecodeValue),
-    }
-}
-
 impl DataFixture {
     /// Builds the world (about a second: real Argon2id at the floor, twice). Deterministic.
     pub fn build() -> Result<DataFixture> {
@@ -85,17 +77,8 @@ impl DataFixture {
         let code = RecoveryCode::generate(&mut rng);
         let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
         let pw = kdf.derive(PASSWORD)?;
-        let acct = create_account(&w, &code.derive(), &pw, &kdf, &mut rng)?;
-        ok(InProcessTransport(&mut server, &mut srng).call(Request::Register {
-            email: EMAIL.to_vec(),
-            kdf: kdf.encode(),
-            auth: *pw.auth.expose(),
-            genesis: acct.genesis.clone(),
-            recovery_wrap: acct.recovery_wrap.to_vec(),
-            password_wrap: acct.password_wrap.to_vec(),
-        }))?;
-        let mut owner = Client::new(w, acct.state.clone(), acct.umks());
-        owner.login(&mut InProcessTransport(&mut server, &mut srng))?;
+        let mut registration = Registration::new(Volatile, w, EMAIL, &code.derive(), &pw, &kdf, &mut rng)?;
+        let mut owner = run(&mut registration, &mut InProcessTransport(&mut server, &mut srng))?;
         let account = owner.account();
         // R pairs (spec 8.5), approved by W.
         let r = DeviceKeys::generate(&mut rng);
