@@ -1,28 +1,28 @@
-//! Two devices sync through the reference server; the laptop keeps its state
-//! in a store, is restarted, and still catches a server that rolls a note
-//! back (spec 11.8, [PERSIST-1]).
+//! Two devices sync through the reference server; the server and the laptop
+//! keep their state in on-disk stores (redb files in the temporary folder);
+//! the laptop is restarted (client and file closed, the file reopened) and
+//! still catches a server that rolls a note back (spec 11.8, [PERSIST-1]).
 //!
 //! ```sh
-//! cargo run --example two_devices
+//! cargo run -p blindsync --example two_devices
 //! ```
 //!
 //! The laptop's store lives outside its client (`&mut disk`), so restarting is
-//! dropping the client and opening it again. To keep the state on disk, change
-//! the one line that makes `disk` to the on-disk store.
+//! dropping the client and the store and opening both again.
 
 use blindsync::client::{self, Alert, Client, Joining, Persistent, Registration, Transport, Volatile};
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::RecordId;
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Item, ItemKind, Request, Response};
-use blindsync::server::{MemoryStorage, Server, ServerConfig};
-use blindsync::store::MemoryStore;
+use blindsync::server::{KvStorage, Server, ServerConfig};
+use blindsync::store::DiskStore;
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
 
 /// The reference server in-process, behind the byte encoding a network would carry.
 struct Net {
-    server: Server<MemoryStorage>,
+    server: Server<KvStorage<DiskStore>>,
     rng: SeededRng,
     now_ms: u64,
 }
@@ -38,14 +38,27 @@ impl Transport for Net {
 const NOTE: RecordId = RecordId([1; 16]);
 
 fn main() -> blindsync::Result<()> {
+    let dir = std::env::temp_dir();
+    let (server_file, laptop_file) = (
+        dir.join(format!("blindsync-example-server-{}.redb", std::process::id())),
+        dir.join(format!("blindsync-example-laptop-{}.redb", std::process::id())),
+    );
+    let result = run(&server_file, &laptop_file);
+    let _ = std::fs::remove_file(&server_file);
+    let _ = std::fs::remove_file(&laptop_file);
+    result
+}
+
+fn run(server_file: &std::path::Path, laptop_file: &std::path::Path) -> blindsync::Result<()> {
     let mut rng = SeededRng::from_label("example/two_devices");
     let mut net = Net {
-        server: Server::new(MemoryStorage::default(), ServerConfig::new([0x11; 32])),
+        server: Server::new(KvStorage::open(DiskStore::create(server_file)?)?, ServerConfig::new([0x11; 32])),
         rng: SeededRng::from_label("example/two_devices/server"),
         now_ms: 1_767_225_600_000,
     };
-    // The laptop's store. For the on-disk store, this is the one line to change.
-    let mut disk = MemoryStore::default();
+    // The laptop's store: created once, at registration; afterwards only opened, so a
+    // lost file is never taken for a fresh device ([PERSIST-2]).
+    let mut disk = DiskStore::create(laptop_file)?;
 
     // ---- the laptop registers the account; the phone pairs ----
     let code = RecoveryCode::generate(&mut rng); // shown to the user once, never printed here
@@ -79,9 +92,11 @@ fn main() -> blindsync::Result<()> {
     println!("laptop synced: applied {}, alerts {}", report.applied, report.alerts.len());
     show("laptop", &laptop);
 
-    // ---- restart the laptop: drop the client, open it from its store ----
+    // ---- restart the laptop: drop the client and close its file, then reopen both ----
     let before = laptop.state().clone();
     drop(laptop);
+    drop(disk);
+    let mut disk = DiskStore::open(laptop_file)?;
     let mut laptop = Client::open(&mut disk)?.ok_or(blindsync::Error::StoreCorrupt)?;
     println!("laptop restarted; state as before: {}", laptop.state() == &before);
     laptop.login(&mut net)?;

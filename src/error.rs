@@ -224,6 +224,9 @@ errors! {
     SrvPendingFull => "E_SRV_PENDING_FULL", Refused, "too many pending devices for this account";
     /// Too many failed password logins for this account in the current window. [SRV-15]
     SrvRateLimit => "E_SRV_RATE_LIMIT", Refused, "too many failed logins; try later";
+    /// The server could not make the request's changes durable, or stopped after such a failure;
+    /// nothing of the request was kept. [SRV-12]
+    SrvUnavailable => "E_SRV_UNAVAILABLE", Refused, "the server cannot store changes now; try later";
     /// Alert: a writer sequence number was skipped, so a write was withheld. [SYNC-9]
     SyncWithheld => "E_SYNC_WITHHELD", Peer, "a write of this device was withheld";
     /// Alert: the server served an older state of a record than one already accepted. [SYNC-10]
@@ -371,6 +374,7 @@ mod tests {
         assert_eq!(Error::ClientNotLoggedIn.fault(), Fault::Misuse);
         assert_eq!(Error::SrvRateLimit.fault(), Fault::Refused);
         assert_eq!(Error::SrvPendingFull.fault(), Fault::Refused);
+        assert_eq!(Error::SrvUnavailable.fault(), Fault::Refused);
         assert_eq!(Error::ClientUnexpectedResponse.fault(), Fault::Peer);
         assert_eq!(Error::ClientState.fault(), Fault::Internal);
     }

@@ -268,10 +268,10 @@ fn crash_run<K: KvStore>(script: &Script, store: FaultyStore<K>) -> (Option<usiz
         if crashed.is_none() && server.store.inner().crashed() {
             crashed = Some(j);
             // [PERSIST-1] the request whose commit failed is not acknowledged
-            assert_eq!(r, Response::Error(Error::StoreIo), "{}: request {j}", script.description);
+            assert_eq!(r, Response::Error(Error::SrvUnavailable), "{}: request {j}", script.description);
         } else if crashed.is_some() {
-            // a stopped store answers nothing but E_STORE_IO [PERSIST-2]
-            assert_eq!(r, Response::Error(Error::StoreIo));
+            // a stopped store answers nothing but E_SRV_UNAVAILABLE [PERSIST-2] [SRV-12]
+            assert_eq!(r, Response::Error(Error::SrvUnavailable));
         }
     }
     (crashed, server.into_storage().into_inner().into_inner())
@@ -471,7 +471,7 @@ fn malformed_rows_are_corrupt() {
     assert_eq!(KvStorage::open(s).err(), Some(Error::StoreCorrupt));
 }
 
-// [SRV-12] a failed commit: the request answers E_STORE_IO, the in-memory state is the last
+// [SRV-12] a failed commit: the request answers E_SRV_UNAVAILABLE, the in-memory state is the last
 // committed one, and the storage stops.
 #[test]
 fn failed_commit_is_not_acknowledged() {
@@ -482,12 +482,12 @@ fn failed_commit_is_not_acknowledged() {
     let mut server = Server::new(KvStorage::open(store).unwrap(), ServerConfig::new(script.secret));
     let mut rng = SeededRng::from_label(&script.rng_label);
     let r = server.handle_bytes(&script.steps[0].1, script.steps[0].0, &mut rng);
-    assert_eq!(Response::decode(&r).unwrap(), Response::Error(Error::StoreIo));
+    assert_eq!(Response::decode(&r).unwrap(), Response::Error(Error::SrvUnavailable));
     assert!(server.store.account_ids().is_empty());
     assert_eq!(server.store.account_by_email(b"vector@example.org"), None);
     assert!(server.store.stopped());
     let r = server.handle(Request::GetKdf { email: b"x@example.org".to_vec() }, 3, &mut rng);
-    assert_eq!(r, Response::Error(Error::StoreIo));
+    assert_eq!(r, Response::Error(Error::SrvUnavailable));
 }
 
 const FIXTURE: &str = "tests/fixtures/server-v1.redb";

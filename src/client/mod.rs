@@ -316,17 +316,21 @@ impl<P: Persist> Client<P> {
         self.state.identities.get(&(*writer, seq)).copied()
     }
 
-    /// Switches defences off, for the model checker only: it proves each
-    /// defence necessary by finding the attack it stops ([`crate::defences`]).
+    danger_api! {
+    /// Switches defences off, for the model checker only (feature `danger`):
+    /// it proves each defence necessary by finding the attack it stops.
     /// A deployment never calls this. [MODEL-5]
     pub fn dangerous_set_defences(&mut self, defences: Defences) {
         self.defences = defences;
     }
+    }
 
+    danger_api! {
     /// The defences in effect ([`Defences::ALL`] unless the model checker
-    /// switched some off).
+    /// switched some off; feature `danger`).
     pub fn defences(&self) -> Defences {
         self.defences
+    }
     }
 
     /// The last sequence number accepted from `writer` (0: none). [SYNC-8]

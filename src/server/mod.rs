@@ -405,8 +405,10 @@ impl<S: Storage> Server<S> {
     ///
     /// Every change the request made (sweeps included) is committed in one
     /// [`Storage::commit`] before the response is returned: a response is never sent for a
-    /// change that is not durable, and a failed commit answers its error (`E_STORE_IO`,
-    /// fault internal) instead. [PERSIST-1]
+    /// change that is not durable, and a failed commit answers `E_SRV_UNAVAILABLE`
+    /// (fault refused: the client retries later) instead. The server's own store error
+    /// (`E_STORE_IO`, fault internal) never goes on the wire, where a client would take
+    /// it for a failure of its own store. [PERSIST-1] [SRV-12]
     pub fn handle<R: CryptoRng + ?Sized>(&mut self, request: Request, now_ms: u64, rng: &mut R) -> Response {
         self.sweep(now_ms);
         let response = match self.dispatch(request, now_ms, rng) {
@@ -415,7 +417,7 @@ impl<S: Storage> Server<S> {
         };
         match self.store.commit() {
             Ok(()) => response,
-            Err(e) => Response::Error(e),
+            Err(_) => Response::Error(Error::SrvUnavailable),
         }
     }
 
