@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 
 use crate::chain::ChainState;
 use crate::defences::Defences;
-use crate::envelope::{self, OpenContext, Opened, RecordMeta, Stub};
+use crate::envelope::{self, EnvelopeRef, OpenContext, Opened, RecordMeta, Stub};
 use crate::error::Result;
 use crate::hpke::HpkeSecretKey;
 use crate::keys::{AccountId, CollectionKey, Epoch, Umk};
@@ -38,8 +38,8 @@ pub(crate) fn seal<R: CryptoRng + ?Sized>(
 }
 
 /// [`envelope::open`]. [ENV-12]
-pub(crate) fn open(bytes: &[u8], ctx: &OpenContext<'_>, d: &Defences) -> Result<Opened> {
-    if all(d) { envelope::open(bytes, ctx) } else { envelope::dangerous_open_with_defences(bytes, ctx, d) }
+pub(crate) fn open(env: &EnvelopeRef<'_>, ctx: &OpenContext<'_>, d: &Defences) -> Result<Opened> {
+    if all(d) { env.open(ctx) } else { envelope::open_decoded(env, ctx, d) }
 }
 
 /// [`envelope::verify_stub`]. [ENV-15]

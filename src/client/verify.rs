@@ -19,6 +19,16 @@ use crate::keys::{Bucket, CollectionKey, Epoch};
 use crate::primitives::sha256;
 use crate::server::wire::{Item, ItemKind};
 
+/// Per subscribed bucket: the collection's name and its key in every epoch
+/// this device holds (or the error deriving them gave).
+type Keyring = BTreeMap<Bucket, (String, Result<Vec<(Epoch, CollectionKey)>>)>;
+
+/// A listed item, decoded once.
+enum Decoded<'a> {
+    Stub(Stub),
+    Envelope(EnvelopeRef<'a>),
+}
+
 /// A verified item, before the sequence checks.
 struct Verified {
     header: Header,
@@ -95,13 +105,18 @@ impl<P: Persist> Client<P> {
         &self,
         item: &Item,
         writers: &[AuthorizedWriter],
-        buckets: &BTreeMap<Bucket, String>,
+        keyring: &Keyring,
         heads: &BTreeMap<[u8; 32], (u64, Epoch)>,
     ) -> Result<Verified> {
         let account = self.state.chain.account();
-        let header = match item.kind {
-            ItemKind::Stub => Stub::decode(&item.bytes)?.header,
-            ItemKind::Envelope => EnvelopeRef::decode(&item.bytes)?.header,
+        // Each item is decoded once: its header routes it, the decoded form is opened.
+        let decoded = match item.kind {
+            ItemKind::Stub => Decoded::Stub(Stub::decode(&item.bytes)?),
+            ItemKind::Envelope => Decoded::Envelope(EnvelopeRef::decode(&item.bytes)?),
+        };
+        let header = match &decoded {
+            Decoded::Stub(s) => s.header,
+            Decoded::Envelope(e) => e.header,
         };
         let at_head = heads.get(&header.chain_head).copied();
         let he: Vec<HeadEpoch> =
@@ -112,54 +127,38 @@ impl<P: Persist> Client<P> {
             .map(|epoch| EpochAccess { epoch, collection_key: &dummy, writers })
             .collect();
         let sig_ctx = OpenContext { account, epochs: &sig_epochs, bucket: None, record_id: None, heads: &he };
-        let v = match item.kind {
-            ItemKind::Stub => {
-                let stub = Stub::decode(&item.bytes)?;
+        let v = match decoded {
+            Decoded::Stub(stub) => {
                 switches::verify_stub(&stub, &sig_ctx, &self.defences)?;
                 let digest = identity(&stub);
                 Verified { header: stub.header, payload: None, stub: true, digest, head_pos, item_seq: item.seq }
             }
-            ItemKind::Envelope => {
-                let env = EnvelopeRef::decode(&item.bytes)?;
-                match buckets.get(&env.header.bucket) {
-                    Some(name) => {
-                        let keys: Vec<(Epoch, CollectionKey)> = self
-                            .state
-                            .keys
-                            .umks
-                            .keys()
-                            .map(|e| self.collection_key(name, *e).map(|k| (*e, k)))
-                            .collect::<Result<_>>()?;
-                        let epochs: Vec<EpochAccess<'_>> = keys
-                            .iter()
-                            .map(|(epoch, ck)| EpochAccess { epoch: *epoch, collection_key: ck, writers })
-                            .collect();
-                        let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None, heads: &he };
-                        let opened = switches::open(&item.bytes, &ctx, &self.defences)?;
-                        let digest = identity(&env.stub());
-                        Verified {
-                            header: opened.header,
-                            payload: Some((name.clone(), opened.into_payload())),
-                            stub: false,
-                            digest,
-                            head_pos,
-                            item_seq: item.seq,
-                        }
-                    }
-                    None => {
-                        switches::verify_stub(&env.stub(), &sig_ctx, &self.defences)?;
-                        let digest = identity(&env.stub());
-                        Verified {
-                            header: env.header,
-                            payload: None,
-                            stub: false,
-                            digest,
-                            head_pos,
-                            item_seq: item.seq,
-                        }
+            Decoded::Envelope(env) => match keyring.get(&env.header.bucket) {
+                Some((name, keys)) => {
+                    let keys = keys.as_ref().map_err(|e| *e)?;
+                    let epochs: Vec<EpochAccess<'_>> = keys
+                        .iter()
+                        .map(|(epoch, ck)| EpochAccess { epoch: *epoch, collection_key: ck, writers })
+                        .collect();
+                    let ctx = OpenContext { account, epochs: &epochs, bucket: None, record_id: None, heads: &he };
+                    let opened = switches::open(&env, &ctx, &self.defences)?;
+                    let digest = identity(&env.stub());
+                    Verified {
+                        header: opened.header,
+                        payload: Some((name.clone(), opened.into_payload())),
+                        stub: false,
+                        digest,
+                        head_pos,
+                        item_seq: item.seq,
                     }
                 }
-            }
+                None => {
+                    let stub = env.stub();
+                    switches::verify_stub(&stub, &sig_ctx, &self.defences)?;
+                    let digest = identity(&stub);
+                    Verified { header: env.header, payload: None, stub: false, digest, head_pos, item_seq: item.seq }
+                }
+            },
         };
         // [SYNC-11] the writer's chain head must be one this device verified.
         if self.defences.fork && at_head.is_none() {
@@ -186,10 +185,12 @@ impl<P: Persist> Client<P> {
     /// ```
     pub fn apply_items(&mut self, items: &[Item]) -> SyncReport {
         let writers = self.writers();
-        let mut buckets = BTreeMap::new();
+        // The collection keys of every epoch, derived once per pass, not per item.
+        let mut keyring = Keyring::new();
         for c in &self.state.collections {
             if let Ok(b) = self.bucket(c) {
-                buckets.insert(b, c.clone());
+                let keys = self.state.keys.umks.keys().map(|e| self.collection_key(c, *e).map(|k| (*e, k))).collect();
+                keyring.insert(b, (c.clone(), keys));
             }
         }
         let mut report = SyncReport::default();
@@ -206,7 +207,7 @@ impl<P: Persist> Client<P> {
         let mut base: BTreeMap<(Bucket, RecordId), u64> =
             self.state.accepted.iter().map(|(k, (r, _))| (*k, *r)).collect();
         for item in items {
-            match self.verify(item, &writers, &buckets, &heads) {
+            match self.verify(item, &writers, &keyring, &heads) {
                 Ok(v) => {
                     let key = (v.header.bucket, v.header.record_id);
                     let known = base.get(&key).copied().unwrap_or(0);

@@ -523,7 +523,20 @@ pub fn open(envelope: &[u8], ctx: &OpenContext<'_>) -> Result<Opened> {
 danger_api! {
 /// [`open`] with defences switched off: model checking only. [MODEL-5]
 pub fn dangerous_open_with_defences(envelope: &[u8], ctx: &OpenContext<'_>, defences: &Defences) -> Result<Opened> {
-    let env = EnvelopeRef::decode(envelope)?;
+    open_decoded(&EnvelopeRef::decode(envelope)?, ctx, defences)
+}
+}
+
+impl EnvelopeRef<'_> {
+    /// [`open`] of an envelope already decoded (step 1 done): steps 2 to 8,
+    /// so a reader that decoded it to route it does not decode it twice. [ENV-12]
+    pub fn open(&self, ctx: &OpenContext<'_>) -> Result<Opened> {
+        open_decoded(self, ctx, &Defences::ALL)
+    }
+}
+
+/// Steps 2 to 8 of [`open`] on a decoded envelope, under `defences`. [ENV-12]
+pub(crate) fn open_decoded(env: &EnvelopeRef<'_>, ctx: &OpenContext<'_>, defences: &Defences) -> Result<Opened> {
     let h = env.header;
     let access = check_signed(&h, &body_digest(env.body), &env.signature, ctx, defences)?;
     let ks = key_schedule(access.collection_key, &h.salt, h.suite);
@@ -550,7 +563,6 @@ pub fn dangerous_open_with_defences(envelope: &[u8], ctx: &OpenContext<'_>, defe
         return Err(e);
     }
     Ok(Opened { header: h, padded: buf, range })
-}
 }
 
 /// Suite AEAD, detached and in place. [ENV-3] [ENV-7]
