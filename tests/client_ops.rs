@@ -7,31 +7,17 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use blindsync::chain::UnlockPathKeys;
-use blindsync::client::{Client, Enrollment, Exchange, Joining, Registration, Transport, Volatile, run};
+use blindsync::client::{Client, Enrollment, Exchange, Joining, Transport, Volatile, run};
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::RecordId;
 use blindsync::error::Error;
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Request, Response};
-use blindsync::server::{MemoryStorage, Server, ServerConfig};
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
+use blindsync_testkit::net::{Account, Net, register};
 
 const EMAIL: &[u8] = b"ops@example.org";
-
-struct Net {
-    server: Server<MemoryStorage>,
-    rng: SeededRng,
-    now: u64,
-}
-
-impl Transport for Net {
-    fn call(&mut self, r: Request) -> Response {
-        self.now += 1_000;
-        let bytes = self.server.handle_bytes(&r.encode(), self.now, &mut self.rng);
-        Response::decode(&bytes).unwrap()
-    }
-}
 
 struct Setup {
     net: Net,
@@ -43,17 +29,8 @@ struct Setup {
 
 fn setup(label: &str) -> Setup {
     let mut rng = SeededRng::from_label(label);
-    let mut net = Net {
-        server: Server::new(MemoryStorage::default(), ServerConfig::new([5; 32])),
-        rng: SeededRng::from_label("client-ops/server"),
-        now: 1_000_000,
-    };
-    let code = RecoveryCode::generate(&mut rng);
-    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
-    let pw = kdf.derive(b"first password").unwrap();
-    let dev = DeviceKeys::generate(&mut rng);
-    let mut reg = Registration::new(Volatile, dev, EMAIL, &code.derive(), &pw, &kdf, &mut rng).unwrap();
-    let a = run(&mut reg, &mut net).unwrap();
+    let mut net = Net::new("client-ops");
+    let Account { client: a, code, kdf } = register(&mut net, EMAIL, b"first password", &mut rng).unwrap();
     Setup { net, rng, a, code, kdf }
 }
 
@@ -192,10 +169,14 @@ fn block_on<F: Future>(f: F) -> F::Output {
 #[test]
 fn async_driver_matches_the_blocking_one() {
     let s = setup("client-ops/async");
-    let (mut net1, mut a1) =
-        (Net { server: s.net.server.clone(), rng: SeededRng::from_label("n"), now: 0 }, s.a.clone());
-    let (mut net2, mut a2) =
-        (Net { server: s.net.server.clone(), rng: SeededRng::from_label("n"), now: 0 }, s.a.clone());
+    let (mut net1, mut a1) = (
+        Net { server: s.net.server.clone(), rng: SeededRng::from_label("n"), now_ms: 0, step_ms: 1_000, page: None },
+        s.a.clone(),
+    );
+    let (mut net2, mut a2) = (
+        Net { server: s.net.server.clone(), rng: SeededRng::from_label("n"), now_ms: 0, step_ms: 1_000, page: None },
+        s.a.clone(),
+    );
     let (mut r1, mut r2) = (SeededRng::from_label("w"), SeededRng::from_label("w"));
     a1.subscribe("notes").unwrap();
     a2.subscribe("notes").unwrap();

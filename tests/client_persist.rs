@@ -13,10 +13,10 @@ use blindsync::envelope::RecordId;
 use blindsync::error::{Error, Fault};
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Request, Response};
-use blindsync::server::{MemoryStorage, Server, ServerConfig};
 use blindsync::store::{KvStore, MemoryStore, WriteBatch};
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
+use blindsync_testkit::net::Net;
 
 const EMAIL: &[u8] = b"persist@example.org";
 const PASSWORD: &[u8] = b"persist password";
@@ -54,29 +54,6 @@ impl KvStore for CrashStore {
 
 type Device = Client<Persistent<CrashStore>>;
 
-struct Net {
-    server: Server<MemoryStorage>,
-    srng: SeededRng,
-    now: u64,
-    /// Longest listing page served (a smaller page makes a sync take several).
-    page: usize,
-}
-
-impl Transport for Net {
-    fn call(&mut self, r: Request) -> Response {
-        self.now += 1_000;
-        let bytes = self.server.handle_bytes(&r.encode(), self.now, &mut self.srng);
-        match Response::decode(&bytes) {
-            Ok(Response::Items { mut items }) => {
-                items.truncate(self.page);
-                Response::Items { items }
-            }
-            Ok(r) => r,
-            Err(e) => Response::Error(e),
-        }
-    }
-}
-
 /// The world before an operation: a server, device A (persistent, crashable),
 /// device B (paired, volatile) that wrote three notes A has not synced yet.
 /// A copy draws the same randomness as every other copy (its generators restart).
@@ -87,13 +64,6 @@ struct World {
     b: Client,
     kdf: PasswordKdf,
     code: RecoveryCode,
-}
-
-impl Clone for Net {
-    fn clone(&self) -> Self {
-        let srng = SeededRng::from_seed([self.now as u8; 32]);
-        Net { server: self.server.clone(), srng, now: self.now, page: self.page }
-    }
 }
 
 impl Clone for World {
@@ -119,12 +89,7 @@ fn store() -> Persistent<CrashStore> {
 
 fn world() -> World {
     let mut rng = SeededRng::from_label("client-persist");
-    let mut net = Net {
-        server: Server::new(MemoryStorage::default(), ServerConfig::new([9; 32])),
-        srng: SeededRng::from_label("client-persist/server"),
-        now: 1_000_000,
-        page: 2,
-    };
+    let mut net = Net { page: Some(2), ..Net::new("client-persist") };
     let dev = DeviceKeys::generate(&mut rng);
     let code = RecoveryCode::generate(&mut rng);
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };

@@ -7,40 +7,18 @@ use blindsync::batch::hchain::{self, Recorder};
 use blindsync::batch::sealed::{self, BatchInput, BatchLink, Window};
 use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::chain::ChainState;
-use blindsync::client::{Client, Outcome, PartnerOpen, Registration, Transport, Volatile, run};
-use blindsync::device::DeviceKeys;
+use blindsync::client::{Client, Outcome, PartnerOpen, Transport, run};
 use blindsync::envelope::Suite;
 use blindsync::error::Error;
 use blindsync::hpke::HpkeSecretKey;
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Request, Response};
-use blindsync::server::{MemoryStorage, Server, ServerConfig};
-use blindsync::unlock::password::{KdfParams, PasswordKdf};
-use blindsync::unlock::recovery::RecoveryCode;
+use blindsync_testkit::net::{Net, register};
 
 const DAY: u64 = 86_400_000;
 
-struct Net {
-    server: Server<MemoryStorage>,
-    rng: SeededRng,
-    now: u64,
-}
-
-impl Transport for Net {
-    fn call(&mut self, r: Request) -> Response {
-        self.now += 1_000;
-        let bytes = self.server.handle_bytes(&r.encode(), self.now, &mut self.rng);
-        Response::decode(&bytes).unwrap()
-    }
-}
-
 fn owner(net: &mut Net, rng: &mut SeededRng) -> Client {
-    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
-    let pw = kdf.derive(b"pw").unwrap();
-    let code = RecoveryCode::generate(rng).derive();
-    let dev = DeviceKeys::generate(rng);
-    let mut reg = Registration::new(Volatile, dev, b"owner@example.org", &code, &pw, &kdf, rng).unwrap();
-    run(&mut reg, net).unwrap()
+    register(net, b"owner@example.org", b"pw", rng).unwrap().client
 }
 
 /// The owner records two events, reporting each, and stores the batch for itself and `partner`.
@@ -49,10 +27,10 @@ fn share(net: &mut Net, rng: &mut SeededRng, owner: &mut Client, partner: [u8; 3
     let reference = hchain::reference(&account, &batch);
     let data_key = sealed::new_data_key(rng);
     let mut recorder = Recorder::new(&data_key, &account, &batch);
-    let start = net.now;
+    let start = net.now_ms;
     let mut events = Vec::new();
     for i in 0..2u8 {
-        let e = Event { t_ms: net.now, kind: EventKind::Log, data: vec![i; 100] };
+        let e = Event { t_ms: net.now_ms, kind: EventKind::Log, data: vec![i; 100] };
         let report = recorder.record(&e, owner.device());
         owner.start_report_event(reference, report.event_hash, report.signature).unwrap();
         assert!(matches!(drive(owner, net), Outcome::Reported(_)));
@@ -63,7 +41,7 @@ fn share(net: &mut Net, rng: &mut SeededRng, owner: &mut Client, partner: [u8; 3
         account,
         batch_id: batch,
         suite: Suite::Aes256Gcm,
-        window: Window { start_ms: start, end_ms: net.now, expires_ms: net.now + 30 * DAY },
+        window: Window { start_ms: start, end_ms: net.now_ms, expires_ms: net.now_ms + 30 * DAY },
         events: &events,
         recipients: &recipients,
         data_key: &data_key,
@@ -82,22 +60,18 @@ fn drive(c: &mut Client, net: &mut Net) -> Outcome {
 #[test]
 fn partner_opens_a_shared_batch() {
     let mut rng = SeededRng::from_label("client-share");
-    let mut net = Net {
-        server: Server::new(MemoryStorage::default(), ServerConfig::new([3; 32])),
-        rng: SeededRng::from_label("client-share/server"),
-        now: 1_767_225_600_000,
-    };
+    let mut net = Net { now_ms: 1_767_225_600_000, ..Net::new("client-share") };
     let mut owner = owner(&mut net, &mut rng);
     let partner = HpkeSecretKey::random(&mut rng);
     let batch = BatchId([0xb1; 16]);
 
     // not pinned yet: the partner refuses the chain before fetching anything else
-    let mut open = PartnerOpen::new(&partner, owner.account(), batch, net.now, None);
+    let mut open = PartnerOpen::new(&partner, owner.account(), batch, net.now_ms, None);
     assert_eq!(run(&mut open, &mut net).err(), Some(Error::BatchUnpinned));
 
     owner.pin_partner(&mut net, partner.public_key(), "partner").unwrap();
     share(&mut net, &mut rng, &mut owner, partner.public_key(), batch);
-    let mut open = PartnerOpen::new(&partner, owner.account(), batch, net.now, None);
+    let mut open = PartnerOpen::new(&partner, owner.account(), batch, net.now_ms, None);
     let (opened, chain) = run(&mut open, &mut net).unwrap();
     assert_eq!(opened.meta.writer, owner.id());
     assert_eq!(opened.events.len(), 2);

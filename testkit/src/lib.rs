@@ -14,6 +14,7 @@ mod areas;
 pub mod ed25519;
 pub mod hex;
 mod json;
+pub mod net;
 mod upstream;
 
 use std::fmt::Write as _;
