@@ -170,6 +170,8 @@ fn expect_error(kind: &str, input: serde_json::Value, error: blindsync::Error) {
         requirements: vec![],
         input,
         expected: blindsync_testkit::Expected::Err(error),
+        flags: vec![],
+        faults: vec![],
     };
     assert_eq!(v.check(), Ok(()), "{kind}");
 }
