@@ -763,12 +763,19 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
         with_last(open_in(&one, sk0, rec, w, &allowed, &chain, now), 5),
         Error::BatchGap,
     )?;
-    g.err(
+    g.multi(
         "batch_open",
         "after a deleted batch and with a truncated record: the record's check comes first",
         oreqs,
         with_last(open_in(&one, sk0, &short, w, &allowed, &chain, now), 5),
-        Error::HchInserted,
+        vec![
+            fault(
+                "an event never reported",
+                Error::HchInserted,
+                with_last(open_in(&one, sk0, &short, w, &allowed, &chain, now), 6),
+            ),
+            fault("last read: seq 5", Error::BatchGap, with_last(open_in(&one, sk0, rec, w, &allowed, &chain, now), 5)),
+        ],
     )?;
 
     // ---- metadata decoding ----
