@@ -444,10 +444,44 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&altered, &rec),
         Error::HchAltered,
     )?;
+    // [HCH-5]'s order: the record, its signature, then the events (inputs built before the
+    // data key moves; the vectors come after the full batches).
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let mut bad_framed = framed_rec.clone();
+    bad_framed.value[0] ^= 1;
+    let hch_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "server value does not fold from its list, and the second event dropped",
+            input(&dropped, &bad),
+            vec![
+                mf("value does not fold", Error::HchRecord, input(&evs, &bad)),
+                mf("second event dropped", Error::HchDropped, input(&dropped, &rec)),
+            ],
+        ),
+        (
+            "a report the device never signed appended, and the last screenshot altered",
+            input(&altered, &framed_rec),
+            vec![
+                mf("an unsigned report appended", Error::HchSignature, input(&evs, &framed_rec)),
+                mf("last screenshot altered", Error::HchAltered, input(&altered, &rec)),
+            ],
+        ),
+        (
+            "an unsigned report appended to a list whose value does not fold",
+            input(&evs, &bad_framed),
+            vec![
+                mf("value does not fold", Error::HchRecord, input(&evs, &bad)),
+                mf("an unsigned report appended", Error::HchSignature, input(&evs, &framed_rec)),
+            ],
+        ),
+    ];
     generate_full(g, &Full { account, batch, evs: &evs, rec: &rec, sks: &sks, pks: &pks, device, data_key })?;
 
+    for (what, input, faults) in hch_cases {
+        g.multi("hash_chain_verify", what, &["HCH-5", "HCH-6"], input, faults)?;
+    }
+
     // ---- multi-fault: the first failing line of [BAT-2] and of [BAT-4] decides ----
-    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
     let ev = |b: &[u8]| json!({"events": hex::encode(b)});
     let ev0 = 4 + labels::BATCH_EVENTS.len() + 4;
     let kind2_at = ev0 + 45 + 27 + 8;
