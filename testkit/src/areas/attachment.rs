@@ -4,6 +4,7 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj};
@@ -147,6 +148,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         other_epoch,
         Error::StreamCommitment,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     for n in [0u64, 1, 2, 9, 100, 4_096, 65_536, 1_000_000, 123_456_789] {
         g.ok("attachment_padme", &format!("Padmé length of {n}"), &["ATT-6"], json!({"length": n}))?;
     }
@@ -160,7 +162,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         json!({"length": top + 1}),
         Error::AttachmentPadding,
     )?;
+    g.tag(&[Flag::IntegerOverflow, Flag::EdgeCase])?;
     g.err("attachment_padme", "2^64 - 1", &["ATT-6"], json!({"length": u64::MAX}), Error::AttachmentPadding)?;
+    g.tag(&[Flag::IntegerOverflow, Flag::EdgeCase])?;
 
     // ---- multi-fault: stream open, then unpad, then the id ([ATT-4]) ----
     let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);

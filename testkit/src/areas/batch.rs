@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
@@ -372,9 +373,11 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         slot_in(&bad_slot, &allowed3, last_sk),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     let other_batch = BatchId([0x33; 16]);
     let moved = slots::seal_slots(&account, &other_batch, &pks[..1], &yes, &data_key, &mut srng).map_err(f)?;
     g.err("batch_slot_open", "slot of another batch", sreqs, slot_in(&moved, &allowed3, &sks[0]), Error::HpkeOpen)?;
+    g.tag(&[Flag::WrongContext])?;
     let mut unsorted = three.clone();
     let (a, b) = (2..2 + slots::SLOT_LEN, 2 + slots::SLOT_LEN..2 + 2 * slots::SLOT_LEN);
     unsorted[a.clone()].copy_from_slice(&three[b.clone()]);
@@ -386,6 +389,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         slot_in(&unsorted, &allowed3, &sks[0]),
         Error::DecodeValue,
     )?;
+    g.tag(&[Flag::NonCanonical])?;
     g.err(
         "batch_slot_open",
         "a byte after the last slot",
@@ -418,6 +422,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&evs, &framed_rec),
         Error::HchSignature,
     )?;
+    g.tag(&[Flag::Injection])?;
     let mut dropped = evs.clone();
     dropped.remove(1);
     g.err("hash_chain_verify", "second event dropped", &["HCH-5"], input(&dropped, &rec), Error::HchDropped)?;
@@ -686,6 +691,7 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
         open_in(&swapped_meta, sk0, rec, w, &allowed, &chain, now),
         Error::BatchId,
     )?;
+    g.tag(&[Flag::Substitution])?;
     let op = other_device.public();
     g.err(
         "batch_open",
@@ -712,6 +718,7 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
         open_in(&one, sk0, rec, w, &allowed, &chain, window.expires_ms),
         Error::BatchExpired,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     g.err(
         "batch_open",
         "reader's chain is one statement short of the head the writer sealed under",

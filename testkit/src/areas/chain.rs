@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
@@ -726,6 +727,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         obj([("payload", hex_value(&raw(WEAK_ED25519, b.public().x25519)))]),
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::SmallOrderKey])?;
     g.err(
         "pairing_payload_decode",
         "a payload cut to 68 bytes",
@@ -777,6 +779,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         open_in(&a, &wrap, &account),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     g.err(
         "device_bundle_open",
         "the bundle moved to another account",
@@ -784,6 +787,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         open_in(&b, &wrap, &[7u8; 32]),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     let mut low = wrap.clone();
     low[..32].copy_from_slice(&LOW_ORDER);
     g.err(
@@ -798,6 +802,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         *x ^= 1;
     }
     g.err("device_bundle_open", "tampered tag", &reqs, open_in(&b, &t, &account), Error::HpkeOpen)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "device_bundle_open",
         "a wrap of 31 bytes (shorter than enc): wrong enc length",
@@ -805,6 +810,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         open_in(&b, &wrap[..31], &account),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::Truncated])?;
     g.err(
         "pairing_payload_decode",
         "a well-formed payload whose Ed25519 key is a non-canonical encoding (y + p) of a large-order point",
@@ -812,6 +818,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         obj([("payload", hex_value(&raw(crate::ed25519::non_canonical_ed25519()?, b.public().x25519)))]),
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::NonCanonical])?;
     g.multi(
         "pairing_payload_decode",
         "both keys bad (order-8 Ed25519 key, low-order X25519 key): the Ed25519 check comes first",
@@ -877,6 +884,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         qr(&kind_swap),
         Error::CompareMismatch,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     let mut umk = [0u8; 32];
     rand_core::Rng::fill_bytes(&mut rng, &mut umk);
     g.ok(
@@ -1218,6 +1226,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     reordered.swap(2, 3);
     verify_err(g, "statements 2 and 3 swapped", &["CHAIN-10"], reordered, Error::ChainPosition)?;
     verify_err(g, "statement 1 duplicated", &["CHAIN-10"], with(2, chain[1].clone()), Error::ChainPosition)?;
+    g.tag(&[Flag::Replay])?;
     let mut badsig = chain[..3].to_vec();
     if let Some(x) = badsig[2].last_mut() {
         *x ^= 0x01;
@@ -1232,6 +1241,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         with(2, unknown),
         Error::ChainSignerUnknown,
     )?;
+    g.tag(&[Flag::Injection])?;
     let by_revoked = next_statement(&st(5)?, add_body(&stranger.keys, &acct), &w.c.keys).encode();
     verify_err(
         g,
@@ -1353,6 +1363,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     )
     .encode();
     verify_err(g, "add-device with a small-order Ed25519 key", &["DEV-2"], with(2, weak), Error::DeviceKeyInvalid)?;
+    g.tag(&[Flag::SmallOrderKey])?;
 
     // Update: rollback and fork.
     let upd = |known: &[Vec<u8>], served: &[Vec<u8>]| obj([("known", list_json(known)), ("served", list_json(served))]);
@@ -1364,6 +1375,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         upd(&chain[..8], &chain[..6]),
         Error::ChainRollback,
     )?;
+    g.tag(&[Flag::Withholding])?;
     let alt = next_statement(&st(3)?, add_body(&stranger.keys, &acct), &w.b.keys).encode();
     g.multi(
         "chain_update",
@@ -1427,6 +1439,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         ew(w.c.keys.hpke_key().expose()),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::WrongKey, Flag::RevokedKey])?;
 
     // Pairing accept: B with the bundle A committed to in statement 1.
     let st0 = st(0)?;
@@ -1452,6 +1465,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         set(&pin, "chain", list_json(&chain[..1])),
         Error::DeviceKeyMismatch,
     )?;
+    g.tag(&[Flag::Withholding])?;
     generate_chain_checks(g, &w, &pin, &mut rng)
 }
 
@@ -1513,6 +1527,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![bad],
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::SmallOrderKey])?;
     let low_pw = Authority { signing: pw.signing, sealing: LOW_ORDER };
     let bad = sign_statement(0, [0; 32], genesis_fields(a, rec, low_pw, 0), &w.a.keys).encode();
     verify_err(
@@ -1563,6 +1578,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![s0.encode()],
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::SmallOrderKey, Flag::SignatureMalleability])?;
     let nc = DevicePublic { ed25519: crate::ed25519::non_canonical_ed25519()?, x25519: a.x25519 };
     let s0 = Statement {
         position: 0,
@@ -1578,6 +1594,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![s0.encode()],
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::NonCanonical])?;
 
     // --- strict signatures on a later statement ([CHAIN-2], [PRIM-9]) ---
     let stranger = Dev::new(rng);
@@ -1591,6 +1608,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(2, s2.encode()),
         Error::ChainSignature,
     )?;
+    g.tag(&[Flag::SignatureMalleability])?;
     s2.signature = crate::ed25519::s_plus_l(&good);
     verify_err(
         g,
@@ -1599,6 +1617,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(2, s2.encode()),
         Error::ChainSignature,
     )?;
+    g.tag(&[Flag::SignatureMalleability, Flag::NonCanonical])?;
 
     // --- fork inside one served chain ([CHAIN-8] step 2) ---
     let alt = next_statement(&st(0)?, add_body(&stranger.keys, &acct), &w.a.keys).encode();
@@ -1735,6 +1754,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(7, replace(Authority { signing: WEAK_ED25519, sealing: fresh.sealing }, ws.clone())),
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::SmallOrderKey])?;
     // HPKE cannot seal to a low-order key, so these wraps carry random bytes: only their
     // recipients and epochs are checked by the verifier, and the key check comes first.
     let low_wraps: Vec<EpochWrap> = (0..=3u32)
@@ -1934,6 +1954,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         set(&set(pin, "account_id", hex_value(&other.0)), "bundle_wrap", hex_value(&wo)),
         Error::ChainGenesis,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     // The critical finding: the server seals its own bundle (the real account, UMKs it chose) to
     // B's X25519 key, which it learnt from the pending registration.
     let mut forged = BTreeMap::new();
@@ -1947,6 +1968,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         set(pin, "bundle_wrap", hex_value(&wf)),
         Error::DeviceBundle,
     )?;
+    g.tag(&[Flag::Injection])?;
     let mut t = JsonObject(pin).hex("bundle_wrap").map_err(err_text)?;
     if let Some(x) = t.get_mut(40) {
         *x ^= 0x01;
@@ -1958,6 +1980,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         set(pin, "bundle_wrap", hex_value(&t)),
         Error::DeviceBundle,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     let [d1, d2] = w.d.seeds();
     let wd = wrap_bundle(&bundle(st0.account(), w.umks.clone()), &w.d.public(), rng).map_err(err_text)?;
     g.err(
@@ -2543,6 +2566,52 @@ fn generate_chain_multi(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRng
     ];
     for (what, input, faults) in cases {
         g.multi("pairing_accept", what, &["DEV-6"], input, faults)?;
+    }
+
+    // [CHAIN-1]: a statement decodes in wire order (label, position, prev, kind, body, signer,
+    // signature, nothing after).
+    let sd = |b: &[u8]| obj([("statement", hex_value(b))]);
+    let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
+    let edit = |b: &[u8], f: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = b.to_vec();
+        f(&mut v);
+        v
+    };
+    let k9 = |v: &mut Vec<u8>| v[kind_at] = 9;
+    let relabel = |v: &mut Vec<u8>| v[4] ^= 0x01;
+    let cut = |v: &mut Vec<u8>| {
+        v.pop();
+    };
+    let trail = |v: &mut Vec<u8>| v.push(0);
+    let s1 = &chain[1];
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "another label and unknown statement kind 9",
+            sd(&edit(&edit(s1, &k9), &relabel)),
+            vec![
+                mf("another label", Error::DecodeLabel, sd(&edit(s1, &relabel))),
+                mf("kind 9", Error::DecodeValue, sd(&edit(s1, &k9))),
+            ],
+        ),
+        (
+            "unknown statement kind 9, without the last signature byte",
+            sd(&edit(&edit(s1, &k9), &cut)),
+            vec![
+                mf("kind 9", Error::DecodeValue, sd(&edit(s1, &k9))),
+                mf("cut by one byte", Error::DecodeTruncated, sd(&edit(s1, &cut))),
+            ],
+        ),
+        (
+            "unknown statement kind 9, and a trailing byte",
+            sd(&edit(&edit(s1, &k9), &trail)),
+            vec![
+                mf("kind 9", Error::DecodeValue, sd(&edit(s1, &k9))),
+                mf("a trailing byte", Error::DecodeTrailing, sd(&edit(s1, &trail))),
+            ],
+        ),
+    ];
+    for (what, input, faults) in cases {
+        g.multi("chain_statement_decode", what, &["CHAIN-1", "ENC-5"], input, faults)?;
     }
     Ok(())
 }
@@ -3250,6 +3319,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         pin(&chain, &other_salt, &acct.password_wrap),
         Error::KdfNotPinned,
     )?;
+    g.tag(&[Flag::Downgrade])?;
     // The server's own account, with its own keys: the recovery code's authority is not current there.
     let srv = Dev::new(rng);
     let srv_code = RecoveryCode::generate(rng);
@@ -3287,6 +3357,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         rin(&replaced.encoded(), &text, &acct.recovery_wrap),
         Error::ChainSignerRevoked,
     )?;
+    g.tag(&[Flag::Rollback])?;
     let new_wrap = new_rec.wrap_umk0(replaced.account(), &acct.umk, rng).map_err(err_text)?;
     g.ok(
         "enroll",
@@ -3303,6 +3374,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         rin(&chain, &text, &elsewhere),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     let stale = rk.wrap_umk0(acct.state.account(), &Umk::random(rng), rng).map_err(err_text)?;
     g.err(
         "enroll",
@@ -3319,6 +3391,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         pin(&chain, &other_params, &acct.password_wrap),
         Error::KdfNotPinned,
     )?;
+    g.tag(&[Flag::Downgrade])?;
     // Step 6: the rotation's wrap to the recovery sealing key carries a UMK its key check refutes
     // (a compromised rotating device).
     let real = Umk::random(rng);

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::{Encoder, Reader};
@@ -88,6 +89,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&long),
         Error::DecodeLength,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     let other = Encoder::new(&label[..label.len() - 1]).u8(0).finish();
     g.err(
         "canonical_decode",

@@ -9,6 +9,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Map, Value, json};
 
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
@@ -523,6 +524,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let body = HEADER_LEN + 4;
     let tag_at = body + NONCE_LEN + 256;
     g.err("envelope_open", "one nonce bit flipped", &sig_reqs, open_in(&flip(&base, body, 0x01)), e)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "envelope_open",
         "one ciphertext bit flipped",
@@ -530,7 +532,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&flip(&base, body + NONCE_LEN + 3, 0x10)),
         e,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err("envelope_open", "one tag bit flipped", &sig_reqs, open_in(&flip(&base, tag_at + 15, 0x80)), e)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err("envelope_open", "one signature bit flipped", &sig_reqs, open_in(&flip(&base, base.len() - 1, 0x01)), e)?;
 
     // ---- authorization ----
@@ -590,6 +594,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&base), "account_id", hex_value(&other_account)),
         Error::EnvSignature,
     )?;
+    g.tag(&[Flag::WrongContext])?;
 
     // ---- signature malleability and key checks ----
     let mut s_plus_l = base.clone();
@@ -602,6 +607,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&s_plus_l),
         Error::EnvSignature,
     )?;
+    g.tag(&[Flag::SignatureMalleability, Flag::NonCanonical])?;
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let mut weak = put(&base, off::WRITER, &dev_z);
@@ -621,6 +627,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&weak), "epochs", with_weak),
         Error::EnvSignerKey,
     )?;
+    g.tag(&[Flag::SmallOrderKey, Flag::SignatureMalleability])?;
     let other_env = seal_m(&RecordMeta { revision: 4, ..meta }, &sk_a, text, next_salt()?)?;
     let swapped = put(&base, base.len() - 64, other_env.get(other_env.len() - 64..).ok_or("sig")?);
     g.err(
@@ -630,6 +637,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&swapped),
         Error::EnvSignature,
     )?;
+    g.tag(&[Flag::Substitution])?;
 
     // ---- structure ----
     g.err(
@@ -671,6 +679,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&put(&base, off::PADDED_LEN, &(16_842_752u32).to_be_bytes())),
         Error::EnvTooLarge,
     )?;
+    g.tag(&[Flag::ResourceLimit])?;
     g.err(
         "envelope_open",
         "unknown version 0",
@@ -699,6 +708,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         ),
         Error::EnvCommitment,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     g.err(
         "envelope_open",
         "one ciphertext bit flipped and re-signed by the writer",
@@ -706,6 +716,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&resign(&account, &sk_a, &flip(&base, body + NONCE_LEN + 3, 0x10))?),
         Error::EnvDecrypt,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     let template = EnvelopeRef::decode(&base).map_err(|e| e.to_string())?.header;
     let raw = |hd: &Header, padded: &[u8]| {
         envelope::seal_padded_unchecked(&account, hd, &ck5k, &sk_a, padded, &[7; 12]).map_err(|e| e.to_string())
@@ -775,6 +786,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         strip(stub_in(&bad)),
         Error::EnvSignature,
     )?;
+    g.tag(&[Flag::ModifiedData])?;
     let mut late = stub_in(&stub);
     late = set(
         &late,

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::Encoder;
@@ -102,6 +103,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input("pw", &with(65535, 3, 4)),
         Error::KdfParamsTooWeak,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     g.err(
         "password_derive",
         "t=2, below the floor",
@@ -110,6 +112,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         Error::KdfParamsTooWeak,
     )?;
     g.err("password_derive", "p=0", &policy, input("pw", &with(65536, 3, 0)), Error::KdfParamsTooWeak)?;
+    g.tag(&[Flag::EdgeCase])?;
     g.err(
         "password_derive",
         "m above the 2 GiB ceiling",

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::Encoder;
@@ -144,6 +145,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         obj([("text", json!("0000-0000-0000-0000-0000-0000-011T"))]),
         Error::RecoveryFormat,
     )?;
+    g.tag(&[Flag::NonCanonical])?;
 
     // ---- multi-fault: the parse steps of [KEY-3] in order ----
     let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);

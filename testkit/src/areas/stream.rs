@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::envelope::pattern;
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
@@ -213,6 +214,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&m, &foreign),
         Error::StreamForeign,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "stream_open",
         "a byte after the last chunk",
@@ -230,6 +232,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&m2, &body),
         Error::StreamContext,
     )?;
+    g.tag(&[Flag::Substitution])?;
     let mut bad_sig = m.clone();
     if let Some(b) = bad_sig.last_mut() {
         *b ^= 1;
@@ -249,6 +252,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&m, &body), "verifying_key", hex_value(&other_vk)),
         Error::StreamSignature,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     g.err(
         "stream_open",
         "reader with another key source",
@@ -256,6 +260,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&m, &body), "key_source", hex_value(&b32())),
         Error::StreamCommitment,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     // Altered ciphertext, tag kept: the frame's digest is not the listed one.
     let mut bad_chunk = body.clone();
     if let Some(b) = bad_chunk.get_mut(FRAME_LEN + 5) {
@@ -268,6 +273,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&m, &bad_chunk),
         Error::StreamForeign,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     // [STR-6] a key holder (a partner, another device of the owner) rewrites two blocks of chunk 0
     // so that its AES-GCM tag stays valid: the AEAD would accept it, the BLAKE3 digest does not.
     let ks = stream::key_schedule(&StreamKeySource::from_bytes(source), &salt, p.suite);
@@ -284,6 +290,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&m, &same_tag),
         Error::StreamForeign,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     // A writer that lists (and signs) the digest of a frame that does not authenticate.
     let mut bad_writer = Manifest::decode(&m).map_err(f)?;
     if let Some(d) = bad_writer.digests.get_mut(1) {
@@ -330,6 +337,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         mdec(&|v| v[count_at + 4..count_at + 8].copy_from_slice(&65537u32.to_be_bytes())),
         Error::StreamLength,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     g.err(
         "stream_manifest_decode",
         "chunk count 2^20 + 1",
@@ -337,6 +345,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         mdec(&|v| v[count_at..count_at + 4].copy_from_slice(&((1u32 << 20) + 1).to_be_bytes())),
         Error::StreamTooLarge,
     )?;
+    g.tag(&[Flag::EdgeCase, Flag::ResourceLimit])?;
     g.err(
         "stream_manifest_decode",
         "chunk count 3 with two digests",

@@ -7,6 +7,7 @@ use super::{Fault, Gen, fault, outcome};
 use blindsync::chain::{approve_device, create_account};
 use std::collections::BTreeMap;
 
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::client::{ChainLink, SeqItem, revision_steps, stale_head, writer_chain_break, writer_sequence};
@@ -379,6 +380,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         script(label, &secret, &[(1, &register), (2, &c3), (3, &l3), (4, &l3)]),
         Error::SrvAuth,
     )?;
+    g.tag(&[Flag::Replay])?;
     g.err(
         "sync_server_script",
         "a challenge login at the nonce's expiry",
@@ -386,6 +388,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         script(label, &secret, &[(1, &register), (2, &c3), (2 + 60_000, &l3)]),
         Error::SrvAuth,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     // The same nonce with its expiry moved one minute on (and signed by the device): the tag fails.
     let moved = match &l3 {
         Request::LoginKey { nonce, .. } => {
@@ -407,6 +410,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         script(label, &secret, &[(1, &register), (2, &c3), (60_010, &moved)]),
         Error::SrvAuth,
     )?;
+    g.tag(&[Flag::ModifiedData])?;
     g.ok(
         "sync_login_nonce",
         "a stateless login nonce",
@@ -697,6 +701,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     g.ok("sync_revision_step", "honest: one above the accepted revision", &["SYNC-16"], stepv(7, &[8, 9]))?;
     g.ok("sync_revision_step", "a new record at exactly 2^16", &["SYNC-16"], stepv(0, &[65536]))?;
     g.err("sync_revision_step", "a new record at 2^16 + 1", &["SYNC-16"], stepv(0, &[65537]), Error::SyncRevisionStep)?;
+    g.tag(&[Flag::EdgeCase])?;
     g.ok(
         "sync_revision_step",
         "steps build on earlier items of the listing",
@@ -710,6 +715,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         stepv(3, &[u64::MAX]),
         Error::SyncRevisionStep,
     )?;
+    g.tag(&[Flag::IntegerOverflow])?;
     g.ok("sync_revision_step", "the bound saturates at u64::MAX", &["SYNC-16"], stepv(u64::MAX - 5, &[u64::MAX]))?;
 
     // --- stale heads after a revocation [SYNC-17] ---
@@ -750,6 +756,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         lo(10, &[1, 12]),
         Error::SyncOrder,
     )?;
+    g.tag(&[Flag::Replay])?;
     g.err("sync_listing_order", "two items under one number", &["SYNC-7"], lo(10, &[11, 11]), Error::SyncOrder)?;
     g.err("sync_listing_order", "descending numbers", &["SYNC-7"], lo(10, &[13, 12]), Error::SyncOrder)?;
     g.err(

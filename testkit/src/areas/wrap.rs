@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::password::{kdf_from, kdf_json};
 use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
 use blindsync::error::Error;
@@ -144,6 +145,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let open = ["WRAP-1", "WRAP-4"];
     g.ok("umk_unwrap", "opens with the same KEK and context", &open, un(&wrap))?;
     g.err("umk_unwrap", "tampered nonce (first byte)", &open, un(&flip(&wrap, 0)), Error::WrapOpen)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "umk_unwrap",
         "tampered ciphertext (first byte of the UMK ciphertext)",
@@ -151,7 +153,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         un(&flip(&wrap, 24)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err("umk_unwrap", "tampered tag (last byte)", &open, un(&flip(&wrap, 71)), Error::WrapOpen)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "umk_unwrap",
         "wrong epoch in the context (6 instead of 7)",
@@ -159,6 +163,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "epoch", json!(6)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     g.err(
         "umk_unwrap",
         "wrong account in the context",
@@ -166,6 +171,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "account_id", hex_value(&other_account)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     g.err(
         "umk_unwrap",
         "wrong wrap kind (recovery instead of password)",
@@ -173,6 +179,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "kind", json!(1)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     g.err(
         "umk_unwrap",
         "tampered AAD: other KDF parameters than those the wrap was made with",
@@ -180,11 +187,15 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "kdf_binding", hex_value(&flip(&kdf_binding, 5))),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     g.err("umk_unwrap", "wrong KEK", &open, set(&un(&wrap), "kek", hex_value(&flip(&kek, 0))), Error::WrapOpen)?;
+    g.tag(&[Flag::WrongKey])?;
     g.err("umk_unwrap", "truncated wrap (71 bytes)", &open, un(&wrap[..71]), Error::WrapLength)?;
+    g.tag(&[Flag::Truncated])?;
     let mut long = wrap.clone();
     long.push(0);
     g.err("umk_unwrap", "wrap with one trailing byte (73 bytes)", &open, un(&long), Error::WrapLength)?;
+    g.tag(&[Flag::TrailingBytes])?;
     g.err("umk_unwrap", "unknown wrap kind 3", &["WRAP-2"], set(&un(&wrap), "kind", json!(3)), Error::DecodeValue)?;
     g.err(
         "umk_unwrap",
@@ -193,6 +204,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "kdf_binding", hex_value(&[0u8; 65])),
         Error::DecodeLength,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
 
     // --- password unlock end to end ---
     let kdf = PasswordKdf::generate(&mut rng);
@@ -224,6 +236,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&pin, "password", json!("correct horse battery stapler")),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     let mut weaker = kdf;
     weaker.params.m_kib = 8 * 1024;
     g.err(
@@ -242,6 +255,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&pin, "kdf", kdf_json(&stronger)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::Substitution])?;
 
     // --- recovery unlock end to end ---
     let code = RecoveryCode::generate(&mut rng);
@@ -275,6 +289,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&rin, "account_id", hex_value(&other_account)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
 
     // ---- multi-fault: [WRAP-4]'s order (kind, binding length, wrap length, AEAD), [KEY-6] first ----
     let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
