@@ -94,6 +94,11 @@ impl Flag {
         Flag::ALL.iter().copied().find(|f| f.name() == name)
     }
 
+    /// The error codes whose check class is this flag (the README's third column).
+    pub fn codes(self) -> Vec<&'static str> {
+        Error::ALL.iter().filter(|e| Flag::of_error(**e) == Some(self)).map(|e| e.code()).collect()
+    }
+
     /// The class of the check that refuses with `e`: the first flag of a
     /// single-fault negative vector. `None` for a code no check class covers
     /// (a test keeps this total over [`Error::ALL`]).
@@ -191,18 +196,28 @@ mod tests {
     fn documented_set_is_the_closed_set() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
         let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
-        let rows: Vec<(String, String)> = readme
+        let rows: Vec<(String, String, String)> = readme
             .lines()
-            .skip_while(|l| !l.starts_with("| flag | meaning |"))
+            .skip_while(|l| !l.starts_with("| flag | meaning | first flag of |"))
             .skip(2)
             .take_while(|l| l.starts_with("| `"))
             .map(|l| {
-                let cells: Vec<&str> = l.trim_matches('|').splitn(2, '|').map(str::trim).collect();
-                (cells[0].trim_matches('`').to_owned(), cells[1].to_owned())
+                let cells: Vec<&str> = l.trim().trim_matches('|').rsplitn(2, '|').map(str::trim).collect();
+                let (name, meaning) = cells[1].split_once('|').unwrap();
+                (name.trim().trim_matches('`').to_owned(), meaning.trim().to_owned(), cells[0].to_owned())
             })
             .collect();
-        let want: Vec<(String, String)> =
-            Flag::ALL.iter().map(|f| (f.name().to_owned(), f.meaning().to_owned())).collect();
+        let want: Vec<(String, String, String)> = Flag::ALL
+            .iter()
+            .map(|f| {
+                let codes: Vec<String> = f.codes().iter().map(|c| format!("`{c}`")).collect();
+                (
+                    f.name().to_owned(),
+                    f.meaning().to_owned(),
+                    if codes.is_empty() { "–".to_owned() } else { codes.join(", ") },
+                )
+            })
+            .collect();
         assert_eq!(rows, want, "vectors/README.md's flag table differs from Flag::ALL");
         let schema: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("schema.json")).unwrap()).unwrap();

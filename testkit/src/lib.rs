@@ -208,6 +208,17 @@ impl Vector {
             }
             Expected::Err(e) => {
                 let multi = flags.contains(&Flag::MultiFault);
+                let class = flags.get(usize::from(multi)).copied();
+                if (multi && flags[0] != Flag::MultiFault) || class != Flag::of_error(*e) {
+                    return Err(Fail::harness(format!(
+                        "the first flag (after MultiFault) is the class of {}: {}",
+                        e.code(),
+                        Flag::of_error(*e).map_or("none", Flag::name)
+                    )));
+                }
+                if (1..flags.len()).any(|i| flags[..i].contains(&flags[i])) {
+                    return Err(Fail::harness("a flag appears twice"));
+                }
                 if multi != (faults.len() >= 2) {
                     return Err(Fail::harness(
                         "a vector flagged MultiFault lists two or more faults, and only such a vector",
