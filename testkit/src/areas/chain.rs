@@ -2613,6 +2613,32 @@ fn generate_chain_multi(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRng
     for (what, input, faults) in cases {
         g.multi("chain_statement_decode", what, &["CHAIN-1", "ENC-5"], input, faults)?;
     }
+
+    // [HPKE-2]: a small-order `enc` is refused before any key schedule, whoever opens.
+    let rot = Statement::decode(&chain[5]).map_err(err_text)?;
+    let Body::RotateEpoch { wraps, .. } = &rot.body else { return Err("not a rotate".into()) };
+    let to_a = wraps.iter().find(|x| x.recipient == w.a.public().x25519).ok_or("no wrap to A")?;
+    let ew = |enc: &[u8], key: &[u8]| {
+        obj([
+            ("account_id", hex_value(&acct.0)),
+            ("recipient", hex_value(&to_a.recipient)),
+            ("epoch", json!(to_a.epoch)),
+            ("enc", hex_value(enc)),
+            ("ct", hex_value(&to_a.ct)),
+            ("x25519_secret", hex_value(key)),
+        ])
+    };
+    let (ka, kc) = (w.a.keys.hpke_key().expose().to_vec(), w.c.keys.hpke_key().expose().to_vec());
+    g.multi(
+        "epoch_wrap_open",
+        "a small-order enc, tried by the revoked device",
+        &["HPKE-2", "HPKE-3", "CHAIN-12"],
+        ew(&LOW_ORDER, &kc),
+        vec![
+            mf("small-order enc", Error::HpkeLowOrder, ew(&LOW_ORDER, &ka)),
+            mf("the revoked device's key", Error::HpkeOpen, ew(&to_a.enc, &kc)),
+        ],
+    )?;
     Ok(())
 }
 

@@ -1086,6 +1086,53 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
             mf("another body digest", Error::EnvSignature, strip(stub_in(&bad))),
         ],
     )?;
+
+    // [PAY-6]: a seal checks the schema, the suite, the payload against the schema, its size.
+    let seal_base = seal_in(Suite::Aes256Gcm, hex_value(text), next_salt()?, 0);
+    let huge = obj([("pattern", json!("sha256-counter")), ("length", json!(16_777_216 - 3))]);
+    let with = |v: &Value, pairs: &[(&str, Value)]| pairs.iter().fold(v.clone(), |acc, (k, x)| set(&acc, k, x.clone()));
+    let not_canonical = hex_value(br#"{"title":"x", "done":true}"#);
+    let seal_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "schema 2 and suite 3",
+            with(&seal_base, &[("schema", json!(2)), ("suite", json!(3))]),
+            vec![
+                mf("schema 2", Error::EnvSchema, with(&seal_base, &[("schema", json!(2))])),
+                mf("suite 3", Error::EnvSuite, with(&seal_base, &[("suite", json!(3))])),
+            ],
+        ),
+        (
+            "suite 3, and a schema 1 payload that is not canonical JSON",
+            with(&seal_base, &[("suite", json!(3)), ("schema", json!(1)), ("plaintext", not_canonical.clone())]),
+            vec![
+                mf("suite 3", Error::EnvSuite, with(&seal_base, &[("suite", json!(3))])),
+                mf(
+                    "non-canonical JSON under schema 1",
+                    Error::EnvJson,
+                    with(&seal_base, &[("schema", json!(1)), ("plaintext", not_canonical.clone())]),
+                ),
+            ],
+        ),
+        (
+            "a schema 1 payload of 16 MiB - 3 bytes that is not JSON",
+            with(&seal_base, &[("schema", json!(1)), ("plaintext", huge.clone())]),
+            vec![
+                mf(
+                    "not canonical JSON under schema 1",
+                    Error::EnvJson,
+                    with(&seal_base, &[("schema", json!(1)), ("plaintext", not_canonical.clone())]),
+                ),
+                mf(
+                    "16 MiB - 3 bytes: no bucket holds it",
+                    Error::EnvTooLarge,
+                    with(&seal_base, &[("plaintext", huge.clone())]),
+                ),
+            ],
+        ),
+    ];
+    for (what, input, faults) in seal_cases {
+        g.multi("envelope_seal", what, &["PAY-6", "ENV-12"], input, faults)?;
+    }
     Ok(())
 }
 
