@@ -333,10 +333,8 @@ pub fn verify_generated_kind(name: &str, json: &Value, kind: Option<&str>) -> Fi
         return rep;
     };
     for (i, v) in list.iter().enumerate() {
-        if let Some(k) = kind {
-            if v.get("kind").and_then(Value::as_str) != Some(k) {
-                continue;
-            }
+        if kind.is_some_and(|k| v.get("kind").and_then(Value::as_str) != Some(k)) {
+            continue;
         }
         let vector = match Vector::from_json(v) {
             Ok(v) => v,
@@ -392,10 +390,8 @@ pub struct PathReport {
 /// and are skipped). An `Err` says why nothing could be verified (no such path, no vector
 /// file in the folder, an unknown kind, no vector of the kind).
 pub fn verify_path(path: &Path, kind: Option<&str>) -> Result<PathReport, String> {
-    if let Some(k) = kind {
-        if !areas::is_kind(k) {
-            return Err(format!("unknown kind {k} (vectors/README.md lists the kinds)"));
-        }
+    if let Some(k) = kind.filter(|k| !areas::is_kind(k)) {
+        return Err(format!("unknown kind {k} (vectors/README.md lists the kinds)"));
     }
     let mut out = PathReport::default();
     if path.is_dir() {
