@@ -1213,7 +1213,29 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         &w.b.keys,
     )
     .encode();
-    verify_err(g, "a second genesis at position 1", &["CHAIN-8"], with(1, g2), Error::ChainGenesis)?;
+    // B is no device yet at position 1: the kind check (step 4) comes before the signer's (step 5).
+    let g2_by_a = Statement::sign(
+        1,
+        st(0)?.head().hash,
+        genesis_body(w.b.public(), &w.b.public(), &w.rec, &w.pw, &w.umks[&0])?,
+        &w.a.keys,
+    )
+    .encode();
+    let add_by_b = Statement::sign(1, st(0)?.head().hash, add_body(&w.c.keys, &acct), &w.b.keys).encode();
+    g.multi(
+        "chain_verify",
+        "a second genesis at position 1",
+        &["CHAIN-8"],
+        chain_input(&with(1, g2)),
+        vec![
+            fault("a genesis at position 1", Error::ChainGenesis, chain_input(&with(1, g2_by_a))),
+            fault(
+                "signed by B, not a device at position 1",
+                Error::ChainSignerUnknown,
+                chain_input(&with(1, add_by_b)),
+            ),
+        ],
+    )?;
     let wrong_prev = Statement::sign(2, [0x55; 32], add_body(&w.c.keys, &acct), &w.a.keys).encode();
     verify_err(
         g,
