@@ -83,6 +83,7 @@ flags! {
     ServerPolicy => "a request the reference server refuses by its rules";
     AuthFailure => "a failed authentication to the server";
     RateLimit => "a request refused by the server's rate limit";
+    Unavailable => "a request the server could not make durable (retry later)";
     ApiMisuse => "a call the API forbids (an empty AAD, an output length or a name out of range)";
     LocalStore => "the device's own store is unreadable or malformed";
     EdgeCase => "a value just past a boundary the spec sets";
@@ -112,7 +113,7 @@ impl Flag {
                 LengthMismatch
             }
             "E_DECODE_LABEL" => WrongLabel,
-            "E_DECODE_VALUE" | "E_ENV_SCHEMA" => InvalidValue,
+            "E_DECODE_VALUE" | "E_ENV_SCHEMA" | "E_CLIENT_UNEXPECTED_RESPONSE" => InvalidValue,
             "E_ENV_JSON" => NonCanonical,
             "E_ENV_VERSION" | "E_PAIRING_VERSION" => UnknownVersion,
             "E_ENV_SUITE" => UnknownSuite,
@@ -163,8 +164,16 @@ impl Flag {
             | "E_SRV_PENDING_FULL" => ServerPolicy,
             "E_SRV_AUTH" => AuthFailure,
             "E_SRV_RATE_LIMIT" => RateLimit,
-            "E_EMPTY_AAD" | "E_KDF_OUTPUT_LENGTH" | "E_COLLECTION_NAME" => ApiMisuse,
-            "E_STORE_IO" | "E_STORE_CORRUPT" | "E_STORE_VERSION" => LocalStore,
+            "E_SRV_UNAVAILABLE" => Unavailable,
+            "E_EMPTY_AAD"
+            | "E_KDF_OUTPUT_LENGTH"
+            | "E_COLLECTION_NAME"
+            | "E_CLIENT_NOT_LOGGED_IN"
+            | "E_CLIENT_BUSY"
+            | "E_CLIENT_NO_OPERATION"
+            | "E_CLIENT_OUTBOX_PENDING" => ApiMisuse,
+            "E_CLIENT_OVERFLOW" => IntegerOverflow,
+            "E_STORE_IO" | "E_STORE_CORRUPT" | "E_STORE_VERSION" | "E_CLIENT_STATE" => LocalStore,
             _ => return None,
         })
     }
