@@ -37,6 +37,8 @@ mod register;
 mod sync;
 mod write;
 
+pub use sync::{MAX_SYNC_BYTES, MAX_SYNC_ITEMS};
+
 pub use enroll::Enrollment;
 pub use pair::Joining;
 pub use partner::PartnerOpen;
@@ -185,6 +187,16 @@ impl<P: Persist> Client<P> {
         }
         self.op = Some(Running { op, next: Some(request) });
         Ok(())
+    }
+
+    /// Adds `alerts` to the unread ones, keeping the newest [`MAX_UNREAD_ALERTS`]. [PERSIST-6]
+    ///
+    /// [`MAX_UNREAD_ALERTS`]: crate::client::MAX_UNREAD_ALERTS
+    pub(crate) fn remember_alerts(&mut self, alerts: &[crate::client::Alert]) {
+        let unread = &mut self.state.unread_alerts;
+        unread.extend_from_slice(alerts);
+        let excess = unread.len().saturating_sub(crate::client::state::MAX_UNREAD_ALERTS);
+        unread.drain(..excess);
     }
 
     pub(crate) fn session(&self) -> Result<Token> {
