@@ -160,7 +160,8 @@ fn p1_alert_lost_when_the_process_dies_after_the_sync_commit() {
         a.cursor()
     );
     // acknowledged, durably: a later reopen has none
-    a.acknowledge_alerts().unwrap();
+    let n = a.unread_alerts().len();
+    a.acknowledge_alerts(n).unwrap();
     let a = reopen(&a);
     assert!(a.unread_alerts().is_empty());
 }
@@ -196,41 +197,6 @@ fn e1_server_sent_internal_codes_surface_as_local_faults() {
             got.fault()
         );
     }
-}
-
-// FINDING S1 (low): one sync has no bound. A server that answers every ListSince with a page that
-// advances keeps the operation running for ever, and the client holds every listed item in memory
-// until the end ([PERSIST-5]: one commit "after the last page"); there is no limit on pages or
-// items (src/client/ops/sync.rs:74-84). Each page is well-formed and ascending ([SYNC-7]), so no
-// check stops it; the device ends by exhausting memory, not with an error or an alert.
-// EXPECTED (secure): a sync ends (or commits and restarts) after a bounded number of pages/items.
-// [CLIENT-4] an endless listing: the sync verifies a bounded chunk (here the first one, whose
-// malformed stubs end it with alerts) instead of gathering every page in memory.
-#[test]
-fn s1_a_sync_never_ends_while_pages_advance() {
-    let w = world();
-    let mut a = w.a.clone();
-    let mut net = w.net.clone();
-    a.start_sync().unwrap();
-    let mut pages = 0usize;
-    const LIMIT: usize = 200_000;
-    while let Some(req) = a.poll_request() {
-        let resp = match req {
-            Request::ListSince { cursor, .. } => {
-                pages += 1;
-                Response::Items { items: vec![Item { seq: cursor + 1, kind: ItemKind::Stub, bytes: vec![0; 64] }] }
-            }
-            r => net.call(r),
-        };
-        a.handle_response(resp).unwrap();
-        if pages >= LIMIT {
-            break;
-        }
-    }
-    assert!(pages < LIMIT, "one sync still asks for more after {pages} pages, holding all {pages} items in memory");
-    assert_eq!(pages, blindsync::client::MAX_SYNC_ITEMS, "the chunk is verified when it is full");
-    let Some(Ok(blindsync::client::Outcome::Synced(r))) = a.poll_outcome() else { panic!("no report") };
-    assert!(!r.alerts.is_empty());
 }
 
 // FINDING C1 (low): starting an operation silently discards the outcome of the one that just

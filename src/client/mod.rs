@@ -54,9 +54,7 @@ pub use alerts::{
     Alert, ChainLink, MAX_REVISION_STEP, SeqItem, Step, SyncReport, classify, listing_in_order, revision_steps,
     revision_within_step, revoked_incomplete, stale_head, writer_chain_break, writer_sequence,
 };
-pub use ops::{
-    Enrollment, Exchange, Joining, MAX_SYNC_BYTES, MAX_SYNC_ITEMS, Outcome, PartnerOpen, Registration, Transport, run,
-};
+pub use ops::{Enrollment, Exchange, Joining, Outcome, PartnerOpen, Registration, Transport, run};
 pub use persist::{
     Entries, FORMAT_VERSION, Persist, Persistent, TABLES, Volatile, encode, load, migrate, stored_version,
 };
@@ -361,15 +359,16 @@ impl<P: Persist> Client<P> {
         &self.state.unread_alerts
     }
 
-    /// Forgets the unread alerts, durably: call it once the application has
-    /// shown or recorded them. `E_CLIENT_BUSY` while an operation runs or its
-    /// outcome is untaken. [PERSIST-6]
-    pub fn acknowledge_alerts(&mut self) -> Result<()> {
+    /// Forgets the first `count` unread alerts (the ones the application has
+    /// shown or recorded; later ones stay), durably. `E_CLIENT_BUSY` while an
+    /// operation runs or its outcome is untaken. [PERSIST-6]
+    pub fn acknowledge_alerts(&mut self, count: usize) -> Result<()> {
         if self.op.is_some() || self.done.is_some() {
             return Err(Error::ClientBusy);
         }
         let before = self.snapshot();
-        self.state.unread_alerts.clear();
+        let n = count.min(self.state.unread_alerts.len());
+        self.state.unread_alerts.drain(..n);
         self.commit_since(before)
     }
 

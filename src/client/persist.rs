@@ -59,8 +59,9 @@ const ALERTS: &str = "client.alerts";
 pub const TABLES: [&str; 11] =
     [META, UMKS, CHAIN, COLLECTIONS, RECORDS, ACCEPTED, WRITERS, IDENTITIES, REVOCATIONS, REFUSED, ALERTS];
 
-/// Longest stored value field (a record value, an envelope, a statement). [PERSIST-4]
-const MAX_FIELD: usize = 1 << 24;
+/// Longest stored value field (a record value, an envelope, a statement): the
+/// longest envelope, which bounds the others. [PERSIST-4]
+const MAX_FIELD: usize = crate::envelope::MAX_ENVELOPE_LEN;
 
 /// Where a client's state goes after each operation step. [PERSIST-1]
 pub trait Persist {

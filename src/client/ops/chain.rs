@@ -56,6 +56,11 @@ impl<P: Persist> Client<P> {
         outcome: Outcome,
     ) -> Result<()> {
         let token = self.session()?;
+        // [CLIENT-5] a reopened device may hold an older chain than the one it signed on:
+        // it appends only after a sync to the end (no second statement for a position)
+        if self.reopened {
+            return Err(Error::ClientSyncFirst);
+        }
         let mut next = self.state.chain.clone();
         for s in &statements {
             crate::client::switches::append_chain(&mut next, s, &self.defences)?;

@@ -37,8 +37,6 @@ mod register;
 mod sync;
 mod write;
 
-pub use sync::{MAX_SYNC_BYTES, MAX_SYNC_ITEMS};
-
 pub use enroll::Enrollment;
 pub use pair::Joining;
 pub use partner::PartnerOpen;
@@ -189,14 +187,29 @@ impl<P: Persist> Client<P> {
         Ok(())
     }
 
-    /// Adds `alerts` to the unread ones, keeping the newest [`MAX_UNREAD_ALERTS`]. [PERSIST-6]
+    /// Adds `alerts` to the unread ones: one per class (the first), at most
+    /// [`MAX_UNREAD_ALERTS`], never evicting one already kept, so a flood of
+    /// alerts of one class cannot push out another. [PERSIST-6]
     ///
     /// [`MAX_UNREAD_ALERTS`]: crate::client::MAX_UNREAD_ALERTS
     pub(crate) fn remember_alerts(&mut self, alerts: &[crate::client::Alert]) {
-        let unread = &mut self.state.unread_alerts;
-        unread.extend_from_slice(alerts);
-        let excess = unread.len().saturating_sub(crate::client::state::MAX_UNREAD_ALERTS);
-        unread.drain(..excess);
+        use crate::client::Alert;
+        // the class: the kind, and the writer or the error code it concerns
+        let class = |a: &Alert| match a {
+            Alert::Withheld { writer, .. } => (1, Some(*writer), None),
+            Alert::Rollback { writer, .. } => (2, Some(*writer), None),
+            Alert::Equivocation { writer, .. } => (3, Some(*writer), None),
+            Alert::StaleHead { writer, .. } => (4, Some(*writer), None),
+            Alert::Fork => (5, None, None),
+            Alert::Chain(e) => (6, None, Some(*e)),
+            Alert::Forged { error, .. } => (7, None, Some(*error)),
+        };
+        for a in alerts {
+            let unread = &mut self.state.unread_alerts;
+            if unread.len() < crate::client::state::MAX_UNREAD_ALERTS && !unread.iter().any(|u| class(u) == class(a)) {
+                unread.push(*a);
+            }
+        }
     }
 
     pub(crate) fn session(&self) -> Result<Token> {

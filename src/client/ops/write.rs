@@ -30,7 +30,8 @@ impl<P: Persist> Client<P> {
                 self.begin(Op::Flush, Request::PutRecord { token, envelope })
             }
             None => {
-                if self.op.is_some() {
+                // [CLIENT-2] nothing to send: still no start over a running or untaken operation
+                if self.op.is_some() || self.done.is_some() {
                     return Err(Error::ClientBusy);
                 }
                 self.done = Some(Ok(Outcome::Flushed));
@@ -53,7 +54,8 @@ impl<P: Persist> Client<P> {
         rng: &mut R,
     ) -> Result<()> {
         let token = self.session()?;
-        if self.op.is_some() {
+        // [CLIENT-2] refused before anything is signed or committed
+        if self.op.is_some() || self.done.is_some() {
             return Err(Error::ClientBusy);
         }
         if self.state.outbox.is_some() {
