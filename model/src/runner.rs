@@ -201,6 +201,15 @@ pub fn find_violation(config: &Config, threads: usize) -> blindsync::error::Resu
     Ok(collect(&model, &checker, started))
 }
 
+/// Searches `model` (a configuration, with the test hooks of [`crate::system::Mutants`])
+/// breadth-first until any safety property fails: the mutation tests. [MODEL-17]
+pub fn find_violation_in(model: &Model, threads: usize) -> Outcome {
+    let started = Instant::now();
+    let checker =
+        model.clone().checker().threads(threads.max(1)).finish_when(HasDiscoveries::AnyFailures).spawn_bfs().join();
+    collect(model, &checker, started)
+}
+
 /// Random walks of at most `steps` actions from seed `seed`, for
 /// configurations too large to exhaust, until `max_states`. [MODEL-6]
 pub fn run_simulation(
