@@ -163,19 +163,30 @@ fn model_check(c: &Config, threads: usize) -> bool {
     }
 }
 
-/// [MODEL-16] exhausts the data-path model's default configuration (spec 12.7) and prints its report.
-fn data_model_check() -> bool {
-    println!("\nData-path model (spec 12.7): 3 batches, malice 1, all 6 data capabilities, all defences");
-    match model::data::run_data_check(&model::data::DataConfig::default(), 2) {
-        Ok(out) => {
-            print!("{}", out.report());
-            out.all_hold()
-        }
-        Err(e) => {
+/// [MODEL-4] [MODEL-16] [MODEL-18] the default sync configuration and the data-path model,
+/// exhaustively on both cores, then the coverage matrix (each row's capability alone with its
+/// defence off), on the same fixtures.
+fn full_model_check() -> bool {
+    let started = std::time::Instant::now();
+    let c = Config::default();
+    println!("Model checker (spec chapter 12): {}", describe(&c));
+    let (sync, data) = match (model::Model::new(c), model::data::DataModel::new(Default::default())) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
-            false
+            return false;
         }
-    }
+    };
+    let sync_out = model::runner::run_model(&sync, 2, true);
+    print!("{}", sync_out.report());
+    println!("\nData-path model (spec 12.7): 3 batches, malice 1, all 6 data capabilities, all defences");
+    let data_out = model::data::run_data_model(&data, 2);
+    print!("{}", data_out.report());
+    println!("\nCoverage matrix (spec 12.8): each capability alone, with its defence off");
+    let verdicts = model::coverage::run(&sync, &sync_out, &data, &data_out, 2);
+    print!("{}", model::coverage::render(&verdicts));
+    println!("model checker total: {:.1} s", started.elapsed().as_secs_f64());
+    sync_out.all_hold() && data_out.all_hold() && model::coverage::all_blocked_and_refound(&verdicts)
 }
 
 #[derive(Subcommand)]
@@ -237,10 +248,7 @@ fn main() -> ExitCode {
             if no_model {
                 println!("model checker: skipped (--no-model)");
             } else {
-                // [MODEL-4] the default configuration, exhaustively, on both cores
-                ok &= model_check(&Config::default(), 2);
-                // [MODEL-16] the data-path model (spec 12.7), after the sync model
-                ok &= data_model_check();
+                ok &= full_model_check();
             }
             println!("\nresult: {}", if ok { "PASS" } else { "FAIL" });
             ok

@@ -31,3 +31,6 @@ pub use system::{Action, Capability, Config, Model, Mutants, Serve, State};
 
 // The data-path model (spec 12.7): batches, streams, attachments and the password salt.
 pub mod data;
+
+// The coverage matrix (spec 12.8).
+pub mod coverage;

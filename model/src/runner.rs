@@ -183,12 +183,16 @@ fn wait<C: Checker<Model>>(checker: &C, progress: bool, started: Instant) {
 
 /// Exhausts `config` breadth-first on `threads` threads. [MODEL-6]
 pub fn run_check(config: &Config, threads: usize, progress: bool) -> blindsync::error::Result<Outcome> {
-    let model = Model::new(config.clone())?;
+    Ok(run_model(&Model::new(config.clone())?, threads, progress))
+}
+
+/// Exhausts a built `model` breadth-first on `threads` threads. [MODEL-6]
+pub fn run_model(model: &Model, threads: usize, progress: bool) -> Outcome {
     let started = Instant::now();
     let checker = model.clone().checker().threads(threads.max(1)).spawn_bfs();
     wait(&checker, progress, started);
     let checker = checker.join();
-    Ok(collect(&model, &checker, started))
+    collect(model, &checker, started)
 }
 
 /// Searches breadth-first until any safety property fails (the weakening

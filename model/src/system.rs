@@ -616,6 +616,13 @@ impl Model {
         Ok(Model { config, fixture, mutants: Mutants::default(), other_bucket })
     }
 
+    /// The same world (fixture) under another configuration with as many devices: no second
+    /// fixture build (the coverage matrix runs many configurations). [MODEL-18]
+    pub fn with_config(&self, config: Config) -> Model {
+        debug_assert_eq!(config.devices, self.config.devices);
+        Model { config, fixture: self.fixture.clone(), mutants: Mutants::default(), other_bucket: self.other_bucket }
+    }
+
     /// The initial state.
     pub fn init(&self) -> State {
         let mut devices = self.fixture.devices.clone();

@@ -432,3 +432,26 @@ fn freshness_alert_fires_where_the_spec_says() {
     assert_eq!(s.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec!["E_SYNC_STALE_HEAD"]);
     assert!(holds(&m, &s, properties::FRESHNESS) && holds(&m, &s, properties::STALE_ALERTED));
 }
+
+// [MODEL-18] the coverage matrix names every capability of both models: each is a row re-found by a
+// library switch, or listed with the reason its defence has no switch.
+#[test]
+fn coverage_matrix_names_every_capability() {
+    use blindsync_model::coverage::{Target, UNSWITCHED, rows};
+    use blindsync_model::data::DataCapability;
+    let rows = rows();
+    let named = |n: &str| rows.iter().any(|r| r.target.name() == n) || UNSWITCHED.iter().any(|(_, c, _)| *c == n);
+    for c in Capability::ALL {
+        assert!(named(c.name()), "{} is not in the coverage matrix", c.name());
+    }
+    for c in DataCapability::ALL {
+        assert!(named(c.name()), "{} is not in the coverage matrix", c.name());
+    }
+    for r in &rows {
+        assert!(!r.switches.is_empty(), "{}", r.attack);
+        assert!(!UNSWITCHED.iter().any(|(_, c, _)| *c == r.target.name()), "{} twice", r.target.name());
+        if let Target::Sync(_) = r.target {
+            assert!(r.property.contains("(G-") || r.property.contains("SYNC-17"), "{}", r.property);
+        }
+    }
+}

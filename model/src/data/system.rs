@@ -298,6 +298,11 @@ impl DataModel {
         Ok(DataModel { config, fixture: DataFixture::build()? })
     }
 
+    /// The same fixture under another configuration. [MODEL-18]
+    pub fn with_config(&self, config: DataConfig) -> DataModel {
+        DataModel { config, fixture: self.fixture.clone() }
+    }
+
     /// The initial state.
     pub fn init(&self) -> DataState {
         let f = &self.fixture;
