@@ -576,6 +576,15 @@ impl State {
     }
 }
 
+/// [`Mutants::sync`]: a wrong client's change to a finished sync.
+pub type SyncMutant = fn(before: &Client, after: &mut Client, report: &mut SyncReport);
+/// [`Mutants::leak`]: a wrong client's extra request.
+pub type LeakMutant = fn(request: &Request, secrets: &[[u8; 32]]) -> Option<Request>;
+/// [`Mutants::enroll`]: the chain a wrong restoring device takes when enrollment refuses.
+pub type EnrollMutant = fn(served: &[Vec<u8>]) -> Option<ChainState>;
+/// [`Mutants::stream`]: what a wrong stream reader returns.
+pub type StreamMutant = fn(served: &[u8], opened: &blindsync::error::Result<Vec<u8>>) -> Option<Vec<u8>>;
+
 /// Deliberately wrong client or server behaviours, for the mutation tests of the properties
 /// (`model/tests/`): each hook, when set, changes what the real client did or sent, so a test
 /// can show that the property it targets catches the change. Never set outside tests. [MODEL-17]
@@ -583,15 +592,15 @@ impl State {
 pub struct Mutants {
     /// A wrong client: after a device's sync, changes what it holds (`after`, from `before`)
     /// or what it reported.
-    pub sync: Option<fn(before: &Client, after: &mut Client, report: &mut SyncReport)>,
+    pub sync: Option<SyncMutant>,
     /// A wrong client: one more request it sends along with `request` (scanned like any
     /// other; `secrets` are the keys it holds and may leak).
-    pub leak: Option<fn(request: &Request, secrets: &[[u8; 32]]) -> Option<Request>>,
+    pub leak: Option<LeakMutant>,
     /// A wrong restoring device: when enrollment refuses the chain it was served, the chain it
     /// takes instead (holding no UMK).
-    pub enroll: Option<fn(served: &[Vec<u8>]) -> Option<ChainState>>,
+    pub enroll: Option<EnrollMutant>,
     /// A wrong stream reader: what it returns for a served stream (`None`: the library's open).
-    pub stream: Option<fn(served: &[u8], opened: &blindsync::error::Result<Vec<u8>>) -> Option<Vec<u8>>>,
+    pub stream: Option<StreamMutant>,
 }
 
 /// The model: its configuration and the fixture it starts from. [MODEL-1]
@@ -1601,7 +1610,7 @@ struct Adversary<'a> {
     /// Secrets that came into being during the operation (a rotation's new UMK), scanned too.
     fresh_secrets: Vec<[u8; 32]>,
     /// [MODEL-17] a wrong client's extra request.
-    leak: Option<fn(&Request, &[[u8; 32]]) -> Option<Request>>,
+    leak: Option<LeakMutant>,
     /// The last envelope a device stored (PutRecord), as it reached the server.
     last_put: Option<Vec<u8>>,
     /// Every chain served (Chain responses, as served), in order.
