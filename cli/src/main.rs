@@ -58,6 +58,10 @@ enum ModelCommand {
         /// Worker threads.
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        /// Also write every counterexample, replayed with each step's requests and responses
+        /// as hex, to this JSON file (format `blindsync-model-counterexamples/1`, spec 12.6).
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Serve stateright's web explorer for a configuration.
     Explore {
@@ -149,18 +153,57 @@ fn describe(c: &Config) -> String {
     )
 }
 
-fn model_check(c: &Config, threads: usize) -> bool {
+fn model_check(c: &Config, threads: usize, json: Option<&Path>) -> bool {
     println!("Model checker (spec chapter 12): {}", describe(c));
-    match model::run_check(c, threads, true) {
-        Ok(out) => {
-            print!("{}", out.report());
-            out.all_hold()
-        }
+    let m = match model::Model::new(c.clone()) {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
-            false
+            return false;
+        }
+    };
+    let out = model::runner::run_model(&m, threads, true);
+    print!("{}", out.report());
+    if let Some(path) = json {
+        let doc = counterexamples_json(c, &model::runner::counterexamples(&m, &out));
+        match std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n") {
+            Ok(()) => println!("counterexamples written to {}", path.display()),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return false;
+            }
         }
     }
+    out.all_hold()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// [MODEL-6] the counterexample file: one entry per violated `always` property, each step with
+/// its action and every request and response of it as wire-encoded hex (spec 12.6).
+fn counterexamples_json(c: &Config, found: &[model::runner::Counterexample]) -> serde_json::Value {
+    let weak: Vec<&str> = c.defences.weakenings().iter().map(|w| w.name()).collect();
+    let caps: Vec<&str> = c.capabilities.iter().map(|c| c.name()).collect();
+    serde_json::json!({
+        "format": "blindsync-model-counterexamples/1",
+        "config": {
+            "devices": c.devices, "records": c.records, "writes": c.writes, "malice": c.malice,
+            "capabilities": caps, "weakened": weak,
+        },
+        "counterexamples": found.iter().map(|x| serde_json::json!({
+            "property": x.property,
+            "replay": x.replay,
+            "steps": x.steps.iter().map(|s| serde_json::json!({
+                "action": s.action,
+                "action_index": s.index,
+                "exchanges": s.exchanges.iter().map(|(q, r)| serde_json::json!({
+                    "request": hex(q), "response": hex(r),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// [MODEL-4] [MODEL-16] [MODEL-18] the default sync configuration and the data-path model,
@@ -256,7 +299,9 @@ fn main() -> ExitCode {
         Command::Model { command } => {
             let run = |a: &ModelArgs| a.config().map_err(|e| eprintln!("error: {e}")).ok();
             match command {
-                ModelCommand::Check { config, threads } => run(&config).is_some_and(|c| model_check(&c, threads)),
+                ModelCommand::Check { config, threads, json } => {
+                    run(&config).is_some_and(|c| model_check(&c, threads, json.as_deref()))
+                }
                 ModelCommand::Explore { config, address } => run(&config).is_some_and(|c| {
                     println!("Serving the explorer for {} on http://{address}", describe(&c));
                     model::explore(&c, &address).map_err(|e| eprintln!("error: {e}")).is_ok()

@@ -576,6 +576,9 @@ impl State {
     }
 }
 
+/// Recorded `(request, response)` pairs, wire-encoded. [MODEL-6]
+pub type Transcript = std::sync::Arc<std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>>;
+
 /// [`Mutants::sync`]: a wrong client's change to a finished sync.
 pub type SyncMutant = fn(before: &Client, after: &mut Client, report: &mut SyncReport);
 /// [`Mutants::leak`]: a wrong client's extra request.
@@ -612,6 +615,9 @@ pub struct Model {
     pub fixture: Fixture,
     /// Test-only wrong behaviours (none by default). [MODEL-17]
     pub mutants: Mutants,
+    /// When set, every request a device sends and the adversary's response, wire-encoded, are
+    /// appended here (counterexample replay, [MODEL-6]); never set while checking.
+    pub transcript: Option<Transcript>,
     other_bucket: Bucket,
 }
 
@@ -622,14 +628,20 @@ impl Model {
         let owner = &fixture.devices[0];
         let umk0 = owner.umks().get(&0).ok_or(blindsync::error::Error::EnvEpoch)?;
         let other_bucket = EpochKeys::derive(umk0, &owner.account(), 0).routing_key().bucket(OTHER_COLLECTION)?;
-        Ok(Model { config, fixture, mutants: Mutants::default(), other_bucket })
+        Ok(Model { config, fixture, mutants: Mutants::default(), transcript: None, other_bucket })
     }
 
     /// The same world (fixture) under another configuration with as many devices: no second
     /// fixture build (the coverage matrix runs many configurations). [MODEL-18]
     pub fn with_config(&self, config: Config) -> Model {
         debug_assert_eq!(config.devices, self.config.devices);
-        Model { config, fixture: self.fixture.clone(), mutants: Mutants::default(), other_bucket: self.other_bucket }
+        Model {
+            config,
+            fixture: self.fixture.clone(),
+            mutants: Mutants::default(),
+            transcript: None,
+            other_bucket: self.other_bucket,
+        }
     }
 
     /// The initial state.
@@ -988,6 +1000,7 @@ impl Model {
         let mut rng = SeededRng::from_label(&format!("blindsync/model/write/{device}/{count}"));
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         let res = c.write(&mut t, COLLECTION, record(r), &value, &mut rng);
         let leaked = t.leaked;
         if leaked {
@@ -1027,6 +1040,7 @@ impl Model {
         let epoch = r.chain().epoch();
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         for k in 0..2 {
             let value = format!("r.{k}").into_bytes();
             let mut rng = SeededRng::from_label(&format!("blindsync/model/revoked-write/{k}"));
@@ -1069,6 +1083,7 @@ impl Model {
         let branches = self.branches(n);
         let mut t = Adversary::new(&mut n.server.server, serve, &secrets, &mut n.archive);
         t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         t.fork = n.fork.clone();
         t.other_bucket = self.other_bucket;
         t.foreign = self.fixture.foreign.clone();
@@ -1184,6 +1199,7 @@ impl Model {
         } else {
             let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
             t.leak = self.mutants.leak;
+            t.transcript = self.transcript.clone();
             // the new UMK is a secret from the moment it exists: the append carrying its wraps is scanned for it
             t.fresh_secrets.push(*rot.umk.expose());
             if c.append_chain(&mut t, rot.statements.clone()).is_err() {
@@ -1267,6 +1283,7 @@ impl Model {
         let new = self.fixture.pending.clone();
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         let p = new.pending(&account);
         let (ed25519, x25519) = (p.public.ed25519, p.public.x25519);
         expect_ok(t.call(Request::PostPending { account: account.0, ed25519, x25519, pop: p.pop }))?;
@@ -1338,6 +1355,7 @@ impl Model {
         }
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         if counterfeit {
             t.counterfeit = Some(self.fixture.counterfeit.clone());
         }
@@ -1399,6 +1417,7 @@ impl Model {
         let (bytes, _) = extend(&state, Body::RotateEpoch { epoch, key_check, wraps }, r.device()).ok()?;
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         n.ghost.signed.insert(statement_hash(&bytes));
         r.append_chain(&mut t, vec![bytes]).ok()?;
         if t.leaked {
@@ -1429,6 +1448,7 @@ impl Model {
         let (pin, _) = extend(&state, body, r.device()).ok()?;
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         n.ghost.signed.extend([statement_hash(&approval.statement), statement_hash(&pin)]);
         r.append_chain(&mut t, vec![approval.statement, pin]).ok()?;
         if t.leaked {
@@ -1611,6 +1631,8 @@ struct Adversary<'a> {
     fresh_secrets: Vec<[u8; 32]>,
     /// [MODEL-17] a wrong client's extra request.
     leak: Option<LeakMutant>,
+    /// [MODEL-6] where to record each exchange (counterexample replay).
+    transcript: Option<Transcript>,
     /// The last envelope a device stored (PutRecord), as it reached the server.
     last_put: Option<Vec<u8>>,
     /// Every chain served (Chain responses, as served), in order.
@@ -1657,6 +1679,7 @@ impl<'a> Adversary<'a> {
             secrets,
             fresh_secrets: Vec::new(),
             leak: None,
+            transcript: None,
             last_put: None,
             chains: Vec::new(),
             archive,
@@ -1804,6 +1827,20 @@ impl<'a> Adversary<'a> {
 
 impl Transport for Adversary<'_> {
     fn call(&mut self, r: Request) -> Response {
+        let request = self.transcript.as_ref().map(|_| r.encode());
+        let response = self.respond(r);
+        if let (Some(t), Some(req)) = (&self.transcript, request)
+            && let Ok(mut log) = t.lock()
+        {
+            log.push((req, response.encode()));
+        }
+        response
+    }
+}
+
+impl Adversary<'_> {
+    /// What the adversary answers `r`: the real server's answer, changed as `serve` says. [MODEL-2]
+    fn respond(&mut self, r: Request) -> Response {
         let extra = self.leak.and_then(|f| f(&r, self.secrets));
         for bytes in std::iter::once(r.encode()).chain(extra.map(|x| x.encode())) {
             if contains_secret(&bytes, self.secrets) || contains_secret(&bytes, &self.fresh_secrets) {

@@ -455,3 +455,25 @@ fn coverage_matrix_names_every_capability() {
         }
     }
 }
+
+// [MODEL-6] a counterexample replays from the initial state as data: every step is the action the
+// checker took (by its index among the enabled actions), with the wire bytes of each request and
+// response; the attack step carries the listing the server cut.
+#[test]
+fn counterexample_replays_as_data() {
+    let m = Model::new(weakened(Weakening::NoSequenceGapCheck)).unwrap();
+    let out = blindsync_model::runner::find_violation_in(&m, 1);
+    let found = blindsync_model::runner::counterexamples(&m, &out);
+    assert_eq!(found.len(), 1);
+    let x = &found[0];
+    assert_eq!(x.property, properties::WITHHOLDING);
+    let p = out.property(properties::WITHHOLDING).unwrap();
+    assert_eq!(x.steps.len(), p.steps.len());
+    assert_eq!(x.steps.iter().map(|s| s.action.clone()).collect::<Vec<_>>(), p.steps);
+    let last = x.steps.last().unwrap();
+    assert!(last.action.contains("drops listed item"));
+    let list = last.exchanges.iter().find(|(q, _)| {
+        matches!(blindsync::server::wire::Request::decode(q), Ok(blindsync::server::wire::Request::ListSince { .. }))
+    });
+    assert!(list.is_some(), "the attack step lists");
+}
