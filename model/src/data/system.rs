@@ -286,6 +286,10 @@ pub struct DataModel {
     pub config: DataConfig,
     /// The world at the start.
     pub fixture: DataFixture,
+    /// A wrong partner reader, for the mutation tests only ([MODEL-17]): given whether the
+    /// library's reader accepted a batch, the error it reports instead (`None`: the library's
+    /// verdict).
+    pub mutant_read: Option<fn(accepted: bool) -> Option<Error>>,
 }
 
 fn server_rng(tag: &str) -> SeededRng {
@@ -295,12 +299,12 @@ fn server_rng(tag: &str) -> SeededRng {
 impl DataModel {
     /// Builds the fixture and the model.
     pub fn new(config: DataConfig) -> blindsync::error::Result<DataModel> {
-        Ok(DataModel { config, fixture: DataFixture::build()? })
+        Ok(DataModel { config, fixture: DataFixture::build()?, mutant_read: None })
     }
 
     /// The same fixture under another configuration. [MODEL-18]
     pub fn with_config(&self, config: DataConfig) -> DataModel {
-        DataModel { config, fixture: self.fixture.clone() }
+        DataModel { config, fixture: self.fixture.clone(), mutant_read: None }
     }
 
     /// The initial state.
@@ -593,8 +597,12 @@ impl DataModel {
             NOW_MS,
             &d,
         );
+        let opened = match self.mutant_read.and_then(|f| f(opened.is_ok())) {
+            Some(e) => Err(e),
+            None => opened.map(|_| ()),
+        };
         match opened {
-            Ok(_) => {
+            Ok(()) => {
                 n.batches[k].accepted = true;
                 if truth.writer == Writer::Revoked && truth.after_revocation && n.ghost.partner_offered_new_head {
                     n.ghost.broken.insert(DataBroken::RevokedAccepted);
