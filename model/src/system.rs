@@ -676,11 +676,27 @@ impl Model {
         }
     }
 
+    /// Every secret no request may carry: the fixture's (device seeds and HPKE keys, the
+    /// recovery path's keys), every UMK any device holds, and what each UMK derives: the epoch
+    /// PRK, the routing key and the collection keys of every collection of the model. [MODEL-2]
     fn secrets(&self, s: &State) -> Vec<[u8; 32]> {
         let mut v = self.fixture.secrets.clone();
+        let account = self.fixture.account;
         for c in s.honest().chain(std::iter::once(&s.revoked)) {
-            v.extend(c.umks().values().map(|u| *u.expose()));
+            for (e, u) in c.umks() {
+                v.push(*u.expose());
+                let keys = EpochKeys::derive(u, &account, *e);
+                v.push(*keys.prk().expose());
+                v.push(*keys.routing_key().expose());
+                for name in [COLLECTION, OTHER_COLLECTION, blindsync::client::DEVICES_COLLECTION] {
+                    if let Ok(k) = keys.collection_key(name) {
+                        v.push(*k.expose());
+                    }
+                }
+            }
         }
+        v.sort_unstable();
+        v.dedup();
         v
     }
 
@@ -1618,8 +1634,11 @@ fn item_identity(i: &Item) -> Option<[u8; 32]> {
     Some(blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]))
 }
 
+/// Whether any 32-byte window of `bytes` is one of `secrets` (sorted: each window is a binary
+/// search). [MODEL-2]
 fn contains_secret(bytes: &[u8], secrets: &[[u8; 32]]) -> bool {
-    bytes.windows(32).any(|w| secrets.iter().any(|s| s.as_slice() == w))
+    debug_assert!(secrets.is_sorted());
+    bytes.windows(32).any(|w| secrets.binary_search_by(|s| s.as_slice().cmp(w)).is_ok())
 }
 
 /// The malicious server: the real server's answers, changed as `serve` says. [MODEL-2]
@@ -1843,7 +1862,9 @@ impl Adversary<'_> {
     fn respond(&mut self, r: Request) -> Response {
         let extra = self.leak.and_then(|f| f(&r, self.secrets));
         for bytes in std::iter::once(r.encode()).chain(extra.map(|x| x.encode())) {
-            if contains_secret(&bytes, self.secrets) || contains_secret(&bytes, &self.fresh_secrets) {
+            if contains_secret(&bytes, self.secrets)
+                || self.fresh_secrets.iter().any(|f| bytes.windows(32).any(|w| w == f))
+            {
                 self.leaked = true;
             }
         }
