@@ -58,6 +58,10 @@ enum ModelCommand {
         /// Worker threads.
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        /// Also write every counterexample, replayed with each step's requests and responses
+        /// as hex, to this JSON file (format `blindsync-model-counterexamples/1`, spec 12.6).
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Serve stateright's web explorer for a configuration.
     Explore {
@@ -149,33 +153,83 @@ fn describe(c: &Config) -> String {
     )
 }
 
-fn model_check(c: &Config, threads: usize) -> bool {
+fn model_check(c: &Config, threads: usize, json: Option<&Path>) -> bool {
     println!("Model checker (spec chapter 12): {}", describe(c));
-    match model::run_check(c, threads, true) {
-        Ok(out) => {
-            print!("{}", out.report());
-            out.all_hold()
-        }
+    let m = match model::Model::new(c.clone()) {
+        Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
-            false
+            return false;
+        }
+    };
+    let out = model::runner::run_model(&m, threads, true);
+    print!("{}", out.report());
+    if let Some(path) = json {
+        let doc = counterexamples_json(c, &model::runner::counterexamples(&m, &out));
+        match std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n") {
+            Ok(()) => println!("counterexamples written to {}", path.display()),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return false;
+            }
         }
     }
+    out.all_hold()
 }
 
-/// [MODEL-16] exhausts the data-path model's default configuration (spec 12.7) and prints its report.
-fn data_model_check() -> bool {
-    println!("\nData-path model (spec 12.7): 3 batches, malice 1, all 6 data capabilities, all defences");
-    match model::data::run_data_check(&model::data::DataConfig::default(), 2) {
-        Ok(out) => {
-            print!("{}", out.report());
-            out.all_hold()
-        }
-        Err(e) => {
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// [MODEL-6] the counterexample file: one entry per violated `always` property, each step with
+/// its action and every request and response of it as wire-encoded hex (spec 12.6).
+fn counterexamples_json(c: &Config, found: &[model::runner::Counterexample]) -> serde_json::Value {
+    let weak: Vec<&str> = c.defences.weakenings().iter().map(|w| w.name()).collect();
+    let caps: Vec<&str> = c.capabilities.iter().map(|c| c.name()).collect();
+    serde_json::json!({
+        "format": "blindsync-model-counterexamples/1",
+        "config": {
+            "devices": c.devices, "records": c.records, "writes": c.writes, "malice": c.malice,
+            "capabilities": caps, "weakened": weak,
+        },
+        "counterexamples": found.iter().map(|x| serde_json::json!({
+            "property": x.property,
+            "replay": x.replay,
+            "steps": x.steps.iter().map(|s| serde_json::json!({
+                "action": s.action,
+                "action_index": s.index,
+                "exchanges": s.exchanges.iter().map(|(q, r)| serde_json::json!({
+                    "request": hex(q), "response": hex(r),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// [MODEL-4] [MODEL-16] [MODEL-18] the default sync configuration and the data-path model,
+/// exhaustively on both cores, then the coverage matrix (each row's capability alone with its
+/// defence off), on the same fixtures.
+fn full_model_check() -> bool {
+    let started = std::time::Instant::now();
+    let c = Config::default();
+    println!("Model checker (spec chapter 12): {}", describe(&c));
+    let (sync, data) = match (model::Model::new(c), model::data::DataModel::new(Default::default())) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
-            false
+            return false;
         }
-    }
+    };
+    let sync_out = model::runner::run_model(&sync, 2, true);
+    print!("{}", sync_out.report());
+    println!("\nData-path model (spec 12.7): 3 batches, malice 1, all 6 data capabilities, all defences");
+    let data_out = model::data::run_data_model(&data, 2);
+    print!("{}", data_out.report());
+    println!("\nCoverage matrix (spec 12.8): each capability alone, with its defence off");
+    let verdicts = model::coverage::run(&sync, &sync_out, &data, &data_out, 2);
+    print!("{}", model::coverage::render(&verdicts));
+    println!("model checker total: {:.1} s", started.elapsed().as_secs_f64());
+    sync_out.all_hold() && data_out.all_hold() && model::coverage::all_blocked_and_refound(&verdicts)
 }
 
 #[derive(Subcommand)]
@@ -264,10 +318,7 @@ fn main() -> ExitCode {
             if no_model {
                 println!("model checker: skipped (--no-model)");
             } else {
-                // [MODEL-4] the default configuration, exhaustively, on both cores
-                ok &= model_check(&Config::default(), 2);
-                // [MODEL-16] the data-path model (spec 12.7), after the sync model
-                ok &= data_model_check();
+                ok &= full_model_check();
             }
             println!("\nresult: {}", if ok { "PASS" } else { "FAIL" });
             ok
@@ -275,7 +326,9 @@ fn main() -> ExitCode {
         Command::Model { command } => {
             let run = |a: &ModelArgs| a.config().map_err(|e| eprintln!("error: {e}")).ok();
             match command {
-                ModelCommand::Check { config, threads } => run(&config).is_some_and(|c| model_check(&c, threads)),
+                ModelCommand::Check { config, threads, json } => {
+                    run(&config).is_some_and(|c| model_check(&c, threads, json.as_deref()))
+                }
                 ModelCommand::Explore { config, address } => run(&config).is_some_and(|c| {
                     println!("Serving the explorer for {} on http://{address}", describe(&c));
                     model::explore(&c, &address).map_err(|e| eprintln!("error: {e}")).is_ok()

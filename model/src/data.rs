@@ -135,10 +135,14 @@ fn collect<C: Checker<DataModel>>(model: &DataModel, checker: &C, started: Insta
 
 /// Exhausts `config` breadth-first on `threads` threads. [MODEL-16]
 pub fn run_data_check(config: &DataConfig, threads: usize) -> blindsync::error::Result<DataOutcome> {
-    let model = DataModel::new(config.clone())?;
+    Ok(run_data_model(&DataModel::new(config.clone())?, threads))
+}
+
+/// Exhausts `model` breadth-first on `threads` threads. [MODEL-16]
+pub fn run_data_model(model: &DataModel, threads: usize) -> DataOutcome {
     let started = Instant::now();
     let checker = model.clone().checker().threads(threads.max(1)).spawn_bfs().join();
-    Ok(collect(&model, &checker, started))
+    collect(model, &checker, started)
 }
 
 /// Searches for a violated safety property by iterative deepening (breadth-first to depth
@@ -146,7 +150,11 @@ pub fn run_data_check(config: &DataConfig, threads: usize) -> blindsync::error::
 /// last discovery of a property, which a single breadth-first run may overwrite with a
 /// longer path before it stops. [MODEL-16]
 pub fn find_data_violation(config: &DataConfig, threads: usize) -> blindsync::error::Result<DataOutcome> {
-    let model = DataModel::new(config.clone())?;
+    Ok(find_data_violation_in(&DataModel::new(config.clone())?, threads))
+}
+
+/// [`find_data_violation`] on a built model. [MODEL-16]
+pub fn find_data_violation_in(model: &DataModel, threads: usize) -> DataOutcome {
     let started = Instant::now();
     let mut depth = 1;
     loop {
@@ -158,9 +166,9 @@ pub fn find_data_violation(config: &DataConfig, threads: usize) -> blindsync::er
             .finish_when(HasDiscoveries::AnyFailures)
             .spawn_bfs()
             .join();
-        let out = collect(&model, &checker, started);
+        let out = collect(model, &checker, started);
         if !out.violated().is_empty() || checker.max_depth() < depth {
-            return Ok(out);
+            return out;
         }
         depth += 1;
     }

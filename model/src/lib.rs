@@ -27,7 +27,10 @@ pub mod runner;
 pub mod system;
 
 pub use runner::{Outcome, PropertyKind, PropertyOutcome, explore, find_violation, run_check, run_simulation};
-pub use system::{Action, Capability, Config, Model, Serve, State};
+pub use system::{Action, Capability, Config, Model, Mutants, Serve, State};
 
 // The data-path model (spec 12.7): batches, streams, attachments and the password salt.
 pub mod data;
+
+// The coverage matrix (spec 12.8).
+pub mod coverage;

@@ -50,8 +50,17 @@ pub const STALE_ALERTED: &str =
     "a device that held the revocation alerts on the frozen device's write (E_SYNC_STALE_HEAD)";
 /// Honest runs reach identical state on all devices.
 pub const CONVERGE_SOMETIMES: &str = "honest sync reaches identical state";
-/// Under an honest server all devices eventually converge.
-pub const CONVERGE_EVENTUALLY: &str = "all devices converge (honest server)";
+/// In a run with no deviation, once no honest action can change anything (quiescence), every
+/// device is up to date and all hold the same records and chain. [MODEL-3]
+pub const CONVERGE: &str = "quiescent honest runs have converged (all devices up to date and equal)";
+/// In a run with no deviation, no device raises any alert. [MODEL-3]
+pub const HONEST_QUIET: &str = "an honest run raises no alert";
+/// G-WITHHOLDING-DETECTED, second half: a stub of a genuine write, superseded by a newer
+/// revision the device holds, is never reported as a gap. [MODEL-3]
+pub const NO_FALSE_GAP: &str = "superseded stubs are not gaps (G-WITHHOLDING-DETECTED)";
+/// G-CHAIN-AUTHORITY: every statement in an honest device's chain was signed by a party of the
+/// account (recorded when it was signed), never made or altered by the server. [MODEL-3]
+pub const CHAIN_AUTHORITY: &str = "chain statements are the account's (G-CHAIN-AUTHORITY)";
 
 /// The safety property each weakening exists to break, if the model can
 /// show it (`None`: see spec 12.5 for why not).
@@ -84,17 +93,77 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
     }
 }
 
-/// Every writer but R, whose records `revoked_history` judges against what R really wrote.
+/// Every writer but R, whose records `revoked_history` judges against what R really wrote: the
+/// record an honest device holds is a write an honest device made in exactly that collection
+/// (bucket), record, revision and value, and the device holds, for that write's
+/// `(writer, writer_seq)`, the identity of the envelope as it was sealed (so the header it
+/// took, epoch and chain head included, is the one written).
 fn integrity(_: &Model, s: &State) -> bool {
     let r = s.revoked.id();
-    s.devices.iter().all(|d| {
-        d.records().iter().filter(|((c, _), rec)| c != DEVICES_COLLECTION && rec.writer != r).all(|((_, id), r)| {
-            s.ghost
-                .written
-                .iter()
-                .any(|w| w.record == *id && w.revision == r.revision && w.writer == r.writer && w.value == r.value)
+    s.honest().all(|d| {
+        d.records().iter().filter(|((c, _), rec)| c != DEVICES_COLLECTION && rec.writer != r).all(|((c, id), r)| {
+            s.ghost.written.iter().any(|w| {
+                w.collection == c
+                    && w.record == *id
+                    && w.revision == r.revision
+                    && w.writer == r.writer
+                    && w.value == r.value
+                    && d.envelope_identity(&w.writer, w.seq) == Some(w.identity)
+            })
         })
     })
+}
+
+/// [MODEL-3] every statement of every honest device's verified chain is one a party of the
+/// account signed.
+fn chain_authority(_: &Model, s: &State) -> bool {
+    s.honest().all(|d| {
+        let c = d.chain();
+        (0..c.head().len).all(|p| c.hash_at(p).is_some_and(|h| s.ghost.signed.contains(&h)))
+    })
+}
+
+fn no_false_gap(_: &Model, s: &State) -> bool {
+    !s.ghost.broken.contains(&Broken::FalseGap)
+}
+
+/// `E_SYNC_STALE_HEAD` is left out: it warns about authentic data, which an honest writer that
+/// had not yet synced the revocation seals at an older head ([SYNC-17]); the freshness property
+/// judges where it must fire.
+fn honest_quiet(_: &Model, s: &State) -> bool {
+    !s.ghost.used.is_empty() || s.ghost.alerts.iter().all(|a| *a == "E_SYNC_STALE_HEAD")
+}
+
+/// An action an honest run takes (no deviation of the adversary, no action of R).
+fn honest_action(a: &Action) -> bool {
+    match a {
+        Action::Write { .. } => true,
+        Action::Sync { serve, .. } => *serve == Serve::Honest,
+        Action::Revoke { fork, .. } => !fork,
+        Action::Share { substitute } => !substitute,
+        Action::FetchKdf { weak } => !weak,
+        Action::OpenStream { serve } => *serve == StreamServe::Honest,
+        Action::Pair { forge } => !forge,
+        Action::Enroll { counterfeit } => !counterfeit,
+        Action::RevokedReads | Action::SplitRotation | Action::Install | Action::RevokedWrites => false,
+    }
+}
+
+/// [MODEL-3] in a run with no deviation that a one-shot action did not end: when no honest
+/// action is enabled or every enabled one leaves the state as it is (a device stuck re-syncing
+/// is quiescent too), every device is up to date with the server and all hold equal records
+/// and chains.
+fn converge(m: &Model, s: &State) -> bool {
+    if !s.ghost.used.is_empty() || s.ghost.done {
+        return true;
+    }
+    let mut acts = Vec::new();
+    m.enabled(s, &mut acts);
+    let quiescent = acts.iter().filter(|a| honest_action(a)).all(|a| m.step(s, *a).is_none_or(|n| n == *s));
+    !quiescent
+        || (s.devices.iter().all(|c| m.up_to_date(s, c))
+            && converged(s)
+            && s.devices.windows(2).all(|w| w[0].chain().head() == w[1].chain().head()))
 }
 
 /// [MODEL-3] every record an honest device holds whose writer is R is one R really wrote (record,
@@ -212,10 +281,6 @@ fn converge_sometimes(_: &Model, s: &State) -> bool {
         && converged(s)
 }
 
-fn converge_eventually(_: &Model, s: &State) -> bool {
-    converged(s)
-}
-
 macro_rules! sometimes_used {
     ($($f:ident => $cap:ident, $name:literal;)*) => {
         $(fn $f(_: &Model, s: &State) -> bool { s.ghost.used.contains(&Capability::$cap) })*
@@ -296,12 +361,15 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
         Property::always(CONFIDENTIALITY, confidentiality),
         Property::always(REVOKED_HISTORY, revoked_history),
         Property::always(FRESHNESS, freshness),
+        Property::always(NO_FALSE_GAP, no_false_gap),
+        Property::always(CHAIN_AUTHORITY, chain_authority),
+        Property::always(HONEST_QUIET, honest_quiet),
+        Property::always(CONVERGE, converge),
         Property::sometimes("a new device pairs", paired),
         Property::sometimes("a restored device enrolls by recovery code", enrolled),
     ];
     if m.config.capabilities.is_empty() {
         v.push(Property::sometimes(CONVERGE_SOMETIMES, converge_sometimes));
-        v.push(Property::eventually(CONVERGE_EVENTUALLY, converge_eventually));
     } else {
         v.extend(used_properties(m));
         if m.config.writes > 0 && m.config.capabilities.contains(&Capability::FreezeView) && m.config.malice > 0 {

@@ -56,6 +56,9 @@ pub struct PropertyOutcome {
     pub steps: Vec<String>,
     /// The same path as action indices (`blindsync model explore` follows it).
     pub replay: Option<String>,
+    /// The same path as the index of each action among the actions enabled in the state before
+    /// it (what [`counterexamples`] replays).
+    pub path: Vec<usize>,
 }
 
 /// The result of one run. [MODEL-6]
@@ -152,7 +155,20 @@ where
                 .unwrap_or_default();
             let kind = PropertyKind::of(&p.expectation);
             let holds = if kind == PropertyKind::Sometimes { found.is_some() } else { found.is_none() };
-            PropertyOutcome { name: p.name, kind, holds, steps, replay: found.map(|f| f.encode(model)) }
+            let path = found
+                .map(|f| {
+                    f.clone()
+                        .into_vec()
+                        .iter()
+                        .filter_map(|(state, action)| {
+                            let mut enabled = Vec::new();
+                            model.actions(state, &mut enabled);
+                            enabled.iter().position(|a| Some(a) == action.as_ref())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            PropertyOutcome { name: p.name, kind, holds, steps, replay: found.map(|f| f.encode(model)), path }
         })
         .collect();
     Outcome {
@@ -183,12 +199,16 @@ fn wait<C: Checker<Model>>(checker: &C, progress: bool, started: Instant) {
 
 /// Exhausts `config` breadth-first on `threads` threads. [MODEL-6]
 pub fn run_check(config: &Config, threads: usize, progress: bool) -> blindsync::error::Result<Outcome> {
-    let model = Model::new(config.clone())?;
+    Ok(run_model(&Model::new(config.clone())?, threads, progress))
+}
+
+/// Exhausts a built `model` breadth-first on `threads` threads. [MODEL-6]
+pub fn run_model(model: &Model, threads: usize, progress: bool) -> Outcome {
     let started = Instant::now();
     let checker = model.clone().checker().threads(threads.max(1)).spawn_bfs();
     wait(&checker, progress, started);
     let checker = checker.join();
-    Ok(collect(&model, &checker, started))
+    collect(model, &checker, started)
 }
 
 /// Searches breadth-first until any safety property fails (the weakening
@@ -199,6 +219,69 @@ pub fn find_violation(config: &Config, threads: usize) -> blindsync::error::Resu
     let checker =
         model.clone().checker().threads(threads.max(1)).finish_when(HasDiscoveries::AnyFailures).spawn_bfs().join();
     Ok(collect(&model, &checker, started))
+}
+
+/// Searches `model` (a configuration, with the test hooks of [`crate::system::Mutants`])
+/// breadth-first until any safety property fails: the mutation tests. [MODEL-17]
+pub fn find_violation_in(model: &Model, threads: usize) -> Outcome {
+    let started = Instant::now();
+    let checker =
+        model.clone().checker().threads(threads.max(1)).finish_when(HasDiscoveries::AnyFailures).spawn_bfs().join();
+    collect(model, &checker, started)
+}
+
+/// One step of a counterexample: the action, in words and as its index among the actions
+/// enabled before it, and every request the devices sent during it with the response the
+/// adversary gave, as encoded on the wire (chapter 11). [MODEL-6]
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The action in words.
+    pub action: String,
+    /// Its index among the actions enabled in the state before it.
+    pub index: usize,
+    /// `(request, response)` pairs, wire-encoded, in order.
+    pub exchanges: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A violated `always` property with its path replayed step by step. [MODEL-6]
+#[derive(Clone, Debug)]
+pub struct Counterexample {
+    /// The property.
+    pub property: &'static str,
+    /// The explorer path (`blindsync model explore`).
+    pub replay: Option<String>,
+    /// The steps from the initial state.
+    pub steps: Vec<Step>,
+}
+
+/// Replays every counterexample of `outcome` (a run of `model`) from the initial state,
+/// recording what each step sent and received. [MODEL-6]
+pub fn counterexamples(model: &Model, outcome: &Outcome) -> Vec<Counterexample> {
+    let mut traced = model.clone();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    traced.transcript = Some(log.clone());
+    outcome
+        .properties
+        .iter()
+        .filter(|p| p.kind == PropertyKind::Always && !p.holds)
+        .map(|p| {
+            let mut state = traced.init();
+            let mut steps = Vec::new();
+            for &index in &p.path {
+                let mut enabled = Vec::new();
+                traced.enabled(&state, &mut enabled);
+                let Some(action) = enabled.get(index).copied() else { break };
+                if let Ok(mut l) = log.lock() {
+                    l.clear();
+                }
+                let Some(next) = traced.step(&state, action) else { break };
+                let exchanges = log.lock().map(|l| l.clone()).unwrap_or_default();
+                steps.push(Step { action: describe(&traced, &action), index, exchanges });
+                state = next;
+            }
+            Counterexample { property: p.name, replay: p.replay.clone(), steps }
+        })
+        .collect()
 }
 
 /// Random walks of at most `steps` actions from seed `seed`, for

@@ -9,12 +9,12 @@
 //! sync, revoke, share, pair, enroll, open a stream) together with the
 //! adversary's choice for the responses of that operation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use blindsync::batch::BatchId;
-use blindsync::batch::slots::{chain_allows, seal_slots};
-use blindsync::chain::statement::{Body, Revocation, Statement, sort_wraps};
+use blindsync::batch::slots::{chain_allows_with, open_slot, seal_slots};
+use blindsync::chain::statement::{Body, Revocation, Statement, sort_wraps, statement_hash};
 use blindsync::chain::verify::{Introducer, open_epoch_wrap};
 use blindsync::chain::{
     ChainState, PendingDevice, UnlockPath, UnlockPathKeys, approve_device, enroll_with, epoch_wrap, extend,
@@ -347,6 +347,15 @@ pub struct Written {
     pub value: Vec<u8>,
     /// The epoch it was sealed in.
     pub epoch: Epoch,
+    /// Its writer sequence number.
+    pub seq: u64,
+    /// The collection it was written in.
+    pub collection: &'static str,
+    /// The identity of the envelope as the writer sealed it (`SHA-256(header ‖ body digest)`,
+    /// [SYNC-14]): the header binds the bucket, the epoch, the record id, the revision and the
+    /// chain head, so a device holding this identity for `(writer, seq)` holds exactly what was
+    /// written. [MODEL-3]
+    pub identity: [u8; 32],
 }
 
 /// A goal a transition broke (set by the transition, read by the
@@ -357,8 +366,12 @@ pub enum Broken {
     Rollback,
     /// A device accepted a later write of a writer whose earlier write it was not served, with no alert.
     Withholding,
-    /// A device's verified chain was replaced by one that does not extend it, with no alert.
+    /// A device was shown a statement or an envelope chain head of a chain branch that diverges
+    /// from its verified chain, and its sync raised no `E_CHAIN_FORK`.
     Fork,
+    /// A sync raised `E_SYNC_WITHHELD` for a write that was served (as an envelope, or as a stub
+    /// superseded by a newer genuine revision of its record): a false gap.
+    FalseGap,
     /// A secret key's bytes appeared in a request.
     KeyLeak,
     /// A data key was wrapped to a key the chain does not pin.
@@ -410,6 +423,13 @@ pub struct Ghost {
     /// server sequence number listed to it in the first sync after which it held the revocation
     /// (its cursor if nothing was listed). [MODEL-9]
     pub boundary: std::collections::BTreeMap<u8, u64>,
+    /// Per honest device (index), every `(writer, writer_seq)` it was ever listed (the ground
+    /// truth of what was served, recorded by the adversary). [MODEL-3]
+    pub served: std::collections::BTreeMap<u8, BTreeSet<(DeviceId, u64)>>,
+    /// The hash of every chain statement a party of the account signed (the fixture's chain,
+    /// and every statement an account device or unlock path made in the run; R's while it was
+    /// active): the ground truth of G-CHAIN-AUTHORITY. [MODEL-3]
+    pub signed: BTreeSet<[u8; 32]>,
     /// Some action has run (the one-shot checks run only first).
     pub started: bool,
     /// A one-shot check ran: the run ends.
@@ -499,8 +519,11 @@ impl core::fmt::Debug for ServerView {
     }
 }
 
-/// One state of the model. [MODEL-1]
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// One state of the model. Equality compares every field (a device's keys by their bytes);
+/// the hash stateright merges states by covers, besides every field's own hash, a digest of
+/// each device's key material (its signing seed, HPKE key and every UMK), so two states that
+/// differ only in a key never share a fingerprint. [MODEL-1]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
     /// The honest devices, `devices[0]` the owner.
     pub devices: Vec<Client>,
@@ -519,11 +542,68 @@ pub struct State {
     pub ghost: Ghost,
 }
 
+impl Hash for State {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.devices.hash(h);
+        self.revoked.hash(h);
+        self.server.hash(h);
+        self.fork.hash(h);
+        self.archive.hash(h);
+        self.onboarded.hash(h);
+        self.ghost.hash(h);
+        for c in self.honest().chain(std::iter::once(&self.revoked)) {
+            key_digest(c).hash(h);
+        }
+    }
+}
+
+/// SHA-256 over a device's key material: signing seed, HPKE key, and every `(epoch, UMK)`.
+/// [MODEL-1]
+pub fn key_digest(c: &Client) -> [u8; 32] {
+    let epochs: Vec<[u8; 4]> = c.umks().keys().map(|e| e.to_be_bytes()).collect();
+    let mut parts: Vec<&[u8]> = vec![c.device().signing_seed().expose(), c.device().hpke_key().expose()];
+    for ((_, u), e) in c.umks().iter().zip(&epochs) {
+        parts.push(e);
+        parts.push(u.expose());
+    }
+    blindsync::primitives::sha256(&parts)
+}
+
 impl State {
     /// Every honest device: the account's, and the one that joined during the run.
     pub fn honest(&self) -> impl Iterator<Item = &Client> {
         self.devices.iter().chain(self.onboarded.iter())
     }
+}
+
+/// Recorded `(request, response)` pairs, wire-encoded. [MODEL-6]
+pub type Transcript = std::sync::Arc<std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>>;
+
+/// [`Mutants::sync`]: a wrong client's change to a finished sync.
+pub type SyncMutant = fn(before: &Client, after: &mut Client, report: &mut SyncReport);
+/// [`Mutants::leak`]: a wrong client's extra request.
+pub type LeakMutant = fn(request: &Request, secrets: &[[u8; 32]]) -> Option<Request>;
+/// [`Mutants::enroll`]: the chain a wrong restoring device takes when enrollment refuses.
+pub type EnrollMutant = fn(served: &[Vec<u8>]) -> Option<ChainState>;
+/// [`Mutants::stream`]: what a wrong stream reader returns.
+pub type StreamMutant = fn(served: &[u8], opened: &blindsync::error::Result<Vec<u8>>) -> Option<Vec<u8>>;
+
+/// Deliberately wrong client or server behaviours, for the mutation tests of the properties
+/// (`model/tests/`): each hook, when set, changes what the real client did or sent, so a test
+/// can show that the property it targets catches the change. Never set outside tests. [MODEL-17]
+#[derive(Clone, Copy, Default)]
+pub struct Mutants {
+    /// A wrong client: after a device's sync, changes what it holds (`after`, from `before`)
+    /// or what it reported.
+    pub sync: Option<SyncMutant>,
+    /// A wrong client: one more request it sends along with `request` (scanned like any
+    /// other; `secrets` are the keys it holds and may leak).
+    pub leak: Option<LeakMutant>,
+    /// A wrong restoring device: when enrollment refuses the chain it was served, the chain it
+    /// takes instead (holding no UMK).
+    pub enroll: Option<EnrollMutant>,
+    /// A wrong stream reader: what it returns for a served stream (`None`: the library's open).
+    pub stream: Option<StreamMutant>,
 }
 
 /// The model: its configuration and the fixture it starts from. [MODEL-1]
@@ -533,6 +613,11 @@ pub struct Model {
     pub config: Config,
     /// The world at the start.
     pub fixture: Fixture,
+    /// Test-only wrong behaviours (none by default). [MODEL-17]
+    pub mutants: Mutants,
+    /// When set, every request a device sends and the adversary's response, wire-encoded, are
+    /// appended here (counterexample replay, [MODEL-6]); never set while checking.
+    pub transcript: Option<Transcript>,
     other_bucket: Bucket,
 }
 
@@ -543,7 +628,20 @@ impl Model {
         let owner = &fixture.devices[0];
         let umk0 = owner.umks().get(&0).ok_or(blindsync::error::Error::EnvEpoch)?;
         let other_bucket = EpochKeys::derive(umk0, &owner.account(), 0).routing_key().bucket(OTHER_COLLECTION)?;
-        Ok(Model { config, fixture, other_bucket })
+        Ok(Model { config, fixture, mutants: Mutants::default(), transcript: None, other_bucket })
+    }
+
+    /// The same world (fixture) under another configuration with as many devices: no second
+    /// fixture build (the coverage matrix runs many configurations). [MODEL-18]
+    pub fn with_config(&self, config: Config) -> Model {
+        debug_assert_eq!(config.devices, self.config.devices);
+        Model {
+            config,
+            fixture: self.fixture.clone(),
+            mutants: Mutants::default(),
+            transcript: None,
+            other_bucket: self.other_bucket,
+        }
     }
 
     /// The initial state.
@@ -566,16 +664,39 @@ impl Model {
                 writes_left: self.config.writes,
                 malice_left: self.config.malice,
                 genuine: genuine.unwrap_or_default(),
+                signed: self
+                    .fixture
+                    .server
+                    .store_chain(&self.fixture.account)
+                    .iter()
+                    .map(|b| statement_hash(b))
+                    .collect(),
                 ..Ghost::default()
             },
         }
     }
 
+    /// Every secret no request may carry: the fixture's (device seeds and HPKE keys, the
+    /// recovery path's keys), every UMK any device holds, and what each UMK derives: the epoch
+    /// PRK, the routing key and the collection keys of every collection of the model. [MODEL-2]
     fn secrets(&self, s: &State) -> Vec<[u8; 32]> {
         let mut v = self.fixture.secrets.clone();
+        let account = self.fixture.account;
         for c in s.honest().chain(std::iter::once(&s.revoked)) {
-            v.extend(c.umks().values().map(|u| *u.expose()));
+            for (e, u) in c.umks() {
+                v.push(*u.expose());
+                let keys = EpochKeys::derive(u, &account, *e);
+                v.push(*keys.prk().expose());
+                v.push(*keys.routing_key().expose());
+                for name in [COLLECTION, OTHER_COLLECTION, blindsync::client::DEVICES_COLLECTION] {
+                    if let Ok(k) = keys.collection_key(name) {
+                        v.push(*k.expose());
+                    }
+                }
+            }
         }
+        v.sort_unstable();
+        v.dedup();
         v
     }
 
@@ -585,7 +706,8 @@ impl Model {
         s.server.key().map_or(0, |(_, items)| items.range(cursor.saturating_add(1)..).count())
     }
 
-    fn up_to_date(&self, s: &State, c: &Client) -> bool {
+    /// Whether `c` has listed every item and holds the chain the server stores.
+    pub fn up_to_date(&self, s: &State, c: &Client) -> bool {
         s.server.key().is_none_or(|(chain, items)| {
             c.cursor() >= items.keys().next_back().copied().unwrap_or(0) && c.chain().head() == chain.head()
         })
@@ -766,13 +888,14 @@ impl Model {
                 }
                 let offered = if weak { &self.fixture.kdf_weak } else { &self.fixture.kdf_honest };
                 let d = n.devices.get(1)?.defences();
-                // [KEY-6] the device decodes what is offered and checks it before deriving
-                let accepted =
-                    PasswordKdf::decode(offered).and_then(|k| if d.kdf_floor { k.check().map(|_| k) } else { Ok(k) });
+                // [KEY-6] the device decodes what is offered and checks it (the library's check,
+                // under the run's defences) before deriving
+                let accepted = PasswordKdf::decode(offered).and_then(|k| k.check_with(&d).map(|_| k));
                 match accepted {
                     Ok(k) => {
+                        // judged on what the adversary offered, below the floor or not
                         let f = KdfParams::FLOOR;
-                        if k.params.m_kib < f.m_kib || k.params.t < f.t || k.params.p < f.p {
+                        if weak && (k.params.m_kib < f.m_kib || k.params.t < f.t || k.params.p < f.p) {
                             n.ghost.broken.insert(Broken::Downgrade);
                         }
                     }
@@ -820,7 +943,12 @@ impl Model {
                 }
                 let (manifest, body, plaintext, ctx, source) = &self.fixture.stream;
                 let served = tamper_stream(manifest, body, serve)?;
-                match stream::open(manifest, &served, ctx, source) {
+                let opened = stream::open(manifest, &served, ctx, source);
+                let opened = match self.mutants.stream.and_then(|f| f(&served, &opened)) {
+                    Some(pt) => Ok(pt),
+                    None => opened,
+                };
+                match opened {
                     Ok(pt) if pt != *plaintext => {
                         n.ghost.broken.insert(Broken::Chunks);
                     }
@@ -887,18 +1015,32 @@ impl Model {
         let stale = n.ghost.revocation.is_some_and(|rev| !rev.seen_by(c));
         let mut rng = SeededRng::from_label(&format!("blindsync/model/write/{device}/{count}"));
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         let res = c.write(&mut t, COLLECTION, record(r), &value, &mut rng);
         let leaked = t.leaked;
         if leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
         }
+        let put = t.last_put.take();
         let revision = res.ok()?;
+        let (identity, header) = envelope_identity(&put?)?;
         // [MODEL-9] spec 1.6 item 17: sealed by a device that has not seen the revocation, in a
         // run where the server froze a view (recorded only there: the same write by a device that
         // is merely offline is the same state as one made before the revocation, and a flag
         // on every such path would split them all)
         n.ghost.residual |= stale && n.ghost.used.contains(&Capability::FreezeView);
-        n.ghost.written.insert(Written { record: record(r), revision, writer: id, value, epoch });
+        n.ghost.written.insert(Written {
+            record: record(r),
+            revision,
+            writer: id,
+            value,
+            epoch: header.epoch,
+            seq: header.writer_seq,
+            collection: COLLECTION,
+            identity,
+        });
+        debug_assert_eq!(epoch, header.epoch);
         Some(())
     }
 
@@ -913,11 +1055,23 @@ impl Model {
         let id = r.id();
         let epoch = r.chain().epoch();
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         for k in 0..2 {
             let value = format!("r.{k}").into_bytes();
             let mut rng = SeededRng::from_label(&format!("blindsync/model/revoked-write/{k}"));
             let revision = r.write(&mut t, COLLECTION, record(0), &value, &mut rng).ok()?;
-            n.ghost.revoked_written.insert(Written { record: record(0), revision, writer: id, value, epoch });
+            let (identity, header) = envelope_identity(&t.last_put.take()?)?;
+            n.ghost.revoked_written.insert(Written {
+                record: record(0),
+                revision,
+                writer: id,
+                value,
+                epoch,
+                seq: header.writer_seq,
+                collection: COLLECTION,
+                identity,
+            });
         }
         if t.leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
@@ -930,6 +1084,8 @@ impl Model {
         let before = n.devices.get(device)?.clone();
         let extra =
             if serve == Serve::RevokeWithoutRotate { revoke_without_rotate(&n.revoked, &n.server) } else { None };
+        // R, still active, signed it: authorized at its position, refused for keeping the epoch
+        n.ghost.signed.extend(extra.iter().map(|b| statement_hash(b)));
         let freeze = n.ghost.revocation.and_then(|r| {
             let (chain, _) = n.server.key()?;
             Some((r.position, (r.position..chain.head().len).filter_map(|p| chain.hash_at(p)).collect()))
@@ -940,7 +1096,10 @@ impl Model {
             }
             _ => None,
         };
+        let branches = self.branches(n);
         let mut t = Adversary::new(&mut n.server.server, serve, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         t.fork = n.fork.clone();
         t.other_bucket = self.other_bucket;
         t.foreign = self.fixture.foreign.clone();
@@ -950,8 +1109,12 @@ impl Model {
         t.extra_statement = extra;
         t.alternative = alternative;
         let c = n.devices.get_mut(device)?;
-        let report = c.sync(&mut t).ok()?;
-        let (served, leaked, applied) = (t.served.clone(), t.leaked, t.applied);
+        let mut report = c.sync(&mut t).ok()?;
+        // [MODEL-17] a wrong client (tests only)
+        if let Some(f) = self.mutants.sync {
+            f(&before, c, &mut report);
+        }
+        let (served, leaked, applied, chains) = (t.served.clone(), t.leaked, t.applied, std::mem::take(&mut t.chains));
         if !applied && serve != Serve::Honest {
             return None; // the deviation had nothing to act on
         }
@@ -960,9 +1123,23 @@ impl Model {
         }
         let lists = t.lists;
         let after = n.devices.get(device)?.clone();
-        record_sync_outcome(&before, &after, &report, &served, &mut n.ghost);
+        let shown = Shown { served: &served, chains: &chains, branches: &branches, archive: &n.archive };
+        record_sync_outcome(device as u8, &before, &after, &report, &shown, &mut n.ghost);
         self.freshness(n, device as u8, &before, &after, &report, &served, lists);
         Some(())
+    }
+
+    /// [MODEL-3] The chain branches honest parties signed, as statement hashes by position: the
+    /// server's chain and the branch the adversary keeps (`fork-chain`).
+    fn branches(&self, n: &State) -> Vec<Vec<[u8; 32]>> {
+        let mut out = Vec::new();
+        if let Some((chain, _)) = n.server.key() {
+            out.push((0..chain.head().len).filter_map(|p| chain.hash_at(p)).collect());
+        }
+        if let Some(f) = &n.fork {
+            out.push(f.iter().map(|b| statement_hash(b)).collect());
+        }
+        out
     }
 
     /// [MODEL-9] [SYNC-17] the freshness check, judged from what the device was listed: once a
@@ -1004,9 +1181,11 @@ impl Model {
                 }
             }
         }
-        // [SYNC-17] the boundary: the cursor the first sync holding the revocation commits, in a
-        // sync that raised no alert (an alerting sync commits nothing).
-        if lists && rev.seen_by(after) && report.alerts.is_empty() && !n.ghost.boundary.contains_key(&device) {
+        // [SYNC-17] the boundary: the cursor the first sync holding the revocation commits (an
+        // alerting sync commits nothing: judged by the cursor moving, or nothing to list, not by
+        // what the client reports)
+        let committed = after.cursor() > before.cursor() || served.is_empty();
+        if lists && rev.seen_by(after) && committed && !n.ghost.boundary.contains_key(&device) {
             n.ghost.boundary.insert(device, after.cursor());
         }
     }
@@ -1025,6 +1204,7 @@ impl Model {
         // the partners they pinned, in one statement with the new epoch
         let rot = revoke(c.chain(), c.device(), revocations, unpin, Vec::new(), &mut rng).ok()?;
         let epoch = rot.state.epoch();
+        n.ghost.signed.extend(rot.statements.iter().map(|b| statement_hash(b)));
         if fork {
             // [MODEL-2] the adversary answers Ok and keeps the statements as a branch
             let mut branch = c.chain().encoded();
@@ -1034,6 +1214,10 @@ impl Model {
             n.fork = Some(branch);
         } else {
             let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+            t.leak = self.mutants.leak;
+            t.transcript = self.transcript.clone();
+            // the new UMK is a secret from the moment it exists: the append carrying its wraps is scanned for it
+            t.fresh_secrets.push(*rot.umk.expose());
             if c.append_chain(&mut t, rot.statements.clone()).is_err() {
                 return None; // the server refused a stale append: nothing changed
             }
@@ -1079,6 +1263,7 @@ impl Model {
         let body =
             Body::RevokeDevice { revocations, unpin: Vec::new(), reconfirm: Vec::new(), epoch, key_check, wraps };
         let bytes = next_statement(&state, body, c.device()).encode();
+        n.ghost.signed.insert(statement_hash(&bytes));
         let mut chain = state.encoded();
         chain.push(bytes.clone());
         let d = c.defences();
@@ -1113,6 +1298,8 @@ impl Model {
         let account = self.fixture.account;
         let new = self.fixture.pending.clone();
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         let p = new.pending(&account);
         let (ed25519, x25519) = (p.public.ed25519, p.public.x25519);
         expect_ok(t.call(Request::PostPending { account: account.0, ed25519, x25519, pop: p.pop }))?;
@@ -1132,6 +1319,7 @@ impl Model {
         let token = approver.token()?;
         expect_ok(t.call(Request::PutBundle { token, device: new.id().0, bundle: approval.bundle_wrap.clone() }))?;
         // a stale approver's append is refused: then nothing happened
+        n.ghost.signed.insert(statement_hash(&approval.statement));
         approver.append_chain(&mut t, vec![approval.statement.clone()]).ok()?;
         if forge {
             let umks: std::collections::BTreeMap<Epoch, Umk> = (0..=epoch)
@@ -1182,6 +1370,8 @@ impl Model {
             n.ghost.adversary.learn(0, &self.fixture.counterfeit_umk);
         }
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
         if counterfeit {
             t.counterfeit = Some(self.fixture.counterfeit.clone());
         }
@@ -1198,11 +1388,16 @@ impl Model {
         let enrolled = ChainState::verify_with(&chain, &d).and_then(|s| enroll_with(&s, &keys, &wrap, &me, &d));
         match enrolled {
             Ok((statement, state, umks)) => {
+                n.ghost.signed.insert(statement_hash(&statement));
                 expect_ok(t.call(Request::AppendChain { token, statements: vec![statement] }))?;
                 n.onboarded = Some(joined(me, state, umks, d));
             }
             Err(e) => {
                 n.ghost.alerts.insert(e.code());
+                // [MODEL-17] a wrong restoring device takes the chain anyway (tests only)
+                if let Some(taken) = self.mutants.enroll.and_then(|f| f(&chain)) {
+                    n.onboarded = Some(joined(me, taken, Default::default(), d));
+                }
             }
         }
         if t.leaked {
@@ -1237,6 +1432,9 @@ impl Model {
         let key_check = real.key_check(epoch);
         let (bytes, _) = extend(&state, Body::RotateEpoch { epoch, key_check, wraps }, r.device()).ok()?;
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
+        n.ghost.signed.insert(statement_hash(&bytes));
         r.append_chain(&mut t, vec![bytes]).ok()?;
         if t.leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
@@ -1265,6 +1463,9 @@ impl Model {
         let body = Body::PinPartner { key: self.fixture.server_hpke, label: "backup".into() };
         let (pin, _) = extend(&state, body, r.device()).ok()?;
         let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
+        n.ghost.signed.extend([statement_hash(&approval.statement), statement_hash(&pin)]);
         r.append_chain(&mut t, vec![approval.statement, pin]).ok()?;
         if t.leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
@@ -1281,13 +1482,19 @@ impl Model {
         let named = if substitute { self.fixture.server_hpke } else { self.fixture.partner };
         let recipients = [owner.device().public().x25519, named];
         let chain = owner.chain().clone();
-        let pinned = owner.defences().pinned_keys;
-        let allowed = move |k: &[u8; 32]| !pinned || chain_allows(&chain, k);
+        let d = owner.defences();
+        // [BAT-4] the library's check, under the run's defences
+        let allowed = move |k: &[u8; 32]| chain_allows_with(&chain, k, &d);
         let data_key = StreamKeySource::from_bytes([0x5a; 32]);
         let mut rng = SeededRng::from_label("blindsync/model/share");
-        match seal_slots(&owner.account(), &BatchId([1; 16]), &recipients, &allowed, &data_key, &mut rng) {
+        let account = owner.account();
+        match seal_slots(&account, &BatchId([1; 16]), &recipients, &allowed, &data_key, &mut rng) {
             Ok(slots) => {
-                if recipients.iter().any(|k| !chain_allows(owner.chain(), k)) {
+                // judged on ground truth: a slot the adversary opens with a private key it holds
+                // (its own, the sleeper's) carries the data key to a key the server supplied
+                let any = |_: &[u8; 32]| true;
+                let held = [&self.fixture.server_keys, &self.fixture.sleeper];
+                if held.iter().any(|k| open_slot(&account, &BatchId([1; 16]), &slots, &any, k.hpke_key()).is_ok()) {
                     n.ghost.broken.insert(Broken::Unpinned);
                 }
                 if contains_secret(&slots, &[[0x5a; 32]]) {
@@ -1302,9 +1509,29 @@ impl Model {
     }
 }
 
-/// Sets the ghost verdicts of one sync: what the device held before, what
-/// it holds after, what it reported, what it was served. [MODEL-3]
-fn record_sync_outcome(before: &Client, after: &Client, report: &SyncReport, served: &[Item], g: &mut Ghost) {
+/// What the adversary showed a device in one sync, and the ground truth to judge it by.
+/// [MODEL-3]
+struct Shown<'a> {
+    /// The items listed, as served.
+    served: &'a [Item],
+    /// The chains served, as served.
+    chains: &'a [Vec<Vec<u8>>],
+    /// The branches honest parties signed (statement hashes by position).
+    branches: &'a [Vec<[u8; 32]>],
+    /// Every envelope the server received from a device.
+    archive: &'a [Vec<u8>],
+}
+
+/// Sets the ghost verdicts of one sync from what device `device` held before, holds after,
+/// reported, and was shown, against the ground truth. [MODEL-3]
+fn record_sync_outcome(
+    device: u8,
+    before: &Client,
+    after: &Client,
+    report: &SyncReport,
+    shown: &Shown<'_>,
+    g: &mut Ghost,
+) {
     for a in &report.alerts {
         g.alerts.insert(a.error().code());
     }
@@ -1317,28 +1544,85 @@ fn record_sync_outcome(before: &Client, after: &Client, report: &SyncReport, ser
             }
         }
     }
-    let (b, a) = (before.chain().head().len, after.chain().head().len);
-    if a < b {
+    if after.chain().head().len < before.chain().head().len {
         g.broken.insert(Broken::Rollback);
     }
-    // G-FORK-DETECTED: the verified chain only ever extends
-    if (0..b.min(a)).any(|p| before.chain().hash_at(p) != after.chain().hash_at(p)) {
+    // G-FORK-DETECTED: shown a statement, or an envelope's chain head, of a branch that diverges
+    // from the device's verified chain, the device raises E_CHAIN_FORK in that sync.
+    let mine = before.chain();
+    let headers: Vec<(ItemKind, Header)> =
+        shown.served.iter().filter_map(|i| Some((i.kind, Header::decode(i.bytes.get(..HEADER_LEN)?).ok()?))).collect();
+    let mut shown_other = false;
+    for b in shown.branches {
+        let Some(q) =
+            (0..(b.len() as u64).min(mine.head().len)).find(|p| b.get(*p as usize).copied() != mine.hash_at(*p))
+        else {
+            continue;
+        };
+        let other: BTreeSet<[u8; 32]> = b.iter().skip(q as usize).copied().collect();
+        let served_chain = shown.chains.iter().any(|x| {
+            x.len() > q as usize && x.len() <= b.len() && x.iter().zip(b).all(|(s, h)| statement_hash(s) == *h)
+        });
+        shown_other |= served_chain || headers.iter().any(|(_, h)| other.contains(&h.chain_head));
+    }
+    if shown_other && !report.alerts.contains(&Alert::Fork) {
         g.broken.insert(Broken::Fork);
     }
-    // G-WITHHOLDING-DETECTED: every sequence number newly accepted was served, or an alert fired
-    let served_seqs: BTreeSet<(DeviceId, u64)> = served
+    // G-WITHHOLDING-DETECTED, judged on what was written (every envelope the server received)
+    // and what was served (to this device, in this sync and before): when the device is served a
+    // genuine write of w (its identity is the one written), every earlier write of w was served
+    // to it, or the sync raised E_SYNC_WITHHELD for w.
+    let served_now: BTreeSet<(DeviceId, u64)> = headers.iter().map(|(_, h)| (h.writer, h.writer_seq)).collect();
+    let seen = g.served.entry(device).or_default();
+    let written: BTreeMap<(DeviceId, u64), ([u8; 32], Header)> = shown
+        .archive
         .iter()
-        .filter_map(|i| Header::decode(i.bytes.get(..HEADER_LEN)?).ok())
-        .map(|h| (h.writer, h.writer_seq))
+        .filter_map(|e| envelope_identity(e))
+        .map(|(id, h)| ((h.writer, h.writer_seq), (id, h)))
         .collect();
-    let writers: BTreeSet<DeviceId> = served_seqs.iter().map(|(w, _)| *w).collect();
-    for w in writers {
-        let alerted = report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if *writer == w));
-        let (l0, l1) = (before.last_seq(&w), after.last_seq(&w));
-        if !alerted && (l0 + 1..=l1).any(|s| !served_seqs.contains(&(w, s))) {
+    let later: BTreeSet<(DeviceId, u64)> = shown
+        .served
+        .iter()
+        .filter_map(|i| {
+            let h = Header::decode(i.bytes.get(..HEADER_LEN)?).ok()?;
+            let (id, _) = written.get(&(h.writer, h.writer_seq))?;
+            (item_identity(i) == Some(*id)).then_some((h.writer, h.writer_seq))
+        })
+        .collect();
+    for (w, q) in &later {
+        let missing = written.keys().any(|(ww, qq)| {
+            ww == w
+                && qq < q
+                && !served_now.contains(&(*ww, *qq))
+                && !seen.contains(&(*ww, *qq))
+                && before.envelope_identity(ww, *qq).is_none()
+        });
+        let alerted = report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if writer == w));
+        if missing && !alerted {
             g.broken.insert(Broken::Withholding);
         }
     }
+    // ... and never for a stub of a genuine write superseded by a newer revision the device now
+    // holds: the superseded-stub half of G-WITHHOLDING-DETECTED.
+    for a in &report.alerts {
+        let Alert::Withheld { writer, missing_seq } = a else { continue };
+        let Some((id, h)) = written.get(&(*writer, *missing_seq)) else { continue };
+        let stub_served = shown.served.iter().any(|i| i.kind == ItemKind::Stub && item_identity(i) == Some(*id));
+        let superseded = after
+            .records()
+            .iter()
+            .any(|((c, r), rec)| c == COLLECTION && *r == h.record_id && rec.revision > h.revision);
+        if stub_served && superseded {
+            g.broken.insert(Broken::FalseGap);
+        }
+    }
+    seen.extend(served_now);
+}
+
+/// [SYNC-14] an envelope's identity and header, as its bytes stand.
+fn envelope_identity(bytes: &[u8]) -> Option<([u8; 32], Header)> {
+    let stub = envelope::EnvelopeRef::decode(bytes).ok()?.stub();
+    Some((blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]), stub.header))
 }
 
 /// [SYNC-14] an item's identity, `SHA-256(header ‖ body digest)` of its stub.
@@ -1350,8 +1634,11 @@ fn item_identity(i: &Item) -> Option<[u8; 32]> {
     Some(blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]))
 }
 
+/// Whether any 32-byte window of `bytes` is one of `secrets` (sorted: each window is a binary
+/// search). [MODEL-2]
 fn contains_secret(bytes: &[u8], secrets: &[[u8; 32]]) -> bool {
-    bytes.windows(32).any(|w| secrets.iter().any(|s| s.as_slice() == w))
+    debug_assert!(secrets.is_sorted());
+    bytes.windows(32).any(|w| secrets.binary_search_by(|s| s.as_slice().cmp(w)).is_ok())
 }
 
 /// The malicious server: the real server's answers, changed as `serve` says. [MODEL-2]
@@ -1359,6 +1646,16 @@ struct Adversary<'a> {
     server: &'a mut Server<MemoryStorage>,
     serve: Serve,
     secrets: &'a [[u8; 32]],
+    /// Secrets that came into being during the operation (a rotation's new UMK), scanned too.
+    fresh_secrets: Vec<[u8; 32]>,
+    /// [MODEL-17] a wrong client's extra request.
+    leak: Option<LeakMutant>,
+    /// [MODEL-6] where to record each exchange (counterexample replay).
+    transcript: Option<Transcript>,
+    /// The last envelope a device stored (PutRecord), as it reached the server.
+    last_put: Option<Vec<u8>>,
+    /// Every chain served (Chain responses, as served), in order.
+    chains: Vec<Vec<Vec<u8>>>,
     archive: &'a mut Vec<Vec<u8>>,
     fork: Option<Vec<Vec<u8>>>,
     other_bucket: Bucket,
@@ -1399,6 +1696,11 @@ impl<'a> Adversary<'a> {
             server,
             serve,
             secrets,
+            fresh_secrets: Vec::new(),
+            leak: None,
+            transcript: None,
+            last_put: None,
+            chains: Vec::new(),
             archive,
             fork: None,
             other_bucket: Bucket([0; 32]),
@@ -1544,13 +1846,33 @@ impl<'a> Adversary<'a> {
 
 impl Transport for Adversary<'_> {
     fn call(&mut self, r: Request) -> Response {
-        if contains_secret(&r.encode(), self.secrets) {
-            self.leaked = true;
-        }
-        if let Request::PutRecord { envelope, .. } = &r
-            && !self.archive.contains(envelope)
+        let request = self.transcript.as_ref().map(|_| r.encode());
+        let response = self.respond(r);
+        if let (Some(t), Some(req)) = (&self.transcript, request)
+            && let Ok(mut log) = t.lock()
         {
-            self.archive.push(envelope.clone());
+            log.push((req, response.encode()));
+        }
+        response
+    }
+}
+
+impl Adversary<'_> {
+    /// What the adversary answers `r`: the real server's answer, changed as `serve` says. [MODEL-2]
+    fn respond(&mut self, r: Request) -> Response {
+        let extra = self.leak.and_then(|f| f(&r, self.secrets));
+        for bytes in std::iter::once(r.encode()).chain(extra.map(|x| x.encode())) {
+            if contains_secret(&bytes, self.secrets)
+                || self.fresh_secrets.iter().any(|f| bytes.windows(32).any(|w| w == f))
+            {
+                self.leaked = true;
+            }
+        }
+        if let Request::PutRecord { envelope, .. } = &r {
+            self.last_put = Some(envelope.clone());
+            if !self.archive.contains(envelope) {
+                self.archive.push(envelope.clone());
+            }
         }
         let cursor = if let Request::ListSince { cursor, .. } = &r { Some(*cursor) } else { None };
         if self.counterfeit.is_some() && matches!(r, Request::AppendChain { .. }) {
@@ -1558,6 +1880,17 @@ impl Transport for Adversary<'_> {
         }
         let resp = self.server.handle(r, NOW_MS, &mut SeededRng::from_label("blindsync/model/server"));
         self.lists |= matches!(resp, Response::Items { .. });
+        let out = self.answer(resp, cursor);
+        if let Response::Chain { statements } = &out {
+            self.chains.push(statements.clone());
+        }
+        out
+    }
+}
+
+impl Adversary<'_> {
+    /// The adversary's answer to a request the real server answered with `resp`. [MODEL-2]
+    fn answer(&mut self, resp: Response, cursor: Option<u64>) -> Response {
         match resp {
             Response::Chain { .. } if self.counterfeit.is_some() => {
                 self.applied = true;

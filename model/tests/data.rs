@@ -111,3 +111,13 @@ fn data_model_steps_are_deterministic() {
         }
     }
 }
+
+// [MODEL-17] [MODEL-15] a partner reader that reports E_BATCH_GAP for every batch it would accept is
+// caught by "an honest run raises no alert (data path)", and by nothing else.
+#[test]
+fn data_mutant_reader_false_alarm() {
+    let mut m = DataModel::new(DataConfig::default().honest()).unwrap();
+    m.mutant_read = Some(|accepted| accepted.then_some(blindsync::error::Error::BatchGap));
+    let out = blindsync_model::data::find_data_violation_in(&m, 1);
+    assert_eq!(out.violated(), vec![blindsync_model::data::properties::HONEST_QUIET], "{}", out.report());
+}

@@ -38,6 +38,15 @@ pub fn chain_allows(chain: &ChainState, key: &[u8; 32]) -> bool {
     chain.is_pinned(key) || chain.devices().iter().any(|(id, d)| d.x25519 == *key && chain.is_active(id))
 }
 
+danger_api! {
+/// [`chain_allows`] under the model's switches: with `pinned_keys` off every key is allowed,
+/// so a caller that seals with it wraps a data key to whatever key the server names.
+/// [BAT-4] [MODEL-5]
+pub fn chain_allows_with(chain: &ChainState, key: &[u8; 32], d: &crate::defences::Defences) -> bool {
+    !d.pinned_keys || chain_allows(chain, key)
+}
+}
+
 /// Wraps `data_key` to every recipient, refusing a key the chain does not allow. [BAT-3] [BAT-4]
 ///
 /// ```text

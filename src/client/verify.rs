@@ -134,6 +134,13 @@ impl<P: Persist> Client<P> {
                 Verified { header: stub.header, payload: None, stub: true, digest, head_pos, item_seq: item.seq }
             }
             Decoded::Envelope(env) => match keyring.get(&env.header.bucket) {
+                // [SYNC-11] an envelope signed by an authorized writer at a chain head this device
+                // has not verified is a fork alert before any payload check (key commitment,
+                // decryption: keys of another branch's epoch) can mask it as a forgery
+                Some(_) if self.defences.fork && at_head.is_none() => {
+                    switches::verify_stub(&env.stub(), &sig_ctx, &self.defences)?;
+                    return Err(Error::ChainFork);
+                }
                 Some((name, keys)) => {
                     let keys = keys.as_ref().map_err(|e| *e)?;
                     let epochs: Vec<EpochAccess<'_>> = keys

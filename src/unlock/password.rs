@@ -141,6 +141,17 @@ impl PasswordKdf {
         Ok(())
     }
 
+    danger_api! {
+    /// [`PasswordKdf::check`] under the model's switches: with `kdf_floor` off, parameters below
+    /// the floor pass (version and ceiling are still checked). [KEY-6] [MODEL-5]
+    pub fn check_with(&self, d: &crate::defences::Defences) -> Result<()> {
+        match self.check() {
+            Err(Error::KdfParamsTooWeak) if !d.kdf_floor => Ok(()),
+            other => other,
+        }
+    }
+    }
+
     /// Runs the password path after [`PasswordKdf::check`]. [KEY-5] [KEY-6] [KEY-7]
     ///
     /// `password` is the UTF-8 encoding of the NFC-normalized password.

@@ -240,6 +240,8 @@ impl Hash for DataState {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.server_key().hash(state);
         self.owner.hash(state);
+        // the owner's key material by digest, not only its key ids and epochs [MODEL-1]
+        crate::system::key_digest(&self.owner).hash(state);
         self.partner_chain.head().hash(state);
         self.reader.pending.hash(state);
         self.reader.initial_writers.hash(state);
@@ -254,17 +256,28 @@ impl Hash for DataState {
     }
 }
 
+/// Real equality (not a hash comparison): every field the hash covers, compared whole, the
+/// reader's rollback state included. [MODEL-13]
 impl PartialEq for DataState {
     fn eq(&self, other: &Self) -> bool {
-        use std::collections::hash_map::DefaultHasher;
-        let state_hash = |s: &DataState| {
-            let mut d = DefaultHasher::new();
-            s.hash(&mut d);
-            d.finish()
+        let server = |s: &DataState| {
+            let account = s.owner.account();
+            s.server.store.account(&account).map(|a| (a.chain.head(), a.batches.clone()))
         };
-        state_hash(self) == state_hash(other)
+        let injected = |s: &DataState| s.injected.as_ref().map(|(b, r)| (b.blob().to_vec(), r.clone()));
+        self.owner == other.owner
+            && self.partner_chain == other.partner_chain
+            && self.reader == other.reader
+            && self.batches == other.batches
+            && self.frozen == other.frozen
+            && self.attachments == other.attachments
+            && self.ghost == other.ghost
+            && injected(self) == injected(other)
+            && server(self) == server(other)
     }
 }
+
+impl Eq for DataState {}
 
 /// The data-path model: its configuration and the fixture it starts from. [MODEL-13]
 #[derive(Clone)]
@@ -273,6 +286,10 @@ pub struct DataModel {
     pub config: DataConfig,
     /// The world at the start.
     pub fixture: DataFixture,
+    /// A wrong partner reader, for the mutation tests only ([MODEL-17]): given whether the
+    /// library's reader accepted a batch, the error it reports instead (`None`: the library's
+    /// verdict).
+    pub mutant_read: Option<fn(accepted: bool) -> Option<Error>>,
 }
 
 fn server_rng(tag: &str) -> SeededRng {
@@ -282,7 +299,12 @@ fn server_rng(tag: &str) -> SeededRng {
 impl DataModel {
     /// Builds the fixture and the model.
     pub fn new(config: DataConfig) -> blindsync::error::Result<DataModel> {
-        Ok(DataModel { config, fixture: DataFixture::build()? })
+        Ok(DataModel { config, fixture: DataFixture::build()?, mutant_read: None })
+    }
+
+    /// The same fixture under another configuration. [MODEL-18]
+    pub fn with_config(&self, config: DataConfig) -> DataModel {
+        DataModel { config, fixture: self.fixture.clone(), mutant_read: None }
     }
 
     /// The initial state.
@@ -575,8 +597,12 @@ impl DataModel {
             NOW_MS,
             &d,
         );
+        let opened = match self.mutant_read.and_then(|f| f(opened.is_ok())) {
+            Some(e) => Err(e),
+            None => opened.map(|_| ()),
+        };
         match opened {
-            Ok(_) => {
+            Ok(()) => {
                 n.batches[k].accepted = true;
                 if truth.writer == Writer::Revoked && truth.after_revocation && n.ghost.partner_offered_new_head {
                     n.ghost.broken.insert(DataBroken::RevokedAccepted);
