@@ -15,6 +15,7 @@ pub mod ed25519;
 pub mod hex;
 mod json;
 pub mod net;
+pub mod scenarios;
 mod upstream;
 
 use std::fmt::Write as _;
