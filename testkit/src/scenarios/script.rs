@@ -392,6 +392,25 @@ fn revoked_above_bound() -> R<Scenario> {
     ))
 }
 
+fn withhold_revoked_tail() -> R<Scenario> {
+    let mut w = World::new("withhold-revoked-writer")?;
+    w.write('b', 1, "b: one")?;
+    w.write('b', 2, "b: two")?;
+    w.a.sync(&mut w.net).map_err(err("sync"))?;
+    let target = w.b.id();
+    w.a.revoke(&mut w.net, &target, &mut w.rng).map_err(err("revoke"))?;
+    w.honest_step(Op::Login)?;
+    // the server lists nothing at all: the revoke statement says b wrote up to 2
+    w.attacked(Op::Sync, &["E_SYNC_WITHHELD"], &mut |net, r| on_items(net, r, &mut |_, items| items.clear()))?;
+    w.honest_step(Op::Sync)?; // served honestly, everything to the bound is taken
+    Ok(w.done(
+        "withhold-revoked-writer",
+        "A device was revoked after writing twice; the server withholds both writes. The chain's max_seq says they exist: after listing to the end the device alerts and keeps its cursor; served honestly, it takes them.",
+        &["withhold", "revoked-writer"],
+        &["SYNC-15", "CHAIN-20"],
+    ))
+}
+
 fn server_refuses() -> R<Scenario> {
     let mut w = World::new("server-error")?;
     w.write('b', 1, "b: one")?;
@@ -414,7 +433,7 @@ fn server_refuses() -> R<Scenario> {
 
 /// Every scenario, in file-name order.
 pub fn all() -> R<Vec<Scenario>> {
-    let list: [(&str, Script); 11] = [
+    let list: [(&str, Script); 12] = [
         ("equivocation", equivocation),
         ("forked-chain", forked_chain),
         ("honest-sync", honest_sync),
@@ -425,6 +444,7 @@ pub fn all() -> R<Vec<Scenario>> {
         ("shorter-chain", shorter_chain),
         ("stale-head-after-revocation", stale_head),
         ("swap-envelope-record", swapped_record),
+        ("withhold-revoked-writer", withhold_revoked_tail),
         ("withhold-write", withhold_write),
     ];
     list.iter().map(|(name, f)| f().map_err(|e| format!("scenario {name}: {e}"))).collect()
