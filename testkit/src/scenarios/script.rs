@@ -223,7 +223,7 @@ fn replay_old_revision() -> R<Scenario> {
     Ok(w.done(
         "replay-old-revision",
         "After the device took revision 2 of a record, the server lists the writer's revision 1 again under a new server sequence number: a rollback alert, the accepted value stays.",
-        &["replay", "rollback"],
+        &["replay"],
         &["SYNC-10"],
     ))
 }
@@ -263,7 +263,7 @@ fn shorter_chain() -> R<Scenario> {
     Ok(w.done(
         "shorter-chain",
         "The server serves the account chain without its last statement (the one that added this device): a chain rollback, the verified chain stays.",
-        &["chain-rollback"],
+        &["stale-chain"],
         &["CHAIN-10", "SYNC-11"],
     ))
 }
@@ -289,7 +289,7 @@ fn forked_chain() -> R<Scenario> {
     Ok(w.done(
         "forked-chain",
         "The device took a rotation; the server then serves a chain with a different, validly signed rotation at the same position: a fork alert, the verified chain and its epoch keys stay.",
-        &["fork"],
+        &["fork-chain"],
         &["CHAIN-10", "SYNC-11"],
     ))
 }
@@ -314,8 +314,89 @@ fn swapped_record() -> R<Scenario> {
     Ok(w.done(
         "swap-envelope-record",
         "The server serves an envelope under another record id: the writer's signature does not cover the changed header, the item is refused with an alert and nothing is applied.",
-        &["swap", "tamper"],
+        &["swap-record"],
         &["SYNC-12", "ENV-12"],
+    ))
+}
+
+fn swapped_bucket() -> R<Scenario> {
+    let mut w = World::new("swap-envelope-bucket")?;
+    w.write('b', 1, "b: one")?;
+    w.honest_step(Op::Login)?;
+    // the server moves b's envelope to another collection: it changes the bucket in the header
+    w.attacked(Op::Sync, &["E_ENV_SIGNATURE"], &mut |net, r| {
+        on_items(net, r, &mut |cursor, items| {
+            if cursor == 0
+                && let Some(it) = items.first_mut()
+            {
+                // header ([ENV-2]): bucket at offset 2, 32 bytes
+                if let Some(b) = it.bytes.get_mut(2) {
+                    *b ^= 1;
+                }
+            }
+        })
+    })?;
+    Ok(w.done(
+        "swap-envelope-bucket",
+        "The server serves an envelope under another bucket (another collection): the signature covers the header, the item is refused with an alert.",
+        &["swap-bucket"],
+        &["SYNC-12", "ENV-15"],
+    ))
+}
+
+fn swapped_account() -> R<Scenario> {
+    let mut w = World::new("swap-envelope-account")?;
+    // another account on the same server, whose device writes
+    let mut other =
+        register(&mut w.net, b"other@example.org", b"other password", &mut w.rng).map_err(err("register"))?.client;
+    other.write(&mut w.net, "notes", RecordId([1; 16]), b"theirs", &mut w.rng).map_err(err("write"))?;
+    let token = other.token().ok_or("not logged in")?;
+    let foreign = match w.net.call(Request::ListSince { token, cursor: 0, limit: MAX_ITEMS as u32 }) {
+        Response::Items { items } => items.into_iter().next().ok_or("nothing listed")?,
+        _ => return Err("listing failed".into()),
+    };
+    w.honest_step(Op::Login)?;
+    w.attacked(Op::Sync, &["E_ENV_SIGNER_UNKNOWN"], &mut |net, r| {
+        on_items(net, r, &mut |cursor, items| {
+            if cursor == 0 && items.is_empty() {
+                items.push(Item { seq: 1, kind: ItemKind::Envelope, bytes: foreign.bytes.clone() });
+            }
+        })
+    })?;
+    Ok(w.done(
+        "swap-envelope-account",
+        "The server serves another account's envelope in this account: its writer is no device of this account's chain, the item is refused with an alert.",
+        &["swap-account"],
+        &["SYNC-12", "ENV-12"],
+    ))
+}
+
+fn substituted_device_key() -> R<Scenario> {
+    let mut w = World::new("substitute-device-key")?;
+    w.honest_step(Op::Login)?;
+    // a fourth device joins after the device under test; the server swaps its Ed25519 key for its own
+    let _d = join(&mut w.net, &mut w.a, &mut w.rng)?;
+    let own = DeviceKeys::generate(&mut w.rng).public().ed25519;
+    let label = blindsync::labels::CHAIN_STATEMENT.len();
+    // add-device statement ([CHAIN-1]): label, u64 position, prev(32), u8 kind, then the device's ed25519 key
+    let at = 4 + label + 8 + 32 + 1;
+    w.attacked(Op::Sync, &["E_CHAIN_SIGNATURE"], &mut |net, r| match net.call(r) {
+        Response::Chain { mut statements } => {
+            if let Some(last) = statements.last_mut()
+                && let Some(key) = last.get_mut(at..at + 32)
+            {
+                key.copy_from_slice(&own);
+            }
+            Response::Chain { statements }
+        }
+        other => other,
+    })?;
+    w.honest_step(Op::Sync)?;
+    Ok(w.done(
+        "substitute-device-key",
+        "The server serves a new add-device statement with the device's Ed25519 key replaced by its own: the statement's signature fails, the chain is refused whole; served honestly later, it is taken.",
+        &["substitute-device-key"],
+        &["CHAIN-8", "SYNC-11"],
     ))
 }
 
@@ -339,7 +420,7 @@ fn equivocation() -> R<Scenario> {
     Ok(w.done(
         "equivocation",
         "Two different envelopes signed with one writer sequence number are listed (a writer's history shown differently to different devices): an equivocation alert, neither is applied.",
-        &["equivocate"],
+        &["collude"],
         &["SYNC-14"],
     ))
 }
@@ -364,7 +445,7 @@ fn stale_head() -> R<Scenario> {
     Ok(w.done(
         "stale-head-after-revocation",
         "After the device took a revocation, the server lists a write sealed at the chain head before it (a frozen view): the data is authentic and applied, with a stale-head alert.",
-        &["stale-head"],
+        &["freeze-view"],
         &["SYNC-17"],
     ))
 }
@@ -387,7 +468,7 @@ fn revoked_above_bound() -> R<Scenario> {
     Ok(w.done(
         "revoked-writer-above-bound",
         "The server lists a write the revoked device signed above the bound its revocation fixed: refused with an alert; the writes up to the bound are applied.",
-        &["revoked-writer"],
+        &["collude"],
         &["SYNC-15", "CHAIN-20"],
     ))
 }
@@ -406,7 +487,7 @@ fn withhold_revoked_tail() -> R<Scenario> {
     Ok(w.done(
         "withhold-revoked-writer",
         "A device was revoked after writing twice; the server withholds both writes. The chain's max_seq says they exist: after listing to the end the device alerts and keeps its cursor; served honestly, it takes them.",
-        &["withhold", "revoked-writer"],
+        &["withhold"],
         &["SYNC-15", "CHAIN-20"],
     ))
 }
@@ -433,7 +514,7 @@ fn server_refuses() -> R<Scenario> {
 
 /// Every scenario, in file-name order.
 pub fn all() -> R<Vec<Scenario>> {
-    let list: [(&str, Script); 12] = [
+    let list: [(&str, Script); 15] = [
         ("equivocation", equivocation),
         ("forked-chain", forked_chain),
         ("honest-sync", honest_sync),
@@ -443,6 +524,9 @@ pub fn all() -> R<Vec<Scenario>> {
         ("server-error", server_refuses),
         ("shorter-chain", shorter_chain),
         ("stale-head-after-revocation", stale_head),
+        ("substitute-device-key", substituted_device_key),
+        ("swap-envelope-account", swapped_account),
+        ("swap-envelope-bucket", swapped_bucket),
         ("swap-envelope-record", swapped_record),
         ("withhold-revoked-writer", withhold_revoked_tail),
         ("withhold-write", withhold_write),
