@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use blindsync::chain::rotate;
 use blindsync::client::{Client, Joining, Transport, Volatile, run};
 use blindsync::device::DeviceKeys;
-use blindsync::envelope::RecordId;
+use blindsync::envelope::payload::Schema;
+use blindsync::envelope::{RecordId, RecordMeta, Suite};
+use blindsync::keys::EpochKeys;
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Item, ItemKind, MAX_ITEMS, Request, Response};
 
@@ -18,8 +20,8 @@ use crate::net::{Net, register};
 
 type R<T> = Result<T, String>;
 
-/// A scenario's script.
-type Script = fn() -> R<Scenario>;
+/// A scenario's script, in the envelope suite its writers seal with.
+type Script = fn(Suite) -> R<Scenario>;
 
 fn err<E: core::fmt::Debug>(what: &str) -> impl FnOnce(E) -> String + '_ {
     move |e| format!("{what}: {e:?}")
@@ -41,6 +43,8 @@ struct World {
     material: Material,
     player: super::Player,
     steps: Vec<Step>,
+    /// The suite `a` and `b` seal with.
+    suite: Suite,
 }
 
 fn join(net: &mut Net, a: &mut Client, rng: &mut SeededRng) -> R<Client> {
@@ -57,7 +61,7 @@ fn join(net: &mut Net, a: &mut Client, rng: &mut SeededRng) -> R<Client> {
 }
 
 impl World {
-    fn new(label: &str) -> R<World> {
+    fn new(label: &str, suite: Suite) -> R<World> {
         let mut rng = SeededRng::from_label(&format!("scenario/{label}"));
         let mut net = Net::new(&format!("scenario/{label}"));
         net.page = Some(2); // every listing takes several pages
@@ -75,14 +79,18 @@ impl World {
             collections: vec!["notes".to_owned()],
         };
         let player = super::Player::new(&material)?;
-        Ok(World { net, rng, a, b, material, player, steps: Vec::new() })
+        Ok(World { net, rng, a, b, material, player, steps: Vec::new(), suite })
     }
 
     fn write(&mut self, who: char, record: u8, value: &str) -> R<()> {
         let c = if who == 'a' { &mut self.a } else { &mut self.b };
-        c.write(&mut self.net, "notes", RecordId([record; 16]), value.as_bytes(), &mut self.rng)
-            .map(|_| ())
-            .map_err(err("write"))
+        if self.suite == Suite::Aes256Gcm {
+            return c
+                .write(&mut self.net, "notes", RecordId([record; 16]), value.as_bytes(), &mut self.rng)
+                .map(|_| ())
+                .map_err(err("write"));
+        }
+        write_in_suite(c, &mut self.net, &mut self.rng, RecordId([record; 16]), value.as_bytes(), self.suite)
     }
 
     /// A write `who` signs but never sends: its envelope bytes.
@@ -137,15 +145,71 @@ impl World {
     fn done(self, id: &str, description: &str, flags: &[&str], requirements: &[&str]) -> Scenario {
         let mut req: Vec<String> = vec!["CONF-1".into(), "CONF-2".into(), "CONF-4".into(), "CONF-6".into()];
         req.extend(requirements.iter().map(|r| (*r).to_owned()));
+        let (id, description) = match self.suite {
+            Suite::Aes256Gcm => (id.to_owned(), description.to_owned()),
+            _ => {
+                req.push("ENV-3".into());
+                (format!("{id}-chacha"), format!("{description} The writers seal in suite 2 (ChaCha20-Poly1305)."))
+            }
+        };
         Scenario {
-            id: id.to_owned(),
-            description: description.to_owned(),
+            id,
+            description,
             flags: flags.iter().map(|f| (*f).to_owned()).collect(),
             requirements: req,
             device: self.material,
             steps: self.steps,
         }
     }
+}
+
+/// A write sealed in `suite` by the client's own rule (spec 11.8: the next revision of what the
+/// writer accepted, its next sequence number, `prev` its last identity, the current epoch and
+/// head), stored, then taken back by a sync of the writer (which is how it learns its own
+/// write here). [ENV-3] [SYNC-6]
+fn write_in_suite(
+    c: &mut Client,
+    net: &mut Net,
+    rng: &mut SeededRng,
+    record_id: RecordId,
+    value: &[u8],
+    suite: Suite,
+) -> R<()> {
+    c.sync(net).map_err(err("sync before"))?;
+    let account = c.account();
+    let umk0 = c.umks().get(&0).ok_or("no epoch 0")?;
+    let bucket = EpochKeys::derive(umk0, &account, 0).routing_key().bucket("notes").map_err(err("bucket"))?;
+    let me = c.id();
+    let revision = c.state().accepted().get(&(bucket, record_id)).map_or(1, |(r, _)| r + 1);
+    let last = c.last_seq(&me);
+    let prev = if last == 0 { [0; 32] } else { c.envelope_identity(&me, last).ok_or("no identity")? };
+    let epoch = c.chain().epoch();
+    let umk = c.umks().get(&epoch).ok_or("no umk")?;
+    let ck = EpochKeys::derive(umk, &account, epoch).collection_key("notes").map_err(err("collection key"))?;
+    let meta = RecordMeta {
+        suite,
+        bucket,
+        record_id,
+        revision,
+        writer: me,
+        writer_seq: last + 1,
+        epoch,
+        schema: Schema::Raw,
+        chain_head: c.chain().head().hash,
+        prev,
+    };
+    let sk = ed25519_dalek::SigningKey::from_bytes(c.device().signing_seed().expose());
+    let envelope = blindsync::envelope::seal(&account, &meta, &ck, &sk, value, rng).map_err(err("seal"))?;
+    let token = c.token().ok_or("not logged in")?;
+    match net.call(Request::PutRecord { token, envelope }) {
+        Response::Stored { .. } => {}
+        r => return Err(format!("not stored: {:?}", r.encode())),
+    }
+    let report = c.sync(net).map_err(err("sync after"))?;
+    if !report.alerts.is_empty() {
+        return Err(format!("writer alerts: {:?}", report.alerts));
+    }
+    Ok(())
 }
 
 /// Applies `f` to the items of every `Items` answer.
@@ -160,8 +224,8 @@ fn on_items(net: &mut Net, r: Request, f: &mut dyn FnMut(u64, &mut Vec<Item>)) -
     }
 }
 
-fn honest_sync() -> R<Scenario> {
-    let mut w = World::new("honest-sync")?;
+fn honest_sync(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("honest-sync", suite)?;
     w.write('a', 1, "a: first")?;
     w.write('b', 2, "b: first")?;
     w.write('b', 1, "b: over a")?;
@@ -179,8 +243,8 @@ fn honest_sync() -> R<Scenario> {
     ))
 }
 
-fn withhold_write() -> R<Scenario> {
-    let mut w = World::new("withhold-write")?;
+fn withhold_write(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("withhold-write", suite)?;
     w.write('b', 1, "b: one")?;
     w.write('b', 2, "b: two")?;
     w.honest_step(Op::Login)?;
@@ -200,8 +264,8 @@ fn withhold_write() -> R<Scenario> {
     ))
 }
 
-fn replay_old_revision() -> R<Scenario> {
-    let mut w = World::new("replay-old-revision")?;
+fn replay_old_revision(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("replay-old-revision", suite)?;
     w.write('b', 1, "b: old")?;
     // the envelope as first stored (once superseded, the server lists its stub)
     let token = w.a.token().ok_or("a not logged in")?;
@@ -228,8 +292,8 @@ fn replay_old_revision() -> R<Scenario> {
     ))
 }
 
-fn reorder_page() -> R<Scenario> {
-    let mut w = World::new("reorder-listing-page")?;
+fn reorder_page(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("reorder-listing-page", suite)?;
     for n in 1..=3 {
         w.write('b', n, "b")?;
     }
@@ -249,8 +313,8 @@ fn reorder_page() -> R<Scenario> {
     ))
 }
 
-fn shorter_chain() -> R<Scenario> {
-    let mut w = World::new("shorter-chain")?;
+fn shorter_chain(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("shorter-chain", suite)?;
     w.honest_step(Op::Login)?;
     w.honest_step(Op::Sync)?;
     w.attacked(Op::Sync, &["E_CHAIN_ROLLBACK"], &mut |net, r| match net.call(r) {
@@ -268,8 +332,8 @@ fn shorter_chain() -> R<Scenario> {
     ))
 }
 
-fn forked_chain() -> R<Scenario> {
-    let mut w = World::new("forked-chain")?;
+fn forked_chain(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("forked-chain", suite)?;
     let x = rotate(w.a.chain(), w.a.device(), &mut w.rng).map_err(err("rotate"))?;
     let y = rotate(w.a.chain(), w.a.device(), &mut w.rng).map_err(err("rotate"))?;
     w.a.append_chain(&mut w.net, x.statements).map_err(err("append"))?;
@@ -294,8 +358,8 @@ fn forked_chain() -> R<Scenario> {
     ))
 }
 
-fn swapped_record() -> R<Scenario> {
-    let mut w = World::new("swap-envelope-record")?;
+fn swapped_record(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("swap-envelope-record", suite)?;
     w.write('b', 1, "b: one")?;
     w.honest_step(Op::Login)?;
     // the server moves b's envelope to another record: it changes the record id in the header
@@ -319,8 +383,8 @@ fn swapped_record() -> R<Scenario> {
     ))
 }
 
-fn swapped_bucket() -> R<Scenario> {
-    let mut w = World::new("swap-envelope-bucket")?;
+fn swapped_bucket(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("swap-envelope-bucket", suite)?;
     w.write('b', 1, "b: one")?;
     w.honest_step(Op::Login)?;
     // the server moves b's envelope to another collection: it changes the bucket in the header
@@ -344,8 +408,8 @@ fn swapped_bucket() -> R<Scenario> {
     ))
 }
 
-fn swapped_account() -> R<Scenario> {
-    let mut w = World::new("swap-envelope-account")?;
+fn swapped_account(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("swap-envelope-account", suite)?;
     // another account on the same server, whose device writes
     let mut other =
         register(&mut w.net, b"other@example.org", b"other password", &mut w.rng).map_err(err("register"))?.client;
@@ -371,8 +435,8 @@ fn swapped_account() -> R<Scenario> {
     ))
 }
 
-fn substituted_device_key() -> R<Scenario> {
-    let mut w = World::new("substitute-device-key")?;
+fn substituted_device_key(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("substitute-device-key", suite)?;
     w.honest_step(Op::Login)?;
     // a fourth device joins after the device under test; the server swaps its Ed25519 key for its own
     let _d = join(&mut w.net, &mut w.a, &mut w.rng)?;
@@ -400,8 +464,8 @@ fn substituted_device_key() -> R<Scenario> {
     ))
 }
 
-fn equivocation() -> R<Scenario> {
-    let mut w = World::new("equivocation")?;
+fn equivocation(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("equivocation", suite)?;
     let mut twin = w.b.clone();
     w.write('b', 1, "b: stored")?;
     let other = World::sealed_unsent(&mut twin, 2, "b: shown to some", &mut w.rng)?;
@@ -425,8 +489,8 @@ fn equivocation() -> R<Scenario> {
     ))
 }
 
-fn stale_head() -> R<Scenario> {
-    let mut w = World::new("stale-head-after-revocation")?;
+fn stale_head(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("stale-head-after-revocation", suite)?;
     let mut frozen = w.a.clone();
     let stale = World::sealed_unsent(&mut frozen, 5, "a: sealed before the revocation", &mut w.rng)?;
     let target = w.b.id();
@@ -450,8 +514,8 @@ fn stale_head() -> R<Scenario> {
     ))
 }
 
-fn revoked_above_bound() -> R<Scenario> {
-    let mut w = World::new("revoked-writer-above-bound")?;
+fn revoked_above_bound(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("revoked-writer-above-bound", suite)?;
     w.write('b', 1, "b: before")?;
     w.a.sync(&mut w.net).map_err(err("sync"))?;
     let target = w.b.id();
@@ -473,8 +537,8 @@ fn revoked_above_bound() -> R<Scenario> {
     ))
 }
 
-fn withhold_revoked_tail() -> R<Scenario> {
-    let mut w = World::new("withhold-revoked-writer")?;
+fn withhold_revoked_tail(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("withhold-revoked-writer", suite)?;
     w.write('b', 1, "b: one")?;
     w.write('b', 2, "b: two")?;
     w.a.sync(&mut w.net).map_err(err("sync"))?;
@@ -492,8 +556,8 @@ fn withhold_revoked_tail() -> R<Scenario> {
     ))
 }
 
-fn server_refuses() -> R<Scenario> {
-    let mut w = World::new("server-error")?;
+fn server_refuses(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("server-error", suite)?;
     w.write('b', 1, "b: one")?;
     w.honest_step(Op::Login)?;
     let e = w.step(Op::Sync, &mut |net, r| match r {
@@ -512,24 +576,33 @@ fn server_refuses() -> R<Scenario> {
     ))
 }
 
-/// Every scenario, in file-name order.
+/// Every scenario, in file-name order. The scenarios whose writes all go
+/// through the writers' ordinary write run in both envelope suites.
 pub fn all() -> R<Vec<Scenario>> {
-    let list: [(&str, Script); 15] = [
-        ("equivocation", equivocation),
-        ("forked-chain", forked_chain),
-        ("honest-sync", honest_sync),
-        ("reorder-listing-page", reorder_page),
-        ("replay-old-revision", replay_old_revision),
-        ("revoked-writer-above-bound", revoked_above_bound),
-        ("server-error", server_refuses),
-        ("shorter-chain", shorter_chain),
-        ("stale-head-after-revocation", stale_head),
-        ("substitute-device-key", substituted_device_key),
-        ("swap-envelope-account", swapped_account),
-        ("swap-envelope-bucket", swapped_bucket),
-        ("swap-envelope-record", swapped_record),
-        ("withhold-revoked-writer", withhold_revoked_tail),
-        ("withhold-write", withhold_write),
+    let list: [(&str, Script, bool); 15] = [
+        ("equivocation", equivocation, false),
+        ("forked-chain", forked_chain, false),
+        ("honest-sync", honest_sync, true),
+        ("reorder-listing-page", reorder_page, true),
+        ("replay-old-revision", replay_old_revision, true),
+        ("revoked-writer-above-bound", revoked_above_bound, false),
+        ("server-error", server_refuses, true),
+        ("shorter-chain", shorter_chain, false),
+        ("stale-head-after-revocation", stale_head, false),
+        ("substitute-device-key", substituted_device_key, false),
+        ("swap-envelope-account", swapped_account, false),
+        ("swap-envelope-bucket", swapped_bucket, true),
+        ("swap-envelope-record", swapped_record, true),
+        ("withhold-revoked-writer", withhold_revoked_tail, true),
+        ("withhold-write", withhold_write, true),
     ];
-    list.iter().map(|(name, f)| f().map_err(|e| format!("scenario {name}: {e}"))).collect()
+    let mut out = Vec::new();
+    for (name, f, both) in list {
+        out.push(f(Suite::Aes256Gcm).map_err(|e| format!("scenario {name}: {e}"))?);
+        if both {
+            out.push(f(Suite::ChaCha20Poly1305).map_err(|e| format!("scenario {name}-chacha: {e}"))?);
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
 }
