@@ -263,6 +263,8 @@ fn main() -> ExitCode {
             let dir = vectors.unwrap_or_else(default_vectors_dir);
             println!("== BlindSync check ==\n");
             let mut ok = verify(&dir);
+            // [CONF-4] the scenario vectors too, against the Rust client
+            ok &= verify_scenarios(&dir.join("scenarios"));
             println!();
             if no_model {
                 println!("model checker: skipped (--no-model)");

@@ -441,7 +441,7 @@ def main() -> int:
                 send({"type": "error", "message": f"starting material refused: {e.code}"})
                 continue
             send({"type": "ready"})
-        elif t == "op" and dev is not None:
+        elif t == "op" and dev is not None and msg.get("op") in ("login", "sync"):
             error, alerts = run_op(dev, msg["op"])
             send({"type": "result", "step": msg.get("step"), "error": error, "alerts": alerts,
                   "state_digest": hashlib.sha256(dev.digest_input()).hexdigest()})
