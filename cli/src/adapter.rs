@@ -39,9 +39,9 @@ pub fn run() -> Result<(), String> {
             },
             Some("op") => {
                 let p = player.as_mut().ok_or("op before start")?;
-                let op = msg["op"].as_str().and_then(Op::parse).ok_or("unknown op")?;
+                let op = Op::from_json(&msg)?;
                 let step = msg["step"].clone();
-                let r = p.run(op, &mut |_, req| {
+                let r = p.run(&op, &mut |_, req| {
                     say(&mut out, &json!({"type": "request", "hex": hex::encode(&req)}))?;
                     let m = next(&mut lines)?;
                     if m["type"].as_str() != Some("response") {

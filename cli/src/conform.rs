@@ -113,7 +113,10 @@ fn clip(s: &str) -> String {
 /// Drives one step: the operation, each request checked against the
 /// recording and answered, then the result compared. [CONF-3]
 fn drive_step(peer: &mut Peer, i: usize, step: &Step) -> Result<(), String> {
-    peer.send(&json!({"type": "op", "step": i, "op": step.op.name()}))?;
+    let mut msg = step.op.fields();
+    msg.insert("type".into(), "op".into());
+    msg.insert("step".into(), i.into());
+    peer.send(&Value::Object(msg))?;
     let mut k = 0;
     loop {
         let (t, v) = peer.recv()?;

@@ -55,6 +55,24 @@ def req_list_since(token: bytes, cursor: int, limit: int) -> bytes:
     return enc(REQUEST, u8(10), fixed(token), u64(cursor), u32(limit))
 
 
+def req_put_record(token: bytes, envelope: bytes) -> bytes:
+    return enc(REQUEST, u8(9), fixed(token), var(envelope))
+
+
+class SeededRng:
+    """[PRIM-12]: the ChaCha20 keystream (RFC 8439 2.3 blocks, key = seed, counter from 0,
+    nonce zero), drawn in whole 4-byte words."""
+
+    def __init__(self, seed: bytes):
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+        # cryptography's ChaCha20 nonce is the 16-byte RFC 7539 block input: counter (LE) || nonce
+        self._enc = Cipher(algorithms.ChaCha20(seed, bytes(16)), mode=None).encryptor()
+
+    def fill(self, n: int) -> bytes:
+        words = -(-n // 4) * 4
+        return self._enc.update(bytes(words))[:n]
+
+
 class Response:
     def __init__(self, kind: str, **f):
         self.kind, self.f = kind, f
@@ -96,7 +114,11 @@ def decode_response(data: bytes) -> Response:
             items.append({"seq": seq, "kind": kind, "bytes": r.var(port.ENV_MAX_PADDED + 1024)})
         r.end()
         return Response("items", items=items)
-    if tag in (0, 2, 6, 7, 9, 10, 11, 12, 13):
+    if tag == 7:  # Stored: u64 seq
+        seq = r.uint(8)
+        r.end()
+        return Response("stored", seq=seq)
+    if tag in (0, 2, 6, 9, 10, 11, 12, 13):
         return Response("other")
     raise SpecError("E_DECODE_VALUE")
 
@@ -204,6 +226,46 @@ class Device:
             for rv in self.chain.revoked.values():        # [SYNC-17] boundaries
                 self.revocations.setdefault(rv["position"], cursor)
         raise Done(alerts=sorted(alerts))
+
+    def write(self, collection: str, record_id: bytes, value: bytes, seed: bytes):
+        """[SYNC-6] with [CONF-7]: suite 1, schema 0, salt then nonce from SeededRng(seed)."""
+        if self.token is None:
+            raise Done("E_CLIENT_NOT_LOGGED_IN")
+        acc = self.chain.account_id
+        bucket = bytes.fromhex(port.epoch_keys(self.umks[0], acc, 0, [collection])[1]["buckets"][0])
+        epoch = self.chain.epoch
+        ck = port.epoch_keys(self.umks[epoch], acc, epoch, [collection])[1]["collection_keys"][0]
+        rev = self.accepted[(bucket, record_id)][0] + 1 if (bucket, record_id) in self.accepted else 1
+        rev = min(rev, U64_MAX)
+        last = self.writer_seq.get(self.id, 0)
+        prev = self.identities[(self.id, last)] if last else bytes(32)
+        rng = SeededRng(seed)
+        salt, nonce = rng.fill(32), rng.fill(12)                       # 7.12
+        _, out = port.k_envelope_seal({
+            "plaintext": value.hex(), "schema": 0, "suite": 1, "account_id": acc.hex(),
+            "collection_key": ck, "bucket": bucket.hex(), "record_id": record_id.hex(),
+            "revision": rev, "writer": self.id.hex(), "writer_seq": last + 1, "epoch": epoch,
+            "chain_head": self.chain.head_hash.hex(), "salt": salt.hex(), "prev": prev.hex(),
+            "nonce": nonce.hex(), "signing_seed": self.ed_seed.hex()})
+        envelope = bytes.fromhex(out["envelope"])
+        r = yield req_put_record(self.token, envelope)
+        if r.kind == "error":
+            raise Done(r.f["code"])
+        if r.kind != "stored":
+            raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
+        # stored: applied locally by the merge rule [SYNC-6] [SYNC-13]
+        hd = port.env_header_read(Reader(envelope))
+        body = envelope[236 + 4:-64]
+        bd = sha256(enc("blindsync/v1/hash/envelope-body") + u32(len(body)) + body)
+        self.identities[(self.id, last + 1)] = sha256(envelope[:236] + bd)
+        self.writer_seq[self.id] = last + 1
+        mine = (hd["revision"], self.id)
+        key = (bucket, record_id)
+        if key not in self.accepted or mine > self.accepted[key]:
+            self.accepted[key] = mine
+            self.records[(collection.encode(), record_id)] = (rev, self.id, value)
+        if collection not in self.collections:
+            self.collections = sorted({*self.collections, collection})
 
     # -- 11.9: the chain [SYNC-11] ------------------------------------------------
     def apply_chain(self, served: list[bytes]) -> str | None:
@@ -407,8 +469,14 @@ def receive() -> dict | None:
     return json.loads(line) if line else None
 
 
-def run_op(dev: Device, op: str) -> tuple[str | None, list[str]]:
-    gen = dev.login() if op == "login" else dev.sync()
+def run_op(dev: Device, msg: dict) -> tuple[str | None, list[str]]:
+    op = msg["op"]
+    if op == "write":
+        w = msg["write"]
+        gen = dev.write(w["collection"], bytes.fromhex(w["record_id"]), bytes.fromhex(w["value"]),
+                        bytes.fromhex(w["rng_seed"]))
+    else:
+        gen = dev.login() if op == "login" else dev.sync()
     try:
         req = next(gen)
         while True:
@@ -441,8 +509,8 @@ def main() -> int:
                 send({"type": "error", "message": f"starting material refused: {e.code}"})
                 continue
             send({"type": "ready"})
-        elif t == "op" and dev is not None and msg.get("op") in ("login", "sync"):
-            error, alerts = run_op(dev, msg["op"])
+        elif t == "op" and dev is not None and msg.get("op") in ("login", "sync", "write"):
+            error, alerts = run_op(dev, msg)
             send({"type": "result", "step": msg.get("step"), "error": error, "alerts": alerts,
                   "state_digest": hashlib.sha256(dev.digest_input()).hexdigest()})
         else:

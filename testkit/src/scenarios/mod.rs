@@ -40,29 +40,73 @@ pub struct Material {
 }
 
 /// The operations a step runs. [CONF-2]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     /// Challenge login with the device key ([SYNC-4]).
     Login,
     /// A sync ([SYNC-7], [SYNC-8]).
     Sync,
+    /// A write of the device's own ([SYNC-6]), sealed with the test generator ([PRIM-12]).
+    Write(Write),
+}
+
+/// The inputs of a `write` step. [CONF-7]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Write {
+    /// The collection.
+    pub collection: String,
+    /// The record.
+    pub record_id: [u8; 16],
+    /// The value.
+    pub value: Vec<u8>,
+    /// The seed of the `SeededRng` the envelope's salt and nonce are drawn from.
+    pub rng_seed: [u8; 32],
 }
 
 impl Op {
     /// Its name in the files and the protocol.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Op::Login => "login",
             Op::Sync => "sync",
+            Op::Write(_) => "write",
         }
     }
 
-    /// Parses a name.
-    pub fn parse(s: &str) -> Option<Op> {
-        match s {
-            "login" => Some(Op::Login),
-            "sync" => Some(Op::Sync),
-            _ => None,
+    /// `op` and, for a write, `write`: the fields a step and the protocol's `op` message carry.
+    pub fn fields(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("op".into(), self.name().into());
+        if let Op::Write(w) = self {
+            m.insert(
+                "write".into(),
+                json!({
+                    "collection": w.collection,
+                    "record_id": hex::encode(&w.record_id),
+                    "value": hex::encode(&w.value),
+                    "rng_seed": hex::encode(&w.rng_seed),
+                }),
+            );
+        }
+        m
+    }
+
+    /// Parses the fields of [`Op::fields`].
+    pub fn from_json(v: &Value) -> Result<Op, String> {
+        match v["op"].as_str() {
+            Some("login") => Ok(Op::Login),
+            Some("sync") => Ok(Op::Sync),
+            Some("write") => {
+                let w = &v["write"];
+                let rid = bytes(&w["record_id"], "write.record_id")?;
+                Ok(Op::Write(Write {
+                    collection: w["collection"].as_str().ok_or("write.collection: not a string")?.to_owned(),
+                    record_id: rid.try_into().map_err(|_| "write.record_id: not 16 bytes")?,
+                    value: bytes(&w["value"], "write.value")?,
+                    rng_seed: arr32(&w["rng_seed"], "write.rng_seed")?,
+                }))
+            }
+            other => Err(format!("unknown op {other:?}")),
         }
     }
 }
@@ -171,19 +215,25 @@ impl Scenario {
             .steps
             .iter()
             .map(|s| {
-                json!({
-                    "op": s.op.name(),
-                    "exchanges": s.exchanges.iter().map(|(q, r)| json!({
-                        "request": hex::encode(q),
-                        "response": hex::encode(r),
-                    })).collect::<Vec<_>>(),
-                    "expect": {
-                        "error": s.expect.error,
-                        "alerts": s.expect.alerts,
-                        "state_digest": hex::encode(&s.expect.state_digest),
-                        "state_digest_input": hex::encode(&s.expect.state_digest_input),
-                    },
-                })
+                let mut m = s.op.fields();
+                m.extend(
+                    json!({
+                        "exchanges": s.exchanges.iter().map(|(q, r)| json!({
+                            "request": hex::encode(q),
+                            "response": hex::encode(r),
+                        })).collect::<Vec<_>>(),
+                        "expect": {
+                            "error": s.expect.error,
+                            "alerts": s.expect.alerts,
+                            "state_digest": hex::encode(&s.expect.state_digest),
+                            "state_digest_input": hex::encode(&s.expect.state_digest_input),
+                        },
+                    })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                );
+                Value::Object(m)
             })
             .collect();
         let mut m = Map::new();
@@ -218,7 +268,7 @@ impl Scenario {
             .enumerate()
             .map(|(i, s)| {
                 let at = |m: String| format!("step {i}: {m}");
-                let op = s["op"].as_str().and_then(Op::parse).ok_or_else(|| at("unknown op".into()))?;
+                let op = Op::from_json(s).map_err(at)?;
                 let exchanges = s["exchanges"]
                     .as_array()
                     .ok_or_else(|| at("exchanges: not an array".into()))?
@@ -251,7 +301,7 @@ impl Scenario {
     pub fn check(&self) -> Result<(), String> {
         let mut p = Player::new(&self.device).map_err(|e| format!("{}: device: {e}", self.id))?;
         for (i, step) in self.steps.iter().enumerate() {
-            let got = p.run(step.op, &mut |k, req| match step.exchanges.get(k) {
+            let got = p.run(&step.op, &mut |k, req| match step.exchanges.get(k) {
                 Some((want, resp)) if *want == req => Ok(resp.clone()),
                 Some(_) => Err(format!("request {k} differs from the recorded one")),
                 None => Err(format!("request {k} was not expected")),

@@ -7,8 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use blindsync::chain::ChainState;
 use blindsync::client::{Client, Exchange, Outcome};
 use blindsync::device::{DeviceKeys, DeviceSigningSeed};
+use blindsync::envelope::RecordId;
 use blindsync::hpke::HpkeSecretKey;
 use blindsync::keys::Umk;
+use blindsync::primitives::SeededRng;
 use blindsync::server::wire::Response;
 
 use super::{Expect, Material, Op, Step, state_digest, state_digest_input};
@@ -92,12 +94,19 @@ impl Player {
     /// own, those [CONF-6] lists. [CONF-3]
     pub fn run(
         &mut self,
-        op: Op,
+        op: &Op,
         respond: &mut dyn FnMut(usize, Vec<u8>) -> Result<Vec<u8>, String>,
     ) -> Result<StepResult, String> {
         let started = match op {
             Op::Login => self.client.start_login(),
             Op::Sync => self.client.start_sync(),
+            // [CONF-7] the salt and nonce come from the test generator seeded as the step says
+            Op::Write(w) => self.client.start_write(
+                &w.collection,
+                RecordId(w.record_id),
+                &w.value,
+                &mut SeededRng::from_seed(w.rng_seed),
+            ),
         };
         let outcome = match started {
             Err(e) => Err(e),

@@ -107,7 +107,7 @@ impl World {
     fn step(&mut self, op: Op, tamper: &mut Tamper<'_>) -> R<&Expect> {
         let mut exchanges = Vec::new();
         let net = &mut self.net;
-        let result = self.player.run(op, &mut |_, bytes| {
+        let result = self.player.run(&op, &mut |_, bytes| {
             let req = Request::decode(&bytes).map_err(err("request"))?;
             let resp = tamper(net, req).encode();
             exchanges.push((bytes, resp.clone()));
@@ -124,9 +124,10 @@ impl World {
     }
 
     fn honest_step(&mut self, op: Op) -> R<()> {
+        let name = op.name();
         let e = self.step(op, &mut honest)?;
         if e.error.is_some() || !e.alerts.is_empty() {
-            return Err(format!("an honest {} step ended with {:?} {:?}", op.name(), e.error, e.alerts));
+            return Err(format!("an honest {name} step ended with {:?} {:?}", e.error, e.alerts));
         }
         Ok(())
     }
@@ -212,6 +213,17 @@ fn write_in_suite(
     Ok(())
 }
 
+/// A `write` step of the device under test: `value` into record `[record; 16]` of `notes`,
+/// its salt and nonce drawn from `SeededRng::from_seed([seed; 32])`. [CONF-7]
+fn own_write(record: u8, value: &str, seed: u8) -> Op {
+    Op::Write(super::Write {
+        collection: "notes".to_owned(),
+        record_id: [record; 16],
+        value: value.as_bytes().to_vec(),
+        rng_seed: [seed; 32],
+    })
+}
+
 /// Applies `f` to the items of every `Items` answer.
 fn on_items(net: &mut Net, r: Request, f: &mut dyn FnMut(u64, &mut Vec<Item>)) -> Response {
     let cursor = if let Request::ListSince { cursor, .. } = &r { *cursor } else { 0 };
@@ -235,11 +247,16 @@ fn honest_sync(suite: Suite) -> R<Scenario> {
     w.write('a', 2, "a: over b")?;
     w.honest_step(Op::Sync)?;
     w.honest_step(Op::Sync)?; // nothing new
+    // the device writes a new record, then over another device's, then lists its own writes
+    w.honest_step(own_write(7, "t: mine", 7))?;
+    w.honest_step(own_write(2, "t: over a", 8))?;
+    w.write('b', 7, "b: over t")?;
+    w.honest_step(Op::Sync)?;
     Ok(w.done(
         "honest-sync",
-        "Honest server: two writers, three records, listings of two items per page; a second sync takes only what is new, a third finds nothing.",
+        "Honest server: two writers, three records, listings of two items per page; a second sync takes only what is new, a third finds nothing; then the device writes twice (a new record, then over another device's) and a sync lists its own writes and another device's overwrite.",
         &["honest"],
-        &["SYNC-4", "SYNC-7", "SYNC-8", "SYNC-13"],
+        &["SYNC-4", "SYNC-6", "SYNC-7", "SYNC-8", "SYNC-13", "CONF-7"],
     ))
 }
 
