@@ -1,5 +1,8 @@
 //! Defence switches, for the model checker only (spec 12.5).
 //!
+//! Without the `danger` feature nothing outside the crate reaches them, so
+//! the parts only the model uses are dead code there.
+//!
 //! Every check that stops an attack of the threat model (spec 1.4) is on
 //! by default and stays on in any real deployment. The model checker
 //! (`model/`) turns one off at a time to prove that the property the
@@ -20,6 +23,7 @@
 //! assert_eq!(Weakening::parse("no-signature-check"), Some(Weakening::NoSignatureCheck));
 //! # }
 //! ```
+#![cfg_attr(not(feature = "danger"), allow(dead_code))]
 
 /// Declares a function public under the `danger` feature and crate-private
 /// otherwise: the defence-taking variants of checks. [MODEL-5]

@@ -259,6 +259,8 @@ errors! {
     ClientOutboxPending => "E_CLIENT_OUTBOX_PENDING", Misuse, "a signed write waits to be resubmitted: flush first";
     /// This device's own writer sequence number is exhausted. [CLIENT-2]
     ClientOverflow => "E_CLIENT_OVERFLOW", Misuse, "this device's writer sequence number is exhausted";
+    /// A reopened device must sync to the end of the listing before its first write. [CLIENT-5]
+    ClientSyncFirst => "E_CLIENT_SYNC_FIRST", Misuse, "a reopened device must sync before it writes";
     /// The server answered with a response of another kind than the request's. [CLIENT-1]
     ClientUnexpectedResponse => "E_CLIENT_UNEXPECTED_RESPONSE", Peer, "the server answered with a response of the wrong kind";
     /// The device's own state contradicts itself (its last write has no remembered identity). [PERSIST-2]

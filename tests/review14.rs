@@ -7,7 +7,6 @@ use blindsync::batch::sealed::{self, BatchInput, BatchLink, ListPolicy, ReaderSt
 use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::chain::{Body, ChainState, approve_device, create_account, extend, revoke_and_rotate};
 use blindsync::client::{Client, Transport};
-use blindsync::danger::Defences;
 use blindsync::device::{ChainHead, DeviceKeys};
 use blindsync::envelope::Suite;
 use blindsync::error::Error;
@@ -186,11 +185,11 @@ fn body_checks_come_before_the_link() {
     let (s0, r0) = mk(b0, 0, BatchId([0; 16]), &mut rng);
     let (s2, r2) = mk(b2, 2, b1, &mut rng);
     let mut st = ReaderState::default();
-    st.open_next(&acc, &b0, &s0, &r0, &policy, &partner, 5, &Defences::ALL).unwrap();
+    st.open_next(&acc, &b0, &s0, &r0, &policy, &partner, 5).unwrap();
     let empty = ServerRecord::new(&acc, &b2);
-    let got = st.clone().open_next(&acc, &b2, &s2, &empty, &policy, &partner, 5, &Defences::ALL).err();
+    let got = st.clone().open_next(&acc, &b2, &s2, &empty, &policy, &partner, 5).err();
     assert_eq!(got, Some(Error::HchInserted));
-    assert_eq!(st.open_next(&acc, &b2, &s2, &r2, &policy, &partner, 5, &Defences::ALL).err(), Some(Error::BatchGap));
+    assert_eq!(st.open_next(&acc, &b2, &s2, &r2, &policy, &partner, 5).err(), Some(Error::BatchGap));
 }
 
 struct Setup {
@@ -267,7 +266,7 @@ fn stale_partner_sees_the_honest_writer_fall_silent() {
     let mut st = ReaderState::default();
     let a0 = BatchId([0x20; 16]);
     let (sa, ra) = seal_as(&s, &s.a, &s.stale, a0, 0, BatchId([0; 16]), s.stale.head(), &events(2_000));
-    st.open_next(&s.account, &a0, &sa, &ra, &chain, &s.partner, 5_000, &Defences::ALL).unwrap();
+    st.open_next(&s.account, &a0, &sa, &ra, &chain, &s.partner, 5_000).unwrap();
     let mut prev = None;
     let hour = 3_600_000u64;
     for k in 0..5u64 {
@@ -275,7 +274,7 @@ fn stale_partner_sees_the_honest_writer_fall_silent() {
         let id = BatchId([0x30 + k as u8; 16]);
         let t = 2_000 + (k + 1) * hour;
         let (sb, r) = seal_as(&s, &s.w, &s.stale, id, k, prev.unwrap_or(BatchId([0; 16])), s.stale.head(), &events(t));
-        st.open_next(&s.account, &id, &sb, &r, &chain, &s.partner, t + 1, &Defences::ALL).unwrap();
+        st.open_next(&s.account, &id, &sb, &r, &chain, &s.partner, t + 1).unwrap();
         prev = Some(id);
         // A's last batch ended at 2 000; W keeps writing: after an hour of silence A is reported.
         let silent = st.silent_writers(&chain, t + 1, hour);
@@ -286,7 +285,7 @@ fn stale_partner_sees_the_honest_writer_fall_silent() {
     let id = BatchId([0x3f; 16]);
     let (sb, r) = seal_as(&s, &s.w, &s.stale, id, 5, prev.unwrap(), s.stale.head(), &events(9_000));
     assert_eq!(
-        st.clone().open_next(&s.account, &id, &sb, &r, &truth, &s.partner, 9_001, &Defences::ALL).err(),
+        st.clone().open_next(&s.account, &id, &sb, &r, &truth, &s.partner, 9_001).err(),
         Some(Error::BatchWriter)
     );
 }
@@ -302,7 +301,7 @@ fn huge_head_claim_of_a_revoked_writer_is_dropped() {
     let id = BatchId([0x50; 16]);
     let (sb, r) = seal_as(&s, &s.w, &s.stale, id, 0, BatchId([0; 16]), bogus, &events(2_000));
     assert_eq!(
-        st.open_next(&s.account, &id, &sb, &r, &partner_chain, &s.partner, 5_000, &Defences::ALL).err(),
+        st.open_next(&s.account, &id, &sb, &r, &partner_chain, &s.partner, 5_000).err(),
         Some(Error::BatchChainHead)
     );
     assert_eq!(st.pending.len(), 1);
@@ -311,7 +310,7 @@ fn huge_head_claim_of_a_revoked_writer_is_dropped() {
     let truth = ChainState::verify(&s.fresh.encoded()).unwrap();
     let hid = BatchId([0x60; 16]);
     let (hb, hr) = seal_as(&s, &s.a, &s.fresh, hid, 0, BatchId([0; 16]), s.fresh.head(), &events(3_000));
-    assert!(st.open_next(&s.account, &hid, &hb, &hr, &truth, &s.partner, 5_000, &Defences::ALL).is_ok());
+    assert!(st.open_next(&s.account, &hid, &hb, &hr, &truth, &s.partner, 5_000).is_ok());
     assert!(st.pending.is_empty());
 }
 
@@ -327,20 +326,14 @@ fn head_claim_is_met_or_a_fork() {
     let mut st = ReaderState::default();
     let id = BatchId([0x61; 16]);
     let (b, r) = seal_as(&s, &s.a, &s.fresh, id, 0, BatchId([0; 16]), s.fresh.head(), &events(3_000));
-    assert_eq!(
-        st.open_next(&s.account, &id, &b, &r, &stale, &s.partner, 5_000, &Defences::ALL).err(),
-        Some(Error::BatchChainHead)
-    );
+    assert_eq!(st.open_next(&s.account, &id, &b, &r, &stale, &s.partner, 5_000).err(), Some(Error::BatchChainHead));
     assert_eq!(st.recheck(&truth), Ok(()));
     // A names a head of the true length with another hash: a fork once the partner is there.
     let mut st = ReaderState::default();
     let forged = ChainHead { len: truth.head().len, hash: [0xee; 32] };
     let id = BatchId([0x62; 16]);
     let (b, r) = seal_as(&s, &s.a, &s.stale, id, 0, BatchId([0; 16]), forged, &events(3_000));
-    assert_eq!(
-        st.open_next(&s.account, &id, &b, &r, &stale, &s.partner, 5_000, &Defences::ALL).err(),
-        Some(Error::BatchChainHead)
-    );
+    assert_eq!(st.open_next(&s.account, &id, &b, &r, &stale, &s.partner, 5_000).err(), Some(Error::BatchChainHead));
     assert_eq!(st.recheck(&truth), Err(Error::ChainFork));
     assert_eq!(st.recheck(&truth), Err(Error::ChainFork));
 }

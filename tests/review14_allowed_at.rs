@@ -10,7 +10,6 @@ use blindsync::batch::sealed::{self, BatchInput, BatchLink, BatchPolicy, ReaderS
 use blindsync::batch::slots;
 use blindsync::batch::{BatchId, Event, EventKind, decode_events};
 use blindsync::chain::{Body, ChainState, approve_device, create_account, extend, revoke_and_rotate};
-use blindsync::danger::Defences;
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::Suite;
 use blindsync::hpke::HpkeSecretKey;
@@ -112,7 +111,7 @@ fn run(wd: &World, truth: &ChainState, colluder_key: &[u8; 32], colluder: &HpkeS
         // The pre-fix rule ([BAT-8] step 7 at the reader's chain) would have refused it:
         assert!(meta.recipients.iter().any(|k| !p1_chain.allows(k)));
         // Now: accepted, no claim, no stale-head alert, no silent writer.
-        let opened = st.open_next(&wd.account, &id, &b, &r, &p1_chain, &wd.p1, t + 1, &Defences::ALL);
+        let opened = st.open_next(&wd.account, &id, &b, &r, &p1_chain, &wd.p1, t + 1);
         assert!(opened.is_ok(), "batch {k}: {:?}", opened.err());
         assert!(st.pending.is_empty() && st.stale_heads.is_empty());
         // [BAT-12] the fix: every such batch raises the stale-recipient alert for the colluder

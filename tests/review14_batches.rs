@@ -13,7 +13,6 @@ use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::chain::{
     Body, ChainState, Reconfirm, Revocation, approve_device, create_account, extend, revoke, revoke_and_rotate,
 };
-use blindsync::danger::Defences;
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::Suite;
 use blindsync::error::Error;
@@ -94,10 +93,7 @@ fn fork_revoking_the_claimant_drops_the_evidence() {
     let mut st = ReaderState::default();
     let a0 = BatchId([0xa0; 16]);
     let (ab, ar) = seal(account, &a, &truth, &p, a0, 0, BatchId([0; 16]), 2_000);
-    assert_eq!(
-        st.open_next(&account, &a0, &ab, &ar, &partner_chain, &p, 3_000, &Defences::ALL).err(),
-        Some(Error::BatchChainHead)
-    );
+    assert_eq!(st.open_next(&account, &a0, &ab, &ar, &partner_chain, &p, 3_000).err(), Some(Error::BatchChainHead));
     assert_eq!(st.pending.len(), 1, "the claim is the evidence of the other branch");
     // The server now serves the fork; the partner's chain accepts it (it extends C0).
     partner_chain.update(&fork.encoded()).unwrap();
@@ -125,7 +121,7 @@ fn new_writer_counted_as_initial_when_no_batch_was_accepted_yet() {
     let a0 = BatchId([0xa0; 16]);
     let (ab, _) = seal(account, &a, &c0, &p, a0, 0, BatchId([0; 16]), 1_000);
     let empty = ServerRecord::new(&account, &a0);
-    assert!(st.open_next(&account, &a0, &ab, &empty, &chain0, &p, 2_000, &Defences::ALL).is_err());
+    assert!(st.open_next(&account, &a0, &ab, &empty, &chain0, &p, 2_000).is_err());
     // N is added: the partner sees its add-device statement arrive in its own chain.
     let n = DeviceKeys::generate(&mut rng);
     let c1 = approve_device(&c0, &a, &n.pending(&account), &acct.umks(), &mut rng).unwrap().state;
@@ -135,7 +131,7 @@ fn new_writer_counted_as_initial_when_no_batch_was_accepted_yet() {
     let (b0, b1, b2) = (BatchId([0x10; 16]), BatchId([0x11; 16]), BatchId([0x12; 16]));
     let (nb, nr) = seal(account, &n, &c1, &p, b2, 2, b1, 5_000);
     let _ = b0;
-    let got = st.open_next(&account, &b2, &nb, &nr, &chain, &p, 6_000, &Defences::ALL);
+    let got = st.open_next(&account, &b2, &nb, &nr, &chain, &p, 6_000);
     // [BAT-11] says a writer added after the reader began must start at seq 0 (E_BATCH_GAP).
     // [BAT-11] the fix: the initial writers were fixed at the first attempt, before N existed
     assert_eq!(got.err(), Some(blindsync::Error::BatchGap));

@@ -170,6 +170,8 @@ fn expect_error(kind: &str, input: serde_json::Value, error: blindsync::Error) {
         requirements: vec![],
         input,
         expected: blindsync_testkit::Expected::Err(error),
+        flags: vec![],
+        faults: vec![],
     };
     assert_eq!(v.check(), Ok(()), "{kind}");
 }
@@ -213,4 +215,117 @@ fn writer_sequence_procedure() {
     expect_error("sync_writer_sequence", rollback, blindsync::Error::SyncRollback);
     // a stub that is not superseded is withheld even in sequence
     expect_error("sync_writer_sequence", run(0, vec![item(1, true, false, false, 1)]), blindsync::Error::SyncWithheld);
+}
+
+/// A fresh scratch folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("blindsync-vectors-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+// `vectors verify` on a folder with only some of the files: those are verified, the others are
+// listed as skipped, nothing fails for being absent.
+#[test]
+fn verify_path_takes_a_subset_folder() {
+    let d = scratch("subset");
+    for f in ["wrap.json", "envelope.json"] {
+        std::fs::copy(dir().join(f), d.join(f)).unwrap();
+    }
+    let out = blindsync_testkit::verify_path(&d, None).unwrap();
+    let names: Vec<&str> = out.reports.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["wrap.json", "envelope.json"]);
+    assert!(
+        out.reports.iter().all(|r| r.ok() && r.negative.1 > 0),
+        "{}",
+        blindsync_testkit::render_table(&out.reports)
+    );
+    assert!(
+        out.skipped.contains(&"chain.json".to_owned())
+            && out.skipped.contains(&"upstream/rfc9180_hpke.json".to_owned())
+    );
+    assert!(!out.skipped.contains(&"wrap.json".to_owned()));
+    // an empty folder has nothing to verify: an error, not a pass
+    let empty = scratch("empty");
+    assert!(blindsync_testkit::verify_path(&empty, None).unwrap_err().contains("no vector file"));
+    assert!(blindsync_testkit::verify_path(&empty.join("missing"), None).unwrap_err().contains("no such file"));
+}
+
+// A single file, generated or upstream, and one kind.
+#[test]
+fn verify_path_takes_one_file_and_one_kind() {
+    let out = blindsync_testkit::verify_path(&dir().join("wrap.json"), None).unwrap();
+    assert_eq!((out.reports.len(), out.reports[0].name.as_str()), (1, "wrap.json"));
+    assert!(out.reports[0].ok());
+    let up = blindsync_testkit::verify_path(&dir().join("upstream/rfc5869_hkdf_sha256.json"), None).unwrap();
+    assert!(up.reports[0].ok() && up.reports[0].positive.1 >= 3, "{:?}", up.reports[0]);
+
+    let n = committed("wrap.json").iter().filter(|v| v["kind"] == "umk_unwrap").count();
+    let only = blindsync_testkit::verify_path(&dir(), Some("umk_unwrap")).unwrap();
+    assert_eq!(only.reports.len(), 1, "only wrap.json holds umk_unwrap vectors");
+    let r = &only.reports[0];
+    assert_eq!((r.name.as_str(), r.positive.1 + r.negative.1), ("wrap.json", n));
+    assert!(r.ok() && n > 10);
+    let one = blindsync_testkit::verify_path(&dir().join("wrap.json"), Some("password_unlock")).unwrap();
+    assert!(one.reports[0].ok() && one.reports[0].positive.1 + one.reports[0].negative.1 >= 4);
+
+    assert!(blindsync_testkit::verify_path(&dir(), Some("no_such_kind")).unwrap_err().contains("unknown kind"));
+    let e = blindsync_testkit::verify_path(&dir().join("wrap.json"), Some("envelope_open")).unwrap_err();
+    assert!(e.contains("no vector of kind envelope_open"), "{e}");
+    let e =
+        blindsync_testkit::verify_path(&dir().join("upstream/rfc5869_hkdf_sha256.json"), Some("sha256")).unwrap_err();
+    assert!(e.contains("no kinds"), "{e}");
+}
+
+// A vector that cannot be parsed or run is a failure that names the file and the vector's id,
+// never a panic; the other vectors of the file still run.
+#[test]
+fn malformed_vectors_are_named_by_id() {
+    let d = scratch("malformed");
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir().join("wrap.json")).unwrap()).unwrap();
+    let list = json["vectors"].as_array_mut().unwrap();
+    let total = list.len();
+    list[0].as_object_mut().unwrap().remove("input");
+    list[1]["kind"] = "no_such_kind".into();
+    list[3]["flags"] = serde_json::json!(["NotAFlag"]);
+    list[4]["error"] = "E_NOT_A_CODE".into();
+    list[5].as_object_mut().unwrap().remove("flags");
+    list[6]["input"]["kek"] = 7.into();
+    list[7]["flags"] = serde_json::json!(["Truncated"]);
+    list.push(serde_json::json!("not an object"));
+    list.push(serde_json::json!({"kind": "umk_unwrap"}));
+    std::fs::write(d.join("wrap.json"), serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    std::fs::write(d.join("envelope.json"), b"{ not json").unwrap();
+
+    let out = blindsync_testkit::verify_path(&d, None).unwrap();
+    let wrap = &out.reports[0];
+    let all = wrap.failures.join("\n");
+    let id = |i: usize| json["vectors"][i]["id"].as_str().unwrap().to_owned();
+    for (i, what) in [
+        (0, "missing field input"),
+        (1, "unknown kind no_such_kind"),
+        (3, "unknown flag NotAFlag"),
+        (4, "unknown error code E_NOT_A_CODE"),
+        (5, "at least one flag"),
+        (6, "kek is not a string"),
+        (7, "the first flag (after MultiFault) is the class of E_WRAP_OPEN"),
+    ] {
+        let line =
+            wrap.failures.iter().find(|l| l.contains(&id(i))).unwrap_or_else(|| panic!("{} not named:\n{all}", id(i)));
+        assert!(line.starts_with("wrap.json: ") && line.contains(what), "{line}");
+    }
+    assert!(
+        all.contains(&format!("wrap.json: vector {total}, id (no id): malformed vector: vector is not an object")),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("wrap.json: vector {}, id (no id): malformed vector: missing field id", total + 1)),
+        "{all}"
+    );
+    assert_eq!(wrap.failures.len(), 9, "{all}");
+    // the untouched vectors still ran and passed
+    assert!(wrap.positive.0 + wrap.negative.0 >= total - 7);
+    let env = &out.reports[1];
+    assert!(!env.ok() && env.failures[0].contains("envelope.json") && env.failures[0].contains("invalid JSON"));
 }

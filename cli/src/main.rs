@@ -206,10 +206,14 @@ enum VectorsCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Verify every vector file in DIR (default: ./vectors, else the crate's own).
+    /// Verify the vector files in PATH (default: ./vectors, else the crate's own): a folder
+    /// with any subset of the files (absent ones are skipped and listed), or one file.
     Verify {
-        /// The vectors folder.
-        dir: Option<PathBuf>,
+        /// A vectors folder or a single vector file.
+        path: Option<PathBuf>,
+        /// Run only the vectors of this kind (for example `envelope_open`).
+        #[arg(long)]
+        kind: Option<String>,
     },
 }
 
@@ -224,10 +228,33 @@ fn default_vectors_dir() -> PathBuf {
 
 fn verify(dir: &Path) -> bool {
     println!("Test vectors in {}", dir.display());
-    let reports = blindsync_testkit::verify_dir(dir);
-    print!("{}", blindsync_testkit::render_table(&reports));
+    summarize(&blindsync_testkit::verify_dir(dir))
+}
+
+/// `vectors verify`: any subset of the files, one file, or one kind.
+fn verify_path(path: &Path, kind: Option<&str>) -> bool {
+    match kind {
+        Some(k) => println!("Test vectors of kind {k} in {}", path.display()),
+        None => println!("Test vectors in {}", path.display()),
+    }
+    match blindsync_testkit::verify_path(path, kind) {
+        Ok(out) => {
+            if !out.skipped.is_empty() {
+                println!("absent, skipped: {}", out.skipped.join(", "));
+            }
+            summarize(&out.reports)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            false
+        }
+    }
+}
+
+fn summarize(reports: &[blindsync_testkit::FileReport]) -> bool {
+    print!("{}", blindsync_testkit::render_table(reports));
     let (mut pos, mut neg, mut failed) = ((0, 0), (0, 0), 0);
-    for r in &reports {
+    for r in reports {
         pos.0 += r.positive.0;
         pos.1 += r.positive.1;
         neg.0 += r.negative.0;
@@ -338,9 +365,15 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Vectors { command: VectorsCommand::Verify { dir } } => {
-            let dir = dir.unwrap_or_else(default_vectors_dir);
-            verify(&dir) & verify_scenarios(&dir.join("scenarios"))
+        Command::Vectors { command: VectorsCommand::Verify { path, kind } } => {
+            let path = path.unwrap_or_else(default_vectors_dir);
+            let scenarios = path.join("scenarios");
+            let mut ok = verify_path(&path, kind.as_deref());
+            // [CONF-4] a folder's scenario vectors too, when it has them (not with --kind)
+            if kind.is_none() && scenarios.is_dir() {
+                ok &= verify_scenarios(&scenarios);
+            }
+            ok
         }
         Command::Conform { client, scenarios, json, timeout } => {
             let dir = scenarios.unwrap_or_else(|| default_vectors_dir().join("scenarios"));

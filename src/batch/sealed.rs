@@ -791,6 +791,22 @@ impl ReaderState {
         policy: &dyn BatchPolicy,
         me: &HpkeSecretKey,
         now_ms: u64,
+    ) -> Result<OpenedBatch> {
+        self.open_next_with(account, batch, sealed, record, policy, me, now_ms, &Defences::ALL)
+    }
+
+    danger_api! {
+    /// [`ReaderState::open_next`] under the model's defence switches (feature `danger`). [MODEL-5]
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_next_with(
+        &mut self,
+        account: &AccountId,
+        batch: &BatchId,
+        sealed: &SealedBatch,
+        record: &ServerRecord,
+        policy: &dyn BatchPolicy,
+        me: &HpkeSecretKey,
+        now_ms: u64,
         defences: &Defences,
     ) -> Result<OpenedBatch> {
         // [BAT-11] the writers active when this reader began: fixed at its first attempt,
@@ -842,5 +858,6 @@ impl ReaderState {
         let e = self.last_end_ms.entry(writer).or_insert(end_ms);
         *e = (*e).max(end_ms);
         Ok(opened)
+    }
     }
 }

@@ -318,7 +318,7 @@ mod sealed_tests {
             let mut st = ReaderState::default();
             for &k in order {
                 let r = record_for(&f, &ids[k], &evs);
-                st.open_next(&ACC, &ids[k], &batches[k], &r, &f.policy, &f.partner, 5, d)?;
+                st.open_next_with(&ACC, &ids[k], &batches[k], &r, &f.policy, &f.partner, 5, d)?;
             }
             Ok(())
         };
@@ -359,10 +359,10 @@ mod sealed_tests {
         let run = |d: &Defences| -> (core::result::Result<(), Error>, core::result::Result<(), Error>) {
             let mut st = ReaderState::default();
             let a = st
-                .open_next(&ACC, &honest_id, &honest, &record_for(&f, &honest_id, &evs), &stale, &f.partner, 5, d)
+                .open_next_with(&ACC, &honest_id, &honest, &record_for(&f, &honest_id, &evs), &stale, &f.partner, 5, d)
                 .map(|_| ());
             let b = st
-                .open_next(&ACC, &w_id, &forged, &record_for(&w_fixture, &w_id, &evs), &stale, &f.partner, 5, d)
+                .open_next_with(&ACC, &w_id, &forged, &record_for(&w_fixture, &w_id, &evs), &stale, &f.partner, 5, d)
                 .map(|_| ());
             (a, b)
         };
@@ -375,13 +375,12 @@ mod sealed_tests {
     // older head than an earlier one is recorded as a stale-head alert.
     #[test]
     fn new_writer_starts_at_seq_zero_and_stale_heads_are_noted() {
-        use crate::defences::Defences;
         let f = fixture();
         let evs = events(1);
         let mut st = ReaderState::default();
         let b0 = BatchId([0x40; 16]);
         let s0 = seal_linked(&f, b0, LINK, &evs);
-        st.open_next(&ACC, &b0, &s0, &record_for(&f, &b0, &evs), &f.policy, &f.partner, 5, &Defences::ALL).unwrap();
+        st.open_next(&ACC, &b0, &s0, &record_for(&f, &b0, &evs), &f.policy, &f.partner, 5).unwrap();
         // X is added to the reader's chain after it began.
         let x = DeviceKeys::generate(&mut SeededRng::from_label("new-writer"));
         let mut grown = f.policy.clone();
@@ -392,7 +391,7 @@ mod sealed_tests {
         let later = seal_linked(&fx, x3, BatchLink { seq: 3, prev_batch: BatchId([0x42; 16]), chain_head: HEAD }, &evs);
         let first = seal_linked(&fx, x0, LINK, &evs);
         let open = |st: &mut ReaderState, id: &BatchId, b: &SealedBatch| {
-            st.open_next(&ACC, id, b, &record_for(&fx, id, &evs), &grown, &f.partner, 5, &Defences::ALL)
+            st.open_next(&ACC, id, b, &record_for(&fx, id, &evs), &grown, &f.partner, 5)
         };
         assert_eq!(open(&mut st.clone(), &x3, &later).err(), Some(Error::BatchGap));
         assert!(open(&mut st, &x0, &first).is_ok());
@@ -400,7 +399,7 @@ mod sealed_tests {
         let old = ChainHead { len: 1, hash: CHAIN[0] };
         let b1 = BatchId([0x41; 16]);
         let s1 = seal_linked(&f, b1, BatchLink { seq: 1, prev_batch: b0, chain_head: old }, &evs);
-        st.open_next(&ACC, &b1, &s1, &record_for(&f, &b1, &evs), &grown, &f.partner, 5, &Defences::ALL).unwrap();
+        st.open_next(&ACC, &b1, &s1, &record_for(&f, &b1, &evs), &grown, &f.partner, 5).unwrap();
         assert_eq!(st.stale_heads.len(), 1);
         assert_eq!((st.stale_heads[0].head_len, st.stale_heads[0].newest_len), (1, 2));
     }

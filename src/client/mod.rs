@@ -54,11 +54,13 @@ pub use alerts::{
     Alert, ChainLink, MAX_REVISION_STEP, SeqItem, Step, SyncReport, classify, listing_in_order, revision_steps,
     revision_within_step, revoked_incomplete, stale_head, writer_chain_break, writer_sequence,
 };
-pub use ops::{Enrollment, Exchange, Joining, Outcome, PartnerOpen, Registration, Transport, run};
+pub use ops::{
+    Enrollment, Exchange, Joining, MAX_SYNC_BYTES, MAX_SYNC_ITEMS, Outcome, PartnerOpen, Registration, Transport, run,
+};
 pub use persist::{
     Entries, FORMAT_VERSION, Persist, Persistent, TABLES, Volatile, encode, load, migrate, stored_version,
 };
-pub use state::{Record, State};
+pub use state::{MAX_UNREAD_ALERTS, Record, State};
 
 use crate::chain::{ChainState, PendingDevice, UnlockPathKeys};
 use crate::defences::Defences;
@@ -93,6 +95,9 @@ pub struct Client<P = Volatile> {
     op: Option<Running>,
     done: Option<Result<Outcome>>,
     store: P,
+    /// Opened from a store and not yet synced to the end of the listing: the
+    /// stored state may be older than this device's last write. [CLIENT-5]
+    reopened: bool,
 }
 
 impl<P> core::fmt::Debug for Client<P> {
@@ -138,6 +143,7 @@ impl<S: KvStore> Client<Persistent<S>> {
             op: None,
             done: None,
             store: p,
+            reopened: true,
         }))
     }
 
@@ -158,6 +164,7 @@ impl<P: Persist> Client<P> {
             op: None,
             done: None,
             store,
+            reopened: false,
         }
     }
 
@@ -342,6 +349,28 @@ impl<P: Persist> Client<P> {
     /// listed without an alert. [SYNC-7]
     pub fn cursor(&self) -> u64 {
         self.state.cursor
+    }
+
+    /// The alerts of committed syncs that the application has not acknowledged
+    /// yet, oldest first. A durable device keeps them in its store with the
+    /// commit that made them fire, so an alert that fires only once (a revoked
+    /// writer's write above its bound, a stale head) survives a crash between
+    /// that commit and the application reading the sync's report. A volatile
+    /// device keeps none. [PERSIST-6]
+    pub fn unread_alerts(&self) -> &[Alert] {
+        &self.state.unread_alerts
+    }
+
+    /// Forgets the unread alerts, durably: call it once the application has
+    /// shown or recorded them. `E_CLIENT_BUSY` while an operation runs or its
+    /// outcome is untaken. [PERSIST-6]
+    pub fn acknowledge_alerts(&mut self) -> Result<()> {
+        if self.op.is_some() || self.done.is_some() {
+            return Err(Error::ClientBusy);
+        }
+        let before = self.snapshot();
+        self.state.unread_alerts.clear();
+        self.commit_since(before)
     }
 
     /// This device's id.

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 
 use zeroize::Zeroizing;
 
+use super::alerts::Alert;
 use super::state::{Outbox, Record, State};
 use crate::chain::ChainState;
 use crate::device::{DeviceId, DeviceKeys, DeviceSigningSeed};
@@ -52,10 +53,11 @@ const WRITERS: &str = "client.writers";
 const IDENTITIES: &str = "client.identities";
 const REVOCATIONS: &str = "client.revocations";
 const REFUSED: &str = "client.refused";
+const ALERTS: &str = "client.alerts";
 
 /// Every table of the format. [PERSIST-4]
-pub const TABLES: [&str; 10] =
-    [META, UMKS, CHAIN, COLLECTIONS, RECORDS, ACCEPTED, WRITERS, IDENTITIES, REVOCATIONS, REFUSED];
+pub const TABLES: [&str; 11] =
+    [META, UMKS, CHAIN, COLLECTIONS, RECORDS, ACCEPTED, WRITERS, IDENTITIES, REVOCATIONS, REFUSED, ALERTS];
 
 /// Longest stored value field (a record value, an envelope, a statement). [PERSIST-4]
 const MAX_FIELD: usize = 1 << 24;
@@ -222,7 +224,46 @@ pub fn encode(state: &State) -> Entries {
     for d in &state.refused_above_bound {
         put(&mut e, REFUSED, d.to_vec(), Vec::new());
     }
+    for (i, a) in state.unread_alerts.iter().enumerate() {
+        put(&mut e, ALERTS, (i as u32).to_be_bytes().to_vec(), encode_alert(a));
+    }
     e
+}
+
+/// An unread alert: `tag(1) ‖ fields` ([PERSIST-6]): 1 withheld, 2 rollback,
+/// 3 equivocation, 4 stale head (`writer(32) ‖ u64(seq)`); 5 fork (nothing);
+/// 6 chain (`bytes(code)`); 7 forged (`u64(item_seq) ‖ bytes(code)`).
+fn encode_alert(a: &Alert) -> Vec<u8> {
+    let e = Encoder::raw();
+    match a {
+        Alert::Withheld { writer, missing_seq } => e.u8(1).fixed(&writer.0).u64(*missing_seq),
+        Alert::Rollback { writer, seq } => e.u8(2).fixed(&writer.0).u64(*seq),
+        Alert::Equivocation { writer, seq } => e.u8(3).fixed(&writer.0).u64(*seq),
+        Alert::StaleHead { writer, seq } => e.u8(4).fixed(&writer.0).u64(*seq),
+        Alert::Fork => e.u8(5),
+        Alert::Chain(err) => e.u8(6).bytes(err.code().as_bytes()),
+        Alert::Forged { item_seq, error } => e.u8(7).u64(*item_seq).bytes(error.code().as_bytes()),
+    }
+    .finish()
+}
+
+fn decode_alert(bytes: &[u8]) -> Result<Alert> {
+    let code = |r: &mut Reader<'_>| -> Result<Error> {
+        let c = core::str::from_utf8(r.bytes(64)?).map_err(corrupt)?;
+        Error::from_code(c).ok_or(Error::StoreCorrupt)
+    };
+    read(bytes, |r| {
+        Ok(match r.u8()? {
+            1 => Alert::Withheld { writer: DeviceId(r.array()?), missing_seq: r.u64()? },
+            2 => Alert::Rollback { writer: DeviceId(r.array()?), seq: r.u64()? },
+            3 => Alert::Equivocation { writer: DeviceId(r.array()?), seq: r.u64()? },
+            4 => Alert::StaleHead { writer: DeviceId(r.array()?), seq: r.u64()? },
+            5 => Alert::Fork,
+            6 => Alert::Chain(code(r)?),
+            7 => Alert::Forged { item_seq: r.u64()?, error: code(r)? },
+            _ => return Err(Error::StoreCorrupt),
+        })
+    })
 }
 
 /// Any decoding failure of stored bytes is `E_STORE_CORRUPT`. [PERSIST-2]
@@ -342,6 +383,13 @@ pub fn load(store: &dyn KvStore) -> Result<Option<State>> {
     for (k, v) in store.scan(REFUSED)? {
         empty(&v)?;
         state.refused_above_bound.insert(read(&k, |r| r.array::<32>())?);
+    }
+    // [PERSIST-6] unread alerts, in order: keys 0, 1, 2, ... (a gap is corruption)
+    for (i, (k, v)) in store.scan(ALERTS)?.into_iter().enumerate() {
+        if read(&k, |r| r.u32())? as usize != i || i >= crate::client::state::MAX_UNREAD_ALERTS {
+            return Err(Error::StoreCorrupt);
+        }
+        state.unread_alerts.push(decode_alert(&v)?);
     }
     if let Some(v) = get(b"outbox")? {
         let o = read(&v, |r| {

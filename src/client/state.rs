@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use crate::chain::ChainState;
+use crate::client::alerts::Alert;
 use crate::device::{DeviceId, DeviceKeys};
 use crate::envelope::{RecordId, Stub};
 use crate::keys::{Bucket, Epoch, Umk};
@@ -111,7 +112,14 @@ pub struct State {
     /// bytes' digest: refused once with an alert, then skipped, so that a write a revoked
     /// device made above its bound cannot hold the cursor for ever. [SYNC-15] [CHAIN-20]
     pub(crate) refused_above_bound: BTreeSet<[u8; 32]>,
+    /// Alerts of committed syncs that the application has not acknowledged yet, oldest
+    /// first, at most [`MAX_UNREAD_ALERTS`] (the newest kept). Kept by durable clients only:
+    /// an alert that fires once must survive a crash after its sync's commit. [PERSIST-6]
+    pub(crate) unread_alerts: Vec<Alert>,
 }
+
+/// Most unacknowledged alerts a device keeps. [PERSIST-6]
+pub const MAX_UNREAD_ALERTS: usize = 1024;
 
 impl core::fmt::Debug for State {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -145,6 +153,7 @@ impl State {
             identities: BTreeMap::new(),
             revocations: BTreeMap::new(),
             refused_above_bound: BTreeSet::new(),
+            unread_alerts: Vec::new(),
         }
     }
 

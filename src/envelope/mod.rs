@@ -528,9 +528,11 @@ pub fn dangerous_open_with_defences(envelope: &[u8], ctx: &OpenContext<'_>, defe
 }
 
 impl EnvelopeRef<'_> {
-    /// [`open`] of an envelope already decoded (step 1 done): steps 2 to 8,
-    /// so a reader that decoded it to route it does not decode it twice. [ENV-12]
-    pub fn open(&self, ctx: &OpenContext<'_>) -> Result<Opened> {
+    /// [`open`] of an envelope this crate decoded (step 1 done): steps 2 to 8,
+    /// so a reader that decoded it to route it does not decode it twice.
+    /// Crate-private: an `EnvelopeRef` built by hand has skipped [ENV-4]'s
+    /// checks. [ENV-12]
+    pub(crate) fn open(&self, ctx: &OpenContext<'_>) -> Result<Opened> {
         open_decoded(self, ctx, &Defences::ALL)
     }
 }

@@ -606,6 +606,7 @@ impl<R: Read> StreamOpener<R> {
         Self::new_with_defences(manifest, ctx, source, input, &Defences::ALL)
     }
 
+    danger_api! {
     /// [`StreamOpener::new`] with the model's defence switches: with
     /// `data.chunk_digests` off it does not compare frame digests and relies on
     /// the AEAD tag alone (what a key holder can forge). [STR-11] [MODEL-5]
@@ -628,6 +629,7 @@ impl<R: Read> StreamOpener<R> {
             done: false,
             check_digests: defences.data.chunk_digests,
         })
+    }
     }
 
     /// Reads, checks and decrypts the next chunk into `self.frame`. [STR-11]
@@ -735,6 +737,7 @@ pub fn open(manifest: &[u8], body: &[u8], ctx: &StreamOpenContext, source: &Stre
     open_with_defences(manifest, body, ctx, source, &Defences::ALL)
 }
 
+danger_api! {
 /// [`open`] with the model's defence switches ([`StreamOpener::new_with_defences`]). [MODEL-5]
 pub fn open_with_defences(
     manifest: &[u8],
@@ -787,6 +790,7 @@ pub fn open_with_defences(
         return fail(&mut out, Error::DecodeTrailing);
     }
     Ok(out)
+}
 }
 
 #[doc(hidden)]

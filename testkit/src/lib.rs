@@ -12,6 +12,7 @@
 
 mod areas;
 pub mod ed25519;
+mod flags;
 pub mod hex;
 mod json;
 pub mod net;
@@ -24,6 +25,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use blindsync::error::Error;
+pub use flags::Flag;
 pub use json::Fail;
 
 /// The format tag every generated file carries.
@@ -44,6 +46,21 @@ pub struct Vector {
     pub input: Value,
     /// Expected outcome.
     pub expected: Expected,
+    /// Negative vectors: the check or attack classes it exercises (at least one; empty for a
+    /// positive vector).
+    pub flags: Vec<Flag>,
+    /// Multi-fault vectors: each fault with the code of the check that catches it, in the spec's
+    /// check order (the first one's code is the expected error); empty otherwise.
+    pub faults: Vec<FaultNote>,
+}
+
+/// One fault of a multi-fault vector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultNote {
+    /// What was changed.
+    pub fault: String,
+    /// The code the procedure gives for this fault alone (the generator checks it).
+    pub error: Error,
 }
 
 /// What a vector expects.
@@ -106,42 +123,124 @@ impl Vector {
             }
             Expected::Err(e) => {
                 m.insert("error".into(), e.code().into());
+                m.insert("flags".into(), self.flags.iter().map(|f| Value::from(f.name())).collect());
+                if !self.faults.is_empty() {
+                    let faults = self.faults.iter().map(|f| {
+                        let mut o = Map::new();
+                        o.insert("fault".into(), f.fault.clone().into());
+                        o.insert("error".into(), f.error.code().into());
+                        Value::Object(o)
+                    });
+                    m.insert("faults".into(), faults.collect());
+                }
             }
         }
         Value::Object(m)
     }
 
-    /// Parses a vector object.
+    /// Parses a vector object. Every malformation is a [`Fail::Harness`] naming the field.
     pub fn from_json(v: &Value) -> Result<Self, Fail> {
         let o = v.as_object().ok_or_else(|| Fail::harness("vector is not an object"))?;
         let s = |k: &str| -> Result<String, Fail> {
-            o.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| Fail::harness(format!("missing {k}")))
-        };
-        let requirements = o
-            .get("requirements")
-            .and_then(Value::as_array)
-            .ok_or_else(|| Fail::harness("missing requirements"))?
-            .iter()
-            .map(|r| r.as_str().map(str::to_owned).ok_or_else(|| Fail::harness("requirement is not a string")))
-            .collect::<Result<_, _>>()?;
-        let expected = match (o.get("error"), o.get("output")) {
-            (Some(e), None) => {
-                let code = e.as_str().ok_or_else(|| Fail::harness("error is not a string"))?;
-                Expected::Err(Error::from_code(code).ok_or_else(|| Fail::harness(format!("unknown error {code}")))?)
+            match o.get(k) {
+                None => Err(Fail::harness(format!("missing field {k}"))),
+                Some(v) => v.as_str().map(str::to_owned).ok_or_else(|| Fail::harness(format!("{k} is not a string"))),
             }
+        };
+        let strings = |k: &str| -> Result<Vec<String>, Fail> {
+            o.get(k)
+                .ok_or_else(|| Fail::harness(format!("missing field {k}")))?
+                .as_array()
+                .ok_or_else(|| Fail::harness(format!("{k} is not an array")))?
+                .iter()
+                .map(|r| {
+                    r.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| Fail::harness(format!("an entry of {k} is not a string")))
+                })
+                .collect()
+        };
+        let code = |v: &Value, what: &str| -> Result<Error, Fail> {
+            let c = v.as_str().ok_or_else(|| Fail::harness(format!("{what} is not a string")))?;
+            Error::from_code(c).ok_or_else(|| Fail::harness(format!("unknown error code {c} in {what}")))
+        };
+        let id = s("id")?;
+        let kind = s("kind")?;
+        let requirements = strings("requirements")?;
+        let expected = match (o.get("error"), o.get("output")) {
+            (Some(e), None) => Expected::Err(code(e, "error")?),
             (None, Some(out)) => Expected::Ok {
                 intermediate: o.get("intermediate").cloned().unwrap_or(Value::Object(Map::new())),
                 output: out.clone(),
             },
             _ => return Err(Fail::harness("a vector has exactly one of output and error")),
         };
+        let flags = match o.get("flags") {
+            None => Vec::new(),
+            Some(_) => strings("flags")?
+                .iter()
+                .map(|n| {
+                    Flag::from_name(n)
+                        .ok_or_else(|| Fail::harness(format!("unknown flag {n} (not in the set of vectors/README.md)")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let faults = match o.get("faults") {
+            None => Vec::new(),
+            Some(list) => list
+                .as_array()
+                .ok_or_else(|| Fail::harness("faults is not an array"))?
+                .iter()
+                .map(|f| {
+                    let fault = f
+                        .get("fault")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| Fail::harness("a fault has no fault text"))?;
+                    let error = code(f.get("error").unwrap_or(&Value::Null), "a fault's error")?;
+                    Ok(FaultNote { fault: fault.to_owned(), error })
+                })
+                .collect::<Result<Vec<_>, Fail>>()?,
+        };
+        match &expected {
+            Expected::Ok { .. } if !flags.is_empty() || !faults.is_empty() => {
+                return Err(Fail::harness("a positive vector has no flags or faults"));
+            }
+            Expected::Err(_) if flags.is_empty() => {
+                return Err(Fail::harness("a negative vector needs at least one flag"));
+            }
+            Expected::Err(e) => {
+                let multi = flags.contains(&Flag::MultiFault);
+                let class = flags.get(usize::from(multi)).copied();
+                if (multi && flags[0] != Flag::MultiFault) || class != Flag::of_error(*e) {
+                    return Err(Fail::harness(format!(
+                        "the first flag (after MultiFault) is the class of {}: {}",
+                        e.code(),
+                        Flag::of_error(*e).map_or("none", Flag::name)
+                    )));
+                }
+                if (1..flags.len()).any(|i| flags[..i].contains(&flags[i])) {
+                    return Err(Fail::harness("a flag appears twice"));
+                }
+                if multi != (faults.len() >= 2) {
+                    return Err(Fail::harness(
+                        "a vector flagged MultiFault lists two or more faults, and only such a vector",
+                    ));
+                }
+                if multi && faults[0].error != *e {
+                    return Err(Fail::harness("the first fault's error is the vector's error"));
+                }
+            }
+            Expected::Ok { .. } => {}
+        }
         Ok(Vector {
-            id: s("id")?,
-            kind: s("kind")?,
+            id,
+            kind,
             description: s("description")?,
             requirements,
-            input: o.get("input").cloned().ok_or_else(|| Fail::harness("missing input"))?,
+            input: o.get("input").cloned().ok_or_else(|| Fail::harness("missing field input"))?,
             expected,
+            flags,
+            faults,
         })
     }
 
@@ -149,6 +248,7 @@ impl Vector {
     pub fn check(&self) -> Result<(), String> {
         let got = areas::run(&self.kind, &self.input);
         match (&self.expected, got) {
+            (_, Err(Fail::Harness(m))) => Err(format!("malformed vector: {m}")),
             (Expected::Ok { intermediate, output }, Ok(outcome)) => {
                 if &outcome.intermediate != intermediate {
                     return Err(format!("intermediate values differ: got {}", outcome.intermediate));
@@ -219,6 +319,12 @@ impl FileReport {
 
 /// Verifies one generated file's JSON.
 pub fn verify_generated(name: &str, json: &Value) -> FileReport {
+    verify_generated_kind(name, json, None)
+}
+
+/// Verifies the vectors of one generated file's JSON, only those of `kind` if given.
+/// A vector that does not parse is a failure naming the file, its index and its id.
+pub fn verify_generated_kind(name: &str, json: &Value, kind: Option<&str>) -> FileReport {
     let mut rep = FileReport { name: name.to_owned(), ..Default::default() };
     if json.get("format").and_then(Value::as_str) != Some(FORMAT) {
         rep.failures.push(format!("{name}: format is not {FORMAT}"));
@@ -229,10 +335,14 @@ pub fn verify_generated(name: &str, json: &Value) -> FileReport {
         return rep;
     };
     for (i, v) in list.iter().enumerate() {
+        if kind.is_some_and(|k| v.get("kind").and_then(Value::as_str) != Some(k)) {
+            continue;
+        }
         let vector = match Vector::from_json(v) {
             Ok(v) => v,
             Err(e) => {
-                rep.failures.push(format!("{name}[{i}]: {e}"));
+                let id = v.get("id").and_then(Value::as_str).unwrap_or("(no id)");
+                rep.failures.push(format!("{name}: vector {i}, id {id}: {e}"));
                 continue;
             }
         };
@@ -243,13 +353,14 @@ pub fn verify_generated(name: &str, json: &Value) -> FileReport {
         slot.1 += 1;
         match vector.check() {
             Ok(()) => slot.0 += 1,
-            Err(msg) => rep.failures.push(format!("{}: {msg}", vector.id)),
+            Err(msg) => rep.failures.push(format!("{name}: {}: {msg}", vector.id)),
         }
     }
     rep
 }
 
-/// Verifies every file in `dir`: the generated files and `upstream/`.
+/// Verifies every file in `dir`: the generated files and `upstream/`. Every file must be
+/// present (an absent one is a failure); [`verify_path`] takes any subset.
 pub fn verify_dir(dir: &Path) -> Vec<FileReport> {
     let mut out = Vec::new();
     for name in generated_names() {
@@ -264,6 +375,79 @@ pub fn verify_dir(dir: &Path) -> Vec<FileReport> {
         out.push(verify_upstream_file(dir, name));
     }
     out
+}
+
+/// The reports of [`verify_path`] and the known files it did not find.
+#[derive(Clone, Debug, Default)]
+pub struct PathReport {
+    /// One report per verified file.
+    pub reports: Vec<FileReport>,
+    /// Known file names (relative to the folder) that were absent and skipped.
+    pub skipped: Vec<String>,
+}
+
+/// Verifies what `path` names: a folder holding any subset of the generated files and of
+/// `upstream/` (absent files are skipped and listed), or a single vector file, generated or
+/// upstream. With `kind`, only the vectors of that kind run (upstream files have no kinds
+/// and are skipped). An `Err` says why nothing could be verified (no such path, no vector
+/// file in the folder, an unknown kind, no vector of the kind).
+pub fn verify_path(path: &Path, kind: Option<&str>) -> Result<PathReport, String> {
+    if let Some(k) = kind.filter(|k| !areas::is_kind(k)) {
+        return Err(format!("unknown kind {k} (vectors/README.md lists the kinds)"));
+    }
+    let mut out = PathReport::default();
+    if path.is_dir() {
+        for name in generated_names() {
+            let file = path.join(name);
+            if file.is_file() {
+                out.reports.push(verify_file_as(&file, name, kind));
+            } else {
+                out.skipped.push(name.to_owned());
+            }
+        }
+        for name in upstream::FILES {
+            let rel = format!("upstream/{name}");
+            if !path.join(&rel).is_file() {
+                out.skipped.push(rel);
+            } else if kind.is_none() {
+                out.reports.push(verify_upstream_file(path, name));
+            }
+        }
+        if out.reports.is_empty() && kind.is_none() {
+            return Err(format!("{}: no vector file (none of {})", path.display(), generated_names().join(", ")));
+        }
+    } else if path.is_file() {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_owned();
+        let in_upstream = path.parent().and_then(Path::file_name).is_some_and(|p| p == "upstream");
+        if in_upstream && upstream::FILES.contains(&name.as_str()) {
+            if kind.is_some() {
+                return Err(format!(
+                    "{}: upstream files have no kinds; --kind selects generated vectors",
+                    path.display()
+                ));
+            }
+            let dir = path.parent().and_then(Path::parent).unwrap_or(Path::new("."));
+            out.reports.push(verify_upstream_file(dir, &name));
+        } else {
+            out.reports.push(verify_file_as(path, &name, kind));
+        }
+    } else {
+        return Err(format!("{}: no such file or folder", path.display()));
+    }
+    if let Some(k) = kind {
+        out.reports.retain(|r| r.positive.1 + r.negative.1 > 0 || !r.failures.is_empty());
+        if out.reports.is_empty() {
+            return Err(format!("{}: no vector of kind {k}", path.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn verify_file_as(path: &Path, name: &str, kind: Option<&str>) -> FileReport {
+    match read_json(path) {
+        Ok(json) => verify_generated_kind(name, &json, kind),
+        Err(e) => FileReport { name: name.to_owned(), failures: vec![e], ..Default::default() },
+    }
 }
 
 /// Verifies one file of `upstream/` (a name from the upstream list).

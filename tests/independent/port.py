@@ -7,7 +7,9 @@ reproduce the published test vectors. See README.md beside this file.
 
 Usage: python3 tests/independent/port.py [VECTORS_DIR]
 Exit status: 0 when every vector file validates against schema.json and every
-implemented vector passes; 1 otherwise. Unknown kinds are reported as skipped.
+implemented vector passes, and every negative vector's flags and faults follow
+the rules of vectors/README.md ("Flags"); 1 otherwise. Unknown kinds are
+reported as skipped.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -2135,6 +2138,37 @@ def run_vector(v: dict) -> str | None:
     return "; ".join(problems) or None
 
 
+def flag_classes(readme: Path) -> dict[str, str]:
+    """vectors/README.md, "Flags": error code -> the flag whose third column lists it."""
+    classes: dict[str, str] = {}
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("| flag | meaning | first flag of |"))
+    for line in lines[start + 2:]:
+        if not line.startswith("| `"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        for code in re.findall(r"`(E_[A-Z0-9_]+)`", cells[-1]):
+            classes[code] = cells[0].strip("`")
+    return classes
+
+
+def check_flags(v: dict, classes: dict[str, str]) -> str | None:
+    """The README's rules for `flags` and `faults` (the schema checks the closed set)."""
+    if "error" not in v:
+        return None
+    flags = v["flags"]
+    multi = "MultiFault" in flags
+    if multi and flags[0] != "MultiFault":
+        return "MultiFault is not the first flag"
+    want = classes.get(v["error"])
+    got = flags[1] if multi and len(flags) > 1 else (None if multi else flags[0])
+    if got != want:
+        return f"first class flag {got}, README says {want} for {v['error']}"
+    if multi and v["faults"][0]["error"] != v["error"]:
+        return "the first fault's error is not the vector's"
+    return None
+
+
 def main(argv: list[str]) -> int:
     default = Path(__file__).resolve().parent.parent.parent / "vectors"
     vdir = Path(argv[1]) if len(argv) > 1 else default
@@ -2146,6 +2180,7 @@ def main(argv: list[str]) -> int:
         return 1
 
     failures: list[str] = []
+    classes = flag_classes(vdir / "README.md") if (vdir / "README.md").exists() else None
     skipped_kinds: dict[str, int] = {}
     seen_ids: dict[str, str] = {}
     rows = []
@@ -2163,6 +2198,8 @@ def main(argv: list[str]) -> int:
             if v["id"] in seen_ids:  # README: ids are unique across all files
                 failures.append(f"{path.name}: {v['id']}: duplicate id (also in {seen_ids[v['id']]})")
             seen_ids[v["id"]] = path.name
+            if classes is not None and (why := check_flags(v, classes)):
+                failures.append(f"{path.name}: {v['id']}: flags: {why}")
             if v["kind"] not in KINDS:
                 counts[4] += 1
                 skipped_kinds[v["kind"]] = skipped_kinds.get(v["kind"], 0) + 1

@@ -565,7 +565,7 @@ impl DataModel {
             record.reported.push([0x5e; 32]);
             record.value = hchain::fold(&reference, &record.reported);
         }
-        let opened = n.reader.open_next(
+        let opened = n.reader.open_next_with(
             &account,
             &truth.id,
             &sealed,

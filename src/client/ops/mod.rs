@@ -37,6 +37,8 @@ mod register;
 mod sync;
 mod write;
 
+pub use sync::{MAX_SYNC_BYTES, MAX_SYNC_ITEMS};
+
 pub use enroll::Enrollment;
 pub use pair::Joining;
 pub use partner::PartnerOpen;
@@ -155,19 +157,46 @@ pub(crate) enum Next {
 /// A response of the wrong kind, or the server's refusal. [CLIENT-1]
 pub(crate) fn unexpected(r: Response) -> Result<Outcome> {
     match r {
-        Response::Error(e) => Err(e),
+        Response::Error(e) => Err(from_server(e)),
         _ => Err(Error::ClientUnexpectedResponse),
+    }
+}
+
+/// An error code the server answered, as this device reports it. [ERR-2] [CLIENT-2]
+///
+/// A server may only answer codes about the request or the data: a code of
+/// the `internal` or `misuse` class (`E_STORE_*`, `E_CLIENT_*`, `E_EMPTY_AAD`,
+/// …) describes the device's own environment or calls, and a server that
+/// sends one would make the device blame itself (and, for `E_STORE_CORRUPT`,
+/// throw away its anti-rollback state), so it is `E_CLIENT_UNEXPECTED_RESPONSE`.
+pub(crate) fn from_server(e: Error) -> Error {
+    use crate::error::Fault;
+    if matches!(e.fault(), Fault::Internal | Fault::Misuse) || e.code().starts_with("E_CLIENT_") {
+        Error::ClientUnexpectedResponse
+    } else {
+        e
     }
 }
 
 impl<P: Persist> Client<P> {
     pub(crate) fn begin(&mut self, op: Op, request: Request) -> Result<()> {
-        if self.op.is_some() {
+        // [CLIENT-2] an operation in progress, or a finished one whose outcome (with its
+        // alerts) the caller has not taken yet: starting another would lose it.
+        if self.op.is_some() || self.done.is_some() {
             return Err(Error::ClientBusy);
         }
-        self.done = None;
         self.op = Some(Running { op, next: Some(request) });
         Ok(())
+    }
+
+    /// Adds `alerts` to the unread ones, keeping the newest [`MAX_UNREAD_ALERTS`]. [PERSIST-6]
+    ///
+    /// [`MAX_UNREAD_ALERTS`]: crate::client::MAX_UNREAD_ALERTS
+    pub(crate) fn remember_alerts(&mut self, alerts: &[crate::client::Alert]) {
+        let unread = &mut self.state.unread_alerts;
+        unread.extend_from_slice(alerts);
+        let excess = unread.len().saturating_sub(crate::client::state::MAX_UNREAD_ALERTS);
+        unread.drain(..excess);
     }
 
     pub(crate) fn session(&self) -> Result<Token> {
@@ -401,7 +430,7 @@ impl<S, P: Persist> Stage<S, P> {
 /// The server's refusal, or a response of the wrong kind. [CLIENT-1]
 pub(crate) fn refused<T>(r: Response) -> Result<T> {
     match r {
-        Response::Error(e) => Err(e),
+        Response::Error(e) => Err(from_server(e)),
         _ => Err(Error::ClientUnexpectedResponse),
     }
 }

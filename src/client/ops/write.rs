@@ -71,6 +71,11 @@ impl<P: Persist> Client<P> {
             0 => [0; 32],
             l => self.state.identities.get(&(me, l)).copied().ok_or(Error::ClientState)?,
         };
+        // [CLIENT-5] a reopened device first learns its own last writer sequence number from
+        // a sync to the end of the listing (its store may be a restored, older copy)
+        if self.reopened {
+            return Err(Error::ClientSyncFirst);
+        }
         let epoch = self.state.chain.epoch();
         // [ENV-16] never seal in an epoch that the head this write cites has superseded.
         let head = self.state.chain.head().hash;

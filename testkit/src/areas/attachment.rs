@@ -3,7 +3,8 @@
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj};
@@ -147,6 +148,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         other_epoch,
         Error::StreamCommitment,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     for n in [0u64, 1, 2, 9, 100, 4_096, 65_536, 1_000_000, 123_456_789] {
         g.ok("attachment_padme", &format!("Padmé length of {n}"), &["ATT-6"], json!({"length": n}))?;
     }
@@ -160,6 +162,54 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         json!({"length": top + 1}),
         Error::AttachmentPadding,
     )?;
+    g.tag(&[Flag::IntegerOverflow, Flag::EdgeCase])?;
     g.err("attachment_padme", "2^64 - 1", &["ATT-6"], json!({"length": u64::MAX}), Error::AttachmentPadding)?;
+    g.tag(&[Flag::IntegerOverflow, Flag::EdgeCase])?;
+
+    // ---- multi-fault: stream open, then unpad, then the id ([ATT-4]) ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let (dm, db) = stream::seal(&params, &key.source(&s.id), &sk, &dirty, &mut srng).map_err(f)?;
+    let mut dirty_other = attachment::pad(b"not the photo").map_err(f)?;
+    if let Some(b) = dirty_other.last_mut() {
+        *b = 1;
+    }
+    let (xm, xb) = stream::seal(&params, &key.source(&s.id), &sk, &dirty_other, &mut srng).map_err(f)?;
+    let (om, ob) =
+        stream::seal(&params, &key.source(&s.id), &sk, &attachment::pad(b"not the photo").map_err(f)?, &mut srng)
+            .map_err(f)?;
+    let epoch1 = |mut v: Value| {
+        v["epoch"] = json!(1);
+        v
+    };
+    let cut = |b: &[u8]| b[..b.len() - 1].to_vec();
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "the key of epoch 1, over a blob with a non-zero padding byte",
+            epoch1(open_in(&s.id, &dm, &db)),
+            vec![
+                mf("the key of epoch 1", Error::StreamCommitment, epoch1(open_in(&s.id, &s.manifest, &s.body))),
+                mf("a non-zero padding byte", Error::AttachmentPadding, open_in(&s.id, &dm, &db)),
+            ],
+        ),
+        (
+            "another file under the photo's id, with a non-zero padding byte",
+            open_in(&s.id, &xm, &xb),
+            vec![
+                mf("a non-zero padding byte", Error::AttachmentPadding, open_in(&s.id, &dm, &db)),
+                mf("another file", Error::AttachmentId, open_in(&s.id, &om, &ob)),
+            ],
+        ),
+        (
+            "another file under the photo's id, its body cut by one byte",
+            open_in(&s.id, &om, &cut(&ob)),
+            vec![
+                mf("body cut by one byte", Error::StreamTruncated, open_in(&s.id, &s.manifest, &cut(&s.body))),
+                mf("another file", Error::AttachmentId, open_in(&s.id, &om, &ob)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in cases {
+        g.multi("attachment_open", what, &["ATT-4", "ATT-6"], input, faults)?;
+    }
     Ok(())
 }

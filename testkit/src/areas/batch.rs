@@ -2,10 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
-use crate::json::{Fail, JsonObject, hex_value, obj};
+use crate::json::{Fail, JsonObject, hex_value, obj, set};
 use blindsync::batch::hchain::{self, ServerRecord};
 use blindsync::batch::sealed::{self, BatchInput, BatchLink, BatchMeta, ListPolicy, SealedBatch, Window};
 use blindsync::batch::slots;
@@ -360,8 +361,8 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         slot_in(&three, &pks[1..3], &sks[0]),
         Error::BatchUnpinned,
     )?;
-    let mut bad = three.clone();
-    if let Some(b) = bad.last_mut() {
+    let mut bad_slot = three.clone();
+    if let Some(b) = bad_slot.last_mut() {
         *b ^= 1;
     }
     let last_sk = sks.iter().take(3).max_by_key(|s| s.public_key()).ok_or("sk")?;
@@ -369,12 +370,14 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         "batch_slot_open",
         "last slot's ciphertext altered",
         sreqs,
-        slot_in(&bad, &allowed3, last_sk),
+        slot_in(&bad_slot, &allowed3, last_sk),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     let other_batch = BatchId([0x33; 16]);
     let moved = slots::seal_slots(&account, &other_batch, &pks[..1], &yes, &data_key, &mut srng).map_err(f)?;
     g.err("batch_slot_open", "slot of another batch", sreqs, slot_in(&moved, &allowed3, &sks[0]), Error::HpkeOpen)?;
+    g.tag(&[Flag::WrongContext])?;
     let mut unsorted = three.clone();
     let (a, b) = (2..2 + slots::SLOT_LEN, 2 + slots::SLOT_LEN..2 + 2 * slots::SLOT_LEN);
     unsorted[a.clone()].copy_from_slice(&three[b.clone()]);
@@ -386,6 +389,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         slot_in(&unsorted, &allowed3, &sks[0]),
         Error::DecodeValue,
     )?;
+    g.tag(&[Flag::NonCanonical])?;
     g.err(
         "batch_slot_open",
         "a byte after the last slot",
@@ -418,6 +422,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&evs, &framed_rec),
         Error::HchSignature,
     )?;
+    g.tag(&[Flag::Injection])?;
     let mut dropped = evs.clone();
     dropped.remove(1);
     g.err("hash_chain_verify", "second event dropped", &["HCH-5"], input(&dropped, &rec), Error::HchDropped)?;
@@ -444,7 +449,157 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&altered, &rec),
         Error::HchAltered,
     )?;
-    generate_full(g, &Full { account, batch, evs: &evs, rec: &rec, sks: &sks, pks: &pks, device, data_key })
+    // [HCH-5]'s order: the record, its signature, then the events (inputs built before the
+    // data key moves; the vectors come after the full batches).
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let mut bad_framed = framed_rec.clone();
+    bad_framed.value[0] ^= 1;
+    let hch_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "server value does not fold from its list, and the second event dropped",
+            input(&dropped, &bad),
+            vec![
+                mf("value does not fold", Error::HchRecord, input(&evs, &bad)),
+                mf("second event dropped", Error::HchDropped, input(&dropped, &rec)),
+            ],
+        ),
+        (
+            "a report the device never signed appended, and the last screenshot altered",
+            input(&altered, &framed_rec),
+            vec![
+                mf("an unsigned report appended", Error::HchSignature, input(&evs, &framed_rec)),
+                mf("last screenshot altered", Error::HchAltered, input(&altered, &rec)),
+            ],
+        ),
+        (
+            "an unsigned report appended to a list whose value does not fold",
+            input(&evs, &bad_framed),
+            vec![
+                mf("value does not fold", Error::HchRecord, input(&evs, &bad)),
+                mf("an unsigned report appended", Error::HchSignature, input(&evs, &framed_rec)),
+            ],
+        ),
+    ];
+    generate_full(g, &Full { account, batch, evs: &evs, rec: &rec, sks: &sks, pks: &pks, device, data_key })?;
+
+    for (what, input, faults) in hch_cases {
+        g.multi("hash_chain_verify", what, &["HCH-5", "HCH-6"], input, faults)?;
+    }
+
+    // ---- multi-fault: the first failing line of [BAT-2] and of [BAT-4] decides ----
+    let ev = |b: &[u8]| json!({"events": hex::encode(b)});
+    let ev0 = 4 + labels::BATCH_EVENTS.len() + 4;
+    let kind2_at = ev0 + 45 + 27 + 8;
+    let edit = |b: &[u8], e: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = b.to_vec();
+        e(&mut v);
+        v
+    };
+    let count_up = |v: &mut Vec<u8>| {
+        if let Some(b) = v.get_mut(ev0 - 1) {
+            *b += 1;
+        }
+    };
+    let trail = |v: &mut Vec<u8>| v.push(0);
+    let cut_ev1 = |v: &mut Vec<u8>| v.truncate(ev0 + 45 + 13 + 5);
+    let kind2 = |v: &mut Vec<u8>| v[kind2_at] = 3;
+    let ev_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "event kind 3, and a byte after the last event",
+            ev(&edit(&bad_kind, &trail)),
+            vec![
+                mf("event 0 of kind 3", Error::DecodeValue, ev(&bad_kind)),
+                mf("a byte after the last event", Error::DecodeTrailing, ev(&edit(&framed, &trail))),
+            ],
+        ),
+        (
+            "count one too high, and event 0 of kind 3",
+            ev(&edit(&bad_kind, &count_up)),
+            vec![
+                mf("event 0 of kind 3", Error::DecodeValue, ev(&bad_kind)),
+                mf("count one too high", Error::DecodeTruncated, ev(&edit(&framed, &count_up))),
+            ],
+        ),
+        (
+            "event 1 earlier than event 0, and event 2 of kind 3",
+            ev(&edit(&later, &kind2)),
+            vec![
+                mf("event 1 earlier than event 0", Error::BatchEventOrder, ev(&later)),
+                mf("event 2 of kind 3", Error::DecodeValue, ev(&edit(&framed, &kind2))),
+            ],
+        ),
+        (
+            "event 1 earlier than event 0 and cut inside its data",
+            ev(&edit(&later, &cut_ev1)),
+            vec![
+                mf("cut inside event 1's data", Error::DecodeTruncated, ev(&edit(&framed, &cut_ev1))),
+                mf("event 1 earlier than event 0", Error::BatchEventOrder, ev(&later)),
+            ],
+        ),
+        (
+            "event 1 earlier than event 0, and a byte after the last event",
+            ev(&edit(&later, &trail)),
+            vec![
+                mf("event 1 earlier than event 0", Error::BatchEventOrder, ev(&later)),
+                mf("a byte after the last event", Error::DecodeTrailing, ev(&edit(&framed, &trail))),
+            ],
+        ),
+    ];
+    for (what, input, faults) in ev_cases {
+        g.multi("batch_events_decode", what, &["BAT-2", "ENC-7"], input, faults)?;
+    }
+    let allowed_wo_last: Vec<[u8; 32]> = allowed3.iter().filter(|k| **k != last_sk.public_key()).copied().collect();
+    let trailing_three = [&three[..], &[0]].concat();
+    let slot_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "slots not ascending, and a byte after the last slot",
+            slot_in(&[&unsorted[..], &[0]].concat(), &allowed3, &sks[0]),
+            vec![
+                mf("a byte after the last slot", Error::DecodeTrailing, slot_in(&trailing_three, &allowed3, &sks[0])),
+                mf("slots not ascending", Error::DecodeValue, slot_in(&unsorted, &allowed3, &sks[0])),
+            ],
+        ),
+        (
+            "slots not ascending, read by a device without a slot",
+            slot_in(&unsorted, &allowed3, &sks[3]),
+            vec![
+                mf("slots not ascending", Error::DecodeValue, slot_in(&unsorted, &allowed3, &sks[0])),
+                mf("no slot for this reader", Error::BatchNoSlot, slot_in(&three, &allowed3, &sks[3])),
+            ],
+        ),
+        (
+            "no slot for this reader, whose chain does not allow the slot's recipient",
+            slot_in(&one, &pks[1..3], &sks[1]),
+            vec![
+                mf("no slot for this reader", Error::BatchNoSlot, slot_in(&one, &allowed3, &sks[1])),
+                mf("recipient not allowed", Error::BatchUnpinned, slot_in(&one, &pks[1..3], &sks[0])),
+            ],
+        ),
+        (
+            "the reader's own slot altered and its recipient not allowed",
+            slot_in(&bad_slot, &allowed_wo_last, last_sk),
+            vec![
+                mf("recipient not allowed", Error::BatchUnpinned, slot_in(&three, &allowed_wo_last, last_sk)),
+                mf("last slot's ciphertext altered", Error::HpkeOpen, slot_in(&bad_slot, &allowed3, last_sk)),
+            ],
+        ),
+        (
+            "a slot of another batch, and a byte after it",
+            slot_in(&[&moved[..], &[0]].concat(), &allowed3, &sks[0]),
+            vec![
+                mf(
+                    "a byte after the last slot",
+                    Error::DecodeTrailing,
+                    slot_in(&[&one[..], &[0]].concat(), &allowed3, &sks[0]),
+                ),
+                mf("slot of another batch", Error::HpkeOpen, slot_in(&moved, &allowed3, &sks[0])),
+            ],
+        ),
+    ];
+    for (what, input, faults) in slot_cases {
+        g.multi("batch_slot_open", what, &["BAT-4", "BAT-15"], input, faults)?;
+    }
+    Ok(())
 }
 
 /// What the full-batch vectors share with the hash-chain ones.
@@ -536,6 +691,7 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
         open_in(&swapped_meta, sk0, rec, w, &allowed, &chain, now),
         Error::BatchId,
     )?;
+    g.tag(&[Flag::Substitution])?;
     let op = other_device.public();
     g.err(
         "batch_open",
@@ -562,6 +718,7 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
         open_in(&one, sk0, rec, w, &allowed, &chain, window.expires_ms),
         Error::BatchExpired,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     g.err(
         "batch_open",
         "reader's chain is one statement short of the head the writer sealed under",
@@ -647,12 +804,19 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
         with_last(open_in(&one, sk0, rec, w, &allowed, &chain, now), 5),
         Error::BatchGap,
     )?;
-    g.err(
+    g.multi(
         "batch_open",
         "after a deleted batch and with a truncated record: the record's check comes first",
         oreqs,
         with_last(open_in(&one, sk0, &short, w, &allowed, &chain, now), 5),
-        Error::HchInserted,
+        vec![
+            fault(
+                "an event never reported",
+                Error::HchInserted,
+                with_last(open_in(&one, sk0, &short, w, &allowed, &chain, now), 6),
+            ),
+            fault("last read: seq 5", Error::BatchGap, with_last(open_in(&one, sk0, rec, w, &allowed, &chain, now), 5)),
+        ],
     )?;
 
     // ---- metadata decoding ----
@@ -708,5 +872,251 @@ fn generate_full(g: &mut Gen, full: &Full<'_>) -> Result<(), String> {
         link_in(&next.meta, last(7, &BatchId([0x70; 16]))),
         Error::BatchGap,
     )?;
+
+    // ---- multi-fault: the first failing line of [BAT-5], then step of [BAT-8], decides ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let both = |a: &dyn Fn(&mut Vec<u8>), b: &dyn Fn(&mut Vec<u8>)| {
+        mdec(&|v: &mut Vec<u8>| {
+            a(v);
+            b(v);
+        })
+    };
+    let v2 = |v: &mut Vec<u8>| v[base] = 2;
+    let s3 = |v: &mut Vec<u8>| v[suite_at] = 3;
+    let range = |v: &mut Vec<u8>| v[suite_at + 1] = 0xff;
+    let cut = |n: usize| move |v: &mut Vec<u8>| v.truncate(n);
+    let trail = |v: &mut Vec<u8>| v.push(0);
+    let rec0 = n_at + 2;
+    let unsorted = |v: &mut Vec<u8>| {
+        let a: Vec<u8> = v[rec0..rec0 + 32].to_vec();
+        let b: Vec<u8> = v[rec0 + 32..rec0 + 64].to_vec();
+        v[rec0..rec0 + 32].copy_from_slice(&b);
+        v[rec0 + 32..rec0 + 64].copy_from_slice(&a);
+    };
+    let meta_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "version 2 and suite 3",
+            both(&v2, &s3),
+            vec![mf("version 2", Error::EnvVersion, mdec(&v2)), mf("suite 3", Error::EnvSuite, mdec(&s3))],
+        ),
+        (
+            "version 2, cut inside the batch id",
+            both(&v2, &cut(base + 10)),
+            vec![
+                mf("version 2", Error::EnvVersion, mdec(&v2)),
+                mf("cut inside the batch id", Error::DecodeTruncated, mdec(&cut(base + 10))),
+            ],
+        ),
+        (
+            "suite 3 and start after end",
+            both(&s3, &range),
+            vec![mf("suite 3", Error::EnvSuite, mdec(&s3)), mf("start after end", Error::BatchRange, mdec(&range))],
+        ),
+        (
+            "suite 3, cut inside start_ms",
+            both(&s3, &cut(suite_at + 5)),
+            vec![
+                mf("suite 3", Error::EnvSuite, mdec(&s3)),
+                mf("cut inside start_ms", Error::DecodeTruncated, mdec(&cut(suite_at + 5))),
+            ],
+        ),
+        (
+            "start after end, cut inside expires_ms",
+            both(&range, &cut(suite_at + 20)),
+            vec![
+                mf("cut inside expires_ms", Error::DecodeTruncated, mdec(&cut(suite_at + 20))),
+                mf("start after end", Error::BatchRange, mdec(&range)),
+            ],
+        ),
+        (
+            "start after end, cut after expires_ms (before the recipients)",
+            both(&range, &cut(n_at)),
+            vec![
+                mf("start after end", Error::BatchRange, mdec(&range)),
+                mf("cut before the recipient count", Error::DecodeTruncated, mdec(&cut(n_at))),
+            ],
+        ),
+        (
+            "recipients 0 and 1 swapped, cut inside recipient 1",
+            both(&unsorted, &cut(rec0 + 42)),
+            vec![
+                mf("cut inside recipient 1", Error::DecodeTruncated, mdec(&cut(rec0 + 42))),
+                mf("recipients not ascending", Error::DecodeValue, mdec(&unsorted)),
+            ],
+        ),
+        (
+            "recipients 0 and 1 swapped, and a byte after the signature",
+            both(&unsorted, &trail),
+            vec![
+                mf("recipients not ascending", Error::DecodeValue, mdec(&unsorted)),
+                mf("a byte after the signature", Error::DecodeTrailing, mdec(&trail)),
+            ],
+        ),
+        (
+            "start after end, and a byte after the signature",
+            both(&range, &trail),
+            vec![
+                mf("start after end", Error::BatchRange, mdec(&range)),
+                mf("a byte after the signature", Error::DecodeTrailing, mdec(&trail)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in meta_cases {
+        g.multi("batch_meta_decode", what, &["BAT-5", "ENC-7"], input, faults)?;
+    }
+
+    let ok_in = |s: &SealedBatch| open_in(s, sk0, rec, w, &allowed, &chain, now);
+    let other_w = [(other_device.id(), op.ed25519)];
+    let meta_trail = SealedBatch { meta: [&swapped.meta[..], &[0]].concat(), ..one.clone() };
+    let one_trail = SealedBatch { meta: [&one.meta[..], &[0]].concat(), ..one.clone() };
+    let slots_and_manifest = SealedBatch { manifest: swapped.manifest.clone(), ..slot_swap.clone() };
+    let man3 = SealedBatch { manifest: swapped.manifest.clone(), ..three.clone() };
+    let count_man = SealedBatch { manifest: swapped.manifest.clone(), ..count.clone() };
+    let count_late = sealed::seal_misbehaving(&input_for(one_r), device, &policy, &mut rng, &|m| {
+        m.event_count += 1;
+        m.window = narrow;
+    })
+    .map_err(f)?;
+    let cut_blob = |s: &SealedBatch| -> Result<Value, String> {
+        let b = s.blob();
+        Ok(set(&ok_in(s), "blob", hex_value(b.get(..b.len() - 1).ok_or("blob")?)))
+    };
+    let bo: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "metadata of another batch with a trailing byte",
+            ok_in(&meta_trail),
+            vec![
+                mf("a byte after the metadata's signature", Error::DecodeTrailing, ok_in(&one_trail)),
+                mf("metadata of another batch", Error::BatchId, ok_in(&swapped_meta)),
+            ],
+        ),
+        (
+            "metadata of another batch, by a writer not in the reader's chain",
+            open_in(&swapped_meta, sk0, rec, &other_w, &allowed, &chain, now),
+            vec![
+                mf("metadata of another batch", Error::BatchId, ok_in(&swapped_meta)),
+                mf("writer not active", Error::BatchWriter, open_in(&one, sk0, rec, &other_w, &allowed, &chain, now)),
+            ],
+        ),
+        (
+            "a writer not in the reader's chain, and the metadata signature altered",
+            open_in(&bad_sig, sk0, rec, &other_w, &allowed, &chain, now),
+            vec![
+                mf("writer not active", Error::BatchWriter, open_in(&one, sk0, rec, &other_w, &allowed, &chain, now)),
+                mf("metadata signature altered", Error::BatchSignature, ok_in(&bad_sig)),
+            ],
+        ),
+        (
+            "metadata signature altered, read at the retention expiry",
+            open_in(&bad_sig, sk0, rec, w, &allowed, &chain, window.expires_ms),
+            vec![
+                mf("metadata signature altered", Error::BatchSignature, ok_in(&bad_sig)),
+                mf(
+                    "read at the retention expiry",
+                    Error::BatchExpired,
+                    open_in(&one, sk0, rec, w, &allowed, &chain, window.expires_ms),
+                ),
+            ],
+        ),
+        (
+            "read at the retention expiry by a reader whose chain is one statement short",
+            open_in(&one, sk0, rec, w, &allowed, &chain[..2], window.expires_ms),
+            vec![
+                mf(
+                    "read at the retention expiry",
+                    Error::BatchExpired,
+                    open_in(&one, sk0, rec, w, &allowed, &chain, window.expires_ms),
+                ),
+                mf(
+                    "reader's chain one statement short",
+                    Error::BatchChainHead,
+                    open_in(&one, sk0, rec, w, &allowed, &chain[..2], now),
+                ),
+            ],
+        ),
+        (
+            "a reader whose chain is one statement short and does not allow recipient 2",
+            open_in(&three, sk0, rec, w, &allowed_wo_2, &chain[..2], now),
+            vec![
+                mf(
+                    "reader's chain one statement short",
+                    Error::BatchChainHead,
+                    open_in(&three, sk0, rec, w, &allowed, &chain[..2], now),
+                ),
+                mf(
+                    "recipient 2 not allowed",
+                    Error::BatchUnpinned,
+                    open_in(&three, sk0, rec, w, &allowed_wo_2, &chain, now),
+                ),
+            ],
+        ),
+        (
+            "recipient 2 not allowed, and the key slots replaced",
+            open_in(&slot_swap, sk0, rec, w, &allowed_wo_2, &chain, now),
+            vec![
+                mf(
+                    "recipient 2 not allowed",
+                    Error::BatchUnpinned,
+                    open_in(&three, sk0, rec, w, &allowed_wo_2, &chain, now),
+                ),
+                mf("key slots replaced", Error::BatchSlots, ok_in(&slot_swap)),
+            ],
+        ),
+        (
+            "key slots replaced and the stream manifest of another batch",
+            ok_in(&slots_and_manifest),
+            vec![
+                mf("key slots replaced", Error::BatchSlots, ok_in(&slot_swap)),
+                mf("stream manifest of another batch", Error::BatchManifest, ok_in(&man3)),
+            ],
+        ),
+        (
+            "the stream manifest of another batch, under metadata with one event too many",
+            ok_in(&count_man),
+            vec![
+                mf("stream manifest of another batch", Error::BatchManifest, ok_in(&man)),
+                mf("one event too many", Error::BatchCount, ok_in(&count)),
+            ],
+        ),
+        (
+            "one event too many, read by a device without a slot",
+            open_in(&count, &sks[1], rec, w, &allowed, &chain, now),
+            vec![
+                mf(
+                    "no slot for this reader",
+                    Error::BatchNoSlot,
+                    open_in(&one, &sks[1], rec, w, &allowed, &chain, now),
+                ),
+                mf("one event too many", Error::BatchCount, ok_in(&count)),
+            ],
+        ),
+        (
+            "the body cut by one byte, under metadata with one event too many",
+            cut_blob(&count)?,
+            vec![
+                mf("body cut by one byte", Error::StreamTruncated, cut_blob(&one)?),
+                mf("one event too many", Error::BatchCount, ok_in(&count)),
+            ],
+        ),
+        (
+            "one event too many and events after the signed end time",
+            ok_in(&count_late),
+            vec![
+                mf("one event too many", Error::BatchCount, ok_in(&count)),
+                mf("events after the signed end time", Error::BatchTime, ok_in(&late)),
+            ],
+        ),
+        (
+            "events after the signed end time, and an event the device never reported",
+            open_in(&late, sk0, &short, w, &allowed, &chain, now),
+            vec![
+                mf("events after the signed end time", Error::BatchTime, ok_in(&late)),
+                mf("an event never reported", Error::HchInserted, open_in(&one, sk0, &short, w, &allowed, &chain, now)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in bo {
+        g.multi("batch_open", what, &["BAT-8", "BAT-5", "BAT-7"], input, faults)?;
+    }
     Ok(())
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
@@ -726,6 +727,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         obj([("payload", hex_value(&raw(WEAK_ED25519, b.public().x25519)))]),
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::SmallOrderKey])?;
     g.err(
         "pairing_payload_decode",
         "a payload cut to 68 bytes",
@@ -777,6 +779,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         open_in(&a, &wrap, &account),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     g.err(
         "device_bundle_open",
         "the bundle moved to another account",
@@ -784,6 +787,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         open_in(&b, &wrap, &[7u8; 32]),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     let mut low = wrap.clone();
     low[..32].copy_from_slice(&LOW_ORDER);
     g.err(
@@ -798,6 +802,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         *x ^= 1;
     }
     g.err("device_bundle_open", "tampered tag", &reqs, open_in(&b, &t, &account), Error::HpkeOpen)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "device_bundle_open",
         "a wrap of 31 bytes (shorter than enc): wrong enc length",
@@ -805,6 +810,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         open_in(&b, &wrap[..31], &account),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::Truncated])?;
     g.err(
         "pairing_payload_decode",
         "a well-formed payload whose Ed25519 key is a non-canonical encoding (y + p) of a large-order point",
@@ -812,12 +818,24 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         obj([("payload", hex_value(&raw(crate::ed25519::non_canonical_ed25519()?, b.public().x25519)))]),
         Error::DeviceKeyInvalid,
     )?;
-    g.err(
+    g.tag(&[Flag::NonCanonical])?;
+    g.multi(
         "pairing_payload_decode",
         "both keys bad (order-8 Ed25519 key, low-order X25519 key): the Ed25519 check comes first",
         &["DEV-2", "DEV-3"],
         obj([("payload", hex_value(&raw(crate::ed25519::order8_ed25519(), LOW_ORDER)))]),
-        Error::DeviceKeyInvalid,
+        vec![
+            fault(
+                "order-8 Ed25519 key",
+                Error::DeviceKeyInvalid,
+                obj([("payload", hex_value(&raw(crate::ed25519::order8_ed25519(), b.public().x25519)))]),
+            ),
+            fault(
+                "low-order X25519 key",
+                Error::HpkeLowOrder,
+                obj([("payload", hex_value(&raw(b.public().ed25519, LOW_ORDER)))]),
+            ),
+        ],
     )?;
     g.ok(
         "pairing_payload_decode",
@@ -866,6 +884,7 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         qr(&kind_swap),
         Error::CompareMismatch,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     let mut umk = [0u8; 32];
     rand_core::Rng::fill_bytes(&mut rng, &mut umk);
     g.ok(
@@ -873,6 +892,112 @@ pub(super) fn generate_device(g: &mut Gen) -> Result<(), String> {
         "key check of an epoch-3 UMK",
         &["KEY-14", "CHAIN-16"],
         obj([("umk", hex_value(&umk)), ("epoch", json!(3))]),
+    )?;
+
+    // ---- multi-fault: [DEV-3]'s and [CHAIN-19]'s orders, and [HPKE-2] in a bundle open ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let pl = |b: &[u8]| obj([("payload", hex_value(b))]);
+    let with_bit = |b: &[u8]| {
+        let mut v = b.to_vec();
+        v[40] ^= 0x04;
+        v
+    };
+    let weak_ed = raw(WEAK_ED25519, b.public().x25519);
+    let plus = |b: &[u8]| [b, &[0u8][..]].concat();
+    let payload_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "version 2 in a payload cut to 68 bytes",
+            pl(&v2[..68]),
+            vec![
+                mf("version 2", Error::PairingVersion, pl(&v2)),
+                mf("cut to 68 bytes", Error::DecodeTruncated, pl(&payload[..68])),
+            ],
+        ),
+        (
+            "a payload cut to 68 bytes with a misread X25519 bit",
+            pl(&with_bit(&payload)[..68]),
+            vec![
+                mf("cut to 68 bytes", Error::DecodeTruncated, pl(&payload[..68])),
+                mf("one X25519 bit misread", Error::PairingChecksum, pl(&bad)),
+            ],
+        ),
+        (
+            "a trailing byte and a misread X25519 bit",
+            pl(&plus(&bad)),
+            vec![
+                mf("a trailing byte (70 bytes)", Error::DecodeTrailing, pl(&plus(&payload))),
+                mf("one X25519 bit misread", Error::PairingChecksum, pl(&bad)),
+            ],
+        ),
+        (
+            "a misread bit in a payload carrying the small-order Ed25519 identity point",
+            pl(&with_bit(&weak_ed)),
+            vec![
+                mf("one X25519 bit misread", Error::PairingChecksum, pl(&bad)),
+                mf("small-order Ed25519 key", Error::DeviceKeyInvalid, pl(&weak_ed)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in payload_cases {
+        g.multi("pairing_payload_decode", what, &["DEV-3", "DEV-2"], input, faults)?;
+    }
+    let mut v2k4 = v.clone();
+    v2k4[1] = 4;
+    let mut evil_k4 = evil_qr.clone();
+    evil_k4[1] = 4;
+    let qr_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "version 2 in 33 bytes",
+            qr(&v[..33]),
+            vec![
+                mf("version 2", Error::PairingVersion, qr(&v)),
+                mf("33 bytes", Error::DecodeTruncated, qr(&mine[..33])),
+            ],
+        ),
+        (
+            "version 2 in 35 bytes",
+            qr(&plus(&v)),
+            vec![
+                mf("version 2", Error::PairingVersion, qr(&v)),
+                mf("35 bytes", Error::DecodeTrailing, qr(&plus(&mine))),
+            ],
+        ),
+        (
+            "kind 4 in 33 bytes",
+            qr(&k[..33]),
+            vec![mf("33 bytes", Error::DecodeTruncated, qr(&mine[..33])), mf("kind 4", Error::DecodeValue, qr(&k))],
+        ),
+        (
+            "kind 4 in 35 bytes",
+            qr(&plus(&k)),
+            vec![mf("35 bytes", Error::DecodeTrailing, qr(&plus(&mine))), mf("kind 4", Error::DecodeValue, qr(&k))],
+        ),
+        (
+            "kind 4 over a digest of substituted keys",
+            qr(&evil_k4),
+            vec![
+                mf("kind 4", Error::DecodeValue, qr(&k)),
+                mf("substituted keys", Error::CompareMismatch, qr(&evil_qr)),
+            ],
+        ),
+        (
+            "version 2 and kind 4",
+            qr(&v2k4),
+            vec![mf("version 2", Error::PairingVersion, qr(&v)), mf("kind 4", Error::DecodeValue, qr(&k))],
+        ),
+    ];
+    for (what, input, faults) in qr_cases {
+        g.multi("comparison_qr_check", what, &cmp, input, faults)?;
+    }
+    g.multi(
+        "device_bundle_open",
+        "a low-order encapsulated key in a bundle moved to another account",
+        &["HPKE-2", "HPKE-3", "DEV-5"],
+        open_in(&b, &low, &[7u8; 32]),
+        vec![
+            mf("low-order enc", Error::HpkeLowOrder, open_in(&b, &low, &account)),
+            mf("another account", Error::HpkeOpen, open_in(&b, &wrap, &[7u8; 32])),
+        ],
     )?;
     Ok(())
 }
@@ -1088,7 +1213,29 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         &w.b.keys,
     )
     .encode();
-    verify_err(g, "a second genesis at position 1", &["CHAIN-8"], with(1, g2), Error::ChainGenesis)?;
+    // B is no device yet at position 1: the kind check (step 4) comes before the signer's (step 5).
+    let g2_by_a = Statement::sign(
+        1,
+        st(0)?.head().hash,
+        genesis_body(w.b.public(), &w.b.public(), &w.rec, &w.pw, &w.umks[&0])?,
+        &w.a.keys,
+    )
+    .encode();
+    let add_by_b = Statement::sign(1, st(0)?.head().hash, add_body(&w.c.keys, &acct), &w.b.keys).encode();
+    g.multi(
+        "chain_verify",
+        "a second genesis at position 1",
+        &["CHAIN-8"],
+        chain_input(&with(1, g2)),
+        vec![
+            fault("a genesis at position 1", Error::ChainGenesis, chain_input(&with(1, g2_by_a))),
+            fault(
+                "signed by B, not a device at position 1",
+                Error::ChainSignerUnknown,
+                chain_input(&with(1, add_by_b)),
+            ),
+        ],
+    )?;
     let wrong_prev = Statement::sign(2, [0x55; 32], add_body(&w.c.keys, &acct), &w.a.keys).encode();
     verify_err(
         g,
@@ -1101,6 +1248,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     reordered.swap(2, 3);
     verify_err(g, "statements 2 and 3 swapped", &["CHAIN-10"], reordered, Error::ChainPosition)?;
     verify_err(g, "statement 1 duplicated", &["CHAIN-10"], with(2, chain[1].clone()), Error::ChainPosition)?;
+    g.tag(&[Flag::Replay])?;
     let mut badsig = chain[..3].to_vec();
     if let Some(x) = badsig[2].last_mut() {
         *x ^= 0x01;
@@ -1115,6 +1263,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         with(2, unknown),
         Error::ChainSignerUnknown,
     )?;
+    g.tag(&[Flag::Injection])?;
     let by_revoked = next_statement(&st(5)?, add_body(&stranger.keys, &acct), &w.c.keys).encode();
     verify_err(
         g,
@@ -1236,6 +1385,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
     )
     .encode();
     verify_err(g, "add-device with a small-order Ed25519 key", &["DEV-2"], with(2, weak), Error::DeviceKeyInvalid)?;
+    g.tag(&[Flag::SmallOrderKey])?;
 
     // Update: rollback and fork.
     let upd = |known: &[Vec<u8>], served: &[Vec<u8>]| obj([("known", list_json(known)), ("served", list_json(served))]);
@@ -1247,13 +1397,21 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         upd(&chain[..8], &chain[..6]),
         Error::ChainRollback,
     )?;
+    g.tag(&[Flag::Withholding])?;
     let alt = next_statement(&st(3)?, add_body(&stranger.keys, &acct), &w.b.keys).encode();
-    g.err(
+    g.multi(
         "chain_update",
         "fork: another valid statement at position 4",
         &["CHAIN-10"],
-        upd(&chain[..6], &with(4, alt)),
-        Error::ChainFork,
+        upd(&chain[..6], &with(4, alt.clone())),
+        vec![
+            fault("another statement at position 4", Error::ChainFork, upd(&chain[..5], &with(4, alt.clone()))),
+            fault(
+                "5 statements served to a device that verified 6",
+                Error::ChainRollback,
+                upd(&chain[..6], &chain[..5]),
+            ),
+        ],
     )?;
 
     // Epoch wraps: the remaining device opens epoch 1, the revoked one gets nothing new.
@@ -1303,6 +1461,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         ew(w.c.keys.hpke_key().expose()),
         Error::HpkeOpen,
     )?;
+    g.tag(&[Flag::WrongKey, Flag::RevokedKey])?;
 
     // Pairing accept: B with the bundle A committed to in statement 1.
     let st0 = st(0)?;
@@ -1328,6 +1487,7 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         set(&pin, "chain", list_json(&chain[..1])),
         Error::DeviceKeyMismatch,
     )?;
+    g.tag(&[Flag::Withholding])?;
     generate_chain_checks(g, &w, &pin, &mut rng)
 }
 
@@ -1389,6 +1549,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![bad],
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::SmallOrderKey])?;
     let low_pw = Authority { signing: pw.signing, sealing: LOW_ORDER };
     let bad = sign_statement(0, [0; 32], genesis_fields(a, rec, low_pw, 0), &w.a.keys).encode();
     verify_err(
@@ -1439,6 +1600,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![s0.encode()],
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::SmallOrderKey, Flag::SignatureMalleability])?;
     let nc = DevicePublic { ed25519: crate::ed25519::non_canonical_ed25519()?, x25519: a.x25519 };
     let s0 = Statement {
         position: 0,
@@ -1454,6 +1616,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         vec![s0.encode()],
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::NonCanonical])?;
 
     // --- strict signatures on a later statement ([CHAIN-2], [PRIM-9]) ---
     let stranger = Dev::new(rng);
@@ -1467,6 +1630,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(2, s2.encode()),
         Error::ChainSignature,
     )?;
+    g.tag(&[Flag::SignatureMalleability])?;
     s2.signature = crate::ed25519::s_plus_l(&good);
     verify_err(
         g,
@@ -1475,6 +1639,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(2, s2.encode()),
         Error::ChainSignature,
     )?;
+    g.tag(&[Flag::SignatureMalleability, Flag::NonCanonical])?;
 
     // --- fork inside one served chain ([CHAIN-8] step 2) ---
     let alt = next_statement(&st(0)?, add_body(&stranger.keys, &acct), &w.a.keys).encode();
@@ -1611,6 +1776,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         with(7, replace(Authority { signing: WEAK_ED25519, sealing: fresh.sealing }, ws.clone())),
         Error::DeviceKeyInvalid,
     )?;
+    g.tag(&[Flag::SmallOrderKey])?;
     // HPKE cannot seal to a low-order key, so these wraps carry random bytes: only their
     // recipients and epochs are checked by the verifier, and the key check comes first.
     let low_wraps: Vec<EpochWrap> = (0..=3u32)
@@ -1810,6 +1976,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         set(&set(pin, "account_id", hex_value(&other.0)), "bundle_wrap", hex_value(&wo)),
         Error::ChainGenesis,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     // The critical finding: the server seals its own bundle (the real account, UMKs it chose) to
     // B's X25519 key, which it learnt from the pending registration.
     let mut forged = BTreeMap::new();
@@ -1823,6 +1990,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         set(pin, "bundle_wrap", hex_value(&wf)),
         Error::DeviceBundle,
     )?;
+    g.tag(&[Flag::Injection])?;
     let mut t = JsonObject(pin).hex("bundle_wrap").map_err(err_text)?;
     if let Some(x) = t.get_mut(40) {
         *x ^= 0x01;
@@ -1834,6 +2002,7 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         set(pin, "bundle_wrap", hex_value(&t)),
         Error::DeviceBundle,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     let [d1, d2] = w.d.seeds();
     let wd = wrap_bundle(&bundle(st0.account(), w.umks.clone()), &w.d.public(), rng).map_err(err_text)?;
     g.err(
@@ -2033,7 +2202,466 @@ fn generate_chain_checks(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRn
         Error::KeyCheck,
     )?;
     generate_revocation(g, w, rng)?;
-    generate_enrollment(g, rng)
+    generate_enrollment(g, rng)?;
+    generate_chain_multi(g, w, pin, rng)
+}
+
+/// Multi-fault vectors of [CHAIN-8] (genesis and later statements), [CHAIN-9], [CHAIN-10] and
+/// [DEV-6]: each expects the code of the first failing check in the spec's order.
+fn generate_chain_multi(g: &mut Gen, w: &World, pin: &Value, rng: &mut SeededRng) -> Result<(), String> {
+    let chain = &w.chain;
+    let st = |n: usize| w.states.get(n).cloned().ok_or_else(|| format!("no state {n}"));
+    let acct = st(0)?.account();
+    let ci = |c: &[Vec<u8>]| obj([("chain", list_json(c))]);
+    let with = |n: usize, extra: Vec<u8>| [chain[..n].to_vec(), vec![extra]].concat();
+    let flip = |b: &[u8]| {
+        let mut v = b.to_vec();
+        if let Some(x) = v.last_mut() {
+            *x ^= 0x01;
+        }
+        v
+    };
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let kdf0 = w.pw.chain_kdf().ok_or("password kdf")?;
+    let kdf_with = |edit: &dyn Fn(&mut KdfParams)| -> Result<[u8; 32], String> {
+        let mut k = PasswordKdf::decode(&kdf0).map_err(err_text)?;
+        edit(&mut k.params);
+        k.encode().try_into().map_err(|_| "kdf".to_owned())
+    };
+    // Genesis bodies whose proofs are valid where the keys are the vector paths' own.
+    let body = |device: DevicePublic, recovery: Authority, password: Authority, epoch: u32, kdf: [u8; 32]| {
+        let kc = w.umks[&0].key_check(0);
+        let anchor = blindsync::chain::statement::genesis_anchor(&device, &recovery, &password, &kdf, epoch, &kc);
+        Body::Genesis {
+            device,
+            recovery,
+            recovery_pop: if recovery == w.rec.public() { w.rec.possession(1, &anchor) } else { [0; 64] },
+            password,
+            password_kdf: kdf,
+            password_pop: if password == w.pw.public() { w.pw.possession(1, &anchor) } else { [0; 64] },
+            epoch,
+            key_check: kc,
+        }
+    };
+    let sign = |pos: u64, prev: [u8; 32], b: Body, signer: &DeviceKeys| Statement::sign(pos, prev, b, signer).encode();
+    let (a, rec, pw) = (w.a.public(), w.rec.public(), w.pw.public());
+    let genesis_of = |b: Body| sign(0, [0; 32], b, &w.a.keys);
+    let one = |s: Vec<u8>| ci(&[s]);
+    let weak_rec = Authority { signing: WEAK_ED25519, sealing: rec.sealing };
+    let low_pw = Authority { signing: pw.signing, sealing: LOW_ORDER };
+    let same_x = Authority { signing: pw.signing, sealing: rec.sealing };
+    let same_ed = Authority { signing: a.ed25519, sealing: rec.sealing };
+    let low_dev = DevicePublic { ed25519: a.ed25519, x25519: LOW_ORDER };
+    let v10 = kdf_with(&|p| p.version = 0x10)?;
+    let weak_kdf = kdf_with(&|p| p.m_kib = 1024)?;
+    let no_pw_pop = {
+        let mut b = body(a, rec, pw, 0, kdf0);
+        if let Body::Genesis { password_pop, .. } = &mut b {
+            *password_pop = [0; 64];
+        }
+        b
+    };
+    let genesis: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "genesis at position 1 with a flipped signature bit",
+            one(flip(&sign(1, [0; 32], body(a, rec, pw, 0, kdf0), &w.a.keys))),
+            vec![
+                mf("position 1", Error::ChainGenesis, one(sign(1, [0; 32], body(a, rec, pw, 0, kdf0), &w.a.keys))),
+                mf("flipped signature bit", Error::ChainSignature, one(flip(&chain[0]))),
+            ],
+        ),
+        (
+            "genesis with epoch 1 whose password sealing key is of small order",
+            one(genesis_of(body(a, rec, low_pw, 1, kdf0))),
+            vec![
+                mf("epoch 1", Error::ChainGenesis, one(genesis_of(body(a, rec, pw, 1, kdf0)))),
+                mf(
+                    "small-order password sealing key",
+                    Error::HpkeLowOrder,
+                    one(genesis_of(body(a, rec, low_pw, 0, kdf0))),
+                ),
+            ],
+        ),
+        (
+            "genesis whose device X25519 key and recovery signing key are both of small order",
+            one(genesis_of(body(low_dev, weak_rec, pw, 0, kdf0))),
+            vec![
+                mf(
+                    "small-order device X25519 key",
+                    Error::HpkeLowOrder,
+                    one(genesis_of(body(low_dev, rec, pw, 0, kdf0))),
+                ),
+                mf(
+                    "small-order recovery signing key",
+                    Error::DeviceKeyInvalid,
+                    one(genesis_of(body(a, weak_rec, pw, 0, kdf0))),
+                ),
+            ],
+        ),
+        (
+            "genesis with a small-order recovery signing key and the password sealing key equal to the recovery one",
+            one(genesis_of(body(a, weak_rec, same_x, 0, kdf0))),
+            vec![
+                mf(
+                    "small-order recovery signing key",
+                    Error::DeviceKeyInvalid,
+                    one(genesis_of(body(a, weak_rec, pw, 0, kdf0))),
+                ),
+                mf("two equal sealing keys", Error::ChainGenesis, one(genesis_of(body(a, rec, same_x, 0, kdf0)))),
+            ],
+        ),
+        (
+            "genesis whose recovery signing key equals the device key, pinning KDF parameters below the floor",
+            one(genesis_of(body(a, same_ed, pw, 0, weak_kdf))),
+            vec![
+                mf("two equal Ed25519 keys", Error::ChainGenesis, one(genesis_of(body(a, same_ed, pw, 0, kdf0)))),
+                mf("KDF m = 1024 KiB", Error::KdfParamsTooWeak, one(genesis_of(body(a, rec, pw, 0, weak_kdf)))),
+            ],
+        ),
+        (
+            "genesis pinning Argon2 version 0x10, with a flipped signature bit",
+            one(flip(&genesis_of(body(a, rec, pw, 0, v10)))),
+            vec![
+                mf("KDF version 0x10", Error::KdfVersion, one(genesis_of(body(a, rec, pw, 0, v10)))),
+                mf("flipped signature bit", Error::ChainSignature, one(flip(&chain[0]))),
+            ],
+        ),
+        (
+            "genesis with a flipped signature bit and a zeroed password proof",
+            one(flip(&genesis_of(no_pw_pop.clone()))),
+            vec![
+                mf("flipped signature bit", Error::ChainSignature, one(flip(&chain[0]))),
+                mf("zeroed password proof", Error::ChainPossession, one(genesis_of(no_pw_pop.clone()))),
+            ],
+        ),
+    ];
+    for (what, input, faults) in genesis {
+        g.multi("chain_verify", what, &["CHAIN-8", "CHAIN-2", "CHAIN-17"], input, faults)?;
+    }
+
+    let stranger = Dev::new(rng);
+    let add_s = || add_body(&stranger.keys, &acct);
+    let head = |n: usize| st(n).map(|s| s.head().hash);
+    let unknown = next_statement(&st(1)?, add_s(), &stranger.keys).encode();
+    let by_revoked = next_statement(&st(5)?, add_s(), &w.c.keys).encode();
+    let pw_revokes =
+        next_statement(&st(3)?, revoke_one(w.b.public().id(), 0, [0; 32], 1, [0; 32], vec![]), &w.pw.authority)
+            .encode();
+    let again_a =
+        next_statement(&st(5)?, revoke_one(w.c.public().id(), 99, [9; 32], 3, [0; 32], vec![]), &w.a.keys).encode();
+    let again_pw =
+        next_statement(&st(5)?, revoke_one(w.c.public().id(), 99, [9; 32], 3, [0; 32], vec![]), &w.pw.authority)
+            .encode();
+    let st1 = st(1)?;
+    let keys_add = |ed: [u8; 32], x: [u8; 32], signer: &DeviceKeys| -> Result<Vec<u8>, String> {
+        let b = add_keys(&stranger.keys, &acct, DevicePublic { ed25519: ed, x25519: x });
+        Ok(next_statement(&st1, b, signer).encode())
+    };
+    let s_pub = stranger.public();
+    let statements: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "another statement at position 1 after statement 2, with a wrong prev",
+            ci(&with(3, sign(1, [0x55; 32], add_s(), &w.a.keys))),
+            vec![
+                mf(
+                    "another statement at position 1",
+                    Error::ChainFork,
+                    ci(&with(3, sign(1, head(0)?, add_s(), &w.a.keys))),
+                ),
+                mf("prev is not the head", Error::ChainLink, ci(&with(3, sign(3, [0x55; 32], add_s(), &w.a.keys)))),
+            ],
+        ),
+        (
+            "a statement at position 3 after statement 1 (one skipped), with a flipped signature bit",
+            ci(&with(2, flip(&sign(3, head(1)?, add_s(), &w.a.keys)))),
+            vec![
+                mf("position 3 at length 2", Error::ChainPosition, ci(&with(2, sign(3, head(1)?, add_s(), &w.a.keys)))),
+                mf("flipped signature bit", Error::ChainSignature, ci(&with(2, flip(&chain[2])))),
+            ],
+        ),
+        (
+            "a wrong prev, signed by a key the chain never authorized",
+            ci(&with(2, sign(2, [0x55; 32], add_s(), &stranger.keys))),
+            vec![
+                mf("prev is not the head", Error::ChainLink, ci(&with(2, sign(2, [0x55; 32], add_s(), &w.a.keys)))),
+                mf("unknown signer", Error::ChainSignerUnknown, ci(&with(2, unknown.clone()))),
+            ],
+        ),
+        (
+            "a second genesis at position 1, with a flipped signature bit",
+            ci(&with(1, flip(&sign(1, head(0)?, body(a, rec, pw, 0, kdf0), &w.a.keys)))),
+            vec![
+                mf(
+                    "a genesis at position 1",
+                    Error::ChainGenesis,
+                    ci(&with(1, sign(1, head(0)?, body(a, rec, pw, 0, kdf0), &w.a.keys))),
+                ),
+                mf("flipped signature bit", Error::ChainSignature, ci(&with(1, flip(&chain[1])))),
+            ],
+        ),
+        (
+            "signed by a key the chain never authorized, with a flipped signature bit",
+            ci(&with(2, flip(&unknown))),
+            vec![
+                mf("unknown signer", Error::ChainSignerUnknown, ci(&with(2, unknown.clone()))),
+                mf("flipped signature bit", Error::ChainSignature, ci(&with(2, flip(&chain[2])))),
+            ],
+        ),
+        (
+            "signed by the revoked device, with a flipped signature bit",
+            ci(&with(6, flip(&by_revoked))),
+            vec![
+                mf("revoked signer", Error::ChainSignerRevoked, ci(&with(6, by_revoked.clone()))),
+                mf("flipped signature bit", Error::ChainSignature, ci(&with(6, flip(&chain[6])))),
+            ],
+        ),
+        (
+            "the password authority revokes a device, with a flipped signature bit",
+            ci(&with(4, flip(&pw_revokes))),
+            vec![
+                mf("flipped signature bit", Error::ChainSignature, ci(&with(4, flip(&chain[4])))),
+                mf("password authority revokes", Error::ChainNotAuthorized, ci(&with(4, pw_revokes.clone()))),
+            ],
+        ),
+        (
+            "the password authority revokes a device that is already revoked",
+            ci(&with(6, again_pw)),
+            vec![
+                mf("password authority revokes", Error::ChainNotAuthorized, ci(&with(4, pw_revokes.clone()))),
+                mf("device already revoked", Error::ChainState, ci(&with(6, again_a))),
+            ],
+        ),
+        (
+            "add-device with a small-order Ed25519 key and a low-order X25519 key",
+            ci(&with(2, keys_add(WEAK_ED25519, LOW_ORDER, &w.a.keys)?)),
+            vec![
+                mf(
+                    "small-order Ed25519 key",
+                    Error::DeviceKeyInvalid,
+                    ci(&with(2, keys_add(WEAK_ED25519, s_pub.x25519, &w.a.keys)?)),
+                ),
+                mf(
+                    "low-order X25519 key",
+                    Error::HpkeLowOrder,
+                    ci(&with(2, keys_add(s_pub.ed25519, LOW_ORDER, &w.a.keys)?)),
+                ),
+            ],
+        ),
+        (
+            "add-device with a low-order X25519 key, signed by a key the chain never authorized",
+            ci(&with(2, keys_add(s_pub.ed25519, LOW_ORDER, &stranger.keys)?)),
+            vec![
+                mf("unknown signer", Error::ChainSignerUnknown, ci(&with(2, unknown.clone()))),
+                mf(
+                    "low-order X25519 key",
+                    Error::HpkeLowOrder,
+                    ci(&with(2, keys_add(s_pub.ed25519, LOW_ORDER, &w.a.keys)?)),
+                ),
+            ],
+        ),
+        (
+            "add-device with a low-order X25519 key and a zero proof of possession",
+            ci(&with(2, {
+                let mut b = add_keys(&stranger.keys, &acct, DevicePublic { ed25519: s_pub.ed25519, x25519: LOW_ORDER });
+                if let Body::AddDevice { pop, .. } = &mut b {
+                    *pop = [0; 64];
+                }
+                next_statement(&st(1)?, b, &w.a.keys).encode()
+            })),
+            vec![
+                mf(
+                    "low-order X25519 key",
+                    Error::HpkeLowOrder,
+                    ci(&with(2, keys_add(s_pub.ed25519, LOW_ORDER, &w.a.keys)?)),
+                ),
+                mf(
+                    "zero proof of possession",
+                    Error::ChainPossession,
+                    ci(&with(2, {
+                        let mut b = add_s();
+                        if let Body::AddDevice { pop, .. } = &mut b {
+                            *pop = [0; 64];
+                        }
+                        next_statement(&st(1)?, b, &w.a.keys).encode()
+                    })),
+                ),
+            ],
+        ),
+        (
+            "add-device with a zero proof of possession for the key of an active device",
+            ci(&with(2, {
+                let b = Body::AddDevice { device: w.a.public(), pop: [0; 64], bundle_commit: [0; 32] };
+                next_statement(&st(1)?, b, &w.a.keys).encode()
+            })),
+            vec![
+                mf(
+                    "zero proof of possession",
+                    Error::ChainPossession,
+                    ci(&with(2, {
+                        let mut b = add_s();
+                        if let Body::AddDevice { pop, .. } = &mut b {
+                            *pop = [0; 64];
+                        }
+                        next_statement(&st(1)?, b, &w.a.keys).encode()
+                    })),
+                ),
+                mf(
+                    "keys of an active device",
+                    Error::ChainState,
+                    ci(&with(2, {
+                        let b = Body::AddDevice {
+                            device: w.a.public(),
+                            pop: device_possession(&w.a.keys, &acct),
+                            bundle_commit: [0; 32],
+                        };
+                        next_statement(&st(1)?, b, &w.a.keys).encode()
+                    })),
+                ),
+            ],
+        ),
+    ];
+    for (what, input, faults) in statements {
+        g.multi("chain_verify", what, &["CHAIN-8", "CHAIN-9"], input, faults)?;
+    }
+
+    // [CHAIN-10]: the fork check runs first, over the positions both chains have.
+    let upd = |known: &[Vec<u8>], served: &[Vec<u8>]| obj([("known", list_json(known)), ("served", list_json(served))]);
+    let alt = next_statement(&st(3)?, add_s(), &w.b.keys).encode();
+    g.multi(
+        "chain_update",
+        "another statement at position 4, served to a device that verified 8",
+        &["CHAIN-10"],
+        upd(&chain[..8], &with(4, alt.clone())),
+        vec![
+            mf("another statement at position 4", Error::ChainFork, upd(&chain[..5], &with(4, alt.clone()))),
+            mf("5 statements served to a device that verified 8", Error::ChainRollback, upd(&chain[..8], &chain[..5])),
+        ],
+    )?;
+    g.multi(
+        "chain_update",
+        "the full chain with a flipped signature bit in a new statement, and a fork at position 4 of the known ones",
+        &["CHAIN-10"],
+        upd(&with(4, alt.clone()), &[chain[..6].to_vec(), vec![flip(&chain[6])]].concat()),
+        vec![
+            mf("another statement at position 4", Error::ChainFork, upd(&with(4, alt.clone()), &chain[..6])),
+            mf(
+                "flipped signature bit in statement 6",
+                Error::ChainSignature,
+                upd(&chain[..4], &[chain[..6].to_vec(), vec![flip(&chain[6])]].concat()),
+            ),
+        ],
+    )?;
+
+    // [DEV-6]: chain, account, own keys, bundle commitment, in this order.
+    let other = hex_value(&[0x42; 32]);
+    let mut t = JsonObject(pin).hex("bundle_wrap").map_err(err_text)?;
+    if let Some(x) = t.get_mut(40) {
+        *x ^= 0x01;
+    }
+    let bad_chain = list_json(&[chain[..2].to_vec(), vec![flip(&chain[2])], chain[3..].to_vec()].concat());
+    let genesis_only = list_json(&chain[..1]);
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "a flipped signature bit in statement 2, and another account expected",
+            set(&set(pin, "chain", bad_chain.clone()), "account_id", other.clone()),
+            vec![
+                mf("flipped signature bit in statement 2", Error::ChainSignature, set(pin, "chain", bad_chain.clone())),
+                mf("another account expected", Error::ChainGenesis, set(pin, "account_id", other.clone())),
+            ],
+        ),
+        (
+            "another account expected, and only the genesis served",
+            set(&set(pin, "chain", genesis_only.clone()), "account_id", other.clone()),
+            vec![
+                mf("another account expected", Error::ChainGenesis, set(pin, "account_id", other.clone())),
+                mf("only the genesis served", Error::DeviceKeyMismatch, set(pin, "chain", genesis_only.clone())),
+            ],
+        ),
+        (
+            "only the genesis served, and the bundle tampered",
+            set(&set(pin, "chain", genesis_only.clone()), "bundle_wrap", hex_value(&t)),
+            vec![
+                mf("only the genesis served", Error::DeviceKeyMismatch, set(pin, "chain", genesis_only.clone())),
+                mf("bundle tampered", Error::DeviceBundle, set(pin, "bundle_wrap", hex_value(&t))),
+            ],
+        ),
+    ];
+    for (what, input, faults) in cases {
+        g.multi("pairing_accept", what, &["DEV-6"], input, faults)?;
+    }
+
+    // [CHAIN-1]: a statement decodes in wire order (label, position, prev, kind, body, signer,
+    // signature, nothing after).
+    let sd = |b: &[u8]| obj([("statement", hex_value(b))]);
+    let kind_at = 4 + labels::CHAIN_STATEMENT.len() + 8 + 32;
+    let edit = |b: &[u8], f: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = b.to_vec();
+        f(&mut v);
+        v
+    };
+    let k9 = |v: &mut Vec<u8>| v[kind_at] = 9;
+    let relabel = |v: &mut Vec<u8>| v[4] ^= 0x01;
+    let cut = |v: &mut Vec<u8>| {
+        v.pop();
+    };
+    let trail = |v: &mut Vec<u8>| v.push(0);
+    let s1 = &chain[1];
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "another label and unknown statement kind 9",
+            sd(&edit(&edit(s1, &k9), &relabel)),
+            vec![
+                mf("another label", Error::DecodeLabel, sd(&edit(s1, &relabel))),
+                mf("kind 9", Error::DecodeValue, sd(&edit(s1, &k9))),
+            ],
+        ),
+        (
+            "unknown statement kind 9, without the last signature byte",
+            sd(&edit(&edit(s1, &k9), &cut)),
+            vec![
+                mf("kind 9", Error::DecodeValue, sd(&edit(s1, &k9))),
+                mf("cut by one byte", Error::DecodeTruncated, sd(&edit(s1, &cut))),
+            ],
+        ),
+        (
+            "unknown statement kind 9, and a trailing byte",
+            sd(&edit(&edit(s1, &k9), &trail)),
+            vec![
+                mf("kind 9", Error::DecodeValue, sd(&edit(s1, &k9))),
+                mf("a trailing byte", Error::DecodeTrailing, sd(&edit(s1, &trail))),
+            ],
+        ),
+    ];
+    for (what, input, faults) in cases {
+        g.multi("chain_statement_decode", what, &["CHAIN-1", "ENC-5"], input, faults)?;
+    }
+
+    // [HPKE-2]: a small-order `enc` is refused before any key schedule, whoever opens.
+    let rot = Statement::decode(&chain[5]).map_err(err_text)?;
+    let Body::RotateEpoch { wraps, .. } = &rot.body else { return Err("not a rotate".into()) };
+    let to_a = wraps.iter().find(|x| x.recipient == w.a.public().x25519).ok_or("no wrap to A")?;
+    let ew = |enc: &[u8], key: &[u8]| {
+        obj([
+            ("account_id", hex_value(&acct.0)),
+            ("recipient", hex_value(&to_a.recipient)),
+            ("epoch", json!(to_a.epoch)),
+            ("enc", hex_value(enc)),
+            ("ct", hex_value(&to_a.ct)),
+            ("x25519_secret", hex_value(key)),
+        ])
+    };
+    let (ka, kc) = (w.a.keys.hpke_key().expose().to_vec(), w.c.keys.hpke_key().expose().to_vec());
+    g.multi(
+        "epoch_wrap_open",
+        "a small-order enc, tried by the revoked device",
+        &["HPKE-2", "HPKE-3", "CHAIN-12"],
+        ew(&LOW_ORDER, &kc),
+        vec![
+            mf("small-order enc", Error::HpkeLowOrder, ew(&LOW_ORDER, &ka)),
+            mf("the revoked device's key", Error::HpkeOpen, ew(&to_a.enc, &kc)),
+        ],
+    )?;
+    Ok(())
 }
 
 /// Revocations ([CHAIN-20]): atomic with the new epoch, cascading over what the revoked device
@@ -2739,6 +3367,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         pin(&chain, &other_salt, &acct.password_wrap),
         Error::KdfNotPinned,
     )?;
+    g.tag(&[Flag::Downgrade])?;
     // The server's own account, with its own keys: the recovery code's authority is not current there.
     let srv = Dev::new(rng);
     let srv_code = RecoveryCode::generate(rng);
@@ -2776,6 +3405,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         rin(&replaced.encoded(), &text, &acct.recovery_wrap),
         Error::ChainSignerRevoked,
     )?;
+    g.tag(&[Flag::Rollback])?;
     let new_wrap = new_rec.wrap_umk0(replaced.account(), &acct.umk, rng).map_err(err_text)?;
     g.ok(
         "enroll",
@@ -2792,6 +3422,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         rin(&chain, &text, &elsewhere),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     let stale = rk.wrap_umk0(acct.state.account(), &Umk::random(rng), rng).map_err(err_text)?;
     g.err(
         "enroll",
@@ -2808,6 +3439,7 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         pin(&chain, &other_params, &acct.password_wrap),
         Error::KdfNotPinned,
     )?;
+    g.tag(&[Flag::Downgrade])?;
     // Step 6: the rotation's wrap to the recovery sealing key carries a UMK its key check refutes
     // (a compromised rotating device).
     let real = Umk::random(rng);
@@ -2853,5 +3485,75 @@ fn generate_enrollment(g: &mut Gen, rng: &mut SeededRng) -> Result<(), String> {
         rin(&[o_g], &text, &acct.recovery_wrap),
         Error::ChainSignerUnknown,
     )?;
+
+    // ---- multi-fault: the enrollment steps of [CHAIN-13] in order ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let mut typo = text.as_str().as_bytes().to_vec();
+    typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
+    let typo = String::from_utf8(typo).map_err(err_text)?;
+    let srv_chain = srv_acct.state.encoded();
+    let mut bad_chain = chain.clone();
+    if let Some(x) = bad_chain.get_mut(1).and_then(|s| s.last_mut()) {
+        *x ^= 0x01;
+    }
+    let weak = PasswordKdf { salt: kdf.salt, params: KdfParams { m_kib: 8192, ..kdf.params } };
+    let pw71 = &acct.password_wrap[..71];
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "a mistyped recovery code with a counterfeit chain",
+            rin(&srv_chain, &typo, &srv_acct.recovery_wrap),
+            vec![
+                mf("one wrong character", Error::RecoveryChecksum, rin(&chain, &typo, &acct.recovery_wrap)),
+                mf("counterfeit chain", Error::ChainSignerUnknown, rin(&srv_chain, &text, &srv_acct.recovery_wrap)),
+            ],
+        ),
+        (
+            "m=8 MiB served, with a flipped signature bit in statement 1",
+            pin(&bad_chain, &weak, &acct.password_wrap),
+            vec![
+                mf("m=8 MiB served", Error::KdfParamsTooWeak, pin(&chain, &weak, &acct.password_wrap)),
+                mf("flipped signature bit", Error::ChainSignature, pin(&bad_chain, &kdf, &acct.password_wrap)),
+            ],
+        ),
+        (
+            "a flipped signature bit in statement 1, with another salt served",
+            pin(&bad_chain, &other_salt, &acct.password_wrap),
+            vec![
+                mf("flipped signature bit", Error::ChainSignature, pin(&bad_chain, &kdf, &acct.password_wrap)),
+                mf("another salt", Error::KdfNotPinned, pin(&chain, &other_salt, &acct.password_wrap)),
+            ],
+        ),
+        (
+            "another salt served, with a 71-byte wrap",
+            pin(&chain, &other_salt, pw71),
+            vec![
+                mf("another salt", Error::KdfNotPinned, pin(&chain, &other_salt, &acct.password_wrap)),
+                mf("71-byte wrap", Error::WrapLength, pin(&chain, &kdf, pw71)),
+            ],
+        ),
+        (
+            "the retired recovery code, with a wrap bound to another account",
+            rin(&replaced.encoded(), &text, &elsewhere),
+            vec![
+                mf(
+                    "retired authority",
+                    Error::ChainSignerRevoked,
+                    rin(&replaced.encoded(), &text, &acct.recovery_wrap),
+                ),
+                mf("wrap bound to another account", Error::WrapOpen, rin(&chain, &text, &elsewhere)),
+            ],
+        ),
+        (
+            "a wrap bound to another account, and an epoch-1 wrap that fails its key check",
+            rin(&split_chain, &text, &elsewhere),
+            vec![
+                mf("wrap bound to another account", Error::WrapOpen, rin(&chain, &text, &elsewhere)),
+                mf("epoch-1 wrap fails its key check", Error::KeyCheck, rin(&split_chain, &text, &acct.recovery_wrap)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in cases {
+        g.multi("enroll", what, &["CHAIN-13"], input, faults)?;
+    }
     Ok(())
 }

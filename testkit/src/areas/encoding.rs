@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::{Encoder, Reader};
@@ -88,6 +89,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&long),
         Error::DecodeLength,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     let other = Encoder::new(&label[..label.len() - 1]).u8(0).finish();
     g.err(
         "canonical_decode",
@@ -105,5 +107,56 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&huge),
         Error::DecodeLabel,
     )?;
+
+    // ---- multi-fault: the field in wire order that fails first decides ([ENC-5]) ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let plus = |b: &[u8]| [b, &[0u8][..]].concat();
+    let mut relabel = good.clone();
+    relabel[4] ^= 0x01;
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "a different label and a trailing byte",
+            input(&plus(&other)),
+            vec![
+                mf("a different label", Error::DecodeLabel, input(&other)),
+                mf("a trailing byte", Error::DecodeTrailing, input(&trailing)),
+            ],
+        ),
+        (
+            "a label length prefix over 64, cut inside the label",
+            input(&huge[..6]),
+            vec![
+                mf("label length prefix over 64", Error::DecodeLabel, input(&huge)),
+                mf("cut inside the label", Error::DecodeTruncated, input(&good[..6])),
+            ],
+        ),
+        (
+            "a label byte changed, cut by one byte",
+            input(&relabel[..relabel.len() - 1]),
+            vec![
+                mf("a label byte changed", Error::DecodeLabel, input(&relabel)),
+                mf("cut by one byte", Error::DecodeTruncated, input(&good[..good.len() - 1])),
+            ],
+        ),
+        (
+            "a variable-length field over its limit, cut inside its content",
+            input(&long[..long.len() - 5]),
+            vec![
+                mf("field of 17 bytes (limit 16)", Error::DecodeLength, input(&long)),
+                mf("cut inside the field", Error::DecodeTruncated, input(&good[..good.len() - 1])),
+            ],
+        ),
+        (
+            "a variable-length field over its limit, and a trailing byte",
+            input(&plus(&long)),
+            vec![
+                mf("field of 17 bytes (limit 16)", Error::DecodeLength, input(&long)),
+                mf("a trailing byte", Error::DecodeTrailing, input(&trailing)),
+            ],
+        ),
+    ];
+    for (what, i, faults) in cases {
+        g.multi("canonical_decode", what, &["ENC-5"], i, faults)?;
+    }
     Ok(())
 }

@@ -8,7 +8,8 @@
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Map, Value, json};
 
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
@@ -523,6 +524,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let body = HEADER_LEN + 4;
     let tag_at = body + NONCE_LEN + 256;
     g.err("envelope_open", "one nonce bit flipped", &sig_reqs, open_in(&flip(&base, body, 0x01)), e)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "envelope_open",
         "one ciphertext bit flipped",
@@ -530,7 +532,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&flip(&base, body + NONCE_LEN + 3, 0x10)),
         e,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err("envelope_open", "one tag bit flipped", &sig_reqs, open_in(&flip(&base, tag_at + 15, 0x80)), e)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err("envelope_open", "one signature bit flipped", &sig_reqs, open_in(&flip(&base, base.len() - 1, 0x01)), e)?;
 
     // ---- authorization ----
@@ -590,6 +594,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&base), "account_id", hex_value(&other_account)),
         Error::EnvSignature,
     )?;
+    g.tag(&[Flag::WrongContext])?;
 
     // ---- signature malleability and key checks ----
     let mut s_plus_l = base.clone();
@@ -602,6 +607,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&s_plus_l),
         Error::EnvSignature,
     )?;
+    g.tag(&[Flag::SignatureMalleability, Flag::NonCanonical])?;
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let mut weak = put(&base, off::WRITER, &dev_z);
@@ -621,6 +627,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&weak), "epochs", with_weak),
         Error::EnvSignerKey,
     )?;
+    g.tag(&[Flag::SmallOrderKey, Flag::SignatureMalleability])?;
     let other_env = seal_m(&RecordMeta { revision: 4, ..meta }, &sk_a, text, next_salt()?)?;
     let swapped = put(&base, base.len() - 64, other_env.get(other_env.len() - 64..).ok_or("sig")?);
     g.err(
@@ -630,6 +637,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&swapped),
         Error::EnvSignature,
     )?;
+    g.tag(&[Flag::Substitution])?;
 
     // ---- structure ----
     g.err(
@@ -671,6 +679,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&put(&base, off::PADDED_LEN, &(16_842_752u32).to_be_bytes())),
         Error::EnvTooLarge,
     )?;
+    g.tag(&[Flag::ResourceLimit])?;
     g.err(
         "envelope_open",
         "unknown version 0",
@@ -699,6 +708,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         ),
         Error::EnvCommitment,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     g.err(
         "envelope_open",
         "one ciphertext bit flipped and re-signed by the writer",
@@ -706,6 +716,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&resign(&account, &sk_a, &flip(&base, body + NONCE_LEN + 3, 0x10))?),
         Error::EnvDecrypt,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     let template = EnvelopeRef::decode(&base).map_err(|e| e.to_string())?.header;
     let raw = |hd: &Header, padded: &[u8]| {
         envelope::seal_padded_unchecked(&account, hd, &ck5k, &sk_a, padded, &[7; 12]).map_err(|e| e.to_string())
@@ -775,6 +786,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         strip(stub_in(&bad)),
         Error::EnvSignature,
     )?;
+    g.tag(&[Flag::ModifiedData])?;
     let mut late = stub_in(&stub);
     late = set(
         &late,
@@ -821,6 +833,305 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         ("invalid UTF-8", b"{\"a\":\"\xc3\"}"),
     ] {
         g.err("payload_canonical_json", &format!("refused: {what}"), &pj, cj(p), Error::EnvJson)?;
+    }
+
+    // ---- multi-fault: the first failing check of [ENV-13], then [ENV-12], decides ----
+    let cut = |b: &[u8], n: usize| b.get(..n).map(<[u8]>::to_vec).ok_or("cut");
+    let plus = |b: &[u8]| [b, &[0u8][..]].concat();
+    let be32 = |n: u32| n.to_be_bytes().to_vec();
+    let v2 = put(&base, off::VERSION, &[2]);
+    let s3 = put(&base, off::SUITE, &[3]);
+    let not_bucket = put(&base, off::PADDED_LEN, &be32(300));
+    let too_large = put(&base, off::PADDED_LEN, &be32(16_842_752));
+    let body_mismatch = put(&base, HEADER_LEN, &be32(300));
+    let sig_flip = |b: &[u8]| flip(b, b.len() - 1, 0x01);
+    let no_epoch5 = json!([{"epoch": 4, "collection_key": hex::encode(&ck4), "writers": writers.clone()}]);
+    let no_writer_a =
+        json!([{"epoch": 5, "collection_key": hex::encode(&ck5), "writers": [writers[1].clone(), writers[2].clone()]}]);
+    let wrong_ck5 = json!([{"epoch": 5, "collection_key": hex::encode(&ck4), "writers": writers.clone()}]);
+    let other_rid = hex_value(&alt32[..16]);
+    let env_reqs = ["ENV-12", "ENV-13", "ENC-7"];
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "version 2 and suite 3",
+            open_in(&put(&v2, off::SUITE, &[3])),
+            vec![mf("version 2", Error::EnvVersion, open_in(&v2)), mf("suite 3", Error::EnvSuite, open_in(&s3))],
+        ),
+        (
+            "version 2 in a 10-byte input",
+            open_in(&cut(&v2, 10)?),
+            vec![
+                mf("version 2", Error::EnvVersion, open_in(&v2)),
+                mf("cut to 10 bytes", Error::DecodeTruncated, open_in(&cut(&base, 10)?)),
+            ],
+        ),
+        (
+            "suite 3 in a 200-byte input",
+            open_in(&cut(&s3, 200)?),
+            vec![
+                mf("suite 3", Error::EnvSuite, open_in(&s3)),
+                mf("cut to 200 bytes (inside the header)", Error::DecodeTruncated, open_in(&cut(&base, 200)?)),
+            ],
+        ),
+        (
+            "a header cut at 200 bytes whose padded length 300 is not a bucket",
+            open_in(&cut(&not_bucket, 200)?),
+            vec![
+                mf("cut to 200 bytes (inside the header)", Error::DecodeTruncated, open_in(&cut(&base, 200)?)),
+                mf("padded length 300", Error::EnvLength, open_in(&not_bucket)),
+            ],
+        ),
+        (
+            "suite 3 and a padded length above the limit",
+            open_in(&put(&too_large, off::SUITE, &[3])),
+            vec![
+                mf("suite 3", Error::EnvSuite, open_in(&s3)),
+                mf("padded length above 16 MiB", Error::EnvTooLarge, open_in(&too_large)),
+            ],
+        ),
+        (
+            "a padded length above the limit and a trailing byte",
+            open_in(&plus(&too_large)),
+            vec![
+                mf("padded length above 16 MiB", Error::EnvTooLarge, open_in(&too_large)),
+                mf("one trailing byte", Error::DecodeTrailing, open_in(&plus(&base))),
+            ],
+        ),
+        (
+            "padded length 300 (not a bucket) and the signature cut by one byte",
+            open_in(&cut(&not_bucket, base.len() - 1)?),
+            vec![
+                mf("padded length 300", Error::EnvLength, open_in(&not_bucket)),
+                mf("cut by one byte", Error::DecodeTruncated, open_in(&cut(&base, base.len() - 1)?)),
+            ],
+        ),
+        (
+            "body length 300 and the body cut short",
+            open_in(&cut(&body_mismatch, HEADER_LEN + 4 + 100)?),
+            vec![
+                mf("body length prefix 300", Error::EnvLength, open_in(&body_mismatch)),
+                mf("cut inside the body", Error::DecodeTruncated, open_in(&cut(&base, HEADER_LEN + 4 + 100)?)),
+            ],
+        ),
+        (
+            "the signature cut by one byte, served for another record",
+            set(&open_in(&cut(&base, base.len() - 1)?), "record_id", other_rid.clone()),
+            vec![
+                mf("cut by one byte", Error::DecodeTruncated, open_in(&cut(&base, base.len() - 1)?)),
+                mf(
+                    "another record id expected",
+                    Error::EnvContext,
+                    set(&open_in(&base), "record_id", other_rid.clone()),
+                ),
+            ],
+        ),
+        (
+            "a trailing byte, read by a reader without epoch 5",
+            set(&open_in(&plus(&base)), "epochs", no_epoch5.clone()),
+            vec![
+                mf("one trailing byte", Error::DecodeTrailing, open_in(&plus(&base))),
+                mf("the reader has no epoch 5", Error::EnvEpoch, set(&open_in(&base), "epochs", no_epoch5.clone())),
+            ],
+        ),
+        (
+            "served for another record, to a reader without epoch 5",
+            set(&set(&open_in(&base), "record_id", other_rid.clone()), "epochs", no_epoch5.clone()),
+            vec![
+                mf(
+                    "another record id expected",
+                    Error::EnvContext,
+                    set(&open_in(&base), "record_id", other_rid.clone()),
+                ),
+                mf("the reader has no epoch 5", Error::EnvEpoch, set(&open_in(&base), "epochs", no_epoch5.clone())),
+            ],
+        ),
+        (
+            "a reader without epoch 5, and a flipped signature bit",
+            set(&open_in(&sig_flip(&base)), "epochs", no_epoch5.clone()),
+            vec![
+                mf("the reader has no epoch 5", Error::EnvEpoch, set(&open_in(&base), "epochs", no_epoch5.clone())),
+                mf("one signature bit flipped", Error::EnvSignature, open_in(&sig_flip(&base))),
+            ],
+        ),
+        (
+            "a writer not authorized in epoch 5, and a flipped signature bit",
+            set(&open_in(&sig_flip(&base)), "epochs", no_writer_a.clone()),
+            vec![
+                mf(
+                    "writer not authorized",
+                    Error::EnvSignerUnknown,
+                    set(&open_in(&base), "epochs", no_writer_a.clone()),
+                ),
+                mf("one signature bit flipped", Error::EnvSignature, open_in(&sig_flip(&base))),
+            ],
+        ),
+        (
+            "a revoked writer above its bound, at a head where epoch 6 is in force, with a flipped signature bit",
+            set(&open_in(&sig_flip(&past)), "heads", heads_at(6)),
+            vec![
+                mf("revoked writer at sequence 10 above its bound 9", Error::EnvWriterRevoked, open_in(&past)),
+                mf(
+                    "epoch 6 in force at the cited head",
+                    Error::EnvStaleEpoch,
+                    set(&open_in(&base), "heads", heads_at(6)),
+                ),
+                mf("one signature bit flipped", Error::EnvSignature, open_in(&sig_flip(&base))),
+            ],
+        ),
+        (
+            "sealed in epoch 4 at a head where epoch 5 is in force, with a flipped signature bit",
+            set(&open_in(&sig_flip(&stale)), "heads", heads_at(5)),
+            vec![
+                mf(
+                    "epoch 5 in force at the cited head",
+                    Error::EnvStaleEpoch,
+                    set(&open_in(&stale), "heads", heads_at(5)),
+                ),
+                mf("one signature bit flipped", Error::EnvSignature, open_in(&sig_flip(&base))),
+            ],
+        ),
+        (
+            "a flipped signature bit, and the reader holds another collection key for epoch 5",
+            set(&open_in(&sig_flip(&base)), "epochs", wrong_ck5.clone()),
+            vec![
+                mf("one signature bit flipped", Error::EnvSignature, open_in(&sig_flip(&base))),
+                mf("another collection key", Error::EnvCommitment, set(&open_in(&base), "epochs", wrong_ck5.clone())),
+            ],
+        ),
+        (
+            "a writer-signed wrong commitment over a flipped ciphertext bit",
+            open_in(&resign(&account, &sk_a, &put(&flip(&base, body + NONCE_LEN + 3, 0x10), off::COMMITMENT, &alt32))?),
+            vec![
+                mf(
+                    "commitment changed, re-signed",
+                    Error::EnvCommitment,
+                    open_in(&resign(&account, &sk_a, &put(&base, off::COMMITMENT, &alt32))?),
+                ),
+                mf(
+                    "ciphertext bit flipped, re-signed",
+                    Error::EnvDecrypt,
+                    open_in(&resign(&account, &sk_a, &flip(&base, body + NONCE_LEN + 3, 0x10))?),
+                ),
+            ],
+        ),
+        (
+            "a non-zero padding byte under a flipped, re-signed ciphertext bit",
+            open_in(&resign(&account, &sk_a, &flip(&raw(&template, &nonzero)?, body + NONCE_LEN + 3, 0x10))?),
+            vec![
+                mf(
+                    "ciphertext bit flipped, re-signed",
+                    Error::EnvDecrypt,
+                    open_in(&resign(&account, &sk_a, &flip(&base, body + NONCE_LEN + 3, 0x10))?),
+                ),
+                mf("a non-zero padding byte", Error::EnvPadding, open_in(&raw(&template, &nonzero)?)),
+            ],
+        ),
+        (
+            "a non-zero padding byte and unknown schema 9",
+            open_in(&raw(&Header { schema: 9, ..template }, &nonzero)?),
+            vec![
+                mf("a non-zero padding byte", Error::EnvPadding, open_in(&raw(&template, &nonzero)?)),
+                mf("schema 9", Error::EnvSchema, open_in(&raw(&Header { schema: 9, ..template }, &pad_s(b"{}")?)?)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in cases {
+        g.multi("envelope_open", what, &env_reqs, input, faults)?;
+    }
+    let stub_v2 = {
+        let mut s = EnvelopeRef::decode(&base).map_err(|e| e.to_string())?.stub().encode();
+        s[off::VERSION] = 2;
+        s
+    };
+    let stub_plain = EnvelopeRef::decode(&base).map_err(|e| e.to_string())?.stub().encode();
+    let stub_hex = |b: &[u8]| strip(set(&open_in(&base), "stub", hex_value(b)));
+    g.multi(
+        "envelope_verify_stub",
+        "a stub with version 2, cut to 100 bytes",
+        &["ENV-15", "ENV-13"],
+        stub_hex(&stub_v2[..100]),
+        vec![
+            mf("version 2", Error::EnvVersion, stub_hex(&stub_v2)),
+            mf("cut to 100 bytes", Error::DecodeTruncated, stub_hex(&stub_plain[..100])),
+        ],
+    )?;
+    g.multi(
+        "envelope_verify_stub",
+        "a stub with another body digest, by a writer not authorized",
+        &["ENV-15", "ENV-12"],
+        set(&strip(stub_in(&bad)), "epochs", no_writer_a.clone()),
+        vec![
+            mf(
+                "writer not authorized",
+                Error::EnvSignerUnknown,
+                set(&strip(stub_in(&stub)), "epochs", no_writer_a.clone()),
+            ),
+            mf("another body digest", Error::EnvSignature, strip(stub_in(&bad))),
+        ],
+    )?;
+    let mut stale_bad = stale_stub;
+    stale_bad.body_digest[0] ^= 1;
+    g.multi(
+        "envelope_verify_stub",
+        "a stub sealed in epoch 4 at a head where epoch 5 is in force, with another body digest",
+        &["ENV-15", "ENV-16"],
+        strip(set(&stub_in(&stale_bad), "heads", heads_at(5))),
+        vec![
+            mf(
+                "epoch 5 in force at the cited head",
+                Error::EnvStaleEpoch,
+                strip(set(&stub_in(&stale_stub), "heads", heads_at(5))),
+            ),
+            mf("another body digest", Error::EnvSignature, strip(stub_in(&bad))),
+        ],
+    )?;
+
+    // [PAY-6]: a seal checks the schema, the suite, the payload against the schema, its size.
+    let seal_base = seal_in(Suite::Aes256Gcm, hex_value(text), next_salt()?, 0);
+    let huge = obj([("pattern", json!("sha256-counter")), ("length", json!(16_777_216 - 3))]);
+    let with = |v: &Value, pairs: &[(&str, Value)]| pairs.iter().fold(v.clone(), |acc, (k, x)| set(&acc, k, x.clone()));
+    let not_canonical = hex_value(br#"{"title":"x", "done":true}"#);
+    let seal_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "schema 2 and suite 3",
+            with(&seal_base, &[("schema", json!(2)), ("suite", json!(3))]),
+            vec![
+                mf("schema 2", Error::EnvSchema, with(&seal_base, &[("schema", json!(2))])),
+                mf("suite 3", Error::EnvSuite, with(&seal_base, &[("suite", json!(3))])),
+            ],
+        ),
+        (
+            "suite 3, and a schema 1 payload that is not canonical JSON",
+            with(&seal_base, &[("suite", json!(3)), ("schema", json!(1)), ("plaintext", not_canonical.clone())]),
+            vec![
+                mf("suite 3", Error::EnvSuite, with(&seal_base, &[("suite", json!(3))])),
+                mf(
+                    "non-canonical JSON under schema 1",
+                    Error::EnvJson,
+                    with(&seal_base, &[("schema", json!(1)), ("plaintext", not_canonical.clone())]),
+                ),
+            ],
+        ),
+        (
+            "a schema 1 payload of 16 MiB - 3 bytes that is not JSON",
+            with(&seal_base, &[("schema", json!(1)), ("plaintext", huge.clone())]),
+            vec![
+                mf(
+                    "not canonical JSON under schema 1",
+                    Error::EnvJson,
+                    with(&seal_base, &[("schema", json!(1)), ("plaintext", not_canonical.clone())]),
+                ),
+                mf(
+                    "16 MiB - 3 bytes: no bucket holds it",
+                    Error::EnvTooLarge,
+                    with(&seal_base, &[("plaintext", huge.clone())]),
+                ),
+            ],
+        ),
+    ];
+    for (what, input, faults) in seal_cases {
+        g.multi("envelope_seal", what, &["PAY-6", "ENV-12"], input, faults)?;
     }
     Ok(())
 }

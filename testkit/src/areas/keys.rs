@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::Encoder;
@@ -106,5 +107,6 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input(&umk0, 0, json!(["n".repeat(256)])),
         Error::CollectionName,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     Ok(())
 }

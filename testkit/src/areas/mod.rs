@@ -17,7 +17,7 @@ mod wrap;
 use serde_json::Value;
 
 use super::json::Fail;
-use super::{Expected, Outcome, Vector, VectorFile};
+use super::{Expected, FaultNote, Flag, Outcome, Vector, VectorFile};
 use blindsync::error::Error;
 
 type Generator = fn(&mut Gen) -> Result<(), String>;
@@ -99,6 +99,11 @@ pub(crate) fn run(kind: &str, input: &Value) -> Result<Outcome, Fail> {
         .unwrap_or_else(|| Err(Fail::harness(format!("unknown kind {kind}"))))
 }
 
+/// True when `kind` names a procedure of some area.
+pub(crate) fn is_kind(kind: &str) -> bool {
+    !matches!(run(kind, &Value::Object(Default::default())), Err(Fail::Harness(m)) if m == format!("unknown kind {kind}"))
+}
+
 /// Generates every file; an `Err` means a generator's own expectation failed.
 pub(crate) fn generate() -> Result<Vec<VectorFile>, String> {
     let mut files = Vec::new();
@@ -133,6 +138,8 @@ impl Gen {
             requirements: reqs.iter().map(|r| (*r).to_owned()).collect(),
             input,
             expected: Expected::Ok { intermediate: o.intermediate, output: o.output },
+            flags: Vec::new(),
+            faults: Vec::new(),
         });
         Ok(())
     }
@@ -159,9 +166,79 @@ impl Gen {
             requirements: reqs.iter().map(|r| (*r).to_owned()).collect(),
             input,
             expected: Expected::Err(err),
+            flags: vec![Flag::of_error(err).ok_or_else(|| format!("{} has no flag", err.code()))?],
+            faults: Vec::new(),
         });
         Ok(())
     }
+
+    /// Adds attack-class flags to the vector just generated (a negative one).
+    pub(crate) fn tag(&mut self, flags: &[Flag]) -> Result<(), String> {
+        let v = self.out.last_mut().ok_or("tag before any vector")?;
+        if v.flags.is_empty() {
+            return Err(format!("{}: flags are for negative vectors", v.id));
+        }
+        for f in flags {
+            if !v.flags.contains(f) {
+                v.flags.push(*f);
+            }
+        }
+        Ok(())
+    }
+
+    /// A multi-fault vector: `faults` in the order the spec checks them, each with the
+    /// input that carries that fault alone and the code it gives alone. The generator checks
+    /// every fault alone, that the first fault's code differs from every later one's (so the
+    /// vector tells the order apart), and that `input`, which carries all of them, gives the
+    /// first fault's code.
+    pub(crate) fn multi(
+        &mut self,
+        kind: &str,
+        description: &str,
+        reqs: &[&str],
+        input: Value,
+        faults: Vec<Fault>,
+    ) -> Result<(), String> {
+        let id = self.next_id();
+        let first = faults.first().ok_or("no faults")?.error;
+        if faults.len() < 2 {
+            return Err(format!("{id}: a multi-fault vector has two or more faults"));
+        }
+        for (i, f) in faults.iter().enumerate() {
+            match run(kind, &f.alone) {
+                Err(Fail::Protocol(e)) if e == f.error => {}
+                Err(other) => {
+                    return Err(format!("{id} fault {:?} alone: expected {}, got {other}", f.what, f.error.code()));
+                }
+                Ok(_) => {
+                    return Err(format!("{id} fault {:?} alone: expected {}, got success", f.what, f.error.code()));
+                }
+            }
+            if i > 0 && f.error == first {
+                return Err(format!("{id}: fault {:?} gives the first fault's code {}", f.what, first.code()));
+            }
+        }
+        self.err(kind, description, reqs, input, first)?;
+        let v = self.out.last_mut().ok_or("multi")?;
+        v.flags.insert(0, Flag::MultiFault);
+        v.faults = faults.into_iter().map(|f| FaultNote { fault: f.what, error: f.error }).collect();
+        Ok(())
+    }
+}
+
+/// One fault of a multi-fault vector, as the generator checks it.
+pub(crate) struct Fault {
+    /// What is changed (it appears in the vector).
+    pub what: String,
+    /// The code of the check that catches it.
+    pub error: Error,
+    /// The valid input with this fault alone.
+    pub alone: Value,
+}
+
+/// A fault.
+pub(crate) fn fault(what: &str, error: Error, alone: Value) -> Fault {
+    Fault { what: what.to_owned(), error, alone }
 }
 
 /// An outcome from two JSON objects.

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::Encoder;
@@ -102,6 +103,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         input("pw", &with(65535, 3, 4)),
         Error::KdfParamsTooWeak,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     g.err(
         "password_derive",
         "t=2, below the floor",
@@ -110,6 +112,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         Error::KdfParamsTooWeak,
     )?;
     g.err("password_derive", "p=0", &policy, input("pw", &with(65536, 3, 0)), Error::KdfParamsTooWeak)?;
+    g.tag(&[Flag::EdgeCase])?;
     g.err(
         "password_derive",
         "m above the 2 GiB ceiling",
@@ -168,5 +171,103 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         obj([("bytes", hex_value(&with(8192, 3, 4).encode()))]),
         Error::KdfParamsTooWeak,
     )?;
+
+    // ---- multi-fault: [KEY-6]'s order (salt length, version, floor, ceiling), after decoding ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let salt15 = |k: &PasswordKdf| {
+        let mut j = kdf_json(k);
+        if let Value::Object(m) = &mut j {
+            m.insert("salt".into(), hex_value(&k.salt[..15]));
+        }
+        obj([("password", json!("pw")), ("kdf", j)])
+    };
+    let ver = |mut k: PasswordKdf| {
+        k.params.version = 0x10;
+        k
+    };
+    let derive_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "a 15-byte salt and Argon2 version 0x10",
+            salt15(&ver(kdf)),
+            vec![
+                mf("15-byte salt", Error::KdfSaltLength, salt15(&kdf)),
+                mf("version 0x10", Error::KdfVersion, input("pw", &ver(kdf))),
+            ],
+        ),
+        (
+            "a 15-byte salt and t=2",
+            salt15(&with(65536, 2, 4)),
+            vec![
+                mf("15-byte salt", Error::KdfSaltLength, salt15(&kdf)),
+                mf("t=2", Error::KdfParamsTooWeak, input("pw", &with(65536, 2, 4))),
+            ],
+        ),
+        (
+            "Argon2 version 0x10 and m=8 MiB",
+            input("pw", &ver(with(8192, 3, 4))),
+            vec![
+                mf("version 0x10", Error::KdfVersion, input("pw", &ver(kdf))),
+                mf("m=8 MiB", Error::KdfParamsTooWeak, input("pw", &with(8192, 3, 4))),
+            ],
+        ),
+        (
+            "m=8 MiB and t=17 (below the floor and above the ceiling)",
+            input("pw", &with(8192, 17, 4)),
+            vec![
+                mf("m=8 MiB", Error::KdfParamsTooWeak, input("pw", &with(8192, 3, 4))),
+                mf("t=17", Error::KdfParamsTooLarge, input("pw", &with(65536, 17, 4))),
+            ],
+        ),
+        (
+            "p=0 and m above the 2 GiB ceiling",
+            input("pw", &with(2 * 1024 * 1024 + 1, 3, 0)),
+            vec![
+                mf("p=0", Error::KdfParamsTooWeak, input("pw", &with(65536, 3, 0))),
+                mf("m above 2 GiB", Error::KdfParamsTooLarge, input("pw", &with(2 * 1024 * 1024 + 1, 3, 4))),
+            ],
+        ),
+    ];
+    for (what, input, faults) in derive_cases {
+        g.multi("password_derive", what, &policy, input, faults)?;
+    }
+    let bytes = |b: &[u8]| obj([("bytes", hex_value(b))]);
+    let weak = with(8192, 3, 4).encode();
+    let dec_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "m=8 MiB, and a trailing byte",
+            bytes(&[&weak[..], &[0]].concat()),
+            vec![
+                mf("a trailing byte", Error::DecodeTrailing, bytes(&long)),
+                mf("m=8 MiB", Error::KdfParamsTooWeak, bytes(&weak)),
+            ],
+        ),
+        (
+            "m=8 MiB, one byte short",
+            bytes(&weak[..31]),
+            vec![
+                mf("one byte short", Error::DecodeTruncated, bytes(&kdf.encode()[..31])),
+                mf("m=8 MiB", Error::KdfParamsTooWeak, bytes(&weak)),
+            ],
+        ),
+        (
+            "Argon2 version 0x10 and m=8 MiB",
+            bytes(&ver(with(8192, 3, 4)).encode()),
+            vec![
+                mf("version 0x10", Error::KdfVersion, bytes(&ver(kdf).encode())),
+                mf("m=8 MiB", Error::KdfParamsTooWeak, bytes(&weak)),
+            ],
+        ),
+        (
+            "t=2 and p=17 (below the floor and above the ceiling)",
+            bytes(&with(65536, 2, 17).encode()),
+            vec![
+                mf("t=2", Error::KdfParamsTooWeak, bytes(&with(65536, 2, 4).encode())),
+                mf("p=17", Error::KdfParamsTooLarge, bytes(&with(65536, 3, 17).encode())),
+            ],
+        ),
+    ];
+    for (what, input, faults) in dec_cases {
+        g.multi("password_kdf_decode", what, &dec, input, faults)?;
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Gen, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::error::Error;
@@ -104,6 +105,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         ]),
         Error::KdfOutputLength,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     let r4 = ["PRIM-4", "PRIM-6"];
     g.ok(
         "xchacha20poly1305_seal",

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::encoding::Encoder;
@@ -144,5 +145,55 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         obj([("text", json!("0000-0000-0000-0000-0000-0000-011T"))]),
         Error::RecoveryFormat,
     )?;
+    g.tag(&[Flag::NonCanonical])?;
+
+    // ---- multi-fault: the parse steps of [KEY-3] in order ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let t = |s: &str| obj([("text", json!(s))]);
+    let at = |s: &str, k: usize, c: u8| -> Result<String, String> {
+        let mut b = s.as_bytes().to_vec();
+        *b.get_mut(k).ok_or("at")? = c;
+        String::from_utf8(b).map_err(|e| e.to_string())
+    };
+    let u10 = at(&typo, 10, b'U')?;
+    let canonical_pad = "0000-0000-0000-0000-0000-0000-011T";
+    let pad_typo = at(canonical_pad, 0, b'1')?;
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "a character outside the alphabet (U) and a wrong character",
+            t(&u10),
+            vec![
+                mf("U at position 10", Error::RecoveryFormat, t(&at(&text, 10, b'U')?)),
+                mf("one wrong character", Error::RecoveryChecksum, t(&typo)),
+            ],
+        ),
+        (
+            "one symbol missing, and a wrong character",
+            t(&typo[..typo.len() - 1]),
+            vec![
+                mf("one symbol missing", Error::RecoveryFormat, t(&text[..text.len() - 1])),
+                mf("one wrong character", Error::RecoveryChecksum, t(&typo)),
+            ],
+        ),
+        (
+            "a wrong character in a text whose padding bits are set",
+            t(&pad_typo),
+            vec![
+                mf("one wrong character", Error::RecoveryChecksum, t(&at(&text, 0, b'1')?)),
+                mf("non-zero padding bits", Error::RecoveryFormat, t(canonical_pad)),
+            ],
+        ),
+        (
+            "a dotless i (U+0131, which Unicode uppercases to I) as the last symbol, and a wrong character",
+            t(&format!("{}\u{131}", &typo[..typo.len() - 1])),
+            vec![
+                mf("dotless i", Error::RecoveryFormat, t(&format!("{}\u{131}", &text[..text.len() - 1]))),
+                mf("one wrong character", Error::RecoveryChecksum, t(&typo)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in cases {
+        g.multi("recovery_code_derive", what, &["KEY-3", "KEY-15"], input, faults)?;
+    }
     Ok(())
 }

@@ -6,7 +6,8 @@ use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
 use super::envelope::pattern;
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::hex;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
@@ -213,6 +214,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&m, &foreign),
         Error::StreamForeign,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "stream_open",
         "a byte after the last chunk",
@@ -230,6 +232,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&m2, &body),
         Error::StreamContext,
     )?;
+    g.tag(&[Flag::Substitution])?;
     let mut bad_sig = m.clone();
     if let Some(b) = bad_sig.last_mut() {
         *b ^= 1;
@@ -249,6 +252,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&m, &body), "verifying_key", hex_value(&other_vk)),
         Error::StreamSignature,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     g.err(
         "stream_open",
         "reader with another key source",
@@ -256,6 +260,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&open_in(&m, &body), "key_source", hex_value(&b32())),
         Error::StreamCommitment,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     // Altered ciphertext, tag kept: the frame's digest is not the listed one.
     let mut bad_chunk = body.clone();
     if let Some(b) = bad_chunk.get_mut(FRAME_LEN + 5) {
@@ -268,6 +273,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&m, &bad_chunk),
         Error::StreamForeign,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     // [STR-6] a key holder (a partner, another device of the owner) rewrites two blocks of chunk 0
     // so that its AES-GCM tag stays valid: the AEAD would accept it, the BLAKE3 digest does not.
     let ks = stream::key_schedule(&StreamKeySource::from_bytes(source), &salt, p.suite);
@@ -284,6 +290,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         open_in(&m, &same_tag),
         Error::StreamForeign,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     // A writer that lists (and signs) the digest of a frame that does not authenticate.
     let mut bad_writer = Manifest::decode(&m).map_err(f)?;
     if let Some(d) = bad_writer.digests.get_mut(1) {
@@ -330,6 +337,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         mdec(&|v| v[count_at + 4..count_at + 8].copy_from_slice(&65537u32.to_be_bytes())),
         Error::StreamLength,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     g.err(
         "stream_manifest_decode",
         "chunk count 2^20 + 1",
@@ -337,6 +345,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         mdec(&|v| v[count_at..count_at + 4].copy_from_slice(&((1u32 << 20) + 1).to_be_bytes())),
         Error::StreamTooLarge,
     )?;
+    g.tag(&[Flag::EdgeCase, Flag::ResourceLimit])?;
     g.err(
         "stream_manifest_decode",
         "chunk count 3 with two digests",
@@ -351,5 +360,195 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         mdec(&|v| v.push(0)),
         Error::DecodeTrailing,
     )?;
+
+    // ---- multi-fault: the first failing line of [STR-8], then [STR-11], decides ----
+    let put32 = |at: usize, n: u32| move |v: &mut Vec<u8>| v[at..at + 4].copy_from_slice(&n.to_be_bytes());
+    let count = |n: u32| put32(count_at, n);
+    let last = |n: u32| put32(count_at + 4, n);
+    let cut = |n: usize| move |v: &mut Vec<u8>| v.truncate(n);
+    let v2 = |v: &mut Vec<u8>| v[0] = 2;
+    let s3 = |v: &mut Vec<u8>| v[1] = 3;
+    let both = |a: &dyn Fn(&mut Vec<u8>), b: &dyn Fn(&mut Vec<u8>)| {
+        mdec(&|v: &mut Vec<u8>| {
+            a(v);
+            b(v);
+        })
+    };
+    let too_large = count((1 << 20) + 1);
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let dec: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "version 2 and suite 3",
+            both(&v2, &s3),
+            vec![mf("version 2", Error::EnvVersion, mdec(&v2)), mf("suite 3", Error::EnvSuite, mdec(&s3))],
+        ),
+        (
+            "suite 3 in a manifest cut to 100 bytes",
+            both(&s3, &cut(100)),
+            vec![
+                mf("suite 3", Error::EnvSuite, mdec(&s3)),
+                mf("cut to 100 bytes (inside the fixed part)", Error::DecodeTruncated, mdec(&cut(100))),
+            ],
+        ),
+        (
+            "chunk count 0 in a manifest cut inside last_len (120 bytes)",
+            both(&count(0), &cut(120)),
+            vec![
+                mf("cut to 120 bytes (inside last_len)", Error::DecodeTruncated, mdec(&cut(120))),
+                mf("chunk count 0", Error::StreamLength, mdec(&count(0))),
+            ],
+        ),
+        (
+            "last chunk length 65537 and chunk count 2^20 + 1",
+            both(&last(65537), &too_large),
+            vec![
+                mf("last chunk length 65537", Error::StreamLength, mdec(&last(65537))),
+                mf("chunk count 2^20 + 1", Error::StreamTooLarge, mdec(&too_large)),
+            ],
+        ),
+        (
+            "chunk count 2^20 + 1 and an empty last chunk",
+            both(&too_large, &last(0)),
+            vec![
+                mf("chunk count 2^20 + 1", Error::StreamTooLarge, mdec(&too_large)),
+                mf("empty last chunk of two", Error::StreamEmptyChunk, mdec(&last(0))),
+            ],
+        ),
+        (
+            "chunk count 2^20 + 1 in a manifest cut to 200 bytes (inside the digests)",
+            both(&too_large, &cut(200)),
+            vec![
+                mf("chunk count 2^20 + 1", Error::StreamTooLarge, mdec(&too_large)),
+                mf("cut to 200 bytes (inside the digests)", Error::DecodeTruncated, mdec(&cut(200))),
+            ],
+        ),
+        (
+            "an empty last chunk in a manifest cut inside the digests",
+            both(&last(0), &cut(150)),
+            vec![
+                mf("empty last chunk of two", Error::StreamEmptyChunk, mdec(&last(0))),
+                mf("cut to 150 bytes (inside the digests)", Error::DecodeTruncated, mdec(&cut(150))),
+            ],
+        ),
+        (
+            "chunk count 3 with two digests, and a byte after the signature",
+            both(&count(3), &|v: &mut Vec<u8>| v.push(0)),
+            vec![
+                mf("chunk count 3 with two digests", Error::DecodeTruncated, mdec(&count(3))),
+                mf("a byte after the signature", Error::DecodeTrailing, mdec(&|v: &mut Vec<u8>| v.push(0))),
+            ],
+        ),
+    ];
+    for (what, input, faults) in dec {
+        g.multi("stream_manifest_decode", what, &["STR-8", "ENC-7"], input, faults)?;
+    }
+    let with = |mut v: Vec<u8>, e: &dyn Fn(&mut Vec<u8>)| {
+        e(&mut v);
+        v
+    };
+    let flip_last = |v: &mut Vec<u8>| {
+        if let Some(b) = v.last_mut() {
+            *b ^= 1;
+        }
+    };
+    let other_source = hex_value(&b32());
+    let c0_alone = open_in(&m, c0);
+    let open: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "manifest of another stream with version 2",
+            open_in(&with(m2.clone(), &v2), &body),
+            vec![
+                mf("manifest version 2", Error::EnvVersion, open_in(&with(m.clone(), &v2), &body)),
+                mf("manifest of another stream id", Error::StreamContext, open_in(&m2, &body)),
+            ],
+        ),
+        (
+            "a byte after the manifest's signature, verified with another writer's key",
+            set(&open_in(&with(m.clone(), &|v| v.push(0)), &body), "verifying_key", hex_value(&other_vk)),
+            vec![
+                mf(
+                    "a byte after the manifest",
+                    Error::DecodeTrailing,
+                    open_in(&with(m.clone(), &|v| v.push(0)), &body),
+                ),
+                mf(
+                    "another writer's key",
+                    Error::StreamSignature,
+                    set(&open_in(&m, &body), "verifying_key", hex_value(&other_vk)),
+                ),
+            ],
+        ),
+        (
+            "manifest of another stream with its signature altered",
+            open_in(&with(m2.clone(), &flip_last), &body),
+            vec![
+                mf("manifest of another stream id", Error::StreamContext, open_in(&m2, &body)),
+                mf("manifest signature altered", Error::StreamSignature, open_in(&bad_sig, &body)),
+            ],
+        ),
+        (
+            "manifest signature altered, reader with another key source",
+            set(&open_in(&bad_sig, &body), "key_source", other_source.clone()),
+            vec![
+                mf("manifest signature altered", Error::StreamSignature, open_in(&bad_sig, &body)),
+                mf(
+                    "another key source",
+                    Error::StreamCommitment,
+                    set(&open_in(&m, &body), "key_source", other_source.clone()),
+                ),
+            ],
+        ),
+        (
+            "reader with another key source, last chunk missing",
+            set(&c0_alone, "key_source", other_source.clone()),
+            vec![
+                mf(
+                    "another key source",
+                    Error::StreamCommitment,
+                    set(&open_in(&m, &body), "key_source", other_source.clone()),
+                ),
+                mf("last chunk missing", Error::StreamTruncated, c0_alone.clone()),
+            ],
+        ),
+        (
+            "chunks 0 and 1 swapped, and a byte after the last chunk",
+            open_in(&m, &[c1, c0, &[0]].concat()),
+            vec![
+                mf("chunks 0 and 1 swapped", Error::StreamReordered, open_in(&m, &[c1, c0].concat())),
+                mf("a byte after the last chunk", Error::DecodeTrailing, open_in(&m, &[&body[..], &[0]].concat())),
+            ],
+        ),
+        (
+            "chunk 0 served again in place of chunk 1, then a trailing byte",
+            open_in(&m, &[c0, c0, &[0]].concat()),
+            vec![
+                mf("chunk 0 in place of chunk 1", Error::StreamDuplicate, open_in(&m, &[c0, c0].concat())),
+                mf("a byte after the last chunk", Error::DecodeTrailing, open_in(&m, &[&body[..], &[0]].concat())),
+            ],
+        ),
+        (
+            "chunk 0 forged with the same AES-GCM tag, and the last chunk missing",
+            open_in(&m, same_tag.get(..FRAME_LEN).ok_or("c0")?),
+            vec![
+                mf("chunk 0 forged with the same tag", Error::StreamForeign, open_in(&m, &same_tag)),
+                mf("last chunk missing", Error::StreamTruncated, c0_alone.clone()),
+            ],
+        ),
+        (
+            "the writer signed an altered chunk 1, followed by a trailing byte",
+            open_in(&resign(&AccountId(account), &sk, &bad_writer), &[&bad_chunk[..], &[0]].concat()),
+            vec![
+                mf(
+                    "the writer signed an altered chunk 1",
+                    Error::StreamDecrypt,
+                    open_in(&resign(&AccountId(account), &sk, &bad_writer), &bad_chunk),
+                ),
+                mf("a byte after the last chunk", Error::DecodeTrailing, open_in(&m, &[&body[..], &[0]].concat())),
+            ],
+        ),
+    ];
+    for (what, input, faults) in open {
+        g.multi("stream_open", what, &["STR-8", "STR-11"], input, faults)?;
+    }
     Ok(())
 }

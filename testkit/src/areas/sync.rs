@@ -3,10 +3,11 @@
 
 use serde_json::{Value, json};
 
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
 use blindsync::chain::{approve_device, create_account};
 use std::collections::BTreeMap;
 
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj};
 use blindsync::client::{ChainLink, SeqItem, revision_steps, stale_head, writer_chain_break, writer_sequence};
@@ -379,6 +380,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         script(label, &secret, &[(1, &register), (2, &c3), (3, &l3), (4, &l3)]),
         Error::SrvAuth,
     )?;
+    g.tag(&[Flag::Replay])?;
     g.err(
         "sync_server_script",
         "a challenge login at the nonce's expiry",
@@ -386,6 +388,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         script(label, &secret, &[(1, &register), (2, &c3), (2 + 60_000, &l3)]),
         Error::SrvAuth,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
     // The same nonce with its expiry moved one minute on (and signed by the device): the tag fails.
     let moved = match &l3 {
         Request::LoginKey { nonce, .. } => {
@@ -407,6 +410,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         script(label, &secret, &[(1, &register), (2, &c3), (60_010, &moved)]),
         Error::SrvAuth,
     )?;
+    g.tag(&[Flag::ModifiedData])?;
     g.ok(
         "sync_login_nonce",
         "a stateless login nonce",
@@ -697,6 +701,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     g.ok("sync_revision_step", "honest: one above the accepted revision", &["SYNC-16"], stepv(7, &[8, 9]))?;
     g.ok("sync_revision_step", "a new record at exactly 2^16", &["SYNC-16"], stepv(0, &[65536]))?;
     g.err("sync_revision_step", "a new record at 2^16 + 1", &["SYNC-16"], stepv(0, &[65537]), Error::SyncRevisionStep)?;
+    g.tag(&[Flag::EdgeCase])?;
     g.ok(
         "sync_revision_step",
         "steps build on earlier items of the listing",
@@ -710,6 +715,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         stepv(3, &[u64::MAX]),
         Error::SyncRevisionStep,
     )?;
+    g.tag(&[Flag::IntegerOverflow])?;
     g.ok("sync_revision_step", "the bound saturates at u64::MAX", &["SYNC-16"], stepv(u64::MAX - 5, &[u64::MAX]))?;
 
     // --- stale heads after a revocation [SYNC-17] ---
@@ -750,6 +756,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         lo(10, &[1, 12]),
         Error::SyncOrder,
     )?;
+    g.tag(&[Flag::Replay])?;
     g.err("sync_listing_order", "two items under one number", &["SYNC-7"], lo(10, &[11, 11]), Error::SyncOrder)?;
     g.err("sync_listing_order", "descending numbers", &["SYNC-7"], lo(10, &[13, 12]), Error::SyncOrder)?;
     g.err(
@@ -759,5 +766,185 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         stalev(&[(4, 10)], 11, 3, false),
         Error::SyncStaleHead,
     )?;
+
+    // ---- multi-fault: decoding in wire order ([SYNC-2], 2.6), Register's order ([SRV-19]),
+    // the writer-sequence procedure ([SYNC-21]) ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let by = |b: &[u8]| obj([("bytes", hex_value(b))]);
+    let plus = |b: &[u8]| [b, &[0u8][..]].concat();
+    let good = Request::GetKdf { email: email.clone() }.encode();
+    let relabel = |b: &[u8]| {
+        let mut v = b.to_vec();
+        v[4] ^= 0x01;
+        v
+    };
+    let get_kdf_tag = good[tag_at];
+    let email255 =
+        blindsync::encoding::Encoder::new(blindsync::labels::SYNC_REQUEST).u8(get_kdf_tag).bytes(&[b'a'; 255]).finish();
+    let req_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "another label and an unknown request tag",
+            by(&relabel(&bad)),
+            vec![
+                mf("another label", Error::DecodeLabel, by(&relabel(&good))),
+                mf("tag 99", Error::DecodeValue, by(&bad)),
+            ],
+        ),
+        (
+            "an unknown request tag and a trailing byte",
+            by(&plus(&bad)),
+            vec![
+                mf("tag 99", Error::DecodeValue, by(&bad)),
+                mf("a trailing byte", Error::DecodeTrailing, by(&plus(&good))),
+            ],
+        ),
+        (
+            "an email of 255 bytes (over 254), cut inside the email",
+            by(&email255[..email255.len() - 10]),
+            vec![
+                mf("email of 255 bytes", Error::DecodeLength, by(&email255)),
+                mf("cut inside the email", Error::DecodeTruncated, by(&good[..good.len() - 3])),
+            ],
+        ),
+        (
+            "an email of 255 bytes (over 254), and a trailing byte",
+            by(&plus(&email255)),
+            vec![
+                mf("email of 255 bytes", Error::DecodeLength, by(&email255)),
+                mf("a trailing byte", Error::DecodeTrailing, by(&plus(&good))),
+            ],
+        ),
+    ];
+    for (what, input, faults) in req_cases {
+        g.multi("sync_request_decode", what, &["SYNC-1", "SYNC-2"], input, faults)?;
+    }
+    let resp = Response::Token { token: [8; 32], expires_ms: 3_600_000 }.encode();
+    let mut resp_tag = resp.clone();
+    resp_tag[4 + blindsync::labels::SYNC_RESPONSE.len()] = 99;
+    let resp_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "another label and an unknown response tag",
+            by(&relabel(&resp_tag)),
+            vec![
+                mf("another label", Error::DecodeLabel, by(&relabel(&resp))),
+                mf("tag 99", Error::DecodeValue, by(&resp_tag)),
+            ],
+        ),
+        (
+            "an unknown response tag and a trailing byte",
+            by(&plus(&resp_tag)),
+            vec![
+                mf("tag 99", Error::DecodeValue, by(&resp_tag)),
+                mf("a trailing byte", Error::DecodeTrailing, by(&plus(&resp))),
+            ],
+        ),
+        (
+            "a Token response cut by one byte, and another label",
+            by(&relabel(&resp[..resp.len() - 1])),
+            vec![
+                mf("another label", Error::DecodeLabel, by(&relabel(&resp))),
+                mf("cut by one byte", Error::DecodeTruncated, by(&resp[..resp.len() - 1])),
+            ],
+        ),
+    ];
+    for (what, input, faults) in resp_cases {
+        g.multi("sync_response_decode", what, &["SYNC-1", "SYNC-2"], input, faults)?;
+    }
+
+    let reg = |kdf: Vec<u8>, genesis: Vec<u8>| Request::Register {
+        email: email.clone(),
+        kdf,
+        auth: *pw.auth.expose(),
+        genesis,
+        recovery_wrap: acct.recovery_wrap.to_vec(),
+        password_wrap: acct.password_wrap.to_vec(),
+    };
+    let weak = PasswordKdf { salt: kdf.salt, params: KdfParams { m_kib: 8192, ..kdf.params } }.encode();
+    let other_salt = PasswordKdf { salt: [0x5a; 16], params: kdf.params }.encode();
+    let mut bad_genesis = acct.genesis.clone();
+    if let Some(x) = bad_genesis.last_mut() {
+        *x ^= 0x01;
+    }
+    let good_kdf = kdf.encode();
+    let r_weak_cut = reg(weak[..31].to_vec(), acct.genesis.clone());
+    let r_cut = reg(good_kdf[..31].to_vec(), acct.genesis.clone());
+    let r_weak = reg(weak.clone(), acct.genesis.clone());
+    let r_weak_bad = reg(weak.clone(), bad_genesis.clone());
+    let r_bad = reg(good_kdf.clone(), bad_genesis.clone());
+    let r_bad_other = reg(other_salt.clone(), bad_genesis.clone());
+    let r_other = reg(other_salt.clone(), acct.genesis.clone());
+    let one = |r: &Request| script(label, &secret, &[(1, r)]);
+    let after = |r: &Request| script(label, &secret, &[(1, &register), (2, r)]);
+    let reg_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "Register with a 31-byte KDF encoding whose m is 8 MiB",
+            one(&r_weak_cut),
+            vec![
+                mf("31-byte kdf", Error::DecodeTruncated, one(&r_cut)),
+                mf("m = 8 MiB", Error::KdfParamsTooWeak, one(&r_weak)),
+            ],
+        ),
+        (
+            "Register with m = 8 MiB and a genesis whose signature is flipped",
+            one(&r_weak_bad),
+            vec![
+                mf("m = 8 MiB", Error::KdfParamsTooWeak, one(&r_weak)),
+                mf("flipped genesis signature", Error::ChainSignature, one(&r_bad)),
+            ],
+        ),
+        (
+            "Register with a flipped genesis signature and a KDF the genesis does not pin",
+            one(&r_bad_other),
+            vec![
+                mf("flipped genesis signature", Error::ChainSignature, one(&r_bad)),
+                mf("another salt than the pinned one", Error::KdfNotPinned, one(&r_other)),
+            ],
+        ),
+        (
+            "a second Register of the same email and account with a KDF the genesis does not pin",
+            after(&r_other),
+            vec![
+                mf("another salt than the pinned one", Error::KdfNotPinned, one(&r_other)),
+                mf("email and account already registered", Error::SrvExists, after(&register)),
+            ],
+        ),
+        (
+            "a second Register of the same email and account with a flipped genesis signature",
+            after(&r_bad),
+            vec![
+                mf("flipped genesis signature", Error::ChainSignature, one(&r_bad)),
+                mf("email and account already registered", Error::SrvExists, after(&register)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in reg_cases {
+        g.multi("sync_server_script", what, &["SRV-19", "SRV-2"], input, faults)?;
+    }
+
+    let ws_cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "a gap at 4, and two different envelopes at 6",
+            seqv(2, &[(4, false, false, false, d(4)), (6, false, false, false, d(6)), (6, false, false, false, d(7))]),
+            vec![
+                mf(
+                    "two envelopes at 6",
+                    Error::SyncEquivocation,
+                    seqv(5, &[(6, false, false, false, d(6)), (6, false, false, false, d(7))]),
+                ),
+                mf("a gap at 4 (last 2)", Error::SyncWithheld, seqv(2, &[(4, false, false, false, d(4))])),
+            ],
+        ),
+        (
+            "a gap at 9 listed before an older envelope at 2 (last 5)",
+            seqv(5, &[(9, false, false, false, d(9)), (2, false, false, true, d(2))]),
+            vec![
+                mf("an older envelope at 2", Error::SyncRollback, seqv(5, &[(2, false, false, true, d(2))])),
+                mf("a gap at 9", Error::SyncWithheld, seqv(5, &[(9, false, false, false, d(9))])),
+            ],
+        ),
+    ];
+    for (what, input, faults) in ws_cases {
+        g.multi("sync_writer_sequence", what, &["SYNC-21", "SYNC-9", "SYNC-10", "SYNC-14"], input, faults)?;
+    }
     Ok(())
 }

@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 
 use super::password::{kdf_from, kdf_json};
-use super::{Gen, outcome};
+use super::{Fault, Gen, fault, outcome};
+use crate::Flag;
 use crate::Outcome;
 use crate::json::{Fail, JsonObject, hex_value, obj, set};
 use blindsync::error::Error;
@@ -144,6 +145,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
     let open = ["WRAP-1", "WRAP-4"];
     g.ok("umk_unwrap", "opens with the same KEK and context", &open, un(&wrap))?;
     g.err("umk_unwrap", "tampered nonce (first byte)", &open, un(&flip(&wrap, 0)), Error::WrapOpen)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "umk_unwrap",
         "tampered ciphertext (first byte of the UMK ciphertext)",
@@ -151,7 +153,9 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         un(&flip(&wrap, 24)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err("umk_unwrap", "tampered tag (last byte)", &open, un(&flip(&wrap, 71)), Error::WrapOpen)?;
+    g.tag(&[Flag::ModifiedCiphertext])?;
     g.err(
         "umk_unwrap",
         "wrong epoch in the context (6 instead of 7)",
@@ -159,6 +163,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "epoch", json!(6)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     g.err(
         "umk_unwrap",
         "wrong account in the context",
@@ -166,6 +171,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "account_id", hex_value(&other_account)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     g.err(
         "umk_unwrap",
         "wrong wrap kind (recovery instead of password)",
@@ -173,6 +179,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "kind", json!(1)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     g.err(
         "umk_unwrap",
         "tampered AAD: other KDF parameters than those the wrap was made with",
@@ -180,11 +187,15 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "kdf_binding", hex_value(&flip(&kdf_binding, 5))),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongContext])?;
     g.err("umk_unwrap", "wrong KEK", &open, set(&un(&wrap), "kek", hex_value(&flip(&kek, 0))), Error::WrapOpen)?;
+    g.tag(&[Flag::WrongKey])?;
     g.err("umk_unwrap", "truncated wrap (71 bytes)", &open, un(&wrap[..71]), Error::WrapLength)?;
+    g.tag(&[Flag::Truncated])?;
     let mut long = wrap.clone();
     long.push(0);
     g.err("umk_unwrap", "wrap with one trailing byte (73 bytes)", &open, un(&long), Error::WrapLength)?;
+    g.tag(&[Flag::TrailingBytes])?;
     g.err("umk_unwrap", "unknown wrap kind 3", &["WRAP-2"], set(&un(&wrap), "kind", json!(3)), Error::DecodeValue)?;
     g.err(
         "umk_unwrap",
@@ -193,6 +204,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&un(&wrap), "kdf_binding", hex_value(&[0u8; 65])),
         Error::DecodeLength,
     )?;
+    g.tag(&[Flag::EdgeCase])?;
 
     // --- password unlock end to end ---
     let kdf = PasswordKdf::generate(&mut rng);
@@ -224,6 +236,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&pin, "password", json!("correct horse battery stapler")),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::WrongKey])?;
     let mut weaker = kdf;
     weaker.params.m_kib = 8 * 1024;
     g.err(
@@ -242,6 +255,7 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         set(&pin, "kdf", kdf_json(&stronger)),
         Error::WrapOpen,
     )?;
+    g.tag(&[Flag::Substitution])?;
 
     // --- recovery unlock end to end ---
     let code = RecoveryCode::generate(&mut rng);
@@ -274,6 +288,97 @@ pub(super) fn generate(g: &mut Gen) -> Result<(), String> {
         &rr,
         set(&rin, "account_id", hex_value(&other_account)),
         Error::WrapOpen,
+    )?;
+    g.tag(&[Flag::WrongContext])?;
+
+    // ---- multi-fault: [WRAP-4]'s order (kind, binding length, wrap length, AEAD), [KEY-6] first ----
+    let mf = |what: &str, e: Error, alone: Value| fault(what, e, alone);
+    let kind3 = |v: &Value| set(v, "kind", json!(3));
+    let b65 = |v: &Value| set(v, "kdf_binding", hex_value(&[0u8; 65]));
+    let wrong_kek = |v: &Value| set(v, "kek", hex_value(&flip(&kek, 0)));
+    let base = un(&wrap);
+    let w71 = un(&wrap[..71]);
+    let w73 = un(&long);
+    let cases: Vec<(&str, Value, Vec<Fault>)> = vec![
+        (
+            "unknown wrap kind 3 and a 65-byte kdf_binding",
+            kind3(&b65(&base)),
+            vec![
+                mf("wrap kind 3", Error::DecodeValue, kind3(&base)),
+                mf("65-byte kdf_binding", Error::DecodeLength, b65(&base)),
+            ],
+        ),
+        (
+            "a 65-byte kdf_binding with a 71-byte wrap",
+            b65(&w71),
+            vec![
+                mf("65-byte kdf_binding", Error::DecodeLength, b65(&base)),
+                mf("71-byte wrap", Error::WrapLength, w71.clone()),
+            ],
+        ),
+        (
+            "unknown wrap kind 3 with a 73-byte wrap",
+            kind3(&w73),
+            vec![
+                mf("wrap kind 3", Error::DecodeValue, kind3(&base)),
+                mf("73-byte wrap", Error::WrapLength, w73.clone()),
+            ],
+        ),
+        (
+            "a 73-byte wrap under the wrong KEK",
+            wrong_kek(&w73),
+            vec![
+                mf("73-byte wrap", Error::WrapLength, w73.clone()),
+                mf("wrong KEK", Error::WrapOpen, wrong_kek(&base)),
+            ],
+        ),
+    ];
+    for (what, input, faults) in cases {
+        g.multi("umk_unwrap", what, &["WRAP-4", "WRAP-5"], input, faults)?;
+    }
+    let wrong_pw = |v: &Value| set(v, "password", json!("correct horse battery stapler"));
+    let mut v10 = kdf;
+    v10.params.version = 0x10;
+    g.multi(
+        "password_unlock",
+        "the server serves m=8 MiB, and the password is wrong",
+        &["KEY-6", "WRAP-4"],
+        wrong_pw(&set(&pin, "kdf", kdf_json(&weaker))),
+        vec![
+            mf("m=8 MiB served", Error::KdfParamsTooWeak, set(&pin, "kdf", kdf_json(&weaker))),
+            mf("a wrong password", Error::WrapOpen, wrong_pw(&pin)),
+        ],
+    )?;
+    let mut v10_weak = weaker;
+    v10_weak.params.version = 0x10;
+    g.multi(
+        "password_unlock",
+        "the server serves Argon2 version 0x10 with m=8 MiB",
+        &["KEY-6"],
+        set(&pin, "kdf", kdf_json(&v10_weak)),
+        vec![
+            mf("version 0x10", Error::KdfVersion, set(&pin, "kdf", kdf_json(&v10))),
+            mf("m=8 MiB", Error::KdfParamsTooWeak, set(&pin, "kdf", kdf_json(&weaker))),
+        ],
+    )?;
+    let cut = |v: &Value| set(v, "wrap", hex_value(&pwrap[..71]));
+    g.multi(
+        "password_unlock",
+        "a 71-byte wrap, and the password is wrong",
+        &["WRAP-4"],
+        wrong_pw(&cut(&pin)),
+        vec![mf("71-byte wrap", Error::WrapLength, cut(&pin)), mf("a wrong password", Error::WrapOpen, wrong_pw(&pin))],
+    )?;
+    let other = |v: &Value| set(v, "account_id", hex_value(&other_account));
+    g.multi(
+        "recovery_unlock",
+        "one wrong character, against another account's context",
+        &["KEY-3", "WRAP-4"],
+        other(&set(&rin, "text", json!(typo))),
+        vec![
+            mf("one wrong character", Error::RecoveryChecksum, set(&rin, "text", json!(typo))),
+            mf("another account's context", Error::WrapOpen, other(&rin)),
+        ],
     )?;
     Ok(())
 }
