@@ -59,6 +59,9 @@ enum Command {
         /// Seconds the client may take for any one message.
         #[arg(long, default_value_t = 20)]
         timeout: u64,
+        /// Run only the scenarios with these ids (repeatable).
+        #[arg(long = "scenario")]
+        only: Vec<String>,
     },
     /// The Rust client as a client under test of `blindsync conform` (JSON lines on stdin/stdout).
     Adapter,
@@ -375,14 +378,21 @@ fn main() -> ExitCode {
             }
             ok
         }
-        Command::Conform { client, scenarios, json, timeout } => {
+        Command::Conform { client, scenarios, json, timeout, only } => {
             let dir = scenarios.unwrap_or_else(|| default_vectors_dir().join("scenarios"));
             match blindsync_testkit::scenarios::read_dir(&dir) {
                 Err(e) => {
                     eprintln!("error: {e}");
                     false
                 }
-                Ok(list) => {
+                Ok(list) if only.iter().any(|id| !list.iter().any(|s| &s.id == id)) => {
+                    eprintln!("error: no such scenario in {}: {}", dir.display(), only.join(", "));
+                    false
+                }
+                Ok(mut list) => {
+                    if !only.is_empty() {
+                        list.retain(|s| only.contains(&s.id));
+                    }
                     let t = std::time::Duration::from_secs(timeout.max(1));
                     let verdicts: Vec<_> = list.iter().map(|s| conform::run_scenario(&client, s, t)).collect();
                     if json {
