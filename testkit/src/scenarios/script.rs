@@ -506,6 +506,29 @@ fn equivocation(suite: Suite) -> R<Scenario> {
     ))
 }
 
+fn equivocation_across_syncs(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("equivocation-across-syncs", suite)?;
+    let mut twin = w.b.clone();
+    w.write('b', 1, "b: stored")?;
+    let other = World::sealed_unsent(&mut twin, 2, "b: shown later", &mut w.rng)?;
+    w.honest_step(Op::Login)?;
+    w.honest_step(Op::Sync)?; // the device takes b's first write and remembers its identity
+    // later the server lists another envelope b signed with the same sequence number
+    w.attacked(Op::Sync, &["E_SYNC_EQUIVOCATION"], &mut |net, r| {
+        on_items(net, r, &mut |cursor, items| {
+            if items.is_empty() && cursor < 100 {
+                items.push(Item { seq: cursor + 100, kind: ItemKind::Envelope, bytes: other.clone() });
+            }
+        })
+    })?;
+    Ok(w.done(
+        "equivocation-across-syncs",
+        "The device took a writer's first write; a later sync lists a different envelope the writer signed with the same sequence number: the remembered identity differs, an equivocation alert, nothing applied.",
+        &["collude"],
+        &["SYNC-14"],
+    ))
+}
+
 fn stale_head(suite: Suite) -> R<Scenario> {
     let mut w = World::new("stale-head-after-revocation", suite)?;
     let mut frozen = w.a.clone();
@@ -596,8 +619,9 @@ fn server_refuses(suite: Suite) -> R<Scenario> {
 /// Every scenario, in file-name order. The scenarios whose writes all go
 /// through the writers' ordinary write run in both envelope suites.
 pub fn all() -> R<Vec<Scenario>> {
-    let list: [(&str, Script, bool); 15] = [
+    let list: [(&str, Script, bool); 16] = [
         ("equivocation", equivocation, false),
+        ("equivocation-across-syncs", equivocation_across_syncs, false),
         ("forked-chain", forked_chain, false),
         ("honest-sync", honest_sync, true),
         ("reorder-listing-page", reorder_page, true),
