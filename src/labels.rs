@@ -172,6 +172,8 @@ labels! {
     ATTACHMENT_SOURCE = "blindsync/v1/attachment/source", HkdfInfo;
     /// Padded plaintext of an attachment blob. [ATT-6]
     ATTACHMENT_PADDED = "blindsync/v1/attachment/padded", Wire;
+    /// SHA-256 input of a device's conformance state digest (never sent or stored). [CONF-1]
+    CONFORMANCE_STATE = "blindsync/v1/conformance/state", Hash;
     /// The label of the encoding chapter's examples and vectors; never used by the protocol. [ENC-4]
     EXAMPLE = "blindsync/v1/example", Example;
 }

@@ -111,12 +111,23 @@ fn trace() -> Trace {
                 tests.insert(req.as_str().unwrap().to_owned());
             }
         }
+        // a scenario file (spec 13.3) lists its requirements at the top
+        for req in json["requirements"].as_array().into_iter().flatten() {
+            tests.insert(req.as_str().unwrap().to_owned());
+        }
     }
     Trace { defined, spec_refs, code, tests }
 }
 
+/// The generated vector files and the scenario vectors (spec chapter 13).
 fn vector_files() -> Vec<PathBuf> {
-    blindsync_testkit::generated_names().into_iter().map(|n| root().join("vectors").join(n)).collect()
+    let mut v: Vec<PathBuf> =
+        blindsync_testkit::generated_names().into_iter().map(|n| root().join("vectors").join(n)).collect();
+    let mut scenarios = Vec::new();
+    files(&root().join("vectors").join("scenarios"), "json", &mut scenarios);
+    scenarios.sort();
+    v.extend(scenarios);
+    v
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod adapter;
+mod conform;
 mod demo;
 
 use blindsync_model as model;
@@ -42,6 +44,27 @@ enum Command {
     },
     /// Play a narrated scenario: what the server stores and what each device sees. [CLI-1]
     Demo,
+    /// The conformance harness (spec chapter 13): drive a client under test through
+    /// every scenario of vectors/scenarios over the stdio JSON-lines protocol. [CONF-3]
+    Conform {
+        /// The command that starts the client under test (run with `sh -c`, once per scenario).
+        #[arg(long)]
+        client: String,
+        /// The scenarios folder (default: ./vectors/scenarios, else the crate's own).
+        #[arg(long)]
+        scenarios: Option<PathBuf>,
+        /// Print the matrix as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Seconds the client may take for any one message.
+        #[arg(long, default_value_t = 20)]
+        timeout: u64,
+        /// Run only the scenarios with these ids (repeatable).
+        #[arg(long = "scenario")]
+        only: Vec<String>,
+    },
+    /// The Rust client as a client under test of `blindsync conform` (JSON lines on stdin/stdout).
+    Adapter,
     /// Generate or verify the JSON test vectors.
     Vectors {
         #[command(subcommand)]
@@ -307,6 +330,16 @@ fn summarize(reports: &[blindsync_testkit::FileReport]) -> bool {
     failed == 0
 }
 
+/// [CONF-4] replays every scenario of `dir` against the Rust client.
+fn verify_scenarios(dir: &Path) -> bool {
+    println!("\nScenario vectors in {}", dir.display());
+    let (ok, lines) = blindsync_testkit::scenarios::verify_dir(dir);
+    for l in lines {
+        println!("{l}");
+    }
+    ok
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let ok = match cli.command {
@@ -314,6 +347,8 @@ fn main() -> ExitCode {
             let dir = vectors.unwrap_or_else(default_vectors_dir);
             println!("== BlindSync check ==\n");
             let mut ok = verify(&dir);
+            // [CONF-4] the scenario vectors too, against the Rust client
+            ok &= verify_scenarios(&dir.join("scenarios"));
             println!();
             if no_model {
                 println!("model checker: skipped (--no-model)");
@@ -360,12 +395,25 @@ fn main() -> ExitCode {
         },
         Command::Vectors { command: VectorsCommand::Generate { out } } => {
             let dir = out.unwrap_or_else(default_vectors_dir);
+            let scenarios = dir.join("scenarios");
             match blindsync_testkit::write_all(&dir) {
                 Ok(names) => {
                     for n in names {
                         println!("wrote {}", dir.join(n).display());
                     }
-                    true
+                    // [CONF-4] the scenario vectors, from honest runs and malicious-server scripts
+                    match blindsync_testkit::scenarios::write_dir(&scenarios) {
+                        Ok(names) => {
+                            for n in names {
+                                println!("wrote {}", scenarios.join(n).display());
+                            }
+                            true
+                        }
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            false
+                        }
+                    }
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -374,8 +422,48 @@ fn main() -> ExitCode {
             }
         }
         Command::Vectors { command: VectorsCommand::Verify { path, kind } } => {
-            verify_path(&path.unwrap_or_else(default_vectors_dir), kind.as_deref())
+            let path = path.unwrap_or_else(default_vectors_dir);
+            let scenarios = path.join("scenarios");
+            let mut ok = verify_path(&path, kind.as_deref());
+            // [CONF-4] a folder's scenario vectors too, when it has them (not with --kind)
+            if kind.is_none() && scenarios.is_dir() {
+                ok &= verify_scenarios(&scenarios);
+            }
+            ok
         }
+        Command::Conform { client, scenarios, json, timeout, only } => {
+            let dir = scenarios.unwrap_or_else(|| default_vectors_dir().join("scenarios"));
+            match blindsync_testkit::scenarios::read_dir(&dir) {
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    false
+                }
+                Ok(list) if only.iter().any(|id| !list.iter().any(|s| &s.id == id)) => {
+                    eprintln!("error: no such scenario in {}: {}", dir.display(), only.join(", "));
+                    false
+                }
+                Ok(mut list) => {
+                    if !only.is_empty() {
+                        list.retain(|s| only.contains(&s.id));
+                    }
+                    let t = std::time::Duration::from_secs(timeout.max(1));
+                    let verdicts: Vec<_> = list.iter().map(|s| conform::run_scenario(&client, s, t)).collect();
+                    if json {
+                        println!("{:#}", conform::to_json(&client, &verdicts));
+                    } else {
+                        print!("{}", conform::render(&client, &verdicts));
+                    }
+                    !verdicts.is_empty() && verdicts.iter().all(|v| v.failure.is_none())
+                }
+            }
+        }
+        Command::Adapter => match adapter::run() {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("adapter: {e}");
+                false
+            }
+        },
     };
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -16,6 +16,7 @@ mod flags;
 pub mod hex;
 mod json;
 pub mod net;
+pub mod scenarios;
 mod upstream;
 
 use std::fmt::Write as _;
