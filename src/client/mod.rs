@@ -184,11 +184,19 @@ impl<P: Persist> Client<P> {
     /// Commits the whole state now (after [`Client::apply_items`] or
     /// [`Client::apply_chain`], which never commit). [PERSIST-1]
     pub fn save(&mut self) -> Result<()> {
+        // [PERSIST-5] never in the middle of an operation (a sync commits once, at its end)
+        if self.op.is_some() {
+            return Err(Error::ClientBusy);
+        }
         self.store.commit(&self.state)
     }
 
     /// Declares a collection this device reads (writing declares it too); committed. [PERSIST-1]
     pub fn subscribe(&mut self, collection: &str) -> Result<()> {
+        // [PERSIST-5] its commit would write a sync's state before the sync's own commit
+        if self.op.is_some() {
+            return Err(Error::ClientBusy);
+        }
         self.bucket(collection)?;
         let before = self.snapshot();
         self.state.collections.insert(collection.to_owned());

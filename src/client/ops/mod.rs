@@ -194,15 +194,17 @@ impl<P: Persist> Client<P> {
     /// [`MAX_UNREAD_ALERTS`]: crate::client::MAX_UNREAD_ALERTS
     pub(crate) fn remember_alerts(&mut self, alerts: &[crate::client::Alert]) {
         use crate::client::Alert;
-        // the class: the kind, and the writer or the error code it concerns
+        // the class: the kind, and the writer or the error code it concerns; a stale head also
+        // its sequence number (each names another record the revoked device can read, and
+        // each needs a real writer's signature, so no server can flood the class)
         let class = |a: &Alert| match a {
-            Alert::Withheld { writer, .. } => (1, Some(*writer), None),
-            Alert::Rollback { writer, .. } => (2, Some(*writer), None),
-            Alert::Equivocation { writer, .. } => (3, Some(*writer), None),
-            Alert::StaleHead { writer, .. } => (4, Some(*writer), None),
-            Alert::Fork => (5, None, None),
-            Alert::Chain(e) => (6, None, Some(*e)),
-            Alert::Forged { error, .. } => (7, None, Some(*error)),
+            Alert::Withheld { writer, .. } => (1, Some(*writer), None, 0),
+            Alert::Rollback { writer, .. } => (2, Some(*writer), None, 0),
+            Alert::Equivocation { writer, .. } => (3, Some(*writer), None, 0),
+            Alert::StaleHead { writer, seq } => (4, Some(*writer), None, *seq),
+            Alert::Fork => (5, None, None, 0),
+            Alert::Chain(e) => (6, None, Some(*e), 0),
+            Alert::Forged { error, .. } => (7, None, Some(*error), 0),
         };
         for a in alerts {
             let unread = &mut self.state.unread_alerts;

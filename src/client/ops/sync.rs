@@ -60,7 +60,15 @@ impl<P: Persist> Client<P> {
                     self.remember_alerts(&report.alerts);
                 }
                 match self.commit_since(before.map(|b| *b)) {
-                    Ok(()) => Next::Done(result),
+                    Ok(()) => {
+                        // [CLIENT-5] listed to the end without an alert, and committed: this
+                        // device's own writes are known (a failed commit restored the state
+                        // before the sync, so the gate stays)
+                        if matches!(&result, Ok(Outcome::Synced(r)) if r.alerts.is_empty()) {
+                            self.reopened = false;
+                        }
+                        Next::Done(result)
+                    }
                     Err(e) => Next::Done(Err(e)),
                 }
             }
@@ -115,8 +123,6 @@ impl<P: Persist> Client<P> {
             }
         }
         if report.alerts.is_empty() {
-            // [CLIENT-5] listed to the end without an alert: this device's own writes are known
-            self.reopened = false;
             self.state.cursor = cursor;
             // [SYNC-17] a revocation held for the first time, in a sync that commits: what this
             // listing showed may predate it; whatever is listed after it was stored after this
