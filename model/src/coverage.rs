@@ -164,7 +164,7 @@ pub const UNSWITCHED: [(&str, &str, &str); 7] = [
     (
         "unauthenticated chunking",
         "tamper-chunks",
-        "the chunk counter and last flag in the nonce have no switch (E_STREAM_* vectors); insider-chunk-forgery re-finds the manifest defence",
+        "the chunk counter and last flag in the nonce have no switch (E_STREAM_* vectors); insider-chunk-forgery re-finds the manifest defence; mutation test mutant_reader_ignores_stream_failure",
     ),
     (
         "unauthenticated key material (counterfeit chain, issue 12)",

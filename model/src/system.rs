@@ -1552,6 +1552,24 @@ fn record_sync_outcome(
     let mine = before.chain();
     let headers: Vec<(ItemKind, Header)> =
         shown.served.iter().filter_map(|i| Some((i.kind, Header::decode(i.bytes.get(..HEADER_LEN)?).ok()?))).collect();
+    // what was written: every envelope the server received, by (writer, seq), with its identity
+    let written: BTreeMap<(DeviceId, u64), ([u8; 32], Header)> = shown
+        .archive
+        .iter()
+        .filter_map(|e| envelope_identity(e))
+        .map(|(id, h)| ((h.writer, h.writer_seq), (id, h)))
+        .collect();
+    // the served items that are a written envelope (or its stub) as sealed
+    let genuine: Vec<Header> = shown
+        .served
+        .iter()
+        .filter_map(|i| {
+            let h = Header::decode(i.bytes.get(..HEADER_LEN)?).ok()?;
+            let (id, _) = written.get(&(h.writer, h.writer_seq))?;
+            (item_identity(i) == Some(*id)).then_some(h)
+        })
+        .collect();
+    let in_order = shown.served.windows(2).all(|w| w[0].seq < w[1].seq);
     let mut shown_other = false;
     for b in shown.branches {
         let Some(q) =
@@ -1563,7 +1581,10 @@ fn record_sync_outcome(
         let served_chain = shown.chains.iter().any(|x| {
             x.len() > q as usize && x.len() <= b.len() && x.iter().zip(b).all(|(s, h)| statement_hash(s) == *h)
         });
-        shown_other |= served_chain || headers.iter().any(|(_, h)| other.contains(&h.chain_head));
+        // only an envelope as its writer sealed it shows a head (a tampered one fails its
+        // signature), and only on a page listed in order (a page out of order is refused whole
+        // before any item is read, [SYNC-7]; the next page shows it)
+        shown_other |= served_chain || (in_order && genuine.iter().any(|h| other.contains(&h.chain_head)));
     }
     if shown_other && !report.alerts.contains(&Alert::Fork) {
         g.broken.insert(Broken::Fork);
@@ -1574,22 +1595,19 @@ fn record_sync_outcome(
     // to it, or the sync raised E_SYNC_WITHHELD for w.
     let served_now: BTreeSet<(DeviceId, u64)> = headers.iter().map(|(_, h)| (h.writer, h.writer_seq)).collect();
     let seen = g.served.entry(device).or_default();
-    let written: BTreeMap<(DeviceId, u64), ([u8; 32], Header)> = shown
-        .archive
+    // a genuine write at a head the device's chain does not have cannot be verified yet: the
+    // fork property judges it if the head is on another branch, a later sync otherwise
+    let later: BTreeSet<(DeviceId, u64)> = genuine
         .iter()
-        .filter_map(|e| envelope_identity(e))
-        .map(|(id, h)| ((h.writer, h.writer_seq), (id, h)))
-        .collect();
-    let later: BTreeSet<(DeviceId, u64)> = shown
-        .served
-        .iter()
-        .filter_map(|i| {
-            let h = Header::decode(i.bytes.get(..HEADER_LEN)?).ok()?;
-            let (id, _) = written.get(&(h.writer, h.writer_seq))?;
-            (item_identity(i) == Some(*id)).then_some((h.writer, h.writer_seq))
-        })
+        .filter(|h| after.chain().epoch_at_head(&h.chain_head).is_some())
+        .map(|h| (h.writer, h.writer_seq))
         .collect();
     for (w, q) in &later {
+        // a write above its writer's revocation bound is refused whatever came before it
+        // (E_ENV_WRITER_REVOKED, [CHAIN-20]): no gap to report
+        if after.chain().revoked().get(w).is_some_and(|r| *q > r.max_seq) {
+            continue;
+        }
         let missing = written.keys().any(|(ww, qq)| {
             ww == w
                 && qq < q
