@@ -127,6 +127,23 @@ impl<P: Persist> Client<P> {
             .map(|epoch| EpochAccess { epoch, collection_key: &dummy, writers })
             .collect();
         let sig_ctx = OpenContext { account, epochs: &sig_epochs, bucket: None, record_id: None, heads: &he };
+        // [SYNC-11] an item signed by an authorized writer at a chain head this device has not
+        // verified is a fork alert before any payload check (key commitment, decryption: keys of
+        // another branch's epoch) can mask it as a forgery; the other branch may have started an
+        // epoch this chain does not have, so the writer's key and signature decide, whatever the
+        // epoch number.
+        if self.defences.fork && at_head.is_none() {
+            let top = self.state.chain.epoch().max(header.epoch);
+            let any_epoch: Vec<EpochAccess<'_>> =
+                (0..=top).map(|epoch| EpochAccess { epoch, collection_key: &dummy, writers }).collect();
+            let ctx = OpenContext { epochs: &any_epoch, ..sig_ctx };
+            let stub = match &decoded {
+                Decoded::Stub(s) => switches::verify_stub(s, &ctx, &self.defences),
+                Decoded::Envelope(e) => switches::verify_stub(&e.stub(), &ctx, &self.defences),
+            };
+            stub?;
+            return Err(Error::ChainFork);
+        }
         let v = match decoded {
             Decoded::Stub(stub) => {
                 switches::verify_stub(&stub, &sig_ctx, &self.defences)?;
@@ -137,10 +154,6 @@ impl<P: Persist> Client<P> {
                 // [SYNC-11] an envelope signed by an authorized writer at a chain head this device
                 // has not verified is a fork alert before any payload check (key commitment,
                 // decryption: keys of another branch's epoch) can mask it as a forgery
-                Some(_) if self.defences.fork && at_head.is_none() => {
-                    switches::verify_stub(&env.stub(), &sig_ctx, &self.defences)?;
-                    return Err(Error::ChainFork);
-                }
                 Some((name, keys)) => {
                     let keys = keys.as_ref().map_err(|e| *e)?;
                     let epochs: Vec<EpochAccess<'_>> = keys
