@@ -132,11 +132,11 @@ impl<P: Persist> Client<P> {
         // another branch's epoch) can mask it as a forgery; the other branch may have started an
         // epoch this chain does not have, so the writer's key and signature decide, whatever the
         // epoch number.
+        // Only the item's own epoch is offered (the lookup matches it exactly): nothing is sized
+        // by the header's epoch, which is not authenticated yet.
         if self.defences.fork && at_head.is_none() {
-            let top = self.state.chain.epoch().max(header.epoch);
-            let any_epoch: Vec<EpochAccess<'_>> =
-                (0..=top).map(|epoch| EpochAccess { epoch, collection_key: &dummy, writers }).collect();
-            let ctx = OpenContext { epochs: &any_epoch, ..sig_ctx };
+            let own_epoch = [EpochAccess { epoch: header.epoch, collection_key: &dummy, writers }];
+            let ctx = OpenContext { epochs: &own_epoch, ..sig_ctx };
             let stub = match &decoded {
                 Decoded::Stub(s) => switches::verify_stub(s, &ctx, &self.defences),
                 Decoded::Envelope(e) => switches::verify_stub(&e.stub(), &ctx, &self.defences),
