@@ -6,6 +6,8 @@ reference implementation, to check that the specification is sufficient to
 reproduce the published test vectors. See README.md beside this file.
 
 Usage: python3 tests/independent/port.py [VECTORS_DIR]
+       python3 tests/independent/port.py client   (the client role: client.py, driven by
+                                                   `blindsync conform`, spec chapter 13)
 Exit status: 0 when every vector file validates against schema.json and every
 implemented vector passes, and every negative vector's flags and faults follow
 the rules of vectors/README.md ("Flags"); 1 otherwise. Unknown kinds are
@@ -2170,6 +2172,12 @@ def check_flags(v: dict, classes: dict[str, str]) -> str | None:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) > 1 and argv[1] == "client":
+        # The client role (spec chapter 13): a device the conformance harness drives over
+        # stdin/stdout, written from chapters 11 and 13 on top of this port's primitives.
+        import client  # noqa: PLC0415 (client.py imports this module)
+
+        return client.main()
     default = Path(__file__).resolve().parent.parent.parent / "vectors"
     vdir = Path(argv[1]) if len(argv) > 1 else default
     schema = json.loads((vdir / "schema.json").read_text(encoding="utf-8"))
