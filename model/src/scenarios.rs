@@ -12,6 +12,8 @@
 //! devices' writes and revocations, the revoked device's writes) reach the device only through the
 //! server's answers. [`check_counterexample`] replays a path with the defence off and checks that
 //! it still violates its property exactly at its last step (the tests run it for every source).
+//! The capabilities whose defence has no switch (12.8) have no counterexample: for those that
+//! act on a sync, the source is the model's attack path itself, replayed the same way.
 
 use std::sync::{Arc, Mutex};
 
@@ -35,9 +37,10 @@ pub struct Source {
     pub id: &'static str,
     /// The capability (the coverage-matrix row), its one capability in the replay.
     pub capability: Capability,
-    /// The defences switched off to find the counterexample.
+    /// The defences switched off to find the counterexample; none for a capability whose
+    /// defence has no switch (12.8), whose path is the model's attack with no counterexample.
     pub weakenings: &'static [Weakening],
-    /// The property the path violates with them off.
+    /// The property the path violates with them off (and that holds with every defence on).
     pub property: &'static str,
     /// Honest devices of the model (its fixture).
     pub devices: usize,
@@ -122,6 +125,50 @@ pub fn sources() -> Vec<Source> {
             description: "From a counterexample of the model for `freeze-view` (found with no-stale-head-alert; ordered so that the attacked device's operations are login and sync): B writes; the owner revokes R (the device under test is the owner, from its chain after its own revocation) and syncs, which fixes its revocation boundary; the server serves B a view frozen before the revocation, so B's next write cites the old head; the owner's next sync lists it. With every defence on it is applied with a stale-head alert.",
         },
         Source {
+            id: "model-reorder",
+            capability: C::Reorder,
+            weakenings: &[],
+            property: p::NO_ROLLBACK,
+            devices: 2,
+            path: vec![write(0), write(0), sync(1, Serve::Reorder)],
+            alerts: &["E_SYNC_ORDER"],
+            requirements: &["SYNC-7"],
+            description: "From the model's attack path for `reorder` (a capability without a switch, 12.8): the owner writes record 0 twice (the first is listed as a stub); the device's sync lists the page in reverse order. With every defence on: the page is refused whole, an order alert, nothing applied.",
+        },
+        Source {
+            id: "model-substitute-device-key",
+            capability: C::SubstituteDeviceKey,
+            weakenings: &[],
+            property: p::CHAIN_AUTHORITY,
+            devices: 2,
+            path: vec![sync(1, Serve::SubstituteDeviceKey)],
+            alerts: &["E_CHAIN_FORK"],
+            requirements: &["CHAIN-10"],
+            description: "From the model's attack path for `substitute-device-key` (a capability without a switch, 12.8): the device's first sync is served the chain with a device's Ed25519 key, in a statement the device verified already, replaced by the server's own. With every defence on the changed statement differs from the verified one at its position: a fork alert, checked before any signature ([CHAIN-10]).",
+        },
+        Source {
+            id: "model-swap-account",
+            capability: C::SwapAccount,
+            weakenings: &[],
+            property: p::INTEGRITY,
+            devices: 2,
+            path: vec![write(0), sync(1, Serve::SwapAccount(0))],
+            alerts: &["E_ENV_SIGNER_UNKNOWN"],
+            requirements: &["SYNC-12"],
+            description: "From the model's attack path for `swap-account` (a capability without a switch, 12.8): the owner writes record 0; the device's sync lists, in its place, another account's envelope for the same collection name and record id. With every defence on its writer is no device of this chain: refused, nothing applied.",
+        },
+        Source {
+            id: "model-swap-bucket",
+            capability: C::SwapBucket,
+            weakenings: &[],
+            property: p::INTEGRITY,
+            devices: 2,
+            path: vec![write(0), sync(1, Serve::SwapBucket(0))],
+            alerts: &["E_ENV_SIGNATURE"],
+            requirements: &["SYNC-12", "ENV-12"],
+            description: "From the model's attack path for `swap-bucket` (a capability without a switch, 12.8): the owner writes record 0 in `notes`; the device's sync lists it moved to the bucket of `photos`, another collection the device reads. With every defence on the signature, which covers the bucket, fails first ([ENV-12] step 4, before the key commitment of step 5): refused, nothing applied.",
+        },
+        Source {
             id: "model-replay",
             capability: C::Replay,
             weakenings: &[W::NoRollbackCheck],
@@ -142,6 +189,17 @@ pub fn sources() -> Vec<Source> {
             alerts: &["E_SYNC_ROLLBACK"],
             requirements: &["SYNC-10"],
             description: "From the model's counterexample for `replay` (found with no-rollback-check): the owner revokes R and writes a record; the device syncs, overwrites the record (revision 2) and syncs; the server then lists the owner's revision 1 again. With every defence on: a rollback alert, the device keeps its revision.",
+        },
+        Source {
+            id: "model-revoke-without-rotate",
+            capability: C::RevokeWithoutRotate,
+            weakenings: &[],
+            property: p::CHAIN_AUTHORITY,
+            devices: 2,
+            path: vec![sync(1, Serve::RevokeWithoutRotate)],
+            alerts: &["E_CHAIN_EPOCH"],
+            requirements: &["CHAIN-20"],
+            description: "From the model's attack path for `revoke-without-rotate` (a capability without a switch, 12.8): the device's first sync is served the stored chain followed by a revoke statement R signed while still active that keeps the epoch (no new UMK). With every defence on the chain is refused with the epoch rule's code, the verified chain stays.",
         },
         Source {
             id: "model-stale-chain",
@@ -191,7 +249,15 @@ pub fn sources() -> Vec<Source> {
 /// The coverage-matrix rows (12.8) that are no scenario, and why: their attack acts on another
 /// operation than a device's login, sync and write, or their defence is no check of the
 /// attacked device. [CONF-8]
-pub const NOT_SCENARIOS: [(&str, &str); 11] = [
+pub const NOT_SCENARIOS: [(&str, &str); 13] = [
+    (
+        "counterfeit-chain",
+        "no switch, and the attack is on a device enrolling with the recovery code (no scenario operation); chain.json and wrap.json (E_WRAP_OPEN)",
+    ),
+    (
+        "tamper-chunks",
+        "no switch, and the attack is on opening a stream (no scenario operation); stream.json (E_STREAM_*)",
+    ),
     (
         "substitute-partner-key",
         "the attack is on wrapping a batch data key to a partner (a share operation, no scenario operation); the partner-key check is in batch.json (E_BATCH_UNPINNED)",
@@ -271,6 +337,9 @@ fn replay(m: &Model, path: &[Action], each: &mut dyn FnMut(usize, &State, &Actio
 /// With the source's defences off, its path is enabled step by step and violates its property
 /// at its last step and not before: the stored path is still the counterexample. [CONF-8]
 pub fn check_counterexample(base: &Model, s: &Source) -> R<()> {
+    if s.weakenings.is_empty() {
+        return Err(format!("{}: a capability without a switch has no counterexample", s.id));
+    }
     let m = base.with_config(config(s, weakened(s)));
     let last = s.path.len().saturating_sub(1);
     replay(&m, &s.path, &mut |k, _, _, after| match (holds(&m, after, s.property)?, k == last) {
@@ -480,7 +549,13 @@ mod tests {
     fn every_source_is_a_counterexample_with_its_defence_off() {
         let base = base();
         for s in sources() {
-            check_counterexample(&base, &s).unwrap();
+            if s.weakenings.is_empty() {
+                // no switch: the path is the model's attack, and the capability is listed as such
+                assert!(crate::coverage::UNSWITCHED.iter().any(|(_, c, _)| *c == s.capability.name()), "{}", s.id);
+                assert!(check_counterexample(&base, &s).is_err());
+            } else {
+                check_counterexample(&base, &s).unwrap();
+            }
         }
     }
 
@@ -500,6 +575,10 @@ mod tests {
         let made: Vec<&str> = sources().iter().map(|s| s.capability.name()).collect();
         for row in crate::coverage::rows() {
             let name = row.target.name();
+            let listed = NOT_SCENARIOS.iter().any(|(n, _)| *n == name);
+            assert!(made.contains(&name) != listed, "{name}: a scenario xor listed in NOT_SCENARIOS");
+        }
+        for (_, name, _) in crate::coverage::UNSWITCHED {
             let listed = NOT_SCENARIOS.iter().any(|(n, _)| *n == name);
             assert!(made.contains(&name) != listed, "{name}: a scenario xor listed in NOT_SCENARIOS");
         }
