@@ -11,7 +11,8 @@
 //! and the attack step must end with the alerts the spec requires. Other parties' actions (other
 //! devices' writes and revocations, the revoked device's writes) reach the device only through the
 //! server's answers. [`check_counterexample`] replays a path with the defence off and checks that
-//! it still violates its property exactly at its last step (the tests run it for every source).
+//! it still violates its property exactly at its last step (the tests run it for every source
+//! with a switch).
 //! The capabilities whose defence has no switch (12.8) have no counterexample: for those that
 //! act on a sync, the source is the model's attack path itself, replayed the same way.
 
@@ -30,7 +31,8 @@ use crate::system::{Action, Capability, Config, Model, Serve, State};
 
 type R<T> = Result<T, String>;
 
-/// One counterexample, stored as model actions. [CONF-8]
+/// One counterexample (for a capability without a switch, the model's attack path), stored as
+/// model actions. [CONF-8]
 #[derive(Clone, Debug)]
 pub struct Source {
     /// The scenario id (`model-<capability>`).
@@ -63,7 +65,7 @@ const fn write(device: u8) -> Action {
 const REVOKE: Action = Action::Revoke { device: 0, fork: false };
 const HONEST: Serve = Serve::Honest;
 
-/// Every stored counterexample, in file-name order. [CONF-8]
+/// Every stored path, in file-name order. [CONF-8]
 pub fn sources() -> Vec<Source> {
     use Capability as C;
     use Weakening as W;
