@@ -331,8 +331,17 @@ class Device:
             r.end()
             bd = sha256(enc("blindsync/v1/hash/envelope-body") + u32(len(body)) + body)
         at = heads.get(hd["chain_head"])
-        he = [{"head": hd["chain_head"].hex(), "epoch": at[1]}] if at else []
         acc = self.chain.account_id.hex()
+        if at is None:
+            # [SYNC-11] a chain head not in the verified chain: the signature checks of [ENV-15]
+            # accepting the item's own epoch (another branch's epoch keys would fail the key
+            # commitment, an epoch this chain has not started E_ENV_EPOCH), then Fork, before
+            # the envelope is opened
+            epochs = [{"epoch": hd["epoch"], "collection_key": "00" * 32, "writers": writers}]
+            port.k_envelope_verify_stub({"stub": (header + bd + sig).hex(), "account_id": acc,
+                                         "epochs": epochs, "heads": []})
+            raise SpecError("E_CHAIN_FORK")
+        he = [{"head": hd["chain_head"].hex(), "epoch": at[1]}]
         payload = None
         if body is not None and hd["bucket"] in ring:
             name, keys = ring[hd["bucket"]]
@@ -346,8 +355,6 @@ class Device:
                       for e in range(self.chain.epoch + 1)]
             port.k_envelope_verify_stub({"stub": (header + bd + sig).hex(), "account_id": acc,
                                          "epochs": epochs, "heads": he})
-        if at is None:
-            raise SpecError("E_CHAIN_FORK")                     # [SYNC-11]
         return {"hd": hd, "payload": payload, "stub": item["kind"] == 2,
                 "identity": sha256(header + bd), "head_pos": at[0], "item_seq": item["seq"]}
 
