@@ -39,7 +39,7 @@ mod write;
 
 pub use enroll::Enrollment;
 pub use pair::Joining;
-pub use partner::PartnerOpen;
+pub use partner::{PartnerOpen, PartnerState};
 pub use register::Registration;
 
 use super::Client;
