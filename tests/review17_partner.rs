@@ -347,3 +347,148 @@ fn partner_state_names_silent_writers() {
     open(&mut w.net, &w.partner, account, BatchId([0x92; 16]), now, &mut state).unwrap();
     assert_eq!(state.silent_writers(now + 2 * hour, hour), vec![w.a.id()]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A3-8 [CLIENT-6]: a server answers each request only with the codes its own checks of that
+// request produce; any other code (one only a device's checks produce) is
+// E_CLIENT_UNEXPECTED_RESPONSE, not the device's own alert code.
+
+use blindsync::client::server_may_answer;
+use blindsync::envelope::RecordId;
+use blindsync::server::wire::RequestKind;
+
+/// Device-only codes a server tries to make a device report as its own.
+const DEVICE_ONLY: [Error; 3] = [Error::ChainFork, Error::SyncWithheld, Error::EnvSignature];
+
+/// The honest server, except that requests of `kind` are answered `Error(code)`.
+fn answering(net: &mut Net, kind: RequestKind, code: Error) -> impl Transport + '_ {
+    move |r: Request| if r.kind() == kind { Response::Error(code) } else { net.call(r) }
+}
+
+#[test]
+fn a3_8_server_cannot_answer_a_device_only_code() {
+    let mut w = world("review17/codes");
+    let net = &mut w.net;
+    let mut server = |r: Request| match r {
+        Request::GetChain { .. } => Response::Error(Error::ChainFork),
+        r => net.call(r),
+    };
+    assert_eq!(w.a.sync(&mut server).err(), Some(Error::ClientUnexpectedResponse));
+}
+
+#[test]
+fn a3_8_device_only_codes_to_a_sync_a_write_and_a_login_are_unexpected() {
+    let mut w = world("review17/codes-ops");
+    w.a.subscribe("notes").unwrap();
+    for code in DEVICE_ONLY {
+        for kind in [RequestKind::GetChain, RequestKind::ListSince] {
+            let got = w.a.sync(&mut answering(&mut w.net, kind, code)).err();
+            assert_eq!(got, Some(Error::ClientUnexpectedResponse), "sync, {kind:?} answered {code:?}");
+        }
+        let got = w.a.write(
+            &mut answering(&mut w.net, RequestKind::PutRecord, code),
+            "notes",
+            RecordId([1; 16]),
+            b"x",
+            &mut w.rng,
+        );
+        assert_eq!(got.err(), Some(Error::ClientUnexpectedResponse), "write answered {code:?}");
+        w.a.flush(&mut w.net).unwrap();
+        for kind in [RequestKind::Challenge, RequestKind::LoginKey] {
+            let got = w.a.login(&mut answering(&mut w.net, kind, code)).err();
+            assert_eq!(got, Some(Error::ClientUnexpectedResponse), "login, {kind:?} answered {code:?}");
+        }
+    }
+    // the device still works with the honest server
+    w.a.login(&mut w.net).unwrap();
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+}
+
+#[test]
+fn a3_8_codes_the_server_may_answer_pass_through() {
+    let mut w = world("review17/codes-allowed");
+    w.a.subscribe("notes").unwrap();
+    let got = w.a.sync(&mut answering(&mut w.net, RequestKind::GetChain, Error::SrvAuth)).err();
+    assert_eq!(got, Some(Error::SrvAuth));
+    let got = w.a.sync(&mut answering(&mut w.net, RequestKind::ListSince, Error::SrvUnavailable)).err();
+    assert_eq!(got, Some(Error::SrvUnavailable));
+    let got = w.a.write(
+        &mut answering(&mut w.net, RequestKind::PutRecord, Error::SyncRevisionStep),
+        "notes",
+        RecordId([2; 16]),
+        b"x",
+        &mut w.rng,
+    );
+    assert_eq!(got.err(), Some(Error::SyncRevisionStep), "[SRV-6] answers it");
+    w.a.flush(&mut w.net).unwrap();
+    let got = w.a.login(&mut answering(&mut w.net, RequestKind::LoginKey, Error::SrvAuth)).err();
+    assert_eq!(got, Some(Error::SrvAuth));
+    // an honest refusal from the reference server itself: a revoked device's session
+    let b = w.b.id();
+    w.a.revoke(&mut w.net, &b, &mut w.rng).unwrap();
+    assert_eq!(w.b.sync(&mut w.net).err(), Some(Error::SrvAuth));
+}
+
+// [CLIENT-6] the operations that run before a device exists (Stage) and the partner's.
+#[test]
+fn a3_8_registration_and_partner_open_screen_codes_too() {
+    let mut w = world("review17/codes-stage");
+    let mut rng = SeededRng::from_label("review17/codes-stage/second");
+    let dev = DeviceKeys::generate(&mut rng);
+    let code = RecoveryCode::generate(&mut rng);
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
+    let pw = kdf.derive(b"another").unwrap();
+    let new = |rng: &mut SeededRng| {
+        blindsync::client::Registration::new(Volatile, dev.clone(), b"x@example.org", &code.derive(), &pw, &kdf, rng)
+            .unwrap()
+    };
+    let mut reg = new(&mut rng);
+    let got = run(&mut reg, &mut answering(&mut w.net, RequestKind::Register, Error::ChainFork)).err();
+    assert_eq!(got, Some(Error::ClientUnexpectedResponse));
+    let mut reg = new(&mut rng);
+    let got = run(&mut reg, &mut answering(&mut w.net, RequestKind::Register, Error::SrvExists)).err();
+    assert_eq!(got, Some(Error::SrvExists));
+
+    let account = w.a.account();
+    let mut state = PartnerState::default();
+    let batch = BatchId([0xC0; 16]);
+    for (kind, code) in
+        [(RequestKind::GetSharedChain, Error::BatchChainHead), (RequestKind::GetSharedBatch, Error::HchDropped)]
+    {
+        let got = open(&mut answering(&mut w.net, kind, code), &w.partner, account, batch, 0, &mut state).err();
+        assert_eq!(got, Some(Error::ClientUnexpectedResponse), "{kind:?} answered {code:?}");
+    }
+    // the honest server's answer for a batch it does not have
+    assert_eq!(open(&mut w.net, &w.partner, account, batch, 0, &mut state).err(), Some(Error::SrvNotFound));
+}
+
+// [CLIENT-6] [CLIENT-2] the table: no row holds an internal, misuse or E_CLIENT_ code, or a code
+// of the device-only checks of 11.9 and chapter 10; every request may be answered the decoding
+// codes and E_SRV_UNAVAILABLE; the chain codes are AppendChain's, but not E_CHAIN_FORK.
+#[test]
+fn a3_8_the_table_holds_no_device_only_code() {
+    use blindsync::error::Fault;
+    let kinds = RequestKind::ALL;
+    assert_eq!(kinds.len(), 23);
+    for kind in kinds {
+        for e in Error::ALL {
+            if !server_may_answer(*kind, *e) {
+                continue;
+            }
+            assert!(!matches!(e.fault(), Fault::Internal | Fault::Misuse), "{kind:?} {e:?}");
+            let code = e.code();
+            for prefix in ["E_CLIENT_", "E_BATCH_", "E_HCH_", "E_STREAM_", "E_ATTACHMENT_", "E_STORE_"] {
+                assert!(!code.starts_with(prefix), "{kind:?} {code}");
+            }
+            assert!(!code.starts_with("E_SYNC_") || code == "E_SYNC_REVISION_STEP", "{kind:?} {code}");
+            assert!(!matches!(e, Error::ChainFork | Error::ChainRollback | Error::EnvSignature), "{kind:?} {code}");
+        }
+        for e in [Error::DecodeTruncated, Error::DecodeValue, Error::SrvUnavailable] {
+            assert!(server_may_answer(*kind, e), "{kind:?} {e:?}");
+        }
+    }
+    assert!(server_may_answer(RequestKind::AppendChain, Error::ChainCascade));
+    assert!(!server_may_answer(RequestKind::GetChain, Error::ChainCascade));
+    assert!(server_may_answer(RequestKind::PostPending, Error::ChainPossession));
+    assert!(!server_may_answer(RequestKind::Challenge, Error::SrvAuth));
+}

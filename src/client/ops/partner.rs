@@ -9,7 +9,7 @@
 //!                          [BAT-11] and the bookkeeping of [BAT-12]
 //! ```
 
-use super::{Exchange, refused};
+use super::{Exchange, refused, screen};
 use crate::batch::BatchId;
 use crate::batch::hchain::{ServerRecord, reference};
 use crate::batch::sealed::{OpenedBatch, ReaderState, SealedBatch};
@@ -151,8 +151,7 @@ impl Exchange for PartnerOpen<'_> {
         let Some(kind) = self.waiting.take() else {
             return Err(Error::ClientNoOperation);
         };
-        let _ = kind;
-        match self.step(response) {
+        match self.step(screen(kind, response)) {
             Ok(next) => self.next = next,
             Err(e) => self.done = Some(Err(e)),
         }
