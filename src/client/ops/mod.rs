@@ -417,21 +417,15 @@ impl<P: Persist> Exchange for Client<P> {
     }
 
     fn handle_response(&mut self, response: Response) -> Result<()> {
-        let (running, kind) = match self.op.take() {
-            Some(r) if r.next.is_none() && r.sent.is_some() => {
-                let kind = r.sent;
-                (r, kind)
-            }
+        // a request handed out and not answered yet: its kind screens the answer [CLIENT-6]
+        let (op, kind) = match self.op.take() {
+            Some(Running { op, next: None, sent: Some(kind) }) => (op, kind),
             other => {
                 self.op = other;
                 return Err(Error::ClientNoOperation);
             }
         };
-        let response = match kind {
-            Some(kind) => screen(kind, response),
-            None => response,
-        };
-        match self.step(running.op, response) {
+        match self.step(op, screen(kind, response)) {
             Next::Send(op, request) => self.op = Some(Running { op, next: Some(request), sent: None }),
             Next::Done(result) => self.done = Some(result),
         }
