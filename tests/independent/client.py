@@ -2,7 +2,7 @@
 """The client role of the independent Python port: a BlindSync device under test
 of the conformance harness (spec chapter 13).
 
-Written from spec/11-sync.md (11.2 to 11.4, 11.8, 11.9) and spec/13-conformance.md;
+Written from spec/11-sync.md (11.2 to 11.4, 11.8 with [CLIENT-6], 11.9) and spec/13-conformance.md;
 the primitives, the canonical encoding, chain verification (chapter 8) and the
 envelope checks (chapter 7) are port.py's, which reproduce the vectors.
 
@@ -57,6 +57,28 @@ def req_list_since(token: bytes, cursor: int, limit: int) -> bytes:
 
 def req_put_record(token: bytes, envelope: bytes) -> bytes:
     return enc(REQUEST, u8(9), fixed(token), var(envelope))
+
+
+# [CLIENT-6]: the codes a server may answer to each request this client sends, besides
+# every request's (the five E_DECODE_* and E_SRV_UNAVAILABLE); any other code is
+# E_CLIENT_UNEXPECTED_RESPONSE.
+EVERY_REQUEST = {"E_DECODE_TRUNCATED", "E_DECODE_TRAILING", "E_DECODE_LENGTH",
+                 "E_DECODE_LABEL", "E_DECODE_VALUE", "E_SRV_UNAVAILABLE"}
+SERVER_CODES = {
+    "challenge": set(),
+    "login_key": {"E_SRV_AUTH"},
+    "get_chain": {"E_SRV_AUTH"},
+    "list_since": {"E_SRV_AUTH"},
+    "put_record": {"E_SRV_AUTH", "E_SRV_WRITER", "E_SRV_REVISION", "E_SYNC_REVISION_STEP",
+                   "E_ENV_VERSION", "E_ENV_SUITE", "E_ENV_TOO_LARGE", "E_ENV_LENGTH"},
+}
+
+
+def refusal(request: str, code: str) -> str:
+    """[CLIENT-6] the server's Error(code) to `request`, as the device reports it."""
+    if code in EVERY_REQUEST or code in SERVER_CODES[request]:
+        return code
+    return "E_CLIENT_UNEXPECTED_RESPONSE"
 
 
 class SeededRng:
@@ -175,14 +197,14 @@ class Device:
         acc = self.chain.account_id
         r = yield req_challenge(acc, self.ed_pub)
         if r.kind == "error":
-            raise Done(r.f["code"])
+            raise Done(refusal("challenge", r.f["code"]))
         if r.kind != "nonce":
             raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
         msg = enc("blindsync/v1/sync/login", fixed(acc), fixed(self.ed_pub), fixed(r.f["nonce"]))
         sig = nacl.signing.SigningKey(self.ed_seed).sign(msg).signature
         r = yield req_login_key(acc, self.ed_pub, r.f["nonce"], sig)
         if r.kind == "error":
-            raise Done(r.f["code"])
+            raise Done(refusal("login_key", r.f["code"]))
         if r.kind != "token":
             raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
         self.token = r.f["token"]
@@ -193,7 +215,7 @@ class Device:
             raise Done("E_CLIENT_NOT_LOGGED_IN")
         r = yield req_get_chain(self.token)
         if r.kind == "error":
-            raise Done(r.f["code"])
+            raise Done(refusal("get_chain", r.f["code"]))
         if r.kind != "chain":
             raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
         alert = self.apply_chain(r.f["statements"])
@@ -203,7 +225,7 @@ class Device:
         while True:
             r = yield req_list_since(self.token, cursor, MAX_ITEMS)
             if r.kind == "error":
-                raise Done(r.f["code"])
+                raise Done(refusal("list_since", r.f["code"]))
             if r.kind != "items":
                 raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
             page = r.f["items"]
@@ -250,7 +272,7 @@ class Device:
         envelope = bytes.fromhex(out["envelope"])
         r = yield req_put_record(self.token, envelope)
         if r.kind == "error":
-            raise Done(r.f["code"])
+            raise Done(refusal("put_record", r.f["code"]))
         if r.kind != "stored":
             raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
         # stored: applied locally by the merge rule [SYNC-6] [SYNC-13]
