@@ -10,8 +10,8 @@ use super::alerts::{
     writer_chain_break,
 };
 use super::persist::Persist;
-use super::state::{Record, identity};
-use super::{Client, switches};
+use super::state::{DEVICES_COLLECTION, Record, identity};
+use super::{Client, device_record, switches};
 use crate::device::DeviceId;
 use crate::envelope::{AuthorizedWriter, EnvelopeRef, EpochAccess, HeadEpoch, Header, OpenContext, RecordId, Stub};
 use crate::error::{Error, Result};
@@ -183,6 +183,15 @@ impl<P: Persist> Client<P> {
         // [SYNC-11] the writer's chain head must be one this device verified.
         if self.defences.fork && at_head.is_none() {
             return Err(Error::ChainFork);
+        }
+        // [SRV-11] a device's metadata is taken only from that device: an item of the reserved
+        // collection whose record id is not its (authenticated) writer's device-id prefix is
+        // forged, whoever signed it.
+        if self.defences.items.device_meta_owner
+            && keyring.get(&v.header.bucket).is_some_and(|(name, _)| name == DEVICES_COLLECTION)
+            && v.header.record_id != device_record(&v.header.writer)
+        {
+            return Err(Error::EnvContext);
         }
         Ok(v)
     }

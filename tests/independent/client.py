@@ -348,6 +348,9 @@ class Device:
                                          "epochs": epochs, "heads": he})
         if at is None:
             raise SpecError("E_CHAIN_FORK")                     # [SYNC-11]
+        # [SRV-11] a device's metadata only from that device
+        if ring.get(hd["bucket"], (None,))[0] == DEVICES_COLLECTION.encode() and hd["record_id"] != hd["writer"][:16]:
+            raise SpecError("E_ENV_CONTEXT")
         return {"hd": hd, "payload": payload, "stub": item["kind"] == 2,
                 "identity": sha256(header + bd), "head_pos": at[0], "item_seq": item["seq"]}
 

@@ -1,0 +1,183 @@
+//! Round-3 audit fixes of the verification path: A3-9 (only a device names itself, [SRV-11]),
+//! A3-2 (unsigned items above a revoked writer's bound are forgeries, never remembered,
+//! [SYNC-15]), A3-6 (a split exposed by a revocation is equivocation, [SYNC-14]), A3-5 (one pass
+//! over the chain per sync) and A3-10 (the chain length bound, [CHAIN-1]).
+//! The worlds are the audit's proofs of concept (tests/audit3.rs on branch audit3).
+
+use blindsync::client::{Alert, Client, Exchange, Joining, Persistent, Registration, Transport, Volatile, run};
+use blindsync::device::{DeviceId, DeviceKeys};
+use blindsync::envelope::{Header, RecordId, Stub, header::Suite};
+use blindsync::keys::Bucket;
+use blindsync::primitives::SeededRng;
+use blindsync::server::wire::{Item, ItemKind, Request, Response};
+use blindsync::server::{MemoryStorage, Server, ServerConfig};
+use blindsync::store::{KvStore, MemoryStore};
+use blindsync::unlock::password::{KdfParams, PasswordKdf};
+use blindsync::unlock::recovery::RecoveryCode;
+
+type Device = Client<Persistent<MemoryStore>>;
+
+struct Net {
+    server: Server<MemoryStorage>,
+    srng: SeededRng,
+    now: u64,
+}
+
+impl Transport for Net {
+    fn call(&mut self, r: Request) -> Response {
+        self.now += 1_000;
+        let bytes = self.server.handle_bytes(&r.encode(), self.now, &mut self.srng);
+        Response::decode(&bytes).unwrap_or_else(Response::Error)
+    }
+}
+
+struct World {
+    net: Net,
+    rng: SeededRng,
+    a: Device,
+    b: Client,
+}
+
+fn rid(n: u8) -> RecordId {
+    RecordId([n; 16])
+}
+
+fn world(label: &str) -> World {
+    let mut rng = SeededRng::from_label(label);
+    let mut net = Net {
+        server: Server::new(MemoryStorage::default(), ServerConfig::new([9; 32])),
+        srng: SeededRng::from_label(&format!("{label}/server")),
+        now: 1_000_000,
+    };
+    let dev = DeviceKeys::generate(&mut rng);
+    let code = RecoveryCode::generate(&mut rng);
+    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
+    let pw = kdf.derive(b"audit3 password").unwrap();
+    let store = Persistent::new(MemoryStore::default()).unwrap();
+    let mut reg = Registration::new(store, dev, b"a3@example.org", &code.derive(), &pw, &kdf, &mut rng).unwrap();
+    let mut a = run(&mut reg, &mut net).unwrap();
+    let new = DeviceKeys::generate(&mut rng);
+    let mut join = Joining::new(Volatile, new.clone(), a.account(), a.id());
+    let _ = run(&mut join, &mut net);
+    let pending = a.list_pending(&mut net).unwrap();
+    a.approve(&mut net, &pending[0], &mut rng).unwrap();
+    assert!(join.retry());
+    let mut b = run(&mut join, &mut net).unwrap();
+    a.subscribe("notes").unwrap();
+    b.subscribe("notes").unwrap();
+    for n in 1..=3 {
+        b.write(&mut net, "notes", rid(n), format!("note {n}").as_bytes(), &mut rng).unwrap();
+    }
+    assert!(a.sync(&mut net).unwrap().alerts.is_empty());
+    assert!(b.sync(&mut net).unwrap().alerts.is_empty());
+    World { net, rng, a, b }
+}
+
+/// A stub nobody signed: writer `writer`, sequence number `seq`, garbage signature.
+fn unsigned_stub(writer: DeviceId, seq: u64, chain_head: [u8; 32]) -> Vec<u8> {
+    let header = Header {
+        version: 1,
+        suite: Suite::Aes256Gcm,
+        bucket: Bucket([1; 32]),
+        record_id: RecordId([2; 16]),
+        revision: 1,
+        writer,
+        writer_seq: seq,
+        epoch: 0,
+        schema: 1,
+        padded_len: 256,
+        chain_head,
+        salt: [3; 32],
+        commitment: [4; 32],
+        prev: [0; 32],
+    };
+    Stub { header, body_digest: [5; 32], signature: [6; 64] }.encode()
+}
+
+/// The honest server plus `extra` items listed after everything it holds (server numbers from
+/// 10_000 up).
+fn with_extra<'a>(net: &'a mut Net, extra: &'a [Vec<u8>]) -> impl Transport + 'a {
+    move |r: Request| match r {
+        Request::ListSince { token, cursor, limit } if cursor < 10_000 => {
+            match net.call(Request::ListSince { token, cursor, limit }) {
+                Response::Items { mut items } => {
+                    for (i, b) in extra.iter().enumerate() {
+                        items.push(Item { seq: 10_000 + i as u64, kind: ItemKind::Stub, bytes: b.clone() });
+                    }
+                    Response::Items { items }
+                }
+                other => other,
+            }
+        }
+        Request::ListSince { .. } => Response::Items { items: vec![] },
+        r => net.call(r),
+    }
+}
+
+fn refused_entries(a: &Device) -> usize {
+    a.persist().store().scan("client.refused").unwrap().len()
+}
+
+// FINDING A3-2 (low/medium): the server alone, without any signature, makes an honest device
+// store an unbounded, never-pruned set of digests in client.refused ([SYNC-15] "alerted once",
+// [PERSIST-4] table client.refused), and then skip those items silently. The once-only marker is
+// taken for an item refused by [ENV-10]'s bound check, which runs before the signature check
+// (src/envelope/mod.rs:471-473 before :484), in both verify paths of src/client/verify.rs
+// (:137-152 the unknown-head path, :155-184 the known-head path) and recorded at verify.rs:259.
+// EXPECTED: only an item whose signature verifies under the revoked writer's key is remembered
+
+// ---------------------------------------------------------------------------------------------
+// A3-9: only a device names itself ([SRV-11]).
+
+fn meta_record(id: DeviceId) -> RecordId {
+    RecordId(id.0[..16].try_into().unwrap())
+}
+
+/// Both devices name themselves; then b (compromised, not yet revoked) writes the two records
+/// with the names swapped. Returns the world and A's report of the sync that listed b's writes.
+fn renamed_world(defences: Option<blindsync::danger::Defences>) -> (World, DeviceId, DeviceId, Vec<Alert>) {
+    use blindsync::client::DEVICES_COLLECTION;
+    let mut w = world("audit3/names");
+    if let Some(d) = defences {
+        w.a.dangerous_set_defences(d);
+    }
+    let (a_id, b_id) = (w.a.id(), w.b.id());
+    w.a.set_device_info(&mut w.net, "phone", "ios", &mut w.rng).unwrap();
+    w.b.set_device_info(&mut w.net, "laptop", "linux", &mut w.rng).unwrap();
+    assert!(w.b.sync(&mut w.net).unwrap().alerts.is_empty());
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    // the honest write path: each device's record id is its own prefix, and each reads the other
+    assert_eq!(w.a.device_info(&b_id), Some(("laptop".into(), "linux".into())));
+    assert_eq!(w.b.device_info(&a_id), Some(("phone".into(), "ios".into())));
+    w.b.write(&mut w.net, DEVICES_COLLECTION, meta_record(a_id), br#"{"name":"laptop","os":"linux"}"#, &mut w.rng)
+        .unwrap();
+    w.b.write(&mut w.net, DEVICES_COLLECTION, meta_record(b_id), br#"{"name":"phone","os":"ios"}"#, &mut w.rng).unwrap();
+    let alerts = w.a.sync(&mut w.net).unwrap().alerts;
+    (w, a_id, b_id, alerts)
+}
+
+/// The audit's proof of concept, now the secure expectation: b's record at a's id is refused
+/// at verification (E_ENV_CONTEXT, [SRV-11]) and never enters the state; a keeps its own name.
+#[test]
+fn a3_9_only_a_device_names_itself() {
+    let (w, a_id, b_id, alerts) = renamed_world(None);
+    // b's seq 5 (a's record) is forged; its seq 6 (its own record) waits behind it, as any item
+    // after a writer's refused one
+    let forged = Alert::Forged { item_seq: w.a.cursor() + 1, error: blindsync::Error::EnvContext };
+    assert_eq!(alerts, vec![forged, Alert::Withheld { writer: b_id, missing_seq: 5 }]);
+    assert_eq!(w.a.device_info(&a_id), Some(("phone".into(), "ios".into())));
+    assert_eq!(w.a.device_info(&b_id), Some(("laptop".into(), "linux".into())));
+}
+
+/// Defence in depth: with the verification check switched off the forged record enters the
+/// state, and `device_info` still refuses a record another device wrote.
+#[test]
+fn a3_9_without_the_check_device_info_still_refuses_another_writer() {
+    use blindsync::client::DEVICES_COLLECTION;
+    let mut d = blindsync::danger::Defences::ALL;
+    d.items.device_meta_owner = false;
+    let (w, a_id, _, alerts) = renamed_world(Some(d));
+    assert!(alerts.is_empty(), "{alerts:?}");
+    assert_eq!(w.a.get(DEVICES_COLLECTION, &meta_record(a_id)), Some(&br#"{"name":"laptop","os":"linux"}"#[..]));
+    assert_eq!(w.a.device_info(&a_id), None);
+}
