@@ -127,6 +127,92 @@ fn refused_entries(a: &Device) -> usize {
 // EXPECTED: only an item whose signature verifies under the revoked writer's key is remembered
 
 // ---------------------------------------------------------------------------------------------
+// A3-2: an item above a revoked writer's bound is remembered only if its writer signed it.
+
+/// The audit's proof of concept, now the secure expectation: 200 unsigned stubs above the bound
+/// (known and unknown heads alike) are forgeries, E_ENV_SIGNATURE, at every listing, and
+/// nothing is stored for them.
+#[test]
+fn a3_2_unsigned_items_above_the_bound_are_not_remembered() {
+    let mut w = world("audit3/refused");
+    let b = w.b.id();
+    w.a.revoke(&mut w.net, &b, &mut w.rng).unwrap();
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    let before = refused_entries(&w.a);
+    let genesis = w.a.chain().hash_at(0).unwrap();
+    let extra: Vec<Vec<u8>> =
+        (0..200).map(|i| unsigned_stub(b, 4 + i, if i % 2 == 0 { genesis } else { [0xEE; 32] })).collect();
+    for _ in 0..2 {
+        let report = w.a.sync(&mut with_extra(&mut w.net, &extra)).unwrap();
+        assert_eq!(report.alerts.len(), 200, "{:?}", report.alerts);
+        assert!(report.alerts.iter().all(|a| a.error() == blindsync::Error::EnvSignature), "{:?}", report.alerts);
+        assert_eq!(refused_entries(&w.a), before, "unsigned forgeries were persisted as refused items");
+    }
+}
+
+/// A write the revoked device really signed above its bound is still refused and alerted once
+/// ([SYNC-15]): the next listing of the same bytes is skipped and the cursor moves past it.
+#[test]
+fn a3_2_a_signed_write_above_the_bound_is_alerted_once() {
+    let mut w = world("review17/signed-above-bound");
+    let b = w.b.id();
+    // b signs its seq 4 (not sent): above the bound the revocation will pin (3)
+    let mut b2 = w.b.clone();
+    b2.start_write("notes", rid(7), b"late", &mut w.rng).unwrap();
+    let Some(Request::PutRecord { ref envelope, .. }) = b2.poll_request() else { panic!("no PutRecord") };
+    let envelope = envelope.clone();
+    w.a.revoke(&mut w.net, &b, &mut w.rng).unwrap();
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    let before = refused_entries(&w.a);
+    let extra = vec![envelope];
+    let report = w.a.sync(&mut with_extra_kind(&mut w.net, &extra, ItemKind::Envelope)).unwrap();
+    assert_eq!(report.alerts.iter().map(Alert::error).collect::<Vec<_>>(), vec![blindsync::Error::EnvWriterRevoked]);
+    assert_eq!(refused_entries(&w.a), before + 1);
+    let cursor = w.a.cursor();
+    let again = w.a.sync(&mut with_extra_kind(&mut w.net, &extra, ItemKind::Envelope)).unwrap();
+    assert!(again.alerts.is_empty(), "{:?}", again.alerts);
+    assert!(w.a.cursor() > cursor && w.a.cursor() >= 10_000);
+    assert_eq!(w.a.get("notes", &rid(7)), None);
+}
+
+/// The switch: without the check, unsigned items above the bound are remembered (the audit's
+/// finding), which proves the test above can fail.
+#[test]
+fn a3_2_without_the_check_unsigned_items_are_remembered() {
+    let mut w = world("review17/refused-weak");
+    let b = w.b.id();
+    w.a.revoke(&mut w.net, &b, &mut w.rng).unwrap();
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    let mut d = blindsync::danger::Defences::ALL;
+    d.items.above_bound_signature = false;
+    w.a.dangerous_set_defences(d);
+    let before = refused_entries(&w.a);
+    let extra: Vec<Vec<u8>> = (0..20).map(|i| unsigned_stub(b, 4 + i, [0xEE; 32])).collect();
+    let report = w.a.sync(&mut with_extra(&mut w.net, &extra)).unwrap();
+    assert!(report.alerts.iter().all(|a| a.error() == blindsync::Error::EnvWriterRevoked), "{:?}", report.alerts);
+    assert_eq!(refused_entries(&w.a), before + 20);
+}
+
+/// [`with_extra`] with another item kind.
+fn with_extra_kind<'a>(net: &'a mut Net, extra: &'a [Vec<u8>], kind: ItemKind) -> impl Transport + 'a {
+    move |r: Request| match r {
+        Request::ListSince { token, cursor, limit } if cursor < 10_000 => {
+            match net.call(Request::ListSince { token, cursor, limit }) {
+                Response::Items { mut items } => {
+                    for (i, b) in extra.iter().enumerate() {
+                        items.push(Item { seq: 10_000 + i as u64, kind, bytes: b.clone() });
+                    }
+                    Response::Items { items }
+                }
+                other => other,
+            }
+        }
+        Request::ListSince { .. } => Response::Items { items: vec![] },
+        r => net.call(r),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // A3-9: only a device names itself ([SRV-11]).
 
 fn meta_record(id: DeviceId) -> RecordId {

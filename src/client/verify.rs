@@ -196,6 +196,30 @@ impl<P: Persist> Client<P> {
         Ok(v)
     }
 
+    /// [SYNC-15] a revoked writer's item refused by its bound ([ENV-10] comes before [ENV-9])
+    /// is remembered as refused only if its writer signed it: the signature checks of
+    /// [ENV-15] under the revoked writer's key, in the item's own epoch, the bound ignored.
+    /// An item that fails them is a forgery with that check's code, never remembered.
+    fn signed_above_bound(&self, item: &Item, writers: &[AuthorizedWriter]) -> Result<()> {
+        if !self.defences.items.above_bound_signature {
+            return Ok(());
+        }
+        let stub = match item.kind {
+            ItemKind::Stub => Stub::decode(&item.bytes)?,
+            ItemKind::Envelope => EnvelopeRef::decode(&item.bytes)?.stub(),
+        };
+        let unbounded: Vec<AuthorizedWriter> = writers
+            .iter()
+            .filter(|w| w.device == stub.header.writer)
+            .map(|w| AuthorizedWriter { max_seq: None, ..*w })
+            .collect();
+        let dummy = CollectionKey::from_bytes([0; 32]);
+        let own_epoch = [EpochAccess { epoch: stub.header.epoch, collection_key: &dummy, writers: &unbounded }];
+        let account = self.state.chain.account();
+        let ctx = OpenContext { account, epochs: &own_epoch, bucket: None, record_id: None, heads: &[] };
+        switches::verify_stub(&stub, &ctx, &self.defences)
+    }
+
     /// The pure verification core of [`Client::sync`]: verifies every item,
     /// checks writer sequence numbers and revisions, then merges by
     /// last-writer-wins on `(revision, writer id)`. [SYNC-8] [SYNC-9] [SYNC-10] [SYNC-13]
@@ -263,12 +287,16 @@ impl<P: Persist> Client<P> {
                     }
                 }
                 Err(Error::ChainFork) => report.alerts.push(Alert::Fork),
-                // [SYNC-15] a revoked writer's write above its bound: refused and alerted once
-                Err(Error::EnvWriterRevoked) => {
-                    if self.state.refused_above_bound.insert(sha256(&[&item.bytes])) {
-                        report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::EnvWriterRevoked });
+                // [SYNC-15] a revoked writer's write above its bound: refused and alerted once, if
+                // its writer signed it; an unsigned one is a forgery at every listing
+                Err(Error::EnvWriterRevoked) => match self.signed_above_bound(item, &writers) {
+                    Ok(()) => {
+                        if self.state.refused_above_bound.insert(sha256(&[&item.bytes])) {
+                            report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::EnvWriterRevoked });
+                        }
                     }
-                }
+                    Err(error) => report.alerts.push(Alert::Forged { item_seq: item.seq, error }),
+                },
                 Err(error) => report.alerts.push(Alert::Forged { item_seq: item.seq, error }),
             }
         }
