@@ -213,6 +213,104 @@ fn with_extra_kind<'a>(net: &'a mut Net, extra: &'a [Vec<u8>], kind: ItemKind) -
 }
 
 // ---------------------------------------------------------------------------------------------
+// A3-6: a split of a revoked writer's history that the revocation exposes is equivocation.
+
+#[test]
+fn a3_6_split_exposed_by_the_revocation_is_reported() {
+    let (mut w, mut c) = split_world();
+    let b = w.b.id();
+    let report = c.sync(&mut w.net).unwrap();
+    assert_eq!(report.alerts, vec![Alert::Equivocation { writer: b, seq: 4 }]);
+    // the chain is taken with the alert: the next sync holds the revocation, no alert again,
+    // and the cursor moves past what is listed after it
+    assert_eq!(w.a.chain().head(), c.chain().head());
+    w.a.write(&mut w.net, "notes", rid(10), b"after", &mut w.rng).unwrap();
+    let cursor = c.cursor();
+    let again = c.sync(&mut w.net).unwrap();
+    assert!(again.alerts.is_empty(), "{:?}", again.alerts);
+    assert!(c.cursor() > cursor);
+    assert_eq!(c.get("notes", &rid(10)), Some(&b"after"[..]));
+    assert!(c.sync(&mut w.net).unwrap().alerts.is_empty());
+}
+
+/// The same history on both sides (no split): no alert on taking the revocation.
+#[test]
+fn a3_6_no_split_no_alert() {
+    let (mut w, mut c) = three_devices(false);
+    let b = w.b.id();
+    assert_eq!(w.a.envelope_identity(&b, 4), c.envelope_identity(&b, 4));
+    let report = c.sync(&mut w.net).unwrap();
+    assert!(report.alerts.is_empty(), "{:?}", report.alerts);
+}
+
+/// The switch: without the comparison the split stays silent (the audit's finding).
+#[test]
+fn a3_6_without_the_check_the_split_stays_silent() {
+    let (mut w, mut c) = split_world();
+    let mut d = blindsync::danger::Defences::ALL;
+    d.items.revocation_split = false;
+    c.dangerous_set_defences(d);
+    let report = c.sync(&mut w.net).unwrap();
+    assert!(report.alerts.is_empty(), "{:?}", report.alerts);
+}
+
+/// A, C honest; R = b. R signs E1 and E2 for its seq 4; A takes E1 (honest server), C is shown
+/// E2; then A revokes R (pinning E1). Returns the world before C's sync after the revocation.
+fn split_world() -> (World, Client) {
+    three_devices(true)
+}
+
+/// [`split_world`], with (`swap`) or without the split.
+fn three_devices(swap: bool) -> (World, Client) {
+    let mut w = world("audit3/split");
+    let new = DeviceKeys::generate(&mut w.rng);
+    let mut join = Joining::new(Volatile, new, w.a.account(), w.a.id());
+    let _ = run(&mut join, &mut w.net);
+    let pending = w.a.list_pending(&mut w.net).unwrap();
+    w.a.approve(&mut w.net, &pending[0], &mut w.rng).unwrap();
+    assert!(join.retry());
+    let mut c = run(&mut join, &mut w.net).unwrap();
+    c.subscribe("notes").unwrap();
+    assert!(c.sync(&mut w.net).unwrap().alerts.is_empty());
+    assert!(w.b.sync(&mut w.net).unwrap().alerts.is_empty());
+    // R signs two envelopes with writer_seq 4
+    let mut r2 = w.b.clone();
+    r2.start_write("notes", rid(9), b"two", &mut w.rng).unwrap();
+    let Some(Request::PutRecord { ref envelope, .. }) = r2.poll_request() else { panic!("no PutRecord") };
+    let e2 = envelope.clone();
+    w.b.write(&mut w.net, "notes", rid(9), b"one", &mut w.rng).unwrap();
+    let e1 = w.net.server.store_items(&w.a.account()).last().unwrap().bytes.clone();
+    assert_ne!(e1, e2);
+    // A takes E1
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    // C is shown E2 in its place
+    {
+        let net = &mut w.net;
+        let mut served = |r: Request| match net.call(r) {
+            Response::Items { items } => Response::Items {
+                items: items
+                    .into_iter()
+                    .map(|mut i| {
+                        if swap && i.bytes == e1 {
+                            i.bytes = e2.clone();
+                        }
+                        i
+                    })
+                    .collect(),
+            },
+            other => other,
+        };
+        assert!(c.sync(&mut served).unwrap().alerts.is_empty());
+    }
+    assert_eq!(c.get("notes", &rid(9)), Some(&if swap { b"two" } else { b"one" }[..]));
+    // A revokes R: max_seq 4, last_envelope = identity(E1)
+    let b = w.b.id();
+    w.a.revoke(&mut w.net, &b, &mut w.rng).unwrap();
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    (w, c)
+}
+
+// ---------------------------------------------------------------------------------------------
 // A3-9: only a device names itself ([SRV-11]).
 
 fn meta_record(id: DeviceId) -> RecordId {

@@ -49,7 +49,8 @@ struct Verified {
 impl<P: Persist> Client<P> {
     /// Takes a served chain: [CHAIN-10] no rollback, no fork, every new
     /// statement verified; then opens any new epoch's UMK wrapped to this
-    /// device. On an alert the state is unchanged. [SYNC-11]
+    /// device. On an alert the state is unchanged, except for a split that
+    /// a new revocation exposes: the chain is taken and the alert returned. [SYNC-11] [SYNC-14]
     pub fn apply_chain(&mut self, statements: &[Vec<u8>]) -> Option<Alert> {
         let mut next = self.state.chain.clone();
         if let Err(e) = switches::update_chain(&mut next, statements, &self.defences) {
@@ -74,8 +75,26 @@ impl<P: Persist> Client<P> {
             }
             Err(e) => return Some(Alert::Chain(e)),
         }
+        let split = self.revocation_split(&next);
         self.state.chain = next;
-        None
+        split
+    }
+
+    /// [SYNC-14] a revocation this device did not hold before, of a writer R that wrote
+    /// (`max_seq > 0`), whose `last_envelope` is not the identity this device remembers for
+    /// `(R, max_seq)`: the revoker and this device took different histories from R. The alert
+    /// comes with the adopted chain, so it fires once (the next sync holds the revocation
+    /// already) and holds the cursor for one sync only.
+    fn revocation_split(&self, next: &crate::chain::ChainState) -> Option<Alert> {
+        if !self.defences.items.revocation_split {
+            return None;
+        }
+        let held = self.state.chain.revoked();
+        next.revoked()
+            .iter()
+            .filter(|(id, r)| r.max_seq > 0 && !held.contains_key(*id))
+            .find(|(id, r)| self.state.identities.get(&(**id, r.max_seq)).is_some_and(|i| *i != r.last_envelope))
+            .map(|(id, r)| Alert::Equivocation { writer: *id, seq: r.max_seq })
     }
 
     /// The writers the chain authorizes, for every epoch: active devices

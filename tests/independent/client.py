@@ -281,7 +281,16 @@ class Device:
             return e.code
         for e, k in umks.items():
             self.umks.setdefault(e, k)
-        self.chain = new
+        old, self.chain = self.chain, new
+        # [SYNC-14] a revocation new to the device that exposes a split: the chain is taken,
+        # then the alert (the first such writer in ascending id order)
+        for d in sorted(new.revoked):
+            rv = new.revoked[d]
+            if d in old.revoked or rv["max_seq"] == 0:
+                continue
+            have = self.identities.get((d, rv["max_seq"]))
+            if have is not None and have != rv["last_envelope"]:
+                return "E_SYNC_EQUIVOCATION"
         return None
 
     # -- 11.9: the items ------------------------------------------------------------
