@@ -365,3 +365,26 @@ fn a3_9_without_the_check_device_info_still_refuses_another_writer() {
     assert_eq!(w.a.get(DEVICES_COLLECTION, &meta_record(a_id)), Some(&br#"{"name":"laptop","os":"linux"}"#[..]));
     assert_eq!(w.a.device_info(&a_id), None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A3-5: one pass over the chain per sync.
+
+/// `head_epochs` gives, for every head, what `epoch_at_head` gives (positions and epochs across
+/// a revocation's epoch change and later statements).
+#[test]
+fn a3_5_head_epochs_match_epoch_at_head() {
+    let mut w = world("review17/heads");
+    let b = w.b.id();
+    w.a.revoke(&mut w.net, &b, &mut w.rng).unwrap();
+    let key = blindsync::hpke::HpkeSecretKey::random(&mut w.rng).public_key();
+    w.a.pin_partner(&mut w.net, key, "p").unwrap();
+    let chain = w.a.chain();
+    let heads = chain.head_epochs();
+    assert_eq!(heads.len() as u64, chain.head().len);
+    assert!(heads.values().any(|(_, e)| *e == 1) && heads.values().any(|(_, e)| *e == 0));
+    for p in 0..chain.head().len {
+        let h = chain.hash_at(p).unwrap();
+        assert_eq!(heads.get(&h).copied(), chain.epoch_at_head(&h));
+        assert_eq!(heads[&h].0, p);
+    }
+}

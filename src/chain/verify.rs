@@ -612,6 +612,26 @@ impl ChainState {
         Some((pos as u64, epoch))
     }
 
+    /// Every verified head, with its position and the epoch in force there
+    /// (what [`ChainState::epoch_at_head`] gives for it), in one pass over the
+    /// chain: a sync looks up every listed item's head. [CHAIN-3] [CHAIN-11]
+    pub fn head_epochs(&self) -> BTreeMap<[u8; 32], (u64, Epoch)> {
+        let mut epoch = 0;
+        let mut heads = BTreeMap::new();
+        for (p, s) in (0u64..).zip(self.statements()) {
+            if let Body::RotateEpoch { epoch: e, .. }
+            | Body::RevokeDevice { epoch: e, .. }
+            | Body::ReplaceAuthority { epoch: e, .. } = &s.body
+            {
+                epoch = *e;
+            }
+            if let Some(h) = self.hash_at(p) {
+                heads.entry(h).or_insert((p, epoch));
+            }
+        }
+        heads
+    }
+
     /// The account id. [CHAIN-4]
     pub fn account(&self) -> AccountId {
         self.account

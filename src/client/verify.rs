@@ -271,10 +271,8 @@ impl<P: Persist> Client<P> {
         // the greatest verified (revision, writer) per record: a stub below it is superseded
         let mut newest: BTreeMap<(Bucket, RecordId), (u64, DeviceId)> = self.state.accepted.clone();
         // [ENV-16] [SYNC-17] the position and epoch in force at every verified head
-        let heads: BTreeMap<[u8; 32], (u64, Epoch)> = (0..self.state.chain.head().len)
-            .filter_map(|p| self.state.chain.hash_at(p))
-            .filter_map(|h| self.state.chain.epoch_at_head(&h).map(|pe| (h, pe)))
-            .collect();
+        // (one pass over the chain, not one per position)
+        let heads: BTreeMap<[u8; 32], (u64, Epoch)> = self.state.chain.head_epochs();
         // [SYNC-16] the greatest revision known per record, in listing order
         let mut base: BTreeMap<(Bucket, RecordId), u64> =
             self.state.accepted.iter().map(|(k, (r, _))| (*k, *r)).collect();
