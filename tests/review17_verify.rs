@@ -335,7 +335,8 @@ fn renamed_world(defences: Option<blindsync::danger::Defences>) -> (World, Devic
     assert_eq!(w.b.device_info(&a_id), Some(("phone".into(), "ios".into())));
     w.b.write(&mut w.net, DEVICES_COLLECTION, meta_record(a_id), br#"{"name":"laptop","os":"linux"}"#, &mut w.rng)
         .unwrap();
-    w.b.write(&mut w.net, DEVICES_COLLECTION, meta_record(b_id), br#"{"name":"phone","os":"ios"}"#, &mut w.rng).unwrap();
+    w.b.write(&mut w.net, DEVICES_COLLECTION, meta_record(b_id), br#"{"name":"phone","os":"ios"}"#, &mut w.rng)
+        .unwrap();
     let alerts = w.a.sync(&mut w.net).unwrap().alerts;
     (w, a_id, b_id, alerts)
 }
@@ -387,4 +388,97 @@ fn a3_5_head_epochs_match_epoch_at_head() {
         assert_eq!(heads.get(&h).copied(), chain.epoch_at_head(&h));
         assert_eq!(heads[&h].0, p);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A3-10: the chain length bound ([CHAIN-1], [SRV-5]) and linear verification.
+
+/// A statement at position MAX_CHAIN_LEN does not decode: the device's verifier and the
+/// server's AppendChain refuse it with E_DECODE_VALUE (the server before its head check);
+/// the same statement one position lower decodes.
+#[test]
+fn a3_10_a_statement_at_max_chain_len_is_refused() {
+    use blindsync::chain::{Body, MAX_CHAIN_LEN, Statement};
+    let mut w = world("review17/chainlen");
+    let key = blindsync::hpke::HpkeSecretKey::random(&mut w.rng).public_key();
+    let head = w.a.chain().head();
+    let body = Body::PinPartner { key, label: "p".into() };
+    let at_bound = Statement::sign(MAX_CHAIN_LEN, head.hash, body.clone(), w.a.device()).encode();
+    let below = Statement::sign(MAX_CHAIN_LEN - 1, head.hash, body, w.a.device()).encode();
+    assert_eq!(Statement::decode(&at_bound).err(), Some(blindsync::Error::DecodeValue));
+    assert!(Statement::decode(&below).is_ok());
+    let mut chain = w.a.chain().clone();
+    assert_eq!(chain.append(&at_bound), Err(blindsync::Error::DecodeValue));
+    assert_eq!(chain.append(&below), Err(blindsync::Error::ChainPosition));
+    assert_eq!(chain, *w.a.chain());
+    // the server: logged in as A (the world's token), AppendChain refused before the head check
+    let Some(Request::GetChain { token }) = ({
+        w.a.start_sync().unwrap();
+        w.a.poll_request()
+    }) else {
+        panic!("no GetChain")
+    };
+    let r = w.net.call(Request::AppendChain { token, statements: vec![at_bound] });
+    assert!(matches!(r, Response::Error(blindsync::Error::DecodeValue)));
+    let r = w.net.call(Request::AppendChain { token, statements: vec![below] });
+    assert!(matches!(r, Response::Error(blindsync::Error::SrvChainHead)));
+}
+
+/// A refused statement leaves the state unchanged (the rules run on a copy without the
+/// statements): a second pin of one key is E_CHAIN_STATE and changes nothing, its label included.
+#[test]
+fn a3_10_a_refused_statement_changes_nothing() {
+    use blindsync::chain::{Body, next_statement};
+    let mut w = world("review17/refused-statement");
+    let key = blindsync::hpke::HpkeSecretKey::random(&mut w.rng).public_key();
+    let mut chain = w.a.chain().clone();
+    let s = next_statement(&chain, Body::PinPartner { key, label: "first".into() }, w.a.device());
+    chain.append(&s.encode()).unwrap();
+    let before = chain.clone();
+    let again = next_statement(&chain, Body::PinPartner { key, label: "second".into() }, w.a.device());
+    assert_eq!(chain.append(&again.encode()), Err(blindsync::Error::ChainState));
+    assert_eq!(chain, before);
+    assert_eq!(chain.partners().get(&key).map(String::as_str), Some("first"));
+    assert_eq!(chain.statements().len(), before.statements().len());
+}
+
+/// Measurement (run with --release --ignored --nocapture): verifying a chain from genesis and
+/// an empty apply_items against the chain length, up to the bound; the statement after the
+/// bound is refused.
+#[test]
+#[ignore = "measurement: prints times, asserts nothing about them"]
+fn a3_10_measure_chain_verification_and_sync_up_to_the_bound() {
+    use blindsync::chain::statement::statement_hash;
+    use blindsync::chain::{Body, ChainState, MAX_CHAIN_LEN, Statement};
+    let mut w = world("review17/chainmeasure");
+    let mut stmts = w.a.chain().encoded();
+    let head = w.a.chain().head();
+    let (mut len, mut hash) = (head.len, head.hash);
+    let sign = |len: u64, hash: [u8; 32], rng: &mut SeededRng, dev: &DeviceKeys| {
+        let key = blindsync::hpke::HpkeSecretKey::random(rng).public_key();
+        Statement::sign(len, hash, Body::PinPartner { key, label: "p".into() }, dev).encode()
+    };
+    for n in [1_024u64, 2_048, 4_096] {
+        while len < n {
+            let s = sign(len, hash, &mut w.rng, w.a.device());
+            hash = statement_hash(&s);
+            len += 1;
+            stmts.push(s);
+        }
+        let t = std::time::Instant::now();
+        let chain = ChainState::verify(&stmts).unwrap();
+        let verify = t.elapsed();
+        let mut c = Client::new(w.a.device().clone(), chain.clone(), w.a.umks().clone());
+        let t = std::time::Instant::now();
+        assert!(c.apply_items(&[]).alerts.is_empty());
+        println!(
+            "{} statements: verify from genesis {verify:?}, one empty apply_items {:?}",
+            chain.head().len,
+            t.elapsed()
+        );
+    }
+    assert_eq!(len, MAX_CHAIN_LEN);
+    let mut chain = ChainState::verify(&stmts).unwrap();
+    let next = sign(len, hash, &mut w.rng, w.a.device());
+    assert_eq!(chain.append(&next), Err(blindsync::Error::DecodeValue));
 }
