@@ -18,4 +18,4 @@
 //! assert!(!weak.fork && weak.signature);
 //! ```
 
-pub use crate::defences::{DataDefences, DataWeakening, Defences, Weakening};
+pub use crate::defences::{DataDefences, DataWeakening, Defences, ItemDefences, Weakening};

@@ -84,6 +84,36 @@ pub struct Defences {
     pub listing_order: bool,
     /// Data-path defences (issue 14), one switch each ([`DataWeakening`]).
     pub data: DataDefences,
+    /// Item-verification defences of audit round 3, one switch each.
+    pub items: ItemDefences,
+}
+
+/// Item-verification defences of audit round 3. [MODEL-5]
+///
+/// Kept apart from [`Weakening`] so that adding them does not change the
+/// model checker's configurations; library tests switch them off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemDefences {
+    /// A device's metadata record is taken only from that device ([SRV-11]).
+    pub device_meta_owner: bool,
+    /// A revoked writer's item above its bound is remembered as refused only
+    /// if its signature verifies under the writer's key ([SYNC-15]).
+    pub above_bound_signature: bool,
+    /// A revocation new to the device is compared with the identity it
+    /// remembers for the revoked writer's `max_seq` ([SYNC-14]).
+    pub revocation_split: bool,
+}
+
+impl ItemDefences {
+    /// Every item-verification defence on.
+    pub const ALL: ItemDefences =
+        ItemDefences { device_meta_owner: true, above_bound_signature: true, revocation_split: true };
+}
+
+impl Default for ItemDefences {
+    fn default() -> Self {
+        ItemDefences::ALL
+    }
 }
 
 /// The data-path defences: batches, streams and attachments. [MODEL-5]
@@ -149,6 +179,7 @@ impl Defences {
         stale_head: true,
         listing_order: true,
         data: DataDefences::ALL,
+        items: ItemDefences::ALL,
     };
 
     /// These defences with one switched off.

@@ -32,8 +32,8 @@ pub mod verify;
 use std::collections::BTreeMap;
 
 pub use statement::{
-    Authority, Body, ChainSigner, EpochWrap, NO_BUNDLE, Pop, PopRole, Reconfirm, Revocation, Statement, UnlockPath,
-    bundle_commit, possession_message,
+    Authority, Body, ChainSigner, EpochWrap, MAX_CHAIN_LEN, NO_BUNDLE, Pop, PopRole, Reconfirm, Revocation, Statement,
+    UnlockPath, bundle_commit, possession_message,
 };
 pub use verify::{
     ChainState, Introducer, Revoked, Role, account_fingerprint, account_fingerprint_digest, account_id,

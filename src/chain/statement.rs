@@ -25,6 +25,11 @@ pub const MAX_PARTNER_LABEL: usize = 64;
 pub const EPOCH_WRAP_CT_LEN: usize = 32 + TAG_LEN;
 /// The `prev` of a genesis statement. [CHAIN-3]
 pub const GENESIS_PREV: [u8; 32] = [0u8; 32];
+/// Most statements a chain holds: a statement's `position` is below it
+/// (decoding refuses another with `E_DECODE_VALUE`), so a whole chain always
+/// fits one `Chain` response (65 536 statements, [SYNC-2]) and verifying it
+/// from genesis stays bounded. [CHAIN-1]
+pub const MAX_CHAIN_LEN: u64 = 4096;
 
 wire_enum! {
     /// The two unlock paths that carry an authority; another wire value is
@@ -563,6 +568,10 @@ impl Codec<'_> for Statement {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         r.expect_label(labels::CHAIN_STATEMENT)?;
         let position = r.u64()?;
+        // [CHAIN-1] the chain length bound
+        if position >= MAX_CHAIN_LEN {
+            return Err(Error::DecodeValue);
+        }
         let prev = r.array()?;
         let body = Body::decode(r)?;
         let signer = r.array()?;
@@ -723,7 +732,7 @@ mod tests {
     }
 
     fn statement() -> impl Strategy<Value = Statement> {
-        (any::<u64>(), arr32(), body(), arr32(), any::<[u8; 64]>())
+        (0..MAX_CHAIN_LEN, arr32(), body(), arr32(), any::<[u8; 64]>())
             .prop_map(|(position, prev, body, signer, signature)| Statement { position, prev, body, signer, signature })
     }
 

@@ -293,13 +293,36 @@ impl ChainState {
         let role = self.role_of(&s.signer)?;
         s.verify_signature()?;
         authorize(role, &s.body)?;
+        self.apply_appended(s, statement_hash(bytes), role, d)
+    }
+    }
+
+    /// Applies a statement that passed steps 1 to 7 of [CHAIN-8], so that a
+    /// refused statement changes nothing and verifying a chain is linear in
+    /// its length. Every kind but a revocation makes all its checks before it
+    /// changes anything (see `apply`), so it is applied in place; a revocation
+    /// (whose cascade changes devices before its epoch is checked) runs on a
+    /// copy of the state without its statements and hashes, which grow with
+    /// the chain and which the rules do not read. [CHAIN-7]
+    fn apply_appended(&mut self, s: Statement, hash: [u8; 32], role: Role, d: &Defences) -> Result<()> {
+        if !matches!(s.body, Body::RevokeDevice { .. }) {
+            self.apply(&s, role, d)?;
+            self.hashes.push(hash);
+            self.statements.push(s);
+            return Ok(());
+        }
+        let statements = core::mem::take(&mut self.statements);
+        let hashes = core::mem::take(&mut self.hashes);
         let mut next = self.clone();
+        self.statements = statements;
+        self.hashes = hashes;
         next.apply(&s, role, d)?;
-        next.hashes.push(statement_hash(bytes));
+        next.statements = core::mem::take(&mut self.statements);
+        next.hashes = core::mem::take(&mut self.hashes);
+        next.hashes.push(hash);
         next.statements.push(s);
         *self = next;
         Ok(())
-    }
     }
 
     /// The role of a signing key at the head. [CHAIN-6]
@@ -386,9 +409,11 @@ impl ChainState {
                 if hpke::is_low_order(key) {
                     return Err(Error::HpkeLowOrder);
                 }
-                if self.partners.insert(*key, label.clone()).is_some() {
+                // checked before anything changes: `apply_appended` applies a pin in place
+                if self.partners.contains_key(key) {
                     return Err(Error::ChainState);
                 }
+                self.partners.insert(*key, label.clone());
                 self.partner_introducers.insert(*key, Self::introducer_of(role));
             }
             Body::UnpinPartner { key } => {
@@ -610,6 +635,26 @@ impl ChainState {
             }
         }
         Some((pos as u64, epoch))
+    }
+
+    /// Every verified head, with its position and the epoch in force there
+    /// (what [`ChainState::epoch_at_head`] gives for it), in one pass over the
+    /// chain: a sync looks up every listed item's head. [CHAIN-3] [CHAIN-11]
+    pub fn head_epochs(&self) -> BTreeMap<[u8; 32], (u64, Epoch)> {
+        let mut epoch = 0;
+        let mut heads = BTreeMap::new();
+        for (p, s) in (0u64..).zip(self.statements()) {
+            if let Body::RotateEpoch { epoch: e, .. }
+            | Body::RevokeDevice { epoch: e, .. }
+            | Body::ReplaceAuthority { epoch: e, .. } = &s.body
+            {
+                epoch = *e;
+            }
+            if let Some(h) = self.hash_at(p) {
+                heads.entry(h).or_insert((p, epoch));
+            }
+        }
+        heads
     }
 
     /// The account id. [CHAIN-4]

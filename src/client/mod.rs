@@ -442,9 +442,14 @@ impl<P: Persist> Client<P> {
         self.write(t, DEVICES_COLLECTION, device_record(&self.id()), value.as_bytes(), rng)
     }
 
-    /// The name and operating system another device stored, once verified. [SRV-11]
+    /// The name and operating system another device stored, once verified:
+    /// only a record that device wrote itself. [SRV-11]
     pub fn device_info(&self, id: &DeviceId) -> Option<(String, String)> {
-        let v: serde_json::Value = serde_json::from_slice(self.get(DEVICES_COLLECTION, &device_record(id))?).ok()?;
+        let record = self.state.records.get(&(DEVICES_COLLECTION.to_owned(), device_record(id)))?;
+        if record.writer != *id {
+            return None;
+        }
+        let v: serde_json::Value = serde_json::from_slice(&record.value).ok()?;
         Some((v.get("name")?.as_str()?.to_owned(), v.get("os")?.as_str()?.to_owned()))
     }
 

@@ -10,8 +10,8 @@ use super::alerts::{
     writer_chain_break,
 };
 use super::persist::Persist;
-use super::state::{Record, identity};
-use super::{Client, switches};
+use super::state::{DEVICES_COLLECTION, Record, identity};
+use super::{Client, device_record, switches};
 use crate::device::DeviceId;
 use crate::envelope::{AuthorizedWriter, EnvelopeRef, EpochAccess, HeadEpoch, Header, OpenContext, RecordId, Stub};
 use crate::error::{Error, Result};
@@ -49,7 +49,8 @@ struct Verified {
 impl<P: Persist> Client<P> {
     /// Takes a served chain: [CHAIN-10] no rollback, no fork, every new
     /// statement verified; then opens any new epoch's UMK wrapped to this
-    /// device. On an alert the state is unchanged. [SYNC-11]
+    /// device. On an alert the state is unchanged, except for a split that
+    /// a new revocation exposes: the chain is taken and the alert returned. [SYNC-11] [SYNC-14]
     pub fn apply_chain(&mut self, statements: &[Vec<u8>]) -> Option<Alert> {
         let mut next = self.state.chain.clone();
         if let Err(e) = switches::update_chain(&mut next, statements, &self.defences) {
@@ -74,8 +75,26 @@ impl<P: Persist> Client<P> {
             }
             Err(e) => return Some(Alert::Chain(e)),
         }
+        let split = self.revocation_split(&next);
         self.state.chain = next;
-        None
+        split
+    }
+
+    /// [SYNC-14] a revocation this device did not hold before, of a writer R that wrote
+    /// (`max_seq > 0`), whose `last_envelope` is not the identity this device remembers for
+    /// `(R, max_seq)`: the revoker and this device took different histories from R. The alert
+    /// comes with the adopted chain, so it fires once (the next sync holds the revocation
+    /// already) and holds the cursor for one sync only.
+    fn revocation_split(&self, next: &crate::chain::ChainState) -> Option<Alert> {
+        if !self.defences.items.revocation_split {
+            return None;
+        }
+        let held = self.state.chain.revoked();
+        next.revoked()
+            .iter()
+            .filter(|(id, r)| r.max_seq > 0 && !held.contains_key(*id))
+            .find(|(id, r)| self.state.identities.get(&(**id, r.max_seq)).is_some_and(|i| *i != r.last_envelope))
+            .map(|(id, r)| Alert::Equivocation { writer: *id, seq: r.max_seq })
     }
 
     /// The writers the chain authorizes, for every epoch: active devices
@@ -184,7 +203,40 @@ impl<P: Persist> Client<P> {
         if self.defences.fork && at_head.is_none() {
             return Err(Error::ChainFork);
         }
+        // [SRV-11] a device's metadata is taken only from that device: an item of the reserved
+        // collection whose record id is not its (authenticated) writer's device-id prefix is
+        // forged, whoever signed it.
+        if self.defences.items.device_meta_owner
+            && keyring.get(&v.header.bucket).is_some_and(|(name, _)| name == DEVICES_COLLECTION)
+            && v.header.record_id != device_record(&v.header.writer)
+        {
+            return Err(Error::EnvContext);
+        }
         Ok(v)
+    }
+
+    /// [SYNC-15] a revoked writer's item refused by its bound ([ENV-10] comes before [ENV-9])
+    /// is remembered as refused only if its writer signed it: the signature checks of
+    /// [ENV-15] under the revoked writer's key, in the item's own epoch, the bound ignored.
+    /// An item that fails them is a forgery with that check's code, never remembered.
+    fn signed_above_bound(&self, item: &Item, writers: &[AuthorizedWriter]) -> Result<()> {
+        if !self.defences.items.above_bound_signature {
+            return Ok(());
+        }
+        let stub = match item.kind {
+            ItemKind::Stub => Stub::decode(&item.bytes)?,
+            ItemKind::Envelope => EnvelopeRef::decode(&item.bytes)?.stub(),
+        };
+        let unbounded: Vec<AuthorizedWriter> = writers
+            .iter()
+            .filter(|w| w.device == stub.header.writer)
+            .map(|w| AuthorizedWriter { max_seq: None, ..*w })
+            .collect();
+        let dummy = CollectionKey::from_bytes([0; 32]);
+        let own_epoch = [EpochAccess { epoch: stub.header.epoch, collection_key: &dummy, writers: &unbounded }];
+        let account = self.state.chain.account();
+        let ctx = OpenContext { account, epochs: &own_epoch, bucket: None, record_id: None, heads: &[] };
+        switches::verify_stub(&stub, &ctx, &self.defences)
     }
 
     /// The pure verification core of [`Client::sync`]: verifies every item,
@@ -219,10 +271,8 @@ impl<P: Persist> Client<P> {
         // the greatest verified (revision, writer) per record: a stub below it is superseded
         let mut newest: BTreeMap<(Bucket, RecordId), (u64, DeviceId)> = self.state.accepted.clone();
         // [ENV-16] [SYNC-17] the position and epoch in force at every verified head
-        let heads: BTreeMap<[u8; 32], (u64, Epoch)> = (0..self.state.chain.head().len)
-            .filter_map(|p| self.state.chain.hash_at(p))
-            .filter_map(|h| self.state.chain.epoch_at_head(&h).map(|pe| (h, pe)))
-            .collect();
+        // (one pass over the chain, not one per position)
+        let heads: BTreeMap<[u8; 32], (u64, Epoch)> = self.state.chain.head_epochs();
         // [SYNC-16] the greatest revision known per record, in listing order
         let mut base: BTreeMap<(Bucket, RecordId), u64> =
             self.state.accepted.iter().map(|(k, (r, _))| (*k, *r)).collect();
@@ -254,12 +304,16 @@ impl<P: Persist> Client<P> {
                     }
                 }
                 Err(Error::ChainFork) => report.alerts.push(Alert::Fork),
-                // [SYNC-15] a revoked writer's write above its bound: refused and alerted once
-                Err(Error::EnvWriterRevoked) => {
-                    if self.state.refused_above_bound.insert(sha256(&[&item.bytes])) {
-                        report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::EnvWriterRevoked });
+                // [SYNC-15] a revoked writer's write above its bound: refused and alerted once, if
+                // its writer signed it; an unsigned one is a forgery at every listing
+                Err(Error::EnvWriterRevoked) => match self.signed_above_bound(item, &writers) {
+                    Ok(()) => {
+                        if self.state.refused_above_bound.insert(sha256(&[&item.bytes])) {
+                            report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::EnvWriterRevoked });
+                        }
                     }
-                }
+                    Err(error) => report.alerts.push(Alert::Forged { item_seq: item.seq, error }),
+                },
                 Err(error) => report.alerts.push(Alert::Forged { item_seq: item.seq, error }),
             }
         }

@@ -303,7 +303,16 @@ class Device:
             return e.code
         for e, k in umks.items():
             self.umks.setdefault(e, k)
-        self.chain = new
+        old, self.chain = self.chain, new
+        # [SYNC-14] a revocation new to the device that exposes a split: the chain is taken,
+        # then the alert (the first such writer in ascending id order)
+        for d in sorted(new.revoked):
+            rv = new.revoked[d]
+            if d in old.revoked or rv["max_seq"] == 0:
+                continue
+            have = self.identities.get((d, rv["max_seq"]))
+            if have is not None and have != rv["last_envelope"]:
+                return "E_SYNC_EQUIVOCATION"
         return None
 
     # -- 11.9: the items ------------------------------------------------------------
@@ -377,8 +386,29 @@ class Device:
                       for e in range(self.chain.epoch + 1)]
             port.k_envelope_verify_stub({"stub": (header + bd + sig).hex(), "account_id": acc,
                                          "epochs": epochs, "heads": he})
+        # [SRV-11] a device's metadata only from that device
+        if ring.get(hd["bucket"], (None,))[0] == DEVICES_COLLECTION.encode() and hd["record_id"] != hd["writer"][:16]:
+            raise SpecError("E_ENV_CONTEXT")
         return {"hd": hd, "payload": payload, "stub": item["kind"] == 2,
                 "identity": sha256(header + bd), "head_pos": at[0], "item_seq": item["seq"]}
+
+    def signed_above_bound(self, item, writers) -> None:
+        """[SYNC-15]: the signature checks of [ENV-15] under the revoked writer's key, in the
+        item's own epoch, the bound ignored; raises the failing check's code."""
+        data = item["bytes"]
+        r = Reader(data)
+        hd = port.env_header_read(r)
+        if item["kind"] == 2:
+            bd, sig = r.take(32), r.take(64)
+        else:
+            body = r.take(r.uint(4))
+            sig = r.take(64)
+            bd = sha256(enc("blindsync/v1/hash/envelope-body") + u32(len(body)) + body)
+        own = [dict(w, max_seq=None) for w in writers if w["device"] == hd["writer"].hex()]
+        port.k_envelope_verify_stub({"stub": (data[:236] + bd + sig).hex(),
+                                     "account_id": self.chain.account_id.hex(),
+                                     "epochs": [{"epoch": hd["epoch"], "collection_key": "00" * 32, "writers": own}],
+                                     "heads": []})
 
     def apply_items(self, items: list[dict]) -> set[str]:
         alerts: set[str] = set()
@@ -391,7 +421,12 @@ class Device:
             try:
                 v = self.verify(item, writers, ring, heads)
             except SpecError as e:
-                if e.code == "E_ENV_WRITER_REVOKED":     # [SYNC-15] alerted once
+                if e.code == "E_ENV_WRITER_REVOKED":     # [SYNC-15] alerted once, if signed
+                    try:
+                        self.signed_above_bound(item, writers)
+                    except SpecError as f:
+                        alerts.add(f.code)                   # a forgery: never remembered
+                        continue
                     h = sha256(item["bytes"])
                     if h not in self.refused:
                         self.refused.add(h)

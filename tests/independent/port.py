@@ -729,12 +729,18 @@ def read_reconfirm(r: Reader) -> dict:
     return {"what": what, "id": r.take(32)}
 
 
+MAX_CHAIN_LEN = 4096  # [CHAIN-1]: a statement's position is below it
+
+
 def decode_statement(data: bytes) -> dict:
     """Total decoder of [CHAIN-1]; keeps the raw bytes for signing and hashing."""
     r = Reader(data)
     r.label(CHAIN_STATEMENT)
     fields_start = r.pos
-    position, prev, kind = r.uint(8), r.take(32), r.uint(1)
+    position = r.uint(8)
+    if position >= MAX_CHAIN_LEN:          # [CHAIN-1] step 2: the chain length bound
+        raise SpecError("E_DECODE_VALUE")
+    prev, kind = r.take(32), r.uint(1)
     if kind not in KIND_NAMES:
         raise SpecError("E_DECODE_VALUE")
     body: dict = {}

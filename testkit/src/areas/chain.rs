@@ -1188,6 +1188,22 @@ pub(super) fn generate_chain(g: &mut Gen) -> Result<(), String> {
         obj([("statement", hex_value(&kind))]),
         Error::DecodeValue,
     )?;
+    // [CHAIN-1] the chain length bound: a position of MAX_CHAIN_LEN (4096) is refused, the one
+    // below it decodes (the statement is statement 1 with its position bytes changed)
+    let pos_at = 4 + labels::CHAIN_STATEMENT.len();
+    for (position, ok) in [(blindsync::chain::MAX_CHAIN_LEN - 1, true), (blindsync::chain::MAX_CHAIN_LEN, false)] {
+        let mut st = chain[1].clone();
+        if let Some(x) = st.get_mut(pos_at..pos_at + 8) {
+            x.copy_from_slice(&position.to_be_bytes());
+        }
+        let input = obj([("statement", hex_value(&st))]);
+        if ok {
+            g.ok("chain_statement_decode", "position 4095, the greatest below MAX_CHAIN_LEN", &["CHAIN-1"], input)?;
+        } else {
+            let d = "position 4096 = MAX_CHAIN_LEN: the chain length bound";
+            g.err("chain_statement_decode", d, &["CHAIN-1"], input, Error::DecodeValue)?;
+        }
+    }
 
     // The whole chain.
     let all = ["CHAIN-3", "CHAIN-6", "CHAIN-7", "CHAIN-8", "CHAIN-9", "CHAIN-11", "CHAIN-13", "CHAIN-14", "CHAIN-15"];
