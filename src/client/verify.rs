@@ -359,13 +359,9 @@ impl<P: Persist> Client<P> {
         {
             self.confirm();
         }
-        let mut unique = Vec::new();
-        for a in report.alerts {
-            if !unique.contains(&a) {
-                unique.push(a);
-            }
-        }
-        report.alerts = unique;
+        // one alert per distinct problem, in the order first found (linear: a set of those seen)
+        let mut seen = std::collections::HashSet::new();
+        report.alerts.retain(|a| seen.insert(*a));
         report
     }
 }
