@@ -111,3 +111,49 @@ fn a3_4_alerts_are_deduplicated_in_order() {
         .collect();
     assert_eq!(seqs, vec![50, 51], "{:?}", report.alerts);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A3-7 (blind port B1): [SYNC-7] checks the order of every non-empty page; only an empty page
+// ends the listing.
+
+/// The honest server, with `edit` applied to every non-empty page it lists.
+fn editing<'a>(net: &'a mut Net, edit: impl Fn(&mut Vec<Item>) + 'a) -> impl Transport + 'a {
+    move |r: Request| match net.call(r) {
+        Response::Items { mut items } if !items.is_empty() => {
+            edit(&mut items);
+            Response::Items { items }
+        }
+        other => other,
+    }
+}
+
+#[test]
+fn a3_7_unordered_page_ending_below_the_cursor_is_an_order_alert() {
+    let mut w = world("review17/order");
+    w.b.write(&mut w.net, "notes", rid(4), b"four", &mut w.rng).unwrap();
+    let cursor = w.a.cursor();
+    // a replayed old number appended to the page: its last item is not above the cursor
+    let report = w
+        .a
+        .sync(&mut editing(&mut w.net, |items| {
+            items.push(Item { seq: cursor, kind: items[0].kind, bytes: items[0].bytes.clone() })
+        }))
+        .unwrap();
+    assert_eq!(report.alerts, vec![Alert::Chain(blindsync::Error::SyncOrder)]);
+    assert_eq!(w.a.cursor(), cursor);
+    assert_eq!(w.a.get("notes", &rid(4)), None, "nothing of the refused page is applied");
+    // the honest server afterwards: the listing is taken
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    assert_eq!(w.a.get("notes", &rid(4)), Some(&b"four"[..]));
+}
+
+#[test]
+fn a3_7_a_page_that_does_not_advance_is_an_order_alert_not_the_end() {
+    let mut w = world("review17/order2");
+    w.b.write(&mut w.net, "notes", rid(4), b"four", &mut w.rng).unwrap();
+    let cursor = w.a.cursor();
+    // the new item relabelled at the cursor: a page [cursor], which used to end the listing quietly
+    let report = w.a.sync(&mut editing(&mut w.net, |items| items.iter_mut().for_each(|i| i.seq = cursor))).unwrap();
+    assert_eq!(report.alerts, vec![Alert::Chain(blindsync::Error::SyncOrder)]);
+    assert_eq!(w.a.cursor(), cursor);
+}

@@ -207,7 +207,7 @@ class Device:
             if r.kind != "items":
                 raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
             page = r.f["items"]
-            if not page or page[-1]["seq"] <= cursor:   # [SYNC-7] empty or not advancing
+            if not page:                                  # [SYNC-7] only an empty page ends it
                 break
             prev = cursor
             for it in page:                               # [SYNC-7] strictly ascending above the cursor

@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! GetChain          -> Chain:  apply_chain (an alert ends the sync, nothing changed)
-//! ListSince(cursor) -> Items:  a page out of order ends the sync with an alert (SYNC-7);
-//!                              an empty or non-advancing page ends the listing, else next page
+//! ListSince(cursor) -> Items:  a non-empty page out of order (or not above the cursor) ends
+//!                              the sync with an alert (SYNC-7); an empty page ends the listing,
+//!                              else the next page from its last item
 //! end of listing:              apply_items; missing revoked-writer items (SYNC-15);
 //!                              no alert -> cursor and revocation boundaries move
 //! whatever ends the sync:      one commit of everything it changed ([PERSIST-5])
@@ -86,23 +87,27 @@ impl<P: Persist> Client<P> {
                 self.list(s, cursor)
             }
             (Some(cursor), Response::Items { items: page }) => {
-                match page.last().map(|i| i.seq) {
-                    // an empty page, or a server that does not advance, ends the listing
-                    Some(last) if last > cursor => {
-                        // [SYNC-7] a page out of order (relabelled or replayed numbers) is refused whole
-                        let seqs: Vec<u64> = page.iter().map(|i| i.seq).collect();
-                        if self.defences.listing_order
-                            && let Err(e) = listing_in_order(cursor, &seqs)
-                        {
-                            let report = SyncReport { applied: 0, alerts: vec![Alert::Chain(e)] };
-                            return Next::Done(Ok(Outcome::Synced(report)));
-                        }
-                        // [CLIENT-4] the whole listing is held until it ends (1.6 item 19)
-                        s.items.extend(page);
-                        self.list(s, last)
-                    }
-                    _ => Next::Done(Ok(Outcome::Synced(self.finish_sync(&s.items, cursor)))),
+                // [SYNC-7] only an empty page ends the listing
+                let Some(last) = page.last().map(|i| i.seq) else {
+                    return Next::Done(Ok(Outcome::Synced(self.finish_sync(&s.items, cursor))));
+                };
+                // [SYNC-7] every non-empty page: strictly ascending, all above the cursor it was
+                // asked from (relabelled, replayed or non-advancing numbers), else refused whole
+                let seqs: Vec<u64> = page.iter().map(|i| i.seq).collect();
+                if self.defences.listing_order
+                    && let Err(e) = listing_in_order(cursor, &seqs)
+                {
+                    let report = SyncReport { applied: 0, alerts: vec![Alert::Chain(e)] };
+                    return Next::Done(Ok(Outcome::Synced(report)));
                 }
+                if last <= cursor {
+                    // [MODEL-5] weakened (no order check): a page that does not advance ends the
+                    // listing, unused, so that a replaying server cannot loop the device
+                    return Next::Done(Ok(Outcome::Synced(self.finish_sync(&s.items, cursor))));
+                }
+                // [CLIENT-4] the whole listing is held until it ends (1.6 item 19)
+                s.items.extend(page);
+                self.list(s, last)
             }
             (_, r) => Next::Done(unexpected(r)),
         }
