@@ -216,6 +216,20 @@ class Device:
                 prev = it["seq"]
             items += page
             cursor = page[-1]["seq"]
+        # [SYNC-11] a listed item citing a chain head the verified chain lacks: the chain once more
+        known = {st["hash"] for st in self.chain.statements}
+        if any(self.cited_head(it) not in known | {None} for it in items):
+            held = len(self.chain.statements)
+            r = yield req_get_chain(self.token)
+            if r.kind == "error":
+                raise Done(r.f["code"])
+            if r.kind != "chain":
+                raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
+            alert = self.apply_chain(r.f["statements"])
+            if alert:
+                raise Done(alerts=[alert])
+            if any(rv["position"] >= held for rv in self.chain.revoked.values()):
+                raise Done(alerts=[])                     # a revocation held only now: not judged
         alerts = self.apply_items(items)
         # [SYNC-15] after listing to the end, a revoked writer short of its bound is withheld
         for did, rv in self.chain.revoked.items():
@@ -266,6 +280,14 @@ class Device:
             self.records[(collection.encode(), record_id)] = (rev, self.id, value)
         if collection not in self.collections:
             self.collections = sorted({*self.collections, collection})
+
+    @staticmethod
+    def cited_head(item) -> bytes | None:
+        """The chain head an item's header cites; None if the header does not decode."""
+        try:
+            return port.env_header_read(Reader(item["bytes"]))["chain_head"]
+        except SpecError:
+            return None
 
     # -- 11.9: the chain [SYNC-11] ------------------------------------------------
     def apply_chain(self, served: list[bytes]) -> str | None:
