@@ -240,7 +240,6 @@ fn join_third(w: &mut World) -> Client {
     assert!(join.retry());
     let mut n = run(&mut join, &mut w.net).unwrap();
     n.subscribe("notes").unwrap();
-    assert!(n.sync(&mut w.net).unwrap().alerts.is_empty());
     n
 }
 
@@ -249,6 +248,7 @@ fn a3_1_honest_race_with_a_new_device_is_not_forged() {
     let mut w = world("review17/race3");
     let (outcome, _) = interleaved_sync(&mut w, |w| {
         let mut n = join_third(w);
+        assert!(n.sync(&mut w.net).unwrap().alerts.is_empty());
         n.write(&mut w.net, "notes", rid(7), b"hello from the new device", &mut w.rng).unwrap();
     });
     assert_eq!(alerts(outcome), vec![]);
@@ -329,6 +329,7 @@ fn a3_1_fork_served_on_the_refetch_is_a_fork() {
 fn a3_1_refetch_with_a_new_revocation_judges_the_listing_next_time() {
     let mut w = world("review17/refetch-revocation");
     let mut n = join_third(&mut w);
+    assert!(n.sync(&mut w.net).unwrap().alerts.is_empty());
     n.write(&mut w.net, "notes", rid(9), b"n's note", &mut w.rng).unwrap();
     assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
     assert!(w.b.sync(&mut w.net).unwrap().alerts.is_empty());
@@ -352,4 +353,167 @@ fn a3_1_refetch_with_a_new_revocation_judges_the_listing_next_time() {
     assert_eq!(w.a.get("notes", &rid(4)), Some(&b"after the revocation"[..]));
     assert_eq!(w.a.state().revocations().len(), 1);
     assert!(w.a.cursor() > cursor);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A3-11: an inflated max_seq in a revoke statement. The "short of its bound" alert of [SYNC-15]
+// fires once per revoked writer and accepted sequence number (remembered durably), then no
+// longer holds the cursor or the boundaries; the [CLIENT-5] gate opens after a sync whose alerts
+// all name other writers.
+
+/// A third device H with one write, then B (R) revokes H with max_seq 1000.
+fn inflated_world(label: &str) -> (World, Client) {
+    let mut w = world(label);
+    let mut h = join_third(&mut w);
+    assert!(h.sync(&mut w.net).unwrap().alerts.is_empty());
+    h.write(&mut w.net, "notes", rid(8), b"h's note", &mut w.rng).unwrap();
+    assert!(w.b.sync(&mut w.net).unwrap().alerts.is_empty());
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    let rot = blindsync::chain::revoke_and_rotate(w.b.chain(), w.b.device(), &h.id(), 1000, [0x55; 32], &mut w.rng)
+        .unwrap();
+    w.b.append_chain(&mut w.net, rot.statements).unwrap();
+    w.b.add_umk(rot.state.epoch(), rot.umk);
+    (w, h)
+}
+
+#[test]
+fn a3_11_inflated_max_seq_alerts_once_then_syncs_move_on() {
+    let (mut w, h) = inflated_world("review17/maxseq");
+    let store_before = w.a.clone().into_store();
+    let report = w.a.sync(&mut w.net).unwrap();
+    assert_eq!(report.alerts, vec![Alert::Withheld { writer: h.id(), missing_seq: 2 }]);
+    assert!(w.a.state().revocations().is_empty(), "a sync with an alert sets no boundary");
+    // kept as an unread alert ([PERSIST-6])
+    assert_eq!(w.a.unread_alerts(), &[Alert::Withheld { writer: h.id(), missing_seq: 2 }]);
+    // later syncs: no alert, the cursor moves and the boundary is set
+    w.b.write(&mut w.net, "notes", rid(9), b"after the revocation", &mut w.rng).unwrap();
+    let cursor = w.a.cursor();
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    assert!(w.a.cursor() > cursor);
+    assert_eq!(w.a.state().revocations().len(), 1);
+    assert_eq!(w.a.get("notes", &rid(9)), Some(&b"after the revocation"[..]));
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    // the fact is durable: a reopened device does not alert again, and its gate opens
+    let mut reopened: Device = Client::open(w.a.clone().into_store()).unwrap().unwrap();
+    reopened.login(&mut w.net).unwrap();
+    assert!(reopened.sync(&mut w.net).unwrap().alerts.is_empty());
+    let r = w.b.id();
+    reopened.revoke(&mut w.net, &r, &mut w.rng).unwrap();
+    assert!(reopened.chain().revoked().contains_key(&r));
+    // a store from before the alert: the alert fires again once, and (it names another writer)
+    // the gate opens after it
+    let mut old: Device = Client::open(store_before).unwrap().unwrap();
+    old.login(&mut w.net).unwrap();
+    let report = old.sync(&mut w.net).unwrap();
+    assert!(report.alerts.contains(&Alert::Withheld { writer: h.id(), missing_seq: 2 }), "{:?}", report.alerts);
+    old.write(&mut w.net, "notes", rid(10), b"written after an alert about h", &mut w.rng).unwrap();
+}
+
+#[test]
+fn a3_11_a_new_device_lists_the_incomplete_writer_once() {
+    let (mut w, h) = inflated_world("review17/maxseq-new");
+    let mut n = join_third(&mut w);
+    // N lists H's one write, short of the bound 1000: alerted, none of H's items taken
+    let first = n.sync(&mut w.net).unwrap();
+    assert_eq!(first.alerts, vec![Alert::Withheld { writer: h.id(), missing_seq: 2 }]);
+    let cursor = n.cursor();
+    let again = n.sync(&mut w.net).unwrap();
+    assert!(again.alerts.is_empty(), "{:?}", again.alerts);
+    assert!(n.cursor() > cursor);
+    assert_eq!(n.get("notes", &rid(8)), None, "a revoked writer's items are taken all the way to its bound, or none");
+}
+
+#[test]
+fn a3_11_gate_stays_shut_after_an_alert_that_may_concern_own_writes() {
+    let (mut w, _h) = inflated_world("review17/maxseq-gate");
+    assert_eq!(w.a.sync(&mut w.net).unwrap().alerts.len(), 1);
+    let mut reopened: Device = Client::open(w.a.clone().into_store()).unwrap().unwrap();
+    reopened.login(&mut w.net).unwrap();
+    // a refused item names no authenticated writer: it could be this device's own later write
+    let junk = unsigned_stub(reopened.id(), 1, [0xEE; 32]);
+    let net = &mut w.net;
+    let mut serve = |r: Request| match r {
+        Request::ListSince { cursor, .. } if cursor >= 10_000 => Response::Items { items: vec![] },
+        r => match net.call(r) {
+            Response::Items { mut items } => {
+                items.push(Item { seq: 10_000, kind: ItemKind::Stub, bytes: junk.clone() });
+                Response::Items { items }
+            }
+            other => other,
+        },
+    };
+    let report = reopened.sync(&mut serve).unwrap();
+    assert!(report.alerts.iter().any(|a| matches!(a, Alert::Forged { .. })), "{:?}", report.alerts);
+    assert_eq!(
+        reopened.write(&mut w.net, "notes", rid(1), b"x", &mut w.rng).err(),
+        Some(blindsync::Error::ClientSyncFirst)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blind port B2: one identity listed twice counts once; an envelope and its stub (either order)
+// count as the envelope ([SYNC-21], 11.9).
+
+#[test]
+fn b2_an_envelope_and_its_stub_count_as_the_envelope_in_either_order() {
+    use blindsync::client::{SeqItem, writer_sequence};
+    use blindsync::envelope::EnvelopeRef;
+    let mut w = world("review17/b2");
+    w.b.write(&mut w.net, "notes", rid(4), b"four", &mut w.rng).unwrap();
+    let items = w.net.server.store_items(&w.a.account());
+    let env = items.last().unwrap().clone();
+    assert_eq!(env.kind, ItemKind::Envelope);
+    let stub = EnvelopeRef::decode(&env.bytes).unwrap().stub().encode();
+    let as_item = |seq: u64, kind: ItemKind, bytes: &Vec<u8>| Item { seq, kind, bytes: bytes.clone() };
+    for order in [[ItemKind::Stub, ItemKind::Envelope], [ItemKind::Envelope, ItemKind::Stub]] {
+        let mut a = w.a.clone();
+        let listed: Vec<Item> = order
+            .iter()
+            .enumerate()
+            .map(|(k, kind)| {
+                let bytes = if *kind == ItemKind::Stub { &stub } else { &env.bytes };
+                as_item(100 + k as u64, *kind, bytes)
+            })
+            .collect();
+        let report = a.apply_items(&listed);
+        assert!(report.alerts.is_empty(), "{order:?}: {:?}", report.alerts);
+        assert_eq!(a.get("notes", &rid(4)), Some(&b"four"[..]), "{order:?}");
+    }
+    // the vectors' procedure: the same rule
+    let s = |stub| SeqItem { seq: 1, stub, superseded: false, older: false, digest: [7; 32] };
+    assert_eq!(writer_sequence(0, &[s(true), s(false)]), Ok(1));
+    assert_eq!(writer_sequence(0, &[s(false), s(true)]), Ok(1));
+    assert_eq!(writer_sequence(0, &[s(true), s(true)]), Err(blindsync::Error::SyncWithheld));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observation (blind port, E): an ordinary refused item listed in every sync is alerted every
+// time and holds the cursor and the [SYNC-17] boundary (spec 1.6 item 25 documents it).
+
+#[test]
+fn e_a_refused_item_listed_every_sync_holds_the_boundary_and_is_alerted_every_time() {
+    let (mut w, _h) = inflated_world("review17/held");
+    let junk = unsigned_stub(w.b.id(), 99, [0xEE; 32]);
+    for _ in 0..3 {
+        let net = &mut w.net;
+        let junk = junk.clone();
+        let mut serve = move |r: Request| match r {
+            Request::ListSince { cursor, .. } if cursor >= 10_000 => Response::Items { items: vec![] },
+            r => match net.call(r) {
+                Response::Items { mut items } => {
+                    items.push(Item { seq: 10_000, kind: ItemKind::Stub, bytes: junk.clone() });
+                    Response::Items { items }
+                }
+                other => other,
+            },
+        };
+        let report = w.a.sync(&mut serve).unwrap();
+        assert!(
+            report.alerts.iter().any(|a| matches!(a, Alert::Forged { item_seq: 10_000, .. })),
+            "{:?}",
+            report.alerts
+        );
+        assert!(w.a.state().revocations().is_empty(), "no boundary while the refused item is listed");
+        assert!(w.a.cursor() < 10_000);
+    }
 }

@@ -246,9 +246,13 @@ impl<P: Persist> Client<P> {
                             e.insert(v);
                         }
                         // [SYNC-14] one sequence number, two different signed envelopes
-                        std::collections::btree_map::Entry::Occupied(e) => {
+                        std::collections::btree_map::Entry::Occupied(mut e) => {
                             if e.get().digest != v.digest {
                                 equivocated.insert((writer, seq));
+                            } else if e.get().stub && !v.stub {
+                                // [SYNC-21] one identity counts once: an envelope and its stub
+                                // (in either order), as the envelope
+                                e.insert(v);
                             }
                         }
                     }
@@ -290,7 +294,12 @@ impl<P: Persist> Client<P> {
                 && let Some(missing_seq) = revoked_incomplete(last, r.max_seq, |s| seqs.contains_key(&s))
                 && seqs.keys().any(|s| *s > last)
             {
-                report.alerts.push(Alert::Withheld { writer, missing_seq });
+                // [SYNC-15] alerted once per accepted sequence number of the writer: an unreachable
+                // bound (an inflated max_seq, a tail the server keeps back) alerts, then stops
+                // holding the cursor; none of the writer's items is taken either way
+                if self.state.bound_alerted.insert(writer, last) != Some(last) {
+                    report.alerts.push(Alert::Withheld { writer, missing_seq });
+                }
                 continue;
             }
             for (seq, v) in seqs {

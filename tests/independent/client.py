@@ -154,6 +154,8 @@ class Device:
         self.identities: dict[tuple[bytes, int], bytes] = {}                   # [SYNC-14]
         self.revocations: dict[int, int] = {}                                  # at -> boundary [SYNC-17]
         self.refused: set[bytes] = set()                                       # [SYNC-15]
+        self.bounds: dict[bytes, int] = {}    # revoked writer -> accepted seq when alerted short [SYNC-15]
+        self.withheld_writers: set[bytes] = set()   # writers named by this sync's E_SYNC_WITHHELD
         self.token: bytes | None = None
 
     # -- [CONF-1] -------------------------------------------------------------
@@ -231,9 +233,14 @@ class Device:
             if any(rv["position"] >= held for rv in self.chain.revoked.values()):
                 raise Done(alerts=[])                     # a revocation held only now: not judged
         alerts = self.apply_items(items)
-        # [SYNC-15] after listing to the end, a revoked writer short of its bound is withheld
+        # [SYNC-15] after listing to the end, a revoked writer short of its bound is withheld,
+        # alerted once per accepted sequence number of the writer
         for did, rv in self.chain.revoked.items():
-            if self.writer_seq.get(did, 0) < rv["max_seq"]:
+            last = self.writer_seq.get(did, 0)
+            if last >= rv["max_seq"]:
+                self.bounds.pop(did, None)
+            elif did not in self.withheld_writers and self.bounds.get(did) != last:
+                self.bounds[did] = last
                 alerts.add("E_SYNC_WITHHELD")
         if not alerts:
             self.cursor = cursor                          # [SYNC-7]
@@ -375,6 +382,7 @@ class Device:
 
     def apply_items(self, items: list[dict]) -> set[str]:
         alerts: set[str] = set()
+        self.withheld_writers = set()
         writers, ring, heads = self.writers(), self.keyring(), self.heads()
         by_writer: dict[bytes, dict[int, dict]] = {}
         equivocated: set[tuple[bytes, int]] = set()
@@ -407,6 +415,8 @@ class Device:
                 seqs[s] = v
             elif seqs[s]["identity"] != v["identity"]:
                 equivocated.add((w, s))                  # [SYNC-14]
+            elif seqs[s]["stub"] and not v["stub"]:
+                seqs[s] = v                              # [SYNC-21] an envelope and its stub: the envelope
         # [SYNC-14] [SYNC-15] identities remembered and prev links
         for w, seqs in by_writer.items():
             rv = self.chain.revoked.get(w)
@@ -441,7 +451,11 @@ class Device:
             rv = self.chain.revoked.get(w)
             if rv is not None and any(s > last for s in seqs):
                 if any(s not in seqs for s in range(last + 1, rv["max_seq"] + 1)):
-                    alerts.add("E_SYNC_WITHHELD")        # [SYNC-15] all the way to the bound
+                    # [SYNC-15] all the way to the bound; alerted once per accepted seq
+                    if self.bounds.get(w) != last:
+                        self.bounds[w] = last
+                        alerts.add("E_SYNC_WITHHELD")
+                        self.withheld_writers.add(w)
                     continue
             for s in sorted(seqs):
                 v = seqs[s]
@@ -460,6 +474,7 @@ class Device:
                     continue
                 if s != last + 1 or (v["stub"] and not superseded):
                     alerts.add("E_SYNC_WITHHELD")
+                    self.withheld_writers.add(w)
                     break
                 if rv is None and any(v["item_seq"] > b and v["head_pos"] < at
                                       for at, b in self.revocations.items()):

@@ -22,6 +22,7 @@ use crate::client::alerts::{Alert, SyncReport, listing_in_order};
 use crate::client::persist::Persist;
 use crate::client::state::State;
 use crate::client::{Client, Result};
+use crate::device::DeviceId;
 use crate::envelope::{HEADER_LEN, Header};
 use crate::server::wire::{Item, MAX_ITEMS, Request, Response, Token};
 
@@ -174,13 +175,22 @@ impl<P: Persist> Client<P> {
     fn finish_sync(&mut self, items: &[Item], cursor: u64) -> (Next, bool) {
         let mut report = self.apply_items(items);
         // [SYNC-15] a listing to the end that leaves a revoked writer short of its bound is
-        // withheld data: the chain says it wrote up to max_seq.
+        // withheld data: the chain says it wrote up to max_seq. Alerted once per accepted
+        // sequence number of the writer (remembered with the sync's commit): an inflated max_seq
+        // cannot hold every device's cursor and boundaries for ever.
         if self.defences.writer_chain {
-            for (id, r) in self.state.chain.revoked() {
-                let last = self.state.writer_seq.get(id).copied().unwrap_or(0);
-                let alerted = report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if writer == id));
-                if last < r.max_seq && !alerted {
-                    report.alerts.push(Alert::Withheld { writer: *id, missing_seq: last.saturating_add(1) });
+            let revoked: Vec<(DeviceId, u64)> =
+                self.state.chain.revoked().iter().map(|(id, r)| (*id, r.max_seq)).collect();
+            for (id, max_seq) in revoked {
+                let last = self.state.writer_seq.get(&id).copied().unwrap_or(0);
+                if last >= max_seq {
+                    self.state.bound_alerted.remove(&id);
+                    continue;
+                }
+                let alerted = report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if *writer == id));
+                if !alerted && self.state.bound_alerted.get(&id) != Some(&last) {
+                    self.state.bound_alerted.insert(id, last);
+                    report.alerts.push(Alert::Withheld { writer: id, missing_seq: last.saturating_add(1) });
                 }
             }
         }
@@ -197,7 +207,17 @@ impl<P: Persist> Client<P> {
                 self.state.revocations.entry(at).or_insert(cursor);
             }
         }
-        let own_writes_known = report.alerts.is_empty();
+        // [CLIENT-5] the chain was adopted and the listing judged to the end: this device's own
+        // writes are known unless an alert could concern them (one naming this device, or a
+        // refused or forked item, whose writer is not authenticated)
+        let me = self.id();
+        let own_writes_known = report.alerts.iter().all(|a| match a {
+            Alert::Withheld { writer, .. }
+            | Alert::Rollback { writer, .. }
+            | Alert::Equivocation { writer, .. }
+            | Alert::StaleHead { writer, .. } => *writer != me,
+            Alert::Fork | Alert::Chain(_) | Alert::Forged { .. } => false,
+        });
         (Next::Done(Ok(Outcome::Synced(report))), own_writes_known)
     }
 }
