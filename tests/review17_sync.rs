@@ -1,7 +1,9 @@
 //! Review 17 (audit round 3, sync findings A3-4, A3-7, A3-1, A3-11): the fixes, driven as an
 //! honest racing server or a malicious one would.
 
-use blindsync::client::{Alert, Client, Exchange, Joining, Outcome, Persistent, Registration, Transport, Volatile, run};
+use blindsync::client::{
+    Alert, Client, Exchange, Joining, Outcome, Persistent, Registration, Transport, Volatile, run,
+};
 use blindsync::device::{DeviceId, DeviceKeys};
 use blindsync::envelope::{Header, RecordId, Stub, header::Suite};
 use blindsync::keys::Bucket;
@@ -133,9 +135,8 @@ fn a3_7_unordered_page_ending_below_the_cursor_is_an_order_alert() {
     w.b.write(&mut w.net, "notes", rid(4), b"four", &mut w.rng).unwrap();
     let cursor = w.a.cursor();
     // a replayed old number appended to the page: its last item is not above the cursor
-    let report = w
-        .a
-        .sync(&mut editing(&mut w.net, |items| {
+    let report =
+        w.a.sync(&mut editing(&mut w.net, |items| {
             items.push(Item { seq: cursor, kind: items[0].kind, bytes: items[0].bytes.clone() })
         }))
         .unwrap();
@@ -284,9 +285,8 @@ fn a3_1_chain_withheld_on_both_fetches_is_a_fork() {
     race(&mut w);
     // a server that serves the chain without B's new statement, on every GetChain
     let mut gets = 0;
-    let report = w
-        .a
-        .sync(&mut |r: Request| match r {
+    let report =
+        w.a.sync(&mut |r: Request| match r {
             Request::GetChain { .. } => {
                 gets += 1;
                 Response::Chain { statements: old.clone() }
@@ -369,8 +369,8 @@ fn inflated_world(label: &str) -> (World, Client) {
     h.write(&mut w.net, "notes", rid(8), b"h's note", &mut w.rng).unwrap();
     assert!(w.b.sync(&mut w.net).unwrap().alerts.is_empty());
     assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
-    let rot = blindsync::chain::revoke_and_rotate(w.b.chain(), w.b.device(), &h.id(), 1000, [0x55; 32], &mut w.rng)
-        .unwrap();
+    let rot =
+        blindsync::chain::revoke_and_rotate(w.b.chain(), w.b.device(), &h.id(), 1000, [0x55; 32], &mut w.rng).unwrap();
     w.b.append_chain(&mut w.net, rot.statements).unwrap();
     w.b.add_umk(rot.state.epoch(), rot.umk);
     (w, h)

@@ -187,7 +187,8 @@ impl<P: Persist> Client<P> {
                     self.state.bound_alerted.remove(&id);
                     continue;
                 }
-                let alerted = report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if *writer == id));
+                let alerted =
+                    report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if *writer == id));
                 if !alerted && self.state.bound_alerted.get(&id) != Some(&last) {
                     self.state.bound_alerted.insert(id, last);
                     report.alerts.push(Alert::Withheld { writer: id, missing_seq: last.saturating_add(1) });
