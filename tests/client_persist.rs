@@ -424,9 +424,14 @@ fn operation_contract_errors() {
     // a refusal ends the operation with its code; refusals are retriable
     a.start_list_pending().unwrap();
     let _ = a.poll_request();
+    a.handle_response(Response::Error(Error::SrvUnavailable)).unwrap();
+    assert_eq!(a.poll_outcome(), Some(Err(Error::SrvUnavailable)));
+    assert_eq!(Error::SrvUnavailable.fault(), Fault::Refused);
+    // [CLIENT-6] a code the server may not answer to the request is not a refusal
+    a.start_list_pending().unwrap();
+    let _ = a.poll_request();
     a.handle_response(Response::Error(Error::SrvPendingFull)).unwrap();
-    assert_eq!(a.poll_outcome(), Some(Err(Error::SrvPendingFull)));
-    assert_eq!(Error::SrvPendingFull.fault(), Fault::Refused);
+    assert_eq!(a.poll_outcome(), Some(Err(Error::ClientUnexpectedResponse)));
     // not logged in
     let mut fresh = Client::new(DeviceKeys::generate(&mut w.rng), a.chain().clone(), BTreeMap::new());
     for e in [fresh.start_sync(), fresh.start_flush(), fresh.start_list_pending(), fresh.start_append_chain(vec![])] {

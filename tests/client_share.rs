@@ -7,7 +7,7 @@ use blindsync::batch::hchain::{self, Recorder};
 use blindsync::batch::sealed::{self, BatchInput, BatchLink, Window};
 use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::chain::ChainState;
-use blindsync::client::{Client, Outcome, PartnerOpen, Transport, run};
+use blindsync::client::{Client, Outcome, PartnerOpen, PartnerState, Transport, run};
 use blindsync::envelope::Suite;
 use blindsync::error::Error;
 use blindsync::hpke::HpkeSecretKey;
@@ -66,13 +66,16 @@ fn partner_opens_a_shared_batch() {
     let batch = BatchId([0xb1; 16]);
 
     // not pinned yet: the partner refuses the chain before fetching anything else
-    let mut open = PartnerOpen::new(&partner, owner.account(), batch, net.now_ms, None);
+    let mut state = PartnerState::default();
+    let mut open = PartnerOpen::new(&partner, owner.account(), batch, net.now_ms, &mut state);
     assert_eq!(run(&mut open, &mut net).err(), Some(Error::BatchUnpinned));
+    assert_eq!(state.chain, None);
 
     owner.pin_partner(&mut net, partner.public_key(), "partner").unwrap();
     share(&mut net, &mut rng, &mut owner, partner.public_key(), batch);
-    let mut open = PartnerOpen::new(&partner, owner.account(), batch, net.now_ms, None);
-    let (opened, chain) = run(&mut open, &mut net).unwrap();
+    let mut open = PartnerOpen::new(&partner, owner.account(), batch, net.now_ms, &mut state);
+    let opened = run(&mut open, &mut net).unwrap();
+    let chain = state.chain.clone().unwrap();
     assert_eq!(opened.meta.writer, owner.id());
     assert_eq!(opened.events.len(), 2);
     assert_eq!(opened.events[1].data, vec![1; 100]);
@@ -84,6 +87,7 @@ fn partner_opens_a_shared_batch() {
         Request::GetSharedChain { .. } => Response::Chain { statements: genesis.encoded() },
         r => net.call(r),
     };
-    let mut open = PartnerOpen::new(&partner, owner.account(), batch, 0, Some(chain));
+    let mut open = PartnerOpen::new(&partner, owner.account(), batch, 0, &mut state);
     assert_eq!(run(&mut open, &mut short).err(), Some(Error::ChainRollback));
+    assert_eq!(state.chain, Some(chain), "a refused chain changes nothing");
 }

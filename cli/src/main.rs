@@ -402,7 +402,12 @@ fn main() -> ExitCode {
                         println!("wrote {}", dir.join(n).display());
                     }
                     // [CONF-4] the scenario vectors, from honest runs and malicious-server scripts
-                    match blindsync_testkit::scenarios::write_dir(&scenarios) {
+                    // [CONF-8] and from the model's counterexamples, replayed with every defence on
+                    let written = blindsync_testkit::scenarios::write_dir(&scenarios).and_then(|mut names| {
+                        names.extend(blindsync_model::scenarios::write_dir(&scenarios)?);
+                        Ok(names)
+                    });
+                    match written {
                         Ok(names) => {
                             for n in names {
                                 println!("wrote {}", scenarios.join(n).display());

@@ -144,7 +144,7 @@ pub const UNSWITCHED: [(&str, &str, &str); 7] = [
     (
         "name and location tampering (bucket)",
         "swap-bucket",
-        "an envelope moved to another collection's bucket is opened with that collection's key: the key commitment and the AEAD fail (E_ENV_COMMITMENT), whatever the location binding; per-collection keys have no switch (envelope vectors)",
+        "two locks: the signature covers the bucket (E_ENV_SIGNATURE first, scenario model-swap-bucket); without the location binding the envelope is opened with that collection's key and the key commitment and the AEAD fail (E_ENV_COMMITMENT); per-collection keys have no switch (envelope vectors)",
     ),
     (
         "replay, reorder, deletion",
@@ -159,7 +159,7 @@ pub const UNSWITCHED: [(&str, &str, &str); 7] = [
     (
         "device-list injection",
         "substitute-device-key",
-        "chain statement signatures have no switch (E_CHAIN_SIGNATURE vectors in chain.json)",
+        "two locks: a key replaced in a verified statement is refused by the prefix check first (E_CHAIN_FORK, scenario model-substitute-device-key); with no-fork-check off its signature fails, and chain statement signatures have no switch (E_CHAIN_SIGNATURE vectors in chain.json)",
     ),
     (
         "unauthenticated chunking",

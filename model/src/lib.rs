@@ -24,6 +24,7 @@ mod checker;
 pub mod fixture;
 pub mod properties;
 pub mod runner;
+pub mod scenarios;
 pub mod system;
 
 pub use runner::{Outcome, PropertyKind, PropertyOutcome, explore, find_violation, run_check, run_simulation};

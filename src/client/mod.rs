@@ -54,7 +54,9 @@ pub use alerts::{
     Alert, ChainLink, MAX_REVISION_STEP, SeqItem, Step, SyncReport, classify, listing_in_order, revision_steps,
     revision_within_step, revoked_incomplete, stale_head, writer_chain_break, writer_sequence,
 };
-pub use ops::{Enrollment, Exchange, Joining, Outcome, PartnerOpen, Registration, Transport, run};
+pub use ops::{
+    Enrollment, Exchange, Joining, Outcome, PartnerOpen, PartnerState, Registration, Transport, run, server_may_answer,
+};
 pub use persist::{
     Entries, FORMAT_VERSION, Persist, Persistent, TABLES, Volatile, encode, load, migrate, stored_version,
 };

@@ -2,7 +2,7 @@
 """The client role of the independent Python port: a BlindSync device under test
 of the conformance harness (spec chapter 13).
 
-Written from spec/11-sync.md (11.2 to 11.4, 11.8, 11.9) and spec/13-conformance.md;
+Written from spec/11-sync.md (11.2 to 11.4, 11.8 with [CLIENT-6], 11.9) and spec/13-conformance.md;
 the primitives, the canonical encoding, chain verification (chapter 8) and the
 envelope checks (chapter 7) are port.py's, which reproduce the vectors.
 
@@ -57,6 +57,28 @@ def req_list_since(token: bytes, cursor: int, limit: int) -> bytes:
 
 def req_put_record(token: bytes, envelope: bytes) -> bytes:
     return enc(REQUEST, u8(9), fixed(token), var(envelope))
+
+
+# [CLIENT-6]: the codes a server may answer to each request this client sends, besides
+# every request's (the five E_DECODE_* and E_SRV_UNAVAILABLE); any other code is
+# E_CLIENT_UNEXPECTED_RESPONSE.
+EVERY_REQUEST = {"E_DECODE_TRUNCATED", "E_DECODE_TRAILING", "E_DECODE_LENGTH",
+                 "E_DECODE_LABEL", "E_DECODE_VALUE", "E_SRV_UNAVAILABLE"}
+SERVER_CODES = {
+    "challenge": set(),
+    "login_key": {"E_SRV_AUTH"},
+    "get_chain": {"E_SRV_AUTH"},
+    "list_since": {"E_SRV_AUTH"},
+    "put_record": {"E_SRV_AUTH", "E_SRV_WRITER", "E_SRV_REVISION", "E_SYNC_REVISION_STEP",
+                   "E_ENV_VERSION", "E_ENV_SUITE", "E_ENV_TOO_LARGE", "E_ENV_LENGTH"},
+}
+
+
+def refusal(request: str, code: str) -> str:
+    """[CLIENT-6] the server's Error(code) to `request`, as the device reports it."""
+    if code in EVERY_REQUEST or code in SERVER_CODES[request]:
+        return code
+    return "E_CLIENT_UNEXPECTED_RESPONSE"
 
 
 class SeededRng:
@@ -177,14 +199,14 @@ class Device:
         acc = self.chain.account_id
         r = yield req_challenge(acc, self.ed_pub)
         if r.kind == "error":
-            raise Done(r.f["code"])
+            raise Done(refusal("challenge", r.f["code"]))
         if r.kind != "nonce":
             raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
         msg = enc("blindsync/v1/sync/login", fixed(acc), fixed(self.ed_pub), fixed(r.f["nonce"]))
         sig = nacl.signing.SigningKey(self.ed_seed).sign(msg).signature
         r = yield req_login_key(acc, self.ed_pub, r.f["nonce"], sig)
         if r.kind == "error":
-            raise Done(r.f["code"])
+            raise Done(refusal("login_key", r.f["code"]))
         if r.kind != "token":
             raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
         self.token = r.f["token"]
@@ -195,7 +217,7 @@ class Device:
             raise Done("E_CLIENT_NOT_LOGGED_IN")
         r = yield req_get_chain(self.token)
         if r.kind == "error":
-            raise Done(r.f["code"])
+            raise Done(refusal("get_chain", r.f["code"]))
         if r.kind != "chain":
             raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
         alert = self.apply_chain(r.f["statements"])
@@ -205,7 +227,7 @@ class Device:
         while True:
             r = yield req_list_since(self.token, cursor, MAX_ITEMS)
             if r.kind == "error":
-                raise Done(r.f["code"])
+                raise Done(refusal("list_since", r.f["code"]))
             if r.kind != "items":
                 raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
             page = r.f["items"]
@@ -271,7 +293,7 @@ class Device:
         envelope = bytes.fromhex(out["envelope"])
         r = yield req_put_record(self.token, envelope)
         if r.kind == "error":
-            raise Done(r.f["code"])
+            raise Done(refusal("put_record", r.f["code"]))
         if r.kind != "stored":
             raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
         # stored: applied locally by the merge rule [SYNC-6] [SYNC-13]
@@ -360,8 +382,17 @@ class Device:
             r.end()
             bd = sha256(enc("blindsync/v1/hash/envelope-body") + u32(len(body)) + body)
         at = heads.get(hd["chain_head"])
-        he = [{"head": hd["chain_head"].hex(), "epoch": at[1]}] if at else []
         acc = self.chain.account_id.hex()
+        if at is None:
+            # [SYNC-11] a chain head not in the verified chain: the signature checks of [ENV-15]
+            # accepting the item's own epoch (another branch's epoch keys would fail the key
+            # commitment, an epoch this chain has not started E_ENV_EPOCH), then Fork, before
+            # the envelope is opened
+            epochs = [{"epoch": hd["epoch"], "collection_key": "00" * 32, "writers": writers}]
+            port.k_envelope_verify_stub({"stub": (header + bd + sig).hex(), "account_id": acc,
+                                         "epochs": epochs, "heads": []})
+            raise SpecError("E_CHAIN_FORK")
+        he = [{"head": hd["chain_head"].hex(), "epoch": at[1]}]
         payload = None
         if body is not None and hd["bucket"] in ring:
             name, keys = ring[hd["bucket"]]
@@ -375,8 +406,6 @@ class Device:
                       for e in range(self.chain.epoch + 1)]
             port.k_envelope_verify_stub({"stub": (header + bd + sig).hex(), "account_id": acc,
                                          "epochs": epochs, "heads": he})
-        if at is None:
-            raise SpecError("E_CHAIN_FORK")                     # [SYNC-11]
         return {"hd": hd, "payload": payload, "stub": item["kind"] == 2,
                 "identity": sha256(header + bd), "head_pos": at[0], "item_seq": item["seq"]}
 

@@ -39,7 +39,7 @@ mod write;
 
 pub use enroll::Enrollment;
 pub use pair::Joining;
-pub use partner::PartnerOpen;
+pub use partner::{PartnerOpen, PartnerState};
 pub use register::Registration;
 
 use super::Client;
@@ -50,7 +50,7 @@ use crate::chain::PendingDevice;
 use crate::device::DeviceId;
 use crate::error::{Error, Result};
 use crate::server::login_message;
-use crate::server::wire::{Request, Response, Token};
+use crate::server::wire::{Request, RequestKind, Response, Token};
 
 /// Anything that answers requests: the in-process server, a network client,
 /// or a misbehaving server in a test or the model.
@@ -143,6 +143,8 @@ pub(crate) enum Op {
 pub(crate) struct Running {
     pub(crate) op: Op,
     pub(crate) next: Option<Request>,
+    /// The kind of the request handed out and not answered yet ([CLIENT-6]).
+    pub(crate) sent: Option<RequestKind>,
 }
 
 /// What a step decided (a transient return value: its size does not matter).
@@ -176,6 +178,101 @@ pub(crate) fn from_server(e: Error) -> Error {
     }
 }
 
+/// True when a server may answer a request of `kind` with `Error(e)`: the codes its own checks
+/// of that request produce, [CLIENT-6]'s table. Any other code names a check only a device
+/// runs (`E_CHAIN_FORK`, `E_SYNC_*`, `E_ENV_SIGNATURE`, ...), or the device's own environment.
+/// A device's operations turn such an answer into `E_CLIENT_UNEXPECTED_RESPONSE`.
+///
+/// ```
+/// use blindsync::Error;
+/// use blindsync::client::server_may_answer;
+/// use blindsync::server::wire::RequestKind;
+/// assert!(server_may_answer(RequestKind::AppendChain, Error::SrvChainHead));
+/// assert!(server_may_answer(RequestKind::AppendChain, Error::ChainSignature));
+/// assert!(!server_may_answer(RequestKind::GetChain, Error::ChainFork));
+/// assert!(!server_may_answer(RequestKind::ListSince, Error::SyncWithheld));
+/// ```
+pub fn server_may_answer(kind: RequestKind, e: Error) -> bool {
+    use Error as E;
+    use RequestKind as K;
+    // every request: undecodable ([SYNC-2]), or the server cannot store now ([SRV-12])
+    let any = matches!(
+        e,
+        E::DecodeTruncated | E::DecodeTrailing | E::DecodeLength | E::DecodeLabel | E::DecodeValue | E::SrvUnavailable
+    );
+    // [CHAIN-8] verifying a statement, without [CHAIN-10]'s comparisons (E_CHAIN_FORK, _ROLLBACK)
+    let chain = matches!(
+        e,
+        E::ChainSignerUnknown
+            | E::ChainSignerRevoked
+            | E::ChainLink
+            | E::ChainPosition
+            | E::ChainEpoch
+            | E::ChainSignature
+            | E::ChainGenesis
+            | E::ChainNotAuthorized
+            | E::ChainState
+            | E::ChainRecipients
+            | E::ChainPossession
+            | E::ChainCascade
+            | E::DeviceKeyInvalid
+            | E::HpkeLowOrder
+            | E::KdfVersion
+            | E::KdfParamsTooWeak
+            | E::KdfParamsTooLarge
+    );
+    let kdf = matches!(e, E::KdfVersion | E::KdfParamsTooWeak | E::KdfParamsTooLarge | E::KdfNotPinned);
+    any || match kind {
+        K::Register => chain || kdf || matches!(e, E::WrapLength | E::SrvExists),
+        K::GetKdf | K::Challenge => false,
+        K::LoginPassword => matches!(e, E::SrvAuth | E::SrvRateLimit),
+        K::LoginKey
+        | K::GetChain
+        | K::GetWraps
+        | K::ListSince
+        | K::GetAudit
+        | K::ListPending
+        | K::PutBundle
+        | K::PutDeviceMeta
+        | K::ReportEvent => e == E::SrvAuth,
+        K::AppendChain => chain || matches!(e, E::SrvAuth | E::SrvChainHead),
+        K::PutRecord => matches!(
+            e,
+            E::SrvAuth
+                | E::SrvWriter
+                | E::SrvRevision
+                | E::SyncRevisionStep
+                | E::EnvVersion
+                | E::EnvSuite
+                | E::EnvTooLarge
+                | E::EnvLength
+        ),
+        K::PutBatch => matches!(e, E::SrvAuth | E::SrvExists),
+        K::GetBatch => matches!(e, E::SrvAuth | E::SrvNotFound),
+        K::GetSharedBatch | K::GetSharedChain | K::GetBundle => e == E::SrvNotFound,
+        K::SetPassword => kdf || matches!(e, E::SrvAuth | E::WrapLength),
+        K::SetRecoveryWrap => matches!(e, E::SrvAuth | E::WrapLength),
+        K::PostPending => matches!(
+            e,
+            E::DeviceKeyInvalid
+                | E::HpkeLowOrder
+                | E::ChainPossession
+                | E::SrvNotFound
+                | E::SrvExists
+                | E::SrvPendingFull
+        ),
+    }
+}
+
+/// The answer to a request of `kind` as the device takes it: an `Error` whose code the
+/// server may not answer to it becomes `E_CLIENT_UNEXPECTED_RESPONSE`. [CLIENT-6]
+pub(crate) fn screen(kind: RequestKind, response: Response) -> Response {
+    match response {
+        Response::Error(e) if !server_may_answer(kind, e) => Response::Error(Error::ClientUnexpectedResponse),
+        r => r,
+    }
+}
+
 impl<P: Persist> Client<P> {
     pub(crate) fn begin(&mut self, op: Op, request: Request) -> Result<()> {
         // [CLIENT-2] an operation in progress, or a finished one whose outcome (with its
@@ -183,7 +280,7 @@ impl<P: Persist> Client<P> {
         if self.op.is_some() || self.done.is_some() {
             return Err(Error::ClientBusy);
         }
-        self.op = Some(Running { op, next: Some(request) });
+        self.op = Some(Running { op, next: Some(request), sent: None });
         Ok(())
     }
 
@@ -313,19 +410,23 @@ impl<P: Persist> Exchange for Client<P> {
     type Output = Outcome;
 
     fn poll_request(&mut self) -> Option<Request> {
-        self.op.as_mut().and_then(|r| r.next.take())
+        let running = self.op.as_mut()?;
+        let request = running.next.take()?;
+        running.sent = Some(request.kind());
+        Some(request)
     }
 
     fn handle_response(&mut self, response: Response) -> Result<()> {
-        let running = match self.op.take() {
-            Some(r) if r.next.is_none() => r,
+        // a request handed out and not answered yet: its kind screens the answer [CLIENT-6]
+        let (op, kind) = match self.op.take() {
+            Some(Running { op, next: None, sent: Some(kind) }) => (op, kind),
             other => {
                 self.op = other;
                 return Err(Error::ClientNoOperation);
             }
         };
-        match self.step(running.op, response) {
-            Next::Send(op, request) => self.op = Some(Running { op, next: Some(request) }),
+        match self.step(op, screen(kind, response)) {
+            Next::Send(op, request) => self.op = Some(Running { op, next: Some(request), sent: None }),
             Next::Done(result) => self.done = Some(result),
         }
         Ok(())
@@ -371,7 +472,8 @@ impl<P: Persist> Handoff<P> {
 /// answer awaited, the final handoff, or the end.
 pub(crate) enum Stage<S, P: Persist> {
     Send(S, Request),
-    Wait(S),
+    /// Waiting for the answer to a request of this kind ([CLIENT-6]).
+    Wait(S, RequestKind),
     Handoff(Box<Handoff<P>>),
     /// Failed; the context is kept where the operation can be retried.
     Failed(Error, Option<S>),
@@ -383,7 +485,7 @@ impl<S, P: Persist> Stage<S, P> {
     pub(crate) fn poll_request(&mut self) -> Option<Request> {
         match core::mem::replace(self, Stage::Stopped(None)) {
             Stage::Send(s, r) => {
-                *self = Stage::Wait(s);
+                *self = Stage::Wait(s, r.kind());
                 Some(r)
             }
             Stage::Handoff(mut h) => {
@@ -405,8 +507,8 @@ impl<S, P: Persist> Stage<S, P> {
         step: impl FnOnce(S, Response) -> Result<Stage<S, P>>,
     ) -> Result<()> {
         match core::mem::replace(self, Stage::Stopped(None)) {
-            Stage::Wait(s) => {
-                *self = step(s, response).unwrap_or_else(|e| Stage::Failed(e, None));
+            Stage::Wait(s, kind) => {
+                *self = step(s, screen(kind, response)).unwrap_or_else(|e| Stage::Failed(e, None));
                 Ok(())
             }
             Stage::Handoff(mut h) => {
