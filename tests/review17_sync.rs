@@ -517,3 +517,27 @@ fn e_a_refused_item_listed_every_sync_holds_the_boundary_and_is_alerted_every_ti
         assert!(w.a.cursor() < 10_000);
     }
 }
+
+// [CLIENT-5] a sync that ends without judging its listing ([SYNC-11]: the refetch brought a new
+// revocation) leaves a reopened device's gate shut; the next (judged) sync opens it.
+#[test]
+fn a3_1_an_unjudged_sync_keeps_the_write_gate_shut() {
+    let mut w = world("review17/unjudged-gate");
+    let mut n = join_third(&mut w);
+    assert!(n.sync(&mut w.net).unwrap().alerts.is_empty());
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    w.a = Client::open(w.a.clone().into_store()).unwrap().unwrap();
+    w.a.login(&mut w.net).unwrap();
+    let nid = n.id();
+    let (outcome, _) = interleaved_sync(&mut w, |w| {
+        w.b.revoke(&mut w.net, &nid, &mut w.rng).unwrap();
+        w.b.write(&mut w.net, "notes", rid(4), b"after the revocation", &mut w.rng).unwrap();
+    });
+    assert_eq!(alerts(outcome), vec![]);
+    assert_eq!(
+        w.a.write(&mut w.net, "notes", rid(5), b"too early", &mut w.rng).err(),
+        Some(blindsync::Error::ClientSyncFirst)
+    );
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    w.a.write(&mut w.net, "notes", rid(5), b"now", &mut w.rng).unwrap();
+}
