@@ -178,13 +178,14 @@ fn a_restarted_device_still_alerts_on_rollback() {
     // the server serves the old envelope of record 1 again as the only item after the cursor
     let stale = old.iter().find(|i| i.kind == blindsync::server::wire::ItemKind::Envelope).unwrap().clone();
     let cursor = a.cursor();
-    let mut evil = |r: Request| match w.net.call(r) {
-        Response::Items { .. } => {
+    // (the page after it is empty: a page that does not advance is E_SYNC_ORDER, [SYNC-7])
+    let mut evil = |r: Request| match (&r, w.net.call(r.clone())) {
+        (Request::ListSince { cursor: c, .. }, Response::Items { .. }) => {
             let mut item = stale.clone();
             item.seq = cursor + 1;
-            Response::Items { items: vec![item] }
+            Response::Items { items: if *c == cursor { vec![item] } else { vec![] } }
         }
-        r => r,
+        (_, r) => r,
     };
     let r = a.sync(&mut evil).unwrap();
     assert_eq!(r.alerts.len(), 1, "{:?}", r.alerts);

@@ -139,10 +139,19 @@ pub struct SeqItem {
 pub fn writer_sequence(mut last: u64, items: &[SeqItem]) -> Result<u64> {
     let mut by_seq: BTreeMap<u64, SeqItem> = BTreeMap::new();
     for i in items {
-        if let Some(prev) = by_seq.insert(i.seq, *i)
-            && prev.digest != i.digest
-        {
-            return Err(Error::SyncEquivocation);
+        match by_seq.entry(i.seq) {
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(*i);
+            }
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                if e.get().digest != i.digest {
+                    return Err(Error::SyncEquivocation);
+                }
+                // [SYNC-21] one identity counts once: an envelope and its stub, as the envelope
+                if e.get().stub && !i.stub {
+                    e.insert(*i);
+                }
+            }
         }
     }
     for i in by_seq.values() {

@@ -22,6 +22,7 @@
 //! client.identities   writer[32] ‖ u64 seq                 identity[32]
 //! client.revocations  u64 position                         u64 boundary
 //! client.refused      digest[32]                           (empty)
+//! client.bounds       writer[32]                           u64 accepted sequence number when alerted
 //! ```
 
 use std::collections::BTreeMap;
@@ -54,10 +55,11 @@ const IDENTITIES: &str = "client.identities";
 const REVOCATIONS: &str = "client.revocations";
 const REFUSED: &str = "client.refused";
 const ALERTS: &str = "client.alerts";
+const BOUNDS: &str = "client.bounds";
 
 /// Every table of the format. [PERSIST-4]
-pub const TABLES: [&str; 11] =
-    [META, UMKS, CHAIN, COLLECTIONS, RECORDS, ACCEPTED, WRITERS, IDENTITIES, REVOCATIONS, REFUSED, ALERTS];
+pub const TABLES: [&str; 12] =
+    [META, UMKS, CHAIN, COLLECTIONS, RECORDS, ACCEPTED, WRITERS, IDENTITIES, REVOCATIONS, REFUSED, ALERTS, BOUNDS];
 
 /// Longest stored value field (a record value, an envelope, a statement): the
 /// longest envelope, which bounds the others. [PERSIST-4]
@@ -225,6 +227,9 @@ pub fn encode(state: &State) -> Entries {
     for d in &state.refused_above_bound {
         put(&mut e, REFUSED, d.to_vec(), Vec::new());
     }
+    for (w, last) in &state.bound_alerted {
+        put(&mut e, BOUNDS, w.0.to_vec(), last.to_be_bytes().to_vec());
+    }
     for (i, a) in state.unread_alerts.iter().enumerate() {
         put(&mut e, ALERTS, (i as u32).to_be_bytes().to_vec(), encode_alert(a));
     }
@@ -384,6 +389,10 @@ pub fn load(store: &dyn KvStore) -> Result<Option<State>> {
     for (k, v) in store.scan(REFUSED)? {
         empty(&v)?;
         state.refused_above_bound.insert(read(&k, |r| r.array::<32>())?);
+    }
+    // [SYNC-15] [PERSIST-4] absent from stores written before the table existed: nothing alerted
+    for (k, v) in store.scan(BOUNDS)? {
+        state.bound_alerted.insert(DeviceId(read(&k, |r| r.array::<32>())?), u64_of(&v)?);
     }
     // [PERSIST-6] unread alerts, in order: keys 0, 1, 2, ... (a gap is corruption)
     for (i, (k, v)) in store.scan(ALERTS)?.into_iter().enumerate() {

@@ -88,8 +88,8 @@ pub(crate) fn identity(stub: &Stub) -> [u8; 32] {
 /// verified chain, the accepted records, the highest `(revision, writer)`
 /// per record, the last sequence number per writer, the identity of every
 /// item taken, the revocation boundaries, the cursor, the outbox, the
-/// collections it reads and the items refused above a revoked writer's
-/// bound. [SYNC-8] [PERSIST-1]
+/// collections it reads, the items refused above a revoked writer's
+/// bound and the revoked writers short of their bound already alerted. [SYNC-8] [PERSIST-1]
 ///
 /// Equality compares the secrets in constant time; `Debug` shows sizes only. [PRIM-8]
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -112,6 +112,10 @@ pub struct State {
     /// bytes' digest: refused once with an alert, then skipped, so that a write a revoked
     /// device made above its bound cannot hold the cursor for ever. [SYNC-15] [CHAIN-20]
     pub(crate) refused_above_bound: BTreeSet<[u8; 32]>,
+    /// Revoked writer → its accepted sequence number when this device last alerted that the
+    /// writer's items up to its bound are incomplete: the alert fires once per accepted
+    /// sequence number, so an unreachable bound cannot hold the cursor for ever. [SYNC-15]
+    pub(crate) bound_alerted: BTreeMap<DeviceId, u64>,
     /// Alerts of committed syncs that the application has not acknowledged yet, oldest
     /// first, at most [`MAX_UNREAD_ALERTS`] (the newest kept). Kept by durable clients only:
     /// an alert that fires once must survive a crash after its sync's commit. [PERSIST-6]
@@ -153,6 +157,7 @@ impl State {
             identities: BTreeMap::new(),
             revocations: BTreeMap::new(),
             refused_above_bound: BTreeSet::new(),
+            bound_alerted: BTreeMap::new(),
             unread_alerts: Vec::new(),
         }
     }

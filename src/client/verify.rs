@@ -296,9 +296,13 @@ impl<P: Persist> Client<P> {
                             e.insert(v);
                         }
                         // [SYNC-14] one sequence number, two different signed envelopes
-                        std::collections::btree_map::Entry::Occupied(e) => {
+                        std::collections::btree_map::Entry::Occupied(mut e) => {
                             if e.get().digest != v.digest {
                                 equivocated.insert((writer, seq));
+                            } else if e.get().stub && !v.stub {
+                                // [SYNC-21] one identity counts once: an envelope and its stub
+                                // (in either order), as the envelope
+                                e.insert(v);
                             }
                         }
                     }
@@ -344,7 +348,12 @@ impl<P: Persist> Client<P> {
                 && let Some(missing_seq) = revoked_incomplete(last, r.max_seq, |s| seqs.contains_key(&s))
                 && seqs.keys().any(|s| *s > last)
             {
-                report.alerts.push(Alert::Withheld { writer, missing_seq });
+                // [SYNC-15] alerted once per accepted sequence number of the writer: an unreachable
+                // bound (an inflated max_seq, a tail the server keeps back) alerts, then stops
+                // holding the cursor; none of the writer's items is taken either way
+                if self.state.bound_alerted.insert(writer, last) != Some(last) {
+                    report.alerts.push(Alert::Withheld { writer, missing_seq });
+                }
                 continue;
             }
             for (seq, v) in seqs {
@@ -413,13 +422,9 @@ impl<P: Persist> Client<P> {
         {
             self.confirm();
         }
-        let mut unique = Vec::new();
-        for a in report.alerts {
-            if !unique.contains(&a) {
-                unique.push(a);
-            }
-        }
-        report.alerts = unique;
+        // one alert per distinct problem, in the order first found (linear: a set of those seen)
+        let mut seen = std::collections::HashSet::new();
+        report.alerts.retain(|a| seen.insert(*a));
         report
     }
 }

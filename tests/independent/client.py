@@ -176,6 +176,8 @@ class Device:
         self.identities: dict[tuple[bytes, int], bytes] = {}                   # [SYNC-14]
         self.revocations: dict[int, int] = {}                                  # at -> boundary [SYNC-17]
         self.refused: set[bytes] = set()                                       # [SYNC-15]
+        self.bounds: dict[bytes, int] = {}    # revoked writer -> accepted seq when alerted short [SYNC-15]
+        self.withheld_writers: set[bytes] = set()   # writers named by this sync's E_SYNC_WITHHELD
         self.token: bytes | None = None
 
     # -- [CONF-1] -------------------------------------------------------------
@@ -229,7 +231,7 @@ class Device:
             if r.kind != "items":
                 raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
             page = r.f["items"]
-            if not page or page[-1]["seq"] <= cursor:   # [SYNC-7] empty or not advancing
+            if not page:                                  # [SYNC-7] only an empty page ends it
                 break
             prev = cursor
             for it in page:                               # [SYNC-7] strictly ascending above the cursor
@@ -238,10 +240,29 @@ class Device:
                 prev = it["seq"]
             items += page
             cursor = page[-1]["seq"]
+        # [SYNC-11] a listed item citing a chain head the verified chain lacks: the chain once more
+        known = {st["hash"] for st in self.chain.statements}
+        if any(self.cited_head(it) not in known | {None} for it in items):
+            held = len(self.chain.statements)
+            r = yield req_get_chain(self.token)
+            if r.kind == "error":
+                raise Done(r.f["code"])
+            if r.kind != "chain":
+                raise Done("E_CLIENT_UNEXPECTED_RESPONSE")
+            alert = self.apply_chain(r.f["statements"])
+            if alert:
+                raise Done(alerts=[alert])
+            if any(rv["position"] >= held for rv in self.chain.revoked.values()):
+                raise Done(alerts=[])                     # a revocation held only now: not judged
         alerts = self.apply_items(items)
-        # [SYNC-15] after listing to the end, a revoked writer short of its bound is withheld
+        # [SYNC-15] after listing to the end, a revoked writer short of its bound is withheld,
+        # alerted once per accepted sequence number of the writer
         for did, rv in self.chain.revoked.items():
-            if self.writer_seq.get(did, 0) < rv["max_seq"]:
+            last = self.writer_seq.get(did, 0)
+            if last >= rv["max_seq"]:
+                self.bounds.pop(did, None)
+            elif did not in self.withheld_writers and self.bounds.get(did) != last:
+                self.bounds[did] = last
                 alerts.add("E_SYNC_WITHHELD")
         if not alerts:
             self.cursor = cursor                          # [SYNC-7]
@@ -288,6 +309,14 @@ class Device:
             self.records[(collection.encode(), record_id)] = (rev, self.id, value)
         if collection not in self.collections:
             self.collections = sorted({*self.collections, collection})
+
+    @staticmethod
+    def cited_head(item) -> bytes | None:
+        """The chain head an item's header cites; None if the header does not decode."""
+        try:
+            return port.env_header_read(Reader(item["bytes"]))["chain_head"]
+        except SpecError:
+            return None
 
     # -- 11.9: the chain [SYNC-11] ------------------------------------------------
     def apply_chain(self, served: list[bytes]) -> str | None:
@@ -412,6 +441,7 @@ class Device:
 
     def apply_items(self, items: list[dict]) -> set[str]:
         alerts: set[str] = set()
+        self.withheld_writers = set()
         writers, ring, heads = self.writers(), self.keyring(), self.heads()
         by_writer: dict[bytes, dict[int, dict]] = {}
         equivocated: set[tuple[bytes, int]] = set()
@@ -449,6 +479,8 @@ class Device:
                 seqs[s] = v
             elif seqs[s]["identity"] != v["identity"]:
                 equivocated.add((w, s))                  # [SYNC-14]
+            elif seqs[s]["stub"] and not v["stub"]:
+                seqs[s] = v                              # [SYNC-21] an envelope and its stub: the envelope
         # [SYNC-14] [SYNC-15] identities remembered and prev links
         for w, seqs in by_writer.items():
             rv = self.chain.revoked.get(w)
@@ -483,7 +515,11 @@ class Device:
             rv = self.chain.revoked.get(w)
             if rv is not None and any(s > last for s in seqs):
                 if any(s not in seqs for s in range(last + 1, rv["max_seq"] + 1)):
-                    alerts.add("E_SYNC_WITHHELD")        # [SYNC-15] all the way to the bound
+                    # [SYNC-15] all the way to the bound; alerted once per accepted seq
+                    if self.bounds.get(w) != last:
+                        self.bounds[w] = last
+                        alerts.add("E_SYNC_WITHHELD")
+                        self.withheld_writers.add(w)
                     continue
             for s in sorted(seqs):
                 v = seqs[s]
@@ -502,6 +538,7 @@ class Device:
                     continue
                 if s != last + 1 or (v["stub"] and not superseded):
                     alerts.add("E_SYNC_WITHHELD")
+                    self.withheld_writers.add(w)
                     break
                 if rv is None and any(v["item_seq"] > b and v["head_pos"] < at
                                       for at, b in self.revocations.items()):
