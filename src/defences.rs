@@ -102,12 +102,19 @@ pub struct ItemDefences {
     /// A revocation new to the device is compared with the identity it
     /// remembers for the revoked writer's `max_seq` ([SYNC-14]).
     pub revocation_split: bool,
+    /// A device refuses to write a metadata record other than its own ([SRV-11],
+    /// `E_CLIENT_DEVICE_RECORD`): off, it writes what every reader refuses.
+    pub device_meta_write: bool,
 }
 
 impl ItemDefences {
     /// Every item-verification defence on.
-    pub const ALL: ItemDefences =
-        ItemDefences { device_meta_owner: true, above_bound_signature: true, revocation_split: true };
+    pub const ALL: ItemDefences = ItemDefences {
+        device_meta_owner: true,
+        above_bound_signature: true,
+        revocation_split: true,
+        device_meta_write: true,
+    };
 }
 
 impl Default for ItemDefences {

@@ -261,6 +261,8 @@ errors! {
     ClientOverflow => "E_CLIENT_OVERFLOW", Misuse, "this device's writer sequence number is exhausted";
     /// A reopened device must sync to the end of the listing before its first write. [CLIENT-5]
     ClientSyncFirst => "E_CLIENT_SYNC_FIRST", Misuse, "a reopened device must sync before it writes";
+    /// A write of `blindsync/devices` under a record id other than this device's own. [SRV-11]
+    ClientDeviceRecord => "E_CLIENT_DEVICE_RECORD", Misuse, "a device writes only its own record of blindsync/devices";
     /// The server answered with a response of another kind than the request's. [CLIENT-1]
     ClientUnexpectedResponse => "E_CLIENT_UNEXPECTED_RESPONSE", Peer, "the server answered with a response of the wrong kind";
     /// The device's own state contradicts itself (its last write has no remembered identity). [PERSIST-2]

@@ -325,6 +325,10 @@ fn renamed_world(defences: Option<blindsync::danger::Defences>) -> (World, Devic
     if let Some(d) = defences {
         w.a.dangerous_set_defences(d);
     }
+    // b is compromised: it runs without the write guard an honest client keeps ([SRV-11])
+    let mut compromised = blindsync::danger::Defences::ALL;
+    compromised.items.device_meta_write = false;
+    w.b.dangerous_set_defences(compromised);
     let (a_id, b_id) = (w.a.id(), w.b.id());
     w.a.set_device_info(&mut w.net, "phone", "ios", &mut w.rng).unwrap();
     w.b.set_device_info(&mut w.net, "laptop", "linux", &mut w.rng).unwrap();
@@ -365,6 +369,22 @@ fn a3_9_without_the_check_device_info_still_refuses_another_writer() {
     assert!(alerts.is_empty(), "{alerts:?}");
     assert_eq!(w.a.get(DEVICES_COLLECTION, &meta_record(a_id)), Some(&br#"{"name":"laptop","os":"linux"}"#[..]));
     assert_eq!(w.a.device_info(&a_id), None);
+}
+
+/// Re-attack finding 1: an honest client refuses, before signing, a write of another device's
+/// metadata record (every reader would refuse it and hold this device's later writes back).
+#[test]
+fn an_honest_device_refuses_to_write_another_devices_metadata() {
+    use blindsync::client::DEVICES_COLLECTION;
+    let mut w = world("reattack/f1");
+    let a_id = w.a.id();
+    let value = br#"{"name":"x","os":"y"}"#;
+    let r = w.b.write(&mut w.net, DEVICES_COLLECTION, meta_record(a_id), value, &mut w.rng);
+    assert_eq!(r.err(), Some(blindsync::Error::ClientDeviceRecord));
+    // nothing was signed: the next write (its own record) succeeds and every reader takes it
+    w.b.set_device_info(&mut w.net, "laptop", "linux", &mut w.rng).unwrap();
+    assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
+    assert_eq!(w.a.device_info(&w.b.id()), Some(("laptop".into(), "linux".into())));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -172,7 +172,8 @@ impl Flag {
             | "E_CLIENT_BUSY"
             | "E_CLIENT_NO_OPERATION"
             | "E_CLIENT_OUTBOX_PENDING"
-            | "E_CLIENT_SYNC_FIRST" => ApiMisuse,
+            | "E_CLIENT_SYNC_FIRST"
+            | "E_CLIENT_DEVICE_RECORD" => ApiMisuse,
             "E_CLIENT_OVERFLOW" => IntegerOverflow,
             "E_STORE_IO" | "E_STORE_CORRUPT" | "E_STORE_VERSION" | "E_CLIENT_STATE" => LocalStore,
             _ => return None,

@@ -63,6 +63,13 @@ impl<P: Persist> Client<P> {
         }
         let bucket = self.bucket(collection)?;
         let me = self.id();
+        // [SRV-11] a device's metadata record is its own: every reader refuses any other
+        if self.defences.items.device_meta_write
+            && collection == super::super::DEVICES_COLLECTION
+            && record_id != super::super::device_record(&me)
+        {
+            return Err(Error::ClientDeviceRecord);
+        }
         // [SYNC-16] accepted revisions are bounded by the step rule; saturate rather than fail, so no
         // received value can make this device's writes impossible.
         let revision = self.state.accepted.get(&(bucket, record_id)).map_or(1, |(r, _)| r.saturating_add(1));
