@@ -62,7 +62,10 @@ secret_type!(
 impl HpkeSecretKey {
     /// The X25519 public key (RFC 7748).
     pub fn public_key(&self) -> [u8; 32] {
-        x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*self.expose())).to_bytes()
+        // a pure function of the key: the model checker may answer it from a cache ([MODEL-19])
+        crate::memo::bytes32(crate::memo::Fn32::X25519Public, &[self.expose()], || {
+            x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*self.expose())).to_bytes()
+        })
     }
 }
 

@@ -8,7 +8,11 @@
 //! - [`crate::primitives::verify_strict`]: `(public key, signature, message)` → verdict;
 //! - [`crate::hpke::open`]: `(recipient secret key, enc, info, aad, ciphertext)` → plaintext
 //!   or error;
-//! - [`crate::hpke::is_low_order`]: `public key` → verdict.
+//! - [`crate::hpke::is_low_order`]: `public key` → verdict;
+//! - [`crate::primitives::ed25519_key_valid`]: `public key` → verdict;
+//! - [`crate::hpke::HpkeSecretKey::public_key`]: `secret key` → public key;
+//! - [`crate::primitives::hkdf_extract`] and [`crate::primitives::hkdf_expand32`]:
+//!   `(salt, ikm)` and `(prk, info)` → 32-byte key.
 //!
 //! Each is a function of its inputs alone, so an answer from the cache is the answer the
 //! computation gives: no byte and no verdict changes (`model/tests/memo.rs` runs the model with
@@ -87,6 +91,18 @@ mod imp {
         C.get_or_init(Cache::new)
     }
 
+    pub(super) fn key_valid() -> &'static Cache<[u8; 32], bool> {
+        static C: OnceLock<Cache<[u8; 32], bool>> = OnceLock::new();
+        C.get_or_init(Cache::new)
+    }
+
+    pub(super) type Bytes32 = Cache<(u8, Vec<u8>), [u8; 32]>;
+
+    pub(super) fn bytes32() -> &'static Bytes32 {
+        static C: OnceLock<Bytes32> = OnceLock::new();
+        C.get_or_init(Cache::new)
+    }
+
     pub(super) fn enabled() -> bool {
         ON.load(Ordering::Relaxed)
     }
@@ -97,6 +113,8 @@ mod imp {
             verify().clear();
             open().clear();
             low_order().clear();
+            key_valid().clear();
+            bytes32().clear();
         }
     }
 }
@@ -143,6 +161,17 @@ pub(crate) fn low_order(pk: &[u8; 32], compute: impl FnOnce() -> bool) -> bool {
     compute()
 }
 
+/// [`crate::primitives::ed25519_key_valid`] through the cache. [MODEL-19]
+#[inline]
+pub(crate) fn key_valid(pk: &[u8; 32], compute: impl FnOnce() -> bool) -> bool {
+    #[cfg(feature = "danger")]
+    if imp::enabled() {
+        return imp::key_valid().get_or(*pk, compute);
+    }
+    let _ = pk;
+    compute()
+}
+
 /// [`crate::hpke::open`] through the cache; the key is every input, length-prefixed. [MODEL-19]
 #[inline]
 pub(crate) fn hpke_open(
@@ -159,5 +188,33 @@ pub(crate) fn hpke_open(
         return imp::open().get_or(key, compute);
     }
     let _ = parts;
+    compute()
+}
+
+/// Which pure function a [`bytes32`] entry is for (part of its key).
+#[derive(Clone, Copy)]
+pub(crate) enum Fn32 {
+    /// `HpkeSecretKey::public_key`.
+    X25519Public = 1,
+    /// `hkdf_extract`.
+    HkdfExtract = 2,
+    /// `hkdf_expand32`.
+    HkdfExpand32 = 3,
+}
+
+/// A pure function with a 32-byte result through the cache; the key is the function and every
+/// input, length-prefixed. [MODEL-19]
+#[inline]
+pub(crate) fn bytes32(f: Fn32, parts: &[&[u8]], compute: impl FnOnce() -> [u8; 32]) -> [u8; 32] {
+    #[cfg(feature = "danger")]
+    if imp::enabled() {
+        let mut key = Vec::with_capacity(parts.iter().map(|p| p.len() + 8).sum());
+        for p in parts {
+            key.extend_from_slice(&(p.len() as u64).to_be_bytes());
+            key.extend_from_slice(p);
+        }
+        return imp::bytes32().get_or((f as u8, key), compute);
+    }
+    let _ = (f, parts);
     compute()
 }

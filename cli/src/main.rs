@@ -81,6 +81,9 @@ enum ModelCommand {
         /// Worker threads.
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        /// Visit the space depth-first (little memory; counterexamples need not be shortest).
+        #[arg(long)]
+        dfs: bool,
         /// Also write every counterexample, replayed with each step's requests and responses
         /// as hex, to this JSON file (format `blindsync-model-counterexamples/1`, spec 12.6).
         #[arg(long)]
@@ -176,7 +179,7 @@ fn describe(c: &Config) -> String {
     )
 }
 
-fn model_check(c: &Config, threads: usize, json: Option<&Path>) -> bool {
+fn model_check(c: &Config, threads: usize, dfs: bool, json: Option<&Path>) -> bool {
     println!("Model checker (spec chapter 12): {}", describe(c));
     let m = match model::Model::new(c.clone()) {
         Ok(m) => m,
@@ -185,7 +188,8 @@ fn model_check(c: &Config, threads: usize, json: Option<&Path>) -> bool {
             return false;
         }
     };
-    let out = model::runner::run_model(&m, threads, true);
+    let search = if dfs { model::runner::Search::DepthFirst } else { model::runner::Search::BreadthFirst };
+    let out = model::runner::run_model_with(&m, threads, true, search);
     print!("{}", out.report());
     if let Some(path) = json {
         let doc = counterexamples_json(c, &model::runner::counterexamples(&m, &out));
@@ -361,8 +365,8 @@ fn main() -> ExitCode {
         Command::Model { command } => {
             let run = |a: &ModelArgs| a.config().map_err(|e| eprintln!("error: {e}")).ok();
             match command {
-                ModelCommand::Check { config, threads, json } => {
-                    run(&config).is_some_and(|c| model_check(&c, threads, json.as_deref()))
+                ModelCommand::Check { config, threads, dfs, json } => {
+                    run(&config).is_some_and(|c| model_check(&c, threads, dfs, json.as_deref()))
                 }
                 ModelCommand::Explore { config, address } => run(&config).is_some_and(|c| {
                     println!("Serving the explorer for {} on http://{address}", describe(&c));

@@ -17,7 +17,7 @@ use blindsync::batch::slots::{chain_allows_with, open_slot, seal_slots};
 use blindsync::chain::statement::{Body, Revocation, Statement, sort_wraps, statement_hash};
 use blindsync::chain::verify::{Introducer, open_epoch_wrap};
 use blindsync::chain::{
-    ChainState, PendingDevice, UnlockPath, UnlockPathKeys, approve_device, enroll_with, epoch_wrap, extend,
+    ChainState, PendingDevice, Rotation, UnlockPath, UnlockPathKeys, approve_device, enroll_with, epoch_wrap, extend,
     next_statement, revoke,
 };
 use blindsync::client::{Alert, Client, SyncReport, Transport};
@@ -576,6 +576,50 @@ impl State {
     }
 }
 
+/// The secrets one `(account, epoch, UMK)` derives ([`Model::secrets`]), from a process-wide
+/// table: a pure function of its key, so the table changes no answer. [MODEL-19]
+fn derived(account: AccountId, epoch: Epoch, umk: &Umk, derive: impl FnOnce() -> Vec<[u8; 32]>) -> Vec<[u8; 32]> {
+    type Table = std::sync::Mutex<std::collections::HashMap<(AccountId, Epoch, [u8; 32]), Vec<[u8; 32]>>>;
+    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(Default::default);
+    let key = (account, epoch, *umk.expose());
+    if let Ok(t) = table.lock()
+        && let Some(v) = t.get(&key)
+    {
+        return v.clone();
+    }
+    let v = derive();
+    if let Ok(mut t) = table.lock() {
+        t.insert(key, v.clone());
+    }
+    v
+}
+
+/// [CHAIN-20] `chain::revoke` by `c` at its head with the model's seeded generator `label`:
+/// a pure function of the chain (its account, head and the defences it was verified with),
+/// the signer's keys, the lists and the label, answered from a process-wide table. [MODEL-19]
+fn revocation(c: &Client, revocations: Vec<Revocation>, unpin: Vec<[u8; 32]>, label: &str) -> Option<Rotation> {
+    type Key = (AccountId, [u8; 32], u64, Defences, [u8; 32], Vec<Revocation>, Vec<[u8; 32]>, String);
+    type Table = std::sync::Mutex<std::collections::HashMap<Key, (Vec<Vec<u8>>, ChainState, Umk)>>;
+    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(Default::default);
+    let head = c.chain().head();
+    let signer = blindsync::primitives::sha256(&[c.device().signing_seed().expose(), c.device().hpke_key().expose()]);
+    let key =
+        (c.account(), head.hash, head.len, c.defences(), signer, revocations.clone(), unpin.clone(), label.to_owned());
+    if let Ok(t) = table.lock()
+        && let Some((statements, state, umk)) = t.get(&key)
+    {
+        return Some(Rotation { statements: statements.clone(), state: state.clone(), umk: umk.clone() });
+    }
+    let mut rng = SeededRng::from_label(label);
+    let rot = revoke(c.chain(), c.device(), revocations, unpin, Vec::new(), &mut rng).ok()?;
+    if let Ok(mut t) = table.lock() {
+        t.insert(key, (rot.statements.clone(), rot.state.clone(), rot.umk.clone()));
+    }
+    Some(rot)
+}
+
 /// Recorded `(request, response)` pairs, wire-encoded. [MODEL-6]
 pub type Transcript = std::sync::Arc<std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>>;
 
@@ -687,15 +731,20 @@ impl Model {
         let account = self.fixture.account;
         for c in s.honest().chain(std::iter::once(&s.revoked)) {
             for (e, u) in c.umks() {
-                v.push(*u.expose());
-                let keys = EpochKeys::derive(u, &account, *e);
-                v.push(*keys.prk().expose());
-                v.push(*keys.routing_key().expose());
-                for name in [COLLECTION, OTHER_COLLECTION, blindsync::client::DEVICES_COLLECTION] {
-                    if let Ok(k) = keys.collection_key(name) {
-                        v.push(*k.expose());
+                // [MODEL-19] a pure derivation of (epoch, UMK): computed once per process
+                let derive = || {
+                    let mut out = vec![*u.expose()];
+                    let keys = EpochKeys::derive(u, &account, *e);
+                    out.push(*keys.prk().expose());
+                    out.push(*keys.routing_key().expose());
+                    for name in [COLLECTION, OTHER_COLLECTION, blindsync::client::DEVICES_COLLECTION] {
+                        if let Ok(k) = keys.collection_key(name) {
+                            out.push(*k.expose());
+                        }
                     }
-                }
+                    out
+                };
+                v.extend(derived(account, *e, u, derive));
             }
         }
         v.sort_unstable();
@@ -1205,7 +1254,7 @@ impl Model {
         }
         // [CHAIN-20] the honest revoker: R and every device it introduced (transitively), and
         // the partners they pinned, in one statement with the new epoch
-        let rot = revoke(c.chain(), c.device(), revocations, unpin, Vec::new(), &mut rng).ok()?;
+        let rot = revocation(c, revocations, unpin, &format!("blindsync/model/revoke/{device}/{fork}"))?;
         let epoch = rot.state.epoch();
         n.ghost.signed.extend(rot.statements.iter().map(|b| statement_hash(b)));
         if fork {
