@@ -131,6 +131,10 @@ struct ModelArgs {
     /// Adversary capabilities, comma-separated ("all", "none", or names such as withhold,replay).
     #[arg(long, default_value = "all")]
     capabilities: String,
+    /// Split each sync into its GetChain and its listing, so that other devices' operations run
+    /// between them (spec 12.4, [MODEL-20]).
+    #[arg(long)]
+    interleave: bool,
     /// Defences to switch off, comma-separated (no-signature-check, no-aad-binding, no-key-commitment,
     /// no-rollback-check, no-sequence-gap-check, no-fork-check, unpinned-keys-accepted, any-kdf-params).
     #[arg(long, default_value = "")]
@@ -161,6 +165,7 @@ impl ModelArgs {
             malice: self.malice,
             capabilities,
             defences,
+            interleave: self.interleave,
         })
     }
 }
@@ -168,14 +173,15 @@ impl ModelArgs {
 fn describe(c: &Config) -> String {
     let weak: Vec<&str> = c.defences.weakenings().iter().map(|w| w.name()).collect();
     format!(
-        "{} honest devices + 1 revoked, {} records, {} writes, malice {}, {} of {} capabilities, weakened: {}",
+        "{} honest devices + 1 revoked, {} records, {} writes, malice {}, {} of {} capabilities, weakened: {}{}",
         c.devices,
         c.records,
         c.writes,
         c.malice,
         c.capabilities.len(),
         Capability::ALL.len(),
-        if weak.is_empty() { "none".to_owned() } else { weak.join(",") }
+        if weak.is_empty() { "none".to_owned() } else { weak.join(",") },
+        if c.interleave { ", syncs interleaved" } else { "" }
     )
 }
 

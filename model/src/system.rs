@@ -165,6 +165,9 @@ pub struct Config {
     pub capabilities: BTreeSet<Capability>,
     /// The defences every device runs with.
     pub defences: Defences,
+    /// A device's sync is two actions, its GetChain and its listing, and other devices' operations
+    /// may run between them ([MODEL-20]).
+    pub interleave: bool,
 }
 
 impl Default for Config {
@@ -177,6 +180,7 @@ impl Default for Config {
             malice: 1,
             capabilities: Capability::ALL.into_iter().collect(),
             defences: Defences::ALL,
+            interleave: false,
         }
     }
 }
@@ -332,6 +336,13 @@ pub enum Action {
     /// Device R, still active and compromised, writes record 0 twice (a first action only;
     /// `equivocate-below-bound`).
     RevokedWrites,
+    /// With `--interleave`: an honest device sends its sync's GetChain and takes the chain the
+    /// server answers; its sync's listing (and the rest of the sync) is its next action, a
+    /// [`Action::Sync`], and other devices may act in between. [MODEL-20]
+    GetChain {
+        /// The device (index).
+        device: u8,
+    },
 }
 
 /// A write an honest device signed: the ground truth of integrity. [MODEL-3]
@@ -538,6 +549,9 @@ pub struct State {
     /// The device that joined during the run (device N by pairing, or the
     /// restored device by enrollment), if it accepted what it was served.
     pub onboarded: Option<Client>,
+    /// With `--interleave`: the device (index) whose sync has sent its GetChain, and the chain
+    /// the server answered then; its listing is still to come. [MODEL-20]
+    pub mid_sync: Option<(u8, Vec<Vec<u8>>)>,
     /// Ghost variables.
     pub ghost: Ghost,
 }
@@ -550,6 +564,7 @@ impl Hash for State {
         self.fork.hash(h);
         self.archive.hash(h);
         self.onboarded.hash(h);
+        self.mid_sync.hash(h);
         self.ghost.hash(h);
         for c in self.honest().chain(std::iter::once(&self.revoked)) {
             key_digest(c).hash(h);
@@ -707,6 +722,7 @@ impl Model {
             fork: None,
             archive: Vec::new(),
             onboarded: None,
+            mid_sync: None,
             ghost: Ghost {
                 writes_left: self.config.writes,
                 malice_left: self.config.malice,
@@ -818,8 +834,19 @@ impl Model {
             }
         }
         let honest_only = cfg.capabilities.is_empty();
+        if let Some((d, _)) = &s.mid_sync {
+            // [MODEL-20] the device in the middle of its sync does nothing else but finish it
+            out.push(Action::Sync { device: *d, serve: Serve::Honest });
+        }
         for (i, c) in s.devices.iter().enumerate() {
             let d = i as u8;
+            if s.mid_sync.as_ref().is_some_and(|(m, _)| *m == d) {
+                continue;
+            }
+            // [MODEL-20] one device at a time sends its GetChain ahead of its listing
+            if cfg.interleave && s.mid_sync.is_none() && !self.up_to_date(s, c) {
+                out.push(Action::GetChain { device: d });
+            }
             if s.ghost.writes_left > 0 {
                 for r in 0..cfg.records {
                     out.push(Action::Write { device: d, record: r });
@@ -981,6 +1008,13 @@ impl Model {
                 n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
                 n.ghost.used.insert(Capability::CompromiseThenInstall);
                 self.install(&mut n)?;
+            }
+            Action::GetChain { device } => {
+                // [MODEL-20] what the server answers the device's GetChain now (an honest server;
+                // the request changes nothing the model keeps)
+                n.devices.get(device as usize)?;
+                let chain = n.server.server.store_chain(&self.fixture.account);
+                n.mid_sync = Some((device, chain));
             }
             Action::RevokedWrites => {
                 n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
@@ -1149,7 +1183,16 @@ impl Model {
             _ => None,
         };
         let branches = self.branches(n);
+        // [MODEL-20] the listing of a sync whose GetChain was answered earlier
+        let held = match n.mid_sync.take() {
+            Some((d, chain)) if d as usize == device => Some(chain),
+            other => {
+                n.mid_sync = other;
+                None
+            }
+        };
         let mut t = Adversary::new(&mut n.server.server, serve, &secrets, &mut n.archive);
+        t.held_chain = held;
         t.leak = self.mutants.leak;
         t.transcript = self.transcript.clone();
         t.fork = n.fork.clone();
@@ -1753,6 +1796,8 @@ struct Adversary<'a> {
     alternative: Option<(Vec<u8>, bool)>,
     /// A listing was answered (the device reached [SYNC-7]).
     lists: bool,
+    /// [MODEL-20] the chain the server answered this sync's GetChain with, earlier.
+    held_chain: Option<Vec<Vec<u8>>>,
 }
 
 impl<'a> Adversary<'a> {
@@ -1787,6 +1832,7 @@ impl<'a> Adversary<'a> {
             extra_statement: None,
             alternative: None,
             lists: false,
+            held_chain: None,
         }
     }
 
@@ -1970,7 +2016,11 @@ impl Adversary<'_> {
                 self.applied = true;
                 Response::Bundle { bundle: self.forged_bundle.clone().unwrap_or_default() }
             }
-            Response::Chain { statements } => Response::Chain { statements: self.chain(statements) },
+            Response::Chain { statements } => {
+                // [MODEL-20] answered when the device sent its GetChain, before other devices acted
+                let statements = self.held_chain.take().unwrap_or(statements);
+                Response::Chain { statements: self.chain(statements) }
+            }
             Response::Items { items } if self.serve == Serve::FreezeView => {
                 // every page: nothing written at a head from the revocation on
                 let after = |i: &Item| {
