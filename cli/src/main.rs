@@ -74,16 +74,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ModelCommand {
-    /// Exhaust a configuration breadth-first; print each property's verdict and counterexamples.
+    /// Exhaust a configuration (depth-first); print each property's verdict and counterexamples.
     Check {
         #[command(flatten)]
         config: ModelArgs,
         /// Worker threads.
         #[arg(long, default_value_t = 2)]
         threads: usize,
-        /// Visit the space depth-first (little memory; counterexamples need not be shortest).
+        /// Visit the space breadth-first only (the whole frontier in memory). By default the
+        /// space is exhausted depth-first, then searched breadth-first for each violated
+        /// property's shortest counterexample.
         #[arg(long)]
-        dfs: bool,
+        bfs: bool,
         /// Also write every counterexample, replayed with each step's requests and responses
         /// as hex, to this JSON file (format `blindsync-model-counterexamples/1`, spec 12.6).
         #[arg(long)]
@@ -126,7 +128,7 @@ struct ModelArgs {
     #[arg(long, default_value_t = 2)]
     writes: u8,
     /// Adversary deviations per run (the depth of malice).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = model::DEFAULT_MALICE)]
     malice: u8,
     /// Adversary capabilities, comma-separated ("all", "none", or names such as withhold,replay).
     #[arg(long, default_value = "all")]
@@ -185,7 +187,7 @@ fn describe(c: &Config) -> String {
     )
 }
 
-fn model_check(c: &Config, threads: usize, dfs: bool, json: Option<&Path>) -> bool {
+fn model_check(c: &Config, threads: usize, bfs: bool, json: Option<&Path>) -> bool {
     println!("Model checker (spec chapter 12): {}", describe(c));
     let m = match model::Model::new(c.clone()) {
         Ok(m) => m,
@@ -194,8 +196,11 @@ fn model_check(c: &Config, threads: usize, dfs: bool, json: Option<&Path>) -> bo
             return false;
         }
     };
-    let search = if dfs { model::runner::Search::DepthFirst } else { model::runner::Search::BreadthFirst };
-    let out = model::runner::run_model_with(&m, threads, true, search);
+    let out = if bfs {
+        model::runner::run_model_with(&m, threads, true, model::runner::Search::BreadthFirst)
+    } else {
+        model::runner::run_model_exhaustive(&m, threads, true)
+    };
     print!("{}", out.report());
     if let Some(path) = json {
         let doc = counterexamples_json(c, &model::runner::counterexamples(&m, &out));
@@ -244,7 +249,8 @@ fn counterexamples_json(c: &Config, found: &[model::runner::Counterexample]) -> 
 /// defence off), on the same fixtures.
 fn full_model_check() -> bool {
     let started = std::time::Instant::now();
-    let c = Config::default();
+    // [MODEL-4] two deviations by default: every pair of deviations, exhausted depth-first
+    let c = Config { malice: model::DEFAULT_MALICE, ..Config::default() };
     println!("Model checker (spec chapter 12): {}", describe(&c));
     let (sync, data) = match (model::Model::new(c), model::data::DataModel::new(Default::default())) {
         (Ok(s), Ok(d)) => (s, d),
@@ -253,7 +259,7 @@ fn full_model_check() -> bool {
             return false;
         }
     };
-    let sync_out = model::runner::run_model(&sync, 2, true);
+    let sync_out = model::runner::run_model_exhaustive(&sync, 2, true);
     print!("{}", sync_out.report());
     println!("\nData-path model (spec 12.7): 3 batches, malice 1, all 6 data capabilities, all defences");
     let data_out = model::data::run_data_model(&data, 2);
@@ -371,8 +377,8 @@ fn main() -> ExitCode {
         Command::Model { command } => {
             let run = |a: &ModelArgs| a.config().map_err(|e| eprintln!("error: {e}")).ok();
             match command {
-                ModelCommand::Check { config, threads, dfs, json } => {
-                    run(&config).is_some_and(|c| model_check(&c, threads, dfs, json.as_deref()))
+                ModelCommand::Check { config, threads, bfs, json } => {
+                    run(&config).is_some_and(|c| model_check(&c, threads, bfs, json.as_deref()))
                 }
                 ModelCommand::Explore { config, address } => run(&config).is_some_and(|c| {
                     println!("Serving the explorer for {} on http://{address}", describe(&c));

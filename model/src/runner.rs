@@ -238,6 +238,32 @@ pub fn run_model_with(model: &Model, threads: usize, progress: bool, search: Sea
     }
 }
 
+/// Exhausts a built `model` depth-first on `threads` threads (memory for fingerprints, not for a
+/// breadth-first frontier of whole states) and, if an `always` property failed, searches
+/// breadth-first until each violated property has a counterexample there, and reports that
+/// one: a shortest counterexample (with one thread) and the exhaustive run's verdicts.
+/// What `blindsync check` and `blindsync model check` run. [MODEL-6]
+pub fn run_model_exhaustive(model: &Model, threads: usize, progress: bool) -> Outcome {
+    let started = Instant::now();
+    let mut out = run_model_with(model, threads, progress, Search::DepthFirst);
+    let violated: std::collections::BTreeSet<&'static str> = out.violated().into_iter().collect();
+    if !violated.is_empty() {
+        let checker =
+            model.clone().checker().threads(threads.max(1)).finish_when(HasDiscoveries::AllOf(violated)).spawn_bfs();
+        wait(&checker, progress, started);
+        let short = collect(model, &checker.join(), started);
+        for p in out.properties.iter_mut().filter(|p| p.kind == PropertyKind::Always && !p.holds) {
+            if let Some(q) = short.property(p.name).filter(|q| !q.holds) {
+                p.steps = q.steps.clone();
+                p.replay = q.replay.clone();
+                p.path = q.path.clone();
+            }
+        }
+    }
+    out.elapsed = started.elapsed();
+    out
+}
+
 /// Searches breadth-first until any safety property fails (the weakening
 /// tests: the shortest attack). [MODEL-5]
 pub fn find_violation(config: &Config, threads: usize) -> blindsync::error::Result<Outcome> {

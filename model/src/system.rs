@@ -171,7 +171,9 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// The default configuration `blindsync check` exhausts.
+    /// The default configuration with one deviation: what the model's tests pin and the
+    /// coverage matrix starts from; `blindsync check` exhausts it with
+    /// [`crate::DEFAULT_MALICE`] deviations.
     fn default() -> Self {
         Config {
             devices: 2,
