@@ -12,7 +12,9 @@
 //! - [`crate::primitives::ed25519_key_valid`]: `public key` → verdict;
 //! - [`crate::hpke::HpkeSecretKey::public_key`]: `secret key` → public key;
 //! - [`crate::primitives::hkdf_extract`] and [`crate::primitives::hkdf_expand32`]:
-//!   `(salt, ikm)` and `(prk, info)` → 32-byte key.
+//!   `(salt, ikm)` and `(prk, info)` → 32-byte key;
+//! - Ed25519 signing (RFC 8032 signatures are deterministic) in [`crate::device::DeviceKeys::sign`]
+//!   and envelope sealing: `(signing seed, message)` → signature.
 //!
 //! Each is a function of its inputs alone, so an answer from the cache is the answer the
 //! computation gives: no byte and no verdict changes (`model/tests/memo.rs` runs the model with
@@ -103,6 +105,13 @@ mod imp {
         C.get_or_init(Cache::new)
     }
 
+    pub(super) type Signatures = Cache<([u8; 32], Vec<u8>), [u8; 64]>;
+
+    pub(super) fn signatures() -> &'static Signatures {
+        static C: OnceLock<Signatures> = OnceLock::new();
+        C.get_or_init(Cache::new)
+    }
+
     pub(super) fn enabled() -> bool {
         ON.load(Ordering::Relaxed)
     }
@@ -115,6 +124,7 @@ mod imp {
             low_order().clear();
             key_valid().clear();
             bytes32().clear();
+            signatures().clear();
         }
     }
 }
@@ -216,5 +226,17 @@ pub(crate) fn bytes32(f: Fn32, parts: &[&[u8]], compute: impl FnOnce() -> [u8; 3
         return imp::bytes32().get_or((f as u8, key), compute);
     }
     let _ = (f, parts);
+    compute()
+}
+
+/// An Ed25519 signature by the key of `seed` over `msg` through the cache (RFC 8032 signing is
+/// deterministic). [MODEL-19]
+#[inline]
+pub(crate) fn sign(seed: &[u8; 32], msg: &[u8], compute: impl FnOnce() -> [u8; 64]) -> [u8; 64] {
+    #[cfg(feature = "danger")]
+    if imp::enabled() {
+        return imp::signatures().get_or((*seed, msg.to_vec()), compute);
+    }
+    let _ = (seed, msg);
     compute()
 }
