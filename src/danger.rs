@@ -19,3 +19,10 @@
 //! ```
 
 pub use crate::defences::{DataDefences, DataWeakening, Defences, ItemDefences, Weakening};
+
+/// The process-wide cache of pure primitives the model checker turns on (spec 12.1,
+/// [MODEL-19]): signature verification, HPKE open and the low-order check answer from a cache
+/// keyed by their full inputs. Off by default.
+pub mod memo {
+    pub use crate::memo::{is_enabled, set_enabled};
+}

@@ -133,7 +133,10 @@ impl DeviceKeys {
 
     /// Ed25519 signature over `msg`.
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
-        ed25519_dalek::SigningKey::from_bytes(self.signing.expose()).sign(msg).to_bytes()
+        // deterministic (RFC 8032): the model checker may answer it from a cache ([MODEL-19])
+        crate::memo::sign(self.signing.expose(), msg, || {
+            ed25519_dalek::SigningKey::from_bytes(self.signing.expose()).sign(msg).to_bytes()
+        })
     }
 
     /// The signing seed (for storage).

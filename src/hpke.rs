@@ -62,7 +62,10 @@ secret_type!(
 impl HpkeSecretKey {
     /// The X25519 public key (RFC 7748).
     pub fn public_key(&self) -> [u8; 32] {
-        x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*self.expose())).to_bytes()
+        // a pure function of the key: the model checker may answer it from a cache ([MODEL-19])
+        crate::memo::bytes32(crate::memo::Fn32::X25519Public, &[self.expose()], || {
+            x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*self.expose())).to_bytes()
+        })
     }
 }
 
@@ -72,8 +75,11 @@ impl HpkeSecretKey {
 /// A clamped scalar is a multiple of the cofactor 8, so one fixed scalar
 /// decides it for all.
 pub fn is_low_order(pk: &[u8; 32]) -> bool {
-    let probe = x25519_dalek::StaticSecret::from([0x42u8; 32]);
-    !probe.diffie_hellman(&x25519_dalek::PublicKey::from(*pk)).was_contributory()
+    // a pure function of its input: the model checker may answer it from a cache ([MODEL-19])
+    crate::memo::low_order(pk, || {
+        let probe = x25519_dalek::StaticSecret::from([0x42u8; 32]);
+        !probe.diffie_hellman(&x25519_dalek::PublicKey::from(*pk)).was_contributory()
+    })
 }
 
 /// RFC 9180 SealBase for our suite. Returns `(enc, ct ‖ tag)`. [HPKE-1] [HPKE-2] [HPKE-3]
@@ -127,7 +133,8 @@ pub fn seal_suite<A: hpke::aead::Aead, R: CryptoRng + ?Sized>(
 /// low-order point; [`Error::HpkeOpen`] for every other failure (wrong
 /// length, wrong key, wrong `info` or `aad`, tampered ciphertext).
 pub fn open(sk_r: &HpkeSecretKey, enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    open_suite::<AesGcm256>(sk_r, enc, info, aad, ct)
+    // a pure function of its inputs: the model checker may answer it from a cache ([MODEL-19])
+    crate::memo::hpke_open([sk_r.expose(), enc, info, aad, ct], || open_suite::<AesGcm256>(sk_r, enc, info, aad, ct))
 }
 
 danger_api! {

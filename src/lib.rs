@@ -43,6 +43,7 @@ pub mod error;
 pub mod hpke;
 pub mod keys;
 pub mod labels;
+mod memo;
 pub mod primitives;
 pub mod secret;
 pub mod server;

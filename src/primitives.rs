@@ -69,10 +69,16 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 
 /// HKDF-SHA256 Extract (RFC 5869 section 2.2): `PRK = HMAC(salt, IKM)`. [PRIM-2]
 pub fn hkdf_extract(salt: &[u8], ikm: &[u8]) -> Secret32 {
-    let (prk, _) = Hkdf::<Sha256>::extract(Some(salt), ikm);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&prk);
-    Secret32::from_bytes(out)
+    // a pure function of its inputs: the model checker may answer it from a cache ([MODEL-19])
+    let mut out = crate::memo::bytes32(crate::memo::Fn32::HkdfExtract, &[salt, ikm], || {
+        let (prk, _) = Hkdf::<Sha256>::extract(Some(salt), ikm);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&prk);
+        out
+    });
+    let s = Secret32::from_bytes(out);
+    out.zeroize();
+    s
 }
 
 /// HKDF-SHA256 Expand (RFC 5869 section 2.3) into `out` (1..=8160 bytes). [PRIM-2]
@@ -83,9 +89,13 @@ pub fn hkdf_expand(prk: &Secret32, info: &[u8], out: &mut [u8]) -> Result<()> {
 
 /// HKDF-SHA256 Expand to one 32-byte key. [PRIM-2]
 pub fn hkdf_expand32(prk: &Secret32, info: &[u8]) -> Secret32 {
-    let mut out = [0u8; 32];
-    // 32 bytes is always a valid HKDF-SHA256 output length.
-    let _ = hkdf_expand(prk, info, &mut out);
+    // a pure function of its inputs: the model checker may answer it from a cache ([MODEL-19])
+    let mut out = crate::memo::bytes32(crate::memo::Fn32::HkdfExpand32, &[prk.expose(), info], || {
+        let mut out = [0u8; 32];
+        // 32 bytes is always a valid HKDF-SHA256 output length.
+        let _ = hkdf_expand(prk, info, &mut out);
+        out
+    });
     let s = Secret32::from_bytes(out);
     out.zeroize();
     s
@@ -103,8 +113,11 @@ pub fn hkdf_expand32(prk: &Secret32, info: &[u8]) -> Secret32 {
 /// assert!(!ed25519_key_valid(&[0; 32])); // small order
 /// ```
 pub fn ed25519_key_valid(pk: &[u8; 32]) -> bool {
-    ed25519_dalek::VerifyingKey::from_bytes(pk)
-        .is_ok_and(|vk| vk.to_edwards().compress().to_bytes() == *pk && !vk.is_weak())
+    // a pure function of its input: the model checker may answer it from a cache ([MODEL-19])
+    crate::memo::key_valid(pk, || {
+        ed25519_dalek::VerifyingKey::from_bytes(pk)
+            .is_ok_and(|vk| vk.to_edwards().compress().to_bytes() == *pk && !vk.is_weak())
+    })
 }
 
 /// Strict Ed25519 verification ([PRIM-9]): a valid key
@@ -123,10 +136,13 @@ pub fn ed25519_key_valid(pk: &[u8; 32]) -> bool {
 /// assert!(!verify_strict(&sk.verifying_key().to_bytes(), b"other", &sig));
 /// ```
 pub fn verify_strict(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
-    let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(pk) else { return false };
-    vk.to_edwards().compress().to_bytes() == *pk
-        && !vk.is_weak()
-        && vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok()
+    // a pure function of its inputs: the model checker may answer it from a cache ([MODEL-19])
+    crate::memo::verify(pk, msg, sig, || {
+        let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(pk) else { return false };
+        vk.to_edwards().compress().to_bytes() == *pk
+            && !vk.is_weak()
+            && vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)).is_ok()
+    })
 }
 
 /// Constant-time equality of two byte strings (lengths are public). [PRIM-8]

@@ -74,13 +74,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ModelCommand {
-    /// Exhaust a configuration breadth-first; print each property's verdict and counterexamples.
+    /// Exhaust a configuration (depth-first); print each property's verdict and counterexamples.
     Check {
         #[command(flatten)]
         config: ModelArgs,
         /// Worker threads.
         #[arg(long, default_value_t = 2)]
         threads: usize,
+        /// Visit the space breadth-first only (the whole frontier in memory). By default the
+        /// space is exhausted depth-first, then searched breadth-first for each violated
+        /// property's shortest counterexample.
+        #[arg(long)]
+        bfs: bool,
         /// Also write every counterexample, replayed with each step's requests and responses
         /// as hex, to this JSON file (format `blindsync-model-counterexamples/1`, spec 12.6).
         #[arg(long)]
@@ -123,11 +128,15 @@ struct ModelArgs {
     #[arg(long, default_value_t = 2)]
     writes: u8,
     /// Adversary deviations per run (the depth of malice).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = model::DEFAULT_MALICE)]
     malice: u8,
     /// Adversary capabilities, comma-separated ("all", "none", or names such as withhold,replay).
     #[arg(long, default_value = "all")]
     capabilities: String,
+    /// Split each sync into its GetChain and its listing, so that other devices' operations run
+    /// between them (spec 12.4, [MODEL-20]).
+    #[arg(long)]
+    interleave: bool,
     /// Defences to switch off, comma-separated (no-signature-check, no-aad-binding, no-key-commitment,
     /// no-rollback-check, no-sequence-gap-check, no-fork-check, unpinned-keys-accepted, any-kdf-params).
     #[arg(long, default_value = "")]
@@ -158,6 +167,7 @@ impl ModelArgs {
             malice: self.malice,
             capabilities,
             defences,
+            interleave: self.interleave,
         })
     }
 }
@@ -165,18 +175,19 @@ impl ModelArgs {
 fn describe(c: &Config) -> String {
     let weak: Vec<&str> = c.defences.weakenings().iter().map(|w| w.name()).collect();
     format!(
-        "{} honest devices + 1 revoked, {} records, {} writes, malice {}, {} of {} capabilities, weakened: {}",
+        "{} honest devices + 1 revoked, {} records, {} writes, malice {}, {} of {} capabilities, weakened: {}{}",
         c.devices,
         c.records,
         c.writes,
         c.malice,
         c.capabilities.len(),
         Capability::ALL.len(),
-        if weak.is_empty() { "none".to_owned() } else { weak.join(",") }
+        if weak.is_empty() { "none".to_owned() } else { weak.join(",") },
+        if c.interleave { ", syncs interleaved" } else { "" }
     )
 }
 
-fn model_check(c: &Config, threads: usize, json: Option<&Path>) -> bool {
+fn model_check(c: &Config, threads: usize, bfs: bool, json: Option<&Path>) -> bool {
     println!("Model checker (spec chapter 12): {}", describe(c));
     let m = match model::Model::new(c.clone()) {
         Ok(m) => m,
@@ -185,7 +196,11 @@ fn model_check(c: &Config, threads: usize, json: Option<&Path>) -> bool {
             return false;
         }
     };
-    let out = model::runner::run_model(&m, threads, true);
+    let out = if bfs {
+        model::runner::run_model_with(&m, threads, true, model::runner::Search::BreadthFirst)
+    } else {
+        model::runner::run_model_exhaustive(&m, threads, true)
+    };
     print!("{}", out.report());
     if let Some(path) = json {
         let doc = counterexamples_json(c, &model::runner::counterexamples(&m, &out));
@@ -234,7 +249,8 @@ fn counterexamples_json(c: &Config, found: &[model::runner::Counterexample]) -> 
 /// defence off), on the same fixtures.
 fn full_model_check() -> bool {
     let started = std::time::Instant::now();
-    let c = Config::default();
+    // [MODEL-4] two deviations by default: every pair of deviations, exhausted depth-first
+    let c = Config { malice: model::DEFAULT_MALICE, ..Config::default() };
     println!("Model checker (spec chapter 12): {}", describe(&c));
     let (sync, data) = match (model::Model::new(c), model::data::DataModel::new(Default::default())) {
         (Ok(s), Ok(d)) => (s, d),
@@ -243,7 +259,7 @@ fn full_model_check() -> bool {
             return false;
         }
     };
-    let sync_out = model::runner::run_model(&sync, 2, true);
+    let sync_out = model::runner::run_model_exhaustive(&sync, 2, true);
     print!("{}", sync_out.report());
     println!("\nData-path model (spec 12.7): 3 batches, malice 1, all 6 data capabilities, all defences");
     let data_out = model::data::run_data_model(&data, 2);
@@ -361,8 +377,8 @@ fn main() -> ExitCode {
         Command::Model { command } => {
             let run = |a: &ModelArgs| a.config().map_err(|e| eprintln!("error: {e}")).ok();
             match command {
-                ModelCommand::Check { config, threads, json } => {
-                    run(&config).is_some_and(|c| model_check(&c, threads, json.as_deref()))
+                ModelCommand::Check { config, threads, bfs, json } => {
+                    run(&config).is_some_and(|c| model_check(&c, threads, bfs, json.as_deref()))
                 }
                 ModelCommand::Explore { config, address } => run(&config).is_some_and(|c| {
                     println!("Serving the explorer for {} on http://{address}", describe(&c));

@@ -221,7 +221,9 @@ pub fn run(
             let defences = row.switches.iter().fold(Defences::ALL, |d, s| s.apply(d));
             let (blocked, out) = match row.target {
                 Target::Sync(c) => {
-                    let cfg = Config { capabilities: [c].into_iter().collect(), defences, ..sync.config.clone() };
+                    // one capability, one deviation, whatever the default run's malice
+                    let cfg =
+                        Config { capabilities: [c].into_iter().collect(), defences, malice: 1, ..sync.config.clone() };
                     (held(sync_out, row.property), find_violation_in(&sync.with_config(cfg), threads))
                 }
                 Target::Data(c) => {

@@ -30,6 +30,11 @@ pub mod system;
 pub use runner::{Outcome, PropertyKind, PropertyOutcome, explore, find_violation, run_check, run_simulation};
 pub use system::{Action, Capability, Config, Model, Mutants, Serve, State};
 
+/// The malice `blindsync check` and `blindsync model check` exhaust by default: every
+/// combination of two deviations ([MODEL-4]; [`Config::default`] keeps one, for tests and
+/// the coverage matrix).
+pub const DEFAULT_MALICE: u8 = 2;
+
 // The data-path model (spec 12.7): batches, streams, attachments and the password salt.
 pub mod data;
 

@@ -145,6 +145,7 @@ fn honest_action(a: &Action) -> bool {
         Action::OpenStream { serve } => *serve == StreamServe::Honest,
         Action::Pair { forge } => !forge,
         Action::Enroll { counterfeit } => !counterfeit,
+        Action::GetChain { .. } => true,
         Action::RevokedReads | Action::SplitRotation | Action::Install | Action::RevokedWrites => false,
     }
 }
@@ -472,6 +473,9 @@ pub fn describe(m: &Model, a: &Action) -> String {
             "device R (still active) adds the server's sleeper device and pins the server's key as a partner".to_owned()
         }
         Action::RevokedWrites => "device R (still active, compromised) writes record 0 twice".to_owned(),
+        Action::GetChain { device } => {
+            format!("{} sends its sync's GetChain (its listing comes later)", dev(device))
+        }
     }
     .replace("device A", if m.config.devices > 0 { "device A" } else { "device" })
 }

@@ -204,11 +204,64 @@ pub fn run_check(config: &Config, threads: usize, progress: bool) -> blindsync::
 
 /// Exhausts a built `model` breadth-first on `threads` threads. [MODEL-6]
 pub fn run_model(model: &Model, threads: usize, progress: bool) -> Outcome {
+    run_model_with(model, threads, progress, Search::BreadthFirst)
+}
+
+/// The order in which a run visits the space. Exhausting it, both visit the same states and
+/// reach the same verdicts; they differ in memory and in the counterexamples reported. [MODEL-6]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Search {
+    /// Breadth-first: every counterexample is a shortest one (with one thread); the frontier
+    /// of whole states is kept in memory.
+    #[default]
+    BreadthFirst,
+    /// Depth-first: memory for the fingerprints and one path's successors only; a
+    /// counterexample may be longer than the shortest.
+    DepthFirst,
+}
+
+/// Exhausts a built `model` in the order `search` says on `threads` threads. [MODEL-6]
+pub fn run_model_with(model: &Model, threads: usize, progress: bool, search: Search) -> Outcome {
     let started = Instant::now();
-    let checker = model.clone().checker().threads(threads.max(1)).spawn_bfs();
-    wait(&checker, progress, started);
-    let checker = checker.join();
-    collect(model, &checker, started)
+    let builder = model.clone().checker().threads(threads.max(1));
+    match search {
+        Search::BreadthFirst => {
+            let checker = builder.spawn_bfs();
+            wait(&checker, progress, started);
+            collect(model, &checker.join(), started)
+        }
+        Search::DepthFirst => {
+            let checker = builder.spawn_dfs();
+            wait(&checker, progress, started);
+            collect(model, &checker.join(), started)
+        }
+    }
+}
+
+/// Exhausts a built `model` depth-first on `threads` threads (memory for fingerprints, not for a
+/// breadth-first frontier of whole states) and, if an `always` property failed, searches
+/// breadth-first until each violated property has a counterexample there, and reports that
+/// one: a shortest counterexample (with one thread) and the exhaustive run's verdicts.
+/// What `blindsync check` and `blindsync model check` run. [MODEL-6]
+pub fn run_model_exhaustive(model: &Model, threads: usize, progress: bool) -> Outcome {
+    let started = Instant::now();
+    let mut out = run_model_with(model, threads, progress, Search::DepthFirst);
+    let violated: std::collections::BTreeSet<&'static str> = out.violated().into_iter().collect();
+    if !violated.is_empty() {
+        let checker =
+            model.clone().checker().threads(threads.max(1)).finish_when(HasDiscoveries::AllOf(violated)).spawn_bfs();
+        wait(&checker, progress, started);
+        let short = collect(model, &checker.join(), started);
+        for p in out.properties.iter_mut().filter(|p| p.kind == PropertyKind::Always && !p.holds) {
+            if let Some(q) = short.property(p.name).filter(|q| !q.holds) {
+                p.steps = q.steps.clone();
+                p.replay = q.replay.clone();
+                p.path = q.path.clone();
+            }
+        }
+    }
+    out.elapsed = started.elapsed();
+    out
 }
 
 /// Searches breadth-first until any safety property fails (the weakening

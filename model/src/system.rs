@@ -17,7 +17,7 @@ use blindsync::batch::slots::{chain_allows_with, open_slot, seal_slots};
 use blindsync::chain::statement::{Body, Revocation, Statement, sort_wraps, statement_hash};
 use blindsync::chain::verify::{Introducer, open_epoch_wrap};
 use blindsync::chain::{
-    ChainState, PendingDevice, UnlockPath, UnlockPathKeys, approve_device, enroll_with, epoch_wrap, extend,
+    ChainState, PendingDevice, Rotation, UnlockPath, UnlockPathKeys, approve_device, enroll_with, epoch_wrap, extend,
     next_statement, revoke,
 };
 use blindsync::client::{Alert, Client, SyncReport, Transport};
@@ -165,10 +165,15 @@ pub struct Config {
     pub capabilities: BTreeSet<Capability>,
     /// The defences every device runs with.
     pub defences: Defences,
+    /// A device's sync is two actions, its GetChain and its listing, and other devices' operations
+    /// may run between them ([MODEL-20]).
+    pub interleave: bool,
 }
 
 impl Default for Config {
-    /// The default configuration `blindsync check` exhausts.
+    /// The default configuration with one deviation: what the model's tests pin and the
+    /// coverage matrix starts from; `blindsync check` exhausts it with
+    /// [`crate::DEFAULT_MALICE`] deviations.
     fn default() -> Self {
         Config {
             devices: 2,
@@ -177,6 +182,7 @@ impl Default for Config {
             malice: 1,
             capabilities: Capability::ALL.into_iter().collect(),
             defences: Defences::ALL,
+            interleave: false,
         }
     }
 }
@@ -332,6 +338,13 @@ pub enum Action {
     /// Device R, still active and compromised, writes record 0 twice (a first action only;
     /// `equivocate-below-bound`).
     RevokedWrites,
+    /// With `--interleave`: an honest device sends its sync's GetChain and takes the chain the
+    /// server answers; its sync's listing (and the rest of the sync) is its next action, a
+    /// [`Action::Sync`], and other devices may act in between. [MODEL-20]
+    GetChain {
+        /// The device (index).
+        device: u8,
+    },
 }
 
 /// A write an honest device signed: the ground truth of integrity. [MODEL-3]
@@ -538,6 +551,9 @@ pub struct State {
     /// The device that joined during the run (device N by pairing, or the
     /// restored device by enrollment), if it accepted what it was served.
     pub onboarded: Option<Client>,
+    /// With `--interleave`: the device (index) whose sync has sent its GetChain, and the chain
+    /// the server answered then; its listing is still to come. [MODEL-20]
+    pub mid_sync: Option<(u8, Vec<Vec<u8>>)>,
     /// Ghost variables.
     pub ghost: Ghost,
 }
@@ -550,6 +566,7 @@ impl Hash for State {
         self.fork.hash(h);
         self.archive.hash(h);
         self.onboarded.hash(h);
+        self.mid_sync.hash(h);
         self.ghost.hash(h);
         for c in self.honest().chain(std::iter::once(&self.revoked)) {
             key_digest(c).hash(h);
@@ -574,6 +591,50 @@ impl State {
     pub fn honest(&self) -> impl Iterator<Item = &Client> {
         self.devices.iter().chain(self.onboarded.iter())
     }
+}
+
+/// The secrets one `(account, epoch, UMK)` derives ([`Model::secrets`]), from a process-wide
+/// table: a pure function of its key, so the table changes no answer. [MODEL-19]
+fn derived(account: AccountId, epoch: Epoch, umk: &Umk, derive: impl FnOnce() -> Vec<[u8; 32]>) -> Vec<[u8; 32]> {
+    type Table = std::sync::Mutex<std::collections::HashMap<(AccountId, Epoch, [u8; 32]), Vec<[u8; 32]>>>;
+    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(Default::default);
+    let key = (account, epoch, *umk.expose());
+    if let Ok(t) = table.lock()
+        && let Some(v) = t.get(&key)
+    {
+        return v.clone();
+    }
+    let v = derive();
+    if let Ok(mut t) = table.lock() {
+        t.insert(key, v.clone());
+    }
+    v
+}
+
+/// [CHAIN-20] `chain::revoke` by `c` at its head with the model's seeded generator `label`:
+/// a pure function of the chain (its account, head and the defences it was verified with),
+/// the signer's keys, the lists and the label, answered from a process-wide table. [MODEL-19]
+fn revocation(c: &Client, revocations: Vec<Revocation>, unpin: Vec<[u8; 32]>, label: &str) -> Option<Rotation> {
+    type Key = (AccountId, [u8; 32], u64, Defences, [u8; 32], Vec<Revocation>, Vec<[u8; 32]>, String);
+    type Table = std::sync::Mutex<std::collections::HashMap<Key, (Vec<Vec<u8>>, ChainState, Umk)>>;
+    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(Default::default);
+    let head = c.chain().head();
+    let signer = blindsync::primitives::sha256(&[c.device().signing_seed().expose(), c.device().hpke_key().expose()]);
+    let key =
+        (c.account(), head.hash, head.len, c.defences(), signer, revocations.clone(), unpin.clone(), label.to_owned());
+    if let Ok(t) = table.lock()
+        && let Some((statements, state, umk)) = t.get(&key)
+    {
+        return Some(Rotation { statements: statements.clone(), state: state.clone(), umk: umk.clone() });
+    }
+    let mut rng = SeededRng::from_label(label);
+    let rot = revoke(c.chain(), c.device(), revocations, unpin, Vec::new(), &mut rng).ok()?;
+    if let Ok(mut t) = table.lock() {
+        t.insert(key, (rot.statements.clone(), rot.state.clone(), rot.umk.clone()));
+    }
+    Some(rot)
 }
 
 /// Recorded `(request, response)` pairs, wire-encoded. [MODEL-6]
@@ -624,6 +685,9 @@ pub struct Model {
 impl Model {
     /// Builds the fixture (about a second: real Argon2id at the floor) and the model.
     pub fn new(config: Config) -> blindsync::error::Result<Model> {
+        // [MODEL-19] pure primitives answer from the library's cache (same answers, fewer curve
+        // operations); `model/tests/memo.rs` shows the space and verdicts are the same without it
+        blindsync::danger::memo::set_enabled(true);
         let fixture = Fixture::build(config.devices)?;
         let owner = &fixture.devices[0];
         let umk0 = owner.umks().get(&0).ok_or(blindsync::error::Error::EnvEpoch)?;
@@ -660,6 +724,7 @@ impl Model {
             fork: None,
             archive: Vec::new(),
             onboarded: None,
+            mid_sync: None,
             ghost: Ghost {
                 writes_left: self.config.writes,
                 malice_left: self.config.malice,
@@ -684,15 +749,20 @@ impl Model {
         let account = self.fixture.account;
         for c in s.honest().chain(std::iter::once(&s.revoked)) {
             for (e, u) in c.umks() {
-                v.push(*u.expose());
-                let keys = EpochKeys::derive(u, &account, *e);
-                v.push(*keys.prk().expose());
-                v.push(*keys.routing_key().expose());
-                for name in [COLLECTION, OTHER_COLLECTION, blindsync::client::DEVICES_COLLECTION] {
-                    if let Ok(k) = keys.collection_key(name) {
-                        v.push(*k.expose());
+                // [MODEL-19] a pure derivation of (epoch, UMK): computed once per process
+                let derive = || {
+                    let mut out = vec![*u.expose()];
+                    let keys = EpochKeys::derive(u, &account, *e);
+                    out.push(*keys.prk().expose());
+                    out.push(*keys.routing_key().expose());
+                    for name in [COLLECTION, OTHER_COLLECTION, blindsync::client::DEVICES_COLLECTION] {
+                        if let Ok(k) = keys.collection_key(name) {
+                            out.push(*k.expose());
+                        }
                     }
-                }
+                    out
+                };
+                v.extend(derived(account, *e, u, derive));
             }
         }
         v.sort_unstable();
@@ -766,8 +836,19 @@ impl Model {
             }
         }
         let honest_only = cfg.capabilities.is_empty();
+        if let Some((d, _)) = &s.mid_sync {
+            // [MODEL-20] the device in the middle of its sync does nothing else but finish it
+            out.push(Action::Sync { device: *d, serve: Serve::Honest });
+        }
         for (i, c) in s.devices.iter().enumerate() {
             let d = i as u8;
+            if s.mid_sync.as_ref().is_some_and(|(m, _)| *m == d) {
+                continue;
+            }
+            // [MODEL-20] one device at a time sends its GetChain ahead of its listing
+            if cfg.interleave && s.mid_sync.is_none() && !self.up_to_date(s, c) {
+                out.push(Action::GetChain { device: d });
+            }
             if s.ghost.writes_left > 0 {
                 for r in 0..cfg.records {
                     out.push(Action::Write { device: d, record: r });
@@ -929,6 +1010,13 @@ impl Model {
                 n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
                 n.ghost.used.insert(Capability::CompromiseThenInstall);
                 self.install(&mut n)?;
+            }
+            Action::GetChain { device } => {
+                // [MODEL-20] what the server answers the device's GetChain now (an honest server;
+                // the request changes nothing the model keeps)
+                n.devices.get(device as usize)?;
+                let chain = n.server.server.store_chain(&self.fixture.account);
+                n.mid_sync = Some((device, chain));
             }
             Action::RevokedWrites => {
                 n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
@@ -1097,7 +1185,16 @@ impl Model {
             _ => None,
         };
         let branches = self.branches(n);
+        // [MODEL-20] the listing of a sync whose GetChain was answered earlier
+        let held = match n.mid_sync.take() {
+            Some((d, chain)) if d as usize == device => Some(chain),
+            other => {
+                n.mid_sync = other;
+                None
+            }
+        };
         let mut t = Adversary::new(&mut n.server.server, serve, &secrets, &mut n.archive);
+        t.held_chain = held;
         t.leak = self.mutants.leak;
         t.transcript = self.transcript.clone();
         t.fork = n.fork.clone();
@@ -1202,7 +1299,7 @@ impl Model {
         }
         // [CHAIN-20] the honest revoker: R and every device it introduced (transitively), and
         // the partners they pinned, in one statement with the new epoch
-        let rot = revoke(c.chain(), c.device(), revocations, unpin, Vec::new(), &mut rng).ok()?;
+        let rot = revocation(c, revocations, unpin, &format!("blindsync/model/revoke/{device}/{fork}"))?;
         let epoch = rot.state.epoch();
         n.ghost.signed.extend(rot.statements.iter().map(|b| statement_hash(b)));
         if fork {
@@ -1701,6 +1798,8 @@ struct Adversary<'a> {
     alternative: Option<(Vec<u8>, bool)>,
     /// A listing was answered (the device reached [SYNC-7]).
     lists: bool,
+    /// [MODEL-20] the chain the server answered this sync's GetChain with, earlier.
+    held_chain: Option<Vec<Vec<u8>>>,
 }
 
 impl<'a> Adversary<'a> {
@@ -1735,6 +1834,7 @@ impl<'a> Adversary<'a> {
             extra_statement: None,
             alternative: None,
             lists: false,
+            held_chain: None,
         }
     }
 
@@ -1918,7 +2018,11 @@ impl Adversary<'_> {
                 self.applied = true;
                 Response::Bundle { bundle: self.forged_bundle.clone().unwrap_or_default() }
             }
-            Response::Chain { statements } => Response::Chain { statements: self.chain(statements) },
+            Response::Chain { statements } => {
+                // [MODEL-20] answered when the device sent its GetChain, before other devices acted
+                let statements = self.held_chain.take().unwrap_or(statements);
+                Response::Chain { statements: self.chain(statements) }
+            }
             Response::Items { items } if self.serve == Serve::FreezeView => {
                 // every page: nothing written at a head from the revocation on
                 let after = |i: &Item| {

@@ -27,6 +27,27 @@ fn default_configuration_holds() {
     );
 }
 
+/// What `blindsync check` exhausts ([`blindsync_model::DEFAULT_MALICE`] deviations): its unique
+/// and generated state counts. [MODEL-4] [MODEL-19]
+const CHECK_STATES: (usize, usize) = (671_257, 2_257_634);
+
+// [MODEL-4] [MODEL-19] the configuration `blindsync check` exhausts, two deviations, depth-first:
+// every property holds and the space is the pinned one. Release builds only (tens of CPU seconds
+// optimized; CI runs it through `blindsync check` in release).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "release only: cargo test --release -p blindsync-model")]
+fn check_configuration_holds() {
+    let config = Config { malice: blindsync_model::DEFAULT_MALICE, ..Config::default() };
+    let out = blindsync_model::runner::run_model_exhaustive(&Model::new(config).unwrap(), 2, false);
+    println!("{}", out.report());
+    assert!(out.all_hold(), "{}", out.report());
+    assert_eq!(
+        (out.unique, out.states),
+        CHECK_STATES,
+        "the space `blindsync check` exhausts changed: re-pin it and update model/README.md"
+    );
+}
+
 /// The capability that carries the attack a weakening lets through.
 fn attack(w: Weakening) -> Capability {
     match w {

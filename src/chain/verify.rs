@@ -50,8 +50,36 @@ pub enum Role {
 
 /// A verified account chain and everything it establishes. Devices keep one
 /// and feed it every chain the server serves; a refused input changes nothing. [CHAIN-7]
+///
+/// Clones share one immutable [`ChainFields`] until one of them takes a statement (the model
+/// checker keeps many copies of few chains, [MODEL-19]); equality, hashing and every answer
+/// are those of the fields.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChainState(std::sync::Arc<ChainFields>);
+
+impl core::fmt::Debug for ChainState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl core::ops::Deref for ChainState {
+    type Target = ChainFields;
+    fn deref(&self) -> &ChainFields {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for ChainState {
+    // copy on write: a state shared with a clone is copied before it changes
+    fn deref_mut(&mut self) -> &mut ChainFields {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+/// The fields of a [`ChainState`] (private; read them through its methods).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChainState {
+pub struct ChainFields {
     account: AccountId,
     statements: Vec<Statement>,
     hashes: Vec<[u8; 32]>,
@@ -201,7 +229,7 @@ impl ChainState {
         authorities.insert(UnlockPath::Recovery, *recovery);
         authorities.insert(UnlockPath::Password, *password);
         let (key_checks, password_kdf) = (vec![*key_check], *password_kdf);
-        Ok(ChainState {
+        Ok(ChainState(std::sync::Arc::new(ChainFields {
             account: account_id(bytes),
             hashes: vec![statement_hash(bytes)],
             statements: vec![s],
@@ -216,7 +244,7 @@ impl ChainState {
             password_kdf,
             device_introducers,
             partner_introducers: BTreeMap::new(),
-        })
+        })))
     }
     }
 

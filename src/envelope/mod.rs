@@ -291,8 +291,12 @@ fn seal_inner(
     let tag = aead_seal_in_place(header.suite, &ks.key, nonce, &aad, out.get_mut(ct_start..).unwrap_or_default())?;
     out.extend_from_slice(&tag);
     let digest = body_digest(out.get(HEADER_LEN + 4..).unwrap_or_default()); // [ENV-8]
-    let sig = signing_key.sign(&header.bound(defences).sig_digest(account, &digest)); // [ENV-9]
-    out.extend_from_slice(&sig.to_bytes());
+    let msg = header.bound(defences).sig_digest(account, &digest);
+    // [ENV-9]; deterministic (RFC 8032): the model checker may answer it from a cache ([MODEL-19])
+    let mut seed = signing_key.to_bytes();
+    let sig = crate::memo::sign(&seed, &msg, || signing_key.sign(&msg).to_bytes());
+    seed.zeroize();
+    out.extend_from_slice(&sig);
     Ok(out)
 }
 
