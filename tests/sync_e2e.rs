@@ -217,7 +217,7 @@ fn revoked_device_cannot_read_new_writes() {
     assert_eq!(b.login(&mut s.w), Err(Error::SrvAuth));
     // even a server that serves it everything: it cannot open the new epoch
     let chain = s.w.server.store_chain(&a.account());
-    assert_eq!(b.apply_chain(&chain), None);
+    assert_eq!(b.apply_chain(&chain), Vec::new());
     let items = s.w.server.store_items(&a.account());
     let r = b.apply_items(&items);
     assert_eq!(r.alerts, vec![Alert::Forged { item_seq: 1, error: Error::EnvEpoch }]);

@@ -1376,7 +1376,7 @@ impl Model {
             a.chain.append_with(&bytes, &d).ok()?;
         }
         let c = n.devices.get_mut(device)?;
-        if c.apply_chain(&chain).is_some() {
+        if !c.apply_chain(&chain).is_empty() {
             return None;
         }
         n.ghost.genuine.insert((epoch, key_check));

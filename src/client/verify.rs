@@ -49,9 +49,10 @@ struct Verified {
 impl<P: Persist> Client<P> {
     /// Takes a served chain: [CHAIN-10] no rollback, no fork, every new
     /// statement verified; then opens any new epoch's UMK wrapped to this
-    /// device. On an alert the state is unchanged, except for a split that
-    /// a new revocation exposes: the chain is taken and the alert returned. [SYNC-11] [SYNC-14]
-    pub fn apply_chain(&mut self, statements: &[Vec<u8>]) -> Option<Alert> {
+    /// device. Returns the alerts (none: the chain was taken or is the one
+    /// held). On an alert the state is unchanged, except for the splits that
+    /// new revocations expose: the chain is taken and every split returned. [SYNC-11] [SYNC-14]
+    pub fn apply_chain(&mut self, statements: &[Vec<u8>]) -> Vec<Alert> {
         let mut next = self.state.chain.clone();
         if let Err(e) = switches::update_chain(&mut next, statements, &self.defences) {
             // [MODEL-5] weakened: a served chain that forks or is shorter is taken if it verifies
@@ -59,11 +60,11 @@ impl<P: Persist> Client<P> {
                 || (e == Error::ChainRollback && !self.defences.rollback);
             match weakened.then(|| switches::verify_chain(statements, &self.defences)) {
                 Some(Ok(served)) if served.account() == self.state.chain.account() => next = served,
-                _ => return Some(if e == Error::ChainFork { Alert::Fork } else { Alert::Chain(e) }),
+                _ => return vec![if e == Error::ChainFork { Alert::Fork } else { Alert::Chain(e) }],
             }
         }
         if next.head() == self.state.chain.head() {
-            return None; // the same chain: nothing new to open
+            return Vec::new(); // the same chain: nothing new to open
         }
         // [CHAIN-16] every new epoch's UMK is checked against the chain before the chain is taken:
         // a split rotation is an alert (E_KEY_CHECK) and leaves the state unchanged.
@@ -73,7 +74,7 @@ impl<P: Persist> Client<P> {
                     self.state.keys.umks.entry(e).or_insert(k);
                 }
             }
-            Err(e) => return Some(Alert::Chain(e)),
+            Err(e) => return vec![Alert::Chain(e)],
         }
         let split = self.revocation_split(&next);
         self.state.chain = next;
@@ -84,17 +85,19 @@ impl<P: Persist> Client<P> {
     /// (`max_seq > 0`), whose `last_envelope` is not the identity this device remembers for
     /// `(R, max_seq)`: the revoker and this device took different histories from R. The alert
     /// comes with the adopted chain, so it fires once (the next sync holds the revocation
-    /// already) and holds the cursor for one sync only.
-    fn revocation_split(&self, next: &crate::chain::ChainState) -> Option<Alert> {
+    /// already) and holds the cursor for one sync only. Every exposed split is returned, in
+    /// ascending order of the revoked device's id.
+    fn revocation_split(&self, next: &crate::chain::ChainState) -> Vec<Alert> {
         if !self.defences.items.revocation_split {
-            return None;
+            return Vec::new();
         }
         let held = self.state.chain.revoked();
         next.revoked()
             .iter()
             .filter(|(id, r)| r.max_seq > 0 && !held.contains_key(*id))
-            .find(|(id, r)| self.state.identities.get(&(**id, r.max_seq)).is_some_and(|i| *i != r.last_envelope))
+            .filter(|(id, r)| self.state.identities.get(&(**id, r.max_seq)).is_some_and(|i| *i != r.last_envelope))
             .map(|(id, r)| Alert::Equivocation { writer: *id, seq: r.max_seq })
+            .collect()
     }
 
     /// The writers the chain authorizes, for every epoch: active devices

@@ -334,7 +334,7 @@ class Device:
             self.umks.setdefault(e, k)
         old, self.chain = self.chain, new
         # [SYNC-14] a revocation new to the device that exposes a split: the chain is taken,
-        # then the alert (the first such writer in ascending id order)
+        # then an alert for every such writer (the harness compares the set of codes)
         for d in sorted(new.revoked):
             rv = new.revoked[d]
             if d in old.revoked or rv["max_seq"] == 0:

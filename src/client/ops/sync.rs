@@ -103,8 +103,9 @@ impl<P: Persist> Client<P> {
         let synced = |alerts: Vec<Alert>| Next::Done(Ok(Outcome::Synced(SyncReport { applied: 0, alerts })));
         match (s.phase, response) {
             (Phase::Chain, Response::Chain { statements }) => {
-                if let Some(a) = self.apply_chain(&statements) {
-                    return (synced(vec![a]), false);
+                let alerts = self.apply_chain(&statements);
+                if !alerts.is_empty() {
+                    return (synced(alerts), false);
                 }
                 let cursor = self.state.cursor;
                 (self.list(s, cursor), false)
@@ -141,8 +142,9 @@ impl<P: Persist> Client<P> {
                 // [SYNC-11] [CHAIN-10] the second chain is checked as the first: an alert ends the
                 // sync and nothing listed is applied
                 let held = self.state.chain.head().len;
-                if let Some(a) = self.apply_chain(&statements) {
-                    return (synced(vec![a]), false);
+                let alerts = self.apply_chain(&statements);
+                if !alerts.is_empty() {
+                    return (synced(alerts), false);
                 }
                 // [SYNC-11] [SYNC-15] [SYNC-17] a revocation first held now came after the listing
                 // ended: the revoked writer's writes up to its bound may lie after it, and no
