@@ -85,3 +85,17 @@ fn genesis_refuses_each_equal_key_pair_alone() {
         assert_eq!(ChainState::from_genesis(&genesis(&w, dev, rec, pw)), Err(Error::ChainGenesis), "{what}");
     }
 }
+
+// [CHAIN-10] the served chain may be as long as the verified one (the same chain: nothing new),
+// only a shorter one is E_CHAIN_ROLLBACK.
+#[test]
+fn update_with_the_same_chain_is_a_no_op() {
+    let w = world("mutation/chain/update-same");
+    let g = genesis(&w, w.device.public(), w.rec.public(), w.pw.public());
+    let mut st = ChainState::from_genesis(&g).expect("genesis");
+    let before = st.clone();
+    assert_eq!(st.update(std::slice::from_ref(&g)), Ok(()));
+    assert_eq!(st, before);
+    assert_eq!(st.update(&[]), Err(Error::ChainRollback));
+    assert_eq!(st, before);
+}
