@@ -1440,3 +1440,56 @@ fn response_field_limits() {
     let Ok(Response::Batch { events, reported, .. }) = batch(7, 1, 1) else { panic!() };
     assert_eq!((events, reported.len()), (7, 1));
 }
+
+// [SYNC-10] a replay of what was accepted changes nothing: the same listing applied twice gives
+// no alert and applies nothing the second time. With the rollback defence off ([MODEL-5]) an
+// older revision served again replaces the newer one, silently (what the model checker finds).
+#[test]
+fn replay_is_harmless_and_rollback_needs_its_defence() {
+    use blindsync::danger::{Defences, Weakening};
+    let (mut s, mut a, b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"v1", &mut s.rng).unwrap();
+    let old = s.w.server.store_items(&a.account())[0].clone();
+    a.write(&mut s.w, "notes", rid(1), b"v2", &mut s.rng).unwrap();
+    let items = s.w.server.store_items(&a.account());
+    let mut twice = b.clone();
+    let first = twice.apply_items(&items);
+    assert!(first.alerts.is_empty());
+    assert_eq!(first.applied, 1);
+    let again = twice.apply_items(&items);
+    assert_eq!(again, blindsync::client::SyncReport::default());
+    assert_eq!(twice.get("notes", &rid(1)), Some(&b"v2"[..]));
+    // the old envelope served again: an alert with every defence, taken without the rollback one
+    let replayed = vec![Item { seq: 99, ..old }];
+    for (defences, alerts, value) in [
+        (Defences::ALL, vec![Alert::Rollback { writer: a.id(), seq: 1 }], &b"v2"[..]),
+        (Defences::ALL.without(Weakening::NoRollbackCheck), vec![], &b"v1"[..]),
+    ] {
+        let mut c = twice.clone();
+        c.dangerous_set_defences(defences);
+        let r = c.apply_items(&replayed);
+        assert_eq!(r.alerts, alerts, "{defences:?}");
+        assert_eq!(c.get("notes", &rid(1)), Some(value), "{defences:?}");
+    }
+}
+
+// [SYNC-9] a gap is withheld data; without the gap check ([MODEL-5]) the later write is taken.
+#[test]
+fn gap_needs_its_defence() {
+    use blindsync::danger::{Defences, Weakening};
+    let (mut s, mut a, b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    a.write(&mut s.w, "notes", rid(2), b"two", &mut s.rng).unwrap();
+    let items = s.w.server.store_items(&a.account());
+    let later: Vec<Item> = items[1..].to_vec();
+    for (defences, alerts, value) in [
+        (Defences::ALL, vec![Alert::Withheld { writer: a.id(), missing_seq: 1 }], None),
+        (Defences::ALL.without(Weakening::NoSequenceGapCheck), vec![], Some(&b"two"[..])),
+    ] {
+        let mut c = b.clone();
+        c.dangerous_set_defences(defences);
+        let r = c.apply_items(&later);
+        assert_eq!(r.alerts, alerts, "{defences:?}");
+        assert_eq!(c.get("notes", &rid(2)), value, "{defences:?}");
+    }
+}
