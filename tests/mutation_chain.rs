@@ -99,3 +99,60 @@ fn update_with_the_same_chain_is_a_no_op() {
     assert_eq!(st.update(&[]), Err(Error::ChainRollback));
     assert_eq!(st, before);
 }
+
+fn start(w: &World) -> ChainState {
+    let g = blindsync::chain::genesis(&w.device, &w.rec, &w.pw, &w.umk0).expect("genesis");
+    ChainState::from_genesis(&g).expect("genesis verifies")
+}
+
+fn add_by(st: &ChainState, new: &DeviceKeys, signer: &dyn blindsync::chain::ChainSigner) -> ChainState {
+    let body = Body::AddDevice {
+        device: new.public(),
+        pop: blindsync::chain::device_possession(new, &st.account()),
+        bundle_commit: blindsync::chain::NO_BUNDLE,
+    };
+    blindsync::chain::extend(st, body, signer).expect("add-device").1
+}
+
+// [CHAIN-14] what a path enrolled "directly or through devices it enrolled": a device approved by
+// a device the password path enrolled descends from the password path, so replacing the password
+// without re-confirming it is E_CHAIN_CASCADE; re-confirming both passes.
+#[test]
+fn replaced_path_cascades_through_devices_it_enrolled() {
+    let w = world("mutation/chain/cascade-depth");
+    let mut rng = SeededRng::from_label("mutation/chain/cascade-depth/rng");
+    let (e, f) = (DeviceKeys::generate(&mut rng), DeviceKeys::generate(&mut rng));
+    let st = start(&w);
+    let st = add_by(&st, &e, &w.pw.authority); // enrolled by the password path
+    let st = add_by(&st, &f, &e); // approved by that device
+    assert!(st.enrolled_by_path(&e.id(), UnlockPath::Password));
+    assert!(st.enrolled_by_path(&f.id(), UnlockPath::Password));
+    assert!(!st.enrolled_by_path(&w.device.id(), UnlockPath::Password));
+    assert!(!st.enrolled_by_path(&f.id(), UnlockPath::Recovery));
+    let umks = std::collections::BTreeMap::from([(0, w.umk0.clone())]);
+    let new_pw = path(&mut rng, UnlockPath::Password);
+    let replace = |keep: &[blindsync::device::DeviceId], rng: &mut SeededRng| {
+        blindsync::chain::replace_authority(&st, &w.rec.authority, &new_pw, keep, &umks, rng).map(|_| ())
+    };
+    assert_eq!(replace(&[e.id()], &mut rng), Err(Error::ChainCascade));
+    assert_eq!(replace(&[e.id(), f.id()], &mut rng), Ok(()));
+}
+
+// [CHAIN-3] [CHAIN-11] the epoch in force at a head and its position: 0 at the genesis, the new
+// epoch at the rotation that starts it, None for a hash the chain does not hold.
+#[test]
+fn epoch_at_head_reports_position_and_epoch() {
+    let w = world("mutation/chain/epoch-at-head");
+    let mut rng = SeededRng::from_label("mutation/chain/epoch-at-head/rng");
+    let st = start(&w);
+    let genesis_head = st.head().hash;
+    assert_eq!(st.epoch_at_head(&genesis_head), Some((0, 0)));
+    let st = blindsync::chain::rotate(&st, &w.device, &mut rng).expect("rotate").state;
+    let st = add_by(&st, &DeviceKeys::generate(&mut rng), &w.device);
+    let hashes: Vec<[u8; 32]> = (0..3).map(|p| st.hash_at(p).expect("held")).collect();
+    assert_eq!(hashes[0], genesis_head);
+    assert_eq!(st.epoch_at_head(&hashes[0]), Some((0, 0)));
+    assert_eq!(st.epoch_at_head(&hashes[1]), Some((1, 1)));
+    assert_eq!(st.epoch_at_head(&hashes[2]), Some((2, 1)));
+    assert_eq!(st.epoch_at_head(&[0x5a; 32]), None);
+}
