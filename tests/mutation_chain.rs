@@ -156,3 +156,15 @@ fn epoch_at_head_reports_position_and_epoch() {
     assert_eq!(st.epoch_at_head(&hashes[2]), Some((2, 1)));
     assert_eq!(st.epoch_at_head(&[0x5a; 32]), None);
 }
+
+// [CHAIN-16] a UMK is checked against the chain's key check for its epoch: the right UMK passes,
+// another UMK or an epoch the chain does not have is E_KEY_CHECK.
+#[test]
+fn check_umk_against_the_key_check() {
+    let w = world("mutation/chain/check-umk");
+    let mut rng = SeededRng::from_label("mutation/chain/check-umk/rng");
+    let st = start(&w);
+    assert_eq!(st.check_umk(0, &w.umk0), Ok(()));
+    assert_eq!(st.check_umk(0, &Umk::random(&mut rng)), Err(Error::KeyCheck));
+    assert_eq!(st.check_umk(1, &w.umk0), Err(Error::KeyCheck));
+}
