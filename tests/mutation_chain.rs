@@ -168,3 +168,57 @@ fn check_umk_against_the_key_check() {
     assert_eq!(st.check_umk(0, &Umk::random(&mut rng)), Err(Error::KeyCheck));
     assert_eq!(st.check_umk(1, &w.umk0), Err(Error::KeyCheck));
 }
+
+// [CHAIN-6] the table of who may sign what, row by row, for the three roles. A genesis is never
+// authorized by the table (only as the first statement, checked by [CHAIN-8] instead).
+#[test]
+fn authorize_follows_the_table() {
+    use blindsync::chain::verify::{Role, authorize};
+    let w = world("mutation/chain/authorize");
+    let g = genesis(&w, w.device.public(), w.rec.public(), w.pw.public());
+    let genesis_body = Statement::decode(&g).expect("decodes").body;
+    let a = w.rec.public();
+    let replace = |path| Body::ReplaceAuthority {
+        path,
+        authority: a,
+        kdf: None,
+        pop: [0; 64],
+        reconfirm: vec![],
+        epoch: 1,
+        key_check: [0; 32],
+        wraps: vec![],
+    };
+    let rows: [(&str, Body, [bool; 3]); 8] = [
+        ("genesis", genesis_body, [false, false, false]),
+        (
+            "add device",
+            Body::AddDevice { device: w.device.public(), pop: [0; 64], bundle_commit: [0; 32] },
+            [true, true, true],
+        ),
+        (
+            "revoke device",
+            Body::RevokeDevice {
+                revocations: vec![],
+                unpin: vec![],
+                reconfirm: vec![],
+                epoch: 1,
+                key_check: [0; 32],
+                wraps: vec![],
+            },
+            [true, false, false],
+        ),
+        ("rotate epoch", Body::RotateEpoch { epoch: 1, key_check: [0; 32], wraps: vec![] }, [true, false, false]),
+        ("pin partner", Body::PinPartner { key: [9; 32], label: "p".into() }, [true, false, false]),
+        ("unpin partner", Body::UnpinPartner { key: [9; 32] }, [true, false, false]),
+        ("replace recovery", replace(UnlockPath::Recovery), [false, true, false]),
+        ("replace password", replace(UnlockPath::Password), [false, true, true]),
+    ];
+    let roles =
+        [Role::Device(w.device.id()), Role::Authority(UnlockPath::Recovery), Role::Authority(UnlockPath::Password)];
+    for (kind, body, allowed) in &rows {
+        for (role, ok) in roles.iter().zip(allowed) {
+            let want = if *ok { Ok(()) } else { Err(Error::ChainNotAuthorized) };
+            assert_eq!(authorize(*role, body), want, "{kind} by {role:?}");
+        }
+    }
+}
