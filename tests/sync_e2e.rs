@@ -1493,3 +1493,34 @@ fn gap_needs_its_defence() {
         assert_eq!(c.get("notes", &rid(2)), value, "{defences:?}");
     }
 }
+
+// [SYNC-11] [MODEL-5] each weakening lets through only its own case: with the rollback defence
+// off a forked chain is still a fork alert (only a shorter chain is taken); with the fork
+// defence off a forked chain of the same account is taken, but a chain of another account never.
+#[test]
+fn chain_weakenings_are_each_their_own() {
+    use blindsync::danger::{Defences, Weakening};
+    let (mut s, a, b) = two_devices();
+    let c = DeviceKeys::generate(&mut s.rng);
+    let forked = approve_device(b.chain(), b.device(), &c.pending(&b.account()), b.umks(), &mut s.rng).unwrap();
+    let real_c = DeviceKeys::generate(&mut s.rng);
+    let real = approve_device(a.chain(), a.device(), &real_c.pending(&a.account()), a.umks(), &mut s.rng).unwrap();
+    let other = setup_other(&mut s).chain().encoded();
+    let fork_chain = forked.state.encoded();
+    let short = real.state.encoded()[..1].to_vec();
+    let cases = [
+        (Weakening::NoRollbackCheck, &fork_chain, Some(Alert::Fork)),
+        (Weakening::NoRollbackCheck, &short, None),
+        (Weakening::NoForkCheck, &fork_chain, None),
+        (Weakening::NoForkCheck, &other, Some(Alert::Fork)),
+    ];
+    for (weakening, served, alert) in cases {
+        let mut x = a.clone();
+        x.apply_chain(&real.state.encoded());
+        assert_eq!(x.chain(), &real.state);
+        x.dangerous_set_defences(Defences::ALL.without(weakening));
+        assert_eq!(x.apply_chain(served), alert, "{weakening:?}");
+        let want: Vec<Vec<u8>> = if alert.is_some() { real.state.encoded() } else { served.clone() };
+        assert_eq!(x.chain().encoded(), want, "{weakening:?}");
+    }
+}
