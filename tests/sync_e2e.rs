@@ -1524,3 +1524,61 @@ fn chain_weakenings_are_each_their_own() {
         assert_eq!(x.chain().encoded(), want, "{weakening:?}");
     }
 }
+
+// [SYNC-15] the revoked writer's completeness rule applies when the listing holds an item of it
+// ABOVE the accepted sequence number: a replay of the last accepted one alone is no alert (the
+// listing-to-the-end rule of finish_sync is another check), the missing tail is.
+#[test]
+fn revoked_writer_replay_alone_is_no_incomplete_run() {
+    let (mut s, mut a, mut b) = two_devices();
+    let mut r = pair(&mut s, &mut a);
+    r.subscribe("notes").unwrap();
+    r.sync(&mut s.w).unwrap();
+    r.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    r.write(&mut s.w, "notes", rid(2), b"two", &mut s.rng).unwrap();
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    r.write(&mut s.w, "notes", rid(3), b"three", &mut s.rng).unwrap();
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    let last = a.envelope_identity(&r.id(), 3).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &r.id(), 3, last, &mut s.rng).unwrap();
+    assert_eq!(b.apply_chain(&rot.state.encoded()), None);
+    let items = s.w.server.store_items(&a.account());
+    let of_r = |seq: u64| {
+        items
+            .iter()
+            .find(|i| {
+                blindsync::envelope::EnvelopeRef::decode(&i.bytes)
+                    .is_ok_and(|e| e.header.writer == r.id() && e.header.writer_seq == seq)
+            })
+            .unwrap()
+            .clone()
+    };
+    let mut c = b.clone();
+    assert_eq!(c.apply_items(&[of_r(2)]).alerts, vec![]);
+    let mut c = b.clone();
+    assert_eq!(c.apply_items(&[of_r(2), of_r(3)]).alerts, vec![]);
+    assert_eq!(c.get("notes", &rid(3)), Some(&b"three"[..]));
+}
+
+// [SYNC-16] [SYNC-8] the revision step's base includes records of collections the device does not
+// read: their greatest (revision, writer) is kept, so a step of exactly 2^16 over it passes.
+#[test]
+fn revision_base_is_kept_for_collections_not_read() {
+    let (mut s, mut a, _b) = two_devices();
+    let mut c = pair(&mut s, &mut a); // never subscribes to "notes"
+    a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    assert!(c.sync(&mut s.w).unwrap().alerts.is_empty());
+    let items = s.w.server.store_items(&a.account());
+    let first = items.last().unwrap().clone();
+    let h = blindsync::envelope::EnvelopeRef::decode(&first.bytes).unwrap().header;
+    assert_eq!(h.revision, 1);
+    let meta = blindsync::envelope::RecordMeta {
+        revision: 1 + (1 << 16),
+        writer_seq: 2,
+        prev: identity_of(&first.bytes),
+        ..meta_of(&h)
+    };
+    let step = seal_as(&a, meta, b"far", &a.umks()[&0], &mut s.rng);
+    let r = c.apply_items(&[Item { seq: first.seq + 1, kind: ItemKind::Envelope, bytes: step }]);
+    assert_eq!(r.alerts, vec![]);
+}
