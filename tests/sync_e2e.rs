@@ -1579,6 +1579,16 @@ fn revision_base_is_kept_for_collections_not_read() {
         ..meta_of(&h)
     };
     let step = seal_as(&a, meta, b"far", &a.umks()[&0], &mut s.rng);
-    let r = c.apply_items(&[Item { seq: first.seq + 1, kind: ItemKind::Envelope, bytes: step }]);
+    let r = c.apply_items(&[Item { seq: first.seq + 1, kind: ItemKind::Envelope, bytes: step.clone() }]);
+    assert_eq!(r.alerts, vec![]);
+    // the base moved up to the new greatest revision: another full step over it passes, in a later sync
+    let meta = blindsync::envelope::RecordMeta {
+        revision: 1 + (2 << 16),
+        writer_seq: 3,
+        prev: identity_of(&step),
+        ..meta_of(&h)
+    };
+    let further = seal_as(&a, meta, b"further", &a.umks()[&0], &mut s.rng);
+    let r = c.apply_items(&[Item { seq: first.seq + 2, kind: ItemKind::Envelope, bytes: further }]);
     assert_eq!(r.alerts, vec![]);
 }
