@@ -1592,3 +1592,21 @@ fn revision_base_is_kept_for_collections_not_read() {
     let r = c.apply_items(&[Item { seq: first.seq + 2, kind: ItemKind::Envelope, bytes: further }]);
     assert_eq!(r.alerts, vec![]);
 }
+
+// [SYNC-13] last writer wins on (revision, writer) strictly: a second envelope of the same writer
+// with the same revision (a misbehaving writer's, at its next sequence number) does not replace
+// the value.
+#[test]
+fn equal_revision_and_writer_does_not_replace() {
+    let (mut s, mut a, b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    let first = s.w.server.store_items(&a.account()).last().unwrap().clone();
+    let h = blindsync::envelope::EnvelopeRef::decode(&first.bytes).unwrap().header;
+    let meta = blindsync::envelope::RecordMeta { writer_seq: 2, prev: identity_of(&first.bytes), ..meta_of(&h) };
+    let same = seal_as(&a, meta, b"same revision", &a.umks()[&0], &mut s.rng);
+    let mut c = b.clone();
+    let r = c.apply_items(&[first.clone(), Item { seq: first.seq + 1, kind: ItemKind::Envelope, bytes: same }]);
+    assert_eq!(r.alerts, vec![]);
+    assert_eq!(r.applied, 1);
+    assert_eq!(c.get("notes", &rid(1)), Some(&b"one"[..]));
+}
