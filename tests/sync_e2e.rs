@@ -1610,3 +1610,23 @@ fn equal_revision_and_writer_does_not_replace() {
     assert_eq!(r.applied, 1);
     assert_eq!(c.get("notes", &rid(1)), Some(&b"one"[..]));
 }
+
+// [SYNC-11] an item of an authorized writer at a head this device has not verified is a fork,
+// also when the other branch started an epoch this chain does not have (the signature checks
+// take the item's own epoch, not only this chain's epochs, else it would be E_ENV_EPOCH, forged).
+#[test]
+fn fork_in_a_newer_epoch_is_a_fork() {
+    let (mut s, a, b) = two_devices();
+    let mut bf = b.clone();
+    let rot = blindsync::chain::rotate(bf.chain(), bf.device(), &mut s.rng).unwrap();
+    assert_eq!(bf.apply_chain(&rot.state.encoded()), None);
+    assert_eq!(bf.chain().epoch(), 1);
+    let mut quiet = World { server: s.w.server.clone(), srng: SeededRng::from_label("fork-epoch"), now: s.w.now };
+    bf.write(&mut quiet, "notes", rid(3), b"on the fork, epoch 1", &mut s.rng).unwrap();
+    let items = quiet.server.store_items(&a.account());
+    let item = items.last().unwrap().clone();
+    assert_eq!(header(&item.bytes).epoch, 1);
+    assert_eq!(a.chain().epoch(), 0);
+    let mut c = a.clone();
+    assert_eq!(c.apply_items(&[item]).alerts, vec![Alert::Fork]);
+}
