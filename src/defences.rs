@@ -27,6 +27,10 @@
 
 /// Declares a function public under the `danger` feature and crate-private
 /// otherwise: the defence-taking variants of checks. [MODEL-5]
+///
+/// cargo-mutants does not mutate code inside a macro invocation, so a check
+/// of any substance keeps only a one-line delegate in here and its body in a
+/// private `…_impl` function next to it (see README, "Mutation testing").
 macro_rules! danger_api {
     ($(#[$m:meta])* pub fn $($rest:tt)*) => {
         #[cfg(feature = "danger")]

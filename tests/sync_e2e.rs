@@ -1441,3 +1441,193 @@ fn response_field_limits() {
     let Ok(Response::Batch { events, reported, .. }) = batch(7, 1, 1) else { panic!() };
     assert_eq!((events, reported.len()), (7, 1));
 }
+
+// [SYNC-10] a replay of what was accepted changes nothing: the same listing applied twice gives
+// no alert and applies nothing the second time. With the rollback defence off ([MODEL-5]) an
+// older revision served again replaces the newer one, silently (what the model checker finds).
+#[test]
+fn replay_is_harmless_and_rollback_needs_its_defence() {
+    use blindsync::danger::{Defences, Weakening};
+    let (mut s, mut a, b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"v1", &mut s.rng).unwrap();
+    let old = s.w.server.store_items(&a.account())[0].clone();
+    a.write(&mut s.w, "notes", rid(1), b"v2", &mut s.rng).unwrap();
+    let items = s.w.server.store_items(&a.account());
+    let mut twice = b.clone();
+    let first = twice.apply_items(&items);
+    assert!(first.alerts.is_empty());
+    assert_eq!(first.applied, 1);
+    let again = twice.apply_items(&items);
+    assert_eq!(again, blindsync::client::SyncReport::default());
+    assert_eq!(twice.get("notes", &rid(1)), Some(&b"v2"[..]));
+    // the old envelope served again: an alert with every defence, taken without the rollback one
+    let replayed = vec![Item { seq: 99, ..old }];
+    for (defences, alerts, value) in [
+        (Defences::ALL, vec![Alert::Rollback { writer: a.id(), seq: 1 }], &b"v2"[..]),
+        (Defences::ALL.without(Weakening::NoRollbackCheck), vec![], &b"v1"[..]),
+    ] {
+        let mut c = twice.clone();
+        c.dangerous_set_defences(defences);
+        let r = c.apply_items(&replayed);
+        assert_eq!(r.alerts, alerts, "{defences:?}");
+        assert_eq!(c.get("notes", &rid(1)), Some(value), "{defences:?}");
+    }
+}
+
+// [SYNC-9] a gap is withheld data; without the gap check ([MODEL-5]) the later write is taken.
+#[test]
+fn gap_needs_its_defence() {
+    use blindsync::danger::{Defences, Weakening};
+    let (mut s, mut a, b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    a.write(&mut s.w, "notes", rid(2), b"two", &mut s.rng).unwrap();
+    let items = s.w.server.store_items(&a.account());
+    let later: Vec<Item> = items[1..].to_vec();
+    for (defences, alerts, value) in [
+        (Defences::ALL, vec![Alert::Withheld { writer: a.id(), missing_seq: 1 }], None),
+        (Defences::ALL.without(Weakening::NoSequenceGapCheck), vec![], Some(&b"two"[..])),
+    ] {
+        let mut c = b.clone();
+        c.dangerous_set_defences(defences);
+        let r = c.apply_items(&later);
+        assert_eq!(r.alerts, alerts, "{defences:?}");
+        assert_eq!(c.get("notes", &rid(2)), value, "{defences:?}");
+    }
+}
+
+// [SYNC-11] [MODEL-5] each weakening lets through only its own case: with the rollback defence
+// off a forked chain is still a fork alert (only a shorter chain is taken); with the fork
+// defence off a forked chain of the same account is taken, but a chain of another account never.
+#[test]
+fn chain_weakenings_are_each_their_own() {
+    use blindsync::danger::{Defences, Weakening};
+    let (mut s, a, b) = two_devices();
+    let c = DeviceKeys::generate(&mut s.rng);
+    let forked = approve_device(b.chain(), b.device(), &c.pending(&b.account()), b.umks(), &mut s.rng).unwrap();
+    let real_c = DeviceKeys::generate(&mut s.rng);
+    let real = approve_device(a.chain(), a.device(), &real_c.pending(&a.account()), a.umks(), &mut s.rng).unwrap();
+    let other = setup_other(&mut s).chain().encoded();
+    let fork_chain = forked.state.encoded();
+    let short = real.state.encoded()[..1].to_vec();
+    let cases = [
+        (Weakening::NoRollbackCheck, &fork_chain, Some(Alert::Fork)),
+        (Weakening::NoRollbackCheck, &short, None),
+        (Weakening::NoForkCheck, &fork_chain, None),
+        (Weakening::NoForkCheck, &other, Some(Alert::Fork)),
+    ];
+    for (weakening, served, alert) in cases {
+        let mut x = a.clone();
+        x.apply_chain(&real.state.encoded());
+        assert_eq!(x.chain(), &real.state);
+        x.dangerous_set_defences(Defences::ALL.without(weakening));
+        assert_eq!(x.apply_chain(served), alert, "{weakening:?}");
+        let want: Vec<Vec<u8>> = if alert.is_some() { real.state.encoded() } else { served.clone() };
+        assert_eq!(x.chain().encoded(), want, "{weakening:?}");
+    }
+}
+
+// [SYNC-15] the revoked writer's completeness rule applies when the listing holds an item of it
+// ABOVE the accepted sequence number: a replay of the last accepted one alone is no alert (the
+// listing-to-the-end rule of finish_sync is another check), the missing tail is.
+#[test]
+fn revoked_writer_replay_alone_is_no_incomplete_run() {
+    let (mut s, mut a, mut b) = two_devices();
+    let mut r = pair(&mut s, &mut a);
+    r.subscribe("notes").unwrap();
+    r.sync(&mut s.w).unwrap();
+    r.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    r.write(&mut s.w, "notes", rid(2), b"two", &mut s.rng).unwrap();
+    assert!(b.sync(&mut s.w).unwrap().alerts.is_empty());
+    r.write(&mut s.w, "notes", rid(3), b"three", &mut s.rng).unwrap();
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty());
+    let last = a.envelope_identity(&r.id(), 3).unwrap();
+    let rot = revoke_and_rotate(a.chain(), a.device(), &r.id(), 3, last, &mut s.rng).unwrap();
+    assert_eq!(b.apply_chain(&rot.state.encoded()), None);
+    let items = s.w.server.store_items(&a.account());
+    let of_r = |seq: u64| {
+        items
+            .iter()
+            .find(|i| {
+                blindsync::envelope::EnvelopeRef::decode(&i.bytes)
+                    .is_ok_and(|e| e.header.writer == r.id() && e.header.writer_seq == seq)
+            })
+            .unwrap()
+            .clone()
+    };
+    let mut c = b.clone();
+    assert_eq!(c.apply_items(&[of_r(2)]).alerts, vec![]);
+    let mut c = b.clone();
+    assert_eq!(c.apply_items(&[of_r(2), of_r(3)]).alerts, vec![]);
+    assert_eq!(c.get("notes", &rid(3)), Some(&b"three"[..]));
+}
+
+// [SYNC-16] [SYNC-8] the revision step's base includes records of collections the device does not
+// read: their greatest (revision, writer) is kept, so a step of exactly 2^16 over it passes.
+#[test]
+fn revision_base_is_kept_for_collections_not_read() {
+    let (mut s, mut a, _b) = two_devices();
+    let mut c = pair(&mut s, &mut a); // never subscribes to "notes"
+    a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    assert!(c.sync(&mut s.w).unwrap().alerts.is_empty());
+    let items = s.w.server.store_items(&a.account());
+    let first = items.last().unwrap().clone();
+    let h = blindsync::envelope::EnvelopeRef::decode(&first.bytes).unwrap().header;
+    assert_eq!(h.revision, 1);
+    let meta = blindsync::envelope::RecordMeta {
+        revision: 1 + (1 << 16),
+        writer_seq: 2,
+        prev: identity_of(&first.bytes),
+        ..meta_of(&h)
+    };
+    let step = seal_as(&a, meta, b"far", &a.umks()[&0], &mut s.rng);
+    let r = c.apply_items(&[Item { seq: first.seq + 1, kind: ItemKind::Envelope, bytes: step.clone() }]);
+    assert_eq!(r.alerts, vec![]);
+    // the base moved up to the new greatest revision: another full step over it passes, in a later sync
+    let meta = blindsync::envelope::RecordMeta {
+        revision: 1 + (2 << 16),
+        writer_seq: 3,
+        prev: identity_of(&step),
+        ..meta_of(&h)
+    };
+    let further = seal_as(&a, meta, b"further", &a.umks()[&0], &mut s.rng);
+    let r = c.apply_items(&[Item { seq: first.seq + 2, kind: ItemKind::Envelope, bytes: further }]);
+    assert_eq!(r.alerts, vec![]);
+}
+
+// [SYNC-13] last writer wins on (revision, writer) strictly: a second envelope of the same writer
+// with the same revision (a misbehaving writer's, at its next sequence number) does not replace
+// the value.
+#[test]
+fn equal_revision_and_writer_does_not_replace() {
+    let (mut s, mut a, b) = two_devices();
+    a.write(&mut s.w, "notes", rid(1), b"one", &mut s.rng).unwrap();
+    let first = s.w.server.store_items(&a.account()).last().unwrap().clone();
+    let h = blindsync::envelope::EnvelopeRef::decode(&first.bytes).unwrap().header;
+    let meta = blindsync::envelope::RecordMeta { writer_seq: 2, prev: identity_of(&first.bytes), ..meta_of(&h) };
+    let same = seal_as(&a, meta, b"same revision", &a.umks()[&0], &mut s.rng);
+    let mut c = b.clone();
+    let r = c.apply_items(&[first.clone(), Item { seq: first.seq + 1, kind: ItemKind::Envelope, bytes: same }]);
+    assert_eq!(r.alerts, vec![]);
+    assert_eq!(r.applied, 1);
+    assert_eq!(c.get("notes", &rid(1)), Some(&b"one"[..]));
+}
+
+// [SYNC-11] an item of an authorized writer at a head this device has not verified is a fork,
+// also when the other branch started an epoch this chain does not have (the signature checks
+// take the item's own epoch, not only this chain's epochs, else it would be E_ENV_EPOCH, forged).
+#[test]
+fn fork_in_a_newer_epoch_is_a_fork() {
+    let (mut s, a, b) = two_devices();
+    let mut bf = b.clone();
+    let rot = blindsync::chain::rotate(bf.chain(), bf.device(), &mut s.rng).unwrap();
+    assert_eq!(bf.apply_chain(&rot.state.encoded()), None);
+    assert_eq!(bf.chain().epoch(), 1);
+    let mut quiet = World { server: s.w.server.clone(), srng: SeededRng::from_label("fork-epoch"), now: s.w.now };
+    bf.write(&mut quiet, "notes", rid(3), b"on the fork, epoch 1", &mut s.rng).unwrap();
+    let items = quiet.server.store_items(&a.account());
+    let item = items.last().unwrap().clone();
+    assert_eq!(header(&item.bytes).epoch, 1);
+    assert_eq!(a.chain().epoch(), 0);
+    let mut c = a.clone();
+    assert_eq!(c.apply_items(&[item]).alerts, vec![Alert::Fork]);
+}

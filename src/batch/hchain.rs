@@ -208,6 +208,20 @@ pub fn verify_with(
     record: &ServerRecord,
     defences: &Defences,
 ) -> Result<()> {
+    verify_with_impl(account, batch, key, writer, events, record, defences)
+}
+}
+
+/// The body of `verify_with`, outside `danger_api!` so that cargo-mutants mutates it.
+fn verify_with_impl(
+    account: &AccountId,
+    batch: &BatchId,
+    key: &EventKey,
+    writer: &[u8; 32],
+    events: &[Event],
+    record: &ServerRecord,
+    defences: &Defences,
+) -> Result<()> {
     let reference = reference(account, batch);
     if fold(&reference, &record.reported) != record.value {
         return Err(Error::HchRecord);
@@ -239,5 +253,4 @@ pub fn verify_with(
         }
     }
     Err(Error::HchAltered)
-}
 }

@@ -587,9 +587,24 @@ pub fn open_with(
     now_ms: u64,
     defences: &Defences,
 ) -> Result<OpenedBatch> {
+    open_with_impl(account, batch, sealed, record, policy, me, now_ms, defences)
+}
+}
+
+/// The body of `open_with`, outside `danger_api!` so that cargo-mutants mutates it.
+#[allow(clippy::too_many_arguments)]
+fn open_with_impl(
+    account: &AccountId,
+    batch: &BatchId,
+    sealed: &SealedBatch,
+    record: &ServerRecord,
+    policy: &dyn BatchPolicy,
+    me: &HpkeSecretKey,
+    now_ms: u64,
+    defences: &Defences,
+) -> Result<OpenedBatch> {
     let meta = verified_meta(account, batch, sealed, policy, now_ms, defences)?;
     open_body(account, batch, sealed, record, policy, me, meta, defences)
-}
 }
 
 /// Steps 1 to 6 of [BAT-8]: the metadata, verified, and its chain head known. [BAT-10]
@@ -809,6 +824,23 @@ impl ReaderState {
         now_ms: u64,
         defences: &Defences,
     ) -> Result<OpenedBatch> {
+        self.open_next_with_impl(account, batch, sealed, record, policy, me, now_ms, defences)
+    }
+    }
+
+    /// The body of `open_next_with`, outside `danger_api!` so that cargo-mutants mutates it.
+    #[allow(clippy::too_many_arguments)]
+    fn open_next_with_impl(
+        &mut self,
+        account: &AccountId,
+        batch: &BatchId,
+        sealed: &SealedBatch,
+        record: &ServerRecord,
+        policy: &dyn BatchPolicy,
+        me: &HpkeSecretKey,
+        now_ms: u64,
+        defences: &Defences,
+    ) -> Result<OpenedBatch> {
         // [BAT-11] the writers active when this reader began: fixed at its first attempt,
         // accepted or not (a server that withholds every batch cannot move it later).
         self.initial_writers.get_or_insert_with(|| policy.writers());
@@ -858,6 +890,5 @@ impl ReaderState {
         let e = self.last_end_ms.entry(writer).or_insert(end_ms);
         *e = (*e).max(end_ms);
         Ok(opened)
-    }
     }
 }

@@ -190,6 +190,12 @@ impl ChainState {
     danger_api! {
     /// [`ChainState::from_genesis`] with some defences off (model checker only). [MODEL-5]
     pub fn from_genesis_with(bytes: &[u8], d: &Defences) -> Result<Self> {
+        Self::from_genesis_with_impl(bytes, d)
+    }
+    }
+
+    /// The body of `from_genesis_with`, outside `danger_api!` so that cargo-mutants mutates it.
+    fn from_genesis_with_impl(bytes: &[u8], d: &Defences) -> Result<Self> {
         let s = Statement::decode(bytes)?;
         let Body::Genesis { device, recovery, recovery_pop, password, password_kdf, password_pop, epoch, key_check } =
             &s.body
@@ -246,7 +252,6 @@ impl ChainState {
             partner_introducers: BTreeMap::new(),
         })))
     }
-    }
 
     /// Verifies a whole chain from its genesis (a device with no state). [CHAIN-8]
     pub fn verify(chain: &[Vec<u8>]) -> Result<Self> {
@@ -256,13 +261,18 @@ impl ChainState {
     danger_api! {
     /// [`ChainState::verify`] with some defences off (model checker only). [MODEL-5]
     pub fn verify_with(chain: &[Vec<u8>], d: &Defences) -> Result<Self> {
+        Self::verify_with_impl(chain, d)
+    }
+    }
+
+    /// The body of `verify_with`, outside `danger_api!` so that cargo-mutants mutates it.
+    fn verify_with_impl(chain: &[Vec<u8>], d: &Defences) -> Result<Self> {
         let (first, rest) = chain.split_first().ok_or(Error::ChainGenesis)?;
         let mut st = ChainState::from_genesis_with(first, d)?;
         for b in rest {
             st.append_with(b, d)?;
         }
         Ok(st)
-    }
     }
 
     /// Takes the chain the server serves now: the prefix this state holds
@@ -276,6 +286,12 @@ impl ChainState {
     danger_api! {
     /// [`ChainState::update`] with some defences off (model checker only). [MODEL-5]
     pub fn update_with(&mut self, chain: &[Vec<u8>], d: &Defences) -> Result<()> {
+        self.update_with_impl(chain, d)
+    }
+    }
+
+    /// The body of `update_with`, outside `danger_api!` so that cargo-mutants mutates it.
+    fn update_with_impl(&mut self, chain: &[Vec<u8>], d: &Defences) -> Result<()> {
         for (have, got) in self.hashes.iter().zip(chain) {
             if *have != statement_hash(got) {
                 return Err(Error::ChainFork);
@@ -291,7 +307,6 @@ impl ChainState {
         *self = next;
         Ok(())
     }
-    }
 
     /// Verifies one statement against this state and applies it. On error
     /// the state is unchanged. [CHAIN-8] [CHAIN-9]
@@ -302,6 +317,12 @@ impl ChainState {
     danger_api! {
     /// [`ChainState::append`] with some defences off (model checker only). [MODEL-5]
     pub fn append_with(&mut self, bytes: &[u8], d: &Defences) -> Result<()> {
+        self.append_with_impl(bytes, d)
+    }
+    }
+
+    /// The body of `append_with`, outside `danger_api!` so that cargo-mutants mutates it.
+    fn append_with_impl(&mut self, bytes: &[u8], d: &Defences) -> Result<()> {
         let s = Statement::decode(bytes)?;
         let len = self.hashes.len() as u64;
         // [CHAIN-10] a second statement at a known position is a fork, the same one a duplicate.
@@ -777,11 +798,16 @@ impl ChainState {
     danger_api! {
     /// [`ChainState::check_umk`] with some defences off (model checker only). [MODEL-5]
     pub fn check_umk_with(&self, epoch: Epoch, umk: &Umk, d: &Defences) -> Result<()> {
+        self.check_umk_with_impl(epoch, umk, d)
+    }
+    }
+
+    /// The body of `check_umk_with`, outside `danger_api!` so that cargo-mutants mutates it.
+    fn check_umk_with_impl(&self, epoch: Epoch, umk: &Umk, d: &Defences) -> Result<()> {
         if !d.key_check {
             return Ok(()); // [MODEL-5] weakened: any UMK is taken
         }
         umk.check(epoch, self.key_check(epoch).ok_or(Error::KeyCheck)?)
-    }
     }
 
     /// The password path's pinned `kdf_encoding` (salt and parameters). [CHAIN-18]
@@ -817,12 +843,17 @@ impl ChainState {
     /// Argon2id on the server's salt and sends the resulting `auth` (finding
     /// M3, the data-path model's `salt-substitution`). [CHAIN-18] [MODEL-5]
     pub fn check_served_kdf_with(&self, served: &[u8], d: &Defences) -> Result<()> {
+        self.check_served_kdf_with_impl(served, d)
+    }
+    }
+
+    /// The body of `check_served_kdf_with`, outside `danger_api!` so that cargo-mutants mutates it.
+    fn check_served_kdf_with_impl(&self, served: &[u8], d: &Defences) -> Result<()> {
         if !d.kdf_pin || crate::primitives::ct_eq(served, &self.password_kdf) {
             Ok(())
         } else {
             Err(Error::KdfNotPinned)
         }
-    }
     }
 
     /// The add-device statement that installed `id`'s keys, and the epoch
@@ -851,6 +882,12 @@ impl ChainState {
     danger_api! {
     /// [`ChainState::open_epoch_umks`] with some defences off (model checker only). [MODEL-5]
     pub fn open_epoch_umks_with(&self, key: &HpkeSecretKey, d: &Defences) -> Result<BTreeMap<Epoch, Umk>> {
+        self.open_epoch_umks_with_impl(key, d)
+    }
+    }
+
+    /// The body of `open_epoch_umks_with`, outside `danger_api!` so that cargo-mutants mutates it.
+    fn open_epoch_umks_with_impl(&self, key: &HpkeSecretKey, d: &Defences) -> Result<BTreeMap<Epoch, Umk>> {
         let pk = key.public_key();
         let mut out = BTreeMap::new();
         for s in &self.statements {
@@ -867,7 +904,6 @@ impl ChainState {
             }
         }
         Ok(out)
-    }
     }
 }
 

@@ -617,6 +617,18 @@ impl<R: Read> StreamOpener<R> {
         input: R,
         defences: &Defences,
     ) -> Result<Self> {
+        Self::new_with_defences_impl(manifest, ctx, source, input, defences)
+    }
+    }
+
+    /// The body of `new_with_defences`, outside `danger_api!` so that cargo-mutants mutates it.
+    fn new_with_defences_impl(
+        manifest: Manifest,
+        ctx: &StreamOpenContext,
+        source: &StreamKeySource,
+        input: R,
+        defences: &Defences,
+    ) -> Result<Self> {
         let ks = manifest.key(source)?;
         Ok(StreamOpener {
             params: ctx.params,
@@ -629,7 +641,6 @@ impl<R: Read> StreamOpener<R> {
             done: false,
             check_digests: defences.data.chunk_digests,
         })
-    }
     }
 
     /// Reads, checks and decrypts the next chunk into `self.frame`. [STR-11]
@@ -746,6 +757,18 @@ pub fn open_with_defences(
     source: &StreamKeySource,
     defences: &Defences,
 ) -> Result<Vec<u8>> {
+    open_with_defences_impl(manifest, body, ctx, source, defences)
+}
+}
+
+/// The body of `open_with_defences`, outside `danger_api!` so that cargo-mutants mutates it.
+fn open_with_defences_impl(
+    manifest: &[u8],
+    body: &[u8],
+    ctx: &StreamOpenContext,
+    source: &StreamKeySource,
+    defences: &Defences,
+) -> Result<Vec<u8>> {
     let m = Manifest::verify(manifest, ctx)?;
     let len = usize::try_from(m.plaintext_len()).map_err(|_| Error::StreamTooLarge)?;
     let ks = m.key(source)?;
@@ -790,7 +813,6 @@ pub fn open_with_defences(
         return fail(&mut out, Error::DecodeTrailing);
     }
     Ok(out)
-}
 }
 
 #[doc(hidden)]

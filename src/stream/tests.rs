@@ -185,3 +185,54 @@ proptest! {
         prop_assert_eq!(open(&m, &b, &ctx(suite), &source()).unwrap(), pt);
     }
 }
+
+/// An input that yields `body`, but fails once with `kind` when `at` bytes were read.
+struct FailsOnce {
+    body: Vec<u8>,
+    pos: usize,
+    at: usize,
+    kind: Option<io::ErrorKind>,
+}
+
+impl Read for FailsOnce {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.at
+            && let Some(k) = self.kind.take()
+        {
+            return Err(io::Error::from(k));
+        }
+        let stop = if self.pos < self.at { self.at } else { self.body.len() };
+        let n = out.len().min(stop - self.pos);
+        out[..n].copy_from_slice(&self.body[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+// [STR-11] the opener reads whole frames and then probes that the input ends: an interrupted
+// read is retried, any other input error is the caller's error (never taken for the end of a
+// frame or of the stream), both inside a frame and at the end probe.
+#[test]
+fn input_errors_are_retried_or_reported() {
+    let pt = data(CHUNK_LEN + 100);
+    let mut rng = SeededRng::from_label("stream/input-errors");
+    let (m, b) = seal(&params(Suite::Aes256Gcm), &source(), &sk(), &pt, &mut rng).unwrap();
+    let c = ctx(Suite::Aes256Gcm);
+    for at in [10, b.len()] {
+        for (kind, ok) in [(io::ErrorKind::Interrupted, true), (io::ErrorKind::BrokenPipe, false)] {
+            let input = FailsOnce { body: b.clone(), pos: 0, at, kind: Some(kind) };
+            let mut opener = StreamOpener::new(Manifest::verify(&m, &c).unwrap(), &c, &source(), input).unwrap();
+            let mut out = Vec::new();
+            match opener.read_to_end(&mut out) {
+                Ok(_) => {
+                    assert!(ok, "{kind:?} at {at} was swallowed");
+                    assert_eq!(out, pt);
+                }
+                Err(e) => {
+                    assert!(!ok, "{kind:?} at {at} was not retried");
+                    assert_eq!(e.kind(), kind);
+                }
+            }
+        }
+    }
+}
