@@ -344,7 +344,6 @@ impl ChainState {
         authorize(role, &s.body)?;
         self.apply_appended(s, statement_hash(bytes), role, d)
     }
-    }
 
     /// Applies a statement that passed steps 1 to 7 of [CHAIN-8], so that a
     /// refused statement changes nothing and verifying a chain is linear in

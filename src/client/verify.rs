@@ -357,6 +357,12 @@ impl<P: Persist> Client<P> {
                 if self.state.bound_alerted.insert(writer, last) != Some(last) {
                     report.alerts.push(Alert::Withheld { writer, missing_seq });
                 }
+                // [SYNC-14] [SYNC-15] a split or broken `prev` link in the writer's signed history is
+                // reported all the same: it is evidence from the writer's own signatures (and the
+                // bound alert above may be silent now, so nothing else would show it)
+                if let Some(&(_, seq)) = equivocated.range((writer, 0)..=(writer, u64::MAX)).next() {
+                    report.alerts.push(Alert::Equivocation { writer, seq });
+                }
                 continue;
             }
             for (seq, v) in seqs {
