@@ -2,12 +2,9 @@
 //! as a malicious server: finding 1 (a revoked writer's split hidden behind its remembered bound
 //! alert) is fixed; the control shows the same alternative alone is an equivocation.
 
-use blindsync::client::{
-    Alert, Client, Exchange, Joining, Outcome, Persistent, Registration, Transport, Volatile, run,
-};
+use blindsync::client::{Alert, Client, Joining, Persistent, Registration, Transport, Volatile, run};
 use blindsync::device::{DeviceId, DeviceKeys};
-use blindsync::envelope::{Header, RecordId, Stub, header::Suite};
-use blindsync::keys::Bucket;
+use blindsync::envelope::{Header, RecordId, Stub};
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Item, ItemKind, Request, Response};
 use blindsync::server::{MemoryStorage, Server, ServerConfig};
