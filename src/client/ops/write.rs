@@ -144,7 +144,8 @@ impl<P: Persist> Client<P> {
         let Some(o) = self.state.outbox.take() else { return };
         let me = self.id();
         if let Ok(env) = EnvelopeRef::decode(&o.envelope) {
-            self.state.identities.insert((me, o.seq), identity(&env.stub()));
+            // [SYNC-14] an identity already taken from a listing is never replaced
+            self.state.identities.entry((me, o.seq)).or_insert(identity(&env.stub()));
         }
         self.state.collections.insert(o.collection.clone());
         let last = self.state.writer_seq.entry(me).or_insert(0);
