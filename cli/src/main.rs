@@ -106,6 +106,10 @@ enum ModelCommand {
         /// The seed of the walks.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Run this many seeds, `--seed` to `--seed + N - 1`, one line each, then the verdicts
+        /// over all of them (a shard: give each machine its own seed range).
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
         /// The length of each walk.
         #[arg(long, default_value_t = 20)]
         steps: usize,
@@ -384,18 +388,42 @@ fn main() -> ExitCode {
                     println!("Serving the explorer for {} on http://{address}", describe(&c));
                     model::explore(&c, &address).map_err(|e| eprintln!("error: {e}")).is_ok()
                 }),
-                ModelCommand::Simulate { config, seed, steps, max_states } => run(&config).is_some_and(|c| {
-                    println!("Simulation (seed {seed}, walks of {steps} steps): {}", describe(&c));
-                    match model::run_simulation(&c, seed, steps, max_states, 2) {
-                        Ok(out) => {
-                            print!("{}", out.report());
-                            out.properties.iter().filter(|p| p.kind != model::PropertyKind::Sometimes).all(|p| p.holds)
-                        }
-                        Err(e) => {
-                            eprintln!("error: {e}");
-                            false
+                ModelCommand::Simulate { config, seed, steps, max_states, seeds } => run(&config).is_some_and(|c| {
+                    let last = seed.saturating_add(seeds.max(1) - 1);
+                    println!("Simulation (seeds {seed} to {last}, walks of {steps} steps): {}", describe(&c));
+                    let mut all: Option<model::Outcome> = None;
+                    for s in seed..=last {
+                        match model::run_simulation(&c, s, steps, max_states, 2) {
+                            Ok(out) => {
+                                if seeds > 1 {
+                                    let secs = out.elapsed.as_secs_f64().max(1e-9);
+                                    let violated = out.violated();
+                                    println!(
+                                        "  seed {s}: {} states, {} unique, depth {}, {:.0} states/s, {}",
+                                        out.states,
+                                        out.unique,
+                                        out.max_depth,
+                                        out.states as f64 / secs,
+                                        if violated.is_empty() { "all held".to_owned() } else { violated.join(", ") }
+                                    );
+                                }
+                                match &mut all {
+                                    Some(a) => a.absorb(out),
+                                    None => all = Some(out),
+                                }
+                            }
+                            Err(e) => {
+                                eprintln!("error: {e}");
+                                return false;
+                            }
                         }
                     }
+                    let Some(out) = all else { return false };
+                    if seeds > 1 {
+                        println!("over all {} seeds:", last - seed + 1);
+                    }
+                    print!("{}", out.report());
+                    out.properties.iter().filter(|p| p.kind != model::PropertyKind::Sometimes).all(|p| p.holds)
                 }),
             }
         }

@@ -126,6 +126,34 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// Folds the outcome of another run of the same model into this one (a shard of a seeded
+    /// simulation, [MODEL-6]): states and time add up, an `always` property holds if it held in
+    /// both (the first counterexample is kept), a `sometimes` property is reached if either
+    /// reached it.
+    pub fn absorb(&mut self, other: Outcome) {
+        self.states += other.states;
+        self.unique += other.unique;
+        self.max_depth = self.max_depth.max(other.max_depth);
+        self.elapsed += other.elapsed;
+        for q in other.properties {
+            match self.properties.iter_mut().find(|p| p.name == q.name) {
+                Some(p) if p.kind == PropertyKind::Sometimes => {
+                    if !p.holds && q.holds {
+                        *p = q;
+                    }
+                }
+                Some(p) => {
+                    if p.holds && !q.holds {
+                        *p = q;
+                    }
+                }
+                None => self.properties.push(q),
+            }
+        }
+    }
+}
+
 fn collect<C: Checker<Model>>(model: &Model, checker: &C, started: Instant) -> Outcome {
     collect_outcome(model, checker, started, |a| describe(model, a))
 }

@@ -498,3 +498,21 @@ fn counterexample_replays_as_data() {
     });
     assert!(list.is_some(), "the attack step lists");
 }
+
+// [MODEL-6] a seeded simulation sharded by seed: the shards' outcomes fold into one, states add
+// up, a violation in any shard is a violation of the whole, a `sometimes` reached in any shard is
+// reached.
+#[test]
+fn simulation_shards_fold_into_one_outcome() {
+    use blindsync_model::run_simulation;
+    let cfg = weakened(Weakening::NoForkCheck);
+    let (a, b) = (run_simulation(&cfg, 1, 20, 300, 1).unwrap(), run_simulation(&cfg, 2, 20, 300, 1).unwrap());
+    let (states, violated_a) = (a.states + b.states, a.violated());
+    let mut all = a;
+    all.absorb(b);
+    assert_eq!(all.states, states);
+    for v in violated_a {
+        assert!(all.violated().contains(&v), "{v} lost in the fold");
+    }
+    assert!(all.violated().contains(&"forks detected (G-FORK-DETECTED)"), "{:?}", all.violated());
+}
