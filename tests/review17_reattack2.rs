@@ -2,73 +2,14 @@
 //! as a malicious server: finding 1 (a revoked writer's split hidden behind its remembered bound
 //! alert) is fixed; the control shows the same alternative alone is an equivocation.
 
-use blindsync::client::{Alert, Client, Joining, Persistent, Registration, Transport, Volatile, run};
+use blindsync::client::{Alert, Client, Joining, Transport, Volatile, run};
 use blindsync::device::{DeviceId, DeviceKeys};
-use blindsync::envelope::{Header, RecordId, Stub};
-use blindsync::primitives::SeededRng;
+use blindsync::envelope::{Header, Stub};
 use blindsync::server::wire::{Item, ItemKind, Request, Response};
-use blindsync::server::{MemoryStorage, Server, ServerConfig};
-use blindsync::store::MemoryStore;
-use blindsync::unlock::password::{KdfParams, PasswordKdf};
-use blindsync::unlock::recovery::RecoveryCode;
 
-type Device = Client<Persistent<MemoryStore>>;
+mod common;
 
-struct Net {
-    server: Server<MemoryStorage>,
-    srng: SeededRng,
-    now: u64,
-}
-
-impl Transport for Net {
-    fn call(&mut self, r: Request) -> Response {
-        self.now += 1_000;
-        let bytes = self.server.handle_bytes(&r.encode(), self.now, &mut self.srng);
-        Response::decode(&bytes).unwrap_or_else(Response::Error)
-    }
-}
-
-struct World {
-    net: Net,
-    rng: SeededRng,
-    a: Device,
-    b: Client,
-}
-
-fn rid(n: u8) -> RecordId {
-    RecordId([n; 16])
-}
-
-fn world(label: &str) -> World {
-    let mut rng = SeededRng::from_label(label);
-    let mut net = Net {
-        server: Server::new(MemoryStorage::default(), ServerConfig::new([9; 32])),
-        srng: SeededRng::from_label(&format!("{label}/server")),
-        now: 1_000_000,
-    };
-    let dev = DeviceKeys::generate(&mut rng);
-    let code = RecoveryCode::generate(&mut rng);
-    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
-    let pw = kdf.derive(b"review17 password").unwrap();
-    let store = Persistent::new(MemoryStore::default()).unwrap();
-    let mut reg = Registration::new(store, dev, b"r17@example.org", &code.derive(), &pw, &kdf, &mut rng).unwrap();
-    let mut a = run(&mut reg, &mut net).unwrap();
-    let new = DeviceKeys::generate(&mut rng);
-    let mut join = Joining::new(Volatile, new.clone(), a.account(), a.id());
-    let _ = run(&mut join, &mut net);
-    let pending = a.list_pending(&mut net).unwrap();
-    a.approve(&mut net, &pending[0], &mut rng).unwrap();
-    assert!(join.retry());
-    let mut b = run(&mut join, &mut net).unwrap();
-    a.subscribe("notes").unwrap();
-    b.subscribe("notes").unwrap();
-    for n in 1..=3 {
-        b.write(&mut net, "notes", rid(n), format!("note {n}").as_bytes(), &mut rng).unwrap();
-    }
-    assert!(a.sync(&mut net).unwrap().alerts.is_empty());
-    assert!(b.sync(&mut net).unwrap().alerts.is_empty());
-    World { net, rng, a, b }
-}
+use common::*;
 
 fn join_third(w: &mut World) -> Client {
     let new = DeviceKeys::generate(&mut w.rng);

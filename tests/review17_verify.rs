@@ -4,95 +4,16 @@
 //! over the chain per sync) and A3-10 (the chain length bound, [CHAIN-1]).
 //! The worlds are the audit's proofs of concept (tests/audit3.rs on branch audit3).
 
-use blindsync::client::{Alert, Client, Exchange, Joining, Persistent, Registration, Transport, Volatile, run};
+use blindsync::client::{Alert, Client, Exchange, Joining, Transport, Volatile, run};
 use blindsync::device::{DeviceId, DeviceKeys};
-use blindsync::envelope::{Header, RecordId, Stub, header::Suite};
-use blindsync::keys::Bucket;
+use blindsync::envelope::RecordId;
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Item, ItemKind, Request, Response};
-use blindsync::server::{MemoryStorage, Server, ServerConfig};
-use blindsync::store::{KvStore, MemoryStore};
-use blindsync::unlock::password::{KdfParams, PasswordKdf};
-use blindsync::unlock::recovery::RecoveryCode;
+use blindsync::store::KvStore;
 
-type Device = Client<Persistent<MemoryStore>>;
+mod common;
 
-struct Net {
-    server: Server<MemoryStorage>,
-    srng: SeededRng,
-    now: u64,
-}
-
-impl Transport for Net {
-    fn call(&mut self, r: Request) -> Response {
-        self.now += 1_000;
-        let bytes = self.server.handle_bytes(&r.encode(), self.now, &mut self.srng);
-        Response::decode(&bytes).unwrap_or_else(Response::Error)
-    }
-}
-
-struct World {
-    net: Net,
-    rng: SeededRng,
-    a: Device,
-    b: Client,
-}
-
-fn rid(n: u8) -> RecordId {
-    RecordId([n; 16])
-}
-
-fn world(label: &str) -> World {
-    let mut rng = SeededRng::from_label(label);
-    let mut net = Net {
-        server: Server::new(MemoryStorage::default(), ServerConfig::new([9; 32])),
-        srng: SeededRng::from_label(&format!("{label}/server")),
-        now: 1_000_000,
-    };
-    let dev = DeviceKeys::generate(&mut rng);
-    let code = RecoveryCode::generate(&mut rng);
-    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
-    let pw = kdf.derive(b"audit3 password").unwrap();
-    let store = Persistent::new(MemoryStore::default()).unwrap();
-    let mut reg = Registration::new(store, dev, b"a3@example.org", &code.derive(), &pw, &kdf, &mut rng).unwrap();
-    let mut a = run(&mut reg, &mut net).unwrap();
-    let new = DeviceKeys::generate(&mut rng);
-    let mut join = Joining::new(Volatile, new.clone(), a.account(), a.id());
-    let _ = run(&mut join, &mut net);
-    let pending = a.list_pending(&mut net).unwrap();
-    a.approve(&mut net, &pending[0], &mut rng).unwrap();
-    assert!(join.retry());
-    let mut b = run(&mut join, &mut net).unwrap();
-    a.subscribe("notes").unwrap();
-    b.subscribe("notes").unwrap();
-    for n in 1..=3 {
-        b.write(&mut net, "notes", rid(n), format!("note {n}").as_bytes(), &mut rng).unwrap();
-    }
-    assert!(a.sync(&mut net).unwrap().alerts.is_empty());
-    assert!(b.sync(&mut net).unwrap().alerts.is_empty());
-    World { net, rng, a, b }
-}
-
-/// A stub nobody signed: writer `writer`, sequence number `seq`, garbage signature.
-fn unsigned_stub(writer: DeviceId, seq: u64, chain_head: [u8; 32]) -> Vec<u8> {
-    let header = Header {
-        version: 1,
-        suite: Suite::Aes256Gcm,
-        bucket: Bucket([1; 32]),
-        record_id: RecordId([2; 16]),
-        revision: 1,
-        writer,
-        writer_seq: seq,
-        epoch: 0,
-        schema: 1,
-        padded_len: 256,
-        chain_head,
-        salt: [3; 32],
-        commitment: [4; 32],
-        prev: [0; 32],
-    };
-    Stub { header, body_digest: [5; 32], signature: [6; 64] }.encode()
-}
+use common::*;
 
 /// The honest server plus `extra` items listed after everything it holds (server numbers from
 /// 10_000 up).
