@@ -616,13 +616,65 @@ fn server_refuses(suite: Suite) -> R<Scenario> {
     ))
 }
 
+/// An honest race ([SYNC-11]): between the device's GetChain and its listing, another device
+/// appends a chain statement (a partner pin) and writes at the new head. The listing cites a head
+/// the device's chain lacks, so it fetches the chain once more and judges the listing against it:
+/// no alert, the write is applied.
+fn honest_race(suite: Suite) -> R<Scenario> {
+    let mut w = World::new("honest-race", suite)?;
+    w.write('b', 1, "b: one")?;
+    w.honest_step(Op::Login)?;
+    w.honest_step(Op::Sync)?;
+    let mut a = w.a.clone();
+    let mut rng = SeededRng::from_label("scenario/honest-race/a");
+    let partner = blindsync::hpke::HpkeSecretKey::random(&mut rng).public_key();
+    let mut raced = false;
+    let mut failure: Option<String> = None;
+    let e = w.step(Op::Sync, &mut |net, r| match r {
+        Request::GetChain { .. } if !raced => {
+            raced = true;
+            let resp = net.call(r);
+            // the other device acts while the answer is on its way
+            if let Err(e) = a.pin_partner(net, partner, "race") {
+                failure = Some(format!("pin: {}", e.code()));
+            }
+            if let Err(e) = a.write(net, "notes", RecordId([2; 16]), b"a: at the new head", &mut rng) {
+                failure = Some(format!("write: {}", e.code()));
+            }
+            resp
+        }
+        r => net.call(r),
+    })?;
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if e.error.is_some() || !e.alerts.is_empty() {
+        return Err(format!("the honest race ended with {:?} {:?}", e.error, e.alerts));
+    }
+    let fetches = w.steps.last().map_or(0, |s| {
+        s.exchanges.iter().filter(|(q, _)| matches!(Request::decode(q), Ok(Request::GetChain { .. }))).count()
+    });
+    if fetches != 2 {
+        return Err(format!("expected the chain fetched twice, got {fetches}"));
+    }
+    w.a = a;
+    w.honest_step(Op::Sync)?; // nothing new
+    Ok(w.done(
+        "honest-race",
+        "Honest server, racing devices: between the device's GetChain and its listing another device pins a partner (a chain statement) and writes at the new head; the listing cites a head the device's chain lacks, so it fetches the chain once more, takes it, and applies the write with no alert.",
+        &["honest"],
+        &["SYNC-7", "SYNC-8", "SYNC-11"],
+    ))
+}
+
 /// Every scenario, in file-name order. The scenarios whose writes all go
 /// through the writers' ordinary write run in both envelope suites.
 pub fn all() -> R<Vec<Scenario>> {
-    let list: [(&str, Script, bool); 16] = [
+    let list: [(&str, Script, bool); 17] = [
         ("equivocation", equivocation, false),
         ("equivocation-across-syncs", equivocation_across_syncs, false),
         ("forked-chain", forked_chain, false),
+        ("honest-race", honest_race, false),
         ("honest-sync", honest_sync, true),
         ("reorder-listing-page", reorder_page, true),
         ("replay-old-revision", replay_old_revision, true),
