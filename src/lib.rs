@@ -24,6 +24,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// No unwrap, expect or panic outside tests: an input must never reach one (the library returns typed errors).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 // First: the `danger_api!` and `wire_enum!` macros are textually scoped.
 #[macro_use]
