@@ -9,38 +9,25 @@ use blindsync::batch::hchain::{self, Recorder};
 use blindsync::batch::sealed::{self, BatchInput, BatchLink, Window};
 use blindsync::batch::{BatchId, Event, EventKind};
 use blindsync::client::{
-    Client, Exchange, Joining, Outcome, PartnerOpen, PartnerState, Persist, Persistent, Registration, Transport,
-    Volatile, run,
+    Client, Exchange, Joining, Outcome, PartnerOpen, PartnerState, Persist, Registration, Transport, Volatile, run,
 };
 use blindsync::device::{ChainHead, DeviceId, DeviceKeys};
-use blindsync::envelope::{EnvelopeRef, RecordId};
+use blindsync::envelope::EnvelopeRef;
 use blindsync::error::Error;
 use blindsync::hpke::HpkeSecretKey;
 use blindsync::keys::AccountId;
 use blindsync::primitives::SeededRng;
-use blindsync::server::wire::{Item, ItemKind, Request, Response};
+use blindsync::server::wire::{ItemKind, Request, Response};
 use blindsync::server::{MemoryStorage, Server, ServerConfig};
-use blindsync::store::{KvStore, MemoryStore};
+use blindsync::store::KvStore;
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
 
 const DAY: u64 = 86_400_000;
 
-type Device = Client<Persistent<MemoryStore>>;
+mod common;
 
-struct Net {
-    server: Server<MemoryStorage>,
-    srng: SeededRng,
-    now: u64,
-}
-
-impl Transport for Net {
-    fn call(&mut self, r: Request) -> Response {
-        self.now += 1_000;
-        let bytes = self.server.handle_bytes(&r.encode(), self.now, &mut self.srng);
-        Response::decode(&bytes).unwrap_or_else(Response::Error)
-    }
-}
+use common::*;
 
 fn net(label: &str) -> Net {
     Net {
@@ -58,62 +45,6 @@ fn join<P: Persist>(net: &mut Net, rng: &mut SeededRng, by: &mut Client<P>) -> C
     by.approve(net, &pending[0], rng).unwrap();
     assert!(join.retry());
     run(&mut join, net).unwrap()
-}
-
-fn rid(n: u8) -> RecordId {
-    RecordId([n; 16])
-}
-
-/// A (durable) and B, both reading "notes"; B wrote 3 notes, both synced.
-struct World {
-    net: Net,
-    rng: SeededRng,
-    a: Device,
-    b: Client,
-}
-
-fn world(label: &str) -> World {
-    let mut rng = SeededRng::from_label(label);
-    let mut net = net(label);
-    let dev = DeviceKeys::generate(&mut rng);
-    let code = RecoveryCode::generate(&mut rng);
-    let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(&mut rng) };
-    let pw = kdf.derive(b"reattack password").unwrap();
-    let store = Persistent::new(MemoryStore::default()).unwrap();
-    let mut reg = Registration::new(store, dev, b"ra@example.org", &code.derive(), &pw, &kdf, &mut rng).unwrap();
-    let mut a = run(&mut reg, &mut net).unwrap();
-    let mut b = join(&mut net, &mut rng, &mut a);
-    a.subscribe("notes").unwrap();
-    b.subscribe("notes").unwrap();
-    for n in 1..=3 {
-        b.write(&mut net, "notes", rid(n), format!("note {n}").as_bytes(), &mut rng).unwrap();
-    }
-    assert!(a.sync(&mut net).unwrap().alerts.is_empty());
-    assert!(b.sync(&mut net).unwrap().alerts.is_empty());
-    World { net, rng, a, b }
-}
-
-fn refused_entries(a: &Device) -> usize {
-    a.persist().store().scan("client.refused").unwrap().len()
-}
-
-/// The honest server plus `extra` items (of `kind`) listed after everything it holds.
-fn with_extra<'a>(net: &'a mut Net, extra: &'a [Vec<u8>], kind: ItemKind) -> impl Transport + 'a {
-    move |r: Request| match r {
-        Request::ListSince { token, cursor, limit } if cursor < 10_000 => {
-            match net.call(Request::ListSince { token, cursor, limit }) {
-                Response::Items { mut items } => {
-                    for (i, b) in extra.iter().enumerate() {
-                        items.push(Item { seq: 10_000 + i as u64, kind, bytes: b.clone() });
-                    }
-                    Response::Items { items }
-                }
-                other => other,
-            }
-        }
-        Request::ListSince { .. } => Response::Items { items: vec![] },
-        r => net.call(r),
-    }
 }
 
 // =============================================================================================

@@ -8,36 +8,11 @@ use blindsync::client::{Alert, Client, Exchange, Joining, Transport, Volatile, r
 use blindsync::device::{DeviceId, DeviceKeys};
 use blindsync::envelope::RecordId;
 use blindsync::primitives::SeededRng;
-use blindsync::server::wire::{Item, ItemKind, Request, Response};
-use blindsync::store::KvStore;
+use blindsync::server::wire::{ItemKind, Request, Response};
 
 mod common;
 
 use common::*;
-
-/// The honest server plus `extra` items listed after everything it holds (server numbers from
-/// 10_000 up).
-fn with_extra<'a>(net: &'a mut Net, extra: &'a [Vec<u8>]) -> impl Transport + 'a {
-    move |r: Request| match r {
-        Request::ListSince { token, cursor, limit } if cursor < 10_000 => {
-            match net.call(Request::ListSince { token, cursor, limit }) {
-                Response::Items { mut items } => {
-                    for (i, b) in extra.iter().enumerate() {
-                        items.push(Item { seq: 10_000 + i as u64, kind: ItemKind::Stub, bytes: b.clone() });
-                    }
-                    Response::Items { items }
-                }
-                other => other,
-            }
-        }
-        Request::ListSince { .. } => Response::Items { items: vec![] },
-        r => net.call(r),
-    }
-}
-
-fn refused_entries(a: &Device) -> usize {
-    a.persist().store().scan("client.refused").unwrap().len()
-}
 
 // FINDING A3-2 (low/medium): the server alone, without any signature, makes an honest device
 // store an unbounded, never-pruned set of digests in client.refused ([SYNC-15] "alerted once",
@@ -64,7 +39,7 @@ fn a3_2_unsigned_items_above_the_bound_are_not_remembered() {
     let extra: Vec<Vec<u8>> =
         (0..200).map(|i| unsigned_stub(b, 4 + i, if i % 2 == 0 { genesis } else { [0xEE; 32] })).collect();
     for _ in 0..2 {
-        let report = w.a.sync(&mut with_extra(&mut w.net, &extra)).unwrap();
+        let report = w.a.sync(&mut with_extra(&mut w.net, &extra, ItemKind::Stub)).unwrap();
         assert_eq!(report.alerts.len(), 200, "{:?}", report.alerts);
         assert!(report.alerts.iter().all(|a| a.error() == blindsync::Error::EnvSignature), "{:?}", report.alerts);
         assert_eq!(refused_entries(&w.a), before, "unsigned forgeries were persisted as refused items");
@@ -86,11 +61,11 @@ fn a3_2_a_signed_write_above_the_bound_is_alerted_once() {
     assert!(w.a.sync(&mut w.net).unwrap().alerts.is_empty());
     let before = refused_entries(&w.a);
     let extra = vec![envelope];
-    let report = w.a.sync(&mut with_extra_kind(&mut w.net, &extra, ItemKind::Envelope)).unwrap();
+    let report = w.a.sync(&mut with_extra(&mut w.net, &extra, ItemKind::Envelope)).unwrap();
     assert_eq!(report.alerts.iter().map(Alert::error).collect::<Vec<_>>(), vec![blindsync::Error::EnvWriterRevoked]);
     assert_eq!(refused_entries(&w.a), before + 1);
     let cursor = w.a.cursor();
-    let again = w.a.sync(&mut with_extra_kind(&mut w.net, &extra, ItemKind::Envelope)).unwrap();
+    let again = w.a.sync(&mut with_extra(&mut w.net, &extra, ItemKind::Envelope)).unwrap();
     assert!(again.alerts.is_empty(), "{:?}", again.alerts);
     assert!(w.a.cursor() > cursor && w.a.cursor() >= 10_000);
     assert_eq!(w.a.get("notes", &rid(7)), None);
@@ -109,28 +84,9 @@ fn a3_2_without_the_check_unsigned_items_are_remembered() {
     w.a.dangerous_set_defences(d);
     let before = refused_entries(&w.a);
     let extra: Vec<Vec<u8>> = (0..20).map(|i| unsigned_stub(b, 4 + i, [0xEE; 32])).collect();
-    let report = w.a.sync(&mut with_extra(&mut w.net, &extra)).unwrap();
+    let report = w.a.sync(&mut with_extra(&mut w.net, &extra, ItemKind::Stub)).unwrap();
     assert!(report.alerts.iter().all(|a| a.error() == blindsync::Error::EnvWriterRevoked), "{:?}", report.alerts);
     assert_eq!(refused_entries(&w.a), before + 20);
-}
-
-/// [`with_extra`] with another item kind.
-fn with_extra_kind<'a>(net: &'a mut Net, extra: &'a [Vec<u8>], kind: ItemKind) -> impl Transport + 'a {
-    move |r: Request| match r {
-        Request::ListSince { token, cursor, limit } if cursor < 10_000 => {
-            match net.call(Request::ListSince { token, cursor, limit }) {
-                Response::Items { mut items } => {
-                    for (i, b) in extra.iter().enumerate() {
-                        items.push(Item { seq: 10_000 + i as u64, kind, bytes: b.clone() });
-                    }
-                    Response::Items { items }
-                }
-                other => other,
-            }
-        }
-        Request::ListSince { .. } => Response::Items { items: vec![] },
-        r => net.call(r),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

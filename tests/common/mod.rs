@@ -10,9 +10,9 @@ use blindsync::device::{DeviceId, DeviceKeys};
 use blindsync::envelope::{Header, RecordId, Stub, header::Suite};
 use blindsync::keys::Bucket;
 use blindsync::primitives::SeededRng;
-use blindsync::server::wire::{Request, Response};
+use blindsync::server::wire::{Item, ItemKind, Request, Response};
 use blindsync::server::{MemoryStorage, Server, ServerConfig};
-use blindsync::store::MemoryStore;
+use blindsync::store::{KvStore, MemoryStore};
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
 
@@ -93,4 +93,29 @@ pub fn unsigned_stub(writer: DeviceId, seq: u64, chain_head: [u8; 32]) -> Vec<u8
         prev: [0; 32],
     };
     Stub { header, body_digest: [5; 32], signature: [6; 64] }.encode()
+}
+
+/// The honest server plus `extra` items of `kind` listed after everything it holds (server
+/// numbers from 10_000 up).
+pub fn with_extra<'a>(net: &'a mut Net, extra: &'a [Vec<u8>], kind: ItemKind) -> impl Transport + 'a {
+    move |r: Request| match r {
+        Request::ListSince { token, cursor, limit } if cursor < 10_000 => {
+            match net.call(Request::ListSince { token, cursor, limit }) {
+                Response::Items { mut items } => {
+                    for (i, b) in extra.iter().enumerate() {
+                        items.push(Item { seq: 10_000 + i as u64, kind, bytes: b.clone() });
+                    }
+                    Response::Items { items }
+                }
+                other => other,
+            }
+        }
+        Request::ListSince { .. } => Response::Items { items: vec![] },
+        r => net.call(r),
+    }
+}
+
+/// The entries of a durable device's `client.refused` table ([PERSIST-4]).
+pub fn refused_entries(a: &Device) -> usize {
+    a.persist().store().scan("client.refused").unwrap().len()
 }

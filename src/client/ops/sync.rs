@@ -15,8 +15,6 @@
 //! whatever ends the sync:      one commit of everything it changed ([PERSIST-5])
 //! ```
 
-use std::collections::HashSet;
-
 use super::{Next, Op, Outcome, unexpected};
 use crate::client::alerts::{Alert, SyncReport, listing_in_order};
 use crate::client::persist::Persist;
@@ -163,13 +161,12 @@ impl<P: Persist> Client<P> {
     /// not contain (an item whose header does not decode is left to
     /// [`Client::apply_items`]). [SYNC-11]
     fn cites_unknown_head(&self, items: &[Item]) -> bool {
-        let chain = &self.state.chain;
-        let heads: HashSet<[u8; 32]> = (0..chain.head().len).filter_map(|p| chain.hash_at(p)).collect();
+        let heads = self.state.chain.head_epochs();
         items.iter().any(|i| {
             i.bytes
                 .get(..HEADER_LEN)
                 .and_then(|h| Header::decode(h).ok())
-                .is_some_and(|h| !heads.contains(&h.chain_head))
+                .is_some_and(|h| !heads.contains_key(&h.chain_head))
         })
     }
 
