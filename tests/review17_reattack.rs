@@ -19,7 +19,6 @@ use blindsync::keys::AccountId;
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{ItemKind, Request, Response};
 use blindsync::server::{MemoryStorage, Server, ServerConfig};
-use blindsync::store::KvStore;
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
 
