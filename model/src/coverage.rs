@@ -140,7 +140,7 @@ pub fn rows() -> Vec<Row> {
 
 /// Capabilities whose defence has no library switch, with the check that blocks them and
 /// where it is tested instead (spec 12.8). [MODEL-18]
-pub const UNSWITCHED: [(&str, &str, &str); 7] = [
+pub const UNSWITCHED: [(&str, &str, &str); 8] = [
     (
         "name and location tampering (bucket)",
         "swap-bucket",
@@ -175,6 +175,11 @@ pub const UNSWITCHED: [(&str, &str, &str); 7] = [
         "revoke without rotate (issue 13)",
         "revoke-without-rotate",
         "the statement format makes revocation and rotation one; the verifier's epoch check has no switch (E_CHAIN_EPOCH vector)",
+    ),
+    (
+        "lost answers (the write path's availability, SYNC-6)",
+        "lose-ack",
+        "a network's doing, no goal's attack: the outbox (SYNC-6) has no switch; the honest-run properties (no alert, convergence) hold for runs whose only deviations are lost answers, and mutation test mutant_client_forgets_a_lost_write shows they catch a device that does not keep its write",
     ),
 ];
 

@@ -10,11 +10,12 @@ use blindsync::chain::{
     ChainState, UnlockPath, UnlockPathKeys, accept_pairing, approve_device, epoch_wrap, extend, genesis,
     next_statement, possession_message,
 };
+use blindsync::client::DEVICES_COLLECTION;
 use blindsync::client::{Client, Registration, Transport, Volatile, run};
 use blindsync::device::DeviceKeys;
 use blindsync::envelope::RecordId;
 use blindsync::error::{Error, Result};
-use blindsync::keys::{AccountId, Umk};
+use blindsync::keys::{AccountId, Epoch, EpochKeys, Umk};
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Request, Response};
 use blindsync::server::{MemoryStorage, Server, ServerConfig};
@@ -24,6 +25,8 @@ use blindsync::unlock::recovery::RecoveryCode;
 
 /// The server's clock during the whole run: sessions never expire.
 pub const NOW_MS: u64 = 1_000_000;
+/// The account's password (the person's; never sent, scanned for in every request).
+pub const PASSWORD: &[u8] = b"model password";
 /// The collection every record of the model lives in.
 pub const COLLECTION: &str = "notes";
 /// Another collection of the same account (for bucket swaps).
@@ -34,15 +37,33 @@ pub fn record(n: u8) -> RecordId {
     RecordId([n; 16])
 }
 
-/// A transport straight to the server, at the model's fixed clock. Its
-/// randomness (login nonces and tokens) comes from one seeded stream, so
-/// every session gets its own token.
-pub struct InProcessTransport<'a>(pub &'a mut Server<MemoryStorage>, pub &'a mut SeededRng);
+/// The fixture's side of the wire: the server's randomness (login nonces and tokens, one seeded
+/// stream, so every session gets its own token) and every request the fixture's devices sent,
+/// wire-encoded, which [`Fixture::build`] scans for secrets as a run's requests are. [MODEL-2]
+pub struct Traffic {
+    /// The server's randomness.
+    pub rng: SeededRng,
+    /// Every request sent, in order.
+    pub requests: Vec<Vec<u8>>,
+}
+
+/// A transport straight to the server, at the model's fixed clock, that keeps every request.
+pub struct InProcessTransport<'a>(pub &'a mut Server<MemoryStorage>, pub &'a mut Traffic);
 
 impl Transport for InProcessTransport<'_> {
     fn call(&mut self, r: Request) -> Response {
-        self.0.handle(r, NOW_MS, self.1)
+        self.1.requests.push(r.encode());
+        self.0.handle(r, NOW_MS, &mut self.1.rng)
     }
+}
+
+/// [MODEL-2] Whether any request carries a secret: a 32-byte key among `keys` (sorted), or one
+/// of the shorter secrets (the recovery code, the password) anywhere in its bytes.
+pub fn leaks(requests: &[Vec<u8>], keys: &[[u8; 32]], short: &[&[u8]]) -> bool {
+    requests.iter().any(|r| {
+        r.windows(32).any(|w| keys.binary_search_by(|k| k.as_slice().cmp(w)).is_ok())
+            || short.iter().any(|s| !s.is_empty() && r.windows(s.len()).any(|w| w == *s))
+    })
 }
 
 /// Everything a run starts from.
@@ -91,28 +112,49 @@ pub struct Fixture {
     /// A device the server controls, which R (still active) adds to the account under
     /// `compromise-then-install` (spec 12.2): the sleeper.
     pub sleeper: DeviceKeys,
+    /// Secrets shorter than a key, scanned for anywhere in a request: the recovery code and
+    /// the password. [MODEL-2]
+    pub short_secrets: Vec<Vec<u8>>,
+    /// How many requests the fixture sent (all scanned, [`leaks`]).
+    pub traffic: usize,
 }
 
 /// One account on `server`: its owner's client, registered and logged in.
 fn account(
     server: &mut Server<MemoryStorage>,
-    srng: &mut SeededRng,
+    srng: &mut Traffic,
     email: &[u8],
     rng: &mut SeededRng,
-) -> Result<(Client, PasswordKdf, RecoveryCode)> {
+) -> Result<(Client, PasswordKdf, RecoveryCode, UnlockPathKeys)> {
     let owner = DeviceKeys::generate(rng);
     let code = RecoveryCode::generate(rng);
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
-    let pw = kdf.derive(b"model password")?;
+    let pw = kdf.derive(PASSWORD)?;
     let mut registration = Registration::new(Volatile, owner, email, &code.derive(), &pw, &kdf, rng)?;
     let c = run(&mut registration, &mut InProcessTransport(server, srng))?;
-    Ok((c, kdf, code))
+    let path = UnlockPathKeys::from_password(&pw, &kdf);
+    Ok((c, kdf, code, path))
+}
+
+/// The secrets one epoch's UMK derives ([KEY-3]): the UMK, the epoch PRK, the routing key and
+/// the collection key of every collection of the model. [MODEL-2]
+pub fn derived_secrets(account: &AccountId, epoch: Epoch, umk: &Umk) -> Vec<[u8; 32]> {
+    let mut out = vec![*umk.expose()];
+    let keys = EpochKeys::derive(umk, account, epoch);
+    out.push(*keys.prk().expose());
+    out.push(*keys.routing_key().expose());
+    for name in [COLLECTION, OTHER_COLLECTION, DEVICES_COLLECTION] {
+        if let Ok(k) = keys.collection_key(name) {
+            out.push(*k.expose());
+        }
+    }
+    out
 }
 
 /// Pairs a new device, approved by `approver` (spec 8.5 through the server).
 fn pair(
     server: &mut Server<MemoryStorage>,
-    srng: &mut SeededRng,
+    srng: &mut Traffic,
     approver: &mut Client,
     rng: &mut SeededRng,
 ) -> Result<Client> {
@@ -132,8 +174,8 @@ impl Fixture {
     pub fn build(honest: usize) -> Result<Fixture> {
         let mut rng = SeededRng::from_label("blindsync/model/fixture");
         let mut server = Server::new(MemoryStorage::default(), ServerConfig::new([7; 32]));
-        let mut srng = SeededRng::from_label("blindsync/model/fixture/server");
-        let (mut owner, kdf, code) = account(&mut server, &mut srng, b"owner@example.org", &mut rng)?;
+        let mut srng = Traffic { rng: SeededRng::from_label("blindsync/model/fixture/server"), requests: Vec::new() };
+        let (mut owner, kdf, code, password_path) = account(&mut server, &mut srng, b"owner@example.org", &mut rng)?;
         let mut devices = Vec::new();
         for _ in 1..honest.max(2) {
             devices.push(pair(&mut server, &mut srng, &mut owner, &mut rng)?);
@@ -155,7 +197,7 @@ impl Fixture {
         }
         let adversary = DeviceKeys::generate(&mut rng);
         // a foreign account's envelope for the same collection and record
-        let (mut other, _, _) = account(&mut server, &mut srng, b"other@example.org", &mut rng)?;
+        let (mut other, _, _, _) = account(&mut server, &mut srng, b"other@example.org", &mut rng)?;
         other.subscribe(COLLECTION)?;
         other.write(&mut InProcessTransport(&mut server, &mut srng), COLLECTION, record(0), b"foreign", &mut rng)?;
         let foreign =
@@ -191,9 +233,30 @@ impl Fixture {
             secrets.push(*d.signing_seed().expose());
             secrets.push(*d.hpke_key().expose());
         }
-        secrets.push(*recovery.authority.expose());
-        secrets.push(*recovery.sealing.expose());
-        secrets.push(*recovery.kek.expose());
+        for path in [&recovery, &password_path] {
+            secrets.push(*path.authority.expose());
+            secrets.push(*path.sealing.expose());
+            secrets.push(*path.kek.expose());
+        }
+        secrets.push(*source.expose());
+        secrets.sort_unstable();
+        secrets.dedup();
+        // [MODEL-2] the fixture's own traffic (registration, pairings, the pin, the first syncs)
+        // is scanned like a run's: for every secret above, every key epoch 0's UMK derives, the
+        // recovery code and the password
+        let account0 = devices[0].account();
+        let mut scanned = secrets.clone();
+        for c in devices.iter().chain(std::iter::once(&revoked)) {
+            for (e, u) in c.umks() {
+                scanned.extend(derived_secrets(&account0, *e, u));
+            }
+        }
+        scanned.sort_unstable();
+        scanned.dedup();
+        let short = vec![code.expose().to_vec(), PASSWORD.to_vec()];
+        if leaks(&srng.requests, &scanned, &short.iter().map(Vec::as_slice).collect::<Vec<_>>()) {
+            return Err(Error::ClientState); // a fixture device sent a secret: no run starts from it
+        }
         Ok(Fixture {
             account: devices[0].account(),
             devices,
@@ -214,6 +277,8 @@ impl Fixture {
             counterfeit_umk,
             server_keys: adversary,
             sleeper,
+            short_secrets: short,
+            traffic: srng.requests.len(),
         })
     }
 }

@@ -50,10 +50,11 @@ pub const STALE_ALERTED: &str =
     "a device that held the revocation alerts on the frozen device's write (E_SYNC_STALE_HEAD)";
 /// Honest runs reach identical state on all devices.
 pub const CONVERGE_SOMETIMES: &str = "honest sync reaches identical state";
-/// In a run with no deviation, once no honest action can change anything (quiescence), every
-/// device is up to date and all hold the same records and chain. [MODEL-3]
+/// In a run with no deviation (lost answers, `lose-ack`, aside: a network's doing), once no
+/// honest action can change anything (quiescence), every device is up to date and all hold the
+/// same records and chain. [MODEL-3]
 pub const CONVERGE: &str = "quiescent honest runs have converged (all devices up to date and equal)";
-/// In a run with no deviation, no device raises any alert. [MODEL-3]
+/// In a run with no deviation (lost answers, `lose-ack`, aside), no device raises any alert. [MODEL-3]
 pub const HONEST_QUIET: &str = "an honest run raises no alert";
 /// G-WITHHOLDING-DETECTED, second half: a stub of a genuine write, superseded by a newer
 /// revision the device holds, is never reported as a gap. [MODEL-3]
@@ -131,7 +132,13 @@ fn no_false_gap(_: &Model, s: &State) -> bool {
 /// had not yet synced the revocation seals at an older head ([SYNC-17]); the freshness property
 /// judges where it must fire.
 fn honest_quiet(_: &Model, s: &State) -> bool {
-    !s.ghost.used.is_empty() || s.ghost.alerts.iter().all(|a| *a == "E_SYNC_STALE_HEAD")
+    !benign(s) || s.ghost.alerts.iter().all(|a| *a == "E_SYNC_STALE_HEAD")
+}
+
+/// [MODEL-3] a run whose only deviations are lost answers (`lose-ack`): what a network does to
+/// an honest server, so the honest-run properties hold for it too.
+fn benign(s: &State) -> bool {
+    s.ghost.used.iter().all(|c| *c == Capability::LoseAck)
 }
 
 /// An action an honest run takes (no deviation of the adversary, no action of R).
@@ -146,7 +153,12 @@ fn honest_action(a: &Action) -> bool {
         Action::Pair { forge } => !forge,
         Action::Enroll { counterfeit } => !counterfeit,
         Action::GetChain { .. } => true,
-        Action::RevokedReads | Action::SplitRotation | Action::Install | Action::RevokedWrites => false,
+        Action::RevokedReads
+        | Action::SplitRotation
+        | Action::Install
+        | Action::RevokedWrites
+        | Action::WriteLost { .. }
+        | Action::RevokeLost { .. } => false,
     }
 }
 
@@ -155,7 +167,7 @@ fn honest_action(a: &Action) -> bool {
 /// is quiescent too), every device is up to date with the server and all hold equal records
 /// and chains.
 fn converge(m: &Model, s: &State) -> bool {
-    if !s.ghost.used.is_empty() || s.ghost.done {
+    if !benign(s) || s.ghost.done {
         return true;
     }
     let mut acts = Vec::new();
@@ -316,6 +328,7 @@ sometimes_used! {
     used_rwr => RevokeWithoutRotate, "adversary serves a revoke without rotation";
     used_freeze => FreezeView, "adversary freezes a device's view before the revocation";
     used_below_bound => EquivocateBelowBound, "adversary has R write, then serves R's re-signed alternative below its bound";
+    used_lose_ack => LoseAck, "adversary stores a write or revocation and loses its answer";
 }
 
 macro_rules! sometimes_alert {
@@ -473,6 +486,13 @@ pub fn describe(m: &Model, a: &Action) -> String {
             "device R (still active) adds the server's sleeper device and pins the server's key as a partner".to_owned()
         }
         Action::RevokedWrites => "device R (still active, compromised) writes record 0 twice".to_owned(),
+        Action::WriteLost { device, record } => {
+            format!("{} writes record {record}; the server stores it and answers E_SRV_UNAVAILABLE", dev(device))
+        }
+        Action::RevokeLost { device } => format!(
+            "{} revokes device R and rotates the epoch; the server stores it and answers E_SRV_UNAVAILABLE",
+            dev(device)
+        ),
         Action::GetChain { device } => {
             format!("{} sends its sync's GetChain (its listing comes later)", dev(device))
         }

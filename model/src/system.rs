@@ -25,6 +25,7 @@ use blindsync::danger::Defences;
 use blindsync::device::{DeviceId, DevicePublic, IdentityBundle, wrap_bundle};
 use blindsync::envelope::payload::Schema;
 use blindsync::envelope::{self, Header, RecordId, RecordMeta, Suite, header::HEADER_LEN};
+use blindsync::error::Error;
 use blindsync::keys::{AccountId, Bucket, Epoch, EpochKeys, Umk};
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Item, ItemKind, Request, Response, Token};
@@ -90,11 +91,15 @@ pub enum Capability {
     /// envelope); after the revocation the server serves a device that has not taken R's first
     /// write an alternative of it that R re-signed, with or without R's second write.
     EquivocateBelowBound,
+    /// Store a device's write or appended revocation, then answer it as a dropped connection
+    /// would (`E_SRV_UNAVAILABLE`): the device keeps its write in the outbox, or has not adopted
+    /// its own statement, and learns that it was stored later ([SYNC-6]).
+    LoseAck,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 20] = [
+    pub const ALL: [Capability; 21] = [
         Capability::Withhold,
         Capability::Replay,
         Capability::Reorder,
@@ -115,6 +120,7 @@ impl Capability {
         Capability::RevokeWithoutRotate,
         Capability::FreezeView,
         Capability::EquivocateBelowBound,
+        Capability::LoseAck,
     ];
 
     /// Its command-line name.
@@ -140,6 +146,7 @@ impl Capability {
             Capability::RevokeWithoutRotate => "revoke-without-rotate",
             Capability::FreezeView => "freeze-view",
             Capability::EquivocateBelowBound => "equivocate-below-bound",
+            Capability::LoseAck => "lose-ack",
         }
     }
 
@@ -342,6 +349,20 @@ pub enum Action {
     /// server answers; its sync's listing (and the rest of the sync) is its next action, a
     /// [`Action::Sync`], and other devices may act in between. [MODEL-20]
     GetChain {
+        /// The device (index).
+        device: u8,
+    },
+    /// `lose-ack`: an honest device with an empty outbox writes the next value of a record; the
+    /// server stores it and answers `E_SRV_UNAVAILABLE`. [MODEL-2]
+    WriteLost {
+        /// The device (index).
+        device: u8,
+        /// The record.
+        record: u8,
+    },
+    /// `lose-ack`: the owner revokes R and rotates; the server stores the statement and answers
+    /// `E_SRV_UNAVAILABLE`, so the owner takes its own revocation from a later sync. [MODEL-2]
+    RevokeLost {
         /// The device (index).
         device: u8,
     },
@@ -665,6 +686,9 @@ pub struct Mutants {
     pub enroll: Option<EnrollMutant>,
     /// A wrong stream reader: what it returns for a served stream (`None`: the library's open).
     pub stream: Option<StreamMutant>,
+    /// A wrong writer: when its write's answer is lost (`lose-ack`), it does not keep the write
+    /// (its state goes back to what it was before it signed).
+    pub forget_lost_write: bool,
 }
 
 /// The model: its configuration and the fixture it starts from. [MODEL-1]
@@ -750,19 +774,7 @@ impl Model {
         for c in s.honest().chain(std::iter::once(&s.revoked)) {
             for (e, u) in c.umks() {
                 // [MODEL-19] a pure derivation of (epoch, UMK): computed once per process
-                let derive = || {
-                    let mut out = vec![*u.expose()];
-                    let keys = EpochKeys::derive(u, &account, *e);
-                    out.push(*keys.prk().expose());
-                    out.push(*keys.routing_key().expose());
-                    for name in [COLLECTION, OTHER_COLLECTION, blindsync::client::DEVICES_COLLECTION] {
-                        if let Ok(k) = keys.collection_key(name) {
-                            out.push(*k.expose());
-                        }
-                    }
-                    out
-                };
-                v.extend(derived(account, *e, u, derive));
+                v.extend(derived(account, *e, u, || crate::fixture::derived_secrets(&account, *e, u)));
             }
         }
         v.sort_unstable();
@@ -842,36 +854,25 @@ impl Model {
         }
         for (i, c) in s.devices.iter().enumerate() {
             let d = i as u8;
-            if s.mid_sync.as_ref().is_some_and(|(m, _)| *m == d) {
-                continue;
-            }
-            // [MODEL-20] one device at a time sends its GetChain ahead of its listing
-            if cfg.interleave && s.mid_sync.is_none() && !self.up_to_date(s, c) {
-                out.push(Action::GetChain { device: d });
-            }
-            if s.ghost.writes_left > 0 {
-                for r in 0..cfg.records {
-                    out.push(Action::Write { device: d, record: r });
-                }
-            }
-            // an honest sync that can change nothing is left out: it leads back to
-            // the same state, and with an honest server runs then end (for "eventually")
-            if !self.up_to_date(s, c) {
-                out.push(Action::Sync { device: d, serve: Serve::Honest });
-            }
-            // the owner revokes R; device B's concurrent revocation is what a forking server keeps
-            if c.chain().is_active(&s.revoked.id()) {
-                if i == 0 {
-                    out.push(Action::Revoke { device: d, fork: false });
-                } else if i == 1 && malice && cfg.can(Capability::ForkChain) && s.fork.is_none() {
-                    out.push(Action::Revoke { device: d, fork: true });
-                }
+            // [MODEL-20] the device in the middle of its sync only finishes it, honestly (above)
+            // or as the adversary serves its listing (below: every deviation of a sync)
+            let mid = s.mid_sync.as_ref().is_some_and(|(m, _)| *m == d);
+            if !mid {
+                self.enabled_operations(s, i, c, out);
             }
             // `equivocate-below-bound`, paid for by R's writes: once, after the revocation, to a
-            // device that has not taken R's first write
+            // device that has not taken R's first write and judges its listing with a chain that
+            // holds the revocation (with [MODEL-20], a GetChain answered before the revocation
+            // was stored is the residual window of 1.6 item 17, in which R is still active)
+            let judged_after = |r: &StoredRevocation| match &s.mid_sync {
+                Some((m, held)) if *m == d => {
+                    held.get(r.position as usize).is_some_and(|b| statement_hash(b) == r.hash)
+                }
+                _ => true,
+            };
             if s.ghost.used.contains(&Capability::EquivocateBelowBound)
                 && !s.ghost.below_bound_served
-                && s.ghost.revocation.is_some()
+                && s.ghost.revocation.as_ref().is_some_and(judged_after)
                 && c.last_seq(&s.revoked.id()) == 0
             {
                 out.push(Action::Sync { device: d, serve: Serve::BelowBound { withhold_tail: false } });
@@ -925,12 +926,76 @@ impl Model {
         }
     }
 
+    /// The adversary between the devices and `server` for one action, with the model's scans
+    /// and test hooks. [MODEL-2]
+    fn adversary<'a>(
+        &'a self,
+        server: &'a mut Server<MemoryStorage>,
+        serve: Serve,
+        secrets: &'a [[u8; 32]],
+        archive: &'a mut Vec<Vec<u8>>,
+    ) -> Adversary<'a> {
+        let mut t = Adversary::new(server, serve, secrets, archive);
+        t.short_secrets = &self.fixture.short_secrets;
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
+        t
+    }
+
+    /// The operations device `i` (not in the middle of a sync) may start: its GetChain
+    /// ([MODEL-20]), writes, an honest sync, a revocation, and their `lose-ack` and
+    /// `fork-chain` variants.
+    fn enabled_operations(&self, s: &State, i: usize, c: &Client, out: &mut Vec<Action>) {
+        let cfg = &self.config;
+        let malice = s.ghost.malice_left > 0;
+        let d = i as u8;
+        // [MODEL-20] one device at a time sends its GetChain ahead of its listing
+        if cfg.interleave && s.mid_sync.is_none() && !self.up_to_date(s, c) {
+            out.push(Action::GetChain { device: d });
+        }
+        if s.ghost.writes_left > 0 {
+            for r in 0..cfg.records {
+                out.push(Action::Write { device: d, record: r });
+                // `lose-ack`: the answer to a new write is lost ([SYNC-6]: the outbox keeps it)
+                if malice && cfg.can(Capability::LoseAck) && c.pending_write().is_none() {
+                    out.push(Action::WriteLost { device: d, record: r });
+                }
+            }
+        }
+        // an honest sync that can change nothing is left out: it leads back to
+        // the same state, and with an honest server runs then end (for "eventually")
+        if !self.up_to_date(s, c) {
+            out.push(Action::Sync { device: d, serve: Serve::Honest });
+        }
+        // the owner revokes R; device B's concurrent revocation is what a forking server keeps
+        if c.chain().is_active(&s.revoked.id()) {
+            if i == 0 {
+                out.push(Action::Revoke { device: d, fork: false });
+                if malice && cfg.can(Capability::LoseAck) {
+                    out.push(Action::RevokeLost { device: d });
+                }
+            } else if i == 1 && malice && cfg.can(Capability::ForkChain) && s.fork.is_none() {
+                out.push(Action::Revoke { device: d, fork: true });
+            }
+        }
+    }
+
     /// The state after `a`, or `None` if `a` changes nothing.
     pub fn step(&self, s: &State, a: Action) -> Option<State> {
         let mut n = s.clone();
         n.ghost.started = true;
         match a {
-            Action::Write { device, record: r } => self.write(&mut n, device as usize, r)?,
+            Action::Write { device, record: r } => self.write(&mut n, device as usize, r, false)?,
+            Action::WriteLost { device, record: r } => {
+                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                n.ghost.used.insert(Capability::LoseAck);
+                self.write(&mut n, device as usize, r, true)?;
+            }
+            Action::RevokeLost { device } => {
+                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                n.ghost.used.insert(Capability::LoseAck);
+                self.revoke(&mut n, device as usize, false, true)?;
+            }
             Action::Sync { device, serve } => {
                 // the refused statement changes no device: what follows is the honest space
                 n.ghost.done |= serve == Serve::RevokeWithoutRotate;
@@ -948,7 +1013,7 @@ impl Model {
                     n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
                     n.ghost.used.insert(Capability::ForkChain);
                 }
-                self.revoke(&mut n, device as usize, fork)?;
+                self.revoke(&mut n, device as usize, fork, false)?;
             }
             Action::RevokedReads => {
                 let chain = n.server.server.store_chain(&self.fixture.account);
@@ -1092,7 +1157,10 @@ impl Model {
         }
     }
 
-    fn write(&self, n: &mut State, device: usize, r: u8) -> Option<()> {
+    /// An honest device writes the next value of record `r`; with `lose`, the server stores it
+    /// and answers `E_SRV_UNAVAILABLE` (`lose-ack`): the write is in the device's outbox and on
+    /// the server, and is ground truth from the moment the server received it. [MODEL-2]
+    fn write(&self, n: &mut State, device: usize, r: u8, lose: bool) -> Option<()> {
         n.ghost.writes_left = n.ghost.writes_left.checked_sub(1)?;
         let secrets = self.secrets(n);
         let c = n.devices.get_mut(device)?;
@@ -1102,17 +1170,29 @@ impl Model {
         let epoch = c.chain().epoch();
         let stale = n.ghost.revocation.is_some_and(|rev| !rev.seen_by(c));
         let mut rng = SeededRng::from_label(&format!("blindsync/model/write/{device}/{count}"));
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
+        // [MODEL-17] a wrong writer's state before the write (tests only)
+        let forget = (lose && self.mutants.forget_lost_write).then(|| c.clone());
+        let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.lose_ack = lose;
         let res = c.write(&mut t, COLLECTION, record(r), &value, &mut rng);
         let leaked = t.leaked;
         if leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
         }
         let put = t.last_put.take();
-        let revision = res.ok()?;
+        let lost = t.applied;
         let (identity, header) = envelope_identity(&put?)?;
+        let revision = match res {
+            Ok(revision) => revision,
+            // [SYNC-6] stored, its answer lost: the device holds it in its outbox
+            Err(Error::SrvUnavailable) if lost && c.pending_write() == Some(header.writer_seq) => {
+                if let Some(before) = forget {
+                    *c = before;
+                }
+                header.revision
+            }
+            Err(_) => return None,
+        };
         // [MODEL-9] spec 1.6 item 17: sealed by a device that has not seen the revocation, in a
         // run where the server froze a view (recorded only there: the same write by a device that
         // is merely offline is the same state as one made before the revocation, and a flag
@@ -1142,9 +1222,7 @@ impl Model {
         let r = &mut n.revoked;
         let id = r.id();
         let epoch = r.chain().epoch();
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
+        let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         for k in 0..2 {
             let value = format!("r.{k}").into_bytes();
             let mut rng = SeededRng::from_label(&format!("blindsync/model/revoked-write/{k}"));
@@ -1193,10 +1271,8 @@ impl Model {
                 None
             }
         };
-        let mut t = Adversary::new(&mut n.server.server, serve, &secrets, &mut n.archive);
+        let mut t = self.adversary(&mut n.server.server, serve, &secrets, &mut n.archive);
         t.held_chain = held;
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
         t.fork = n.fork.clone();
         t.other_bucket = self.other_bucket;
         t.foreign = self.fixture.foreign.clone();
@@ -1287,7 +1363,11 @@ impl Model {
         }
     }
 
-    fn revoke(&self, n: &mut State, device: usize, fork: bool) -> Option<()> {
+    /// Device `device` revokes R and rotates; with `fork` the adversary keeps the statement as
+    /// its branch, with `lose` it stores it and answers `E_SRV_UNAVAILABLE` (`lose-ack`), so the
+    /// revoker has not adopted its own statement and takes it, and its wrap of the new UMK,
+    /// from a later sync ([CHAIN-12]).
+    fn revoke(&self, n: &mut State, device: usize, fork: bool, lose: bool) -> Option<()> {
         let secrets = self.secrets(n);
         let target = n.revoked.id();
         let c = n.devices.get_mut(device)?;
@@ -1295,6 +1375,10 @@ impl Model {
         let cascade = c.defences().cascade;
         let (revocations, unpin) = revocation_lists(c, &target, cascade)?;
         if !cascade {
+            // the server's own check would refuse the statement: it is stored past it, answered Ok
+            if lose {
+                return None;
+            }
             return self.revoke_without_cascade(n, device, fork, revocations, &mut rng);
         }
         // [CHAIN-20] the honest revoker: R and every device it introduced (transitively), and
@@ -1310,13 +1394,21 @@ impl Model {
             c.append_chain(&mut ok, rot.statements.clone()).ok()?;
             n.fork = Some(branch);
         } else {
-            let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-            t.leak = self.mutants.leak;
-            t.transcript = self.transcript.clone();
+            let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
             // the new UMK is a secret from the moment it exists: the append carrying its wraps is scanned for it
             t.fresh_secrets.push(*rot.umk.expose());
-            if c.append_chain(&mut t, rot.statements.clone()).is_err() {
-                return None; // the server refused a stale append: nothing changed
+            t.lose_ack = lose;
+            match c.append_chain(&mut t, rot.statements.clone()) {
+                Ok(()) => {}
+                // stored, its answer lost: the revoker keeps its old chain and no new UMK
+                Err(Error::SrvUnavailable) if t.applied => {
+                    if t.leaked {
+                        n.ghost.broken.insert(Broken::KeyLeak);
+                    }
+                    n.ghost.genuine.insert((epoch, rot.umk.key_check(epoch)));
+                    return Some(());
+                }
+                Err(_) => return None, // the server refused a stale append: nothing changed
             }
             if t.leaked {
                 n.ghost.broken.insert(Broken::KeyLeak);
@@ -1394,9 +1486,7 @@ impl Model {
         let secrets = self.secrets(n);
         let account = self.fixture.account;
         let new = self.fixture.pending.clone();
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
+        let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         let p = new.pending(&account);
         let (ed25519, x25519) = (p.public.ed25519, p.public.x25519);
         expect_ok(t.call(Request::PostPending { account: account.0, ed25519, x25519, pop: p.pop }))?;
@@ -1466,9 +1556,7 @@ impl Model {
             n.ghost.made.insert(umk_digest(&self.fixture.counterfeit_umk));
             n.ghost.adversary.learn(0, &self.fixture.counterfeit_umk);
         }
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
+        let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         if counterfeit {
             t.counterfeit = Some(self.fixture.counterfeit.clone());
         }
@@ -1528,9 +1616,7 @@ impl Model {
         sort_wraps(&mut wraps);
         let key_check = real.key_check(epoch);
         let (bytes, _) = extend(&state, Body::RotateEpoch { epoch, key_check, wraps }, r.device()).ok()?;
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
+        let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         n.ghost.signed.insert(statement_hash(&bytes));
         r.append_chain(&mut t, vec![bytes]).ok()?;
         if t.leaked {
@@ -1559,9 +1645,7 @@ impl Model {
         state.append(&approval.statement).ok()?;
         let body = Body::PinPartner { key: self.fixture.server_hpke, label: "backup".into() };
         let (pin, _) = extend(&state, body, r.device()).ok()?;
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
+        let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         n.ghost.signed.extend([statement_hash(&approval.statement), statement_hash(&pin)]);
         r.append_chain(&mut t, vec![approval.statement, pin]).ok()?;
         if t.leaked {
@@ -1691,6 +1775,20 @@ fn record_sync_outcome(
     // genuine write of w (its identity is the one written), every earlier write of w was served
     // to it, or the sync raised E_SYNC_WITHHELD for w.
     let served_now: BTreeSet<(DeviceId, u64)> = headers.iter().map(|(_, h)| (h.writer, h.writer_seq)).collect();
+    // [SYNC-11] a listing the device leaves unjudged takes nothing, raises nothing and holds the
+    // cursor, and the next sync lists it again: judged on what was served, the sync's second
+    // chain holds a revocation that its first chain did not
+    let revokes = |chain: &[Vec<u8>], from: usize| {
+        chain.iter().skip(from).any(|b| Statement::decode(b).is_ok_and(|s| matches!(s.body, Body::RevokeDevice { .. })))
+    };
+    let refetched_revocation = match shown.chains {
+        [first, second, ..] => revokes(second, first.len()),
+        _ => false,
+    };
+    let unjudged = refetched_revocation
+        && report.alerts.is_empty()
+        && after.cursor() == before.cursor()
+        && after.records() == before.records();
     let seen = g.served.entry(device).or_default();
     // a genuine write at a head the device's chain does not have cannot be verified yet: the
     // fork property judges it if the head is on another branch, a later sync otherwise
@@ -1713,7 +1811,7 @@ fn record_sync_outcome(
                 && before.envelope_identity(ww, *qq).is_none()
         });
         let alerted = report.alerts.iter().any(|a| matches!(a, Alert::Withheld { writer, .. } if writer == w));
-        if missing && !alerted {
+        if missing && !alerted && !unjudged {
             g.broken.insert(Broken::Withholding);
         }
     }
@@ -1731,7 +1829,10 @@ fn record_sync_outcome(
             g.broken.insert(Broken::FalseGap);
         }
     }
-    seen.extend(served_now);
+    // what an unjudged listing showed was not taken: it is not "served" for a later sync
+    if !unjudged {
+        seen.extend(served_now);
+    }
 }
 
 /// [SYNC-14] an envelope's identity and header, as its bytes stand.
@@ -1763,6 +1864,8 @@ struct Adversary<'a> {
     secrets: &'a [[u8; 32]],
     /// Secrets that came into being during the operation (a rotation's new UMK), scanned too.
     fresh_secrets: Vec<[u8; 32]>,
+    /// The recovery code and the password, scanned for anywhere in a request.
+    short_secrets: &'a [Vec<u8>],
     /// [MODEL-17] a wrong client's extra request.
     leak: Option<LeakMutant>,
     /// [MODEL-6] where to record each exchange (counterexample replay).
@@ -1800,6 +1903,9 @@ struct Adversary<'a> {
     lists: bool,
     /// [MODEL-20] the chain the server answered this sync's GetChain with, earlier.
     held_chain: Option<Vec<Vec<u8>>>,
+    /// `lose-ack`: the first PutRecord or AppendChain the server accepts is answered
+    /// `E_SRV_UNAVAILABLE` (then `applied`).
+    lose_ack: bool,
 }
 
 impl<'a> Adversary<'a> {
@@ -1814,6 +1920,7 @@ impl<'a> Adversary<'a> {
             serve,
             secrets,
             fresh_secrets: Vec::new(),
+            short_secrets: &[],
             leak: None,
             transcript: None,
             last_put: None,
@@ -1835,6 +1942,7 @@ impl<'a> Adversary<'a> {
             alternative: None,
             lists: false,
             held_chain: None,
+            lose_ack: false,
         }
     }
 
@@ -1982,6 +2090,7 @@ impl Adversary<'_> {
         for bytes in std::iter::once(r.encode()).chain(extra.map(|x| x.encode())) {
             if contains_secret(&bytes, self.secrets)
                 || self.fresh_secrets.iter().any(|f| bytes.windows(32).any(|w| w == f))
+                || self.short_secrets.iter().any(|s| !s.is_empty() && bytes.windows(s.len()).any(|w| w == s.as_slice()))
             {
                 self.leaked = true;
             }
@@ -1996,7 +2105,13 @@ impl Adversary<'_> {
         if self.counterfeit.is_some() && matches!(r, Request::AppendChain { .. }) {
             return Response::Ok; // [MODEL-2] the append goes to the server's own chain
         }
+        let store = matches!(r, Request::PutRecord { .. } | Request::AppendChain { .. });
         let resp = self.server.handle(r, NOW_MS, &mut SeededRng::from_label("blindsync/model/server"));
+        if store && self.lose_ack && !self.applied && matches!(resp, Response::Stored { .. } | Response::Ok) {
+            // [MODEL-2] `lose-ack`: stored; the answer is what a dropped connection leaves
+            self.applied = true;
+            return Response::Error(Error::SrvUnavailable);
+        }
         self.lists |= matches!(resp, Response::Items { .. });
         let out = self.answer(resp, cursor);
         if let Response::Chain { statements } = &out {

@@ -74,3 +74,32 @@ fn the_same_run_without_interleaving_is_quiet() {
     assert!(last.ghost.alerts.is_empty(), "{:?}", last.ghost.alerts);
     assert!(m.up_to_date(last, &last.devices[1]));
 }
+
+// [MODEL-20] [SYNC-11] the listing under the adversary: the owner writes twice, device B sends its
+// GetChain, the owner revokes R, and B's listing has the owner's first write replaced by another
+// account's envelope (citing a head B's chain lacks). B fetches the chain once more, finds the
+// revocation new to it, and leaves the listing unjudged: no alert, nothing taken, the cursor held
+// (so the gap before the owner's second write is not reported yet, and the withholding property
+// exempts exactly this sync); B's next sync, served honestly, takes the revocation and both writes.
+#[test]
+fn an_unjudged_listing_is_judged_by_the_next_sync() {
+    let cfg = Config { interleave: true, ..Config::default() };
+    let m = Model::new(cfg).unwrap();
+    let actions = [
+        Action::Write { device: 0, record: 0 },
+        Action::Write { device: 0, record: 0 },
+        Action::GetChain { device: 1 },
+        Action::Revoke { device: 0, fork: false },
+        Action::Sync { device: 1, serve: Serve::SwapAccount(0) },
+        Action::Sync { device: 1, serve: Serve::Honest },
+    ];
+    let s = run(&m, &actions);
+    let b = |i: usize| &s[i].devices[1];
+    assert!(s[5].ghost.alerts.is_empty(), "{:?}", s[5].ghost.alerts);
+    assert_eq!(b(5).cursor(), b(4).cursor());
+    assert!(b(5).records().is_empty());
+    assert!(!b(5).chain().is_active(&s[0].revoked.id()), "the second GetChain's revocation is taken");
+    assert!(s[5].ghost.broken.is_empty(), "{:?}", s[5].ghost.broken);
+    assert!(s[6].ghost.alerts.is_empty(), "{:?}", s[6].ghost.alerts);
+    assert_eq!(b(6).records(), s[6].devices[0].records());
+}

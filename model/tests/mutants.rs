@@ -216,3 +216,17 @@ fn integrity_covers_the_epoch() {
     bad.ghost.written.insert(blindsync_model::system::Written { epoch: h.epoch, identity, ..w });
     assert_eq!(violated_at(&m, &bad), vec![p::INTEGRITY]);
 }
+
+// [MODEL-17] [MODEL-3] [SYNC-6] a writer that does not keep a write whose answer was lost (its
+// state goes back to before it signed) signs its next write, to the other record, with the same
+// sequence number: the server stores both, another device is listed one writer's two envelopes
+// for one number (E_SYNC_EQUIVOCATION), and in a run whose only deviation is that lost answer
+// "an honest run raises no alert" fails.
+#[test]
+fn mutant_client_forgets_a_lost_write() {
+    let cfg = Config { records: 2, ..config(&[Capability::LoseAck], 2) };
+    let m = model(cfg.clone(), Mutants { forget_lost_write: true, ..Mutants::default() });
+    caught(&m, &[p::HONEST_QUIET]);
+    let honest = model(cfg, Mutants::default());
+    assert!(find_violation_in(&honest, 2).violated().is_empty());
+}
