@@ -158,7 +158,8 @@ fn honest_action(a: &Action) -> bool {
         | Action::Install
         | Action::RevokedWrites
         | Action::WriteLost { .. }
-        | Action::RevokeLost { .. } => false,
+        | Action::RevokeLost { .. }
+        | Action::EnrollLost => false,
     }
 }
 
@@ -489,6 +490,7 @@ pub fn describe(m: &Model, a: &Action) -> String {
         Action::WriteLost { device, record } => {
             format!("{} writes record {record}; the server stores it and answers E_SRV_UNAVAILABLE", dev(device))
         }
+        Action::EnrollLost => "a new device enrolls with the recovery code; the server stores its add-device statement and answers E_SRV_UNAVAILABLE; the device enrolls again with the same keys".to_owned(),
         Action::RevokeLost { device } => format!(
             "{} revokes device R and rotates the epoch; the server stores it and answers E_SRV_UNAVAILABLE",
             dev(device)

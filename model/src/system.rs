@@ -20,7 +20,7 @@ use blindsync::chain::{
     ChainState, PendingDevice, Rotation, UnlockPath, UnlockPathKeys, approve_device, enroll_with, epoch_wrap, extend,
     next_statement, revoke,
 };
-use blindsync::client::{Alert, Client, SyncReport, Transport};
+use blindsync::client::{Alert, Client, Enrollment, SyncReport, Transport, Volatile, run};
 use blindsync::danger::Defences;
 use blindsync::device::{DeviceId, DevicePublic, IdentityBundle, wrap_bundle};
 use blindsync::envelope::payload::Schema;
@@ -366,6 +366,10 @@ pub enum Action {
         /// The device (index).
         device: u8,
     },
+    /// `lose-ack`: a new device enrolls with the recovery code; the server stores its add-device
+    /// statement and answers `E_SRV_UNAVAILABLE`; the device enrolls again with the same keys
+    /// through the client's `Enrollment` ([CHAIN-13] step 7). Ends the run. [MODEL-2]
+    EnrollLost,
 }
 
 /// A write an honest device signed: the ground truth of integrity. [MODEL-3]
@@ -846,6 +850,9 @@ impl Model {
             if malice && cfg.can(Capability::CounterfeitChain) {
                 out.push(Action::Enroll { counterfeit: true });
             }
+            if malice && cfg.can(Capability::LoseAck) {
+                out.push(Action::EnrollLost);
+            }
         }
         let honest_only = cfg.capabilities.is_empty();
         if let Some((d, _)) = &s.mid_sync {
@@ -1064,7 +1071,13 @@ impl Model {
                     n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
                     n.ghost.used.insert(Capability::CounterfeitChain);
                 }
-                self.enroll(&mut n, counterfeit)?;
+                self.enroll(&mut n, counterfeit, false)?;
+            }
+            Action::EnrollLost => {
+                n.ghost.done = true;
+                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                n.ghost.used.insert(Capability::LoseAck);
+                self.enroll(&mut n, false, true)?;
             }
             Action::SplitRotation => {
                 n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
@@ -1547,7 +1560,12 @@ impl Model {
     /// the chapter 5 wraps, verifies the chain from genesis, enrolls with the configured defences
     /// and appends its add-device statement. With `counterfeit` the server serves its own chain
     /// (and accepts the append into it). [MODEL-2]
-    fn enroll(&self, n: &mut State, counterfeit: bool) -> Option<()> {
+    ///
+    /// With `lose` (`lose-ack`) the server stores the add-device statement and answers
+    /// `E_SRV_UNAVAILABLE`; the device then enrolls again with the same keys through the
+    /// client's public operation (`client::Enrollment`, [CHAIN-13] step 7: the chain already
+    /// holds its keys, so it appends nothing).
+    fn enroll(&self, n: &mut State, counterfeit: bool, lose: bool) -> Option<()> {
         let secrets = self.secrets(n);
         let account = self.fixture.account;
         let me = self.fixture.restored.clone();
@@ -1574,8 +1592,25 @@ impl Model {
         match enrolled {
             Ok((statement, state, umks)) => {
                 n.ghost.signed.insert(statement_hash(&statement));
-                expect_ok(t.call(Request::AppendChain { token, statements: vec![statement] }))?;
-                n.onboarded = Some(joined(me, state, umks, d));
+                t.lose_ack = lose;
+                match t.call(Request::AppendChain { token, statements: vec![statement] }) {
+                    Response::Ok => n.onboarded = Some(joined(me, state, umks, d)),
+                    Response::Error(Error::SrvUnavailable) if t.applied => {
+                        let code = RecoveryCode::from_bytes(self.fixture.recovery_code).derive();
+                        let mut again = Enrollment::with_recovery(Volatile, me, account, &code);
+                        t.round = 1;
+                        match run(&mut again, &mut t) {
+                            Ok(mut c) => {
+                                c.dangerous_set_defences(d);
+                                n.onboarded = Some(c);
+                            }
+                            Err(e) => {
+                                n.ghost.alerts.insert(e.code());
+                            }
+                        }
+                    }
+                    _ => return None,
+                }
             }
             Err(e) => {
                 n.ghost.alerts.insert(e.code());
@@ -1906,6 +1941,9 @@ struct Adversary<'a> {
     /// `lose-ack`: the first PutRecord or AppendChain the server accepts is answered
     /// `E_SRV_UNAVAILABLE` (then `applied`).
     lose_ack: bool,
+    /// A later connection within one action (a retried enrollment): the server's randomness
+    /// (login nonces, tokens) is drawn under another label, so a second login is not a replay.
+    round: u32,
 }
 
 impl<'a> Adversary<'a> {
@@ -1943,6 +1981,7 @@ impl<'a> Adversary<'a> {
             lists: false,
             held_chain: None,
             lose_ack: false,
+            round: 0,
         }
     }
 
@@ -2106,7 +2145,11 @@ impl Adversary<'_> {
             return Response::Ok; // [MODEL-2] the append goes to the server's own chain
         }
         let store = matches!(r, Request::PutRecord { .. } | Request::AppendChain { .. });
-        let resp = self.server.handle(r, NOW_MS, &mut SeededRng::from_label("blindsync/model/server"));
+        let mut rng = match self.round {
+            0 => SeededRng::from_label("blindsync/model/server"),
+            k => SeededRng::from_label(&format!("blindsync/model/server/{k}")),
+        };
+        let resp = self.server.handle(r, NOW_MS, &mut rng);
         if store && self.lose_ack && !self.applied && matches!(resp, Response::Stored { .. } | Response::Ok) {
             // [MODEL-2] `lose-ack`: stored; the answer is what a dropped connection leaves
             self.applied = true;

@@ -91,3 +91,19 @@ fn lost_answers_raise_no_alert_and_converge() {
     let out = blindsync_model::runner::run_model_exhaustive(&m, 2, false);
     assert!(out.violated().is_empty(), "{}", out.report());
 }
+
+// [CHAIN-13] step 7: the restored device's add-device statement is stored and its answer lost; it
+// enrolls again with the same keys through the client's `Enrollment`, which finds its keys active
+// in the chain and appends nothing: one add-device statement, the device holds the account's UMK.
+#[test]
+fn a_lost_enrollment_answer_is_resumed_with_the_same_keys() {
+    let m = Model::new(lose_ack(1)).unwrap();
+    let s = run(&m, &[Action::EnrollLost]);
+    let n = s[1].onboarded.as_ref().unwrap_or_else(|| panic!("not enrolled: {:?}", s[1].ghost.alerts));
+    assert_eq!(n.id(), m.fixture.restored.id());
+    assert!(s[1].ghost.alerts.is_empty(), "{:?}", s[1].ghost.alerts);
+    let (chain, _) = s[1].server.key().unwrap();
+    assert_eq!(chain.head().len, s[0].server.key().unwrap().0.head().len + 1, "appended once");
+    assert_eq!(n.chain().head(), chain.head());
+    assert_eq!(n.umks().keys().copied().collect::<Vec<_>>(), vec![0]);
+}

@@ -6,13 +6,15 @@
 //! recovery: Challenge(account, authority) -> Nonce -> LoginKey (signed by the authority) -> Token
 //! GetChain -> Chain: verify from genesis (recovery: it must be the account asked for)
 //! GetWraps -> Wraps: enroll (pinned KDF, authority, UMK_0 and every epoch checked; add-device statement)
+//!   (the chain already holds this device's keys, active: an earlier attempt's answer was lost;
+//!    the same checks, no statement, no AppendChain)
 //! AppendChain -> Ok: commit the device's first state; login with the device key -> the client
 //! ```
 
 use zeroize::Zeroizing;
 
 use super::{Exchange, Handoff, Stage, refused};
-use crate::chain::{ChainSigner, ChainState, UnlockPath, UnlockPathKeys, enroll};
+use crate::chain::{ChainSigner, ChainState, UnlockPath, UnlockPathKeys, enroll, unlock_with};
 use crate::client::Client;
 use crate::client::persist::Persist;
 use crate::device::DeviceKeys;
@@ -113,6 +115,15 @@ fn step<P: Persist>(mut ctx: Ctx<P>, response: Response) -> Result<Stage<Ctx<P>,
         }
         (Step::Wraps { keys, token, chain }, Response::Wraps { recovery_wrap, password_wrap }) => {
             let wrap = if keys.kdf_binding.is_empty() { recovery_wrap } else { password_wrap };
+            // [CHAIN-13] step 7: an earlier attempt's add-device statement is already in the
+            // verified chain (the server stored it and the answer was lost): steps 3 to 6 as
+            // always, then nothing is signed or appended
+            if chain.devices().get(&ctx.device.id()) == Some(&ctx.device.public()) {
+                let umks = unlock_with(&chain, &keys, &wrap, &crate::defences::Defences::ALL)?;
+                let store = ctx.store.take().ok_or(Error::ClientState)?;
+                let client = Client::with_store(store, ctx.device, chain, umks);
+                return Ok(Stage::Handoff(Box::new(Handoff::start(client)?)));
+            }
             let (statement, next, umks) = enroll(&chain, &keys, &wrap, &ctx.device)?;
             (Step::Append { chain: next, umks }, Request::AppendChain { token, statements: vec![statement] })
         }
