@@ -61,6 +61,17 @@ pub const NO_FALSE_GAP: &str = "superseded stubs are not gaps (G-WITHHOLDING-DET
 /// G-CHAIN-AUTHORITY: every statement in an honest device's chain was signed by a party of the
 /// account (recorded when it was signed), never made or altered by the server. [MODEL-3]
 pub const CHAIN_AUTHORITY: &str = "chain statements are the account's (G-CHAIN-AUTHORITY)";
+/// [SYNC-14] G-FORK-DETECTED for a revoked writer's history: a device that holds, for R's pinned
+/// `max_seq`, another write than the one its revocation pins raised `E_SYNC_EQUIVOCATION` in the
+/// sync that took the revocation. [MODEL-3]
+pub const SPLIT_DETECTED: &str =
+    "a revoked writer's split history is alerted when the revocation is taken (G-FORK-DETECTED, SYNC-14)";
+/// The split alert fires: a device holding R's other alternative alerts when it takes the revocation.
+pub const SPLIT_ALERTED: &str =
+    "a device holding R's other alternative alerts when it takes R's revocation (E_SYNC_EQUIVOCATION)";
+/// [SRV-11] G-INTEGRITY for device metadata: every device-metadata record an honest device holds
+/// is one the device it names wrote. [MODEL-3]
+pub const DEVICE_META: &str = "a device's metadata is the one it wrote (G-INTEGRITY, SRV-11)";
 
 /// The safety property each weakening exists to break, if the model can
 /// show it (`None`: see spec 12.5 for why not).
@@ -87,6 +98,10 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         Weakening::NoPrevCheck => Some(REVOKED_HISTORY),
         // [SYNC-17] the frozen device's old-head write is taken without the alert.
         Weakening::NoStaleHeadAlert => Some(FRESHNESS),
+        // [SYNC-14] the device that took R's other alternative keeps it silently.
+        Weakening::NoRevocationSplitAlert => Some(SPLIT_DETECTED),
+        // [SRV-11] R's metadata record at the owner's id is taken.
+        Weakening::NoDeviceMetaOwnerCheck => Some(DEVICE_META),
         // Not attacked by the model (spec 12.5): honest writers never seal in a superseded epoch
         // or step a revision by more than one, and the model's listings are in order.
         Weakening::NoRevisionStep | Weakening::NoStaleEpochCheck | Weakening::UnorderedListing => None,
@@ -146,7 +161,12 @@ fn honest_action(a: &Action) -> bool {
         Action::Pair { forge } => !forge,
         Action::Enroll { counterfeit } => !counterfeit,
         Action::GetChain { .. } => true,
-        Action::RevokedReads | Action::SplitRotation | Action::Install | Action::RevokedWrites => false,
+        Action::RevokedReads
+        | Action::SplitRotation
+        | Action::Install
+        | Action::RevokedWrites
+        | Action::SplitHistory
+        | Action::RenameDevice => false,
     }
 }
 
@@ -168,15 +188,56 @@ fn converge(m: &Model, s: &State) -> bool {
 }
 
 /// [MODEL-3] every record an honest device holds whose writer is R is one R really wrote (record,
-/// revision, value), before its revocation: R's writes are recorded when it makes them.
+/// revision, value), before its revocation: R's writes are recorded when it makes them. Device
+/// metadata (`blindsync/devices`) is judged by `device_meta`, for every writer.
 fn revoked_history(_: &Model, s: &State) -> bool {
     let r = s.revoked.id();
     s.honest().all(|d| {
-        d.records().iter().filter(|(_, rec)| rec.writer == r).all(|((_, id), rec)| {
+        d.records().iter().filter(|((c, _), rec)| c != DEVICES_COLLECTION && rec.writer == r).all(|((_, id), rec)| {
             s.ghost
                 .revoked_written
                 .iter()
                 .any(|w| w.record == *id && w.revision == rec.revision && w.value == rec.value)
+        })
+    })
+}
+
+/// [SYNC-14] every honest device that holds a revocation of R with `max_seq > 0` holds, for
+/// `(R, max_seq)`, nothing or the identity the revocation pins as `last_envelope` (what the revoker
+/// held: the alternative it took), or raised `E_SYNC_EQUIVOCATION` for `(R, max_seq)` in the sync
+/// that took the revocation (recorded by that transition). A device that joined during the run
+/// took no sync, so it has no alert to show.
+fn split_detected(_: &Model, s: &State) -> bool {
+    let r = s.revoked.id();
+    let alerted = |i: Option<usize>| i.is_some_and(|i| s.ghost.split_alerted.contains(&(i as u8)));
+    let devices = s.devices.iter().enumerate().map(|(i, d)| (Some(i), d)).chain(s.onboarded.iter().map(|d| (None, d)));
+    devices.into_iter().all(|(i, d)| {
+        let Some(rev) = d.chain().revoked().get(&r) else { return true };
+        rev.max_seq == 0
+            || d.envelope_identity(&r, rev.max_seq).is_none_or(|held| held == rev.last_envelope)
+            || alerted(i)
+    })
+}
+
+fn split_alerted(_: &Model, s: &State) -> bool {
+    !s.ghost.split_alerted.is_empty()
+}
+
+/// [SRV-11] every record an honest device holds in `blindsync/devices` is a device-metadata write
+/// (record, revision, value, writer, as recorded when it was made) whose writer's own record id
+/// (the first 16 bytes of its device id) is that record's, and the device holds that write's
+/// identity for its `(writer, writer_seq)`. `Client::device_info` reads only that record.
+fn device_meta(_: &Model, s: &State) -> bool {
+    s.honest().all(|d| {
+        d.records().iter().filter(|((c, _), _)| c == DEVICES_COLLECTION).all(|((_, id), rec)| {
+            s.ghost.meta_written.iter().any(|w| {
+                w.record == *id
+                    && w.writer.0.get(..16) == Some(w.record.0.as_slice())
+                    && w.writer == rec.writer
+                    && w.revision == rec.revision
+                    && w.value == rec.value
+                    && d.envelope_identity(&w.writer, w.seq) == Some(w.identity)
+            })
         })
     })
 }
@@ -316,6 +377,8 @@ sometimes_used! {
     used_rwr => RevokeWithoutRotate, "adversary serves a revoke without rotation";
     used_freeze => FreezeView, "adversary freezes a device's view before the revocation";
     used_below_bound => EquivocateBelowBound, "adversary has R write, then serves R's re-signed alternative below its bound";
+    used_split_history => SplitHistory, "adversary has R sign two alternatives of one write and serves a device the other";
+    used_rename => RenameDevice, "adversary has R write another device's metadata record";
 }
 
 macro_rules! sometimes_alert {
@@ -343,6 +406,7 @@ sometimes_alert! {
     alert_possession => "E_CHAIN_POSSESSION", "alert fires: E_CHAIN_POSSESSION";
     alert_epoch => "E_CHAIN_EPOCH", "alert fires: E_CHAIN_EPOCH";
     alert_stale_head => "E_SYNC_STALE_HEAD", "alert fires: E_SYNC_STALE_HEAD";
+    alert_context => "E_ENV_CONTEXT", "alert fires: E_ENV_CONTEXT";
 }
 
 /// Every property of `m`'s configuration: the safety properties, then the
@@ -364,6 +428,8 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
         Property::always(FRESHNESS, freshness),
         Property::always(NO_FALSE_GAP, no_false_gap),
         Property::always(CHAIN_AUTHORITY, chain_authority),
+        Property::always(SPLIT_DETECTED, split_detected),
+        Property::always(DEVICE_META, device_meta),
         Property::always(HONEST_QUIET, honest_quiet),
         Property::always(CONVERGE, converge),
         Property::sometimes("a new device pairs", paired),
@@ -376,6 +442,12 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
         if m.config.writes > 0 && m.config.capabilities.contains(&Capability::FreezeView) && m.config.malice > 0 {
             v.push(Property::sometimes(RESIDUAL, residual));
             v.push(Property::sometimes(STALE_ALERTED, stale_alerted));
+        }
+        if m.config.capabilities.contains(&Capability::SplitHistory)
+            && m.config.malice > 0
+            && !m.config.defences.is_off(Weakening::NoRevocationSplitAlert)
+        {
+            v.push(Property::sometimes(SPLIT_ALERTED, split_alerted));
         }
         if m.config.defences == blindsync::danger::Defences::ALL
             && m.config.capabilities.len() == Capability::ALL.len()
@@ -417,6 +489,9 @@ pub fn describe(m: &Model, a: &Action) -> String {
                 }
                 Serve::FreezeView => {
                     "the server serves the chain and items as they were before the revocation".to_owned()
+                }
+                Serve::SplitHistory => {
+                    "the server lists, in place of R's stored write, the other alternative R signed".to_owned()
                 }
                 Serve::BelowBound { withhold_tail } => format!(
                     "the server lists, in place of R's first write, an alternative R re-signed after its revocation{}",
@@ -473,6 +548,13 @@ pub fn describe(m: &Model, a: &Action) -> String {
             "device R (still active) adds the server's sleeper device and pins the server's key as a partner".to_owned()
         }
         Action::RevokedWrites => "device R (still active, compromised) writes record 0 twice".to_owned(),
+        Action::SplitHistory => {
+            "device R (still active, compromised) writes record 0 and signs another alternative of that write"
+                .to_owned()
+        }
+        Action::RenameDevice => {
+            "device R (still active, compromised) writes a device-metadata record at the owner's device id".to_owned()
+        }
         Action::GetChain { device } => {
             format!("{} sends its sync's GetChain (its listing comes later)", dev(device))
         }
