@@ -216,3 +216,17 @@ fn integrity_covers_the_epoch() {
     bad.ghost.written.insert(blindsync_model::system::Written { epoch: h.epoch, identity, ..w });
     assert_eq!(violated_at(&m, &bad), vec![p::INTEGRITY]);
 }
+
+// [MODEL-17] [MODEL-3] [SYNC-14] [G-FORK-DETECTED] a client that takes R's revocation while it holds
+// R's other alternative of the write the revocation pins, and drops the split alert (it still takes
+// the chain and ends the sync as the library does), fails "a revoked writer's split history is
+// alerted", judged on what it holds against what the revocation pins.
+#[test]
+fn mutant_client_silent_on_split() {
+    fn silent(_: &Client, _: &mut Client, r: &mut SyncReport) {
+        r.alerts.retain(|a| !matches!(a, Alert::Equivocation { .. }));
+    }
+    let m = model(config(&[Capability::SplitHistory], 2), Mutants { sync: Some(silent), ..Mutants::default() });
+    caught(&m, &[p::SPLIT_DETECTED]);
+    clean(&m);
+}
