@@ -12,7 +12,7 @@ use blindsync::envelope::{EnvelopeRef, Header, key_schedule};
 use blindsync::keys::{AccountId, EpochKeys, Umk};
 
 use crate::fixture::{COLLECTION, OTHER_COLLECTION};
-use crate::system::{Action, Broken, Capability, Model, Serve, State, StreamServe, umk_digest};
+use crate::system::{Action, Broken, Capability, Model, Serve, State, StreamServe, Written, umk_digest};
 
 /// G-INTEGRITY: every value a device holds was written by an honest device
 /// of the account, for exactly that record and revision. [MODEL-3]
@@ -223,22 +223,30 @@ fn split_alerted(_: &Model, s: &State) -> bool {
     !s.ghost.split_alerted.is_empty()
 }
 
-/// [SRV-11] every record an honest device holds in `blindsync/devices` is a device-metadata write
-/// (record, revision, value, writer, as recorded when it was made) whose writer's own record id
-/// (the first 16 bytes of its device id) is that record's, and the device holds that write's
-/// identity for its `(writer, writer_seq)`. `Client::device_info` reads only that record.
+/// [SRV-11] judged on the device-metadata writes as they were made (record, revision, value,
+/// writer): every record an honest device holds in `blindsync/devices` is one of them whose
+/// writer's own record id (the first 16 bytes of its device id) is that record's, with the
+/// write's identity held for its `(writer, writer_seq)`; and for the latest such write of a
+/// device X that it holds (by identity), the device holds that write as X's record and
+/// `Client::device_info` shows it (no other writer's record hides it).
 fn device_meta(_: &Model, s: &State) -> bool {
+    let own = |w: &&Written| w.writer.0.get(..16) == Some(w.record.0.as_slice());
     s.honest().all(|d| {
-        d.records().iter().filter(|((c, _), _)| c == DEVICES_COLLECTION).all(|((_, id), rec)| {
-            s.ghost.meta_written.iter().any(|w| {
-                w.record == *id
-                    && w.writer.0.get(..16) == Some(w.record.0.as_slice())
-                    && w.writer == rec.writer
-                    && w.revision == rec.revision
-                    && w.value == rec.value
-                    && d.envelope_identity(&w.writer, w.seq) == Some(w.identity)
-            })
-        })
+        let took = |w: &Written| d.envelope_identity(&w.writer, w.seq) == Some(w.identity);
+        let is = |rec: &blindsync::client::Record, w: &Written| {
+            w.writer == rec.writer && w.revision == rec.revision && w.value == rec.value
+        };
+        let held = d.records().iter().filter(|((c, _), _)| c == DEVICES_COLLECTION).all(|((_, id), rec)| {
+            s.ghost.meta_written.iter().filter(own).any(|w| w.record == *id && is(rec, w) && took(w))
+        });
+        let shown = s.ghost.meta_written.iter().filter(own).filter(|w| took(w)).all(|w| {
+            let later =
+                s.ghost.meta_written.iter().filter(own).any(|v| v.writer == w.writer && v.seq > w.seq && took(v));
+            later
+                || (d.records().get(&(DEVICES_COLLECTION.to_owned(), w.record)).is_some_and(|rec| is(rec, w))
+                    && d.device_info(&w.writer).is_some())
+        });
+        held && shown
     })
 }
 
@@ -553,7 +561,7 @@ pub fn describe(m: &Model, a: &Action) -> String {
                 .to_owned()
         }
         Action::RenameDevice => {
-            "device R (still active, compromised) writes a device-metadata record at the owner's device id".to_owned()
+            "owner device A stores its name; device R (still active, compromised) reads it and writes a device-metadata record at the owner's device id, with a greater revision".to_owned()
         }
         Action::GetChain { device } => {
             format!("{} sends its sync's GetChain (its listing comes later)", dev(device))

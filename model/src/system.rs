@@ -94,8 +94,9 @@ pub enum Capability {
     /// number): the server stores one and serves one device the other, before the revocation;
     /// the owner's revocation then pins the alternative it took ([SYNC-14], audit A3-6).
     SplitHistory,
-    /// Device R, active and compromised, writes a device-metadata record (`blindsync/devices`)
-    /// at the owner's device id: it names another device ([SRV-11], audit A3-9).
+    /// Once the owner has stored its name, device R, active and compromised, writes a
+    /// device-metadata record (`blindsync/devices`) at the owner's device id: it renames another
+    /// device ([SRV-11], audit A3-9).
     RenameDevice,
 }
 
@@ -363,8 +364,9 @@ pub enum Action {
     /// another alternative of that write, which the adversary keeps (a first action only;
     /// `split-history`).
     SplitHistory,
-    /// Device R, still active and compromised, writes a device-metadata record at the owner's
-    /// device id through the server (a first action only; `rename-device`).
+    /// The owner stores its name, then device R, still active and compromised, writes a
+    /// device-metadata record at the owner's device id through the server (a first action only;
+    /// `rename-device`).
     RenameDevice,
 }
 
@@ -857,9 +859,9 @@ impl Model {
             if malice && cfg.can(Capability::SplitHistory) && s.ghost.writes_left >= 2 {
                 out.push(Action::SplitHistory);
             }
-            // R, still active, names the owner's device (spec 12.2, `rename-device`): one of the
-            // run's writes
-            if malice && cfg.can(Capability::RenameDevice) && s.ghost.writes_left >= 1 {
+            // the owner names itself and R, still active, names the owner's device (spec 12.2,
+            // `rename-device`): the run's two writes
+            if malice && cfg.can(Capability::RenameDevice) && s.ghost.writes_left >= 2 {
                 out.push(Action::RenameDevice);
             }
         }
@@ -1271,44 +1273,66 @@ impl Model {
         Some(())
     }
 
-    /// [MODEL-2] `rename-device`: device R, active and compromised, writes a device-metadata
-    /// record (`blindsync/devices`) at the owner's record id, the first 16 bytes of its device id,
-    /// through the server. R runs without the guard an honest client keeps for that one write
-    /// (`E_CLIENT_DEVICE_RECORD`, [SRV-11]); the write is recorded with its writer. [MODEL-3]
+    /// [MODEL-2] `rename-device`: the owner stores its name ([SRV-11], `Client::set_device_info`),
+    /// then device R, active and compromised, reads what the server stores and writes a
+    /// device-metadata record (`blindsync/devices`) at the owner's record id, the first 16 bytes
+    /// of its device id, through the server: a greater revision, so last-writer-wins prefers it.
+    /// R runs without the guard an honest client keeps for that one write
+    /// (`E_CLIENT_DEVICE_RECORD`, [SRV-11]). Both writes are the run's two writes, recorded with
+    /// their writers. [MODEL-3]
     fn rename_device(&self, n: &mut State) -> Option<()> {
-        n.ghost.writes_left = n.ghost.writes_left.checked_sub(1)?;
+        use blindsync::client::DEVICES_COLLECTION;
+        n.ghost.writes_left = n.ghost.writes_left.checked_sub(2)?;
         let secrets = self.secrets(n);
-        let owner = n.devices.first()?.id();
-        let at = RecordId(owner.0.get(..16)?.try_into().ok()?);
+        let owner = n.devices.first_mut()?;
+        let at = RecordId(owner.id().0.get(..16)?.try_into().ok()?);
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
+        let mut rng = SeededRng::from_label("blindsync/model/device-name");
+        let revision = owner.set_device_info(&mut t, "A", "model", &mut rng).ok()?;
+        let (identity, header) = envelope_identity(&t.last_put.take()?)?;
+        let value = owner.records().get(&(DEVICES_COLLECTION.to_owned(), at))?.value.clone();
+        let (oid, epoch) = (owner.id(), owner.chain().epoch());
+        let named = Written {
+            record: at,
+            revision,
+            writer: oid,
+            value,
+            epoch,
+            seq: header.writer_seq,
+            collection: DEVICES_COLLECTION,
+            identity,
+        };
+        // R reads what the server stores, and writes as a client without the guard
         let r = &mut n.revoked;
-        let id = r.id();
-        let epoch = r.chain().epoch();
+        let _ = r.apply_chain(&t.server.store_chain(&self.fixture.account));
+        let _ = r.apply_items(&t.server.store_items(&self.fixture.account));
         let kept = r.defences();
         let mut compromised = kept;
         compromised.items.device_meta_write = false;
         r.dangerous_set_defences(compromised);
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
         let value = br#"{"name":"R's name for A","os":"r"}"#.to_vec();
         let mut rng = SeededRng::from_label("blindsync/model/rename-device");
-        let written = r.write(&mut t, blindsync::client::DEVICES_COLLECTION, at, &value, &mut rng);
+        let written = r.write(&mut t, DEVICES_COLLECTION, at, &value, &mut rng);
         r.dangerous_set_defences(kept);
         let revision = written.ok()?;
         let (identity, header) = envelope_identity(&t.last_put.take()?)?;
         if t.leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
         }
-        n.ghost.meta_written.insert(Written {
+        let (id, epoch) = (r.id(), r.chain().epoch());
+        let renamed = Written {
             record: at,
             revision,
             writer: id,
             value,
             epoch,
             seq: header.writer_seq,
-            collection: blindsync::client::DEVICES_COLLECTION,
+            collection: DEVICES_COLLECTION,
             identity,
-        });
+        };
+        n.ghost.meta_written.extend([named, renamed]);
         Some(())
     }
 
