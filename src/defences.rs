@@ -94,8 +94,11 @@ pub struct Defences {
 
 /// Item-verification defences of audit round 3. [MODEL-5]
 ///
-/// Kept apart from [`Weakening`] so that adding them does not change the
-/// model checker's configurations; library tests switch them off.
+/// Kept apart from the other defences so that adding them did not change the
+/// model checker's configurations (every default keeps them on). The two that
+/// stop a safety attack the model carries have a [`Weakening`]
+/// (`no-revocation-split-alert`, `no-device-meta-owner-check`); library tests
+/// switch the others off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemDefences {
     /// A device's metadata record is taken only from that device ([SRV-11]).
@@ -215,6 +218,8 @@ impl Defences {
             Weakening::NoStaleEpochCheck => d.stale_epoch = false,
             Weakening::NoStaleHeadAlert => d.stale_head = false,
             Weakening::UnorderedListing => d.listing_order = false,
+            Weakening::NoRevocationSplitAlert => d.items.revocation_split = false,
+            Weakening::NoDeviceMetaOwnerCheck => d.items.device_meta_owner = false,
         }
         d
     }
@@ -273,6 +278,8 @@ impl Defences {
             Weakening::NoStaleEpochCheck => !self.stale_epoch,
             Weakening::NoStaleHeadAlert => !self.stale_head,
             Weakening::UnorderedListing => !self.listing_order,
+            Weakening::NoRevocationSplitAlert => !self.items.revocation_split,
+            Weakening::NoDeviceMetaOwnerCheck => !self.items.device_meta_owner,
         }
     }
 }
@@ -322,11 +329,17 @@ pub enum Weakening {
     NoStaleHeadAlert,
     /// Listing pages are taken in whatever order the server sends.
     UnorderedListing,
+    /// A revocation new to the device is not compared with the identity it remembers for the
+    /// revoked writer's `max_seq` ([SYNC-14], `ItemDefences::revocation_split`).
+    NoRevocationSplitAlert,
+    /// A device-metadata item whose record id is not its writer's own is taken
+    /// ([SRV-11], `ItemDefences::device_meta_owner`).
+    NoDeviceMetaOwnerCheck,
 }
 
 impl Weakening {
     /// Every weakening.
-    pub const ALL: [Weakening; 18] = [
+    pub const ALL: [Weakening; 20] = [
         Weakening::NoSignatureCheck,
         Weakening::NoAadBinding,
         Weakening::NoKeyCommitment,
@@ -345,6 +358,8 @@ impl Weakening {
         Weakening::NoStaleEpochCheck,
         Weakening::NoStaleHeadAlert,
         Weakening::UnorderedListing,
+        Weakening::NoRevocationSplitAlert,
+        Weakening::NoDeviceMetaOwnerCheck,
     ];
 
     /// Its command-line name.
@@ -368,6 +383,8 @@ impl Weakening {
             Weakening::NoStaleEpochCheck => "no-stale-epoch-check",
             Weakening::NoStaleHeadAlert => "no-stale-head-alert",
             Weakening::UnorderedListing => "unordered-listing",
+            Weakening::NoRevocationSplitAlert => "no-revocation-split-alert",
+            Weakening::NoDeviceMetaOwnerCheck => "no-device-meta-owner-check",
         }
     }
 

@@ -141,8 +141,12 @@ struct ModelArgs {
     /// between them (spec 12.4, [MODEL-20]).
     #[arg(long)]
     interleave: bool,
-    /// Defences to switch off, comma-separated (no-signature-check, no-aad-binding, no-key-commitment,
-    /// no-rollback-check, no-sequence-gap-check, no-fork-check, unpinned-keys-accepted, any-kdf-params).
+    /// Defences to switch off, comma-separated: the names of spec 12.5 (no-signature-check,
+    /// no-aad-binding, no-key-commitment, no-rollback-check, no-sequence-gap-check, no-fork-check,
+    /// unpinned-keys-accepted, any-kdf-params, no-key-check, no-bundle-commit, no-possession-check,
+    /// unpinned-kdf, no-cascade, no-prev-check, no-revision-step, no-stale-epoch-check,
+    /// no-stale-head-alert, unordered-listing, no-revocation-split-alert,
+    /// no-device-meta-owner-check).
     #[arg(long, default_value = "")]
     weaken: String,
 }

@@ -99,6 +99,18 @@ pub fn rows() -> Vec<Row> {
             vec![w(Weakening::NoPrevCheck)],
             p::REVOKED_HISTORY,
         ),
+        sync(
+            "issue 13/audit round 3, a revoked writer's split history",
+            C::SplitHistory,
+            vec![w(Weakening::NoRevocationSplitAlert)],
+            p::SPLIT_DETECTED,
+        ),
+        sync(
+            "issue 13/audit round 3, renaming another device",
+            C::RenameDevice,
+            vec![w(Weakening::NoDeviceMetaOwnerCheck)],
+            p::DEVICE_META,
+        ),
         data(
             "unauthenticated chunking (insider, issue 14 M2)",
             D::InsiderChunkForgery,

@@ -12,7 +12,7 @@ use blindsync::envelope::{EnvelopeRef, Header, key_schedule};
 use blindsync::keys::{AccountId, EpochKeys, Umk};
 
 use crate::fixture::{COLLECTION, OTHER_COLLECTION};
-use crate::system::{Action, Broken, Capability, Model, Serve, State, StreamServe, umk_digest};
+use crate::system::{Action, Broken, Capability, Model, Serve, State, StreamServe, Written, umk_digest};
 
 /// G-INTEGRITY: every value a device holds was written by an honest device
 /// of the account, for exactly that record and revision. [MODEL-3]
@@ -62,6 +62,17 @@ pub const NO_FALSE_GAP: &str = "superseded stubs are not gaps (G-WITHHOLDING-DET
 /// G-CHAIN-AUTHORITY: every statement in an honest device's chain was signed by a party of the
 /// account (recorded when it was signed), never made or altered by the server. [MODEL-3]
 pub const CHAIN_AUTHORITY: &str = "chain statements are the account's (G-CHAIN-AUTHORITY)";
+/// [SYNC-14] G-FORK-DETECTED for a revoked writer's history: a device that holds, for R's pinned
+/// `max_seq`, another write than the one its revocation pins raised `E_SYNC_EQUIVOCATION` in the
+/// sync that took the revocation. [MODEL-3]
+pub const SPLIT_DETECTED: &str =
+    "a revoked writer's split history is alerted when the revocation is taken (G-FORK-DETECTED, SYNC-14)";
+/// The split alert fires: a device holding R's other alternative alerts when it takes the revocation.
+pub const SPLIT_ALERTED: &str =
+    "a device holding R's other alternative alerts when it takes R's revocation (E_SYNC_EQUIVOCATION)";
+/// [SRV-11] G-INTEGRITY for device metadata: every device-metadata record an honest device holds
+/// is one the device it names wrote. [MODEL-3]
+pub const DEVICE_META: &str = "a device's metadata is the one it wrote (G-INTEGRITY, SRV-11)";
 
 /// The safety property each weakening exists to break, if the model can
 /// show it (`None`: see spec 12.5 for why not).
@@ -88,6 +99,10 @@ pub fn broken_by(w: Weakening) -> Option<&'static str> {
         Weakening::NoPrevCheck => Some(REVOKED_HISTORY),
         // [SYNC-17] the frozen device's old-head write is taken without the alert.
         Weakening::NoStaleHeadAlert => Some(FRESHNESS),
+        // [SYNC-14] the device that took R's other alternative keeps it silently.
+        Weakening::NoRevocationSplitAlert => Some(SPLIT_DETECTED),
+        // [SRV-11] R's metadata record at the owner's id is taken.
+        Weakening::NoDeviceMetaOwnerCheck => Some(DEVICE_META),
         // Not attacked by the model (spec 12.5): honest writers never seal in a superseded epoch
         // or step a revision by more than one, and the model's listings are in order.
         Weakening::NoRevisionStep | Weakening::NoStaleEpochCheck | Weakening::UnorderedListing => None,
@@ -159,7 +174,9 @@ fn honest_action(a: &Action) -> bool {
         | Action::RevokedWrites
         | Action::WriteLost { .. }
         | Action::RevokeLost { .. }
-        | Action::EnrollLost => false,
+        | Action::EnrollLost
+        | Action::SplitHistory
+        | Action::RenameDevice => false,
     }
 }
 
@@ -181,16 +198,65 @@ fn converge(m: &Model, s: &State) -> bool {
 }
 
 /// [MODEL-3] every record an honest device holds whose writer is R is one R really wrote (record,
-/// revision, value), before its revocation: R's writes are recorded when it makes them.
+/// revision, value), before its revocation: R's writes are recorded when it makes them. Device
+/// metadata (`blindsync/devices`) is judged by `device_meta`, for every writer.
 fn revoked_history(_: &Model, s: &State) -> bool {
     let r = s.revoked.id();
     s.honest().all(|d| {
-        d.records().iter().filter(|(_, rec)| rec.writer == r).all(|((_, id), rec)| {
+        d.records().iter().filter(|((c, _), rec)| c != DEVICES_COLLECTION && rec.writer == r).all(|((_, id), rec)| {
             s.ghost
                 .revoked_written
                 .iter()
                 .any(|w| w.record == *id && w.revision == rec.revision && w.value == rec.value)
         })
+    })
+}
+
+/// [SYNC-14] every honest device that holds a revocation of R with `max_seq > 0` holds, for
+/// `(R, max_seq)`, nothing or the identity the revocation pins as `last_envelope` (what the revoker
+/// held: the alternative it took), or raised `E_SYNC_EQUIVOCATION` for `(R, max_seq)` in the sync
+/// that took the revocation (recorded by that transition). A device that joined during the run
+/// took no sync, so it has no alert to show.
+fn split_detected(_: &Model, s: &State) -> bool {
+    let r = s.revoked.id();
+    let alerted = |i: Option<usize>| i.is_some_and(|i| s.ghost.split_alerted.contains(&(i as u8)));
+    let devices = s.devices.iter().enumerate().map(|(i, d)| (Some(i), d)).chain(s.onboarded.iter().map(|d| (None, d)));
+    devices.into_iter().all(|(i, d)| {
+        let Some(rev) = d.chain().revoked().get(&r) else { return true };
+        rev.max_seq == 0
+            || d.envelope_identity(&r, rev.max_seq).is_none_or(|held| held == rev.last_envelope)
+            || alerted(i)
+    })
+}
+
+fn split_alerted(_: &Model, s: &State) -> bool {
+    !s.ghost.split_alerted.is_empty()
+}
+
+/// [SRV-11] judged on the device-metadata writes as they were made (record, revision, value,
+/// writer): every record an honest device holds in `blindsync/devices` is one of them whose
+/// writer's own record id (the first 16 bytes of its device id) is that record's, with the
+/// write's identity held for its `(writer, writer_seq)`; and for the latest such write of a
+/// device X that it holds (by identity), the device holds that write as X's record and
+/// `Client::device_info` shows it (no other writer's record hides it).
+fn device_meta(_: &Model, s: &State) -> bool {
+    let own = |w: &&Written| w.writer.0.get(..16) == Some(w.record.0.as_slice());
+    s.honest().all(|d| {
+        let took = |w: &Written| d.envelope_identity(&w.writer, w.seq) == Some(w.identity);
+        let is = |rec: &blindsync::client::Record, w: &Written| {
+            w.writer == rec.writer && w.revision == rec.revision && w.value == rec.value
+        };
+        let held = d.records().iter().filter(|((c, _), _)| c == DEVICES_COLLECTION).all(|((_, id), rec)| {
+            s.ghost.meta_written.iter().filter(own).any(|w| w.record == *id && is(rec, w) && took(w))
+        });
+        let shown = s.ghost.meta_written.iter().filter(own).filter(|w| took(w)).all(|w| {
+            let later =
+                s.ghost.meta_written.iter().filter(own).any(|v| v.writer == w.writer && v.seq > w.seq && took(v));
+            later
+                || (d.records().get(&(DEVICES_COLLECTION.to_owned(), w.record)).is_some_and(|rec| is(rec, w))
+                    && d.device_info(&w.writer).is_some())
+        });
+        held && shown
     })
 }
 
@@ -330,6 +396,8 @@ sometimes_used! {
     used_freeze => FreezeView, "adversary freezes a device's view before the revocation";
     used_below_bound => EquivocateBelowBound, "adversary has R write, then serves R's re-signed alternative below its bound";
     used_lose_ack => LoseAck, "adversary stores a write or revocation and loses its answer";
+    used_split_history => SplitHistory, "adversary has R sign two alternatives of one write and serves a device the other";
+    used_rename => RenameDevice, "adversary has R write another device's metadata record";
 }
 
 macro_rules! sometimes_alert {
@@ -357,6 +425,7 @@ sometimes_alert! {
     alert_possession => "E_CHAIN_POSSESSION", "alert fires: E_CHAIN_POSSESSION";
     alert_epoch => "E_CHAIN_EPOCH", "alert fires: E_CHAIN_EPOCH";
     alert_stale_head => "E_SYNC_STALE_HEAD", "alert fires: E_SYNC_STALE_HEAD";
+    alert_context => "E_ENV_CONTEXT", "alert fires: E_ENV_CONTEXT";
 }
 
 /// Every property of `m`'s configuration: the safety properties, then the
@@ -378,6 +447,8 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
         Property::always(FRESHNESS, freshness),
         Property::always(NO_FALSE_GAP, no_false_gap),
         Property::always(CHAIN_AUTHORITY, chain_authority),
+        Property::always(SPLIT_DETECTED, split_detected),
+        Property::always(DEVICE_META, device_meta),
         Property::always(HONEST_QUIET, honest_quiet),
         Property::always(CONVERGE, converge),
         Property::sometimes("a new device pairs", paired),
@@ -390,6 +461,12 @@ pub fn all(m: &Model) -> Vec<Property<Model>> {
         if m.config.writes > 0 && m.config.capabilities.contains(&Capability::FreezeView) && m.config.malice > 0 {
             v.push(Property::sometimes(RESIDUAL, residual));
             v.push(Property::sometimes(STALE_ALERTED, stale_alerted));
+        }
+        if m.config.capabilities.contains(&Capability::SplitHistory)
+            && m.config.malice > 0
+            && !m.config.defences.is_off(Weakening::NoRevocationSplitAlert)
+        {
+            v.push(Property::sometimes(SPLIT_ALERTED, split_alerted));
         }
         if m.config.defences == blindsync::danger::Defences::ALL
             && m.config.capabilities.len() == Capability::ALL.len()
@@ -431,6 +508,9 @@ pub fn describe(m: &Model, a: &Action) -> String {
                 }
                 Serve::FreezeView => {
                     "the server serves the chain and items as they were before the revocation".to_owned()
+                }
+                Serve::SplitHistory => {
+                    "the server lists, in place of R's stored write, the other alternative R signed".to_owned()
                 }
                 Serve::BelowBound { withhold_tail } => format!(
                     "the server lists, in place of R's first write, an alternative R re-signed after its revocation{}",
@@ -495,6 +575,13 @@ pub fn describe(m: &Model, a: &Action) -> String {
             "{} revokes device R and rotates the epoch; the server stores it and answers E_SRV_UNAVAILABLE",
             dev(device)
         ),
+        Action::SplitHistory => {
+            "device R (still active, compromised) writes record 0 and signs another alternative of that write"
+                .to_owned()
+        }
+        Action::RenameDevice => {
+            "owner device A stores its name; device R (still active, compromised) reads it and writes a device-metadata record at the owner's device id, with a greater revision".to_owned()
+        }
         Action::GetChain { device } => {
             format!("{} sends its sync's GetChain (its listing comes later)", dev(device))
         }

@@ -95,11 +95,19 @@ pub enum Capability {
     /// would (`E_SRV_UNAVAILABLE`): the device keeps its write in the outbox, or has not adopted
     /// its own statement, and learns that it was stored later ([SYNC-6]).
     LoseAck,
+    /// Device R, active and compromised, signs two alternatives of one write (one writer sequence
+    /// number): the server stores one and serves one device the other, before the revocation;
+    /// the owner's revocation then pins the alternative it took ([SYNC-14], audit A3-6).
+    SplitHistory,
+    /// Once the owner has stored its name, device R, active and compromised, writes a
+    /// device-metadata record (`blindsync/devices`) at the owner's device id: it renames another
+    /// device ([SRV-11], audit A3-9).
+    RenameDevice,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 21] = [
+    pub const ALL: [Capability; 23] = [
         Capability::Withhold,
         Capability::Replay,
         Capability::Reorder,
@@ -121,6 +129,8 @@ impl Capability {
         Capability::FreezeView,
         Capability::EquivocateBelowBound,
         Capability::LoseAck,
+        Capability::SplitHistory,
+        Capability::RenameDevice,
     ];
 
     /// Its command-line name.
@@ -147,6 +157,8 @@ impl Capability {
             Capability::FreezeView => "freeze-view",
             Capability::EquivocateBelowBound => "equivocate-below-bound",
             Capability::LoseAck => "lose-ack",
+            Capability::SplitHistory => "split-history",
+            Capability::RenameDevice => "rename-device",
         }
     }
 
@@ -244,13 +256,16 @@ pub enum Serve {
         /// Drop R's writes after the replaced one.
         withhold_tail: bool,
     },
+    /// Serve, in place of R's stored write, the other alternative R signed with the same writer
+    /// sequence number (`split-history`; paid for by [`Action::SplitHistory`]).
+    SplitHistory,
 }
 
 impl Serve {
     fn capability(&self) -> Option<Capability> {
         Some(match self {
             // one deviation with R's writes before its revocation: paid for there
-            Serve::Honest | Serve::BelowBound { .. } => return None,
+            Serve::Honest | Serve::BelowBound { .. } | Serve::SplitHistory => return None,
             Serve::Withhold(_) => Capability::Withhold,
             Serve::Replay(_) => Capability::Replay,
             Serve::Reorder => Capability::Reorder,
@@ -370,6 +385,14 @@ pub enum Action {
     /// statement and answers `E_SRV_UNAVAILABLE`; the device enrolls again with the same keys
     /// through the client's `Enrollment` ([CHAIN-13] step 7). Ends the run. [MODEL-2]
     EnrollLost,
+    /// Device R, still active and compromised, writes record 0 through the server and signs
+    /// another alternative of that write, which the adversary keeps (a first action only;
+    /// `split-history`).
+    SplitHistory,
+    /// The owner stores its name, then device R, still active and compromised, writes a
+    /// device-metadata record at the owner's device id through the server (a first action only;
+    /// `rename-device`).
+    RenameDevice,
 }
 
 /// A write an honest device signed: the ground truth of integrity. [MODEL-3]
@@ -480,6 +503,15 @@ pub struct Ghost {
     /// counterfeit chain's, the off-chain half of a split rotation): keys the server knows.
     /// The ground truth of G-CONFIDENTIALITY. [MODEL-8]
     pub made: BTreeSet<[u8; 32]>,
+    /// `split-history`: the alternative of R's stored write that R signed and the adversary keeps,
+    /// until it is served to a device (once per run).
+    pub split_alternative: Option<Vec<u8>>,
+    /// [SYNC-14] the honest devices (index) that raised `E_SYNC_EQUIVOCATION` for R's pinned
+    /// `max_seq` in the sync that took R's revocation. [MODEL-3]
+    pub split_alerted: BTreeSet<u8>,
+    /// [SRV-11] every device-metadata write (`blindsync/devices`) made in the run, with its
+    /// writer: the ground truth of whose metadata a device holds. [MODEL-3]
+    pub meta_written: BTreeSet<Written>,
 }
 
 /// The revocation of R as the server stored it. [MODEL-9]
@@ -838,10 +870,20 @@ impl Model {
             if malice && cfg.can(Capability::RevokeWithoutRotate) && s.devices.len() > 1 {
                 out.push(Action::Sync { device: 1, serve: Serve::RevokeWithoutRotate });
             }
+            // R, still active, signs two alternatives of one write (spec 12.2, `split-history`):
+            // the run's one deviation, and its two writes are the run's writes
+            if malice && cfg.can(Capability::SplitHistory) && s.ghost.writes_left >= 2 {
+                out.push(Action::SplitHistory);
+            }
+            // the owner names itself and R, still active, names the owner's device (spec 12.2,
+            // `rename-device`): the run's two writes
+            if malice && cfg.can(Capability::RenameDevice) && s.ghost.writes_left >= 2 {
+                out.push(Action::RenameDevice);
+            }
         }
         // Onboarding ends the run, and happens before any write: the new device's keys are what
         // the properties judge, and the space stays small (spec 12.4).
-        if s.ghost.written.is_empty() && s.ghost.revoked_written.is_empty() {
+        if s.ghost.written.is_empty() && s.ghost.revoked_written.is_empty() && s.ghost.meta_written.is_empty() {
             out.push(Action::Pair { forge: false });
             out.push(Action::Enroll { counterfeit: false });
             if malice && cfg.can(Capability::ForgeBundle) {
@@ -884,6 +926,11 @@ impl Model {
             {
                 out.push(Action::Sync { device: d, serve: Serve::BelowBound { withhold_tail: false } });
                 out.push(Action::Sync { device: d, serve: Serve::BelowBound { withhold_tail: true } });
+            }
+            // `split-history`, paid for by R's writes: once, before the revocation, to a device that
+            // has not taken R's write
+            if s.ghost.split_alternative.is_some() && s.ghost.revocation.is_none() && c.last_seq(&s.revoked.id()) == 0 {
+                out.push(Action::Sync { device: d, serve: Serve::SplitHistory });
             }
             if !malice {
                 continue;
@@ -1101,6 +1148,16 @@ impl Model {
                 n.ghost.used.insert(Capability::EquivocateBelowBound);
                 self.revoked_writes(&mut n)?;
             }
+            Action::SplitHistory => {
+                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                n.ghost.used.insert(Capability::SplitHistory);
+                self.split_history(&mut n)?;
+            }
+            Action::RenameDevice => {
+                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
+                n.ghost.used.insert(Capability::RenameDevice);
+                self.rename_device(&mut n)?;
+            }
             Action::OpenStream { serve } => {
                 n.ghost.done = true;
                 if serve != StreamServe::Honest {
@@ -1258,6 +1315,118 @@ impl Model {
         Some(())
     }
 
+    /// [MODEL-2] `split-history`, before the revocation: device R, active and compromised, writes
+    /// record 0 through the server (writer sequence number 1) and signs another alternative of
+    /// that write (the same sequence number, `prev`, epoch and chain head; a greater revision and
+    /// another value: [`below_bound`]'s), which the adversary keeps to serve one device in place
+    /// of the stored one. Both are recorded as what R really wrote. [SYNC-14]
+    fn split_history(&self, n: &mut State) -> Option<()> {
+        n.ghost.writes_left = n.ghost.writes_left.checked_sub(2)?;
+        let secrets = self.secrets(n);
+        let r = &mut n.revoked;
+        let id = r.id();
+        let epoch = r.chain().epoch();
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
+        let value = b"r.0".to_vec();
+        let mut rng = SeededRng::from_label("blindsync/model/split-history");
+        let revision = r.write(&mut t, COLLECTION, record(0), &value, &mut rng).ok()?;
+        let (identity, header) = envelope_identity(&t.last_put.take()?)?;
+        if t.leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
+        let stored = Written {
+            record: record(0),
+            revision,
+            writer: id,
+            value,
+            epoch,
+            seq: header.writer_seq,
+            collection: COLLECTION,
+            identity,
+        };
+        n.ghost.revoked_written.insert(stored);
+        let other = below_bound(&n.revoked, n.devices.first()?, &n.server, &n.ghost.revoked_written)?;
+        let (identity, h) = envelope_identity(&other)?;
+        let value = b"r.alt".to_vec(); // below_bound's value
+        n.ghost.revoked_written.insert(Written {
+            record: h.record_id,
+            revision: h.revision,
+            writer: id,
+            value,
+            epoch,
+            seq: h.writer_seq,
+            collection: COLLECTION,
+            identity,
+        });
+        n.ghost.split_alternative = Some(other);
+        Some(())
+    }
+
+    /// [MODEL-2] `rename-device`: the owner stores its name ([SRV-11], `Client::set_device_info`),
+    /// then device R, active and compromised, reads what the server stores and writes a
+    /// device-metadata record (`blindsync/devices`) at the owner's record id, the first 16 bytes
+    /// of its device id, through the server: a greater revision, so last-writer-wins prefers it.
+    /// R runs without the guard an honest client keeps for that one write
+    /// (`E_CLIENT_DEVICE_RECORD`, [SRV-11]). Both writes are the run's two writes, recorded with
+    /// their writers. [MODEL-3]
+    fn rename_device(&self, n: &mut State) -> Option<()> {
+        use blindsync::client::DEVICES_COLLECTION;
+        n.ghost.writes_left = n.ghost.writes_left.checked_sub(2)?;
+        let secrets = self.secrets(n);
+        let owner = n.devices.first_mut()?;
+        let at = RecordId(owner.id().0.get(..16)?.try_into().ok()?);
+        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
+        t.leak = self.mutants.leak;
+        t.transcript = self.transcript.clone();
+        let mut rng = SeededRng::from_label("blindsync/model/device-name");
+        let revision = owner.set_device_info(&mut t, "A", "model", &mut rng).ok()?;
+        let (identity, header) = envelope_identity(&t.last_put.take()?)?;
+        let value = owner.records().get(&(DEVICES_COLLECTION.to_owned(), at))?.value.clone();
+        let (oid, epoch) = (owner.id(), owner.chain().epoch());
+        let named = Written {
+            record: at,
+            revision,
+            writer: oid,
+            value,
+            epoch,
+            seq: header.writer_seq,
+            collection: DEVICES_COLLECTION,
+            identity,
+        };
+        // R reads what the server stores, and writes as a client without the guard
+        let r = &mut n.revoked;
+        let _ = r.apply_chain(&t.server.store_chain(&self.fixture.account));
+        let _ = r.apply_items(&t.server.store_items(&self.fixture.account));
+        let kept = r.defences();
+        let mut compromised = kept;
+        compromised.items.device_meta_write = false;
+        r.dangerous_set_defences(compromised);
+        let value = br#"{"name":"R's name for A","os":"r"}"#.to_vec();
+        let mut rng = SeededRng::from_label("blindsync/model/rename-device");
+        let written = r.write(&mut t, DEVICES_COLLECTION, at, &value, &mut rng);
+        r.dangerous_set_defences(kept);
+        let revision = written.ok()?;
+        let (identity, header) = envelope_identity(&t.last_put.take()?)?;
+        if t.leaked {
+            n.ghost.broken.insert(Broken::KeyLeak);
+        }
+        let (id, epoch) = (r.id(), r.chain().epoch());
+        let renamed = Written {
+            record: at,
+            revision,
+            writer: id,
+            value,
+            epoch,
+            seq: header.writer_seq,
+            collection: DEVICES_COLLECTION,
+            identity,
+        };
+        n.ghost.meta_written.extend([named, renamed]);
+        Some(())
+    }
+
     fn sync(&self, n: &mut State, device: usize, serve: Serve) -> Option<()> {
         let secrets = self.secrets(n);
         let before = n.devices.get(device)?.clone();
@@ -1273,6 +1442,8 @@ impl Model {
             Serve::BelowBound { withhold_tail } => {
                 Some((below_bound(&n.revoked, &before, &n.server, &n.ghost.revoked_written)?, withhold_tail))
             }
+            // `split-history`: served once
+            Serve::SplitHistory => Some((n.ghost.split_alternative.take()?, false)),
             _ => None,
         };
         let branches = self.branches(n);
@@ -1312,6 +1483,7 @@ impl Model {
         let shown = Shown { served: &served, chains: &chains, branches: &branches, archive: &n.archive };
         record_sync_outcome(device as u8, &before, &after, &report, &shown, &mut n.ghost);
         self.freshness(n, device as u8, &before, &after, &report, &served, lists);
+        split_verdict(device as u8, &n.revoked.id(), &before, &after, &report, &mut n.ghost);
         Some(())
     }
 
@@ -1870,6 +2042,24 @@ fn record_sync_outcome(
     }
 }
 
+/// [SYNC-14] [MODEL-3] the verdict of one sync on a split of R's history: the device took R's
+/// revocation in this sync (it did not hold it before) with `max_seq > 0`, and the sync raised
+/// `E_SYNC_EQUIVOCATION` for `(R, max_seq)`. The property compares what the device holds with
+/// what the revocation pins.
+fn split_verdict(device: u8, r: &DeviceId, before: &Client, after: &Client, report: &SyncReport, g: &mut Ghost) {
+    if before.chain().revoked().contains_key(r) {
+        return;
+    }
+    let Some(rev) = after.chain().revoked().get(r) else { return };
+    let alerted = report
+        .alerts
+        .iter()
+        .any(|a| matches!(a, Alert::Equivocation { writer, seq } if writer == r && *seq == rev.max_seq));
+    if rev.max_seq > 0 && alerted {
+        g.split_alerted.insert(device);
+    }
+}
+
 /// [SYNC-14] an envelope's identity and header, as its bytes stand.
 fn envelope_identity(bytes: &[u8]) -> Option<([u8; 32], Header)> {
     let stub = envelope::EnvelopeRef::decode(bytes).ok()?.stub();
@@ -2075,8 +2265,9 @@ impl<'a> Adversary<'a> {
                     self.applied = true;
                 }
             }
-            Serve::BelowBound { withhold_tail } => {
-                let Some((alt, _)) = &self.alternative else { return items };
+            Serve::BelowBound { .. } | Serve::SplitHistory => {
+                let Some((alt, withhold_tail)) = &self.alternative else { return items };
+                let withhold_tail = *withhold_tail;
                 let Some(r) = header_of(&Item { seq: 0, kind: ItemKind::Envelope, bytes: alt.clone() }) else {
                     return items;
                 };

@@ -12,7 +12,7 @@ use stateright::Model as _;
 
 /// The default configuration's unique state count: a change in the model,
 /// the client or the server that changes the explored space shows here. [MODEL-6]
-const DEFAULT_UNIQUE_STATES: usize = 39_247;
+const DEFAULT_UNIQUE_STATES: usize = 39_353;
 
 // [MODEL-1] [MODEL-2] [MODEL-3] [MODEL-4] [MODEL-6] the default configuration: every safety
 // property holds in every reachable state, every capability is used and every alert fires.
@@ -29,7 +29,7 @@ fn default_configuration_holds() {
 
 /// What `blindsync check` exhausts ([`blindsync_model::DEFAULT_MALICE`] deviations): its unique
 /// and generated state counts. [MODEL-4] [MODEL-19]
-const CHECK_STATES: (usize, usize) = (777_616, 2_576_286);
+const CHECK_STATES: (usize, usize) = (780_467, 2_584_887);
 
 // [MODEL-4] [MODEL-19] the configuration `blindsync check` exhausts, two deviations, depth-first:
 // every property holds and the space is the pinned one. Release builds only (tens of CPU seconds
@@ -67,6 +67,8 @@ fn attack(w: Weakening) -> Capability {
         Weakening::NoCascade => Capability::CompromiseThenInstall,
         Weakening::NoPrevCheck => Capability::EquivocateBelowBound,
         Weakening::NoStaleHeadAlert => Capability::FreezeView,
+        Weakening::NoRevocationSplitAlert => Capability::SplitHistory,
+        Weakening::NoDeviceMetaOwnerCheck => Capability::RenameDevice,
         // Not attacked by the model (spec 12.5: library tests show them): no test uses these.
         Weakening::NoRevisionStep | Weakening::NoStaleEpochCheck | Weakening::UnorderedListing => Capability::Collude,
     }
@@ -452,6 +454,93 @@ fn freshness_alert_fires_where_the_spec_says() {
     assert!(s.ghost.residual && s.ghost.stale_alerted);
     assert_eq!(s.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec!["E_SYNC_STALE_HEAD"]);
     assert!(holds(&m, &s, properties::FRESHNESS) && holds(&m, &s, properties::STALE_ALERTED));
+}
+
+// [MODEL-2] [MODEL-5] [SYNC-14] [G-FORK-DETECTED] without the split alert, the device that took R's other
+// alternative of its write takes the owner's revocation (which pins the alternative the owner took) and
+// keeps it silently; the counterexample is R's two alternatives, the owner's sync, B served the other
+// one, the owner's revocation, then B's sync.
+#[test]
+fn weakening_no_revocation_split_alert() {
+    check_weakening(Weakening::NoRevocationSplitAlert);
+}
+
+// [MODEL-2] [MODEL-3] [SYNC-14] split-history with every defence on: the device that holds R's other
+// alternative raises E_SYNC_EQUIVOCATION once, in the sync that takes the revocation (the chain is
+// taken, nothing listed is judged), and its next sync raises nothing; the checker finds nothing. The
+// same path without the alert (the library switch) keeps the alternative silently.
+#[test]
+fn split_history_is_alerted_when_the_revocation_is_taken() {
+    let cfg = Config { capabilities: BTreeSet::from([Capability::SplitHistory]), ..Config::default() };
+    let out = run_check(&cfg, 2, false).unwrap();
+    println!("{}", out.report());
+    assert!(out.all_hold(), "{}", out.report());
+    let path = [
+        Action::SplitHistory,
+        Action::Sync { device: 0, serve: Serve::Honest },
+        Action::Sync { device: 1, serve: Serve::SplitHistory },
+        Action::Revoke { device: 0, fork: false },
+    ];
+    let take = Action::Sync { device: 1, serve: Serve::Honest };
+    let m = Model::new(cfg).unwrap();
+    let s = run(&m, &path);
+    let r = s.revoked.id();
+    let pinned = s.devices[0].chain().revoked().get(&r).map(|x| (x.max_seq, x.last_envelope));
+    assert_eq!(pinned, Some((1, s.devices[0].envelope_identity(&r, 1).unwrap())));
+    assert_ne!(s.devices[1].envelope_identity(&r, 1), s.devices[0].envelope_identity(&r, 1), "B holds the other one");
+    assert_eq!(s.devices[1].records().values().next().map(|x| x.value.as_slice()), Some(&b"r.alt"[..]));
+    assert!(s.ghost.alerts.is_empty() && violated_at(&m, &s).is_empty());
+    let t = m.step(&s, take).unwrap();
+    assert_eq!(t.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec!["E_SYNC_EQUIVOCATION"]);
+    assert!(t.devices[1].chain().revoked().contains_key(&r) && t.ghost.split_alerted.contains(&1));
+    assert!(violated_at(&m, &t).is_empty() && holds(&m, &t, properties::SPLIT_ALERTED));
+    // once: the next sync holds the revocation and raises nothing new
+    let again = m.step(&t, take);
+    assert!(again.is_none_or(|u| u.ghost.alerts == t.ghost.alerts), "the split alert fires once");
+    // the switch: the same path, no alert, and the property fails on B
+    let weak = Model::new(weakened(Weakening::NoRevocationSplitAlert)).unwrap();
+    let t = weak.step(&run(&weak, &path), take).unwrap();
+    assert!(t.ghost.alerts.is_empty() && t.ghost.split_alerted.is_empty());
+    assert_eq!(violated_at(&weak, &t), vec![properties::SPLIT_DETECTED]);
+}
+
+// [MODEL-2] [MODEL-5] [SRV-11] [G-INTEGRITY] without the owner check of device metadata, R's
+// metadata record at the owner's device id is taken by a device that syncs.
+#[test]
+fn weakening_no_device_meta_owner_check() {
+    check_weakening(Weakening::NoDeviceMetaOwnerCheck);
+}
+
+// [MODEL-2] [MODEL-3] [SRV-11] rename-device with every defence on: the owner names itself and R writes a
+// record at the owner's id with a greater revision, which the server (blind to whose record it is) keeps
+// in place of the owner's, listed as a stub from then on. Device B refuses R's record (E_ENV_CONTEXT),
+// so the owner's stub is not superseded by anything B verified (E_SYNC_WITHHELD): B holds no metadata
+// and shows no name for the owner, loudly; the checker finds nothing. With the check off B takes R's
+// record silently: it holds a record R wrote at the owner's id (the owner's name is hidden without an
+// alert; `Client::device_info` shows nothing for the owner rather than R's name: its writer check is a
+// second lock against showing the rename, not against hiding the name).
+#[test]
+fn rename_device_is_refused() {
+    let cfg = Config { capabilities: BTreeSet::from([Capability::RenameDevice]), ..Config::default() };
+    let out = run_check(&cfg, 2, false).unwrap();
+    println!("{}", out.report());
+    assert!(out.all_hold(), "{}", out.report());
+    let path = [Action::RenameDevice, Action::Sync { device: 1, serve: Serve::Honest }];
+    let m = Model::new(cfg).unwrap();
+    let s = run(&m, &path);
+    let owner = s.devices[0].id();
+    let named = Some(("A".to_owned(), "model".to_owned()));
+    assert_eq!(s.ghost.alerts.iter().copied().collect::<Vec<_>>(), vec!["E_ENV_CONTEXT", "E_SYNC_WITHHELD"]);
+    assert!(s.devices[1].records().is_empty() && s.devices[1].device_info(&owner).is_none());
+    assert_eq!(s.devices[0].device_info(&owner), named, "the owner shows its own name");
+    assert!(violated_at(&m, &s).is_empty());
+    let weak = Model::new(weakened(Weakening::NoDeviceMetaOwnerCheck)).unwrap();
+    let s = run(&weak, &path);
+    assert!(s.ghost.alerts.is_empty());
+    let held = s.devices[1].records().iter().find(|((c, _), _)| c == blindsync::client::DEVICES_COLLECTION);
+    assert_eq!(held.map(|(_, r)| r.writer), Some(s.revoked.id()));
+    assert_eq!(s.devices[1].device_info(&owner), None);
+    assert_eq!(violated_at(&weak, &s), vec![properties::DEVICE_META]);
 }
 
 // [MODEL-18] the coverage matrix names every capability of both models: each is a row re-found by a

@@ -230,3 +230,17 @@ fn mutant_client_forgets_a_lost_write() {
     let honest = model(cfg, Mutants::default());
     assert!(find_violation_in(&honest, 2).violated().is_empty());
 }
+
+// [MODEL-17] [MODEL-3] [SYNC-14] [G-FORK-DETECTED] a client that takes R's revocation while it holds
+// R's other alternative of the write the revocation pins, and drops the split alert (it still takes
+// the chain and ends the sync as the library does), fails "a revoked writer's split history is
+// alerted", judged on what it holds against what the revocation pins.
+#[test]
+fn mutant_client_silent_on_split() {
+    fn silent(_: &Client, _: &mut Client, r: &mut SyncReport) {
+        r.alerts.retain(|a| !matches!(a, Alert::Equivocation { .. }));
+    }
+    let m = model(config(&[Capability::SplitHistory], 2), Mutants { sync: Some(silent), ..Mutants::default() });
+    caught(&m, &[p::SPLIT_DETECTED]);
+    clean(&m);
+}
