@@ -533,9 +533,9 @@ impl core::fmt::Debug for ServerView {
 }
 
 /// One state of the model. Equality compares every field (a device's keys by their bytes);
-/// the hash stateright merges states by covers, besides every field's own hash, a digest of
-/// each device's key material (its signing seed, HPKE key and every UMK), so two states that
-/// differ only in a key never share a fingerprint. [MODEL-1]
+/// the hash stateright merges states by covers, besides every field's own hash, each device's
+/// key material (its signing seed, HPKE key and every UMK), so two states that differ only in
+/// a key never share a fingerprint. [MODEL-1]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
     /// The honest devices, `devices[0]` the owner.
@@ -569,8 +569,19 @@ impl Hash for State {
         self.mid_sync.hash(h);
         self.ghost.hash(h);
         for c in self.honest().chain(std::iter::once(&self.revoked)) {
-            key_digest(c).hash(h);
+            hash_key_material(c, h);
         }
+    }
+}
+
+/// Feeds a device's key material to a state's hash: signing seed, HPKE key, and every
+/// `(epoch, UMK)` (the bytes [`key_digest`] digests, without a SHA-256 per state). [MODEL-1]
+fn hash_key_material<H: Hasher>(c: &Client, h: &mut H) {
+    h.write(c.device().signing_seed().expose());
+    h.write(c.device().hpke_key().expose());
+    for (e, u) in c.umks() {
+        h.write_u32(*e);
+        h.write(u.expose());
     }
 }
 
@@ -680,6 +691,8 @@ pub struct Model {
     /// appended here (counterexample replay, [MODEL-6]); never set while checking.
     pub transcript: Option<Transcript>,
     other_bucket: Bucket,
+    /// [MODEL-19] the secrets of each set of UMKs, once computed.
+    secrets_table: crate::tables::SecretsTable,
 }
 
 impl Model {
@@ -692,7 +705,14 @@ impl Model {
         let owner = &fixture.devices[0];
         let umk0 = owner.umks().get(&0).ok_or(blindsync::error::Error::EnvEpoch)?;
         let other_bucket = EpochKeys::derive(umk0, &owner.account(), 0).routing_key().bucket(OTHER_COLLECTION)?;
-        Ok(Model { config, fixture, mutants: Mutants::default(), transcript: None, other_bucket })
+        Ok(Model {
+            config,
+            fixture,
+            mutants: Mutants::default(),
+            transcript: None,
+            other_bucket,
+            secrets_table: Default::default(),
+        })
     }
 
     /// The same world (fixture) under another configuration with as many devices: no second
@@ -705,6 +725,8 @@ impl Model {
             mutants: Mutants::default(),
             transcript: None,
             other_bucket: self.other_bucket,
+            // the same fixture: the same secrets
+            secrets_table: self.secrets_table.clone(),
         }
     }
 
@@ -744,7 +766,20 @@ impl Model {
     /// Every secret no request may carry: the fixture's (device seeds and HPKE keys, the
     /// recovery path's keys), every UMK any device holds, and what each UMK derives: the epoch
     /// PRK, the routing key and the collection keys of every collection of the model. [MODEL-2]
-    fn secrets(&self, s: &State) -> Vec<[u8; 32]> {
+    fn secrets(&self, s: &State) -> std::sync::Arc<[[u8; 32]]> {
+        // [MODEL-19] a function of the fixture and the set of UMKs held: computed once per set
+        let mut umks: Vec<(Epoch, [u8; 32])> = s
+            .honest()
+            .chain(std::iter::once(&s.revoked))
+            .flat_map(|c| c.umks().iter().map(|(e, u)| (*e, *u.expose())))
+            .collect();
+        umks.sort_unstable();
+        umks.dedup();
+        self.secrets_table.get_or(umks, || self.derive_secrets(s))
+    }
+
+    /// [`Model::secrets`], computed.
+    fn derive_secrets(&self, s: &State) -> Vec<[u8; 32]> {
         let mut v = self.fixture.secrets.clone();
         let account = self.fixture.account;
         for c in s.honest().chain(std::iter::once(&s.revoked)) {
