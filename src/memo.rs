@@ -26,7 +26,9 @@
 #[cfg(feature = "danger")]
 mod imp {
     use std::collections::HashMap;
-    use std::hash::{BuildHasher, Hash, RandomState};
+    use std::hash::{BuildHasher, Hash};
+
+    use foldhash::fast::RandomState;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Mutex, OnceLock};
 
@@ -38,15 +40,19 @@ mod imp {
 
     const SHARDS: usize = 16;
 
-    /// A sharded map from full inputs to results.
+    /// A sharded map from full inputs to results, hashed with foldhash (the inputs are the
+    /// model's own; SipHash's resistance to chosen keys buys nothing here and costs most of a
+    /// lookup).
     pub(super) struct Cache<K, V> {
         hasher: RandomState,
-        shards: Vec<Mutex<HashMap<K, V>>>,
+        shards: Vec<Mutex<HashMap<K, V, RandomState>>>,
     }
 
     impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         fn new() -> Self {
-            Cache { hasher: RandomState::new(), shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+            let hasher = RandomState::default();
+            let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::with_hasher(hasher.clone()))).collect();
+            Cache { hasher, shards }
         }
 
         /// The cached value of `key`, or `compute()` stored under it.

@@ -1769,26 +1769,36 @@ fn record_sync_outcome(
     seen.extend(served_now);
 }
 
-/// [SYNC-14] an envelope's identity and header, as its bytes stand.
+/// [SYNC-14] an envelope's identity and header, as its bytes stand (a pure function of the
+/// bytes, from a process-wide table, [MODEL-19]).
 fn envelope_identity(bytes: &[u8]) -> Option<([u8; 32], Header)> {
-    let stub = envelope::EnvelopeRef::decode(bytes).ok()?.stub();
-    Some((blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]), stub.header))
+    crate::tables::ENVELOPE_IDENTITIES.get_or(bytes, |bytes| {
+        let stub = envelope::EnvelopeRef::decode(bytes).ok()?.stub();
+        Some((blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]), stub.header))
+    })
 }
 
 /// [SYNC-14] an item's identity, `SHA-256(header ‖ body digest)` of its stub.
 fn item_identity(i: &Item) -> Option<[u8; 32]> {
-    let stub = match i.kind {
-        ItemKind::Stub => blindsync::envelope::Stub::decode(&i.bytes).ok()?,
-        ItemKind::Envelope => envelope::EnvelopeRef::decode(&i.bytes).ok()?.stub(),
-    };
-    Some(blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]))
+    match i.kind {
+        ItemKind::Stub => crate::tables::STUB_IDENTITIES.get_or(&i.bytes, |bytes| {
+            let stub = blindsync::envelope::Stub::decode(bytes).ok()?;
+            Some(blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]))
+        }),
+        ItemKind::Envelope => envelope_identity(&i.bytes).map(|(id, _)| id),
+    }
 }
 
 /// Whether any 32-byte window of `bytes` is one of `secrets` (sorted: each window is a binary
 /// search). [MODEL-2]
 fn contains_secret(bytes: &[u8], secrets: &[[u8; 32]]) -> bool {
     debug_assert!(secrets.is_sorted());
-    bytes.windows(32).any(|w| secrets.binary_search_by(|s| s.as_slice().cmp(w)).is_ok())
+    // a window whose first byte begins no secret is passed without a search
+    let mut first = [false; 256];
+    for s in secrets {
+        first[s[0] as usize] = true;
+    }
+    bytes.windows(32).any(|w| first[w[0] as usize] && secrets.binary_search_by(|s| s.as_slice().cmp(w)).is_ok())
 }
 
 /// The malicious server: the real server's answers, changed as `serve` says. [MODEL-2]

@@ -40,6 +40,6 @@ mod tests {
         b.push(2);
         assert_eq!(*a, vec![1]);
         assert_eq!(*b, vec![1, 2]);
-        assert_ne!(a, b);
+        assert!(a != b, "the clones differ");
     }
 }
