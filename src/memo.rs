@@ -13,6 +13,7 @@
 //! - [`crate::hpke::HpkeSecretKey::public_key`]: `secret key` → public key;
 //! - [`crate::primitives::hkdf_extract`] and [`crate::primitives::hkdf_expand32`]:
 //!   `(salt, ikm)` and `(prk, info)` → 32-byte key;
+//! - [`crate::primitives::hmac_sha256`]: `(key, message)` → tag (buckets, key checks);
 //! - Ed25519 signing (RFC 8032 signatures are deterministic) in [`crate::device::DeviceKeys::sign`]
 //!   and envelope sealing: `(signing seed, message)` → signature.
 //!
@@ -216,6 +217,8 @@ pub(crate) enum Fn32 {
     HkdfExtract = 2,
     /// `hkdf_expand32`.
     HkdfExpand32 = 3,
+    /// `hmac_sha256`.
+    HmacSha256 = 4,
 }
 
 /// A pure function with a 32-byte result through the cache; the key is the function and every

@@ -11,7 +11,9 @@ use blindsync::keys::Epoch;
 /// [`crate::Model`]'s secrets (what no request may carry) by the set of `(epoch, UMK)` the
 /// devices hold: the rest of them is the fixture's.
 #[derive(Clone, Default)]
-pub(crate) struct SecretsTable(Arc<Mutex<HashMap<Vec<(Epoch, [u8; 32])>, Arc<[[u8; 32]]>>>>);
+pub(crate) struct SecretsTable(Arc<Mutex<SecretsMap>>);
+
+type SecretsMap = HashMap<Vec<(Epoch, [u8; 32])>, Arc<[[u8; 32]]>, foldhash::fast::FixedState>;
 
 impl SecretsTable {
     /// The secrets of `umks` (sorted, without duplicates), or `compute()` kept under it.
