@@ -99,9 +99,14 @@ impl DevicePublic {
 #[derive(Clone)]
 pub struct DeviceKeys {
     signing: DeviceSigningSeed,
+    /// The Ed25519 signing key of `signing`, expanded once (expanding it derives the public
+    /// key, a scalar multiplication): every write signs with it.
+    signing_key: ed25519_dalek::SigningKey,
     hpke: HpkeSecretKey,
     /// Derived once: the public keys are needed on every operation.
     public: DevicePublic,
+    /// Derived once from `public`.
+    id: DeviceId,
 }
 
 impl DeviceKeys {
@@ -114,11 +119,9 @@ impl DeviceKeys {
 
     /// Keys from stored seeds.
     pub fn from_seeds(signing: DeviceSigningSeed, hpke: HpkeSecretKey) -> Self {
-        let public = DevicePublic {
-            ed25519: ed25519_dalek::SigningKey::from_bytes(signing.expose()).verifying_key().to_bytes(),
-            x25519: hpke.public_key(),
-        };
-        DeviceKeys { signing, hpke, public }
+        let signing_key = ed25519_dalek::SigningKey::from_bytes(signing.expose());
+        let public = DevicePublic { ed25519: signing_key.verifying_key().to_bytes(), x25519: hpke.public_key() };
+        DeviceKeys { signing, signing_key, hpke, public, id: public.id() }
     }
 
     /// The public keys.
@@ -128,20 +131,30 @@ impl DeviceKeys {
 
     /// The device id.
     pub fn id(&self) -> DeviceId {
-        self.public().id()
+        self.id
     }
 
     /// Ed25519 signature over `msg`.
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         // deterministic (RFC 8032): the model checker may answer it from a cache ([MODEL-19])
-        crate::memo::sign(self.signing.expose(), msg, || {
-            ed25519_dalek::SigningKey::from_bytes(self.signing.expose()).sign(msg).to_bytes()
-        })
+        crate::memo::sign(self.signing.expose(), msg, || self.signing_key.sign(msg).to_bytes())
     }
 
     /// The signing seed (for storage).
     pub fn signing_seed(&self) -> &DeviceSigningSeed {
         &self.signing
+    }
+
+    /// The Ed25519 signing key of the seed (envelopes and streams are sealed with it).
+    ///
+    /// ```
+    /// use blindsync::device::DeviceKeys;
+    /// use blindsync::primitives::SeededRng;
+    /// let keys = DeviceKeys::generate(&mut SeededRng::from_label("doc"));
+    /// assert_eq!(keys.signing_key().verifying_key().to_bytes(), keys.public().ed25519);
+    /// ```
+    pub fn signing_key(&self) -> &ed25519_dalek::SigningKey {
+        &self.signing_key
     }
 
     /// The HPKE recipient key.

@@ -125,6 +125,12 @@ impl Encoder {
         Encoder::default()
     }
 
+    /// [`Encoder::raw`] with room for `len` bytes (a structure of fixed length, written
+    /// without growing).
+    pub fn raw_with_capacity(len: usize) -> Self {
+        Encoder { buf: Vec::with_capacity(len) }
+    }
+
     /// One byte. [ENC-1]
     pub fn u8(mut self, v: u8) -> Self {
         self.buf.push(v);

@@ -13,6 +13,7 @@
 //! - [`crate::hpke::HpkeSecretKey::public_key`]: `secret key` → public key;
 //! - [`crate::primitives::hkdf_extract`] and [`crate::primitives::hkdf_expand32`]:
 //!   `(salt, ikm)` and `(prk, info)` → 32-byte key;
+//! - [`crate::primitives::hmac_sha256`]: `(key, message)` → tag (buckets, key checks);
 //! - Ed25519 signing (RFC 8032 signatures are deterministic) in [`crate::device::DeviceKeys::sign`]
 //!   and envelope sealing: `(signing seed, message)` → signature.
 //!
@@ -26,7 +27,9 @@
 #[cfg(feature = "danger")]
 mod imp {
     use std::collections::HashMap;
-    use std::hash::{BuildHasher, Hash, RandomState};
+    use std::hash::{BuildHasher, Hash};
+
+    use foldhash::fast::RandomState;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Mutex, OnceLock};
 
@@ -38,15 +41,19 @@ mod imp {
 
     const SHARDS: usize = 16;
 
-    /// A sharded map from full inputs to results.
+    /// A sharded map from full inputs to results, hashed with foldhash (the inputs are the
+    /// model's own; SipHash's resistance to chosen keys buys nothing here and costs most of a
+    /// lookup).
     pub(super) struct Cache<K, V> {
         hasher: RandomState,
-        shards: Vec<Mutex<HashMap<K, V>>>,
+        shards: Vec<Mutex<HashMap<K, V, RandomState>>>,
     }
 
     impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         fn new() -> Self {
-            Cache { hasher: RandomState::new(), shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+            let hasher = RandomState::default();
+            let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::with_hasher(hasher.clone()))).collect();
+            Cache { hasher, shards }
         }
 
         /// The cached value of `key`, or `compute()` stored under it.
@@ -210,6 +217,8 @@ pub(crate) enum Fn32 {
     HkdfExtract = 2,
     /// `hkdf_expand32`.
     HkdfExpand32 = 3,
+    /// `hmac_sha256`.
+    HmacSha256 = 4,
 }
 
 /// A pure function with a 32-byte result through the cache; the key is the function and every

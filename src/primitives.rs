@@ -56,15 +56,18 @@ pub fn blake3_keyed(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
 
 /// HMAC-SHA256(key, msg). [PRIM-3]
 pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail; fall back to an
-    // all-zero tag rather than panic if a future crate version disagreed.
-    match <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(msg);
-            mac.finalize().into_bytes().into()
+    // a pure function of its inputs: the model checker may answer it from a cache ([MODEL-19])
+    crate::memo::bytes32(crate::memo::Fn32::HmacSha256, &[key, msg], || {
+        // HMAC accepts keys of any length, so this cannot fail; fall back to an
+        // all-zero tag rather than panic if a future crate version disagreed.
+        match <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key) {
+            Ok(mut mac) => {
+                mac.update(msg);
+                mac.finalize().into_bytes().into()
+            }
+            Err(_) => [0u8; 32],
         }
-        Err(_) => [0u8; 32],
-    }
+    })
 }
 
 /// HKDF-SHA256 Extract (RFC 5869 section 2.2): `PRK = HMAC(salt, IKM)`. [PRIM-2]

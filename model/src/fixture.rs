@@ -327,7 +327,7 @@ fn counterfeit_chain(
 
 /// The Ed25519 signing key of a device (to seal streams and forgeries).
 pub fn ed25519_signing(d: &DeviceKeys) -> ed25519_dalek::SigningKey {
-    ed25519_dalek::SigningKey::from_bytes(d.signing_seed().expose())
+    d.signing_key().clone()
 }
 
 /// The chain's statements, as the server stores them.

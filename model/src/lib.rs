@@ -26,6 +26,7 @@ pub mod properties;
 pub mod runner;
 pub mod scenarios;
 pub mod system;
+mod tables;
 
 pub use runner::{Outcome, PropertyKind, PropertyOutcome, explore, find_violation, run_check, run_simulation};
 pub use system::{Action, Capability, Config, Model, Mutants, Serve, State};

@@ -590,9 +590,9 @@ impl core::fmt::Debug for ServerView {
 }
 
 /// One state of the model. Equality compares every field (a device's keys by their bytes);
-/// the hash stateright merges states by covers, besides every field's own hash, a digest of
-/// each device's key material (its signing seed, HPKE key and every UMK), so two states that
-/// differ only in a key never share a fingerprint. [MODEL-1]
+/// the hash stateright merges states by covers, besides every field's own hash, each device's
+/// key material (its signing seed, HPKE key and every UMK), so two states that differ only in
+/// a key never share a fingerprint. [MODEL-1]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
     /// The honest devices, `devices[0]` the owner.
@@ -626,8 +626,19 @@ impl Hash for State {
         self.mid_sync.hash(h);
         self.ghost.hash(h);
         for c in self.honest().chain(std::iter::once(&self.revoked)) {
-            key_digest(c).hash(h);
+            hash_key_material(c, h);
         }
+    }
+}
+
+/// Feeds a device's key material to a state's hash: signing seed, HPKE key, and every
+/// `(epoch, UMK)` (the bytes [`key_digest`] digests, without a SHA-256 per state). [MODEL-1]
+fn hash_key_material<H: Hasher>(c: &Client, h: &mut H) {
+    h.write(c.device().signing_seed().expose());
+    h.write(c.device().hpke_key().expose());
+    for (e, u) in c.umks() {
+        h.write_u32(*e);
+        h.write(u.expose());
     }
 }
 
@@ -740,6 +751,8 @@ pub struct Model {
     /// appended here (counterexample replay, [MODEL-6]); never set while checking.
     pub transcript: Option<Transcript>,
     other_bucket: Bucket,
+    /// [MODEL-19] the secrets of each set of UMKs, once computed.
+    secrets_table: crate::tables::SecretsTable,
 }
 
 impl Model {
@@ -752,7 +765,14 @@ impl Model {
         let owner = &fixture.devices[0];
         let umk0 = owner.umks().get(&0).ok_or(blindsync::error::Error::EnvEpoch)?;
         let other_bucket = EpochKeys::derive(umk0, &owner.account(), 0).routing_key().bucket(OTHER_COLLECTION)?;
-        Ok(Model { config, fixture, mutants: Mutants::default(), transcript: None, other_bucket })
+        Ok(Model {
+            config,
+            fixture,
+            mutants: Mutants::default(),
+            transcript: None,
+            other_bucket,
+            secrets_table: Default::default(),
+        })
     }
 
     /// The same world (fixture) under another configuration with as many devices: no second
@@ -765,6 +785,8 @@ impl Model {
             mutants: Mutants::default(),
             transcript: None,
             other_bucket: self.other_bucket,
+            // the same fixture: the same secrets
+            secrets_table: self.secrets_table.clone(),
         }
     }
 
@@ -804,7 +826,20 @@ impl Model {
     /// Every secret no request may carry: the fixture's (device seeds and HPKE keys, the
     /// recovery path's keys), every UMK any device holds, and what each UMK derives: the epoch
     /// PRK, the routing key and the collection keys of every collection of the model. [MODEL-2]
-    fn secrets(&self, s: &State) -> Vec<[u8; 32]> {
+    fn secrets(&self, s: &State) -> std::sync::Arc<[[u8; 32]]> {
+        // [MODEL-19] a function of the fixture and the set of UMKs held: computed once per set
+        let mut umks: Vec<(Epoch, [u8; 32])> = s
+            .honest()
+            .chain(std::iter::once(&s.revoked))
+            .flat_map(|c| c.umks().iter().map(|(e, u)| (*e, *u.expose())))
+            .collect();
+        umks.sort_unstable();
+        umks.dedup();
+        self.secrets_table.get_or(umks, || self.derive_secrets(s))
+    }
+
+    /// [`Model::secrets`], computed.
+    fn derive_secrets(&self, s: &State) -> Vec<[u8; 32]> {
         let mut v = self.fixture.secrets.clone();
         let account = self.fixture.account;
         for c in s.honest().chain(std::iter::once(&s.revoked)) {
@@ -2060,26 +2095,36 @@ fn split_verdict(device: u8, r: &DeviceId, before: &Client, after: &Client, repo
     }
 }
 
-/// [SYNC-14] an envelope's identity and header, as its bytes stand.
+/// [SYNC-14] an envelope's identity and header, as its bytes stand (a pure function of the
+/// bytes, from a process-wide table, [MODEL-19]).
 fn envelope_identity(bytes: &[u8]) -> Option<([u8; 32], Header)> {
-    let stub = envelope::EnvelopeRef::decode(bytes).ok()?.stub();
-    Some((blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]), stub.header))
+    crate::tables::ENVELOPE_IDENTITIES.get_or(bytes, |bytes| {
+        let stub = envelope::EnvelopeRef::decode(bytes).ok()?.stub();
+        Some((blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]), stub.header))
+    })
 }
 
 /// [SYNC-14] an item's identity, `SHA-256(header ‖ body digest)` of its stub.
 fn item_identity(i: &Item) -> Option<[u8; 32]> {
-    let stub = match i.kind {
-        ItemKind::Stub => blindsync::envelope::Stub::decode(&i.bytes).ok()?,
-        ItemKind::Envelope => envelope::EnvelopeRef::decode(&i.bytes).ok()?.stub(),
-    };
-    Some(blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]))
+    match i.kind {
+        ItemKind::Stub => crate::tables::STUB_IDENTITIES.get_or(&i.bytes, |bytes| {
+            let stub = blindsync::envelope::Stub::decode(bytes).ok()?;
+            Some(blindsync::primitives::sha256(&[&stub.header.encode(), &stub.body_digest]))
+        }),
+        ItemKind::Envelope => envelope_identity(&i.bytes).map(|(id, _)| id),
+    }
 }
 
 /// Whether any 32-byte window of `bytes` is one of `secrets` (sorted: each window is a binary
 /// search). [MODEL-2]
 fn contains_secret(bytes: &[u8], secrets: &[[u8; 32]]) -> bool {
     debug_assert!(secrets.is_sorted());
-    bytes.windows(32).any(|w| secrets.binary_search_by(|s| s.as_slice().cmp(w)).is_ok())
+    // a window whose first byte begins no secret is passed without a search
+    let mut first = [false; 256];
+    for s in secrets {
+        first[s[0] as usize] = true;
+    }
+    bytes.windows(32).any(|w| first[w[0] as usize] && secrets.binary_search_by(|s| s.as_slice().cmp(w)).is_ok())
 }
 
 /// The malicious server: the real server's answers, changed as `serve` says. [MODEL-2]

@@ -620,7 +620,10 @@ impl Statement {
 
 /// `SHA-256(enc(CHAIN_LINK, bytes statement))`. [CHAIN-3]
 pub fn statement_hash(bytes: &[u8]) -> [u8; 32] {
-    sha256(&[&Encoder::new(labels::CHAIN_LINK).bytes(bytes).finish()])
+    // enc(CHAIN_LINK, bytes statement) = enc(CHAIN_LINK) ‖ u32(len) ‖ statement, hashed in parts
+    // (no copy of the statement)
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    sha256(&[&Encoder::new(labels::CHAIN_LINK).u32(len).finish(), bytes])
 }
 
 #[cfg(test)]

@@ -83,6 +83,9 @@ pub struct ChainFields {
     account: AccountId,
     statements: Vec<Statement>,
     hashes: Vec<[u8; 32]>,
+    /// Each statement's bytes as taken (what its hash commits to; the canonical encoding, the
+    /// only one a decoder accepts): served again as they are, and compared before hashing.
+    encoded: Vec<Vec<u8>>,
     devices: BTreeMap<DeviceId, DevicePublic>,
     revoked: BTreeMap<DeviceId, Revoked>,
     authorities: BTreeMap<UnlockPath, Authority>,
@@ -104,6 +107,13 @@ impl core::hash::Hash for ChainState {
         self.account.hash(state);
         self.hashes.hash(state);
     }
+}
+
+/// The bytes of a statement a state takes: those it was decoded from, which are its canonical
+/// encoding (a decoder accepts no other, [ENC-6]).
+fn taken_bytes(s: &Statement, bytes: &[u8]) -> Vec<u8> {
+    debug_assert_eq!(s.encode(), bytes, "a decoded statement re-encodes to its bytes");
+    bytes.to_vec()
 }
 
 /// `SHA-256(enc(ACCOUNT_ID, bytes genesis))`. [CHAIN-4]
@@ -238,6 +248,7 @@ impl ChainState {
         Ok(ChainState(std::sync::Arc::new(ChainFields {
             account: account_id(bytes),
             hashes: vec![statement_hash(bytes)],
+            encoded: vec![taken_bytes(&s, bytes)],
             statements: vec![s],
             devices,
             revoked: BTreeMap::new(),
@@ -292,8 +303,9 @@ impl ChainState {
 
     /// The body of `update_with`, outside `danger_api!` so that cargo-mutants mutates it.
     fn update_with_impl(&mut self, chain: &[Vec<u8>], d: &Defences) -> Result<()> {
-        for (have, got) in self.hashes.iter().zip(chain) {
-            if *have != statement_hash(got) {
+        for ((have, known), got) in self.hashes.iter().zip(&self.encoded).zip(chain) {
+            // the bytes taken at this position hash to `have`: the same bytes need no hash
+            if known != got && *have != statement_hash(got) {
                 return Err(Error::ChainFork);
             }
         }
@@ -342,7 +354,7 @@ impl ChainState {
         let role = self.role_of(&s.signer)?;
         s.verify_signature()?;
         authorize(role, &s.body)?;
-        self.apply_appended(s, statement_hash(bytes), role, d)
+        self.apply_appended(s, bytes, role, d)
     }
 
     /// Applies a statement that passed steps 1 to 7 of [CHAIN-8], so that a
@@ -352,22 +364,27 @@ impl ChainState {
     /// (whose cascade changes devices before its epoch is checked) runs on a
     /// copy of the state without its statements and hashes, which grow with
     /// the chain and which the rules do not read. [CHAIN-7]
-    fn apply_appended(&mut self, s: Statement, hash: [u8; 32], role: Role, d: &Defences) -> Result<()> {
+    fn apply_appended(&mut self, s: Statement, bytes: &[u8], role: Role, d: &Defences) -> Result<()> {
         if !matches!(s.body, Body::RevokeDevice { .. }) {
             self.apply(&s, role, d)?;
-            self.hashes.push(hash);
+            self.hashes.push(statement_hash(bytes));
+            self.encoded.push(taken_bytes(&s, bytes));
             self.statements.push(s);
             return Ok(());
         }
         let statements = core::mem::take(&mut self.statements);
         let hashes = core::mem::take(&mut self.hashes);
+        let encoded = core::mem::take(&mut self.encoded);
         let mut next = self.clone();
         self.statements = statements;
         self.hashes = hashes;
+        self.encoded = encoded;
         next.apply(&s, role, d)?;
         next.statements = core::mem::take(&mut self.statements);
         next.hashes = core::mem::take(&mut self.hashes);
-        next.hashes.push(hash);
+        next.encoded = core::mem::take(&mut self.encoded);
+        next.hashes.push(statement_hash(bytes));
+        next.encoded.push(taken_bytes(&s, bytes));
         next.statements.push(s);
         *self = next;
         Ok(())
@@ -732,7 +749,7 @@ impl ChainState {
 
     /// The verified statements' bytes, genesis first (what the server serves).
     pub fn encoded(&self) -> Vec<Vec<u8>> {
-        self.statements.iter().map(Statement::encode).collect()
+        self.encoded.clone()
     }
 
     /// The current key epoch. [CHAIN-11]

@@ -44,6 +44,7 @@
 mod alerts;
 mod ops;
 mod persist;
+mod shared;
 mod state;
 mod switches;
 mod verify;
@@ -89,7 +90,8 @@ fn device_record(id: &DeviceId) -> RecordId {
 /// compares state, session, defences and the operation in progress.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Client<P = Volatile> {
-    state: State,
+    /// Shared with clones until one changes it.
+    state: shared::Shared<State>,
     token: Option<Token>,
     defences: Defences,
     op: Option<Running>,
@@ -103,7 +105,7 @@ pub struct Client<P = Volatile> {
 impl<P> core::fmt::Debug for Client<P> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Client")
-            .field("state", &self.state) // [PRIM-8] State's Debug shows sizes, never values or keys
+            .field("state", &*self.state) // [PRIM-8] State's Debug shows sizes, never values or keys
             .field("logged_in", &self.token.is_some())
             .field("busy", &self.op.is_some())
             .finish_non_exhaustive()
@@ -137,7 +139,7 @@ impl<S: KvStore> Client<Persistent<S>> {
         migrate(&mut store)?;
         let p = Persistent::new(store)?;
         Ok(p.load()?.map(|state| Client {
-            state,
+            state: shared::Shared::new(state),
             token: None,
             defences: Defences::ALL,
             op: None,
@@ -158,7 +160,7 @@ impl<P: Persist> Client<P> {
     /// before its first step or [`Client::save`]).
     pub fn with_store(store: P, device: DeviceKeys, chain: ChainState, umks: BTreeMap<Epoch, Umk>) -> Self {
         Client {
-            state: State::new(device, chain, umks),
+            state: shared::Shared::new(State::new(device, chain, umks)),
             token: None,
             defences: Defences::ALL,
             op: None,

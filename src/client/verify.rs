@@ -15,7 +15,7 @@ use super::{Client, device_record, switches};
 use crate::device::DeviceId;
 use crate::envelope::{AuthorizedWriter, EnvelopeRef, EpochAccess, HeadEpoch, Header, OpenContext, RecordId, Stub};
 use crate::error::{Error, Result};
-use crate::keys::{Bucket, CollectionKey, Epoch};
+use crate::keys::{Bucket, CollectionKey, Epoch, EpochKeys};
 use crate::primitives::sha256;
 use crate::server::wire::{Item, ItemKind};
 
@@ -260,11 +260,17 @@ impl<P: Persist> Client<P> {
     /// ```
     pub fn apply_items(&mut self, items: &[Item]) -> SyncReport {
         let writers = self.writers();
-        // The collection keys of every epoch, derived once per pass, not per item.
+        // The collection keys of every epoch, derived once per pass, not per item, from each
+        // epoch's keys derived once, not per collection; buckets from epoch 0's routing key
+        // (what `Client::bucket` and `Client::collection_key` derive).
+        let account = self.state.chain.account();
+        let epochs: Vec<EpochKeys> =
+            self.state.keys.umks.iter().map(|(e, umk)| EpochKeys::derive(umk, &account, *e)).collect();
+        let routing = epochs.first().filter(|k| k.epoch() == 0).map(EpochKeys::routing_key);
         let mut keyring = Keyring::new();
         for c in &self.state.collections {
-            if let Ok(b) = self.bucket(c) {
-                let keys = self.state.keys.umks.keys().map(|e| self.collection_key(c, *e).map(|k| (*e, k))).collect();
+            if let Some(Ok(b)) = routing.as_ref().map(|r| r.bucket(c)) {
+                let keys = epochs.iter().map(|k| k.collection_key(c).map(|ck| (k.epoch(), ck))).collect();
                 keyring.insert(b, (c.clone(), keys));
             }
         }

@@ -84,7 +84,7 @@ pub struct Header {
 impl Header {
     /// The 236 header bytes, fields in spec order, integers big-endian. [ENV-2]
     pub fn encode(&self) -> [u8; HEADER_LEN] {
-        let v = Encoder::raw()
+        let v = Encoder::raw_with_capacity(HEADER_LEN)
             .u8(self.version)
             .u8(self.suite as u8)
             .fixed(&self.bucket.0)

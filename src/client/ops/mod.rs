@@ -318,7 +318,7 @@ impl<P: Persist> Client<P> {
     /// The state before a step, kept only where a failed commit must be undone
     /// (a durable store; [`Volatile`](crate::client::Volatile) never fails). [PERSIST-1]
     pub(crate) fn snapshot(&self) -> Option<State> {
-        P::DURABLE.then(|| self.state.clone())
+        P::DURABLE.then(|| State::clone(&self.state))
     }
 
     /// Commits the state after a step; on failure restores `before` (the
@@ -328,7 +328,7 @@ impl<P: Persist> Client<P> {
             Ok(()) => Ok(()),
             Err(e) => {
                 if let Some(b) = before {
-                    self.state = b;
+                    self.state = crate::client::shared::Shared::new(b);
                 }
                 Err(e)
             }

@@ -104,9 +104,9 @@ impl<P: Persist> Client<P> {
             chain_head: head,
             prev,
         };
-        let sk = ed25519_dalek::SigningKey::from_bytes(self.state.keys.device.signing_seed().expose());
+        let sk = self.state.keys.device.signing_key();
         let account = self.state.chain.account();
-        let envelope = crate::client::switches::seal(&account, &meta, &ck, &sk, value, &self.defences, rng)?;
+        let envelope = crate::client::switches::seal(&account, &meta, &ck, sk, value, &self.defences, rng)?;
         let before = self.snapshot();
         self.state.outbox = Some(Outbox {
             collection: collection.to_owned(),
