@@ -127,6 +127,17 @@ pub fn sources() -> Vec<Source> {
             description: "From a counterexample of the model for `freeze-view` (found with no-stale-head-alert; ordered so that the attacked device's operations are login and sync): B writes; the owner revokes R (the device under test is the owner, from its chain after its own revocation) and syncs, which fixes its revocation boundary; the server serves B a view frozen before the revocation, so B's next write cites the old head; the owner's next sync lists it. With every defence on it is applied with a stale-head alert.",
         },
         Source {
+            id: "model-rename-device",
+            capability: C::RenameDevice,
+            weakenings: &[W::NoDeviceMetaOwnerCheck],
+            property: p::DEVICE_META,
+            devices: 2,
+            path: vec![Action::RenameDevice, sync(1, HONEST)],
+            alerts: &["E_ENV_CONTEXT", "E_SYNC_WITHHELD"],
+            requirements: &["SRV-11"],
+            description: "From the model's counterexample for `rename-device` (found with no-device-meta-owner-check): the owner stores its name (its own device-metadata record); R, still active and compromised, writes a device-metadata record at the owner's device id with a greater revision, so the server lists the owner's name as a stub and R's record as current. With every defence on R's record is refused as forged ([SRV-11]: a metadata record is only its writer's own), and the owner's stub, whose envelope the device never took, is then a withheld write: nothing applied, the device shows no name for the owner rather than R's.",
+        },
+        Source {
             id: "model-reorder",
             capability: C::Reorder,
             weakenings: &[],
@@ -204,6 +215,17 @@ pub fn sources() -> Vec<Source> {
             description: "From the model's attack path for `revoke-without-rotate` (a capability without a switch, 12.8): the device's first sync is served the stored chain followed by a revoke statement R signed while still active that keeps the epoch (no new UMK). With every defence on the chain is refused with the epoch rule's code, the verified chain stays.",
         },
         Source {
+            id: "model-split-history",
+            capability: C::SplitHistory,
+            weakenings: &[W::NoRevocationSplitAlert],
+            property: p::SPLIT_DETECTED,
+            devices: 2,
+            path: vec![Action::SplitHistory, sync(0, HONEST), sync(1, Serve::SplitHistory), REVOKE, sync(1, HONEST)],
+            alerts: &["E_SYNC_EQUIVOCATION"],
+            requirements: &["SYNC-14"],
+            description: "From the model's counterexample for `split-history` (found with no-revocation-split-alert): R, still active and compromised, writes record 0 and signs another alternative of that write; the owner takes the stored one; the server serves the device the other; the owner revokes R, pinning the alternative it holds as R's last envelope. The device's next sync takes the revocation: with every defence on the identity it holds for R's bound is not the one the revocation pins, an equivocation alert, once.",
+        },
+        Source {
             id: "model-stale-chain",
             capability: C::StaleChain,
             weakenings: &[W::NoRollbackCheck],
@@ -251,7 +273,7 @@ pub fn sources() -> Vec<Source> {
 /// The coverage-matrix rows (12.8) that are no scenario, and why: their attack acts on another
 /// operation than a device's login, sync and write, or their defence is no check of the
 /// attacked device. [CONF-8]
-pub const NOT_SCENARIOS: [(&str, &str); 16] = [
+pub const NOT_SCENARIOS: [(&str, &str); 14] = [
     (
         "lose-ack",
         "no alert to expect: a lost answer is a network's doing that the device recovers from (SYNC-6: the outbox resubmitted byte for byte, or applied by a sync that lists it); model/tests/lose_ack.rs pins both paths, and no scenario drives a write's answer yet",
@@ -299,14 +321,6 @@ pub const NOT_SCENARIOS: [(&str, &str); 16] = [
         "data-path model (a partner's chain head, no scenario operation); batch.json (E_BATCH_CHAIN_HEAD)",
     ),
     ("attachment-after-revocation", "data-path model (attachment keys, no scenario operation); attachment.json"),
-    (
-        "split-history",
-        "not yet a scenario (audit round 3 joined the model without changing the vectors; a scenario needs the ports' [SYNC-14] split check on taking a chain): library tests a3_6_* in tests/review17_verify.rs (E_SYNC_EQUIVOCATION once, no alert without a split)",
-    ),
-    (
-        "rename-device",
-        "not yet a scenario (audit round 3 joined the model without changing the vectors; a scenario needs the ports' [SRV-11] reader check): library tests a3_9_* in tests/review17_verify.rs (E_ENV_CONTEXT, device_info's writer check)",
-    ),
 ];
 
 /// The device an action is run by, when it is a device's.

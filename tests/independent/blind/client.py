@@ -419,6 +419,10 @@ class Device:
         alerts = self._split_alerts(new_chain)  # [SYNC-14]: taken, then Equivocation (NOTES R2-4)
         # [SYNC-7]: the chain stays adopted whatever happens later in the sync
         self.chain, self.umks = new_chain, new_umks
+        if alerts:
+            # [SYNC-14]: "the sync ends with these alerts, at that GetChain: taken by the first
+            # GetChain, the device sends no ListSince" (NOTES R3-1)
+            return None, sorted(set(alerts))
         held_before_listing = self._revoke_positions()  # [SYNC-17]
 
         # listing [SYNC-7], [CONF-6]: until an empty page; every non-empty page must be strictly
