@@ -122,10 +122,10 @@ enum ModelCommand {
 /// A model configuration on the command line.
 #[derive(Args)]
 struct ModelArgs {
-    /// Honest devices besides the one that is revoked (2 or 3).
+    /// Honest devices besides the one that is revoked (2 to 8; `check` exhausts 2, 3 is exhaustible).
     #[arg(long, default_value_t = 2)]
     devices: usize,
-    /// Records written (1 or 2).
+    /// Records written (1 to 8; `check` exhausts 1, 2 is exhaustible).
     #[arg(long, default_value_t = 1)]
     records: u8,
     /// Writes per run.
@@ -165,8 +165,8 @@ impl ModelArgs {
         for n in self.weaken.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             defences = defences.without(Weakening::parse(n).ok_or_else(|| format!("unknown weakening {n:?}"))?);
         }
-        if !(2..=3).contains(&self.devices) || !(1..=2).contains(&self.records) {
-            return Err("--devices must be 2 or 3 and --records 1 or 2".into());
+        if !(2..=8).contains(&self.devices) || !(1..=8).contains(&self.records) {
+            return Err("--devices must be 2 to 8 and --records 1 to 8".into());
         }
         Ok(Config {
             devices: self.devices,

@@ -170,7 +170,7 @@ fn pair(
 }
 
 impl Fixture {
-    /// Builds the world with `honest` honest devices (2 or 3). Deterministic.
+    /// Builds the world with `honest` honest devices (2 to 8). Deterministic.
     pub fn build(honest: usize) -> Result<Fixture> {
         let mut rng = SeededRng::from_label("blindsync/model/fixture");
         let mut server = Server::new(MemoryStorage::default(), ServerConfig::new([7; 32]));

@@ -172,9 +172,9 @@ impl Capability {
 /// which defences the devices run with. [MODEL-1]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// Honest devices (2 or 3), besides the one that will be revoked.
+    /// Honest devices (2 to 8), besides the one that will be revoked.
     pub devices: usize,
-    /// Records the devices write (1 or 2).
+    /// Records the devices write (1 to 8).
     pub records: u8,
     /// Writes in a run, over all devices.
     pub writes: u8,
