@@ -514,6 +514,15 @@ pub struct Ghost {
     pub meta_written: BTreeSet<Written>,
 }
 
+impl Ghost {
+    /// The adversary deviates with `c`: one unit of its budget ([MODEL-2]); `None` when it has none left.
+    pub fn spend(&mut self, c: Capability) -> Option<()> {
+        self.malice_left = self.malice_left.checked_sub(1)?;
+        self.used.insert(c);
+        Some(())
+    }
+}
+
 /// The revocation of R as the server stored it. [MODEL-9]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StoredRevocation {
@@ -1076,13 +1085,11 @@ impl Model {
         match a {
             Action::Write { device, record: r } => self.write(&mut n, device as usize, r, false)?,
             Action::WriteLost { device, record: r } => {
-                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                n.ghost.used.insert(Capability::LoseAck);
+                n.ghost.spend(Capability::LoseAck)?;
                 self.write(&mut n, device as usize, r, true)?;
             }
             Action::RevokeLost { device } => {
-                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                n.ghost.used.insert(Capability::LoseAck);
+                n.ghost.spend(Capability::LoseAck)?;
                 self.revoke(&mut n, device as usize, false, true)?;
             }
             Action::Sync { device, serve } => {
@@ -1092,15 +1099,13 @@ impl Model {
                     n.ghost.below_bound_served = true;
                 }
                 if let Some(c) = serve.capability() {
-                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                    n.ghost.used.insert(c);
+                    n.ghost.spend(c)?;
                 }
                 self.sync(&mut n, device as usize, serve)?;
             }
             Action::Revoke { device, fork } => {
                 if fork {
-                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                    n.ghost.used.insert(Capability::ForkChain);
+                    n.ghost.spend(Capability::ForkChain)?;
                 }
                 self.revoke(&mut n, device as usize, fork, false)?;
             }
@@ -1118,8 +1123,7 @@ impl Model {
             Action::FetchKdf { weak } => {
                 n.ghost.done = true;
                 if weak {
-                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                    n.ghost.used.insert(Capability::WeakKdf);
+                    n.ghost.spend(Capability::WeakKdf)?;
                 }
                 let offered = if weak { &self.fixture.kdf_weak } else { &self.fixture.kdf_honest };
                 let d = n.devices.get(1)?.defences();
@@ -1142,33 +1146,28 @@ impl Model {
             Action::Pair { forge } => {
                 n.ghost.done = true;
                 if forge {
-                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                    n.ghost.used.insert(Capability::ForgeBundle);
+                    n.ghost.spend(Capability::ForgeBundle)?;
                 }
                 self.pair(&mut n, forge)?;
             }
             Action::Enroll { counterfeit } => {
                 n.ghost.done = true;
                 if counterfeit {
-                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                    n.ghost.used.insert(Capability::CounterfeitChain);
+                    n.ghost.spend(Capability::CounterfeitChain)?;
                 }
                 self.enroll(&mut n, counterfeit, false)?;
             }
             Action::EnrollLost => {
                 n.ghost.done = true;
-                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                n.ghost.used.insert(Capability::LoseAck);
+                n.ghost.spend(Capability::LoseAck)?;
                 self.enroll(&mut n, false, true)?;
             }
             Action::SplitRotation => {
-                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                n.ghost.used.insert(Capability::SplitRotation);
+                n.ghost.spend(Capability::SplitRotation)?;
                 self.split_rotation(&mut n)?;
             }
             Action::Install => {
-                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                n.ghost.used.insert(Capability::CompromiseThenInstall);
+                n.ghost.spend(Capability::CompromiseThenInstall)?;
                 self.install(&mut n)?;
             }
             Action::GetChain { device } => {
@@ -1179,25 +1178,21 @@ impl Model {
                 n.mid_sync = Some((device, chain));
             }
             Action::RevokedWrites => {
-                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                n.ghost.used.insert(Capability::EquivocateBelowBound);
+                n.ghost.spend(Capability::EquivocateBelowBound)?;
                 self.revoked_writes(&mut n)?;
             }
             Action::SplitHistory => {
-                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                n.ghost.used.insert(Capability::SplitHistory);
+                n.ghost.spend(Capability::SplitHistory)?;
                 self.split_history(&mut n)?;
             }
             Action::RenameDevice => {
-                n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                n.ghost.used.insert(Capability::RenameDevice);
+                n.ghost.spend(Capability::RenameDevice)?;
                 self.rename_device(&mut n)?;
             }
             Action::OpenStream { serve } => {
                 n.ghost.done = true;
                 if serve != StreamServe::Honest {
-                    n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-                    n.ghost.used.insert(Capability::TamperChunks);
+                    n.ghost.spend(Capability::TamperChunks)?;
                 }
                 let (manifest, body, plaintext, ctx, source) = &self.fixture.stream;
                 let served = tamper_stream(manifest, body, serve)?;
@@ -1898,8 +1893,7 @@ impl Model {
 
     fn share(&self, n: &mut State, substitute: bool) -> Option<()> {
         if substitute {
-            n.ghost.malice_left = n.ghost.malice_left.checked_sub(1)?;
-            n.ghost.used.insert(Capability::SubstitutePartnerKey);
+            n.ghost.spend(Capability::SubstitutePartnerKey)?;
         }
         let owner = n.devices.first()?;
         let named = if substitute { self.fixture.server_hpke } else { self.fixture.partner };

@@ -1,17 +1,10 @@
 //! [MODEL-20] Interleaved syncs (`model check --interleave`): a device's sync is its GetChain and,
 //! as a later action, its listing; other devices act in between.
 
-use blindsync_model::{Action, Config, Model, Serve, State};
+mod common;
 
-fn run(m: &Model, actions: &[Action]) -> Vec<State> {
-    let mut states = vec![m.init()];
-    for a in actions {
-        let s = states.last().unwrap();
-        let n = m.step(s, *a).unwrap_or_else(|| panic!("{a:?} did nothing"));
-        states.push(n);
-    }
-    states
-}
+use blindsync_model::{Action, Config, Model, Serve};
+use common::run;
 
 fn honest_interleaved() -> Config {
     Config { interleave: true, ..Config::default() }.honest()

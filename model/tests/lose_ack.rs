@@ -1,17 +1,10 @@
 //! `lose-ack` (spec 12.2): the server stores a write or a revocation and answers
 //! `E_SRV_UNAVAILABLE`. The device recovers by itself ([SYNC-6], [CHAIN-12]); these paths pin how.
 
-use blindsync_model::{Action, Capability, Config, Model, Serve, State};
+mod common;
 
-fn run(m: &Model, actions: &[Action]) -> Vec<State> {
-    let mut states = vec![m.init()];
-    for a in actions {
-        let s = states.last().unwrap();
-        let n = m.step(s, *a).unwrap_or_else(|| panic!("{a:?} did nothing"));
-        states.push(n);
-    }
-    states
-}
+use blindsync_model::{Action, Capability, Config, Model, Serve};
+use common::run;
 
 fn lose_ack(malice: u8) -> Config {
     Config { capabilities: [Capability::LoseAck].into_iter().collect(), malice, ..Config::default() }

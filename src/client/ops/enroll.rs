@@ -14,6 +14,7 @@
 use zeroize::Zeroizing;
 
 use super::{Exchange, Handoff, Stage, refused};
+use crate::chain::verify::Introducer;
 use crate::chain::{ChainSigner, ChainState, UnlockPath, UnlockPathKeys, enroll, unlock_with};
 use crate::client::Client;
 use crate::client::persist::Persist;
@@ -116,12 +117,19 @@ fn step<P: Persist>(mut ctx: Ctx<P>, response: Response) -> Result<Stage<Ctx<P>,
         (Step::Wraps { keys, token, chain }, Response::Wraps { recovery_wrap, password_wrap }) => {
             let wrap = if keys.kdf_binding.is_empty() { recovery_wrap } else { password_wrap };
             // [CHAIN-13] step 7: an earlier attempt's add-device statement is already in the
-            // verified chain (the server stored it and the answer was lost): steps 3 to 6 as
-            // always, then nothing is signed or appended
-            if chain.devices().get(&ctx.device.id()) == Some(&ctx.device.public()) {
+            // verified chain (the server stored it and the answer was lost): this path's
+            // authority added exactly these keys. Steps 3 to 6 as always, then nothing is signed
+            // or appended, and the device learns its own last write from a sync before it
+            // writes ([CLIENT-5]: its store may be gone, not new). Keys another party added
+            // (a device's approval) are not resumed: the append is refused as before.
+            let id = ctx.device.id();
+            if chain.devices().get(&id) == Some(&ctx.device.public())
+                && chain.device_introducer(&id) == Some(Introducer::Authority(keys.path))
+            {
                 let umks = unlock_with(&chain, &keys, &wrap, &crate::defences::Defences::ALL)?;
                 let store = ctx.store.take().ok_or(Error::ClientState)?;
-                let client = Client::with_store(store, ctx.device, chain, umks);
+                let mut client = Client::with_store(store, ctx.device, chain, umks);
+                client.reopened = true;
                 return Ok(Stage::Handoff(Box::new(Handoff::start(client)?)));
             }
             let (statement, next, umks) = enroll(&chain, &keys, &wrap, &ctx.device)?;
