@@ -2021,10 +2021,13 @@ fn record_sync_outcome(
         [first, second, ..] => revokes(second, first.len()),
         _ => false,
     };
+    // (its only alerts may be the splits that taking the chain exposed, [SYNC-14]; no writer's
+    // accepted sequence number moves)
     let unjudged = refetched_revocation
-        && report.alerts.is_empty()
+        && report.alerts.iter().all(|a| matches!(a, Alert::Equivocation { .. }))
         && after.cursor() == before.cursor()
-        && after.records() == before.records();
+        && after.records() == before.records()
+        && served_now.iter().all(|(w, _)| after.last_seq(w) == before.last_seq(w));
     let seen = g.served.entry(device).or_default();
     // a genuine write at a head the device's chain does not have cannot be verified yet: the
     // fork property judges it if the head is on another branch, a later sync otherwise
