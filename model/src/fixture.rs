@@ -112,8 +112,8 @@ pub struct Fixture {
     /// A device the server controls, which R (still active) adds to the account under
     /// `compromise-then-install` (spec 12.2): the sleeper.
     pub sleeper: DeviceKeys,
-    /// Secrets shorter than a key, scanned for anywhere in a request: the recovery code and
-    /// the password. [MODEL-2]
+    /// Secrets shorter than a key, scanned for anywhere in a request: the recovery code (its
+    /// bytes and its text) and the password. [MODEL-2]
     pub short_secrets: Vec<Vec<u8>>,
     /// How many requests the fixture sent (all scanned, [`leaks`]).
     pub traffic: usize,
@@ -125,7 +125,7 @@ fn account(
     srng: &mut Traffic,
     email: &[u8],
     rng: &mut SeededRng,
-) -> Result<(Client, PasswordKdf, RecoveryCode, UnlockPathKeys)> {
+) -> Result<(Client, PasswordKdf, RecoveryCode, UnlockPathKeys, Vec<[u8; 32]>)> {
     let owner = DeviceKeys::generate(rng);
     let code = RecoveryCode::generate(rng);
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
@@ -133,7 +133,9 @@ fn account(
     let mut registration = Registration::new(Volatile, owner, email, &code.derive(), &pw, &kdf, rng)?;
     let c = run(&mut registration, &mut InProcessTransport(server, srng))?;
     let path = UnlockPathKeys::from_password(&pw, &kdf);
-    Ok((c, kdf, code, path))
+    // the password's Argon2id output and PRK, and the recovery code's PRK: never sent either
+    let stretched = vec![*pw.stretched.expose(), *pw.prk.expose(), *code.derive().prk.expose()];
+    Ok((c, kdf, code, path, stretched))
 }
 
 /// The secrets one epoch's UMK derives ([KEY-3]): the UMK, the epoch PRK, the routing key and
@@ -175,7 +177,8 @@ impl Fixture {
         let mut rng = SeededRng::from_label("blindsync/model/fixture");
         let mut server = Server::new(MemoryStorage::default(), ServerConfig::new([7; 32]));
         let mut srng = Traffic { rng: SeededRng::from_label("blindsync/model/fixture/server"), requests: Vec::new() };
-        let (mut owner, kdf, code, password_path) = account(&mut server, &mut srng, b"owner@example.org", &mut rng)?;
+        let (mut owner, kdf, code, password_path, stretched) =
+            account(&mut server, &mut srng, b"owner@example.org", &mut rng)?;
         let mut devices = Vec::new();
         for _ in 1..honest.max(2) {
             devices.push(pair(&mut server, &mut srng, &mut owner, &mut rng)?);
@@ -197,7 +200,7 @@ impl Fixture {
         }
         let adversary = DeviceKeys::generate(&mut rng);
         // a foreign account's envelope for the same collection and record
-        let (mut other, _, _, _) = account(&mut server, &mut srng, b"other@example.org", &mut rng)?;
+        let (mut other, _, _, _, _) = account(&mut server, &mut srng, b"other@example.org", &mut rng)?;
         other.subscribe(COLLECTION)?;
         other.write(&mut InProcessTransport(&mut server, &mut srng), COLLECTION, record(0), b"foreign", &mut rng)?;
         let foreign =
@@ -239,6 +242,7 @@ impl Fixture {
             secrets.push(*path.kek.expose());
         }
         secrets.push(*source.expose());
+        secrets.extend(stretched);
         secrets.sort_unstable();
         secrets.dedup();
         // [MODEL-2] the fixture's own traffic (registration, pairings, the pin, the first syncs)
@@ -253,7 +257,7 @@ impl Fixture {
         }
         scanned.sort_unstable();
         scanned.dedup();
-        let short = vec![code.expose().to_vec(), PASSWORD.to_vec()];
+        let short = vec![code.expose().to_vec(), code.to_text().as_bytes().to_vec(), PASSWORD.to_vec()];
         if leaks(&srng.requests, &scanned, &short.iter().map(Vec::as_slice).collect::<Vec<_>>()) {
             return Err(Error::ClientState); // a fixture device sent a secret: no run starts from it
         }
