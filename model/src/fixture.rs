@@ -119,13 +119,17 @@ pub struct Fixture {
     pub traffic: usize,
 }
 
+/// What [`account`] returns: the owner's client, the KDF, the recovery code, the password path's
+/// keys, and the other secrets the person's inputs derive (never sent).
+type Registered = (Client, PasswordKdf, RecoveryCode, UnlockPathKeys, Vec<[u8; 32]>);
+
 /// One account on `server`: its owner's client, registered and logged in.
 fn account(
     server: &mut Server<MemoryStorage>,
     srng: &mut Traffic,
     email: &[u8],
     rng: &mut SeededRng,
-) -> Result<(Client, PasswordKdf, RecoveryCode, UnlockPathKeys, Vec<[u8; 32]>)> {
+) -> Result<Registered> {
     let owner = DeviceKeys::generate(rng);
     let code = RecoveryCode::generate(rng);
     let kdf = PasswordKdf { params: KdfParams::FLOOR, ..PasswordKdf::generate(rng) };
