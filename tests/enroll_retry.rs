@@ -79,3 +79,30 @@ fn a_revoked_device_does_not_resume() {
     let mut again = Enrollment::with_recovery(Volatile, me.clone(), a.account(), &code.derive());
     assert!(run(&mut again, &mut net).is_err());
 }
+
+// [CHAIN-13] step 7 with a new epoch between the attempts: the owner replaces the recovery code
+// (a new epoch wrapped to the new path and to every device, the resumed one included). The device
+// resumes with the new code and holds both epochs, from the path and from the wrap to its own key.
+#[test]
+fn a_resumed_enrollment_holds_the_epochs_started_since() {
+    use blindsync::chain::UnlockPathKeys;
+    use blindsync::unlock::recovery::RecoveryCode;
+    let mut rng = SeededRng::from_label("enroll-retry/new-epoch");
+    let mut net = Net::new("enroll-retry-new-epoch");
+    let Account { client: mut a, code, .. } = register(&mut net, EMAIL, b"pw", &mut rng).unwrap();
+    let me = DeviceKeys::generate(&mut rng);
+    let mut e = Enrollment::with_recovery(Volatile, me.clone(), a.account(), &code.derive());
+    let mut t = LoseAppend { net: &mut net, lost: false };
+    assert_eq!(run(&mut e, &mut t).err(), Some(Error::SrvUnavailable));
+    a.sync(&mut net).unwrap();
+    let code2 = RecoveryCode::generate(&mut rng);
+    let old = UnlockPathKeys::from_recovery(&code.derive());
+    a.start_change_recovery(&old, &code2.derive(), &mut rng).unwrap();
+    let mut tr = |r: Request| net.call(r);
+    run(&mut a, &mut tr).unwrap();
+    assert_eq!(a.chain().epoch(), 1);
+    let mut again = Enrollment::with_recovery(Volatile, me.clone(), a.account(), &code2.derive());
+    let c = run(&mut again, &mut net).unwrap();
+    assert_eq!(c.umks().keys().copied().collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(c.umks()[&1].key_check(1), a.umks()[&1].key_check(1));
+}

@@ -126,7 +126,12 @@ fn step<P: Persist>(mut ctx: Ctx<P>, response: Response) -> Result<Stage<Ctx<P>,
             if chain.devices().get(&id) == Some(&ctx.device.public())
                 && chain.device_introducer(&id) == Some(Introducer::Authority(keys.path))
             {
-                let umks = unlock_with(&chain, &keys, &wrap, &crate::defences::Defences::ALL)?;
+                let mut umks = unlock_with(&chain, &keys, &wrap, &crate::defences::Defences::ALL)?;
+                // [CHAIN-12] and every wrap the chain holds to the device's own key (statements
+                // after its installation), each key-checked, as a paired device takes them
+                for (e, u) in chain.open_epoch_umks(ctx.device.hpke_key())? {
+                    umks.entry(e).or_insert(u);
+                }
                 let store = ctx.store.take().ok_or(Error::ClientState)?;
                 let mut client = Client::with_store(store, ctx.device, chain, umks);
                 client.reopened = true;
