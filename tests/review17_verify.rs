@@ -226,13 +226,19 @@ fn renamed_world(defences: Option<blindsync::danger::Defences>) -> (World, Devic
 /// at verification (E_ENV_CONTEXT, [SRV-11]) and never enters the state; a keeps its own name.
 #[test]
 fn a3_9_only_a_device_names_itself() {
-    let (w, a_id, b_id, alerts) = renamed_world(None);
-    // b's seq 5 (a's record) is forged; its seq 6 (its own record) waits behind it, as any item
-    // after a writer's refused one
+    let (mut w, a_id, b_id, alerts) = renamed_world(None);
+    // b's seq 5 (a's record) is refused and alerted, never applied; its writer signed it, so it
+    // counts for b's sequence ([SRV-11], review 18 finding 10) and its seq 6 (its own record) is
+    // taken
     let forged = Alert::Forged { item_seq: w.a.cursor() + 1, error: blindsync::Error::EnvContext };
-    assert_eq!(alerts, vec![forged, Alert::Withheld { writer: b_id, missing_seq: 5 }]);
+    assert_eq!(alerts, vec![forged]);
     assert_eq!(w.a.device_info(&a_id), Some(("phone".into(), "ios".into())));
-    assert_eq!(w.a.device_info(&b_id), Some(("laptop".into(), "linux".into())));
+    // b's own record, which b may name as it likes
+    assert_eq!(w.a.device_info(&b_id), Some(("phone".into(), "ios".into())));
+    assert_eq!(w.a.last_seq(&b_id), 6);
+    // once: the next sync lists it again (the alert held the cursor) and raises nothing
+    let again = w.a.sync(&mut w.net).unwrap();
+    assert!(again.alerts.is_empty(), "{:?}", again.alerts);
 }
 
 /// Defence in depth: with the verification check switched off the forged record enters the

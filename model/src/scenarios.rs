@@ -133,9 +133,9 @@ pub fn sources() -> Vec<Source> {
             property: p::DEVICE_META,
             devices: 2,
             path: vec![Action::RenameDevice, sync(1, HONEST)],
-            alerts: &["E_ENV_CONTEXT", "E_SYNC_WITHHELD"],
+            alerts: &["E_ENV_CONTEXT"],
             requirements: &["SRV-11"],
-            description: "From the model's counterexample for `rename-device` (found with no-device-meta-owner-check): the owner stores its name (its own device-metadata record); R, still active and compromised, writes a device-metadata record at the owner's device id with a greater revision, so the server lists the owner's name as a stub and R's record as current. With every defence on R's record is refused as forged ([SRV-11]: a metadata record is only its writer's own), and the owner's stub, whose envelope the device never took, is then a withheld write: nothing applied, the device shows no name for the owner rather than R's.",
+            description: "From the model's counterexample for `rename-device` (found with no-device-meta-owner-check): the owner stores its name (its own device-metadata record); R, still active and compromised, writes a device-metadata record at the owner's device id with a greater revision, so the server lists the owner's name as a stub and R's record as current. With every defence on R's record is refused as forged ([SRV-11]: a metadata record is only its writer's own), once, and never applied; R signed it, so it counts for R's sequence and supersedes the owner's stub below it: no gap, and the device shows no name for the owner rather than R's.",
         },
         Source {
             id: "model-reorder",

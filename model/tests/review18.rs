@@ -124,7 +124,6 @@ fn a_client_that_takes_no_device_metadata_is_caught() {
 // write of the owner waits ([SYNC-9]) -- after R's revocation too (R's item is then above its
 // bound 0). The secure behaviour asserted: B takes the owner's later note.
 #[test]
-#[ignore = "finding 10"]
 fn a_refused_rename_does_not_cut_the_owner_off() {
     use blindsync_model::fixture::{InProcessTransport, Traffic};
     let m = rename_model(false);

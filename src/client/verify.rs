@@ -44,6 +44,9 @@ struct Verified {
     head_pos: u64,
     /// The server sequence number it was listed under. [SYNC-17]
     item_seq: u64,
+    /// [SRV-11] a device-metadata item under another device's record id: verified (its writer
+    /// signed it), counted and ranked like any item, never applied, alerted once.
+    foreign_meta: bool,
 }
 
 impl<P: Persist> Client<P> {
@@ -170,7 +173,15 @@ impl<P: Persist> Client<P> {
             Decoded::Stub(stub) => {
                 switches::verify_stub(&stub, &sig_ctx, &self.defences)?;
                 let digest = identity(&stub);
-                Verified { header: stub.header, payload: None, stub: true, digest, head_pos, item_seq: item.seq }
+                Verified {
+                    header: stub.header,
+                    payload: None,
+                    stub: true,
+                    digest,
+                    head_pos,
+                    item_seq: item.seq,
+                    foreign_meta: false,
+                }
             }
             Decoded::Envelope(env) => match keyring.get(&env.header.bucket) {
                 // [SYNC-11] an envelope signed by an authorized writer at a chain head this device
@@ -192,13 +203,22 @@ impl<P: Persist> Client<P> {
                         digest,
                         head_pos,
                         item_seq: item.seq,
+                        foreign_meta: false,
                     }
                 }
                 None => {
                     let stub = env.stub();
                     switches::verify_stub(&stub, &sig_ctx, &self.defences)?;
                     let digest = identity(&stub);
-                    Verified { header: env.header, payload: None, stub: false, digest, head_pos, item_seq: item.seq }
+                    Verified {
+                        header: env.header,
+                        payload: None,
+                        stub: false,
+                        digest,
+                        head_pos,
+                        item_seq: item.seq,
+                        foreign_meta: false,
+                    }
                 }
             },
         };
@@ -207,13 +227,17 @@ impl<P: Persist> Client<P> {
             return Err(Error::ChainFork);
         }
         // [SRV-11] a device's metadata is taken only from that device: an item of the reserved
-        // collection whose record id is not its (authenticated) writer's device-id prefix is
-        // forged, whoever signed it.
+        // collection whose record id is not its (authenticated) writer's device-id prefix is never
+        // applied. Its writer signed it, so it is counted for its writer's sequence and ranked for
+        // the stubs below it like an item of a collection this device does not read (the server
+        // ranked it so, [SRV-6]); `apply_items` raises its alert once.
+        let mut v = v;
         if self.defences.items.device_meta_owner
             && keyring.get(&v.header.bucket).is_some_and(|(name, _)| name == DEVICES_COLLECTION)
             && v.header.record_id != device_record(&v.header.writer)
         {
-            return Err(Error::EnvContext);
+            v.payload = None;
+            v.foreign_meta = true;
         }
         Ok(v)
     }
@@ -290,7 +314,21 @@ impl<P: Persist> Client<P> {
                 Ok(v) => {
                     let key = (v.header.bucket, v.header.record_id);
                     let known = base.get(&key).copied().unwrap_or(0);
-                    if self.defences.revision_step && !revision_within_step(known, v.header.revision) {
+                    let within = !self.defences.revision_step || revision_within_step(known, v.header.revision);
+                    // [SRV-11] forged E_ENV_CONTEXT (its check comes before the revision step): once
+                    // per item within the step, remembered with the refused items ([PERSIST-4]), since
+                    // repeated at every listing it would hold the cursor for ever; beyond the step it
+                    // is not counted either
+                    if v.foreign_meta {
+                        if !within {
+                            report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::EnvContext });
+                            continue;
+                        }
+                        if self.state.refused_above_bound.insert(sha256(&[&item.bytes])) {
+                            report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::EnvContext });
+                        }
+                    }
+                    if !within {
                         report.alerts.push(Alert::Forged { item_seq: item.seq, error: Error::SyncRevisionStep });
                         continue;
                     }

@@ -415,10 +415,13 @@ class Device:
                       for e in range(self.chain.epoch + 1)]
             port.k_envelope_verify_stub({"stub": (header + bd + sig).hex(), "account_id": acc,
                                          "epochs": epochs, "heads": he})
-        # [SRV-11] a device's metadata only from that device
-        if ring.get(hd["bucket"], (None,))[0] == DEVICES_COLLECTION.encode() and hd["record_id"] != hd["writer"][:16]:
-            raise SpecError("E_ENV_CONTEXT")
-        return {"hd": hd, "payload": payload, "stub": item["kind"] == 2,
+        # [SRV-11] a device's metadata only from that device: never applied, but verified (its
+        # writer signed it); apply_items alerts it once, or forges it beyond the revision step
+        foreign_meta = (ring.get(hd["bucket"], (None,))[0] == DEVICES_COLLECTION.encode()
+                        and hd["record_id"] != hd["writer"][:16])
+        if foreign_meta:
+            payload = None
+        return {"hd": hd, "payload": payload, "stub": item["kind"] == 2, "foreign_meta": foreign_meta,
                 "identity": sha256(header + bd), "head_pos": at[0], "item_seq": item["seq"]}
 
     def signed_above_bound(self, item, writers) -> None:
@@ -467,7 +470,16 @@ class Device:
             hd = v["hd"]
             key = (hd["bucket"], hd["record_id"])
             known = base.get(key, 0)
-            if hd["revision"] > min(known + MAX_REVISION_STEP, U64_MAX):
+            within = hd["revision"] <= min(known + MAX_REVISION_STEP, U64_MAX)
+            if v["foreign_meta"]:                        # [SRV-11], before the revision step
+                if not within:
+                    alerts.add("E_ENV_CONTEXT")
+                    continue
+                h = sha256(item["bytes"])
+                if h not in self.refused:                # alerted once ([PERSIST-4] client.refused)
+                    self.refused.add(h)
+                    alerts.add("E_ENV_CONTEXT")
+            if not within:
                 alerts.add("E_SYNC_REVISION_STEP")
                 continue
             base[key] = max(known, hd["revision"])

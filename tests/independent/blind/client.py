@@ -486,14 +486,17 @@ class Device:
         verified = []  # dicts with seq (server), kind, hd, identity, payload, collection
         for sseq, kind, raw in items:
             h_raw = sha256(raw)
-            if h_raw in self.refused:
-                continue  # [SYNC-15] alerted once, then skipped
             try:
                 it = decode_item(kind, raw)
             except SpecError as e:
-                alerts.append(e.code)
+                if h_raw not in self.refused:
+                    alerts.append(e.code)
                 continue
             hd = it["hd"]
+            # [SRV-11] (NOTES R3-2): another device's metadata record, verified but never applied
+            foreign_meta = hd["bucket"] == devices_bucket and hd["record_id"] != hd["writer"][:16]
+            if h_raw in self.refused and not foreign_meta:
+                continue  # [SYNC-15] alerted once, then skipped
             it["sseq"] = sseq
             try:
                 # [SYNC-8] (was NOTES A9): a collection it reads is recognised by its bucket
@@ -511,10 +514,6 @@ class Device:
                 else:
                     self.check_signed(it, writers, head_epoch)
                     it["collection"] = None
-                # [SRV-11]: a device's metadata only from that device (envelope or stub), after
-                # the signature and chain-head checks, before the revision step
-                if hd["bucket"] == devices_bucket and hd["record_id"] != hd["writer"][:16]:
-                    raise SpecError("E_ENV_CONTEXT")
                 # [SYNC-16]
                 key = (hd["bucket"], hd["record_id"])
                 g = greatest.get(key)
@@ -522,8 +521,16 @@ class Device:
                     acc = self.accepted.get(key)
                     g = acc[0] if acc else 0
                 if hd["revision"] > min(g + MAX_REVISION_STEP, U64_MAX):
-                    raise SpecError("E_SYNC_REVISION_STEP")
+                    # [SRV-11] comes before the revision step: beyond it, forged every time
+                    raise SpecError("E_ENV_CONTEXT" if foreign_meta else "E_SYNC_REVISION_STEP")
                 greatest[key] = max(g, hd["revision"])
+                if foreign_meta:
+                    # [SRV-11]: never applied (as a collection it does not read), counted, and
+                    # alerted once: remembered in client.refused ([PERSIST-4])
+                    it["payload"], it["collection"] = None, None
+                    if h_raw not in self.refused:
+                        self.refused.add(h_raw)
+                        alerts.append("E_ENV_CONTEXT")
                 it["head_pos"] = head_pos
             except SpecError as e:
                 alerts.append(e.code)
