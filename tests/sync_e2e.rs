@@ -1077,6 +1077,34 @@ fn write_on_a_head_older_than_a_revocation_is_an_alert() {
     assert_eq!(c.get("notes", &rid(7)), Some(&b"epoch 1"[..]));
 }
 
+// [SYNC-17] [SYNC-21] one envelope listed twice in one listing counts once, as first listed: listed
+// up to the boundary it is not checked, and its listing above the boundary is a replay ("the alert
+// fires once: a later listing of the same item is a replay"), so no stale-head alert.
+#[test]
+fn item_listed_again_after_the_boundary_is_a_replay() {
+    let (mut s, mut a, mut b, _r) = revoke_third();
+    assert!(a.sync(&mut s.w).unwrap().alerts.is_empty()); // a now holds the revocation, boundary set
+    let boundary = a.cursor();
+    let old_head = b.chain().head().hash;
+    b.write(&mut s.w, "notes", rid(6), b"sealed in epoch 0", &mut s.rng).unwrap();
+    let item = s.w.server.store_items(&a.account()).last().unwrap().clone();
+    let h = header(&item.bytes);
+    assert!(item.seq > boundary);
+    assert_eq!((h.epoch, h.chain_head), (0, old_head));
+    // listed above the boundary only: the alert
+    let mut c = a.clone();
+    assert_eq!(
+        c.apply_items(std::slice::from_ref(&item)).alerts,
+        vec![Alert::StaleHead { writer: b.id(), seq: h.writer_seq }]
+    );
+    // listed at the boundary, then again above it: one item, first listed at the boundary
+    let mut c = a.clone();
+    let r = c.apply_items(&[Item { seq: boundary, ..item.clone() }, item.clone()]);
+    assert_eq!(r.alerts, vec![]);
+    assert_eq!(r.applied, 1);
+    assert_eq!(c.get("notes", &rid(6)), Some(&b"sealed in epoch 0"[..]));
+}
+
 // ---- the attacks of the second review of issue 13, each of which must fail ----
 
 fn header(bytes: &[u8]) -> blindsync::envelope::Header {
