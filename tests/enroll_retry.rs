@@ -6,28 +6,10 @@ use blindsync::client::{Enrollment, Transport, Volatile, run};
 use blindsync::device::DeviceKeys;
 use blindsync::error::Error;
 use blindsync::primitives::SeededRng;
-use blindsync::server::wire::{Request, Response};
-use blindsync_testkit::net::{Account, Net, register};
+use blindsync::server::wire::Request;
+use blindsync_testkit::net::{Account, LoseFirstAppend, Net, register};
 
 const EMAIL: &[u8] = b"retry@example.org";
-
-/// Passes everything to `net`, but answers the first stored AppendChain `E_SRV_UNAVAILABLE`.
-struct LoseAppend<'a> {
-    net: &'a mut Net,
-    lost: bool,
-}
-
-impl Transport for LoseAppend<'_> {
-    fn call(&mut self, r: Request) -> Response {
-        let append = matches!(r, Request::AppendChain { .. });
-        let resp = self.net.call(r);
-        if append && !self.lost && resp == Response::Ok {
-            self.lost = true;
-            return Response::Error(Error::SrvUnavailable);
-        }
-        resp
-    }
-}
 
 #[test]
 fn a_recovery_enrollment_whose_answer_was_lost_resumes() {
@@ -36,7 +18,7 @@ fn a_recovery_enrollment_whose_answer_was_lost_resumes() {
     let Account { client: mut a, code, .. } = register(&mut net, EMAIL, b"pw", &mut rng).unwrap();
     let me = DeviceKeys::generate(&mut rng);
     let mut e = Enrollment::with_recovery(Volatile, me.clone(), a.account(), &code.derive());
-    let mut t = LoseAppend { net: &mut net, lost: false };
+    let mut t = LoseFirstAppend::new(&mut net);
     assert_eq!(run(&mut e, &mut t).err(), Some(Error::SrvUnavailable));
     a.sync(&mut net).unwrap();
     assert!(a.chain().is_active(&me.id()), "the append was stored");
@@ -53,7 +35,7 @@ fn a_password_enrollment_whose_answer_was_lost_resumes() {
     let Account { client: mut a, .. } = register(&mut net, EMAIL, b"pw", &mut rng).unwrap();
     let me = DeviceKeys::generate(&mut rng);
     let mut e = Enrollment::with_password(Volatile, me.clone(), EMAIL, b"pw");
-    let mut t = LoseAppend { net: &mut net, lost: false };
+    let mut t = LoseFirstAppend::new(&mut net);
     assert_eq!(run(&mut e, &mut t).err(), Some(Error::SrvUnavailable));
     a.sync(&mut net).unwrap();
     let me_id = me.id();
@@ -72,7 +54,7 @@ fn a_revoked_device_does_not_resume() {
     let Account { client: mut a, code, .. } = register(&mut net, EMAIL, b"pw", &mut rng).unwrap();
     let me = DeviceKeys::generate(&mut rng);
     let mut e = Enrollment::with_recovery(Volatile, me.clone(), a.account(), &code.derive());
-    let mut t = LoseAppend { net: &mut net, lost: false };
+    let mut t = LoseFirstAppend::new(&mut net);
     assert_eq!(run(&mut e, &mut t).err(), Some(Error::SrvUnavailable));
     a.sync(&mut net).unwrap();
     a.revoke(&mut net, &me.id(), &mut rng).unwrap();
@@ -92,7 +74,7 @@ fn a_resumed_enrollment_holds_the_epochs_started_since() {
     let Account { client: mut a, code, .. } = register(&mut net, EMAIL, b"pw", &mut rng).unwrap();
     let me = DeviceKeys::generate(&mut rng);
     let mut e = Enrollment::with_recovery(Volatile, me.clone(), a.account(), &code.derive());
-    let mut t = LoseAppend { net: &mut net, lost: false };
+    let mut t = LoseFirstAppend::new(&mut net);
     assert_eq!(run(&mut e, &mut t).err(), Some(Error::SrvUnavailable));
     a.sync(&mut net).unwrap();
     let code2 = RecoveryCode::generate(&mut rng);

@@ -11,7 +11,7 @@ use blindsync::envelope::RecordId;
 use blindsync::error::Error;
 use blindsync::primitives::SeededRng;
 use blindsync::server::wire::{Request, Response};
-use blindsync_testkit::net::{Account, Net, register};
+use blindsync_testkit::net::{Account, LoseFirstAppend, Net, register};
 
 const EMAIL: &[u8] = b"review18@example.org";
 
@@ -116,31 +116,13 @@ fn a_revoked_device_retry_is_chain_state() {
     let Account { client: mut a, code, .. } = register(&mut net, EMAIL, b"pw", &mut rng).unwrap();
     let me = DeviceKeys::generate(&mut rng);
     let mut e = Enrollment::with_recovery(Volatile, me.clone(), a.account(), &code.derive());
-    let mut t = LoseAnswer { net: &mut net, lost: false };
+    let mut t = LoseFirstAppend::new(&mut net);
     assert_eq!(run(&mut e, &mut t).err(), Some(Error::SrvUnavailable));
     a.sync(&mut net).unwrap();
     assert!(a.chain().is_active(&me.id()), "the append was stored");
     a.revoke(&mut net, &me.id(), &mut rng).unwrap();
     let mut again = Enrollment::with_recovery(Volatile, me.clone(), a.account(), &code.derive());
     assert_eq!(run(&mut again, &mut net).err(), Some(Error::ChainState));
-}
-
-/// Stores the first AppendChain and answers `E_SRV_UNAVAILABLE`.
-struct LoseAnswer<'a> {
-    net: &'a mut Net,
-    lost: bool,
-}
-
-impl Transport for LoseAnswer<'_> {
-    fn call(&mut self, r: Request) -> Response {
-        let append = matches!(r, Request::AppendChain { .. });
-        let resp = self.net.call(r);
-        if append && !self.lost && resp == Response::Ok {
-            self.lost = true;
-            return Response::Error(Error::SrvUnavailable);
-        }
-        resp
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,7 +142,7 @@ fn a_lost_approve_answer_still_delivers_the_bundle() {
     let mut join = Joining::new(Volatile, new, a.account(), a.id());
     let _ = run(&mut join, &mut net);
     let pending = a.list_pending(&mut net).unwrap();
-    let mut t = LoseAnswer { net: &mut net, lost: false };
+    let mut t = LoseFirstAppend::new(&mut net);
     assert_eq!(a.approve(&mut t, &pending[0], &mut rng).err(), Some(Error::SrvUnavailable));
     // the approver recovers as it can: a sync, then approving again
     a.sync(&mut net).unwrap();

@@ -1356,9 +1356,7 @@ impl Model {
         let r = &mut n.revoked;
         let id = r.id();
         let epoch = r.chain().epoch();
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
+        let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         let value = b"r.0".to_vec();
         let mut rng = SeededRng::from_label("blindsync/model/split-history");
         let revision = r.write(&mut t, COLLECTION, record(0), &value, &mut rng).ok()?;
@@ -1407,9 +1405,7 @@ impl Model {
         let secrets = self.secrets(n);
         let owner = n.devices.first_mut()?;
         let at = RecordId(owner.id().0.get(..16)?.try_into().ok()?);
-        let mut t = Adversary::new(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
-        t.leak = self.mutants.leak;
-        t.transcript = self.transcript.clone();
+        let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         let mut rng = SeededRng::from_label("blindsync/model/device-name");
         let revision = owner.set_device_info(&mut t, "A", "model", &mut rng).ok()?;
         let (identity, header) = envelope_identity(&t.last_put.take()?)?;

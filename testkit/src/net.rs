@@ -105,3 +105,32 @@ pub fn register<S: Storage>(
     let client = run(&mut registration, net)?;
     Ok(Account { client, code, kdf })
 }
+
+/// A transport to `net` that answers the first AppendChain the server accepted with
+/// `E_SRV_UNAVAILABLE`: stored, its answer lost, as after a dropped connection ([SYNC-6],
+/// [CHAIN-13] step 7).
+pub struct LoseFirstAppend<'a> {
+    /// The network.
+    pub net: &'a mut Net,
+    /// The answer has been lost already.
+    pub lost: bool,
+}
+
+impl<'a> LoseFirstAppend<'a> {
+    /// Over `net`, nothing lost yet.
+    pub fn new(net: &'a mut Net) -> Self {
+        LoseFirstAppend { net, lost: false }
+    }
+}
+
+impl Transport for LoseFirstAppend<'_> {
+    fn call(&mut self, r: Request) -> Response {
+        let append = matches!(r, Request::AppendChain { .. });
+        let resp = self.net.call(r);
+        if append && !self.lost && resp == Response::Ok {
+            self.lost = true;
+            return Response::Error(blindsync::error::Error::SrvUnavailable);
+        }
+        resp
+    }
+}
