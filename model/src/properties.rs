@@ -253,12 +253,13 @@ fn device_meta(_: &Model, s: &State) -> bool {
             let later =
                 s.ghost.meta_written.iter().filter(own).any(|v| v.writer == w.writer && v.seq > w.seq && took(v));
             // a write of the same record that the server ranks above it ([SRV-6]), whoever made
-            // it, leaves it a stub: a device takes its sequence number, not its value ([SRV-11])
+            // it, leaves it a stub on the server: a device can take its sequence number, not its
+            // value ([SRV-11]; the check buys the alert, not the name)
             let outranked = s
                 .ghost
                 .meta_written
                 .iter()
-                .any(|v| v.record == w.record && (v.revision, v.writer) > (w.revision, w.writer) && took(v));
+                .any(|v| v.record == w.record && (v.revision, v.writer) > (w.revision, w.writer));
             later
                 || outranked
                 || (d.records().get(&(DEVICES_COLLECTION.to_owned(), w.record)).is_some_and(|rec| is(rec, w))

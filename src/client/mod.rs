@@ -445,10 +445,18 @@ impl<P: Persist> Client<P> {
     }
 
     /// The name and operating system another device stored, once verified:
-    /// only a record that device wrote itself. [SRV-11]
+    /// only a record that device wrote itself, and only while no other
+    /// device's item outranks it ([SRV-11]: a device-metadata item under this
+    /// device's record id that another device signed is never applied, but
+    /// where it is the record's greatest `(revision, writer)` the name is
+    /// no longer shown, rather than a stale one).
     pub fn device_info(&self, id: &DeviceId) -> Option<(String, String)> {
         let record = self.state.records.get(&(DEVICES_COLLECTION.to_owned(), device_record(id)))?;
         if record.writer != *id {
+            return None;
+        }
+        let bucket = self.bucket(DEVICES_COLLECTION).ok()?;
+        if self.state.accepted.get(&(bucket, device_record(id))).is_some_and(|(_, w)| w != id) {
             return None;
         }
         let v: serde_json::Value = serde_json::from_slice(&record.value).ok()?;
