@@ -1,6 +1,6 @@
 //! REVIEW 18 (independent review of aa59d58: enrollment resumption, [CHAIN-13] step 7), as a
-//! malicious server that may collude with a device R the owner later revokes. See
-//! /work/notes/review18.md. Findings 1 and 2 are fixed ([CHAIN-13] step 7 resumes only keys
+//! malicious server that may collude with a device R the owner later revokes (its findings
+//! are answered in spec 8.7.1, 11 and 1.6). Findings 1 and 2 are fixed ([CHAIN-13] step 7 resumes only keys
 //! this path's authority added, and hands over a device gated as reopened, [CLIENT-5]); a test
 //! still ignored asserts the secure behaviour of a finding left open (named in its reason).
 

@@ -1,4 +1,4 @@
-//! REVIEW 18 (independent review of aa59d58, /work/notes/review18.md), model part. A test that
+//! REVIEW 18 (independent review of aa59d58; its findings are answered in spec 12 and 1.6), model part. A test that
 //! asserts what the model SHOULD catch and currently does not is `#[ignore = "finding N"]`.
 
 use std::collections::BTreeSet;
