@@ -57,13 +57,18 @@ impl Transport for InProcessTransport<'_> {
     }
 }
 
-/// [MODEL-2] Whether any request carries a secret: a 32-byte key among `keys` (sorted), or one
-/// of the shorter secrets (the recovery code, the password) anywhere in its bytes.
-pub fn leaks(requests: &[Vec<u8>], keys: &[[u8; 32]], short: &[&[u8]]) -> bool {
-    requests.iter().any(|r| {
-        r.windows(32).any(|w| keys.binary_search_by(|k| k.as_slice().cmp(w)).is_ok())
-            || short.iter().any(|s| !s.is_empty() && r.windows(s.len()).any(|w| w == *s))
-    })
+/// [MODEL-2] Whether `bytes` carry a secret: a 32-byte key among `keys` (sorted: each window is a
+/// binary search, and a window whose first byte begins no key is passed without one), or one of
+/// the shorter secrets (the recovery code, the password) anywhere. Every request of the fixture
+/// and of every action is scanned with it.
+pub fn carries_secret<S: AsRef<[u8]>>(bytes: &[u8], keys: &[[u8; 32]], short: &[S]) -> bool {
+    debug_assert!(keys.is_sorted());
+    let mut first = [false; 256];
+    for k in keys {
+        first[k[0] as usize] = true;
+    }
+    bytes.windows(32).any(|w| first[w[0] as usize] && keys.binary_search_by(|k| k.as_slice().cmp(w)).is_ok())
+        || short.iter().map(AsRef::as_ref).any(|s| !s.is_empty() && bytes.windows(s.len()).any(|w| w == s))
 }
 
 /// Everything a run starts from.
@@ -115,7 +120,7 @@ pub struct Fixture {
     /// Secrets shorter than a key, scanned for anywhere in a request: the recovery code (its
     /// bytes and its text) and the password. [MODEL-2]
     pub short_secrets: Vec<Vec<u8>>,
-    /// How many requests the fixture sent (all scanned, [`leaks`]).
+    /// How many requests the fixture sent (all scanned, [`carries_secret`]).
     pub traffic: usize,
 }
 
@@ -262,7 +267,7 @@ impl Fixture {
         scanned.sort_unstable();
         scanned.dedup();
         let short = vec![code.expose().to_vec(), code.to_text().as_bytes().to_vec(), PASSWORD.to_vec()];
-        if leaks(&srng.requests, &scanned, &short.iter().map(Vec::as_slice).collect::<Vec<_>>()) {
+        if srng.requests.iter().any(|r| carries_secret(r, &scanned, &short)) {
             return Err(Error::ClientState); // a fixture device sent a secret: no run starts from it
         }
         Ok(Fixture {

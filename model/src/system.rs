@@ -34,7 +34,7 @@ use blindsync::stream::{self, Manifest, StreamKeySource};
 use blindsync::unlock::password::{KdfParams, PasswordKdf};
 use blindsync::unlock::recovery::RecoveryCode;
 
-use crate::fixture::{COLLECTION, Fixture, NOW_MS, OTHER_COLLECTION, ed25519_signing, record};
+use crate::fixture::{COLLECTION, Fixture, NOW_MS, OTHER_COLLECTION, carries_secret, ed25519_signing, record};
 
 /// What the adversary can do; each can be switched on or off. [MODEL-2]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -417,6 +417,25 @@ pub struct Written {
     /// chain head, so a device holding this identity for `(writer, seq)` holds exactly what was
     /// written. [MODEL-3]
     pub identity: [u8; 32],
+}
+
+impl Written {
+    /// The write an envelope records, as it reached the server: record, revision, writer, epoch
+    /// and sequence number from its signed header, its identity from its bytes; the value and
+    /// the collection are what the writer sealed.
+    fn sealed(envelope: &[u8], collection: &'static str, value: Vec<u8>) -> Option<Written> {
+        let (identity, h) = envelope_identity(envelope)?;
+        Some(Written {
+            record: h.record_id,
+            revision: h.revision,
+            writer: h.writer,
+            value,
+            epoch: h.epoch,
+            seq: h.writer_seq,
+            collection,
+            identity,
+        })
+    }
 }
 
 /// A goal a transition broke (set by the transition, read by the
@@ -1279,36 +1298,25 @@ impl Model {
         if leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
         }
-        let put = t.last_put.take();
         let lost = t.applied;
-        let (identity, header) = envelope_identity(&put?)?;
-        let revision = match res {
-            Ok(revision) => revision,
+        let w = Written::sealed(&t.last_put.take()?, COLLECTION, value)?;
+        match res {
+            Ok(revision) => debug_assert_eq!(revision, w.revision),
             // [SYNC-6] stored, its answer lost: the device holds it in its outbox
-            Err(Error::SrvUnavailable) if lost && c.pending_write() == Some(header.writer_seq) => {
+            Err(Error::SrvUnavailable) if lost && c.pending_write() == Some(w.seq) => {
                 if let Some(before) = forget {
                     *c = before;
                 }
-                header.revision
             }
             Err(_) => return None,
-        };
+        }
         // [MODEL-9] spec 1.6 item 17: sealed by a device that has not seen the revocation, in a
         // run where the server froze a view (recorded only there: the same write by a device that
         // is merely offline is the same state as one made before the revocation, and a flag
         // on every such path would split them all)
         n.ghost.residual |= stale && n.ghost.used.contains(&Capability::FreezeView);
-        n.ghost.written.insert(Written {
-            record: record(r),
-            revision,
-            writer: id,
-            value,
-            epoch: header.epoch,
-            seq: header.writer_seq,
-            collection: COLLECTION,
-            identity,
-        });
-        debug_assert_eq!(epoch, header.epoch);
+        debug_assert_eq!((w.epoch, w.writer, w.record), (epoch, id, record(r)));
+        n.ghost.written.insert(w);
         Some(())
     }
 
@@ -1320,24 +1328,12 @@ impl Model {
         n.ghost.writes_left = n.ghost.writes_left.checked_sub(2)?;
         let secrets = self.secrets(n);
         let r = &mut n.revoked;
-        let id = r.id();
-        let epoch = r.chain().epoch();
         let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         for k in 0..2 {
             let value = format!("r.{k}").into_bytes();
             let mut rng = SeededRng::from_label(&format!("blindsync/model/revoked-write/{k}"));
-            let revision = r.write(&mut t, COLLECTION, record(0), &value, &mut rng).ok()?;
-            let (identity, header) = envelope_identity(&t.last_put.take()?)?;
-            n.ghost.revoked_written.insert(Written {
-                record: record(0),
-                revision,
-                writer: id,
-                value,
-                epoch,
-                seq: header.writer_seq,
-                collection: COLLECTION,
-                identity,
-            });
+            r.write(&mut t, COLLECTION, record(0), &value, &mut rng).ok()?;
+            n.ghost.revoked_written.insert(Written::sealed(&t.last_put.take()?, COLLECTION, value)?);
         }
         if t.leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
@@ -1354,40 +1350,18 @@ impl Model {
         n.ghost.writes_left = n.ghost.writes_left.checked_sub(2)?;
         let secrets = self.secrets(n);
         let r = &mut n.revoked;
-        let id = r.id();
-        let epoch = r.chain().epoch();
         let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         let value = b"r.0".to_vec();
         let mut rng = SeededRng::from_label("blindsync/model/split-history");
-        let revision = r.write(&mut t, COLLECTION, record(0), &value, &mut rng).ok()?;
-        let (identity, header) = envelope_identity(&t.last_put.take()?)?;
+        r.write(&mut t, COLLECTION, record(0), &value, &mut rng).ok()?;
+        let stored = Written::sealed(&t.last_put.take()?, COLLECTION, value)?;
         if t.leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
         }
-        let stored = Written {
-            record: record(0),
-            revision,
-            writer: id,
-            value,
-            epoch,
-            seq: header.writer_seq,
-            collection: COLLECTION,
-            identity,
-        };
         n.ghost.revoked_written.insert(stored);
         let other = below_bound(&n.revoked, n.devices.first()?, &n.server, &n.ghost.revoked_written)?;
-        let (identity, h) = envelope_identity(&other)?;
-        let value = b"r.alt".to_vec(); // below_bound's value
-        n.ghost.revoked_written.insert(Written {
-            record: h.record_id,
-            revision: h.revision,
-            writer: id,
-            value,
-            epoch,
-            seq: h.writer_seq,
-            collection: COLLECTION,
-            identity,
-        });
+        // below_bound's value
+        n.ghost.revoked_written.insert(Written::sealed(&other, COLLECTION, b"r.alt".to_vec())?);
         n.ghost.split_alternative = Some(other);
         Some(())
     }
@@ -1407,20 +1381,9 @@ impl Model {
         let at = RecordId(owner.id().0.get(..16)?.try_into().ok()?);
         let mut t = self.adversary(&mut n.server.server, Serve::Honest, &secrets, &mut n.archive);
         let mut rng = SeededRng::from_label("blindsync/model/device-name");
-        let revision = owner.set_device_info(&mut t, "A", "model", &mut rng).ok()?;
-        let (identity, header) = envelope_identity(&t.last_put.take()?)?;
+        owner.set_device_info(&mut t, "A", "model", &mut rng).ok()?;
         let value = owner.records().get(&(DEVICES_COLLECTION.to_owned(), at))?.value.clone();
-        let (oid, epoch) = (owner.id(), owner.chain().epoch());
-        let named = Written {
-            record: at,
-            revision,
-            writer: oid,
-            value,
-            epoch,
-            seq: header.writer_seq,
-            collection: DEVICES_COLLECTION,
-            identity,
-        };
+        let named = Written::sealed(&t.last_put.take()?, DEVICES_COLLECTION, value)?;
         // R reads what the server stores, and writes as a client without the guard
         let r = &mut n.revoked;
         let _ = r.apply_chain(&t.server.store_chain(&self.fixture.account));
@@ -1433,22 +1396,11 @@ impl Model {
         let mut rng = SeededRng::from_label("blindsync/model/rename-device");
         let written = r.write(&mut t, DEVICES_COLLECTION, at, &value, &mut rng);
         r.dangerous_set_defences(kept);
-        let revision = written.ok()?;
-        let (identity, header) = envelope_identity(&t.last_put.take()?)?;
+        written.ok()?;
+        let renamed = Written::sealed(&t.last_put.take()?, DEVICES_COLLECTION, value)?;
         if t.leaked {
             n.ghost.broken.insert(Broken::KeyLeak);
         }
-        let (id, epoch) = (r.id(), r.chain().epoch());
-        let renamed = Written {
-            record: at,
-            revision,
-            writer: id,
-            value,
-            epoch,
-            seq: header.writer_seq,
-            collection: DEVICES_COLLECTION,
-            identity,
-        };
         n.ghost.meta_written.extend([named, renamed]);
         Some(())
     }
@@ -1910,7 +1862,7 @@ impl Model {
                 if held.iter().any(|k| open_slot(&account, &BatchId([1; 16]), &slots, &any, k.hpke_key()).is_ok()) {
                     n.ghost.broken.insert(Broken::Unpinned);
                 }
-                if contains_secret(&slots, &[[0x5a; 32]]) {
+                if carries_secret(&slots, &[[0x5a; 32]], &[] as &[&[u8]]) {
                     n.ghost.broken.insert(Broken::KeyLeak);
                 }
             }
@@ -2106,18 +2058,6 @@ fn item_identity(i: &Item) -> Option<[u8; 32]> {
         }),
         ItemKind::Envelope => envelope_identity(&i.bytes).map(|(id, _)| id),
     }
-}
-
-/// Whether any 32-byte window of `bytes` is one of `secrets` (sorted: each window is a binary
-/// search). [MODEL-2]
-fn contains_secret(bytes: &[u8], secrets: &[[u8; 32]]) -> bool {
-    debug_assert!(secrets.is_sorted());
-    // a window whose first byte begins no secret is passed without a search
-    let mut first = [false; 256];
-    for s in secrets {
-        first[s[0] as usize] = true;
-    }
-    bytes.windows(32).any(|w| first[w[0] as usize] && secrets.binary_search_by(|s| s.as_slice().cmp(w)).is_ok())
 }
 
 /// The malicious server: the real server's answers, changed as `serve` says. [MODEL-2]
@@ -2356,9 +2296,8 @@ impl Adversary<'_> {
     fn respond(&mut self, r: Request) -> Response {
         let extra = self.leak.and_then(|f| f(&r, self.secrets));
         for bytes in std::iter::once(r.encode()).chain(extra.map(|x| x.encode())) {
-            if contains_secret(&bytes, self.secrets)
+            if carries_secret(&bytes, self.secrets, self.short_secrets)
                 || self.fresh_secrets.iter().any(|f| bytes.windows(32).any(|w| w == f))
-                || self.short_secrets.iter().any(|s| !s.is_empty() && bytes.windows(s.len()).any(|w| w == s.as_slice()))
             {
                 self.leaked = true;
             }
